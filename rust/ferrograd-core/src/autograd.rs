@@ -1,0 +1,181 @@
+//! Define-by-run reverse-mode autograd. Each op that sees an input requiring grad records a
+//! [`Node`]: its inputs and a closure mapping the output's gradient to the inputs' gradients.
+//! `backward` orders the graph topologically and walks it once, accumulating into leaves' `.grad`.
+
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+
+use crate::{Error, Result, Tensor};
+
+/// Maps the gradient of an op's output to the gradients of its inputs (None: no gradient).
+pub type BackwardFn = Box<dyn Fn(&Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync>;
+
+/// One recorded op on the tape.
+pub struct Node {
+    pub name: &'static str,
+    pub inputs: Vec<Tensor>,
+    pub backward: BackwardFn,
+}
+
+thread_local! {
+    static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Whether ops record the tape on this thread.
+pub fn is_grad_enabled() -> bool {
+    GRAD_ENABLED.with(|g| g.get())
+}
+
+/// Turns grad mode on or off on this thread; returns the previous mode.
+pub fn set_grad_enabled(on: bool) -> bool {
+    GRAD_ENABLED.with(|g| g.replace(on))
+}
+
+/// Disables the tape until dropped (restores the previous mode).
+pub struct NoGradGuard {
+    previous: bool,
+}
+
+impl NoGradGuard {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        NoGradGuard {
+            previous: set_grad_enabled(false),
+        }
+    }
+}
+
+impl Drop for NoGradGuard {
+    fn drop(&mut self) {
+        set_grad_enabled(self.previous);
+    }
+}
+
+/// A node for `inputs` when grad mode is on and any input requires grad.
+pub(crate) fn record(name: &'static str, inputs: &[&Tensor], backward: BackwardFn) -> Option<Node> {
+    if !is_grad_enabled() || !inputs.iter().any(|t| t.requires_grad()) {
+        return None;
+    }
+    Some(Node {
+        name,
+        inputs: inputs.iter().map(|t| (*t).clone()).collect(),
+        backward,
+    })
+}
+
+/// Tensors reachable from `root` through nodes, in an order where each comes after its consumers.
+fn reverse_topological(root: &Tensor) -> Vec<Tensor> {
+    let mut order = Vec::new();
+    let mut visited = HashSet::new();
+    // Iterative post-order DFS: deep graphs (long RNN unrolls) must not overflow the stack.
+    let mut stack: Vec<(Tensor, bool)> = vec![(root.clone(), false)];
+    while let Some((t, expanded)) = stack.pop() {
+        if expanded {
+            order.push(t);
+            continue;
+        }
+        if !visited.insert(t.id()) {
+            continue;
+        }
+        stack.push((t.clone(), true));
+        if let Some(node) = t.node() {
+            for input in &node.inputs {
+                if input.requires_grad() && !visited.contains(&input.id()) {
+                    stack.push((input.clone(), false));
+                }
+            }
+        }
+    }
+    order.reverse();
+    order
+}
+
+/// Back-propagates from `root`, accumulating into the `.grad` of every leaf that requires grad.
+pub fn backward(root: &Tensor, grad: Option<Tensor>) -> Result<()> {
+    run_backward(root, grad, None).map(|_| ())
+}
+
+/// Gradients of `output` (a one-element tensor) with respect to `inputs`; no `.grad` is touched.
+/// Attacks and saliency use this: gradients w.r.t. the input without disturbing the parameters.
+pub fn grad(output: &Tensor, inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
+    let targets: HashSet<usize> = inputs.iter().map(|t| t.id()).collect();
+    let mut found = run_backward(output, None, Some(&targets))?;
+    Ok(inputs.iter().map(|t| found.remove(&t.id())).collect())
+}
+
+/// The walk shared by `backward` and `grad`: with `targets`, leaf gradients are returned for those
+/// tensors instead of being accumulated.
+fn run_backward(
+    root: &Tensor,
+    grad: Option<Tensor>,
+    targets: Option<&HashSet<usize>>,
+) -> Result<HashMap<usize, Tensor>> {
+    if !root.requires_grad() {
+        return Err(Error::Autograd(
+            "backward: the tensor does not require grad (no input had requires_grad=True, or it was computed under no_grad)".into(),
+        ));
+    }
+    let seed = match grad {
+        Some(g) => {
+            crate::ensure_shape!(
+                g.shape() == root.shape(),
+                "backward",
+                "gradient shape {:?} does not match tensor shape {:?}",
+                g.shape(),
+                root.shape()
+            );
+            g
+        }
+        None => {
+            if root.numel() != 1 {
+                return Err(Error::Autograd(format!(
+                    "backward: gradient can be implicitly created only for one-element outputs, got shape {:?}; pass a gradient",
+                    root.shape()
+                )));
+            }
+            Tensor::ones(root.shape(), root.dtype(), root.device())?
+        }
+    };
+    let _guard = NoGradGuard::new();
+    let mut grads: HashMap<usize, Tensor> = HashMap::new();
+    let mut found = HashMap::new();
+    grads.insert(root.id(), seed);
+    for t in reverse_topological(root) {
+        let Some(g) = grads.remove(&t.id()) else {
+            continue;
+        };
+        if let Some(targets) = targets {
+            if targets.contains(&t.id()) {
+                found.insert(t.id(), g);
+                continue;
+            }
+        }
+        let Some(node) = t.node() else {
+            if targets.is_none() {
+                t.accumulate_grad(g)?;
+            }
+            continue;
+        };
+        let input_grads = (node.backward)(&g)?;
+        for (input, ig) in node.inputs.iter().zip(input_grads) {
+            let Some(ig) = ig else { continue };
+            if !input.requires_grad() {
+                continue;
+            }
+            crate::ensure_shape!(
+                ig.shape() == input.shape(),
+                "backward",
+                "op {} produced gradient {:?} for input {:?}",
+                node.name,
+                ig.shape(),
+                input.shape()
+            );
+            let merged = match grads.remove(&input.id()) {
+                Some(prev) => prev.add(&ig)?,
+                None => ig,
+            };
+            grads.insert(input.id(), merged);
+        }
+    }
+    Ok(found)
+}

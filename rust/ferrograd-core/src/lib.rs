@@ -1,0 +1,30 @@
+//! ferrograd's core: tensors, define-by-run autograd, ops, nn modules, optimizers and I/O.
+//! No Python here (the `ferrograd-py` crate binds it), so `cargo test` runs fast.
+
+pub mod autograd;
+pub mod cpu;
+pub mod device;
+pub mod dtype;
+pub mod error;
+pub mod layout;
+pub mod ops;
+pub mod rng;
+pub mod storage;
+pub mod tensor;
+#[cfg(test)]
+pub mod testing;
+
+pub use autograd::{is_grad_enabled, set_grad_enabled, NoGradGuard};
+pub use device::Device;
+pub use dtype::DType;
+pub use error::{Error, Result};
+pub use layout::Layout;
+pub use storage::{CpuStorage, Storage};
+pub use tensor::Tensor;
+
+/// The error for `device="cuda"` until a CUDA backend is compiled in and finds a driver.
+pub fn cuda_unavailable() -> Error {
+    Error::Device(
+        "CUDA is not available: this build of ferrograd found no CUDA driver and GPU".into(),
+    )
+}

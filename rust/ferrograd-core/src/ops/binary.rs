@@ -1,0 +1,424 @@
+//! Broadcasting binary ops (arithmetic on f32, comparisons on every dtype) and `where`.
+
+use crate::cpu::elementwise::{compare, zip};
+use crate::layout::broadcast_shapes;
+use crate::{CpuStorage, DType, Error, Layout, Result, Storage, Tensor};
+
+/// A pointwise f32 function of two operands.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+    Maximum,
+    Minimum,
+}
+
+impl BinaryOp {
+    #[inline]
+    fn apply(self, a: f32, b: f32) -> f32 {
+        match self {
+            BinaryOp::Add => a + b,
+            BinaryOp::Sub => a - b,
+            BinaryOp::Mul => a * b,
+            BinaryOp::Div => a / b,
+            BinaryOp::Pow => a.powf(b),
+            // NaN propagates, as in PyTorch.
+            BinaryOp::Maximum => {
+                if a.is_nan() || b.is_nan() {
+                    f32::NAN
+                } else {
+                    a.max(b)
+                }
+            }
+            BinaryOp::Minimum => {
+                if a.is_nan() || b.is_nan() {
+                    f32::NAN
+                } else {
+                    a.min(b)
+                }
+            }
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "add",
+            BinaryOp::Sub => "sub",
+            BinaryOp::Mul => "mul",
+            BinaryOp::Div => "div",
+            BinaryOp::Pow => "pow",
+            BinaryOp::Maximum => "maximum",
+            BinaryOp::Minimum => "minimum",
+        }
+    }
+}
+
+/// A comparison producing a bool tensor.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl CmpOp {
+    fn apply(self, a: f64, b: f64) -> bool {
+        match self {
+            CmpOp::Eq => a == b,
+            CmpOp::Ne => a != b,
+            CmpOp::Lt => a < b,
+            CmpOp::Le => a <= b,
+            CmpOp::Gt => a > b,
+            CmpOp::Ge => a >= b,
+        }
+    }
+}
+
+/// Layouts of `a` and `b` broadcast to their common shape.
+fn broadcast_pair(
+    op: &'static str,
+    a: &Tensor,
+    b: &Tensor,
+) -> Result<(Vec<usize>, Layout, Layout)> {
+    super::same_device(op, a, b)?;
+    let shape = broadcast_shapes(op, a.shape(), b.shape())?;
+    let la = a.layout().broadcast_to(&shape)?;
+    let lb = b.layout().broadcast_to(&shape)?;
+    Ok((shape, la, lb))
+}
+
+impl Tensor {
+    /// Sums a broadcast gradient back down to `shape` (the inverse of broadcasting).
+    pub fn sum_to(&self, shape: &[usize]) -> Result<Tensor> {
+        if self.shape() == shape {
+            return Ok(self.clone());
+        }
+        let lead = self.rank() - shape.len();
+        let mut axes: Vec<usize> = (0..lead).collect();
+        for (i, &d) in shape.iter().enumerate() {
+            if d == 1 && self.shape()[lead + i] != 1 {
+                axes.push(lead + i);
+            }
+        }
+        self.sum_axes(&axes, true)?.reshape(shape)
+    }
+
+    /// Applies a binary op with broadcasting, without recording the tape.
+    fn map_binary(&self, rhs: &Tensor, op: BinaryOp) -> Result<(Vec<usize>, Storage)> {
+        for t in [self, rhs] {
+            if t.dtype() != DType::F32 {
+                return Err(Error::dtype(op.name(), "float32 operands", t.dtype()));
+            }
+        }
+        let (shape, la, lb) = broadcast_pair(op.name(), self, rhs)?;
+        let (sa, sb) = (self.storage()?, rhs.storage()?);
+        let out = match (&*sa, &*sb) {
+            (Storage::Cpu(_), Storage::Cpu(_)) => Storage::Cpu(CpuStorage::F32(zip(
+                sa.f32s(op.name())?,
+                &la,
+                sb.f32s(op.name())?,
+                &lb,
+                |x, y| op.apply(x, y),
+            ))),
+        };
+        Ok((shape, out))
+    }
+
+    fn binary(
+        &self,
+        rhs: &Tensor,
+        op: BinaryOp,
+        backward: impl Fn(&Tensor, &Tensor, &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Result<Tensor> {
+        let (shape, storage) = self.map_binary(rhs, op)?;
+        let (a, b) = (self.clone(), rhs.clone());
+        let backward: crate::autograd::BackwardFn = Box::new(move |g| {
+            let (ga, gb) = backward(g, &a, &b)?;
+            Ok(vec![
+                ga.map(|t| t.sum_to(a.shape())).transpose()?,
+                gb.map(|t| t.sum_to(b.shape())).transpose()?,
+            ])
+        });
+        Ok(Tensor::from_op(
+            storage,
+            &shape,
+            op.name(),
+            &[self, rhs],
+            backward,
+        ))
+    }
+
+    pub fn add(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.binary(rhs, BinaryOp::Add, |g, _, _| {
+            Ok((Some(g.clone()), Some(g.clone())))
+        })
+    }
+
+    pub fn sub(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.binary(rhs, BinaryOp::Sub, |g, _, _| {
+            Ok((Some(g.clone()), Some(g.neg()?)))
+        })
+    }
+
+    pub fn mul(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.binary(rhs, BinaryOp::Mul, |g, a, b| {
+            let ga = if a.requires_grad() {
+                Some(g.mul(b)?)
+            } else {
+                None
+            };
+            let gb = if b.requires_grad() {
+                Some(g.mul(a)?)
+            } else {
+                None
+            };
+            Ok((ga, gb))
+        })
+    }
+
+    pub fn div(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.binary(rhs, BinaryOp::Div, |g, a, b| {
+            let ga = if a.requires_grad() {
+                Some(g.div(b)?)
+            } else {
+                None
+            };
+            let gb = if b.requires_grad() {
+                Some(g.mul(a)?.div(&b.square()?)?.neg()?)
+            } else {
+                None
+            };
+            Ok((ga, gb))
+        })
+    }
+
+    /// Elementwise a^b.
+    pub fn pow(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.binary(rhs, BinaryOp::Pow, |g, a, b| {
+            let ga = if a.requires_grad() {
+                Some(g.mul(&b.mul(&a.pow(&b.affine(1.0, -1.0)?)?)?)?)
+            } else {
+                None
+            };
+            let gb = if b.requires_grad() {
+                Some(g.mul(&a.pow(b)?.mul(&a.log()?)?)?)
+            } else {
+                None
+            };
+            Ok((ga, gb))
+        })
+    }
+
+    /// Elementwise maximum; at ties the gradient is split equally, as in PyTorch.
+    pub fn maximum(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.binary(rhs, BinaryOp::Maximum, |g, a, b| {
+            extremum_grads(g, a, b, CmpOp::Gt)
+        })
+    }
+
+    /// Elementwise minimum; at ties the gradient is split equally, as in PyTorch.
+    pub fn minimum(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.binary(rhs, BinaryOp::Minimum, |g, a, b| {
+            extremum_grads(g, a, b, CmpOp::Lt)
+        })
+    }
+
+    /// Adds a scalar.
+    pub fn add_scalar(&self, v: f32) -> Result<Tensor> {
+        self.affine(1.0, v)
+    }
+
+    /// Multiplies by a scalar.
+    pub fn mul_scalar(&self, v: f32) -> Result<Tensor> {
+        self.affine(v, 0.0)
+    }
+
+    /// Elementwise comparison with broadcasting; the result is a bool tensor outside autograd.
+    pub fn compare(&self, rhs: &Tensor, op: CmpOp) -> Result<Tensor> {
+        if self.dtype() != rhs.dtype() {
+            return Err(Error::dtype("compare", self.dtype(), rhs.dtype()));
+        }
+        let (shape, la, lb) = broadcast_pair("compare", self, rhs)?;
+        let (sa, sb) = (self.storage()?, rhs.storage()?);
+        let out = match (&*sa, &*sb) {
+            (Storage::Cpu(a), Storage::Cpu(b)) => compare(a, &la, b, &lb, |x, y| op.apply(x, y))
+                .map(CpuStorage::Bool)
+                .ok_or_else(|| Error::dtype("compare", a.dtype(), b.dtype()))?,
+        };
+        Ok(Tensor::from_storage(
+            Storage::Cpu(out),
+            Layout::contiguous(&shape),
+        ))
+    }
+
+    fn compare_scalar(&self, v: f64, op: CmpOp) -> Result<Tensor> {
+        let s = Tensor::full(&[], v, self.dtype(), self.device())?;
+        self.compare(&s, op)
+    }
+
+    pub fn eq(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.compare(rhs, CmpOp::Eq)
+    }
+    pub fn ne(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.compare(rhs, CmpOp::Ne)
+    }
+    pub fn lt(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.compare(rhs, CmpOp::Lt)
+    }
+    pub fn le(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.compare(rhs, CmpOp::Le)
+    }
+    pub fn gt(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.compare(rhs, CmpOp::Gt)
+    }
+    pub fn ge(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.compare(rhs, CmpOp::Ge)
+    }
+    pub fn gt_scalar(&self, v: f32) -> Result<Tensor> {
+        self.compare_scalar(v as f64, CmpOp::Gt)
+    }
+    pub fn eq_scalar(&self, v: f64) -> Result<Tensor> {
+        self.compare_scalar(v, CmpOp::Eq)
+    }
+
+    /// `self` is a bool condition: picks `a` where true and `b` where false (broadcasting all three).
+    pub fn where_cond(&self, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        if self.dtype() != DType::Bool {
+            return Err(Error::dtype("where", "a bool condition", self.dtype()));
+        }
+        super::expect_f32("where", a)?;
+        super::expect_f32("where", b)?;
+        let shape = broadcast_shapes(
+            "where",
+            &broadcast_shapes("where", self.shape(), a.shape())?,
+            b.shape(),
+        )?;
+        let lc = self.layout().broadcast_to(&shape)?;
+        let la = a.layout().broadcast_to(&shape)?;
+        let lb = b.layout().broadcast_to(&shape)?;
+        let (sc, sa, sb) = (self.storage()?, a.storage()?, b.storage()?);
+        let out = match (&*sc, &*sa, &*sb) {
+            (Storage::Cpu(CpuStorage::Bool(c)), Storage::Cpu(_), Storage::Cpu(_)) => {
+                let (va, vb) = (sa.f32s("where")?, sb.f32s("where")?);
+                lc.offsets()
+                    .zip(la.offsets())
+                    .zip(lb.offsets())
+                    .map(|((i, j), k)| if c[i] { va[j] } else { vb[k] })
+                    .collect()
+            }
+            _ => return Err(Error::dtype("where", "bool", self.dtype())),
+        };
+        let cond = self.clone();
+        let (sa_shape, sb_shape) = (a.shape().to_vec(), b.shape().to_vec());
+        Ok(Tensor::from_op(
+            Storage::Cpu(CpuStorage::F32(out)),
+            &shape,
+            "where",
+            &[a, b],
+            Box::new(move |g| {
+                let zero = g.zeros_like()?;
+                Ok(vec![
+                    Some(cond.where_cond(g, &zero)?.sum_to(&sa_shape)?),
+                    Some(cond.where_cond(&zero, g)?.sum_to(&sb_shape)?),
+                ])
+            }),
+        ))
+    }
+}
+
+/// Gradients of max/min: the winner takes the gradient, ties split it in half.
+fn extremum_grads(
+    g: &Tensor,
+    a: &Tensor,
+    b: &Tensor,
+    wins: CmpOp,
+) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    let one = Tensor::ones(&[], DType::F32, g.device())?;
+    let half = Tensor::full(&[], 0.5, DType::F32, g.device())?;
+    let zero = Tensor::zeros(&[], DType::F32, g.device())?;
+    let tie = a.eq(b)?;
+    let a_wins = a.compare(b, wins)?;
+    let wa = tie.where_cond(&half, &a_wins.where_cond(&one, &zero)?)?;
+    let wb = wa.affine(-1.0, 1.0)?;
+    Ok((Some(g.mul(&wa)?), Some(g.mul(&wb)?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::gradcheck;
+    use crate::Tensor;
+
+    fn leaf(shape: &[usize], seed: u64) -> Tensor {
+        crate::rng::manual_seed(seed);
+        let t = Tensor::randn(shape, 0.0, 1.0).unwrap();
+        t.set_requires_grad(true).unwrap();
+        t
+    }
+
+    #[test]
+    fn broadcasting_binary_gradients() {
+        let (a, b) = (leaf(&[3, 4], 1), leaf(&[4], 2));
+        gradcheck(
+            |x| {
+                x[0].mul(&x[1])?
+                    .add(&x[0])?
+                    .div(&x[1].abs()?.add_scalar(1.0)?)
+            },
+            &[a, b],
+            1e-2,
+            1e-2,
+        );
+        let (a, b) = (leaf(&[2, 1, 3], 3), leaf(&[4, 1], 4));
+        gradcheck(
+            |x| x[0].sub(&x[1])?.maximum(&x[1].mul_scalar(0.5)?),
+            &[a, b],
+            1e-3,
+            1e-2,
+        );
+    }
+
+    #[test]
+    fn matmul_and_reductions() {
+        let (a, b) = (leaf(&[2, 3, 4], 5), leaf(&[4, 5], 6));
+        gradcheck(|x| x[0].matmul(&x[1]), &[a.clone(), b.clone()], 1e-2, 1e-2);
+        gradcheck(
+            |x| x[0].transpose(0, 2)?.sum(&[1], true)?.exp(),
+            &[a.clone()],
+            1e-3,
+            1e-2,
+        );
+        gradcheck(|x| x[0].max_dim(1, false), &[a.clone()], 1e-3, 1e-2);
+        gradcheck(|x| x[0].var(&[0, 2], 1, false), &[a], 1e-2, 1e-2);
+        let v = leaf(&[4], 7);
+        gradcheck(|x| x[1].matmul(&x[0]), &[b, v], 1e-2, 1e-2);
+    }
+
+    #[test]
+    fn views_and_copies() {
+        let a = leaf(&[3, 4], 8);
+        gradcheck(
+            |x| {
+                Tensor::cat(&[x[0].slice(1, 1, 2, 2)?, x[0].narrow(1, 0, 1)?], 1)?
+                    .pad(&[(1, 2)], 0.5)
+            },
+            &[a.clone()],
+            1e-3,
+            1e-2,
+        );
+        gradcheck(
+            |x| Tensor::stack(&[x[0].clone(), x[0].tanh()?], 0)?.permute(&[2, 0, 1]),
+            &[a],
+            1e-3,
+            1e-2,
+        );
+    }
+}

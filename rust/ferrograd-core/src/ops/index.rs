@@ -1,0 +1,231 @@
+//! Indexing ops: index_select, gather, scatter_add, one_hot, embedding. Indices are int64 (int32
+//! is accepted and widened); out-of-range indices are errors, never panics.
+
+use crate::layout::normalize_axis;
+use crate::{CpuStorage, DType, Error, Result, Storage, Tensor};
+
+/// Indices as i64, checked against `bound`.
+fn checked_indices(op: &'static str, index: &Tensor, bound: usize) -> Result<Vec<i64>> {
+    if !matches!(index.dtype(), DType::I64 | DType::I32) {
+        return Err(Error::dtype(op, "int64 indices", index.dtype()));
+    }
+    let idx = index.to_vec::<i64>()?;
+    if let Some(&bad) = idx.iter().find(|&&i| i < 0 || i as usize >= bound) {
+        return Err(Error::arg(
+            op,
+            "index",
+            format!("values in [0, {bound})"),
+            bad,
+        ));
+    }
+    Ok(idx)
+}
+
+/// (outer, size, inner) of `shape` around axis `dim`.
+fn split_at_axis(shape: &[usize], dim: usize) -> (usize, usize, usize) {
+    (
+        shape[..dim].iter().product(),
+        shape[dim],
+        shape[dim + 1..].iter().product(),
+    )
+}
+
+impl Tensor {
+    /// Rows of axis `dim` picked by a 1-D index.
+    pub fn index_select(&self, dim: isize, index: &Tensor) -> Result<Tensor> {
+        super::expect_f32("index_select", self)?;
+        let d = normalize_axis("index_select", dim, self.rank())?;
+        if index.rank() != 1 {
+            return Err(Error::arg(
+                "index_select",
+                "index",
+                "a 1-D tensor",
+                format!("shape {:?}", index.shape()),
+            ));
+        }
+        let idx = checked_indices("index_select", index, self.shape()[d])?;
+        let x = self.contiguous()?.to_vec::<f32>()?;
+        let (outer, size, inner) = split_at_axis(self.shape(), d);
+        let mut out = Vec::with_capacity(outer * idx.len() * inner);
+        for o in 0..outer {
+            for &i in &idx {
+                let start = (o * size + i as usize) * inner;
+                out.extend_from_slice(&x[start..start + inner]);
+            }
+        }
+        let mut shape = self.shape().to_vec();
+        shape[d] = idx.len();
+        let (in_shape, index) = (self.shape().to_vec(), index.clone());
+        Ok(Tensor::from_op(
+            Storage::Cpu(CpuStorage::F32(out)),
+            &shape,
+            "index_select",
+            &[self],
+            Box::new(move |g| {
+                Ok(vec![Some(
+                    Tensor::zeros(&in_shape, DType::F32, g.device())?.index_add(d, &index, g)?,
+                )])
+            }),
+        ))
+    }
+
+    /// Out-of-place `index_add`: adds slices of `src` at the rows of axis `dim` named by `index`.
+    pub fn index_add(&self, dim: usize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
+        let idx = checked_indices("index_add", index, self.shape()[dim])?;
+        let mut out = self.contiguous()?.to_vec::<f32>()?;
+        let s = src.contiguous()?.to_vec::<f32>()?;
+        let (outer, size, inner) = split_at_axis(self.shape(), dim);
+        crate::ensure_shape!(
+            s.len() == outer * idx.len() * inner,
+            "index_add",
+            "source shape {:?} does not fit {:?}",
+            src.shape(),
+            self.shape()
+        );
+        for o in 0..outer {
+            for (j, &i) in idx.iter().enumerate() {
+                let dst = (o * size + i as usize) * inner;
+                let from = (o * idx.len() + j) * inner;
+                for t in 0..inner {
+                    out[dst + t] += s[from + t];
+                }
+            }
+        }
+        Tensor::from_vec(out, self.shape())
+    }
+
+    /// `out[..., i, ...] = self[..., index[..., i, ...], ...]` along `dim` (torch.gather).
+    pub fn gather(&self, dim: isize, index: &Tensor) -> Result<Tensor> {
+        super::expect_f32("gather", self)?;
+        let d = normalize_axis("gather", dim, self.rank())?;
+        crate::ensure_shape!(
+            index.rank() == self.rank(),
+            "gather",
+            "index rank {} must equal input rank {}",
+            index.rank(),
+            self.rank()
+        );
+        let ok = (0..self.rank()).all(|i| i == d || index.shape()[i] <= self.shape()[i]);
+        crate::ensure_shape!(
+            ok,
+            "gather",
+            "index shape {:?} exceeds input shape {:?} outside dim {d}",
+            index.shape(),
+            self.shape()
+        );
+        let idx = checked_indices("gather", index, self.shape()[d])?;
+        let x = self.contiguous()?.to_vec::<f32>()?;
+        let strides = crate::layout::contiguous_strides(self.shape());
+        let offsets = gather_offsets(index.shape(), &strides, d, &idx);
+        let out: Vec<f32> = offsets.iter().map(|&o| x[o]).collect();
+        let (in_shape, out_shape, index) =
+            (self.shape().to_vec(), index.shape().to_vec(), index.clone());
+        Ok(Tensor::from_op(
+            Storage::Cpu(CpuStorage::F32(out)),
+            &out_shape,
+            "gather",
+            &[self],
+            Box::new(move |g| {
+                Ok(vec![Some(
+                    Tensor::zeros(&in_shape, DType::F32, g.device())?.scatter_add(d, &index, g)?,
+                )])
+            }),
+        ))
+    }
+
+    /// Out-of-place torch.scatter_add: `self` plus `src` added at the positions `index` names.
+    pub fn scatter_add(&self, dim: usize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
+        super::expect_f32("scatter_add", self)?;
+        crate::ensure_shape!(
+            index.shape() == src.shape(),
+            "scatter_add",
+            "index shape {:?} must equal source shape {:?}",
+            index.shape(),
+            src.shape()
+        );
+        crate::ensure_shape!(
+            index.rank() == self.rank(),
+            "scatter_add",
+            "index rank {} must equal input rank {}",
+            index.rank(),
+            self.rank()
+        );
+        let idx = checked_indices("scatter_add", index, self.shape()[dim])?;
+        let mut out = self.contiguous()?.to_vec::<f32>()?;
+        let s = src.contiguous()?.to_vec::<f32>()?;
+        let strides = crate::layout::contiguous_strides(self.shape());
+        for (o, v) in gather_offsets(index.shape(), &strides, dim, &idx)
+            .into_iter()
+            .zip(s)
+        {
+            out[o] += v;
+        }
+        let (index, src_t) = (index.clone(), src.clone());
+        Tensor::from_vec(out, self.shape())?.attach_chain(self, &src_t, dim, index)
+    }
+
+    /// One-hot encoding of int64 class indices (float32 output with a trailing class axis).
+    pub fn one_hot(&self, num_classes: usize) -> Result<Tensor> {
+        let idx = checked_indices("one_hot", self, num_classes)?;
+        let mut out = vec![0f32; idx.len() * num_classes];
+        for (r, &i) in idx.iter().enumerate() {
+            out[r * num_classes + i as usize] = 1.0;
+        }
+        let mut shape = self.shape().to_vec();
+        shape.push(num_classes);
+        Tensor::from_vec(out, &shape)
+    }
+
+    /// Rows of an embedding table `self` [num, dim] picked by int64 `ids` of any shape.
+    pub fn embedding(&self, ids: &Tensor) -> Result<Tensor> {
+        crate::ensure_shape!(
+            self.rank() == 2,
+            "embedding",
+            "weight must be 2-D, got {:?}",
+            self.shape()
+        );
+        let flat = ids.reshape(&[ids.numel()])?;
+        let rows = self.index_select(0, &flat)?;
+        let mut shape = ids.shape().to_vec();
+        shape.push(self.shape()[1]);
+        rows.reshape(&shape)
+    }
+
+    /// Gives a scatter_add result its tape entry: the gradient passes to `base` as is and to `src`
+    /// gathered back from the scattered positions.
+    fn attach_chain(
+        &self,
+        base: &Tensor,
+        src: &Tensor,
+        dim: usize,
+        index: Tensor,
+    ) -> Result<Tensor> {
+        Ok(self.attach_op(
+            "scatter_add",
+            &[base, src],
+            Box::new(move |g| Ok(vec![Some(g.clone()), Some(g.gather(dim as isize, &index)?)])),
+        ))
+    }
+}
+
+/// Flat offsets into a contiguous tensor of `strides` for each element of an index of `shape`,
+/// replacing the coordinate along `dim` by the index value.
+fn gather_offsets(shape: &[usize], strides: &[usize], dim: usize, idx: &[i64]) -> Vec<usize> {
+    let mut coord = vec![0usize; shape.len()];
+    let mut out = Vec::with_capacity(idx.len());
+    for &i in idx {
+        let mut off = 0;
+        for (a, &c) in coord.iter().enumerate() {
+            off += if a == dim { i as usize } else { c } * strides[a];
+        }
+        out.push(off);
+        for a in (0..shape.len()).rev() {
+            coord[a] += 1;
+            if coord[a] < shape[a] {
+                break;
+            }
+            coord[a] = 0;
+        }
+    }
+    out
+}

@@ -1,0 +1,145 @@
+//! Matrix products with torch.matmul's rules: 1-D operands are promoted, batch axes broadcast.
+
+use crate::cpu::gemm::batched_matmul;
+use crate::layout::broadcast_shapes;
+use crate::{CpuStorage, Error, Result, Storage, Tensor};
+
+impl Tensor {
+    /// Matrix product (`@`).
+    pub fn matmul(&self, rhs: &Tensor) -> Result<Tensor> {
+        super::expect_f32("matmul", self)?;
+        super::expect_f32("matmul", rhs)?;
+        super::same_device("matmul", self, rhs)?;
+        if self.rank() == 0 || rhs.rank() == 0 {
+            return Err(Error::shape(
+                "matmul",
+                "both arguments need at least one dimension",
+            ));
+        }
+        // Promote vectors to matrices and remember which axes to drop at the end.
+        let a = if self.rank() == 1 {
+            self.unsqueeze(0)?
+        } else {
+            self.clone()
+        };
+        let b = if rhs.rank() == 1 {
+            rhs.unsqueeze(1)?
+        } else {
+            rhs.clone()
+        };
+        let out = a.matmul_nd(&b)?;
+        let mut shape = out.shape().to_vec();
+        if rhs.rank() == 1 {
+            shape.pop();
+        }
+        if self.rank() == 1 {
+            shape.remove(shape.len() - if rhs.rank() == 1 { 1 } else { 2 });
+        }
+        out.reshape(&shape)
+    }
+
+    /// Product of operands of rank >= 2 with broadcast batch axes.
+    fn matmul_nd(&self, rhs: &Tensor) -> Result<Tensor> {
+        let (ra, rb) = (self.rank(), rhs.rank());
+        let (m, k) = (self.shape()[ra - 2], self.shape()[ra - 1]);
+        let (k2, n) = (rhs.shape()[rb - 2], rhs.shape()[rb - 1]);
+        crate::ensure_shape!(
+            k == k2,
+            "matmul",
+            "shapes {:?} and {:?} cannot be multiplied ({k} != {k2})",
+            self.shape(),
+            rhs.shape()
+        );
+        let batch_shape =
+            broadcast_shapes("matmul", &self.shape()[..ra - 2], &rhs.shape()[..rb - 2])?;
+        let batch: usize = batch_shape.iter().product();
+        let full = |t: &Tensor, r: usize, c: usize| -> Result<crate::Layout> {
+            let mut s = batch_shape.clone();
+            s.extend([r, c]);
+            let l = t.layout().broadcast_to(&s)?;
+            // Collapse the batch axes into one; strides must be uniform, so copy when they are not.
+            collapse_batch(&l, batch)
+        };
+        let (a, b) = (
+            self.contiguous_if_needed(&batch_shape, m, k)?,
+            rhs.contiguous_if_needed(&batch_shape, k, n)?,
+        );
+        let (la, lb) = (full(&a, m, k)?, full(&b, k, n)?);
+        let mut out = vec![0f32; batch * m * n];
+        {
+            let (sa, sb) = (a.storage()?, b.storage()?);
+            match (&*sa, &*sb) {
+                (Storage::Cpu(_), Storage::Cpu(_)) => batched_matmul(
+                    &mut out,
+                    sa.f32s("matmul")?,
+                    &la,
+                    sb.f32s("matmul")?,
+                    &lb,
+                    false,
+                ),
+            }
+        }
+        let mut shape = batch_shape;
+        shape.extend([m, n]);
+        let (x, y) = (self.clone(), rhs.clone());
+        Ok(Tensor::from_op(
+            Storage::Cpu(CpuStorage::F32(out)),
+            &shape,
+            "matmul",
+            &[self, rhs],
+            Box::new(move |g| {
+                let ga = if x.requires_grad() {
+                    Some(g.matmul_nd(&y.transpose(-1, -2)?)?.sum_to(x.shape())?)
+                } else {
+                    None
+                };
+                let gb = if y.requires_grad() {
+                    Some(x.transpose(-1, -2)?.matmul_nd(g)?.sum_to(y.shape())?)
+                } else {
+                    None
+                };
+                Ok(vec![ga, gb])
+            }),
+        ))
+    }
+
+    /// This tensor, or a contiguous copy when its batch axes cannot be collapsed into one stride.
+    fn contiguous_if_needed(&self, batch_shape: &[usize], r: usize, c: usize) -> Result<Tensor> {
+        let mut s = batch_shape.to_vec();
+        s.extend([r, c]);
+        let l = self.layout().broadcast_to(&s)?;
+        if collapse_batch(&l, batch_shape.iter().product()).is_ok() {
+            Ok(self.clone())
+        } else {
+            self.contiguous()
+        }
+    }
+}
+
+/// Views [b1, ..., bn, r, c] as [B, r, c] when the batch axes step uniformly (or all broadcast).
+fn collapse_batch(l: &crate::Layout, batch: usize) -> Result<crate::Layout> {
+    let rank = l.rank();
+    let (shape, strides) = (l.shape(), l.strides());
+    let batch_axes: Vec<usize> = (0..rank - 2).filter(|&i| shape[i] != 1).collect();
+    let stride = if batch_axes.iter().all(|&i| strides[i] == 0) {
+        0
+    } else {
+        // Row-major over the non-trivial batch axes with no gaps and no broadcasting.
+        let mut expected = strides[*batch_axes.last().unwrap_or(&0)];
+        for &i in batch_axes.iter().rev() {
+            if strides[i] != expected || expected == 0 {
+                return Err(Error::shape(
+                    "matmul",
+                    "batch axes are not uniformly strided",
+                ));
+            }
+            expected *= shape[i];
+        }
+        batch_axes.last().map(|&i| strides[i]).unwrap_or(0)
+    };
+    Ok(crate::Layout::new(
+        vec![batch, shape[rank - 2], shape[rank - 1]],
+        vec![stride, strides[rank - 2], strides[rank - 1]],
+        l.offset(),
+    ))
+}

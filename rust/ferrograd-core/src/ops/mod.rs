@@ -1,0 +1,31 @@
+//! Differentiable ops. Each file holds one family with forward and backward side by side; the
+//! backward closures are written with tensor ops, so they run on whatever device the forward did.
+
+pub mod binary;
+pub mod index;
+pub mod matmul;
+pub mod reduce;
+pub mod shape;
+pub mod unary;
+
+use crate::{Error, Result, Tensor};
+
+/// Errors unless `t` is float32 (the compute dtype).
+pub(crate) fn expect_f32(op: &'static str, t: &Tensor) -> Result<()> {
+    if t.dtype() != crate::DType::F32 {
+        return Err(Error::dtype(op, "float32", t.dtype()));
+    }
+    Ok(())
+}
+
+/// Errors unless both tensors live on the same device.
+pub(crate) fn same_device(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
+    if a.device() != b.device() {
+        return Err(Error::Device(format!(
+            "{op}: expected all tensors on the same device, got {} and {}",
+            a.device(),
+            b.device()
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,205 @@
+//! Reductions over axes (sum, mean, max, min, argmax, argmin, var), with keepdim.
+
+use crate::cpu::reduce::{arg_rows, reduce_rows, RowReduce};
+use crate::layout::normalize_axis;
+use crate::{CpuStorage, DType, Error, Result, Storage, Tensor};
+
+/// Axes normalised, sorted and deduplicated; an empty list means all axes.
+fn resolve_axes(op: &'static str, axes: &[isize], rank: usize) -> Result<Vec<usize>> {
+    if axes.is_empty() {
+        return Ok((0..rank).collect());
+    }
+    let mut out = axes
+        .iter()
+        .map(|&a| normalize_axis(op, a, rank))
+        .collect::<Result<Vec<_>>>()?;
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// Output shape of a reduction: reduced axes become 1 (keepdim) or disappear.
+fn reduced_shape(shape: &[usize], axes: &[usize], keepdim: bool) -> Vec<usize> {
+    shape
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &d)| match (axes.contains(&i), keepdim) {
+            (true, true) => Some(1),
+            (true, false) => None,
+            (false, _) => Some(d),
+        })
+        .collect()
+}
+
+impl Tensor {
+    /// The values with `axes` moved last, contiguous, and the size of the reduced block.
+    fn rows_for(&self, op: &'static str, axes: &[usize]) -> Result<(Vec<f32>, usize)> {
+        super::expect_f32(op, self)?;
+        let kept: Vec<usize> = (0..self.rank()).filter(|i| !axes.contains(i)).collect();
+        let perm: Vec<usize> = kept.iter().chain(axes.iter()).copied().collect();
+        let layout = self.layout().permute(&perm)?;
+        let inner: usize = axes.iter().map(|&a| self.shape()[a]).product();
+        let st = self.storage()?;
+        let data = CpuStorage::gather_layout(st.f32s(op)?, &layout);
+        Ok((data, inner))
+    }
+
+    fn reduce_raw(
+        &self,
+        op: &'static str,
+        axes: &[usize],
+        keepdim: bool,
+        kind: RowReduce,
+    ) -> Result<(Vec<usize>, Vec<f32>)> {
+        let (data, inner) = self.rows_for(op, axes)?;
+        if inner == 0 && kind != RowReduce::Sum {
+            return Err(Error::shape(
+                op,
+                format!("cannot reduce an empty axis of shape {:?}", self.shape()),
+            ));
+        }
+        let out_shape = reduced_shape(self.shape(), axes, keepdim);
+        let values = if inner == 0 {
+            vec![0.0; out_shape.iter().product()]
+        } else {
+            reduce_rows(&data, inner, kind)
+        };
+        Ok((out_shape, values))
+    }
+
+    /// Sum over `axes` (sorted, deduplicated, non-negative).
+    pub fn sum_axes(&self, axes: &[usize], keepdim: bool) -> Result<Tensor> {
+        let (shape, values) = self.reduce_raw("sum", axes, keepdim, RowReduce::Sum)?;
+        let in_shape = self.shape().to_vec();
+        let kept_shape = reduced_shape(&in_shape, axes, true);
+        Ok(Tensor::from_op(
+            Storage::Cpu(CpuStorage::F32(values)),
+            &shape,
+            "sum",
+            &[self],
+            Box::new(move |g| {
+                Ok(vec![Some(
+                    g.reshape(&kept_shape)?.expand(&in_shape)?.contiguous()?,
+                )])
+            }),
+        ))
+    }
+
+    /// Sum over `dims` (empty: all), PyTorch-style signed axes.
+    pub fn sum(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
+        let axes = resolve_axes("sum", dims, self.rank())?;
+        self.sum_axes(&axes, keepdim)
+    }
+
+    /// Mean over `dims` (empty: all).
+    pub fn mean(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
+        let axes = resolve_axes("mean", dims, self.rank())?;
+        let n: usize = axes.iter().map(|&a| self.shape()[a]).product();
+        self.sum_axes(&axes, keepdim)?.mul_scalar(1.0 / n as f32)
+    }
+
+    /// Variance over `dims` with Bessel's `correction` (1 = unbiased, as torch.var's default).
+    pub fn var(&self, dims: &[isize], correction: usize, keepdim: bool) -> Result<Tensor> {
+        let axes = resolve_axes("var", dims, self.rank())?;
+        let n: usize = axes.iter().map(|&a| self.shape()[a]).product();
+        let centered = self.sub(&self.sum_axes(&axes, true)?.mul_scalar(1.0 / n as f32)?)?;
+        let denom = n.saturating_sub(correction) as f32;
+        centered
+            .square()?
+            .sum_axes(&axes, keepdim)?
+            .mul_scalar(1.0 / denom)
+    }
+
+    /// Index of the maximum along `dim` (int64; the first one at ties).
+    pub fn argmax(&self, dim: isize, keepdim: bool) -> Result<Tensor> {
+        self.arg_reduce("argmax", dim, keepdim, true)
+    }
+
+    /// Index of the minimum along `dim` (int64).
+    pub fn argmin(&self, dim: isize, keepdim: bool) -> Result<Tensor> {
+        self.arg_reduce("argmin", dim, keepdim, false)
+    }
+
+    fn arg_reduce(&self, op: &'static str, dim: isize, keepdim: bool, max: bool) -> Result<Tensor> {
+        let axis = normalize_axis(op, dim, self.rank())?;
+        let (data, inner) = self.rows_for(op, &[axis])?;
+        if inner == 0 {
+            return Err(Error::shape(
+                op,
+                format!("cannot reduce an empty axis of shape {:?}", self.shape()),
+            ));
+        }
+        let shape = reduced_shape(self.shape(), &[axis], keepdim);
+        Tensor::from_vec(arg_rows(&data, inner, max), &shape)
+    }
+
+    /// Maximum along `dim`; the gradient flows to the (first) arg-max.
+    pub fn max_dim(&self, dim: isize, keepdim: bool) -> Result<Tensor> {
+        self.extremum_dim("max", dim, keepdim, true)
+    }
+
+    /// Minimum along `dim`; the gradient flows to the (first) arg-min.
+    pub fn min_dim(&self, dim: isize, keepdim: bool) -> Result<Tensor> {
+        self.extremum_dim("min", dim, keepdim, false)
+    }
+
+    fn extremum_dim(
+        &self,
+        op: &'static str,
+        dim: isize,
+        keepdim: bool,
+        max: bool,
+    ) -> Result<Tensor> {
+        let axis = normalize_axis(op, dim, self.rank())?;
+        let kind = if max { RowReduce::Max } else { RowReduce::Min };
+        let (shape, values) = self.reduce_raw(op, &[axis], keepdim, kind)?;
+        let index = self.arg_reduce(op, dim, true, max)?;
+        let in_shape = self.shape().to_vec();
+        Ok(Tensor::from_op(
+            Storage::Cpu(CpuStorage::F32(values)),
+            &shape,
+            op,
+            &[self],
+            Box::new(move |g| {
+                let mut kept = in_shape.clone();
+                kept[axis] = 1;
+                let zeros = Tensor::zeros(&in_shape, DType::F32, g.device())?;
+                Ok(vec![Some(zeros.scatter_add(
+                    axis,
+                    &index,
+                    &g.reshape(&kept)?,
+                )?)])
+            }),
+        ))
+    }
+
+    /// Maximum of all elements; ties share the gradient equally, as in PyTorch.
+    pub fn max_all(&self) -> Result<Tensor> {
+        self.extremum_all("max", true)
+    }
+
+    /// Minimum of all elements.
+    pub fn min_all(&self) -> Result<Tensor> {
+        self.extremum_all("min", false)
+    }
+
+    fn extremum_all(&self, op: &'static str, max: bool) -> Result<Tensor> {
+        let axes: Vec<usize> = (0..self.rank()).collect();
+        let kind = if max { RowReduce::Max } else { RowReduce::Min };
+        let (_, values) = self.reduce_raw(op, &axes, false, kind)?;
+        let x = self.clone();
+        Ok(Tensor::from_op_saving_output(
+            Storage::Cpu(CpuStorage::F32(values)),
+            &[],
+            op,
+            &[self],
+            move |y| {
+                Box::new(move |g| {
+                    let mask = x.eq(&y)?.to_dtype(DType::F32)?;
+                    let count = mask.sum(&[], false)?;
+                    Ok(vec![Some(mask.mul(&g.div(&count)?)?)])
+                })
+            },
+        ))
+    }
+}

@@ -1,0 +1,295 @@
+//! Elementwise unary ops and activations on f32, each with its derivative.
+
+use crate::cpu::elementwise::map;
+use crate::{Result, Storage, Tensor};
+
+/// erf, as the exact GELU needs it.
+fn erf(x: f32) -> f32 {
+    libm::erff(x)
+}
+
+const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+const GELU_TANH_C: f32 = 0.044_715;
+
+/// A pointwise f32 function; derivatives of activations are ops too, so backward reuses the kernel.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum UnaryOp {
+    Neg,
+    Exp,
+    Log,
+    Sqrt,
+    Abs,
+    Sign,
+    Recip,
+    Square,
+    Relu,
+    /// 1 where x > 0 else 0 (relu's derivative).
+    Step,
+    LeakyRelu(f32),
+    /// 1 where x > 0 else the slope.
+    LeakyReluGrad(f32),
+    Sigmoid,
+    Tanh,
+    GeluErf,
+    GeluErfGrad,
+    GeluTanh,
+    GeluTanhGrad,
+    Silu,
+    SiluGrad,
+    /// (1/beta) log(1 + exp(beta x)), linear above `threshold` as in PyTorch.
+    Softplus {
+        beta: f32,
+        threshold: f32,
+    },
+    /// x^p for a scalar p.
+    Powf(f32),
+    /// clamp to [lo, hi].
+    Clamp(f32, f32),
+    /// 1 where lo <= x <= hi (clamp's derivative: PyTorch passes the gradient at the bounds).
+    InRange(f32, f32),
+    /// a * x + b.
+    Affine(f32, f32),
+}
+
+impl UnaryOp {
+    #[inline]
+    pub fn apply(self, x: f32) -> f32 {
+        match self {
+            UnaryOp::Neg => -x,
+            UnaryOp::Exp => x.exp(),
+            UnaryOp::Log => x.ln(),
+            UnaryOp::Sqrt => x.sqrt(),
+            UnaryOp::Abs => x.abs(),
+            UnaryOp::Sign => {
+                if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                }
+            }
+            UnaryOp::Recip => 1.0 / x,
+            UnaryOp::Square => x * x,
+            UnaryOp::Relu => x.max(0.0),
+            UnaryOp::Step => (x > 0.0) as u8 as f32,
+            UnaryOp::LeakyRelu(s) => {
+                if x > 0.0 {
+                    x
+                } else {
+                    s * x
+                }
+            }
+            UnaryOp::LeakyReluGrad(s) => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    s
+                }
+            }
+            UnaryOp::Sigmoid => sigmoid(x),
+            UnaryOp::Tanh => x.tanh(),
+            UnaryOp::GeluErf => 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2)),
+            UnaryOp::GeluErfGrad => {
+                let cdf = 0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
+                let pdf = (-0.5 * x * x).exp() * 0.398_942_3;
+                cdf + x * pdf
+            }
+            UnaryOp::GeluTanh => {
+                0.5 * x * (1.0 + (SQRT_2_OVER_PI * (x + GELU_TANH_C * x * x * x)).tanh())
+            }
+            UnaryOp::GeluTanhGrad => {
+                let inner = SQRT_2_OVER_PI * (x + GELU_TANH_C * x * x * x);
+                let t = inner.tanh();
+                let d_inner = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_TANH_C * x * x);
+                0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * d_inner
+            }
+            UnaryOp::Silu => x * sigmoid(x),
+            UnaryOp::SiluGrad => {
+                let s = sigmoid(x);
+                s * (1.0 + x * (1.0 - s))
+            }
+            UnaryOp::Softplus { beta, threshold } => {
+                if beta * x > threshold {
+                    x
+                } else {
+                    (beta * x).exp().ln_1p() / beta
+                }
+            }
+            UnaryOp::Powf(p) => x.powf(p),
+            UnaryOp::Clamp(lo, hi) => x.max(lo).min(hi),
+            UnaryOp::InRange(lo, hi) => (x >= lo && x <= hi) as u8 as f32,
+            UnaryOp::Affine(a, b) => a * x + b,
+        }
+    }
+}
+
+#[inline]
+fn sigmoid(x: f32) -> f32 {
+    // Two branches keep exp's argument non-positive, so neither overflows.
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+impl Tensor {
+    /// Applies `op` without recording the tape.
+    pub fn map_unary(&self, op: UnaryOp) -> Result<Storage> {
+        super::expect_f32("unary", self)?;
+        let st = self.storage()?;
+        Ok(match &*st {
+            Storage::Cpu(_) => Storage::Cpu(crate::CpuStorage::F32(map(
+                st.f32s("unary")?,
+                self.layout(),
+                |x| op.apply(x),
+            ))),
+        })
+    }
+
+    /// Applies `op` with `backward` mapping (grad, input, output) to the input's gradient.
+    fn unary(
+        &self,
+        name: &'static str,
+        op: UnaryOp,
+        backward: impl Fn(&Tensor, &Tensor, &Tensor) -> Result<Tensor> + Send + Sync + 'static,
+    ) -> Result<Tensor> {
+        let storage = self.map_unary(op)?;
+        let x = self.clone();
+        Ok(Tensor::from_op_saving_output(
+            storage,
+            self.shape(),
+            name,
+            &[self],
+            move |y| Box::new(move |g| Ok(vec![Some(backward(g, &x, &y)?)])),
+        ))
+    }
+
+    /// Like `unary` for ops whose derivative is another pointwise op of the input times the grad.
+    fn unary_with_derivative(
+        &self,
+        name: &'static str,
+        op: UnaryOp,
+        derivative: UnaryOp,
+    ) -> Result<Tensor> {
+        self.unary(name, op, move |g, x, _| {
+            g.mul(&Tensor::from_storage(
+                x.map_unary(derivative)?,
+                crate::Layout::contiguous(x.shape()),
+            ))
+        })
+    }
+
+    pub fn neg(&self) -> Result<Tensor> {
+        self.unary("neg", UnaryOp::Neg, |g, _, _| g.neg())
+    }
+
+    pub fn exp(&self) -> Result<Tensor> {
+        self.unary("exp", UnaryOp::Exp, |g, _, y| g.mul(y))
+    }
+
+    pub fn log(&self) -> Result<Tensor> {
+        self.unary("log", UnaryOp::Log, |g, x, _| g.div(x))
+    }
+
+    pub fn sqrt(&self) -> Result<Tensor> {
+        self.unary("sqrt", UnaryOp::Sqrt, |g, _, y| g.div(&y.affine(2.0, 0.0)?))
+    }
+
+    pub fn abs(&self) -> Result<Tensor> {
+        self.unary_with_derivative("abs", UnaryOp::Abs, UnaryOp::Sign)
+    }
+
+    /// -1, 0 or 1; its gradient is zero.
+    pub fn sign(&self) -> Result<Tensor> {
+        self.unary("sign", UnaryOp::Sign, |g, _, _| g.zeros_like())
+    }
+
+    pub fn recip(&self) -> Result<Tensor> {
+        self.unary("recip", UnaryOp::Recip, |g, _, y| {
+            g.mul(&y.square()?)?.neg()
+        })
+    }
+
+    pub fn square(&self) -> Result<Tensor> {
+        self.unary("square", UnaryOp::Square, |g, x, _| {
+            g.mul(x)?.affine(2.0, 0.0)
+        })
+    }
+
+    pub fn relu(&self) -> Result<Tensor> {
+        self.unary_with_derivative("relu", UnaryOp::Relu, UnaryOp::Step)
+    }
+
+    pub fn leaky_relu(&self, negative_slope: f32) -> Result<Tensor> {
+        self.unary_with_derivative(
+            "leaky_relu",
+            UnaryOp::LeakyRelu(negative_slope),
+            UnaryOp::LeakyReluGrad(negative_slope),
+        )
+    }
+
+    pub fn sigmoid(&self) -> Result<Tensor> {
+        self.unary("sigmoid", UnaryOp::Sigmoid, |g, _, y| {
+            g.mul(&y.mul(&y.affine(-1.0, 1.0)?)?)
+        })
+    }
+
+    pub fn tanh(&self) -> Result<Tensor> {
+        self.unary("tanh", UnaryOp::Tanh, |g, _, y| {
+            g.mul(&y.square()?.affine(-1.0, 1.0)?)
+        })
+    }
+
+    /// GELU; `approximate` = true uses the tanh form.
+    pub fn gelu(&self, approximate: bool) -> Result<Tensor> {
+        if approximate {
+            self.unary_with_derivative("gelu", UnaryOp::GeluTanh, UnaryOp::GeluTanhGrad)
+        } else {
+            self.unary_with_derivative("gelu", UnaryOp::GeluErf, UnaryOp::GeluErfGrad)
+        }
+    }
+
+    pub fn silu(&self) -> Result<Tensor> {
+        self.unary_with_derivative("silu", UnaryOp::Silu, UnaryOp::SiluGrad)
+    }
+
+    pub fn softplus(&self, beta: f32, threshold: f32) -> Result<Tensor> {
+        self.unary(
+            "softplus",
+            UnaryOp::Softplus { beta, threshold },
+            move |g, x, _| {
+                // d/dx = sigmoid(beta x), and 1 in the linear region above the threshold.
+                let bx = x.affine(beta, 0.0)?;
+                let s = bx.sigmoid()?;
+                let linear = bx.gt_scalar(threshold)?;
+                g.mul(&linear.where_cond(&Tensor::ones(&[], crate::DType::F32, x.device())?, &s)?)
+            },
+        )
+    }
+
+    /// x^p for a scalar exponent.
+    pub fn powf(&self, p: f32) -> Result<Tensor> {
+        self.unary("pow", UnaryOp::Powf(p), move |g, x, _| {
+            g.mul(&x.powf(p - 1.0)?.affine(p, 0.0)?)
+        })
+    }
+
+    /// Clamps to [min, max] (use ±inf for one-sided).
+    pub fn clamp(&self, min: f32, max: f32) -> Result<Tensor> {
+        self.unary_with_derivative(
+            "clamp",
+            UnaryOp::Clamp(min, max),
+            UnaryOp::InRange(min, max),
+        )
+    }
+
+    /// a * x + b.
+    pub fn affine(&self, a: f32, b: f32) -> Result<Tensor> {
+        self.unary("affine", UnaryOp::Affine(a, b), move |g, _, _| {
+            g.affine(a, 0.0)
+        })
+    }
+}

@@ -1,0 +1,191 @@
+//! Device storage. A `Storage` is a flat buffer of one dtype on one device; tensors view it through
+//! a [`Layout`](crate::Layout). Op families dispatch on the variant (`Storage::Cpu` today; the CUDA
+//! backend adds its own variant), so each op's kernels for every backend sit in one place.
+
+use crate::{DType, Device, Error, Layout, Result};
+
+/// A flat host buffer.
+#[derive(Clone, Debug)]
+pub enum CpuStorage {
+    F32(Vec<f32>),
+    I64(Vec<i64>),
+    I32(Vec<i32>),
+    U8(Vec<u8>),
+    Bool(Vec<bool>),
+}
+
+/// A flat buffer on some device.
+#[derive(Clone, Debug)]
+pub enum Storage {
+    Cpu(CpuStorage),
+}
+
+/// Element types that a CPU buffer can hold.
+pub trait Element: Copy + Send + Sync + 'static + std::fmt::Debug {
+    const DTYPE: DType;
+    fn wrap(v: Vec<Self>) -> CpuStorage;
+    fn slice(s: &CpuStorage) -> Option<&[Self]>;
+    fn slice_mut(s: &mut CpuStorage) -> Option<&mut [Self]>;
+    fn to_f64(self) -> f64;
+    fn from_f64(v: f64) -> Self;
+}
+
+macro_rules! element {
+    ($t:ty, $variant:ident, $dtype:ident, $to:expr, $from:expr) => {
+        impl Element for $t {
+            const DTYPE: DType = DType::$dtype;
+            fn wrap(v: Vec<Self>) -> CpuStorage {
+                CpuStorage::$variant(v)
+            }
+            fn slice(s: &CpuStorage) -> Option<&[Self]> {
+                match s {
+                    CpuStorage::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+            fn slice_mut(s: &mut CpuStorage) -> Option<&mut [Self]> {
+                match s {
+                    CpuStorage::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+            fn to_f64(self) -> f64 {
+                ($to)(self)
+            }
+            fn from_f64(v: f64) -> Self {
+                ($from)(v)
+            }
+        }
+    };
+}
+
+element!(f32, F32, F32, |x: f32| x as f64, |v: f64| v as f32);
+element!(i64, I64, I64, |x: i64| x as f64, |v: f64| v as i64);
+element!(i32, I32, I32, |x: i32| x as f64, |v: f64| v as i32);
+element!(u8, U8, U8, |x: u8| x as f64, |v: f64| v as u8);
+element!(
+    bool,
+    Bool,
+    Bool,
+    |x: bool| if x { 1.0 } else { 0.0 },
+    |v: f64| v != 0.0
+);
+
+/// Applies `$body` with `$v` bound to the typed vector of a `CpuStorage`, whatever its dtype.
+#[macro_export]
+macro_rules! with_cpu_vec {
+    ($s:expr, $v:ident => $body:expr) => {
+        match $s {
+            $crate::CpuStorage::F32($v) => $body,
+            $crate::CpuStorage::I64($v) => $body,
+            $crate::CpuStorage::I32($v) => $body,
+            $crate::CpuStorage::U8($v) => $body,
+            $crate::CpuStorage::Bool($v) => $body,
+        }
+    };
+}
+
+impl CpuStorage {
+    pub fn dtype(&self) -> DType {
+        match self {
+            CpuStorage::F32(_) => DType::F32,
+            CpuStorage::I64(_) => DType::I64,
+            CpuStorage::I32(_) => DType::I32,
+            CpuStorage::U8(_) => DType::U8,
+            CpuStorage::Bool(_) => DType::Bool,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        with_cpu_vec!(self, v => v.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A buffer of `n` copies of `value` cast to `dtype`.
+    pub fn full(dtype: DType, n: usize, value: f64) -> Result<Self> {
+        Ok(match dtype {
+            DType::F32 => CpuStorage::F32(vec![value as f32; n]),
+            DType::I64 => CpuStorage::I64(vec![value as i64; n]),
+            DType::I32 => CpuStorage::I32(vec![value as i32; n]),
+            DType::U8 => CpuStorage::U8(vec![value as u8; n]),
+            DType::Bool => CpuStorage::Bool(vec![value != 0.0; n]),
+            d => return Err(Error::NotImplemented(format!("dtype {d} on the CPU"))),
+        })
+    }
+
+    /// The elements of `layout` gathered row-major into a new vector.
+    pub fn gather_layout<T: Element>(v: &[T], layout: &Layout) -> Vec<T> {
+        match layout.contiguous_range() {
+            Some((a, b)) => v[a..b].to_vec(),
+            None => layout.offsets().map(|o| v[o]).collect(),
+        }
+    }
+
+    /// A contiguous copy of the elements of `layout`.
+    pub fn copy_layout(&self, layout: &Layout) -> CpuStorage {
+        with_cpu_vec!(self, v => Element::wrap(Self::gather_layout(v, layout)))
+    }
+
+    /// The elements of `layout` converted to `dtype`, contiguous.
+    pub fn to_dtype(&self, layout: &Layout, dtype: DType) -> Result<CpuStorage> {
+        fn cast<S: Element, D: Element>(v: &[S], layout: &Layout) -> CpuStorage {
+            D::wrap(
+                layout
+                    .offsets()
+                    .map(|o| D::from_f64(v[o].to_f64()))
+                    .collect(),
+            )
+        }
+        fn to<D: Element>(s: &CpuStorage, layout: &Layout) -> CpuStorage {
+            with_cpu_vec!(s, v => cast::<_, D>(v, layout))
+        }
+        if dtype == self.dtype() {
+            return Ok(self.copy_layout(layout));
+        }
+        Ok(match dtype {
+            DType::F32 => to::<f32>(self, layout),
+            DType::I64 => to::<i64>(self, layout),
+            DType::I32 => to::<i32>(self, layout),
+            DType::U8 => to::<u8>(self, layout),
+            DType::Bool => to::<bool>(self, layout),
+            d => return Err(Error::NotImplemented(format!("dtype {d} on the CPU"))),
+        })
+    }
+}
+
+impl Storage {
+    pub fn dtype(&self) -> DType {
+        match self {
+            Storage::Cpu(s) => s.dtype(),
+        }
+    }
+
+    pub fn device(&self) -> Device {
+        match self {
+            Storage::Cpu(_) => Device::Cpu,
+        }
+    }
+
+    /// The host buffer; an error naming `op` for storage on another device.
+    pub fn cpu(&self, _op: &str) -> Result<&CpuStorage> {
+        match self {
+            Storage::Cpu(s) => Ok(s),
+        }
+    }
+
+    /// Mutable host buffer.
+    pub fn cpu_mut(&mut self, _op: &str) -> Result<&mut CpuStorage> {
+        match self {
+            Storage::Cpu(s) => Ok(s),
+        }
+    }
+
+    /// The f32 host slice; errors for other dtypes.
+    pub fn f32s(&self, op: &'static str) -> Result<&[f32]> {
+        let s = self.cpu(op)?;
+        f32::slice(s).ok_or_else(|| Error::dtype(op, "float32", s.dtype()))
+    }
+}

@@ -1,0 +1,72 @@
+//! Test helpers shared by the ops' unit tests: finite-difference gradient checks.
+
+use crate::{Result, Tensor};
+
+/// Compares autograd gradients of `sum(f(inputs) * w)` (w a fixed random weighting, so every
+/// output element matters) with central differences, for every input that requires grad.
+/// Panics with the worst element on mismatch (tests only).
+pub fn gradcheck(f: impl Fn(&[Tensor]) -> Result<Tensor>, inputs: &[Tensor], eps: f32, tol: f32) {
+    let out = f(inputs).expect("forward");
+    let weight = Tensor::from_vec(
+        (0..out.numel())
+            .map(|i| ((i * 7919) % 13) as f32 / 13.0 - 0.4)
+            .collect(),
+        out.shape(),
+    )
+    .unwrap();
+    let objective = |xs: &[Tensor]| -> f64 {
+        let _g = crate::NoGradGuard::new();
+        let y = f(xs)
+            .unwrap()
+            .mul(&weight)
+            .unwrap()
+            .to_vec::<f32>()
+            .unwrap();
+        y.iter().map(|&v| v as f64).sum()
+    };
+    for x in inputs {
+        x.set_grad(None);
+    }
+    out.mul(&weight)
+        .unwrap()
+        .sum(&[], false)
+        .unwrap()
+        .backward(None)
+        .unwrap();
+    for (which, x) in inputs.iter().enumerate() {
+        if !x.requires_grad() {
+            continue;
+        }
+        let analytic = x
+            .grad()
+            .expect("input received no gradient")
+            .to_vec::<f32>()
+            .unwrap();
+        let base = x.to_vec::<f32>().unwrap();
+        for i in 0..base.len() {
+            let shifted = |delta: f32| {
+                let mut v = base.clone();
+                v[i] += delta;
+                let xs: Vec<Tensor> = inputs
+                    .iter()
+                    .enumerate()
+                    .map(|(j, t)| {
+                        if j == which {
+                            Tensor::from_vec(v.clone(), x.shape()).unwrap()
+                        } else {
+                            t.clone()
+                        }
+                    })
+                    .collect();
+                objective(&xs)
+            };
+            let numeric = ((shifted(eps) - shifted(-eps)) / (2.0 * eps as f64)) as f32;
+            let err = (numeric - analytic[i]).abs();
+            assert!(
+                err <= tol * (1.0 + numeric.abs()),
+                "input {which} element {i}: analytic {} vs numeric {numeric}",
+                analytic[i]
+            );
+        }
+    }
+}
