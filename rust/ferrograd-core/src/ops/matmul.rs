@@ -111,7 +111,9 @@ impl Tensor {
         if collapse_batch(&l, batch_shape.iter().product()).is_ok() {
             Ok(self.clone())
         } else {
-            self.contiguous()
+            // Batch axes broadcast in both operands: materialise the broadcast copy once.
+            let _guard = crate::NoGradGuard::new();
+            self.expand(&s)?.contiguous()
         }
     }
 }

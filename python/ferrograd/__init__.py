@@ -1,0 +1,118 @@
+"""ferrograd: a deep-learning engine with a Rust core, for notebooks.
+
+Tensors with define-by-run autograd, neural-network modules, optimizers and (in later modules)
+training loops, attacks and robustness evaluation that run inside Rust with the GIL released.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _core, functional
+from ._core import Tensor, cat, get_rng_state, manual_seed, set_rng_state, stack
+from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+
+__all__ = [
+    "Tensor",
+    "tensor",
+    "zeros",
+    "ones",
+    "full",
+    "rand",
+    "randn",
+    "zeros_like",
+    "ones_like",
+    "cat",
+    "stack",
+    "where",
+    "manual_seed",
+    "get_rng_state",
+    "set_rng_state",
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "is_grad_enabled",
+    "grad",
+    "functional",
+]
+
+__version__ = "0.1.0"
+
+_NUMPY_DTYPES = {
+    "float32": np.float32,
+    "float64": np.float32,
+    "int64": np.int64,
+    "int32": np.int32,
+    "uint8": np.uint8,
+    "bool": np.bool_,
+}
+
+
+def tensor(data: Any, dtype: str | None = None, requires_grad: bool = False) -> Tensor:
+    """Creates a tensor by copying ``data`` (a numpy array, nested lists, a scalar or a Tensor).
+
+    Python floats and float64 arrays become float32 (ferrograd's compute dtype); Python ints
+    become int64. ``dtype`` is a name such as ``"float32"`` or ``"int64"``.
+    """
+    if isinstance(data, Tensor):
+        data = data.detach().numpy()
+    arr = np.asarray(data)
+    if dtype is not None:
+        if dtype not in _NUMPY_DTYPES:
+            raise ValueError(f"tensor: argument `dtype` expected one of {sorted(_NUMPY_DTYPES)}, got {dtype!r}")
+        arr = arr.astype(_NUMPY_DTYPES[dtype])
+    elif arr.dtype == np.float64:
+        arr = arr.astype(np.float32)
+    elif arr.dtype.kind in "iu" and arr.dtype not in (np.int32, np.uint8, np.int64):
+        arr = arr.astype(np.int64)
+    return Tensor.from_numpy(np.ascontiguousarray(arr), requires_grad)
+
+
+def full(shape: Any, value: float, dtype: str = "float32", requires_grad: bool = False) -> Tensor:
+    """A tensor of ``shape`` filled with ``value``."""
+    return _core.full(list(_shape(shape)), float(value), dtype, "cpu", requires_grad)
+
+
+def zeros(*shape: Any, dtype: str = "float32", requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros; ``zeros(2, 3)`` or ``zeros((2, 3))``."""
+    return full(_shape(shape), 0.0, dtype, requires_grad)
+
+
+def ones(*shape: Any, dtype: str = "float32", requires_grad: bool = False) -> Tensor:
+    """A tensor of ones; ``ones(2, 3)`` or ``ones((2, 3))``."""
+    return full(_shape(shape), 1.0, dtype, requires_grad)
+
+
+def zeros_like(t: Tensor, requires_grad: bool = False) -> Tensor:
+    """Zeros with ``t``'s shape and dtype."""
+    return full(t.shape, 0.0, t.dtype, requires_grad)
+
+
+def ones_like(t: Tensor, requires_grad: bool = False) -> Tensor:
+    """Ones with ``t``'s shape and dtype."""
+    return full(t.shape, 1.0, t.dtype, requires_grad)
+
+
+def rand(*shape: Any, requires_grad: bool = False) -> Tensor:
+    """Uniform values in [0, 1) from the generator seeded by :func:`manual_seed`."""
+    return _core.rand(list(_shape(shape)), 0.0, 1.0, requires_grad)
+
+
+def randn(*shape: Any, requires_grad: bool = False) -> Tensor:
+    """Standard normal values from the generator seeded by :func:`manual_seed`."""
+    return _core.randn(list(_shape(shape)), 0.0, 1.0, requires_grad)
+
+
+def where(condition: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """Elementwise ``a`` where ``condition`` (a bool tensor) holds, else ``b``, with broadcasting."""
+    return _core.where_(condition, a, b)
+
+
+def _shape(shape: Any) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    return tuple(int(d) for d in shape)

@@ -1,0 +1,65 @@
+"""Grad-mode scopes and gradients with respect to chosen inputs."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Sequence, TypeVar
+
+from . import _core
+from ._core import Tensor
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class set_grad_enabled:
+    """Context manager (and decorator) that turns tape recording on or off on this thread."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = mode
+        self._previous: list[bool] = []
+
+    def __enter__(self) -> None:
+        self._previous.append(_core.set_grad_enabled(self.mode))
+
+    def __exit__(self, *exc: object) -> None:
+        _core.set_grad_enabled(self._previous.pop())
+
+    def __call__(self, fn: F) -> F:
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(set_grad_enabled):
+    """Disables gradient recording inside a ``with`` block (or a decorated function)."""
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Re-enables gradient recording inside a ``no_grad`` block."""
+
+    def __init__(self) -> None:
+        super().__init__(True)
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops currently record the autograd tape on this thread."""
+    return _core.is_grad_enabled()
+
+
+def grad(output: Tensor, inputs: Sequence[Tensor] | Tensor) -> list[Tensor | None]:
+    """Gradients of a one-element ``output`` with respect to ``inputs``.
+
+    Unlike ``output.backward()``, no ``.grad`` field is written, so model parameters keep their
+    gradients: this is what attacks and saliency maps use to get input gradients.
+    """
+    if isinstance(inputs, Tensor):
+        inputs = [inputs]
+    return _core.grad(output, list(inputs))

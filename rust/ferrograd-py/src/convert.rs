@@ -1,0 +1,79 @@
+//! numpy <-> tensor conversion and coercion of Python operands (tensors, arrays, scalars).
+
+use ferrograd_core::{DType, Tensor};
+use numpy::ndarray::{ArrayD, IxDyn};
+use numpy::{IntoPyArray, PyReadonlyArrayDyn};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+
+use crate::errors::IntoPy;
+use crate::tensor::PyTensor;
+
+/// Copies a numpy array (float32/int64/int32/uint8/bool; float64 is narrowed to float32).
+pub fn from_numpy(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
+    macro_rules! try_type {
+        ($t:ty) => {
+            if let Ok(a) = obj.extract::<PyReadonlyArrayDyn<'_, $t>>() {
+                let view = a.as_array();
+                let shape = view.shape().to_vec();
+                let data: Vec<$t> = view.iter().copied().collect();
+                return Tensor::from_vec(data, &shape).py();
+            }
+        };
+    }
+    try_type!(f32);
+    try_type!(i64);
+    try_type!(i32);
+    try_type!(u8);
+    try_type!(bool);
+    if let Ok(a) = obj.extract::<PyReadonlyArrayDyn<'_, f64>>() {
+        let view = a.as_array();
+        let shape = view.shape().to_vec();
+        return Tensor::from_vec(view.iter().map(|&v| v as f32).collect(), &shape).py();
+    }
+    let type_name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+    Err(PyTypeError::new_err(format!(
+        "expected a numpy array of float32, float64, int64, int32, uint8 or bool, got {type_name}"
+    )))
+}
+
+/// Copies a tensor into a new numpy array.
+pub fn to_numpy<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
+    let shape = IxDyn(t.shape());
+    macro_rules! out {
+        ($t:ty) => {{
+            let v = py.detach(|| t.to_vec::<$t>()).py()?;
+            let arr = ArrayD::from_shape_vec(shape, v).map_err(|e| PyTypeError::new_err(e.to_string()))?;
+            Ok(arr.into_pyarray(py).into_any())
+        }};
+    }
+    match t.dtype() {
+        DType::F32 => out!(f32),
+        DType::I64 => out!(i64),
+        DType::I32 => out!(i32),
+        DType::U8 => out!(u8),
+        DType::Bool => out!(bool),
+        d => Err(PyTypeError::new_err(format!("numpy(): dtype {d} has no numpy equivalent here"))),
+    }
+}
+
+/// A tensor from a Python operand: a Tensor as is, a numpy array copied, a number as a scalar of
+/// `like`'s dtype (float32 for floats).
+pub fn operand(obj: &Bound<'_, PyAny>, like: &Tensor) -> PyResult<Tensor> {
+    if let Ok(t) = obj.cast::<PyTensor>() {
+        return Ok(t.get().inner.clone());
+    }
+    if let Ok(v) = obj.extract::<bool>() {
+        if obj.is_instance_of::<pyo3::types::PyBool>() {
+            return Tensor::full(&[], v as u8 as f64, if like.dtype() == DType::Bool { DType::Bool } else { like.dtype() }, like.device()).py();
+        }
+    }
+    if let Ok(v) = obj.extract::<i64>() {
+        return Tensor::full(&[], v as f64, like.dtype(), like.device()).py();
+    }
+    if let Ok(v) = obj.extract::<f64>() {
+        let dtype = if like.dtype().is_float() { like.dtype() } else { DType::F32 };
+        return Tensor::full(&[], v, dtype, like.device()).py();
+    }
+    from_numpy(obj)
+}

@@ -1,0 +1,578 @@
+//! The Python `Tensor` class: a handle to a core tensor with numpy conversion, operators,
+//! indexing and autograd. Heavy work runs with the GIL released.
+
+use ferrograd_core::ops::binary::CmpOp;
+use ferrograd_core::{DType, Device, Tensor};
+use pyo3::basic::CompareOp;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+use crate::convert::{from_numpy, operand, to_numpy};
+use crate::errors::IntoPy;
+
+/// An n-dimensional array on a device, with autograd.
+#[pyclass(name = "Tensor", module = "ferrograd", frozen)]
+pub struct PyTensor {
+    pub inner: Tensor,
+}
+
+impl From<Tensor> for PyTensor {
+    fn from(inner: Tensor) -> Self {
+        PyTensor { inner }
+    }
+}
+
+/// Shape arguments given either as `f(2, 3)` or `f((2, 3))`.
+fn shape_args(args: &Bound<'_, PyTuple>) -> PyResult<Vec<isize>> {
+    if args.len() == 1 {
+        if let Ok(v) = args.get_item(0)?.extract::<Vec<isize>>() {
+            return Ok(v);
+        }
+    }
+    args.extract::<Vec<isize>>()
+}
+
+/// Optional dims given as an int, a sequence, or None (all).
+fn dims_arg(dim: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<isize>> {
+    match dim {
+        None => Ok(vec![]),
+        Some(d) if d.is_none() => Ok(vec![]),
+        Some(d) => match d.extract::<isize>() {
+            Ok(i) => Ok(vec![i]),
+            Err(_) => d.extract::<Vec<isize>>(),
+        },
+    }
+}
+
+impl PyTensor {
+    fn unary(&self, py: Python<'_>, f: impl FnOnce(&Tensor) -> ferrograd_core::Result<Tensor> + Send) -> PyResult<PyTensor> {
+        let t = &self.inner;
+        py.detach(|| f(t)).py().map(PyTensor::from)
+    }
+
+    fn binary(
+        &self,
+        py: Python<'_>,
+        other: &Bound<'_, PyAny>,
+        reflected: bool,
+        f: impl FnOnce(&Tensor, &Tensor) -> ferrograd_core::Result<Tensor> + Send,
+    ) -> PyResult<PyTensor> {
+        let o = operand(other, &self.inner)?;
+        let (a, b) = if reflected { (&o, &self.inner) } else { (&self.inner, &o) };
+        py.detach(|| f(a, b)).py().map(PyTensor::from)
+    }
+}
+
+#[pymethods]
+impl PyTensor {
+    /// Builds a tensor by copying a numpy array.
+    #[staticmethod]
+    #[pyo3(signature = (array, requires_grad = false))]
+    fn from_numpy(array: &Bound<'_, PyAny>, requires_grad: bool) -> PyResult<PyTensor> {
+        let t = from_numpy(array)?;
+        t.set_requires_grad(requires_grad).py()?;
+        Ok(t.into())
+    }
+
+    /// A copy of the values as a numpy array (the tensor must not require grad, or be detached).
+    fn numpy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        if self.inner.requires_grad() {
+            return Err(PyRuntimeError::new_err(
+                "can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()",
+            ));
+        }
+        to_numpy(py, &self.inner)
+    }
+
+    #[pyo3(signature = (dtype = None, copy = None))]
+    fn __array__<'py>(&self, py: Python<'py>, dtype: Option<Bound<'py, PyAny>>, copy: Option<bool>) -> PyResult<Bound<'py, PyAny>> {
+        let _ = copy;
+        let arr = to_numpy(py, &self.inner)?;
+        match dtype {
+            Some(d) => arr.call_method1("astype", (d,)),
+            None => Ok(arr),
+        }
+    }
+
+    #[getter]
+    fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, self.inner.shape())
+    }
+
+    /// Size of every axis, or of axis `dim`.
+    #[pyo3(signature = (dim = None))]
+    fn size<'py>(&self, py: Python<'py>, dim: Option<isize>) -> PyResult<Bound<'py, PyAny>> {
+        match dim {
+            Some(d) => Ok(self.inner.dim(d).py()?.into_pyobject(py)?.into_any()),
+            None => Ok(PyTuple::new(py, self.inner.shape())?.into_any()),
+        }
+    }
+
+    #[getter]
+    fn ndim(&self) -> usize {
+        self.inner.rank()
+    }
+
+    fn dim(&self) -> usize {
+        self.inner.rank()
+    }
+
+    fn numel(&self) -> usize {
+        self.inner.numel()
+    }
+
+    #[getter]
+    fn dtype(&self) -> &'static str {
+        self.inner.dtype().as_str()
+    }
+
+    #[getter]
+    fn device(&self) -> String {
+        self.inner.device().to_string()
+    }
+
+    #[getter]
+    fn requires_grad(&self) -> bool {
+        self.inner.requires_grad()
+    }
+
+    #[setter]
+    fn set_requires_grad(&self, flag: bool) -> PyResult<()> {
+        self.inner.set_requires_grad(flag).py()
+    }
+
+    /// Sets requires_grad in place and returns the tensor, as torch's `requires_grad_()`.
+    #[pyo3(signature = (flag = true))]
+    fn requires_grad_<'py>(slf: &Bound<'py, Self>, flag: bool) -> PyResult<Bound<'py, Self>> {
+        slf.get().inner.set_requires_grad(flag).py()?;
+        Ok(slf.clone())
+    }
+
+    #[getter]
+    fn grad(&self) -> Option<PyTensor> {
+        self.inner.grad().map(PyTensor::from)
+    }
+
+    #[setter(grad)]
+    fn set_grad(&self, grad: Option<PyRef<'_, PyTensor>>) -> PyResult<()> {
+        if let Some(g) = &grad {
+            if g.inner.shape() != self.inner.shape() {
+                return Err(PyValueError::new_err(format!(
+                    "grad: expected shape {:?}, got {:?}",
+                    self.inner.shape(),
+                    g.inner.shape()
+                )));
+            }
+        }
+        self.inner.set_grad(grad.map(|g| g.inner.detach()));
+        Ok(())
+    }
+
+    #[getter]
+    fn is_leaf(&self) -> bool {
+        self.inner.is_leaf()
+    }
+
+    /// The name of the op that produced this tensor (None for leaves).
+    #[getter]
+    fn grad_fn(&self) -> Option<&'static str> {
+        self.inner.node().map(|n| n.name)
+    }
+
+    /// Back-propagates; `gradient` is needed unless the tensor has one element.
+    #[pyo3(signature = (gradient = None))]
+    fn backward(&self, py: Python<'_>, gradient: Option<PyRef<'_, PyTensor>>) -> PyResult<()> {
+        let g = gradient.map(|g| g.inner.clone());
+        let t = &self.inner;
+        py.detach(|| t.backward(g)).py()
+    }
+
+    fn detach(&self) -> PyTensor {
+        self.inner.detach().into()
+    }
+
+    /// A copy with its own storage (recorded by autograd like torch's clone).
+    fn clone(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.mul_scalar(1.0).or_else(|_| t.deep_clone()))
+    }
+
+    fn contiguous(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.contiguous())
+    }
+
+    fn is_contiguous(&self) -> bool {
+        self.inner.layout().is_contiguous()
+    }
+
+    fn item(&self) -> PyResult<f64> {
+        self.inner.item().py()
+    }
+
+    fn tolist<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_numpy(py, &self.inner)?.call_method0("tolist")
+    }
+
+    /// Converts to a dtype name (`"float32"`, `"int64"`, ...) and/or a device (`"cpu"`, `"cuda"`).
+    #[pyo3(signature = (target))]
+    fn to(&self, py: Python<'_>, target: &str) -> PyResult<PyTensor> {
+        if let Some(d) = DType::parse(target) {
+            return self.unary(py, |t| t.to_dtype(d));
+        }
+        let device = Device::parse(target).py()?;
+        self.unary(py, |t| t.to_device(device))
+    }
+
+    fn float(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.to_dtype(DType::F32))
+    }
+
+    fn long(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.to_dtype(DType::I64))
+    }
+
+    #[pyo3(signature = (*shape))]
+    fn reshape(&self, py: Python<'_>, shape: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
+        let s = shape_args(shape)?;
+        self.unary(py, |t| t.view_signed(&s))
+    }
+
+    #[pyo3(signature = (*shape))]
+    fn view(&self, py: Python<'_>, shape: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
+        self.reshape(py, shape)
+    }
+
+    #[pyo3(signature = (start_dim = 0, end_dim = -1))]
+    fn flatten(&self, py: Python<'_>, start_dim: isize, end_dim: isize) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.flatten(start_dim, end_dim))
+    }
+
+    #[pyo3(signature = (*dims))]
+    fn permute(&self, py: Python<'_>, dims: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
+        let d = shape_args(dims)?;
+        let rank = self.inner.rank() as isize;
+        let dims: Vec<usize> = d.iter().map(|&x| if x < 0 { (x + rank) as usize } else { x as usize }).collect();
+        self.unary(py, |t| t.permute(&dims))
+    }
+
+    fn transpose(&self, py: Python<'_>, dim0: isize, dim1: isize) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.transpose(dim0, dim1))
+    }
+
+    /// The transpose of a 2-D tensor.
+    #[getter(T)]
+    fn t_prop(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        let r = self.inner.rank();
+        let dims: Vec<usize> = (0..r).rev().collect();
+        self.unary(py, |t| t.permute(&dims))
+    }
+
+    fn unsqueeze(&self, py: Python<'_>, dim: isize) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.unsqueeze(dim))
+    }
+
+    #[pyo3(signature = (dim = None))]
+    fn squeeze(&self, py: Python<'_>, dim: Option<isize>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.squeeze(dim))
+    }
+
+    #[pyo3(signature = (*shape))]
+    fn expand(&self, py: Python<'_>, shape: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
+        let s = shape_args(shape)?;
+        let lead = s.len().saturating_sub(self.inner.rank());
+        let full: Vec<usize> = s
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| if d == -1 && i >= lead { self.inner.shape()[i - lead] } else { d.max(0) as usize })
+            .collect();
+        self.unary(py, |t| t.expand(&full))
+    }
+
+    #[pyo3(signature = (dim = None, keepdim = false))]
+    fn sum(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+        let d = dims_arg(dim)?;
+        self.unary(py, |t| t.sum(&d, keepdim))
+    }
+
+    #[pyo3(signature = (dim = None, keepdim = false))]
+    fn mean(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+        let d = dims_arg(dim)?;
+        self.unary(py, |t| t.mean(&d, keepdim))
+    }
+
+    /// Variance; `correction` 1 (default) is the unbiased estimate, 0 the biased one.
+    #[pyo3(signature = (dim = None, correction = 1, keepdim = false, unbiased = None))]
+    fn var(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, correction: usize, keepdim: bool, unbiased: Option<bool>) -> PyResult<PyTensor> {
+        let d = dims_arg(dim)?;
+        let c = unbiased.map(|u| u as usize).unwrap_or(correction);
+        self.unary(py, |t| t.var(&d, c, keepdim))
+    }
+
+    /// Without `dim`: the maximum element. With `dim`: a (values, indices) tuple.
+    #[pyo3(signature = (dim = None, keepdim = false))]
+    fn max<'py>(&self, py: Python<'py>, dim: Option<isize>, keepdim: bool) -> PyResult<Bound<'py, PyAny>> {
+        self.extremum(py, dim, keepdim, true)
+    }
+
+    /// Without `dim`: the minimum element. With `dim`: a (values, indices) tuple.
+    #[pyo3(signature = (dim = None, keepdim = false))]
+    fn min<'py>(&self, py: Python<'py>, dim: Option<isize>, keepdim: bool) -> PyResult<Bound<'py, PyAny>> {
+        self.extremum(py, dim, keepdim, false)
+    }
+
+    #[pyo3(signature = (dim = None, keepdim = false))]
+    fn argmax(&self, py: Python<'_>, dim: Option<isize>, keepdim: bool) -> PyResult<PyTensor> {
+        self.unary(py, |t| match dim {
+            Some(d) => t.argmax(d, keepdim),
+            None => t.reshape(&[t.numel()])?.argmax(0, false),
+        })
+    }
+
+    #[pyo3(signature = (dim = None, keepdim = false))]
+    fn argmin(&self, py: Python<'_>, dim: Option<isize>, keepdim: bool) -> PyResult<PyTensor> {
+        self.unary(py, |t| match dim {
+            Some(d) => t.argmin(d, keepdim),
+            None => t.reshape(&[t.numel()])?.argmin(0, false),
+        })
+    }
+
+    fn exp(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.exp())
+    }
+    fn log(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.log())
+    }
+    fn sqrt(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.sqrt())
+    }
+    fn abs(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.abs())
+    }
+    fn sign(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.sign())
+    }
+    fn neg(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.neg())
+    }
+    fn relu(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.relu())
+    }
+    fn sigmoid(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.sigmoid())
+    }
+    fn tanh(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.tanh())
+    }
+    fn square(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.square())
+    }
+
+    fn leaky_relu(&self, py: Python<'_>, negative_slope: f32) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.leaky_relu(negative_slope))
+    }
+    fn gelu(&self, py: Python<'_>, approximate: bool) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.gelu(approximate))
+    }
+    fn silu(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.silu())
+    }
+    fn softplus(&self, py: Python<'_>, beta: f32, threshold: f32) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.softplus(beta, threshold))
+    }
+
+    /// Values along `dim` at the positions of an int64 `index` of the same rank (torch.gather).
+    fn gather(&self, py: Python<'_>, dim: isize, index: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
+        let i = index.inner.clone();
+        self.unary(py, |t| t.gather(dim, &i))
+    }
+
+    /// Rows of axis `dim` picked by a 1-D int64 index.
+    fn index_select(&self, py: Python<'_>, dim: isize, index: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
+        let i = index.inner.clone();
+        self.unary(py, |t| t.index_select(dim, &i))
+    }
+
+    /// Out-of-place torch.scatter_add: a copy with `src` added at the positions `index` names.
+    fn scatter_add(&self, py: Python<'_>, dim: isize, index: PyRef<'_, PyTensor>, src: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
+        let (i, s) = (index.inner.clone(), src.inner.clone());
+        let d = ferrograd_core::layout::normalize_axis("scatter_add", dim, self.inner.rank()).py()?;
+        self.unary(py, |t| t.scatter_add(d, &i, &s))
+    }
+
+    /// Clamps to [min, max]; either bound may be None.
+    #[pyo3(signature = (min = None, max = None))]
+    fn clamp(&self, py: Python<'_>, min: Option<f32>, max: Option<f32>) -> PyResult<PyTensor> {
+        let (lo, hi) = (min.unwrap_or(f32::NEG_INFINITY), max.unwrap_or(f32::INFINITY));
+        self.unary(py, |t| t.clamp(lo, hi))
+    }
+
+    fn pow(&self, py: Python<'_>, exponent: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.__pow__(py, exponent, None)
+    }
+
+    fn matmul(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, other, false, |a, b| a.matmul(b))
+    }
+
+    fn maximum(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, other, false, |a, b| a.maximum(b))
+    }
+
+    fn minimum(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, other, false, |a, b| a.minimum(b))
+    }
+
+    fn __add__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, o, false, |a, b| a.add(b))
+    }
+    fn __radd__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, o, true, |a, b| a.add(b))
+    }
+    fn __sub__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, o, false, |a, b| a.sub(b))
+    }
+    fn __rsub__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, o, true, |a, b| a.sub(b))
+    }
+    fn __mul__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, o, false, |a, b| a.mul(b))
+    }
+    fn __rmul__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, o, true, |a, b| a.mul(b))
+    }
+    fn __truediv__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, o, false, |a, b| a.div(b))
+    }
+    fn __rtruediv__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, o, true, |a, b| a.div(b))
+    }
+    fn __matmul__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, o, false, |a, b| a.matmul(b))
+    }
+    fn __rmatmul__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, o, true, |a, b| a.matmul(b))
+    }
+    fn __neg__(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.neg())
+    }
+
+    fn __pow__(&self, py: Python<'_>, o: &Bound<'_, PyAny>, modulo: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
+        if modulo.is_some() {
+            return Err(PyTypeError::new_err("pow() with a modulus is not supported"));
+        }
+        if let Ok(p) = o.extract::<f32>() {
+            if !o.is_instance_of::<PyTensor>() {
+                return self.unary(py, |t| t.powf(p));
+            }
+        }
+        self.binary(py, o, false, |a, b| a.pow(b))
+    }
+
+    fn __rpow__(&self, py: Python<'_>, o: &Bound<'_, PyAny>, _modulo: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
+        self.binary(py, o, true, |a, b| a.pow(b))
+    }
+
+    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<PyTensor> {
+        let cmp = match op {
+            CompareOp::Eq => CmpOp::Eq,
+            CompareOp::Ne => CmpOp::Ne,
+            CompareOp::Lt => CmpOp::Lt,
+            CompareOp::Le => CmpOp::Le,
+            CompareOp::Gt => CmpOp::Gt,
+            CompareOp::Ge => CmpOp::Ge,
+        };
+        let o = operand(other, &self.inner)?;
+        let o = if o.dtype() != self.inner.dtype() { o.to_dtype(self.inner.dtype()).py()? } else { o };
+        let t = &self.inner;
+        py.detach(|| t.compare(&o, cmp)).py().map(PyTensor::from)
+    }
+
+    fn __hash__(&self) -> usize {
+        self.inner.id()
+    }
+
+    fn __len__(&self) -> PyResult<usize> {
+        self.inner.shape().first().copied().ok_or_else(|| PyTypeError::new_err("len() of a 0-d tensor"))
+    }
+
+    fn __bool__(&self) -> PyResult<bool> {
+        if self.inner.numel() != 1 {
+            return Err(PyRuntimeError::new_err(format!(
+                "the truth value of a tensor with {} elements is ambiguous",
+                self.inner.numel()
+            )));
+        }
+        Ok(self.inner.item().py()? != 0.0)
+    }
+
+    fn __float__(&self) -> PyResult<f64> {
+        self.inner.item().py()
+    }
+
+    fn __int__(&self) -> PyResult<i64> {
+        Ok(self.inner.item().py()? as i64)
+    }
+
+    fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        let _ = py;
+        crate::indexing::index(&self.inner, key).map(PyTensor::from)
+    }
+
+    /// In-place assignment `t[key] = value` (only outside autograd: the target must not require grad).
+    fn __setitem__(&self, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        if self.inner.requires_grad() && ferrograd_core::is_grad_enabled() {
+            return Err(PyRuntimeError::new_err(
+                "a tensor that requires grad cannot be modified in place; wrap the assignment in ferrograd.no_grad()",
+            ));
+        }
+        let target = crate::indexing::index(&self.inner, key)?;
+        if !target.same_storage(&self.inner) {
+            return Err(PyValueError::new_err("assignment through a tensor index is not supported; use slices and integers"));
+        }
+        let v = operand(value, &self.inner)?;
+        let v = v.to_dtype(self.inner.dtype()).py()?.expand(target.shape()).py()?;
+        target.assign(&v).py()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let body = to_numpy(py, &self.inner)?.repr()?.to_string();
+        let body = body.strip_prefix("array(").and_then(|b| b.strip_suffix(')')).unwrap_or(&body).to_string();
+        let body = match body.rfind("dtype=") {
+            Some(i) => body[..i].trim_end().trim_end_matches(',').to_string(),
+            None => body,
+        };
+        let body = body.replace("\n      ", "\n       ");
+        let mut extra = format!(", shape={:?}, dtype={}", self.inner.shape(), self.inner.dtype());
+        if self.inner.device() != Device::Cpu {
+            extra += &format!(", device='{}'", self.inner.device());
+        }
+        if let Some(n) = self.inner.node() {
+            extra += &format!(", grad_fn={}", n.name);
+        } else if self.inner.requires_grad() {
+            extra += ", requires_grad=True";
+        }
+        Ok(format!("tensor({body}{extra})"))
+    }
+}
+
+impl PyTensor {
+    fn extremum<'py>(&self, py: Python<'py>, dim: Option<isize>, keepdim: bool, max: bool) -> PyResult<Bound<'py, PyAny>> {
+        let t = &self.inner;
+        match dim {
+            None => {
+                let v = py.detach(|| if max { t.max_all() } else { t.min_all() }).py()?;
+                Ok(Bound::new(py, PyTensor::from(v))?.into_any())
+            }
+            Some(d) => {
+                let (v, i) = py
+                    .detach(|| {
+                        let v = if max { t.max_dim(d, keepdim)? } else { t.min_dim(d, keepdim)? };
+                        let i = if max { t.argmax(d, keepdim)? } else { t.argmin(d, keepdim)? };
+                        Ok::<_, ferrograd_core::Error>((v, i))
+                    })
+                    .py()?;
+                Ok(PyTuple::new(py, [PyTensor::from(v), PyTensor::from(i)])?.into_any())
+            }
+        }
+    }
+}
