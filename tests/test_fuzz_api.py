@@ -1,0 +1,56 @@
+"""Fuzzes the Python API with hypothesis: any shapes, dtypes and values may be rejected, but only
+with the documented exception types — never a panic (pyo3 raises PanicException, a BaseException)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import ferrograd as fg
+
+DOCUMENTED = (ValueError, TypeError, IndexError, RuntimeError, NotImplementedError)
+
+dtypes = st.sampled_from([np.float32, np.float64, np.int64, np.int32, np.uint8, np.bool_])
+arrays = dtypes.flatmap(
+    lambda dt: hnp.arrays(dt, hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=4),
+                          elements={"allow_nan": True} if np.issubdtype(dt, np.floating) else None)
+)
+
+UNARY_CALLS = [
+    lambda t: t.exp(), lambda t: t.log(), lambda t: t.relu(), lambda t: t.sum(0), lambda t: t.mean(-1),
+    lambda t: t.max(), lambda t: t.max(1), lambda t: t.argmax(0), lambda t: t.var(), lambda t: t.reshape(-1, 2),
+    lambda t: t.permute(1, 0), lambda t: t.T, lambda t: t[0], lambda t: t[:, 1:], lambda t: t[..., None],
+    lambda t: t.unsqueeze(5), lambda t: t.squeeze(0), lambda t: t.expand(3, 2), lambda t: t.flatten(1),
+    lambda t: t.clamp(0, 1), lambda t: t ** 2, lambda t: t.item(), lambda t: t.tolist(),
+    lambda t: fg.functional.one_hot(t, 3), lambda t: fg.functional.pad(t, (1, 1)), lambda t: t.gather(0, t),
+    lambda t: t.index_select(0, t), lambda t: t.sum().backward(), lambda t: fg.cat([t, t], 2), lambda t: fg.stack([t, t], -1),
+]
+
+BINARY_CALLS = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a / b, lambda a, b: a @ b,
+                lambda a, b: a < b, lambda a, b: fg.where(a > 0, a, b), lambda a, b: a.maximum(b),
+                lambda a, b: fg.cat([a, b], 0), lambda a, b: fg.functional.embedding(a, b)]
+
+
+def _call(fn, *args):
+    try:
+        fn(*args)
+    except DOCUMENTED:
+        pass
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(arr=arrays, which=st.integers(0, len(UNARY_CALLS) - 1), requires_grad=st.booleans())
+def test_unary_api_raises_only_documented_errors(arr, which, requires_grad):
+    try:
+        t = fg.tensor(arr, requires_grad=requires_grad)
+    except DOCUMENTED:
+        return
+    _call(UNARY_CALLS[which], t)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(a=arrays, b=arrays, which=st.integers(0, len(BINARY_CALLS) - 1))
+def test_binary_api_raises_only_documented_errors(a, b, which):
+    _call(BINARY_CALLS[which], fg.tensor(a), fg.tensor(b))
