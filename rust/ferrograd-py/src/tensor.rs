@@ -487,6 +487,14 @@ impl PyTensor {
         py.detach(|| t.compare(&o, cmp)).py().map(PyTensor::from)
     }
 
+    /// Copies `src` (broadcast to this shape) into this tensor in place, outside autograd.
+    fn copy_<'py>(slf: &Bound<'py, Self>, py: Python<'py>, src: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Self>> {
+        let dst = &slf.get().inner;
+        let v = operand(src, dst)?;
+        py.detach(|| v.to_dtype(dst.dtype())?.expand(dst.shape())?.contiguous().and_then(|v| dst.assign(&v))).py()?;
+        Ok(slf.clone())
+    }
+
     fn __hash__(&self) -> usize {
         self.inner.id()
     }

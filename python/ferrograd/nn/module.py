@@ -1,0 +1,214 @@
+"""The Module base class: parameters, buffers and child modules registered by attribute, with
+PyTorch's naming (``layer1.0.conv1.weight``), train/eval mode and state dicts."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Iterator, Mapping
+
+from .._core import Tensor
+
+
+class Parameter:
+    """Marks a tensor as a trainable parameter when assigned to a Module attribute.
+
+    ``Parameter(t)`` returns ``t`` itself with ``requires_grad=True`` (a leaf), as in PyTorch.
+    """
+
+    def __new__(cls, data: Tensor, requires_grad: bool = True) -> Tensor:  # type: ignore[misc]
+        t = data.detach()
+        t.requires_grad = requires_grad
+        return t
+
+
+class Module:
+    """Base class of every layer and model.
+
+    Subclasses assign parameters (tensors with ``requires_grad=True``), buffers (registered with
+    :meth:`register_buffer`) and child modules as attributes in ``__init__``, and implement
+    :meth:`forward`. Calling the module calls ``forward``.
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        if isinstance(value, Module):
+            self._modules[name] = value
+        elif isinstance(value, Tensor) and value.requires_grad and value.is_leaf:
+            self._parameters[name] = value
+        elif isinstance(value, Tensor) and name in self.__dict__.get("_buffer_names", ()):
+            self._buffers[name] = value
+        object.__setattr__(self, name, value)
+
+    def register_buffer(self, name: str, tensor: Tensor) -> None:
+        """Registers a non-trainable tensor that belongs in the state dict (e.g. running statistics)."""
+        names = self.__dict__.setdefault("_buffer_names", set())
+        names.add(name)
+        setattr(self, name, tensor)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Computes the module's output; subclasses implement it."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # -- traversal -----------------------------------------------------------------------
+
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        """Direct child modules with their attribute names."""
+        yield from self._modules.items()
+
+    def children(self) -> Iterator["Module"]:
+        for _, m in self.named_children():
+            yield m
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+        """This module and every descendant, with dotted names."""
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self) -> Iterator["Module"]:
+        for _, m in self.named_modules():
+            yield m
+
+    def _own_parameters(self) -> Iterator[tuple[str, Tensor]]:
+        yield from self._parameters.items()
+
+    def _own_buffers(self) -> Iterator[tuple[str, Tensor]]:
+        yield from self._buffers.items()
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """Every trainable parameter with its state-dict name, each once."""
+        seen: set[int] = set()
+        for mod_name, mod in self.named_modules(prefix):
+            for name, p in mod._own_parameters():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    yield (f"{mod_name}.{name}" if mod_name else name), p
+
+    def parameters(self) -> Iterator[Tensor]:
+        for _, p in self.named_parameters():
+            yield p
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        for mod_name, mod in self.named_modules(prefix):
+            for name, b in mod._own_buffers():
+                yield (f"{mod_name}.{name}" if mod_name else name), b
+
+    def buffers(self) -> Iterator[Tensor]:
+        for _, b in self.named_buffers():
+            yield b
+
+    def num_parameters(self) -> int:
+        """Total number of trainable scalars."""
+        return sum(p.numel() for p in self.parameters())
+
+    # -- modes and gradients -----------------------------------------------------------------
+
+    def train(self, mode: bool = True) -> "Module":
+        """Sets training mode (dropout active, batch norm uses batch statistics) recursively."""
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+            m._on_mode_change(mode)
+        return self
+
+    def eval(self) -> "Module":
+        """Sets evaluation mode recursively."""
+        return self.train(False)
+
+    def _on_mode_change(self, mode: bool) -> None:
+        """Hook for modules backed by a Rust module that keeps its own flag."""
+
+    def zero_grad(self) -> None:
+        """Clears the gradients of every parameter."""
+        for p in self.parameters():
+            p.grad = None
+
+    def requires_grad_(self, flag: bool = True) -> "Module":
+        """Freezes (False) or unfreezes (True) every parameter."""
+        for p in self.parameters():
+            p.requires_grad = flag
+        return self
+
+    # -- state -------------------------------------------------------------------------------
+
+    def state_dict(self) -> "OrderedDict[str, Tensor]":
+        """Parameters and buffers by name, sharing storage with the module (PyTorch's order:
+        each module's parameters, then its buffers, then its children)."""
+        out: OrderedDict[str, Tensor] = OrderedDict()
+        for mod_name, mod in self.named_modules():
+            prefix = f"{mod_name}." if mod_name else ""
+            for name, p in mod._own_parameters():
+                out[prefix + name] = p
+            for name, b in mod._own_buffers():
+                out[prefix + name] = b
+        return out
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
+        """Copies values into the module's parameters and buffers.
+
+        Every name, shape and dtype is checked before anything is written, so a mismatch raises
+        ``KeyError``/``ValueError`` and leaves the module unchanged.
+        """
+        own = self.state_dict()
+        if strict:
+            missing = [k for k in own if k not in state]
+            unexpected = [k for k in state if k not in own]
+            if missing or unexpected:
+                raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+        pending = []
+        for name, target in own.items():
+            if name not in state:
+                continue
+            value = state[name]
+            if not isinstance(value, Tensor):
+                import numpy as np
+
+                value = Tensor.from_numpy(np.ascontiguousarray(value))
+            if tuple(value.shape) != tuple(target.shape):
+                raise ValueError(
+                    f"load_state_dict: parameter {name!r} expected shape {tuple(target.shape)}, got {tuple(value.shape)}"
+                )
+            pending.append((target, value))
+        for target, value in pending:
+            target.copy_(value)
+
+    def save(self, path: str) -> None:
+        """Writes the state dict as safetensors, atomically (temp file, then rename)."""
+        from ..io import save_safetensors
+
+        save_safetensors(self.state_dict(), path)
+
+    def load(self, path: str, strict: bool = True) -> None:
+        """Loads a safetensors state dict written by :meth:`save` (or by PyTorch)."""
+        from ..io import load_safetensors
+
+        self.load_state_dict(load_safetensors(path), strict=strict)
+
+    # -- display -----------------------------------------------------------------------------
+
+    def extra_repr(self) -> str:
+        """The constructor arguments shown in the repr."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [f"({name}): " + repr(child).replace("\n", "\n  ") for name, child in self.named_children()]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+__all__ = ["Module", "Parameter"]
