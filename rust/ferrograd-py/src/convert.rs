@@ -31,7 +31,11 @@ pub fn from_numpy(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
         let shape = view.shape().to_vec();
         return Tensor::from_vec(view.iter().map(|&v| v as f32).collect(), &shape).py();
     }
-    let type_name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+    let type_name = obj
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
     Err(PyTypeError::new_err(format!(
         "expected a numpy array of float32, float64, int64, int32, uint8 or bool, got {type_name}"
     )))
@@ -43,7 +47,8 @@ pub fn to_numpy<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>>
     macro_rules! out {
         ($t:ty) => {{
             let v = py.detach(|| t.to_vec::<$t>()).py()?;
-            let arr = ArrayD::from_shape_vec(shape, v).map_err(|e| PyTypeError::new_err(e.to_string()))?;
+            let arr = ArrayD::from_shape_vec(shape, v)
+                .map_err(|e| PyTypeError::new_err(e.to_string()))?;
             Ok(arr.into_pyarray(py).into_any())
         }};
     }
@@ -53,7 +58,9 @@ pub fn to_numpy<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>>
         DType::I32 => out!(i32),
         DType::U8 => out!(u8),
         DType::Bool => out!(bool),
-        d => Err(PyTypeError::new_err(format!("numpy(): dtype {d} has no numpy equivalent here"))),
+        d => Err(PyTypeError::new_err(format!(
+            "numpy(): dtype {d} has no numpy equivalent here"
+        ))),
     }
 }
 
@@ -65,14 +72,28 @@ pub fn operand(obj: &Bound<'_, PyAny>, like: &Tensor) -> PyResult<Tensor> {
     }
     if let Ok(v) = obj.extract::<bool>() {
         if obj.is_instance_of::<pyo3::types::PyBool>() {
-            return Tensor::full(&[], v as u8 as f64, if like.dtype() == DType::Bool { DType::Bool } else { like.dtype() }, like.device()).py();
+            return Tensor::full(
+                &[],
+                v as u8 as f64,
+                if like.dtype() == DType::Bool {
+                    DType::Bool
+                } else {
+                    like.dtype()
+                },
+                like.device(),
+            )
+            .py();
         }
     }
     if let Ok(v) = obj.extract::<i64>() {
         return Tensor::full(&[], v as f64, like.dtype(), like.device()).py();
     }
     if let Ok(v) = obj.extract::<f64>() {
-        let dtype = if like.dtype().is_float() { like.dtype() } else { DType::F32 };
+        let dtype = if like.dtype().is_float() {
+            like.dtype()
+        } else {
+            DType::F32
+        };
         return Tensor::full(&[], v, dtype, like.device()).py();
     }
     from_numpy(obj)

@@ -8,14 +8,30 @@ use crate::errors::IntoPy;
 use crate::tensor::PyTensor;
 
 fn parse_dtype(name: &str) -> PyResult<DType> {
-    DType::parse(name).ok_or_else(|| PyValueError::new_err(format!("dtype: expected a name such as 'float32' or 'int64', got {name:?}")))
+    DType::parse(name).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "dtype: expected a name such as 'float32' or 'int64', got {name:?}"
+        ))
+    })
 }
 
 /// A tensor of `shape` filled with `value`.
 #[pyfunction]
 #[pyo3(signature = (shape, value, dtype = "float32", device = "cpu", requires_grad = false))]
-fn full(shape: Vec<usize>, value: f64, dtype: &str, device: &str, requires_grad: bool) -> PyResult<PyTensor> {
-    let t = Tensor::full(&shape, value, parse_dtype(dtype)?, Device::parse(device).py()?).py()?;
+fn full(
+    shape: Vec<usize>,
+    value: f64,
+    dtype: &str,
+    device: &str,
+    requires_grad: bool,
+) -> PyResult<PyTensor> {
+    let t = Tensor::full(
+        &shape,
+        value,
+        parse_dtype(dtype)?,
+        Device::parse(device).py()?,
+    )
+    .py()?;
     t.set_requires_grad(requires_grad).py()?;
     Ok(t.into())
 }
@@ -54,7 +70,10 @@ fn get_rng_state() -> (u64, u64) {
 /// Restores a state returned by `get_rng_state`.
 #[pyfunction]
 fn set_rng_state(state: (u64, u64)) {
-    rng::set_state(rng::RngState { seed: state.0, offset: state.1 });
+    rng::set_state(rng::RngState {
+        seed: state.0,
+        offset: state.1,
+    });
 }
 
 /// Turns recording of the autograd tape on or off on this thread; returns the previous mode.
@@ -85,28 +104,46 @@ fn cat(py: Python<'_>, tensors: Vec<PyRef<'_, PyTensor>>, dim: isize) -> PyResul
 #[pyo3(signature = (tensors, dim = 0))]
 fn stack(py: Python<'_>, tensors: Vec<PyRef<'_, PyTensor>>, dim: isize) -> PyResult<PyTensor> {
     let ts = inners(&tensors);
-    py.detach(|| Tensor::stack(&ts, dim)).py().map(PyTensor::from)
+    py.detach(|| Tensor::stack(&ts, dim))
+        .py()
+        .map(PyTensor::from)
 }
 
 /// Picks `a` where `condition` is true, else `b`.
 #[pyfunction]
 #[pyo3(name = "where_")]
-fn where_cond(py: Python<'_>, condition: PyRef<'_, PyTensor>, a: PyRef<'_, PyTensor>, b: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
+fn where_cond(
+    py: Python<'_>,
+    condition: PyRef<'_, PyTensor>,
+    a: PyRef<'_, PyTensor>,
+    b: PyRef<'_, PyTensor>,
+) -> PyResult<PyTensor> {
     let (c, a, b) = (condition.inner.clone(), a.inner.clone(), b.inner.clone());
     py.detach(|| c.where_cond(&a, &b)).py().map(PyTensor::from)
 }
 
 /// Gradients of a one-element `output` with respect to `inputs`, leaving every `.grad` untouched.
 #[pyfunction]
-fn grad(py: Python<'_>, output: PyRef<'_, PyTensor>, inputs: Vec<PyRef<'_, PyTensor>>) -> PyResult<Vec<Option<PyTensor>>> {
+fn grad(
+    py: Python<'_>,
+    output: PyRef<'_, PyTensor>,
+    inputs: Vec<PyRef<'_, PyTensor>>,
+) -> PyResult<Vec<Option<PyTensor>>> {
     let (out, ins) = (output.inner.clone(), inners(&inputs));
-    let gs = py.detach(|| ferrograd_core::autograd::grad(&out, &ins)).py()?;
+    let gs = py
+        .detach(|| ferrograd_core::autograd::grad(&out, &ins))
+        .py()?;
     Ok(gs.into_iter().map(|g| g.map(PyTensor::from)).collect())
 }
 
 /// Constant padding with (before, after) pairs from the last axis.
 #[pyfunction]
-fn pad(py: Python<'_>, x: PyRef<'_, PyTensor>, pads: Vec<(usize, usize)>, value: f32) -> PyResult<PyTensor> {
+fn pad(
+    py: Python<'_>,
+    x: PyRef<'_, PyTensor>,
+    pads: Vec<(usize, usize)>,
+    value: f32,
+) -> PyResult<PyTensor> {
     let t = x.inner.clone();
     py.detach(|| t.pad(&pads, value)).py().map(PyTensor::from)
 }
@@ -119,7 +156,11 @@ fn one_hot(labels: PyRef<'_, PyTensor>, num_classes: usize) -> PyResult<PyTensor
 
 /// Embedding lookup: rows of `weight` picked by `ids`.
 #[pyfunction]
-fn embedding(py: Python<'_>, ids: PyRef<'_, PyTensor>, weight: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
+fn embedding(
+    py: Python<'_>,
+    ids: PyRef<'_, PyTensor>,
+    weight: PyRef<'_, PyTensor>,
+) -> PyResult<PyTensor> {
     let (i, w) = (ids.inner.clone(), weight.inner.clone());
     py.detach(|| w.embedding(&i)).py().map(PyTensor::from)
 }

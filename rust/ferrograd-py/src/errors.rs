@@ -3,17 +3,25 @@
 
 use ferrograd_core::Error;
 use pyo3::exceptions::{
-    PyFileNotFoundError, PyKeyboardInterrupt, PyMemoryError, PyNotImplementedError, PyOSError, PyRuntimeError, PyTypeError, PyValueError,
+    PyFileNotFoundError, PyKeyboardInterrupt, PyMemoryError, PyNotImplementedError, PyOSError,
+    PyRuntimeError, PyTypeError, PyValueError,
 };
 use pyo3::PyErr;
 
-pyo3::create_exception!(_core, DeviceError, PyRuntimeError, "A device (CUDA) is unavailable or failed.");
+pyo3::create_exception!(
+    _core,
+    DeviceError,
+    PyRuntimeError,
+    "A device (CUDA) is unavailable or failed."
+);
 
 /// The Python exception for a core error.
 pub fn to_py(e: Error) -> PyErr {
     let msg = e.to_string();
     match e {
-        Error::Shape { .. } | Error::Argument { .. } | Error::Format { .. } => PyValueError::new_err(msg),
+        Error::Shape { .. } | Error::Argument { .. } | Error::Format { .. } => {
+            PyValueError::new_err(msg)
+        }
         Error::DType { .. } => PyTypeError::new_err(msg),
         Error::Device(_) => DeviceError::new_err(msg),
         Error::NotImplemented(_) => PyNotImplementedError::new_err(msg),

@@ -14,10 +14,14 @@ pub fn index(t: &Tensor, key: &Bound<'_, PyAny>) -> PyResult<Tensor> {
         Ok(tup) => tup.iter().collect(),
         Err(_) => vec![key.clone()],
     };
-    let consumes = |k: &Bound<'_, PyAny>| !(k.is_instance_of::<PyNone>() || k.is_instance_of::<PyEllipsis>());
+    let consumes =
+        |k: &Bound<'_, PyAny>| !(k.is_instance_of::<PyNone>() || k.is_instance_of::<PyEllipsis>());
     let used = items.iter().filter(|k| consumes(k)).count();
     if used > t.rank() {
-        return Err(PyIndexError::new_err(format!("too many indices for tensor of dimension {}: got {used}", t.rank())));
+        return Err(PyIndexError::new_err(format!(
+            "too many indices for tensor of dimension {}: got {used}",
+            t.rank()
+        )));
     }
     let mut out = t.clone();
     let mut dim = 0usize;
@@ -35,20 +39,36 @@ pub fn index(t: &Tensor, key: &Bound<'_, PyAny>) -> PyResult<Tensor> {
         if let Ok(s) = k.cast::<PySlice>() {
             let ind = s.indices(size as isize)?;
             if ind.step <= 0 {
-                return Err(PyIndexError::new_err(format!("slice step must be positive, got {}", ind.step)));
+                return Err(PyIndexError::new_err(format!(
+                    "slice step must be positive, got {}",
+                    ind.step
+                )));
             }
-            out = out.slice(dim, ind.start.max(0) as usize, ind.slicelength, ind.step as usize).py()?;
+            out = out
+                .slice(
+                    dim,
+                    ind.start.max(0) as usize,
+                    ind.slicelength,
+                    ind.step as usize,
+                )
+                .py()?;
             dim += 1;
             continue;
         }
         if let Ok(i) = k.extract::<i64>() {
             let j = if i < 0 { i + size as i64 } else { i };
             if j < 0 || j >= size as i64 {
-                return Err(PyIndexError::new_err(format!("index {i} is out of bounds for dimension {dim} with size {size}")));
+                return Err(PyIndexError::new_err(format!(
+                    "index {i} is out of bounds for dimension {dim} with size {size}"
+                )));
             }
             let mut shape = out.shape().to_vec();
             shape.remove(dim);
-            out = out.slice(dim, j as usize, 1, 1).py()?.reshape(&shape).py()?;
+            out = out
+                .slice(dim, j as usize, 1, 1)
+                .py()?
+                .reshape(&shape)
+                .py()?;
             continue;
         }
         let like = Tensor::zeros(&[], DType::I64, t.device()).py()?;
@@ -72,6 +92,9 @@ pub fn index(t: &Tensor, key: &Bound<'_, PyAny>) -> PyResult<Tensor> {
 /// Negative indices count from the end, as in numpy.
 fn wrap_negative(idx: &Tensor, size: usize) -> PyResult<Tensor> {
     let v: Vec<i64> = idx.to_vec::<i64>().py()?;
-    let fixed: Vec<i64> = v.iter().map(|&i| if i < 0 { i + size as i64 } else { i }).collect();
+    let fixed: Vec<i64> = v
+        .iter()
+        .map(|&i| if i < 0 { i + size as i64 } else { i })
+        .collect();
     Tensor::from_vec(fixed, &[v.len()]).py()
 }

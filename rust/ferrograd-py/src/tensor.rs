@@ -46,7 +46,11 @@ fn dims_arg(dim: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<isize>> {
 }
 
 impl PyTensor {
-    fn unary(&self, py: Python<'_>, f: impl FnOnce(&Tensor) -> ferrograd_core::Result<Tensor> + Send) -> PyResult<PyTensor> {
+    fn unary(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Tensor) -> ferrograd_core::Result<Tensor> + Send,
+    ) -> PyResult<PyTensor> {
         let t = &self.inner;
         py.detach(|| f(t)).py().map(PyTensor::from)
     }
@@ -59,7 +63,11 @@ impl PyTensor {
         f: impl FnOnce(&Tensor, &Tensor) -> ferrograd_core::Result<Tensor> + Send,
     ) -> PyResult<PyTensor> {
         let o = operand(other, &self.inner)?;
-        let (a, b) = if reflected { (&o, &self.inner) } else { (&self.inner, &o) };
+        let (a, b) = if reflected {
+            (&o, &self.inner)
+        } else {
+            (&self.inner, &o)
+        };
         py.detach(|| f(a, b)).py().map(PyTensor::from)
     }
 }
@@ -86,7 +94,12 @@ impl PyTensor {
     }
 
     #[pyo3(signature = (dtype = None, copy = None))]
-    fn __array__<'py>(&self, py: Python<'py>, dtype: Option<Bound<'py, PyAny>>, copy: Option<bool>) -> PyResult<Bound<'py, PyAny>> {
+    fn __array__<'py>(
+        &self,
+        py: Python<'py>,
+        dtype: Option<Bound<'py, PyAny>>,
+        copy: Option<bool>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let _ = copy;
         let arr = to_numpy(py, &self.inner)?;
         match dtype {
@@ -251,7 +264,16 @@ impl PyTensor {
     fn permute(&self, py: Python<'_>, dims: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
         let d = shape_args(dims)?;
         let rank = self.inner.rank() as isize;
-        let dims: Vec<usize> = d.iter().map(|&x| if x < 0 { (x + rank) as usize } else { x as usize }).collect();
+        let dims: Vec<usize> = d
+            .iter()
+            .map(|&x| {
+                if x < 0 {
+                    (x + rank) as usize
+                } else {
+                    x as usize
+                }
+            })
+            .collect();
         self.unary(py, |t| t.permute(&dims))
     }
 
@@ -283,26 +305,49 @@ impl PyTensor {
         let full: Vec<usize> = s
             .iter()
             .enumerate()
-            .map(|(i, &d)| if d == -1 && i >= lead { self.inner.shape()[i - lead] } else { d.max(0) as usize })
+            .map(|(i, &d)| {
+                if d == -1 && i >= lead {
+                    self.inner.shape()[i - lead]
+                } else {
+                    d.max(0) as usize
+                }
+            })
             .collect();
         self.unary(py, |t| t.expand(&full))
     }
 
     #[pyo3(signature = (dim = None, keepdim = false))]
-    fn sum(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+    fn sum(
+        &self,
+        py: Python<'_>,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: bool,
+    ) -> PyResult<PyTensor> {
         let d = dims_arg(dim)?;
         self.unary(py, |t| t.sum(&d, keepdim))
     }
 
     #[pyo3(signature = (dim = None, keepdim = false))]
-    fn mean(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+    fn mean(
+        &self,
+        py: Python<'_>,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: bool,
+    ) -> PyResult<PyTensor> {
         let d = dims_arg(dim)?;
         self.unary(py, |t| t.mean(&d, keepdim))
     }
 
     /// Variance; `correction` 1 (default) is the unbiased estimate, 0 the biased one.
     #[pyo3(signature = (dim = None, correction = 1, keepdim = false, unbiased = None))]
-    fn var(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, correction: usize, keepdim: bool, unbiased: Option<bool>) -> PyResult<PyTensor> {
+    fn var(
+        &self,
+        py: Python<'_>,
+        dim: Option<&Bound<'_, PyAny>>,
+        correction: usize,
+        keepdim: bool,
+        unbiased: Option<bool>,
+    ) -> PyResult<PyTensor> {
         let d = dims_arg(dim)?;
         let c = unbiased.map(|u| u as usize).unwrap_or(correction);
         self.unary(py, |t| t.var(&d, c, keepdim))
@@ -310,13 +355,23 @@ impl PyTensor {
 
     /// Without `dim`: the maximum element. With `dim`: a (values, indices) tuple.
     #[pyo3(signature = (dim = None, keepdim = false))]
-    fn max<'py>(&self, py: Python<'py>, dim: Option<isize>, keepdim: bool) -> PyResult<Bound<'py, PyAny>> {
+    fn max<'py>(
+        &self,
+        py: Python<'py>,
+        dim: Option<isize>,
+        keepdim: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         self.extremum(py, dim, keepdim, true)
     }
 
     /// Without `dim`: the minimum element. With `dim`: a (values, indices) tuple.
     #[pyo3(signature = (dim = None, keepdim = false))]
-    fn min<'py>(&self, py: Python<'py>, dim: Option<isize>, keepdim: bool) -> PyResult<Bound<'py, PyAny>> {
+    fn min<'py>(
+        &self,
+        py: Python<'py>,
+        dim: Option<isize>,
+        keepdim: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         self.extremum(py, dim, keepdim, false)
     }
 
@@ -387,22 +442,37 @@ impl PyTensor {
     }
 
     /// Rows of axis `dim` picked by a 1-D int64 index.
-    fn index_select(&self, py: Python<'_>, dim: isize, index: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
+    fn index_select(
+        &self,
+        py: Python<'_>,
+        dim: isize,
+        index: PyRef<'_, PyTensor>,
+    ) -> PyResult<PyTensor> {
         let i = index.inner.clone();
         self.unary(py, |t| t.index_select(dim, &i))
     }
 
     /// Out-of-place torch.scatter_add: a copy with `src` added at the positions `index` names.
-    fn scatter_add(&self, py: Python<'_>, dim: isize, index: PyRef<'_, PyTensor>, src: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
+    fn scatter_add(
+        &self,
+        py: Python<'_>,
+        dim: isize,
+        index: PyRef<'_, PyTensor>,
+        src: PyRef<'_, PyTensor>,
+    ) -> PyResult<PyTensor> {
         let (i, s) = (index.inner.clone(), src.inner.clone());
-        let d = ferrograd_core::layout::normalize_axis("scatter_add", dim, self.inner.rank()).py()?;
+        let d =
+            ferrograd_core::layout::normalize_axis("scatter_add", dim, self.inner.rank()).py()?;
         self.unary(py, |t| t.scatter_add(d, &i, &s))
     }
 
     /// Clamps to [min, max]; either bound may be None.
     #[pyo3(signature = (min = None, max = None))]
     fn clamp(&self, py: Python<'_>, min: Option<f32>, max: Option<f32>) -> PyResult<PyTensor> {
-        let (lo, hi) = (min.unwrap_or(f32::NEG_INFINITY), max.unwrap_or(f32::INFINITY));
+        let (lo, hi) = (
+            min.unwrap_or(f32::NEG_INFINITY),
+            max.unwrap_or(f32::INFINITY),
+        );
         self.unary(py, |t| t.clamp(lo, hi))
     }
 
@@ -456,9 +526,16 @@ impl PyTensor {
         self.unary(py, |t| t.neg())
     }
 
-    fn __pow__(&self, py: Python<'_>, o: &Bound<'_, PyAny>, modulo: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
+    fn __pow__(
+        &self,
+        py: Python<'_>,
+        o: &Bound<'_, PyAny>,
+        modulo: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyTensor> {
         if modulo.is_some() {
-            return Err(PyTypeError::new_err("pow() with a modulus is not supported"));
+            return Err(PyTypeError::new_err(
+                "pow() with a modulus is not supported",
+            ));
         }
         if let Ok(p) = o.extract::<f32>() {
             if !o.is_instance_of::<PyTensor>() {
@@ -468,11 +545,21 @@ impl PyTensor {
         self.binary(py, o, false, |a, b| a.pow(b))
     }
 
-    fn __rpow__(&self, py: Python<'_>, o: &Bound<'_, PyAny>, _modulo: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
+    fn __rpow__(
+        &self,
+        py: Python<'_>,
+        o: &Bound<'_, PyAny>,
+        _modulo: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyTensor> {
         self.binary(py, o, true, |a, b| a.pow(b))
     }
 
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<PyTensor> {
+    fn __richcmp__(
+        &self,
+        py: Python<'_>,
+        other: &Bound<'_, PyAny>,
+        op: CompareOp,
+    ) -> PyResult<PyTensor> {
         let cmp = match op {
             CompareOp::Eq => CmpOp::Eq,
             CompareOp::Ne => CmpOp::Ne,
@@ -482,16 +569,30 @@ impl PyTensor {
             CompareOp::Ge => CmpOp::Ge,
         };
         let o = operand(other, &self.inner)?;
-        let o = if o.dtype() != self.inner.dtype() { o.to_dtype(self.inner.dtype()).py()? } else { o };
+        let o = if o.dtype() != self.inner.dtype() {
+            o.to_dtype(self.inner.dtype()).py()?
+        } else {
+            o
+        };
         let t = &self.inner;
         py.detach(|| t.compare(&o, cmp)).py().map(PyTensor::from)
     }
 
     /// Copies `src` (broadcast to this shape) into this tensor in place, outside autograd.
-    fn copy_<'py>(slf: &Bound<'py, Self>, py: Python<'py>, src: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Self>> {
+    fn copy_<'py>(
+        slf: &Bound<'py, Self>,
+        py: Python<'py>,
+        src: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, Self>> {
         let dst = &slf.get().inner;
         let v = operand(src, dst)?;
-        py.detach(|| v.to_dtype(dst.dtype())?.expand(dst.shape())?.contiguous().and_then(|v| dst.assign(&v))).py()?;
+        py.detach(|| {
+            v.to_dtype(dst.dtype())?
+                .expand(dst.shape())?
+                .contiguous()
+                .and_then(|v| dst.assign(&v))
+        })
+        .py()?;
         Ok(slf.clone())
     }
 
@@ -500,7 +601,11 @@ impl PyTensor {
     }
 
     fn __len__(&self) -> PyResult<usize> {
-        self.inner.shape().first().copied().ok_or_else(|| PyTypeError::new_err("len() of a 0-d tensor"))
+        self.inner
+            .shape()
+            .first()
+            .copied()
+            .ok_or_else(|| PyTypeError::new_err("len() of a 0-d tensor"))
     }
 
     fn __bool__(&self) -> PyResult<bool> {
@@ -535,22 +640,36 @@ impl PyTensor {
         }
         let target = crate::indexing::index(&self.inner, key)?;
         if !target.same_storage(&self.inner) {
-            return Err(PyValueError::new_err("assignment through a tensor index is not supported; use slices and integers"));
+            return Err(PyValueError::new_err(
+                "assignment through a tensor index is not supported; use slices and integers",
+            ));
         }
         let v = operand(value, &self.inner)?;
-        let v = v.to_dtype(self.inner.dtype()).py()?.expand(target.shape()).py()?;
+        let v = v
+            .to_dtype(self.inner.dtype())
+            .py()?
+            .expand(target.shape())
+            .py()?;
         target.assign(&v).py()
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let body = to_numpy(py, &self.inner)?.repr()?.to_string();
-        let body = body.strip_prefix("array(").and_then(|b| b.strip_suffix(')')).unwrap_or(&body).to_string();
+        let body = body
+            .strip_prefix("array(")
+            .and_then(|b| b.strip_suffix(')'))
+            .unwrap_or(&body)
+            .to_string();
         let body = match body.rfind("dtype=") {
             Some(i) => body[..i].trim_end().trim_end_matches(',').to_string(),
             None => body,
         };
         let body = body.replace("\n      ", "\n       ");
-        let mut extra = format!(", shape={:?}, dtype={}", self.inner.shape(), self.inner.dtype());
+        let mut extra = format!(
+            ", shape={:?}, dtype={}",
+            self.inner.shape(),
+            self.inner.dtype()
+        );
         if self.inner.device() != Device::Cpu {
             extra += &format!(", device='{}'", self.inner.device());
         }
@@ -564,18 +683,34 @@ impl PyTensor {
 }
 
 impl PyTensor {
-    fn extremum<'py>(&self, py: Python<'py>, dim: Option<isize>, keepdim: bool, max: bool) -> PyResult<Bound<'py, PyAny>> {
+    fn extremum<'py>(
+        &self,
+        py: Python<'py>,
+        dim: Option<isize>,
+        keepdim: bool,
+        max: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let t = &self.inner;
         match dim {
             None => {
-                let v = py.detach(|| if max { t.max_all() } else { t.min_all() }).py()?;
+                let v = py
+                    .detach(|| if max { t.max_all() } else { t.min_all() })
+                    .py()?;
                 Ok(Bound::new(py, PyTensor::from(v))?.into_any())
             }
             Some(d) => {
                 let (v, i) = py
                     .detach(|| {
-                        let v = if max { t.max_dim(d, keepdim)? } else { t.min_dim(d, keepdim)? };
-                        let i = if max { t.argmax(d, keepdim)? } else { t.argmin(d, keepdim)? };
+                        let v = if max {
+                            t.max_dim(d, keepdim)?
+                        } else {
+                            t.min_dim(d, keepdim)?
+                        };
+                        let i = if max {
+                            t.argmax(d, keepdim)?
+                        } else {
+                            t.argmin(d, keepdim)?
+                        };
                         Ok::<_, ferrograd_core::Error>((v, i))
                     })
                     .py()?;

@@ -7,4 +7,4 @@ pub mod gemm;
 pub mod reduce;
 
 /// Element count above which a loop is split across threads (below it, thread hand-off costs more).
-pub const PAR_THRESHOLD: usize = 1 << 15;
+pub const PAR_THRESHOLD: usize = 1 << 18;

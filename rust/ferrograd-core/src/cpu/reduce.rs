@@ -80,3 +80,40 @@ pub fn arg_rows(data: &[f32], inner: usize, max: bool) -> Vec<i64> {
         .map(|r| arg_extremum(r, max) as i64)
         .collect()
 }
+
+/// Sums over the leading `outer` rows of a contiguous [outer, inner] buffer (column sums, as bias
+/// gradients need): rows are added into the output in order, a loop the compiler vectorises,
+/// instead of transposing the data first.
+pub fn sum_leading(data: &[f32], outer: usize, inner: usize) -> Vec<f32> {
+    let mut out = vec![0f32; inner];
+    if inner == 0 {
+        return out;
+    }
+    let add_rows = |acc: &mut [f32], rows: &[f32]| {
+        for row in rows.chunks_exact(inner) {
+            for (a, &v) in acc.iter_mut().zip(row) {
+                *a += v;
+            }
+        }
+    };
+    if data.len() >= PAR_THRESHOLD && outer >= 8 {
+        // Per-thread partial sums over blocks of rows, then one final pass.
+        let rows_per_block = outer.div_ceil(rayon::current_num_threads() * 2).max(1);
+        let partials: Vec<Vec<f32>> = data
+            .par_chunks(rows_per_block * inner)
+            .map(|block| {
+                let mut acc = vec![0f32; inner];
+                add_rows(&mut acc, block);
+                acc
+            })
+            .collect();
+        for p in partials {
+            for (a, v) in out.iter_mut().zip(p) {
+                *a += v;
+            }
+        }
+    } else {
+        add_rows(&mut out, &data[..outer * inner]);
+    }
+    out
+}

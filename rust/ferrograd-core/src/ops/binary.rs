@@ -17,7 +17,7 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
-    #[inline]
+    #[inline(always)]
     fn apply(self, a: f32, b: f32) -> f32 {
         match self {
             BinaryOp::Add => a + b,
@@ -119,13 +119,20 @@ impl Tensor {
         let (shape, la, lb) = broadcast_pair(op.name(), self, rhs)?;
         let (sa, sb) = (self.storage()?, rhs.storage()?);
         let out = match (&*sa, &*sb) {
-            (Storage::Cpu(_), Storage::Cpu(_)) => Storage::Cpu(CpuStorage::F32(zip(
-                sa.f32s(op.name())?,
-                &la,
-                sb.f32s(op.name())?,
-                &lb,
-                |x, y| op.apply(x, y),
-            ))),
+            (Storage::Cpu(_), Storage::Cpu(_)) => {
+                let (a, b) = (sa.f32s(op.name())?, sb.f32s(op.name())?);
+                // One match per call so each closure sees a constant op and vectorises.
+                macro_rules! specialise {
+                    ($($v:ident),*) => {
+                        match op {
+                            $(BinaryOp::$v => zip(a, &la, b, &lb, |x, y| BinaryOp::$v.apply(x, y)),)*
+                        }
+                    };
+                }
+                Storage::Cpu(CpuStorage::F32(specialise!(
+                    Add, Sub, Mul, Div, Pow, Maximum, Minimum
+                )))
+            }
         };
         Ok((shape, out))
     }

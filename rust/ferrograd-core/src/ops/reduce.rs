@@ -1,6 +1,6 @@
 //! Reductions over axes (sum, mean, max, min, argmax, argmin, var), with keepdim.
 
-use crate::cpu::reduce::{arg_rows, reduce_rows, RowReduce};
+use crate::cpu::reduce::{arg_rows, reduce_rows, sum_leading, RowReduce};
 use crate::layout::normalize_axis;
 use crate::{CpuStorage, DType, Error, Result, Storage, Tensor};
 
@@ -69,7 +69,22 @@ impl Tensor {
 
     /// Sum over `axes` (sorted, deduplicated, non-negative).
     pub fn sum_axes(&self, axes: &[usize], keepdim: bool) -> Result<Tensor> {
-        let (shape, values) = self.reduce_raw("sum", axes, keepdim, RowReduce::Sum)?;
+        let leading =
+            axes.iter().enumerate().all(|(i, &a)| i == a) && self.layout().is_contiguous();
+        let (shape, values) = if leading && !axes.is_empty() && axes.len() < self.rank() {
+            super::expect_f32("sum", self)?;
+            let outer: usize = self.shape()[..axes.len()].iter().product();
+            let inner = self.numel() / outer.max(1);
+            let st = self.storage()?;
+            let start = self.layout().offset();
+            let data = &st.f32s("sum")?[start..start + self.numel()];
+            (
+                reduced_shape(self.shape(), axes, keepdim),
+                sum_leading(data, outer, inner),
+            )
+        } else {
+            self.reduce_raw("sum", axes, keepdim, RowReduce::Sum)?
+        };
         let in_shape = self.shape().to_vec();
         let kept_shape = reduced_shape(&in_shape, axes, true);
         Ok(Tensor::from_op(

@@ -52,7 +52,7 @@ pub enum UnaryOp {
 }
 
 impl UnaryOp {
-    #[inline]
+    #[inline(always)]
     pub fn apply(self, x: f32) -> f32 {
         match self {
             UnaryOp::Neg => -x,
@@ -140,13 +140,28 @@ impl Tensor {
     pub fn map_unary(&self, op: UnaryOp) -> Result<Storage> {
         super::expect_f32("unary", self)?;
         let st = self.storage()?;
-        Ok(match &*st {
-            Storage::Cpu(_) => Storage::Cpu(crate::CpuStorage::F32(map(
-                st.f32s("unary")?,
-                self.layout(),
-                |x| op.apply(x),
-            ))),
-        })
+        let (x, l) = (st.f32s("unary")?, self.layout());
+        // One match per call, not per element: each arm's closure sees a constant variant, so
+        // `apply` folds to straight-line code the compiler can vectorise.
+        macro_rules! specialise {
+            ($($unit:ident),* ; $($one:ident),* ; $($two:ident),*) => {
+                match op {
+                    $(UnaryOp::$unit => map(x, l, |v| UnaryOp::$unit.apply(v)),)*
+                    $(UnaryOp::$one(a) => map(x, l, move |v| UnaryOp::$one(a).apply(v)),)*
+                    $(UnaryOp::$two(a, b) => map(x, l, move |v| UnaryOp::$two(a, b).apply(v)),)*
+                    UnaryOp::Softplus { beta, threshold } => map(x, l, move |v| UnaryOp::Softplus { beta, threshold }.apply(v)),
+                }
+            };
+        }
+        let out = match &*st {
+            Storage::Cpu(_) => specialise!(
+                Neg, Exp, Log, Sqrt, Abs, Sign, Recip, Square, Relu, Step, Sigmoid, Tanh, GeluErf, GeluErfGrad, GeluTanh,
+                GeluTanhGrad, Silu, SiluGrad;
+                LeakyRelu, LeakyReluGrad, Powf;
+                Clamp, InRange, Affine
+            ),
+        };
+        Ok(Storage::Cpu(crate::CpuStorage::F32(out)))
     }
 
     /// Applies `op` with `backward` mapping (grad, input, output) to the input's gradient.
