@@ -68,3 +68,65 @@ pub fn batched_matmul(
             .for_each(|(i, dst)| one_product(dst, i, par));
     }
 }
+
+/// One product into a contiguous [m, n] `dst`: `dst (+)= a @ b`, with `a` and `b` given by their
+/// row and column strides (so transposes are free). Callers pass buffers that hold every element
+/// the strides reach; that is checked here, so a wrong call is an error rather than a bad read.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_strided(
+    dst: &mut [f32],
+    (m, n, k): (usize, usize, usize),
+    a: &[f32],
+    (a_rs, a_cs): (usize, usize),
+    b: &[f32],
+    (b_rs, b_cs): (usize, usize),
+    accumulate: bool,
+    parallel: bool,
+) -> crate::Result<()> {
+    let reach = |rows: usize, cols: usize, rs: usize, cs: usize| {
+        if rows * cols == 0 {
+            0
+        } else {
+            (rows - 1) * rs + (cols - 1) * cs + 1
+        }
+    };
+    if dst.len() < m * n || a.len() < reach(m, k, a_rs, a_cs) || b.len() < reach(k, n, b_rs, b_cs) {
+        return Err(crate::Error::shape(
+            "matmul",
+            format!("buffers too small for a [{m}, {k}] x [{k}, {n}] product"),
+        ));
+    }
+    if m * n == 0 {
+        return Ok(());
+    }
+    let par = if parallel && m * n * k >= PARALLEL_FLOPS {
+        Parallelism::Rayon(rayon::current_num_threads())
+    } else {
+        Parallelism::None
+    };
+    // SAFETY: the reach checks above bound every offset the strides address in all three buffers.
+    unsafe {
+        gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs as isize,
+            a_rs as isize,
+            b.as_ptr(),
+            b_cs as isize,
+            b_rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        )
+    };
+    Ok(())
+}

@@ -1,10 +1,15 @@
 //! CPU kernels. Each file holds the host implementation of one op family; ops in `crate::ops`
 //! dispatch here for `Storage::Cpu`. Large loops split across rayon's pool.
 
+pub mod conv;
 pub mod copy;
+pub mod cross_entropy;
 pub mod elementwise;
 pub mod gemm;
+pub mod norm;
+pub mod pool;
 pub mod reduce;
+pub mod softmax;
 
 /// Element count above which a loop is split across threads (below it, thread hand-off costs more).
 pub const PAR_THRESHOLD: usize = 1 << 18;

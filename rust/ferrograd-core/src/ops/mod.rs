@@ -2,10 +2,16 @@
 //! backward closures are written with tensor ops, so they run on whatever device the forward did.
 
 pub mod binary;
+pub mod conv;
+pub mod dropout;
 pub mod index;
+pub mod loss;
 pub mod matmul;
+pub mod norm;
+pub mod pool;
 pub mod reduce;
 pub mod shape;
+pub mod softmax;
 pub mod unary;
 
 use crate::{Error, Result, Tensor};

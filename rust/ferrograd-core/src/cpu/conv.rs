@@ -1,0 +1,279 @@
+//! 2-D convolution on the host as im2col + GEMM, one image per rayon task (the GEMM inside runs
+//! single-threaded, so threads are not oversubscribed). A 1x1 / stride 1 / no padding kernel reads
+//! the input directly as the column matrix. Backward recomputes the columns instead of keeping
+//! them from the forward pass: they are k*k times the input's size.
+
+use rayon::prelude::*;
+
+use super::gemm::matmul_strided;
+use crate::Result;
+
+/// Geometry of one convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvGeometry {
+    pub batch: usize,
+    pub in_channels: usize,
+    pub out_channels: usize,
+    pub height: usize,
+    pub width: usize,
+    pub kernel: (usize, usize),
+    pub stride: (usize, usize),
+    pub padding: (usize, usize),
+    pub dilation: (usize, usize),
+    pub groups: usize,
+    pub out_height: usize,
+    pub out_width: usize,
+}
+
+impl ConvGeometry {
+    fn group_in(&self) -> usize {
+        self.in_channels / self.groups
+    }
+    fn group_out(&self) -> usize {
+        self.out_channels / self.groups
+    }
+    /// Rows of the column matrix of one group: C_in/groups * kH * kW.
+    fn col_rows(&self) -> usize {
+        self.group_in() * self.kernel.0 * self.kernel.1
+    }
+    fn out_plane(&self) -> usize {
+        self.out_height * self.out_width
+    }
+    fn in_image(&self) -> usize {
+        self.in_channels * self.height * self.width
+    }
+    fn out_image(&self) -> usize {
+        self.out_channels * self.out_plane()
+    }
+    fn is_pointwise(&self) -> bool {
+        self.kernel == (1, 1) && self.stride == (1, 1) && self.padding == (0, 0)
+    }
+
+    /// Input row/column of output position `o` for kernel offset `k` along one axis (None: padding).
+    #[inline]
+    fn source(
+        o: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+        dil: usize,
+        size: usize,
+    ) -> Option<usize> {
+        (o * stride + k * dil)
+            .checked_sub(pad)
+            .filter(|&i| i < size)
+    }
+
+    /// Fills `cols` [col_rows, out_plane] with the patches of one group of one image.
+    fn im2col(&self, image: &[f32], cols: &mut [f32]) {
+        let (kh, kw) = self.kernel;
+        let (ow, plane) = (self.out_width, self.out_plane());
+        for c in 0..self.group_in() {
+            let channel = &image[c * self.height * self.width..(c + 1) * self.height * self.width];
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    let row = &mut cols[((c * kh + ky) * kw + kx) * plane..][..plane];
+                    for oy in 0..self.out_height {
+                        let dst = &mut row[oy * ow..(oy + 1) * ow];
+                        match Self::source(
+                            oy,
+                            ky,
+                            self.stride.0,
+                            self.padding.0,
+                            self.dilation.0,
+                            self.height,
+                        ) {
+                            None => dst.fill(0.0),
+                            Some(iy) => {
+                                let src = &channel[iy * self.width..(iy + 1) * self.width];
+                                for (ox, d) in dst.iter_mut().enumerate() {
+                                    *d = Self::source(
+                                        ox,
+                                        kx,
+                                        self.stride.1,
+                                        self.padding.1,
+                                        self.dilation.1,
+                                        self.width,
+                                    )
+                                    .map_or(0.0, |ix| src[ix]);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds the column matrix `cols` of one group back into the image gradient (im2col's adjoint).
+    fn col2im(&self, cols: &[f32], image: &mut [f32]) {
+        let (kh, kw) = self.kernel;
+        let (ow, plane) = (self.out_width, self.out_plane());
+        for c in 0..self.group_in() {
+            let channel =
+                &mut image[c * self.height * self.width..(c + 1) * self.height * self.width];
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    let row = &cols[((c * kh + ky) * kw + kx) * plane..][..plane];
+                    for oy in 0..self.out_height {
+                        let Some(iy) = Self::source(
+                            oy,
+                            ky,
+                            self.stride.0,
+                            self.padding.0,
+                            self.dilation.0,
+                            self.height,
+                        ) else {
+                            continue;
+                        };
+                        let dst = &mut channel[iy * self.width..(iy + 1) * self.width];
+                        for (ox, &v) in row[oy * ow..(oy + 1) * ow].iter().enumerate() {
+                            if let Some(ix) = Self::source(
+                                ox,
+                                kx,
+                                self.stride.1,
+                                self.padding.1,
+                                self.dilation.1,
+                                self.width,
+                            ) {
+                                dst[ix] += v;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The column matrix of group `g` of `image`: borrowed for pointwise kernels, built otherwise.
+    fn columns<'a>(&self, image: &'a [f32], g: usize, scratch: &'a mut Vec<f32>) -> &'a [f32] {
+        let group = &image[g * self.group_in() * self.height * self.width..]
+            [..self.group_in() * self.height * self.width];
+        if self.is_pointwise() {
+            return group;
+        }
+        scratch.resize(self.col_rows() * self.out_plane(), 0.0);
+        self.im2col(group, scratch);
+        scratch
+    }
+}
+
+/// Forward: `out[n] = W @ cols(x[n]) (+ bias)` per group.
+pub fn conv2d_forward(
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    geo: &ConvGeometry,
+) -> Result<Vec<f32>> {
+    let mut out = vec![0f32; geo.batch * geo.out_image()];
+    let (k, plane, go) = (geo.col_rows(), geo.out_plane(), geo.group_out());
+    let single = geo.batch == 1;
+    out.par_chunks_mut(geo.out_image().max(1))
+        .zip(x.par_chunks(geo.in_image().max(1)))
+        .try_for_each_init(Vec::new, |scratch, (o, image)| {
+            for g in 0..geo.groups {
+                let cols = geo.columns(image, g, scratch);
+                let w = &weight[g * go * k..(g + 1) * go * k];
+                matmul_strided(
+                    &mut o[g * go * plane..(g + 1) * go * plane],
+                    (go, plane, k),
+                    w,
+                    (k, 1),
+                    cols,
+                    (plane, 1),
+                    false,
+                    single,
+                )?;
+            }
+            if let Some(b) = bias {
+                for (c, chunk) in o.chunks_mut(plane.max(1)).enumerate() {
+                    chunk.iter_mut().for_each(|v| *v += b[c]);
+                }
+            }
+            Ok(())
+        })?;
+    Ok(out)
+}
+
+/// Gradient with respect to the input: `col2im(W^T @ dy[n])` per group.
+pub fn conv2d_backward_input(dy: &[f32], weight: &[f32], geo: &ConvGeometry) -> Result<Vec<f32>> {
+    let mut dx = vec![0f32; geo.batch * geo.in_image()];
+    let (k, plane, go) = (geo.col_rows(), geo.out_plane(), geo.group_out());
+    let group_size = geo.group_in() * geo.height * geo.width;
+    let single = geo.batch == 1;
+    dx.par_chunks_mut(geo.in_image().max(1))
+        .zip(dy.par_chunks(geo.out_image().max(1)))
+        .try_for_each_init(Vec::new, |cols, (dxi, dyi)| {
+            for g in 0..geo.groups {
+                let w = &weight[g * go * k..(g + 1) * go * k];
+                let dyg = &dyi[g * go * plane..(g + 1) * go * plane];
+                let target = &mut dxi[g * group_size..(g + 1) * group_size];
+                if geo.is_pointwise() {
+                    // The column matrix is the input itself, so W^T @ dy lands directly in dx.
+                    matmul_strided(
+                        target,
+                        (k, plane, go),
+                        w,
+                        (1, k),
+                        dyg,
+                        (plane, 1),
+                        false,
+                        single,
+                    )?;
+                    continue;
+                }
+                cols.resize(k * plane, 0.0);
+                matmul_strided(
+                    cols,
+                    (k, plane, go),
+                    w,
+                    (1, k),
+                    dyg,
+                    (plane, 1),
+                    false,
+                    single,
+                )?;
+                geo.col2im(cols, target);
+            }
+            Ok(())
+        })?;
+    Ok(dx)
+}
+
+/// Gradient with respect to the weight: `sum_n dy[n] @ cols(x[n])^T`, with per-thread partial sums.
+pub fn conv2d_backward_weight(dy: &[f32], x: &[f32], geo: &ConvGeometry) -> Result<Vec<f32>> {
+    let (k, plane, go) = (geo.col_rows(), geo.out_plane(), geo.group_out());
+    let size = geo.out_channels * k;
+    let partial = dy
+        .par_chunks(geo.out_image().max(1))
+        .zip(x.par_chunks(geo.in_image().max(1)))
+        .try_fold(
+            || (vec![0f32; size], Vec::new()),
+            |(mut dw, mut scratch), (dyi, image)| {
+                for g in 0..geo.groups {
+                    let cols = geo.columns(image, g, &mut scratch);
+                    let dyg = &dyi[g * go * plane..(g + 1) * go * plane];
+                    matmul_strided(
+                        &mut dw[g * go * k..(g + 1) * go * k],
+                        (go, k, plane),
+                        dyg,
+                        (plane, 1),
+                        cols,
+                        (1, plane),
+                        true,
+                        false,
+                    )?;
+                }
+                Ok::<_, crate::Error>((dw, scratch))
+            },
+        )
+        .map(|r| r.map(|(dw, _)| dw))
+        .try_reduce(
+            || vec![0f32; size],
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                Ok(a)
+            },
+        )?;
+    Ok(partial)
+}

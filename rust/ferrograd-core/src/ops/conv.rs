@@ -1,0 +1,288 @@
+//! conv2d with PyTorch's semantics (NCHW, weight [C_out, C_in/groups, kH, kW], stride, padding,
+//! dilation, groups) and its three gradients.
+
+use crate::cpu::conv::{
+    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvGeometry,
+};
+use crate::{CpuStorage, Error, Result, Storage, Tensor};
+
+/// Output length of a sliding window along one axis (PyTorch's formula), or an error.
+pub(crate) fn window_output(
+    op: &'static str,
+    size: usize,
+    kernel: usize,
+    stride: usize,
+    pad: usize,
+    dil: usize,
+    ceil: bool,
+) -> Result<usize> {
+    let span = dil * (kernel - 1) + 1;
+    if size + 2 * pad < span {
+        return Err(Error::shape(
+            op,
+            format!("input size {size} with padding {pad} is smaller than the (dilated) kernel size {span}"),
+        ));
+    }
+    let numer = size + 2 * pad - span;
+    let mut out = if ceil {
+        numer.div_ceil(stride) + 1
+    } else {
+        numer / stride + 1
+    };
+    // With ceil_mode, the last window must start inside the input or the left padding.
+    if ceil && (out - 1) * stride >= size + pad {
+        out -= 1;
+    }
+    Ok(out)
+}
+
+fn positive(op: &'static str, name: &str, v: (usize, usize)) -> Result<()> {
+    if v.0 == 0 || v.1 == 0 {
+        return Err(Error::arg(op, name, "values >= 1", format!("{v:?}")));
+    }
+    Ok(())
+}
+
+impl Tensor {
+    /// 2-D convolution of an NCHW input.
+    pub fn conv2d(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        stride: (usize, usize),
+        padding: (usize, usize),
+        dilation: (usize, usize),
+        groups: usize,
+    ) -> Result<Tensor> {
+        const OP: &str = "conv2d";
+        if self.rank() == 3 {
+            return self
+                .unsqueeze(0)?
+                .conv2d(weight, bias, stride, padding, dilation, groups)?
+                .squeeze(Some(0));
+        }
+        super::expect_f32(OP, self)?;
+        super::expect_f32(OP, weight)?;
+        super::same_device(OP, self, weight)?;
+        crate::ensure_shape!(
+            self.rank() == 4,
+            OP,
+            "input must be [N, C, H, W], got {:?}",
+            self.shape()
+        );
+        crate::ensure_shape!(
+            weight.rank() == 4,
+            OP,
+            "weight must be [C_out, C_in/groups, kH, kW], got {:?}",
+            weight.shape()
+        );
+        positive(OP, "stride", stride)?;
+        positive(OP, "dilation", dilation)?;
+        if groups == 0 {
+            return Err(Error::arg(OP, "groups", "a value >= 1", groups));
+        }
+        let (n, c, h, w) = (
+            self.shape()[0],
+            self.shape()[1],
+            self.shape()[2],
+            self.shape()[3],
+        );
+        let (co, ci, kh, kw) = (
+            weight.shape()[0],
+            weight.shape()[1],
+            weight.shape()[2],
+            weight.shape()[3],
+        );
+        crate::ensure_shape!(
+            c % groups == 0 && co % groups == 0,
+            OP,
+            "channels in {c} and out {co} must both be divisible by groups {groups}"
+        );
+        crate::ensure_shape!(
+            ci * groups == c,
+            OP,
+            "weight {:?} expects {} input channels, input {:?} has {c}",
+            weight.shape(),
+            ci * groups,
+            self.shape()
+        );
+        crate::ensure_shape!(
+            kh > 0 && kw > 0,
+            OP,
+            "kernel size must be positive, weight is {:?}",
+            weight.shape()
+        );
+        if let Some(b) = bias {
+            crate::ensure_shape!(
+                b.shape() == [co],
+                OP,
+                "bias must have shape [{co}], got {:?}",
+                b.shape()
+            );
+        }
+        let geo = ConvGeometry {
+            batch: n,
+            in_channels: c,
+            out_channels: co,
+            height: h,
+            width: w,
+            kernel: (kh, kw),
+            stride,
+            padding,
+            dilation,
+            groups,
+            out_height: window_output(OP, h, kh, stride.0, padding.0, dilation.0, false)?,
+            out_width: window_output(OP, w, kw, stride.1, padding.1, dilation.1, false)?,
+        };
+        let (x, wt) = (self.contiguous()?, weight.contiguous()?);
+        let b = bias.map(|b| b.to_vec::<f32>()).transpose()?;
+        let out = {
+            let (sx, sw) = (x.storage()?, wt.storage()?);
+            match (&*sx, &*sw) {
+                (Storage::Cpu(_), Storage::Cpu(_)) => {
+                    conv2d_forward(sx.f32s(OP)?, sw.f32s(OP)?, b.as_deref(), &geo)?
+                }
+            }
+        };
+        let mut inputs = vec![self, weight];
+        inputs.extend(bias);
+        let shape = [n, co, geo.out_height, geo.out_width];
+        let has_bias = bias.is_some();
+        Ok(Tensor::from_op(
+            Storage::Cpu(CpuStorage::F32(out)),
+            &shape,
+            OP,
+            &inputs,
+            Box::new(move |g| {
+                let dy = g.contiguous()?.to_vec::<f32>()?;
+                let (xv, wv) = (x.to_vec::<f32>()?, wt.to_vec::<f32>()?);
+                let dx = if x.requires_grad() {
+                    Some(Tensor::from_vec(
+                        conv2d_backward_input(&dy, &wv, &geo)?,
+                        x.shape(),
+                    )?)
+                } else {
+                    None
+                };
+                let dw = if wt.requires_grad() {
+                    Some(Tensor::from_vec(
+                        conv2d_backward_weight(&dy, &xv, &geo)?,
+                        wt.shape(),
+                    )?)
+                } else {
+                    None
+                };
+                let mut grads = vec![dx, dw];
+                if has_bias {
+                    grads.push(Some(g.sum(&[0, 2, 3], false)?));
+                }
+                Ok(grads)
+            }),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::gradcheck;
+    use crate::Tensor;
+
+    fn leaf(shape: &[usize], seed: u64) -> Tensor {
+        crate::rng::manual_seed(seed);
+        let t = Tensor::randn(shape, 0.0, 1.0).unwrap();
+        t.set_requires_grad(true).unwrap();
+        t
+    }
+
+    /// Direct six-loop convolution.
+    #[allow(clippy::too_many_arguments)]
+    fn naive(
+        x: &Tensor,
+        w: &Tensor,
+        b: &Tensor,
+        s: (usize, usize),
+        p: (usize, usize),
+        d: (usize, usize),
+        groups: usize,
+    ) -> Vec<f32> {
+        let (xs, ws) = (x.shape().to_vec(), w.shape().to_vec());
+        let (xv, wv, bv) = (
+            x.to_vec::<f32>().unwrap(),
+            w.to_vec::<f32>().unwrap(),
+            b.to_vec::<f32>().unwrap(),
+        );
+        let (n, c, h, wd) = (xs[0], xs[1], xs[2] as isize, xs[3] as isize);
+        let (co, ci, kh, kw) = (ws[0], ws[1], ws[2], ws[3]);
+        let oh = (h as usize + 2 * p.0 - d.0 * (kh - 1) - 1) / s.0 + 1;
+        let ow = (wd as usize + 2 * p.1 - d.1 * (kw - 1) - 1) / s.1 + 1;
+        let mut out = Vec::new();
+        for img in 0..n {
+            for o in 0..co {
+                let g = o / (co / groups);
+                for y in 0..oh {
+                    for xo in 0..ow {
+                        let mut acc = bv[o];
+                        for k in 0..ci {
+                            let ch = g * ci + k;
+                            for a in 0..kh {
+                                for bb in 0..kw {
+                                    let iy = (y * s.0 + a * d.0) as isize - p.0 as isize;
+                                    let ix = (xo * s.1 + bb * d.1) as isize - p.1 as isize;
+                                    if iy >= 0 && iy < h && ix >= 0 && ix < wd {
+                                        acc += xv[((img * c + ch) * h as usize + iy as usize)
+                                            * wd as usize
+                                            + ix as usize]
+                                            * wv[((o * ci + k) * kh + a) * kw + bb];
+                                    }
+                                }
+                            }
+                        }
+                        out.push(acc);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn conv2d_matches_direct_loops_and_gradients() {
+        let cases = [
+            ((2, 4, 7, 6), (6, 2, 3, 2), (2, 1), (1, 2), (1, 2), 2),
+            ((1, 3, 5, 5), (4, 3, 1, 1), (1, 1), (0, 0), (1, 1), 1),
+            ((2, 4, 6, 5), (4, 1, 3, 3), (1, 2), (1, 1), (1, 1), 4),
+            ((3, 2, 8, 8), (5, 2, 3, 3), (3, 3), (0, 0), (2, 2), 1),
+        ];
+        for (i, (xs, ws, s, p, d, g)) in cases.into_iter().enumerate() {
+            let x = leaf(&[xs.0, xs.1, xs.2, xs.3], 10 + i as u64);
+            let w = leaf(&[ws.0, ws.1, ws.2, ws.3], 20 + i as u64);
+            let b = leaf(&[ws.0], 30 + i as u64);
+            let got = x
+                .conv2d(&w, Some(&b), s, p, d, g)
+                .unwrap()
+                .to_vec::<f32>()
+                .unwrap();
+            let want = naive(&x, &w, &b, s, p, d, g);
+            assert_eq!(got.len(), want.len());
+            for (a, e) in got.iter().zip(&want) {
+                assert!((a - e).abs() < 1e-4, "case {i}: {a} vs {e}");
+            }
+            gradcheck(
+                |t| t[0].conv2d(&t[1], Some(&t[2]), s, p, d, g),
+                &[x, w, b],
+                1e-2,
+                2e-2,
+            );
+        }
+    }
+
+    #[test]
+    fn conv2d_rejects_bad_arguments() {
+        let x = Tensor::zeros(&[1, 3, 5, 5], crate::DType::F32, crate::Device::Cpu).unwrap();
+        let w = Tensor::zeros(&[4, 2, 3, 3], crate::DType::F32, crate::Device::Cpu).unwrap();
+        assert!(x.conv2d(&w, None, (1, 1), (0, 0), (1, 1), 1).is_err());
+        let w = Tensor::zeros(&[4, 3, 7, 7], crate::DType::F32, crate::Device::Cpu).unwrap();
+        assert!(x.conv2d(&w, None, (1, 1), (0, 0), (1, 1), 1).is_err());
+        assert!(x.conv2d(&w, None, (0, 1), (1, 1), (1, 1), 1).is_err());
+    }
+}

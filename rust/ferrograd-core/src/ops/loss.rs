@@ -1,0 +1,561 @@
+//! Loss functions with PyTorch's semantics. cross_entropy with class-index targets is one fused
+//! kernel (its backward reuses the gradient computed in the forward pass); the others are short
+//! compositions of differentiable ops.
+
+use crate::cpu::cross_entropy::cross_entropy_rows;
+use crate::{DType, Error, Result, Storage, Tensor};
+
+/// How per-element losses are combined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduction {
+    None,
+    Mean,
+    Sum,
+}
+
+impl Reduction {
+    /// Parses `"none"`, `"mean"` or `"sum"`.
+    pub fn parse(op: &'static str, s: &str) -> Result<Reduction> {
+        match s {
+            "none" => Ok(Reduction::None),
+            "mean" => Ok(Reduction::Mean),
+            "sum" => Ok(Reduction::Sum),
+            _ => Err(Error::arg(
+                op,
+                "reduction",
+                "'none', 'mean' or 'sum'",
+                format!("{s:?}"),
+            )),
+        }
+    }
+
+    fn apply(self, losses: Tensor) -> Result<Tensor> {
+        match self {
+            Reduction::None => Ok(losses),
+            Reduction::Mean => losses.mean(&[], false),
+            Reduction::Sum => losses.sum(&[], false),
+        }
+    }
+}
+
+/// Reduction of `kl_div`, which adds PyTorch's 'batchmean' (sum divided by the batch size).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KlReduction {
+    None,
+    Mean,
+    Sum,
+    BatchMean,
+}
+
+/// Moves the class axis (1) last and flattens: [N, C, d...] -> [N*d..., C].
+fn classes_last(op: &'static str, logits: &Tensor) -> Result<Tensor> {
+    match logits.rank() {
+        2 => Ok(logits.clone()),
+        r if r > 2 => {
+            let mut perm: Vec<usize> = vec![0];
+            perm.extend(2..r);
+            perm.push(1);
+            let c = logits.shape()[1];
+            logits
+                .permute(&perm)?
+                .reshape(&[logits.numel() / c.max(1), c])
+        }
+        _ => Err(Error::shape(
+            op,
+            format!(
+                "input must be [N, C] or [N, C, d1, ...], got {:?}",
+                logits.shape()
+            ),
+        )),
+    }
+}
+
+fn check_class_weight(
+    op: &'static str,
+    weight: Option<&Tensor>,
+    classes: usize,
+) -> Result<Option<Vec<f32>>> {
+    weight
+        .map(|w| {
+            if w.shape() != [classes] {
+                return Err(Error::arg(
+                    op,
+                    "weight",
+                    format!("a tensor of shape [{classes}]"),
+                    format!("shape {:?}", w.shape()),
+                ));
+            }
+            w.to_vec::<f32>()
+        })
+        .transpose()
+}
+
+/// Cross-entropy of logits [N, C] / [N, C, d...] against int64 class indices [N] / [N, d...] or
+/// against class probabilities with the logits' shape.
+pub fn cross_entropy(
+    logits: &Tensor,
+    target: &Tensor,
+    weight: Option<&Tensor>,
+    ignore_index: i64,
+    reduction: Reduction,
+    label_smoothing: f32,
+) -> Result<Tensor> {
+    const OP: &str = "cross_entropy";
+    super::expect_f32(OP, logits)?;
+    if !(0.0..=1.0).contains(&label_smoothing) {
+        return Err(Error::arg(
+            OP,
+            "label_smoothing",
+            "a value in [0, 1]",
+            label_smoothing,
+        ));
+    }
+    let rows = classes_last(OP, logits)?;
+    let classes = rows.shape()[1];
+    let w = check_class_weight(OP, weight, classes)?;
+    if target.dtype().is_float() {
+        crate::ensure_shape!(
+            target.shape() == logits.shape(),
+            OP,
+            "probability targets must have the input's shape {:?}, got {:?}",
+            logits.shape(),
+            target.shape()
+        );
+        let q = classes_last(OP, target)?;
+        let q = if label_smoothing > 0.0 {
+            q.affine(1.0 - label_smoothing, label_smoothing / classes as f32)?
+        } else {
+            q
+        };
+        let weighted = match weight {
+            Some(w) => q.mul(w)?,
+            None => q,
+        };
+        let per_row = rows
+            .log_softmax(-1)?
+            .mul(&weighted)?
+            .sum(&[-1], false)?
+            .neg()?;
+        let per_row = per_row.reshape(&non_class_shape(logits))?;
+        return reduction.apply(per_row);
+    }
+    if !matches!(target.dtype(), DType::I64 | DType::I32) {
+        return Err(Error::dtype(
+            OP,
+            "int64 class indices or float probabilities",
+            target.dtype(),
+        ));
+    }
+    let expected = non_class_shape(logits);
+    crate::ensure_shape!(
+        target.shape() == expected.as_slice(),
+        OP,
+        "target shape {:?} does not match input {:?} (expected {:?})",
+        target.shape(),
+        logits.shape(),
+        expected
+    );
+    let t = target.to_vec::<i64>()?;
+    if let Some(&bad) = t
+        .iter()
+        .find(|&&v| v != ignore_index && (v < 0 || v as usize >= classes))
+    {
+        return Err(Error::arg(
+            OP,
+            "target",
+            format!("class indices in [0, {classes}) or ignore_index {ignore_index}"),
+            bad,
+        ));
+    }
+    let x = rows.contiguous()?;
+    let fused = {
+        let st = x.storage()?;
+        match &*st {
+            Storage::Cpu(_) => cross_entropy_rows(
+                st.f32s(OP)?,
+                classes,
+                &t,
+                w.as_deref(),
+                ignore_index,
+                label_smoothing,
+            ),
+        }
+    };
+    let row_grad = Tensor::from_vec(fused.grad, x.shape())?;
+    let (out_shape, values, scale): (Vec<usize>, Vec<f32>, f32) = match reduction {
+        Reduction::None => (expected.clone(), fused.loss, 1.0),
+        Reduction::Sum => (vec![], vec![fused.loss.iter().sum()], 1.0),
+        Reduction::Mean => {
+            let denom: f32 = fused.row_weight.iter().sum();
+            (
+                vec![],
+                vec![fused.loss.iter().sum::<f32>() / denom],
+                1.0 / denom,
+            )
+        }
+    };
+    let logits_shape = logits.shape().to_vec();
+    let rows_shape = x.shape().to_vec();
+    Ok(Tensor::from_vec(values, &out_shape)?.attach_op(
+        OP,
+        &[logits],
+        Box::new(move |g| {
+            // Upstream gradient per row (a scalar for mean/sum), times the saved row gradients.
+            let per_row = if g.rank() == 0 {
+                g.mul_scalar(scale)?
+            } else {
+                g.reshape(&[rows_shape[0], 1])?
+            };
+            let dx = row_grad.mul(&per_row)?;
+            Ok(vec![Some(restore_class_axis(&dx, &logits_shape)?)])
+        }),
+    ))
+}
+
+/// The logits' shape without the class axis.
+fn non_class_shape(logits: &Tensor) -> Vec<usize> {
+    let mut s = logits.shape().to_vec();
+    if s.len() >= 2 {
+        s.remove(1);
+    }
+    s
+}
+
+/// Inverse of `classes_last` for a gradient [N*d..., C].
+fn restore_class_axis(rows: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    if shape.len() == 2 {
+        return Ok(rows.clone());
+    }
+    let mut permuted: Vec<usize> = vec![shape[0]];
+    permuted.extend(&shape[2..]);
+    permuted.push(shape[1]);
+    let r = shape.len();
+    let mut perm = vec![0, r - 1];
+    perm.extend(1..r - 1);
+    rows.reshape(&permuted)?.permute(&perm)?.contiguous()
+}
+
+/// Negative log-likelihood of log-probabilities [N, C] / [N, C, d...] and int64 targets.
+pub fn nll_loss(
+    log_probs: &Tensor,
+    target: &Tensor,
+    weight: Option<&Tensor>,
+    ignore_index: i64,
+    reduction: Reduction,
+) -> Result<Tensor> {
+    const OP: &str = "nll_loss";
+    super::expect_f32(OP, log_probs)?;
+    let rows = classes_last(OP, log_probs)?;
+    let classes = rows.shape()[1];
+    let w = check_class_weight(OP, weight, classes)?;
+    let expected = non_class_shape(log_probs);
+    crate::ensure_shape!(
+        target.shape() == expected.as_slice(),
+        OP,
+        "target shape {:?} does not match input {:?}",
+        target.shape(),
+        log_probs.shape()
+    );
+    let t = target.to_vec::<i64>()?;
+    if let Some(&bad) = t
+        .iter()
+        .find(|&&v| v != ignore_index && (v < 0 || v as usize >= classes))
+    {
+        return Err(Error::arg(
+            OP,
+            "target",
+            format!("class indices in [0, {classes}) or ignore_index {ignore_index}"),
+            bad,
+        ));
+    }
+    let safe: Vec<i64> = t
+        .iter()
+        .map(|&v| if v == ignore_index { 0 } else { v })
+        .collect();
+    let row_w: Vec<f32> = t
+        .iter()
+        .map(|&v| {
+            if v == ignore_index {
+                0.0
+            } else {
+                w.as_ref().map_or(1.0, |w| w[v as usize])
+            }
+        })
+        .collect();
+    let picked = rows
+        .gather(1, &Tensor::from_vec(safe, &[t.len(), 1])?)?
+        .reshape(&[t.len()])?;
+    let rw = Tensor::from_vec(row_w.clone(), &[t.len()])?;
+    let losses = picked.mul(&rw)?.neg()?;
+    match reduction {
+        Reduction::Mean => losses
+            .sum(&[], false)?
+            .mul_scalar(1.0 / row_w.iter().sum::<f32>()),
+        Reduction::None => losses.reshape(&expected),
+        Reduction::Sum => losses.sum(&[], false),
+    }
+}
+
+fn check_same_shape(op: &'static str, input: &Tensor, target: &Tensor) -> Result<()> {
+    crate::ensure_shape!(
+        input.shape() == target.shape(),
+        op,
+        "input shape {:?} and target shape {:?} differ",
+        input.shape(),
+        target.shape()
+    );
+    super::expect_f32(op, input)?;
+    super::expect_f32(op, target)
+}
+
+/// Mean squared error.
+pub fn mse_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Result<Tensor> {
+    check_same_shape("mse_loss", input, target)?;
+    reduction.apply(input.sub(target)?.square()?)
+}
+
+/// Mean absolute error.
+pub fn l1_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Result<Tensor> {
+    check_same_shape("l1_loss", input, target)?;
+    reduction.apply(input.sub(target)?.abs()?)
+}
+
+/// Huber-style loss: 0.5 d²/beta where |d| < beta, else |d| - 0.5 beta (beta = 0 gives L1).
+pub fn smooth_l1_loss(
+    input: &Tensor,
+    target: &Tensor,
+    reduction: Reduction,
+    beta: f32,
+) -> Result<Tensor> {
+    check_same_shape("smooth_l1_loss", input, target)?;
+    if beta < 0.0 {
+        return Err(Error::arg("smooth_l1_loss", "beta", "a value >= 0", beta));
+    }
+    let d = input.sub(target)?;
+    let ad = d.abs()?;
+    if beta == 0.0 {
+        return reduction.apply(ad);
+    }
+    let quadratic = d.square()?.mul_scalar(0.5 / beta)?;
+    let linear = ad.add_scalar(-0.5 * beta)?;
+    let small = ad.lt(&Tensor::full(&[], beta as f64, DType::F32, d.device())?)?;
+    reduction.apply(small.where_cond(&quadratic, &linear)?)
+}
+
+/// Binary cross-entropy of probabilities; logs are clamped at -100 as in PyTorch.
+pub fn binary_cross_entropy(
+    probs: &Tensor,
+    target: &Tensor,
+    weight: Option<&Tensor>,
+    reduction: Reduction,
+) -> Result<Tensor> {
+    check_same_shape("binary_cross_entropy", probs, target)?;
+    let log_p = probs.log()?.clamp(-100.0, f32::INFINITY)?;
+    let log_q = probs
+        .affine(-1.0, 1.0)?
+        .log()?
+        .clamp(-100.0, f32::INFINITY)?;
+    let mut losses = target
+        .mul(&log_p)?
+        .add(&target.affine(-1.0, 1.0)?.mul(&log_q)?)?
+        .neg()?;
+    if let Some(w) = weight {
+        losses = losses.mul(w)?;
+    }
+    reduction.apply(losses)
+}
+
+/// Binary cross-entropy on logits in the stable form
+/// `(1 - y) x + (1 + (pw - 1) y) (log(1 + exp(-|x|)) + max(-x, 0))`.
+pub fn binary_cross_entropy_with_logits(
+    logits: &Tensor,
+    target: &Tensor,
+    weight: Option<&Tensor>,
+    pos_weight: Option<&Tensor>,
+    reduction: Reduction,
+) -> Result<Tensor> {
+    check_same_shape("binary_cross_entropy_with_logits", logits, target)?;
+    let softplus_neg = logits
+        .abs()?
+        .neg()?
+        .exp()?
+        .add_scalar(1.0)?
+        .log()?
+        .add(&logits.neg()?.relu()?)?;
+    let coeff = match pos_weight {
+        Some(pw) => target.mul(&pw.add_scalar(-1.0)?)?.add_scalar(1.0)?,
+        None => Tensor::ones(&[], DType::F32, logits.device())?,
+    };
+    let mut losses = target
+        .affine(-1.0, 1.0)?
+        .mul(logits)?
+        .add(&coeff.mul(&softplus_neg)?)?;
+    if let Some(w) = weight {
+        losses = losses.mul(w)?;
+    }
+    reduction.apply(losses)
+}
+
+/// KL divergence with `input` = log q; `target` is p (or log p with `log_target`).
+pub fn kl_div(
+    input: &Tensor,
+    target: &Tensor,
+    reduction: KlReduction,
+    log_target: bool,
+) -> Result<Tensor> {
+    check_same_shape("kl_div", input, target)?;
+    let pointwise = if log_target {
+        target.exp()?.mul(&target.sub(input)?)?
+    } else {
+        // p log p is 0 where p = 0; the mask keeps log's -inf (and its NaN gradient) out.
+        let positive = target.gt_scalar(0.0)?;
+        let one = Tensor::ones(&[], DType::F32, target.device())?;
+        let safe = positive.where_cond(target, &one)?;
+        let plogp = positive.where_cond(&safe.mul(&safe.log()?)?, &target.zeros_like()?)?;
+        plogp.sub(&target.mul(input)?)?
+    };
+    match reduction {
+        KlReduction::None => Ok(pointwise),
+        KlReduction::Mean => pointwise.mean(&[], false),
+        KlReduction::Sum => pointwise.sum(&[], false),
+        KlReduction::BatchMean => {
+            let n = input.shape().first().copied().unwrap_or(1).max(1);
+            pointwise.sum(&[], false)?.mul_scalar(1.0 / n as f32)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::gradcheck;
+
+    fn leaf(shape: &[usize], seed: u64) -> Tensor {
+        crate::rng::manual_seed(seed);
+        let t = Tensor::randn(shape, 0.0, 1.0).unwrap();
+        t.set_requires_grad(true).unwrap();
+        t
+    }
+
+    /// A loop over rows with PyTorch's definition, in f64.
+    fn reference(x: &[f32], c: usize, t: &[i64], w: &[f32], ignore: i64, eps: f64) -> f64 {
+        let (mut total, mut denom) = (0.0, 0.0);
+        for (i, &ti) in t.iter().enumerate() {
+            if ti == ignore {
+                continue;
+            }
+            let row: Vec<f64> = x[i * c..(i + 1) * c].iter().map(|&v| v as f64).collect();
+            let lse = row.iter().map(|v| v.exp()).sum::<f64>().ln();
+            let hard = w[ti as usize] as f64 * (lse - row[ti as usize]);
+            let smooth: f64 = (0..c).map(|k| w[k] as f64 * (lse - row[k])).sum();
+            total += (1.0 - eps) * hard + eps / c as f64 * smooth;
+            denom += w[ti as usize] as f64;
+        }
+        total / denom
+    }
+
+    #[test]
+    fn cross_entropy_matches_definition_and_gradients() {
+        let x = leaf(&[5, 4], 1);
+        let t = Tensor::from_vec(vec![3i64, 0, -100, 2, 1], &[5]).unwrap();
+        let wv = vec![0.5f32, 1.0, 2.0, 1.5];
+        let w = Tensor::from_vec(wv.clone(), &[4]).unwrap();
+        let got = cross_entropy(&x, &t, Some(&w), -100, Reduction::Mean, 0.1)
+            .unwrap()
+            .item()
+            .unwrap();
+        let want = reference(
+            &x.to_vec::<f32>().unwrap(),
+            4,
+            &t.to_vec::<i64>().unwrap(),
+            &wv,
+            -100,
+            0.1,
+        );
+        assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+        gradcheck(
+            |v| cross_entropy(&v[0], &t, Some(&w), -100, Reduction::Mean, 0.1),
+            &[x.clone()],
+            1e-2,
+            1e-2,
+        );
+        gradcheck(
+            |v| cross_entropy(&v[0], &t, None, -100, Reduction::None, 0.0),
+            &[x.clone()],
+            1e-2,
+            1e-2,
+        );
+        let img = leaf(&[2, 3, 2, 2], 2);
+        let ti = Tensor::from_vec(vec![0i64, 1, 2, 0, 2, 2, 1, 0], &[2, 2, 2]).unwrap();
+        gradcheck(
+            |v| cross_entropy(&v[0], &ti, None, -100, Reduction::Sum, 0.0),
+            &[img],
+            1e-2,
+            1e-2,
+        );
+        let bad = Tensor::from_vec(vec![4i64, 0, 0, 0, 0], &[5]).unwrap();
+        assert!(cross_entropy(&x, &bad, None, -100, Reduction::Mean, 0.0).is_err());
+    }
+
+    #[test]
+    fn probability_targets_equal_index_targets_for_one_hot() {
+        let x = leaf(&[3, 4], 3);
+        let t = Tensor::from_vec(vec![1i64, 3, 0], &[3]).unwrap();
+        let a = cross_entropy(&x, &t, None, -100, Reduction::Mean, 0.2)
+            .unwrap()
+            .item()
+            .unwrap();
+        let b = cross_entropy(&x, &t.one_hot(4).unwrap(), None, -100, Reduction::Mean, 0.2)
+            .unwrap()
+            .item()
+            .unwrap();
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        let n = nll_loss(&x.log_softmax(1).unwrap(), &t, None, -100, Reduction::Mean)
+            .unwrap()
+            .item()
+            .unwrap();
+        let c = cross_entropy(&x, &t, None, -100, Reduction::Mean, 0.0)
+            .unwrap()
+            .item()
+            .unwrap();
+        assert!((n - c).abs() < 1e-5);
+    }
+
+    #[test]
+    fn elementwise_losses_have_correct_gradients() {
+        let (x, y) = (leaf(&[3, 4], 4), leaf(&[3, 4], 5));
+        gradcheck(
+            |v| mse_loss(&v[0], &v[1], Reduction::Mean),
+            &[x.clone(), y.clone()],
+            1e-2,
+            1e-2,
+        );
+        gradcheck(
+            |v| smooth_l1_loss(&v[0], &v[1], Reduction::Sum, 0.5),
+            &[x.clone(), y.clone()],
+            1e-3,
+            1e-2,
+        );
+        let p = x.sigmoid().unwrap().detach();
+        p.set_requires_grad(true).unwrap();
+        let q = y.sigmoid().unwrap().detach();
+        gradcheck(
+            |v| binary_cross_entropy(&v[0], &q, None, Reduction::Mean),
+            &[p],
+            1e-3,
+            1e-2,
+        );
+        gradcheck(
+            |v| binary_cross_entropy_with_logits(&v[0], &q, None, None, Reduction::Mean),
+            &[x.clone()],
+            1e-3,
+            1e-2,
+        );
+        gradcheck(
+            |v| kl_div(&v[0].log_softmax(1)?, &q, KlReduction::BatchMean, false),
+            &[x],
+            1e-3,
+            1e-2,
+        );
+    }
+}

@@ -1,0 +1,299 @@
+//! batch_norm and layer_norm as fused kernels with closed-form backward passes.
+
+use crate::cpu::norm::{
+    channel_affine, channel_backward, channel_grad_sums, channel_stats, layer_norm_backward_rows,
+    layer_norm_rows, row_stats,
+};
+use crate::{CpuStorage, Error, Result, Storage, Tensor};
+
+fn check_vector(
+    op: &'static str,
+    name: &str,
+    t: Option<&Tensor>,
+    len: usize,
+) -> Result<Option<Vec<f32>>> {
+    t.map(|t| {
+        if t.shape() != [len] {
+            return Err(Error::arg(
+                op,
+                name,
+                format!("a tensor of shape [{len}]"),
+                format!("shape {:?}", t.shape()),
+            ));
+        }
+        t.to_vec::<f32>()
+    })
+    .transpose()
+}
+
+/// Batch normalisation over [N, C] or [N, C, ...]. In training (or without running statistics)
+/// the batch's statistics normalise; running statistics, when given and training, are updated in
+/// place as `(1 - momentum) * running + momentum * batch` (unbiased variance), as in PyTorch.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm(
+    x: &Tensor,
+    running_mean: Option<&Tensor>,
+    running_var: Option<&Tensor>,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    training: bool,
+    momentum: f32,
+    eps: f32,
+) -> Result<Tensor> {
+    const OP: &str = "batch_norm";
+    super::expect_f32(OP, x)?;
+    crate::ensure_shape!(
+        x.rank() >= 2,
+        OP,
+        "input must be [N, C] or [N, C, ...], got {:?}",
+        x.shape()
+    );
+    let (n, c) = (x.shape()[0], x.shape()[1]);
+    let s: usize = x.shape()[2..].iter().product();
+    let gamma = check_vector(OP, "weight", weight, c)?;
+    let beta = check_vector(OP, "bias", bias, c)?;
+    let rm = check_vector(OP, "running_mean", running_mean, c)?;
+    let rv = check_vector(OP, "running_var", running_var, c)?;
+    let use_batch = training || rm.is_none() || rv.is_none();
+    let count = n * s;
+    if training && count <= 1 {
+        return Err(Error::shape(
+            OP,
+            format!(
+                "expected more than 1 value per channel when training, got input of shape {:?}",
+                x.shape()
+            ),
+        ));
+    }
+    let xc = x.contiguous()?;
+    let xv = xc.to_vec::<f32>()?;
+    let (mean, var) = match (use_batch, &rm, &rv) {
+        (false, Some(m), Some(v)) => (m.clone(), v.clone()),
+        _ => channel_stats(&xv, n, c, s),
+    };
+    if training {
+        if let (Some(rmt), Some(rvt), Some(m0), Some(v0)) = (running_mean, running_var, &rm, &rv) {
+            let unbias = count as f32 / (count - 1) as f32;
+            let new_m: Vec<f32> = m0
+                .iter()
+                .zip(&mean)
+                .map(|(r, b)| (1.0 - momentum) * r + momentum * b)
+                .collect();
+            let new_v: Vec<f32> = v0
+                .iter()
+                .zip(&var)
+                .map(|(r, b)| (1.0 - momentum) * r + momentum * b * unbias)
+                .collect();
+            rmt.assign(&Tensor::from_vec(new_m, &[c])?)?;
+            rvt.assign(&Tensor::from_vec(new_v, &[c])?)?;
+        }
+    }
+    let inv_std: Vec<f32> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
+    let scale: Vec<f32> = (0..c)
+        .map(|i| gamma.as_ref().map_or(1.0, |g| g[i]) * inv_std[i])
+        .collect();
+    let shift: Vec<f32> = (0..c)
+        .map(|i| beta.as_ref().map_or(0.0, |b| b[i]) - mean[i] * scale[i])
+        .collect();
+    let y = match &*xc.storage()? {
+        Storage::Cpu(_) => channel_affine(&xv, c, s, &scale, &shift),
+    };
+    let mut inputs = vec![x];
+    inputs.extend(weight);
+    inputs.extend(bias);
+    let (has_w, has_b) = (weight.is_some(), bias.is_some());
+    let shape = x.shape().to_vec();
+    Ok(Tensor::from_op(
+        Storage::Cpu(CpuStorage::F32(y)),
+        &shape.clone(),
+        OP,
+        &inputs,
+        Box::new(move |g| {
+            let dy = g.contiguous()?.to_vec::<f32>()?;
+            let (sum_dy, sum_dyx) = channel_grad_sums(&dy, &xv, n, c, s, &mean, &inv_std);
+            let dx = if use_batch {
+                let m = count as f32;
+                let mean_dy: Vec<f32> = sum_dy.iter().map(|v| v / m).collect();
+                let mean_dyx: Vec<f32> = sum_dyx.iter().map(|v| v / m).collect();
+                channel_backward(&dy, &xv, c, s, &scale, &mean, &inv_std, &mean_dy, &mean_dyx)
+            } else {
+                channel_affine(&dy, c, s, &scale, &vec![0.0; c])
+            };
+            let mut grads = vec![Some(Tensor::from_vec(dx, &shape)?)];
+            if has_w {
+                grads.push(Some(Tensor::from_vec(sum_dyx, &[c])?));
+            }
+            if has_b {
+                grads.push(Some(Tensor::from_vec(sum_dy, &[c])?));
+            }
+            Ok(grads)
+        }),
+    ))
+}
+
+/// Layer normalisation over the trailing `normalized_shape` axes.
+pub fn layer_norm(
+    x: &Tensor,
+    normalized_shape: &[usize],
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    eps: f32,
+) -> Result<Tensor> {
+    const OP: &str = "layer_norm";
+    super::expect_f32(OP, x)?;
+    let k = normalized_shape.len();
+    crate::ensure_shape!(
+        k >= 1 && k <= x.rank() && x.shape()[x.rank() - k..] == *normalized_shape,
+        OP,
+        "normalized_shape {normalized_shape:?} must match the trailing axes of input {:?}",
+        x.shape()
+    );
+    let d: usize = normalized_shape.iter().product();
+    for (name, t) in [("weight", weight), ("bias", bias)] {
+        if let Some(t) = t {
+            crate::ensure_shape!(
+                t.shape() == normalized_shape,
+                OP,
+                "{name} must have shape {normalized_shape:?}, got {:?}",
+                t.shape()
+            );
+        }
+    }
+    let gamma = weight.map(|w| w.to_vec::<f32>()).transpose()?;
+    let beta = bias.map(|b| b.to_vec::<f32>()).transpose()?;
+    let xv = x.contiguous()?.to_vec::<f32>()?;
+    let (mean, inv_std) = row_stats(&xv, d, eps);
+    let y = layer_norm_rows(&xv, d, &mean, &inv_std, gamma.as_deref(), beta.as_deref());
+    let mut inputs = vec![x];
+    inputs.extend(weight);
+    inputs.extend(bias);
+    let (has_w, has_b) = (weight.is_some(), bias.is_some());
+    let (shape, norm_shape) = (x.shape().to_vec(), normalized_shape.to_vec());
+    Ok(Tensor::from_op(
+        Storage::Cpu(CpuStorage::F32(y)),
+        &shape.clone(),
+        OP,
+        &inputs,
+        Box::new(move |g| {
+            let dy = g.contiguous()?.to_vec::<f32>()?;
+            let dx = layer_norm_backward_rows(&dy, &xv, d, &mean, &inv_std, gamma.as_deref());
+            let mut grads = vec![Some(Tensor::from_vec(dx, &shape)?)];
+            // dgamma = sum over rows of dy * xhat, dbeta = sum over rows of dy.
+            let rows = xv.len() / d.max(1);
+            if has_w {
+                let mut dw = vec![0f32; d];
+                for r in 0..rows {
+                    for j in 0..d {
+                        dw[j] += dy[r * d + j] * (xv[r * d + j] - mean[r]) * inv_std[r];
+                    }
+                }
+                grads.push(Some(Tensor::from_vec(dw, &norm_shape)?));
+            }
+            if has_b {
+                grads.push(Some(
+                    g.contiguous()?
+                        .reshape(&[rows, d])?
+                        .sum(&[0], false)?
+                        .reshape(&norm_shape)?,
+                ));
+            }
+            Ok(grads)
+        }),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::gradcheck;
+
+    fn leaf(shape: &[usize], seed: u64) -> Tensor {
+        crate::rng::manual_seed(seed);
+        let t = Tensor::randn(shape, 0.5, 2.0).unwrap();
+        t.set_requires_grad(true).unwrap();
+        t
+    }
+
+    #[test]
+    fn batch_norm_normalises_updates_running_stats_and_differentiates() {
+        let x = leaf(&[4, 3, 2, 2], 1);
+        let (w, b) = (leaf(&[3], 2), leaf(&[3], 3));
+        let rm = Tensor::zeros(&[3], crate::DType::F32, crate::Device::Cpu).unwrap();
+        let rv = Tensor::ones(&[3], crate::DType::F32, crate::Device::Cpu).unwrap();
+        let y = batch_norm(&x, Some(&rm), Some(&rv), None, None, true, 0.1, 1e-5).unwrap();
+        let m = y.mean(&[0, 2, 3], false).unwrap().to_vec::<f32>().unwrap();
+        let v = y
+            .var(&[0, 2, 3], 0, false)
+            .unwrap()
+            .to_vec::<f32>()
+            .unwrap();
+        assert!(
+            m.iter().all(|a| a.abs() < 1e-5) && v.iter().all(|a| (a - 1.0).abs() < 1e-3),
+            "{m:?} {v:?}"
+        );
+        let bm = x.mean(&[0, 2, 3], false).unwrap().to_vec::<f32>().unwrap();
+        let bv = x
+            .var(&[0, 2, 3], 1, false)
+            .unwrap()
+            .to_vec::<f32>()
+            .unwrap();
+        let (rmv, rvv) = (rm.to_vec::<f32>().unwrap(), rv.to_vec::<f32>().unwrap());
+        for i in 0..3 {
+            assert!(
+                (rmv[i] - 0.1 * bm[i]).abs() < 1e-5 && (rvv[i] - (0.9 + 0.1 * bv[i])).abs() < 1e-4
+            );
+        }
+        gradcheck(
+            |t| batch_norm(&t[0], None, None, Some(&t[1]), Some(&t[2]), true, 0.1, 1e-5),
+            &[x.clone(), w.clone(), b.clone()],
+            1e-2,
+            2e-2,
+        );
+        gradcheck(
+            |t| {
+                batch_norm(
+                    &t[0],
+                    Some(&rm),
+                    Some(&rv),
+                    Some(&t[1]),
+                    Some(&t[2]),
+                    false,
+                    0.1,
+                    1e-5,
+                )
+            },
+            &[x, w, b],
+            1e-2,
+            2e-2,
+        );
+    }
+
+    #[test]
+    fn layer_norm_matches_definition_and_differentiates() {
+        let x = leaf(&[2, 3, 4], 4);
+        let (w, b) = (leaf(&[3, 4], 5), leaf(&[3, 4], 6));
+        let y = layer_norm(&x, &[3, 4], None, None, 1e-5).unwrap();
+        let m = y.mean(&[1, 2], false).unwrap().to_vec::<f32>().unwrap();
+        assert!(m.iter().all(|a| a.abs() < 1e-5));
+        gradcheck(
+            |t| {
+                layer_norm(
+                    &t[0],
+                    &[4],
+                    Some(&t[1].narrow(0, 0, 1)?.reshape(&[4])?),
+                    Some(&t[2].narrow(0, 1, 1)?.reshape(&[4])?),
+                    1e-5,
+                )
+            },
+            &[x.clone(), w.clone(), b.clone()],
+            1e-2,
+            2e-2,
+        );
+        gradcheck(
+            |t| layer_norm(&t[0], &[3, 4], Some(&t[1]), Some(&t[2]), 1e-5),
+            &[x, w, b],
+            1e-2,
+            2e-2,
+        );
+    }
+}

@@ -1,0 +1,289 @@
+//! max_pool2d, avg_pool2d and adaptive_avg_pool2d on NCHW (or CHW) inputs, PyTorch semantics.
+
+use super::conv::window_output;
+use crate::cpu::pool::{
+    adaptive_windows, avg_pool, avg_pool_backward, max_pool_backward, sliding_windows, MaxPool,
+    Windows,
+};
+use crate::{CpuStorage, Error, Result, Storage, Tensor};
+
+/// (planes, H, W) of an NCHW or CHW input, and the leading shape to restore.
+fn planes(op: &'static str, x: &Tensor) -> Result<(Vec<usize>, usize, usize)> {
+    super::expect_f32(op, x)?;
+    crate::ensure_shape!(
+        x.rank() == 3 || x.rank() == 4,
+        op,
+        "input must be [N, C, H, W] or [C, H, W], got {:?}",
+        x.shape()
+    );
+    let r = x.rank();
+    Ok((
+        x.shape()[..r - 2].to_vec(),
+        x.shape()[r - 2],
+        x.shape()[r - 1],
+    ))
+}
+
+fn check_pool_args(
+    op: &'static str,
+    kernel: (usize, usize),
+    stride: (usize, usize),
+    padding: (usize, usize),
+) -> Result<()> {
+    if kernel.0 == 0 || kernel.1 == 0 || stride.0 == 0 || stride.1 == 0 {
+        return Err(Error::arg(
+            op,
+            "kernel_size/stride",
+            "values >= 1",
+            format!("{kernel:?} / {stride:?}"),
+        ));
+    }
+    if 2 * padding.0 > kernel.0 || 2 * padding.1 > kernel.1 {
+        return Err(Error::arg(
+            op,
+            "padding",
+            format!("at most half the kernel size {kernel:?}"),
+            format!("{padding:?}"),
+        ));
+    }
+    Ok(())
+}
+
+impl Tensor {
+    /// Max pooling; the gradient goes to the position of each window's maximum.
+    pub fn max_pool2d(
+        &self,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+        dilation: (usize, usize),
+        ceil_mode: bool,
+    ) -> Result<Tensor> {
+        const OP: &str = "max_pool2d";
+        let (lead, h, w) = planes(OP, self)?;
+        check_pool_args(OP, kernel, stride, padding)?;
+        if dilation.0 == 0 || dilation.1 == 0 {
+            return Err(Error::arg(
+                OP,
+                "dilation",
+                "values >= 1",
+                format!("{dilation:?}"),
+            ));
+        }
+        let oh = window_output(OP, h, kernel.0, stride.0, padding.0, dilation.0, ceil_mode)?;
+        let ow = window_output(OP, w, kernel.1, stride.1, padding.1, dilation.1, ceil_mode)?;
+        let x = self.contiguous()?;
+        let (values, argmax) = {
+            let st = x.storage()?;
+            match &*st {
+                Storage::Cpu(_) => MaxPool {
+                    plane: (h, w),
+                    out: (oh, ow),
+                    kernel,
+                    stride,
+                    padding,
+                    dilation,
+                    input: st.f32s(OP)?,
+                }
+                .forward(),
+            }
+        };
+        let mut shape = lead;
+        shape.extend([oh, ow]);
+        let in_shape = self.shape().to_vec();
+        Ok(Tensor::from_op(
+            Storage::Cpu(CpuStorage::F32(values)),
+            &shape,
+            OP,
+            &[self],
+            Box::new(move |g| {
+                let dx =
+                    max_pool_backward(&g.contiguous()?.to_vec::<f32>()?, &argmax, h * w, oh * ow);
+                Ok(vec![Some(Tensor::from_vec(dx, &in_shape)?)])
+            }),
+        ))
+    }
+
+    /// Average pooling.
+    pub fn avg_pool2d(
+        &self,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+        ceil_mode: bool,
+        count_include_pad: bool,
+    ) -> Result<Tensor> {
+        const OP: &str = "avg_pool2d";
+        let (_, h, w) = planes(OP, self)?;
+        check_pool_args(OP, kernel, stride, padding)?;
+        let oh = window_output(OP, h, kernel.0, stride.0, padding.0, 1, ceil_mode)?;
+        let ow = window_output(OP, w, kernel.1, stride.1, padding.1, 1, ceil_mode)?;
+        let rows = sliding_windows(h, oh, kernel.0, stride.0, padding.0, 1);
+        let cols = sliding_windows(w, ow, kernel.1, stride.1, padding.1, 1);
+        // PyTorch divides by the window clipped to the padded input (count_include_pad) or to the
+        // input itself.
+        let padded = |o: usize, k: usize, s: usize, p: usize, size: usize| {
+            let start = o * s;
+            (start + k).min(size + 2 * p) - start
+        };
+        let mut divisor = Vec::with_capacity(oh * ow);
+        for (oy, ry) in rows.iter().enumerate() {
+            for (ox, rx) in cols.iter().enumerate() {
+                divisor.push(if count_include_pad {
+                    (padded(oy, kernel.0, stride.0, padding.0, h)
+                        * padded(ox, kernel.1, stride.1, padding.1, w)) as f32
+                } else {
+                    (ry.len() * rx.len()).max(1) as f32
+                });
+            }
+        }
+        self.pool_with_windows(OP, rows, cols, divisor)
+    }
+
+    /// Average pooling to a fixed output size with PyTorch's adaptive windows.
+    pub fn adaptive_avg_pool2d(&self, output_size: (usize, usize)) -> Result<Tensor> {
+        const OP: &str = "adaptive_avg_pool2d";
+        let (_, h, w) = planes(OP, self)?;
+        if output_size.0 == 0 || output_size.1 == 0 {
+            return Err(Error::arg(
+                OP,
+                "output_size",
+                "values >= 1",
+                format!("{output_size:?}"),
+            ));
+        }
+        let rows = adaptive_windows(h, output_size.0);
+        let cols = adaptive_windows(w, output_size.1);
+        let divisor = rows
+            .iter()
+            .flat_map(|r| cols.iter().map(move |c| (r.len() * c.len()).max(1) as f32))
+            .collect();
+        self.pool_with_windows(OP, rows, cols, divisor)
+    }
+
+    fn pool_with_windows(
+        &self,
+        op: &'static str,
+        rows: Windows,
+        cols: Windows,
+        divisor: Vec<f32>,
+    ) -> Result<Tensor> {
+        let (lead, h, w) = planes(op, self)?;
+        let x = self.contiguous()?;
+        let out = {
+            let st = x.storage()?;
+            match &*st {
+                Storage::Cpu(_) => avg_pool(st.f32s(op)?, (h, w), &rows, &cols, &divisor),
+            }
+        };
+        let mut shape = lead;
+        shape.extend([rows.len(), cols.len()]);
+        let in_shape = self.shape().to_vec();
+        Ok(Tensor::from_op(
+            Storage::Cpu(CpuStorage::F32(out)),
+            &shape,
+            op,
+            &[self],
+            Box::new(move |g| {
+                let dx = avg_pool_backward(
+                    &g.contiguous()?.to_vec::<f32>()?,
+                    (h, w),
+                    &rows,
+                    &cols,
+                    &divisor,
+                );
+                Ok(vec![Some(Tensor::from_vec(dx, &in_shape)?)])
+            }),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::gradcheck;
+    use crate::Tensor;
+
+    fn leaf(shape: &[usize], seed: u64) -> Tensor {
+        crate::rng::manual_seed(seed);
+        let t = Tensor::randn(shape, 0.0, 1.0).unwrap();
+        t.set_requires_grad(true).unwrap();
+        t
+    }
+
+    #[test]
+    fn max_pool_values_and_gradients() {
+        let x = Tensor::from_vec((0..16).map(|v| v as f32).collect(), &[1, 1, 4, 4]).unwrap();
+        assert_eq!(
+            x.max_pool2d((2, 2), (2, 2), (0, 0), (1, 1), false)
+                .unwrap()
+                .to_vec::<f32>()
+                .unwrap(),
+            vec![5.0, 7.0, 13.0, 15.0]
+        );
+        // ceil_mode adds a partial last window; padding 1 with kernel 3 stride 2 gives 3x3.
+        assert_eq!(
+            x.max_pool2d((3, 3), (2, 2), (0, 0), (1, 1), true)
+                .unwrap()
+                .shape(),
+            &[1, 1, 2, 2]
+        );
+        assert_eq!(
+            x.max_pool2d((3, 3), (2, 2), (1, 1), (1, 1), false)
+                .unwrap()
+                .to_vec::<f32>()
+                .unwrap(),
+            vec![5.0, 7.0, 13.0, 15.0]
+        );
+        let y = leaf(&[2, 3, 7, 6], 1);
+        gradcheck(
+            |t| t[0].max_pool2d((3, 2), (2, 1), (1, 1), (1, 2), true),
+            &[y],
+            1e-3,
+            1e-2,
+        );
+        assert!(x.max_pool2d((2, 2), (2, 2), (2, 2), (1, 1), false).is_err());
+    }
+
+    #[test]
+    fn avg_pools_match_hand_values_and_gradients() {
+        let x = Tensor::from_vec((0..16).map(|v| v as f32).collect(), &[1, 4, 4]).unwrap();
+        assert_eq!(
+            x.avg_pool2d((2, 2), (2, 2), (0, 0), false, true)
+                .unwrap()
+                .to_vec::<f32>()
+                .unwrap(),
+            vec![2.5, 4.5, 10.5, 12.5]
+        );
+        // Corner window with padding 1: 4 real values over 9 (include pad) or over 4 (exclude).
+        let inc = x
+            .avg_pool2d((3, 3), (3, 3), (1, 1), false, true)
+            .unwrap()
+            .to_vec::<f32>()
+            .unwrap();
+        let exc = x
+            .avg_pool2d((3, 3), (3, 3), (1, 1), false, false)
+            .unwrap()
+            .to_vec::<f32>()
+            .unwrap();
+        assert!(
+            (inc[0] - (0.0 + 1.0 + 4.0 + 5.0) / 9.0).abs() < 1e-6 && (exc[0] - 2.5).abs() < 1e-6
+        );
+        let a = x
+            .adaptive_avg_pool2d((3, 3))
+            .unwrap()
+            .to_vec::<f32>()
+            .unwrap();
+        assert!(
+            (a[0] - 2.5).abs() < 1e-6 && (a[4] - 7.5).abs() < 1e-6,
+            "{a:?}"
+        );
+        let y = leaf(&[2, 2, 5, 7], 2);
+        gradcheck(
+            |t| t[0].avg_pool2d((3, 2), (2, 2), (1, 1), true, false),
+            &[y.clone()],
+            1e-2,
+            1e-2,
+        );
+        gradcheck(|t| t[0].adaptive_avg_pool2d((2, 3)), &[y], 1e-2, 1e-2);
+    }
+}
