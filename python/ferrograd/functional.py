@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence, Tuple, Union
 
 from . import _core
 from ._core import Tensor
 
-__all__ = ["relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softplus", "silu", "pad", "one_hot", "embedding"]
+__all__ = [
+    "relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softplus", "silu", "softmax", "log_softmax", "logsumexp",
+    "pad", "one_hot", "embedding", "linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+    "batch_norm", "layer_norm", "dropout", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+]
+
+IntOrPair = Union[int, Tuple[int, int]]
+
+
+def _pair(name: str, v: IntOrPair) -> tuple[int, int]:
+    if isinstance(v, int):
+        return (v, v)
+    if isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(i, int) for i in v):
+        return (int(v[0]), int(v[1]))
+    raise ValueError(f"argument `{name}` expected an int or a pair of ints, got {v!r}")
 
 
 def relu(x: Tensor) -> Tensor:
@@ -66,3 +81,148 @@ def one_hot(labels: Tensor, num_classes: int) -> Tensor:
 def embedding(ids: Tensor, weight: Tensor) -> Tensor:
     """Rows of ``weight`` [num, dim] picked by int64 ``ids`` of any shape."""
     return _core.embedding(ids, weight)
+
+
+def softmax(x: Tensor, dim: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim``, computed stably."""
+    return _core.softmax(x, dim, False)
+
+
+def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+    """x - logsumexp(x) along ``dim``, computed stably."""
+    return _core.softmax(x, dim, True)
+
+
+def logsumexp(x: Tensor, dim: int, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(x))) along ``dim``, computed stably."""
+    return _core.logsumexp(x, dim, keepdim)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
+    """x @ weight.T + bias, with ``weight`` [out_features, in_features] as in PyTorch."""
+    y = x @ weight.T
+    return y + bias if bias is not None else y
+
+
+def conv2d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Optional[Tensor] = None,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    dilation: IntOrPair = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D convolution of an NCHW input with ``weight`` [C_out, C_in/groups, kH, kW]."""
+    return _core.conv2d(x, weight, bias, _pair("stride", stride), _pair("padding", padding), _pair("dilation", dilation), groups)
+
+
+def max_pool2d(
+    x: Tensor,
+    kernel_size: IntOrPair,
+    stride: Optional[IntOrPair] = None,
+    padding: IntOrPair = 0,
+    dilation: IntOrPair = 1,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """Max pooling; ``stride`` defaults to ``kernel_size``."""
+    k = _pair("kernel_size", kernel_size)
+    s = k if stride is None else _pair("stride", stride)
+    return _core.max_pool2d(x, k, s, _pair("padding", padding), _pair("dilation", dilation), ceil_mode)
+
+
+def avg_pool2d(
+    x: Tensor,
+    kernel_size: IntOrPair,
+    stride: Optional[IntOrPair] = None,
+    padding: IntOrPair = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """Average pooling; ``stride`` defaults to ``kernel_size``."""
+    k = _pair("kernel_size", kernel_size)
+    s = k if stride is None else _pair("stride", stride)
+    return _core.avg_pool2d(x, k, s, _pair("padding", padding), ceil_mode, count_include_pad)
+
+
+def adaptive_avg_pool2d(x: Tensor, output_size: IntOrPair) -> Tensor:
+    """Average pooling to a fixed output size."""
+    return _core.adaptive_avg_pool2d(x, _pair("output_size", output_size))
+
+
+def batch_norm(
+    x: Tensor,
+    running_mean: Optional[Tensor],
+    running_var: Optional[Tensor],
+    weight: Optional[Tensor] = None,
+    bias: Optional[Tensor] = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Batch normalisation over axis 1; in training the running statistics are updated in place."""
+    return _core.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def layer_norm(
+    x: Tensor, normalized_shape: Sequence[int] | int, weight: Optional[Tensor] = None, bias: Optional[Tensor] = None, eps: float = 1e-5
+) -> Tensor:
+    """Layer normalisation over the trailing ``normalized_shape`` axes."""
+    shape = [normalized_shape] if isinstance(normalized_shape, int) else list(normalized_shape)
+    return _core.layer_norm(x, shape, weight, bias, eps)
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Inverted dropout with masks from the generator seeded by ``ferrograd.manual_seed``."""
+    return _core.dropout(x, p, training)
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Optional[Tensor] = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross-entropy of logits [N, C] (or [N, C, d...]) against int64 classes or class probabilities."""
+    return _core.cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)
+
+
+def nll_loss(
+    input: Tensor, target: Tensor, weight: Optional[Tensor] = None, ignore_index: int = -100, reduction: str = "mean"
+) -> Tensor:
+    """Negative log-likelihood of log-probabilities."""
+    return _core.nll_loss(input, target, weight, ignore_index, reduction)
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Mean squared error."""
+    return _core.pointwise_loss("mse", input, target, reduction, 1.0, None, None)
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Mean absolute error."""
+    return _core.pointwise_loss("l1", input, target, reduction, 1.0, None, None)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """Quadratic below ``beta``, linear above (Huber loss divided by beta)."""
+    return _core.pointwise_loss("smooth_l1", input, target, reduction, beta, None, None)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of probabilities (logs clamped at -100)."""
+    return _core.pointwise_loss("bce", input, target, reduction, 1.0, weight, None)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor, target: Tensor, weight: Optional[Tensor] = None, reduction: str = "mean", pos_weight: Optional[Tensor] = None
+) -> Tensor:
+    """Binary cross-entropy on logits, computed stably."""
+    return _core.pointwise_loss("bce_logits", input, target, reduction, 1.0, weight, pos_weight)
+
+
+def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """KL divergence with ``input`` as log-probabilities; ``reduction`` may be 'batchmean'."""
+    return _core.kl_div(input, target, reduction, log_target)

@@ -4,7 +4,10 @@
 mod convert;
 mod creation;
 mod errors;
+mod functional;
 mod indexing;
+mod io;
+mod optim;
 mod tensor;
 
 use pyo3::prelude::*;
@@ -14,5 +17,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tensor::PyTensor>()?;
     m.add("DeviceError", m.py().get_type::<errors::DeviceError>())?;
     creation::register(m)?;
+    functional::register(m)?;
+    optim::register(m)?;
+    io::register(m)?;
     Ok(())
 }

@@ -1,0 +1,17 @@
+"""Neural-network layers (``ferrograd.nn``) with PyTorch's names, defaults and state-dict keys."""
+
+from . import init
+from .activation import GELU, Dropout, Flatten, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
+from .container import ModuleList, Sequential
+from .conv import Conv2d
+from .linear import Identity, Linear
+from .module import Module, Parameter
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .sparse import Embedding
+
+__all__ = [
+    "Module", "Parameter", "Sequential", "ModuleList", "Linear", "Identity", "Conv2d", "BatchNorm1d", "BatchNorm2d",
+    "LayerNorm", "Dropout", "Embedding", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten", "ReLU", "LeakyReLU",
+    "GELU", "Sigmoid", "Tanh", "SiLU", "Softplus", "Softmax", "LogSoftmax", "init",
+]

@@ -1,0 +1,74 @@
+"""Containers: Sequential and ModuleList."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Iterable, Iterator, overload
+
+from .module import Module
+
+
+class Sequential(Module):
+    """Applies its children in order. Children are named "0", "1", ... or by an OrderedDict."""
+
+    def __init__(self, *modules: Module | "OrderedDict[str, Module]") -> None:
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            for name, m in modules[0].items():
+                self._add(name, m)
+        else:
+            for i, m in enumerate(modules):
+                self._add(str(i), m)
+
+    def _add(self, name: str, m: Any) -> None:
+        if not isinstance(m, Module):
+            raise TypeError(f"Sequential: child {name} must be a Module, got {type(m).__name__}")
+        setattr(self, name, m)
+
+    def append(self, m: Module) -> "Sequential":
+        self._add(str(len(self._modules)), m)
+        return self
+
+    def forward(self, x: Any) -> Any:
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+    @overload
+    def __getitem__(self, i: int) -> Module: ...
+    @overload
+    def __getitem__(self, i: slice) -> "Sequential": ...
+
+    def __getitem__(self, i: int | slice) -> Module | "Sequential":
+        mods = list(self._modules.values())
+        if isinstance(i, slice):
+            return Sequential(*mods[i])
+        return mods[i]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are registered ("0", "1", ...)."""
+
+    def __init__(self, modules: Iterable[Module] = ()) -> None:
+        super().__init__()
+        for m in modules:
+            self.append(m)
+
+    def append(self, m: Module) -> "ModuleList":
+        setattr(self, str(len(self._modules)), m)
+        return self
+
+    def __getitem__(self, i: int) -> Module:
+        return list(self._modules.values())[i]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())

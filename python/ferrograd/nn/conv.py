@@ -1,0 +1,33 @@
+"""Convolution layers."""
+
+from __future__ import annotations
+
+from .._core import Tensor
+from .. import functional as F
+from ..functional import IntOrPair, _pair
+from . import init
+from ._param import empty_parameter
+from .module import Module
+
+
+class Conv2d(Module):
+    """2-D convolution over NCHW inputs; weight [out, in/groups, kH, kW], PyTorch's initialisation."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair, stride: IntOrPair = 1, padding: IntOrPair = 0,
+                 dilation: IntOrPair = 1, groups: int = 1, bias: bool = True) -> None:
+        super().__init__()
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"Conv2d: in_channels {in_channels} and out_channels {out_channels} must be divisible by groups {groups}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = _pair("kernel_size", kernel_size)
+        self.stride, self.padding, self.dilation = _pair("stride", stride), _pair("padding", padding), _pair("dilation", dilation)
+        self.weight = empty_parameter((out_channels, in_channels // groups, *self.kernel_size))
+        self.bias = empty_parameter((out_channels,)) if bias else None
+        init.default_layer_init(self.weight, self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, dilation={self.dilation}, groups={self.groups}, bias={self.bias is not None}")

@@ -1,0 +1,98 @@
+"""Parameter initialisations with PyTorch's definitions, drawn from the seeded global generator."""
+
+from __future__ import annotations
+
+import math
+
+from .. import _core
+from .._core import Tensor
+from ..autograd import no_grad
+
+
+def _fans(t: Tensor) -> tuple[int, int]:
+    shape = t.shape
+    if len(shape) < 2:
+        raise ValueError(f"fan in and fan out need a tensor with at least 2 dimensions, got shape {shape}")
+    receptive = math.prod(shape[2:])
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def _fill(t: Tensor, values: Tensor) -> Tensor:
+    with no_grad():
+        t.copy_(values)
+    return t
+
+
+def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    """Fills ``t`` with values from U(a, b)."""
+    return _fill(t, _core.rand(list(t.shape), a, b, False))
+
+
+def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    """Fills ``t`` with values from N(mean, std²)."""
+    return _fill(t, _core.randn(list(t.shape), mean, std, False))
+
+
+def constant_(t: Tensor, value: float) -> Tensor:
+    """Fills ``t`` with ``value``."""
+    return _fill(t, _core.full(list(t.shape), value, t.dtype, "cpu", False))
+
+
+def zeros_(t: Tensor) -> Tensor:
+    return constant_(t, 0.0)
+
+
+def ones_(t: Tensor) -> Tensor:
+    return constant_(t, 1.0)
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The recommended gain for a nonlinearity (PyTorch's table)."""
+    if nonlinearity in ("linear", "conv1d", "conv2d", "sigmoid"):
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else param
+        return math.sqrt(2.0 / (1 + slope**2))
+    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
+
+
+def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
+    """U(-b, b) with b = gain * sqrt(3 / fan) (He initialisation)."""
+    fan_in, fan_out = _fans(t)
+    fan = fan_in if mode == "fan_in" else fan_out
+    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
+    return uniform_(t, -bound, bound)
+
+
+def kaiming_normal_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
+    """N(0, std²) with std = gain / sqrt(fan)."""
+    fan_in, fan_out = _fans(t)
+    fan = fan_in if mode == "fan_in" else fan_out
+    return normal_(t, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
+
+
+def xavier_uniform_(t: Tensor, gain: float = 1.0) -> Tensor:
+    """U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)) (Glorot)."""
+    fan_in, fan_out = _fans(t)
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(t, -bound, bound)
+
+
+def xavier_normal_(t: Tensor, gain: float = 1.0) -> Tensor:
+    """N(0, std²) with std = gain * sqrt(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = _fans(t)
+    return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def default_layer_init(weight: Tensor, bias: Tensor | None) -> None:
+    """PyTorch's default for Linear and Conv layers: kaiming_uniform(a=sqrt(5)) for the weight
+    (bound 1/sqrt(fan_in)) and U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the bias."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _fans(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        uniform_(bias, -bound, bound)

@@ -1,0 +1,35 @@
+"""Fully connected layers."""
+
+from __future__ import annotations
+
+from .._core import Tensor
+from .. import functional as F
+from . import init
+from ._param import empty_parameter
+from .module import Module
+
+
+class Identity(Module):
+    """Returns its input."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x
+
+
+class Linear(Module):
+    """y = x @ weight.T + bias, weight [out_features, in_features] initialised as in PyTorch."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__()
+        if in_features < 1 or out_features < 1:
+            raise ValueError(f"Linear: features expected >= 1, got in_features={in_features}, out_features={out_features}")
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = empty_parameter((out_features, in_features))
+        self.bias = empty_parameter((out_features,)) if bias else None
+        init.default_layer_init(self.weight, self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -1,0 +1,76 @@
+"""Normalisation layers: BatchNorm1d/2d and LayerNorm."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from .._core import Tensor
+from .. import functional as F
+from ..autograd import no_grad
+from ._param import buffer, empty_parameter
+from . import init
+from .module import Module
+
+
+class _BatchNorm(Module):
+    _ranks: tuple[int, ...] = ()
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = True,
+                 track_running_stats: bool = True) -> None:
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.weight = init.ones_(empty_parameter((num_features,))) if affine else None
+        self.bias = empty_parameter((num_features,)) if affine else None
+        if track_running_stats:
+            self.register_buffer("running_mean", buffer((num_features,), 0.0))
+            self.register_buffer("running_var", buffer((num_features,), 1.0))
+            self.register_buffer("num_batches_tracked", buffer((), 0, "int64"))
+        else:
+            self.running_mean = self.running_var = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in self._ranks:
+            raise ValueError(f"{type(self).__name__}: expected input of rank {' or '.join(map(str, self._ranks))}, got shape {tuple(x.shape)}")
+        if x.shape[1] != self.num_features:
+            raise ValueError(f"{type(self).__name__}: expected {self.num_features} channels in dim 1, got shape {tuple(x.shape)}")
+        momentum = self.momentum
+        if self.training and self.track_running_stats:
+            with no_grad():
+                self.num_batches_tracked.copy_(int(self.num_batches_tracked.item()) + 1)
+            if momentum is None:  # cumulative moving average
+                momentum = 1.0 / float(self.num_batches_tracked.item())
+        use_batch = self.training or not self.track_running_stats
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_batch, momentum or 0.0, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, track_running_stats={self.track_running_stats}"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation over [N, C] or [N, C, L] inputs."""
+
+    _ranks = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation over [N, C, H, W] inputs."""
+
+    _ranks = (4,)
+
+
+class LayerNorm(Module):
+    """Layer normalisation over the trailing ``normalized_shape`` axes."""
+
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True) -> None:
+        super().__init__()
+        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.eps = eps
+        self.weight = init.ones_(empty_parameter(self.normalized_shape)) if elementwise_affine else None
+        self.bias = empty_parameter(self.normalized_shape) if elementwise_affine and bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.weight is not None}"

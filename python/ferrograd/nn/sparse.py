@@ -1,0 +1,38 @@
+"""Embedding lookup tables."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from .._core import Tensor
+from .. import functional as F
+from ..autograd import no_grad
+from . import init
+from ._param import empty_parameter
+from .module import Module
+
+
+class Embedding(Module):
+    """A [num_embeddings, embedding_dim] table initialised N(0, 1); the ``padding_idx`` row starts
+    at zero and receives no gradient."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: Optional[int] = None) -> None:
+        super().__init__()
+        if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
+            raise ValueError(f"Embedding: argument `padding_idx` expected in [-{num_embeddings}, {num_embeddings}), got {padding_idx}")
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.padding_idx = padding_idx % num_embeddings if padding_idx is not None else None
+        self.weight = init.normal_(empty_parameter((num_embeddings, embedding_dim)))
+        if self.padding_idx is not None:
+            with no_grad():
+                self.weight[self.padding_idx] = 0.0
+
+    def forward(self, ids: Tensor) -> Tensor:
+        if self.padding_idx is None:
+            return F.embedding(ids, self.weight)
+        # Rows looked up through the padding index are cut from the graph, so that row gets no gradient.
+        keep = (ids != self.padding_idx).to("float32").unsqueeze(-1)
+        return F.embedding(ids, self.weight) * keep
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.embedding_dim}" + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")

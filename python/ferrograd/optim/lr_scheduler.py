@@ -1,0 +1,166 @@
+"""Learning-rate schedules with torch.optim.lr_scheduler's semantics, in closed form: call
+``step()`` once per epoch (or per batch for OneCycleLR) after ``optimizer.step()``."""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from typing import Callable, Sequence
+
+from .optimizer import Optimizer
+
+
+class LRScheduler:
+    """Base class: ``lr_at(t, base_lr)`` defines the schedule; ``step()`` advances ``t`` and writes
+    the new rate into every parameter group."""
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        self.optimizer = optimizer
+        self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
+        self.last_epoch = 0
+        self._apply()
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        raise NotImplementedError
+
+    def _apply(self) -> None:
+        for g, base in zip(self.optimizer.param_groups, self.base_lrs):
+            g["lr"] = self.lr_at(self.last_epoch, base)
+
+    def step(self) -> None:
+        """Advances the schedule by one step."""
+        self.last_epoch += 1
+        self._apply()
+
+    def get_last_lr(self) -> list[float]:
+        """The current learning rate of each parameter group."""
+        return [g["lr"] for g in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict[str, int]:
+        return {"last_epoch": self.last_epoch}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.last_epoch = int(state["last_epoch"])
+        self._apply()
+
+
+class LambdaLR(LRScheduler):
+    """lr = base_lr * lr_lambda(t)."""
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float]) -> None:
+        self.lr_lambda = lr_lambda
+        super().__init__(optimizer)
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        return base_lr * self.lr_lambda(t)
+
+
+class StepLR(LRScheduler):
+    """Multiplies the rate by ``gamma`` every ``step_size`` steps."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        if step_size < 1:
+            raise ValueError(f"StepLR: argument `step_size` expected >= 1, got {step_size}")
+        self.step_size, self.gamma = step_size, gamma
+        super().__init__(optimizer)
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        return base_lr * self.gamma ** (t // self.step_size)
+
+
+class MultiStepLR(LRScheduler):
+    """Multiplies the rate by ``gamma`` at each milestone."""
+
+    def __init__(self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1) -> None:
+        self.milestones, self.gamma = sorted(milestones), gamma
+        super().__init__(optimizer)
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        return base_lr * self.gamma ** bisect_right(self.milestones, t)
+
+
+class ExponentialLR(LRScheduler):
+    """lr = base_lr * gamma^t."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float) -> None:
+        self.gamma = gamma
+        super().__init__(optimizer)
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        return base_lr * self.gamma**t
+
+
+class CosineAnnealingLR(LRScheduler):
+    """eta_min + (base_lr - eta_min) * (1 + cos(pi * t / T_max)) / 2."""
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
+        if T_max < 1:
+            raise ValueError(f"CosineAnnealingLR: argument `T_max` expected >= 1, got {T_max}")
+        self.T_max, self.eta_min = T_max, eta_min
+        super().__init__(optimizer)
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max)) / 2
+
+
+class LinearLR(LRScheduler):
+    """Scales the rate linearly from ``start_factor`` to ``end_factor`` over ``total_iters`` steps
+    (a linear warm-up with the defaults)."""
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0, total_iters: int = 5) -> None:
+        if not 0 < start_factor <= 1 or not 0 <= end_factor <= 1:
+            raise ValueError(f"LinearLR: factors expected in (0, 1], got start {start_factor} and end {end_factor}")
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        super().__init__(optimizer)
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        frac = min(t, self.total_iters) / max(self.total_iters, 1)
+        return base_lr * (self.start_factor + (self.end_factor - self.start_factor) * frac)
+
+
+class SequentialLR(LRScheduler):
+    """Runs ``schedulers[i]`` between consecutive ``milestones`` (e.g. LinearLR warm-up, then cosine)."""
+
+    def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler], milestones: Sequence[int]) -> None:
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"SequentialLR: expected {len(schedulers) - 1} milestones, got {len(milestones)}")
+        self.schedulers, self.milestones = list(schedulers), list(milestones)
+        super().__init__(optimizer)
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        i = bisect_right(self.milestones, t)
+        start = self.milestones[i - 1] if i > 0 else 0
+        return self.schedulers[i].lr_at(t - start, base_lr)
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy: from max_lr/div_factor up to max_lr over ``pct_start`` of the steps, then
+    down to initial_lr/final_div_factor, with cosine (or linear) annealing, as PyTorch defines it."""
+
+    def __init__(self, optimizer: Optimizer, max_lr: float, total_steps: int, pct_start: float = 0.3, anneal_strategy: str = "cos",
+                 div_factor: float = 25.0, final_div_factor: float = 1e4) -> None:
+        if total_steps < 2:
+            raise ValueError(f"OneCycleLR: argument `total_steps` expected >= 2, got {total_steps}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"OneCycleLR: argument `anneal_strategy` expected 'cos' or 'linear', got {anneal_strategy!r}")
+        self.total_steps = total_steps
+        self.initial = max_lr / div_factor
+        self.peak = max_lr
+        self.final = self.initial / final_div_factor
+        self.warm_end = float(pct_start * total_steps) - 1
+        self.cos = anneal_strategy == "cos"
+        for g in optimizer.param_groups:
+            g["initial_lr"] = self.initial
+        super().__init__(optimizer)
+
+    def _anneal(self, start: float, end: float, pct: float) -> float:
+        if self.cos:
+            return end + (start - end) / 2 * (math.cos(math.pi * pct) + 1)
+        return start + (end - start) * pct
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        if t > self.total_steps:
+            raise ValueError(f"OneCycleLR: stepped {t} times, more than total_steps = {self.total_steps}")
+        if t <= self.warm_end:
+            return self._anneal(self.initial, self.peak, t / self.warm_end)
+        return self._anneal(self.peak, self.final, (t - self.warm_end) / (self.total_steps - 1 - self.warm_end))

@@ -1,0 +1,3 @@
+//! Reading and writing tensors in the formats of the field.
+
+pub mod safetensors;

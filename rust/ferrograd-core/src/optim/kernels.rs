@@ -1,0 +1,263 @@
+//! The per-parameter update kernels.
+
+use rayon::prelude::*;
+
+use crate::{Error, Result, Tensor};
+
+/// Elements per parallel task: large enough that a task outweighs its scheduling.
+const CHUNK: usize = 1 << 16;
+
+/// Runs `f(index_range_start, param_chunk, grad_chunk, states...)` over aligned chunks of the
+/// parameter, its gradient and up to three state buffers, in parallel.
+fn for_chunks<const S: usize>(
+    param: &Tensor,
+    grad: &Tensor,
+    states: [Option<&Tensor>; S],
+    f: impl Fn(&mut [f32], &[f32], [Option<&mut [f32]>; S]) + Sync,
+) -> Result<()> {
+    const OP: &str = "optimizer step";
+    let g = grad.contiguous()?.to_vec::<f32>()?;
+    if g.len() != param.numel() {
+        return Err(Error::shape(
+            OP,
+            format!(
+                "gradient of shape {:?} for parameter {:?}",
+                grad.shape(),
+                param.shape()
+            ),
+        ));
+    }
+    if !param.layout().is_contiguous() || param.layout().offset() != 0 {
+        return Err(Error::arg(
+            OP,
+            "param",
+            "a contiguous parameter",
+            "a strided view",
+        ));
+    }
+    let mut guards = Vec::new();
+    for s in states.iter().flatten() {
+        if s.numel() != param.numel() || !s.layout().is_contiguous() {
+            return Err(Error::shape(
+                OP,
+                format!(
+                    "state of shape {:?} for parameter {:?}",
+                    s.shape(),
+                    param.shape()
+                ),
+            ));
+        }
+        guards.push(s.storage_mut()?);
+    }
+    let mut pg = param.storage_mut()?;
+    let p = crate::storage::Element::slice_mut(pg.cpu_mut(OP)?)
+        .ok_or_else(|| Error::dtype(OP, "float32", param.dtype()))?;
+    let mut state_slices: Vec<&mut [f32]> = Vec::new();
+    for guard in guards.iter_mut() {
+        let s = crate::storage::Element::slice_mut(guard.cpu_mut(OP)?)
+            .ok_or_else(|| Error::dtype(OP, "float32", "another dtype"))?;
+        state_slices.push(s);
+    }
+    // Split every state buffer into the same chunks as the parameter.
+    let mut state_chunks: Vec<Vec<&mut [f32]>> = state_slices
+        .into_iter()
+        .map(|s| s.chunks_mut(CHUNK).collect())
+        .collect();
+    let n_chunks = p.len().div_ceil(CHUNK);
+    let mut per_chunk: Vec<[Option<&mut [f32]>; S]> = (0..n_chunks)
+        .map(|_| std::array::from_fn(|_| None))
+        .collect();
+    let mut which = 0;
+    for (slot, present) in states.iter().enumerate() {
+        if present.is_some() {
+            for (c, chunk) in state_chunks[which].drain(..).enumerate() {
+                per_chunk[c][slot] = Some(chunk);
+            }
+            which += 1;
+        }
+    }
+    p.par_chunks_mut(CHUNK)
+        .zip(g.par_chunks(CHUNK))
+        .zip(per_chunk.into_par_iter())
+        .for_each(|((pc, gc), sc)| f(pc, gc, sc));
+    Ok(())
+}
+
+/// SGD options (torch.optim.SGD).
+#[derive(Clone, Copy, Debug)]
+pub struct SgdConfig {
+    pub lr: f32,
+    pub momentum: f32,
+    pub dampening: f32,
+    pub weight_decay: f32,
+    pub nesterov: bool,
+    pub maximize: bool,
+}
+
+/// One SGD update; `momentum_buffer` is required when momentum != 0, and `first_step` makes the
+/// buffer start as the gradient itself, as in PyTorch.
+pub fn sgd_step(
+    param: &Tensor,
+    grad: &Tensor,
+    momentum_buffer: Option<&Tensor>,
+    cfg: SgdConfig,
+    first_step: bool,
+) -> Result<()> {
+    if cfg.momentum != 0.0 && momentum_buffer.is_none() {
+        return Err(Error::arg(
+            "sgd",
+            "momentum_buffer",
+            "a state tensor when momentum != 0",
+            "None",
+        ));
+    }
+    for_chunks(param, grad, [momentum_buffer], |p, g, [buf]| {
+        let mut buf = buf;
+        for i in 0..p.len() {
+            let mut d = if cfg.maximize { -g[i] } else { g[i] } + cfg.weight_decay * p[i];
+            if let Some(b) = buf.as_deref_mut() {
+                b[i] = if first_step {
+                    d
+                } else {
+                    cfg.momentum * b[i] + (1.0 - cfg.dampening) * d
+                };
+                d = if cfg.nesterov {
+                    d + cfg.momentum * b[i]
+                } else {
+                    b[i]
+                };
+            }
+            p[i] -= cfg.lr * d;
+        }
+    })
+}
+
+/// Adam / AdamW options (torch.optim.Adam, torch.optim.AdamW with `decoupled_weight_decay`).
+#[derive(Clone, Copy, Debug)]
+pub struct AdamConfig {
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    pub weight_decay: f32,
+    pub decoupled_weight_decay: bool,
+    pub amsgrad: bool,
+    pub maximize: bool,
+}
+
+/// One Adam update at 1-based `step`; `max_exp_avg_sq` is required with amsgrad.
+pub fn adam_step(
+    param: &Tensor,
+    grad: &Tensor,
+    exp_avg: &Tensor,
+    exp_avg_sq: &Tensor,
+    max_exp_avg_sq: Option<&Tensor>,
+    step: u64,
+    cfg: AdamConfig,
+) -> Result<()> {
+    if cfg.amsgrad && max_exp_avg_sq.is_none() {
+        return Err(Error::arg(
+            "adam",
+            "max_exp_avg_sq",
+            "a state tensor with amsgrad",
+            "None",
+        ));
+    }
+    let bias1 = 1.0 - (cfg.beta1 as f64).powi(step as i32);
+    let bias2_sqrt = (1.0 - (cfg.beta2 as f64).powi(step as i32)).sqrt() as f32;
+    let step_size = (cfg.lr as f64 / bias1) as f32;
+    for_chunks(
+        param,
+        grad,
+        [Some(exp_avg), Some(exp_avg_sq), max_exp_avg_sq],
+        |p, g, [m, v, vmax]| {
+            let (Some(m), Some(v)) = (m, v) else { return };
+            let mut vmax = vmax;
+            for i in 0..p.len() {
+                let mut gi = if cfg.maximize { -g[i] } else { g[i] };
+                if cfg.decoupled_weight_decay {
+                    p[i] *= 1.0 - cfg.lr * cfg.weight_decay;
+                } else {
+                    gi += cfg.weight_decay * p[i];
+                }
+                m[i] += (gi - m[i]) * (1.0 - cfg.beta1);
+                v[i] = cfg.beta2 * v[i] + (1.0 - cfg.beta2) * gi * gi;
+                let second = match vmax.as_deref_mut() {
+                    Some(vm) => {
+                        vm[i] = vm[i].max(v[i]);
+                        vm[i]
+                    }
+                    None => v[i],
+                };
+                let denom = second.sqrt() / bias2_sqrt + cfg.eps;
+                p[i] -= step_size * m[i] / denom;
+            }
+        },
+    )
+}
+
+/// RMSprop options (torch.optim.RMSprop).
+#[derive(Clone, Copy, Debug)]
+pub struct RmspropConfig {
+    pub lr: f32,
+    pub alpha: f32,
+    pub eps: f32,
+    pub weight_decay: f32,
+    pub momentum: f32,
+    pub centered: bool,
+    pub maximize: bool,
+}
+
+/// One RMSprop update; `grad_avg` is required when centered, `momentum_buffer` when momentum > 0.
+pub fn rmsprop_step(
+    param: &Tensor,
+    grad: &Tensor,
+    square_avg: &Tensor,
+    grad_avg: Option<&Tensor>,
+    momentum_buffer: Option<&Tensor>,
+    cfg: RmspropConfig,
+) -> Result<()> {
+    if cfg.centered && grad_avg.is_none() {
+        return Err(Error::arg(
+            "rmsprop",
+            "grad_avg",
+            "a state tensor when centered",
+            "None",
+        ));
+    }
+    if cfg.momentum > 0.0 && momentum_buffer.is_none() {
+        return Err(Error::arg(
+            "rmsprop",
+            "momentum_buffer",
+            "a state tensor when momentum > 0",
+            "None",
+        ));
+    }
+    for_chunks(
+        param,
+        grad,
+        [Some(square_avg), grad_avg, momentum_buffer],
+        |p, g, [sq, ga, buf]| {
+            let Some(sq) = sq else { return };
+            let (mut ga, mut buf) = (ga, buf);
+            for i in 0..p.len() {
+                let gi = if cfg.maximize { -g[i] } else { g[i] } + cfg.weight_decay * p[i];
+                sq[i] = cfg.alpha * sq[i] + (1.0 - cfg.alpha) * gi * gi;
+                let avg = match ga.as_deref_mut() {
+                    Some(a) => {
+                        a[i] = cfg.alpha * a[i] + (1.0 - cfg.alpha) * gi;
+                        (sq[i] - a[i] * a[i]).sqrt() + cfg.eps
+                    }
+                    None => sq[i].sqrt() + cfg.eps,
+                };
+                match buf.as_deref_mut() {
+                    Some(b) => {
+                        b[i] = cfg.momentum * b[i] + gi / avg;
+                        p[i] -= cfg.lr * b[i];
+                    }
+                    None => p[i] -= cfg.lr * gi / avg,
+                }
+            }
+        },
+    )
+}

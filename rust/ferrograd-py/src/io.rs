@@ -1,0 +1,42 @@
+//! Bindings of safetensors reading and writing.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use ferrograd_core::io::safetensors;
+use pyo3::prelude::*;
+
+use crate::errors::IntoPy;
+use crate::tensor::PyTensor;
+
+/// Writes named tensors atomically (temp file + rename).
+#[pyfunction]
+#[pyo3(signature = (tensors, path, metadata = None))]
+fn save_safetensors(
+    py: Python<'_>,
+    tensors: Vec<(String, PyRef<'_, PyTensor>)>,
+    path: PathBuf,
+    metadata: Option<HashMap<String, String>>,
+) -> PyResult<()> {
+    let ts: Vec<_> = tensors
+        .iter()
+        .map(|(n, t)| (n.clone(), t.inner.clone()))
+        .collect();
+    py.detach(|| safetensors::save(&path, &ts, metadata)).py()
+}
+
+/// Reads every tensor of a safetensors file as (name, tensor) pairs sorted by name.
+#[pyfunction]
+fn load_safetensors(py: Python<'_>, path: PathBuf) -> PyResult<Vec<(String, PyTensor)>> {
+    let out = py.detach(|| safetensors::load(&path)).py()?;
+    Ok(out
+        .into_iter()
+        .map(|(n, t)| (n, PyTensor::from(t)))
+        .collect())
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(save_safetensors, m)?)?;
+    m.add_function(wrap_pyfunction!(load_safetensors, m)?)?;
+    Ok(())
+}
