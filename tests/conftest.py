@@ -24,3 +24,24 @@ def data_dir() -> Path:
 def rng() -> np.random.Generator:
     """A numpy generator with a fixed seed, for random test inputs."""
     return np.random.default_rng(1234)
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Parses a gzipped IDX file with numpy alone (an independent reader for tests)."""
+    import gzip
+
+    raw = gzip.open(path, "rb").read()
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+@pytest.fixture(scope="session")
+def mnist(data_dir: Path) -> dict[str, np.ndarray]:
+    """MNIST as float32 images in [0, 1] of shape [N, 1, 28, 28] and int64 labels."""
+    d = data_dir / "mnist"
+    out = {}
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        out[f"x_{split}"] = (read_idx(d / f"{prefix}-images-idx3-ubyte.gz").astype(np.float32) / 255.0)[:, None]
+        out[f"y_{split}"] = read_idx(d / f"{prefix}-labels-idx1-ubyte.gz").astype(np.int64)
+    return out

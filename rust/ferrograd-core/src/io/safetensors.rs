@@ -129,9 +129,11 @@ pub fn load(path: &Path) -> Result<Vec<(String, Tensor)>> {
             })),
             Dtype::U8 => CpuStorage::U8(b.to_vec()),
             Dtype::BOOL => CpuStorage::Bool(b.iter().map(|&x| x != 0).collect()),
-            other => return Err(Error::NotImplemented(format!(
+            other => {
+                return Err(Error::NotImplemented(format!(
                 "{display}: tensor {name:?} has dtype {other:?}, which ferrograd cannot load yet"
-            ))),
+            )))
+            }
         };
         let n: usize = shape.iter().product();
         if storage.len() != n {

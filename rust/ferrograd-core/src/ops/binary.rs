@@ -399,11 +399,16 @@ mod tests {
         gradcheck(|x| x[0].matmul(&x[1]), &[a.clone(), b.clone()], 1e-2, 1e-2);
         gradcheck(
             |x| x[0].transpose(0, 2)?.sum(&[1], true)?.exp(),
-            &[a.clone()],
+            std::slice::from_ref(&a),
             1e-3,
             1e-2,
         );
-        gradcheck(|x| x[0].max_dim(1, false), &[a.clone()], 1e-3, 1e-2);
+        gradcheck(
+            |x| x[0].max_dim(1, false),
+            std::slice::from_ref(&a),
+            1e-3,
+            1e-2,
+        );
         gradcheck(|x| x[0].var(&[0, 2], 1, false), &[a], 1e-2, 1e-2);
         let v = leaf(&[4], 7);
         gradcheck(|x| x[1].matmul(&x[0]), &[b, v], 1e-2, 1e-2);
@@ -417,7 +422,7 @@ mod tests {
                 Tensor::cat(&[x[0].slice(1, 1, 2, 2)?, x[0].narrow(1, 0, 1)?], 1)?
                     .pad(&[(1, 2)], 0.5)
             },
-            &[a.clone()],
+            std::slice::from_ref(&a),
             1e-3,
             1e-2,
         );

@@ -475,13 +475,13 @@ mod tests {
         assert!((got - want).abs() < 1e-5, "{got} vs {want}");
         gradcheck(
             |v| cross_entropy(&v[0], &t, Some(&w), -100, Reduction::Mean, 0.1),
-            &[x.clone()],
+            std::slice::from_ref(&x),
             1e-2,
             1e-2,
         );
         gradcheck(
             |v| cross_entropy(&v[0], &t, None, -100, Reduction::None, 0.0),
-            &[x.clone()],
+            std::slice::from_ref(&x),
             1e-2,
             1e-2,
         );
@@ -547,7 +547,7 @@ mod tests {
         );
         gradcheck(
             |v| binary_cross_entropy_with_logits(&v[0], &q, None, None, Reduction::Mean),
-            &[x.clone()],
+            std::slice::from_ref(&x),
             1e-3,
             1e-2,
         );

@@ -16,7 +16,13 @@ fn for_chunks<const S: usize>(
     f: impl Fn(&mut [f32], &[f32], [Option<&mut [f32]>; S]) + Sync,
 ) -> Result<()> {
     const OP: &str = "optimizer step";
-    let g = grad.contiguous()?.to_vec::<f32>()?;
+    let grad = grad.contiguous()?;
+    let grad_guard = grad.storage()?;
+    let start = grad.layout().offset();
+    let g = grad_guard
+        .f32s(OP)?
+        .get(start..start + grad.numel())
+        .ok_or_else(|| Error::shape(OP, "gradient storage is too small"))?;
     if g.len() != param.numel() {
         return Err(Error::shape(
             OP,
@@ -111,24 +117,33 @@ pub fn sgd_step(
             "None",
         ));
     }
-    for_chunks(param, grad, [momentum_buffer], |p, g, [buf]| {
-        let mut buf = buf;
-        for i in 0..p.len() {
-            let mut d = if cfg.maximize { -g[i] } else { g[i] } + cfg.weight_decay * p[i];
-            if let Some(b) = buf.as_deref_mut() {
-                b[i] = if first_step {
-                    d
-                } else {
-                    cfg.momentum * b[i] + (1.0 - cfg.dampening) * d
-                };
-                d = if cfg.nesterov {
-                    d + cfg.momentum * b[i]
-                } else {
-                    b[i]
-                };
-            }
-            p[i] -= cfg.lr * d;
-        }
+    let sign = if cfg.maximize { -1.0 } else { 1.0 };
+    // Branches are decided once per call so each inner loop is straight-line and vectorises.
+    let (keep, take) = if first_step {
+        (0.0, 1.0)
+    } else {
+        (cfg.momentum, 1.0 - cfg.dampening)
+    };
+    // nesterov steps along d + momentum * b, plain momentum along b.
+    let (from_d, from_b) = if cfg.nesterov {
+        (1.0, cfg.momentum)
+    } else {
+        (0.0, 1.0)
+    };
+    for_chunks(param, grad, [momentum_buffer], |p, g, [buf]| match buf {
+        None => p
+            .iter_mut()
+            .zip(g)
+            .for_each(|(p, &g)| *p -= cfg.lr * (sign * g + cfg.weight_decay * *p)),
+        Some(b) => p
+            .iter_mut()
+            .zip(g)
+            .zip(b.iter_mut())
+            .for_each(|((p, &g), b)| {
+                let d = sign * g + cfg.weight_decay * *p;
+                *b = keep * *b + take * d;
+                *p -= cfg.lr * (from_d * d + from_b * *b);
+            }),
     })
 }
 
@@ -166,31 +181,37 @@ pub fn adam_step(
     let bias1 = 1.0 - (cfg.beta1 as f64).powi(step as i32);
     let bias2_sqrt = (1.0 - (cfg.beta2 as f64).powi(step as i32)).sqrt() as f32;
     let step_size = (cfg.lr as f64 / bias1) as f32;
+    let sign = if cfg.maximize { -1.0 } else { 1.0 };
+    // Decoupled decay scales p; L2 decay adds wd * p to the gradient. One of the two is a no-op.
+    let (shrink, l2) = if cfg.decoupled_weight_decay {
+        (1.0 - cfg.lr * cfg.weight_decay, 0.0)
+    } else {
+        (1.0, cfg.weight_decay)
+    };
+    let (b1, b2, eps) = (cfg.beta1, cfg.beta2, cfg.eps);
     for_chunks(
         param,
         grad,
         [Some(exp_avg), Some(exp_avg_sq), max_exp_avg_sq],
         |p, g, [m, v, vmax]| {
             let (Some(m), Some(v)) = (m, v) else { return };
-            let mut vmax = vmax;
-            for i in 0..p.len() {
-                let mut gi = if cfg.maximize { -g[i] } else { g[i] };
-                if cfg.decoupled_weight_decay {
-                    p[i] *= 1.0 - cfg.lr * cfg.weight_decay;
-                } else {
-                    gi += cfg.weight_decay * p[i];
-                }
-                m[i] += (gi - m[i]) * (1.0 - cfg.beta1);
-                v[i] = cfg.beta2 * v[i] + (1.0 - cfg.beta2) * gi * gi;
-                let second = match vmax.as_deref_mut() {
-                    Some(vm) => {
-                        vm[i] = vm[i].max(v[i]);
-                        vm[i]
-                    }
-                    None => v[i],
-                };
-                let denom = second.sqrt() / bias2_sqrt + cfg.eps;
-                p[i] -= step_size * m[i] / denom;
+            let moments = p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut());
+            match vmax {
+                None => moments.for_each(|(((p, &g), m), v)| {
+                    let gi = sign * g + l2 * *p;
+                    *m += (gi - *m) * (1.0 - b1);
+                    *v = b2 * *v + (1.0 - b2) * gi * gi;
+                    *p = *p * shrink - step_size * *m / (v.sqrt() / bias2_sqrt + eps);
+                }),
+                Some(vmax) => moments
+                    .zip(vmax.iter_mut())
+                    .for_each(|((((p, &g), m), v), vm)| {
+                        let gi = sign * g + l2 * *p;
+                        *m += (gi - *m) * (1.0 - b1);
+                        *v = b2 * *v + (1.0 - b2) * gi * gi;
+                        *vm = vm.max(*v);
+                        *p = *p * shrink - step_size * *m / (vm.sqrt() / bias2_sqrt + eps);
+                    }),
             }
         },
     )

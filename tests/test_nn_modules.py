@@ -1,0 +1,123 @@
+"""nn modules: PyTorch naming and initialisation, train/eval, state dicts and safetensors checkpoints."""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import ferrograd as fg
+import ferrograd.functional as F
+from ferrograd import nn
+
+
+class Block(nn.Module):
+    def __init__(self, in_channels: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, 4, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        return F.relu(self.bn1(self.conv1(x)))
+
+
+class Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer1 = nn.Sequential(Block(3), Block(4))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(4, 5)
+
+    def forward(self, x):
+        return self.fc(self.pool(self.layer1(x)).flatten(1))
+
+
+def test_state_dict_names_follow_pytorch():
+    keys = list(Net().state_dict())
+    assert keys == [
+        "layer1.0.conv1.weight", "layer1.0.bn1.weight", "layer1.0.bn1.bias", "layer1.0.bn1.running_mean",
+        "layer1.0.bn1.running_var", "layer1.0.bn1.num_batches_tracked",
+        "layer1.1.conv1.weight", "layer1.1.bn1.weight", "layer1.1.bn1.bias", "layer1.1.bn1.running_mean",
+        "layer1.1.bn1.running_var", "layer1.1.bn1.num_batches_tracked", "fc.weight", "fc.bias",
+    ]
+    assert [n for n, _ in Net().named_parameters()] == [k for k in keys if "running" not in k and "num_batches" not in k]
+
+
+def test_default_initialisation_bounds_and_seeding():
+    fg.manual_seed(1)
+    a = nn.Linear(400, 30)
+    w = a.weight.detach().numpy()
+    bound = 1 / math.sqrt(400)
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.95 * bound
+    assert abs(w.std() - bound / math.sqrt(3)) < 0.05 * bound
+    assert np.abs(a.bias.detach().numpy()).max() <= bound
+    fg.manual_seed(1)
+    np.testing.assert_array_equal(nn.Linear(400, 30).weight.detach().numpy(), w)
+    emb = nn.Embedding(10, 4, padding_idx=2)
+    np.testing.assert_array_equal(emb.weight.detach().numpy()[2], np.zeros(4))
+    emb(fg.tensor([[2, 3], [2, 1]])).sum().backward()
+    g = emb.weight.grad.numpy()
+    np.testing.assert_array_equal(g[2], np.zeros(4))
+    np.testing.assert_array_equal(g[3], np.ones(4))
+
+
+def test_train_eval_switches_batch_norm_and_dropout():
+    fg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 6), nn.BatchNorm1d(6), nn.Dropout(0.5))
+    x = fg.randn(16, 6)
+    model.train()
+    model(x)
+    assert int(model[1].num_batches_tracked.item()) == 1
+    model.eval()
+    assert not model[2].training
+    np.testing.assert_array_equal(model(x).detach().numpy(), model(x).detach().numpy())
+
+
+def test_state_dict_round_trip_and_rejections(tmp_path):
+    fg.manual_seed(0)
+    net = Net()
+    net.train()
+    net(fg.randn(2, 3, 5, 5))
+    path = tmp_path / "net.safetensors"
+    net.save(path)
+    other = Net()
+    other.load(path)
+    for (k, a), (_, b) in zip(net.state_dict().items(), other.state_dict().items()):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy(), err_msg=k)
+    net.eval()
+    other.eval()
+    x = fg.randn(2, 3, 5, 5)
+    np.testing.assert_array_equal(net(x).detach().numpy(), other(x).detach().numpy())
+
+    before = {k: v.detach().numpy().copy() for k, v in other.state_dict().items()}
+    bad_shape = OrderedDict((k, v) for k, v in net.state_dict().items())
+    bad_shape["fc.weight"] = fg.zeros(3, 3)
+    with pytest.raises(ValueError, match="fc.weight"):
+        other.load_state_dict(bad_shape)
+    missing = OrderedDict((k, v) for k, v in net.state_dict().items() if k != "fc.bias")
+    with pytest.raises(KeyError, match="fc.bias"):
+        other.load_state_dict(missing)
+    for k, v in other.state_dict().items():
+        np.testing.assert_array_equal(v.detach().numpy(), before[k], err_msg=f"{k} changed by a rejected load")
+
+    data = path.read_bytes()
+    truncated = tmp_path / "truncated.safetensors"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="truncated.safetensors"):
+        other.load(truncated)
+    with pytest.raises(FileNotFoundError):
+        other.load(tmp_path / "nope.safetensors")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.safetensors", "truncated.safetensors"]
+
+
+def test_modules_reject_bad_input_clearly():
+    with pytest.raises(ValueError, match="groups"):
+        nn.Conv2d(3, 4, 3, groups=2)
+    with pytest.raises(ValueError, match="channels"):
+        nn.BatchNorm2d(3)(fg.zeros(2, 4, 3, 3))
+    with pytest.raises(ValueError, match=r"matmul.*\[2, 5\].*\[4, 3\]"):
+        nn.Linear(4, 3)(fg.zeros(2, 5))
+    with pytest.raises(ValueError, match="conv2d"):
+        nn.Conv2d(3, 4, 3)(fg.zeros(1, 2, 8, 8))

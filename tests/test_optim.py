@@ -1,0 +1,161 @@
+"""Optimizers and schedules against PyTorch's update formulas written out in numpy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import ferrograd as fg
+from ferrograd.optim import lr_scheduler
+
+STEPS = 4
+
+
+def _run(make_opt, grads: list[np.ndarray], p0: np.ndarray) -> np.ndarray:
+    """Applies the optimizer to one parameter with a fixed gradient sequence."""
+    p = fg.tensor(p0.copy(), requires_grad=True)
+    opt = make_opt([p])
+    for g in grads:
+        p.grad = fg.tensor(g)
+        opt.step()
+    return p.detach().numpy()
+
+
+@pytest.fixture
+def problem(rng):
+    p0 = rng.standard_normal(50).astype(np.float32)
+    grads = [rng.standard_normal(50).astype(np.float32) for _ in range(STEPS)]
+    return p0, grads
+
+
+def test_sgd_momentum_nesterov_weight_decay(problem):
+    p0, grads = problem
+    lr, mom, wd = 0.1, 0.9, 0.01
+    for nesterov, dampening in [(False, 0.0), (True, 0.0), (False, 0.3)]:
+        p, buf = p0.astype(np.float64), None
+        for g in grads:
+            d = g + wd * p
+            buf = d.copy() if buf is None else mom * buf + (1 - dampening) * d
+            p = p - lr * (d + mom * buf if nesterov else buf)
+        got = _run(lambda ps: fg.optim.SGD(ps, lr=lr, momentum=mom, dampening=dampening, weight_decay=wd, nesterov=nesterov), grads, p0)
+        np.testing.assert_allclose(got, p, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("decoupled", [False, True])
+def test_adam_and_adamw(problem, amsgrad, decoupled):
+    p0, grads = problem
+    lr, (b1, b2), eps, wd = 0.01, (0.8, 0.95), 1e-6, 0.1
+    p = p0.astype(np.float64)
+    m = np.zeros_like(p)
+    v = np.zeros_like(p)
+    vmax = np.zeros_like(p)
+    for t, g in enumerate(grads, 1):
+        if decoupled:
+            p = p * (1 - lr * wd)
+        else:
+            g = g + wd * p
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        vmax = np.maximum(vmax, v)
+        denom = np.sqrt(vmax if amsgrad else v) / math.sqrt(1 - b2**t) + eps
+        p = p - lr / (1 - b1**t) * m / denom
+    cls = fg.optim.AdamW if decoupled else fg.optim.Adam
+    got = _run(lambda ps: cls(ps, lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd, amsgrad=amsgrad), grads, p0)
+    np.testing.assert_allclose(got, p, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("centered,momentum", [(False, 0.0), (True, 0.9)])
+def test_rmsprop(problem, centered, momentum):
+    p0, grads = problem
+    lr, alpha, eps, wd = 0.01, 0.9, 1e-8, 0.05
+    p = p0.astype(np.float64)
+    sq = np.zeros_like(p)
+    ga = np.zeros_like(p)
+    buf = np.zeros_like(p)
+    for g in grads:
+        g = g + wd * p
+        sq = alpha * sq + (1 - alpha) * g * g
+        if centered:
+            ga = alpha * ga + (1 - alpha) * g
+            avg = np.sqrt(sq - ga * ga) + eps
+        else:
+            avg = np.sqrt(sq) + eps
+        if momentum > 0:
+            buf = momentum * buf + g / avg
+            p = p - lr * buf
+        else:
+            p = p - lr * g / avg
+    got = _run(lambda ps: fg.optim.RMSprop(ps, lr=lr, alpha=alpha, eps=eps, weight_decay=wd, momentum=momentum, centered=centered), grads, p0)
+    np.testing.assert_allclose(got, p, rtol=1e-4, atol=1e-5)
+
+
+def test_param_groups_skip_missing_grads_and_state_dict(problem):
+    p0, grads = problem
+    a = fg.tensor(p0.copy(), requires_grad=True)
+    b = fg.tensor(p0.copy(), requires_grad=True)
+    opt = fg.optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.0}], lr=0.5)
+    a.grad = fg.tensor(grads[0])
+    opt.step()
+    np.testing.assert_allclose(a.detach().numpy(), p0 - 0.5 * grads[0], rtol=1e-6)
+    np.testing.assert_array_equal(b.detach().numpy(), p0)
+    # Adam state survives a state_dict round trip: two optimizers continue identically.
+    x = fg.tensor(p0.copy(), requires_grad=True)
+    o1 = fg.optim.Adam([x], lr=0.1)
+    x.grad = fg.tensor(grads[0])
+    o1.step()
+    y = fg.tensor(x.detach().numpy(), requires_grad=True)
+    o2 = fg.optim.Adam([y], lr=0.1)
+    o2.load_state_dict(o1.state_dict())
+    for o, t in ((o1, x), (o2, y)):
+        t.grad = fg.tensor(grads[1])
+        o.step()
+    np.testing.assert_array_equal(x.detach().numpy(), y.detach().numpy())
+    with pytest.raises(ValueError, match="lr"):
+        fg.optim.Adam([x], lr=-1)
+
+
+def test_clip_grad_norm():
+    a = fg.tensor([3.0, 0.0], requires_grad=True)
+    b = fg.tensor([0.0, 4.0], requires_grad=True)
+    a.grad, b.grad = fg.tensor([3.0, 0.0]), fg.tensor([0.0, 4.0])
+    total = fg.optim.clip_grad_norm_([a, b], 1.0)
+    assert total == pytest.approx(5.0)
+    np.testing.assert_allclose(a.grad.numpy(), [3 / (5 + 1e-6), 0], rtol=1e-6)
+    b.grad = fg.tensor([0.0, 0.5])
+    assert fg.optim.clip_grad_norm_([b], 1.0, norm_type=float("inf")) == pytest.approx(0.5)
+    np.testing.assert_allclose(b.grad.numpy(), [0, 0.5])
+
+
+def _lrs(sched_factory, n: int, lr: float = 1.0) -> list[float]:
+    opt = fg.optim.SGD([fg.zeros(1, requires_grad=True)], lr=lr)
+    sched = sched_factory(opt)
+    out = [opt.lr]
+    for _ in range(n):
+        opt.step()
+        sched.step()
+        out.append(opt.lr)
+    return out
+
+
+def test_schedules_match_closed_forms():
+    np.testing.assert_allclose(_lrs(lambda o: lr_scheduler.StepLR(o, 2, 0.5), 5), [1, 1, 0.5, 0.5, 0.25, 0.25])
+    np.testing.assert_allclose(_lrs(lambda o: lr_scheduler.MultiStepLR(o, [1, 3], 0.1), 4), [1, 0.1, 0.1, 0.01, 0.01])
+    cos = _lrs(lambda o: lr_scheduler.CosineAnnealingLR(o, 4, 0.1), 4)
+    np.testing.assert_allclose(cos, [0.1 + 0.9 * (1 + math.cos(math.pi * t / 4)) / 2 for t in range(5)])
+    np.testing.assert_allclose(_lrs(lambda o: lr_scheduler.LinearLR(o, 0.25, 1.0, 3), 4), [0.25, 0.5, 0.75, 1.0, 1.0])
+    # OneCycle with PyTorch's phase boundaries: warm-up ends at pct_start * total - 1 = 2.
+    oc = _lrs(lambda o: lr_scheduler.OneCycleLR(o, max_lr=1.0, total_steps=10, pct_start=0.3, div_factor=10, final_div_factor=100), 9)
+    initial, final = 0.1, 0.001
+    expected = []
+    for t in range(10):
+        if t <= 2:
+            pct, lo, hi = t / 2, initial, 1.0
+        else:
+            pct, lo, hi = (t - 2) / 7, 1.0, final
+        expected.append(hi + (lo - hi) / 2 * (math.cos(math.pi * pct) + 1))
+    np.testing.assert_allclose(oc, expected, rtol=1e-9)
+    warm_then_cos = _lrs(lambda o: lr_scheduler.SequentialLR(o, [lr_scheduler.LinearLR(o, 0.5, 1.0, 2), lr_scheduler.CosineAnnealingLR(o, 2)], [2]), 4)
+    np.testing.assert_allclose(warm_then_cos, [0.5, 0.75, 1.0, 0.5, 0.0], atol=1e-12)
