@@ -13,9 +13,10 @@ class Sequential(Module):
 
     def __init__(self, *modules: Module | "OrderedDict[str, Module]") -> None:
         super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
-            for name, m in modules[0].items():
-                self._add(name, m)
+        first = modules[0] if modules else None
+        if len(modules) == 1 and isinstance(first, OrderedDict):
+            for name, child in first.items():
+                self._add(name, child)
         else:
             for i, m in enumerate(modules):
                 self._add(str(i), m)

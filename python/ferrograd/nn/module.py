@@ -30,6 +30,9 @@ class Module:
     """
 
     training: bool
+    _parameters: "OrderedDict[str, Tensor]"
+    _buffers: "OrderedDict[str, Tensor]"
+    _modules: "OrderedDict[str, Module]"
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())

@@ -14,6 +14,9 @@ from .module import Module
 
 class _BatchNorm(Module):
     _ranks: tuple[int, ...] = ()
+    running_mean: Optional[Tensor]
+    running_var: Optional[Tensor]
+    num_batches_tracked: Tensor
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = True,
                  track_running_stats: bool = True) -> None:
