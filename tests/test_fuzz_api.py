@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import ferrograd as fg
+import ferrograd.functional as F
 
 DOCUMENTED = (ValueError, TypeError, IndexError, RuntimeError, NotImplementedError)
 
@@ -26,6 +27,12 @@ UNARY_CALLS = [
     lambda t: t.clamp(0, 1), lambda t: t ** 2, lambda t: t.item(), lambda t: t.tolist(),
     lambda t: fg.functional.one_hot(t, 3), lambda t: fg.functional.pad(t, (1, 1)), lambda t: t.gather(0, t),
     lambda t: t.index_select(0, t), lambda t: t.sum().backward(), lambda t: fg.cat([t, t], 2), lambda t: fg.stack([t, t], -1),
+    lambda t: F.softmax(t, 1), lambda t: F.log_softmax(t, -1), lambda t: F.max_pool2d(t, 2), lambda t: F.avg_pool2d(t, 3, 1, 1),
+    lambda t: F.adaptive_avg_pool2d(t, 2), lambda t: F.batch_norm(t, None, None, training=True), lambda t: F.layer_norm(t, t.shape[-1:]),
+    lambda t: F.dropout(t, 0.3), lambda t: F.conv2d(t, t), lambda t: F.conv2d(t, fg.ones(2, 1, 2, 2), groups=2),
+    lambda t: F.cross_entropy(t, t), lambda t: F.cross_entropy(t, t.argmax(-1)), lambda t: F.mse_loss(t, t),
+    lambda t: F.binary_cross_entropy(t, t), lambda t: F.kl_div(t, t, reduction="batchmean"), lambda t: F.nll_loss(t, t),
+    lambda t: fg.nn.Linear(3, 2)(t), lambda t: fg.nn.Embedding(4, 2)(t),
 ]
 
 BINARY_CALLS = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a / b, lambda a, b: a @ b,
@@ -40,7 +47,7 @@ def _call(fn, *args):
         pass
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(arr=arrays, which=st.integers(0, len(UNARY_CALLS) - 1), requires_grad=st.booleans())
 def test_unary_api_raises_only_documented_errors(arr, which, requires_grad):
     try:
