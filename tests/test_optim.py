@@ -159,3 +159,22 @@ def test_schedules_match_closed_forms():
     np.testing.assert_allclose(oc, expected, rtol=1e-9)
     warm_then_cos = _lrs(lambda o: lr_scheduler.SequentialLR(o, [lr_scheduler.LinearLR(o, 0.5, 1.0, 2), lr_scheduler.CosineAnnealingLR(o, 2)], [2]), 4)
     np.testing.assert_allclose(warm_then_cos, [0.5, 0.75, 1.0, 0.5, 0.0], atol=1e-12)
+
+
+def test_leaves_never_share_a_gradient_buffer():
+    # Backward of a + b hands one buffer to both inputs; clipping must still scale each grad once.
+    a = fg.tensor([3.0, 0.0], requires_grad=True)
+    b = fg.tensor([0.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()
+    total = fg.optim.clip_grad_norm_([a, b], 1.0)
+    assert total == pytest.approx(2.0)
+    np.testing.assert_allclose(a.grad.numpy(), [0.5, 0.5], rtol=1e-5)
+    np.testing.assert_allclose(b.grad.numpy(), [0.5, 0.5], rtol=1e-5)
+
+
+def test_grad_does_not_alias_a_user_supplied_gradient():
+    x = fg.tensor([1.0, 2.0], requires_grad=True)
+    seed = fg.tensor([1.0, 1.0])
+    x.backward(seed)  # the seed itself becomes the leaf's gradient unless it is copied
+    x.grad.copy_(fg.tensor([5.0, 5.0]))
+    np.testing.assert_array_equal(seed.numpy(), [1.0, 1.0])

@@ -290,9 +290,23 @@ impl Tensor {
                 let _guard = autograd::NoGradGuard::new();
                 prev.add(&g)?
             }
-            None => g.contiguous()?.detach(),
+            None => g.into_owned()?,
         });
         Ok(())
+    }
+
+    /// This tensor, detached, if it is the only handle on a contiguous storage; otherwise a deep
+    /// copy. Gradients stored on leaves go through this: backward hands the same buffer to several
+    /// inputs (both operands of an add), and in-place edits of one leaf's `.grad` (clipping, an
+    /// optimizer, the user) must not reach another's.
+    pub fn into_owned(self) -> Result<Tensor> {
+        let whole = self.layout().is_contiguous()
+            && self.layout().offset() == 0
+            && self.storage()?.cpu("grad")?.len() == self.numel();
+        if whole && Arc::strong_count(&self.0) == 1 && Arc::strong_count(&self.0.storage) == 1 {
+            return Ok(self.detach());
+        }
+        self.deep_clone()
     }
 
     /// A tensor sharing storage with this one but cut from the graph.

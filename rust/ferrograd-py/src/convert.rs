@@ -98,3 +98,66 @@ pub fn operand(obj: &Bound<'_, PyAny>, like: &Tensor) -> PyResult<Tensor> {
     }
     from_numpy(obj)
 }
+
+/// A numpy array viewing the tensor's own storage (no copy), kept alive by `owner` (the Python
+/// tensor, which holds the storage). Writes through the array change the tensor, as with
+/// `torch.Tensor.numpy()`. Returns None where a view is not possible (broadcast or non-host data).
+pub fn numpy_view<'py>(
+    owner: &Bound<'py, PyAny>,
+    t: &Tensor,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    use ferrograd_core::storage::Element;
+    use numpy::ndarray::{ArrayView, ShapeBuilder};
+    use numpy::PyArray;
+
+    fn view<'py, T: Element + numpy::Element>(
+        owner: &Bound<'py, PyAny>,
+        t: &Tensor,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let layout = t.layout();
+        if layout
+            .strides()
+            .iter()
+            .zip(layout.shape())
+            .any(|(&s, &d)| s == 0 && d > 1)
+        {
+            return Ok(None);
+        }
+        let guard = t.storage().py()?;
+        let Ok(host) = guard.cpu("numpy") else {
+            return Ok(None);
+        };
+        let Some(data) = T::slice(host) else {
+            return Ok(None);
+        };
+        let end = layout.offset()
+            + layout
+                .shape()
+                .iter()
+                .zip(layout.strides())
+                .map(|(&d, &s)| d.saturating_sub(1) * s)
+                .sum::<usize>();
+        if t.numel() > 0 && end >= data.len() {
+            return Ok(None);
+        }
+        let shape = IxDyn(layout.shape()).strides(IxDyn(layout.strides()));
+        // SAFETY: the pointer and strides stay inside `data` (checked above). Storage buffers are
+        // never reallocated (ops write in place or build new buffers), and `owner` holds the
+        // storage's Arc and becomes the array's base object, so the memory outlives the array.
+        unsafe {
+            let ptr = data.as_ptr().add(layout.offset());
+            let array = ArrayView::from_shape_ptr(shape, ptr);
+            Ok(Some(
+                PyArray::<T, IxDyn>::borrow_from_array(&array, owner.clone()).into_any(),
+            ))
+        }
+    }
+    match t.dtype() {
+        DType::F32 => view::<f32>(owner, t),
+        DType::I64 => view::<i64>(owner, t),
+        DType::I32 => view::<i32>(owner, t),
+        DType::U8 => view::<u8>(owner, t),
+        DType::Bool => view::<bool>(owner, t),
+        _ => Ok(None),
+    }
+}

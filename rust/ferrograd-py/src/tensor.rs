@@ -83,14 +83,19 @@ impl PyTensor {
         Ok(t.into())
     }
 
-    /// A copy of the values as a numpy array (the tensor must not require grad, or be detached).
-    fn numpy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        if self.inner.requires_grad() {
+    /// The values as a numpy array sharing this tensor's memory where the layout allows (writes
+    /// through it change the tensor), else a copy. The tensor must not require grad: detach first.
+    fn numpy<'py>(slf: &Bound<'py, Self>, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let t = &slf.get().inner;
+        if t.requires_grad() {
             return Err(PyRuntimeError::new_err(
                 "can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()",
             ));
         }
-        to_numpy(py, &self.inner)
+        match crate::convert::numpy_view(slf.as_any(), t)? {
+            Some(view) => Ok(view),
+            None => to_numpy(py, t),
+        }
     }
 
     #[pyo3(signature = (dtype = None, copy = None))]
