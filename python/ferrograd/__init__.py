@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import _core, functional
+from . import data
 from ._core import Tensor, cat, get_rng_state, manual_seed, set_rng_state, stack
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 
@@ -36,6 +37,7 @@ __all__ = [
     "is_grad_enabled",
     "grad",
     "functional",
+    "data",
 ]
 
 __version__ = "0.1.0"

@@ -3,6 +3,7 @@
 
 mod convert;
 mod creation;
+mod data;
 mod errors;
 mod indexing;
 mod tensor;
@@ -14,5 +15,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tensor::PyTensor>()?;
     m.add("DeviceError", m.py().get_type::<errors::DeviceError>())?;
     creation::register(m)?;
+    data::register(m)?;
     Ok(())
 }

@@ -273,6 +273,17 @@ impl Dataset {
         })
     }
 
+    /// [`batch`](Self::batch) drawing from the global generator, which advances past the batch.
+    pub fn batch_from_global(&self, indices: &[usize], pipeline: &Pipeline) -> Result<Batch> {
+        let draws = (indices.len() * pipeline.draws_per_sample()) as u64;
+        let mut rng = crate::rng::with_global(|g| {
+            let start = *g;
+            g.offset += draws;
+            start
+        });
+        self.batch(indices, pipeline, &mut rng)
+    }
+
     /// [`batch`](Self::batch) with a pipeline built from `transforms`, as tensors
     /// (float32 `[B, ...]` inputs, int64 `[B]` labels).
     pub fn get_batch(
