@@ -155,6 +155,7 @@ fn dataset_from_numpy(
         .map(PyDataset::from)
 }
 
+/// Adds the data classes and functions to `_core`.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyDataset>()?;
     m.add_class::<loader::PyDataLoader>()?;

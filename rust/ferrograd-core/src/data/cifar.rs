@@ -165,7 +165,9 @@ pub fn read_class_names(path: &Path, label: CifarLabel) -> Result<Vec<String>> {
 /// Relative paths are taken from the dataset's root folder.
 #[derive(Clone, Debug, Default)]
 pub struct CifarFiles {
+    /// The training batches, concatenated in this order.
     pub train: Option<Vec<PathBuf>>,
+    /// The test batches, concatenated in this order.
     pub test: Option<Vec<PathBuf>>,
 }
 

@@ -12,7 +12,9 @@ use crate::{Error, Result};
 /// A column, by header name or by 0-based position.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Column {
+    /// The column whose header field is this name.
     Name(String),
+    /// The column at this 0-based position.
     Index(usize),
 }
 

@@ -237,10 +237,11 @@ fn resized_crop_window(
     }
     let in_ratio = w as f64 / h as f64;
     let (lo, hi) = (ratio[0] as f64, ratio[1] as f64);
+    // At least one pixel: a 1-pixel-wide strip with an extreme ratio would otherwise round to 0.
     let (ch, cw) = if in_ratio < lo {
-        (((w as f64) / lo).round_ties_even() as usize, w)
+        ((((w as f64) / lo).round_ties_even() as usize).max(1), w)
     } else if in_ratio > hi {
-        (h, ((h as f64) * hi).round_ties_even() as usize)
+        (h, (((h as f64) * hi).round_ties_even() as usize).max(1))
     } else {
         (h, w)
     };

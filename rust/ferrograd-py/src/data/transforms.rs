@@ -134,6 +134,7 @@ impl PyCutout {
     }
 }
 
+/// Adds the transform classes to `_core`.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyTransform>()?;
     m.add_class::<PyNormalize>()?;
