@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _core, functional, nn, optim
+from . import _core, data, functional, nn, optim
 from .io import load_safetensors, save_safetensors
 from ._core import Tensor, cat, get_rng_state, manual_seed, set_rng_state, stack
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -41,6 +41,7 @@ __all__ = [
     "optim",
     "save_safetensors",
     "load_safetensors",
+    "data",
 ]
 
 __version__ = "0.1.0"

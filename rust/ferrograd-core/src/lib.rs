@@ -3,6 +3,7 @@
 
 pub mod autograd;
 pub mod cpu;
+pub mod data;
 pub mod device;
 pub mod dtype;
 pub mod error;

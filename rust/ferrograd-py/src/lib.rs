@@ -3,6 +3,7 @@
 
 mod convert;
 mod creation;
+mod data;
 mod errors;
 mod functional;
 mod indexing;
@@ -20,5 +21,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     functional::register(m)?;
     optim::register(m)?;
     io::register(m)?;
+    data::register(m)?;
     Ok(())
 }
