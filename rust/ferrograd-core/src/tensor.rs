@@ -360,6 +360,21 @@ impl Tensor {
         Ok(T::slice(&c).map(|v| v.to_vec()).unwrap_or_default())
     }
 
+    /// Runs `f` on the float32 elements, row-major: borrowed in place when the layout is
+    /// contiguous, else from a contiguous copy. Kernels use this to avoid copying their inputs.
+    pub fn with_f32_slice<R>(&self, op: &'static str, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
+        if let Some((start, end)) = self.layout().contiguous_range() {
+            let st = self.storage()?;
+            let data = st
+                .f32s(op)?
+                .get(start..end)
+                .ok_or_else(|| Error::shape(op, "storage is smaller than the layout"))?;
+            return Ok(f(data));
+        }
+        let copy = self.contiguous()?;
+        copy.with_f32_slice(op, f)
+    }
+
     /// The single value of a one-element tensor.
     pub fn item(&self) -> Result<f64> {
         if self.numel() != 1 {

@@ -13,6 +13,11 @@ mod tensor;
 
 use pyo3::prelude::*;
 
+/// Tensors allocate and free large buffers every step; mimalloc keeps freed pages for reuse where
+/// the system allocator returns them to the OS (page faults and TLB shootdowns on every op).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tensor::PyTensor>()?;

@@ -154,24 +154,22 @@ impl Tensor {
             OP,
             &inputs,
             Box::new(move |g| {
-                let dy = g.contiguous()?.to_vec::<f32>()?;
-                let (xv, wv) = (x.to_vec::<f32>()?, wt.to_vec::<f32>()?);
-                let dx = if x.requires_grad() {
-                    Some(Tensor::from_vec(
-                        conv2d_backward_input(&dy, &wv, &geo)?,
-                        x.shape(),
-                    )?)
-                } else {
-                    None
-                };
-                let dw = if wt.requires_grad() {
-                    Some(Tensor::from_vec(
-                        conv2d_backward_weight(&dy, &xv, &geo)?,
-                        wt.shape(),
-                    )?)
-                } else {
-                    None
-                };
+                // Gradient, input and weight are read in place (no copies of the activations).
+                let (dx, dw) = g.with_f32_slice(OP, |dy| -> Result<_> {
+                    let dx = if x.requires_grad() {
+                        Some(wt.with_f32_slice(OP, |wv| conv2d_backward_input(dy, wv, &geo))??)
+                    } else {
+                        None
+                    };
+                    let dw = if wt.requires_grad() {
+                        Some(x.with_f32_slice(OP, |xv| conv2d_backward_weight(dy, xv, &geo))??)
+                    } else {
+                        None
+                    };
+                    Ok((dx, dw))
+                })??;
+                let dx = dx.map(|v| Tensor::from_vec(v, x.shape())).transpose()?;
+                let dw = dw.map(|v| Tensor::from_vec(v, wt.shape())).transpose()?;
                 let mut grads = vec![dx, dw];
                 if has_bias {
                     grads.push(Some(g.sum(&[0, 2, 3], false)?));
