@@ -64,38 +64,54 @@ impl ConvGeometry {
             .filter(|&i| i < size)
     }
 
+    /// Output columns `lo..hi` whose input column `ox * stride + kx * dil - pad` lies inside the
+    /// row, computed once per (kernel column) so the inner loops need no bounds tests.
+    #[inline]
+    fn valid_columns(&self, kx: usize) -> (usize, usize) {
+        let (s, shift) = (self.stride.1, kx * self.dilation.1);
+        let lo = self.padding.1.saturating_sub(shift).div_ceil(s);
+        // Largest ox with ox * s + shift - pad <= width - 1.
+        let hi = if self.width + self.padding.1 > shift {
+            ((self.width + self.padding.1 - shift - 1) / s + 1).min(self.out_width)
+        } else {
+            0
+        };
+        (lo.min(hi), hi)
+    }
+
     /// Fills `cols` [col_rows, out_plane] with the patches of one group of one image.
     fn im2col(&self, image: &[f32], cols: &mut [f32]) {
         let (kh, kw) = self.kernel;
-        let (ow, plane) = (self.out_width, self.out_plane());
+        let (ow, plane, s) = (self.out_width, self.out_plane(), self.stride.1);
         for c in 0..self.group_in() {
             let channel = &image[c * self.height * self.width..(c + 1) * self.height * self.width];
             for ky in 0..kh {
                 for kx in 0..kw {
+                    let (lo, hi) = self.valid_columns(kx);
                     let row = &mut cols[((c * kh + ky) * kw + kx) * plane..][..plane];
                     for oy in 0..self.out_height {
                         let dst = &mut row[oy * ow..(oy + 1) * ow];
-                        match Self::source(
+                        let Some(iy) = Self::source(
                             oy,
                             ky,
                             self.stride.0,
                             self.padding.0,
                             self.dilation.0,
                             self.height,
-                        ) {
-                            None => dst.fill(0.0),
-                            Some(iy) => {
-                                let src = &channel[iy * self.width..(iy + 1) * self.width];
-                                for (ox, d) in dst.iter_mut().enumerate() {
-                                    *d = Self::source(
-                                        ox,
-                                        kx,
-                                        self.stride.1,
-                                        self.padding.1,
-                                        self.dilation.1,
-                                        self.width,
-                                    )
-                                    .map_or(0.0, |ix| src[ix]);
+                        ) else {
+                            dst.fill(0.0);
+                            continue;
+                        };
+                        dst[..lo].fill(0.0);
+                        dst[hi..].fill(0.0);
+                        if lo < hi {
+                            let first = lo * s + kx * self.dilation.1 - self.padding.1;
+                            let src = &channel[iy * self.width + first..];
+                            if s == 1 {
+                                dst[lo..hi].copy_from_slice(&src[..hi - lo]);
+                            } else {
+                                for (d, v) in dst[lo..hi].iter_mut().zip(src.iter().step_by(s)) {
+                                    *d = *v;
                                 }
                             }
                         }
@@ -108,12 +124,17 @@ impl ConvGeometry {
     /// Adds the column matrix `cols` of one group back into the image gradient (im2col's adjoint).
     fn col2im(&self, cols: &[f32], image: &mut [f32]) {
         let (kh, kw) = self.kernel;
-        let (ow, plane) = (self.out_width, self.out_plane());
+        let (ow, plane, s) = (self.out_width, self.out_plane(), self.stride.1);
         for c in 0..self.group_in() {
             let channel =
                 &mut image[c * self.height * self.width..(c + 1) * self.height * self.width];
             for ky in 0..kh {
                 for kx in 0..kw {
+                    let (lo, hi) = self.valid_columns(kx);
+                    if lo >= hi {
+                        continue;
+                    }
+                    let first = lo * s + kx * self.dilation.1 - self.padding.1;
                     let row = &cols[((c * kh + ky) * kw + kx) * plane..][..plane];
                     for oy in 0..self.out_height {
                         let Some(iy) = Self::source(
@@ -126,18 +147,10 @@ impl ConvGeometry {
                         ) else {
                             continue;
                         };
-                        let dst = &mut channel[iy * self.width..(iy + 1) * self.width];
-                        for (ox, &v) in row[oy * ow..(oy + 1) * ow].iter().enumerate() {
-                            if let Some(ix) = Self::source(
-                                ox,
-                                kx,
-                                self.stride.1,
-                                self.padding.1,
-                                self.dilation.1,
-                                self.width,
-                            ) {
-                                dst[ix] += v;
-                            }
+                        let dst = &mut channel[iy * self.width + first..];
+                        let src = &row[oy * ow + lo..oy * ow + hi];
+                        for (d, v) in dst.iter_mut().step_by(s).zip(src) {
+                            *d += v;
                         }
                     }
                 }
