@@ -147,26 +147,7 @@ pub fn cross_entropy(
         ));
     }
     let expected = non_class_shape(logits);
-    crate::ensure_shape!(
-        target.shape() == expected.as_slice(),
-        OP,
-        "target shape {:?} does not match input {:?} (expected {:?})",
-        target.shape(),
-        logits.shape(),
-        expected
-    );
-    let t = target.to_vec::<i64>()?;
-    if let Some(&bad) = t
-        .iter()
-        .find(|&&v| v != ignore_index && (v < 0 || v as usize >= classes))
-    {
-        return Err(Error::arg(
-            OP,
-            "target",
-            format!("class indices in [0, {classes}) or ignore_index {ignore_index}"),
-            bad,
-        ));
-    }
+    let t = class_targets(OP, target, logits, &expected, classes, ignore_index)?;
     let x = rows.contiguous()?;
     let fused = {
         let st = x.storage()?;
@@ -212,6 +193,39 @@ pub fn cross_entropy(
     ))
 }
 
+/// int64 class targets checked against the input: the shape without the class axis, and every
+/// value a class in range or `ignore_index`.
+fn class_targets(
+    op: &'static str,
+    target: &Tensor,
+    input: &Tensor,
+    expected: &[usize],
+    classes: usize,
+    ignore_index: i64,
+) -> Result<Vec<i64>> {
+    crate::ensure_shape!(
+        target.shape() == expected,
+        op,
+        "target shape {:?} does not match input {:?} (expected {:?})",
+        target.shape(),
+        input.shape(),
+        expected
+    );
+    let t = target.to_vec::<i64>()?;
+    if let Some(&bad) = t
+        .iter()
+        .find(|&&v| v != ignore_index && (v < 0 || v as usize >= classes))
+    {
+        return Err(Error::arg(
+            op,
+            "target",
+            format!("class indices in [0, {classes}) or ignore_index {ignore_index}"),
+            bad,
+        ));
+    }
+    Ok(t)
+}
+
 /// The logits' shape without the class axis.
 fn non_class_shape(logits: &Tensor) -> Vec<usize> {
     let mut s = logits.shape().to_vec();
@@ -249,25 +263,7 @@ pub fn nll_loss(
     let classes = rows.shape()[1];
     let w = check_class_weight(OP, weight, classes)?;
     let expected = non_class_shape(log_probs);
-    crate::ensure_shape!(
-        target.shape() == expected.as_slice(),
-        OP,
-        "target shape {:?} does not match input {:?}",
-        target.shape(),
-        log_probs.shape()
-    );
-    let t = target.to_vec::<i64>()?;
-    if let Some(&bad) = t
-        .iter()
-        .find(|&&v| v != ignore_index && (v < 0 || v as usize >= classes))
-    {
-        return Err(Error::arg(
-            OP,
-            "target",
-            format!("class indices in [0, {classes}) or ignore_index {ignore_index}"),
-            bad,
-        ));
-    }
+    let t = class_targets(OP, target, log_probs, &expected, classes, ignore_index)?;
     let safe: Vec<i64> = t
         .iter()
         .map(|&v| if v == ignore_index { 0 } else { v })
