@@ -70,3 +70,16 @@ pub fn gradcheck(f: impl Fn(&[Tensor]) -> Result<Tensor>, inputs: &[Tensor], eps
         }
     }
 }
+
+/// A leaf requiring grad with N(mean, std²) values drawn after seeding the global generator.
+pub fn random_leaf_with(shape: &[usize], seed: u64, mean: f32, std: f32) -> Tensor {
+    crate::rng::manual_seed(seed);
+    let t = Tensor::randn(shape, mean, std).unwrap();
+    t.set_requires_grad(true).unwrap();
+    t
+}
+
+/// A standard-normal leaf requiring grad, for gradient checks.
+pub fn random_leaf(shape: &[usize], seed: u64) -> Tensor {
+    random_leaf_with(shape, seed, 0.0, 1.0)
+}

@@ -426,12 +426,7 @@ mod tests {
     use super::*;
     use crate::testing::gradcheck;
 
-    fn leaf(shape: &[usize], seed: u64) -> Tensor {
-        crate::rng::manual_seed(seed);
-        let t = Tensor::randn(shape, 0.0, 1.0).unwrap();
-        t.set_requires_grad(true).unwrap();
-        t
-    }
+    use crate::testing::random_leaf as leaf;
 
     /// A loop over rows with PyTorch's definition, in f64.
     fn reference(x: &[f32], c: usize, t: &[i64], w: &[f32], ignore: i64, eps: f64) -> f64 {

@@ -208,10 +208,7 @@ mod tests {
     use crate::testing::gradcheck;
 
     fn leaf(shape: &[usize], seed: u64) -> Tensor {
-        crate::rng::manual_seed(seed);
-        let t = Tensor::randn(shape, 0.5, 2.0).unwrap();
-        t.set_requires_grad(true).unwrap();
-        t
+        crate::testing::random_leaf_with(shape, seed, 0.5, 2.0)
     }
 
     #[test]

@@ -203,12 +203,7 @@ mod tests {
     use crate::testing::gradcheck;
     use crate::Tensor;
 
-    fn leaf(shape: &[usize], seed: u64) -> Tensor {
-        crate::rng::manual_seed(seed);
-        let t = Tensor::randn(shape, 0.0, 1.0).unwrap();
-        t.set_requires_grad(true).unwrap();
-        t
-    }
+    use crate::testing::random_leaf as leaf;
 
     #[test]
     fn max_pool_values_and_gradients() {
