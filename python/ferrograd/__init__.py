@@ -1,7 +1,8 @@
 """ferrograd: a deep-learning engine with a Rust core, for notebooks.
 
-Tensors with define-by-run autograd, neural-network modules, optimizers and (in later modules)
-training loops, attacks and robustness evaluation that run inside Rust with the GIL released.
+Tensors with define-by-run autograd, neural-network modules, optimizers, datasets, and training
+loops (``model.fit`` / ``evaluate`` / ``predict``) that run whole epochs in Rust with the GIL
+released.
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ from typing import Any
 
 import numpy as np
 
-from . import _core, data, functional, nn, optim
+from . import _core, data, functional, nn, optim, training
 from .io import load_safetensors, save_safetensors
-from ._core import Tensor, cat, get_rng_state, manual_seed, set_rng_state, stack
+from ._core import DeviceError, Tensor, cat, get_rng_state, manual_seed, set_rng_state, stack
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 
 __all__ = [
     "Tensor",
+    "DeviceError",
+    "training",
     "tensor",
     "zeros",
     "ones",

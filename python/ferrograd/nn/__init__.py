@@ -5,6 +5,7 @@ from .activation import GELU, Dropout, Flatten, LeakyReLU, LogSoftmax, ReLU, Sig
 from .container import ModuleList, Sequential
 from .conv import Conv2d
 from .linear import Identity, Linear
+from .loss import CrossEntropyLoss, NLLLoss
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
@@ -13,5 +14,5 @@ from .sparse import Embedding
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "Linear", "Identity", "Conv2d", "BatchNorm1d", "BatchNorm2d",
     "LayerNorm", "Dropout", "Embedding", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten", "ReLU", "LeakyReLU",
-    "GELU", "Sigmoid", "Tanh", "SiLU", "Softplus", "Softmax", "LogSoftmax", "init",
+    "GELU", "Sigmoid", "Tanh", "SiLU", "Softplus", "Softmax", "LogSoftmax", "CrossEntropyLoss", "NLLLoss", "init",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import _core
 from .._core import Tensor
 from .. import functional as F
 from .module import Module
@@ -11,6 +12,9 @@ class ReLU(Module):
     def forward(self, x: Tensor) -> Tensor:
         return x.relu()
 
+    def _to_layer(self) -> _core.Layer:
+        return _core.Layer.activation("relu")
+
 
 class LeakyReLU(Module):
     def __init__(self, negative_slope: float = 0.01) -> None:
@@ -19,6 +23,9 @@ class LeakyReLU(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.leaky_relu(x, self.negative_slope)
+
+    def _to_layer(self) -> _core.Layer:
+        return _core.Layer.activation("leaky_relu", a=self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
@@ -32,6 +39,9 @@ class GELU(Module):
     def forward(self, x: Tensor) -> Tensor:
         return F.gelu(x, self.approximate)
 
+    def _to_layer(self) -> _core.Layer:
+        return _core.Layer.activation("gelu_tanh" if self.approximate == "tanh" else "gelu")
+
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
 
@@ -40,15 +50,24 @@ class Sigmoid(Module):
     def forward(self, x: Tensor) -> Tensor:
         return x.sigmoid()
 
+    def _to_layer(self) -> _core.Layer:
+        return _core.Layer.activation("sigmoid")
+
 
 class Tanh(Module):
     def forward(self, x: Tensor) -> Tensor:
         return x.tanh()
 
+    def _to_layer(self) -> _core.Layer:
+        return _core.Layer.activation("tanh")
+
 
 class SiLU(Module):
     def forward(self, x: Tensor) -> Tensor:
         return F.silu(x)
+
+    def _to_layer(self) -> _core.Layer:
+        return _core.Layer.activation("silu")
 
 
 class Softplus(Module):
@@ -59,6 +78,9 @@ class Softplus(Module):
     def forward(self, x: Tensor) -> Tensor:
         return F.softplus(x, self.beta, self.threshold)
 
+    def _to_layer(self) -> _core.Layer:
+        return _core.Layer.activation("softplus", a=self.beta, b=self.threshold)
+
 
 class Softmax(Module):
     def __init__(self, dim: int = -1) -> None:
@@ -68,6 +90,9 @@ class Softmax(Module):
     def forward(self, x: Tensor) -> Tensor:
         return F.softmax(x, self.dim)
 
+    def _to_layer(self) -> _core.Layer:
+        return _core.Layer.activation("softmax", dim=self.dim)
+
 
 class LogSoftmax(Module):
     def __init__(self, dim: int = -1) -> None:
@@ -76,6 +101,9 @@ class LogSoftmax(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.log_softmax(x, self.dim)
+
+    def _to_layer(self) -> _core.Layer:
+        return _core.Layer.activation("log_softmax", dim=self.dim)
 
 
 class Dropout(Module):
@@ -90,6 +118,9 @@ class Dropout(Module):
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, self.training)
 
+    def _to_layer(self) -> _core.Layer:
+        return _core.Layer.dropout(self.p, self.training)
+
     def extra_repr(self) -> str:
         return f"p={self.p}"
 
@@ -103,3 +134,6 @@ class Flatten(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return x.flatten(self.start_dim, self.end_dim)
+
+    def _to_layer(self) -> _core.Layer:
+        return _core.Layer.flatten(self.start_dim, self.end_dim)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Iterable, Iterator, overload
 
+from .. import _core
 from .module import Module
 
 
@@ -34,6 +35,9 @@ class Sequential(Module):
         for m in self._modules.values():
             x = m(x)
         return x
+
+    def _to_layer(self) -> _core.Layer:
+        return _core.Layer.sequential([(name, m._to_layer()) for name, m in self._modules.items()])
 
     @overload
     def __getitem__(self, i: int) -> Module: ...

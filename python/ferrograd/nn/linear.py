@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import _core
 from .._core import Tensor
 from .. import functional as F
 from . import init
@@ -14,6 +15,9 @@ class Identity(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return x
+
+    def _to_layer(self) -> _core.Layer:
+        return _core.Layer.activation("identity")
 
 
 class Linear(Module):
@@ -30,6 +34,9 @@ class Linear(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.linear(x, self.weight, self.bias)
+
+    def _to_layer(self) -> _core.Layer:
+        return _core.Layer.linear(self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

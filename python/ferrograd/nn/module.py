@@ -4,8 +4,9 @@ PyTorch's naming (``layer1.0.conv1.weight``), train/eval mode and state dicts.""
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Optional, Sequence
 
+from .. import _core
 from .._core import Tensor
 
 
@@ -66,6 +67,12 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
+    def _to_layer(self) -> "_core.Layer":
+        """This module as a Rust layer sharing its parameters, for the Rust training loop. Built-in
+        layers and containers return native layers; any other module runs its Python ``forward``
+        from the loop (correct, but it takes the GIL for that call)."""
+        return _core.Layer.python(self.__call__)
+
     # -- traversal -----------------------------------------------------------------------
 
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
@@ -117,6 +124,58 @@ class Module:
     def num_parameters(self) -> int:
         """Total number of trainable scalars."""
         return sum(p.numel() for p in self.parameters())
+
+    # -- training loops (run in Rust; see ferrograd.training) ------------------------------
+
+    def fit(self, train: Any, epochs: int = 1, batch_size: int = 32, optimizer: Any = None, loss: Any = "cross_entropy",
+            val: Any = None, schedule: Any = None, augment: Sequence[Any] = (), transforms: Sequence[Any] = (),
+            callbacks: Sequence[Any] = (), device: str = "cpu", grad_clip: Optional[float] = None, accumulate: int = 1,
+            shuffle: bool = True, seed: Optional[int] = None, verbose: bool = True, progress_every: int = 10,
+            checkpoint: Any = None, resume: Any = None, val_batch_size: int = 512) -> Any:
+        """Trains the model; each epoch (forward, loss, backward, clipping, optimizer step and
+        per-step schedule) runs in Rust with the GIL released. Returns a :class:`~ferrograd.training.History`.
+
+        - ``train`` / ``val``: a :class:`ferrograd.data.Dataset`, a ``DataLoader``, or ``(X, y)`` arrays.
+        - ``optimizer``: a ``ferrograd.optim`` optimizer over this model's parameters (default Adam, lr 1e-3).
+        - ``loss``: ``"cross_entropy"``, ``"nll"``, ``nn.CrossEntropyLoss(...)``/``nn.NLLLoss(...)``, or any
+          callable ``loss(output, labels) -> Tensor`` (called from the loop under the GIL).
+        - ``schedule``: a ``ferrograd.optim.lr_scheduler`` schedule, stepped per epoch, or per optimizer
+          step when its ``interval`` is ``"step"`` (OneCycleLR's default).
+        - ``augment``: transforms for training batches only; ``transforms``: for training and validation
+          (applied after ``augment``).
+        - ``callbacks``: e.g. ``EarlyStopping``, ``ModelCheckpoint``; a tqdm progress bar is added unless
+          ``verbose=False``, fed from Rust every ``progress_every`` batches.
+        - ``grad_clip``: clip the global gradient norm; ``accumulate``: batches per optimizer step.
+        - ``seed``: the shuffle/augmentation seed (default: drawn from ``fg.manual_seed``'s generator).
+        - ``checkpoint``: a path rewritten atomically after every epoch with model, optimizer, schedule,
+          RNG and loader state; ``resume``: such a file to continue from (same arguments otherwise).
+
+        Ctrl-C stops at the next batch boundary and raises KeyboardInterrupt with the model and
+        optimizer consistent (the interrupted epoch is not recorded).
+        """
+        from ..training import fit
+
+        return fit(self, train, epochs=epochs, batch_size=batch_size, optimizer=optimizer, loss=loss, val=val,
+                   schedule=schedule, augment=augment, transforms=transforms, callbacks=callbacks, device=device,
+                   grad_clip=grad_clip, accumulate=accumulate, shuffle=shuffle, seed=seed, verbose=verbose,
+                   progress_every=progress_every, checkpoint=checkpoint, resume=resume, val_batch_size=val_batch_size)
+
+    def evaluate(self, data: Any, batch_size: int = 512, loss: Any = "cross_entropy", transforms: Sequence[Any] = (),
+                 top_k: Sequence[int] = (1, 5), device: str = "cpu") -> Any:
+        """Loss, accuracy, top-k accuracy, per-class precision/recall/F1 with micro, macro and
+        weighted averages, and the confusion matrix, as an :class:`~ferrograd.training.EvaluationReport`
+        (``.report()`` prints scikit-learn's classification report). Runs in eval mode, in Rust."""
+        from ..training import evaluate
+
+        return evaluate(self, data, batch_size=batch_size, loss=loss, transforms=transforms, top_k=top_k, device=device)
+
+    def predict(self, data: Any, batch_size: int = 512, probabilities: bool = False, transforms: Sequence[Any] = (),
+                device: str = "cpu") -> Any:
+        """The model's outputs (logits, or softmax probabilities with ``probabilities=True``) for a
+        Dataset, a DataLoader or an array of inputs, as a numpy array in input order."""
+        from ..training import predict
+
+        return predict(self, data, batch_size=batch_size, probabilities=probabilities, transforms=transforms, device=device)
 
     # -- modes and gradients -----------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
+from .. import _core
 from .._core import Tensor
 from .. import functional as F
 from ..autograd import no_grad
@@ -46,6 +47,12 @@ class _BatchNorm(Module):
         use_batch = self.training or not self.track_running_stats
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_batch, momentum or 0.0, self.eps)
 
+    def _to_layer(self) -> _core.Layer:
+        running = None
+        if self.running_mean is not None and self.running_var is not None:
+            running = (self.running_mean, self.running_var, self.num_batches_tracked)
+        return _core.Layer.batch_norm(self.weight, self.bias, running, self.momentum, self.eps, self.training)
+
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, track_running_stats={self.track_running_stats}"
 
@@ -74,6 +81,9 @@ class LayerNorm(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def _to_layer(self) -> _core.Layer:
+        return _core.Layer.layer_norm(list(self.normalized_shape), self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.weight is not None}"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Optional
 
+from .. import _core
 from .._core import Tensor
 from .. import functional as F
-from ..functional import IntOrPair
+from ..functional import IntOrPair, _pair
 from .module import Module
 
 
@@ -20,6 +21,11 @@ class MaxPool2d(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+
+    def _to_layer(self) -> _core.Layer:
+        k = _pair("kernel_size", self.kernel_size)
+        s = _pair("stride", self.stride) if self.stride is not None else k
+        return _core.Layer.max_pool2d(k, s, _pair("padding", self.padding), _pair("dilation", self.dilation), self.ceil_mode)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
@@ -37,6 +43,11 @@ class AvgPool2d(Module):
     def forward(self, x: Tensor) -> Tensor:
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
 
+    def _to_layer(self) -> _core.Layer:
+        k = _pair("kernel_size", self.kernel_size)
+        s = _pair("stride", self.stride) if self.stride is not None else k
+        return _core.Layer.avg_pool2d(k, s, _pair("padding", self.padding), self.ceil_mode, self.count_include_pad)
+
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
 
@@ -50,6 +61,9 @@ class AdaptiveAvgPool2d(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def _to_layer(self) -> _core.Layer:
+        return _core.Layer.adaptive_avg_pool2d(_pair("output_size", self.output_size))
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"

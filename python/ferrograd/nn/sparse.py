@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from .. import _core
 from .._core import Tensor
 from .. import functional as F
 from ..autograd import no_grad
@@ -33,6 +34,11 @@ class Embedding(Module):
         # Rows looked up through the padding index are cut from the graph, so that row gets no gradient.
         keep = (ids != self.padding_idx).to("float32").unsqueeze(-1)
         return F.embedding(ids, self.weight) * keep
+
+    def _to_layer(self) -> _core.Layer:
+        if self.padding_idx is not None:
+            return super()._to_layer()
+        return _core.Layer.embedding(self.weight)
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}" + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")

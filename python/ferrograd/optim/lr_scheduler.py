@@ -12,7 +12,13 @@ from .optimizer import Optimizer
 
 class LRScheduler:
     """Base class: ``lr_at(t, base_lr)`` defines the schedule; ``step()`` advances ``t`` and writes
-    the new rate into every parameter group."""
+    the new rate into every parameter group.
+
+    ``interval`` tells ``Module.fit`` when to step: ``"epoch"`` (after each epoch) or ``"step"``
+    (after each optimizer step; the Rust loop then applies the rates in advance from ``lr_at``).
+    Set it on an instance to change it."""
+
+    interval: str = "epoch"
 
     def __init__(self, optimizer: Optimizer) -> None:
         self.optimizer = optimizer
@@ -136,6 +142,8 @@ class SequentialLR(LRScheduler):
 class OneCycleLR(LRScheduler):
     """The 1cycle policy: from max_lr/div_factor up to max_lr over ``pct_start`` of the steps, then
     down to initial_lr/final_div_factor, with cosine (or linear) annealing, as PyTorch defines it."""
+
+    interval = "step"
 
     def __init__(self, optimizer: Optimizer, max_lr: float, total_steps: int, pct_start: float = 0.3, anneal_strategy: str = "cos",
                  div_factor: float = 25.0, final_div_factor: float = 1e4) -> None:

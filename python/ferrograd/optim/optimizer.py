@@ -1,9 +1,12 @@
 """The Optimizer base class: parameter groups with their own options, per-parameter state, and
-state dicts for checkpoints, as in torch.optim."""
+state dicts for checkpoints, as in torch.optim. The updates and the state live in a Rust
+``_core.Optimizer``, which ``Module.fit`` steps directly for a whole epoch."""
 
 from __future__ import annotations
 
 from typing import Any, Iterable
+
+import numpy as np
 
 from .._core import Tensor
 from .. import _core
@@ -11,12 +14,17 @@ from .. import _core
 
 class Optimizer:
     """Base class. ``params`` is an iterable of tensors or of dicts ``{"params": [...], **options}``
-    (parameter groups whose options override the defaults, e.g. a smaller ``lr`` for a backbone)."""
+    (parameter groups whose options override the defaults, e.g. a smaller ``lr`` for a backbone).
+
+    Subclasses name their update rule in ``_algorithm``.
+    """
+
+    _algorithm = ""
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
-        self.state: dict[int, dict[str, Any]] = {}
+        self._core = _core.Optimizer(self._algorithm)
         items = list(params)
         if not items:
             raise ValueError(f"{type(self).__name__}: argument `params` expected a non-empty list of tensors, got an empty list")
@@ -38,28 +46,38 @@ class Optimizer:
         full = {**self.defaults, **group, "params": params}
         full.setdefault("initial_lr", full["lr"])
         self.param_groups.append(full)
+        self._core.add_group(params, self._options(full))
+
+    @staticmethod
+    def _options(group: dict[str, Any]) -> dict[str, Any]:
+        return {k: (tuple(v) if isinstance(v, list) else v) for k, v in group.items() if k != "params"}
+
+    def _sync(self) -> None:
+        """Pushes every group's options (edited by users and schedules) to the Rust optimizer."""
+        for i, g in enumerate(self.param_groups):
+            self._core.set_options(i, self._options(g))
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clears the gradients of every optimized parameter."""
-        for g in self.param_groups:
-            for p in g["params"]:
-                p.grad = None
+        self._core.zero_grad()
 
     def step(self) -> None:
         """Applies one update to every parameter that has a gradient."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                self._update(p, grad, self.state.setdefault(id(p), {}), group)
+        self._sync()
+        self._core.step()
 
-    def _update(self, param: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        raise NotImplementedError
+    def _params(self) -> list[Tensor]:
+        return [p for g in self.param_groups for p in g["params"]]
 
-    @staticmethod
-    def _zeros_like(p: Tensor) -> Tensor:
-        return _core.full(list(p.shape), 0.0, "float32", "cpu", False)
+    @property
+    def state(self) -> dict[int, dict[str, Any]]:
+        """Per-parameter state keyed by ``id(param)``: ``step`` and buffers such as ``exp_avg``."""
+        out = {}
+        for p in self._params():
+            s = self._core.get_state(p)
+            if s is not None:
+                out[id(p)] = s
+        return out
 
     @property
     def lr(self) -> float:
@@ -68,26 +86,30 @@ class Optimizer:
 
     def state_dict(self) -> dict[str, Any]:
         """Options of every group and the state of every parameter (by position), for checkpoints."""
-        index = {id(p): i for i, p in enumerate(p for g in self.param_groups for p in g["params"])}
-        groups = [{k: v for k, v in g.items() if k != "params"} | {"params": [index[id(p)] for p in g["params"]]} for g in self.param_groups]
-        state = {index[k]: {n: (v.detach().numpy().copy() if isinstance(v, Tensor) else v) for n, v in s.items()} for k, s in self.state.items() if k in index}
+        groups, state, i = [], {}, 0
+        for g in self.param_groups:
+            groups.append(self._options(g) | {"params": list(range(i, i + len(g["params"])))})
+            for p in g["params"]:
+                s = self._core.get_state(p)
+                if s is not None:
+                    state[i] = {n: (v.numpy().copy() if isinstance(v, Tensor) else v) for n, v in s.items()}
+                i += 1
         return {"param_groups": groups, "state": state}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restores options and state saved by :meth:`state_dict` (the same parameters in the same order)."""
-        import numpy as np
-
-        params = [p for g in self.param_groups for p in g["params"]]
+        params = self._params()
         saved = state_dict["param_groups"]
         if len(saved) != len(self.param_groups) or any(len(a["params"]) != len(b["params"]) for a, b in zip(saved, self.param_groups)):
             raise ValueError("load_state_dict: the saved optimizer has a different number of parameter groups or parameters")
         for g, s in zip(self.param_groups, saved):
             g.update({k: v for k, v in s.items() if k != "params"})
-        self.state = {}
+        self._sync()
+        self._core.clear_state()
         for i, s in state_dict["state"].items():
-            self.state[id(params[int(i)])] = {
-                n: (Tensor.from_numpy(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else v) for n, v in s.items()
-            }
+            entries = {n: (Tensor.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) if isinstance(v, np.ndarray) else int(v))
+                       for n, v in s.items()}
+            self._core.set_state(params[int(i)], entries)
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v}" for k, v in self.defaults.items())

@@ -49,6 +49,10 @@ pub enum Error {
     /// A loop stopped at a step boundary because the user asked it to (Ctrl-C).
     #[error("interrupted")]
     Interrupted,
+    /// User code that a loop called back (a Python forward, loss or progress callback) failed;
+    /// the bindings re-raise the original exception.
+    #[error("{0}")]
+    Callback(String),
 }
 
 /// Result alias of the core.

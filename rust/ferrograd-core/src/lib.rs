@@ -9,6 +9,7 @@ pub mod dtype;
 pub mod error;
 pub mod io;
 pub mod layout;
+pub mod nn;
 pub mod ops;
 pub mod optim;
 pub mod rng;
@@ -16,6 +17,7 @@ pub mod storage;
 pub mod tensor;
 #[cfg(test)]
 pub mod testing;
+pub mod train;
 
 pub use autograd::{is_grad_enabled, set_grad_enabled, NoGradGuard};
 pub use device::Device;

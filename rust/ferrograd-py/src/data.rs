@@ -2,7 +2,7 @@
 //! transform classes live in the `data/` files.
 
 mod dataset;
-mod loader;
+pub mod loader;
 mod transforms;
 
 use std::path::PathBuf;

@@ -15,8 +15,26 @@ pyo3::create_exception!(
     "A device (CUDA) is unavailable or failed."
 );
 
+thread_local! {
+    /// The exception raised by Python code that a Rust loop called on this thread, kept until the
+    /// loop's error reaches Python.
+    static PENDING: std::cell::RefCell<Option<PyErr>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Keeps `err` to re-raise and returns the core error that unwinds the Rust loop.
+pub fn stash(err: PyErr) -> Error {
+    let msg = err.to_string();
+    PENDING.with(|p| *p.borrow_mut() = Some(err));
+    Error::Callback(msg)
+}
+
 /// The Python exception for a core error.
 pub fn to_py(e: Error) -> PyErr {
+    if let Error::Callback(_) = e {
+        if let Some(err) = PENDING.with(|p| p.borrow_mut().take()) {
+            return err;
+        }
+    }
     let msg = e.to_string();
     match e {
         Error::Shape { .. } | Error::Argument { .. } | Error::Format { .. } => {
@@ -30,6 +48,7 @@ pub fn to_py(e: Error) -> PyErr {
         Error::OutOfMemory { .. } => PyMemoryError::new_err(msg),
         Error::Autograd(_) => PyRuntimeError::new_err(msg),
         Error::Interrupted => PyKeyboardInterrupt::new_err(msg),
+        Error::Callback(_) => PyRuntimeError::new_err(msg),
     }
 }
 

@@ -35,8 +35,15 @@ fn load_safetensors(py: Python<'_>, path: PathBuf) -> PyResult<Vec<(String, PyTe
         .collect())
 }
 
+/// The string metadata stored in a safetensors file's header.
+#[pyfunction]
+fn read_safetensors_metadata(py: Python<'_>, path: PathBuf) -> PyResult<HashMap<String, String>> {
+    py.detach(|| safetensors::read_metadata(&path)).py()
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(save_safetensors, m)?)?;
     m.add_function(wrap_pyfunction!(load_safetensors, m)?)?;
+    m.add_function(wrap_pyfunction!(read_safetensors_metadata, m)?)?;
     Ok(())
 }

@@ -8,8 +8,10 @@ mod errors;
 mod functional;
 mod indexing;
 mod io;
+mod nn;
 mod optim;
 mod tensor;
+mod train;
 
 use pyo3::prelude::*;
 
@@ -26,6 +28,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     functional::register(m)?;
     optim::register(m)?;
     io::register(m)?;
+    nn::register(m)?;
+    train::register(m)?;
     data::register(m)?;
     Ok(())
 }

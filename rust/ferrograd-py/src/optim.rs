@@ -1,121 +1,179 @@
-//! Bindings of the fused optimizer kernels; `ferrograd.optim` keeps state and parameter groups.
+//! The stateful optimizer that `ferrograd.optim` classes wrap, and gradient clipping.
 
-use ferrograd_core::optim::{self, AdamConfig, RmspropConfig, SgdConfig};
+use ferrograd_core::optim::{
+    self, AdamConfig, Algorithm, Optimizer, ParamGroup, ParamState, RmspropConfig, SgdConfig,
+};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use crate::errors::IntoPy;
 use crate::tensor::PyTensor;
 
 type T<'a> = PyRef<'a, PyTensor>;
 
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-fn sgd_step(
-    py: Python<'_>,
-    param: T<'_>,
-    grad: T<'_>,
-    momentum_buffer: Option<T<'_>>,
-    lr: f32,
-    momentum: f32,
-    dampening: f32,
-    weight_decay: f32,
-    nesterov: bool,
-    maximize: bool,
-    first_step: bool,
-) -> PyResult<()> {
-    let cfg = SgdConfig {
-        lr,
-        momentum,
-        dampening,
-        weight_decay,
-        nesterov,
-        maximize,
-    };
-    let (p, g, b) = (
-        param.inner.clone(),
-        grad.inner.clone(),
-        momentum_buffer.map(|b| b.inner.clone()),
-    );
-    py.detach(|| optim::sgd_step(&p, &g, b.as_ref(), cfg, first_step))
-        .py()
+/// A required option of a parameter group.
+fn opt<'py, V: FromPyObjectOwned<'py>>(options: &Bound<'py, PyDict>, key: &str) -> PyResult<V> {
+    options
+        .get_item(key)?
+        .ok_or_else(|| {
+            PyValueError::new_err(format!("optimizer: parameter group lacks option `{key}`"))
+        })?
+        .extract()
+        .map_err(|_| PyValueError::new_err(format!("optimizer: option `{key}` has the wrong type")))
 }
 
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-fn adam_step(
-    py: Python<'_>,
-    param: T<'_>,
-    grad: T<'_>,
-    exp_avg: T<'_>,
-    exp_avg_sq: T<'_>,
-    max_exp_avg_sq: Option<T<'_>>,
-    step: u64,
-    lr: f32,
-    betas: (f32, f32),
-    eps: f32,
-    weight_decay: f32,
-    decoupled_weight_decay: bool,
-    amsgrad: bool,
-    maximize: bool,
-) -> PyResult<()> {
-    let cfg = AdamConfig {
-        lr,
-        beta1: betas.0,
-        beta2: betas.1,
-        eps,
-        weight_decay,
-        decoupled_weight_decay,
-        amsgrad,
-        maximize,
-    };
-    let (p, g, m, v) = (
-        param.inner.clone(),
-        grad.inner.clone(),
-        exp_avg.inner.clone(),
-        exp_avg_sq.inner.clone(),
-    );
-    let vmax = max_exp_avg_sq.map(|t| t.inner.clone());
-    py.detach(|| optim::adam_step(&p, &g, &m, &v, vmax.as_ref(), step, cfg))
-        .py()
+/// The update rule named `algorithm` with a group's options.
+fn parse_algorithm(algorithm: &str, o: &Bound<'_, PyDict>) -> PyResult<Algorithm> {
+    Ok(match algorithm {
+        "sgd" => Algorithm::Sgd(SgdConfig {
+            lr: opt(o, "lr")?,
+            momentum: opt(o, "momentum")?,
+            dampening: opt(o, "dampening")?,
+            weight_decay: opt(o, "weight_decay")?,
+            nesterov: opt(o, "nesterov")?,
+            maximize: opt(o, "maximize")?,
+        }),
+        "adam" | "adamw" => {
+            let (beta1, beta2): (f32, f32) = opt(o, "betas")?;
+            Algorithm::Adam(AdamConfig {
+                lr: opt(o, "lr")?,
+                beta1,
+                beta2,
+                eps: opt(o, "eps")?,
+                weight_decay: opt(o, "weight_decay")?,
+                decoupled_weight_decay: algorithm == "adamw",
+                amsgrad: opt(o, "amsgrad")?,
+                maximize: opt(o, "maximize")?,
+            })
+        }
+        "rmsprop" => Algorithm::Rmsprop(RmspropConfig {
+            lr: opt(o, "lr")?,
+            alpha: opt(o, "alpha")?,
+            eps: opt(o, "eps")?,
+            weight_decay: opt(o, "weight_decay")?,
+            momentum: opt(o, "momentum")?,
+            centered: opt(o, "centered")?,
+            maximize: opt(o, "maximize")?,
+        }),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "optimizer: argument `algorithm` expected one of sgd, adam, adamw, rmsprop, got {other:?}"
+            )))
+        }
+    })
 }
 
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-fn rmsprop_step(
-    py: Python<'_>,
-    param: T<'_>,
-    grad: T<'_>,
-    square_avg: T<'_>,
-    grad_avg: Option<T<'_>>,
-    momentum_buffer: Option<T<'_>>,
-    lr: f32,
-    alpha: f32,
-    eps: f32,
-    weight_decay: f32,
-    momentum: f32,
-    centered: bool,
-    maximize: bool,
-) -> PyResult<()> {
-    let cfg = RmspropConfig {
-        lr,
-        alpha,
-        eps,
-        weight_decay,
-        momentum,
-        centered,
-        maximize,
-    };
-    let (p, g, s) = (
-        param.inner.clone(),
-        grad.inner.clone(),
-        square_avg.inner.clone(),
-    );
-    let (ga, b) = (
-        grad_avg.map(|t| t.inner.clone()),
-        momentum_buffer.map(|t| t.inner.clone()),
-    );
-    py.detach(|| optim::rmsprop_step(&p, &g, &s, ga.as_ref(), b.as_ref(), cfg))
-        .py()
+/// Parameter groups with one update rule and the per-parameter state; stepped from Python or by
+/// the Rust training loop.
+#[pyclass(name = "Optimizer", module = "ferrograd._core")]
+pub struct PyOptimizer {
+    pub inner: Optimizer,
+    algorithm: String,
+}
+
+#[pymethods]
+impl PyOptimizer {
+    /// An optimizer with no groups yet; `algorithm` is sgd, adam, adamw or rmsprop.
+    #[new]
+    fn new(algorithm: String) -> PyResult<Self> {
+        if !["sgd", "adam", "adamw", "rmsprop"].contains(&algorithm.as_str()) {
+            return Err(PyValueError::new_err(format!(
+                "optimizer: argument `algorithm` expected one of sgd, adam, adamw, rmsprop, got {algorithm:?}"
+            )));
+        }
+        Ok(PyOptimizer {
+            inner: Optimizer::new(Vec::new()),
+            algorithm,
+        })
+    }
+
+    /// Appends a parameter group.
+    fn add_group(&mut self, params: Vec<T<'_>>, options: Bound<'_, PyDict>) -> PyResult<()> {
+        self.inner.groups.push(ParamGroup {
+            params: params.iter().map(|p| p.inner.clone()).collect(),
+            algorithm: parse_algorithm(&self.algorithm, &options)?,
+        });
+        Ok(())
+    }
+
+    /// Replaces the options of group `index` (the Python side calls this before each step, so
+    /// edits of `param_groups` and schedules take effect).
+    fn set_options(&mut self, index: usize, options: Bound<'_, PyDict>) -> PyResult<()> {
+        let algorithm = parse_algorithm(&self.algorithm, &options)?;
+        let n = self.inner.groups.len();
+        let group = self.inner.groups.get_mut(index).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "optimizer: group index {index} out of range for {n} groups"
+            ))
+        })?;
+        group.algorithm = algorithm;
+        Ok(())
+    }
+
+    /// The learning rate of each group.
+    fn lrs(&self) -> Vec<f32> {
+        self.inner.groups.iter().map(|g| g.algorithm.lr()).collect()
+    }
+
+    /// One update of every parameter that has a gradient.
+    fn step(&mut self, py: Python<'_>) -> PyResult<()> {
+        let inner = &mut self.inner;
+        py.detach(|| inner.step()).py()
+    }
+
+    /// Clears every parameter's gradient.
+    fn zero_grad(&self) {
+        self.inner.zero_grad();
+    }
+
+    /// `{"step": int, buffer name: Tensor, ...}` for `param`, or None before its first step.
+    fn get_state<'py>(
+        &self,
+        py: Python<'py>,
+        param: T<'_>,
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(state) = self.inner.state(&param.inner) else {
+            return Ok(None);
+        };
+        let d = PyDict::new(py);
+        d.set_item("step", state.step)?;
+        for (name, t) in &state.buffers {
+            d.set_item(name, PyTensor::from(t.clone()))?;
+        }
+        Ok(Some(d))
+    }
+
+    /// Restores the state of `param` from a dict shaped as [`get_state`](Self::get_state)'s.
+    fn set_state(&mut self, param: T<'_>, state: Bound<'_, PyDict>) -> PyResult<()> {
+        let mut restored = ParamState::default();
+        for (key, value) in state.iter() {
+            let key: String = key.extract()?;
+            if key == "step" {
+                restored.step = value.extract()?;
+                continue;
+            }
+            let t: T<'_> = value.extract().map_err(|_| {
+                PyValueError::new_err(format!("optimizer state `{key}`: expected a Tensor"))
+            })?;
+            let t = t.inner.contiguous().py()?;
+            if t.shape() != param.inner.shape() {
+                return Err(PyValueError::new_err(format!(
+                    "optimizer state `{key}`: expected shape {:?} (the parameter's), got {:?}",
+                    param.inner.shape(),
+                    t.shape()
+                )));
+            }
+            restored.buffers.push((key, t.deep_clone().py()?));
+        }
+        self.inner.set_state(&param.inner, restored);
+        Ok(())
+    }
+
+    /// Forgets every parameter's state.
+    fn clear_state(&mut self) {
+        self.inner.clear_state();
+    }
 }
 
 #[pyfunction]
@@ -131,9 +189,7 @@ fn clip_grad_norm(
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(sgd_step, m)?)?;
-    m.add_function(wrap_pyfunction!(adam_step, m)?)?;
-    m.add_function(wrap_pyfunction!(rmsprop_step, m)?)?;
+    m.add_class::<PyOptimizer>()?;
     m.add_function(wrap_pyfunction!(clip_grad_norm, m)?)?;
     Ok(())
 }

@@ -102,6 +102,17 @@ fn decode<T: Element>(bytes: &[u8], width: usize, from: impl Fn(&[u8]) -> T) -> 
     bytes.chunks_exact(width).map(from).collect()
 }
 
+/// The string metadata of a safetensors file's header (empty when it has none).
+pub fn read_metadata(path: &Path) -> Result<std::collections::HashMap<String, String>> {
+    let display = path.display().to_string();
+    let data = std::fs::read(path).map_err(|e| Error::io(&display, e))?;
+    let (_, meta) = SafeTensors::read_metadata(&data).map_err(|e| Error::Format {
+        path: display,
+        msg: format!("not a valid safetensors file ({e})"),
+    })?;
+    Ok(meta.metadata().clone().unwrap_or_default())
+}
+
 /// Reads every tensor of a safetensors file, sorted by name. Truncated or corrupt files raise a
 /// format error naming the path; dtypes ferrograd cannot hold raise NotImplemented.
 pub fn load(path: &Path) -> Result<Vec<(String, Tensor)>> {

@@ -16,7 +16,7 @@ use crate::tensor::PyTensor;
 /// batch prepared in the background. Iterating starts a new epoch.
 #[pyclass(name = "DataLoader", module = "ferrograd.data")]
 pub struct PyDataLoader {
-    inner: DataLoader,
+    pub inner: DataLoader,
     as_tensors: bool,
 }
 

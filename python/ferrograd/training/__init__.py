@@ -1,0 +1,14 @@
+"""Training from notebooks: ``model.fit``, ``model.evaluate`` and ``model.predict`` run whole
+epochs in Rust; this package holds their Python side (History, callbacks, metrics, checkpoints).
+"""
+
+from .callbacks import Callback, EarlyStopping, ModelCheckpoint, ProgressBar
+from .checkpoint import load_training_checkpoint, save_training_checkpoint
+from .fit import fit
+from .history import History
+from .metrics import EvaluationReport, evaluate, predict
+
+__all__ = [
+    "fit", "evaluate", "predict", "History", "EvaluationReport", "Callback", "EarlyStopping", "ModelCheckpoint",
+    "ProgressBar", "save_training_checkpoint", "load_training_checkpoint",
+]

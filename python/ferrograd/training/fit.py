@@ -1,0 +1,103 @@
+"""``Module.fit``: epochs of training in Rust, with validation, schedules, callbacks and
+checkpoints handled between epochs in Python."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Optional, Sequence
+
+from .. import _core
+from .callbacks import Callback, ProgressBar
+from .checkpoint import load_training_checkpoint, save_training_checkpoint
+from .history import History
+from .inputs import DataLike, LossLike, check_device, make_loader, make_objective
+
+
+def _step_lrs(schedule: Any, steps: int) -> Optional[list[list[float]]]:
+    """Each group's rate for each optimizer step of the coming epoch, from a per-step schedule's
+    closed form (``None`` for a per-epoch schedule)."""
+    if schedule is None or getattr(schedule, "interval", "epoch") != "step":
+        return None
+    t0 = schedule.last_epoch
+    return [[schedule.lr_at(t0 + k, base) for base in schedule.base_lrs] for k in range(steps)]
+
+
+def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, optimizer: Any = None,
+        loss: LossLike = "cross_entropy", val: Optional[DataLike] = None, schedule: Any = None,
+        augment: Sequence[Any] = (), transforms: Sequence[Any] = (), callbacks: Sequence[Callback] = (),
+        device: str = "cpu", grad_clip: Optional[float] = None, accumulate: int = 1, shuffle: bool = True,
+        seed: Optional[int] = None, verbose: bool = True, progress_every: int = 10,
+        checkpoint: str | os.PathLike[str] | None = None, resume: str | os.PathLike[str] | None = None,
+        val_batch_size: int = 512) -> History:
+    """Trains ``model``; see :meth:`ferrograd.nn.Module.fit` for the arguments."""
+    check_device(device, "fit")
+    if not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"fit: argument `epochs` expected a non-negative int, got {epochs!r}")
+    if not isinstance(accumulate, int) or accumulate < 1:
+        raise ValueError(f"fit: argument `accumulate` expected an int >= 1, got {accumulate!r}")
+    if optimizer is None:
+        from ..optim import Adam
+
+        optimizer = Adam(model.parameters(), lr=1e-3)
+    loader = make_loader(train, "train", "fit", batch_size, shuffle, seed, [*augment, *transforms])
+    val_loader = make_loader(val, "val", "fit", val_batch_size, False, 0, list(transforms)) if val is not None else None
+    objective = make_objective(loss, "fit")
+    history, start = History(), 0
+    if resume is not None:
+        start, history = load_training_checkpoint(resume, model, optimizer, schedule, loader)
+    cbs = [*callbacks, *([ProgressBar()] if verbose else [])]
+    for cb in cbs:
+        cb.model = model
+        cb.stop_training = False
+        cb.on_train_begin(epochs)
+    batches = len(loader)
+    steps = -(-batches // accumulate)
+    try:
+        for epoch in range(start, epochs):
+            for cb in cbs:
+                cb.on_epoch_begin(epoch, batches)
+            model.train()
+            layer = model._to_layer()
+            optimizer._sync()
+            lrs = _step_lrs(schedule, steps)
+
+            def progress(p: dict[str, float], epoch: int = epoch) -> None:
+                for cb in cbs:
+                    cb.on_batch_end(epoch, p)
+
+            started = time.perf_counter()
+            try:
+                stats = _core.train_epoch(layer, loader, objective, optimizer._core, grad_clip, accumulate, lrs,
+                                          progress if cbs else None, progress_every)
+            finally:
+                # A per-step schedule wrote rates into the Rust optimizer; the groups' own rates
+                # (set by the schedule below) stay the source of truth.
+                lr_used = optimizer._core.lrs()[0]
+                optimizer._sync()
+            if schedule is not None:
+                if lrs is not None:
+                    schedule.last_epoch += int(stats["steps"])
+                    schedule._apply()
+                else:
+                    schedule.step()
+            logs = {"loss": stats["loss"], "accuracy": stats["accuracy"]}
+            if val_loader is not None:
+                model.eval()
+                out, labels, val_loss = _core.predict_epoch(model._to_layer(), val_loader, objective, None)
+                logs["val_loss"] = val_loss
+                logs["val_accuracy"] = float((out.argmax(1) == labels).mean()) if out.ndim == 2 and len(labels) else 0.0
+                model.train()
+            logs["lr"] = lr_used
+            logs["time"] = time.perf_counter() - started
+            history.append(epoch, logs)
+            if checkpoint is not None:
+                save_training_checkpoint(checkpoint, model, optimizer, schedule, loader, epoch, history)
+            for cb in cbs:
+                cb.on_epoch_end(epoch, logs)
+            if any(cb.stop_training for cb in cbs):
+                break
+    finally:
+        for cb in cbs:
+            cb.on_train_end()
+    return history

@@ -1,0 +1,66 @@
+"""Turns what users pass to fit / evaluate / predict (datasets, loaders, arrays, loss names,
+loss modules, callables) into the Rust objects the loops take."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence, Union
+
+import numpy as np
+
+from .. import _core
+from .._core import DataLoader, Dataset, Tensor
+
+DataLike = Union[Dataset, DataLoader, "tuple[np.ndarray, np.ndarray]", np.ndarray]
+LossLike = Union[str, Callable[[Tensor, Tensor], Tensor], Any]
+
+
+def as_dataset(data: Any, arg: str, op: str) -> Dataset:
+    """A Dataset from a Dataset, an ``(X, y)`` pair of arrays, or a bare ``X`` (labels zero)."""
+    from ..data import from_numpy
+
+    if isinstance(data, Dataset):
+        return data
+    if isinstance(data, tuple) and len(data) == 2:
+        return from_numpy(np.asarray(data[0]), np.asarray(data[1]))
+    if isinstance(data, np.ndarray):
+        return from_numpy(data, np.zeros(len(data), dtype=np.int64), classes=["0"])
+    raise TypeError(f"{op}: argument `{arg}` expected a ferrograd Dataset, a DataLoader, an (X, y) pair of arrays "
+                    f"or an array, got {type(data).__name__}")
+
+
+def make_loader(data: DataLike, arg: str, op: str, batch_size: int, shuffle: bool, seed: int | None,
+                transforms: Sequence[Any]) -> DataLoader:
+    """A DataLoader over ``data`` (a DataLoader is used as it is)."""
+    if isinstance(data, DataLoader):
+        return data
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"{op}: argument `batch_size` expected a positive int, got {batch_size!r}")
+    ds = as_dataset(data, arg, op)
+    return DataLoader(ds, batch_size, shuffle=shuffle, drop_last=False, seed=seed, transforms=list(transforms))
+
+
+def make_objective(loss: LossLike, op: str) -> _core.Objective:
+    """The Rust objective for a loss name, a loss module with a native form, or any callable."""
+    if isinstance(loss, _core.Objective):
+        return loss
+    if isinstance(loss, str):
+        if loss == "cross_entropy":
+            return _core.Objective.cross_entropy()
+        if loss == "nll":
+            return _core.Objective.nll()
+        raise ValueError(f"{op}: argument `loss` expected 'cross_entropy', 'nll', a loss module or a callable, got {loss!r}")
+    native = getattr(loss, "_to_objective", None)
+    if native is not None:
+        return native()
+    if callable(loss):
+        return _core.Objective.python(loss)
+    raise TypeError(f"{op}: argument `loss` expected a loss name, a loss module or a callable, got {type(loss).__name__}")
+
+
+def check_device(device: str, op: str) -> None:
+    """Only the CPU backend exists in this build; anything else raises a clear error."""
+    if device == "cpu":
+        return
+    if isinstance(device, str) and device.startswith("cuda"):
+        raise _core.DeviceError(f"{op}: device={device!r} requested, but this build of ferrograd has no CUDA backend yet")
+    raise ValueError(f"{op}: argument `device` expected 'cpu' or 'cuda', got {device!r}")

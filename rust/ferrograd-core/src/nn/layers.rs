@@ -1,0 +1,82 @@
+//! Layers with weights: Linear, Conv2d and Embedding.
+
+use super::{join, Module, TensorRole};
+use crate::{Result, Tensor};
+
+/// Visits a weight and an optional bias as parameters.
+fn visit_weight_bias(
+    prefix: &str,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    f: &mut dyn FnMut(String, &Tensor, TensorRole),
+) {
+    f(join(prefix, "weight"), weight, TensorRole::Parameter);
+    if let Some(b) = bias {
+        f(join(prefix, "bias"), b, TensorRole::Parameter);
+    }
+}
+
+/// y = x @ weight.T + bias with weight `[out_features, in_features]`.
+#[derive(Debug)]
+pub struct Linear {
+    pub weight: Tensor,
+    pub bias: Option<Tensor>,
+}
+
+impl Module for Linear {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = x.matmul(&self.weight.transpose(0, 1)?)?;
+        match &self.bias {
+            Some(b) => y.add(b),
+            None => Ok(y),
+        }
+    }
+
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor, TensorRole)) {
+        visit_weight_bias(prefix, &self.weight, self.bias.as_ref(), f);
+    }
+}
+
+/// 2-D convolution of NCHW inputs.
+#[derive(Debug)]
+pub struct Conv2d {
+    pub weight: Tensor,
+    pub bias: Option<Tensor>,
+    pub stride: (usize, usize),
+    pub padding: (usize, usize),
+    pub dilation: (usize, usize),
+    pub groups: usize,
+}
+
+impl Module for Conv2d {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.conv2d(
+            &self.weight,
+            self.bias.as_ref(),
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+        )
+    }
+
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor, TensorRole)) {
+        visit_weight_bias(prefix, &self.weight, self.bias.as_ref(), f);
+    }
+}
+
+/// Rows of `weight` looked up by integer ids.
+#[derive(Debug)]
+pub struct Embedding {
+    pub weight: Tensor,
+}
+
+impl Module for Embedding {
+    fn forward(&self, ids: &Tensor) -> Result<Tensor> {
+        self.weight.embedding(ids)
+    }
+
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor, TensorRole)) {
+        visit_weight_bias(prefix, &self.weight, None, f);
+    }
+}

@@ -1,0 +1,122 @@
+//! Layers without weights: activations, dropout, pooling and flatten.
+
+use super::Module;
+use crate::{Result, Tensor};
+
+/// An elementwise activation (or softmax over a dim).
+#[derive(Clone, Copy, Debug)]
+pub enum Activation {
+    Identity,
+    Relu,
+    LeakyRelu(f32),
+    Gelu { tanh: bool },
+    Sigmoid,
+    Tanh,
+    Silu,
+    Softplus { beta: f32, threshold: f32 },
+    Softmax(isize),
+    LogSoftmax(isize),
+}
+
+impl Module for Activation {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match *self {
+            Activation::Identity => Ok(x.clone()),
+            Activation::Relu => x.relu(),
+            Activation::LeakyRelu(slope) => x.leaky_relu(slope),
+            Activation::Gelu { tanh } => x.gelu(tanh),
+            Activation::Sigmoid => x.sigmoid(),
+            Activation::Tanh => x.tanh(),
+            Activation::Silu => x.silu(),
+            Activation::Softplus { beta, threshold } => x.softplus(beta, threshold),
+            Activation::Softmax(dim) => x.softmax(dim),
+            Activation::LogSoftmax(dim) => x.log_softmax(dim),
+        }
+    }
+}
+
+/// Inverted dropout while training, the identity in evaluation.
+#[derive(Debug)]
+pub struct Dropout {
+    pub p: f32,
+    pub training: bool,
+}
+
+impl Module for Dropout {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        crate::ops::dropout::dropout(x, self.p, self.training)
+    }
+
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+}
+
+/// Flattens dims `start..=end` (negative counts from the end).
+#[derive(Debug)]
+pub struct Flatten {
+    pub start: isize,
+    pub end: isize,
+}
+
+impl Module for Flatten {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.flatten(self.start, self.end)
+    }
+}
+
+/// Max pooling over the last two dims.
+#[derive(Debug)]
+pub struct MaxPool2d {
+    pub kernel: (usize, usize),
+    pub stride: (usize, usize),
+    pub padding: (usize, usize),
+    pub dilation: (usize, usize),
+    pub ceil_mode: bool,
+}
+
+impl Module for MaxPool2d {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.max_pool2d(
+            self.kernel,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+        )
+    }
+}
+
+/// Average pooling over the last two dims.
+#[derive(Debug)]
+pub struct AvgPool2d {
+    pub kernel: (usize, usize),
+    pub stride: (usize, usize),
+    pub padding: (usize, usize),
+    pub ceil_mode: bool,
+    pub count_include_pad: bool,
+}
+
+impl Module for AvgPool2d {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.avg_pool2d(
+            self.kernel,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+        )
+    }
+}
+
+/// Average pooling to a fixed output size.
+#[derive(Debug)]
+pub struct AdaptiveAvgPool2d {
+    pub output_size: (usize, usize),
+}
+
+impl Module for AdaptiveAvgPool2d {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.adaptive_avg_pool2d(self.output_size)
+    }
+}

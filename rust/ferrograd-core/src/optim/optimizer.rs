@@ -1,0 +1,197 @@
+//! A stateful optimizer: parameter groups, each with its algorithm's options, and the per-parameter
+//! state (step count and buffers). Python's `ferrograd.optim` classes and the Rust training loop
+//! drive the same object, so a step taken in either place is the same step.
+
+use std::collections::HashMap;
+
+use super::kernels::{adam_step, rmsprop_step, sgd_step, AdamConfig, RmspropConfig, SgdConfig};
+use crate::{Result, Tensor};
+
+/// The update rule of a parameter group, with its options.
+#[derive(Clone, Copy, Debug)]
+pub enum Algorithm {
+    Sgd(SgdConfig),
+    Adam(AdamConfig),
+    Rmsprop(RmspropConfig),
+}
+
+impl Algorithm {
+    /// The group's learning rate.
+    pub fn lr(&self) -> f32 {
+        match self {
+            Algorithm::Sgd(c) => c.lr,
+            Algorithm::Adam(c) => c.lr,
+            Algorithm::Rmsprop(c) => c.lr,
+        }
+    }
+
+    /// Sets the group's learning rate (schedules do this).
+    pub fn set_lr(&mut self, lr: f32) {
+        match self {
+            Algorithm::Sgd(c) => c.lr = lr,
+            Algorithm::Adam(c) => c.lr = lr,
+            Algorithm::Rmsprop(c) => c.lr = lr,
+        }
+    }
+}
+
+/// Parameters that share options.
+#[derive(Clone, Debug)]
+pub struct ParamGroup {
+    pub params: Vec<Tensor>,
+    pub algorithm: Algorithm,
+}
+
+/// What the optimizer remembers of one parameter: its step count and named buffers with
+/// PyTorch's names (`exp_avg`, `exp_avg_sq`, `max_exp_avg_sq`, `momentum_buffer`, `square_avg`,
+/// `grad_avg`).
+#[derive(Clone, Debug, Default)]
+pub struct ParamState {
+    pub step: u64,
+    pub buffers: Vec<(String, Tensor)>,
+}
+
+impl ParamState {
+    fn buffer(&mut self, name: &str, like: &Tensor) -> Result<Tensor> {
+        if let Some((_, t)) = self.buffers.iter().find(|(n, _)| n == name) {
+            return Ok(t.clone());
+        }
+        let t = like.detach().zeros_like()?;
+        self.buffers.push((name.to_string(), t.clone()));
+        Ok(t)
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.buffers.iter().any(|(n, _)| n == name)
+    }
+}
+
+/// Parameter groups and per-parameter state; state is keyed by the parameter tensor's identity.
+#[derive(Debug, Default)]
+pub struct Optimizer {
+    pub groups: Vec<ParamGroup>,
+    state: HashMap<usize, ParamState>,
+}
+
+impl Optimizer {
+    /// An optimizer over `groups`, with empty state.
+    pub fn new(groups: Vec<ParamGroup>) -> Optimizer {
+        Optimizer {
+            groups,
+            state: HashMap::new(),
+        }
+    }
+
+    /// Every optimized parameter, group by group.
+    pub fn params(&self) -> impl Iterator<Item = &Tensor> {
+        self.groups.iter().flat_map(|g| g.params.iter())
+    }
+
+    /// Clears every parameter's gradient.
+    pub fn zero_grad(&self) {
+        for p in self.params() {
+            p.set_grad(None);
+        }
+    }
+
+    /// The state of `param`, if it has been stepped (or restored).
+    pub fn state(&self, param: &Tensor) -> Option<&ParamState> {
+        self.state.get(&param.id())
+    }
+
+    /// Replaces the state of `param` (restoring a checkpoint).
+    pub fn set_state(&mut self, param: &Tensor, state: ParamState) {
+        self.state.insert(param.id(), state);
+    }
+
+    /// Forgets all state.
+    pub fn clear_state(&mut self) {
+        self.state.clear();
+    }
+
+    /// One update of every parameter that has a gradient.
+    pub fn step(&mut self) -> Result<()> {
+        for group in &self.groups {
+            for p in &group.params {
+                let Some(grad) = p.grad() else { continue };
+                let state = self.state.entry(p.id()).or_default();
+                update(p, &grad, state, group.algorithm)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One parameter's update, creating its state buffers on first use.
+fn update(p: &Tensor, grad: &Tensor, state: &mut ParamState, algorithm: Algorithm) -> Result<()> {
+    state.step += 1;
+    match algorithm {
+        Algorithm::Sgd(cfg) => {
+            if cfg.momentum == 0.0 {
+                return sgd_step(p, grad, None, cfg, false);
+            }
+            let first = !state.has("momentum_buffer");
+            let buf = state.buffer("momentum_buffer", p)?;
+            sgd_step(p, grad, Some(&buf), cfg, first)
+        }
+        Algorithm::Adam(cfg) => {
+            let m = state.buffer("exp_avg", p)?;
+            let v = state.buffer("exp_avg_sq", p)?;
+            let vmax = match cfg.amsgrad {
+                true => Some(state.buffer("max_exp_avg_sq", p)?),
+                false => None,
+            };
+            adam_step(p, grad, &m, &v, vmax.as_ref(), state.step, cfg)
+        }
+        Algorithm::Rmsprop(cfg) => {
+            let s = state.buffer("square_avg", p)?;
+            let g = match cfg.centered {
+                true => Some(state.buffer("grad_avg", p)?),
+                false => None,
+            };
+            let b = match cfg.momentum > 0.0 {
+                true => Some(state.buffer("momentum_buffer", p)?),
+                false => None,
+            };
+            rmsprop_step(p, grad, &s, g.as_ref(), b.as_ref(), cfg)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::AdamConfig;
+
+    #[test]
+    fn adam_creates_state_and_counts_steps() {
+        let p = Tensor::from_vec(vec![1.0f32, -2.0], &[2]).unwrap();
+        p.set_requires_grad(true).unwrap();
+        p.set_grad(Some(Tensor::from_vec(vec![0.5f32, 0.5], &[2]).unwrap()));
+        let cfg = AdamConfig {
+            lr: 0.1,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decoupled_weight_decay: false,
+            amsgrad: false,
+            maximize: false,
+        };
+        let mut opt = Optimizer::new(vec![ParamGroup {
+            params: vec![p.clone()],
+            algorithm: Algorithm::Adam(cfg),
+        }]);
+        opt.step().unwrap();
+        opt.step().unwrap();
+        let st = opt.state(&p).unwrap();
+        assert_eq!(st.step, 2);
+        assert_eq!(st.buffers.len(), 2);
+        // Adam's first steps move each coordinate by about lr against the gradient's sign.
+        let v = p.to_vec::<f32>().unwrap();
+        assert!(
+            (v[0] - 0.8).abs() < 1e-4 && (v[1] + 2.2).abs() < 1e-4,
+            "{v:?}"
+        );
+    }
+}

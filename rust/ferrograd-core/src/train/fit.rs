@@ -1,0 +1,316 @@
+//! One training epoch.
+
+use std::time::Instant;
+
+use super::objective::{count_correct, Objective};
+use crate::data::Batch;
+use crate::nn::Module;
+use crate::optim::{clip_grad_norm, Optimizer};
+use crate::{Error, Result, Tensor};
+
+/// How an epoch trains.
+#[derive(Clone, Debug, Default)]
+pub struct TrainOptions {
+    /// Clip the global gradient norm to this value before each optimizer step.
+    pub grad_clip: Option<f32>,
+    /// Batches whose gradients add up before one optimizer step (1: every batch). The loss of
+    /// each is divided by this, so an accumulated step equals one step on the larger batch. A
+    /// final partial group still steps.
+    pub accumulate: usize,
+    /// Learning rate of each parameter group for each optimizer step of the epoch (a per-step
+    /// schedule, evaluated in advance); `None` keeps the groups' rates.
+    pub step_lrs: Option<Vec<Vec<f32>>>,
+}
+
+/// Where an epoch stands, after each batch.
+#[derive(Clone, Debug, Default)]
+pub struct Progress {
+    /// Batches done and in the epoch.
+    pub batch: usize,
+    pub batches: usize,
+    /// Optimizer steps taken.
+    pub steps: usize,
+    pub samples: usize,
+    /// Mean loss and accuracy over the samples so far.
+    pub loss: f64,
+    pub accuracy: f64,
+    /// Seconds since the epoch started.
+    pub elapsed: f64,
+}
+
+/// An epoch's summary.
+pub type EpochStats = Progress;
+
+/// Trains `model` for one pass over `batches` (of which there are `total`). `on_batch` runs after
+/// every batch, at a step boundary when no gradients are pending; an error from it (e.g.
+/// [`Error::Interrupted`]) stops the epoch with the model and optimizer consistent.
+pub fn train_epoch(
+    model: &dyn Module,
+    batches: &mut dyn Iterator<Item = Result<Batch>>,
+    total: usize,
+    objective: &dyn Objective,
+    optimizer: &mut Optimizer,
+    options: &TrainOptions,
+    on_batch: &mut dyn FnMut(&Progress) -> Result<()>,
+) -> Result<EpochStats> {
+    let accumulate = options.accumulate.max(1);
+    if let Some(lrs) = &options.step_lrs {
+        let needed = total.div_ceil(accumulate);
+        if lrs.len() < needed || lrs.iter().any(|l| l.len() != optimizer.groups.len()) {
+            return Err(Error::arg(
+                "fit",
+                "step_lrs",
+                format!("{needed} rows of {} learning rates", optimizer.groups.len()),
+                format!("{} rows", lrs.len()),
+            ));
+        }
+    }
+    let start = Instant::now();
+    let mut p = Progress {
+        batches: total,
+        ..Progress::default()
+    };
+    let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+    optimizer.zero_grad();
+    let result = (|| {
+        for batch in (&mut *batches).take(total) {
+            let batch = batch?;
+            let n = batch.labels.len();
+            let labels = batch.labels.clone();
+            let (x, y) = batch.into_tensors()?;
+            let output = model.forward(&x)?;
+            let loss = objective.loss(&output, &y)?;
+            let value = loss.item()?;
+            if !value.is_finite() {
+                return Err(Error::Autograd(format!(
+                    "fit: the loss became {value} at batch {} of the epoch; lower the learning rate or clip gradients",
+                    p.batch + 1
+                )));
+            }
+            let scaled = match accumulate {
+                1 => loss,
+                k => loss.affine(1.0 / k as f32, 0.0)?,
+            };
+            scaled.backward(None)?;
+            p.batch += 1;
+            if p.batch % accumulate == 0 || p.batch == total {
+                step(optimizer, options, p.steps)?;
+                p.steps += 1;
+            }
+            loss_sum += value * n as f64;
+            correct += count_correct(&output.detach(), &labels)?;
+            p.samples += n;
+            p.loss = loss_sum / p.samples as f64;
+            p.accuracy = correct as f64 / p.samples as f64;
+            p.elapsed = start.elapsed().as_secs_f64();
+            if p.batch % accumulate == 0 || p.batch == total {
+                on_batch(&p)?;
+            }
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        // Leave no half-accumulated gradient behind.
+        optimizer.zero_grad();
+    }
+    result.map(|_| p)
+}
+
+/// One optimizer step: the scheduled learning rates, clipping, the update, cleared gradients.
+fn step(optimizer: &mut Optimizer, options: &TrainOptions, index: usize) -> Result<()> {
+    if let Some(lrs) = &options.step_lrs {
+        for (group, &lr) in optimizer.groups.iter_mut().zip(&lrs[index]) {
+            group.algorithm.set_lr(lr);
+        }
+    }
+    if let Some(max_norm) = options.grad_clip {
+        let params: Vec<Tensor> = optimizer.params().cloned().collect();
+        clip_grad_norm(&params, max_norm, 2.0)?;
+    }
+    optimizer.step()?;
+    optimizer.zero_grad();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{DataLoader, DataLoaderOptions, Dataset, Samples};
+    use crate::nn::{Activation, Linear, Sequential};
+    use crate::optim::{Algorithm, ParamGroup, SgdConfig};
+    use crate::train::CrossEntropy;
+
+    /// Two Gaussian blobs per class corner: class = quadrant sign of x0 * x1 > 0.
+    fn xor_like(n: usize) -> Dataset {
+        let u = crate::rng::RngState { seed: 7, offset: 0 }.normal(2 * n);
+        let labels: Vec<i64> = u.chunks(2).map(|p| (p[0] * p[1] > 0.0) as i64).collect();
+        Dataset::new(
+            Samples::F32(u),
+            vec![2],
+            labels,
+            vec!["a".into(), "b".into()],
+        )
+        .unwrap()
+    }
+
+    /// A 2-16-2 tanh MLP with weights from a local generator (tests run in parallel, so the
+    /// global one would race).
+    fn mlp(seed: u64) -> (Sequential, Vec<Tensor>) {
+        let mut rng = crate::rng::RngState { seed, offset: 0 };
+        let scaled = |v: Vec<f32>, s: f32| v.into_iter().map(|x| x * s).collect::<Vec<_>>();
+        let w1 = Tensor::from_vec(scaled(rng.normal(32), 0.7), &[16, 2]).unwrap();
+        let w2 = Tensor::from_vec(scaled(rng.normal(32), 0.25), &[2, 16]).unwrap();
+        let b1 = Tensor::zeros(&[16], crate::DType::F32, crate::Device::Cpu).unwrap();
+        let params = vec![w1.clone(), b1.clone(), w2.clone()];
+        for p in &params {
+            p.set_requires_grad(true).unwrap();
+        }
+        let model = Sequential::new(vec![
+            Box::new(Linear {
+                weight: w1,
+                bias: Some(b1),
+            }),
+            Box::new(Activation::Tanh),
+            Box::new(Linear {
+                weight: w2,
+                bias: None,
+            }),
+        ]);
+        (model, params)
+    }
+
+    fn sgd(params: Vec<Tensor>, lr: f32) -> Optimizer {
+        Optimizer::new(vec![ParamGroup {
+            params,
+            algorithm: Algorithm::Sgd(SgdConfig {
+                lr,
+                momentum: 0.9,
+                dampening: 0.0,
+                weight_decay: 0.0,
+                nesterov: false,
+                maximize: false,
+            }),
+        }])
+    }
+
+    fn run(
+        model: &Sequential,
+        opt: &mut Optimizer,
+        ds: &Dataset,
+        bs: usize,
+        acc: usize,
+    ) -> Progress {
+        let mut loader = DataLoader::new(
+            ds.clone(),
+            DataLoaderOptions {
+                batch_size: bs,
+                shuffle: false,
+                drop_last: false,
+                seed: Some(0),
+                transforms: vec![],
+            },
+        )
+        .unwrap();
+        let total = loader.len();
+        let options = TrainOptions {
+            accumulate: acc,
+            ..TrainOptions::default()
+        };
+        let objective = CrossEntropy::default();
+        train_epoch(
+            model,
+            &mut loader.iter(),
+            total,
+            &objective,
+            opt,
+            &options,
+            &mut |_| Ok(()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_small_mlp_learns_a_nonlinear_boundary() {
+        let ds = xor_like(512);
+        let (model, params) = mlp(1);
+        let mut opt = sgd(params, 0.1);
+        let first = run(&model, &mut opt, &ds, 32, 1);
+        let mut last = first.clone();
+        for _ in 0..30 {
+            last = run(&model, &mut opt, &ds, 32, 1);
+        }
+        assert!(
+            last.loss < 0.5 * first.loss,
+            "{} -> {}",
+            first.loss,
+            last.loss
+        );
+        assert!(last.accuracy > 0.93, "accuracy {}", last.accuracy);
+        assert_eq!((last.batch, last.steps, last.samples), (16, 16, 512));
+    }
+
+    #[test]
+    fn accumulating_two_half_batches_equals_one_full_batch() {
+        let ds = xor_like(64);
+        let (a, pa) = mlp(2);
+        let (b, pb) = mlp(2);
+        let (mut oa, mut ob) = (sgd(pa.clone(), 0.05), sgd(pb.clone(), 0.05));
+        for _ in 0..3 {
+            run(&a, &mut oa, &ds, 16, 1);
+            let p = run(&b, &mut ob, &ds, 8, 2);
+            assert_eq!(p.steps, 4);
+        }
+        for (x, y) in pa.iter().zip(&pb) {
+            let (x, y) = (x.to_vec::<f32>().unwrap(), y.to_vec::<f32>().unwrap());
+            let diff = x
+                .iter()
+                .zip(&y)
+                .map(|(u, v)| (u - v).abs())
+                .fold(0.0, f32::max);
+            assert!(diff < 1e-5, "max difference {diff}");
+        }
+    }
+
+    #[test]
+    fn an_error_from_the_callback_stops_the_epoch_without_pending_gradients() {
+        let ds = xor_like(64);
+        let (model, params) = mlp(3);
+        let mut opt = sgd(params.clone(), 0.05);
+        let mut loader = DataLoader::new(
+            ds,
+            DataLoaderOptions {
+                batch_size: 8,
+                shuffle: true,
+                drop_last: false,
+                seed: Some(0),
+                transforms: vec![],
+            },
+        )
+        .unwrap();
+        let mut calls = 0;
+        let opts = TrainOptions {
+            accumulate: 1,
+            ..TrainOptions::default()
+        };
+        let r = train_epoch(
+            &model,
+            &mut loader.iter(),
+            8,
+            &CrossEntropy::default(),
+            &mut opt,
+            &opts,
+            &mut |_| {
+                calls += 1;
+                if calls == 3 {
+                    Err(Error::Interrupted)
+                } else {
+                    Ok(())
+                }
+            },
+        );
+        assert!(matches!(r, Err(Error::Interrupted)));
+        assert_eq!(calls, 3);
+        assert!(params.iter().all(|p| p.grad().is_none()));
+        assert_eq!(opt.state(&params[0]).unwrap().step, 3);
+    }
+}

@@ -1,0 +1,224 @@
+//! The whole-epoch loops behind `Module.fit`, `evaluate` and `predict`: one call runs an epoch in
+//! Rust with the GIL released, taking it back only to report progress, to notice Ctrl-C, and for
+//! modules or losses written in Python.
+
+use ferrograd_core::train::{self, CrossEntropy, EpochStats, Objective, Progress, TrainOptions};
+use ferrograd_core::{Error, Result, Tensor};
+use numpy::ndarray::{ArrayD, IxDyn};
+use numpy::{IntoPyArray, PyArray1};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::data::loader::PyDataLoader;
+use crate::errors::{stash, IntoPy};
+use crate::nn::PyLayer;
+use crate::optim::PyOptimizer;
+use crate::tensor::PyTensor;
+
+/// A Python callable `loss(output, labels) -> Tensor` as a training objective.
+struct PythonObjective {
+    callable: Py<PyAny>,
+}
+
+impl Objective for PythonObjective {
+    fn loss(&self, output: &Tensor, labels: &Tensor) -> Result<Tensor> {
+        Python::attach(|py| {
+            let args = (
+                PyTensor::from(output.clone()),
+                PyTensor::from(labels.clone()),
+            );
+            let out = self.callable.call1(py, args).map_err(stash)?;
+            let out: PyRef<'_, PyTensor> = out.extract(py).map_err(|_| {
+                stash(PyValueError::new_err(
+                    "the loss function returned something other than a Tensor",
+                ))
+            })?;
+            Ok(out.inner.clone())
+        })
+    }
+}
+
+/// The loss a loop computes per batch.
+#[pyclass(name = "Objective", module = "ferrograd._core", frozen)]
+pub struct PyObjective {
+    inner: Box<dyn Objective>,
+}
+
+#[pymethods]
+impl PyObjective {
+    /// Mean cross-entropy of logits against class indices.
+    #[staticmethod]
+    #[pyo3(signature = (weight = None, label_smoothing = 0.0, ignore_index = -100))]
+    fn cross_entropy(
+        weight: Option<PyRef<'_, PyTensor>>,
+        label_smoothing: f32,
+        ignore_index: i64,
+    ) -> PyResult<Self> {
+        if !(0.0..=1.0).contains(&label_smoothing) {
+            return Err(PyValueError::new_err(format!(
+                "cross_entropy: argument `label_smoothing` expected a value in [0, 1], got {label_smoothing}"
+            )));
+        }
+        Ok(PyObjective {
+            inner: Box::new(CrossEntropy {
+                weight: weight.map(|w| w.inner.clone()),
+                label_smoothing,
+                ignore_index: Some(ignore_index),
+                log_probs: false,
+            }),
+        })
+    }
+
+    /// Mean negative log-likelihood of log-probabilities against class indices.
+    #[staticmethod]
+    #[pyo3(signature = (weight = None, ignore_index = -100))]
+    fn nll(weight: Option<PyRef<'_, PyTensor>>, ignore_index: i64) -> Self {
+        PyObjective {
+            inner: Box::new(CrossEntropy {
+                weight: weight.map(|w| w.inner.clone()),
+                label_smoothing: 0.0,
+                ignore_index: Some(ignore_index),
+                log_probs: true,
+            }),
+        }
+    }
+
+    /// A Python loss `loss(output, labels) -> Tensor`.
+    #[staticmethod]
+    fn python(loss: Py<PyAny>) -> Self {
+        PyObjective {
+            inner: Box::new(PythonObjective { callable: loss }),
+        }
+    }
+}
+
+/// Progress as the dict the Python side reads.
+fn progress_dict<'py>(py: Python<'py>, p: &Progress) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("batch", p.batch)?;
+    d.set_item("batches", p.batches)?;
+    d.set_item("steps", p.steps)?;
+    d.set_item("samples", p.samples)?;
+    d.set_item("loss", p.loss)?;
+    d.set_item("accuracy", p.accuracy)?;
+    d.set_item("elapsed", p.elapsed)?;
+    Ok(d)
+}
+
+/// Takes the GIL after a batch: runs pending signal handlers (Ctrl-C raises KeyboardInterrupt
+/// here) and, every `every` batches and at the end, calls `callback(progress)`.
+fn report(callback: Option<&Py<PyAny>>, every: usize, p: &Progress) -> Result<()> {
+    Python::attach(|py| {
+        py.check_signals().map_err(stash)?;
+        if let Some(cb) = callback {
+            if p.batch % every.max(1) == 0 || p.batch == p.batches {
+                let d = progress_dict(py, p).map_err(stash)?;
+                cb.call1(py, (d,)).map_err(stash)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Trains `model` for one epoch of `loader`; returns the epoch's summary as a dict.
+#[pyfunction]
+#[pyo3(signature = (model, loader, objective, optimizer, grad_clip = None, accumulate = 1, step_lrs = None, progress = None, every = 10))]
+#[allow(clippy::too_many_arguments)]
+fn train_epoch<'py>(
+    py: Python<'py>,
+    model: PyRef<'_, PyLayer>,
+    mut loader: PyRefMut<'_, PyDataLoader>,
+    objective: PyRef<'_, PyObjective>,
+    mut optimizer: PyRefMut<'_, PyOptimizer>,
+    grad_clip: Option<f32>,
+    accumulate: usize,
+    step_lrs: Option<Vec<Vec<f32>>>,
+    progress: Option<Py<PyAny>>,
+    every: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    if accumulate == 0 {
+        return Err(PyValueError::new_err(
+            "fit: argument `accumulate` expected >= 1, got 0",
+        ));
+    }
+    if let Some(c) = grad_clip {
+        if c.is_nan() || c <= 0.0 {
+            return Err(PyValueError::new_err(format!(
+                "fit: argument `grad_clip` expected a positive norm, got {c}"
+            )));
+        }
+    }
+    let module = model.module()?;
+    let options = TrainOptions {
+        grad_clip,
+        accumulate,
+        step_lrs,
+    };
+    let objective = &*objective.inner;
+    let optimizer = &mut optimizer.inner;
+    let loader = &mut loader.inner;
+    let stats: EpochStats = py
+        .detach(|| {
+            let mut epoch = loader.iter();
+            let total = epoch.remaining();
+            train::train_epoch(
+                module,
+                &mut epoch,
+                total,
+                objective,
+                optimizer,
+                &options,
+                &mut |p| report(progress.as_ref(), every, p),
+            )
+        })
+        .py()?;
+    progress_dict(py, &stats)
+}
+
+/// Runs `model` over one pass of `loader` without autograd; returns `(outputs, labels, loss)`
+/// with outputs `[N, ...]` as numpy in loader order (loss 0.0 without an objective).
+#[pyfunction]
+#[pyo3(signature = (model, loader, objective = None, progress = None))]
+fn predict_epoch<'py>(
+    py: Python<'py>,
+    model: PyRef<'_, PyLayer>,
+    mut loader: PyRefMut<'_, PyDataLoader>,
+    objective: Option<PyRef<'_, PyObjective>>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray1<i64>>, f64)> {
+    let module = model.module()?;
+    let objective = objective.as_ref().map(|o| &*o.inner);
+    let loader = &mut loader.inner;
+    let preds = py
+        .detach(|| {
+            let mut epoch = loader.iter();
+            let total = epoch.remaining();
+            train::predict_epoch(module, &mut epoch, total, objective, &mut |done| {
+                let p = Progress {
+                    batch: done,
+                    batches: total,
+                    ..Progress::default()
+                };
+                report(progress.as_ref(), 1, &p)
+            })
+        })
+        .py()?;
+    let shape = if preds.shape.is_empty() {
+        vec![0]
+    } else {
+        preds.shape
+    };
+    let outputs = ArrayD::from_shape_vec(IxDyn(&shape), preds.outputs)
+        .map_err(|e| crate::errors::to_py(Error::shape("predict", e.to_string())))?
+        .into_pyarray(py)
+        .into_any();
+    Ok((outputs, PyArray1::from_vec(py, preds.labels), preds.loss))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyObjective>()?;
+    m.add_function(wrap_pyfunction!(train_epoch, m)?)?;
+    m.add_function(wrap_pyfunction!(predict_epoch, m)?)?;
+    Ok(())
+}
