@@ -1,5 +1,6 @@
 """Runs every benchmark against PyTorch in the same process and rewrites the table in
-BENCHMARKS.md. Usage: ``python benches/run.py [--threads N]``."""
+BENCHMARKS.md. Usage: ``python benches/run.py [--threads N]`` (data from ``FERROGRAD_DATA``,
+by default ``../shared/data``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import torch  # noqa: E402
 
+import fit_epoch  # noqa: E402
 import train_step  # noqa: E402
 from common import machine  # noqa: E402
 
@@ -25,7 +27,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for both libraries")
     args = parser.parse_args()
     os.environ["RAYON_NUM_THREADS"] = str(args.threads)
-    rows = train_step.run(args.threads)
+    rows = train_step.run(args.threads) + fit_epoch.run(args.threads)
     lines = [
         f"Machine: {machine()}; {args.threads} threads for both; PyTorch {torch.__version__}; "
         f"{datetime.date.today().isoformat()}. Command: `python benches/run.py --threads {args.threads}`.",

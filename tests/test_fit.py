@@ -404,3 +404,39 @@ def test_cnn_with_augmentation_reaches_35_percent_on_the_cifar_subset(data_dir: 
     acc = model.evaluate(test, transforms=norm).accuracy
     assert hist["loss"][-1] < hist["loss"][0]
     assert acc >= 0.35, f"test accuracy {acc:.4f} < 0.35"
+
+
+# -- the Rust module tree built from Python modules ---------------------------------------------------
+
+
+def test_rust_layers_match_python_modules_and_share_their_state() -> None:
+    """Every built-in layer's Rust form computes what its Python forward computes, names its
+    tensors as the state dict does, and updates the same running statistics."""
+    fg.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1, stride=2), nn.BatchNorm2d(8), nn.LeakyReLU(0.1), nn.MaxPool2d(2, 1),
+        nn.Conv2d(8, 8, 3, groups=2, dilation=2, padding=2), nn.GELU("tanh"), nn.AvgPool2d(2), nn.AdaptiveAvgPool2d(3),
+        nn.Flatten(), nn.Linear(72, 16), nn.LayerNorm(16), nn.SiLU(), nn.Dropout(0.0), nn.Softplus(2.0, 10.0),
+        nn.Linear(16, 12, bias=False), nn.Tanh(), nn.Identity(), nn.Sigmoid(), nn.LogSoftmax(1),
+    )
+    x = fg.randn(4, 3, 16, 16)
+    layer = model._to_layer()
+    assert [n for n, _ in layer.state_dict()] == list(model.state_dict())
+    assert [n for n, _ in layer.named_parameters()] == [n for n, _ in model.named_parameters()]
+    for training in (True, False):
+        model.train(training)
+        before = model[1].running_mean.numpy().copy()
+        ref = model(x).detach().numpy()
+        python_stats = model[1].running_mean.numpy().copy()
+        model[1].running_mean.copy_(fg.tensor(before))
+        model[1].num_batches_tracked.copy_(int(model[1].num_batches_tracked.item()) - int(training))
+        out = model._to_layer()(x).detach().numpy()
+        np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(model[1].running_mean.numpy(), python_stats, rtol=1e-6, atol=1e-7)
+
+
+def test_embedding_layer_matches_its_module() -> None:
+    fg.manual_seed(0)
+    emb = nn.Embedding(10, 4)
+    ids = fg.tensor(np.array([[1, 2], [9, 0]], dtype=np.int64))
+    np.testing.assert_array_equal(emb._to_layer()(ids).detach().numpy(), emb(ids).detach().numpy())

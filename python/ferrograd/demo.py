@@ -1,13 +1,12 @@
-"""The README's demo: a small CNN trained on scikit-learn's bundled 8x8 digits (no download)."""
+"""The README's demo: a small CNN trained with ``model.fit`` on scikit-learn's bundled 8x8 digits
+(no download), evaluated with ``model.evaluate`` and its classification report."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from . import functional as F
-from . import manual_seed, nn, no_grad, optim, tensor
+from . import data, manual_seed, nn, optim
+from .training import EvaluationReport
 
 
 def _digits() -> tuple[np.ndarray, np.ndarray]:
@@ -27,41 +26,25 @@ def _model() -> nn.Module:
     )
 
 
-def _accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
-    model.eval()
-    with no_grad():
-        pred = model(tensor(x)).argmax(1).numpy()
-    return float((pred == y).mean())
-
-
-def run(epochs: int = 8, batch_size: int = 32, seed: int = 0) -> float:
-    """Trains and evaluates the demo model; returns the test accuracy."""
+def run(epochs: int = 8, batch_size: int = 32, seed: int = 0, verbose: bool = True) -> float:
+    """Trains and evaluates the demo model, printing progress and the report; returns the test accuracy."""
     manual_seed(seed)
     x, y = _digits()
-    order = np.random.default_rng(seed).permutation(len(x))
-    split = int(0.8 * len(x))
-    (x_train, y_train), (x_test, y_test) = (x[order[:split]], y[order[:split]]), (x[order[split:]], y[order[split:]])
+    train, test = data.from_numpy(x, y).split(0.8, seed=seed)
     model = _model()
     print(model)
-    print(f"{model.num_parameters():,} parameters; {len(x_train)} training and {len(x_test)} test images of 8x8 digits\n")
+    print(f"{model.num_parameters():,} parameters; {len(train)} training and {len(test)} test images of 8x8 digits\n")
     opt = optim.Adam(model.parameters(), lr=2e-3)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    rng = np.random.default_rng(seed)
-    for epoch in range(1, epochs + 1):
-        model.train()
-        start, total, seen = time.perf_counter(), 0.0, 0
-        perm = rng.permutation(len(x_train))
-        for i in range(0, len(perm), batch_size):
-            idx = perm[i:i + batch_size]
-            opt.zero_grad()
-            loss = F.cross_entropy(model(tensor(x_train[idx])), tensor(y_train[idx]))
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-            seen += len(idx)
-        sched.step()
-        rate = seen / (time.perf_counter() - start)
-        print(f"epoch {epoch:2d}  loss {total / seen:.4f}  test accuracy {_accuracy(model, x_test, y_test):.4f}  ({rate:,.0f} images/s)")
-    acc = _accuracy(model, x_test, y_test)
-    print(f"\nfinal test accuracy: {acc:.4f}")
-    return acc
+    history = model.fit(train, epochs=epochs, batch_size=batch_size, optimizer=opt, schedule=sched, val=test,
+                        augment=[data.transforms.RandomCrop(8, padding=1)], verbose=verbose)
+    print()
+    for e, (loss, acc, val_acc, secs) in enumerate(zip(history["loss"], history["accuracy"], history["val_accuracy"],
+                                                        history["time"])):
+        print(f"epoch {e + 1:2d}  loss {loss:.4f}  train accuracy {acc:.4f}  test accuracy {val_acc:.4f}  "
+              f"({len(train) / secs:,.0f} images/s)")
+    report: EvaluationReport = model.evaluate(test)
+    print()
+    report.report(digits=4)
+    print(f"final test accuracy: {report.accuracy:.4f}")
+    return report.accuracy
