@@ -52,6 +52,10 @@ impl MaxPool<'_> {
         let planes = self.input.len() / (h * w).max(1);
         let mut values = vec![0f32; planes * oh * ow];
         let mut argmax = vec![0u32; planes * oh * ow];
+        if self.dilation == (1, 1) {
+            self.forward_dense(&mut values, &mut argmax);
+            return (values, argmax);
+        }
         let taps = |o: usize, k: usize, s: usize, p: usize, d: usize, size: usize| {
             (0..k).filter_map(move |t| (o * s + t * d).checked_sub(p).filter(|&i| i < size))
         };
@@ -97,6 +101,45 @@ impl MaxPool<'_> {
                 }
             });
         (values, argmax)
+    }
+}
+
+impl MaxPool<'_> {
+    /// Undilated windows: each is a clipped rectangle (padding never wins a max), computed once
+    /// per output row and column, so the inner loop is a plain scan of input rows.
+    fn forward_dense(&self, values: &mut [f32], argmax: &mut [u32]) {
+        let (h, w) = self.plane;
+        let (oh, ow) = self.out;
+        let rows = sliding_windows(h, oh, self.kernel.0, self.stride.0, self.padding.0, 1);
+        let cols = sliding_windows(w, ow, self.kernel.1, self.stride.1, self.padding.1, 1);
+        values
+            .par_chunks_mut((oh * ow).max(1))
+            .zip(argmax.par_chunks_mut((oh * ow).max(1)))
+            .enumerate()
+            .for_each(|(pi, (vals, idx))| {
+                let x = &self.input[pi * h * w..(pi + 1) * h * w];
+                for (oy, ry) in rows.iter().enumerate() {
+                    for (ox, rx) in cols.iter().enumerate() {
+                        let (mut best, mut at) = (f32::NEG_INFINITY, u32::MAX);
+                        'window: for iy in ry.clone() {
+                            let line = &x[iy * w..(iy + 1) * w];
+                            for ix in rx.clone() {
+                                let v = line[ix];
+                                // NaN propagates, as in PyTorch.
+                                if v > best || at == u32::MAX || v.is_nan() {
+                                    best = v;
+                                    at = (iy * w + ix) as u32;
+                                    if v.is_nan() {
+                                        break 'window;
+                                    }
+                                }
+                            }
+                        }
+                        vals[oy * ow + ox] = best;
+                        idx[oy * ow + ox] = at;
+                    }
+                }
+            });
     }
 }
 
