@@ -11,13 +11,16 @@ from typing import Any
 
 import numpy as np
 
-from . import _core, data, functional, nn, optim, training
+from . import _core, attacks, data, functional, nn, optim, training
+from .attacks import robustness
 from .io import load_safetensors, save_safetensors
 from ._core import DeviceError, Tensor, cat, get_rng_state, manual_seed, set_rng_state, stack
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 
 __all__ = [
     "Tensor",
+    "attacks",
+    "robustness",
     "DeviceError",
     "training",
     "tensor",

@@ -131,7 +131,8 @@ class Module:
             val: Any = None, schedule: Any = None, augment: Sequence[Any] = (), transforms: Sequence[Any] = (),
             callbacks: Sequence[Any] = (), device: str = "cpu", grad_clip: Optional[float] = None, accumulate: int = 1,
             shuffle: bool = True, seed: Optional[int] = None, verbose: bool = True, progress_every: int = 10,
-            checkpoint: Any = None, resume: Any = None, val_batch_size: int = 512) -> Any:
+            checkpoint: Any = None, resume: Any = None, val_batch_size: int = 512, adversarial: Any = None,
+            val_attack: Any = None) -> Any:
         """Trains the model; each epoch (forward, loss, backward, clipping, optimizer step and
         per-step schedule) runs in Rust with the GIL released. Returns a :class:`~ferrograd.training.History`.
 
@@ -149,6 +150,11 @@ class Module:
         - ``seed``: the shuffle/augmentation seed (default: drawn from ``fg.manual_seed``'s generator).
         - ``checkpoint``: a path rewritten atomically after every epoch with model, optimizer, schedule,
           RNG and loader state; ``resume``: such a file to continue from (same arguments otherwise).
+        - ``adversarial``: an attack from ``ferrograd.attacks`` that replaces every training batch by its
+          adversarial version inside the Rust loop (PGD-AT with ``PGD(...)``; Fast-AT with
+          ``PGD(model, eps, alpha=1.25 * eps, steps=1)``); ``val_attack`` adds ``val_robust_accuracy``
+          to each epoch's metrics (monitor it with ``ModelCheckpoint`` to keep the most robust weights).
+          Keep normalisation inside the model (``nn.Normalize``) so ε is in input units.
 
         Ctrl-C stops at the next batch boundary and raises KeyboardInterrupt with the model and
         optimizer consistent (the interrupted epoch is not recorded).
@@ -158,7 +164,8 @@ class Module:
         return fit(self, train, epochs=epochs, batch_size=batch_size, optimizer=optimizer, loss=loss, val=val,
                    schedule=schedule, augment=augment, transforms=transforms, callbacks=callbacks, device=device,
                    grad_clip=grad_clip, accumulate=accumulate, shuffle=shuffle, seed=seed, verbose=verbose,
-                   progress_every=progress_every, checkpoint=checkpoint, resume=resume, val_batch_size=val_batch_size)
+                   progress_every=progress_every, checkpoint=checkpoint, resume=resume, val_batch_size=val_batch_size,
+                   adversarial=adversarial, val_attack=val_attack)
 
     def evaluate(self, data: Any, batch_size: int = 512, loss: Any = "cross_entropy", transforms: Sequence[Any] = (),
                  top_k: Sequence[int] = (1, 5), device: str = "cpu") -> Any:

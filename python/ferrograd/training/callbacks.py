@@ -148,3 +148,29 @@ class ModelCheckpoint(_Monitor):
             path = self.path.format(epoch=epoch + 1, **logs)
             self.model.save(path)
             self.saved.append(path)
+
+
+class CatastrophicOverfittingStop(Callback):
+    """Fast-AT's guard against catastrophic overfitting (Wong et al., 2020): when ``monitor``
+    (by default ``val_robust_accuracy``) falls more than ``drop`` below its best value, training
+    stops and the weights of the best epoch are restored."""
+
+    def __init__(self, monitor: str = "val_robust_accuracy", drop: float = 0.2) -> None:
+        self.monitor, self.drop = monitor, drop
+        self.best = -math.inf
+        self.best_epoch = -1
+        self.stopped_epoch: Optional[int] = None
+        self._best_state: Optional[dict[str, Any]] = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        if self.monitor not in logs:
+            raise ValueError(f"CatastrophicOverfittingStop: {self.monitor!r} is not among the epoch's metrics {sorted(logs)} "
+                             "(pass val= and val_attack= to fit)")
+        value = logs[self.monitor]
+        if value >= self.best:
+            self.best, self.best_epoch = value, epoch
+            self._best_state = {k: v.detach().numpy().copy() for k, v in self.model.state_dict().items()}
+        elif value < self.best - self.drop:
+            self.stop_training, self.stopped_epoch = True, epoch
+            if self._best_state is not None:
+                self.model.load_state_dict({k: _core.Tensor.from_numpy(v) for k, v in self._best_state.items()})

@@ -29,9 +29,11 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
         device: str = "cpu", grad_clip: Optional[float] = None, accumulate: int = 1, shuffle: bool = True,
         seed: Optional[int] = None, verbose: bool = True, progress_every: int = 10,
         checkpoint: str | os.PathLike[str] | None = None, resume: str | os.PathLike[str] | None = None,
-        val_batch_size: int = 512) -> History:
+        val_batch_size: int = 512, adversarial: Any = None, val_attack: Any = None) -> History:
     """Trains ``model``; see :meth:`ferrograd.nn.Module.fit` for the arguments."""
     check_device(device, "fit")
+    if val_attack is not None and val is None:
+        raise ValueError("fit: argument `val_attack` needs `val` data to attack")
     if not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"fit: argument `epochs` expected a non-negative int, got {epochs!r}")
     if not isinstance(accumulate, int) or accumulate < 1:
@@ -57,6 +59,11 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
         for epoch in range(start, epochs):
             for cb in cbs:
                 cb.on_epoch_begin(epoch, batches)
+            adversary = None
+            if adversarial is not None:
+                # The attack sees the same parameters in eval mode (batch norm on running statistics).
+                model.eval()
+                adversary = (model._to_layer(), adversarial.options(), int(adversarial.seed) + epoch)
             model.train()
             layer = model._to_layer()
             optimizer._sync()
@@ -69,7 +76,7 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
             started = time.perf_counter()
             try:
                 stats = _core.train_epoch(layer, loader, objective, optimizer._core, grad_clip, accumulate, lrs,
-                                          progress if cbs else None, progress_every)
+                                          progress if cbs else None, progress_every, adversary)
             finally:
                 # A per-step schedule wrote rates into the Rust optimizer; the groups' own rates
                 # (set by the schedule below) stay the source of truth.
@@ -87,6 +94,8 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
                 out, labels, val_loss = _core.predict_epoch(model._to_layer(), val_loader, objective, None)
                 logs["val_loss"] = val_loss
                 logs["val_accuracy"] = float((out.argmax(1) == labels).mean()) if out.ndim == 2 and len(labels) else 0.0
+                if val_attack is not None:
+                    logs["val_robust_accuracy"] = val_attack(val_loader.dataset).robust_accuracy
                 model.train()
             logs["lr"] = lr_used
             logs["time"] = time.perf_counter() - started

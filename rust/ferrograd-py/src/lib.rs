@@ -1,6 +1,7 @@
 //! `ferrograd._core`: the Python extension. Each file binds one part of the core; this one only
 //! assembles the module.
 
+mod attack;
 mod convert;
 mod creation;
 mod data;
@@ -30,6 +31,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     io::register(m)?;
     nn::register(m)?;
     train::register(m)?;
+    attack::register(m)?;
     data::register(m)?;
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use ferrograd_core::nn::{
     self, Activation, AdaptiveAvgPool2d, AvgPool2d, BatchNorm, Conv2d, Dropout, Embedding, Flatten,
-    LayerNorm, Linear, MaxPool2d, Module, Sequential,
+    LayerNorm, Linear, MaxPool2d, Module, Normalize, Sequential,
 };
 use ferrograd_core::{Result, Tensor};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -139,6 +139,18 @@ impl PyLayer {
     #[staticmethod]
     fn dropout(p: f32, training: bool) -> PyLayer {
         PyLayer::wrap(Dropout { p, training })
+    }
+
+    #[staticmethod]
+    fn normalize(mean: Vec<f32>, std: Vec<f32>) -> PyResult<PyLayer> {
+        if mean.len() != std.len() || mean.is_empty() || std.iter().any(|s| *s <= 0.0) {
+            return Err(PyValueError::new_err(format!(
+                "Normalize: expected equally long, non-empty mean and std with std > 0, got {} and {:?}",
+                mean.len(),
+                std
+            )));
+        }
+        Ok(PyLayer::wrap(Normalize { mean, std }))
     }
 
     #[staticmethod]

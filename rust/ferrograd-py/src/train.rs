@@ -2,7 +2,10 @@
 //! Rust with the GIL released, taking it back only to report progress, to notice Ctrl-C, and for
 //! modules or losses written in Python.
 
-use ferrograd_core::train::{self, CrossEntropy, EpochStats, Objective, Progress, TrainOptions};
+use ferrograd_core::rng::RngState;
+use ferrograd_core::train::{
+    self, Adversary, CrossEntropy, EpochStats, Objective, Progress, TrainOptions,
+};
 use ferrograd_core::{Error, Result, Tensor};
 use numpy::ndarray::{ArrayD, IxDyn};
 use numpy::{IntoPyArray, PyArray1};
@@ -123,7 +126,7 @@ fn report(callback: Option<&Py<PyAny>>, every: usize, p: &Progress) -> Result<()
 
 /// Trains `model` for one epoch of `loader`; returns the epoch's summary as a dict.
 #[pyfunction]
-#[pyo3(signature = (model, loader, objective, optimizer, grad_clip = None, accumulate = 1, step_lrs = None, progress = None, every = 10))]
+#[pyo3(signature = (model, loader, objective, optimizer, grad_clip = None, accumulate = 1, step_lrs = None, progress = None, every = 10, adversary = None))]
 #[allow(clippy::too_many_arguments)]
 fn train_epoch<'py>(
     py: Python<'py>,
@@ -136,6 +139,7 @@ fn train_epoch<'py>(
     step_lrs: Option<Vec<Vec<f32>>>,
     progress: Option<Py<PyAny>>,
     every: usize,
+    adversary: Option<(PyRef<'_, PyLayer>, Bound<'_, PyDict>, u64)>,
 ) -> PyResult<Bound<'py, PyDict>> {
     if accumulate == 0 {
         return Err(PyValueError::new_err(
@@ -155,6 +159,17 @@ fn train_epoch<'py>(
         accumulate,
         step_lrs,
     };
+    let mut adversary = match &adversary {
+        Some((layer, options, seed)) => Some(Adversary {
+            model: layer.module()?,
+            config: crate::attack::config_from_options(options)?,
+            rng: RngState {
+                seed: *seed,
+                offset: 0,
+            },
+        }),
+        None => None,
+    };
     let objective = &*objective.inner;
     let optimizer = &mut optimizer.inner;
     let loader = &mut loader.inner;
@@ -169,6 +184,7 @@ fn train_epoch<'py>(
                 objective,
                 optimizer,
                 &options,
+                adversary.as_mut(),
                 &mut |p| report(progress.as_ref(), every, p),
             )
         })

@@ -11,7 +11,9 @@ mod stateless;
 pub use layers::{Conv2d, Embedding, Linear};
 pub use norm::{BatchNorm, LayerNorm};
 pub use sequential::Sequential;
-pub use stateless::{Activation, AdaptiveAvgPool2d, AvgPool2d, Dropout, Flatten, MaxPool2d};
+pub use stateless::{
+    Activation, AdaptiveAvgPool2d, AvgPool2d, Dropout, Flatten, MaxPool2d, Normalize,
+};
 
 use crate::{Result, Tensor};
 

@@ -120,3 +120,28 @@ impl Module for AdaptiveAvgPool2d {
         x.adaptive_avg_pool2d(self.output_size)
     }
 }
+
+/// `(x - mean[c]) / std[c]` over dim 1: input normalisation inside the model, so attacks and
+/// their ε live in the raw input space.
+#[derive(Debug)]
+pub struct Normalize {
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+}
+
+impl Module for Normalize {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let c = self.mean.len();
+        crate::ensure_shape!(
+            x.rank() >= 2 && x.shape()[1] == c,
+            "Normalize",
+            "expected {c} channels in dim 1, got input of shape {:?}",
+            x.shape()
+        );
+        let mut shape = vec![c];
+        shape.resize(x.rank() - 1, 1);
+        let mean = Tensor::from_vec(self.mean.clone(), &shape)?;
+        let std = Tensor::from_vec(self.std.clone(), &shape)?;
+        x.sub(&mean)?.div(&std)
+    }
+}

@@ -3,10 +3,21 @@
 use std::time::Instant;
 
 use super::objective::{count_correct, Objective};
+use crate::attack::{attack_batch, AttackConfig};
 use crate::data::Batch;
 use crate::nn::Module;
 use crate::optim::{clip_grad_norm, Optimizer};
+use crate::rng::RngState;
 use crate::{Error, Result, Tensor};
+
+/// Adversarial training: each batch is replaced by its attack before the step (PGD-AT; with one
+/// uniform-start step of 1.25 ε, Fast-AT). The attack runs on `model`, the same parameters in
+/// evaluation mode, and draws its random starts from `rng`.
+pub struct Adversary<'a> {
+    pub model: &'a dyn Module,
+    pub config: AttackConfig,
+    pub rng: RngState,
+}
 
 /// How an epoch trains.
 #[derive(Clone, Debug, Default)]
@@ -44,6 +55,7 @@ pub type EpochStats = Progress;
 /// Trains `model` for one pass over `batches` (of which there are `total`). `on_batch` runs after
 /// every batch, at a step boundary when no gradients are pending; an error from it (e.g.
 /// [`Error::Interrupted`]) stops the epoch with the model and optimizer consistent.
+#[allow(clippy::too_many_arguments)] // each argument is a distinct role of the loop
 pub fn train_epoch(
     model: &dyn Module,
     batches: &mut dyn Iterator<Item = Result<Batch>>,
@@ -51,6 +63,7 @@ pub fn train_epoch(
     objective: &dyn Objective,
     optimizer: &mut Optimizer,
     options: &TrainOptions,
+    mut adversary: Option<&mut Adversary<'_>>,
     on_batch: &mut dyn FnMut(&Progress) -> Result<()>,
 ) -> Result<EpochStats> {
     let accumulate = options.accumulate.max(1);
@@ -74,9 +87,22 @@ pub fn train_epoch(
     optimizer.zero_grad();
     let result = (|| {
         for batch in (&mut *batches).take(total) {
-            let batch = batch?;
+            let mut batch = batch?;
             let n = batch.labels.len();
             let labels = batch.labels.clone();
+            if let Some(adv) = adversary.as_deref_mut() {
+                let (model, config) = (adv.model, &adv.config);
+                let attacked = attack_batch(
+                    model,
+                    &batch.inputs,
+                    &batch.shape,
+                    &labels,
+                    false,
+                    config,
+                    &mut adv.rng,
+                )?;
+                batch.inputs = attacked.adversarial;
+            }
             let (x, y) = batch.into_tensors()?;
             let output = model.forward(&x)?;
             let loss = objective.loss(&output, &y)?;
@@ -224,6 +250,7 @@ mod tests {
             &objective,
             opt,
             &options,
+            None,
             &mut |_| Ok(()),
         )
         .unwrap()
@@ -299,6 +326,7 @@ mod tests {
             &CrossEntropy::default(),
             &mut opt,
             &opts,
+            None,
             &mut |_| {
                 calls += 1;
                 if calls == 3 {

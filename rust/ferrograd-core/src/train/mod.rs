@@ -7,5 +7,5 @@ mod fit;
 mod objective;
 
 pub use evaluate::{predict_epoch, Predictions};
-pub use fit::{train_epoch, EpochStats, Progress, TrainOptions};
+pub use fit::{train_epoch, Adversary, EpochStats, Progress, TrainOptions};
 pub use objective::{count_correct, CrossEntropy, Objective};

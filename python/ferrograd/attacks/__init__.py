@@ -1,0 +1,14 @@
+"""Adversarial attacks whose iterations run in Rust (``ferrograd.attacks``), with
+torchattacks-style classes, and the robustness report.
+
+Inputs live in [0, 1] (``bounds``); put normalisation inside the model with
+:class:`ferrograd.nn.Normalize`. Attacks put the model in eval mode while they run, work on numpy
+arrays or Datasets in batches, support targeted mode (``targets=``) and are seeded.
+"""
+
+from .base import Attack, AttackResult
+from .gradient import BIM, FGSM, MIFGSM, PGD, PGDL2, RFGSM
+from .report import RobustnessReport, RobustnessWarning, robustness
+
+__all__ = ["Attack", "AttackResult", "FGSM", "RFGSM", "BIM", "PGD", "PGDL2", "MIFGSM", "robustness",
+           "RobustnessReport", "RobustnessWarning"]

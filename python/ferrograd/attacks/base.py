@@ -1,0 +1,99 @@
+"""The Attack base class and its result."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from .. import _core
+from ..training.inputs import as_dataset, make_loader
+
+
+class AttackResult:
+    """What an attack produced, in input order: ``adversarial`` inputs, ``labels``,
+    ``clean_predictions``, ``adversarial_predictions`` and ``success`` (misclassified, or classified
+    as the target in targeted mode)."""
+
+    def __init__(self, raw: dict[str, np.ndarray], inputs: np.ndarray, targeted: bool) -> None:
+        self.adversarial: np.ndarray = raw["adversarial"]
+        self.labels: np.ndarray = raw["labels"]
+        self.clean_predictions: np.ndarray = raw["clean_predictions"]
+        self.adversarial_predictions: np.ndarray = raw["adversarial_predictions"]
+        self.success: np.ndarray = raw["success"]
+        self.inputs = inputs
+        self.targeted = targeted
+
+    @property
+    def clean_accuracy(self) -> float:
+        return float((self.clean_predictions == self.labels).mean()) if len(self.labels) else 0.0
+
+    @property
+    def robust_accuracy(self) -> float:
+        """Accuracy on the adversarial inputs."""
+        return float((self.adversarial_predictions == self.labels).mean()) if len(self.labels) else 0.0
+
+    @property
+    def success_rate(self) -> float:
+        return float(self.success.mean()) if len(self.success) else 0.0
+
+    @property
+    def perturbation(self) -> np.ndarray:
+        """``adversarial - inputs``."""
+        return self.adversarial - self.inputs
+
+    def norms(self, p: float = np.inf) -> np.ndarray:
+        """Per-sample Lp norm of the perturbation (``p`` = inf, 2 or 1)."""
+        flat = self.perturbation.reshape(len(self.labels), -1)
+        return np.linalg.norm(flat, ord=p, axis=1)
+
+    def __repr__(self) -> str:
+        return (f"AttackResult(n={len(self.labels)}, clean_accuracy={self.clean_accuracy:.4f}, "
+                f"robust_accuracy={self.robust_accuracy:.4f}, success_rate={self.success_rate:.4f})")
+
+
+class Attack:
+    """Base class of the gradient attacks. Subclasses set the loop's options in ``_options``."""
+
+    norm = "linf"
+
+    def __init__(self, model: Any, eps: float, bounds: tuple[float, float] = (0.0, 1.0), seed: int = 0,
+                 batch_size: int = 256) -> None:
+        if not eps >= 0:
+            raise ValueError(f"{type(self).__name__}: argument `eps` expected a value >= 0, got {eps}")
+        self.model, self.eps, self.bounds, self.seed, self.batch_size = model, float(eps), bounds, seed, batch_size
+
+    def _options(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def options(self) -> dict[str, Any]:
+        """The loop's options (eps, alpha, steps, norm, start, ... and bounds), as the Rust side reads them."""
+        return self._options() | {"bounds": tuple(self.bounds)}
+
+    def __call__(self, data: Any, labels: Optional[np.ndarray] = None, targets: Optional[np.ndarray] = None) -> AttackResult:
+        """Attacks ``data``: a Dataset, ``(X, y)`` arrays, or an array ``X`` with ``labels``.
+        ``targets`` (one class per sample) makes the attack targeted."""
+        if isinstance(data, np.ndarray):
+            if labels is None:
+                raise ValueError(f"{type(self).__name__}: pass `labels` with an array of inputs")
+            data = (data, np.asarray(labels))
+        ds = as_dataset(data, "data", type(self).__name__)
+        loader = make_loader(ds, "data", type(self).__name__, self.batch_size, False, 0, [])
+        target_list = None
+        if targets is not None:
+            t = np.asarray(targets, dtype=np.int64)
+            if t.shape != (len(ds),):
+                raise ValueError(f"{type(self).__name__}: argument `targets` expected shape ({len(ds)},), got {t.shape}")
+            target_list = t.tolist()
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            raw = _core.attack(self.model._to_layer(), loader, self.options(), targets=target_list, seed=self.seed)
+        finally:
+            self.model.train(was_training)
+        inputs, _ = ds.get_batch(list(range(len(ds))))
+        return AttackResult(raw, np.asarray(inputs), target_list is not None)
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v}" for k, v in self._options().items())
+        return f"{type(self).__name__}({opts})"

@@ -1,0 +1,81 @@
+"""The projected-gradient family, with torchattacks' names and defaults (ε and α in input
+units, inputs in [0, 1])."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Attack
+
+
+class FGSM(Attack):
+    """Fast gradient sign method: one step of size ε along the sign of the input gradient."""
+
+    def __init__(self, model: Any, eps: float = 8 / 255, **kw: Any) -> None:
+        super().__init__(model, eps, **kw)
+
+    def _options(self) -> dict[str, Any]:
+        return dict(eps=self.eps, alpha=self.eps, steps=1, norm="linf", start="input")
+
+
+class RFGSM(Attack):
+    """R+FGSM (Tramèr et al.): a random step ``alpha * sign(N(0, I))``, then one FGSM step of
+    size ``eps - alpha``."""
+
+    def __init__(self, model: Any, eps: float = 8 / 255, alpha: float | None = None, **kw: Any) -> None:
+        super().__init__(model, eps, **kw)
+        self.alpha = self.eps / 2 if alpha is None else float(alpha)
+        if not 0 <= self.alpha <= self.eps:
+            raise ValueError(f"RFGSM: argument `alpha` expected a value in [0, eps={self.eps}], got {self.alpha}")
+
+    def _options(self) -> dict[str, Any]:
+        return dict(eps=self.eps, alpha=self.eps - self.alpha, steps=1, norm="linf", start="signed_gaussian",
+                    start_size=self.alpha)
+
+
+class PGD(Attack):
+    """Projected gradient descent (Madry et al.) under L∞: uniform random start in the ε-ball,
+    ``steps`` signed steps of size ``alpha`` projected around the original input and clamped to
+    the bounds; ``restarts`` keep each sample's best result. ``loss`` is ``"ce"`` or
+    ``"margin"`` (Carlini-Wagner)."""
+
+    def __init__(self, model: Any, eps: float = 8 / 255, alpha: float = 2 / 255, steps: int = 10,
+                 random_start: bool = True, restarts: int = 1, loss: str = "ce", **kw: Any) -> None:
+        super().__init__(model, eps, **kw)
+        if steps < 1 or restarts < 1:
+            raise ValueError(f"{type(self).__name__}: `steps` and `restarts` expected >= 1, got {steps} and {restarts}")
+        self.alpha, self.steps, self.random_start, self.restarts, self.loss = float(alpha), steps, random_start, restarts, loss
+
+    def _options(self) -> dict[str, Any]:
+        return dict(eps=self.eps, alpha=self.alpha, steps=self.steps, norm=self.norm,
+                    start="uniform" if self.random_start else "input", restarts=self.restarts, loss=self.loss)
+
+
+class PGDL2(PGD):
+    """PGD under L2: steps along the L2-normalised gradient, projection onto the L2 ball, random
+    start uniform in the ball."""
+
+    norm = "l2"
+
+    def __init__(self, model: Any, eps: float = 1.0, alpha: float = 0.2, steps: int = 10, random_start: bool = True,
+                 restarts: int = 1, loss: str = "ce", **kw: Any) -> None:
+        super().__init__(model, eps, alpha, steps, random_start, restarts, loss, **kw)
+
+
+class BIM(PGD):
+    """Basic iterative method (Kurakin et al.): PGD from the input itself (no random start)."""
+
+    def __init__(self, model: Any, eps: float = 8 / 255, alpha: float = 2 / 255, steps: int = 10, **kw: Any) -> None:
+        super().__init__(model, eps, alpha, steps, random_start=False, **kw)
+
+
+class MIFGSM(PGD):
+    """Momentum iterative FGSM (Dong et al.): signed steps along ``decay * g + grad / ||grad||_1``."""
+
+    def __init__(self, model: Any, eps: float = 8 / 255, alpha: float = 2 / 255, steps: int = 10, decay: float = 1.0,
+                 **kw: Any) -> None:
+        super().__init__(model, eps, alpha, steps, random_start=False, **kw)
+        self.decay = float(decay)
+
+    def _options(self) -> dict[str, Any]:
+        return super()._options() | {"momentum": self.decay}

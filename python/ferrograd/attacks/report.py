@@ -1,0 +1,164 @@
+"""``fg.robustness``: clean and robust accuracy per attack and ε, the per-sample worst case, and
+loud warnings on the known signs of a broken evaluation."""
+
+from __future__ import annotations
+
+import html
+import warnings
+from typing import Any, Callable, Sequence, Union
+
+import numpy as np
+
+from .. import _core
+from ..training.inputs import as_dataset
+from .base import Attack, AttackResult
+from .gradient import BIM, FGSM, MIFGSM, PGD, PGDL2, RFGSM
+
+AttackSpec = Union[str, Callable[[Any, float], Attack]]
+
+_NAMED: dict[str, Callable[[Any, float], Attack]] = {
+    "fgsm": lambda m, e: FGSM(m, e),
+    "rfgsm": lambda m, e: RFGSM(m, e),
+    "bim": lambda m, e: BIM(m, e, alpha=e / 8, steps=10),
+    "pgd": lambda m, e: PGD(m, e, alpha=2.5 * e / 20, steps=20),
+    "pgd_margin": lambda m, e: PGD(m, e, alpha=2.5 * e / 20, steps=20, loss="margin"),
+    "pgdl2": lambda m, e: PGDL2(m, e, alpha=2.5 * e / 20, steps=20),
+    "mifgsm": lambda m, e: MIFGSM(m, e, alpha=e / 8, steps=10),
+}
+
+
+class RobustnessWarning(UserWarning):
+    """A sign that a robustness evaluation is broken (gradient masking, a wrong model, ...)."""
+
+
+class RobustnessReport:
+    """Robust accuracy per attack and ε (``table[attack][i]`` for ``eps[i]``), the per-sample worst
+    case over attacks (``worst_case[i]``), the clean accuracy, and the warnings raised."""
+
+    def __init__(self, clean_accuracy: float, eps: list[float], table: dict[str, list[float]], worst_case: list[float],
+                 results: dict[str, list[AttackResult]], warnings_: list[str]) -> None:
+        self.clean_accuracy, self.eps, self.table = clean_accuracy, eps, table
+        self.worst_case, self.results, self.warnings = worst_case, results, warnings_
+
+    def __str__(self) -> str:
+        names = [*self.table, "worst case"]
+        width = max(len(n) for n in names + ["attack"])
+        head = f"{'attack':<{width}} " + " ".join(f"eps={e:<7.4g}" for e in self.eps)
+        rows = [f"{'clean':<{width}} {self.clean_accuracy:.4f}"]
+        for name, accs in [*self.table.items(), ("worst case", self.worst_case)]:
+            rows.append(f"{name:<{width}} " + " ".join(f"{a:<11.4f}" for a in accs))
+        text = "\n".join([head, *rows])
+        if self.warnings:
+            text += "\n\nWARNINGS:\n" + "\n".join(f"- {w}" for w in self.warnings)
+        return text
+
+    def __repr__(self) -> str:
+        return f"RobustnessReport(clean={self.clean_accuracy:.4f}, eps={self.eps}, worst_case={self.worst_case})"
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>&epsilon;={e:.4g}</th>" for e in self.eps)
+        rows = "".join(f"<tr><td>{html.escape(n)}</td>" + "".join(f"<td>{a:.4f}</td>" for a in accs) + "</tr>"
+                       for n, accs in [*self.table.items(), ("worst case", self.worst_case)])
+        warn = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
+        return (f"<p>clean accuracy {self.clean_accuracy:.4f}</p><table><thead><tr><th>attack</th>{head}</tr></thead>"
+                f"<tbody>{rows}</tbody></table>" + (f"<p><b>Warnings</b></p><ul>{warn}</ul>" if warn else ""))
+
+    def plot(self, ax: Any = None) -> Any:
+        """Robust accuracy against ε, one line per attack plus the worst case (matplotlib)."""
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as e:
+            raise ImportError("RobustnessReport.plot needs matplotlib: pip install matplotlib") from e
+        if ax is None:
+            _, ax = plt.subplots(figsize=(5, 3.5))
+        for name, accs in [*self.table.items(), ("worst case", self.worst_case)]:
+            ax.plot(self.eps, accs, marker="o", label=name, linestyle="--" if name == "worst case" else "-")
+        ax.set_xlabel("ε")
+        ax.set_ylabel("accuracy")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+        ax.legend()
+        return ax.figure
+
+
+def _gradient_health(model: Any, x: np.ndarray, y: np.ndarray) -> list[str]:
+    """Warnings about the model's outputs and input gradients on a few samples."""
+    from .. import functional as F
+    from ..autograd import grad
+
+    found = []
+    xt = _core.Tensor.from_numpy(np.ascontiguousarray(x), requires_grad=True)
+    out = model(xt)
+    values = out.detach().numpy()
+    if values.ndim == 2 and (values >= 0).all() and np.allclose(values.sum(1), 1.0, atol=1e-4):
+        found.append("the model outputs probabilities (rows are non-negative and sum to 1); attacks need logits - "
+                     "remove the final softmax")
+    (g,) = grad(F.cross_entropy(out, _core.Tensor.from_numpy(y)), [xt])
+    gv = g.numpy() if g is not None else np.zeros_like(x)
+    if not np.isfinite(gv).all():
+        found.append("input gradients contain NaN or infinity")
+    elif (np.abs(gv.reshape(len(x), -1)).max(1) == 0).mean() > 0.5:
+        found.append("input gradients are exactly zero for most samples (gradient masking or a non-differentiable model)")
+    return found
+
+
+def robustness(model: Any, data: Any, attacks: Sequence[AttackSpec] = ("fgsm", "pgd"),
+               eps: Sequence[float] = (0.0, 0.1, 0.2, 0.3), labels: np.ndarray | None = None) -> RobustnessReport:
+    """Evaluates ``model`` on ``data`` under every attack at every ε and checks the evaluation.
+
+    ``attacks`` are names (``fgsm``, ``rfgsm``, ``bim``, ``pgd``, ``pgd_margin``, ``pgdl2``,
+    ``mifgsm``) or callables ``(model, eps) -> Attack``. The worst case counts a sample as robust
+    only if every attack failed on it. Warnings (also raised as :class:`RobustnessWarning`) flag:
+    robust accuracy above clean; accuracy rising with ε; ε = 0 differing from clean; a huge ε not
+    driving accuracy near zero; zero or NaN input gradients; probability outputs; predictions that
+    change between runs.
+    """
+    if isinstance(data, np.ndarray):
+        if labels is None:
+            raise ValueError("robustness: pass `labels` with an array of inputs")
+        data = (data, labels)
+    ds = as_dataset(data, "data", "robustness")
+    eps = sorted(float(e) for e in eps)
+    factories: dict[str, Callable[[Any, float], Attack]] = {}
+    for spec in attacks:
+        if isinstance(spec, str):
+            if spec not in _NAMED:
+                raise ValueError(f"robustness: unknown attack {spec!r}; known: {sorted(_NAMED)}")
+            factories[spec] = _NAMED[spec]
+        elif callable(spec):
+            factories[getattr(spec, "__name__", f"attack{len(factories)}")] = spec
+        else:
+            raise TypeError(f"robustness: attacks must be names or callables, got {type(spec).__name__}")
+    results: dict[str, list[AttackResult]] = {name: [f(model, e)(ds) for e in eps] for name, f in factories.items()}
+    first = next(iter(results.values()))[0]
+    y = first.labels
+    clean = first.clean_accuracy
+    table = {name: [r.robust_accuracy for r in rs] for name, rs in results.items()}
+    worst = [float(np.mean(np.all([rs[i].adversarial_predictions == y for rs in results.values()], axis=0)))
+             for i in range(len(eps))]
+
+    found: list[str] = []
+    tol = 1.0 / max(len(y), 1)
+    for name, accs in table.items():
+        if any(a > clean + tol for a in accs):
+            found.append(f"{name}: robust accuracy exceeds clean accuracy ({max(accs):.4f} > {clean:.4f})")
+        if any(b > a + tol for a, b in zip(accs, accs[1:])):
+            found.append(f"{name}: accuracy rises with eps ({accs}) - the attack is not converging")
+        if eps[0] == 0.0 and abs(accs[0] - clean) > tol:
+            found.append(f"{name}: eps = 0 gives {accs[0]:.4f}, not the clean accuracy {clean:.4f}")
+        if factories[name](model, 1.0).norm == "linf" and eps[-1] >= 0.5 and accs[-1] > 0.1:
+            found.append(f"{name}: eps = {eps[-1]} leaves accuracy at {accs[-1]:.4f}; a huge budget should reach ~0")
+    rerun = next(iter(factories.values()))(model, 0.0)(ds).clean_predictions
+    if not np.array_equal(first.clean_predictions, rerun):
+        found.append("predictions change between runs on the same inputs (a randomised model needs EOT)")
+    sample = list(range(min(len(ds), 64)))
+    x, ys = ds.get_batch(sample)
+    was_training = model.training
+    model.eval()
+    try:
+        found.extend(_gradient_health(model, np.asarray(x), np.asarray(ys)))
+    finally:
+        model.train(was_training)
+    for w in found:
+        warnings.warn(w, RobustnessWarning, stacklevel=2)
+    return RobustnessReport(clean, eps, table, worst, results, found)

@@ -1,0 +1,80 @@
+//! An attack over every batch of a loader: adversarial inputs, clean and adversarial predictions.
+
+use super::objective::predictions;
+use super::pgd::{attack_batch, AttackConfig};
+use crate::data::Batch;
+use crate::nn::Module;
+use crate::rng::RngState;
+use crate::{Error, NoGradGuard, Result, Tensor};
+
+/// Everything an attack over a dataset produced, in loader order.
+#[derive(Clone, Debug, Default)]
+pub struct DatasetResult {
+    /// Adversarial inputs, row-major `shape`.
+    pub adversarial: Vec<f32>,
+    pub shape: Vec<usize>,
+    pub labels: Vec<i64>,
+    pub clean_predictions: Vec<i64>,
+    pub adversarial_predictions: Vec<i64>,
+    /// Whether each sample met the attack's goal (misclassified, or classified as the target).
+    pub success: Vec<bool>,
+}
+
+/// Attacks `total` batches; `targets` (one per sample, in loader order) makes the attack targeted.
+/// Random starts draw from the Philox stream `seed`; `on_batch(done)` may stop the loop.
+pub fn attack_batches(
+    model: &dyn Module,
+    batches: &mut dyn Iterator<Item = Result<Batch>>,
+    total: usize,
+    targets: Option<&[i64]>,
+    cfg: &AttackConfig,
+    seed: u64,
+    on_batch: &mut dyn FnMut(usize) -> Result<()>,
+) -> Result<DatasetResult> {
+    let mut rng = RngState { seed, offset: 0 };
+    let mut out = DatasetResult::default();
+    for (i, batch) in (&mut *batches).take(total).enumerate() {
+        let batch = batch?;
+        let n = batch.labels.len();
+        let start = out.labels.len();
+        let goal: Vec<i64> = match targets {
+            Some(t) => t
+                .get(start..start + n)
+                .ok_or_else(|| {
+                    Error::arg(
+                        "attack",
+                        "targets",
+                        "one target class per sample",
+                        format!("{} targets", t.len()),
+                    )
+                })?
+                .to_vec(),
+            None => batch.labels.clone(),
+        };
+        let clean = {
+            let _guard = NoGradGuard::new();
+            predictions(&model.forward(&Tensor::from_vec(batch.inputs.clone(), &batch.shape)?)?)?
+        };
+        let result = attack_batch(
+            model,
+            &batch.inputs,
+            &batch.shape,
+            &goal,
+            targets.is_some(),
+            cfg,
+            &mut rng,
+        )?;
+        if out.shape.is_empty() {
+            out.shape = batch.shape.clone();
+            out.shape[0] = 0;
+        }
+        out.shape[0] += n;
+        out.adversarial.extend_from_slice(&result.adversarial);
+        out.labels.extend_from_slice(&batch.labels);
+        out.clean_predictions.extend(clean);
+        out.adversarial_predictions.extend(result.predictions);
+        out.success.extend(result.success);
+        on_batch(i + 1)?;
+    }
+    Ok(out)
+}

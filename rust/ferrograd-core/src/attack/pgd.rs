@@ -1,0 +1,309 @@
+//! The projected-gradient family. One loop covers FGSM (one step of size ε from the input),
+//! R-FGSM (a signed Gaussian start of size α, then one step of ε - α), BIM (no random start),
+//! PGD (uniform start in the ball, restarts) and MI-FGSM (momentum on L1-normalised gradients).
+//! Every step moves the whole batch, projects back onto the ε-ball around the original input and
+//! clamps to the bounds; restarts keep, per sample, a successful result over a failed one and then
+//! the higher objective.
+
+use super::objective::{predictions, sample_objective, AttackLoss};
+use crate::nn::Module;
+use crate::rng::RngState;
+use crate::{NoGradGuard, Result, Tensor};
+
+/// The norm of the perturbation budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Norm {
+    Linf,
+    L2,
+}
+
+/// Where each restart begins.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Start {
+    /// The input itself.
+    Input,
+    /// Uniform in the ε-ball.
+    Uniform,
+    /// `x + size * sign(N(0, 1))` (R-FGSM).
+    SignedGaussian(f32),
+}
+
+/// An attack of the PGD family.
+#[derive(Clone, Debug)]
+pub struct AttackConfig {
+    pub eps: f32,
+    pub alpha: f32,
+    pub steps: usize,
+    pub norm: Norm,
+    pub start: Start,
+    pub restarts: usize,
+    pub loss: AttackLoss,
+    /// MI-FGSM's decay of the accumulated gradient; `None` for plain steps.
+    pub momentum: Option<f32>,
+    pub bounds: (f32, f32),
+}
+
+/// The result for one batch.
+#[derive(Clone, Debug, Default)]
+pub struct BatchResult {
+    pub adversarial: Vec<f32>,
+    pub success: Vec<bool>,
+    pub predictions: Vec<i64>,
+}
+
+/// Per-sample objective values and their input gradient at `x`.
+fn objective_and_grad(
+    model: &dyn Module,
+    x: &[f32],
+    shape: &[usize],
+    goal: &Tensor,
+    cfg: &AttackConfig,
+    targeted: bool,
+) -> Result<(Vec<f32>, Vec<f32>, Vec<i64>)> {
+    let leaf = Tensor::from_vec(x.to_vec(), shape)?;
+    leaf.set_requires_grad(true)?;
+    let logits = model.forward(&leaf)?;
+    let objective = sample_objective(&logits, goal, cfg.loss, targeted)?;
+    let grad = crate::autograd::grad(&objective.sum(&[0], false)?, std::slice::from_ref(&leaf))?;
+    let grad = match grad.into_iter().next().flatten() {
+        Some(g) => g.contiguous()?.to_vec::<f32>()?,
+        None => vec![0.0; x.len()],
+    };
+    Ok((
+        objective.to_vec::<f32>()?,
+        grad,
+        predictions(&logits.detach())?,
+    ))
+}
+
+/// Whether each prediction meets the attack's goal.
+fn succeeded(pred: &[i64], goal: &[i64], targeted: bool) -> Vec<bool> {
+    pred.iter()
+        .zip(goal)
+        .map(|(p, g)| (p == g) == targeted)
+        .collect()
+}
+
+/// The starting point of one restart.
+fn start_point(x: &[f32], cfg: &AttackConfig, dim: usize, rng: &mut RngState) -> Vec<f32> {
+    let (lo, hi) = cfg.bounds;
+    let mut out: Vec<f32> = match (cfg.start, cfg.norm) {
+        (Start::Input, _) => x.to_vec(),
+        (Start::SignedGaussian(size), _) => x
+            .iter()
+            .zip(rng.normal(x.len()))
+            .map(|(v, n)| v + size * n.signum())
+            .collect(),
+        (Start::Uniform, Norm::Linf) => x
+            .iter()
+            .zip(rng.uniform(x.len()))
+            .map(|(v, u)| v + cfg.eps * (2.0 * u - 1.0))
+            .collect(),
+        (Start::Uniform, Norm::L2) => {
+            // Uniform in the L2 ball: a Gaussian direction and a radius eps * U^(1/d).
+            let dirs = rng.normal(x.len());
+            let radii = rng.uniform(x.len() / dim.max(1));
+            let mut out = x.to_vec();
+            for ((o, d), u) in out.chunks_mut(dim).zip(dirs.chunks(dim)).zip(radii) {
+                let norm = d.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+                let r = cfg.eps * u.powf(1.0 / dim as f32);
+                o.iter_mut().zip(d).for_each(|(o, d)| *o += r * d / norm);
+            }
+            out
+        }
+    };
+    out.iter_mut().for_each(|v| *v = v.clamp(lo, hi));
+    out
+}
+
+/// Projects `adv` onto the ε-ball around `x` (per sample) and into the bounds.
+fn project(adv: &mut [f32], x: &[f32], cfg: &AttackConfig, dim: usize) {
+    let (lo, hi) = cfg.bounds;
+    match cfg.norm {
+        Norm::Linf => {
+            for (a, &v) in adv.iter_mut().zip(x) {
+                *a = (v + (*a - v).clamp(-cfg.eps, cfg.eps)).clamp(lo, hi);
+            }
+        }
+        Norm::L2 => {
+            for (a, v) in adv.chunks_mut(dim).zip(x.chunks(dim)) {
+                let norm = a
+                    .iter()
+                    .zip(v)
+                    .map(|(a, v)| (a - v) * (a - v))
+                    .sum::<f32>()
+                    .sqrt();
+                let scale = if norm > cfg.eps { cfg.eps / norm } else { 1.0 };
+                for (a, &v) in a.iter_mut().zip(v) {
+                    *a = (v + (*a - v) * scale).clamp(lo, hi);
+                }
+            }
+        }
+    }
+}
+
+/// Moves `adv` one step along the (momentum-averaged) gradient.
+fn step(adv: &mut [f32], grad: &[f32], velocity: &mut [f32], cfg: &AttackConfig, dim: usize) {
+    let direction: &[f32] = match cfg.momentum {
+        Some(mu) => {
+            for (vel, g) in velocity.chunks_mut(dim).zip(grad.chunks(dim)) {
+                let l1 = g.iter().map(|v| v.abs()).sum::<f32>().max(1e-12);
+                vel.iter_mut()
+                    .zip(g)
+                    .for_each(|(v, g)| *v = mu * *v + g / l1);
+            }
+            velocity
+        }
+        None => grad,
+    };
+    match cfg.norm {
+        Norm::Linf => adv
+            .iter_mut()
+            .zip(direction)
+            .for_each(|(a, g)| *a += cfg.alpha * sign(*g)),
+        Norm::L2 => {
+            for (a, g) in adv.chunks_mut(dim).zip(direction.chunks(dim)) {
+                let norm = g.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+                a.iter_mut()
+                    .zip(g)
+                    .for_each(|(a, g)| *a += cfg.alpha * g / norm);
+            }
+        }
+    }
+}
+
+/// sign(0) = 0, as torch.sign (f32::signum would give 1).
+fn sign(v: f32) -> f32 {
+    if v > 0.0 {
+        1.0
+    } else if v < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+/// Attacks one batch `x` (`shape` = `[B, ...]`, values in the bounds). `goal` holds the true
+/// labels (untargeted) or the target classes (targeted). Random starts draw from `rng`.
+pub fn attack_batch(
+    model: &dyn Module,
+    x: &[f32],
+    shape: &[usize],
+    goal: &[i64],
+    targeted: bool,
+    cfg: &AttackConfig,
+    rng: &mut RngState,
+) -> Result<BatchResult> {
+    let batch = shape.first().copied().unwrap_or(0);
+    let dim = x.len() / batch.max(1);
+    let goal_t = Tensor::from_vec(goal.to_vec(), &[batch])?;
+    let mut best = BatchResult {
+        adversarial: x.to_vec(),
+        success: vec![false; batch],
+        predictions: vec![0; batch],
+    };
+    let mut best_objective = vec![f32::NEG_INFINITY; batch];
+    // Restart r of every batch reads its own Philox key at the batch's offset, so the first
+    // restarts are the same whatever the number of restarts (and restart 0 reads `rng` itself).
+    let base = *rng;
+    for r in 0..cfg.restarts.max(1) as u64 {
+        let mut stream = RngState {
+            seed: base
+                .seed
+                .wrapping_add(r.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+            offset: base.offset,
+        };
+        let mut adv = start_point(x, cfg, dim, &mut stream);
+        rng.offset = stream.offset;
+        let mut velocity = vec![0f32; x.len()];
+        for _ in 0..cfg.steps {
+            let (_, grad, _) = objective_and_grad(model, &adv, shape, &goal_t, cfg, targeted)?;
+            step(&mut adv, &grad, &mut velocity, cfg, dim);
+            project(&mut adv, x, cfg, dim);
+        }
+        let (objective, pred) = {
+            let _guard = NoGradGuard::new();
+            let logits = model.forward(&Tensor::from_vec(adv.clone(), shape)?)?;
+            let obj = sample_objective(&logits, &goal_t, cfg.loss, targeted)?;
+            (obj.to_vec::<f32>()?, predictions(&logits)?)
+        };
+        let success = succeeded(&pred, goal, targeted);
+        for i in 0..batch {
+            let better = (success[i] && !best.success[i])
+                || (success[i] == best.success[i] && objective[i] > best_objective[i]);
+            if better {
+                best.adversarial[i * dim..(i + 1) * dim]
+                    .copy_from_slice(&adv[i * dim..(i + 1) * dim]);
+                best.success[i] = success[i];
+                best.predictions[i] = pred[i];
+                best_objective[i] = objective[i];
+            }
+        }
+    }
+    Ok(best)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(norm: Norm) -> AttackConfig {
+        AttackConfig {
+            eps: 0.5,
+            alpha: 0.25,
+            steps: 1,
+            norm,
+            start: Start::Input,
+            restarts: 1,
+            loss: AttackLoss::CrossEntropy,
+            momentum: None,
+            bounds: (0.0, 1.0),
+        }
+    }
+
+    #[test]
+    fn linf_steps_use_the_gradient_sign_and_project_onto_box_and_bounds() {
+        let x = [0.5f32, 0.9, 0.1, 0.5];
+        let mut adv = x.to_vec();
+        let mut vel = vec![0.0; 4];
+        let c = cfg(Norm::Linf);
+        step(&mut adv, &[1.0, 2.0, -3.0, 0.0], &mut vel, &c, 4);
+        assert_eq!(adv, vec![0.75, 1.15, -0.15, 0.5]);
+        project(&mut adv, &x, &c, 4);
+        assert_eq!(adv, vec![0.75, 1.0, 0.0, 0.5]);
+        let mut far = vec![1.0f32, 1.0, 1.0, 0.0];
+        project(&mut far, &x, &c, 4);
+        assert_eq!(far, vec![1.0, 1.0, 0.6, 0.0]);
+    }
+
+    #[test]
+    fn l2_steps_are_normalised_and_projection_scales_into_the_ball() {
+        let x = [0.5f32, 0.5];
+        let mut adv = x.to_vec();
+        let mut vel = vec![0.0; 2];
+        let c = cfg(Norm::L2);
+        step(&mut adv, &[3.0, 4.0], &mut vel, &c, 2);
+        assert!((adv[0] - 0.65).abs() < 1e-6 && (adv[1] - 0.7).abs() < 1e-6);
+        let mut far = vec![0.5f32 + 0.6, 0.5 + 0.8];
+        project(&mut far, &x, &c, 2);
+        // Scaled back to norm 0.5 (0.3, 0.4), then clamped to the bounds.
+        assert!(
+            (far[0] - 0.8).abs() < 1e-6 && (far[1] - 0.9).abs() < 1e-6,
+            "{far:?}"
+        );
+    }
+
+    #[test]
+    fn momentum_accumulates_l1_normalised_gradients() {
+        let mut c = cfg(Norm::Linf);
+        c.momentum = Some(1.0);
+        let mut adv = vec![0.5f32, 0.5];
+        let mut vel = vec![0.0f32; 2];
+        step(&mut adv, &[1.0, -3.0], &mut vel, &c, 2);
+        assert_eq!(vel, vec![0.25, -0.75]);
+        step(&mut adv, &[-2.0, 0.0], &mut vel, &c, 2);
+        // velocity (0.25 - 1.0, -0.75) keeps the second coordinate's sign.
+        assert_eq!(vel, vec![-0.75, -0.75]);
+        assert_eq!(adv, vec![0.5, 0.0]);
+    }
+}

@@ -1,0 +1,148 @@
+//! `_core.attack`: an attack of the PGD family over a whole loader, run in Rust with the GIL
+//! released (taken back after each batch for Ctrl-C and progress).
+
+use ferrograd_core::attack::{attack_batches, AttackConfig, AttackLoss, Norm, Start};
+use ferrograd_core::Error;
+use numpy::ndarray::{ArrayD, IxDyn};
+use numpy::{IntoPyArray, PyArray1};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::data::loader::PyDataLoader;
+use crate::errors::{stash, to_py, IntoPy};
+use crate::nn::PyLayer;
+
+/// An attack configuration from its options dict (eps, alpha, steps, norm, start, start_size,
+/// restarts, loss, momentum, bounds), as `ferrograd.attacks` classes build it.
+pub fn config_from_options(o: &Bound<'_, PyDict>) -> PyResult<AttackConfig> {
+    fn get<'py, V: FromPyObjectOwned<'py>>(
+        o: &Bound<'py, PyDict>,
+        key: &str,
+        default: V,
+    ) -> PyResult<V> {
+        match o.get_item(key)? {
+            Some(v) if !v.is_none() => v.extract().map_err(|_| {
+                to_py(Error::arg(
+                    "attack",
+                    key,
+                    "a value of the right type",
+                    v.to_string(),
+                ))
+            }),
+            _ => Ok(default),
+        }
+    }
+    let eps: f32 = get(o, "eps", 0.0)?;
+    let alpha: f32 = get(o, "alpha", 0.0)?;
+    let bounds: (f32, f32) = get(o, "bounds", (0.0, 1.0))?;
+    let bad =
+        |name: &str, expected: &str, got: String| to_py(Error::arg("attack", name, expected, got));
+    if !(eps >= 0.0 && eps.is_finite()) {
+        return Err(bad("eps", "a finite value >= 0", eps.to_string()));
+    }
+    if !(alpha >= 0.0 && alpha.is_finite()) {
+        return Err(bad("alpha", "a finite step size >= 0", alpha.to_string()));
+    }
+    if bounds.0 >= bounds.1 {
+        return Err(bad(
+            "bounds",
+            "(low, high) with low < high",
+            format!("{bounds:?}"),
+        ));
+    }
+    let norm = match get(o, "norm", "linf".to_string())?.as_str() {
+        "linf" => Norm::Linf,
+        "l2" => Norm::L2,
+        other => return Err(bad("norm", "'linf' or 'l2'", format!("{other:?}"))),
+    };
+    let start = match get(o, "start", "uniform".to_string())?.as_str() {
+        "input" => Start::Input,
+        "uniform" => Start::Uniform,
+        "signed_gaussian" => Start::SignedGaussian(get(o, "start_size", 0.0)?),
+        other => {
+            return Err(bad(
+                "start",
+                "'input', 'uniform' or 'signed_gaussian'",
+                format!("{other:?}"),
+            ))
+        }
+    };
+    Ok(AttackConfig {
+        eps,
+        alpha,
+        steps: get(o, "steps", 1)?,
+        norm,
+        start,
+        restarts: get::<usize>(o, "restarts", 1)?.max(1),
+        loss: AttackLoss::parse(&get(o, "loss", "ce".to_string())?).py()?,
+        momentum: get(o, "momentum", None)?,
+        bounds,
+    })
+}
+
+/// Attacks every batch of `loader` (which must not shuffle, so results line up with the dataset);
+/// returns a dict of numpy arrays: adversarial, labels, clean_predictions,
+/// adversarial_predictions, success.
+#[pyfunction]
+#[pyo3(signature = (model, loader, options, targets = None, seed = 0, progress = None))]
+fn attack<'py>(
+    py: Python<'py>,
+    model: PyRef<'_, PyLayer>,
+    mut loader: PyRefMut<'_, PyDataLoader>,
+    options: Bound<'_, PyDict>,
+    targets: Option<Vec<i64>>,
+    seed: u64,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let cfg = config_from_options(&options)?;
+    let module = model.module()?;
+    let loader = &mut loader.inner;
+    let result = py
+        .detach(|| {
+            let mut epoch = loader.iter();
+            let total = epoch.remaining();
+            attack_batches(
+                module,
+                &mut epoch,
+                total,
+                targets.as_deref(),
+                &cfg,
+                seed,
+                &mut |done| {
+                    Python::attach(|py| {
+                        py.check_signals().map_err(stash)?;
+                        if let Some(cb) = &progress {
+                            cb.call1(py, (done, total)).map_err(stash)?;
+                        }
+                        Ok(())
+                    })
+                },
+            )
+        })
+        .py()?;
+    let shape = if result.shape.is_empty() {
+        vec![0]
+    } else {
+        result.shape
+    };
+    let adversarial = ArrayD::from_shape_vec(IxDyn(&shape), result.adversarial)
+        .map_err(|e| to_py(Error::shape("attack", e.to_string())))?
+        .into_pyarray(py);
+    let out = PyDict::new(py);
+    out.set_item("adversarial", adversarial)?;
+    out.set_item("labels", PyArray1::from_vec(py, result.labels))?;
+    out.set_item(
+        "clean_predictions",
+        PyArray1::from_vec(py, result.clean_predictions),
+    )?;
+    out.set_item(
+        "adversarial_predictions",
+        PyArray1::from_vec(py, result.adversarial_predictions),
+    )?;
+    out.set_item("success", PyArray1::from_vec(py, result.success))?;
+    Ok(out)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(attack, m)?)
+}
