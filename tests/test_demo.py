@@ -8,10 +8,12 @@ import sys
 from ferrograd.demo import run
 
 
-def test_demo_learns_digits(capsys):
-    acc = run(epochs=3)
+def test_demo_learns_digits_and_reports_robustness(capsys):
+    acc = run(epochs=3, verbose=False)
     assert acc >= 0.9
-    assert "final test accuracy" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "final test accuracy" in out and "precision    recall  f1-score   support" in out
+    assert "Robust accuracy after adversarial training" in out and out.count("worst case") == 2
 
 
 def test_command_line_rejects_unknown_command():

@@ -1,11 +1,13 @@
-"""The README's demo: a small CNN trained with ``model.fit`` on scikit-learn's bundled 8x8 digits
-(no download), evaluated with ``model.evaluate`` and its classification report."""
+"""The README's demo on scikit-learn's bundled 8x8 digits (no download): a small CNN trained with
+``model.fit`` and evaluated with its classification report; then attacked (FGSM, PGD) in a
+robustness report, adversarially trained (Fast-AT) and attacked again."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from . import data, manual_seed, nn, optim
+from .attacks import PGD, robustness
 from .training import EvaluationReport
 
 
@@ -26,8 +28,10 @@ def _model() -> nn.Module:
     )
 
 
-def run(epochs: int = 8, batch_size: int = 32, seed: int = 0, verbose: bool = True) -> float:
-    """Trains and evaluates the demo model, printing progress and the report; returns the test accuracy."""
+def run(epochs: int = 8, batch_size: int = 32, seed: int = 0, verbose: bool = True, robust: bool = True) -> float:
+    """Trains and evaluates the demo model, printing progress and the reports; with ``robust``, also
+    attacks it, trains a second model adversarially and attacks that. Returns the first model's
+    test accuracy."""
     manual_seed(seed)
     x, y = _digits()
     train, test = data.from_numpy(x, y).split(0.8, seed=seed)
@@ -47,4 +51,22 @@ def run(epochs: int = 8, batch_size: int = 32, seed: int = 0, verbose: bool = Tr
     print()
     report.report(digits=4)
     print(f"final test accuracy: {report.accuracy:.4f}")
+    if robust:
+        _robustness(train, test, epochs, batch_size, model, verbose)
     return report.accuracy
+
+
+def _robustness(train: data.Dataset, test: data.Dataset, epochs: int, batch_size: int, model: nn.Module,
+                verbose: bool) -> None:
+    eps = [0.0, 0.05, 0.1, 0.2]
+    print("\nRobust accuracy of the standard model (attacks run in Rust):")
+    print(robustness(model, test, ["fgsm", "pgd"], eps=eps))
+    robust_model = _model()
+    opt = optim.Adam(robust_model.parameters(), lr=2e-3)
+    print("\nFast adversarial training (FGSM from a random start, eps 0.1, alpha 0.125):")
+    robust_model.fit(train, epochs=epochs, batch_size=batch_size, optimizer=opt,
+                     schedule=optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs),
+                     adversarial=PGD(robust_model, eps=0.1, alpha=0.125, steps=1), val=test,
+                     val_attack=PGD(robust_model, eps=0.1, alpha=0.025, steps=10), verbose=verbose)
+    print("\nRobust accuracy after adversarial training:")
+    print(robustness(robust_model, test, ["fgsm", "pgd"], eps=eps))
