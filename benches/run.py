@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import torch  # noqa: E402
 
+import attacks  # noqa: E402
 import fit_epoch  # noqa: E402
 import train_step  # noqa: E402
 from common import machine  # noqa: E402
@@ -27,7 +28,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for both libraries")
     args = parser.parse_args()
     os.environ["RAYON_NUM_THREADS"] = str(args.threads)
-    rows = train_step.run(args.threads) + fit_epoch.run(args.threads)
+    rows = train_step.run(args.threads) + fit_epoch.run(args.threads) + attacks.run(args.threads)
     lines = [
         f"Machine: {machine()}; {args.threads} threads for both; PyTorch {torch.__version__}; "
         f"{datetime.date.today().isoformat()}. Command: `python benches/run.py --threads {args.threads}`.",

@@ -6,7 +6,7 @@
 //! the higher objective.
 
 use super::objective::{predictions, sample_objective, AttackLoss};
-use crate::nn::Module;
+use crate::nn::{Module, TensorRole};
 use crate::rng::RngState;
 use crate::{NoGradGuard, Result, Tensor};
 
@@ -49,6 +49,35 @@ pub struct BatchResult {
     pub adversarial: Vec<f32>,
     pub success: Vec<bool>,
     pub predictions: Vec<i64>,
+}
+
+/// The model's trainable parameters switched to `requires_grad = false` while an attack runs, so
+/// backward passes compute only the input gradient (a convolution then skips its weight gradient);
+/// dropping the guard switches them back, on errors too.
+struct FrozenParameters(Vec<Tensor>);
+
+impl FrozenParameters {
+    fn new(model: &dyn Module) -> Result<FrozenParameters> {
+        let mut params = Vec::new();
+        model.visit("", &mut |_, t, role| {
+            if role == TensorRole::Parameter && t.requires_grad() {
+                params.push(t.clone());
+            }
+        });
+        for p in &params {
+            p.set_requires_grad(false)?;
+        }
+        Ok(FrozenParameters(params))
+    }
+}
+
+impl Drop for FrozenParameters {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            // Leaves that required grad a moment ago can always be switched back.
+            let _ = p.set_requires_grad(true);
+        }
+    }
 }
 
 /// Per-sample objective values and their input gradient at `x`.
@@ -194,6 +223,7 @@ pub fn attack_batch(
     cfg: &AttackConfig,
     rng: &mut RngState,
 ) -> Result<BatchResult> {
+    let _frozen = FrozenParameters::new(model)?;
     let batch = shape.first().copied().unwrap_or(0);
     let dim = x.len() / batch.max(1);
     let goal_t = Tensor::from_vec(goal.to_vec(), &[batch])?;
