@@ -12,6 +12,7 @@ import numpy as np
 from .. import _core
 from ..training.inputs import as_dataset
 from .base import Attack, AttackResult
+from .auto import APGD, APGDT, AutoAttack
 from .gradient import BIM, FGSM, MIFGSM, PGD, PGDL2, RFGSM
 
 AttackSpec = Union[str, Callable[[Any, float], Attack]]
@@ -24,6 +25,10 @@ _NAMED: dict[str, Callable[[Any, float], Attack]] = {
     "pgd_margin": lambda m, e: PGD(m, e, alpha=2.5 * e / 20, steps=20, loss="margin"),
     "pgdl2": lambda m, e: PGDL2(m, e, alpha=2.5 * e / 20, steps=20),
     "mifgsm": lambda m, e: MIFGSM(m, e, alpha=e / 8, steps=10),
+    "apgd_ce": lambda m, e: APGD(m, e, steps=50, loss="ce"),
+    "apgd_dlr": lambda m, e: APGD(m, e, steps=50, loss="dlr"),
+    "apgd_t": lambda m, e: APGDT(m, e, steps=50),
+    "autoattack": lambda m, e: AutoAttack(m, e, steps=50),
 }
 
 
@@ -107,7 +112,7 @@ def robustness(model: Any, data: Any, attacks: Sequence[AttackSpec] = ("fgsm", "
     """Evaluates ``model`` on ``data`` under every attack at every ε and checks the evaluation.
 
     ``attacks`` are names (``fgsm``, ``rfgsm``, ``bim``, ``pgd``, ``pgd_margin``, ``pgdl2``,
-    ``mifgsm``) or callables ``(model, eps) -> Attack``. The worst case counts a sample as robust
+    ``mifgsm``, ``apgd_ce``, ``apgd_dlr``, ``apgd_t``, ``autoattack``) or callables ``(model, eps) -> Attack``. The worst case counts a sample as robust
     only if every attack failed on it. Warnings (also raised as :class:`RobustnessWarning`) flag:
     robust accuracy above clean; accuracy rising with ε; ε = 0 differing from clean; a huge ε not
     driving accuracy near zero; zero or NaN input gradients; probability outputs; predictions that

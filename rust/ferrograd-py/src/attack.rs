@@ -1,7 +1,9 @@
 //! `_core.attack`: an attack of the PGD family over a whole loader, run in Rust with the GIL
 //! released (taken back after each batch for Ctrl-C and progress).
 
-use ferrograd_core::attack::{attack_batches, AttackConfig, AttackLoss, Norm, Start};
+use ferrograd_core::attack::{
+    attack_batches, ApgdConfig, Attack, AttackConfig, AttackLoss, Norm, Start,
+};
 use ferrograd_core::Error;
 use numpy::ndarray::{ArrayD, IxDyn};
 use numpy::{IntoPyArray, PyArray1};
@@ -80,6 +82,32 @@ pub fn config_from_options(o: &Bound<'_, PyDict>) -> PyResult<AttackConfig> {
     })
 }
 
+/// The attack an options dict names: `kind` "pgd" (the default) or "apgd".
+pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
+    let kind: String = match o.get_item("kind")? {
+        Some(k) => k.extract()?,
+        None => "pgd".into(),
+    };
+    let pgd = config_from_options(o)?;
+    match kind.as_str() {
+        "pgd" => Ok(Attack::Pgd(pgd)),
+        "apgd" => Ok(Attack::Apgd(ApgdConfig {
+            eps: pgd.eps,
+            steps: pgd.steps,
+            norm: pgd.norm,
+            loss: pgd.loss,
+            restarts: pgd.restarts,
+            bounds: pgd.bounds,
+        })),
+        other => Err(to_py(Error::arg(
+            "attack",
+            "kind",
+            "'pgd' or 'apgd'",
+            format!("{other:?}"),
+        ))),
+    }
+}
+
 /// Attacks every batch of `loader` (which must not shuffle, so results line up with the dataset);
 /// returns a dict of numpy arrays: adversarial, labels, clean_predictions,
 /// adversarial_predictions, success.
@@ -94,7 +122,7 @@ fn attack<'py>(
     seed: u64,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let cfg = config_from_options(&options)?;
+    let cfg = attack_from_options(&options)?;
     let module = model.module()?;
     let loader = &mut loader.inner;
     let result = py

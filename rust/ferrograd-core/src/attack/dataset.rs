@@ -1,11 +1,37 @@
 //! An attack over every batch of a loader: adversarial inputs, clean and adversarial predictions.
 
+use super::apgd::{apgd_batch, ApgdConfig};
 use super::objective::predictions;
-use super::pgd::{attack_batch, AttackConfig};
+use super::pgd::{attack_batch, AttackConfig, BatchResult};
 use crate::data::Batch;
 use crate::nn::Module;
 use crate::rng::RngState;
 use crate::{Error, NoGradGuard, Result, Tensor};
+
+/// Which attack runs over the batches.
+#[derive(Clone, Debug)]
+pub enum Attack {
+    Pgd(AttackConfig),
+    Apgd(ApgdConfig),
+}
+
+impl Attack {
+    /// Runs the attack on one batch.
+    pub fn run_batch(
+        &self,
+        model: &dyn Module,
+        x: &[f32],
+        shape: &[usize],
+        labels: &[i64],
+        targets: Option<&[i64]>,
+        rng: &mut RngState,
+    ) -> Result<BatchResult> {
+        match self {
+            Attack::Pgd(cfg) => attack_batch(model, x, shape, labels, targets, cfg, rng),
+            Attack::Apgd(cfg) => apgd_batch(model, x, shape, labels, targets, cfg, rng),
+        }
+    }
+}
 
 /// Everything an attack over a dataset produced, in loader order.
 #[derive(Clone, Debug, Default)]
@@ -27,7 +53,7 @@ pub fn attack_batches(
     batches: &mut dyn Iterator<Item = Result<Batch>>,
     total: usize,
     targets: Option<&[i64]>,
-    cfg: &AttackConfig,
+    attack: &Attack,
     seed: u64,
     on_batch: &mut dyn FnMut(usize) -> Result<()>,
 ) -> Result<DatasetResult> {
@@ -37,31 +63,27 @@ pub fn attack_batches(
         let batch = batch?;
         let n = batch.labels.len();
         let start = out.labels.len();
-        let goal: Vec<i64> = match targets {
-            Some(t) => t
-                .get(start..start + n)
-                .ok_or_else(|| {
-                    Error::arg(
-                        "attack",
-                        "targets",
-                        "one target class per sample",
-                        format!("{} targets", t.len()),
-                    )
-                })?
-                .to_vec(),
-            None => batch.labels.clone(),
+        let batch_targets = match targets {
+            Some(t) => Some(t.get(start..start + n).ok_or_else(|| {
+                Error::arg(
+                    "attack",
+                    "targets",
+                    "one target class per sample",
+                    format!("{} targets", t.len()),
+                )
+            })?),
+            None => None,
         };
         let clean = {
             let _guard = NoGradGuard::new();
             predictions(&model.forward(&Tensor::from_vec(batch.inputs.clone(), &batch.shape)?)?)?
         };
-        let result = attack_batch(
+        let result = attack.run_batch(
             model,
             &batch.inputs,
             &batch.shape,
-            &goal,
-            targets.is_some(),
-            cfg,
+            &batch.labels,
+            batch_targets,
             &mut rng,
         )?;
         if out.shape.is_empty() {

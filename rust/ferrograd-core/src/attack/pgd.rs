@@ -54,10 +54,10 @@ pub struct BatchResult {
 /// The model's trainable parameters switched to `requires_grad = false` while an attack runs, so
 /// backward passes compute only the input gradient (a convolution then skips its weight gradient);
 /// dropping the guard switches them back, on errors too.
-struct FrozenParameters(Vec<Tensor>);
+pub(super) struct FrozenParameters(Vec<Tensor>);
 
 impl FrozenParameters {
-    fn new(model: &dyn Module) -> Result<FrozenParameters> {
+    pub(super) fn new(model: &dyn Module) -> Result<FrozenParameters> {
         let mut params = Vec::new();
         model.visit("", &mut |_, t, role| {
             if role == TensorRole::Parameter && t.requires_grad() {
@@ -81,18 +81,18 @@ impl Drop for FrozenParameters {
 }
 
 /// Per-sample objective values and their input gradient at `x`.
-fn objective_and_grad(
+pub(super) fn objective_and_grad(
     model: &dyn Module,
     x: &[f32],
     shape: &[usize],
-    goal: &Tensor,
-    cfg: &AttackConfig,
+    (goal, labels): (&Tensor, &Tensor),
+    loss: AttackLoss,
     targeted: bool,
 ) -> Result<(Vec<f32>, Vec<f32>, Vec<i64>)> {
     let leaf = Tensor::from_vec(x.to_vec(), shape)?;
     leaf.set_requires_grad(true)?;
     let logits = model.forward(&leaf)?;
-    let objective = sample_objective(&logits, goal, cfg.loss, targeted)?;
+    let objective = sample_objective(&logits, goal, labels, loss, targeted)?;
     let grad = crate::autograd::grad(&objective.sum(&[0], false)?, std::slice::from_ref(&leaf))?;
     let grad = match grad.into_iter().next().flatten() {
         Some(g) => g.contiguous()?.to_vec::<f32>()?,
@@ -106,7 +106,7 @@ fn objective_and_grad(
 }
 
 /// Whether each prediction meets the attack's goal.
-fn succeeded(pred: &[i64], goal: &[i64], targeted: bool) -> Vec<bool> {
+pub(super) fn succeeded(pred: &[i64], goal: &[i64], targeted: bool) -> Vec<bool> {
     pred.iter()
         .zip(goal)
         .map(|(p, g)| (p == g) == targeted)
@@ -212,21 +212,23 @@ fn sign(v: f32) -> f32 {
     }
 }
 
-/// Attacks one batch `x` (`shape` = `[B, ...]`, values in the bounds). `goal` holds the true
-/// labels (untargeted) or the target classes (targeted). Random starts draw from `rng`.
+/// Attacks one batch `x` (`shape` = `[B, ...]`, values in the bounds) with true `labels`;
+/// `targets` makes the attack targeted. Random starts draw from `rng`.
 pub fn attack_batch(
     model: &dyn Module,
     x: &[f32],
     shape: &[usize],
-    goal: &[i64],
-    targeted: bool,
+    labels: &[i64],
+    targets: Option<&[i64]>,
     cfg: &AttackConfig,
     rng: &mut RngState,
 ) -> Result<BatchResult> {
     let _frozen = FrozenParameters::new(model)?;
     let batch = shape.first().copied().unwrap_or(0);
     let dim = x.len() / batch.max(1);
+    let (goal, targeted) = (targets.unwrap_or(labels), targets.is_some());
     let goal_t = Tensor::from_vec(goal.to_vec(), &[batch])?;
+    let labels_t = Tensor::from_vec(labels.to_vec(), &[batch])?;
     let mut best = BatchResult {
         adversarial: x.to_vec(),
         success: vec![false; batch],
@@ -247,14 +249,15 @@ pub fn attack_batch(
         rng.offset = stream.offset;
         let mut velocity = vec![0f32; x.len()];
         for _ in 0..cfg.steps {
-            let (_, grad, _) = objective_and_grad(model, &adv, shape, &goal_t, cfg, targeted)?;
+            let (_, grad, _) =
+                objective_and_grad(model, &adv, shape, (&goal_t, &labels_t), cfg.loss, targeted)?;
             step(&mut adv, &grad, &mut velocity, cfg, dim);
             project(&mut adv, x, cfg, dim);
         }
         let (objective, pred) = {
             let _guard = NoGradGuard::new();
             let logits = model.forward(&Tensor::from_vec(adv.clone(), shape)?)?;
-            let obj = sample_objective(&logits, &goal_t, cfg.loss, targeted)?;
+            let obj = sample_objective(&logits, &goal_t, &labels_t, cfg.loss, targeted)?;
             (obj.to_vec::<f32>()?, predictions(&logits)?)
         };
         let success = succeeded(&pred, goal, targeted);

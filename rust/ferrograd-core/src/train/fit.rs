@@ -97,7 +97,7 @@ pub fn train_epoch(
                     &batch.inputs,
                     &batch.shape,
                     &labels,
-                    false,
+                    None,
                     config,
                     &mut adv.rng,
                 )?;

@@ -1,0 +1,119 @@
+"""APGD, its targeted version and an AutoAttack-style ensemble (Croce and Hein, 2020). The APGD
+iterations run in Rust; this file only chooses targets and keeps, per sample, the first attack
+that broke it."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from ..training.inputs import as_dataset
+from .base import Attack, AttackResult
+from .gradient import PGD
+
+
+class APGD(Attack):
+    """Auto-PGD: no step size to tune (it starts at 2ε and halves at checkpoints), momentum 0.75,
+    ``loss`` ``"ce"`` or ``"dlr"`` (scale-invariant difference of logits ratio), L∞ or L2."""
+
+    def __init__(self, model: Any, eps: float = 8 / 255, steps: int = 100, norm: str = "linf", loss: str = "ce",
+                 restarts: int = 1, **kw: Any) -> None:
+        super().__init__(model, eps, **kw)
+        if norm not in ("linf", "l2"):
+            raise ValueError(f"APGD: argument `norm` expected 'linf' or 'l2', got {norm!r}")
+        if steps < 1 or restarts < 1:
+            raise ValueError(f"APGD: `steps` and `restarts` expected >= 1, got {steps} and {restarts}")
+        self.norm, self.steps, self.loss, self.restarts = norm, steps, loss, restarts
+
+    def _options(self) -> dict[str, Any]:
+        return dict(kind="apgd", eps=self.eps, steps=self.steps, norm=self.norm, loss=self.loss, restarts=self.restarts)
+
+
+def _merge(parts: list[tuple[np.ndarray, AttackResult]], base: AttackResult) -> AttackResult:
+    """``base`` with the samples at each part's indices replaced where that part succeeded."""
+    raw = {"adversarial": base.adversarial.copy(), "labels": base.labels, "clean_predictions": base.clean_predictions,
+           "adversarial_predictions": base.adversarial_predictions.copy(), "success": base.success.copy()}
+    for idx, r in parts:
+        won = r.success & ~raw["success"][idx]
+        sel = idx[won]
+        raw["adversarial"][sel] = r.adversarial[won]
+        raw["adversarial_predictions"][sel] = r.adversarial_predictions[won]
+        raw["success"][sel] = True
+    return AttackResult(raw, base.inputs, False)
+
+
+class APGDT(APGD):
+    """Targeted APGD with the targeted DLR loss, run toward each of the ``n_target_classes`` most
+    likely wrong classes in turn, on the samples no earlier target broke."""
+
+    def __init__(self, model: Any, eps: float = 8 / 255, steps: int = 100, norm: str = "linf", n_target_classes: int = 9,
+                 restarts: int = 1, **kw: Any) -> None:
+        super().__init__(model, eps, steps, norm, "dlr", restarts, **kw)
+        self.n_target_classes = n_target_classes
+
+    def __call__(self, data: Any, labels: Optional[np.ndarray] = None, targets: Optional[np.ndarray] = None) -> AttackResult:
+        if targets is not None:
+            return super().__call__(data, labels, targets)
+        ds = as_dataset((data, labels) if isinstance(data, np.ndarray) else data, "data", "APGDT")
+        base = APGD(self.model, 0.0, 1, self.norm, "ce", seed=self.seed, bounds=self.bounds,
+                    batch_size=self.batch_size)(ds)
+        order = np.argsort(-self.model.predict(ds), axis=1, kind="stable")
+        parts: list[tuple[np.ndarray, AttackResult]] = []
+        success = base.success.copy()
+        for k in range(1, min(self.n_target_classes, order.shape[1] - 1) + 1):
+            idx = np.flatnonzero(~success)
+            if not len(idx):
+                break
+            # The k-th most likely class that is not the label.
+            ranked = order[idx]
+            wrong = ranked[ranked != base.labels[idx, None]].reshape(len(idx), -1)
+            r = super().__call__(ds.subset(idx.tolist()), targets=wrong[:, k - 1])
+            r.success = r.adversarial_predictions != base.labels[idx]
+            parts.append((idx, r))
+            success[idx[r.success]] = True
+        return _merge(parts, base)
+
+
+class AutoAttack(Attack):
+    """An AutoAttack-style ensemble: APGD-CE, then APGD-T on the points still robust, then PGD
+    with the margin loss and restarts (our documented substitute for FAB-T). Square (the
+    black-box member) is not built yet. The result holds, per sample, the first successful attack."""
+
+    def __init__(self, model: Any, eps: float = 8 / 255, norm: str = "linf", steps: int = 100, n_target_classes: int = 9,
+                 **kw: Any) -> None:
+        super().__init__(model, eps, **kw)
+        self.norm, self.steps, self.n_target_classes = norm, steps, n_target_classes
+        self.attacks: Sequence[Attack] = self._members()
+
+    def _members(self) -> list[Attack]:
+        common: dict[str, Any] = dict(seed=self.seed, bounds=self.bounds, batch_size=self.batch_size)
+        pgd_cls: Any = PGD
+        if self.norm == "l2":
+            from .gradient import PGDL2 as pgd_cls
+        return [
+            APGD(self.model, self.eps, self.steps, self.norm, "ce", **common),
+            APGDT(self.model, self.eps, self.steps, self.norm, self.n_target_classes, **common),
+            pgd_cls(self.model, self.eps, alpha=2.5 * self.eps / self.steps, steps=self.steps, restarts=3, loss="margin",
+                    **common),
+        ]
+
+    def _options(self) -> dict[str, Any]:
+        return dict(eps=self.eps, norm=self.norm, steps=self.steps, members=[type(a).__name__ for a in self.attacks])
+
+    def __call__(self, data: Any, labels: Optional[np.ndarray] = None, targets: Optional[np.ndarray] = None) -> AttackResult:
+        if targets is not None:
+            raise ValueError("AutoAttack: the ensemble is untargeted (APGD-T picks its own targets)")
+        ds = as_dataset((data, labels) if isinstance(data, np.ndarray) else data, "data", "AutoAttack")
+        first = self.attacks[0](ds)
+        parts: list[tuple[np.ndarray, AttackResult]] = []
+        success = first.success.copy()
+        self.robust_after = [float((~success).mean())]
+        for attack in self.attacks[1:]:
+            idx = np.flatnonzero(~success)
+            if len(idx):
+                r = attack(ds.subset(idx.tolist()))
+                parts.append((idx, r))
+                success[idx[r.success]] = True
+            self.robust_after.append(float((~success).mean()))
+        return _merge(parts, first)
