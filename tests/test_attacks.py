@@ -11,7 +11,7 @@ import pytest
 import ferrograd as fg
 import ferrograd.functional as F
 from ferrograd import nn, optim
-from ferrograd.attacks import APGD, APGDT, BIM, FGSM, MIFGSM, PGD, PGDL2, RFGSM, AutoAttack, RobustnessWarning
+from ferrograd.attacks import APGD, APGDT, BIM, FGSM, MIFGSM, PGD, PGDL2, RFGSM, AutoAttack, RobustnessWarning, Square
 from ferrograd.training import History
 
 # -- parity with a numpy reference -----------------------------------------------------------------
@@ -106,6 +106,8 @@ ALL_ATTACKS = [
     ("pgd_margin", lambda m: PGD(m, 0.3, 0.05, 8, loss="margin"), np.inf, 0.3),
     ("mifgsm", lambda m: MIFGSM(m, 0.3, 0.05, 8), np.inf, 0.3),
     ("pgdl2", lambda m: PGDL2(m, 2.0, 0.5, 8), 2, 2.0),
+    ("apgd_l2", lambda m: APGD(m, 2.0, steps=10, norm="l2"), 2, 2.0),
+    ("square", lambda m: Square(m, 0.3, queries=200), np.inf, 0.3),
 ]
 
 
@@ -234,7 +236,7 @@ def test_apgd_family_and_autoattack(fast_at: tuple) -> None:
     apgd_ce = APGD(model, 0.3, steps=40)(test)
     apgd_dlr = APGD(model, 0.3, steps=40, loss="dlr")(test)
     apgd_t = APGDT(model, 0.3, steps=20, n_target_classes=3)(test)
-    auto = AutoAttack(model, 0.3, steps=20, n_target_classes=3)
+    auto = AutoAttack(model, 0.3, steps=20, n_target_classes=3, queries=100)
     aa = auto(test)
     for r in (apgd_ce, apgd_dlr, apgd_t, aa):
         assert r.norms().max() <= 0.3 + 1e-5
@@ -267,3 +269,23 @@ def test_catastrophic_overfitting_stop_restores_the_most_robust_weights() -> Non
     assert guard.stop_training and guard.stopped_epoch == 3 and guard.best_epoch == 1
     for p, saved in zip(model.parameters(), snapshots[1]):
         np.testing.assert_array_equal(p.detach().numpy(), saved)
+
+
+class _Binarize(nn.Module):
+    """Thresholds inputs at 0.5: a zero-gradient front end that masks gradients."""
+
+    def forward(self, x: fg.Tensor) -> fg.Tensor:
+        return (x - 0.5).sign() * 0.5 + 0.5
+
+
+def test_robustness_report_detects_gradient_masking(mnist_model: tuple) -> None:
+    """Behind a zero-gradient binarization, white-box attacks see no gradient while Square still
+    works from outputs alone: the report must say both."""
+    model, test = mnist_model
+    masked = nn.Sequential(_Binarize(), *[m for _, m in model.named_children()])
+    with pytest.warns(RobustnessWarning) as caught:
+        report = fg.robustness(masked, test.subset(list(range(100))), ["pgd", "square"], eps=[0.0, 0.3])
+    messages = " ".join(str(w.message) for w in caught)
+    assert "exactly zero" in messages
+    assert "black-box" in messages
+    assert report.table["square"][1] < report.table["pgd"][1]

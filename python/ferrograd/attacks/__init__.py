@@ -6,10 +6,10 @@ Inputs live in [0, 1] (``bounds``); put normalisation inside the model with
 arrays or Datasets in batches, support targeted mode (``targets=``) and are seeded.
 """
 
-from .auto import APGD, APGDT, AutoAttack
+from .auto import APGD, APGDT, AutoAttack, Square
 from .base import Attack, AttackResult
 from .gradient import BIM, FGSM, MIFGSM, PGD, PGDL2, RFGSM
 from .report import RobustnessReport, RobustnessWarning, robustness
 
-__all__ = ["Attack", "AttackResult", "FGSM", "RFGSM", "BIM", "PGD", "PGDL2", "MIFGSM", "APGD", "APGDT", "AutoAttack", "robustness",
+__all__ = ["Attack", "AttackResult", "FGSM", "RFGSM", "BIM", "PGD", "PGDL2", "MIFGSM", "APGD", "APGDT", "AutoAttack", "Square", "robustness",
            "RobustnessReport", "RobustnessWarning"]

@@ -75,15 +75,33 @@ class APGDT(APGD):
         return _merge(parts, base)
 
 
+class Square(Attack):
+    """Square attack (L∞, untargeted): score-based and black-box - it reads only the model's
+    outputs, proposing random square patches of ±ε and keeping those that lower the margin.
+    ``queries`` is the budget per sample; ``p_init`` the first windows' share of the image."""
+
+    black_box = True
+
+    def __init__(self, model: Any, eps: float = 8 / 255, queries: int = 1000, p_init: float = 0.8, **kw: Any) -> None:
+        super().__init__(model, eps, **kw)
+        if queries < 0:
+            raise ValueError(f"Square: argument `queries` expected >= 0, got {queries}")
+        self.queries, self.p_init = queries, p_init
+
+    def _options(self) -> dict[str, Any]:
+        return dict(kind="square", eps=self.eps, queries=self.queries, p_init=self.p_init)
+
+
 class AutoAttack(Attack):
     """An AutoAttack-style ensemble: APGD-CE, then APGD-T on the points still robust, then PGD
-    with the margin loss and restarts (our documented substitute for FAB-T). Square (the
-    black-box member) is not built yet. The result holds, per sample, the first successful attack."""
+    with the margin loss and restarts (our documented substitute for FAB-T), then Square (L∞).
+    The result holds, per sample, the first successful attack; ``robust_after`` the robust
+    accuracy after each member."""
 
     def __init__(self, model: Any, eps: float = 8 / 255, norm: str = "linf", steps: int = 100, n_target_classes: int = 9,
-                 **kw: Any) -> None:
+                 queries: int = 1000, **kw: Any) -> None:
         super().__init__(model, eps, **kw)
-        self.norm, self.steps, self.n_target_classes = norm, steps, n_target_classes
+        self.norm, self.steps, self.n_target_classes, self.queries = norm, steps, n_target_classes, queries
         self.attacks: Sequence[Attack] = self._members()
 
     def _members(self) -> list[Attack]:
@@ -96,6 +114,7 @@ class AutoAttack(Attack):
             APGDT(self.model, self.eps, self.steps, self.norm, self.n_target_classes, **common),
             pgd_cls(self.model, self.eps, alpha=2.5 * self.eps / self.steps, steps=self.steps, restarts=3, loss="margin",
                     **common),
+            *([Square(self.model, self.eps, self.queries, **common)] if self.norm == "linf" else []),
         ]
 
     def _options(self) -> dict[str, Any]:

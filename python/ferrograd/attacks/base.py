@@ -56,6 +56,8 @@ class Attack:
     """Base class of the gradient attacks. Subclasses set the loop's options in ``_options``."""
 
     norm = "linf"
+    #: Score-based attacks that read only outputs (the report compares them with white-box ones).
+    black_box = False
 
     def __init__(self, model: Any, eps: float, bounds: tuple[float, float] = (0.0, 1.0), seed: int = 0,
                  batch_size: int = 256) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 from .. import _core
 from ..training.inputs import as_dataset
 from .base import Attack, AttackResult
-from .auto import APGD, APGDT, AutoAttack
+from .auto import APGD, APGDT, AutoAttack, Square
 from .gradient import BIM, FGSM, MIFGSM, PGD, PGDL2, RFGSM
 
 AttackSpec = Union[str, Callable[[Any, float], Attack]]
@@ -28,7 +28,8 @@ _NAMED: dict[str, Callable[[Any, float], Attack]] = {
     "apgd_ce": lambda m, e: APGD(m, e, steps=50, loss="ce"),
     "apgd_dlr": lambda m, e: APGD(m, e, steps=50, loss="dlr"),
     "apgd_t": lambda m, e: APGDT(m, e, steps=50),
-    "autoattack": lambda m, e: AutoAttack(m, e, steps=50),
+    "autoattack": lambda m, e: AutoAttack(m, e, steps=50, queries=500),
+    "square": lambda m, e: Square(m, e, queries=1000),
 }
 
 
@@ -112,11 +113,11 @@ def robustness(model: Any, data: Any, attacks: Sequence[AttackSpec] = ("fgsm", "
     """Evaluates ``model`` on ``data`` under every attack at every ε and checks the evaluation.
 
     ``attacks`` are names (``fgsm``, ``rfgsm``, ``bim``, ``pgd``, ``pgd_margin``, ``pgdl2``,
-    ``mifgsm``, ``apgd_ce``, ``apgd_dlr``, ``apgd_t``, ``autoattack``) or callables ``(model, eps) -> Attack``. The worst case counts a sample as robust
+    ``mifgsm``, ``apgd_ce``, ``apgd_dlr``, ``apgd_t``, ``autoattack``, ``square``) or callables ``(model, eps) -> Attack``. The worst case counts a sample as robust
     only if every attack failed on it. Warnings (also raised as :class:`RobustnessWarning`) flag:
     robust accuracy above clean; accuracy rising with ε; ε = 0 differing from clean; a huge ε not
     driving accuracy near zero; zero or NaN input gradients; probability outputs; predictions that
-    change between runs.
+    change between runs; a black-box attack (Square) beating every white-box one.
     """
     if isinstance(data, np.ndarray):
         if labels is None:
@@ -153,6 +154,13 @@ def robustness(model: Any, data: Any, attacks: Sequence[AttackSpec] = ("fgsm", "
             found.append(f"{name}: eps = 0 gives {accs[0]:.4f}, not the clean accuracy {clean:.4f}")
         if factories[name](model, 1.0).norm == "linf" and eps[-1] >= 0.5 and accs[-1] > 0.1:
             found.append(f"{name}: eps = {eps[-1]} leaves accuracy at {accs[-1]:.4f}; a huge budget should reach ~0")
+    black = [n for n, f in factories.items() if getattr(f(model, 1.0), "black_box", False)]
+    white = [n for n in table if n not in black]
+    for b in black:
+        for i, e in enumerate(eps):
+            if white and table[b][i] < min(table[w][i] for w in white) - tol:
+                found.append(f"{b} (black-box) beats every white-box attack at eps = {e} ({table[b][i]:.4f}): "
+                             "the gradients are likely masked")
     rerun = next(iter(factories.values()))(model, 0.0)(ds).clean_predictions
     if not np.array_equal(first.clean_predictions, rerun):
         found.append("predictions change between runs on the same inputs (a randomised model needs EOT)")

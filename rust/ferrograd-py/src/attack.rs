@@ -2,7 +2,7 @@
 //! released (taken back after each batch for Ctrl-C and progress).
 
 use ferrograd_core::attack::{
-    attack_batches, ApgdConfig, Attack, AttackConfig, AttackLoss, Norm, Start,
+    attack_batches, ApgdConfig, Attack, AttackConfig, AttackLoss, Norm, SquareConfig, Start,
 };
 use ferrograd_core::Error;
 use numpy::ndarray::{ArrayD, IxDyn};
@@ -82,7 +82,7 @@ pub fn config_from_options(o: &Bound<'_, PyDict>) -> PyResult<AttackConfig> {
     })
 }
 
-/// The attack an options dict names: `kind` "pgd" (the default) or "apgd".
+/// The attack an options dict names: `kind` "pgd" (the default), "apgd" or "square".
 pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
     let kind: String = match o.get_item("kind")? {
         Some(k) => k.extract()?,
@@ -99,10 +99,34 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
             restarts: pgd.restarts,
             bounds: pgd.bounds,
         })),
+        "square" => {
+            let queries = match o.get_item("queries")? {
+                Some(q) => q.extract()?,
+                None => 1000,
+            };
+            let p_init = match o.get_item("p_init")? {
+                Some(p) => p.extract()?,
+                None => 0.8,
+            };
+            if pgd.norm != Norm::Linf || !(0.0 < p_init && p_init <= 1.0) {
+                return Err(to_py(Error::arg(
+                    "Square",
+                    "norm / p_init",
+                    "the L-inf norm and p_init in (0, 1]",
+                    format!("{:?} / {p_init}", pgd.norm),
+                )));
+            }
+            Ok(Attack::Square(SquareConfig {
+                eps: pgd.eps,
+                queries,
+                p_init,
+                bounds: pgd.bounds,
+            }))
+        }
         other => Err(to_py(Error::arg(
             "attack",
             "kind",
-            "'pgd' or 'apgd'",
+            "'pgd', 'apgd' or 'square'",
             format!("{other:?}"),
         ))),
     }

@@ -3,6 +3,7 @@
 use super::apgd::{apgd_batch, ApgdConfig};
 use super::objective::predictions;
 use super::pgd::{attack_batch, AttackConfig, BatchResult};
+use super::square::{square_batch, SquareConfig};
 use crate::data::Batch;
 use crate::nn::Module;
 use crate::rng::RngState;
@@ -13,6 +14,7 @@ use crate::{Error, NoGradGuard, Result, Tensor};
 pub enum Attack {
     Pgd(AttackConfig),
     Apgd(ApgdConfig),
+    Square(SquareConfig),
 }
 
 impl Attack {
@@ -29,6 +31,10 @@ impl Attack {
         match self {
             Attack::Pgd(cfg) => attack_batch(model, x, shape, labels, targets, cfg, rng),
             Attack::Apgd(cfg) => apgd_batch(model, x, shape, labels, targets, cfg, rng),
+            Attack::Square(_) if targets.is_some() => Err(crate::Error::NotImplemented(
+                "Square: the targeted version is not implemented".into(),
+            )),
+            Attack::Square(cfg) => square_batch(model, x, shape, labels, cfg, rng),
         }
     }
 }
