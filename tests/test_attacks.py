@@ -289,3 +289,29 @@ def test_robustness_report_detects_gradient_masking(mnist_model: tuple) -> None:
     assert "exactly zero" in messages
     assert "black-box" in messages
     assert report.table["square"][1] < report.table["pgd"][1]
+
+
+class _Noisy(nn.Module):
+    """A randomised defence: strong Gaussian noise on the input at every call (also in eval mode)."""
+
+    def forward(self, x: fg.Tensor) -> fg.Tensor:
+        return x + fg.randn(*x.shape)
+
+
+def test_eot_averages_gradients_of_randomised_models() -> None:
+    model, params = _tanh_mlp()
+    x, y = _data(64)
+    # A deterministic model: averaging k identical gradients changes nothing.
+    np.testing.assert_allclose(PGD(model, 0.2, 0.05, 5, eot_iter=3)(x, y).adversarial,
+                               PGD(model, 0.2, 0.05, 5)(x, y).adversarial, atol=1e-6)
+    noisy = nn.Sequential(_Noisy(), *[m for _, m in model.named_children()])
+    # One signed step from the input: the perturbation's sign is the (averaged) gradient's sign.
+    fg.manual_seed(0)
+    plain = PGD(noisy, 0.2, 0.2, 1, random_start=False)(x, y)
+    fg.manual_seed(0)
+    eot = PGD(noisy, 0.2, 0.2, 1, random_start=False, eot_iter=16)(x, y)
+    assert eot.norms().max() <= 0.2 + 1e-6
+    expected = np.sign(_reference_grad(params, x, y))
+    agree_plain = float((np.sign(plain.perturbation) == expected).mean())
+    agree_eot = float((np.sign(eot.perturbation) == expected).mean())
+    assert agree_eot > agree_plain + 0.03, (agree_plain, agree_eot)

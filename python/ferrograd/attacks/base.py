@@ -53,24 +53,29 @@ class AttackResult:
 
 
 class Attack:
-    """Base class of the gradient attacks. Subclasses set the loop's options in ``_options``."""
+    """Base class of the attacks. Subclasses set the loop's options in ``_options``. Common
+    arguments: ``bounds`` of the inputs, the ``seed`` of random starts, ``batch_size``, and
+    ``eot_iter``: gradients averaged over that many passes (EOT, for randomised models)."""
 
     norm = "linf"
     #: Score-based attacks that read only outputs (the report compares them with white-box ones).
     black_box = False
 
     def __init__(self, model: Any, eps: float, bounds: tuple[float, float] = (0.0, 1.0), seed: int = 0,
-                 batch_size: int = 256) -> None:
+                 batch_size: int = 256, eot_iter: int = 1) -> None:
         if not eps >= 0:
             raise ValueError(f"{type(self).__name__}: argument `eps` expected a value >= 0, got {eps}")
+        if eot_iter < 1:
+            raise ValueError(f"{type(self).__name__}: argument `eot_iter` expected >= 1, got {eot_iter}")
         self.model, self.eps, self.bounds, self.seed, self.batch_size = model, float(eps), bounds, seed, batch_size
+        self.eot_iter = eot_iter
 
     def _options(self) -> dict[str, Any]:
         raise NotImplementedError
 
     def options(self) -> dict[str, Any]:
-        """The loop's options (eps, alpha, steps, norm, start, ... and bounds), as the Rust side reads them."""
-        return self._options() | {"bounds": tuple(self.bounds)}
+        """The loop's options (eps, alpha, steps, norm, start, ... bounds and eot), as the Rust side reads them."""
+        return self._options() | {"bounds": tuple(self.bounds), "eot": self.eot_iter}
 
     def __call__(self, data: Any, labels: Optional[np.ndarray] = None, targets: Optional[np.ndarray] = None) -> AttackResult:
         """Attacks ``data``: a Dataset, ``(X, y)`` arrays, or an array ``X`` with ``labels``.

@@ -78,6 +78,7 @@ pub fn config_from_options(o: &Bound<'_, PyDict>) -> PyResult<AttackConfig> {
         restarts: get::<usize>(o, "restarts", 1)?.max(1),
         loss: AttackLoss::parse(&get(o, "loss", "ce".to_string())?).py()?,
         momentum: get(o, "momentum", None)?,
+        eot: get::<usize>(o, "eot", 1)?.max(1),
         bounds,
     })
 }
@@ -97,6 +98,7 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
             norm: pgd.norm,
             loss: pgd.loss,
             restarts: pgd.restarts,
+            eot: pgd.eot,
             bounds: pgd.bounds,
         })),
         "square" => {

@@ -19,6 +19,8 @@ pub struct ApgdConfig {
     pub norm: Norm,
     pub loss: AttackLoss,
     pub restarts: usize,
+    /// Passes averaged per gradient (EOT).
+    pub eot: usize,
     pub bounds: (f32, f32),
 }
 
@@ -123,8 +125,17 @@ pub fn apgd_batch(
     let (goal, targeted) = (targets.unwrap_or(labels), targets.is_some());
     let goal_t = Tensor::from_vec(goal.to_vec(), &[batch])?;
     let labels_t = Tensor::from_vec(labels.to_vec(), &[batch])?;
-    let eval =
-        |p: &[f32]| objective_and_grad(model, p, shape, (&goal_t, &labels_t), cfg.loss, targeted);
+    let eval = |p: &[f32]| {
+        objective_and_grad(
+            model,
+            p,
+            shape,
+            (&goal_t, &labels_t),
+            cfg.loss,
+            targeted,
+            cfg.eot,
+        )
+    };
     let marks = checkpoints(cfg.steps);
     let mut out = BatchResult {
         adversarial: x.to_vec(),

@@ -40,6 +40,8 @@ pub struct AttackConfig {
     pub loss: AttackLoss,
     /// MI-FGSM's decay of the accumulated gradient; `None` for plain steps.
     pub momentum: Option<f32>,
+    /// Forward/backward passes averaged per gradient (EOT for randomised models).
+    pub eot: usize,
     pub bounds: (f32, f32),
 }
 
@@ -80,7 +82,9 @@ impl Drop for FrozenParameters {
     }
 }
 
-/// Per-sample objective values and their input gradient at `x`.
+/// Per-sample objective values and their input gradient at `x`, averaged over `eot` forward
+/// passes (expectation over transformation: a randomised model gets the gradient of its expected
+/// objective); the predictions are those of the last pass.
 pub(super) fn objective_and_grad(
     model: &dyn Module,
     x: &[f32],
@@ -88,21 +92,31 @@ pub(super) fn objective_and_grad(
     (goal, labels): (&Tensor, &Tensor),
     loss: AttackLoss,
     targeted: bool,
+    eot: usize,
 ) -> Result<(Vec<f32>, Vec<f32>, Vec<i64>)> {
-    let leaf = Tensor::from_vec(x.to_vec(), shape)?;
-    leaf.set_requires_grad(true)?;
-    let logits = model.forward(&leaf)?;
-    let objective = sample_objective(&logits, goal, labels, loss, targeted)?;
-    let grad = crate::autograd::grad(&objective.sum(&[0], false)?, std::slice::from_ref(&leaf))?;
-    let grad = match grad.into_iter().next().flatten() {
-        Some(g) => g.contiguous()?.to_vec::<f32>()?,
-        None => vec![0.0; x.len()],
-    };
-    Ok((
-        objective.to_vec::<f32>()?,
-        grad,
-        predictions(&logits.detach())?,
-    ))
+    let runs = eot.max(1);
+    let (mut objective, mut grad, mut pred) =
+        (vec![0f32; goal.numel()], vec![0f32; x.len()], Vec::new());
+    for _ in 0..runs {
+        let leaf = Tensor::from_vec(x.to_vec(), shape)?;
+        leaf.set_requires_grad(true)?;
+        let logits = model.forward(&leaf)?;
+        let obj = sample_objective(&logits, goal, labels, loss, targeted)?;
+        let g = crate::autograd::grad(&obj.sum(&[0], false)?, std::slice::from_ref(&leaf))?;
+        if let Some(g) = g.into_iter().next().flatten() {
+            let g = g.contiguous()?.to_vec::<f32>()?;
+            grad.iter_mut()
+                .zip(g)
+                .for_each(|(a, b)| *a += b / runs as f32);
+        }
+        let obj = obj.to_vec::<f32>()?;
+        objective
+            .iter_mut()
+            .zip(obj)
+            .for_each(|(a, b)| *a += b / runs as f32);
+        pred = predictions(&logits.detach())?;
+    }
+    Ok((objective, grad, pred))
 }
 
 /// Whether each prediction meets the attack's goal.
@@ -249,8 +263,15 @@ pub fn attack_batch(
         rng.offset = stream.offset;
         let mut velocity = vec![0f32; x.len()];
         for _ in 0..cfg.steps {
-            let (_, grad, _) =
-                objective_and_grad(model, &adv, shape, (&goal_t, &labels_t), cfg.loss, targeted)?;
+            let (_, grad, _) = objective_and_grad(
+                model,
+                &adv,
+                shape,
+                (&goal_t, &labels_t),
+                cfg.loss,
+                targeted,
+                cfg.eot,
+            )?;
             step(&mut adv, &grad, &mut velocity, cfg, dim);
             project(&mut adv, x, cfg, dim);
         }
@@ -290,6 +311,7 @@ mod tests {
             restarts: 1,
             loss: AttackLoss::CrossEntropy,
             momentum: None,
+            eot: 1,
             bounds: (0.0, 1.0),
         }
     }
