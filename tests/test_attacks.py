@@ -315,3 +315,32 @@ def test_eot_averages_gradients_of_randomised_models() -> None:
     agree_plain = float((np.sign(plain.perturbation) == expected).mean())
     agree_eot = float((np.sign(eot.perturbation) == expected).mean())
     assert agree_eot > agree_plain + 0.03, (agree_plain, agree_eot)
+
+
+def test_trades_with_beta_zero_is_plain_training() -> None:
+    from ferrograd.training import TRADES
+
+    x, y = _data(64)
+    a, _ = _tanh_mlp()
+    b, _ = _tanh_mlp()
+    ha = a.fit((x, y), epochs=2, batch_size=16, optimizer=optim.SGD(a.parameters(), lr=0.5), shuffle=False, verbose=False,
+               adversarial=TRADES(a, eps=0.1, alpha=0.02, steps=3, beta=0.0))
+    hb = b.fit((x, y), epochs=2, batch_size=16, optimizer=optim.SGD(b.parameters(), lr=0.5), shuffle=False, verbose=False)
+    assert ha["loss"] == pytest.approx(hb["loss"], rel=1e-6)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        np.testing.assert_allclose(pa.detach().numpy(), pb.detach().numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_trades_training_makes_mnist_robust(data_dir: Path) -> None:
+    from ferrograd.training import TRADES
+
+    train, test = fg.data.mnist(data_dir / "mnist")
+    train, test = train.subset(list(range(10000))), test.subset(list(range(300)))
+    fg.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 5), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(512, 100), nn.ReLU(), nn.Linear(100, 10))
+    hist = model.fit(train, epochs=2, batch_size=128, optimizer=optim.Adam(model.parameters(), lr=2e-3),
+                     adversarial=TRADES(model, 0.3, 0.05, 5, beta=3.0), seed=0, verbose=False)
+    assert hist["loss"][1] < hist["loss"][0]
+    assert model.evaluate(test).accuracy >= 0.85
+    assert PGD(model, 0.3, 0.03, 20)(test).robust_accuracy >= 0.15

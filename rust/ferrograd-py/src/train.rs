@@ -163,6 +163,10 @@ fn train_epoch<'py>(
         Some((layer, options, seed)) => Some(Adversary {
             model: layer.module()?,
             config: crate::attack::config_from_options(options)?,
+            trades_beta: match options.get_item("trades_beta")? {
+                Some(b) if !b.is_none() => Some(b.extract()?),
+                _ => None,
+            },
             rng: RngState {
                 seed: *seed,
                 offset: 0,

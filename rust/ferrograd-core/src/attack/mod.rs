@@ -7,9 +7,11 @@ mod dataset;
 mod objective;
 mod pgd;
 mod square;
+mod trades;
 
 pub use apgd::{apgd_batch, ApgdConfig};
 pub use dataset::{attack_batches, Attack, DatasetResult};
 pub use objective::{predictions, sample_objective, AttackLoss};
 pub use pgd::{attack_batch, AttackConfig, BatchResult, Norm, Start};
 pub use square::{square_batch, SquareConfig};
+pub use trades::trades_batch;

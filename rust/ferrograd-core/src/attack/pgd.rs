@@ -160,7 +160,7 @@ fn start_point(x: &[f32], cfg: &AttackConfig, dim: usize, rng: &mut RngState) ->
 }
 
 /// Projects `adv` onto the ε-ball around `x` (per sample) and into the bounds.
-fn project(adv: &mut [f32], x: &[f32], cfg: &AttackConfig, dim: usize) {
+pub(super) fn project(adv: &mut [f32], x: &[f32], cfg: &AttackConfig, dim: usize) {
     let (lo, hi) = cfg.bounds;
     match cfg.norm {
         Norm::Linf => {
@@ -186,7 +186,13 @@ fn project(adv: &mut [f32], x: &[f32], cfg: &AttackConfig, dim: usize) {
 }
 
 /// Moves `adv` one step along the (momentum-averaged) gradient.
-fn step(adv: &mut [f32], grad: &[f32], velocity: &mut [f32], cfg: &AttackConfig, dim: usize) {
+pub(super) fn step(
+    adv: &mut [f32],
+    grad: &[f32],
+    velocity: &mut [f32],
+    cfg: &AttackConfig,
+    dim: usize,
+) {
     let direction: &[f32] = match cfg.momentum {
         Some(mu) => {
             for (vel, g) in velocity.chunks_mut(dim).zip(grad.chunks(dim)) {

@@ -3,20 +3,23 @@
 use std::time::Instant;
 
 use super::objective::{count_correct, Objective};
-use crate::attack::{attack_batch, AttackConfig};
+use crate::attack::{attack_batch, trades_batch, AttackConfig};
 use crate::data::Batch;
 use crate::nn::Module;
+use crate::ops::loss::{kl_div, KlReduction};
 use crate::optim::{clip_grad_norm, Optimizer};
 use crate::rng::RngState;
 use crate::{Error, Result, Tensor};
 
-/// Adversarial training: each batch is replaced by its attack before the step (PGD-AT; with one
-/// uniform-start step of 1.25 ε, Fast-AT). The attack runs on `model`, the same parameters in
-/// evaluation mode, and draws its random starts from `rng`.
+/// Adversarial training. Without `trades_beta` each batch is replaced by its attack before the
+/// step (PGD-AT; with one uniform-start step of 1.25 ε, Fast-AT). With it, the loss becomes TRADES'
+/// `objective(f(x), y) + β KL(f(x) || f(x'))` with `x'` from TRADES' inner maximisation. The
+/// attack runs on `model`, the same parameters in evaluation mode, and draws from `rng`.
 pub struct Adversary<'a> {
     pub model: &'a dyn Module,
     pub config: AttackConfig,
     pub rng: RngState,
+    pub trades_beta: Option<f32>,
 }
 
 /// How an epoch trains.
@@ -90,7 +93,18 @@ pub fn train_epoch(
             let mut batch = batch?;
             let n = batch.labels.len();
             let labels = batch.labels.clone();
-            if let Some(adv) = adversary.as_deref_mut() {
+            let mut trades = None;
+            if let Some(adv) = adversary.as_deref_mut().filter(|a| a.trades_beta.is_some()) {
+                let x_adv = trades_batch(
+                    adv.model,
+                    &batch.inputs,
+                    &batch.shape,
+                    &adv.config,
+                    &mut adv.rng,
+                )?;
+                let beta = adv.trades_beta.unwrap_or(0.0);
+                trades = Some((Tensor::from_vec(x_adv, &batch.shape)?, beta));
+            } else if let Some(adv) = adversary.as_deref_mut() {
                 let (model, config) = (adv.model, &adv.config);
                 let attacked = attack_batch(
                     model,
@@ -105,7 +119,16 @@ pub fn train_epoch(
             }
             let (x, y) = batch.into_tensors()?;
             let output = model.forward(&x)?;
-            let loss = objective.loss(&output, &y)?;
+            let mut loss = objective.loss(&output, &y)?;
+            if let Some((x_adv, beta)) = &trades {
+                let divergence = kl_div(
+                    &model.forward(x_adv)?.log_softmax(1)?,
+                    &output.softmax(1)?,
+                    KlReduction::BatchMean,
+                    false,
+                )?;
+                loss = loss.add(&divergence.mul_scalar(*beta)?)?;
+            }
             let value = loss.item()?;
             if !value.is_finite() {
                 return Err(Error::Autograd(format!(
