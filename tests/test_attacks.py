@@ -11,7 +11,7 @@ import pytest
 import ferrograd as fg
 import ferrograd.functional as F
 from ferrograd import nn, optim
-from ferrograd.attacks import APGD, APGDT, BIM, FGSM, MIFGSM, PGD, PGDL2, RFGSM, AutoAttack, RobustnessWarning, Square
+from ferrograd.attacks import CW, APGD, APGDT, BIM, FGSM, MIFGSM, PGD, PGDL2, RFGSM, AutoAttack, RobustnessWarning, Square
 from ferrograd.training import History
 
 # -- parity with a numpy reference -----------------------------------------------------------------
@@ -344,3 +344,16 @@ def test_trades_training_makes_mnist_robust(data_dir: Path) -> None:
     assert hist["loss"][1] < hist["loss"][0]
     assert model.evaluate(test).accuracy >= 0.85
     assert PGD(model, 0.3, 0.03, 20)(test).robust_accuracy >= 0.15
+
+
+def test_carlini_wagner_finds_small_l2_perturbations(mnist_model: tuple) -> None:
+    model, test = mnist_model
+    test = test.subset(list(range(100)))
+    r = CW(model, c=1.0, steps=50, lr=0.05, search_steps=4)(test)
+    assert r.success_rate >= 0.9
+    assert r.adversarial.min() >= 0.0 and r.adversarial.max() <= 1.0
+    np.testing.assert_array_equal(model.predict(r.adversarial).argmax(1)[r.success], r.adversarial_predictions[r.success])
+    l2 = r.norms(2)[r.success & (r.clean_predictions == r.labels)]
+    assert np.median(l2) < 2.5
+    # A fixed-budget L2 attack at CW's median distance breaks fewer points than CW did.
+    assert PGDL2(model, float(np.median(l2)), 0.2, 20)(test).success_rate < r.success_rate

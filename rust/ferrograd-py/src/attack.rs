@@ -2,7 +2,8 @@
 //! released (taken back after each batch for Ctrl-C and progress).
 
 use ferrograd_core::attack::{
-    attack_batches, ApgdConfig, Attack, AttackConfig, AttackLoss, Norm, SquareConfig, Start,
+    attack_batches, ApgdConfig, Attack, AttackConfig, AttackLoss, CwConfig, Norm, SquareConfig,
+    Start,
 };
 use ferrograd_core::Error;
 use numpy::ndarray::{ArrayD, IxDyn};
@@ -83,7 +84,7 @@ pub fn config_from_options(o: &Bound<'_, PyDict>) -> PyResult<AttackConfig> {
     })
 }
 
-/// The attack an options dict names: `kind` "pgd" (the default), "apgd" or "square".
+/// The attack an options dict names: `kind` "pgd" (the default), "apgd", "square" or "cw".
 pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
     let kind: String = match o.get_item("kind")? {
         Some(k) => k.extract()?,
@@ -125,10 +126,30 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
                 bounds: pgd.bounds,
             }))
         }
+        "cw" => {
+            let get = |key: &str, default: f32| -> PyResult<f32> {
+                match o.get_item(key)? {
+                    Some(v) => v.extract(),
+                    None => Ok(default),
+                }
+            };
+            let search_steps = match o.get_item("search_steps")? {
+                Some(v) => v.extract()?,
+                None => 5,
+            };
+            Ok(Attack::Cw(CwConfig {
+                c: get("c", 1.0)?,
+                kappa: get("kappa", 0.0)?,
+                steps: pgd.steps,
+                lr: get("lr", 0.01)?,
+                search_steps,
+                bounds: pgd.bounds,
+            }))
+        }
         other => Err(to_py(Error::arg(
             "attack",
             "kind",
-            "'pgd', 'apgd' or 'square'",
+            "'pgd', 'apgd', 'square' or 'cw'",
             format!("{other:?}"),
         ))),
     }

@@ -1,6 +1,7 @@
 //! An attack over every batch of a loader: adversarial inputs, clean and adversarial predictions.
 
 use super::apgd::{apgd_batch, ApgdConfig};
+use super::cw::{cw_batch, CwConfig};
 use super::objective::predictions;
 use super::pgd::{attack_batch, AttackConfig, BatchResult};
 use super::square::{square_batch, SquareConfig};
@@ -15,6 +16,7 @@ pub enum Attack {
     Pgd(AttackConfig),
     Apgd(ApgdConfig),
     Square(SquareConfig),
+    Cw(CwConfig),
 }
 
 impl Attack {
@@ -35,6 +37,10 @@ impl Attack {
                 "Square: the targeted version is not implemented".into(),
             )),
             Attack::Square(cfg) => square_batch(model, x, shape, labels, cfg, rng),
+            Attack::Cw(_) if targets.is_some() => Err(crate::Error::NotImplemented(
+                "CW: the targeted version is not implemented".into(),
+            )),
+            Attack::Cw(cfg) => cw_batch(model, x, shape, labels, cfg),
         }
     }
 }
