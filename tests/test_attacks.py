@@ -11,7 +11,7 @@ import pytest
 import ferrograd as fg
 import ferrograd.functional as F
 from ferrograd import nn, optim
-from ferrograd.attacks import CW, APGD, APGDT, BIM, FGSM, MIFGSM, PGD, PGDL2, RFGSM, AutoAttack, RobustnessWarning, Square
+from ferrograd.attacks import CW, APGD, DeepFool, APGDT, BIM, FGSM, MIFGSM, PGD, PGDL2, RFGSM, AutoAttack, RobustnessWarning, Square
 from ferrograd.training import History
 
 # -- parity with a numpy reference -----------------------------------------------------------------
@@ -357,3 +357,18 @@ def test_carlini_wagner_finds_small_l2_perturbations(mnist_model: tuple) -> None
     assert np.median(l2) < 2.5
     # A fixed-budget L2 attack at CW's median distance breaks fewer points than CW did.
     assert PGDL2(model, float(np.median(l2)), 0.2, 20)(test).success_rate < r.success_rate
+
+
+def test_deepfool_finds_near_minimal_perturbations(mnist_model: tuple) -> None:
+    model, test = mnist_model
+    test = test.subset(list(range(100)))
+    r = DeepFool(model, steps=50)(test)
+    assert r.success_rate >= 0.95
+    assert r.adversarial.min() >= 0.0 and r.adversarial.max() <= 1.0
+    np.testing.assert_array_equal(model.predict(r.adversarial).argmax(1), r.adversarial_predictions)
+    ok = r.success & (r.clean_predictions == r.labels)
+    assert np.median(r.norms(2)[ok]) < 2.5
+    # Near-minimal: half of each perturbation leaves most points correctly classified.
+    half = np.clip(r.inputs + 0.5 * r.perturbation, 0.0, 1.0)
+    still_right = model.predict(half[ok]).argmax(1) == r.labels[ok]
+    assert still_right.mean() >= 0.5

@@ -26,3 +26,20 @@ class CW(Attack):
 
     def _options(self) -> dict[str, Any]:
         return dict(kind="cw", c=self.c, kappa=self.kappa, steps=self.steps, lr=self.lr, search_steps=self.search_steps)
+
+
+class DeepFool(Attack):
+    """DeepFool (L2, untargeted): repeatedly steps to the nearest boundary of the classifier
+    linearised at the current point until the label changes (at most ``steps`` times), overshooting
+    by ``overshoot``. Minimal perturbations, no ε: read ``result.norms(2)``."""
+
+    norm = "l2"
+
+    def __init__(self, model: Any, steps: int = 50, overshoot: float = 0.02, **kw: Any) -> None:
+        super().__init__(model, math.inf, **kw)
+        if steps < 1 or overshoot < 0:
+            raise ValueError(f"DeepFool: expected steps >= 1 and overshoot >= 0, got {steps} and {overshoot}")
+        self.steps, self.overshoot = steps, overshoot
+
+    def _options(self) -> dict[str, Any]:
+        return dict(kind="deepfool", steps=self.steps, overshoot=self.overshoot)

@@ -2,8 +2,8 @@
 //! released (taken back after each batch for Ctrl-C and progress).
 
 use ferrograd_core::attack::{
-    attack_batches, ApgdConfig, Attack, AttackConfig, AttackLoss, CwConfig, Norm, SquareConfig,
-    Start,
+    attack_batches, ApgdConfig, Attack, AttackConfig, AttackLoss, CwConfig, DeepFoolConfig, Norm,
+    SquareConfig, Start,
 };
 use ferrograd_core::Error;
 use numpy::ndarray::{ArrayD, IxDyn};
@@ -84,7 +84,8 @@ pub fn config_from_options(o: &Bound<'_, PyDict>) -> PyResult<AttackConfig> {
     })
 }
 
-/// The attack an options dict names: `kind` "pgd" (the default), "apgd", "square" or "cw".
+/// The attack an options dict names: `kind` "pgd" (the default), "apgd", "square", "cw" or
+/// "deepfool".
 pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
     let kind: String = match o.get_item("kind")? {
         Some(k) => k.extract()?,
@@ -146,10 +147,18 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
                 bounds: pgd.bounds,
             }))
         }
+        "deepfool" => Ok(Attack::DeepFool(DeepFoolConfig {
+            steps: pgd.steps,
+            overshoot: match o.get_item("overshoot")? {
+                Some(v) => v.extract()?,
+                None => 0.02,
+            },
+            bounds: pgd.bounds,
+        })),
         other => Err(to_py(Error::arg(
             "attack",
             "kind",
-            "'pgd', 'apgd', 'square' or 'cw'",
+            "'pgd', 'apgd', 'square', 'cw' or 'deepfool'",
             format!("{other:?}"),
         ))),
     }

@@ -2,6 +2,7 @@
 
 use super::apgd::{apgd_batch, ApgdConfig};
 use super::cw::{cw_batch, CwConfig};
+use super::deepfool::{deepfool_batch, DeepFoolConfig};
 use super::objective::predictions;
 use super::pgd::{attack_batch, AttackConfig, BatchResult};
 use super::square::{square_batch, SquareConfig};
@@ -17,6 +18,7 @@ pub enum Attack {
     Apgd(ApgdConfig),
     Square(SquareConfig),
     Cw(CwConfig),
+    DeepFool(DeepFoolConfig),
 }
 
 impl Attack {
@@ -41,6 +43,10 @@ impl Attack {
                 "CW: the targeted version is not implemented".into(),
             )),
             Attack::Cw(cfg) => cw_batch(model, x, shape, labels, cfg),
+            Attack::DeepFool(_) if targets.is_some() => Err(crate::Error::NotImplemented(
+                "DeepFool is untargeted".into(),
+            )),
+            Attack::DeepFool(cfg) => deepfool_batch(model, x, shape, labels, cfg),
         }
     }
 }

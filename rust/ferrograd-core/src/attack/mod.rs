@@ -1,10 +1,11 @@
 //! Gradient attacks with the whole iteration loop in Rust: FGSM, R-FGSM, BIM, PGD (L∞ and L2,
 //! random start, restarts), MI-FGSM and APGD, with cross-entropy, margin (CW) or DLR objectives,
-//! targeted or not; Carlini-Wagner L2; and the score-based black-box Square attack. Inputs live in `bounds` (by default [0, 1]); models normalise inside.
+//! targeted or not; Carlini-Wagner L2 and DeepFool; and the score-based black-box Square attack. Inputs live in `bounds` (by default [0, 1]); models normalise inside.
 
 mod apgd;
 mod cw;
 mod dataset;
+mod deepfool;
 mod objective;
 mod pgd;
 mod square;
@@ -13,6 +14,7 @@ mod trades;
 pub use apgd::{apgd_batch, ApgdConfig};
 pub use cw::{cw_batch, CwConfig};
 pub use dataset::{attack_batches, Attack, DatasetResult};
+pub use deepfool::{deepfool_batch, DeepFoolConfig};
 pub use objective::{predictions, sample_objective, AttackLoss};
 pub use pgd::{attack_batch, AttackConfig, BatchResult, Norm, Start};
 pub use square::{square_batch, SquareConfig};
