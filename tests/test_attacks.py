@@ -372,3 +372,15 @@ def test_deepfool_finds_near_minimal_perturbations(mnist_model: tuple) -> None:
     half = np.clip(r.inputs + 0.5 * r.perturbation, 0.0, 1.0)
     still_right = model.predict(half[ok]).argmax(1) == r.labels[ok]
     assert still_right.mean() >= 0.5
+
+
+def test_robustness_report_plots_accuracy_against_eps(mnist_model: tuple) -> None:
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    model, test = mnist_model
+    report = fg.robustness(model, test.subset(list(range(100))), ["fgsm", "bim"], eps=[0.0, 0.1, 0.2])
+    fig = report.plot()
+    lines = fig.axes[0].lines
+    assert [line.get_label() for line in lines] == ["fgsm", "bim", "worst case"]
+    np.testing.assert_allclose(lines[1].get_ydata(), report.table["bim"])
+    np.testing.assert_allclose(lines[0].get_xdata(), [0.0, 0.1, 0.2])

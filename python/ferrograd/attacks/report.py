@@ -3,6 +3,7 @@ loud warnings on the known signs of a broken evaluation."""
 
 from __future__ import annotations
 
+import copy
 import html
 import warnings
 from typing import Any, Callable, Sequence, Union
@@ -115,7 +116,7 @@ def robustness(model: Any, data: Any, attacks: Sequence[AttackSpec] = ("fgsm", "
     ``attacks`` are names (``fgsm``, ``rfgsm``, ``bim``, ``pgd``, ``pgd_margin``, ``pgdl2``,
     ``mifgsm``, ``apgd_ce``, ``apgd_dlr``, ``apgd_t``, ``autoattack``, ``square``) or callables ``(model, eps) -> Attack``. The worst case counts a sample as robust
     only if every attack failed on it. Warnings (also raised as :class:`RobustnessWarning`) flag:
-    robust accuracy above clean; accuracy rising with ε; ε = 0 differing from clean; a huge ε not
+    robust accuracy above clean; accuracy rising with ε or with more steps; ε = 0 differing from clean; a huge ε not
     driving accuracy near zero; zero or NaN input gradients; probability outputs; predictions that
     change between runs; a black-box attack (Square) beating every white-box one.
     """
@@ -154,6 +155,16 @@ def robustness(model: Any, data: Any, attacks: Sequence[AttackSpec] = ("fgsm", "
             found.append(f"{name}: eps = 0 gives {accs[0]:.4f}, not the clean accuracy {clean:.4f}")
         if factories[name](model, 1.0).norm == "linf" and eps[-1] >= 0.5 and accs[-1] > 0.1:
             found.append(f"{name}: eps = {eps[-1]} leaves accuracy at {accs[-1]:.4f}; a huge budget should reach ~0")
+    for name, f in factories.items():
+        attack = f(model, eps[-1])
+        steps = getattr(attack, "steps", 1)
+        if isinstance(steps, int) and steps > 1 and not isinstance(attack, AutoAttack):
+            longer = copy.copy(attack)
+            setattr(longer, "steps", 2 * steps)
+            more = longer(ds).robust_accuracy
+            if more > table[name][-1] + tol:
+                found.append(f"{name}: accuracy rises with more steps at eps = {eps[-1]} ({table[name][-1]:.4f} with "
+                             f"{steps}, {more:.4f} with {2 * steps}) - the attack is not converging")
     black = [n for n, f in factories.items() if getattr(f(model, 1.0), "black_box", False)]
     white = [n for n in table if n not in black]
     for b in black:
