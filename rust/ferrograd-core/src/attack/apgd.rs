@@ -5,11 +5,12 @@
 //! best objective changed since the previous checkpoint. Returns, per sample, a successful point
 //! if any was met, else the highest-objective one.
 
+use super::batch::{ascent_direction, project_onto_ball, restart_stream, Best, Goal};
 use super::objective::AttackLoss;
-use super::pgd::{objective_and_grad, succeeded, BatchResult, Norm};
+use super::pgd::{objective_and_grad, BatchResult, Norm};
 use crate::nn::Module;
 use crate::rng::RngState;
-use crate::{Result, Tensor};
+use crate::Result;
 
 /// An APGD run.
 #[derive(Clone, Debug)]
@@ -38,49 +39,9 @@ fn checkpoints(steps: usize) -> Vec<usize> {
     out
 }
 
-/// Projection onto the ε-ball around `x` and the bounds, per sample of `dim` values.
+/// Projection of one sample onto the ε-ball around `x` and the bounds.
 fn project(v: &mut [f32], x: &[f32], cfg: &ApgdConfig) {
-    let (lo, hi) = cfg.bounds;
-    match cfg.norm {
-        Norm::Linf => v
-            .iter_mut()
-            .zip(x)
-            .for_each(|(a, &o)| *a = (o + (*a - o).clamp(-cfg.eps, cfg.eps)).clamp(lo, hi)),
-        Norm::L2 => {
-            let norm = v
-                .iter()
-                .zip(x)
-                .map(|(a, o)| (a - o) * (a - o))
-                .sum::<f32>()
-                .sqrt();
-            let scale = if norm > cfg.eps { cfg.eps / norm } else { 1.0 };
-            v.iter_mut()
-                .zip(x)
-                .for_each(|(a, &o)| *a = (o + (*a - o) * scale).clamp(lo, hi));
-        }
-    }
-}
-
-/// One sample's raw step direction: the gradient's sign (L∞) or its unit vector (L2).
-fn direction(g: &[f32], norm: Norm) -> Vec<f32> {
-    match norm {
-        Norm::Linf => g
-            .iter()
-            .map(|&v| {
-                if v > 0.0 {
-                    1.0
-                } else if v < 0.0 {
-                    -1.0
-                } else {
-                    0.0
-                }
-            })
-            .collect(),
-        Norm::L2 => {
-            let n = g.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
-            g.iter().map(|v| v / n).collect()
-        }
-    }
+    project_onto_ball(v, x, cfg.eps, cfg.norm, cfg.bounds, v.len());
 }
 
 /// The start of a restart: a random point on the boundary region of the ball (L∞: uniform
@@ -120,57 +81,31 @@ pub fn apgd_batch(
     rng: &mut RngState,
 ) -> Result<BatchResult> {
     let _frozen = super::pgd::FrozenParameters::new(model)?;
-    let batch = shape.first().copied().unwrap_or(0);
-    let dim = x.len() / batch.max(1);
-    let (goal, targeted) = (targets.unwrap_or(labels), targets.is_some());
-    let goal_t = Tensor::from_vec(goal.to_vec(), &[batch])?;
-    let labels_t = Tensor::from_vec(labels.to_vec(), &[batch])?;
+    let g = Goal::new(x, shape, labels, targets)?;
+    let (batch, dim) = (g.batch, g.dim);
     let eval = |p: &[f32]| {
         objective_and_grad(
             model,
             p,
             shape,
-            (&goal_t, &labels_t),
+            (&g.goal_t, &g.labels_t),
             cfg.loss,
-            targeted,
+            g.targeted,
             cfg.eot,
         )
     };
     let marks = checkpoints(cfg.steps);
-    let mut out = BatchResult {
-        adversarial: x.to_vec(),
-        success: vec![false; batch],
-        predictions: vec![0; batch],
-    };
-    let mut out_objective = vec![f32::NEG_INFINITY; batch];
+    let mut out = Best::new(x, &g);
     let base = *rng;
     for r in 0..cfg.restarts.max(1) as u64 {
-        let mut stream = RngState {
-            seed: base
-                .seed
-                .wrapping_add(r.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
-            offset: base.offset,
-        };
+        let mut stream = restart_stream(&base, r);
         let mut cur = start(x, dim, cfg, &mut stream);
         rng.offset = stream.offset;
         let (mut f, mut grad, mut pred) = eval(&cur)?;
         let mut prev = cur.clone();
         let (mut best, mut best_f, mut best_grad) = (cur.clone(), f.clone(), grad.clone());
         let mut step = vec![2.0 * cfg.eps; batch];
-        let mut record = |p: &[f32], f: &[f32], pred: &[i64], out: &mut BatchResult| {
-            for (i, ok) in succeeded(pred, goal, targeted).into_iter().enumerate() {
-                let better =
-                    (ok && !out.success[i]) || (ok == out.success[i] && f[i] > out_objective[i]);
-                if better {
-                    out.adversarial[i * dim..(i + 1) * dim]
-                        .copy_from_slice(&p[i * dim..(i + 1) * dim]);
-                    out.success[i] = ok;
-                    out.predictions[i] = pred[i];
-                    out_objective[i] = f[i];
-                }
-            }
-        };
-        record(&cur, &f, &pred, &mut out);
+        out.offer(&cur, &f, &pred, &g);
         let mut increases = vec![0usize; batch];
         let mut last_f = f.clone();
         let mut checkpoint_best = best_f.clone();
@@ -183,7 +118,7 @@ pub fn apgd_batch(
             let mut next = cur.clone();
             for (i, &size) in step.iter().enumerate() {
                 let s = i * dim..(i + 1) * dim;
-                let d = direction(&grad[s.clone()], cfg.norm);
+                let d = ascent_direction(&grad[s.clone()], cfg.norm, dim);
                 let (c, p) = (&cur[s.clone()], &prev[s.clone()]);
                 let mut z: Vec<f32> = c.iter().zip(&d).map(|(c, d)| c + size * d).collect();
                 project(&mut z, &x[s.clone()], cfg);
@@ -195,7 +130,7 @@ pub fn apgd_batch(
             }
             prev = std::mem::replace(&mut cur, next);
             (f, grad, pred) = eval(&cur)?;
-            record(&cur, &f, &pred, &mut out);
+            out.offer(&cur, &f, &pred, &g);
             for i in 0..batch {
                 if f[i] > last_f[i] {
                     increases[i] += 1;
@@ -228,7 +163,7 @@ pub fn apgd_batch(
             }
         }
     }
-    Ok(out)
+    Ok(out.result)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! targeted or not; Carlini-Wagner L2 and DeepFool; and the score-based black-box Square attack. Inputs live in `bounds` (by default [0, 1]); models normalise inside.
 
 mod apgd;
+mod batch;
 mod cw;
 mod dataset;
 mod deepfool;

@@ -5,6 +5,7 @@
 //! clamps to the bounds; restarts keep, per sample, a successful result over a failed one and then
 //! the higher objective.
 
+use super::batch::{ascent_direction, project_onto_ball, restart_stream, Best, Goal};
 use super::objective::{predictions, sample_objective, AttackLoss};
 use crate::nn::{Module, TensorRole};
 use crate::rng::RngState;
@@ -161,28 +162,7 @@ fn start_point(x: &[f32], cfg: &AttackConfig, dim: usize, rng: &mut RngState) ->
 
 /// Projects `adv` onto the ε-ball around `x` (per sample) and into the bounds.
 pub(super) fn project(adv: &mut [f32], x: &[f32], cfg: &AttackConfig, dim: usize) {
-    let (lo, hi) = cfg.bounds;
-    match cfg.norm {
-        Norm::Linf => {
-            for (a, &v) in adv.iter_mut().zip(x) {
-                *a = (v + (*a - v).clamp(-cfg.eps, cfg.eps)).clamp(lo, hi);
-            }
-        }
-        Norm::L2 => {
-            for (a, v) in adv.chunks_mut(dim).zip(x.chunks(dim)) {
-                let norm = a
-                    .iter()
-                    .zip(v)
-                    .map(|(a, v)| (a - v) * (a - v))
-                    .sum::<f32>()
-                    .sqrt();
-                let scale = if norm > cfg.eps { cfg.eps / norm } else { 1.0 };
-                for (a, &v) in a.iter_mut().zip(v) {
-                    *a = (v + (*a - v) * scale).clamp(lo, hi);
-                }
-            }
-        }
-    }
+    project_onto_ball(adv, x, cfg.eps, cfg.norm, cfg.bounds, dim);
 }
 
 /// Moves `adv` one step along the (momentum-averaged) gradient.
@@ -205,30 +185,11 @@ pub(super) fn step(
         }
         None => grad,
     };
-    match cfg.norm {
-        Norm::Linf => adv
-            .iter_mut()
-            .zip(direction)
-            .for_each(|(a, g)| *a += cfg.alpha * sign(*g)),
-        Norm::L2 => {
-            for (a, g) in adv.chunks_mut(dim).zip(direction.chunks(dim)) {
-                let norm = g.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
-                a.iter_mut()
-                    .zip(g)
-                    .for_each(|(a, g)| *a += cfg.alpha * g / norm);
-            }
-        }
-    }
-}
-
-/// sign(0) = 0, as torch.sign (f32::signum would give 1).
-fn sign(v: f32) -> f32 {
-    if v > 0.0 {
-        1.0
-    } else if v < 0.0 {
-        -1.0
-    } else {
-        0.0
+    for (a, d) in adv
+        .iter_mut()
+        .zip(ascent_direction(direction, cfg.norm, dim))
+    {
+        *a += cfg.alpha * d;
     }
 }
 
@@ -244,28 +205,12 @@ pub fn attack_batch(
     rng: &mut RngState,
 ) -> Result<BatchResult> {
     let _frozen = FrozenParameters::new(model)?;
-    let batch = shape.first().copied().unwrap_or(0);
-    let dim = x.len() / batch.max(1);
-    let (goal, targeted) = (targets.unwrap_or(labels), targets.is_some());
-    let goal_t = Tensor::from_vec(goal.to_vec(), &[batch])?;
-    let labels_t = Tensor::from_vec(labels.to_vec(), &[batch])?;
-    let mut best = BatchResult {
-        adversarial: x.to_vec(),
-        success: vec![false; batch],
-        predictions: vec![0; batch],
-    };
-    let mut best_objective = vec![f32::NEG_INFINITY; batch];
-    // Restart r of every batch reads its own Philox key at the batch's offset, so the first
-    // restarts are the same whatever the number of restarts (and restart 0 reads `rng` itself).
+    let g = Goal::new(x, shape, labels, targets)?;
+    let mut best = Best::new(x, &g);
     let base = *rng;
     for r in 0..cfg.restarts.max(1) as u64 {
-        let mut stream = RngState {
-            seed: base
-                .seed
-                .wrapping_add(r.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
-            offset: base.offset,
-        };
-        let mut adv = start_point(x, cfg, dim, &mut stream);
+        let mut stream = restart_stream(&base, r);
+        let mut adv = start_point(x, cfg, g.dim, &mut stream);
         rng.offset = stream.offset;
         let mut velocity = vec![0f32; x.len()];
         for _ in 0..cfg.steps {
@@ -273,34 +218,25 @@ pub fn attack_batch(
                 model,
                 &adv,
                 shape,
-                (&goal_t, &labels_t),
+                (&g.goal_t, &g.labels_t),
                 cfg.loss,
-                targeted,
+                g.targeted,
                 cfg.eot,
             )?;
-            step(&mut adv, &grad, &mut velocity, cfg, dim);
-            project(&mut adv, x, cfg, dim);
+            step(&mut adv, &grad, &mut velocity, cfg, g.dim);
+            project(&mut adv, x, cfg, g.dim);
         }
-        let (objective, pred) = {
-            let _guard = NoGradGuard::new();
-            let logits = model.forward(&Tensor::from_vec(adv.clone(), shape)?)?;
-            let obj = sample_objective(&logits, &goal_t, &labels_t, cfg.loss, targeted)?;
-            (obj.to_vec::<f32>()?, predictions(&logits)?)
-        };
-        let success = succeeded(&pred, goal, targeted);
-        for i in 0..batch {
-            let better = (success[i] && !best.success[i])
-                || (success[i] == best.success[i] && objective[i] > best_objective[i]);
-            if better {
-                best.adversarial[i * dim..(i + 1) * dim]
-                    .copy_from_slice(&adv[i * dim..(i + 1) * dim]);
-                best.success[i] = success[i];
-                best.predictions[i] = pred[i];
-                best_objective[i] = objective[i];
-            }
-        }
+        let _guard = NoGradGuard::new();
+        let logits = model.forward(&Tensor::from_vec(adv.clone(), shape)?)?;
+        let objective = sample_objective(&logits, &g.goal_t, &g.labels_t, cfg.loss, g.targeted)?;
+        best.offer(
+            &adv,
+            &objective.to_vec::<f32>()?,
+            &predictions(&logits)?,
+            &g,
+        );
     }
-    Ok(best)
+    Ok(best.result)
 }
 
 #[cfg(test)]

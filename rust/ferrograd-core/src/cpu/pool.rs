@@ -6,20 +6,18 @@ use rayon::prelude::*;
 /// Input rows (or columns) covered by each output position along one axis.
 pub type Windows = Vec<std::ops::Range<usize>>;
 
-/// Windows of a strided, padded, dilated kernel; `dil` > 1 only for max pooling, whose windows are
-/// then walked with that step by the caller. Ranges are clipped to the input.
+/// Input ranges covered by a strided, padded kernel at each output position, clipped to the input.
 pub fn sliding_windows(
     size: usize,
     out: usize,
     kernel: usize,
     stride: usize,
     pad: usize,
-    dil: usize,
 ) -> Windows {
     (0..out)
         .map(|o| {
             let start = (o * stride) as isize - pad as isize;
-            let end = start + (dil * (kernel - 1) + 1) as isize;
+            let end = start + kernel as isize;
             start.max(0) as usize..(end.max(0) as usize).min(size)
         })
         .collect()
@@ -52,66 +50,24 @@ impl MaxPool<'_> {
         let planes = self.input.len() / (h * w).max(1);
         let mut values = vec![0f32; planes * oh * ow];
         let mut argmax = vec![0u32; planes * oh * ow];
-        if self.dilation == (1, 1) {
-            self.forward_dense(&mut values, &mut argmax);
-            return (values, argmax);
-        }
-        let taps = |o: usize, k: usize, s: usize, p: usize, d: usize, size: usize| {
-            (0..k).filter_map(move |t| (o * s + t * d).checked_sub(p).filter(|&i| i < size))
-        };
-        values
-            .par_chunks_mut((oh * ow).max(1))
-            .zip(argmax.par_chunks_mut((oh * ow).max(1)))
-            .enumerate()
-            .for_each(|(pi, (vals, idx))| {
-                let x = &self.input[pi * h * w..(pi + 1) * h * w];
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let (mut best, mut at) = (f32::NEG_INFINITY, u32::MAX);
-                        for iy in taps(
-                            oy,
-                            self.kernel.0,
-                            self.stride.0,
-                            self.padding.0,
-                            self.dilation.0,
-                            h,
-                        ) {
-                            for ix in taps(
-                                ox,
-                                self.kernel.1,
-                                self.stride.1,
-                                self.padding.1,
-                                self.dilation.1,
-                                w,
-                            ) {
-                                let v = x[iy * w + ix];
-                                // NaN propagates, as in PyTorch.
-                                if v > best || v.is_nan() || at == u32::MAX {
-                                    best = v;
-                                    at = (iy * w + ix) as u32;
-                                    if v.is_nan() {
-                                        break;
-                                    }
-                                }
-                            }
-                        }
-                        vals[oy * ow + ox] = best;
-                        idx[oy * ow + ox] = at;
-                    }
-                }
-            });
-        (values, argmax)
-    }
-}
-
-impl MaxPool<'_> {
-    /// Undilated windows: each is a clipped rectangle (padding never wins a max), computed once
-    /// per output row and column, so the inner loop is a plain scan of input rows.
-    fn forward_dense(&self, values: &mut [f32], argmax: &mut [u32]) {
-        let (h, w) = self.plane;
-        let (oh, ow) = self.out;
-        let rows = sliding_windows(h, oh, self.kernel.0, self.stride.0, self.padding.0, 1);
-        let cols = sliding_windows(w, ow, self.kernel.1, self.stride.1, self.padding.1, 1);
+        // The valid input rows / columns of each output row / column, computed once, so the
+        // per-plane loop is a plain scan (padding never wins a max, so it is simply skipped).
+        let rows = kernel_taps(
+            h,
+            oh,
+            self.kernel.0,
+            self.stride.0,
+            self.padding.0,
+            self.dilation.0,
+        );
+        let cols = kernel_taps(
+            w,
+            ow,
+            self.kernel.1,
+            self.stride.1,
+            self.padding.1,
+            self.dilation.1,
+        );
         values
             .par_chunks_mut((oh * ow).max(1))
             .zip(argmax.par_chunks_mut((oh * ow).max(1)))
@@ -121,9 +77,9 @@ impl MaxPool<'_> {
                 for (oy, ry) in rows.iter().enumerate() {
                     for (ox, rx) in cols.iter().enumerate() {
                         let (mut best, mut at) = (f32::NEG_INFINITY, u32::MAX);
-                        'window: for iy in ry.clone() {
+                        'window: for &iy in ry {
                             let line = &x[iy * w..(iy + 1) * w];
-                            for ix in rx.clone() {
+                            for &ix in rx {
                                 let v = line[ix];
                                 // NaN propagates, as in PyTorch.
                                 if v > best || at == u32::MAX || v.is_nan() {
@@ -140,7 +96,31 @@ impl MaxPool<'_> {
                     }
                 }
             });
+        (values, argmax)
     }
+}
+
+/// For each of `out` positions along an axis of `size`, the in-bounds input indices of a kernel
+/// of `kernel` taps `dil` apart, starting at `o * stride - pad`.
+fn kernel_taps(
+    size: usize,
+    out: usize,
+    kernel: usize,
+    stride: usize,
+    pad: usize,
+    dil: usize,
+) -> Vec<Vec<usize>> {
+    (0..out)
+        .map(|o| {
+            (0..kernel)
+                .filter_map(|t| {
+                    (o * stride + t * dil)
+                        .checked_sub(pad)
+                        .filter(|&i| i < size)
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Routes each output gradient to the input position that won the max.

@@ -118,8 +118,8 @@ impl Tensor {
         check_pool_args(OP, kernel, stride, padding)?;
         let oh = window_output(OP, h, kernel.0, stride.0, padding.0, 1, ceil_mode)?;
         let ow = window_output(OP, w, kernel.1, stride.1, padding.1, 1, ceil_mode)?;
-        let rows = sliding_windows(h, oh, kernel.0, stride.0, padding.0, 1);
-        let cols = sliding_windows(w, ow, kernel.1, stride.1, padding.1, 1);
+        let rows = sliding_windows(h, oh, kernel.0, stride.0, padding.0);
+        let cols = sliding_windows(w, ow, kernel.1, stride.1, padding.1);
         // PyTorch divides by the window clipped to the padded input (count_include_pad) or to the
         // input itself.
         let padded = |o: usize, k: usize, s: usize, p: usize, size: usize| {
