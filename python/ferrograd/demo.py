@@ -8,6 +8,7 @@ import numpy as np
 
 from . import data, manual_seed, nn, optim
 from .attacks import PGD, robustness
+from .training import FastAT
 from .training import EvaluationReport
 
 
@@ -66,7 +67,7 @@ def _robustness(train: data.Dataset, test: data.Dataset, epochs: int, batch_size
     print("\nFast adversarial training (FGSM from a random start, eps 0.1, alpha 0.125):")
     robust_model.fit(train, epochs=epochs, batch_size=batch_size, optimizer=opt,
                      schedule=optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs),
-                     adversarial=PGD(robust_model, eps=0.1, alpha=0.125, steps=1), val=test,
+                     adversarial=FastAT(robust_model, eps=0.1, alpha=0.125), val=test,
                      val_attack=PGD(robust_model, eps=0.1, alpha=0.025, steps=10), verbose=verbose)
     print("\nRobust accuracy after adversarial training:")
     print(robustness(robust_model, test, ["fgsm", "pgd"], eps=eps))

@@ -152,7 +152,7 @@ class Module:
           RNG and loader state; ``resume``: such a file to continue from (same arguments otherwise).
         - ``adversarial``: an attack from ``ferrograd.attacks`` that replaces every training batch by its
           adversarial version inside the Rust loop (PGD-AT with ``PGD(...)``; Fast-AT with
-          ``PGD(model, eps, alpha=1.25 * eps, steps=1)``); ``val_attack`` adds ``val_robust_accuracy``
+          ``training.FastAT(model, eps)``; TRADES with ``training.TRADES(model, eps)``); ``val_attack`` adds ``val_robust_accuracy``
           to each epoch's metrics (monitor it with ``ModelCheckpoint`` to keep the most robust weights).
           Keep normalisation inside the model (``nn.Normalize``) so ε is in input units.
 

@@ -2,7 +2,7 @@
 epochs in Rust; this package holds their Python side (History, callbacks, metrics, checkpoints).
 """
 
-from .adversarial import TRADES
+from .adversarial import TRADES, FastAT
 from .callbacks import Callback, CatastrophicOverfittingStop, EarlyStopping, ModelCheckpoint, ProgressBar
 from .checkpoint import load_training_checkpoint, save_training_checkpoint
 from .fit import fit
@@ -11,6 +11,6 @@ from .metrics import EvaluationReport, evaluate, predict
 
 __all__ = [
     "fit", "evaluate", "predict", "History", "EvaluationReport", "Callback", "EarlyStopping", "ModelCheckpoint",
-    "CatastrophicOverfittingStop", "TRADES",
+    "CatastrophicOverfittingStop", "TRADES", "FastAT",
     "ProgressBar", "save_training_checkpoint", "load_training_checkpoint",
 ]

@@ -25,3 +25,27 @@ class TRADES:
 
     def __repr__(self) -> str:
         return f"TRADES(eps={self.eps}, alpha={self.alpha}, steps={self.steps}, beta={self.beta})"
+
+
+class FastAT:
+    """Fast adversarial training's attack (Wong et al., 2020): one FGSM step of ``alpha``
+    (default 1.25 ``eps``) from a uniform random start, with their handling of the bounds - the
+    start is not clipped, gradients through the clip are zero, only the result is clipped. Pass it
+    as ``model.fit(..., adversarial=FastAT(model, eps=0.3, alpha=0.375))``, with a cyclic learning
+    rate, and guard against catastrophic overfitting with ``CatastrophicOverfittingStop``."""
+
+    def __init__(self, model: Any, eps: float = 8 / 255, alpha: float | None = None,
+                 bounds: tuple[float, float] = (0.0, 1.0), seed: int = 0) -> None:
+        self.model, self.eps = model, float(eps)
+        self.alpha = 1.25 * self.eps if alpha is None else float(alpha)
+        if self.eps < 0 or self.alpha < 0:
+            raise ValueError(f"FastAT: eps and alpha expected >= 0, got {self.eps} and {self.alpha}")
+        self.bounds, self.seed = bounds, seed
+
+    def options(self) -> dict[str, Any]:
+        """The options the Rust training loop reads."""
+        return dict(eps=self.eps, alpha=self.alpha, steps=1, norm="linf", start="uniform_unclipped",
+                    bounds=tuple(self.bounds), eot=1)
+
+    def __repr__(self) -> str:
+        return f"FastAT(eps={self.eps}, alpha={self.alpha})"

@@ -61,11 +61,12 @@ pub fn config_from_options(o: &Bound<'_, PyDict>) -> PyResult<AttackConfig> {
     let start = match get(o, "start", "uniform".to_string())?.as_str() {
         "input" => Start::Input,
         "uniform" => Start::Uniform,
+        "uniform_unclipped" => Start::UniformUnclipped,
         "signed_gaussian" => Start::SignedGaussian(get(o, "start_size", 0.0)?),
         other => {
             return Err(bad(
                 "start",
-                "'input', 'uniform' or 'signed_gaussian'",
+                "'input', 'uniform', 'uniform_unclipped' or 'signed_gaussian'",
                 format!("{other:?}"),
             ))
         }

@@ -27,6 +27,11 @@ pub enum Start {
     Uniform,
     /// `x + size * sign(N(0, 1))` (R-FGSM).
     SignedGaussian(f32),
+    /// Uniform in the ε-ball, with the iterate kept unclipped to the bounds: gradients are taken
+    /// at the clipped point and are zero where the unclipped one lies outside the bounds (the
+    /// derivative of the clip), and only the final point is clipped. This is Fast-AT's FGSM as
+    /// Wong et al. implement it; it perturbs fewer saturated pixels than `Uniform`.
+    UniformUnclipped,
 }
 
 /// An attack of the PGD family.
@@ -138,12 +143,12 @@ fn start_point(x: &[f32], cfg: &AttackConfig, dim: usize, rng: &mut RngState) ->
             .zip(rng.normal(x.len()))
             .map(|(v, n)| v + size * n.signum())
             .collect(),
-        (Start::Uniform, Norm::Linf) => x
+        (Start::Uniform | Start::UniformUnclipped, Norm::Linf) => x
             .iter()
             .zip(rng.uniform(x.len()))
             .map(|(v, u)| v + cfg.eps * (2.0 * u - 1.0))
             .collect(),
-        (Start::Uniform, Norm::L2) => {
+        (Start::Uniform | Start::UniformUnclipped, Norm::L2) => {
             // Uniform in the L2 ball: a Gaussian direction and a radius eps * U^(1/d).
             let dirs = rng.normal(x.len());
             let radii = rng.uniform(x.len() / dim.max(1));
@@ -156,7 +161,9 @@ fn start_point(x: &[f32], cfg: &AttackConfig, dim: usize, rng: &mut RngState) ->
             out
         }
     };
-    out.iter_mut().for_each(|v| *v = v.clamp(lo, hi));
+    if cfg.start != Start::UniformUnclipped {
+        out.iter_mut().for_each(|v| *v = v.clamp(lo, hi));
+    }
     out
 }
 
@@ -213,18 +220,39 @@ pub fn attack_batch(
         let mut adv = start_point(x, cfg, g.dim, &mut stream);
         rng.offset = stream.offset;
         let mut velocity = vec![0f32; x.len()];
+        let unclipped = cfg.start == Start::UniformUnclipped;
+        let (lo, hi) = cfg.bounds;
         for _ in 0..cfg.steps {
-            let (_, grad, _) = objective_and_grad(
+            let at: Vec<f32> = match unclipped {
+                true => adv.iter().map(|v| v.clamp(lo, hi)).collect(),
+                false => adv.clone(),
+            };
+            let (_, mut grad, _) = objective_and_grad(
                 model,
-                &adv,
+                &at,
                 shape,
                 (&g.goal_t, &g.labels_t),
                 cfg.loss,
                 g.targeted,
                 cfg.eot,
             )?;
+            if unclipped {
+                for (gr, v) in grad.iter_mut().zip(&adv) {
+                    if *v < lo || *v > hi {
+                        *gr = 0.0;
+                    }
+                }
+            }
             step(&mut adv, &grad, &mut velocity, cfg, g.dim);
-            project(&mut adv, x, cfg, g.dim);
+            match unclipped {
+                true => {
+                    project_onto_ball(&mut adv, x, cfg.eps, cfg.norm, (f32::MIN, f32::MAX), g.dim)
+                }
+                false => project(&mut adv, x, cfg, g.dim),
+            }
+        }
+        if unclipped {
+            adv.iter_mut().for_each(|v| *v = v.clamp(lo, hi));
         }
         let _guard = NoGradGuard::new();
         let logits = model.forward(&Tensor::from_vec(adv.clone(), shape)?)?;
