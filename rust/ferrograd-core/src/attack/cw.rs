@@ -4,7 +4,7 @@
 //! (per sample: halve the interval toward smaller `c` after a success, grow it after a failure)
 //! keeps the smallest successful perturbation found.
 
-use super::objective::predictions;
+use super::objective::{class_margin, predictions};
 use super::pgd::{BatchResult, FrozenParameters};
 use crate::nn::Module;
 use crate::{Result, Tensor};
@@ -68,11 +68,7 @@ pub fn cw_batch(
             leaf.set_requires_grad(true)?;
             let adv = leaf.tanh()?.affine(span / 2.0, lo + span / 2.0)?;
             let logits = model.forward(&adv)?;
-            let classes = logits.shape()[1];
-            let onehot = labels_t.one_hot(classes)?;
-            let own = logits.mul(&onehot)?.sum(&[1], false)?;
-            let other = logits.sub(&onehot.mul_scalar(1e9)?)?.max_dim(1, false)?;
-            let margin = own.sub(&other)?.clamp(-cfg.kappa, f32::INFINITY)?;
+            let margin = class_margin(&logits, &labels_t)?.clamp(-cfg.kappa, f32::INFINITY)?;
             let dist = adv.sub(&x_t)?.square()?.flatten(1, -1)?.sum(&[1], false)?;
             let loss = dist.add(&margin.mul(&c_t)?)?.sum(&[0], false)?;
             // Record before stepping: this iterate's distance and prediction.

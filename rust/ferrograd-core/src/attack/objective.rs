@@ -59,19 +59,25 @@ pub fn sample_objective(
             }
         }
         AttackLoss::Margin => {
-            let classes = logits.shape()[1];
-            let onehot = goal.one_hot(classes)?;
-            let own = logits.mul(&onehot)?.sum(&[1], false)?;
-            // Push the labelled class far down so the max picks the best other class.
-            let others = logits.sub(&onehot.mul_scalar(1e9)?)?.max_dim(1, false)?;
+            let goal_margin = class_margin(logits, goal)?;
             if targeted {
-                own.sub(&others)
+                Ok(goal_margin)
             } else {
-                others.sub(&own)
+                goal_margin.neg()
             }
         }
         AttackLoss::Dlr => dlr(logits, goal, labels, targeted),
     }
+}
+
+/// `z_c - max_{j != c} z_j` per row for the classes `c` in `classes` (differentiably): positive
+/// when `c` wins.
+pub fn class_margin(logits: &Tensor, classes: &Tensor) -> Result<Tensor> {
+    let onehot = classes.one_hot(logits.shape()[1])?;
+    let own = logits.mul(&onehot)?.sum(&[1], false)?;
+    // Push the given class far down so the max picks the best other class.
+    let others = logits.sub(&onehot.mul_scalar(1e9)?)?.max_dim(1, false)?;
+    own.sub(&others)
 }
 
 /// Takes column `idx[i]` of each row of `logits` (differentiably).
@@ -100,9 +106,8 @@ fn dlr(logits: &Tensor, goal: &Tensor, labels: &Tensor, targeted: bool) -> Resul
     let column = |k: usize| ranked.iter().map(|r| r[k]).collect::<Vec<i64>>();
     let first = pick(logits, &column(0))?;
     let third = pick(logits, &column(2))?;
-    let y = labels.to_vec::<i64>()?;
-    let own = pick(logits, &y)?;
     if targeted {
+        let own = pick(logits, &labels.to_vec::<i64>()?)?;
         let target = pick(logits, &goal.to_vec::<i64>()?)?;
         let fourth = pick(logits, &column(3))?;
         let den = first
@@ -110,10 +115,8 @@ fn dlr(logits: &Tensor, goal: &Tensor, labels: &Tensor, targeted: bool) -> Resul
             .add_scalar(1e-12)?;
         own.sub(&target)?.div(&den)?.neg()
     } else {
-        let onehot = labels.one_hot(classes)?;
-        let others = logits.sub(&onehot.mul_scalar(1e9)?)?.max_dim(1, false)?;
         let den = first.sub(&third)?.add_scalar(1e-12)?;
-        own.sub(&others)?.div(&den)?.neg()
+        class_margin(logits, labels)?.div(&den)?.neg()
     }
 }
 

@@ -223,9 +223,10 @@ pub fn attack_batch(
         let unclipped = cfg.start == Start::UniformUnclipped;
         let (lo, hi) = cfg.bounds;
         for _ in 0..cfg.steps {
-            let at: Vec<f32> = match unclipped {
-                true => adv.iter().map(|v| v.clamp(lo, hi)).collect(),
-                false => adv.clone(),
+            let at: Vec<f32> = if unclipped {
+                adv.iter().map(|v| v.clamp(lo, hi)).collect()
+            } else {
+                adv.clone()
             };
             let (_, mut grad, _) = objective_and_grad(
                 model,
@@ -244,11 +245,11 @@ pub fn attack_batch(
                 }
             }
             step(&mut adv, &grad, &mut velocity, cfg, g.dim);
-            match unclipped {
-                true => {
-                    project_onto_ball(&mut adv, x, cfg.eps, cfg.norm, (f32::MIN, f32::MAX), g.dim)
-                }
-                false => project(&mut adv, x, cfg, g.dim),
+            if unclipped {
+                // Only the ball: the iterate stays unclipped to the bounds until the end.
+                project_onto_ball(&mut adv, x, cfg.eps, cfg.norm, (f32::MIN, f32::MAX), g.dim);
+            } else {
+                project(&mut adv, x, cfg, g.dim);
             }
         }
         if unclipped {

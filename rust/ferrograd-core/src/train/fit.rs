@@ -94,28 +94,21 @@ pub fn train_epoch(
             let n = batch.labels.len();
             let labels = batch.labels.clone();
             let mut trades = None;
-            if let Some(adv) = adversary.as_deref_mut().filter(|a| a.trades_beta.is_some()) {
-                let x_adv = trades_batch(
-                    adv.model,
-                    &batch.inputs,
-                    &batch.shape,
-                    &adv.config,
-                    &mut adv.rng,
-                )?;
-                let beta = adv.trades_beta.unwrap_or(0.0);
-                trades = Some((Tensor::from_vec(x_adv, &batch.shape)?, beta));
-            } else if let Some(adv) = adversary.as_deref_mut() {
-                let (model, config) = (adv.model, &adv.config);
-                let attacked = attack_batch(
-                    model,
-                    &batch.inputs,
-                    &batch.shape,
-                    &labels,
-                    None,
-                    config,
-                    &mut adv.rng,
-                )?;
-                batch.inputs = attacked.adversarial;
+            if let Some(adv) = adversary.as_deref_mut() {
+                let (attacker, config, rng) = (adv.model, &adv.config, &mut adv.rng);
+                let (inputs, shape) = (&batch.inputs, &batch.shape);
+                match adv.trades_beta {
+                    // TRADES keeps the clean batch and adds a divergence term below.
+                    Some(beta) => {
+                        let x_adv = trades_batch(attacker, inputs, shape, config, rng)?;
+                        trades = Some((Tensor::from_vec(x_adv, shape)?, beta));
+                    }
+                    None => {
+                        let attacked =
+                            attack_batch(attacker, inputs, shape, &labels, None, config, rng)?;
+                        batch.inputs = attacked.adversarial;
+                    }
+                }
             }
             let (x, y) = batch.into_tensors()?;
             let output = model.forward(&x)?;
