@@ -16,6 +16,7 @@ import torch  # noqa: E402
 
 import attacks  # noqa: E402
 import fit_epoch  # noqa: E402
+import minilm  # noqa: E402
 import train_step  # noqa: E402
 from common import machine  # noqa: E402
 
@@ -28,7 +29,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for both libraries")
     args = parser.parse_args()
     os.environ["RAYON_NUM_THREADS"] = str(args.threads)
-    rows = train_step.run(args.threads) + fit_epoch.run(args.threads) + attacks.run(args.threads)
+    rows = (train_step.run(args.threads) + fit_epoch.run(args.threads) + attacks.run(args.threads)
+            + minilm.run(args.threads))
     lines = [
         f"Machine: {machine()}; {args.threads} threads for both; PyTorch {torch.__version__}; "
         f"{datetime.date.today().isoformat()}. Command: `python benches/run.py --threads {args.threads}`.",

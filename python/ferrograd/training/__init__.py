@@ -6,11 +6,12 @@ from .adversarial import TRADES, FastAT
 from .callbacks import Callback, CatastrophicOverfittingStop, EarlyStopping, ModelCheckpoint, ProgressBar
 from .checkpoint import load_training_checkpoint, save_training_checkpoint
 from .fit import fit
+from .gan import GanHistory, train_gan
 from .history import History
 from .metrics import EvaluationReport, evaluate, predict
 
 __all__ = [
     "fit", "evaluate", "predict", "History", "EvaluationReport", "Callback", "EarlyStopping", "ModelCheckpoint",
     "CatastrophicOverfittingStop", "TRADES", "FastAT",
-    "ProgressBar", "save_training_checkpoint", "load_training_checkpoint",
+    "ProgressBar", "save_training_checkpoint", "load_training_checkpoint", "train_gan", "GanHistory",
 ]

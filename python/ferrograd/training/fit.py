@@ -12,6 +12,7 @@ from .callbacks import Callback, ProgressBar
 from .checkpoint import load_training_checkpoint, save_training_checkpoint
 from .history import History
 from .inputs import DataLike, LossLike, check_device, make_loader, make_objective
+from .metrics import labelled_rows
 
 
 def _step_lrs(schedule: Any, steps: int) -> Optional[list[list[float]]]:
@@ -93,6 +94,7 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
                 model.eval()
                 out, labels, val_loss = _core.predict_epoch(model._to_layer(), val_loader, objective, None)
                 logs["val_loss"] = val_loss
+                out, labels = labelled_rows(out, labels)
                 logs["val_accuracy"] = float((out.argmax(1) == labels).mean()) if out.ndim == 2 and len(labels) else 0.0
                 if val_attack is not None:
                     logs["val_robust_accuracy"] = val_attack(val_loader.dataset).robust_accuracy

@@ -120,13 +120,24 @@ def _run(model: Any, data: DataLike, op: str, batch_size: int, transforms: Seque
     return out, labels, loss, loader
 
 
+def labelled_rows(out: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Token-level outputs ``[N, L, C]`` with labels ``[N, L]`` as the rows of the labelled tokens
+    (labels -100 dropped: padding, special tokens, continuation word pieces); others unchanged."""
+    if out.ndim == 3 and labels.ndim == 2 and out.shape[:2] == labels.shape:
+        keep = labels != -100
+        return out[keep], labels[keep]
+    return out, labels
+
+
 def evaluate(model: Any, data: DataLike, batch_size: int = 512, loss: LossLike = "cross_entropy",
              transforms: Sequence[Any] = (), top_k: Sequence[int] = (1, 5), device: str = "cpu") -> EvaluationReport:
     """Evaluates a classifier; see :meth:`ferrograd.nn.Module.evaluate`."""
     out, labels, loss_value, loader = _run(model, data, "evaluate", batch_size, transforms, make_objective(loss, "evaluate"),
                                            device)
+    out, labels = labelled_rows(out, labels)
     if out.ndim != 2:
-        raise ValueError(f"evaluate: expected the model to output [N, classes] scores, got shape {out.shape}")
+        raise ValueError(f"evaluate: expected the model to output [N, classes] scores (or [N, L, classes] for "
+                         f"token labels), got shape {out.shape}")
     return EvaluationReport(out, labels, loss_value, loader.dataset.classes, top_k)
 
 

@@ -18,6 +18,7 @@ pub mod storage;
 pub mod tensor;
 #[cfg(test)]
 pub mod testing;
+pub mod text;
 pub mod train;
 
 pub use autograd::{is_grad_enabled, set_grad_enabled, NoGradGuard};

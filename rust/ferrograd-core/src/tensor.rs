@@ -210,7 +210,14 @@ impl Tensor {
     /// Size of axis `dim` (negative counts from the end).
     pub fn dim(&self, dim: isize) -> Result<usize> {
         let d = crate::layout::normalize_axis("size", dim, self.rank())?;
-        Ok(self.shape()[d])
+        self.shape().get(d).copied().ok_or_else(|| {
+            Error::arg(
+                "size",
+                "dim",
+                "an axis of a tensor with dimensions",
+                "a 0-d tensor",
+            )
+        })
     }
 
     /// Read access to the storage.

@@ -1,7 +1,7 @@
 //! `ferrograd.data` bindings: the dataset loaders as functions; the `Dataset`, `DataLoader` and
 //! transform classes live in the `data/` files.
 
-mod dataset;
+pub mod dataset;
 pub mod loader;
 mod transforms;
 
@@ -19,7 +19,7 @@ use dataset::PyDataset;
 
 /// A column given from Python as a position or a header name.
 #[derive(FromPyObject)]
-enum ColumnArg {
+pub enum ColumnArg {
     Index(usize),
     Name(String),
 }

@@ -1,8 +1,9 @@
 //! Bindings of the stateless nn functions (convolution, pooling, normalisation, dropout, losses).
 //! The Python module `ferrograd.functional` wraps them with PyTorch-style signatures.
 
+use ferrograd_core::ops::conv_transpose::TransposedConv;
 use ferrograd_core::ops::loss::{self, KlReduction, Reduction};
-use ferrograd_core::ops::{dropout, norm};
+use ferrograd_core::ops::{dropout, norm, rnn};
 use ferrograd_core::Tensor;
 use pyo3::prelude::*;
 
@@ -56,6 +57,30 @@ fn conv2d(
     run(py, || {
         x.conv2d(&w, b.as_ref(), stride, padding, dilation, groups)
     })
+}
+
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn conv_transpose2d(
+    py: Python<'_>,
+    x: T<'_>,
+    weight: T<'_>,
+    bias: Option<T<'_>>,
+    stride: (usize, usize),
+    padding: (usize, usize),
+    output_padding: (usize, usize),
+    groups: usize,
+    dilation: (usize, usize),
+) -> PyResult<PyTensor> {
+    let (x, w, b) = (x.inner.clone(), weight.inner.clone(), opt(&bias));
+    let settings = TransposedConv {
+        stride,
+        padding,
+        output_padding,
+        dilation,
+        groups,
+    };
+    run(py, || x.conv_transpose2d(&w, b.as_ref(), settings))
 }
 
 #[pyfunction]
@@ -153,6 +178,20 @@ fn layer_norm(
 fn dropout_fn(py: Python<'_>, x: T<'_>, p: f32, training: bool) -> PyResult<PyTensor> {
     let x = x.inner.clone();
     run(py, || dropout::dropout(&x, p, training))
+}
+
+/// One fused LSTM step: `[B, 2H]` = (h | c).
+#[pyfunction]
+fn lstm_cell(py: Python<'_>, gates: T<'_>, c_prev: T<'_>) -> PyResult<PyTensor> {
+    let (g, c) = (gates.inner.clone(), c_prev.inner.clone());
+    run(py, || rnn::lstm_cell(&g, &c))
+}
+
+/// One fused GRU step: the new hidden state `[B, H]`.
+#[pyfunction]
+fn gru_cell(py: Python<'_>, gx: T<'_>, gh: T<'_>, h_prev: T<'_>) -> PyResult<PyTensor> {
+    let (x, h, hp) = (gx.inner.clone(), gh.inner.clone(), h_prev.inner.clone());
+    run(py, || rnn::gru_cell(&x, &h, &hp))
 }
 
 fn reduction(op: &'static str, r: &str) -> PyResult<Reduction> {
@@ -259,6 +298,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(batch_norm, m)?)?;
     m.add_function(wrap_pyfunction!(layer_norm, m)?)?;
     m.add_function(wrap_pyfunction!(dropout_fn, m)?)?;
+    m.add_function(wrap_pyfunction!(lstm_cell, m)?)?;
+    m.add_function(wrap_pyfunction!(conv_transpose2d, m)?)?;
+    m.add_function(wrap_pyfunction!(gru_cell, m)?)?;
     m.add_function(wrap_pyfunction!(cross_entropy, m)?)?;
     m.add_function(wrap_pyfunction!(nll_loss, m)?)?;
     m.add_function(wrap_pyfunction!(pointwise_loss, m)?)?;

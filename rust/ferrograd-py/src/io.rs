@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use ferrograd_core::io::safetensors;
+use ferrograd_core::io::{png, safetensors};
+use numpy::{PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
 use crate::errors::IntoPy;
@@ -23,6 +24,23 @@ fn save_safetensors(
         .map(|(n, t)| (n.clone(), t.inner.clone()))
         .collect();
     py.detach(|| safetensors::save(&path, &ts, metadata)).py()
+}
+
+/// Writes a uint8 image `[H, W]` or `[H, W, C]` (C = 1, 3 or 4) as a PNG file, atomically.
+#[pyfunction]
+fn save_png(py: Python<'_>, path: PathBuf, image: PyReadonlyArrayDyn<'_, u8>) -> PyResult<()> {
+    let shape = image.shape().to_vec();
+    let (h, w, c) = match shape.as_slice() {
+        [h, w] => (*h, *w, 1),
+        [h, w, c] => (*h, *w, *c),
+        _ => {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "save_png: argument `image` expected shape [H, W] or [H, W, C], got {shape:?}"
+            )))
+        }
+    };
+    let pixels = image.as_array().iter().copied().collect::<Vec<u8>>();
+    py.detach(|| png::save_png(&path, &pixels, h, w, c)).py()
 }
 
 /// Reads every tensor of a safetensors file as (name, tensor) pairs sorted by name.
@@ -45,5 +63,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(save_safetensors, m)?)?;
     m.add_function(wrap_pyfunction!(load_safetensors, m)?)?;
     m.add_function(wrap_pyfunction!(read_safetensors_metadata, m)?)?;
+    m.add_function(wrap_pyfunction!(save_png, m)?)?;
     Ok(())
 }

@@ -12,6 +12,7 @@ mod io;
 mod nn;
 mod optim;
 mod tensor;
+mod text;
 mod train;
 
 use pyo3::prelude::*;
@@ -33,5 +34,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     train::register(m)?;
     attack::register(m)?;
     data::register(m)?;
+    text::register(m)?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use ferrograd_core::train::{
 };
 use ferrograd_core::{Error, Result, Tensor};
 use numpy::ndarray::{ArrayD, IxDyn};
-use numpy::{IntoPyArray, PyArray1};
+use numpy::IntoPyArray;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -206,7 +206,7 @@ fn predict_epoch<'py>(
     mut loader: PyRefMut<'_, PyDataLoader>,
     objective: Option<PyRef<'_, PyObjective>>,
     progress: Option<Py<PyAny>>,
-) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray1<i64>>, f64)> {
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, f64)> {
     let module = model.module()?;
     let objective = objective.as_ref().map(|o| &*o.inner);
     let loader = &mut loader.inner;
@@ -229,11 +229,24 @@ fn predict_epoch<'py>(
     } else {
         preds.shape
     };
+    let shape_error = |e: numpy::ndarray::ShapeError| {
+        crate::errors::to_py(Error::shape("predict", e.to_string()))
+    };
+    // One label per sample `[N]`, or per token `[N, L]`.
+    let rows = shape[0];
+    let label_shape = match preds.labels.len() {
+        n if rows > 0 && n != rows => vec![rows, n / rows],
+        n => vec![n],
+    };
     let outputs = ArrayD::from_shape_vec(IxDyn(&shape), preds.outputs)
-        .map_err(|e| crate::errors::to_py(Error::shape("predict", e.to_string())))?
+        .map_err(shape_error)?
         .into_pyarray(py)
         .into_any();
-    Ok((outputs, PyArray1::from_vec(py, preds.labels), preds.loss))
+    let labels = ArrayD::from_shape_vec(IxDyn(&label_shape), preds.labels)
+        .map_err(shape_error)?
+        .into_pyarray(py)
+        .into_any();
+    Ok((outputs, labels, preds.loss))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -92,13 +92,14 @@ pub fn attack_batches(
             })?),
             None => None,
         };
+        let inputs = batch.float_inputs("attack")?;
         let clean = {
             let _guard = NoGradGuard::new();
-            predictions(&model.forward(&Tensor::from_vec(batch.inputs.clone(), &batch.shape)?)?)?
+            predictions(&model.forward(&Tensor::from_vec(inputs.to_vec(), &batch.shape)?)?)?
         };
         let result = attack.run_batch(
             model,
-            &batch.inputs,
+            inputs,
             &batch.shape,
             &batch.labels,
             batch_targets,

@@ -9,6 +9,7 @@ pub mod gemm;
 pub mod norm;
 pub mod pool;
 pub mod reduce;
+pub mod rnn;
 pub mod softmax;
 
 /// Element count above which a loop is split across threads (below it, thread hand-off costs more).

@@ -47,8 +47,22 @@ fn is_missing(field: &str) -> bool {
     field.is_empty() || field == "?"
 }
 
-fn split(line: &str, sep: char) -> Vec<&str> {
-    line.split(sep)
+/// The fields of `line`, trimmed, outer quotes removed; a separator inside quotes (text with
+/// commas) does not split.
+pub(crate) fn split(line: &str, sep: char) -> Vec<&str> {
+    let mut fields = Vec::new();
+    let (mut start, mut quoted) = (0, false);
+    for (i, c) in line.char_indices() {
+        if c == '"' {
+            quoted = !quoted;
+        } else if c == sep && !quoted {
+            fields.push(&line[start..i]);
+            start = i + c.len_utf8();
+        }
+    }
+    fields.push(&line[start..]);
+    fields
+        .into_iter()
         .map(|f| {
             let f = f.trim();
             f.strip_prefix('"')
@@ -58,7 +72,7 @@ fn split(line: &str, sep: char) -> Vec<&str> {
         .collect()
 }
 
-fn detect_separator(path: &Path, first_line: &str) -> char {
+pub(crate) fn detect_separator(path: &Path, first_line: &str) -> char {
     if path.extension().is_some_and(|e| e == "tsv") {
         return '\t';
     }
@@ -69,7 +83,12 @@ fn detect_separator(path: &Path, first_line: &str) -> char {
 }
 
 /// The position of `column` among `names` (the header, or `None` without one).
-fn position(column: &Column, names: Option<&[&str]>, width: usize, path: &Path) -> Result<usize> {
+pub(crate) fn position(
+    column: &Column,
+    names: Option<&[&str]>,
+    width: usize,
+    path: &Path,
+) -> Result<usize> {
     let found = match (column, names) {
         (Column::Index(i), _) => Some(*i).filter(|&i| i < width),
         (Column::Name(n), Some(names)) => names.iter().position(|h| h == n),
@@ -94,7 +113,7 @@ fn position(column: &Column, names: Option<&[&str]>, width: usize, path: &Path) 
 }
 
 /// Labels as positions in the sorted distinct values (numerically when all parse as numbers).
-fn encode_labels(values: Vec<String>) -> (Vec<i64>, Vec<String>) {
+pub(crate) fn encode_labels(values: Vec<String>) -> (Vec<i64>, Vec<String>) {
     let mut classes = values.clone();
     let as_number = |v: &String| v.parse::<f64>().ok();
     if values.iter().all(|v| as_number(v).is_some()) {

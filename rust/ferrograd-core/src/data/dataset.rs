@@ -16,6 +16,8 @@ pub enum Samples {
     U8(Vec<u8>),
     /// Float images or table features, batched as they are.
     F32(Vec<f32>),
+    /// Token ids, batched as int64 (no transforms apply).
+    I64(Vec<i64>),
 }
 
 impl Samples {
@@ -23,15 +25,18 @@ impl Samples {
         match self {
             Samples::U8(v) => v.len(),
             Samples::F32(v) => v.len(),
+            Samples::I64(v) => v.len(),
         }
     }
 
-    /// Sample `row` (of `len` values) as floats, u8 scaled by 1/255.
+    /// Sample `row` (of `len` values) as floats, u8 scaled by 1/255 (token ids never get here:
+    /// [`Dataset::batch`] assembles them as integers).
     fn row_as_f32(&self, row: usize, len: usize) -> Vec<f32> {
         let range = row * len..(row + 1) * len;
         match self {
             Samples::U8(v) => v[range].iter().map(|&b| b as f32 / 255.0).collect(),
             Samples::F32(v) => v[range].to_vec(),
+            Samples::I64(v) => v[range].iter().map(|&id| id as f32).collect(),
         }
     }
 }
@@ -41,7 +46,12 @@ struct Store {
     samples: Samples,
     sample_shape: Vec<usize>,
     labels: Vec<i64>,
+    /// Shape of one sample's labels: `[]` for one class per sample, `[L]` for one per token.
+    label_shape: Vec<usize>,
     classes: Vec<String>,
+    /// Token datasets: the padding id. Their batches drop the trailing columns that are padding
+    /// in every row (dynamic padding), labels included when there is one per token.
+    pad_id: Option<i64>,
 }
 
 /// A labelled dataset in memory: images `[C, H, W]` or feature rows `[F]`, i64 labels in
@@ -54,25 +64,57 @@ pub struct Dataset {
     rows: Arc<[usize]>,
 }
 
+/// A batch's inputs: float samples, or token ids.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BatchInputs {
+    F32(Vec<f32>),
+    I64(Vec<i64>),
+}
+
 /// One assembled batch as host vectors, ready to become numpy arrays or tensors without a copy.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Batch {
-    /// Transformed samples, row-major with shape `shape`.
-    pub inputs: Vec<f32>,
+    /// Transformed samples (or token ids), row-major with shape `shape`.
+    pub inputs: BatchInputs,
     /// `[B, ...sample shape after the transforms]`.
     pub shape: Vec<usize>,
-    /// The `B` labels.
+    /// The labels, row-major with shape `label_shape`.
     pub labels: Vec<i64>,
+    /// `[B]`, or `[B, L]` for one label per token.
+    pub label_shape: Vec<usize>,
 }
 
 impl Batch {
-    /// The batch as a float32 input tensor and an int64 label tensor.
+    /// Number of samples in the batch.
+    pub fn len(&self) -> usize {
+        self.shape[0]
+    }
+
+    /// True for a batch of no sample.
+    pub fn is_empty(&self) -> bool {
+        self.shape[0] == 0
+    }
+
+    /// The float inputs; `op` (an attack, adversarial training) names what needed them when the
+    /// batch holds token ids instead.
+    pub fn float_inputs(&self, op: &'static str) -> Result<&[f32]> {
+        match &self.inputs {
+            BatchInputs::F32(v) => Ok(v),
+            BatchInputs::I64(_) => Err(Error::dtype(
+                op,
+                "float inputs (images or features)",
+                "a batch of int64 token ids",
+            )),
+        }
+    }
+
+    /// The batch as an input tensor (float32, or int64 token ids) and an int64 label tensor.
     pub fn into_tensors(self) -> Result<(Tensor, Tensor)> {
-        let n = self.labels.len();
-        Ok((
-            Tensor::from_vec(self.inputs, &self.shape)?,
-            Tensor::from_vec(self.labels, &[n])?,
-        ))
+        let x = match self.inputs {
+            BatchInputs::F32(v) => Tensor::from_vec(v, &self.shape)?,
+            BatchInputs::I64(v) => Tensor::from_vec(v, &self.shape)?,
+        };
+        Ok((x, Tensor::from_vec(self.labels, &self.label_shape)?))
     }
 }
 
@@ -118,9 +160,69 @@ impl Dataset {
                 samples,
                 sample_shape,
                 labels,
+                label_shape: vec![],
                 classes,
+                pad_id: None,
             }),
             rows,
+        })
+    }
+
+    /// A dataset of token sequences: `ids` holds `N` rows of `seq_len` ids padded with `pad_id`.
+    /// `labels` holds one class per sequence (`N` values) or one per token (`N * seq_len`
+    /// values, -100 where no label applies). Batches cut the padding columns every row shares.
+    pub fn tokens(
+        ids: Vec<i64>,
+        seq_len: usize,
+        labels: Vec<i64>,
+        classes: Vec<String>,
+        pad_id: i64,
+    ) -> Result<Dataset> {
+        if seq_len == 0 || ids.len() % seq_len != 0 {
+            return Err(Error::arg(
+                "tokens",
+                "ids",
+                format!("rows of seq_len={seq_len} ids"),
+                format!("{} ids", ids.len()),
+            ));
+        }
+        let n = ids.len() / seq_len;
+        let per_token = labels.len() == ids.len() && labels.len() != n;
+        if labels.len() != n && !per_token {
+            return Err(Error::shape(
+                "tokens",
+                format!(
+                    "{n} sequences need {n} labels or {} token labels, got {}",
+                    ids.len(),
+                    labels.len()
+                ),
+            ));
+        }
+        let labelled: Vec<i64> = match per_token {
+            true => labels.iter().copied().filter(|&l| l != -100).collect(),
+            false => labels.clone(),
+        };
+        Self::check_labels(&labelled, classes.len()).map_err(|found| {
+            Error::arg(
+                "tokens",
+                "labels",
+                format!(
+                    "class indices in 0..{} (or -100 for tokens without a label)",
+                    classes.len()
+                ),
+                found,
+            )
+        })?;
+        Ok(Dataset {
+            store: Arc::new(Store {
+                samples: Samples::I64(ids),
+                sample_shape: vec![seq_len],
+                labels,
+                label_shape: if per_token { vec![seq_len] } else { vec![] },
+                classes,
+                pad_id: Some(pad_id),
+            }),
+            rows: (0..n).collect(),
         })
     }
 
@@ -164,9 +266,22 @@ impl Dataset {
         self.store.classes.len()
     }
 
-    /// The labels, in dataset order.
+    /// Shape of one sample's labels: `[]` (one class per sample) or `[L]` (one per token).
+    pub fn label_shape(&self) -> &[usize] {
+        &self.store.label_shape
+    }
+
+    /// The labels, in dataset order, row-major `[N, ...label_shape]`.
     pub fn labels(&self) -> Vec<i64> {
-        self.rows.iter().map(|&r| self.store.labels[r]).collect()
+        self.rows
+            .iter()
+            .flat_map(|&r| self.label_row(r).iter().copied())
+            .collect()
+    }
+
+    fn label_row(&self, row: usize) -> &[i64] {
+        let len: usize = self.store.label_shape.iter().product();
+        &self.store.labels[row * len..(row + 1) * len]
     }
 
     fn row(&self, op: &'static str, i: usize) -> Result<usize> {
@@ -180,8 +295,9 @@ impl Dataset {
         })
     }
 
-    /// Sample `i` as stored (uint8 or float32, shape [`sample_shape`](Self::sample_shape)) and its label.
-    pub fn get(&self, i: usize) -> Result<(Tensor, i64)> {
+    /// Sample `i` as stored (uint8, float32 or int64 ids, shape
+    /// [`sample_shape`](Self::sample_shape)) and its label(s), shaped [`label_shape`](Self::label_shape).
+    pub fn get(&self, i: usize) -> Result<(Tensor, Tensor)> {
         let row = self.row("dataset", i)?;
         let shape = &self.store.sample_shape;
         let len: usize = shape.iter().product();
@@ -189,8 +305,10 @@ impl Dataset {
         let sample = match &self.store.samples {
             Samples::U8(v) => Tensor::from_vec(v[range].to_vec(), shape)?,
             Samples::F32(v) => Tensor::from_vec(v[range].to_vec(), shape)?,
+            Samples::I64(v) => Tensor::from_vec(v[range].to_vec(), shape)?,
         };
-        Ok((sample, self.store.labels[row]))
+        let label = Tensor::from_vec(self.label_row(row).to_vec(), &self.store.label_shape)?;
+        Ok((sample, label))
     }
 
     /// The samples at positions `indices` (in that order, repeats allowed), sharing this dataset's data.
@@ -246,6 +364,23 @@ impl Dataset {
             .iter()
             .map(|&i| self.row("batch", i))
             .collect::<Result<Vec<usize>>>()?;
+        let mut label_shape = vec![rows.len()];
+        label_shape.extend_from_slice(&self.store.label_shape);
+        let labels: Vec<i64> = rows
+            .iter()
+            .flat_map(|&r| self.label_row(r).iter().copied())
+            .collect();
+        if let Samples::I64(ids) = &self.store.samples {
+            if !pipeline.transforms().is_empty() {
+                return Err(Error::arg(
+                    "batch",
+                    "transforms",
+                    "no transforms for a dataset of token ids",
+                    "image transforms",
+                ));
+            }
+            return Ok(self.token_batch(ids, &rows, labels, label_shape));
+        }
         let stride = pipeline.draws_per_sample();
         let base = *rng;
         rng.offset += (rows.len() * stride) as u64;
@@ -267,10 +402,52 @@ impl Dataset {
         let mut shape = vec![rows.len()];
         shape.extend_from_slice(pipeline.output_shape());
         Ok(Batch {
-            inputs,
+            inputs: BatchInputs::F32(inputs),
             shape,
-            labels: rows.iter().map(|&r| self.store.labels[r]).collect(),
+            labels,
+            label_shape,
         })
+    }
+
+    /// The id rows at `rows`; with a padding id, cut to the longest unpadded row of the batch.
+    fn token_batch(
+        &self,
+        ids: &[i64],
+        rows: &[usize],
+        labels: Vec<i64>,
+        label_shape: Vec<usize>,
+    ) -> Batch {
+        let seq_len = self.store.sample_shape[0];
+        let row_ids = |r: usize| &ids[r * seq_len..(r + 1) * seq_len];
+        let width = match self.store.pad_id {
+            Some(pad) => rows
+                .iter()
+                .map(|&r| seq_len - row_ids(r).iter().rev().take_while(|&&id| id == pad).count())
+                .max()
+                .unwrap_or(0)
+                .max(1),
+            None => seq_len,
+        };
+        let inputs = rows
+            .iter()
+            .flat_map(|&r| row_ids(r)[..width].iter().copied())
+            .collect();
+        let (labels, label_shape) = match label_shape.as_slice() {
+            [b, _] => (
+                labels
+                    .chunks(seq_len)
+                    .flat_map(|row| row[..width].iter().copied())
+                    .collect(),
+                vec![*b, width],
+            ),
+            _ => (labels, label_shape),
+        };
+        Batch {
+            inputs: BatchInputs::I64(inputs),
+            shape: vec![rows.len(), width],
+            labels,
+            label_shape,
+        }
     }
 
     /// [`batch`](Self::batch) drawing from the global generator, which advances past the batch.
@@ -352,7 +529,7 @@ mod tests {
             .iter()
             .map(|&v| v as f32 / 255.0)
             .collect();
-        assert_eq!(b.inputs, expected);
+        assert_eq!(b.inputs, BatchInputs::F32(expected));
         assert!(ds.batch(&[4], &pipeline, &mut rng).is_err());
         let (x, y) = ds.get_batch(&[1], &[], &mut rng).unwrap();
         assert_eq!(x.shape(), &[1, 1, 2, 2]);
@@ -376,12 +553,47 @@ mod tests {
         assert_eq!(a.offset, 4 * flip.draws_per_sample() as u64);
         let flipped = (0..40)
             .map(|_| ds.batch(&all, &flip, &mut a).unwrap())
-            .filter(|batch| batch.inputs[0] != 0.0)
+            .filter(|batch| batch.float_inputs("test").unwrap()[0] != 0.0)
             .count();
         assert!(
             (5..35).contains(&flipped),
             "{flipped} of 40 batches flipped"
         );
+    }
+
+    #[test]
+    fn token_batches_trim_shared_padding_and_keep_token_labels() {
+        let ids = vec![5, 6, 0, 0, 7, 0, 0, 0, 8, 9, 4, 0];
+        let ds = Dataset::tokens(
+            ids.clone(),
+            4,
+            vec![1, 0, 1],
+            vec!["n".into(), "p".into()],
+            0,
+        )
+        .unwrap();
+        let pipeline = Pipeline::new(vec![], ds.sample_shape()).unwrap();
+        let mut rng = RngState { seed: 0, offset: 0 };
+        let b = ds.batch(&[1, 0], &pipeline, &mut rng).unwrap();
+        assert_eq!(b.inputs, BatchInputs::I64(vec![7, 0, 5, 6]));
+        assert_eq!(
+            (b.shape.clone(), b.label_shape.clone()),
+            (vec![2, 2], vec![2])
+        );
+        let (x, y) = b.into_tensors().unwrap();
+        assert_eq!(x.dtype(), crate::DType::I64);
+        assert_eq!(y.to_vec::<i64>().unwrap(), vec![0, 1]);
+
+        let tags = vec![-100, 1, 0, -100, -100, 0, -100, -100, -100, 1, 1, -100];
+        let ner = Dataset::tokens(ids.clone(), 4, tags, vec!["O".into(), "B".into()], 0).unwrap();
+        assert_eq!(ner.label_shape(), &[4]);
+        let b = ner.batch(&[2], &pipeline, &mut rng).unwrap();
+        assert_eq!((b.shape, b.label_shape), (vec![1, 3], vec![1, 3]));
+        assert_eq!(b.labels, vec![-100, 1, 1]);
+        let b = ner.batch(&[1, 0], &pipeline, &mut rng).unwrap();
+        assert_eq!(b.labels, vec![-100, 0, -100, 1]);
+        let bad = Dataset::tokens(ids, 4, vec![0, 2, 0], vec!["a".into(), "b".into()], 0);
+        assert!(matches!(bad, Err(Error::Argument { .. })));
     }
 
     #[test]
@@ -392,7 +604,7 @@ mod tests {
         assert_eq!(sub.labels(), vec![0, 0, 1]);
         let (sample, label) = sub.get(2).unwrap();
         assert_eq!(sample.to_vec::<u8>().unwrap(), vec![10, 11, 12, 13]);
-        assert_eq!(label, 1);
+        assert_eq!(label.to_vec::<i64>().unwrap(), vec![1]);
         assert!(sub.get(3).is_err());
         assert!(ds.subset(&[4]).is_err());
 

@@ -245,7 +245,11 @@ mod tests {
             .iter()
             .map(|b| {
                 let b = b.unwrap();
-                b.inputs.chunks(2).map(|s| s[0] as i64).collect()
+                b.float_inputs("test")
+                    .unwrap()
+                    .chunks(2)
+                    .map(|s| s[0] as i64)
+                    .collect()
             })
             .collect()
     }

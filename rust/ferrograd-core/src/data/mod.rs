@@ -19,7 +19,7 @@ pub mod transform;
 
 pub use cifar::{cifar10, cifar100, CifarFiles, CifarLabel};
 pub use csv::{from_csv, Column, CsvOptions, Missing};
-pub use dataset::{Batch, Dataset, Samples};
+pub use dataset::{Batch, BatchInputs, Dataset, Samples};
 pub use idx::mnist;
 pub use image_folder::image_folder;
 pub use loader::{DataLoader, DataLoaderOptions, Epoch};

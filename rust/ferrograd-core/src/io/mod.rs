@@ -1,3 +1,5 @@
-//! Reading and writing tensors in the formats of the field.
+//! Reading and writing tensors and images in the formats of the field; every write is atomic.
 
+pub mod atomic;
+pub mod png;
 pub mod safetensors;

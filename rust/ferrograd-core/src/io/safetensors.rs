@@ -3,7 +3,6 @@
 //! crash never leaves a half-written checkpoint.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -77,25 +76,7 @@ pub fn save(
         path: display.clone(),
         msg: e.to_string(),
     })?;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .map(|f| f.to_string_lossy().to_string())
-        .unwrap_or_else(|| "checkpoint".into());
-    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&data)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(format!("writing {display}"), e)
-    })
+    super::atomic::write_atomic(path, &data)
 }
 
 fn decode<T: Element>(bytes: &[u8], width: usize, from: impl Fn(&[u8]) -> T) -> Vec<T> {

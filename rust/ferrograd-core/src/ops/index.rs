@@ -34,6 +34,11 @@ impl Tensor {
     /// Rows of axis `dim` picked by a 1-D index.
     pub fn index_select(&self, dim: isize, index: &Tensor) -> Result<Tensor> {
         super::expect_f32("index_select", self)?;
+        crate::ensure_shape!(
+            self.rank() > 0,
+            "index_select",
+            "the input needs at least one dimension, got a 0-d tensor"
+        );
         let d = normalize_axis("index_select", dim, self.rank())?;
         if index.rank() != 1 {
             return Err(Error::arg(
@@ -97,6 +102,11 @@ impl Tensor {
     /// `out[..., i, ...] = self[..., index[..., i, ...], ...]` along `dim` (torch.gather).
     pub fn gather(&self, dim: isize, index: &Tensor) -> Result<Tensor> {
         super::expect_f32("gather", self)?;
+        crate::ensure_shape!(
+            self.rank() > 0,
+            "gather",
+            "the input needs at least one dimension, got a 0-d tensor"
+        );
         let d = normalize_axis("gather", dim, self.rank())?;
         crate::ensure_shape!(
             index.rank() == self.rank(),
@@ -136,6 +146,12 @@ impl Tensor {
     /// Out-of-place torch.scatter_add: `self` plus `src` added at the positions `index` names.
     pub fn scatter_add(&self, dim: usize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
         super::expect_f32("scatter_add", self)?;
+        crate::ensure_shape!(
+            dim < self.rank(),
+            "scatter_add",
+            "dim {dim} is out of range for a tensor of {} dimensions",
+            self.rank()
+        );
         crate::ensure_shape!(
             index.shape() == src.shape(),
             "scatter_add",

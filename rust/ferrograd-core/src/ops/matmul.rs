@@ -27,7 +27,18 @@ impl Tensor {
         } else {
             rhs.clone()
         };
-        let out = a.matmul_nd(&b)?;
+        let out = if a.rank() > 2 && b.rank() == 2 {
+            // [..., M, K] @ [K, N] is one [(...)*M, K] @ [K, N] product: a single large GEMM
+            // (packing the weight once), and in backward the weight gradient is one product too
+            // instead of a batch of products summed afterwards.
+            let k = a.shape()[a.rank() - 1];
+            let rows = a.numel() / k.max(1);
+            let mut shape = a.shape().to_vec();
+            *shape.last_mut().unwrap_or(&mut 0) = b.shape()[1];
+            a.reshape(&[rows, k])?.matmul_nd(&b)?.reshape(&shape)?
+        } else {
+            a.matmul_nd(&b)?
+        };
         let mut shape = out.shape().to_vec();
         if rhs.rank() == 1 {
             shape.pop();

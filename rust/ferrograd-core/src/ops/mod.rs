@@ -3,6 +3,7 @@
 
 pub mod binary;
 pub mod conv;
+pub mod conv_transpose;
 pub mod dropout;
 pub mod index;
 pub mod loss;
@@ -10,6 +11,7 @@ pub mod matmul;
 pub mod norm;
 pub mod pool;
 pub mod reduce;
+pub mod rnn;
 pub mod shape;
 pub mod softmax;
 pub mod unary;

@@ -109,14 +109,22 @@ impl Tensor {
     /// Mean over `dims` (empty: all).
     pub fn mean(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
         let axes = resolve_axes("mean", dims, self.rank())?;
-        let n: usize = axes.iter().map(|&a| self.shape()[a]).product();
+        // A 0-d tensor (axis 0 accepted) holds one element.
+        let n: usize = axes
+            .iter()
+            .map(|&a| self.shape().get(a).copied().unwrap_or(1))
+            .product();
         self.sum_axes(&axes, keepdim)?.mul_scalar(1.0 / n as f32)
     }
 
     /// Variance over `dims` with Bessel's `correction` (1 = unbiased, as torch.var's default).
     pub fn var(&self, dims: &[isize], correction: usize, keepdim: bool) -> Result<Tensor> {
         let axes = resolve_axes("var", dims, self.rank())?;
-        let n: usize = axes.iter().map(|&a| self.shape()[a]).product();
+        // A 0-d tensor (axis 0 accepted) holds one element.
+        let n: usize = axes
+            .iter()
+            .map(|&a| self.shape().get(a).copied().unwrap_or(1))
+            .product();
         let centered = self.sub(&self.sum_axes(&axes, true)?.mul_scalar(1.0 / n as f32)?)?;
         let denom = n.saturating_sub(correction) as f32;
         centered

@@ -119,6 +119,9 @@ impl Tensor {
     pub fn transpose(&self, a: isize, b: isize) -> Result<Tensor> {
         let a = normalize_axis("transpose", a, self.rank())?;
         let b = normalize_axis("transpose", b, self.rank())?;
+        if self.rank() == 0 {
+            return Ok(self.clone());
+        }
         let mut dims: Vec<usize> = (0..self.rank()).collect();
         dims.swap(a, b);
         self.permute(&dims)
@@ -153,7 +156,8 @@ impl Tensor {
             Some(dim) => {
                 let d = normalize_axis("squeeze", dim, self.rank())?;
                 let mut s = self.shape().to_vec();
-                if s[d] == 1 {
+                // A 0-d tensor has no axis to remove (dim 0 / -1 is accepted, as in PyTorch).
+                if s.get(d) == Some(&1) {
                     s.remove(d);
                 }
                 s
@@ -187,6 +191,11 @@ impl Tensor {
 
     /// Narrowing without step: elements `start..start+len` of `dim`.
     pub fn narrow(&self, dim: isize, start: usize, len: usize) -> Result<Tensor> {
+        crate::ensure_shape!(
+            self.rank() > 0,
+            "narrow",
+            "the input needs at least one dimension, got a 0-d tensor"
+        );
         let d = normalize_axis("narrow", dim, self.rank())?;
         self.slice(d, start, len, 1)
     }
@@ -196,6 +205,11 @@ impl Tensor {
         let first = tensors
             .first()
             .ok_or_else(|| Error::arg("cat", "tensors", "a non-empty list", "an empty list"))?;
+        crate::ensure_shape!(
+            first.rank() > 0,
+            "cat",
+            "0-d tensors cannot be concatenated; stack them instead"
+        );
         let d = normalize_axis("cat", dim, first.rank())?;
         let mut shape = first.shape().to_vec();
         shape[d] = 0;

@@ -3,6 +3,7 @@
 use super::objective::Objective;
 use crate::data::Batch;
 use crate::nn::Module;
+use crate::text::conll::IGNORE;
 use crate::{NoGradGuard, Result};
 
 /// The outputs of a model over a dataset, in dataset order.
@@ -16,8 +17,20 @@ pub struct Predictions {
     pub loss: f64,
 }
 
+/// One batch's outputs and labels, as the loop collected them.
+struct BatchOutput {
+    values: Vec<f32>,
+    shape: Vec<usize>,
+    labels: Vec<i64>,
+    label_shape: Vec<usize>,
+}
+
 /// Runs `model` without autograd over `total` batches; `on_batch(done)` runs after each batch and
 /// may stop the loop by returning an error.
+///
+/// Batches of token datasets have their own length `L` (dynamic padding): token outputs
+/// `[B, L, ...]` and token labels `[B, L]` are padded after the last batch to the longest `L`
+/// (outputs with zeros, labels with -100, the ignored label).
 pub fn predict_epoch(
     model: &dyn Module,
     batches: &mut dyn Iterator<Item = Result<Batch>>,
@@ -26,34 +39,90 @@ pub fn predict_epoch(
     on_batch: &mut dyn FnMut(usize) -> Result<()>,
 ) -> Result<Predictions> {
     let _guard = NoGradGuard::new();
-    let mut out = Predictions::default();
-    let mut loss_sum = 0.0f64;
+    let mut parts: Vec<BatchOutput> = Vec::new();
+    let (mut loss_sum, mut samples) = (0.0f64, 0usize);
     for (i, batch) in (&mut *batches).take(total).enumerate() {
         let batch = batch?;
-        let n = batch.labels.len();
-        out.labels.extend_from_slice(&batch.labels);
+        let n = batch.len();
+        let (labels, label_shape) = (batch.labels.clone(), batch.label_shape.clone());
         let (x, y) = batch.into_tensors()?;
         let y_hat = model.forward(&x)?.contiguous()?;
         if let Some(obj) = objective {
             loss_sum += obj.loss(&y_hat, &y)?.item()? * n as f64;
         }
-        if out.shape.is_empty() {
-            out.shape = y_hat.shape().to_vec();
-            out.shape[0] = 0;
+        samples += n;
+        if let Some(BatchOutput { shape: first, .. }) = parts.first() {
+            let varies = label_shape.len() == 2 && first.len() >= 3;
+            let same = |a: &[usize], b: &[usize]| match varies {
+                true => a.len() == b.len() && a[2..] == b[2..],
+                false => a[1..] == b[1..],
+            };
+            crate::ensure_shape!(
+                same(first, y_hat.shape()),
+                "predict",
+                "the model's output shape changed between batches: {:?} then {:?}",
+                first,
+                y_hat.shape()
+            );
         }
-        crate::ensure_shape!(
-            y_hat.shape()[1..] == out.shape[1..],
-            "predict",
-            "the model's output shape changed between batches: {:?} then {:?}",
-            out.shape,
-            y_hat.shape()
-        );
-        out.shape[0] += y_hat.shape()[0];
-        y_hat.with_f32_slice("predict", |v| out.outputs.extend_from_slice(v))?;
+        let values = y_hat.with_f32_slice("predict", |v| v.to_vec())?;
+        parts.push(BatchOutput {
+            values,
+            shape: y_hat.shape().to_vec(),
+            labels,
+            label_shape,
+        });
         on_batch(i + 1)?;
     }
-    if !out.labels.is_empty() {
-        out.loss = loss_sum / out.labels.len() as f64;
+    let mut out = Predictions::default();
+    let Some(BatchOutput {
+        shape: first,
+        label_shape: first_labels,
+        ..
+    }) = parts.first()
+    else {
+        return Ok(out);
+    };
+    let token_level = first_labels.len() == 2 && first.len() >= 3;
+    let width = match token_level {
+        true => parts.iter().map(|p| p.shape[1]).max().unwrap_or(0),
+        false => first[1],
+    };
+    out.shape = first.clone();
+    out.shape[0] = 0;
+    if token_level {
+        out.shape[1] = width;
+    }
+    for BatchOutput {
+        values,
+        shape,
+        labels,
+        label_shape,
+    } in parts
+    {
+        out.shape[0] += shape[0];
+        if !token_level {
+            out.outputs.extend_from_slice(&values);
+            out.labels.extend_from_slice(&labels);
+            continue;
+        }
+        // Pad each row from its batch length to `width`.
+        let (b, len) = (shape[0], shape[1]);
+        let per_token: usize = shape[2..].iter().product();
+        for r in 0..b {
+            out.outputs
+                .extend_from_slice(&values[r * len * per_token..(r + 1) * len * per_token]);
+            out.outputs
+                .extend(std::iter::repeat_n(0.0, (width - len) * per_token));
+            let row_len = label_shape[1];
+            out.labels
+                .extend_from_slice(&labels[r * row_len..(r + 1) * row_len]);
+            out.labels
+                .extend(std::iter::repeat_n(IGNORE, width - row_len));
+        }
+    }
+    if samples > 0 {
+        out.loss = loss_sum / samples as f64;
     }
     Ok(out)
 }

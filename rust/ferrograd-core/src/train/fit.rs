@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use super::objective::{count_correct, Objective};
 use crate::attack::{attack_batch, trades_batch, AttackConfig};
-use crate::data::Batch;
+use crate::data::{Batch, BatchInputs};
 use crate::nn::Module;
 use crate::ops::loss::{kl_div, KlReduction};
 use crate::optim::{clip_grad_norm, Optimizer};
@@ -86,17 +86,17 @@ pub fn train_epoch(
         batches: total,
         ..Progress::default()
     };
-    let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+    let (mut loss_sum, mut correct, mut counted) = (0.0f64, 0usize, 0usize);
     optimizer.zero_grad();
     let result = (|| {
         for batch in (&mut *batches).take(total) {
             let mut batch = batch?;
-            let n = batch.labels.len();
+            let n = batch.len();
             let labels = batch.labels.clone();
             let mut trades = None;
             if let Some(adv) = adversary.as_deref_mut() {
                 let (attacker, config, rng) = (adv.model, &adv.config, &mut adv.rng);
-                let (inputs, shape) = (&batch.inputs, &batch.shape);
+                let (inputs, shape) = (batch.float_inputs("fit(adversarial=...)")?, &batch.shape);
                 match adv.trades_beta {
                     // TRADES keeps the clean batch and adds a divergence term below.
                     Some(beta) => {
@@ -106,7 +106,7 @@ pub fn train_epoch(
                     None => {
                         let attacked =
                             attack_batch(attacker, inputs, shape, &labels, None, config, rng)?;
-                        batch.inputs = attacked.adversarial;
+                        batch.inputs = BatchInputs::F32(attacked.adversarial);
                     }
                 }
             }
@@ -140,10 +140,11 @@ pub fn train_epoch(
                 p.steps += 1;
             }
             loss_sum += value * n as f64;
-            correct += count_correct(&output.detach(), &labels)?;
+            let (right, labelled) = count_correct(&output.detach(), &labels)?;
+            (correct, counted) = (correct + right, counted + labelled);
             p.samples += n;
             p.loss = loss_sum / p.samples as f64;
-            p.accuracy = correct as f64 / p.samples as f64;
+            p.accuracy = correct as f64 / counted.max(1) as f64;
             p.elapsed = start.elapsed().as_secs_f64();
             if p.batch % accumulate == 0 || p.batch == total {
                 on_batch(&p)?;

@@ -18,8 +18,23 @@ pub struct CrossEntropy {
     pub log_probs: bool,
 }
 
+/// Token-level outputs `[B, L, C]` against labels `[B, L]` (class scores last, as text models
+/// emit them) as rows `[B*L, C]` and `[B*L]`; anything else unchanged.
+fn rows_of_tokens(output: &Tensor, labels: &Tensor) -> Result<(Tensor, Tensor)> {
+    let (r, shape) = (output.rank(), output.shape());
+    if r > 2 && labels.rank() == r - 1 && shape[..r - 1] == *labels.shape() {
+        let rows = labels.numel();
+        return Ok((
+            output.reshape(&[rows, shape[r - 1]])?,
+            labels.reshape(&[rows])?,
+        ));
+    }
+    Ok((output.clone(), labels.clone()))
+}
+
 impl Objective for CrossEntropy {
     fn loss(&self, output: &Tensor, labels: &Tensor) -> Result<Tensor> {
+        let (output, labels) = &rows_of_tokens(output, labels)?;
         let ignore = self.ignore_index.unwrap_or(-100);
         if self.log_probs {
             nll_loss(
@@ -42,18 +57,21 @@ impl Objective for CrossEntropy {
     }
 }
 
-/// How many rows of `output` `[B, C]` have their largest value at the label's class (first index
-/// on ties, as argmax). Outputs of another rank count nothing.
-pub fn count_correct(output: &Tensor, labels: &[i64]) -> Result<usize> {
-    if output.rank() != 2 || output.shape()[0] != labels.len() {
-        return Ok(0);
+/// `(correct, counted)`: of the label positions, how many have their largest output (first index
+/// on ties, as argmax) at the label's class. Outputs are rows of class scores, `[B, C]` or
+/// `[B, L, C]` against `B` or `B * L` labels; negative labels (ignored tokens) are not counted.
+/// Outputs of another layout count nothing.
+pub fn count_correct(output: &Tensor, labels: &[i64]) -> Result<(usize, usize)> {
+    let classes = output.shape().last().copied().unwrap_or(0);
+    if output.rank() < 2 || classes == 0 || output.numel() != labels.len() * classes {
+        return Ok((0, 0));
     }
-    let classes = output.shape()[1];
     let output = output.contiguous()?;
     output.with_f32_slice("accuracy", |v| {
-        v.chunks(classes.max(1))
+        v.chunks(classes)
             .zip(labels)
-            .filter(|(row, &label)| {
+            .filter(|(_, &label)| label >= 0)
+            .fold((0, 0), |(correct, counted), (row, &label)| {
                 let best = row
                     .iter()
                     .enumerate()
@@ -65,8 +83,7 @@ pub fn count_correct(output: &Tensor, labels: &[i64]) -> Result<usize> {
                         }
                     })
                     .0;
-                best as i64 == label
+                (correct + usize::from(best as i64 == label), counted + 1)
             })
-            .count()
     })
 }

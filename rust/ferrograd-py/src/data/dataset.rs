@@ -1,9 +1,9 @@
 //! The Python `Dataset` class: a handle to a core dataset held in Rust memory.
 
-use ferrograd_core::data::{Batch, Dataset, Pipeline};
+use ferrograd_core::data::{Batch, BatchInputs, Dataset, Pipeline};
 use ferrograd_core::rng::RngState;
 use numpy::ndarray::{ArrayD, IxDyn};
-use numpy::{IntoPyArray, PyArray1};
+use numpy::{IntoPyArray, PyArray1, PyArrayMethods};
 use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -25,13 +25,23 @@ impl From<Dataset> for PyDataset {
     }
 }
 
-/// A batch as numpy arrays `(x float32 [B, ...], y int64 [B])`, without copying.
+/// A batch as numpy arrays `(x float32 or int64 [B, ...], y int64 [B] or [B, L])`, without copying.
 pub fn batch_to_numpy<'py>(py: Python<'py>, batch: Batch) -> PyResult<Bound<'py, PyTuple>> {
-    let x = ArrayD::from_shape_vec(IxDyn(&batch.shape), batch.inputs)
-        .map_err(|e| PyValueError::new_err(e.to_string()))?
+    let shape_error = |e: numpy::ndarray::ShapeError| PyValueError::new_err(e.to_string());
+    let x = match batch.inputs {
+        BatchInputs::F32(v) => ArrayD::from_shape_vec(IxDyn(&batch.shape), v)
+            .map_err(shape_error)?
+            .into_pyarray(py)
+            .into_any(),
+        BatchInputs::I64(v) => ArrayD::from_shape_vec(IxDyn(&batch.shape), v)
+            .map_err(shape_error)?
+            .into_pyarray(py)
+            .into_any(),
+    };
+    let y = ArrayD::from_shape_vec(IxDyn(&batch.label_shape), batch.labels)
+        .map_err(shape_error)?
         .into_pyarray(py);
-    let y = PyArray1::from_vec(py, batch.labels);
-    PyTuple::new(py, [x.into_any(), y.into_any()])
+    PyTuple::new(py, [x, y.into_any()])
 }
 
 #[pymethods]
@@ -40,12 +50,13 @@ impl PyDataset {
         self.inner.len()
     }
 
-    /// `(sample, label)`: the sample as stored (uint8 or float32 numpy array), the label an int.
+    /// `(sample, label)`: the sample as stored (uint8, float32 or int64 token ids, a numpy
+    /// array); the label an int, or an int64 array for one label per token.
     fn __getitem__<'py>(
         &self,
         py: Python<'py>,
         index: isize,
-    ) -> PyResult<(Bound<'py, PyAny>, i64)> {
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
         let len = self.inner.len() as isize;
         let i = if index < 0 { index + len } else { index };
         if !(0..len).contains(&i) {
@@ -54,6 +65,13 @@ impl PyDataset {
             )));
         }
         let (sample, label) = self.inner.get(i as usize).py()?;
+        let label = match label.rank() {
+            0 => {
+                let value = label.to_vec::<i64>().py()?.first().copied().unwrap_or(0);
+                value.into_pyobject(py)?.into_any()
+            }
+            _ => to_numpy(py, &label)?,
+        };
         Ok((to_numpy(py, &sample)?, label))
     }
 
@@ -75,10 +93,14 @@ impl PyDataset {
         PyTuple::new(py, self.inner.sample_shape())
     }
 
-    /// The labels as an int64 array.
+    /// The labels as an int64 array `[N]`, or `[N, L]` for one label per token.
     #[getter]
-    fn labels<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
-        PyArray1::from_vec(py, self.inner.labels())
+    fn labels<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let mut shape = vec![self.inner.len()];
+        shape.extend_from_slice(self.inner.label_shape());
+        Ok(PyArray1::from_vec(py, self.inner.labels())
+            .reshape(shape)?
+            .into_any())
     }
 
     /// A seeded random split into `round(fraction * len)` samples and the rest.

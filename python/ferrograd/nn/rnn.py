@@ -1,0 +1,164 @@
+"""Recurrent layers with PyTorch's gate order, weight names (``weight_ih_l0``,
+``weight_hh_l0_reverse``, ...), initialisation and ``(output, h_n)`` results.
+
+Each layer projects the whole input sequence with one matrix product, then runs a fused Rust
+cell per time step (``lstm_cell`` / ``gru_cell``: all gate nonlinearities and the state update in
+one pass, and one pass backward)."""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Union
+
+from .. import _core
+from .. import functional as F
+from .._core import Tensor, stack, cat
+from . import init
+from ._param import empty_parameter
+from .module import Module
+
+
+class _RNNBase(Module):
+    gates = 1
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False) -> None:
+        super().__init__()
+        name = type(self).__name__
+        for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}: argument `{arg}` expected a positive int, got {value!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"{name}: argument `dropout` expected a probability in [0, 1), got {dropout!r}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
+        directions = 2 if bidirectional else 1
+        bound = 1.0 / math.sqrt(hidden_size)
+        width = self.gates * hidden_size
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else hidden_size * directions
+            for suffix in ([""] if not bidirectional else ["", "_reverse"]):
+                shapes: dict[str, tuple[int, ...]] = {"weight_ih": (width, layer_input), "weight_hh": (width, hidden_size)}
+                if bias:
+                    shapes.update(bias_ih=(width,), bias_hh=(width,))
+                for kind, shape in shapes.items():
+                    setattr(self, f"{kind}_l{layer}{suffix}", init.uniform_(empty_parameter(shape), -bound, bound))
+
+    def _weights(self, layer: int, suffix: str) -> tuple[Tensor, Tensor, Optional[Tensor], Optional[Tensor]]:
+        def get(kind: str) -> Optional[Tensor]:
+            return getattr(self, f"{kind}_l{layer}{suffix}", None)
+
+        w_ih, w_hh = get("weight_ih"), get("weight_hh")
+        assert w_ih is not None and w_hh is not None
+        return w_ih, w_hh, get("bias_ih"), get("bias_hh")
+
+    def _check_input(self, x: Tensor) -> Tensor:
+        name = type(self).__name__
+        if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: input expected shape [{'batch, seq' if self.batch_first else 'seq, batch'}, "
+                             f"{self.input_size}] (or unbatched [seq, {self.input_size}]), got {tuple(x.shape)}")
+        # Internally [batch, seq, features].
+        if x.ndim == 2:
+            return x.unsqueeze(0)
+        return x if self.batch_first else x.transpose(0, 1)
+
+    def _initial(self, given: Optional[Tensor], batch: int, unbatched: bool, what: str) -> list[Tensor]:
+        directions = 2 if self.bidirectional else 1
+        expected = (self.num_layers * directions, batch, self.hidden_size)
+        if given is None:
+            return [_core.full([batch, self.hidden_size], 0.0, "float32", "cpu", False) for _ in range(expected[0])]
+        if unbatched:
+            given = given.unsqueeze(1)
+        if tuple(given.shape) != expected:
+            raise ValueError(f"{type(self).__name__}: argument `{what}` expected shape {expected}, got {tuple(given.shape)}")
+        return [given[i] for i in range(expected[0])]
+
+    def _run(self, x: Tensor, states: list[list[Tensor]]) -> tuple[Tensor, list[list[Tensor]]]:
+        """Runs every layer and direction; ``states[k][j]`` is state k of (layer, direction) j."""
+        finals: list[list[Tensor]] = [[] for _ in states]
+        directions = ["", "_reverse"] if self.bidirectional else [""]
+        seq = x.shape[1]
+        for layer in range(self.num_layers):
+            outputs = []
+            for d, suffix in enumerate(directions):
+                j = layer * len(directions) + d
+                w_ih, w_hh, b_ih, b_hh = self._weights(layer, suffix)
+                projected = F.linear(x, w_ih, b_ih)
+                state = [s[j] for s in states]
+                steps: list[Tensor] = [None] * seq  # type: ignore[list-item]
+                order = range(seq - 1, -1, -1) if suffix else range(seq)
+                for t in order:
+                    state = self._cell(projected[:, t], state, w_hh, b_hh)
+                    steps[t] = state[0]
+                outputs.append(stack(steps, 1))
+                for k, s in enumerate(state):
+                    finals[k].append(s)
+            x = outputs[0] if len(outputs) == 1 else cat(outputs, -1)
+            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True)
+        return x, finals
+
+    def _cell(self, gx: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Optional[Tensor]) -> list[Tensor]:
+        raise NotImplementedError
+
+    def _output(self, out: Tensor, unbatched: bool) -> Tensor:
+        if unbatched:
+            return out[0]
+        return out if self.batch_first else out.transpose(0, 1)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        for flag in ("batch_first", "bidirectional"):
+            if getattr(self, flag):
+                s += f", {flag}=True"
+        if not self.bias:
+            s += ", bias=False"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        return s
+
+
+class LSTM(_RNNBase):
+    """Long short-term memory, as ``torch.nn.LSTM``: ``forward(x, (h_0, c_0))`` returns
+    ``(output, (h_n, c_n))`` with ``output`` ``[B, T, D*H]`` (batch_first) or ``[T, B, D*H]``."""
+
+    gates = 4
+
+    def forward(self, x: Tensor, hx: Optional[tuple[Tensor, Tensor]] = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        unbatched = x.ndim == 2
+        seq = self._check_input(x)
+        h0, c0 = (None, None) if hx is None else hx
+        batch = seq.shape[0]
+        states = [self._initial(h0, batch, unbatched, "h_0"), self._initial(c0, batch, unbatched, "c_0")]
+        out, (hs, cs) = self._run(seq, states)
+        h_n, c_n = stack(hs, 0), stack(cs, 0)
+        if unbatched:
+            h_n, c_n = h_n[:, 0], c_n[:, 0]
+        return self._output(out, unbatched), (h_n, c_n)
+
+    def _cell(self, gx: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Optional[Tensor]) -> list[Tensor]:
+        h, c = state
+        hc = _core.lstm_cell(gx + F.linear(h, w_hh, b_hh), c)
+        return [hc[:, :self.hidden_size], hc[:, self.hidden_size:]]
+
+
+class GRU(_RNNBase):
+    """Gated recurrent unit, as ``torch.nn.GRU``: ``forward(x, h_0)`` returns ``(output, h_n)``."""
+
+    gates = 3
+
+    def forward(self, x: Tensor, hx: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+        unbatched = x.ndim == 2
+        seq = self._check_input(x)
+        out, (hs,) = self._run(seq, [self._initial(hx, seq.shape[0], unbatched, "h_0")])
+        h_n = stack(hs, 0)
+        return self._output(out, unbatched), (h_n[:, 0] if unbatched else h_n)
+
+    def _cell(self, gx: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Optional[Tensor]) -> list[Tensor]:
+        (h,) = state
+        return [_core.gru_cell(gx, F.linear(h, w_hh, b_hh), h)]
+
+
+RNNLike = Union[LSTM, GRU]

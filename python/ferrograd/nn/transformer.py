@@ -1,0 +1,203 @@
+"""Attention and Transformer encoders with PyTorch's names and semantics
+(``torch.nn.MultiheadAttention``, ``TransformerEncoderLayer``, ``TransformerEncoder``), plus
+sinusoidal and learned position encodings."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from .. import functional as F
+from .._core import Tensor
+from . import init
+from ._param import empty_parameter
+from .activation import Dropout
+from .container import ModuleList
+from .linear import Linear
+from .module import Module
+from .normalization import LayerNorm
+from .sparse import Embedding
+
+
+def _combined_mask(attn_mask: Optional[Tensor], key_padding_mask: Optional[Tensor], batch: int,
+                   keys: int) -> Optional[Tensor]:
+    """PyTorch's masks (bool True = may not attend / is padding; or float added to the scores)
+    as one additive float mask broadcasting to ``[B, heads, Lq, Lk]``."""
+    total: Optional[Tensor] = None
+    if attn_mask is not None:
+        total = F.attention_bias(attn_mask == False) if attn_mask.dtype == "bool" else attn_mask  # noqa: E712
+    if key_padding_mask is not None:
+        if tuple(key_padding_mask.shape) != (batch, keys):
+            raise ValueError(f"MultiheadAttention: argument `key_padding_mask` expected shape {(batch, keys)}, "
+                             f"got {tuple(key_padding_mask.shape)}")
+        pad = key_padding_mask == False if key_padding_mask.dtype == "bool" else None  # noqa: E712
+        bias = F.attention_bias(pad) if pad is not None else key_padding_mask
+        bias = bias.reshape(batch, 1, 1, keys)
+        total = bias if total is None else total + bias
+    return total
+
+
+class MultiheadAttention(Module):
+    """Multi-head attention as ``torch.nn.MultiheadAttention``: ``in_proj_weight`` ``[3E, E]``,
+    ``in_proj_bias``, ``out_proj``; ``forward(query, key, value, key_padding_mask, need_weights,
+    attn_mask)`` returns ``(output, weights averaged over heads or None)``. Masks follow
+    PyTorch: bool True marks positions that may not be attended (padding), float masks are added."""
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 batch_first: bool = False) -> None:
+        super().__init__()
+        if embed_dim % num_heads:
+            raise ValueError(f"MultiheadAttention: embed_dim={embed_dim} expected a multiple of num_heads={num_heads}")
+        self.embed_dim, self.num_heads, self.dropout, self.batch_first = embed_dim, num_heads, dropout, batch_first
+        self.in_proj_weight = init.xavier_uniform_(empty_parameter((3 * embed_dim, embed_dim)))
+        self.in_proj_bias = init.zeros_(empty_parameter((3 * embed_dim,))) if bias else None
+        self.out_proj = Linear(embed_dim, embed_dim, bias=bias)
+        if self.out_proj.bias is not None:
+            init.zeros_(self.out_proj.bias)
+
+    def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Optional[Tensor] = None,
+                need_weights: bool = True, attn_mask: Optional[Tensor] = None,
+                average_attn_weights: bool = True) -> tuple[Tensor, Optional[Tensor]]:
+        if query.ndim != 3 or query.shape[-1] != self.embed_dim:
+            raise ValueError(f"MultiheadAttention: query expected 3-D input ending in embed_dim={self.embed_dim}, "
+                             f"got {tuple(query.shape)}")
+        if not self.batch_first:
+            query, key, value = (t.transpose(0, 1) for t in (query, key, value))
+        b, lq, e = query.shape
+        lk = key.shape[1]
+        w, bias = self.in_proj_weight, self.in_proj_bias
+        pieces = [(w[i * e:(i + 1) * e], None if bias is None else bias[i * e:(i + 1) * e]) for i in range(3)]
+        h, d = self.num_heads, e // self.num_heads
+
+        def heads(x: Tensor, n: int, k: int) -> Tensor:
+            return F.linear(x, *pieces[k]).reshape(b, n, h, d).permute(0, 2, 1, 3)
+
+        q, k, v = heads(query, lq, 0), heads(key, lk, 1), heads(value, lk, 2)
+        mask = _combined_mask(attn_mask, key_padding_mask, b, lk)
+        probs = F.attention_weights(q, k, mask)
+        dropped = F.dropout(probs, self.dropout, True) if self.dropout > 0 and self.training else probs
+        out = self.out_proj((dropped @ v).permute(0, 2, 1, 3).reshape(b, lq, e))
+        if not self.batch_first:
+            out = out.transpose(0, 1)
+        if not need_weights:
+            return out, None
+        return out, (probs.mean(1) if average_attn_weights else probs)
+
+    def extra_repr(self) -> str:
+        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, batch_first={self.batch_first}"
+
+
+_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"relu": F.relu, "gelu": F.gelu}
+
+
+class TransformerEncoderLayer(Module):
+    """Self-attention and a feed-forward block, each with dropout, a residual connection and
+    LayerNorm: after the block (``norm_first=False``, the original layout) or before it
+    (pre-norm). Names and defaults follow ``torch.nn.TransformerEncoderLayer``."""
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation: str = "relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True) -> None:
+        super().__init__()
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"TransformerEncoderLayer: argument `activation` expected 'relu' or 'gelu', got {activation!r}")
+        self._args: dict[str, Any] = dict(d_model=d_model, nhead=nhead, dim_feedforward=dim_feedforward, dropout=dropout,
+                                          activation=activation, layer_norm_eps=layer_norm_eps, batch_first=batch_first,
+                                          norm_first=norm_first, bias=bias)
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+        self.activation = _ACTIVATIONS[activation]
+
+    def _attend(self, x: Tensor, mask: Optional[Tensor], padding: Optional[Tensor]) -> Tensor:
+        return self.dropout1(self.self_attn(x, x, x, key_padding_mask=padding, attn_mask=mask, need_weights=False)[0])
+
+    def _feed_forward(self, x: Tensor) -> Tensor:
+        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+    def forward(self, src: Tensor, src_mask: Optional[Tensor] = None,
+                src_key_padding_mask: Optional[Tensor] = None) -> Tensor:
+        x = src
+        if self.norm_first:
+            x = x + self._attend(self.norm1(x), src_mask, src_key_padding_mask)
+            return x + self._feed_forward(self.norm2(x))
+        x = self.norm1(x + self._attend(x, src_mask, src_key_padding_mask))
+        return self.norm2(x + self._feed_forward(x))
+
+    def clone(self) -> "TransformerEncoderLayer":
+        """A new layer with the same settings and a copy of the parameters."""
+        twin = TransformerEncoderLayer(**self._args)
+        twin.load_state_dict({k: v.detach().clone() for k, v in self.state_dict().items()})
+        return twin
+
+
+class TransformerEncoder(Module):
+    """``num_layers`` copies of ``encoder_layer`` (``layers.0``, ``layers.1``, ...) and an
+    optional final ``norm``, as ``torch.nn.TransformerEncoder``."""
+
+    def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int, norm: Optional[Module] = None) -> None:
+        super().__init__()
+        if not isinstance(num_layers, int) or num_layers < 1:
+            raise ValueError(f"TransformerEncoder: argument `num_layers` expected a positive int, got {num_layers!r}")
+        self.layers = ModuleList([encoder_layer.clone() for _ in range(num_layers)])
+        self.num_layers = num_layers
+        self.norm = norm
+
+    def forward(self, src: Tensor, mask: Optional[Tensor] = None, src_key_padding_mask: Optional[Tensor] = None) -> Tensor:
+        for layer in self.layers:
+            src = layer(src, mask, src_key_padding_mask)
+        return self.norm(src) if self.norm is not None else src
+
+
+def sinusoidal_table(max_len: int, d_model: int) -> np.ndarray:
+    """The ``[max_len, d_model]`` sine/cosine position table of "Attention Is All You Need"."""
+    position = np.arange(max_len)[:, None]
+    rates = np.exp(np.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))
+    table = np.zeros((max_len, d_model), np.float32)
+    table[:, 0::2] = np.sin(position * rates)
+    table[:, 1::2] = np.cos(position * rates)[:, : d_model // 2]
+    return table
+
+
+class SinusoidalPositionalEncoding(Module):
+    """Adds the fixed sine/cosine table to ``[B, L, d_model]`` inputs (``batch_first``) or
+    ``[L, B, d_model]``, then dropout."""
+
+    pe: Tensor
+
+    def __init__(self, d_model: int, max_len: int = 5000, dropout: float = 0.0, batch_first: bool = True) -> None:
+        super().__init__()
+        self.d_model, self.max_len, self.batch_first = d_model, max_len, batch_first
+        self.register_buffer("pe", Tensor.from_numpy(sinusoidal_table(max_len, d_model), False))
+        self.dropout = Dropout(dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        length = x.shape[1] if self.batch_first else x.shape[0]
+        if length > self.max_len:
+            raise ValueError(f"SinusoidalPositionalEncoding: {length} positions exceed max_len={self.max_len}")
+        table = self.pe[:length]
+        return self.dropout(x + (table if self.batch_first else table.unsqueeze(1)))
+
+
+class LearnedPositionalEmbedding(Module):
+    """Adds a trained ``[max_len, d_model]`` position table (``weight``) to ``[B, L, d_model]``
+    inputs, as BERT and GPT-2 do."""
+
+    def __init__(self, max_len: int, d_model: int) -> None:
+        super().__init__()
+        self.embedding = Embedding(max_len, d_model)
+        init.normal_(self.embedding.weight, 0.0, 0.02)
+
+    def forward(self, x: Tensor) -> Tensor:
+        length = x.shape[1]
+        if length > self.embedding.num_embeddings:
+            raise ValueError(f"LearnedPositionalEmbedding: {length} positions exceed max_len={self.embedding.num_embeddings}")
+        return x + self.embedding.weight[:length]
