@@ -12,4 +12,6 @@ target="${CARGO_TARGET_DIR:-target}"
 exec 9>"$target/.dev_build.lock"
 flock 9
 cargo build -p ferrograd-py "${flags[@]}"
-cp "$target/$profile/lib_core.so" python/ferrograd/_core.abi3.so
+# Copy, then rename: a running interpreter keeps the library it mapped instead of crashing.
+cp "$target/$profile/lib_core.so" python/ferrograd/_core.abi3.so.tmp
+mv -f python/ferrograd/_core.abi3.so.tmp python/ferrograd/_core.abi3.so

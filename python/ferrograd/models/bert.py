@@ -216,6 +216,15 @@ class _BertBase(nn.Module):
                              f"got {tuple(attention_mask.shape)}")
         return attention_mask != 0
 
+    def _add_head(self, config: BertConfig, num_labels: int, classifier_dropout: Optional[float], pooler: bool) -> None:
+        """The encoder (``bert``), ``dropout`` and a ``classifier`` for ``num_labels`` classes."""
+        if not isinstance(num_labels, int) or num_labels < 1:
+            raise ValueError(f"{type(self).__name__}: argument `num_labels` expected a positive int, got {num_labels!r}")
+        self.config, self.num_labels = config, num_labels
+        self.bert = BertModel(config, add_pooling_layer=pooler)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob if classifier_dropout is None else classifier_dropout)
+        self.classifier = nn.Linear(config.hidden_size, num_labels)
+
 
 class BertModel(_BertBase):
     """The BERT encoder: ``forward`` returns the last hidden states ``[B, L, H]``."""
@@ -271,13 +280,8 @@ class BertForSequenceClassification(_BertBase):
         if pooling not in ("pooler", "cls", "mean"):
             raise ValueError(f"BertForSequenceClassification: argument `pooling` expected 'pooler', 'cls' or 'mean', "
                              f"got {pooling!r}")
-        if not isinstance(num_labels, int) or num_labels < 1:
-            raise ValueError(f"BertForSequenceClassification: argument `num_labels` expected a positive int, got {num_labels!r}")
-        self.config, self.pooling, self.num_labels = config, pooling, num_labels
-        self.bert = BertModel(config, add_pooling_layer=pooling == "pooler")
-        p = config.hidden_dropout_prob if classifier_dropout is None else classifier_dropout
-        self.dropout = nn.Dropout(p)
-        self.classifier = nn.Linear(config.hidden_size, num_labels)
+        self.pooling = pooling
+        self._add_head(config, num_labels, classifier_dropout, pooling == "pooler")
 
     def forward(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None,
                 token_type_ids: Optional[Tensor] = None) -> Tensor:
@@ -309,13 +313,7 @@ class BertForTokenClassification(_BertBase):
 
     def __init__(self, config: BertConfig, num_labels: int, classifier_dropout: Optional[float] = None) -> None:
         super().__init__()
-        if not isinstance(num_labels, int) or num_labels < 1:
-            raise ValueError(f"BertForTokenClassification: argument `num_labels` expected a positive int, got {num_labels!r}")
-        self.config, self.num_labels = config, num_labels
-        self.bert = BertModel(config, add_pooling_layer=False)
-        p = config.hidden_dropout_prob if classifier_dropout is None else classifier_dropout
-        self.dropout = nn.Dropout(p)
-        self.classifier = nn.Linear(config.hidden_size, num_labels)
+        self._add_head(config, num_labels, classifier_dropout, False)
 
     def forward(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None,
                 token_type_ids: Optional[Tensor] = None) -> Tensor:

@@ -7,7 +7,7 @@ end, ``shortcut`` branches, as in the reference implementations)."""
 from __future__ import annotations
 
 import os
-from typing import Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 from .. import functional as F
 from .. import nn
@@ -28,6 +28,16 @@ def _init_convolutions(model: nn.Module) -> None:
         elif isinstance(m, nn.BatchNorm2d) and m.weight is not None and m.bias is not None:
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
+
+
+def _add_stages(model: nn.Module, block: Callable[[int, int, int], nn.Module], layers: Sequence[int]) -> None:
+    """``layer1`` .. ``layer4``: 64, 128, 256 and 512 channels, ``layers[i]`` blocks each; every
+    stage after the first halves the resolution in its first block."""
+    cin = 64
+    for i, (width, blocks) in enumerate(zip((64, 128, 256, 512), layers)):
+        stage = [block(cin, width, 1 if i == 0 else 2)] + [block(width, width, 1) for _ in range(blocks - 1)]
+        setattr(model, f"layer{i + 1}", nn.Sequential(*stage))
+        cin = width
 
 
 class BasicBlock(nn.Module):
@@ -72,11 +82,7 @@ class ResNet(nn.Module):
         self.bn1 = nn.BatchNorm2d(64)
         self.relu = nn.ReLU()
         self.maxpool: nn.Module = nn.MaxPool2d(3, stride=2, padding=1) if stem == "imagenet" else nn.Identity()
-        widths, cin = (64, 128, 256, 512), 64
-        for i, (width, blocks) in enumerate(zip(widths, layers)):
-            stage = [BasicBlock(cin, width, 1 if i == 0 else 2)] + [BasicBlock(width, width) for _ in range(blocks - 1)]
-            setattr(self, f"layer{i + 1}", nn.Sequential(*stage))
-            cin = width
+        _add_stages(self, BasicBlock, layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(512, num_classes)
         _init_convolutions(self)
@@ -124,11 +130,7 @@ class PreActResNet(nn.Module):
     def __init__(self, layers: Sequence[int], num_classes: int = 10, in_channels: int = 3) -> None:
         super().__init__()
         self.conv1 = _conv3x3(in_channels, 64)
-        widths, cin = (64, 128, 256, 512), 64
-        for i, (width, blocks) in enumerate(zip(widths, layers)):
-            stage = [PreActBlock(cin, width, 1 if i == 0 else 2)] + [PreActBlock(width, width) for _ in range(blocks - 1)]
-            setattr(self, f"layer{i + 1}", nn.Sequential(*stage))
-            cin = width
+        _add_stages(self, PreActBlock, layers)
         self.bn = nn.BatchNorm2d(512)
         self.linear = nn.Linear(512, num_classes)
         _init_convolutions(self)

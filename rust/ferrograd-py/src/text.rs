@@ -21,14 +21,25 @@ pub struct PyTokenizer {
     inner: TextTokenizer,
 }
 
-fn padding_arg(padding: &str) -> PyResult<Padding> {
-    match padding {
-        "longest" => Ok(Padding::Longest),
-        "max_length" => Ok(Padding::MaxLength),
-        other => Err(PyValueError::new_err(format!(
-            "tokenize: argument `padding` expected \"longest\" or \"max_length\", got {other:?}"
-        ))),
-    }
+fn encode_options(
+    max_length: Option<usize>,
+    padding: &str,
+    add_special_tokens: bool,
+) -> PyResult<EncodeOptions> {
+    let padding = match padding {
+        "longest" => Padding::Longest,
+        "max_length" => Padding::MaxLength,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "tokenize: argument `padding` expected \"longest\" or \"max_length\", got {other:?}"
+            )))
+        }
+    };
+    Ok(EncodeOptions {
+        max_length,
+        padding,
+        add_special_tokens,
+    })
 }
 
 /// The encoded batch as a dict of int64 `[rows, len]` numpy arrays.
@@ -68,11 +79,7 @@ impl PyTokenizer {
         padding: &str,
         add_special_tokens: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let options = EncodeOptions {
-            max_length,
-            padding: padding_arg(padding)?,
-            add_special_tokens,
-        };
+        let options = encode_options(max_length, padding, add_special_tokens)?;
         let tok = &self.inner;
         let e = py
             .detach(|| tok.encode(&texts, text_pair.as_deref(), &options))
@@ -90,11 +97,7 @@ impl PyTokenizer {
         padding: &str,
         add_special_tokens: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let options = EncodeOptions {
-            max_length,
-            padding: padding_arg(padding)?,
-            add_special_tokens,
-        };
+        let options = encode_options(max_length, padding, add_special_tokens)?;
         let tok = &self.inner;
         let e = py.detach(|| tok.encode_words(&sentences, &options)).py()?;
         encoded_dict(py, e)

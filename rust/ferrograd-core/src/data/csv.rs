@@ -82,6 +82,46 @@ pub(crate) fn detect_separator(path: &Path, first_line: &str) -> char {
         .unwrap_or(',')
 }
 
+/// The whole of a UTF-8 text file (gzip allowed).
+pub(crate) fn read_text(path: &Path) -> Result<String> {
+    String::from_utf8(read_bytes(path)?)
+        .map_err(|e| format_error(path, format!("not UTF-8 text: {e}")))
+}
+
+/// A delimited text file split into its separator, header names (when it has a header), row
+/// width and non-blank data lines (with their 0-based line numbers).
+pub(crate) struct Table<'a> {
+    pub sep: char,
+    pub names: Option<Vec<&'a str>>,
+    pub width: usize,
+    pub rows: Vec<(usize, &'a str)>,
+}
+
+impl<'a> Table<'a> {
+    /// Splits `text` (read from `path`); `sep` None detects the separator from the first line.
+    pub fn parse(text: &'a str, path: &Path, sep: Option<char>, header: bool) -> Result<Table<'a>> {
+        let mut rows: Vec<(usize, &str)> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .collect();
+        let Some(&(_, first)) = rows.first() else {
+            return Err(format_error(path, "the file holds no rows"));
+        };
+        let sep = sep.unwrap_or_else(|| detect_separator(path, first));
+        let names = header.then(|| split(rows.remove(0).1, sep));
+        let width = names
+            .as_ref()
+            .map_or_else(|| split(first, sep).len(), Vec::len);
+        Ok(Table {
+            sep,
+            names,
+            width,
+            rows,
+        })
+    }
+}
+
 /// The position of `column` among `names` (the header, or `None` without one).
 pub(crate) fn position(
     column: &Column,
@@ -138,26 +178,9 @@ pub(crate) fn encode_labels(values: Vec<String>) -> (Vec<i64>, Vec<String>) {
 /// Blank lines are skipped. Labels are the positions of their values in `classes`, the
 /// sorted distinct values of the label column (sorted numerically when all are numbers).
 pub fn from_csv(path: &Path, options: &CsvOptions) -> Result<Dataset> {
-    let text = String::from_utf8(read_bytes(path)?)
-        .map_err(|e| format_error(path, format!("not UTF-8 text: {e}")))?;
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .peekable();
-    let Some(&(_, first)) = lines.peek() else {
-        return Err(format_error(path, "the file holds no rows"));
-    };
-    let sep = options.sep.unwrap_or_else(|| detect_separator(path, first));
-    let header = if options.header {
-        lines.next().map(|(_, l)| split(l, sep))
-    } else {
-        None
-    };
-    let width = header
-        .as_ref()
-        .map_or_else(|| split(first, sep).len(), Vec::len);
-    let names = header.as_deref();
+    let text = read_text(path)?;
+    let table = Table::parse(&text, path, options.sep, options.header)?;
+    let (sep, width, names) = (table.sep, table.width, table.names.as_deref());
     let label_col = position(&options.label, names, width, path)?;
     let feature_cols = match &options.features {
         Some(cols) => cols
@@ -177,7 +200,7 @@ pub fn from_csv(path: &Path, options: &CsvOptions) -> Result<Dataset> {
     let column_name = |c: usize| names.map_or(c.to_string(), |n| format!("{c} ({:?})", n[c]));
     let mut features = Vec::new();
     let mut label_values = Vec::new();
-    'rows: for (index, line) in lines {
+    'rows: for &(index, line) in &table.rows {
         let fields = split(line, sep);
         let line_no = index + 1;
         if fields.len() != width {

@@ -43,6 +43,45 @@ fn positive(op: &'static str, name: &str, v: (usize, usize)) -> Result<()> {
     Ok(())
 }
 
+/// The four sizes of a tensor already checked to be 4-D (NCHW input or convolution weight).
+pub(crate) fn dims4(t: &Tensor) -> [usize; 4] {
+    let s = t.shape();
+    [s[0], s[1], s[2], s[3]]
+}
+
+/// The (input, weight, bias) gradients of a convolution-like op from the output gradient `g`:
+/// `input_grad(g, weight)` and `weight_grad(g, input)` run on host slices read in place (no
+/// copies of the activations), only for the operands that require a gradient; the bias
+/// gradient sums `g` over batch and space.
+pub(crate) fn conv_grads(
+    op: &'static str,
+    g: &Tensor,
+    x: &Tensor,
+    wt: &Tensor,
+    has_bias: bool,
+    input_grad: impl Fn(&[f32], &[f32]) -> Result<Vec<f32>>,
+    weight_grad: impl Fn(&[f32], &[f32]) -> Result<Vec<f32>>,
+) -> Result<Vec<Option<Tensor>>> {
+    let (dx, dw) = g.with_f32_slice(op, |dy| -> Result<_> {
+        let dx = match x.requires_grad() {
+            true => Some(wt.with_f32_slice(op, |wv| input_grad(dy, wv))??),
+            false => None,
+        };
+        let dw = match wt.requires_grad() {
+            true => Some(x.with_f32_slice(op, |xv| weight_grad(dy, xv))??),
+            false => None,
+        };
+        Ok((dx, dw))
+    })??;
+    let dx = dx.map(|v| Tensor::from_vec(v, x.shape())).transpose()?;
+    let dw = dw.map(|v| Tensor::from_vec(v, wt.shape())).transpose()?;
+    let mut grads = vec![dx, dw];
+    if has_bias {
+        grads.push(Some(g.sum(&[0, 2, 3], false)?));
+    }
+    Ok(grads)
+}
+
 impl Tensor {
     /// 2-D convolution of an NCHW input.
     pub fn conv2d(
@@ -81,18 +120,7 @@ impl Tensor {
         if groups == 0 {
             return Err(Error::arg(OP, "groups", "a value >= 1", groups));
         }
-        let (n, c, h, w) = (
-            self.shape()[0],
-            self.shape()[1],
-            self.shape()[2],
-            self.shape()[3],
-        );
-        let (co, ci, kh, kw) = (
-            weight.shape()[0],
-            weight.shape()[1],
-            weight.shape()[2],
-            weight.shape()[3],
-        );
+        let ([n, c, h, w], [co, ci, kh, kw]) = (dims4(self), dims4(weight));
         crate::ensure_shape!(
             c % groups == 0 && co % groups == 0,
             OP,
@@ -154,27 +182,15 @@ impl Tensor {
             OP,
             &inputs,
             Box::new(move |g| {
-                // Gradient, input and weight are read in place (no copies of the activations).
-                let (dx, dw) = g.with_f32_slice(OP, |dy| -> Result<_> {
-                    let dx = if x.requires_grad() {
-                        Some(wt.with_f32_slice(OP, |wv| conv2d_backward_input(dy, wv, &geo))??)
-                    } else {
-                        None
-                    };
-                    let dw = if wt.requires_grad() {
-                        Some(x.with_f32_slice(OP, |xv| conv2d_backward_weight(dy, xv, &geo))??)
-                    } else {
-                        None
-                    };
-                    Ok((dx, dw))
-                })??;
-                let dx = dx.map(|v| Tensor::from_vec(v, x.shape())).transpose()?;
-                let dw = dw.map(|v| Tensor::from_vec(v, wt.shape())).transpose()?;
-                let mut grads = vec![dx, dw];
-                if has_bias {
-                    grads.push(Some(g.sum(&[0, 2, 3], false)?));
-                }
-                Ok(grads)
+                conv_grads(
+                    OP,
+                    g,
+                    &x,
+                    &wt,
+                    has_bias,
+                    |dy, wv| conv2d_backward_input(dy, wv, &geo),
+                    |dy, xv| conv2d_backward_weight(dy, xv, &geo),
+                )
             }),
         ))
     }

@@ -4,6 +4,7 @@
 //! kernels with the roles swapped: forward is `conv2d_backward_input`, the input gradient is
 //! `conv2d_forward`, the weight gradient is `conv2d_backward_weight`.
 
+use super::conv::{conv_grads, dims4};
 use crate::cpu::conv::{
     conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvGeometry,
 };
@@ -91,18 +92,7 @@ impl Tensor {
                 format!("{output_padding:?}"),
             ));
         }
-        let (n, c, h, w) = (
-            self.shape()[0],
-            self.shape()[1],
-            self.shape()[2],
-            self.shape()[3],
-        );
-        let (wc, cog, kh, kw) = (
-            weight.shape()[0],
-            weight.shape()[1],
-            weight.shape()[2],
-            weight.shape()[3],
-        );
+        let ([n, c, h, w], [wc, cog, kh, kw]) = (dims4(self), dims4(weight));
         crate::ensure_shape!(
             wc == c && c % groups == 0 && kh > 0 && kw > 0 && h > 0 && w > 0,
             OP,
@@ -163,26 +153,15 @@ impl Tensor {
             OP,
             &inputs,
             Box::new(move |g| {
-                let (dx, dw) = g.with_f32_slice(OP, |gy| -> Result<_> {
-                    let dx = if x.requires_grad() {
-                        Some(wt.with_f32_slice(OP, |wv| conv2d_forward(gy, wv, None, &geo))??)
-                    } else {
-                        None
-                    };
-                    let dw = if wt.requires_grad() {
-                        Some(x.with_f32_slice(OP, |xv| conv2d_backward_weight(xv, gy, &geo))??)
-                    } else {
-                        None
-                    };
-                    Ok((dx, dw))
-                })??;
-                let dx = dx.map(|v| Tensor::from_vec(v, x.shape())).transpose()?;
-                let dw = dw.map(|v| Tensor::from_vec(v, wt.shape())).transpose()?;
-                let mut grads = vec![dx, dw];
-                if has_bias {
-                    grads.push(Some(g.sum(&[0, 2, 3], false)?));
-                }
-                Ok(grads)
+                conv_grads(
+                    OP,
+                    g,
+                    &x,
+                    &wt,
+                    has_bias,
+                    |gy, wv| conv2d_forward(gy, wv, None, &geo),
+                    |gy, xv| conv2d_backward_weight(xv, gy, &geo),
+                )
             }),
         ))
     }

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use super::tokenizer::{EncodeOptions, Padding, TextTokenizer};
-use crate::data::csv::{detect_separator, encode_labels, position, split};
-use crate::data::file::{format_error, read_bytes};
+use crate::data::csv::{encode_labels, position, read_text, split, Table};
+use crate::data::file::format_error;
 use crate::data::{Column, Dataset};
 use crate::{Error, Result};
 
@@ -60,29 +60,13 @@ pub fn text_classification(
     tokenizer: &TextTokenizer,
     options: &TextFileOptions,
 ) -> Result<Dataset> {
-    let text = String::from_utf8(read_bytes(path)?)
-        .map_err(|e| format_error(path, format!("not UTF-8 text: {e}")))?;
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .peekable();
-    let Some(&(_, first)) = lines.peek() else {
-        return Err(format_error(path, "the file holds no rows"));
-    };
-    let sep = options.sep.unwrap_or_else(|| detect_separator(path, first));
-    let header = match options.header {
-        true => lines.next().map(|(_, l)| split(l, sep)),
-        false => None,
-    };
-    let width = header
-        .as_ref()
-        .map_or_else(|| split(first, sep).len(), Vec::len);
-    let names = header.as_deref();
+    let text = read_text(path)?;
+    let table = Table::parse(&text, path, options.sep, options.header)?;
+    let (sep, width, names) = (table.sep, table.width, table.names.as_deref());
     let text_col = position(&options.text, names, width, path)?;
     let label_col = position(&options.label, names, width, path)?;
     let (mut texts, mut values) = (Vec::new(), Vec::new());
-    for (index, line) in lines.take(options.limit.unwrap_or(usize::MAX)) {
+    for &(index, line) in table.rows.iter().take(options.limit.unwrap_or(usize::MAX)) {
         let fields = split(line, sep);
         if fields.len() != width {
             return Err(format_error(
@@ -118,13 +102,7 @@ pub fn text_classification(
             add_special_tokens: true,
         },
     )?;
-    Dataset::tokens(
-        encoded.ids,
-        encoded.len,
-        labels,
-        classes,
-        tokenizer.pad_id() as i64,
-    )
+    encoded.into_dataset(labels, classes, tokenizer.pad_id())
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use super::classification::label_indices;
 use super::tokenizer::{EncodeOptions, Padding, TextTokenizer};
-use crate::data::file::{format_error, read_bytes};
+use crate::data::csv::read_text;
+use crate::data::file::format_error;
 use crate::data::Dataset;
 use crate::{Error, Result};
 
@@ -23,8 +24,7 @@ pub struct Sentence {
 /// The sentences of a CoNLL file: the first column is the word, the last the tag;
 /// `-DOCSTART-` lines are skipped.
 pub fn read_conll(path: &Path) -> Result<Vec<Sentence>> {
-    let text = String::from_utf8(read_bytes(path)?)
-        .map_err(|e| format_error(path, format!("not UTF-8 text: {e}")))?;
+    let text = read_text(path)?;
     let mut sentences = Vec::new();
     let mut current = Sentence {
         words: vec![],
@@ -111,13 +111,7 @@ pub fn token_classification(
             previous = word;
         }
     }
-    Dataset::tokens(
-        encoded.ids,
-        encoded.len,
-        labels,
-        classes,
-        tokenizer.pad_id() as i64,
-    )
+    encoded.into_dataset(labels, classes, tokenizer.pad_id())
 }
 
 #[cfg(test)]

@@ -49,6 +49,18 @@ pub struct Encoded {
     pub len: usize,
 }
 
+impl Encoded {
+    /// A token dataset of these rows with `labels` (one per row, or one per token).
+    pub fn into_dataset(
+        self,
+        labels: Vec<i64>,
+        classes: Vec<String>,
+        pad_id: u32,
+    ) -> Result<crate::data::Dataset> {
+        crate::data::Dataset::tokens(self.ids, self.len, labels, classes, pad_id as i64)
+    }
+}
+
 /// A tokenizer loaded from a `tokenizer.json` file.
 #[derive(Clone)]
 pub struct TextTokenizer {
