@@ -126,3 +126,11 @@ def test_setitem_and_errors():
         t[5]
     with pytest.raises(ValueError, match="reshape"):
         t.reshape(5, -1)
+
+
+def test_empty_operands_of_matmul_and_cat():
+    a, b = np.ones((2, 3, 0), np.float32), np.ones((0, 4), np.float32)
+    np.testing.assert_array_equal((fg.tensor(a) @ fg.tensor(b)).numpy(), a @ b)
+    e = np.ones((1, 0), np.int32)
+    assert fg.cat([fg.tensor(e), fg.tensor(e)], 0).shape == (2, 0)
+    assert fg.tensor(np.array(7)).shape == ()  # 0-d arrays stay 0-d

@@ -126,7 +126,8 @@ impl Layout {
 
     /// A view with a new shape, when the strides allow it without a copy.
     pub fn reshape(&self, shape: &[usize]) -> Option<Layout> {
-        if self.is_contiguous() {
+        // An empty tensor has no element to address: any strides describe it.
+        if self.is_contiguous() || self.numel() == 0 {
             return Some(Layout {
                 shape: shape.to_vec(),
                 strides: contiguous_strides(shape),

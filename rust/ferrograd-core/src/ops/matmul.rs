@@ -32,7 +32,7 @@ impl Tensor {
             // (packing the weight once), and in backward the weight gradient is one product too
             // instead of a batch of products summed afterwards.
             let k = a.shape()[a.rank() - 1];
-            let rows = a.numel() / k.max(1);
+            let rows = a.shape()[..a.rank() - 1].iter().product();
             let mut shape = a.shape().to_vec();
             *shape.last_mut().unwrap_or(&mut 0) = b.shape()[1];
             a.reshape(&[rows, k])?.matmul_nd(&b)?.reshape(&shape)?
