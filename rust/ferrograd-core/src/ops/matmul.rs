@@ -33,8 +33,7 @@ impl Tensor {
             // instead of a batch of products summed afterwards.
             let k = a.shape()[a.rank() - 1];
             let rows = a.shape()[..a.rank() - 1].iter().product();
-            let mut shape = a.shape().to_vec();
-            *shape.last_mut().unwrap_or(&mut 0) = b.shape()[1];
+            let shape = [&a.shape()[..a.rank() - 1], &b.shape()[1..]].concat();
             a.reshape(&[rows, k])?.matmul_nd(&b)?.reshape(&shape)?
         } else {
             a.matmul_nd(&b)?
