@@ -145,6 +145,7 @@ def apply_lora(model: nn.Module, target_modules: Patterns, r: int = 8, alpha: fl
 
 
 def lora_layers(model: nn.Module) -> list[LoRALinear]:
+    """Every :class:`LoRALinear` inside ``model``, in module order."""
     return [m for m in model.modules() if isinstance(m, LoRALinear)]
 
 

@@ -26,6 +26,7 @@ class AttackResult:
 
     @property
     def clean_accuracy(self) -> float:
+        """Accuracy on the unperturbed inputs."""
         return float((self.clean_predictions == self.labels).mean()) if len(self.labels) else 0.0
 
     @property
@@ -35,6 +36,7 @@ class AttackResult:
 
     @property
     def success_rate(self) -> float:
+        """Fraction of samples the attack succeeded on (misclassified, or classified as the target)."""
         return float(self.success.mean()) if len(self.success) else 0.0
 
     @property

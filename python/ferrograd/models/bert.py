@@ -53,6 +53,7 @@ class BertConfig:
             return cls.from_dict(json.load(f))
 
     def to_dict(self) -> dict[str, Any]:
+        """The configuration as a plain dict (the fields of ``config.json``)."""
         return asdict(self)
 
 

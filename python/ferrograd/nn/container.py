@@ -28,6 +28,7 @@ class Sequential(Module):
         setattr(self, name, m)
 
     def append(self, m: Module) -> "Sequential":
+        """Adds ``m`` as the last layer; returns the container."""
         self._add(str(len(self._modules)), m)
         return self
 
@@ -66,6 +67,7 @@ class ModuleList(Module):
             self.append(m)
 
     def append(self, m: Module) -> "ModuleList":
+        """Adds ``m`` at the end; returns the list."""
         setattr(self, str(len(self._modules)), m)
         return self
 

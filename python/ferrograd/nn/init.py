@@ -39,10 +39,12 @@ def constant_(t: Tensor, value: float) -> Tensor:
 
 
 def zeros_(t: Tensor) -> Tensor:
+    """Fills ``t`` with zeros in place; returns it."""
     return constant_(t, 0.0)
 
 
 def ones_(t: Tensor) -> Tensor:
+    """Fills ``t`` with ones in place; returns it."""
     return constant_(t, 1.0)
 
 

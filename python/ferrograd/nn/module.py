@@ -109,6 +109,7 @@ class Module:
         yield from self._modules.items()
 
     def children(self) -> Iterator["Module"]:
+        """The direct sub-modules."""
         for _, m in self.named_children():
             yield m
 
@@ -119,6 +120,7 @@ class Module:
             yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
 
     def modules(self) -> Iterator["Module"]:
+        """This module and every module inside it, depth first."""
         for _, m in self.named_modules():
             yield m
 
@@ -138,15 +140,18 @@ class Module:
                     yield (f"{mod_name}.{name}" if mod_name else name), p
 
     def parameters(self) -> Iterator[Tensor]:
+        """Every parameter of this module and its sub-modules (each once)."""
         for _, p in self.named_parameters():
             yield p
 
     def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """``(name, buffer)`` pairs (e.g. batch-norm running statistics) with dotted names."""
         for mod_name, mod in self.named_modules(prefix):
             for name, b in mod._own_buffers():
                 yield (f"{mod_name}.{name}" if mod_name else name), b
 
     def buffers(self) -> Iterator[Tensor]:
+        """Every buffer of this module and its sub-modules."""
         for _, b in self.named_buffers():
             yield b
 
@@ -242,14 +247,15 @@ class Module:
 
     # -- state -------------------------------------------------------------------------------
 
-    def state_dict(self) -> "OrderedDict[str, Tensor]":
+    def state_dict(self, keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
         """Parameters and buffers by name, sharing storage with the module (PyTorch's order:
-        each module's parameters, then its buffers, then its children)."""
+        each module's parameters, then its buffers, then its children). As in PyTorch the values
+        are detached from autograd unless ``keep_vars=True``."""
         out: OrderedDict[str, Tensor] = OrderedDict()
         for mod_name, mod in self.named_modules():
             prefix = f"{mod_name}." if mod_name else ""
             for name, p in mod._own_parameters():
-                out[prefix + name] = p
+                out[prefix + name] = p if keep_vars else p.detach()
             for name, b in mod._own_buffers():
                 out[prefix + name] = b
         return out
@@ -261,7 +267,7 @@ class Module:
         ``KeyError``/``ValueError`` and leaves the module unchanged. With ``strict=False`` names
         that do not match are skipped; as in PyTorch, the skipped names are returned.
         """
-        own = self.state_dict()
+        own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         if strict and (missing or unexpected):

@@ -27,6 +27,7 @@ class LRScheduler:
         self._apply()
 
     def lr_at(self, t: int, base_lr: float) -> float:
+        """The learning rate after ``t`` steps of the schedule for a group whose initial rate is ``base_lr``."""
         raise NotImplementedError
 
     def _apply(self) -> None:
@@ -43,9 +44,11 @@ class LRScheduler:
         return [g["lr"] for g in self.optimizer.param_groups]
 
     def state_dict(self) -> dict[str, int]:
+        """The schedule's position, for checkpoints."""
         return {"last_epoch": self.last_epoch}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
+        """Restores a position saved by :meth:`state_dict` and applies its learning rate."""
         self.last_epoch = int(state["last_epoch"])
         self._apply()
 

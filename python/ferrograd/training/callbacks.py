@@ -34,8 +34,19 @@ class Callback:
         """After the last epoch, or when training stopped early."""
 
 
+def _tqdm_class() -> Any:
+    """``tqdm.auto``'s class when the notebook widget can be drawn (ipywidgets installed), else the
+    text bar: ``tqdm.auto`` would fall back to it too, but with a warning in every notebook."""
+    try:
+        import ipywidgets  # noqa: F401
+        from tqdm.auto import tqdm
+    except ImportError:
+        from tqdm.std import tqdm
+    return tqdm
+
+
 class ProgressBar(Callback):
-    """A ``tqdm.auto`` bar per epoch (a widget in notebooks) with loss, accuracy and samples/s."""
+    """A tqdm bar per epoch (a widget in notebooks with ipywidgets) with loss, accuracy and samples/s."""
 
     def __init__(self) -> None:
         self._bar: Any = None
@@ -46,9 +57,7 @@ class ProgressBar(Callback):
         self._epochs = epochs
 
     def on_epoch_begin(self, epoch: int, batches: int) -> None:
-        from tqdm.auto import tqdm
-
-        self._bar = tqdm(total=batches, desc=f"epoch {epoch + 1}/{self._epochs}", unit="batch", leave=True)
+        self._bar = _tqdm_class()(total=batches, desc=f"epoch {epoch + 1}/{self._epochs}", unit="batch", leave=True)
         self._done = 0
 
     def on_batch_end(self, epoch: int, progress: dict[str, float]) -> None:

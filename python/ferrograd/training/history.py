@@ -45,6 +45,7 @@ class History:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "History":
+        """Rebuilds a History from :meth:`to_dict`'s output (e.g. read back from a checkpoint)."""
         h = cls()
         h.epoch = [int(e) for e in d["epoch"]]
         h.history = {k: [float(x) for x in v] for k, v in d["history"].items()}

@@ -113,6 +113,7 @@ impl PyTensor {
         }
     }
 
+    /// The size of every axis, as a tuple.
     #[getter]
     fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, self.inner.shape())
@@ -127,29 +128,35 @@ impl PyTensor {
         }
     }
 
+    /// The number of axes.
     #[getter]
     fn ndim(&self) -> usize {
         self.inner.rank()
     }
 
+    /// The number of axes (torch's `dim()`).
     fn dim(&self) -> usize {
         self.inner.rank()
     }
 
+    /// The number of elements.
     fn numel(&self) -> usize {
         self.inner.numel()
     }
 
+    /// The element type's name: `"float32"` or `"int64"`.
     #[getter]
     fn dtype(&self) -> &'static str {
         self.inner.dtype().as_str()
     }
 
+    /// Where the storage lives: `"cpu"` (or `"cuda:N"`).
     #[getter]
     fn device(&self) -> String {
         self.inner.device().to_string()
     }
 
+    /// Whether autograd records operations on this tensor.
     #[getter]
     fn requires_grad(&self) -> bool {
         self.inner.requires_grad()
@@ -167,6 +174,7 @@ impl PyTensor {
         Ok(slf.clone())
     }
 
+    /// The gradient accumulated by `backward` (None until then); settable.
     #[getter]
     fn grad(&self) -> Option<PyTensor> {
         self.inner.grad().map(PyTensor::from)
@@ -187,6 +195,7 @@ impl PyTensor {
         Ok(())
     }
 
+    /// True for tensors not produced by a recorded op (parameters, inputs).
     #[getter]
     fn is_leaf(&self) -> bool {
         self.inner.is_leaf()
@@ -206,6 +215,7 @@ impl PyTensor {
         py.detach(|| t.backward(g)).py()
     }
 
+    /// The same storage, cut from the autograd graph.
     fn detach(&self) -> PyTensor {
         self.inner.detach().into()
     }
@@ -215,18 +225,22 @@ impl PyTensor {
         self.unary(py, |t| t.mul_scalar(1.0).or_else(|_| t.deep_clone()))
     }
 
+    /// This tensor if its elements are in row-major order, else a row-major copy.
     fn contiguous(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.contiguous())
     }
 
+    /// Whether the elements are in row-major order without gaps.
     fn is_contiguous(&self) -> bool {
         self.inner.layout().is_contiguous()
     }
 
+    /// The value of a one-element tensor as a Python float.
     fn item(&self) -> PyResult<f64> {
         self.inner.item().py()
     }
 
+    /// The values as nested Python lists.
     fn tolist<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_numpy(py, &self.inner)?.call_method0("tolist")
     }
@@ -241,30 +255,36 @@ impl PyTensor {
         self.unary(py, |t| t.to_device(device))
     }
 
+    /// A float32 copy (this tensor if it is float32 already).
     fn float(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.to_dtype(DType::F32))
     }
 
+    /// An int64 copy (this tensor if it is int64 already).
     fn long(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.to_dtype(DType::I64))
     }
 
+    /// A view with a new shape (one size may be -1); copies only when the strides require it.
     #[pyo3(signature = (*shape))]
     fn reshape(&self, py: Python<'_>, shape: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
         let s = shape_args(shape)?;
         self.unary(py, |t| t.view_signed(&s))
     }
 
+    /// Same as `reshape`.
     #[pyo3(signature = (*shape))]
     fn view(&self, py: Python<'_>, shape: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
         self.reshape(py, shape)
     }
 
+    /// Merges axes `start_dim..=end_dim` into one.
     #[pyo3(signature = (start_dim = 0, end_dim = -1))]
     fn flatten(&self, py: Python<'_>, start_dim: isize, end_dim: isize) -> PyResult<PyTensor> {
         self.unary(py, |t| t.flatten(start_dim, end_dim))
     }
 
+    /// A view with the axes reordered.
     #[pyo3(signature = (*dims))]
     fn permute(&self, py: Python<'_>, dims: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
         let d = shape_args(dims)?;
@@ -282,6 +302,7 @@ impl PyTensor {
         self.unary(py, |t| t.permute(&dims))
     }
 
+    /// A view with axes `dim0` and `dim1` swapped.
     fn transpose(&self, py: Python<'_>, dim0: isize, dim1: isize) -> PyResult<PyTensor> {
         self.unary(py, |t| t.transpose(dim0, dim1))
     }
@@ -294,15 +315,18 @@ impl PyTensor {
         self.unary(py, |t| t.permute(&dims))
     }
 
+    /// A view with a new axis of size 1 at `dim`.
     fn unsqueeze(&self, py: Python<'_>, dim: isize) -> PyResult<PyTensor> {
         self.unary(py, |t| t.unsqueeze(dim))
     }
 
+    /// A view without the size-1 axes (or without axis `dim` if it has size 1).
     #[pyo3(signature = (dim = None))]
     fn squeeze(&self, py: Python<'_>, dim: Option<isize>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.squeeze(dim))
     }
 
+    /// A broadcast view to `shape`; -1 keeps an axis's size.
     #[pyo3(signature = (*shape))]
     fn expand(&self, py: Python<'_>, shape: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
         let s = shape_args(shape)?;
@@ -321,6 +345,7 @@ impl PyTensor {
         self.unary(py, |t| t.expand(&full))
     }
 
+    /// Sum over `dim` (an int, a sequence, or None for every axis).
     #[pyo3(signature = (dim = None, keepdim = false))]
     fn sum(
         &self,
@@ -332,6 +357,7 @@ impl PyTensor {
         self.unary(py, |t| t.sum(&d, keepdim))
     }
 
+    /// Mean over `dim` (an int, a sequence, or None for every axis).
     #[pyo3(signature = (dim = None, keepdim = false))]
     fn mean(
         &self,
@@ -380,6 +406,7 @@ impl PyTensor {
         self.extremum(py, dim, keepdim, false)
     }
 
+    /// Position of the maximum along `dim` (of the flattened tensor without `dim`), as int64.
     #[pyo3(signature = (dim = None, keepdim = false))]
     fn argmax(&self, py: Python<'_>, dim: Option<isize>, keepdim: bool) -> PyResult<PyTensor> {
         self.unary(py, |t| match dim {
@@ -388,6 +415,7 @@ impl PyTensor {
         })
     }
 
+    /// Position of the minimum along `dim` (of the flattened tensor without `dim`), as int64.
     #[pyo3(signature = (dim = None, keepdim = false))]
     fn argmin(&self, py: Python<'_>, dim: Option<isize>, keepdim: bool) -> PyResult<PyTensor> {
         self.unary(py, |t| match dim {
@@ -396,46 +424,60 @@ impl PyTensor {
         })
     }
 
+    /// Elementwise e^x.
     fn exp(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.exp())
     }
+    /// Elementwise natural logarithm.
     fn log(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.log())
     }
+    /// Elementwise square root.
     fn sqrt(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.sqrt())
     }
+    /// Elementwise absolute value.
     fn abs(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.abs())
     }
+    /// Elementwise sign: -1, 0 or 1 (zero gradient).
     fn sign(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.sign())
     }
+    /// Elementwise negation.
     fn neg(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.neg())
     }
+    /// Elementwise max(x, 0).
     fn relu(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.relu())
     }
+    /// Elementwise logistic sigmoid.
     fn sigmoid(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.sigmoid())
     }
+    /// Elementwise hyperbolic tangent.
     fn tanh(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.tanh())
     }
+    /// Elementwise x².
     fn square(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.square())
     }
 
+    /// Elementwise x for x > 0, else `negative_slope` · x.
     fn leaky_relu(&self, py: Python<'_>, negative_slope: f32) -> PyResult<PyTensor> {
         self.unary(py, |t| t.leaky_relu(negative_slope))
     }
+    /// Elementwise GELU, exact (erf) or with the tanh approximation.
     fn gelu(&self, py: Python<'_>, approximate: bool) -> PyResult<PyTensor> {
         self.unary(py, |t| t.gelu(approximate))
     }
+    /// Elementwise x · sigmoid(x).
     fn silu(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.silu())
     }
+    /// Elementwise log(1 + e^(beta·x)) / beta, linear above `threshold`.
     fn softplus(&self, py: Python<'_>, beta: f32, threshold: f32) -> PyResult<PyTensor> {
         self.unary(py, |t| t.softplus(beta, threshold))
     }
@@ -481,18 +523,22 @@ impl PyTensor {
         self.unary(py, |t| t.clamp(lo, hi))
     }
 
+    /// Elementwise power by a number or a tensor (broadcast).
     fn pow(&self, py: Python<'_>, exponent: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         self.__pow__(py, exponent, None)
     }
 
+    /// Matrix product with numpy's rules (1-D operands, broadcast batch axes).
     fn matmul(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         self.binary(py, other, false, |a, b| a.matmul(b))
     }
 
+    /// Elementwise maximum with a tensor or number (broadcast).
     fn maximum(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         self.binary(py, other, false, |a, b| a.maximum(b))
     }
 
+    /// Elementwise minimum with a tensor or number (broadcast).
     fn minimum(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         self.binary(py, other, false, |a, b| a.minimum(b))
     }

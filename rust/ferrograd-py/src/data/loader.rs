@@ -79,6 +79,7 @@ impl PyDataLoader {
         self.inner.dataset().clone().into()
     }
 
+    /// Samples per batch (the last batch may be smaller unless `drop_last`).
     #[getter]
     fn batch_size(&self) -> usize {
         self.inner.options().batch_size
