@@ -1,6 +1,6 @@
 """Runs every benchmark against PyTorch in the same process and rewrites the table in
-BENCHMARKS.md. Usage: ``python benches/run.py [--threads N] [--only SUITE ...]`` (data from ``FERROGRAD_DATA``,
-by default ``../shared/data``)."""
+BENCHMARKS.md. Usage: ``python benches/run.py [--gpu] [--threads N] [--only SUITE ...]`` (data from
+``FERROGRAD_DATA``, by default ``../shared/data``)."""
 
 from __future__ import annotations
 
@@ -25,12 +25,25 @@ SUITES = {"train_step": train_step.run, "fit_epoch": fit_epoch.run, "attacks": a
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
+def require_cuda_backend(parser: argparse.ArgumentParser) -> None:
+    """Stops with a clear message when this build of ferrograd cannot place a tensor on a GPU."""
+    import ferrograd as fg
+
+    try:
+        fg.zeros(1).to("cuda")
+    except Exception as e:  # the build's own error says why (no backend, no device, no driver)
+        parser.error(f"--gpu: ferrograd cannot use a GPU here: {e}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for both libraries")
     parser.add_argument("--only", choices=sorted(SUITES), action="append",
                         help="run these suites only; the table keeps the other rows of its last run")
+    parser.add_argument("--gpu", action="store_true", help="time the workloads on the GPU as well (needs the CUDA backend)")
     args = parser.parse_args()
+    if args.gpu:
+        require_cuda_backend(parser)
     os.environ["RAYON_NUM_THREADS"] = str(args.threads)
     rows = [r for name in (args.only or SUITES) for r in SUITES[name](args.threads)]
     path = ROOT / "BENCHMARKS.md"

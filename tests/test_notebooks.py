@@ -1,0 +1,68 @@
+"""Every notebook in `notebooks/` runs top to bottom, in a fresh kernel, in its short mode
+(`FERROGRAD_NOTEBOOK_QUICK=1`) on the real data; a check cell appended to each then asserts on the
+values the notebook computed, so a notebook that runs but learns nothing fails too."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbclient
+import nbformat
+import pytest
+
+import ferrograd
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+# What each notebook must have computed in its short mode (margins from the short runs' values).
+CHECKS = {
+    "01_quickstart_mnist.ipynb": """
+assert report.accuracy > 0.93, report.accuracy
+assert restored.evaluate(test).accuracy == report.accuracy
+assert history["val_accuracy"][-1] == report.accuracy
+""",
+    "02_python_loop_to_fit.ipynb": """
+assert len(loop_losses) == len(train) // BATCH + (len(train) % BATCH > 0)
+assert np.mean(loop_losses[-10:]) < 0.5 * loop_losses[0]
+assert fit_model.evaluate(test).accuracy > 0.8
+if torch is not None:
+    np.testing.assert_allclose(loop_losses[:3], torch_losses[:3], rtol=1e-4)
+""",
+    "03_adversarial_robustness.ipynb": """
+assert fgsm.norms().max() <= 0.3 + 1e-6 and pgd.norms().max() <= 0.3 + 1e-6
+assert pgd.adversarial.min() >= 0 and pgd.adversarial.max() <= 1
+assert pgd.robust_accuracy <= fgsm.robust_accuracy <= fgsm.clean_accuracy
+assert standard_report.table["pgd"][0] == standard_report.clean_accuracy
+assert all(a >= b for a, b in zip(standard_report.worst_case, standard_report.worst_case[1:]))
+assert robust_report.worst_case[2] > standard_report.worst_case[2] + 0.05
+assert auto.robust_accuracy <= pgd50.robust_accuracy + 0.02
+""",
+    "04_finetune_minilm.ipynb": """
+assert report.accuracy > 0.7, report.accuracy
+assert emb.shape == (4, 384) and emb[0] @ emb[1] > emb[0] @ emb[3]
+""",
+    "05_resnet18_cifar10.ipynb": """
+assert best.exists() and len(history["loss"]) == EPOCHS
+assert abs(report.accuracy - max(history["val_accuracy"])) < 1e-9
+assert probs.shape == (len(test), 10) and np.allclose(probs.sum(1), 1, atol=1e-5)
+""",
+}
+
+
+def test_every_notebook_has_a_check() -> None:
+    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == sorted(CHECKS)
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_notebook_runs_top_to_bottom(name: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The kernel imports the ferrograd this test session imported.
+    package_root = str(Path(ferrograd.__file__).resolve().parents[1])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("FERROGRAD_NOTEBOOK_QUICK", "1")
+    monkeypatch.setenv("FERROGRAD_DATA", str(data_dir))
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(CHECKS[name]))
+    client = nbclient.NotebookClient(notebook, timeout=900, kernel_name="python3",
+                                     resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client.execute()
