@@ -229,6 +229,38 @@ def test_fast_adversarial_training_makes_mnist_robust(fast_at: tuple) -> None:
     assert PGD(model, 0.3, 0.03, 20)(test).robust_accuracy >= 0.2
 
 
+@pytest.mark.slow
+def test_fast_at_with_the_published_mnist_recipe_matches_the_reference_implementation(data_dir: Path) -> None:
+    """Wong et al.'s MNIST recipe: their CNN (two 4x4 stride-2 convolutions, fc 100), eps 0.3,
+    alpha 0.375, batch 100, 10 epochs, Adam with a cyclic rate rising linearly to 5e-3 over 4 epochs
+    and back to 0, no normalisation. Evaluated as they do: the whole test set under PGD-50
+    (alpha 0.01) with 10 restarts. About 8 minutes on 2 cores.
+
+    Published: 98.50 % clean, 88.77 % robust. The authors' script, run in PyTorch on this machine
+    with seed 0, gives 98.49 % / 83.64 %; this test gave 98.93 % / 84.10 % here, and builds whose
+    conv-gradient sums ran in another order gave 85.14 % and 86.77 %: the recipe's own spread is
+    a few points. The robust bound is therefore parity with the reference run (83 %), not the
+    issue's 85 %, which sits inside that spread."""
+    from ferrograd.training import FastAT
+
+    train, test = fg.data.mnist(data_dir / "mnist")
+    fg.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 16, 4, stride=2, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 4, stride=2, padding=1),
+                          nn.ReLU(), nn.Flatten(), nn.Linear(32 * 7 * 7, 100), nn.ReLU(), nn.Linear(100, 10))
+    epochs, batches = 10, 600
+    opt = optim.Adam(model.parameters(), lr=5e-3)
+    cyclic = optim.lr_scheduler.LambdaLR(opt, lambda t: float(np.interp((t + 1) / batches, [0, 4, epochs], [0, 1, 0])))
+    cyclic.interval = "step"
+    history = model.fit(train, epochs=epochs, batch_size=100, optimizer=opt, schedule=cyclic,
+                        adversarial=FastAT(model, eps=0.3, alpha=0.375), seed=0, verbose=False)
+    clean = model.evaluate(test).accuracy
+    robust = PGD(model, 0.3, 0.01, 50, restarts=10)(test).robust_accuracy
+    print(f"Fast-AT, published MNIST recipe: losses {np.round(history['loss'], 4)}, clean {clean:.4f}, "
+          f"PGD-50x10 {robust:.4f}")
+    assert clean >= 0.975
+    assert robust >= 0.83
+
+
 def test_apgd_family_and_autoattack(fast_at: tuple) -> None:
     """On a robust model (where step sizes matter) APGD beats PGD with as many iterations, the
     ensemble is at least as strong as each member, and every result respects the budget."""
@@ -390,8 +422,9 @@ def test_robustness_report_plots_accuracy_against_eps(mnist_model: tuple) -> Non
 
 
 def test_fast_at_step_equals_the_numpy_reference_of_its_clipping_rules() -> None:
-    """FastAT's FGSM: unclipped uniform start, zero gradient where the start leaves [0, 1], one step
-    of alpha projected onto the eps-box, then clipped to [0, 1]."""
+    """FastAT's FGSM as Wong et al.'s MNIST code runs it: an unclipped uniform start, the gradient
+    taken at that (possibly out-of-bounds) point, one step of alpha projected onto the eps-box, then
+    clipped to [0, 1]."""
     from ferrograd import _core
     from ferrograd.training import FastAT
 
@@ -402,7 +435,8 @@ def test_fast_at_step_equals_the_numpy_reference_of_its_clipping_rules() -> None
     fg.manual_seed(seed)
     delta = eps * (2 * fg.rand(x.size).numpy().reshape(x.shape) - 1)
     raw = x + delta
-    g = _reference_grad(params, np.clip(raw, 0, 1), y) * ((raw >= 0) & (raw <= 1))
+    assert ((raw < 0) | (raw > 1)).any()
+    g = _reference_grad(params, raw, y)
     expected = np.clip(x + np.clip(delta + alpha * np.sign(g), -eps, eps), 0, 1)
     loader = fg.data.DataLoader(fg.data.from_numpy(x, y), 64, shuffle=False)
     model.eval()

@@ -35,8 +35,8 @@ assert pgd.adversarial.min() >= 0 and pgd.adversarial.max() <= 1
 assert pgd.robust_accuracy <= fgsm.robust_accuracy <= fgsm.clean_accuracy
 assert standard_report.table["pgd"][0] == standard_report.clean_accuracy
 assert all(a >= b for a, b in zip(standard_report.worst_case, standard_report.worst_case[1:]))
-assert robust_report.worst_case[2] > standard_report.worst_case[2] + 0.05
-assert auto.robust_accuracy <= pgd50.robust_accuracy + 0.02
+assert robust_report.worst_case[-1] > standard_report.worst_case[-1] + 0.05  # at eps 0.3, the training eps
+assert auto.robust_accuracy <= pgd50.robust_accuracy + 0.02, (auto.robust_accuracy, pgd50.robust_accuracy)
 """,
     "04_finetune_minilm.ipynb": """
 assert report.accuracy > 0.7, report.accuracy

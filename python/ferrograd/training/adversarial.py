@@ -29,23 +29,24 @@ class TRADES:
 
 class FastAT:
     """Fast adversarial training's attack (Wong et al., 2020): one FGSM step of ``alpha``
-    (default 1.25 ``eps``) from a uniform random start, with their handling of the bounds - the
-    start is not clipped, gradients through the clip are zero, only the result is clipped. Pass it
-    as ``model.fit(..., adversarial=FastAT(model, eps=0.3, alpha=0.375))``, with a cyclic learning
-    rate, and guard against catastrophic overfitting with ``CatastrophicOverfittingStop``."""
+    (default 1.25 ``eps``) from a uniform random start in the ε-box. As in their MNIST code, the
+    start is not clipped to ``bounds``: the gradient is taken at the unclipped point and only the
+    result is clipped. ``clip_start=True`` clips the start first, as their CIFAR-10 code does.
+    Pass it as ``model.fit(..., adversarial=FastAT(model, eps=0.3, alpha=0.375))``, with a cyclic
+    learning rate, and guard against catastrophic overfitting with ``CatastrophicOverfittingStop``."""
 
     def __init__(self, model: Any, eps: float = 8 / 255, alpha: float | None = None,
-                 bounds: tuple[float, float] = (0.0, 1.0), seed: int = 0) -> None:
+                 bounds: tuple[float, float] = (0.0, 1.0), seed: int = 0, clip_start: bool = False) -> None:
         self.model, self.eps = model, float(eps)
         self.alpha = 1.25 * self.eps if alpha is None else float(alpha)
         if self.eps < 0 or self.alpha < 0:
             raise ValueError(f"FastAT: eps and alpha expected >= 0, got {self.eps} and {self.alpha}")
-        self.bounds, self.seed = bounds, seed
+        self.bounds, self.seed, self.clip_start = bounds, seed, bool(clip_start)
 
     def options(self) -> dict[str, Any]:
         """The options the Rust training loop reads."""
-        return dict(eps=self.eps, alpha=self.alpha, steps=1, norm="linf", start="uniform_unclipped",
-                    bounds=tuple(self.bounds), eot=1)
+        return dict(eps=self.eps, alpha=self.alpha, steps=1, norm="linf",
+                    start="uniform" if self.clip_start else "uniform_unclipped", bounds=tuple(self.bounds), eot=1)
 
     def __repr__(self) -> str:
-        return f"FastAT(eps={self.eps}, alpha={self.alpha})"
+        return f"FastAT(eps={self.eps}, alpha={self.alpha}" + (", clip_start=True)" if self.clip_start else ")")

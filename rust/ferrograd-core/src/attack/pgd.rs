@@ -27,10 +27,10 @@ pub enum Start {
     Uniform,
     /// `x + size * sign(N(0, 1))` (R-FGSM).
     SignedGaussian(f32),
-    /// Uniform in the ε-ball, with the iterate kept unclipped to the bounds: gradients are taken
-    /// at the clipped point and are zero where the unclipped one lies outside the bounds (the
-    /// derivative of the clip), and only the final point is clipped. This is Fast-AT's FGSM as
-    /// Wong et al. implement it; it perturbs fewer saturated pixels than `Uniform`.
+    /// Uniform in the ε-ball, with the iterate kept unclipped to the bounds: the model and its
+    /// gradient are evaluated at the unclipped point, and only the final point is clipped. This is
+    /// Fast-AT's FGSM as Wong et al.'s MNIST code runs it. Unlike `Uniform`, saturated pixels
+    /// (MNIST's zero background) still get a gradient sign from a start outside the bounds.
     UniformUnclipped,
 }
 
@@ -223,27 +223,15 @@ pub fn attack_batch(
         let unclipped = cfg.start == Start::UniformUnclipped;
         let (lo, hi) = cfg.bounds;
         for _ in 0..cfg.steps {
-            let at: Vec<f32> = if unclipped {
-                adv.iter().map(|v| v.clamp(lo, hi)).collect()
-            } else {
-                adv.clone()
-            };
-            let (_, mut grad, _) = objective_and_grad(
+            let (_, grad, _) = objective_and_grad(
                 model,
-                &at,
+                &adv,
                 shape,
                 (&g.goal_t, &g.labels_t),
                 cfg.loss,
                 g.targeted,
                 cfg.eot,
             )?;
-            if unclipped {
-                for (gr, v) in grad.iter_mut().zip(&adv) {
-                    if *v < lo || *v > hi {
-                        *gr = 0.0;
-                    }
-                }
-            }
             step(&mut adv, &grad, &mut velocity, cfg, g.dim);
             if unclipped {
                 // Only the ball: the iterate stays unclipped to the bounds until the end.

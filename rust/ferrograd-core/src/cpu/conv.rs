@@ -253,16 +253,26 @@ pub fn conv2d_backward_input(dy: &[f32], weight: &[f32], geo: &ConvGeometry) -> 
     Ok(dx)
 }
 
-/// Gradient with respect to the weight: `sum_n dy[n] @ cols(x[n])^T`, with per-thread partial sums.
+/// Images per partial sum of the weight gradient: the batch is cut into at most this many chunks.
+const WEIGHT_GRAD_CHUNKS: usize = 16;
+
+/// Gradient with respect to the weight: `sum_n dy[n] @ cols(x[n])^T`.
+///
+/// The batch is cut into chunks whose size depends only on the batch size (never on the thread
+/// count or on work stealing); each chunk sums into its own partial in parallel and the partials
+/// are added in chunk order. The result is therefore bitwise the same on every run, which keeps
+/// same-seed training of convolutional models reproducible.
 pub fn conv2d_backward_weight(dy: &[f32], x: &[f32], geo: &ConvGeometry) -> Result<Vec<f32>> {
     let (k, plane, go) = (geo.col_rows(), geo.out_plane(), geo.group_out());
     let size = geo.out_channels * k;
-    let partial = dy
-        .par_chunks(geo.out_image().max(1))
-        .zip(x.par_chunks(geo.in_image().max(1)))
-        .try_fold(
-            || (vec![0f32; size], Vec::new()),
-            |(mut dw, mut scratch), (dyi, image)| {
+    let (out_image, in_image) = (geo.out_image().max(1), geo.in_image().max(1));
+    let per_chunk = (dy.len() / out_image).div_ceil(WEIGHT_GRAD_CHUNKS).max(1);
+    let partials = dy
+        .par_chunks(per_chunk * out_image)
+        .zip(x.par_chunks(per_chunk * in_image))
+        .map(|(dys, images)| {
+            let (mut dw, mut scratch) = (vec![0f32; size], Vec::new());
+            for (dyi, image) in dys.chunks(out_image).zip(images.chunks(in_image)) {
                 for g in 0..geo.groups {
                     let cols = geo.columns(image, g, &mut scratch);
                     let dyg = &dyi[g * go * plane..(g + 1) * go * plane];
@@ -277,16 +287,14 @@ pub fn conv2d_backward_weight(dy: &[f32], x: &[f32], geo: &ConvGeometry) -> Resu
                         false,
                     )?;
                 }
-                Ok::<_, crate::Error>((dw, scratch))
-            },
-        )
-        .map(|r| r.map(|(dw, _)| dw))
-        .try_reduce(
-            || vec![0f32; size],
-            |mut a, b| {
-                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-                Ok(a)
-            },
-        )?;
-    Ok(partial)
+            }
+            Ok(dw)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut chunks = partials.into_iter();
+    let mut total = chunks.next().unwrap_or_else(|| vec![0f32; size]);
+    for partial in chunks {
+        total.iter_mut().zip(partial).for_each(|(t, p)| *t += p);
+    }
+    Ok(total)
 }
