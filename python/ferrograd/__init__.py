@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _core, attacks, data, finetune, functional, images, models, nn, optim, text, training
+from . import _core, attacks, cuda, data, finetune, functional, images, models, nn, optim, text, training
 from .attacks import robustness
 from .io import load_safetensors, save_safetensors
 from ._core import DeviceError, Tensor, cat, get_rng_state, manual_seed, set_rng_state, stack
@@ -20,6 +20,7 @@ from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enab
 __all__ = [
     "Tensor",
     "attacks",
+    "cuda",
     "robustness",
     "DeviceError",
     "training",
@@ -87,29 +88,29 @@ def tensor(data: Any, dtype: str | None = None, requires_grad: bool = False) -> 
     return Tensor.from_numpy(arr if arr.flags.c_contiguous else np.ascontiguousarray(arr), requires_grad)
 
 
-def full(shape: Any, value: float, dtype: str = "float32", requires_grad: bool = False) -> Tensor:
-    """A tensor of ``shape`` filled with ``value``."""
-    return _core.full(list(_shape(shape)), float(value), dtype, "cpu", requires_grad)
+def full(shape: Any, value: float, dtype: str = "float32", requires_grad: bool = False, device: str = "cpu") -> Tensor:
+    """A tensor of ``shape`` filled with ``value``, on ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:N"``)."""
+    return _core.full(list(_shape(shape)), float(value), dtype, device, requires_grad)
 
 
-def zeros(*shape: Any, dtype: str = "float32", requires_grad: bool = False) -> Tensor:
+def zeros(*shape: Any, dtype: str = "float32", requires_grad: bool = False, device: str = "cpu") -> Tensor:
     """A tensor of zeros; ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return full(_shape(shape), 0.0, dtype, requires_grad)
+    return full(_shape(shape), 0.0, dtype, requires_grad, device)
 
 
-def ones(*shape: Any, dtype: str = "float32", requires_grad: bool = False) -> Tensor:
+def ones(*shape: Any, dtype: str = "float32", requires_grad: bool = False, device: str = "cpu") -> Tensor:
     """A tensor of ones; ``ones(2, 3)`` or ``ones((2, 3))``."""
-    return full(_shape(shape), 1.0, dtype, requires_grad)
+    return full(_shape(shape), 1.0, dtype, requires_grad, device)
 
 
 def zeros_like(t: Tensor, requires_grad: bool = False) -> Tensor:
-    """Zeros with ``t``'s shape and dtype."""
-    return full(t.shape, 0.0, t.dtype, requires_grad)
+    """Zeros with ``t``'s shape, dtype and device."""
+    return full(t.shape, 0.0, t.dtype, requires_grad, t.device)
 
 
 def ones_like(t: Tensor, requires_grad: bool = False) -> Tensor:
-    """Ones with ``t``'s shape and dtype."""
-    return full(t.shape, 1.0, t.dtype, requires_grad)
+    """Ones with ``t``'s shape, dtype and device."""
+    return full(t.shape, 1.0, t.dtype, requires_grad, t.device)
 
 
 def rand(*shape: Any, requires_grad: bool = False) -> Tensor:

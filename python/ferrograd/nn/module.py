@@ -155,6 +155,33 @@ class Module:
         for _, b in self.named_buffers():
             yield b
 
+    # -- devices -----------------------------------------------------------------------------
+
+    def to(self, device: str) -> "Module":
+        """Moves every parameter and buffer to ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:N"``) and
+        returns this module, as ``torch.nn.Module.to``. Parameters are replaced by leaves on the new
+        device with the same ``requires_grad``, so build the optimizer after moving the model."""
+        target = "cuda:0" if device == "cuda" else device
+        for mod in self.modules():
+            for name, p in list(mod._parameters.items()):
+                if p.device == target:
+                    continue
+                moved = p.detach().to(device)
+                moved.requires_grad = p.requires_grad
+                setattr(mod, name, moved)
+            for name, b in list(mod._buffers.items()):
+                if b.device != target:
+                    setattr(mod, name, b.to(device))
+        return self
+
+    def cuda(self, device: int = 0) -> "Module":
+        """Moves the module to CUDA device ``device`` (see :meth:`to`)."""
+        return self.to(f"cuda:{int(device)}")
+
+    def cpu(self) -> "Module":
+        """Moves the module to the CPU (see :meth:`to`)."""
+        return self.to("cpu")
+
     def num_parameters(self) -> int:
         """Total number of trainable scalars."""
         return sum(p.numel() for p in self.parameters())
@@ -163,7 +190,7 @@ class Module:
 
     def fit(self, train: Any, epochs: int = 1, batch_size: int = 32, optimizer: Any = None, loss: Any = "cross_entropy",
             val: Any = None, schedule: Any = None, augment: Sequence[Any] = (), transforms: Sequence[Any] = (),
-            callbacks: Sequence[Any] = (), device: str = "cpu", grad_clip: Optional[float] = None, accumulate: int = 1,
+            callbacks: Sequence[Any] = (), device: Optional[str] = None, grad_clip: Optional[float] = None, accumulate: int = 1,
             shuffle: bool = True, seed: Optional[int] = None, verbose: bool = True, progress_every: int = 10,
             checkpoint: Any = None, resume: Any = None, val_batch_size: int = 512, adversarial: Any = None,
             val_attack: Any = None) -> Any:
@@ -181,6 +208,9 @@ class Module:
         - ``callbacks``: e.g. ``EarlyStopping``, ``ModelCheckpoint``; a tqdm progress bar is added unless
           ``verbose=False``, fed from Rust every ``progress_every`` batches.
         - ``grad_clip``: clip the global gradient norm; ``accumulate``: batches per optimizer step.
+        - ``device``: ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (default: where the parameters are). Each batch
+          moves there inside the loop; a model elsewhere is moved first (create the optimizer after
+          that, or let ``fit`` create it). Adversarial training runs on the CPU only so far.
         - ``seed``: the shuffle/augmentation seed (default: drawn from ``fg.manual_seed``'s generator).
         - ``checkpoint``: a path rewritten atomically after every epoch with model, optimizer, schedule,
           RNG and loader state; ``resume``: such a file to continue from (same arguments otherwise).
@@ -202,7 +232,7 @@ class Module:
                    adversarial=adversarial, val_attack=val_attack)
 
     def evaluate(self, data: Any, batch_size: int = 512, loss: Any = "cross_entropy", transforms: Sequence[Any] = (),
-                 top_k: Sequence[int] = (1, 5), device: str = "cpu") -> Any:
+                 top_k: Sequence[int] = (1, 5), device: Optional[str] = None) -> Any:
         """Loss, accuracy, top-k accuracy, per-class precision/recall/F1 with micro, macro and
         weighted averages, and the confusion matrix, as an :class:`~ferrograd.training.EvaluationReport`
         (``.report()`` prints scikit-learn's classification report). Runs in eval mode, in Rust."""
@@ -211,7 +241,7 @@ class Module:
         return evaluate(self, data, batch_size=batch_size, loss=loss, transforms=transforms, top_k=top_k, device=device)
 
     def predict(self, data: Any, batch_size: int = 512, probabilities: bool = False, transforms: Sequence[Any] = (),
-                device: str = "cpu") -> Any:
+                device: Optional[str] = None) -> Any:
         """The model's outputs (logits, or softmax probabilities with ``probabilities=True``) for a
         Dataset, a DataLoader or an array of inputs, as a numpy array in input order."""
         from ..training import predict

@@ -11,7 +11,7 @@ from .. import _core
 from .callbacks import Callback, ProgressBar
 from .checkpoint import load_training_checkpoint, save_training_checkpoint
 from .history import History
-from .inputs import DataLike, LossLike, check_device, make_loader, make_objective
+from .inputs import DataLike, LossLike, check_device, make_loader, make_objective, model_device
 from .metrics import labelled_rows
 
 
@@ -27,12 +27,17 @@ def _step_lrs(schedule: Any, steps: int) -> Optional[list[list[float]]]:
 def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, optimizer: Any = None,
         loss: LossLike = "cross_entropy", val: Optional[DataLike] = None, schedule: Any = None,
         augment: Sequence[Any] = (), transforms: Sequence[Any] = (), callbacks: Sequence[Callback] = (),
-        device: str = "cpu", grad_clip: Optional[float] = None, accumulate: int = 1, shuffle: bool = True,
+        device: Optional[str] = None, grad_clip: Optional[float] = None, accumulate: int = 1, shuffle: bool = True,
         seed: Optional[int] = None, verbose: bool = True, progress_every: int = 10,
         checkpoint: str | os.PathLike[str] | None = None, resume: str | os.PathLike[str] | None = None,
         val_batch_size: int = 512, adversarial: Any = None, val_attack: Any = None) -> History:
     """Trains ``model``; see :meth:`ferrograd.nn.Module.fit` for the arguments."""
-    check_device(device, "fit")
+    device = check_device(device, "fit", model)
+    if device != model_device(model):
+        if optimizer is not None:
+            raise _core.DeviceError(f"fit: the model is on {model_device(model)} but device={device!r}; move it with "
+                                    f"model.to({device!r}) before creating the optimizer")
+        model.to(device)
     if val_attack is not None and val is None:
         raise ValueError("fit: argument `val_attack` needs `val` data to attack")
     if not isinstance(epochs, int) or epochs < 0:
@@ -77,7 +82,7 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
             started = time.perf_counter()
             try:
                 stats = _core.train_epoch(layer, loader, objective, optimizer._core, grad_clip, accumulate, lrs,
-                                          progress if cbs else None, progress_every, adversary)
+                                          progress if cbs else None, progress_every, adversary, device)
             finally:
                 # A per-step schedule wrote rates into the Rust optimizer; the groups' own rates
                 # (set by the schedule below) stay the source of truth.
@@ -92,7 +97,7 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
             logs = {"loss": stats["loss"], "accuracy": stats["accuracy"]}
             if val_loader is not None:
                 model.eval()
-                out, labels, val_loss = _core.predict_epoch(model._to_layer(), val_loader, objective, None)
+                out, labels, val_loss = _core.predict_epoch(model._to_layer(), val_loader, objective, None, device)
                 logs["val_loss"] = val_loss
                 out, labels = labelled_rows(out, labels)
                 logs["val_accuracy"] = float((out.argmax(1) == labels).mean()) if out.ndim == 2 and len(labels) else 0.0

@@ -3,7 +3,7 @@ loss modules, callables) into the Rust objects the loops take."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -57,10 +57,28 @@ def make_objective(loss: LossLike, op: str) -> _core.Objective:
     raise TypeError(f"{op}: argument `loss` expected a loss name, a loss module or a callable, got {type(loss).__name__}")
 
 
-def check_device(device: str, op: str) -> None:
-    """Only the CPU backend exists in this build; anything else raises a clear error."""
+def model_device(model: Any) -> str:
+    """Where the model's parameters live (``"cpu"`` for a model without parameters)."""
+    for p in model.parameters():
+        return str(p.device)
+    return "cpu"
+
+
+def check_device(device: Optional[str], op: str, model: Any = None) -> str:
+    """Normalises ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:N"``; None: where ``model`` lives) to
+    ``"cpu"`` or ``"cuda:N"``, checking that a requested GPU is available."""
+    if device is None:
+        return model_device(model) if model is not None else "cpu"
     if device == "cpu":
-        return
-    if isinstance(device, str) and device.startswith("cuda"):
-        raise _core.DeviceError(f"{op}: device={device!r} requested, but this build of ferrograd has no CUDA backend yet")
-    raise ValueError(f"{op}: argument `device` expected 'cpu' or 'cuda', got {device!r}")
+        return "cpu"
+    if isinstance(device, str) and (device == "cuda" or device.startswith("cuda:")):
+        index = device[5:] if device.startswith("cuda:") else "0"
+        if not index.isdigit():
+            raise ValueError(f"{op}: argument `device` expected 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+        from .. import cuda
+
+        if not cuda.is_available():
+            raise _core.DeviceError(f"{op}: device={device!r} requested, but CUDA is not available here "
+                                    f"(libraries found: {cuda.libraries()}, devices: {cuda.device_count()})")
+        return f"cuda:{index}"
+    raise ValueError(f"{op}: argument `device` expected 'cpu', 'cuda' or 'cuda:N', got {device!r}")

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _core
 from .. import functional as F
-from .inputs import DataLike, LossLike, check_device, make_loader, make_objective
+from .inputs import DataLike, LossLike, check_device, make_loader, make_objective, model_device
 
 
 def _safe_div(num: Any, den: Any) -> Any:
@@ -108,13 +108,16 @@ class EvaluationReport:
 
 
 def _run(model: Any, data: DataLike, op: str, batch_size: int, transforms: Sequence[Any], objective: Any,
-         device: str) -> tuple[np.ndarray, np.ndarray, float, Any]:
-    check_device(device, op)
+         device: Optional[str]) -> tuple[np.ndarray, np.ndarray, float, Any]:
+    device = check_device(device, op, model)
+    if device != model_device(model):
+        raise _core.DeviceError(f"{op}: the model is on {model_device(model)} but device={device!r}; "
+                                f"move it with model.to({device!r})")
     loader = make_loader(data, "data", op, batch_size, False, 0, transforms)
     was_training = model.training
     model.eval()
     try:
-        out, labels, loss = _core.predict_epoch(model._to_layer(), loader, objective, None)
+        out, labels, loss = _core.predict_epoch(model._to_layer(), loader, objective, None, device)
     finally:
         model.train(was_training)
     return out, labels, loss, loader
@@ -130,7 +133,7 @@ def labelled_rows(out: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def evaluate(model: Any, data: DataLike, batch_size: int = 512, loss: LossLike = "cross_entropy",
-             transforms: Sequence[Any] = (), top_k: Sequence[int] = (1, 5), device: str = "cpu") -> EvaluationReport:
+             transforms: Sequence[Any] = (), top_k: Sequence[int] = (1, 5), device: Optional[str] = None) -> EvaluationReport:
     """Evaluates a classifier; see :meth:`ferrograd.nn.Module.evaluate`."""
     out, labels, loss_value, loader = _run(model, data, "evaluate", batch_size, transforms, make_objective(loss, "evaluate"),
                                            device)
@@ -142,7 +145,7 @@ def evaluate(model: Any, data: DataLike, batch_size: int = 512, loss: LossLike =
 
 
 def predict(model: Any, data: DataLike, batch_size: int = 512, probabilities: bool = False,
-            transforms: Sequence[Any] = (), device: str = "cpu") -> np.ndarray:
+            transforms: Sequence[Any] = (), device: Optional[str] = None) -> np.ndarray:
     """The model's outputs for every sample; see :meth:`ferrograd.nn.Module.predict`."""
     out, _, _, _ = _run(model, data, "predict", batch_size, transforms, None, device)
     if probabilities:

@@ -3,8 +3,9 @@
 use std::fmt;
 
 /// A compute device.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Device {
+    #[default]
     Cpu,
     Cuda(usize),
 }

@@ -4,6 +4,7 @@
 pub mod attack;
 pub mod autograd;
 pub mod cpu;
+pub mod cuda;
 pub mod data;
 pub mod device;
 pub mod dtype;
@@ -28,10 +29,3 @@ pub use error::{Error, Result};
 pub use layout::Layout;
 pub use storage::{CpuStorage, Storage};
 pub use tensor::Tensor;
-
-/// The error for `device="cuda"` until a CUDA backend is compiled in and finds a driver.
-pub fn cuda_unavailable() -> Error {
-    Error::Device(
-        "CUDA is not available: this build of ferrograd found no CUDA driver and GPU".into(),
-    )
-}

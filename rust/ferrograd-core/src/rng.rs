@@ -44,10 +44,17 @@ impl RngState {
         )
     }
 
-    /// The `n` uniform values in [0, 1) that start at the current offset; advances the offset.
-    pub fn uniform(&mut self, n: usize) -> Vec<f32> {
+    /// Claims the next `n` values of the stream (rounded up to whole 4-word blocks) for a kernel
+    /// that generates them itself; returns their starting offset (a multiple of 4).
+    pub fn reserve(&mut self, n: usize) -> u64 {
         let start = self.offset;
         self.offset += n.div_ceil(4) as u64 * 4;
+        start
+    }
+
+    /// The `n` uniform values in [0, 1) that start at the current offset; advances the offset.
+    pub fn uniform(&mut self, n: usize) -> Vec<f32> {
+        let start = self.reserve(n);
         let blocks = n.div_ceil(4);
         let mut out = Vec::with_capacity(blocks * 4);
         for b in 0..blocks as u64 {

@@ -1,6 +1,6 @@
 //! Device storage. A `Storage` is a flat buffer of one dtype on one device; tensors view it through
-//! a [`Layout`](crate::Layout). Op families dispatch on the variant (`Storage::Cpu` today; the CUDA
-//! backend adds its own variant), so each op's kernels for every backend sit in one place.
+//! a [`Layout`](crate::Layout). Op families dispatch on the variant (`Storage::Cpu`,
+//! `Storage::Cuda`), so each op's kernels for every backend sit in one place.
 
 use crate::{DType, Device, Error, Layout, Result};
 
@@ -15,9 +15,10 @@ pub enum CpuStorage {
 }
 
 /// A flat buffer on some device.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub enum Storage {
     Cpu(CpuStorage),
+    Cuda(crate::cuda::CudaStorage),
 }
 
 /// Element types that a CPU buffer can hold.
@@ -156,31 +157,61 @@ impl CpuStorage {
     }
 }
 
+/// The error for an op that has no CUDA kernel yet: never a silent round trip through the host.
+pub fn no_cuda_kernel(op: &str) -> Error {
+    Error::NotImplemented(format!(
+        "{op} has no CUDA kernel yet; move the tensors to the CPU with .to('cpu') to run it there"
+    ))
+}
+
 impl Storage {
     pub fn dtype(&self) -> DType {
         match self {
             Storage::Cpu(s) => s.dtype(),
+            Storage::Cuda(s) => s.dtype(),
         }
     }
 
     pub fn device(&self) -> Device {
         match self {
             Storage::Cpu(_) => Device::Cpu,
+            Storage::Cuda(s) => Device::Cuda(s.ordinal()),
         }
     }
 
-    /// The host buffer; an error naming `op` for storage on another device.
-    pub fn cpu(&self, _op: &str) -> Result<&CpuStorage> {
+    /// The host buffer; for device storage, the error that `op` has no kernel there yet (ops
+    /// with CUDA kernels match `Storage::Cuda` before asking for the host buffer).
+    pub fn cpu(&self, op: &str) -> Result<&CpuStorage> {
         match self {
             Storage::Cpu(s) => Ok(s),
+            Storage::Cuda(_) => Err(no_cuda_kernel(op)),
+        }
+    }
+
+    /// The device buffer; an error naming `op` for host storage.
+    pub fn cuda(&self, op: &str) -> Result<&crate::cuda::CudaStorage> {
+        match self {
+            Storage::Cuda(s) => Ok(s),
+            Storage::Cpu(_) => Err(Error::Device(format!(
+                "{op}: expected a tensor on cuda, got one on the cpu"
+            ))),
         }
     }
 
     /// Mutable host buffer.
-    pub fn cpu_mut(&mut self, _op: &str) -> Result<&mut CpuStorage> {
+    pub fn cpu_mut(&mut self, op: &str) -> Result<&mut CpuStorage> {
         match self {
             Storage::Cpu(s) => Ok(s),
+            Storage::Cuda(_) => Err(no_cuda_kernel(op)),
         }
+    }
+
+    /// A contiguous copy of the elements of `layout`, on the same device.
+    pub fn copy_layout(&self, layout: &Layout) -> Result<Storage> {
+        Ok(match self {
+            Storage::Cpu(s) => Storage::Cpu(s.copy_layout(layout)),
+            Storage::Cuda(s) => Storage::Cuda(s.copy_layout(layout, s.dtype())?),
+        })
     }
 
     /// The f32 host slice; errors for other dtypes.

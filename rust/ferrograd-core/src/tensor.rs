@@ -156,7 +156,7 @@ impl Tensor {
         let n = shape.iter().product();
         let storage = match device {
             Device::Cpu => Storage::Cpu(CpuStorage::full(dtype, n, value)?),
-            Device::Cuda(_) => return Err(crate::cuda_unavailable()),
+            Device::Cuda(i) => Storage::Cuda(crate::cuda::CudaStorage::full(i, dtype, n, value)?),
         };
         Ok(Self::from_storage(storage, Layout::contiguous(shape)))
     }
@@ -332,9 +332,7 @@ impl Tensor {
         if self.layout().is_contiguous() && self.layout().offset() == 0 {
             return Ok(self.clone());
         }
-        let storage = match &*self.storage()? {
-            Storage::Cpu(s) => Storage::Cpu(s.copy_layout(self.layout())),
-        };
+        let storage = self.storage()?.copy_layout(self.layout())?;
         Ok(Tensor::from_op(
             storage,
             self.shape(),
@@ -346,9 +344,7 @@ impl Tensor {
 
     /// A deep copy (new storage), detached from the graph.
     pub fn deep_clone(&self) -> Result<Tensor> {
-        let storage = match &*self.storage()? {
-            Storage::Cpu(s) => Storage::Cpu(s.copy_layout(self.layout())),
-        };
+        let storage = self.storage()?.copy_layout(self.layout())?;
         Ok(Tensor::from_storage(
             storage,
             Layout::contiguous(self.shape()),
@@ -393,6 +389,9 @@ impl Tensor {
                 ),
             ));
         }
+        if let Device::Cuda(_) = self.device() {
+            return self.to_device(Device::Cpu)?.item();
+        }
         let st = self.storage()?;
         let s = st.cpu("item")?;
         let o = self.layout().offset();
@@ -406,6 +405,7 @@ impl Tensor {
         }
         let storage = match &*self.storage()? {
             Storage::Cpu(s) => Storage::Cpu(s.to_dtype(self.layout(), dtype)?),
+            Storage::Cuda(s) => Storage::Cuda(s.copy_layout(self.layout(), dtype)?),
         };
         if dtype.is_float() && self.dtype().is_float() {
             let src = self.dtype();
@@ -428,7 +428,36 @@ impl Tensor {
         if device == self.device() {
             return Ok(self.clone());
         }
-        Err(crate::cuda_unavailable())
+        let storage = {
+            let st = self.storage()?;
+            match (&*st, device) {
+                (Storage::Cpu(s), Device::Cuda(i)) => Storage::Cuda(
+                    crate::cuda::CudaStorage::from_host(i, &s.copy_layout(self.layout()))?,
+                ),
+                (Storage::Cuda(s), Device::Cpu) => {
+                    Storage::Cpu(s.copy_layout(self.layout(), self.dtype())?.to_host()?)
+                }
+                (Storage::Cuda(s), Device::Cuda(i)) => {
+                    let host = s.copy_layout(self.layout(), self.dtype())?.to_host()?;
+                    Storage::Cuda(crate::cuda::CudaStorage::from_host(i, &host)?)
+                }
+                (Storage::Cpu(_), Device::Cpu) => return Ok(self.clone()),
+            }
+        };
+        if !self.dtype().is_float() {
+            return Ok(Tensor::from_storage(
+                storage,
+                Layout::contiguous(self.shape()),
+            ));
+        }
+        let src = self.device();
+        Ok(Tensor::from_op(
+            storage,
+            self.shape(),
+            "to_device",
+            &[self],
+            Box::new(move |g| Ok(vec![Some(g.to_device(src)?)])),
+        ))
     }
 
     /// Runs backward from this tensor; `grad` defaults to one for a one-element tensor.
@@ -445,7 +474,11 @@ impl Tensor {
             src.shape(),
             self.shape()
         );
-        let values = src.to_dtype(self.dtype())?.contiguous()?;
+        // A source on another device is copied over first (as torch's copy_ does).
+        let values = src
+            .to_device(self.device())?
+            .to_dtype(self.dtype())?
+            .contiguous()?;
         if values.same_storage(self) {
             return Ok(());
         }
@@ -456,6 +489,12 @@ impl Tensor {
             (Storage::Cpu(d), Storage::Cpu(s)) => {
                 crate::cpu::copy::copy_into(d, &layout, s, values.layout())
             }
+            (Storage::Cuda(d), Storage::Cuda(s)) => d.copy_into(&layout, s, values.layout()),
+            _ => Err(Error::Device(format!(
+                "assign: expected the source on {}, got {}",
+                self.device(),
+                values.device()
+            ))),
         }
     }
 }

@@ -43,6 +43,16 @@ pub fn from_numpy(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
 
 /// Copies a tensor into a new numpy array.
 pub fn to_numpy<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
+    // Values on a GPU are copied back first (what `tolist` and `item` promise).
+    let host;
+    let t = if t.device() == ferrograd_core::Device::Cpu {
+        t
+    } else {
+        host = py
+            .detach(|| t.to_device(ferrograd_core::Device::Cpu))
+            .py()?;
+        &host
+    };
     let shape = IxDyn(t.shape());
     macro_rules! out {
         ($t:ty) => {{

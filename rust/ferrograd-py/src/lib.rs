@@ -4,6 +4,7 @@
 mod attack;
 mod convert;
 mod creation;
+mod cuda;
 mod data;
 mod errors;
 mod functional;
@@ -27,6 +28,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tensor::PyTensor>()?;
     m.add("DeviceError", m.py().get_type::<errors::DeviceError>())?;
     creation::register(m)?;
+    cuda::register(m)?;
     functional::register(m)?;
     optim::register(m)?;
     io::register(m)?;

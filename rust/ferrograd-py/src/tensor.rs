@@ -87,6 +87,12 @@ impl PyTensor {
     /// through it change the tensor), else a copy. The tensor must not require grad: detach first.
     fn numpy<'py>(slf: &Bound<'py, Self>, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let t = &slf.get().inner;
+        if t.device() != Device::Cpu {
+            return Err(PyTypeError::new_err(format!(
+                "can't convert a {} tensor to numpy; copy it to the host first with tensor.cpu()",
+                t.device()
+            )));
+        }
         if t.requires_grad() {
             return Err(PyRuntimeError::new_err(
                 "can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()",
@@ -253,6 +259,17 @@ impl PyTensor {
         }
         let device = Device::parse(target).py()?;
         self.unary(py, |t| t.to_device(device))
+    }
+
+    /// This tensor on the CPU (itself when it is there already).
+    fn cpu(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.to_device(Device::Cpu))
+    }
+
+    /// This tensor on CUDA device `device` (default 0).
+    #[pyo3(signature = (device = 0))]
+    fn cuda(&self, py: Python<'_>, device: usize) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.to_device(Device::Cuda(device)))
     }
 
     /// A float32 copy (this tensor if it is float32 already).

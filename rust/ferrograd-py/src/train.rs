@@ -6,7 +6,7 @@ use ferrograd_core::rng::RngState;
 use ferrograd_core::train::{
     self, Adversary, CrossEntropy, EpochStats, Objective, Progress, TrainOptions,
 };
-use ferrograd_core::{Error, Result, Tensor};
+use ferrograd_core::{Device, Error, Result, Tensor};
 use numpy::ndarray::{ArrayD, IxDyn};
 use numpy::IntoPyArray;
 use pyo3::exceptions::PyValueError;
@@ -126,7 +126,7 @@ fn report(callback: Option<&Py<PyAny>>, every: usize, p: &Progress) -> Result<()
 
 /// Trains `model` for one epoch of `loader`; returns the epoch's summary as a dict.
 #[pyfunction]
-#[pyo3(signature = (model, loader, objective, optimizer, grad_clip = None, accumulate = 1, step_lrs = None, progress = None, every = 10, adversary = None))]
+#[pyo3(signature = (model, loader, objective, optimizer, grad_clip = None, accumulate = 1, step_lrs = None, progress = None, every = 10, adversary = None, device = "cpu"))]
 #[allow(clippy::too_many_arguments)]
 fn train_epoch<'py>(
     py: Python<'py>,
@@ -140,7 +140,9 @@ fn train_epoch<'py>(
     progress: Option<Py<PyAny>>,
     every: usize,
     adversary: Option<(PyRef<'_, PyLayer>, Bound<'_, PyDict>, u64)>,
+    device: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let device = Device::parse(device).py()?;
     if accumulate == 0 {
         return Err(PyValueError::new_err(
             "fit: argument `accumulate` expected >= 1, got 0",
@@ -158,6 +160,7 @@ fn train_epoch<'py>(
         grad_clip,
         accumulate,
         step_lrs,
+        device,
     };
     let mut adversary = match &adversary {
         Some((layer, options, seed)) => Some(Adversary {
@@ -199,14 +202,16 @@ fn train_epoch<'py>(
 /// Runs `model` over one pass of `loader` without autograd; returns `(outputs, labels, loss)`
 /// with outputs `[N, ...]` as numpy in loader order (loss 0.0 without an objective).
 #[pyfunction]
-#[pyo3(signature = (model, loader, objective = None, progress = None))]
+#[pyo3(signature = (model, loader, objective = None, progress = None, device = "cpu"))]
 fn predict_epoch<'py>(
     py: Python<'py>,
     model: PyRef<'_, PyLayer>,
     mut loader: PyRefMut<'_, PyDataLoader>,
     objective: Option<PyRef<'_, PyObjective>>,
     progress: Option<Py<PyAny>>,
+    device: &str,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, f64)> {
+    let device = Device::parse(device).py()?;
     let module = model.module()?;
     let objective = objective.as_ref().map(|o| &*o.inner);
     let loader = &mut loader.inner;
@@ -214,7 +219,7 @@ fn predict_epoch<'py>(
         .detach(|| {
             let mut epoch = loader.iter();
             let total = epoch.remaining();
-            train::predict_epoch(module, &mut epoch, total, objective, &mut |done| {
+            train::predict_epoch(module, &mut epoch, total, objective, device, &mut |done| {
                 let p = Progress {
                     batch: done,
                     batches: total,

@@ -27,6 +27,8 @@ fn to_file_dtype(d: DType) -> Result<Dtype> {
 
 /// Little-endian bytes of a tensor's elements, row-major.
 fn tensor_bytes(t: &Tensor) -> Result<Vec<u8>> {
+    // Tensors on a GPU are written from a host copy.
+    let t = &t.to_device(crate::Device::Cpu)?;
     let st = t.storage()?;
     let host = st.cpu("save")?;
     let contiguous = host.copy_layout(t.layout());

@@ -133,6 +133,10 @@ impl Tensor {
                     Add, Sub, Mul, Div, Pow, Maximum, Minimum
                 )))
             }
+            (Storage::Cuda(a), Storage::Cuda(b)) => {
+                Storage::Cuda(crate::cuda::elementwise::binary(a, &la, b, &lb, op)?)
+            }
+            _ => return Err(super::mixed_devices(op.name(), self, rhs)),
         };
         Ok((shape, out))
     }
@@ -257,14 +261,17 @@ impl Tensor {
         let (shape, la, lb) = broadcast_pair("compare", self, rhs)?;
         let (sa, sb) = (self.storage()?, rhs.storage()?);
         let out = match (&*sa, &*sb) {
-            (Storage::Cpu(a), Storage::Cpu(b)) => compare(a, &la, b, &lb, |x, y| op.apply(x, y))
-                .map(CpuStorage::Bool)
-                .ok_or_else(|| Error::dtype("compare", a.dtype(), b.dtype()))?,
+            (Storage::Cpu(a), Storage::Cpu(b)) => Storage::Cpu(
+                compare(a, &la, b, &lb, |x, y| op.apply(x, y))
+                    .map(CpuStorage::Bool)
+                    .ok_or_else(|| Error::dtype("compare", a.dtype(), b.dtype()))?,
+            ),
+            (Storage::Cuda(a), Storage::Cuda(b)) => {
+                Storage::Cuda(crate::cuda::elementwise::compare(a, &la, b, &lb, op)?)
+            }
+            _ => return Err(super::mixed_devices("compare", self, rhs)),
         };
-        Ok(Tensor::from_storage(
-            Storage::Cpu(out),
-            Layout::contiguous(&shape),
-        ))
+        Ok(Tensor::from_storage(out, Layout::contiguous(&shape)))
     }
 
     fn compare_scalar(&self, v: f64, op: CmpOp) -> Result<Tensor> {
@@ -313,21 +320,28 @@ impl Tensor {
         let la = a.layout().broadcast_to(&shape)?;
         let lb = b.layout().broadcast_to(&shape)?;
         let (sc, sa, sb) = (self.storage()?, a.storage()?, b.storage()?);
+        super::same_device("where", self, a)?;
+        super::same_device("where", self, b)?;
         let out = match (&*sc, &*sa, &*sb) {
             (Storage::Cpu(CpuStorage::Bool(c)), Storage::Cpu(_), Storage::Cpu(_)) => {
                 let (va, vb) = (sa.f32s("where")?, sb.f32s("where")?);
-                lc.offsets()
-                    .zip(la.offsets())
-                    .zip(lb.offsets())
-                    .map(|((i, j), k)| if c[i] { va[j] } else { vb[k] })
-                    .collect()
+                Storage::Cpu(CpuStorage::F32(
+                    lc.offsets()
+                        .zip(la.offsets())
+                        .zip(lb.offsets())
+                        .map(|((i, j), k)| if c[i] { va[j] } else { vb[k] })
+                        .collect(),
+                ))
             }
+            (Storage::Cuda(c), Storage::Cuda(x), Storage::Cuda(y)) => Storage::Cuda(
+                crate::cuda::elementwise::where_cond((c, &lc), (x, &la), (y, &lb))?,
+            ),
             _ => return Err(Error::dtype("where", "bool", self.dtype())),
         };
         let cond = self.clone();
         let (sa_shape, sb_shape) = (a.shape().to_vec(), b.shape().to_vec());
         Ok(Tensor::from_op(
-            Storage::Cpu(CpuStorage::F32(out)),
+            out,
             &shape,
             "where",
             &[a, b],

@@ -163,13 +163,14 @@ impl Tensor {
             out_width: window_output(OP, w, kw, stride.1, padding.1, dilation.1, false)?,
         };
         let (x, wt) = (self.contiguous()?, weight.contiguous()?);
-        let b = bias.map(|b| b.to_vec::<f32>()).transpose()?;
         let out = {
             let (sx, sw) = (x.storage()?, wt.storage()?);
             match (&*sx, &*sw) {
                 (Storage::Cpu(_), Storage::Cpu(_)) => {
+                    let b = bias.map(|b| b.to_vec::<f32>()).transpose()?;
                     conv2d_forward(sx.f32s(OP)?, sw.f32s(OP)?, b.as_deref(), &geo)?
                 }
+                _ => return Err(crate::storage::no_cuda_kernel(OP)),
             }
         };
         let mut inputs = vec![self, weight];

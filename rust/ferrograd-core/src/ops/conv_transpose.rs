@@ -135,6 +135,7 @@ impl Tensor {
                 (Storage::Cpu(_), Storage::Cpu(_)) => {
                     conv2d_backward_input(sx.f32s(OP)?, sw.f32s(OP)?, &geo)?
                 }
+                _ => return Err(crate::storage::no_cuda_kernel(OP)),
             }
         };
         if let Some(b) = bias {

@@ -1,8 +1,9 @@
 //! Indexing ops: index_select, gather, scatter_add, one_hot, embedding. Indices are int64 (int32
 //! is accepted and widened); out-of-range indices are errors, never panics.
 
+use crate::cuda::index as gpu;
 use crate::layout::normalize_axis;
-use crate::{CpuStorage, DType, Error, Result, Storage, Tensor};
+use crate::{CpuStorage, DType, Device, Error, Layout, Result, Storage, Tensor};
 
 /// Indices as i64, checked against `bound`.
 fn checked_indices(op: &'static str, index: &Tensor, bound: usize) -> Result<Vec<i64>> {
@@ -19,6 +20,27 @@ fn checked_indices(op: &'static str, index: &Tensor, bound: usize) -> Result<Vec
         ));
     }
     Ok(idx)
+}
+
+/// Indices as a contiguous int64 tensor on the input's device, checked against `bound`. The check
+/// reads them on the host (one small copy and a wait); device-side asserts would avoid it.
+fn device_indices(
+    op: &'static str,
+    input: &Tensor,
+    index: &Tensor,
+    bound: usize,
+) -> Result<Tensor> {
+    super::same_device(op, input, index)?;
+    if !matches!(index.dtype(), DType::I64 | DType::I32) {
+        return Err(Error::dtype(op, "int64 indices", index.dtype()));
+    }
+    let ix = index.to_dtype(DType::I64)?.contiguous()?;
+    checked_indices(op, &ix.to_device(Device::Cpu)?, bound)?;
+    Ok(ix)
+}
+
+fn on_cuda(t: &Tensor) -> bool {
+    matches!(t.device(), Device::Cuda(_))
 }
 
 /// (outer, size, inner) of `shape` around axis `dim`.
@@ -48,21 +70,34 @@ impl Tensor {
                 format!("shape {:?}", index.shape()),
             ));
         }
-        let idx = checked_indices("index_select", index, self.shape()[d])?;
-        let x = self.contiguous()?.to_vec::<f32>()?;
         let (outer, size, inner) = split_at_axis(self.shape(), d);
-        let mut out = Vec::with_capacity(outer * idx.len() * inner);
-        for o in 0..outer {
-            for &i in &idx {
-                let start = (o * size + i as usize) * inner;
-                out.extend_from_slice(&x[start..start + inner]);
+        let out = if on_cuda(self) {
+            let ix = device_indices("index_select", self, index, size)?;
+            let x = self.contiguous()?;
+            let (sx, si) = (x.storage()?, ix.storage()?);
+            let rows = (outer, size, inner, ix.numel());
+            Storage::Cuda(gpu::index_select(
+                sx.cuda("index_select")?,
+                si.cuda("index_select")?,
+                rows,
+            )?)
+        } else {
+            let idx = checked_indices("index_select", index, size)?;
+            let x = self.contiguous()?.to_vec::<f32>()?;
+            let mut out = Vec::with_capacity(outer * idx.len() * inner);
+            for o in 0..outer {
+                for &i in &idx {
+                    let start = (o * size + i as usize) * inner;
+                    out.extend_from_slice(&x[start..start + inner]);
+                }
             }
-        }
+            Storage::Cpu(CpuStorage::F32(out))
+        };
         let mut shape = self.shape().to_vec();
-        shape[d] = idx.len();
+        shape[d] = index.numel();
         let (in_shape, index) = (self.shape().to_vec(), index.clone());
         Ok(Tensor::from_op(
-            Storage::Cpu(CpuStorage::F32(out)),
+            out,
             &shape,
             "index_select",
             &[self],
@@ -76,6 +111,30 @@ impl Tensor {
 
     /// Out-of-place `index_add`: adds slices of `src` at the rows of axis `dim` named by `index`.
     pub fn index_add(&self, dim: usize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
+        if on_cuda(self) {
+            let (outer, size, inner) = split_at_axis(self.shape(), dim);
+            let ix = device_indices("index_add", self, index, size)?;
+            let src = src.contiguous()?;
+            crate::ensure_shape!(
+                src.numel() == outer * ix.numel() * inner,
+                "index_add",
+                "source shape {:?} does not fit {:?}",
+                src.shape(),
+                self.shape()
+            );
+            let (sb, si, ss) = (self.storage()?, ix.storage()?, src.storage()?);
+            let out = gpu::index_add(
+                sb.cuda("index_add")?,
+                self.layout(),
+                si.cuda("index_add")?,
+                ss.cuda("index_add")?,
+                (outer, size, inner, ix.numel()),
+            )?;
+            return Ok(Tensor::from_storage(
+                Storage::Cuda(out),
+                Layout::contiguous(self.shape()),
+            ));
+        }
         let idx = checked_indices("index_add", index, self.shape()[dim])?;
         let mut out = self.contiguous()?.to_vec::<f32>()?;
         let s = src.contiguous()?.to_vec::<f32>()?;
@@ -123,15 +182,28 @@ impl Tensor {
             index.shape(),
             self.shape()
         );
-        let idx = checked_indices("gather", index, self.shape()[d])?;
-        let x = self.contiguous()?.to_vec::<f32>()?;
-        let strides = crate::layout::contiguous_strides(self.shape());
-        let offsets = gather_offsets(index.shape(), &strides, d, &idx);
-        let out: Vec<f32> = offsets.iter().map(|&o| x[o]).collect();
+        let out = if on_cuda(self) {
+            let ix = device_indices("gather", self, index, self.shape()[d])?;
+            let x = self.contiguous()?;
+            let (sx, si) = (x.storage()?, ix.storage()?);
+            Storage::Cuda(gpu::gather(
+                sx.cuda("gather")?,
+                self.shape(),
+                si.cuda("gather")?,
+                index.shape(),
+                d,
+            )?)
+        } else {
+            let idx = checked_indices("gather", index, self.shape()[d])?;
+            let x = self.contiguous()?.to_vec::<f32>()?;
+            let strides = crate::layout::contiguous_strides(self.shape());
+            let offsets = gather_offsets(index.shape(), &strides, d, &idx);
+            Storage::Cpu(CpuStorage::F32(offsets.iter().map(|&o| x[o]).collect()))
+        };
         let (in_shape, out_shape, index) =
             (self.shape().to_vec(), index.shape().to_vec(), index.clone());
         Ok(Tensor::from_op(
-            Storage::Cpu(CpuStorage::F32(out)),
+            out,
             &out_shape,
             "gather",
             &[self],
@@ -166,6 +238,22 @@ impl Tensor {
             index.rank(),
             self.rank()
         );
+        if on_cuda(self) {
+            let ix = device_indices("scatter_add", self, index, self.shape()[dim])?;
+            let src_c = src.contiguous()?;
+            let (sb, si, ss) = (self.storage()?, ix.storage()?, src_c.storage()?);
+            let out = gpu::scatter_add(
+                sb.cuda("scatter_add")?,
+                self.layout(),
+                si.cuda("scatter_add")?,
+                ss.cuda("scatter_add")?,
+                index.shape(),
+                dim,
+            )?;
+            let (index, src_t) = (index.clone(), src.clone());
+            return Tensor::from_storage(Storage::Cuda(out), Layout::contiguous(self.shape()))
+                .attach_chain(self, &src_t, dim, index);
+        }
         let idx = checked_indices("scatter_add", index, self.shape()[dim])?;
         let mut out = self.contiguous()?.to_vec::<f32>()?;
         let s = src.contiguous()?.to_vec::<f32>()?;
@@ -182,13 +270,21 @@ impl Tensor {
 
     /// One-hot encoding of int64 class indices (float32 output with a trailing class axis).
     pub fn one_hot(&self, num_classes: usize) -> Result<Tensor> {
+        let mut shape = self.shape().to_vec();
+        shape.push(num_classes);
+        if on_cuda(self) {
+            let ix = device_indices("one_hot", self, self, num_classes)?;
+            let out = gpu::one_hot(ix.storage()?.cuda("one_hot")?, ix.numel(), num_classes)?;
+            return Ok(Tensor::from_storage(
+                Storage::Cuda(out),
+                Layout::contiguous(&shape),
+            ));
+        }
         let idx = checked_indices("one_hot", self, num_classes)?;
         let mut out = vec![0f32; idx.len() * num_classes];
         for (r, &i) in idx.iter().enumerate() {
             out[r * num_classes + i as usize] = 1.0;
         }
-        let mut shape = self.shape().to_vec();
-        shape.push(num_classes);
         Tensor::from_vec(out, &shape)
     }
 

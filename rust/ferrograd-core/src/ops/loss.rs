@@ -70,24 +70,16 @@ fn classes_last(op: &'static str, logits: &Tensor) -> Result<Tensor> {
     }
 }
 
-fn check_class_weight(
-    op: &'static str,
-    weight: Option<&Tensor>,
-    classes: usize,
-) -> Result<Option<Vec<f32>>> {
-    weight
-        .map(|w| {
-            if w.shape() != [classes] {
-                return Err(Error::arg(
-                    op,
-                    "weight",
-                    format!("a tensor of shape [{classes}]"),
-                    format!("shape {:?}", w.shape()),
-                ));
-            }
-            w.to_vec::<f32>()
-        })
-        .transpose()
+fn check_class_weight(op: &'static str, weight: Option<&Tensor>, classes: usize) -> Result<()> {
+    match weight {
+        Some(w) if w.shape() != [classes] => Err(Error::arg(
+            op,
+            "weight",
+            format!("a tensor of shape [{classes}]"),
+            format!("shape {:?}", w.shape()),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Cross-entropy of logits [N, C] / [N, C, d...] against int64 class indices [N] / [N, d...] or
@@ -112,7 +104,7 @@ pub fn cross_entropy(
     }
     let rows = classes_last(OP, logits)?;
     let classes = rows.shape()[1];
-    let w = check_class_weight(OP, weight, classes)?;
+    check_class_weight(OP, weight, classes)?;
     if target.dtype().is_float() {
         crate::ensure_shape!(
             target.shape() == logits.shape(),
@@ -147,7 +139,12 @@ pub fn cross_entropy(
         ));
     }
     let expected = non_class_shape(logits);
+    if let crate::Device::Cuda(_) = logits.device() {
+        let targets = (target, ignore_index);
+        return cross_entropy_cuda(logits, &rows, targets, weight, reduction, label_smoothing);
+    }
     let t = class_targets(OP, target, logits, &expected, classes, ignore_index)?;
+    let w = weight.map(|w| w.to_vec::<f32>()).transpose()?;
     let x = rows.contiguous()?;
     let fused = {
         let st = x.storage()?;
@@ -160,8 +157,10 @@ pub fn cross_entropy(
                 ignore_index,
                 label_smoothing,
             ),
+            Storage::Cuda(_) => return Err(crate::storage::no_cuda_kernel(OP)),
         }
     };
+
     let row_grad = Tensor::from_vec(fused.grad, x.shape())?;
     let (out_shape, values, scale): (Vec<usize>, Vec<f32>, f32) = match reduction {
         Reduction::None => (expected.clone(), fused.loss, 1.0),
@@ -186,6 +185,72 @@ pub fn cross_entropy(
                 g.mul_scalar(scale)?
             } else {
                 g.reshape(&[rows_shape[0], 1])?
+            };
+            let dx = row_grad.mul(&per_row)?;
+            Ok(vec![Some(restore_class_axis(&dx, &logits_shape)?)])
+        }),
+    ))
+}
+
+/// `cross_entropy` with class-index targets on CUDA: the fused kernel writes per-row losses,
+/// weights and logits' gradients on the device; the reduction runs there too, so nothing waits
+/// for the device except the targets' range check (one small copy to the host).
+fn cross_entropy_cuda(
+    logits: &Tensor,
+    rows: &Tensor,
+    (target, ignore_index): (&Tensor, i64),
+    weight: Option<&Tensor>,
+    reduction: Reduction,
+    label_smoothing: f32,
+) -> Result<Tensor> {
+    const OP: &str = "cross_entropy";
+    super::same_device(OP, logits, target)?;
+    if let Some(w) = weight {
+        super::same_device(OP, logits, w)?;
+    }
+    let (n, classes) = (rows.shape()[0], rows.shape()[1]);
+    let expected = non_class_shape(logits);
+    let host_target = target.to_device(crate::Device::Cpu)?;
+    class_targets(OP, &host_target, logits, &expected, classes, ignore_index)?;
+    let t = target.to_dtype(DType::I64)?.contiguous()?;
+    let x = rows.contiguous()?;
+    let w = weight.map(|w| w.contiguous()).transpose()?;
+    let fused = {
+        let (sx, st) = (x.storage()?, t.storage()?);
+        let sw = w.as_ref().map(|w| w.storage()).transpose()?;
+        let sw = sw.as_ref().map(|s| s.cuda(OP)).transpose()?;
+        crate::cuda::loss::cross_entropy_rows(
+            sx.cuda(OP)?,
+            (n, classes),
+            st.cuda(OP)?,
+            sw,
+            ignore_index,
+            label_smoothing,
+        )?
+    };
+    let device = |s, shape: &[usize]| {
+        Tensor::from_storage(Storage::Cuda(s), crate::Layout::contiguous(shape))
+    };
+    let loss = device(fused.loss, &[n]);
+    let row_weight = device(fused.row_weight, &[n]);
+    let row_grad = device(fused.grad, &[n, classes]);
+    let (values, denom) = match reduction {
+        Reduction::None => (loss.reshape(&expected)?, None),
+        Reduction::Sum => (loss.sum(&[], false)?, None),
+        Reduction::Mean => {
+            let denom = row_weight.sum(&[], false)?;
+            (loss.sum(&[], false)?.div(&denom)?, Some(denom))
+        }
+    };
+    let logits_shape = logits.shape().to_vec();
+    Ok(values.attach_op(
+        OP,
+        &[logits],
+        Box::new(move |g| {
+            let per_row = match &denom {
+                _ if g.rank() != 0 => g.reshape(&[n, 1])?,
+                Some(d) => g.div(d)?,
+                None => g.clone(),
             };
             let dx = row_grad.mul(&per_row)?;
             Ok(vec![Some(restore_class_axis(&dx, &logits_shape)?)])
@@ -261,9 +326,22 @@ pub fn nll_loss(
     super::expect_f32(OP, log_probs)?;
     let rows = classes_last(OP, log_probs)?;
     let classes = rows.shape()[1];
-    let w = check_class_weight(OP, weight, classes)?;
+    check_class_weight(OP, weight, classes)?;
+    // Targets and weights are read on the host (a small copy when they live on a GPU); the
+    // picked rows and weights go back to the input's device.
+    let host = crate::Device::Cpu;
+    let w = weight
+        .map(|w| w.to_device(host)?.to_vec::<f32>())
+        .transpose()?;
     let expected = non_class_shape(log_probs);
-    let t = class_targets(OP, target, log_probs, &expected, classes, ignore_index)?;
+    let t = class_targets(
+        OP,
+        &target.to_device(host)?,
+        log_probs,
+        &expected,
+        classes,
+        ignore_index,
+    )?;
     let safe: Vec<i64> = t
         .iter()
         .map(|&v| if v == ignore_index { 0 } else { v })
@@ -278,10 +356,14 @@ pub fn nll_loss(
             }
         })
         .collect();
+    let device = log_probs.device();
     let picked = rows
-        .gather(1, &Tensor::from_vec(safe, &[t.len(), 1])?)?
+        .gather(
+            1,
+            &Tensor::from_vec(safe, &[t.len(), 1])?.to_device(device)?,
+        )?
         .reshape(&[t.len()])?;
-    let rw = Tensor::from_vec(row_w.clone(), &[t.len()])?;
+    let rw = Tensor::from_vec(row_w.clone(), &[t.len()])?.to_device(device)?;
     let losses = picked.mul(&rw)?.neg()?;
     match reduction {
         Reduction::Mean => losses

@@ -74,26 +74,53 @@ impl Tensor {
             self.contiguous_if_needed(&batch_shape, m, k)?,
             rhs.contiguous_if_needed(&batch_shape, k, n)?,
         );
-        let (la, lb) = (full(&a, m, k)?, full(&b, k, n)?);
-        let mut out = vec![0f32; batch * m * n];
-        {
+        let (mut la, mut lb) = (full(&a, m, k)?, full(&b, k, n)?);
+        let on_gpu = matches!(self.device(), crate::Device::Cuda(_));
+        // cuBLAS reads a matrix with a unit row or column stride; anything else is copied once.
+        let a = if on_gpu && !crate::cuda::gemm::readable(&la) {
+            let c = a
+                .expand(&[&batch_shape[..], &[m, k]].concat())?
+                .contiguous()?;
+            la = full(&c, m, k)?;
+            c
+        } else {
+            a
+        };
+        let b = if on_gpu && !crate::cuda::gemm::readable(&lb) {
+            let c = b
+                .expand(&[&batch_shape[..], &[k, n]].concat())?
+                .contiguous()?;
+            lb = full(&c, k, n)?;
+            c
+        } else {
+            b
+        };
+        let out = {
             let (sa, sb) = (a.storage()?, b.storage()?);
             match (&*sa, &*sb) {
-                (Storage::Cpu(_), Storage::Cpu(_)) => batched_matmul(
-                    &mut out,
-                    sa.f32s("matmul")?,
-                    &la,
-                    sb.f32s("matmul")?,
-                    &lb,
-                    false,
-                ),
+                (Storage::Cpu(_), Storage::Cpu(_)) => {
+                    let mut out = vec![0f32; batch * m * n];
+                    batched_matmul(
+                        &mut out,
+                        sa.f32s("matmul")?,
+                        &la,
+                        sb.f32s("matmul")?,
+                        &lb,
+                        false,
+                    );
+                    Storage::Cpu(CpuStorage::F32(out))
+                }
+                (Storage::Cuda(x), Storage::Cuda(y)) => {
+                    Storage::Cuda(crate::cuda::gemm::batched_matmul(x, &la, y, &lb)?)
+                }
+                _ => return Err(super::mixed_devices("matmul", self, rhs)),
             }
-        }
+        };
         let mut shape = batch_shape;
         shape.extend([m, n]);
         let (x, y) = (self.clone(), rhs.clone());
         Ok(Tensor::from_op(
-            Storage::Cpu(CpuStorage::F32(out)),
+            out,
             &shape,
             "matmul",
             &[self, rhs],

@@ -26,14 +26,19 @@ pub(crate) fn expect_f32(op: &'static str, t: &Tensor) -> Result<()> {
     Ok(())
 }
 
+/// The error for operands found on different devices after the device check.
+pub(crate) fn mixed_devices(op: &'static str, a: &Tensor, b: &Tensor) -> Error {
+    Error::Device(format!(
+        "{op}: expected all tensors on the same device, got {} and {}",
+        a.device(),
+        b.device()
+    ))
+}
+
 /// Errors unless both tensors live on the same device.
 pub(crate) fn same_device(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
     if a.device() != b.device() {
-        return Err(Error::Device(format!(
-            "{op}: expected all tensors on the same device, got {} and {}",
-            a.device(),
-            b.device()
-        )));
+        return Err(mixed_devices(op, a, b));
     }
     Ok(())
 }

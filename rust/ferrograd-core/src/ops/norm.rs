@@ -6,6 +6,18 @@ use crate::cpu::norm::{
 };
 use crate::{CpuStorage, Error, Result, Storage, Tensor};
 
+fn check_shape(op: &'static str, name: &str, t: &Tensor, len: usize) -> Result<()> {
+    if t.shape() != [len] {
+        return Err(Error::arg(
+            op,
+            name,
+            format!("a tensor of shape [{len}]"),
+            format!("shape {:?}", t.shape()),
+        ));
+    }
+    Ok(())
+}
+
 fn check_vector(
     op: &'static str,
     name: &str,
@@ -13,17 +25,137 @@ fn check_vector(
     len: usize,
 ) -> Result<Option<Vec<f32>>> {
     t.map(|t| {
-        if t.shape() != [len] {
-            return Err(Error::arg(
-                op,
-                name,
-                format!("a tensor of shape [{len}]"),
-                format!("shape {:?}", t.shape()),
-            ));
-        }
+        check_shape(op, name, t, len)?;
         t.to_vec::<f32>()
     })
     .transpose()
+}
+
+/// Batch norm from tensor ops (per-channel mean and variance reductions, broadcast arithmetic),
+/// so autograd derives its backward; the CUDA backend runs it this way until it has a fused
+/// kernel. Same formulas and running-statistics update as the fused CPU kernel.
+fn batch_norm_composed(
+    x: &Tensor,
+    running: Option<(&Tensor, &Tensor)>,
+    (weight, bias): (Option<&Tensor>, Option<&Tensor>),
+    training: bool,
+    momentum: f32,
+    eps: f32,
+) -> Result<Tensor> {
+    let c = x.shape()[1];
+    let axes: Vec<isize> = std::iter::once(0).chain(2..x.rank() as isize).collect();
+    let mut channel_shape = vec![1; x.rank()];
+    channel_shape[1] = c;
+    let (mean, var) = match running {
+        Some((rm, rv)) if !training => (rm.reshape(&channel_shape)?, rv.reshape(&channel_shape)?),
+        _ => (x.mean(&axes, true)?, x.var(&axes, 0, true)?),
+    };
+    if let (true, Some((rm, rv))) = (training, running) {
+        let _no_grad = crate::NoGradGuard::new();
+        let count = (x.numel() / c.max(1)) as f32;
+        let batch_mean = mean.detach().reshape(&[c])?;
+        let unbiased = var
+            .detach()
+            .reshape(&[c])?
+            .mul_scalar(count / (count - 1.0))?;
+        rm.assign(
+            &rm.mul_scalar(1.0 - momentum)?
+                .add(&batch_mean.mul_scalar(momentum)?)?,
+        )?;
+        rv.assign(
+            &rv.mul_scalar(1.0 - momentum)?
+                .add(&unbiased.mul_scalar(momentum)?)?,
+        )?;
+    }
+    let inv_std = var.add_scalar(eps)?.sqrt()?.recip()?;
+    let mut y = x.sub(&mean)?.mul(&inv_std)?;
+    if let Some(w) = weight {
+        y = y.mul(&w.reshape(&channel_shape)?)?;
+    }
+    if let Some(b) = bias {
+        y = y.add(&b.reshape(&channel_shape)?)?;
+    }
+    Ok(y)
+}
+
+/// Layer norm on CUDA: the fused row kernels for y and dx; the weight and bias gradients are
+/// column sums over rows (reduction kernels).
+fn layer_norm_cuda(
+    x: &Tensor,
+    normalized_shape: &[usize],
+    (weight, bias): (Option<&Tensor>, Option<&Tensor>),
+    eps: f32,
+) -> Result<Tensor> {
+    const OP: &str = "layer_norm";
+    for t in weight.iter().chain(bias.iter()) {
+        super::same_device(OP, x, t)?;
+    }
+    let d: usize = normalized_shape.iter().product();
+    let xc = x.contiguous()?.detach();
+    let rows = xc.numel() / d.max(1);
+    let wc = weight
+        .map(|w| w.contiguous().map(|w| w.detach()))
+        .transpose()?;
+    let bc = bias.map(|b| b.contiguous()).transpose()?;
+    let fwd = {
+        let sx = xc.storage()?;
+        let sw = wc.as_ref().map(|t| t.storage()).transpose()?;
+        let sb = bc.as_ref().map(|t| t.storage()).transpose()?;
+        crate::cuda::norm::layer_norm(
+            sx.cuda(OP)?,
+            (rows, d),
+            sw.as_ref().map(|s| s.cuda(OP)).transpose()?,
+            sb.as_ref().map(|s| s.cuda(OP)).transpose()?,
+            eps,
+        )?
+    };
+    let stat = |s| Tensor::from_storage(Storage::Cuda(s), crate::Layout::contiguous(&[rows, 1]));
+    let (mean, inv_std) = (stat(fwd.mean), stat(fwd.inv_std));
+    let mut inputs = vec![x];
+    inputs.extend(weight);
+    inputs.extend(bias);
+    let (has_w, has_b) = (weight.is_some(), bias.is_some());
+    let (shape, norm_shape) = (x.shape().to_vec(), normalized_shape.to_vec());
+    Ok(Tensor::from_op(
+        Storage::Cuda(fwd.y),
+        &shape.clone(),
+        OP,
+        &inputs,
+        Box::new(move |g| {
+            let dy = g.contiguous()?;
+            let dx = {
+                let (sdy, sx, sm, ss) = (
+                    dy.storage()?,
+                    xc.storage()?,
+                    mean.storage()?,
+                    inv_std.storage()?,
+                );
+                let sw = wc.as_ref().map(|t| t.storage()).transpose()?;
+                crate::cuda::norm::layer_norm_backward(
+                    sdy.cuda(OP)?,
+                    sx.cuda(OP)?,
+                    (sm.cuda(OP)?, ss.cuda(OP)?),
+                    sw.as_ref().map(|s| s.cuda(OP)).transpose()?,
+                    (rows, d),
+                )?
+            };
+            let mut grads = vec![Some(Tensor::from_storage(
+                Storage::Cuda(dx),
+                crate::Layout::contiguous(&shape),
+            ))];
+            let dy_rows = dy.reshape(&[rows, d])?;
+            if has_w {
+                let xhat = xc.reshape(&[rows, d])?.sub(&mean)?.mul(&inv_std)?;
+                grads.push(Some(
+                    dy_rows.mul(&xhat)?.sum(&[0], false)?.reshape(&norm_shape)?,
+                ));
+            }
+            if has_b {
+                grads.push(Some(dy_rows.sum(&[0], false)?.reshape(&norm_shape)?));
+            }
+            Ok(grads)
+        }),
+    ))
 }
 
 /// Batch normalisation over [N, C] or [N, C, ...]. In training (or without running statistics)
@@ -50,6 +182,21 @@ pub fn batch_norm(
     );
     let (n, c) = (x.shape()[0], x.shape()[1]);
     let s: usize = x.shape()[2..].iter().product();
+    if let crate::Device::Cuda(_) = x.device() {
+        for (name, t) in [
+            ("weight", weight),
+            ("bias", bias),
+            ("running_mean", running_mean),
+            ("running_var", running_var),
+        ] {
+            if let Some(t) = t {
+                check_shape(OP, name, t, c)?;
+                super::same_device(OP, x, t)?;
+            }
+        }
+        let running = running_mean.zip(running_var);
+        return batch_norm_composed(x, running, (weight, bias), training, momentum, eps);
+    }
     let gamma = check_vector(OP, "weight", weight, c)?;
     let beta = check_vector(OP, "bias", bias, c)?;
     let rm = check_vector(OP, "running_mean", running_mean, c)?;
@@ -97,6 +244,7 @@ pub fn batch_norm(
         .collect();
     let y = match &*xc.storage()? {
         Storage::Cpu(_) => channel_affine(&xv, c, s, &scale, &shift),
+        Storage::Cuda(_) => return Err(crate::storage::no_cuda_kernel(OP)),
     };
     let mut inputs = vec![x];
     inputs.extend(weight);
@@ -158,6 +306,9 @@ pub fn layer_norm(
                 t.shape()
             );
         }
+    }
+    if let crate::Device::Cuda(_) = x.device() {
+        return layer_norm_cuda(x, normalized_shape, (weight, bias), eps);
     }
     let gamma = weight.map(|w| w.to_vec::<f32>()).transpose()?;
     let beta = bias.map(|b| b.to_vec::<f32>()).transpose()?;
@@ -263,6 +414,72 @@ mod tests {
             1e-2,
             2e-2,
         );
+    }
+
+    /// The composed batch norm (the CUDA backend's) against the fused CPU kernel: outputs,
+    /// gradients and running statistics, training and eval.
+    #[test]
+    fn composed_batch_norm_matches_the_fused_kernel() {
+        let close = |a: &Tensor, b: &Tensor, tol: f32| {
+            let (a, b) = (a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
+            assert_eq!(a.len(), b.len());
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() <= tol * (1.0 + y.abs()), "{x} vs {y}");
+            }
+        };
+        for training in [true, false] {
+            let mut results = Vec::new();
+            for composed in [false, true] {
+                let x = leaf(&[5, 3, 4, 2], 7);
+                let (w, b) = (leaf(&[3], 8), leaf(&[3], 9));
+                let rm = leaf(&[3], 10).detach();
+                let rv = leaf(&[3], 11).abs().unwrap().detach();
+                let y = if composed {
+                    batch_norm_composed(
+                        &x,
+                        Some((&rm, &rv)),
+                        (Some(&w), Some(&b)),
+                        training,
+                        0.1,
+                        1e-5,
+                    )
+                } else {
+                    batch_norm(
+                        &x,
+                        Some(&rm),
+                        Some(&rv),
+                        Some(&w),
+                        Some(&b),
+                        training,
+                        0.1,
+                        1e-5,
+                    )
+                }
+                .unwrap();
+                let up = leaf(&[5, 3, 4, 2], 12).detach();
+                y.mul(&up)
+                    .unwrap()
+                    .sum(&[], false)
+                    .unwrap()
+                    .backward(None)
+                    .unwrap();
+                results.push((
+                    y,
+                    x.grad().unwrap(),
+                    w.grad().unwrap(),
+                    b.grad().unwrap(),
+                    rm,
+                    rv,
+                ));
+            }
+            let (f, c) = (&results[0], &results[1]);
+            close(&c.0, &f.0, 1e-5);
+            close(&c.1, &f.1, 1e-4);
+            close(&c.2, &f.2, 1e-4);
+            close(&c.3, &f.3, 1e-5);
+            close(&c.4, &f.4, 1e-6);
+            close(&c.5, &f.5, 1e-5);
+        }
     }
 
     #[test]

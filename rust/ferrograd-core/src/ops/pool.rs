@@ -86,6 +86,7 @@ impl Tensor {
                     input: st.f32s(OP)?,
                 }
                 .forward(),
+                Storage::Cuda(_) => return Err(crate::storage::no_cuda_kernel(OP)),
             }
         };
         let mut shape = lead;
@@ -174,6 +175,7 @@ impl Tensor {
             let st = x.storage()?;
             match &*st {
                 Storage::Cpu(_) => avg_pool(st.f32s(op)?, (h, w), &rows, &cols, &divisor),
+                Storage::Cuda(_) => return Err(crate::storage::no_cuda_kernel(op)),
             }
         };
         let mut shape = lead;

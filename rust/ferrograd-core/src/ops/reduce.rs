@@ -32,45 +32,52 @@ fn reduced_shape(shape: &[usize], axes: &[usize], keepdim: bool) -> Vec<usize> {
 }
 
 impl Tensor {
-    /// The values with `axes` moved last, contiguous, and the size of the reduced block.
-    fn rows_for(&self, op: &'static str, axes: &[usize]) -> Result<(Vec<f32>, usize)> {
-        super::expect_f32(op, self)?;
-        let kept: Vec<usize> = (0..self.rank()).filter(|i| !axes.contains(i)).collect();
-        let perm: Vec<usize> = kept.iter().chain(axes.iter()).copied().collect();
-        let layout = self.layout().permute(&perm)?;
-        let inner: usize = axes.iter().map(|&a| self.shape()[a]).product();
-        let st = self.storage()?;
-        let data = CpuStorage::gather_layout(st.f32s(op)?, &layout);
-        Ok((data, inner))
-    }
-
+    /// Reduces `axes` (moved last, so each output reduces one row of `inner` elements) on the
+    /// tensor's device: f32 values, or int64 indices for arg-reductions.
     fn reduce_raw(
         &self,
         op: &'static str,
         axes: &[usize],
         keepdim: bool,
         kind: RowReduce,
-    ) -> Result<(Vec<usize>, Vec<f32>)> {
-        let (data, inner) = self.rows_for(op, axes)?;
-        if inner == 0 && kind != RowReduce::Sum {
-            return Err(Error::shape(
-                op,
-                format!("cannot reduce an empty axis of shape {:?}", self.shape()),
-            ));
-        }
+    ) -> Result<(Vec<usize>, Storage)> {
+        super::expect_f32(op, self)?;
+        let kept: Vec<usize> = (0..self.rank()).filter(|i| !axes.contains(i)).collect();
+        let perm: Vec<usize> = kept.iter().chain(axes.iter()).copied().collect();
+        let layout = self.layout().permute(&perm)?;
+        let inner: usize = axes.iter().map(|&a| self.shape()[a]).product();
         let out_shape = reduced_shape(self.shape(), axes, keepdim);
-        let values = if inner == 0 {
-            vec![0.0; out_shape.iter().product()]
-        } else {
-            reduce_rows(&data, inner, kind)
+        if inner == 0 {
+            if kind != RowReduce::Sum {
+                return Err(Error::shape(
+                    op,
+                    format!("cannot reduce an empty axis of shape {:?}", self.shape()),
+                ));
+            }
+            let zeros = Tensor::zeros(&out_shape, DType::F32, self.device())?;
+            let st = zeros.storage()?.copy_layout(zeros.layout())?;
+            return Ok((out_shape, st));
+        }
+        let st = self.storage()?;
+        let out = match &*st {
+            Storage::Cpu(_) => {
+                let data = CpuStorage::gather_layout(st.f32s(op)?, &layout);
+                Storage::Cpu(match kind {
+                    RowReduce::ArgMax => CpuStorage::I64(arg_rows(&data, inner, true)),
+                    RowReduce::ArgMin => CpuStorage::I64(arg_rows(&data, inner, false)),
+                    _ => CpuStorage::F32(reduce_rows(&data, inner, kind)),
+                })
+            }
+            Storage::Cuda(s) => Storage::Cuda(crate::cuda::reduce::rows(s, &layout, inner, kind)?),
         };
-        Ok((out_shape, values))
+        Ok((out_shape, out))
     }
 
     /// Sum over `axes` (sorted, deduplicated, non-negative).
     pub fn sum_axes(&self, axes: &[usize], keepdim: bool) -> Result<Tensor> {
-        let leading =
-            axes.iter().enumerate().all(|(i, &a)| i == a) && self.layout().is_contiguous();
+        let leading = axes.iter().enumerate().all(|(i, &a)| i == a)
+            && self.layout().is_contiguous()
+            && self.device() == crate::Device::Cpu;
         let (shape, values) = if leading && !axes.is_empty() && axes.len() < self.rank() {
             super::expect_f32("sum", self)?;
             let outer: usize = self.shape()[..axes.len()].iter().product();
@@ -80,7 +87,7 @@ impl Tensor {
             let data = &st.f32s("sum")?[start..start + self.numel()];
             (
                 reduced_shape(self.shape(), axes, keepdim),
-                sum_leading(data, outer, inner),
+                Storage::Cpu(CpuStorage::F32(sum_leading(data, outer, inner))),
             )
         } else {
             self.reduce_raw("sum", axes, keepdim, RowReduce::Sum)?
@@ -88,7 +95,7 @@ impl Tensor {
         let in_shape = self.shape().to_vec();
         let kept_shape = reduced_shape(&in_shape, axes, true);
         Ok(Tensor::from_op(
-            Storage::Cpu(CpuStorage::F32(values)),
+            values,
             &shape,
             "sum",
             &[self],
@@ -145,15 +152,16 @@ impl Tensor {
 
     fn arg_reduce(&self, op: &'static str, dim: isize, keepdim: bool, max: bool) -> Result<Tensor> {
         let axis = normalize_axis(op, dim, self.rank())?;
-        let (data, inner) = self.rows_for(op, &[axis])?;
-        if inner == 0 {
-            return Err(Error::shape(
-                op,
-                format!("cannot reduce an empty axis of shape {:?}", self.shape()),
-            ));
-        }
-        let shape = reduced_shape(self.shape(), &[axis], keepdim);
-        Tensor::from_vec(arg_rows(&data, inner, max), &shape)
+        let kind = if max {
+            RowReduce::ArgMax
+        } else {
+            RowReduce::ArgMin
+        };
+        let (shape, indices) = self.reduce_raw(op, &[axis], keepdim, kind)?;
+        Ok(Tensor::from_storage(
+            indices,
+            crate::Layout::contiguous(&shape),
+        ))
     }
 
     /// Maximum along `dim`; the gradient flows to the (first) arg-max.
@@ -179,7 +187,7 @@ impl Tensor {
         let index = self.arg_reduce(op, dim, true, max)?;
         let in_shape = self.shape().to_vec();
         Ok(Tensor::from_op(
-            Storage::Cpu(CpuStorage::F32(values)),
+            values,
             &shape,
             op,
             &[self],
@@ -212,7 +220,7 @@ impl Tensor {
         let (_, values) = self.reduce_raw(op, &axes, false, kind)?;
         let x = self.clone();
         Ok(Tensor::from_op_saving_output(
-            Storage::Cpu(CpuStorage::F32(values)),
+            values,
             &[],
             op,
             &[self],

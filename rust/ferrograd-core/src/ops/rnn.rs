@@ -27,6 +27,7 @@ fn host(op: &'static str, t: &Tensor) -> Result<Vec<f32>> {
     let s = t.storage()?;
     match &*s {
         Storage::Cpu(_) => Ok(s.f32s(op)?.to_vec()),
+        Storage::Cuda(_) => Err(crate::storage::no_cuda_kernel(op)),
     }
 }
 

@@ -63,16 +63,30 @@ impl Tensor {
         let out = {
             let st = x.storage()?;
             match &*st {
-                Storage::Cpu(_) => softmax_rows(st.f32s(op)?, n, log),
+                Storage::Cpu(_) => {
+                    Storage::Cpu(CpuStorage::F32(softmax_rows(st.f32s(op)?, n, log)))
+                }
+                Storage::Cuda(s) => {
+                    Storage::Cuda(crate::cuda::softmax::forward(s, x.numel(), n, log)?)
+                }
             }
         };
         Ok(Tensor::from_op_saving_output(
-            Storage::Cpu(CpuStorage::F32(out)),
+            out,
             self.shape(),
             op,
             &[self],
             move |y| {
                 Box::new(move |g| {
+                    let g = g.contiguous()?;
+                    if let (Storage::Cuda(ys), Storage::Cuda(gs)) = (&*y.storage()?, &*g.storage()?)
+                    {
+                        let dx = crate::cuda::softmax::backward(ys, gs, y.numel(), n, log)?;
+                        return Ok(vec![Some(Tensor::from_storage(
+                            Storage::Cuda(dx),
+                            crate::Layout::contiguous(y.shape()),
+                        ))]);
+                    }
                     let (g, yv) = (g.contiguous()?.to_vec::<f32>()?, y.to_vec::<f32>()?);
                     let dx = if log {
                         log_softmax_backward_rows(&yv, &g, n)

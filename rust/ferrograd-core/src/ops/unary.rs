@@ -140,7 +140,11 @@ impl Tensor {
     pub fn map_unary(&self, op: UnaryOp) -> Result<Storage> {
         super::expect_f32("unary", self)?;
         let st = self.storage()?;
-        let (x, l) = (st.f32s("unary")?, self.layout());
+        let l = self.layout();
+        if let Storage::Cuda(s) = &*st {
+            return Ok(Storage::Cuda(crate::cuda::elementwise::unary(s, l, op)?));
+        }
+        let x = st.f32s("unary")?;
         // One match per call, not per element: each arm's closure sees a constant variant, so
         // `apply` folds to straight-line code the compiler can vectorise.
         macro_rules! specialise {
@@ -153,14 +157,12 @@ impl Tensor {
                 }
             };
         }
-        let out = match &*st {
-            Storage::Cpu(_) => specialise!(
-                Neg, Exp, Log, Sqrt, Abs, Sign, Recip, Square, Relu, Step, Sigmoid, Tanh, GeluErf, GeluErfGrad, GeluTanh,
-                GeluTanhGrad, Silu, SiluGrad;
-                LeakyRelu, LeakyReluGrad, Powf;
-                Clamp, InRange, Affine
-            ),
-        };
+        let out = specialise!(
+            Neg, Exp, Log, Sqrt, Abs, Sign, Recip, Square, Relu, Step, Sigmoid, Tanh, GeluErf, GeluErfGrad, GeluTanh,
+            GeluTanhGrad, Silu, SiluGrad;
+            LeakyRelu, LeakyReluGrad, Powf;
+            Clamp, InRange, Affine
+        );
         Ok(Storage::Cpu(crate::CpuStorage::F32(out)))
     }
 

@@ -89,6 +89,10 @@ fn for_chunks<const S: usize>(
     Ok(())
 }
 
+fn on_cuda(param: &Tensor) -> bool {
+    matches!(param.device(), crate::Device::Cuda(_))
+}
+
 /// SGD options (torch.optim.SGD).
 #[derive(Clone, Copy, Debug)]
 pub struct SgdConfig {
@@ -130,6 +134,24 @@ pub fn sgd_step(
     } else {
         (0.0, 1.0)
     };
+    if on_cuda(param) {
+        return match momentum_buffer {
+            None => crate::cuda::optim::update(
+                "sgd_f32",
+                param,
+                grad,
+                &[],
+                &[cfg.lr, sign, cfg.weight_decay],
+            ),
+            Some(b) => crate::cuda::optim::update(
+                "sgd_momentum_f32",
+                param,
+                grad,
+                &[b],
+                &[cfg.lr, sign, cfg.weight_decay, keep, take, from_d, from_b],
+            ),
+        };
+    }
     for_chunks(param, grad, [momentum_buffer], |p, g, [buf]| match buf {
         None => p
             .iter_mut()
@@ -189,6 +211,25 @@ pub fn adam_step(
         (1.0, cfg.weight_decay)
     };
     let (b1, b2, eps) = (cfg.beta1, cfg.beta2, cfg.eps);
+    if on_cuda(param) {
+        let scalars = [step_size, bias2_sqrt, shrink, l2, b1, b2, eps, sign];
+        return match max_exp_avg_sq {
+            None => crate::cuda::optim::update(
+                "adam_f32",
+                param,
+                grad,
+                &[exp_avg, exp_avg_sq],
+                &scalars,
+            ),
+            Some(vmax) => crate::cuda::optim::update(
+                "adam_amsgrad_f32",
+                param,
+                grad,
+                &[exp_avg, exp_avg_sq, vmax],
+                &scalars,
+            ),
+        };
+    }
     for_chunks(
         param,
         grad,
@@ -253,6 +294,28 @@ pub fn rmsprop_step(
             "a state tensor when momentum > 0",
             "None",
         ));
+    }
+    if on_cuda(param) {
+        let kernel = match (grad_avg.is_some(), momentum_buffer.is_some()) {
+            (false, false) => "rmsprop_f32",
+            (true, false) => "rmsprop_centered_f32",
+            (false, true) => "rmsprop_momentum_f32",
+            (true, true) => "rmsprop_centered_momentum_f32",
+        };
+        let sign = if cfg.maximize { -1.0 } else { 1.0 };
+        let states: Vec<&Tensor> = std::iter::once(square_avg)
+            .chain(grad_avg)
+            .chain(momentum_buffer)
+            .collect();
+        let scalars = [
+            cfg.lr,
+            cfg.alpha,
+            cfg.eps,
+            cfg.weight_decay,
+            cfg.momentum,
+            sign,
+        ];
+        return crate::cuda::optim::update(kernel, param, grad, &states, &scalars);
     }
     for_chunks(
         param,

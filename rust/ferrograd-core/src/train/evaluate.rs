@@ -4,7 +4,7 @@ use super::objective::Objective;
 use crate::data::Batch;
 use crate::nn::Module;
 use crate::text::conll::IGNORE;
-use crate::{NoGradGuard, Result};
+use crate::{Device, NoGradGuard, Result};
 
 /// The outputs of a model over a dataset, in dataset order.
 #[derive(Clone, Debug, Default)]
@@ -36,6 +36,7 @@ pub fn predict_epoch(
     batches: &mut dyn Iterator<Item = Result<Batch>>,
     total: usize,
     objective: Option<&dyn Objective>,
+    device: Device,
     on_batch: &mut dyn FnMut(usize) -> Result<()>,
 ) -> Result<Predictions> {
     let _guard = NoGradGuard::new();
@@ -46,6 +47,7 @@ pub fn predict_epoch(
         let n = batch.len();
         let (labels, label_shape) = (batch.labels.clone(), batch.label_shape.clone());
         let (x, y) = batch.into_tensors()?;
+        let (x, y) = (x.to_device(device)?, y.to_device(device)?);
         let y_hat = model.forward(&x)?.contiguous()?;
         if let Some(obj) = objective {
             loss_sum += obj.loss(&y_hat, &y)?.item()? * n as f64;
@@ -65,7 +67,9 @@ pub fn predict_epoch(
                 y_hat.shape()
             );
         }
-        let values = y_hat.with_f32_slice("predict", |v| v.to_vec())?;
+        let values = y_hat
+            .to_device(Device::Cpu)?
+            .with_f32_slice("predict", |v| v.to_vec())?;
         parts.push(BatchOutput {
             values,
             shape: y_hat.shape().to_vec(),

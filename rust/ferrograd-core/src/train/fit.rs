@@ -9,7 +9,7 @@ use crate::nn::Module;
 use crate::ops::loss::{kl_div, KlReduction};
 use crate::optim::{clip_grad_norm, Optimizer};
 use crate::rng::RngState;
-use crate::{Error, Result, Tensor};
+use crate::{Device, Error, Result, Tensor};
 
 /// Adversarial training. Without `trades_beta` each batch is replaced by its attack before the
 /// step (PGD-AT; with one uniform-start step of 1.25 ε, Fast-AT). With it, the loss becomes TRADES'
@@ -34,6 +34,8 @@ pub struct TrainOptions {
     /// Learning rate of each parameter group for each optimizer step of the epoch (a per-step
     /// schedule, evaluated in advance); `None` keeps the groups' rates.
     pub step_lrs: Option<Vec<Vec<f32>>>,
+    /// Where the model lives: each batch is moved there before the forward pass.
+    pub device: Device,
 }
 
 /// Where an epoch stands, after each batch.
@@ -81,6 +83,11 @@ pub fn train_epoch(
             ));
         }
     }
+    if adversary.is_some() && options.device != Device::Cpu {
+        return Err(Error::NotImplemented(
+            "fit(adversarial=...): adversarial training runs on the CPU only in this build".into(),
+        ));
+    }
     let start = Instant::now();
     let mut p = Progress {
         batches: total,
@@ -111,6 +118,7 @@ pub fn train_epoch(
                 }
             }
             let (x, y) = batch.into_tensors()?;
+            let (x, y) = (x.to_device(options.device)?, y.to_device(options.device)?);
             let output = model.forward(&x)?;
             let mut loss = objective.loss(&output, &y)?;
             if let Some((x_adv, beta)) = &trades {

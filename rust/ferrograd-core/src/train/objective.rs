@@ -66,6 +66,20 @@ pub fn count_correct(output: &Tensor, labels: &[i64]) -> Result<(usize, usize)> 
     if output.rank() < 2 || classes == 0 || output.numel() != labels.len() * classes {
         return Ok((0, 0));
     }
+    if output.device() != crate::Device::Cpu {
+        // Arg-max on the device; only the indices come back.
+        let best = output
+            .argmax(-1, false)?
+            .to_device(crate::Device::Cpu)?
+            .to_vec::<i64>()?;
+        return Ok(best
+            .iter()
+            .zip(labels)
+            .filter(|(_, &label)| label >= 0)
+            .fold((0, 0), |(c, n), (&b, &label)| {
+                (c + usize::from(b == label), n + 1)
+            }));
+    }
     let output = output.contiguous()?;
     output.with_f32_slice("accuracy", |v| {
         v.chunks(classes)

@@ -1,0 +1,52 @@
+// Fills, strided copies with dtype casts, and strided in-place assignment. Memory-bound: one read
+// and one write per element; `contiguous` layouts skip the index arithmetic.
+
+template <typename T>
+__device__ void fill(T* out, long long n, T value) {
+    FG_FOR_EACH(i, n) out[i] = value;
+}
+
+// Gathers the elements of `layout` row-major into `out`, converting S to D.
+template <typename S, typename D>
+__device__ void cast(D* out, const S* src, StridedLayout layout, long long n) {
+    FG_FOR_EACH(i, n) out[i] = (D)src[fg_offset(layout, i)];
+}
+
+template <typename S>
+__device__ void cast_bool(unsigned char* out, const S* src, StridedLayout layout, long long n) {
+    FG_FOR_EACH(i, n) out[i] = src[fg_offset(layout, i)] != (S)0 ? 1 : 0;
+}
+
+template <typename T>
+__device__ void strided_assign(T* dst, StridedLayout dl, const T* src, StridedLayout sl, long long n) {
+    FG_FOR_EACH(i, n) dst[fg_offset(dl, i)] = src[fg_offset(sl, i)];
+}
+
+#define FG_TYPES(X) X(f32, float) X(i64, long long) X(i32, int) X(u8, unsigned char)
+
+#define FG_FILL(name, T) \
+    extern "C" __global__ void fill_##name(T* out, long long n, T value) { fill<T>(out, n, value); }
+FG_TYPES(FG_FILL)
+
+#define FG_ASSIGN(name, T)                                                                        \
+    extern "C" __global__ void strided_assign_##name(T* dst, StridedLayout dl, const T* src,      \
+                                                     StridedLayout sl, long long n) {             \
+        strided_assign<T>(dst, dl, src, sl, n);                                                   \
+    }
+FG_TYPES(FG_ASSIGN)
+
+#define FG_CAST(sname, S, dname, D)                                                               \
+    extern "C" __global__ void cast_##sname##_##dname(D* out, const S* src, StridedLayout l,     \
+                                                      long long n) {                              \
+        cast<S, D>(out, src, l, n);                                                               \
+    }
+#define FG_CAST_FROM(sname, S)                                                                    \
+    FG_CAST(sname, S, f32, float)                                                                 \
+    FG_CAST(sname, S, i64, long long)                                                             \
+    FG_CAST(sname, S, i32, int)                                                                   \
+    FG_CAST(sname, S, u8, unsigned char)                                                          \
+    extern "C" __global__ void cast_##sname##_bool(unsigned char* out, const S* src,              \
+                                                   StridedLayout l, long long n) {                \
+        cast_bool<S>(out, src, l, n);                                                             \
+    }
+FG_TYPES(FG_CAST_FROM)

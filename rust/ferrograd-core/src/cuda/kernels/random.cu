@@ -1,0 +1,36 @@
+// Random numbers from the global Philox-4x32-10 stream (`rng.rs`): element i of a draw starting at
+// 4-word block `block0` is word i % 4 of block block0 + i / 4, turned into [0, 1) from its top 24
+// bits, exactly as on the CPU, so a seed gives the same dropout mask on both devices. Each thread
+// computes one block and writes its four elements.
+
+__device__ void fg_philox(unsigned int c[4], unsigned int k0, unsigned int k1) {
+    for (int r = 0; r < 10; ++r) {
+        unsigned long long p0 = 0xD2511F53ull * c[0];
+        unsigned long long p1 = 0xCD9E8D57ull * c[2];
+        unsigned int n0 = (unsigned int)(p1 >> 32) ^ c[1] ^ k0;
+        unsigned int n1 = (unsigned int)p1;
+        unsigned int n2 = (unsigned int)(p0 >> 32) ^ c[3] ^ k1;
+        unsigned int n3 = (unsigned int)p0;
+        c[0] = n0; c[1] = n1; c[2] = n2; c[3] = n3;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+}
+
+// mask[i] = keep if u_i >= p else 0 (inverted dropout's multiplier).
+extern "C" __global__ void dropout_mask_f32(float* mask, long long n, unsigned long long seed,
+                                            unsigned long long block0, float p, float keep) {
+    long long blocks = (n + 3) / 4;
+    FG_FOR_EACH(b, blocks) {
+        unsigned long long block = block0 + (unsigned long long)b;
+        unsigned int c[4] = {(unsigned int)block, (unsigned int)(block >> 32), 0u, 0u};
+        fg_philox(c, (unsigned int)seed, (unsigned int)(seed >> 32));
+        for (int w = 0; w < 4; ++w) {
+            long long i = b * 4 + w;
+            if (i < n) {
+                float u = (float)(c[w] >> 8) * (1.0f / 16777216.0f);
+                mask[i] = u >= p ? keep : 0.f;
+            }
+        }
+    }
+}

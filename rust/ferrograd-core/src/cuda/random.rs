@@ -1,0 +1,33 @@
+//! Launches of `kernels/random.cu`: the Philox stream on the device.
+
+use cudarc::driver::PushKernelArg;
+
+use super::launch::{grid_for, launch_error};
+use super::storage::{empty, CudaStorage};
+use crate::Result;
+
+/// Inverted-dropout multipliers for `n` elements on device `ordinal`, from the stream values
+/// starting at `offset` (a multiple of 4) of `seed`.
+pub fn dropout_mask(
+    ordinal: usize,
+    n: usize,
+    (seed, offset): (u64, u64),
+    p: f32,
+    keep: f32,
+) -> Result<CudaStorage> {
+    let g = super::gpu(ordinal)?;
+    let mut mask = empty::<f32>(&g, n)?;
+    let f = g.function("random.cu", "dropout_mask_f32")?;
+    let (n64, block0) = (n as i64, offset / 4);
+    let mut b = g.stream.launch_builder(&f);
+    b.arg(&mut mask)
+        .arg(&n64)
+        .arg(&seed)
+        .arg(&block0)
+        .arg(&p)
+        .arg(&keep);
+    // SAFETY: each thread writes the elements of its own block below n.
+    unsafe { b.launch(grid_for(n.div_ceil(4))) }
+        .map_err(|e| launch_error("dropout_mask_f32", e))?;
+    Ok(CudaStorage::F32(mask))
+}

@@ -1,0 +1,426 @@
+"""The CUDA backend.
+
+Without a GPU (CI): every kernel file compiles with NVRTC (pip's nvidia-cuda-nvrtc, a test
+dependency), and asking for a CUDA tensor raises DeviceError. With a GPU (tests marked `gpu`):
+every CUDA op, forward and backward, matches the CPU backend.
+
+Tolerances against the CPU backend: elementwise ops rtol 2e-6 / atol 1e-6 (the device's expf,
+erff, tanhf are within 2 ulp of the host's); sums and softmax rtol 1e-5 / atol 1e-6 (tree versus
+blocked summation order); matmul rtol 1e-5 / atol 1e-5 with TF32 off; optimizer steps rtol 1e-6.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pytest
+
+import ferrograd as fg
+import ferrograd.functional as F
+
+HAS_GPU = fg.cuda.is_available()
+
+
+def gpu(test: Callable) -> Callable:
+    """Marks a test `gpu` and skips it without a CUDA device."""
+    return pytest.mark.gpu(pytest.mark.skipif(not HAS_GPU, reason="needs a CUDA device")(test))
+
+
+# -- without a GPU ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
+def test_every_kernel_file_compiles_with_nvrtc(arch: str) -> None:
+    assert fg.cuda.libraries()["nvrtc"], (
+        "NVRTC not found: the test extras install nvidia-cuda-nvrtc, which this check needs"
+    )
+    files = fg.cuda.compile_kernels(arch)
+    assert {"copy.cu", "elementwise.cu", "reduce.cu", "softmax.cu", "optim.cu"} <= set(files)
+
+
+def test_compile_kernels_rejects_a_bad_arch() -> None:
+    with pytest.raises(ValueError, match="arch"):
+        fg.cuda.compile_kernels("hopper")
+
+
+@pytest.mark.skipif(HAS_GPU, reason="checks the error raised without a GPU")
+def test_cuda_without_a_gpu_raises_device_error() -> None:
+    assert fg.cuda.device_count() == 0 or not fg.cuda.is_available()
+    x = fg.tensor(np.ones(3, np.float32))
+    with pytest.raises(fg.DeviceError, match="CUDA"):
+        x.to("cuda")
+    with pytest.raises(fg.DeviceError, match="CUDA"):
+        x.cuda()
+    with pytest.raises(fg.DeviceError):
+        fg.zeros(2, 3, device="cuda")
+    with pytest.raises(fg.DeviceError):
+        fg.nn.Linear(3, 2).to("cuda")
+
+
+@pytest.mark.skipif(HAS_GPU, reason="checks the error raised without a GPU")
+def test_fit_on_cuda_without_a_gpu_raises_device_error() -> None:
+    model = fg.nn.Linear(4, 2)
+    x, y = np.zeros((8, 4), np.float32), np.zeros(8, np.int64)
+    with pytest.raises(fg.DeviceError, match="not available"):
+        model.fit((x, y), epochs=1, device="cuda", verbose=False)
+    with pytest.raises(ValueError, match="device"):
+        model.fit((x, y), epochs=1, device="gpu", verbose=False)
+
+
+# -- with a GPU -----------------------------------------------------------------------------
+
+
+def leaf(a: np.ndarray, device: str) -> fg.Tensor:
+    """A leaf on `device` that requires grad."""
+    t = fg.tensor(a).to(device)
+    t.requires_grad = True
+    return t
+
+
+def grads_match(fn: Callable[..., fg.Tensor], arrays: list[np.ndarray], rtol: float, atol: float) -> None:
+    """`fn` on CPU and CUDA leaves: same output, same gradients of (out * w).sum() with a fixed w."""
+    results = {}
+    for device in ("cpu", "cuda"):
+        xs = [leaf(a, device) for a in arrays]
+        out = fn(*xs)
+        w = np.linspace(-1.0, 1.0, out.numel(), dtype=np.float32).reshape(out.shape)
+        (out * fg.tensor(w).to(device)).sum().backward()
+        results[device] = (out.detach().cpu().numpy(), [x.grad.cpu().numpy() for x in xs])
+    (y_cpu, g_cpu), (y_gpu, g_gpu) = results["cpu"], results["cuda"]
+    np.testing.assert_allclose(y_gpu, y_cpu, rtol=rtol, atol=atol)
+    for a, b in zip(g_gpu, g_cpu):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+@gpu
+def test_device_queries() -> None:
+    assert fg.cuda.device_count() >= 1
+    assert isinstance(fg.cuda.get_device_name(), str) and fg.cuda.get_device_name()
+    free, total = fg.cuda.mem_get_info()
+    assert 0 < free <= total
+    assert fg.cuda.get_arch().startswith("sm_")
+
+
+@gpu
+@pytest.mark.parametrize("dtype", [np.float32, np.int64, np.int32, np.uint8, np.bool_])
+def test_round_trip_keeps_values_and_dtype(dtype: type, rng: np.random.Generator) -> None:
+    a = (rng.standard_normal((3, 5, 7)) * 50).astype(dtype)
+    t = fg.tensor(a).to("cuda")
+    assert t.device == "cuda:0"
+    np.testing.assert_array_equal(t.cpu().numpy(), a)
+    # Strided views copy through the strided-copy kernel.
+    np.testing.assert_array_equal(t.transpose(0, 2).cpu().numpy(), a.transpose(2, 1, 0))
+    np.testing.assert_array_equal(t[1:, ::2].cpu().numpy(), a[1:, ::2])
+
+
+@gpu
+def test_numpy_on_a_cuda_tensor_raises_and_tolist_copies() -> None:
+    t = fg.tensor(np.arange(4, dtype=np.float32)).cuda()
+    with pytest.raises(TypeError, match="cpu"):
+        t.numpy()
+    assert t.tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert t.sum().item() == 6.0
+
+
+@gpu
+def test_fill_and_dtype_casts() -> None:
+    z = fg.full((2, 3), 2.5, device="cuda")
+    np.testing.assert_array_equal(z.cpu().numpy(), np.full((2, 3), 2.5, np.float32))
+    x = fg.tensor(np.array([-1.5, 0.0, 2.7], np.float32)).cuda()
+    np.testing.assert_array_equal(x.to("int64").cpu().numpy(), np.array([-1, 0, 2]))
+    np.testing.assert_array_equal(x.to("bool").cpu().numpy(), np.array([True, False, True]))
+
+
+UNARY: dict[str, Callable[[fg.Tensor], fg.Tensor]] = {
+    "neg": lambda x: -x,
+    "exp": lambda x: x.exp(),
+    "log": lambda x: (x.abs() + 0.1).log(),
+    "sqrt": lambda x: (x.abs() + 0.1).sqrt(),
+    "abs": lambda x: x.abs(),
+    "relu": F.relu,
+    "leaky_relu": lambda x: F.leaky_relu(x, 0.2),
+    "sigmoid": lambda x: x.sigmoid(),
+    "tanh": lambda x: x.tanh(),
+    "gelu": F.gelu,
+    "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
+    "silu": F.silu,
+    "softplus": lambda x: F.softplus(x, beta=2.0, threshold=5.0),
+    "clamp": lambda x: x.clamp(-0.5, 0.7),
+    "pow_scalar": lambda x: (x.abs() + 0.5).pow(1.7),
+    "affine": lambda x: x * 3.0 + 1.0,
+}
+
+
+@gpu
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_ops_match_the_cpu(name: str, rng: np.random.Generator) -> None:
+    a = rng.standard_normal((4, 33)).astype(np.float32) * 2
+    grads_match(UNARY[name], [a], rtol=2e-6, atol=1e-6)
+
+
+BINARY: dict[str, Callable[[fg.Tensor, fg.Tensor], fg.Tensor]] = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / (b.abs() + 0.5),
+    "pow": lambda a, b: (a.abs() + 0.5).pow(b),
+    "maximum": lambda a, b: a.maximum(b),
+    "minimum": lambda a, b: a.minimum(b),
+}
+
+
+@gpu
+@pytest.mark.parametrize("name", sorted(BINARY))
+@pytest.mark.parametrize("shapes", [((3, 4), (3, 4)), ((2, 3, 4), (4,)), ((3, 1), (1, 5))])
+def test_binary_ops_broadcast_like_the_cpu(name: str, shapes: tuple, rng: np.random.Generator) -> None:
+    a = rng.standard_normal(shapes[0]).astype(np.float32)
+    b = rng.standard_normal(shapes[1]).astype(np.float32)
+    grads_match(BINARY[name], [a, b], rtol=2e-6, atol=1e-6)
+
+
+@gpu
+def test_comparisons_and_where(rng: np.random.Generator) -> None:
+    a = rng.integers(-3, 3, (4, 5)).astype(np.float32)
+    b = rng.integers(-3, 3, (5,)).astype(np.float32)
+    ga, gb = fg.tensor(a).cuda(), fg.tensor(b).cuda()
+    for op in ("__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__"):
+        np.testing.assert_array_equal(getattr(ga, op)(gb).cpu().numpy(), getattr(a, op)(b))
+    picked = fg.where(ga > gb, ga, gb * 10)
+    np.testing.assert_array_equal(picked.cpu().numpy(), np.where(a > b, a, b * 10))
+    labels = fg.tensor(np.array([0, 2, 1], np.int64)).cuda()
+    np.testing.assert_array_equal((labels == fg.tensor(np.array([0, 1, 1], np.int64)).cuda()).cpu().numpy(),
+                                  [True, False, True])
+
+
+@gpu
+@pytest.mark.parametrize("dim", [None, 0, 1, (0, 2), -1])
+def test_reductions_match_the_cpu(dim: object, rng: np.random.Generator) -> None:
+    a = rng.standard_normal((6, 7, 300)).astype(np.float32)
+    grads_match(lambda x: x.sum(dim), [a], rtol=1e-5, atol=1e-5)
+    grads_match(lambda x: x.mean(dim, keepdim=True), [a], rtol=1e-5, atol=1e-6)
+    grads_match(lambda x: x.var(dim), [a], rtol=1e-5, atol=1e-6)
+
+
+@gpu
+def test_max_min_argmax_match_the_cpu(rng: np.random.Generator) -> None:
+    a = rng.standard_normal((5, 129)).astype(np.float32)
+    a[2, 7] = a[2, 90] = 10.0  # a tie: the first index wins
+    g = fg.tensor(a).cuda()
+    np.testing.assert_array_equal(g.argmax(1).cpu().numpy(), a.argmax(1))
+    np.testing.assert_array_equal(g.argmax(0).cpu().numpy(), a.argmax(0))
+    assert g.argmax(1).cpu().numpy()[2] == 7
+    grads_match(lambda x: x.max(1)[0], [a], rtol=0, atol=0)
+    values, indices = g.max(1)
+    np.testing.assert_array_equal(values.cpu().numpy(), a.max(1))
+    np.testing.assert_array_equal(indices.cpu().numpy(), a.argmax(1))
+    np.testing.assert_array_equal(g.min(0)[0].cpu().numpy(), a.min(0))
+    grads_match(lambda x: x.max(), [a], rtol=0, atol=0)
+    grads_match(lambda x: x.min(), [a], rtol=0, atol=0)
+
+
+@gpu
+@pytest.mark.parametrize("n", [10, 1000, 4097])
+def test_softmax_and_log_softmax_match_the_cpu(n: int, rng: np.random.Generator) -> None:
+    a = (rng.standard_normal((3, n)) * 5).astype(np.float32)
+    grads_match(lambda x: F.softmax(x, dim=-1), [a], rtol=1e-5, atol=1e-7)
+    grads_match(lambda x: F.log_softmax(x, dim=-1), [a], rtol=1e-5, atol=1e-5)
+    grads_match(lambda x: F.softmax(x, dim=0), [a], rtol=1e-5, atol=1e-7)
+
+
+@gpu
+@pytest.mark.parametrize(
+    "shapes",
+    [((7, 5), (5, 3)), ((4, 7, 5), (5, 3)), ((2, 4, 7, 5), (2, 4, 5, 3)), ((4, 7, 5), (1, 5, 3)), ((5,), (5, 3))],
+)
+def test_matmul_matches_the_cpu(shapes: tuple, rng: np.random.Generator) -> None:
+    a = rng.standard_normal(shapes[0]).astype(np.float32)
+    b = rng.standard_normal(shapes[1]).astype(np.float32)
+    grads_match(lambda x, y: x @ y, [a, b], rtol=1e-5, atol=1e-5)
+    # Transposed operands reach cuBLAS as "T" without a copy.
+    if len(shapes[0]) == 2:
+        grads_match(lambda x, y: (y.transpose(0, 1) @ x.transpose(0, 1)), [a, b], rtol=1e-5, atol=1e-5)
+
+
+@gpu
+def test_linear_mlp_forward_and_backward_match_the_cpu(rng: np.random.Generator) -> None:
+    x = rng.standard_normal((16, 20)).astype(np.float32)
+    w1 = (rng.standard_normal((32, 20)) * 0.2).astype(np.float32)
+    w2 = (rng.standard_normal((4, 32)) * 0.2).astype(np.float32)
+    b1 = rng.standard_normal(32).astype(np.float32)
+
+    def mlp(x: fg.Tensor, w1: fg.Tensor, b1: fg.Tensor, w2: fg.Tensor) -> fg.Tensor:
+        return F.log_softmax(F.linear(F.gelu(F.linear(x, w1, b1)), w2), dim=-1)
+
+    grads_match(mlp, [x, w1, b1, w2], rtol=1e-5, atol=1e-5)
+
+
+@gpu
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: fg.optim.SGD(ps, lr=0.1),
+        lambda ps: fg.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-2),
+        lambda ps: fg.optim.Adam(ps, lr=1e-2),
+        lambda ps: fg.optim.Adam(ps, lr=1e-2, amsgrad=True, weight_decay=1e-2),
+        lambda ps: fg.optim.AdamW(ps, lr=1e-2, weight_decay=0.1),
+        lambda ps: fg.optim.RMSprop(ps, lr=1e-2, momentum=0.5, centered=True),
+        lambda ps: fg.optim.RMSprop(ps, lr=1e-2),
+    ],
+)
+def test_optimizer_steps_match_the_cpu(make: Callable, rng: np.random.Generator) -> None:
+    p0 = rng.standard_normal((3, 50)).astype(np.float32)
+    grads = [rng.standard_normal((3, 50)).astype(np.float32) for _ in range(3)]
+    final = {}
+    for device in ("cpu", "cuda"):
+        p = leaf(p0, device)
+        opt = make([p])
+        for g in grads:
+            opt.zero_grad()
+            (p * fg.tensor(g).to(device)).sum().backward()
+            opt.step()
+        final[device] = p.detach().cpu().numpy()
+    np.testing.assert_allclose(final["cuda"], final["cpu"], rtol=1e-6, atol=1e-6)
+
+
+@gpu
+def test_module_to_cuda_moves_parameters_and_buffers() -> None:
+    model = fg.nn.Sequential(fg.nn.Linear(4, 3), fg.nn.ReLU(), fg.nn.Linear(3, 2))
+    model.to("cuda")
+    assert all(p.device == "cuda:0" and p.requires_grad and p.is_leaf for p in model.parameters())
+    out = model(fg.tensor(np.ones((5, 4), np.float32)).cuda())
+    assert out.device == "cuda:0" and out.shape == (5, 2)
+    model.cpu()
+    assert all(p.device == "cpu" for p in model.parameters())
+
+
+@gpu
+def test_ops_without_a_kernel_name_themselves_and_mixed_devices_raise() -> None:
+    x = fg.tensor(np.ones((1, 1, 5, 5), np.float32)).cuda()
+    w = fg.tensor(np.ones((2, 1, 3, 3), np.float32)).cuda()
+    with pytest.raises(NotImplementedError, match="conv2d.*CUDA"):
+        F.conv2d(x, w)
+    with pytest.raises(fg.DeviceError, match="same device"):
+        x + fg.tensor(np.ones((1, 1, 5, 5), np.float32))
+
+
+@gpu
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_matches_the_cpu(smoothing: float, weighted: bool, reduction: str,
+                                       rng: np.random.Generator) -> None:
+    logits = rng.standard_normal((9, 7)).astype(np.float32) * 3
+    target = rng.integers(0, 7, 9)
+    target[4] = -100  # ignored
+    weight = rng.uniform(0.5, 2.0, 7).astype(np.float32) if weighted else None
+
+    def loss(x: fg.Tensor) -> fg.Tensor:
+        w = fg.tensor(weight).to(x.device) if weight is not None else None
+        t = fg.tensor(target).to(x.device)
+        return F.cross_entropy(x, t, weight=w, label_smoothing=smoothing, reduction=reduction)
+
+    grads_match(loss, [logits], rtol=1e-5, atol=1e-6)
+
+
+@gpu
+def test_cross_entropy_over_spatial_logits_and_nll_match_the_cpu(rng: np.random.Generator) -> None:
+    logits = rng.standard_normal((2, 5, 3, 4)).astype(np.float32)
+    target = rng.integers(0, 5, (2, 3, 4))
+    grads_match(lambda x: F.cross_entropy(x, fg.tensor(target).to(x.device)), [logits], rtol=1e-5, atol=1e-6)
+    grads_match(lambda x: F.nll_loss(F.log_softmax(x, dim=1), fg.tensor(target).to(x.device)), [logits],
+                rtol=1e-5, atol=1e-6)
+
+
+@gpu
+def test_layer_norm_matches_the_cpu(rng: np.random.Generator) -> None:
+    x = rng.standard_normal((4, 6, 33)).astype(np.float32) * 2 + 1
+    w = rng.standard_normal(33).astype(np.float32)
+    b = rng.standard_normal(33).astype(np.float32)
+    grads_match(lambda x, w, b: F.layer_norm(x, (33,), w, b), [x, w, b], rtol=1e-5, atol=1e-5)
+    grads_match(lambda x: F.layer_norm(x, (6, 33)), [x], rtol=1e-5, atol=1e-5)
+
+
+@gpu
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_matches_the_cpu(training: bool, rng: np.random.Generator) -> None:
+    x = rng.standard_normal((8, 3, 5, 5)).astype(np.float32) * 2 + 1
+    stats = {}
+    for device in ("cpu", "cuda"):
+        bn = fg.nn.BatchNorm2d(3)
+        bn.to(device)
+        bn.train(training)
+        xs = leaf(x, device)
+        y = bn(xs)
+        (y * y).sum().backward()
+        stats[device] = (y.detach().cpu().numpy(), xs.grad.cpu().numpy(), bn.weight.grad.cpu().numpy(),
+                         bn.running_mean.cpu().numpy(), bn.running_var.cpu().numpy())
+    for a, b in zip(stats["cuda"], stats["cpu"]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@gpu
+def test_dropout_draws_the_same_mask_as_the_cpu() -> None:
+    x = np.ones((7, 301), np.float32)
+    masks = {}
+    for device in ("cpu", "cuda"):
+        fg.manual_seed(11)
+        masks[device] = F.dropout(fg.tensor(x).to(device), p=0.3, training=True).cpu().numpy()
+    np.testing.assert_array_equal(masks["cuda"], masks["cpu"])
+    assert 0.25 < (masks["cuda"] == 0).mean() < 0.35
+
+
+@gpu
+def test_index_ops_match_the_cpu(rng: np.random.Generator) -> None:
+    table = rng.standard_normal((10, 6)).astype(np.float32)
+    ids = np.array([[1, 3, 3], [9, 0, 1]])
+    grads_match(lambda t: F.embedding(fg.tensor(ids).to(t.device), t), [table], rtol=1e-6, atol=1e-6)
+    grads_match(lambda t: t.index_select(1, fg.tensor(np.array([5, 0, 5])).to(t.device)), [table],
+                rtol=1e-6, atol=1e-6)
+    index = rng.integers(0, 6, (10, 4))
+    grads_match(lambda t: t.gather(1, fg.tensor(index).to(t.device)), [table], rtol=1e-6, atol=1e-6)
+    hot = F.one_hot(fg.tensor(np.array([2, 0, 4])).cuda(), 5).cpu().numpy()
+    np.testing.assert_array_equal(hot, np.eye(5, dtype=np.float32)[[2, 0, 4]])
+    with pytest.raises(ValueError, match="index"):
+        fg.tensor(table).cuda().index_select(0, fg.tensor(np.array([10])).cuda())
+
+
+@gpu
+def test_cat_stack_pad_match_the_cpu(rng: np.random.Generator) -> None:
+    a = rng.standard_normal((2, 3)).astype(np.float32)
+    b = rng.standard_normal((2, 5)).astype(np.float32)
+    grads_match(lambda x, y: fg.cat([x, y], dim=1), [a, b], rtol=0, atol=0)
+    grads_match(lambda x: fg.stack([x, x * 2], dim=0), [a], rtol=0, atol=0)
+    grads_match(lambda x: F.pad(x, (1, 2, 0, 1), value=0.5), [a], rtol=0, atol=0)
+
+
+@gpu
+def test_clip_grad_norm_matches_the_cpu(rng: np.random.Generator) -> None:
+    grads = [rng.standard_normal((4, 5)).astype(np.float32) * 3, rng.standard_normal(7).astype(np.float32)]
+    out = {}
+    for device in ("cpu", "cuda"):
+        ps = [leaf(np.zeros_like(g), device) for g in grads]
+        for p, g in zip(ps, grads):
+            (p * fg.tensor(g).to(device)).sum().backward()
+        norm = fg.optim.clip_grad_norm_(ps, 1.0)
+        out[device] = (float(norm), [p.grad.cpu().numpy() for p in ps])
+    assert abs(out["cuda"][0] - out["cpu"][0]) < 1e-4 * out["cpu"][0]
+    for a, b in zip(out["cuda"][1], out["cpu"][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+@gpu
+def test_fit_trains_an_mlp_on_mnist_on_cuda_like_on_the_cpu(mnist: dict) -> None:
+    """`fit(device="cuda")` (batches moved in the Rust loop, fused cross-entropy and Adam kernels)
+    reaches the CPU run's test accuracy to within half a point after one epoch on 12,000 images."""
+    x, y = mnist["x_train"][:12000].reshape(-1, 784), mnist["y_train"][:12000]
+    xt, yt = mnist["x_test"][:2000].reshape(-1, 784), mnist["y_test"][:2000]
+    accuracy = {}
+    for device in ("cpu", "cuda"):
+        fg.manual_seed(0)
+        model = fg.nn.Sequential(fg.nn.Linear(784, 256), fg.nn.ReLU(), fg.nn.Linear(256, 10))
+        model.fit((x, y), epochs=1, batch_size=128, device=device, seed=0, verbose=False)
+        assert all(p.device == ("cpu" if device == "cpu" else "cuda:0") for p in model.parameters())
+        accuracy[device] = model.evaluate((xt, yt)).accuracy
+    assert accuracy["cpu"] > 0.93
+    assert abs(accuracy["cuda"] - accuracy["cpu"]) < 0.005, accuracy
