@@ -16,12 +16,14 @@ import torch  # noqa: E402
 
 import attacks  # noqa: E402
 import fit_epoch  # noqa: E402
+import gpu  # noqa: E402
 import minilm  # noqa: E402
 import train_step  # noqa: E402
 from common import machine  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SUITES = {"train_step": train_step.run, "fit_epoch": fit_epoch.run, "attacks": attacks.run, "minilm": minilm.run}
+CPU_SUITES = {"train_step": train_step.run, "fit_epoch": fit_epoch.run, "attacks": attacks.run, "minilm": minilm.run}
+SUITES = {**CPU_SUITES, "gpu": gpu.run}
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
@@ -40,12 +42,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for both libraries")
     parser.add_argument("--only", choices=sorted(SUITES), action="append",
                         help="run these suites only; the table keeps the other rows of its last run")
-    parser.add_argument("--gpu", action="store_true", help="time the workloads on the GPU as well (needs the CUDA backend)")
+    parser.add_argument("--gpu", action="store_true", help="add the GPU suite (needs a GPU; `--only gpu` runs it alone)")
     args = parser.parse_args()
-    if args.gpu:
+    names = args.only or [*CPU_SUITES, *(["gpu"] if args.gpu else [])]
+    if "gpu" in names:
         require_cuda_backend(parser)
     os.environ["RAYON_NUM_THREADS"] = str(args.threads)
-    rows = [r for name in (args.only or SUITES) for r in SUITES[name](args.threads)]
+    rows = [r for name in names for r in SUITES[name](args.threads)]
     path = ROOT / "BENCHMARKS.md"
     text = path.read_text() if path.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
     head, rest = text.split(BEGIN, 1)
@@ -53,7 +56,7 @@ def main() -> None:
     lines = [
         f"Machine: {machine()}; {args.threads} threads for both; PyTorch {torch.__version__}; "
         f"{datetime.date.today().isoformat()}. Command: `python benches/run.py --threads {args.threads}"
-        + "".join(f" --only {o}" for o in args.only or []) + "`.",
+        + (" --gpu" if args.gpu else "") + "".join(f" --only {o}" for o in args.only or []) + "`.",
         "",
         "| workload | ferrograd (ms) | PyTorch (ms) | ratio (lower is better) | target |",
         "|---|---|---|---|---|",

@@ -58,6 +58,10 @@ pub fn batched_matmul(
     } else {
         cublasMath_t::CUBLAS_DEFAULT_MATH
     };
+    // cuBLAS runs in the calling thread's current context, which may not be this device's yet.
+    g.ctx
+        .bind_to_thread()
+        .map_err(|e| driver_error("binding the context", e))?;
     // SAFETY: sets a flag on the handle this device owns.
     unsafe { cudarc::cublas::sys::cublasSetMathMode(*g.blas.handle(), mode) }
         .result()
