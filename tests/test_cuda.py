@@ -424,3 +424,46 @@ def test_fit_trains_an_mlp_on_mnist_on_cuda_like_on_the_cpu(mnist: dict) -> None
         accuracy[device] = model.evaluate((xt, yt)).accuracy
     assert accuracy["cpu"] > 0.93
     assert abs(accuracy["cuda"] - accuracy["cpu"]) < 0.005, accuracy
+
+
+@gpu
+@pytest.mark.parametrize(
+    "case",
+    [dict(x=(2, 3, 9, 8), w=(4, 3, 3, 3), stride=1, padding=1, dilation=1, groups=1),
+     dict(x=(2, 4, 9, 7), w=(6, 2, 3, 2), stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2),
+     dict(x=(3, 5, 4, 4), w=(7, 5, 1, 1), stride=1, padding=0, dilation=1, groups=1)],
+)
+def test_conv2d_matches_the_cpu(case: dict, rng: np.random.Generator) -> None:
+    x = rng.standard_normal(case["x"]).astype(np.float32)
+    w = rng.standard_normal(case["w"]).astype(np.float32)
+    b = rng.standard_normal(case["w"][0]).astype(np.float32)
+    grads_match(lambda xv, wv, bv: F.conv2d(xv, wv, bv, case["stride"], case["padding"], case["dilation"],
+                                            case["groups"]), [x, w, b], rtol=1e-4, atol=1e-4)
+
+
+@gpu
+def test_pooling_matches_the_cpu(rng: np.random.Generator) -> None:
+    x = rng.standard_normal((2, 3, 9, 8)).astype(np.float32)
+    grads_match(lambda t: F.max_pool2d(t, 3, 2, 1), [x], rtol=0, atol=0)
+    grads_match(lambda t: F.max_pool2d(t, 2), [x], rtol=0, atol=0)
+    grads_match(lambda t: F.avg_pool2d(t, 3, 2, 1, ceil_mode=True), [x], rtol=1e-6, atol=1e-6)
+    grads_match(lambda t: F.adaptive_avg_pool2d(t[:, :, :8, :], (2, 4)), [x], rtol=1e-6, atol=1e-6)
+    grads_match(lambda t: F.unfold(t, 3, padding=1), [x], rtol=0, atol=0)
+
+
+@gpu
+def test_fit_trains_the_small_cnn_on_mnist_on_cuda_like_on_the_cpu(mnist: dict) -> None:
+    """The issue's small CNN, one epoch on 6,000 images with `fit(device="cuda")` (convolution and
+    pooling as im2col + cuBLAS), against the same run on the CPU."""
+    x, y = mnist["x_train"][:6000], mnist["y_train"][:6000]
+    xt, yt = mnist["x_test"][:2000], mnist["y_test"][:2000]
+    accuracy = {}
+    for device in ("cpu", "cuda"):
+        fg.manual_seed(0)
+        n = fg.nn
+        model = n.Sequential(n.Conv2d(1, 32, 3), n.ReLU(), n.Conv2d(32, 64, 3), n.ReLU(), n.MaxPool2d(2), n.Flatten(),
+                             n.Linear(9216, 128), n.ReLU(), n.Linear(128, 10))
+        model.fit((x, y), epochs=1, batch_size=128, device=device, seed=0, verbose=False)
+        accuracy[device] = model.evaluate((xt, yt)).accuracy
+    assert accuracy["cpu"] > 0.93
+    assert abs(accuracy["cuda"] - accuracy["cpu"]) < 0.01, accuracy

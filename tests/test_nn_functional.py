@@ -116,6 +116,21 @@ def test_conv2d(case, rng):
              ref, [x, w, b], rtol=1e-4, atol=1e-4, grad_rtol=1e-3, grad_atol=1e-3)
 
 
+@pytest.mark.parametrize("case", CONV_CASES[:2], ids=["3x3-pad1", "strided-dilated"])
+def test_unfold(case, rng):
+    x = rng.standard_normal(case["x"]).astype(np.float32)
+    k = case["w"][2:]
+    pair = lambda v: (v, v) if isinstance(v, int) else v  # noqa: E731
+    s, p, d = pair(case["stride"]), pair(case["padding"]), pair(case["dilation"])
+
+    def ref(xv):
+        patches = jax.lax.conv_general_dilated_patches(xv, k, s, [(p[0], p[0]), (p[1], p[1])], rhs_dilation=d,
+                                                       dimension_numbers=("NCHW", "OIHW", "NCHW"))
+        return patches.reshape(patches.shape[0], patches.shape[1], -1)
+
+    check_op(lambda xv: F.unfold(xv, k, case["dilation"], case["padding"], case["stride"]), ref, [x])
+
+
 def _jax_pool(x, k, s, p, op, init):
     return jax.lax.reduce_window(x, init, op, (1, 1, *k), (1, 1, *s), [(0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])])
 

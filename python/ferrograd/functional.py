@@ -12,7 +12,7 @@ from ._core import Tensor
 
 __all__ = [
     "relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softplus", "silu", "softmax", "log_softmax", "logsumexp",
-    "pad", "one_hot", "embedding", "linear", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+    "pad", "one_hot", "embedding", "linear", "conv2d", "conv_transpose2d", "unfold", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
     "batch_norm", "layer_norm", "dropout", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "scaled_dot_product_attention",
     "attention_weights", "attention_bias",
@@ -119,6 +119,15 @@ def conv2d(
 ) -> Tensor:
     """2-D convolution of an NCHW input with ``weight`` [C_out, C_in/groups, kH, kW]."""
     return _core.conv2d(x, weight, bias, _pair("stride", stride), _pair("padding", padding), _pair("dilation", dilation), groups)
+
+
+def unfold(x: Tensor, kernel_size: IntOrPair, dilation: IntOrPair = 1, padding: IntOrPair = 0,
+           stride: IntOrPair = 1) -> Tensor:
+    """Sliding blocks of an NCHW input as ``[N, C * kH * kW, L]`` (``torch.nn.functional.unfold``):
+    column ``l`` holds the window at output position ``l``, rows ordered by channel, then kernel row
+    and column; out-of-image taps are zeros."""
+    return _core.unfold(x, _pair("kernel_size", kernel_size), _pair("stride", stride), _pair("padding", padding),
+                        _pair("dilation", dilation))
 
 
 def conv_transpose2d(

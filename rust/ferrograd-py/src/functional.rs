@@ -60,6 +60,19 @@ fn conv2d(
 }
 
 #[pyfunction]
+fn unfold(
+    py: Python<'_>,
+    x: T<'_>,
+    kernel_size: (usize, usize),
+    stride: (usize, usize),
+    padding: (usize, usize),
+    dilation: (usize, usize),
+) -> PyResult<PyTensor> {
+    let x = x.inner.clone();
+    run(py, || x.unfold([kernel_size, stride, padding, dilation]))
+}
+
+#[pyfunction]
 #[allow(clippy::too_many_arguments)]
 fn conv_transpose2d(
     py: Python<'_>,
@@ -292,6 +305,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(softmax, m)?)?;
     m.add_function(wrap_pyfunction!(logsumexp, m)?)?;
     m.add_function(wrap_pyfunction!(conv2d, m)?)?;
+    m.add_function(wrap_pyfunction!(unfold, m)?)?;
     m.add_function(wrap_pyfunction!(max_pool2d, m)?)?;
     m.add_function(wrap_pyfunction!(avg_pool2d, m)?)?;
     m.add_function(wrap_pyfunction!(adaptive_avg_pool2d, m)?)?;

@@ -11,6 +11,7 @@ pub mod pool;
 pub mod reduce;
 pub mod rnn;
 pub mod softmax;
+pub mod unfold;
 
 /// Element count above which a loop is split across threads (below it, thread hand-off costs more).
 pub const PAR_THRESHOLD: usize = 1 << 18;

@@ -26,6 +26,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("loss.cu", include_str!("kernels/loss.cu")),
     ("norm.cu", include_str!("kernels/norm.cu")),
     ("random.cu", include_str!("kernels/random.cu")),
+    ("unfold.cu", include_str!("kernels/unfold.cu")),
     ("optim.cu", include_str!("kernels/optim.cu")),
 ];
 

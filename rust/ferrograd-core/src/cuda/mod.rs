@@ -19,6 +19,7 @@ pub mod reduce;
 pub mod runtime;
 pub mod softmax;
 pub mod storage;
+pub mod unfold;
 
 pub use runtime::{device_count, gpu, is_available, Gpu};
 pub use storage::CudaStorage;

@@ -162,6 +162,12 @@ impl Tensor {
             out_height: window_output(OP, h, kh, stride.0, padding.0, dilation.0, false)?,
             out_width: window_output(OP, w, kw, stride.1, padding.1, dilation.1, false)?,
         };
+        if let crate::Device::Cuda(_) = self.device() {
+            if let Some(b) = bias {
+                super::same_device(OP, self, b)?;
+            }
+            return super::unfold::conv2d_unfolded(self, weight, bias, &geo);
+        }
         let (x, wt) = (self.contiguous()?, weight.contiguous()?);
         let out = {
             let (sx, sw) = (x.storage()?, wt.storage()?);

@@ -15,6 +15,7 @@ pub mod rnn;
 pub mod shape;
 pub mod softmax;
 pub mod unary;
+pub mod unfold;
 
 use crate::{Error, Result, Tensor};
 

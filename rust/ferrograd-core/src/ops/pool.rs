@@ -1,11 +1,16 @@
 //! max_pool2d, avg_pool2d and adaptive_avg_pool2d on NCHW (or CHW) inputs, PyTorch semantics.
 
 use super::conv::window_output;
+use super::unfold::{avg_pool_unfolded, max_pool_unfolded, WindowGeometry};
 use crate::cpu::pool::{
     adaptive_windows, avg_pool, avg_pool_backward, max_pool_backward, sliding_windows, MaxPool,
     Windows,
 };
 use crate::{CpuStorage, Error, Result, Storage, Tensor};
+
+fn on_cuda(x: &Tensor) -> bool {
+    matches!(x.device(), crate::Device::Cuda(_))
+}
 
 /// (planes, H, W) of an NCHW or CHW input, and the leading shape to restore.
 fn planes(op: &'static str, x: &Tensor) -> Result<(Vec<usize>, usize, usize)> {
@@ -50,6 +55,21 @@ fn check_pool_args(
 }
 
 impl Tensor {
+    /// Runs `f` on this NCHW tensor (a CHW one as a batch of one) with its dims.
+    fn as_batch(&self, f: impl FnOnce(&Tensor, [usize; 4]) -> Result<Tensor>) -> Result<Tensor> {
+        match *self.shape() {
+            [n, c, h, w] => f(self, [n, c, h, w]),
+            [c, h, w] => f(&self.unsqueeze(0)?, [1, c, h, w])?.squeeze(Some(0)),
+            _ => Err(Error::shape(
+                "pool",
+                format!(
+                    "input must be [N, C, H, W] or [C, H, W], got {:?}",
+                    self.shape()
+                ),
+            )),
+        }
+    }
+
     /// Max pooling; the gradient goes to the position of each window's maximum.
     pub fn max_pool2d(
         &self,
@@ -72,6 +92,12 @@ impl Tensor {
         }
         let oh = window_output(OP, h, kernel.0, stride.0, padding.0, dilation.0, ceil_mode)?;
         let ow = window_output(OP, w, kernel.1, stride.1, padding.1, dilation.1, ceil_mode)?;
+        if on_cuda(self) {
+            let window = [kernel, stride, padding, dilation];
+            return self.as_batch(|x, dims| {
+                max_pool_unfolded(x, WindowGeometry::new(dims, window, (oh, ow)))
+            });
+        }
         let x = self.contiguous()?;
         let (values, argmax) = {
             let st = x.storage()?;
@@ -138,6 +164,12 @@ impl Tensor {
                 });
             }
         }
+        if on_cuda(self) {
+            let window = [kernel, stride, padding, (1, 1)];
+            return self.as_batch(|x, dims| {
+                avg_pool_unfolded(x, WindowGeometry::new(dims, window, (oh, ow)), divisor)
+            });
+        }
         self.pool_with_windows(OP, rows, cols, divisor)
     }
 
@@ -152,6 +184,21 @@ impl Tensor {
                 "values >= 1",
                 format!("{output_size:?}"),
             ));
+        }
+        if on_cuda(self) {
+            // Adaptive windows are uniform when the output size divides the input size.
+            let (oh, ow) = output_size;
+            if h % oh != 0 || w % ow != 0 {
+                return Err(Error::NotImplemented(format!(
+                    "{OP} on CUDA: output size {output_size:?} must divide the input size ({h}, {w}) so far"
+                )));
+            }
+            let k = (h / oh, w / ow);
+            let window = [k, k, (0, 0), (1, 1)];
+            let divisor = vec![(k.0 * k.1) as f32; oh * ow];
+            return self.as_batch(|x, dims| {
+                avg_pool_unfolded(x, WindowGeometry::new(dims, window, (oh, ow)), divisor)
+            });
         }
         let rows = adaptive_windows(h, output_size.0);
         let cols = adaptive_windows(w, output_size.1);

@@ -1,0 +1,376 @@
+//! Sliding windows as columns, and the CUDA backend's convolution and pooling built on them.
+//!
+//! `unfold_columns` lays the windows of an NCHW batch out as `[C * kh * kw, N * oh * ow]`, so a
+//! convolution is one matrix product per group and a pooling is a max or sum over the taps; its
+//! backward is col2im. On CUDA these compositions are the convolution and pooling (im2col + cuBLAS,
+//! the stepping stone before implicit-GEMM kernels); on the CPU the same functions are tested
+//! against the direct kernels, and `unfold` is torch.nn.functional.unfold.
+
+use super::conv::window_output;
+use crate::cpu::conv::ConvGeometry;
+use crate::cpu::unfold::{col2im, im2col};
+use crate::{CpuStorage, Error, Layout, Result, Storage, Tensor};
+
+/// Window geometry over an NCHW batch, field for field the `WindowGeometry` of
+/// `cuda/kernels/unfold.cu`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WindowGeometry {
+    pub n: i64,
+    pub c: i64,
+    pub h: i64,
+    pub w: i64,
+    pub kh: i64,
+    pub kw: i64,
+    pub sh: i64,
+    pub sw: i64,
+    pub ph: i64,
+    pub pw: i64,
+    pub dh: i64,
+    pub dw: i64,
+    pub oh: i64,
+    pub ow: i64,
+}
+
+/// Kernel, stride, padding and dilation, each (height, width).
+pub type Window = [(usize, usize); 4];
+
+impl WindowGeometry {
+    /// The geometry of `[n, c, h, w]` under `window` with output size `out`.
+    pub fn new(
+        [n, c, h, w]: [usize; 4],
+        [kernel, stride, padding, dilation]: Window,
+        out: (usize, usize),
+    ) -> WindowGeometry {
+        let i = |v: usize| v as i64;
+        WindowGeometry {
+            n: i(n),
+            c: i(c),
+            h: i(h),
+            w: i(w),
+            kh: i(kernel.0),
+            kw: i(kernel.1),
+            sh: i(stride.0),
+            sw: i(stride.1),
+            ph: i(padding.0),
+            pw: i(padding.1),
+            dh: i(dilation.0),
+            dw: i(dilation.1),
+            oh: i(out.0),
+            ow: i(out.1),
+        }
+    }
+
+    /// Every field as usize, in declaration order.
+    pub fn dims(&self) -> [usize; 14] {
+        [
+            self.n, self.c, self.h, self.w, self.kh, self.kw, self.sh, self.sw, self.ph, self.pw,
+            self.dh, self.dw, self.oh, self.ow,
+        ]
+        .map(|v| v as usize)
+    }
+
+    fn taps(&self) -> usize {
+        (self.kh * self.kw) as usize
+    }
+
+    fn positions(&self) -> usize {
+        (self.n * self.oh * self.ow) as usize
+    }
+
+    fn image_shape(&self) -> [usize; 4] {
+        [self.n, self.c, self.h, self.w].map(|v| v as usize)
+    }
+}
+
+fn dims4(op: &'static str, x: &Tensor) -> Result<[usize; 4]> {
+    match x.shape() {
+        &[n, c, h, w] => Ok([n, c, h, w]),
+        s => Err(Error::shape(
+            op,
+            format!("input must be [N, C, H, W], got {s:?}"),
+        )),
+    }
+}
+
+impl Tensor {
+    /// The windows of an NCHW tensor as columns `[C * kh * kw, N * oh * ow]` (row `(c, ki, kj)`,
+    /// column `(n, oy, ox)`); taps outside the image read `pad_value`. Differentiable (col2im).
+    pub fn unfold_columns(&self, g: WindowGeometry, pad_value: f32) -> Result<Tensor> {
+        const OP: &str = "unfold";
+        super::expect_f32(OP, self)?;
+        crate::ensure_shape!(
+            dims4(OP, self)? == g.image_shape(),
+            OP,
+            "input {:?} does not match the window geometry {g:?}",
+            self.shape()
+        );
+        let x = self.contiguous()?;
+        let out = {
+            let st = x.storage()?;
+            match &*st {
+                Storage::Cpu(_) => {
+                    Storage::Cpu(CpuStorage::F32(im2col(st.f32s(OP)?, &g, pad_value)))
+                }
+                Storage::Cuda(s) => Storage::Cuda(crate::cuda::unfold::im2col(s, g, pad_value)?),
+            }
+        };
+        let shape = [g.c as usize * g.taps(), g.positions()];
+        Ok(Tensor::from_op(
+            out,
+            &shape,
+            OP,
+            &[self],
+            Box::new(move |grad| {
+                let grad = grad.contiguous()?;
+                let st = grad.storage()?;
+                let dx = match &*st {
+                    Storage::Cpu(_) => Storage::Cpu(CpuStorage::F32(col2im(st.f32s(OP)?, &g))),
+                    Storage::Cuda(s) => Storage::Cuda(crate::cuda::unfold::col2im(s, g)?),
+                };
+                Ok(vec![Some(Tensor::from_storage(
+                    dx,
+                    Layout::contiguous(&g.image_shape()),
+                ))])
+            }),
+        ))
+    }
+
+    /// torch.nn.functional.unfold: `[N, C * kh * kw, L]` blocks of an NCHW tensor.
+    pub fn unfold(&self, [kernel, stride, padding, dilation]: Window) -> Result<Tensor> {
+        const OP: &str = "unfold";
+        let [n, c, h, w] = dims4(OP, self)?;
+        for (name, v) in [
+            ("kernel_size", kernel),
+            ("stride", stride),
+            ("dilation", dilation),
+        ] {
+            if v.0 == 0 || v.1 == 0 {
+                return Err(Error::arg(OP, name, "values >= 1", format!("{v:?}")));
+            }
+        }
+        let oh = window_output(OP, h, kernel.0, stride.0, padding.0, dilation.0, false)?;
+        let ow = window_output(OP, w, kernel.1, stride.1, padding.1, dilation.1, false)?;
+        let g = WindowGeometry::new([n, c, h, w], [kernel, stride, padding, dilation], (oh, ow));
+        let rows = c * kernel.0 * kernel.1;
+        self.unfold_columns(g, 0.0)?
+            .reshape(&[rows, n, oh * ow])?
+            .permute(&[1, 0, 2])?
+            .contiguous()
+    }
+}
+
+/// Convolution as one product per group of the weights with the columns, then bias.
+pub(crate) fn conv2d_unfolded(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    geo: &ConvGeometry,
+) -> Result<Tensor> {
+    let g = WindowGeometry::new(
+        [geo.batch, geo.in_channels, geo.height, geo.width],
+        [geo.kernel, geo.stride, geo.padding, geo.dilation],
+        (geo.out_height, geo.out_width),
+    );
+    let groups = geo.groups;
+    let (co, taps) = (geo.out_channels, g.taps());
+    let per_group = geo.in_channels / groups * taps;
+    let cols = x
+        .unfold_columns(g, 0.0)?
+        .reshape(&[groups, per_group, g.positions()])?;
+    let w = weight.reshape(&[groups, co / groups, per_group])?;
+    let y = w
+        .matmul(&cols)?
+        .reshape(&[co, geo.batch, geo.out_height, geo.out_width])?
+        .permute(&[1, 0, 2, 3])?
+        .contiguous()?;
+    match bias {
+        Some(b) => y.add(&b.reshape(&[1, co, 1, 1])?),
+        None => Ok(y),
+    }
+}
+
+/// Max or sum over each window's taps, as an NCHW tensor `[N, C, oh, ow]`.
+fn pool_unfolded(x: &Tensor, g: WindowGeometry, max: bool) -> Result<Tensor> {
+    let (c, taps, positions) = (g.c as usize, g.taps(), g.positions());
+    let pad = if max { f32::NEG_INFINITY } else { 0.0 };
+    let cols = x.unfold_columns(g, pad)?.reshape(&[c, taps, positions])?;
+    let reduced = if max {
+        cols.max_dim(1, false)?
+    } else {
+        cols.sum(&[1], false)?
+    };
+    reduced
+        .reshape(&[c, g.n as usize, g.oh as usize, g.ow as usize])?
+        .permute(&[1, 0, 2, 3])?
+        .contiguous()
+}
+
+/// Max pooling of `[N, C, H, W]` from the columns (out-of-image taps are -inf).
+pub(crate) fn max_pool_unfolded(x: &Tensor, g: WindowGeometry) -> Result<Tensor> {
+    pool_unfolded(x, g, true)
+}
+
+/// Average pooling of `[N, C, H, W]`: window sums over the columns (out-of-image taps are 0),
+/// divided by each output position's `divisor` (`[oh * ow]`, PyTorch's rule for the window).
+pub(crate) fn avg_pool_unfolded(
+    x: &Tensor,
+    g: WindowGeometry,
+    divisor: Vec<f32>,
+) -> Result<Tensor> {
+    let d =
+        Tensor::from_vec(divisor, &[1, 1, g.oh as usize, g.ow as usize])?.to_device(x.device())?;
+    pool_unfolded(x, g, false)?.div(&d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::random_leaf;
+
+    /// Output and input gradients of `f` on fresh copies of `inputs` (loss: sum of out * weights).
+    fn run(f: impl Fn(&[Tensor]) -> Result<Tensor>, inputs: &[Tensor]) -> Vec<Vec<f32>> {
+        let leaves: Vec<Tensor> = inputs
+            .iter()
+            .map(|t| {
+                let l = t.deep_clone().unwrap();
+                l.set_requires_grad(true).unwrap();
+                l
+            })
+            .collect();
+        let y = f(&leaves).unwrap();
+        let w = random_leaf(y.shape(), 99).detach();
+        y.mul(&w)
+            .unwrap()
+            .sum(&[], false)
+            .unwrap()
+            .backward(None)
+            .unwrap();
+        let mut out = vec![y.to_vec::<f32>().unwrap()];
+        out.extend(
+            leaves
+                .iter()
+                .map(|l| l.grad().unwrap().to_vec::<f32>().unwrap()),
+        );
+        out
+    }
+
+    fn assert_close(a: &[Vec<f32>], b: &[Vec<f32>]) {
+        for (x, y) in a.iter().zip(b) {
+            assert_eq!(x.len(), y.len());
+            for (p, q) in x.iter().zip(y) {
+                assert!((p - q).abs() <= 1e-4 * (1.0 + q.abs()), "{p} vs {q}");
+            }
+        }
+    }
+
+    /// The composed convolution (the CUDA backend's) against the direct CPU kernel.
+    #[test]
+    fn unfolded_convolution_matches_the_direct_kernel() {
+        for (groups, stride, padding, dilation) in
+            [(1, (1, 1), (0, 0), (1, 1)), (2, (2, 1), (1, 2), (1, 2))]
+        {
+            let x = random_leaf(&[3, 4, 7, 8], 1);
+            let w = random_leaf(&[6, 4 / groups, 3, 2], 2);
+            let b = random_leaf(&[6], 3);
+            let direct = run(
+                |t| t[0].conv2d(&t[1], Some(&t[2]), stride, padding, dilation, groups),
+                &[x.clone(), w.clone(), b.clone()],
+            );
+            let composed = run(
+                |t| {
+                    let (oh, ow) = {
+                        let y = t[0].conv2d(&t[1], None, stride, padding, dilation, groups)?;
+                        (y.shape()[2], y.shape()[3])
+                    };
+                    let geo = ConvGeometry {
+                        batch: 3,
+                        in_channels: 4,
+                        out_channels: 6,
+                        height: 7,
+                        width: 8,
+                        kernel: (3, 2),
+                        stride,
+                        padding,
+                        dilation,
+                        groups,
+                        out_height: oh,
+                        out_width: ow,
+                    };
+                    conv2d_unfolded(&t[0], &t[1], Some(&t[2]), &geo)
+                },
+                &[x, w, b],
+            );
+            assert_close(&composed, &direct);
+        }
+    }
+
+    /// The composed max and average pooling against the direct CPU kernels, with padding,
+    /// dilation and ceil mode.
+    #[test]
+    fn unfolded_pooling_matches_the_direct_kernels() {
+        let x = random_leaf(&[2, 3, 7, 6], 4);
+        let window = [(3, 2), (2, 2), (1, 1), (1, 2)];
+        let direct = run(
+            |t| t[0].max_pool2d((3, 2), (2, 2), (1, 1), (1, 2), true),
+            std::slice::from_ref(&x),
+        );
+        let composed = run(
+            |t| {
+                let y = t[0].max_pool2d((3, 2), (2, 2), (1, 1), (1, 2), true)?;
+                let g = WindowGeometry::new([2, 3, 7, 6], window, (y.shape()[2], y.shape()[3]));
+                max_pool_unfolded(&t[0], g)
+            },
+            std::slice::from_ref(&x),
+        );
+        assert_close(&composed, &direct);
+        for count_include_pad in [true, false] {
+            let direct = run(
+                |t| t[0].avg_pool2d((3, 3), (2, 2), (1, 1), true, count_include_pad),
+                std::slice::from_ref(&x),
+            );
+            let composed = run(
+                |t| {
+                    let y = t[0].avg_pool2d((3, 3), (2, 2), (1, 1), true, count_include_pad)?;
+                    let (oh, ow) = (y.shape()[2], y.shape()[3]);
+                    // The divisor the direct kernel used, recovered from an all-ones input.
+                    let ones = Tensor::ones(&[1, 1, 7, 6], crate::DType::F32, crate::Device::Cpu)?;
+                    let counts =
+                        ones.avg_pool2d((3, 3), (2, 2), (1, 1), true, count_include_pad)?;
+                    let g = WindowGeometry::new(
+                        [1, 1, 7, 6],
+                        [(3, 3), (2, 2), (1, 1), (1, 1)],
+                        (oh, ow),
+                    );
+                    let window_sums = pool_unfolded(&ones, g, false)?.to_vec::<f32>()?;
+                    let divisor: Vec<f32> = window_sums
+                        .iter()
+                        .zip(counts.to_vec::<f32>()?)
+                        .map(|(s, m)| s / m)
+                        .collect();
+                    let g = WindowGeometry::new(
+                        [2, 3, 7, 6],
+                        [(3, 3), (2, 2), (1, 1), (1, 1)],
+                        (oh, ow),
+                    );
+                    avg_pool_unfolded(&t[0], g, divisor)
+                },
+                std::slice::from_ref(&x),
+            );
+            assert_close(&composed, &direct);
+        }
+    }
+
+    #[test]
+    fn unfold_matches_torch_layout() {
+        // A 1x1x3x3 image with 2x2 windows: torch gives [1, 4, 4], block rows (ki, kj), columns
+        // the window positions.
+        let x = Tensor::from_vec((0..9).map(|v| v as f32).collect(), &[1, 1, 3, 3]).unwrap();
+        let u = x.unfold([(2, 2), (1, 1), (0, 0), (1, 1)]).unwrap();
+        assert_eq!(u.shape(), &[1, 4, 4]);
+        let expected = [
+            0., 1., 3., 4., 1., 2., 4., 5., 3., 4., 6., 7., 4., 5., 7., 8.,
+        ];
+        assert_eq!(u.to_vec::<f32>().unwrap(), expected);
+    }
+}
