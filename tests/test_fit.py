@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import _thread
 import math
+import signal
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -134,6 +136,15 @@ def test_same_seed_trains_a_cnn_to_bitwise_identical_weights(mnist_small: tuple)
     assert without_time(h1) == without_time(h2)
     for (k, a), b in zip(params(m1).items(), params(m2).values()):
         np.testing.assert_array_equal(a, b, err_msg=k)
+
+
+@pytest.fixture(autouse=True)
+def _ctrl_c_raises() -> Iterator[None]:
+    """Python's own Ctrl-C handler for these tests: a runner started in the background inherits an
+    ignored SIGINT, and then `interrupt_main` does nothing."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 class _InterruptAt(Callback):
