@@ -28,26 +28,8 @@ pub fn update(
 ) -> Result<()> {
     let n = param.numel();
     let grad = grad.contiguous()?;
-    for t in std::iter::once(&grad).chain(states.iter().copied()) {
-        if t.numel() != n || !t.layout().is_contiguous() || t.layout().offset() != 0 {
-            return Err(Error::shape(
-                OP,
-                format!(
-                    "buffer of shape {:?} for parameter {:?}",
-                    t.shape(),
-                    param.shape()
-                ),
-            ));
-        }
-    }
-    if !param.layout().is_contiguous() || param.layout().offset() != 0 {
-        return Err(Error::arg(
-            OP,
-            "param",
-            "a contiguous parameter",
-            "a strided view",
-        ));
-    }
+    let buffers: Vec<&Tensor> = std::iter::once(&grad).chain(states.iter().copied()).collect();
+    crate::optim::kernels::check_update_buffers(param, &buffers)?;
     let grad_guard = grad.storage()?;
     let g = match &*grad_guard {
         Storage::Cuda(s) => s.f32s(OP)?,

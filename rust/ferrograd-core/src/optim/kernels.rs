@@ -7,6 +7,23 @@ use crate::{Error, Result, Tensor};
 /// Elements per parallel task: large enough that a task outweighs its scheduling.
 const CHUNK: usize = 1 << 16;
 
+/// Errors unless `param` is contiguous at offset 0 and the gradient and every state buffer hold
+/// as many elements, contiguously at offset 0 (what the update kernels of both devices index).
+pub(crate) fn check_update_buffers(param: &Tensor, buffers: &[&Tensor]) -> Result<()> {
+    const OP: &str = "optimizer step";
+    let dense = |t: &Tensor| t.layout().is_contiguous() && t.layout().offset() == 0;
+    if !dense(param) {
+        return Err(Error::arg(OP, "param", "a contiguous parameter", "a strided view"));
+    }
+    match buffers.iter().find(|t| t.numel() != param.numel() || !dense(t)) {
+        Some(t) => Err(Error::shape(
+            OP,
+            format!("buffer of shape {:?} for parameter {:?}", t.shape(), param.shape()),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Runs `f(index_range_start, param_chunk, grad_chunk, states...)` over aligned chunks of the
 /// parameter, its gradient and up to three state buffers, in parallel.
 fn for_chunks<const S: usize>(
@@ -17,42 +34,15 @@ fn for_chunks<const S: usize>(
 ) -> Result<()> {
     const OP: &str = "optimizer step";
     let grad = grad.contiguous()?;
+    let buffers: Vec<&Tensor> = std::iter::once(&grad).chain(states.iter().flatten().copied()).collect();
+    check_update_buffers(param, &buffers)?;
     let grad_guard = grad.storage()?;
-    let start = grad.layout().offset();
     let g = grad_guard
         .f32s(OP)?
-        .get(start..start + grad.numel())
+        .get(..grad.numel())
         .ok_or_else(|| Error::shape(OP, "gradient storage is too small"))?;
-    if g.len() != param.numel() {
-        return Err(Error::shape(
-            OP,
-            format!(
-                "gradient of shape {:?} for parameter {:?}",
-                grad.shape(),
-                param.shape()
-            ),
-        ));
-    }
-    if !param.layout().is_contiguous() || param.layout().offset() != 0 {
-        return Err(Error::arg(
-            OP,
-            "param",
-            "a contiguous parameter",
-            "a strided view",
-        ));
-    }
     let mut guards = Vec::new();
     for s in states.iter().flatten() {
-        if s.numel() != param.numel() || !s.layout().is_contiguous() {
-            return Err(Error::shape(
-                OP,
-                format!(
-                    "state of shape {:?} for parameter {:?}",
-                    s.shape(),
-                    param.shape()
-                ),
-            ));
-        }
         guards.push(s.storage_mut()?);
     }
     let mut pg = param.storage_mut()?;

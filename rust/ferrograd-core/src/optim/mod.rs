@@ -3,7 +3,7 @@
 //! stateful [`Optimizer`] that applies them to parameter groups.
 
 mod clip;
-mod kernels;
+pub(crate) mod kernels;
 mod optimizer;
 
 pub use clip::clip_grad_norm;

@@ -3,28 +3,26 @@
 // additions, and so the last bits of a repeated row's sum, varies from run to run as in PyTorch).
 // Indices are int64 and were checked against the bound before the launch.
 
-// out[o, j, t] = src[o, idx[j], t] over (outer, k, inner); src has `size` rows on that axis.
+// For element i of an (outer, k, inner) selection, the offset of its row idx[j] in the indexed
+// tensor of `size` rows along that axis.
+__device__ __forceinline__ long long fg_selected(long long i, const long long* idx, long long size,
+                                                 long long inner, long long k) {
+    long long t = i % inner, r = i / inner;
+    return ((r / k) * size + idx[r % k]) * inner + t;
+}
+
+// out[o, j, t] = src[o, idx[j], t].
 extern "C" __global__ void index_select_f32(float* out, const float* src, const long long* idx,
                                             long long outer, long long size, long long inner,
                                             long long k) {
-    long long n = outer * k * inner;
-    FG_FOR_EACH(i, n) {
-        long long t = i % inner, r = i / inner;
-        long long j = r % k, o = r / k;
-        out[i] = src[(o * size + idx[j]) * inner + t];
-    }
+    FG_FOR_EACH(i, outer * k * inner) out[i] = src[fg_selected(i, idx, size, inner, k)];
 }
 
 // dst[o, idx[j], t] += src[o, j, t].
 extern "C" __global__ void index_add_f32(float* dst, const float* src, const long long* idx,
                                          long long outer, long long size, long long inner,
                                          long long k) {
-    long long n = outer * k * inner;
-    FG_FOR_EACH(i, n) {
-        long long t = i % inner, r = i / inner;
-        long long j = r % k, o = r / k;
-        atomicAdd(&dst[(o * size + idx[j]) * inner + t], src[i]);
-    }
+    FG_FOR_EACH(i, outer * k * inner) atomicAdd(&dst[fg_selected(i, idx, size, inner, k)], src[i]);
 }
 
 // torch.gather: `pos` walks the index's shape with the source's strides, the gathered axis'
