@@ -284,6 +284,28 @@ def test_optimizer_steps_match_the_cpu(make: Callable, rng: np.random.Generator)
 
 
 @gpu
+@pytest.mark.parametrize("algorithm", ["sgd", "adamw"])
+def test_fused_steps_over_many_parameters_match_the_cpu(algorithm: str, rng: np.random.Generator) -> None:
+    """40 parameters (two fused launches of up to 32), sizes from 1 to past one 4096-element chunk."""
+    shapes = [(int(rng.integers(1, 5000)),) for _ in range(38)] + [(3, 4097), (1,)]
+    p0 = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(3)]
+    final = {}
+    for device in ("cpu", "cuda"):
+        ps = [leaf(p, device) for p in p0]
+        opt = (fg.optim.SGD(ps, lr=0.1, momentum=0.9) if algorithm == "sgd"
+               else fg.optim.AdamW(ps, lr=1e-2, weight_decay=0.1))
+        for step in grads:
+            opt.zero_grad()
+            for p, g in zip(ps, step):
+                (p * fg.tensor(g).to(device)).sum().backward()
+            opt.step()
+        final[device] = [p.detach().cpu().numpy() for p in ps]
+    for a, b in zip(final["cuda"], final["cpu"]):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+@gpu
 def test_module_to_cuda_moves_parameters_and_buffers() -> None:
     model = fg.nn.Sequential(fg.nn.Linear(4, 3), fg.nn.ReLU(), fg.nn.Linear(3, 2))
     model.to("cuda")

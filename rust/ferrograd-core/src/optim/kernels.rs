@@ -2,6 +2,8 @@
 
 use rayon::prelude::*;
 
+use super::optimizer::Algorithm;
+use crate::cuda::optim::{update_list, ListItem};
 use crate::{Error, Result, Tensor};
 
 /// Elements per parallel task: large enough that a task outweighs its scheduling.
@@ -13,12 +15,24 @@ pub(crate) fn check_update_buffers(param: &Tensor, buffers: &[&Tensor]) -> Resul
     const OP: &str = "optimizer step";
     let dense = |t: &Tensor| t.layout().is_contiguous() && t.layout().offset() == 0;
     if !dense(param) {
-        return Err(Error::arg(OP, "param", "a contiguous parameter", "a strided view"));
+        return Err(Error::arg(
+            OP,
+            "param",
+            "a contiguous parameter",
+            "a strided view",
+        ));
     }
-    match buffers.iter().find(|t| t.numel() != param.numel() || !dense(t)) {
+    match buffers
+        .iter()
+        .find(|t| t.numel() != param.numel() || !dense(t))
+    {
         Some(t) => Err(Error::shape(
             OP,
-            format!("buffer of shape {:?} for parameter {:?}", t.shape(), param.shape()),
+            format!(
+                "buffer of shape {:?} for parameter {:?}",
+                t.shape(),
+                param.shape()
+            ),
         )),
         None => Ok(()),
     }
@@ -34,7 +48,9 @@ fn for_chunks<const S: usize>(
 ) -> Result<()> {
     const OP: &str = "optimizer step";
     let grad = grad.contiguous()?;
-    let buffers: Vec<&Tensor> = std::iter::once(&grad).chain(states.iter().flatten().copied()).collect();
+    let buffers: Vec<&Tensor> = std::iter::once(&grad)
+        .chain(states.iter().flatten().copied())
+        .collect();
     check_update_buffers(param, &buffers)?;
     let grad_guard = grad.storage()?;
     let g = grad_guard
@@ -83,6 +99,93 @@ fn on_cuda(param: &Tensor) -> bool {
     matches!(param.device(), crate::Device::Cuda(_))
 }
 
+/// SGD's per-parameter constants (the share of the momentum buffer kept and of the new direction
+/// taken: 0 and 1 on the first step, when the buffer starts as the direction, as in PyTorch) and
+/// its shared ones (lr, sign, weight decay, and the nesterov mix: d + momentum * b, or b alone).
+fn sgd_constants(cfg: &SgdConfig, first_step: bool) -> ([f32; 2], [f32; 5]) {
+    let sign = if cfg.maximize { -1.0 } else { 1.0 };
+    let own = if first_step {
+        [0.0, 1.0]
+    } else {
+        [cfg.momentum, 1.0 - cfg.dampening]
+    };
+    let (from_d, from_b) = if cfg.nesterov {
+        (1.0, cfg.momentum)
+    } else {
+        (0.0, 1.0)
+    };
+    (own, [cfg.lr, sign, cfg.weight_decay, from_d, from_b])
+}
+
+/// Adam's per-parameter constants at 1-based `step` (the step size lr / (1 - b1^t) and
+/// sqrt(1 - b2^t)) and its shared ones (shrink and l2: decoupled decay scales p, L2 decay adds
+/// wd * p to the gradient, one of the two a no-op; b1, b2, eps, sign).
+fn adam_constants(cfg: &AdamConfig, step: u64) -> ([f32; 2], [f32; 6]) {
+    let bias1 = 1.0 - (cfg.beta1 as f64).powi(step as i32);
+    let bias2_sqrt = (1.0 - (cfg.beta2 as f64).powi(step as i32)).sqrt() as f32;
+    let step_size = (cfg.lr as f64 / bias1) as f32;
+    let sign = if cfg.maximize { -1.0 } else { 1.0 };
+    let (shrink, l2) = if cfg.decoupled_weight_decay {
+        (1.0 - cfg.lr * cfg.weight_decay, 0.0)
+    } else {
+        (1.0, cfg.weight_decay)
+    };
+    (
+        [step_size, bias2_sqrt],
+        [shrink, l2, cfg.beta1, cfg.beta2, cfg.eps, sign],
+    )
+}
+
+/// One parameter's SGD update for a fused CUDA launch.
+pub(crate) fn sgd_item(
+    param: &Tensor,
+    grad: &Tensor,
+    momentum_buffer: Option<&Tensor>,
+    cfg: &SgdConfig,
+    first_step: bool,
+) -> ListItem {
+    ListItem {
+        param: param.clone(),
+        grad: grad.clone(),
+        states: [momentum_buffer.cloned(), None, None],
+        own: sgd_constants(cfg, first_step).0,
+    }
+}
+
+/// One parameter's Adam update for a fused CUDA launch.
+pub(crate) fn adam_item(
+    param: &Tensor,
+    grad: &Tensor,
+    [exp_avg, exp_avg_sq]: [&Tensor; 2],
+    max_exp_avg_sq: Option<&Tensor>,
+    cfg: &AdamConfig,
+    step: u64,
+) -> ListItem {
+    ListItem {
+        param: param.clone(),
+        grad: grad.clone(),
+        states: [
+            Some(exp_avg.clone()),
+            Some(exp_avg_sq.clone()),
+            max_exp_avg_sq.cloned(),
+        ],
+        own: adam_constants(cfg, step).0,
+    }
+}
+
+/// Updates every parameter of `items` (one algorithm, parameters on one GPU) in as few launches
+/// as the fused list kernels allow.
+pub(crate) fn fused_cuda_step(algorithm: &Algorithm, items: &[ListItem]) -> Result<()> {
+    match algorithm {
+        Algorithm::Sgd(cfg) => update_list("sgd_list_f32", items, &sgd_constants(cfg, false).1),
+        Algorithm::Adam(cfg) => update_list("adam_list_f32", items, &adam_constants(cfg, 1).1),
+        Algorithm::Rmsprop(_) => Err(Error::NotImplemented(
+            "RMSprop has no fused multi-tensor CUDA kernel; it updates one parameter per launch"
+                .into(),
+        )),
+    }
+}
+
 /// SGD options (torch.optim.SGD).
 #[derive(Clone, Copy, Debug)]
 pub struct SgdConfig {
@@ -111,37 +214,12 @@ pub fn sgd_step(
             "None",
         ));
     }
-    let sign = if cfg.maximize { -1.0 } else { 1.0 };
-    // Branches are decided once per call so each inner loop is straight-line and vectorises.
-    let (keep, take) = if first_step {
-        (0.0, 1.0)
-    } else {
-        (cfg.momentum, 1.0 - cfg.dampening)
-    };
-    // nesterov steps along d + momentum * b, plain momentum along b.
-    let (from_d, from_b) = if cfg.nesterov {
-        (1.0, cfg.momentum)
-    } else {
-        (0.0, 1.0)
-    };
     if on_cuda(param) {
-        return match momentum_buffer {
-            None => crate::cuda::optim::update(
-                "sgd_f32",
-                param,
-                grad,
-                &[],
-                &[cfg.lr, sign, cfg.weight_decay],
-            ),
-            Some(b) => crate::cuda::optim::update(
-                "sgd_momentum_f32",
-                param,
-                grad,
-                &[b],
-                &[cfg.lr, sign, cfg.weight_decay, keep, take, from_d, from_b],
-            ),
-        };
+        let item = sgd_item(param, grad, momentum_buffer, &cfg, first_step);
+        return fused_cuda_step(&Algorithm::Sgd(cfg), &[item]);
     }
+    // Branches are decided once per call so each inner loop is straight-line and vectorises.
+    let ([keep, take], [_, sign, _, from_d, from_b]) = sgd_constants(&cfg, first_step);
     for_chunks(param, grad, [momentum_buffer], |p, g, [buf]| match buf {
         None => p
             .iter_mut()
@@ -190,36 +268,18 @@ pub fn adam_step(
             "None",
         ));
     }
-    let bias1 = 1.0 - (cfg.beta1 as f64).powi(step as i32);
-    let bias2_sqrt = (1.0 - (cfg.beta2 as f64).powi(step as i32)).sqrt() as f32;
-    let step_size = (cfg.lr as f64 / bias1) as f32;
-    let sign = if cfg.maximize { -1.0 } else { 1.0 };
-    // Decoupled decay scales p; L2 decay adds wd * p to the gradient. One of the two is a no-op.
-    let (shrink, l2) = if cfg.decoupled_weight_decay {
-        (1.0 - cfg.lr * cfg.weight_decay, 0.0)
-    } else {
-        (1.0, cfg.weight_decay)
-    };
-    let (b1, b2, eps) = (cfg.beta1, cfg.beta2, cfg.eps);
     if on_cuda(param) {
-        let scalars = [step_size, bias2_sqrt, shrink, l2, b1, b2, eps, sign];
-        return match max_exp_avg_sq {
-            None => crate::cuda::optim::update(
-                "adam_f32",
-                param,
-                grad,
-                &[exp_avg, exp_avg_sq],
-                &scalars,
-            ),
-            Some(vmax) => crate::cuda::optim::update(
-                "adam_amsgrad_f32",
-                param,
-                grad,
-                &[exp_avg, exp_avg_sq, vmax],
-                &scalars,
-            ),
-        };
+        let item = adam_item(
+            param,
+            grad,
+            [exp_avg, exp_avg_sq],
+            max_exp_avg_sq,
+            &cfg,
+            step,
+        );
+        return fused_cuda_step(&Algorithm::Adam(cfg), &[item]);
     }
+    let ([step_size, bias2_sqrt], [shrink, l2, b1, b2, eps, sign]) = adam_constants(&cfg, step);
     for_chunks(
         param,
         grad,

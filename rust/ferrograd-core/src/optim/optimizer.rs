@@ -4,7 +4,11 @@
 
 use std::collections::HashMap;
 
-use super::kernels::{adam_step, rmsprop_step, sgd_step, AdamConfig, RmspropConfig, SgdConfig};
+use super::kernels::{
+    adam_item, adam_step, fused_cuda_step, rmsprop_step, sgd_item, sgd_step, AdamConfig,
+    RmspropConfig, SgdConfig,
+};
+use crate::cuda::optim::ListItem;
 use crate::{Result, Tensor};
 
 /// The update rule of a parameter group, with its options.
@@ -112,27 +116,49 @@ impl Optimizer {
     /// One update of every parameter that has a gradient.
     pub fn step(&mut self) -> Result<()> {
         for group in &self.groups {
+            let mut fused: Vec<ListItem> = Vec::new();
             for p in &group.params {
                 let Some(grad) = p.grad() else { continue };
                 let state = self.state.entry(p.id()).or_default();
-                update(p, &grad, state, group.algorithm)?;
+                fused.extend(update(p, &grad, state, group.algorithm)?);
+            }
+            // Parameters on GPUs: one fused launch per device (and per 32 parameters).
+            while let Some(first) = fused.first() {
+                let device = first.param.device();
+                let (here, rest): (Vec<_>, Vec<_>) = fused
+                    .into_iter()
+                    .partition(|it| it.param.device() == device);
+                fused_cuda_step(&group.algorithm, &here)?;
+                fused = rest;
             }
         }
         Ok(())
     }
 }
 
-/// One parameter's update, creating its state buffers on first use.
-fn update(p: &Tensor, grad: &Tensor, state: &mut ParamState, algorithm: Algorithm) -> Result<()> {
+/// One parameter's update, creating its state buffers on first use. A parameter on a GPU under
+/// SGD or Adam is not updated here: its fused-launch item is returned for `Optimizer::step`.
+fn update(
+    p: &Tensor,
+    grad: &Tensor,
+    state: &mut ParamState,
+    algorithm: Algorithm,
+) -> Result<Option<ListItem>> {
     state.step += 1;
+    let fused = p.device() != crate::Device::Cpu;
     match algorithm {
         Algorithm::Sgd(cfg) => {
-            if cfg.momentum == 0.0 {
-                return sgd_step(p, grad, None, cfg, false);
+            let (buf, first) = match cfg.momentum != 0.0 {
+                true => {
+                    let first = !state.has("momentum_buffer");
+                    (Some(state.buffer("momentum_buffer", p)?), first)
+                }
+                false => (None, false),
+            };
+            if fused {
+                return Ok(Some(sgd_item(p, grad, buf.as_ref(), &cfg, first)));
             }
-            let first = !state.has("momentum_buffer");
-            let buf = state.buffer("momentum_buffer", p)?;
-            sgd_step(p, grad, Some(&buf), cfg, first)
+            sgd_step(p, grad, buf.as_ref(), cfg, first).map(|_| None)
         }
         Algorithm::Adam(cfg) => {
             let m = state.buffer("exp_avg", p)?;
@@ -141,7 +167,11 @@ fn update(p: &Tensor, grad: &Tensor, state: &mut ParamState, algorithm: Algorith
                 true => Some(state.buffer("max_exp_avg_sq", p)?),
                 false => None,
             };
-            adam_step(p, grad, &m, &v, vmax.as_ref(), state.step, cfg)
+            if fused {
+                let item = adam_item(p, grad, [&m, &v], vmax.as_ref(), &cfg, state.step);
+                return Ok(Some(item));
+            }
+            adam_step(p, grad, &m, &v, vmax.as_ref(), state.step, cfg).map(|_| None)
         }
         Algorithm::Rmsprop(cfg) => {
             let s = state.buffer("square_avg", p)?;
@@ -153,7 +183,7 @@ fn update(p: &Tensor, grad: &Tensor, state: &mut ParamState, algorithm: Algorith
                 true => Some(state.buffer("momentum_buffer", p)?),
                 false => None,
             };
-            rmsprop_step(p, grad, &s, g.as_ref(), b.as_ref(), cfg)
+            rmsprop_step(p, grad, &s, g.as_ref(), b.as_ref(), cfg).map(|_| None)
         }
     }
 }

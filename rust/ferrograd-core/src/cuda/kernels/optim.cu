@@ -1,56 +1,74 @@
 // Optimizer updates, in place, with PyTorch's formulas term for term (the same order of
-// operations as the CPU kernels in `optim/kernels.rs`, so results agree to rounding). One thread
-// per element; each reads the gradient and the state once and writes parameter and state once
-// (Adam: 16 bytes read + 12 written per parameter plus the gradient's 4).
+// operations as the CPU kernels in `optim/kernels.rs`, so results agree to rounding). Each element
+// is read and written once: AdamW moves 28 bytes per parameter (param, grad, exp_avg, exp_avg_sq
+// read; param, exp_avg, exp_avg_sq written). Measured speed: awaits a GPU run (BENCHMARKS.md).
 
-extern "C" __global__ void sgd_f32(float* p, const float* g, long long n, float lr, float sign,
-                                   float weight_decay) {
-    FG_FOR_EACH(i, n) p[i] -= lr * (sign * g[i] + weight_decay * p[i]);
+// Fused multi-tensor updates: one launch updates up to FG_LIST parameters. The tensors' pointers
+// and per-tensor constants travel in the kernel parameter block (about 2 KB, under the 4 KB limit);
+// each block updates one FG_CHUNK-element chunk of one tensor, found by scanning `first_block`
+// (at most FG_LIST entries, the same for every thread of the block).
+#define FG_LIST 32
+#define FG_CHUNK 4096
+
+struct TensorList {
+    float* p[FG_LIST];
+    const float* g[FG_LIST];
+    float* s0[FG_LIST];  // Adam: exp_avg; SGD: momentum buffer (null without momentum)
+    float* s1[FG_LIST];  // Adam: exp_avg_sq
+    float* s2[FG_LIST];  // Adam: max_exp_avg_sq (null without amsgrad)
+    float a[FG_LIST];    // Adam: step size lr / (1 - b1^t); SGD: share of the buffer kept
+    float b[FG_LIST];    // Adam: sqrt(1 - b2^t); SGD: share of the new direction taken
+    long long n[FG_LIST];
+    long long first_block[FG_LIST + 1];
+    int count;
+};
+
+__device__ __forceinline__ int fg_list_tensor(const TensorList& L) {
+    int t = 0;
+    while (t + 1 < L.count && (long long)blockIdx.x >= L.first_block[t + 1]) ++t;
+    return t;
 }
 
-// keep/take: momentum and 1 - dampening (0 and 1 on the first step, when the buffer starts as the
-// gradient); from_d/from_b: nesterov steps along d + momentum * b, plain momentum along b.
-extern "C" __global__ void sgd_momentum_f32(float* p, const float* g, float* b, long long n,
-                                            float lr, float sign, float weight_decay, float keep,
-                                            float take, float from_d, float from_b) {
-    FG_FOR_EACH(i, n) {
-        float d = sign * g[i] + weight_decay * p[i];
-        b[i] = keep * b[i] + take * d;
-        p[i] -= lr * (from_d * d + from_b * b[i]);
+// Element i of tensor t of the list, visited once by one thread of the chunk's block.
+#define FG_LIST_FOR(L, t, i)                                                                      \
+    int t = fg_list_tensor(L);                                                                    \
+    long long chunk_start = ((long long)blockIdx.x - L.first_block[t]) * FG_CHUNK;                \
+    long long chunk_end = min(chunk_start + FG_CHUNK, L.n[t]);                                    \
+    for (long long i = chunk_start + threadIdx.x; i < chunk_end; i += blockDim.x)
+
+// from_d/from_b: nesterov steps along d + momentum * b, plain momentum along b.
+extern "C" __global__ void sgd_list_f32(TensorList L, float lr, float sign, float weight_decay,
+                                        float from_d, float from_b) {
+    FG_LIST_FOR(L, t, i) {
+        float* p = L.p[t];
+        float d = sign * L.g[t][i] + weight_decay * p[i];
+        float* buf = L.s0[t];
+        if (buf == nullptr) {
+            p[i] -= lr * d;
+        } else {
+            buf[i] = L.a[t] * buf[i] + L.b[t] * d;
+            p[i] -= lr * (from_d * d + from_b * buf[i]);
+        }
     }
 }
 
 // Decoupled decay scales p by `shrink`; L2 decay adds l2 * p to the gradient (one is a no-op).
-template <bool AMSGRAD>
-__device__ void adam(float* p, const float* g, float* m, float* v, float* vmax, long long n,
-                     float step_size, float bias2_sqrt, float shrink, float l2, float b1, float b2,
-                     float eps, float sign) {
-    FG_FOR_EACH(i, n) {
-        float gi = sign * g[i] + l2 * p[i];
+extern "C" __global__ void adam_list_f32(TensorList L, float shrink, float l2, float b1, float b2,
+                                         float eps, float sign) {
+    FG_LIST_FOR(L, t, i) {
+        float *p = L.p[t], *m = L.s0[t], *v = L.s1[t], *vmax = L.s2[t];
+        float gi = sign * L.g[t][i] + l2 * p[i];
         float mi = m[i] + (gi - m[i]) * (1.f - b1);
         float vi = b2 * v[i] + (1.f - b2) * gi * gi;
         m[i] = mi;
         v[i] = vi;
         float denom_v = vi;
-        if (AMSGRAD) {
+        if (vmax != nullptr) {
             denom_v = fmaxf(vmax[i], vi);
             vmax[i] = denom_v;
         }
-        p[i] = p[i] * shrink - step_size * mi / (sqrtf(denom_v) / bias2_sqrt + eps);
+        p[i] = p[i] * shrink - L.a[t] * mi / (sqrtf(denom_v) / L.b[t] + eps);
     }
-}
-
-extern "C" __global__ void adam_f32(float* p, const float* g, float* m, float* v, long long n,
-                                    float step_size, float bias2_sqrt, float shrink, float l2,
-                                    float b1, float b2, float eps, float sign) {
-    adam<false>(p, g, m, v, nullptr, n, step_size, bias2_sqrt, shrink, l2, b1, b2, eps, sign);
-}
-
-extern "C" __global__ void adam_amsgrad_f32(float* p, const float* g, float* m, float* v,
-                                            float* vmax, long long n, float step_size,
-                                            float bias2_sqrt, float shrink, float l2, float b1,
-                                            float b2, float eps, float sign) {
-    adam<true>(p, g, m, v, vmax, n, step_size, bias2_sqrt, shrink, l2, b1, b2, eps, sign);
 }
 
 // `ga` (centered) and `buf` (momentum) are only touched by the variants that have them.
