@@ -489,3 +489,31 @@ def test_fit_trains_the_small_cnn_on_mnist_on_cuda_like_on_the_cpu(mnist: dict) 
         accuracy[device] = model.evaluate((xt, yt)).accuracy
     assert accuracy["cpu"] > 0.93
     assert abs(accuracy["cuda"] - accuracy["cpu"]) < 0.01, accuracy
+
+
+@gpu
+def test_transposed_convolution_matches_the_cpu(rng: np.random.Generator) -> None:
+    x = rng.standard_normal((2, 4, 5, 4)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 2)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    grads_match(lambda xv, wv, bv: F.conv_transpose2d(xv, wv, bv, stride=(1, 2), padding=(0, 1), output_padding=(0, 1),
+                                                      groups=2, dilation=(2, 1)), [x, w, b], rtol=1e-4, atol=1e-4)
+
+
+@gpu
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_recurrent_layers_match_the_cpu(kind: str, rng: np.random.Generator) -> None:
+    x = rng.standard_normal((3, 5, 4)).astype(np.float32)
+    outs = {}
+    for device in ("cpu", "cuda"):
+        fg.manual_seed(3)
+        layer = getattr(fg.nn, kind)(4, 6, num_layers=2, batch_first=True, bidirectional=True).to(device)
+        xs = leaf(x, device)
+        y = layer(xs)[0]
+        (y * y).sum().backward()
+        outs[device] = (y.detach().cpu().numpy(), xs.grad.cpu().numpy(),
+                        [p.grad.cpu().numpy() for p in layer.parameters()])
+    np.testing.assert_allclose(outs["cuda"][0], outs["cpu"][0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(outs["cuda"][1], outs["cpu"][1], rtol=1e-4, atol=1e-5)
+    for a, b in zip(outs["cuda"][2], outs["cpu"][2]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)

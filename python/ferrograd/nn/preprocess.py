@@ -23,8 +23,8 @@ class Normalize(Module):
 
     def _stats(self, x: Tensor) -> tuple[Tensor, Tensor]:
         shape = [len(self.mean)] + [1] * (x.ndim - 2)
-        return (Tensor.from_numpy(np.asarray(self.mean, dtype=np.float32).reshape(shape)),
-                Tensor.from_numpy(np.asarray(self.std, dtype=np.float32).reshape(shape)))
+        return (Tensor.from_numpy(np.asarray(self.mean, dtype=np.float32).reshape(shape)).to(x.device),
+                Tensor.from_numpy(np.asarray(self.std, dtype=np.float32).reshape(shape)).to(x.device))
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim < 2 or x.shape[1] != len(self.mean):

@@ -62,11 +62,11 @@ class _RNNBase(Module):
             return x.unsqueeze(0)
         return x if self.batch_first else x.transpose(0, 1)
 
-    def _initial(self, given: Optional[Tensor], batch: int, unbatched: bool, what: str) -> list[Tensor]:
+    def _initial(self, given: Optional[Tensor], batch: int, unbatched: bool, what: str, device: str) -> list[Tensor]:
         directions = 2 if self.bidirectional else 1
         expected = (self.num_layers * directions, batch, self.hidden_size)
         if given is None:
-            return [_core.full([batch, self.hidden_size], 0.0, "float32", "cpu", False) for _ in range(expected[0])]
+            return [_core.full([batch, self.hidden_size], 0.0, "float32", device, False) for _ in range(expected[0])]
         if unbatched:
             given = given.unsqueeze(1)
         if tuple(given.shape) != expected:
@@ -131,7 +131,8 @@ class LSTM(_RNNBase):
         seq = self._check_input(x)
         h0, c0 = (None, None) if hx is None else hx
         batch = seq.shape[0]
-        states = [self._initial(h0, batch, unbatched, "h_0"), self._initial(c0, batch, unbatched, "c_0")]
+        states = [self._initial(h0, batch, unbatched, "h_0", seq.device),
+                  self._initial(c0, batch, unbatched, "c_0", seq.device)]
         out, (hs, cs) = self._run(seq, states)
         h_n, c_n = stack(hs, 0), stack(cs, 0)
         if unbatched:
@@ -152,7 +153,7 @@ class GRU(_RNNBase):
     def forward(self, x: Tensor, hx: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
         unbatched = x.ndim == 2
         seq = self._check_input(x)
-        out, (hs,) = self._run(seq, [self._initial(hx, seq.shape[0], unbatched, "h_0")])
+        out, (hs,) = self._run(seq, [self._initial(hx, seq.shape[0], unbatched, "h_0", seq.device)])
         h_n = stack(hs, 0)
         return self._output(out, unbatched), (h_n[:, 0] if unbatched else h_n)
 

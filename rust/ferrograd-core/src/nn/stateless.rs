@@ -140,8 +140,8 @@ impl Module for Normalize {
         );
         let mut shape = vec![c];
         shape.resize(x.rank() - 1, 1);
-        let mean = Tensor::from_vec(self.mean.clone(), &shape)?;
-        let std = Tensor::from_vec(self.std.clone(), &shape)?;
+        let mean = Tensor::from_vec(self.mean.clone(), &shape)?.to_device(x.device())?;
+        let std = Tensor::from_vec(self.std.clone(), &shape)?.to_device(x.device())?;
         x.sub(&mean)?.div(&std)
     }
 }

@@ -128,6 +128,12 @@ impl Tensor {
             out_height: h,
             out_width: w,
         };
+        if let crate::Device::Cuda(_) = self.device() {
+            if let Some(b) = bias {
+                super::same_device(OP, self, b)?;
+            }
+            return super::unfold::conv_transpose2d_folded(self, weight, bias, &geo);
+        }
         let (x, wt) = (self.contiguous()?, weight.contiguous()?);
         let mut out = {
             let (sx, sw) = (x.storage()?, wt.storage()?);

@@ -50,6 +50,9 @@ pub fn lstm_cell(gates: &Tensor, c_prev: &Tensor) -> Result<Tensor> {
     };
     expect_rows(OP, "c_prev", c_prev, b, hidden)?;
     super::same_device(OP, gates, c_prev)?;
+    if gates.device() != crate::Device::Cpu {
+        return lstm_cell_composed(gates, c_prev, hidden);
+    }
     let (g, cp) = (host(OP, gates)?, host(OP, c_prev)?);
     let mut out = vec![0f32; b * 2 * hidden];
     let mut acts = vec![0f32; b * 4 * hidden];
@@ -96,6 +99,9 @@ pub fn gru_cell(gx: &Tensor, gh: &Tensor, h_prev: &Tensor) -> Result<Tensor> {
     expect_rows(OP, "h_prev", h_prev, b, hidden)?;
     super::same_device(OP, gx, gh)?;
     super::same_device(OP, gx, h_prev)?;
+    if gx.device() != crate::Device::Cpu {
+        return gru_cell_composed(gx, gh, h_prev, hidden);
+    }
     let (x, hh, hp) = (host(OP, gx)?, host(OP, gh)?, host(OP, h_prev)?);
     let mut h = vec![0f32; b * hidden];
     let mut acts = vec![0f32; b * 3 * hidden];
@@ -130,6 +136,31 @@ pub fn gru_cell(gx: &Tensor, gh: &Tensor, h_prev: &Tensor) -> Result<Tensor> {
     ))
 }
 
+/// The LSTM cell from tensor ops (autograd derives its backward), as the CUDA backend runs it
+/// until it has a fused kernel: c = σ(f) c_prev + σ(i) tanh(g), h = σ(o) tanh(c), out = [h | c].
+fn lstm_cell_composed(gates: &Tensor, c_prev: &Tensor, hidden: usize) -> Result<Tensor> {
+    let gate = |k: usize| gates.narrow(1, k * hidden, hidden);
+    let (i, f, g, o) = (
+        gate(0)?.sigmoid()?,
+        gate(1)?.sigmoid()?,
+        gate(2)?.tanh()?,
+        gate(3)?.sigmoid()?,
+    );
+    let c = f.mul(c_prev)?.add(&i.mul(&g)?)?;
+    let h = o.mul(&c.tanh()?)?;
+    Tensor::cat(&[h, c], 1)
+}
+
+/// The GRU cell from tensor ops: r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r h_n),
+/// h = (1 - z) n + z h_prev, as PyTorch defines it.
+fn gru_cell_composed(gx: &Tensor, gh: &Tensor, h_prev: &Tensor, hidden: usize) -> Result<Tensor> {
+    let part = |t: &Tensor, k: usize| t.narrow(1, k * hidden, hidden);
+    let r = part(gx, 0)?.add(&part(gh, 0)?)?.sigmoid()?;
+    let z = part(gx, 1)?.add(&part(gh, 1)?)?.sigmoid()?;
+    let n = part(gx, 2)?.add(&r.mul(&part(gh, 2)?)?)?.tanh()?;
+    n.add(&z.mul(&h_prev.sub(&n)?)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +188,42 @@ mod tests {
             }
         }
         gradcheck(|t| lstm_cell(&t[0], &t[1]), &[g, c], 1e-2, 2e-2);
+    }
+
+    /// The composed cells (the CUDA backend's) against the fused CPU kernels, values and gradients.
+    #[test]
+    fn composed_cells_match_the_fused_kernels() {
+        let check = |fused: Tensor, composed: Tensor, inputs: &[Tensor]| {
+            let close = |a: Vec<f32>, b: Vec<f32>| {
+                assert!(
+                    a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-5),
+                    "{a:?} vs {b:?}"
+                );
+            };
+            close(fused.to_vec().unwrap(), composed.to_vec().unwrap());
+            let w = input(fused.shape(), 42).detach();
+            let grads = |y: &Tensor| {
+                let loss = y.mul(&w).unwrap().sum(&[], false).unwrap();
+                crate::autograd::grad(&loss, inputs).unwrap()
+            };
+            for (a, b) in grads(&fused).iter().zip(grads(&composed)) {
+                let (a, b) = (a.as_ref().unwrap(), b.unwrap());
+                close(a.to_vec().unwrap(), b.to_vec().unwrap());
+            }
+        };
+        let (g, c) = (input(&[3, 8], 1), input(&[3, 2], 2));
+        check(
+            lstm_cell(&g, &c).unwrap(),
+            lstm_cell_composed(&g, &c, 2).unwrap(),
+            &[g, c],
+        );
+        let (x, h, hp) = (input(&[2, 9], 3), input(&[2, 9], 4), input(&[2, 3], 5));
+        let inputs = [x.clone(), h.clone(), hp.clone()];
+        check(
+            gru_cell(&x, &h, &hp).unwrap(),
+            gru_cell_composed(&x, &h, &hp, 3).unwrap(),
+            &inputs,
+        );
     }
 
     #[test]

@@ -136,6 +136,34 @@ impl Tensor {
         ))
     }
 
+    /// The adjoint of `unfold_columns`: columns `[C * kh * kw, N * oh * ow]` summed back into an
+    /// NCHW image of `g` (col2im); differentiable (its backward is im2col).
+    pub fn fold_columns(&self, g: WindowGeometry) -> Result<Tensor> {
+        const OP: &str = "fold";
+        super::expect_f32(OP, self)?;
+        crate::ensure_shape!(
+            self.shape() == [g.c as usize * g.taps(), g.positions()],
+            OP,
+            "columns {:?} do not match the window geometry {g:?}",
+            self.shape()
+        );
+        let cols = self.contiguous()?;
+        let out = {
+            let st = cols.storage()?;
+            match &*st {
+                Storage::Cpu(_) => Storage::Cpu(CpuStorage::F32(col2im(st.f32s(OP)?, &g))),
+                Storage::Cuda(s) => Storage::Cuda(crate::cuda::unfold::col2im(s, g)?),
+            }
+        };
+        Ok(Tensor::from_op(
+            out,
+            &g.image_shape(),
+            OP,
+            &[self],
+            Box::new(move |grad| Ok(vec![Some(grad.detach().unfold_columns(g, 0.0)?)])),
+        ))
+    }
+
     /// torch.nn.functional.unfold: `[N, C * kh * kw, L]` blocks of an NCHW tensor.
     pub fn unfold(&self, [kernel, stride, padding, dilation]: Window) -> Result<Tensor> {
         const OP: &str = "unfold";
@@ -186,6 +214,39 @@ pub(crate) fn conv2d_unfolded(
         .contiguous()?;
     match bias {
         Some(b) => y.add(&b.reshape(&[1, co, 1, 1])?),
+        None => Ok(y),
+    }
+}
+
+/// Transposed convolution, the adjoint of `conv2d_unfolded`: the weights' transpose times the
+/// input gives the columns of the output image, which col2im folds. `geo` is the convolution from
+/// the output shape back to the input's.
+pub(crate) fn conv_transpose2d_folded(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    geo: &ConvGeometry,
+) -> Result<Tensor> {
+    let g = WindowGeometry::new(
+        [geo.batch, geo.in_channels, geo.height, geo.width],
+        [geo.kernel, geo.stride, geo.padding, geo.dilation],
+        (geo.out_height, geo.out_width),
+    );
+    let groups = geo.groups;
+    let (cin, cout) = (geo.out_channels, geo.in_channels);
+    let per_group = cout / groups * g.taps();
+    let w = weight
+        .reshape(&[groups, cin / groups, per_group])?
+        .transpose(1, 2)?;
+    let x = x
+        .permute(&[1, 0, 2, 3])?
+        .reshape(&[groups, cin / groups, g.positions()])?;
+    let y = w
+        .matmul(&x)?
+        .reshape(&[cout * g.taps(), g.positions()])?
+        .fold_columns(g)?;
+    match bias {
+        Some(b) => y.add(&b.reshape(&[1, cout, 1, 1])?),
         None => Ok(y),
     }
 }
@@ -302,6 +363,54 @@ mod tests {
                 &[x, w, b],
             );
             assert_close(&composed, &direct);
+        }
+    }
+
+    /// The folded transposed convolution (the CUDA backend's) against the direct CPU kernel.
+    #[test]
+    fn folded_transposed_convolution_matches_the_direct_kernel() {
+        use crate::ops::conv_transpose::TransposedConv;
+        for (groups, stride, padding, dilation, output_padding) in [
+            (1, (2, 2), (1, 1), (1, 1), (1, 0)),
+            (2, (1, 2), (0, 1), (2, 1), (0, 1)),
+        ] {
+            let x = random_leaf(&[2, 4, 5, 4], 5);
+            let w = random_leaf(&[4, 3, 3, 2], 6);
+            let b = random_leaf(&[3 * groups], 7);
+            let settings = TransposedConv {
+                stride,
+                padding,
+                output_padding,
+                dilation,
+                groups,
+            };
+            let inputs = [x, w, b];
+            let direct = run(
+                |t| t[0].conv_transpose2d(&t[1], Some(&t[2]), settings),
+                &inputs,
+            );
+            let folded = run(
+                |t| {
+                    let y = t[0].conv_transpose2d(&t[1], None, settings)?;
+                    let geo = ConvGeometry {
+                        batch: 2,
+                        in_channels: 3 * groups,
+                        out_channels: 4,
+                        height: y.shape()[2],
+                        width: y.shape()[3],
+                        kernel: (3, 2),
+                        stride,
+                        padding,
+                        dilation,
+                        groups,
+                        out_height: 5,
+                        out_width: 4,
+                    };
+                    conv_transpose2d_folded(&t[0], &t[1], Some(&t[2]), &geo)
+                },
+                &inputs,
+            );
+            assert_close(&folded, &direct);
         }
     }
 
