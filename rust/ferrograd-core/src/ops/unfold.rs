@@ -61,6 +61,15 @@ impl WindowGeometry {
         }
     }
 
+    /// The windows a convolution of geometry `geo` reads from its input.
+    pub fn of_convolution(geo: &ConvGeometry) -> WindowGeometry {
+        WindowGeometry::new(
+            [geo.batch, geo.in_channels, geo.height, geo.width],
+            [geo.kernel, geo.stride, geo.padding, geo.dilation],
+            (geo.out_height, geo.out_width),
+        )
+    }
+
     /// Every field as usize, in declaration order.
     pub fn dims(&self) -> [usize; 14] {
         [
@@ -195,11 +204,7 @@ pub(crate) fn conv2d_unfolded(
     bias: Option<&Tensor>,
     geo: &ConvGeometry,
 ) -> Result<Tensor> {
-    let g = WindowGeometry::new(
-        [geo.batch, geo.in_channels, geo.height, geo.width],
-        [geo.kernel, geo.stride, geo.padding, geo.dilation],
-        (geo.out_height, geo.out_width),
-    );
+    let g = WindowGeometry::of_convolution(geo);
     let groups = geo.groups;
     let (co, taps) = (geo.out_channels, g.taps());
     let per_group = geo.in_channels / groups * taps;
@@ -227,11 +232,7 @@ pub(crate) fn conv_transpose2d_folded(
     bias: Option<&Tensor>,
     geo: &ConvGeometry,
 ) -> Result<Tensor> {
-    let g = WindowGeometry::new(
-        [geo.batch, geo.in_channels, geo.height, geo.width],
-        [geo.kernel, geo.stride, geo.padding, geo.dilation],
-        (geo.out_height, geo.out_width),
-    );
+    let g = WindowGeometry::of_convolution(geo);
     let groups = geo.groups;
     let (cin, cout) = (geo.out_channels, geo.in_channels);
     let per_group = cout / groups * g.taps();
