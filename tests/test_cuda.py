@@ -55,6 +55,8 @@ def test_cuda_without_a_gpu_raises_device_error() -> None:
     with pytest.raises(fg.DeviceError):
         fg.zeros(2, 3, device="cuda")
     with pytest.raises(fg.DeviceError):
+        fg.randn(2, 3, device="cuda")
+    with pytest.raises(fg.DeviceError):
         fg.nn.Linear(3, 2).to("cuda")
 
 
@@ -517,3 +519,16 @@ def test_recurrent_layers_match_the_cpu(kind: str, rng: np.random.Generator) -> 
     np.testing.assert_allclose(outs["cuda"][1], outs["cpu"][1], rtol=1e-4, atol=1e-5)
     for a, b in zip(outs["cuda"][2], outs["cpu"][2]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+@gpu
+def test_rand_and_randn_draw_the_cpu_numbers() -> None:
+    for draw in (fg.rand, fg.randn):
+        values = {}
+        for device in ("cpu", "cuda"):
+            fg.manual_seed(5)
+            first = draw(3, 7, device=device)
+            second = draw(5, device=device)  # continues the stream where the first draw ended
+            values[device] = (first.cpu().numpy(), second.cpu().numpy())
+        for a, b in zip(values["cuda"], values["cpu"]):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

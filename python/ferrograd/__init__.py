@@ -113,14 +113,16 @@ def ones_like(t: Tensor, requires_grad: bool = False) -> Tensor:
     return full(t.shape, 1.0, t.dtype, requires_grad, t.device)
 
 
-def rand(*shape: Any, requires_grad: bool = False) -> Tensor:
-    """Uniform values in [0, 1) from the generator seeded by :func:`manual_seed`."""
-    return _core.rand(list(_shape(shape)), 0.0, 1.0, requires_grad)
+def rand(*shape: Any, requires_grad: bool = False, device: str = "cpu") -> Tensor:
+    """Uniform values in [0, 1) from the generator seeded by :func:`manual_seed` (the same values on
+    every device: a GPU draws them from the same Philox stream)."""
+    return _core.rand(list(_shape(shape)), 0.0, 1.0, requires_grad, device)
 
 
-def randn(*shape: Any, requires_grad: bool = False) -> Tensor:
-    """Standard normal values from the generator seeded by :func:`manual_seed`."""
-    return _core.randn(list(_shape(shape)), 0.0, 1.0, requires_grad)
+def randn(*shape: Any, requires_grad: bool = False, device: str = "cpu") -> Tensor:
+    """Standard normal values from the generator seeded by :func:`manual_seed` (on a GPU, the same
+    values to the device's rounding of log, cos and sin)."""
+    return _core.randn(list(_shape(shape)), 0.0, 1.0, requires_grad, device)
 
 
 def where(condition: Tensor, a: Tensor, b: Tensor) -> Tensor:

@@ -137,7 +137,20 @@ pub fn with_global<T>(f: impl FnOnce(&mut RngState) -> T) -> T {
 impl Tensor {
     /// Uniform values in [low, high) from the global generator.
     pub fn rand(shape: &[usize], low: f32, high: f32) -> Result<Tensor> {
+        Self::rand_on(shape, low, high, crate::Device::Cpu)
+    }
+
+    /// `rand` on `device`: the same numbers on every device (a GPU draws them in a kernel).
+    pub fn rand_on(shape: &[usize], low: f32, high: f32, device: crate::Device) -> Result<Tensor> {
         let n = shape.iter().product();
+        if let crate::Device::Cuda(i) = device {
+            let stream = with_global(|r| (r.seed, r.reserve(n)));
+            let values = crate::cuda::random::random(i, n, stream, (low, high), false)?;
+            return Ok(Tensor::from_storage(
+                crate::Storage::Cuda(values),
+                crate::Layout::contiguous(shape),
+            ));
+        }
         let v = with_global(|r| r.uniform(n))
             .into_iter()
             .map(|u| low + (high - low) * u)
@@ -147,7 +160,21 @@ impl Tensor {
 
     /// Normal values with `mean` and `std` from the global generator.
     pub fn randn(shape: &[usize], mean: f32, std: f32) -> Result<Tensor> {
-        let n = shape.iter().product();
+        Self::randn_on(shape, mean, std, crate::Device::Cpu)
+    }
+
+    /// `randn` on `device`: the same numbers on every device, to the device's rounding of the
+    /// logarithm, cosine and sine.
+    pub fn randn_on(shape: &[usize], mean: f32, std: f32, device: crate::Device) -> Result<Tensor> {
+        let n: usize = shape.iter().product();
+        if let crate::Device::Cuda(i) = device {
+            let stream = with_global(|r| (r.seed, r.reserve(n.div_ceil(2) * 2)));
+            let values = crate::cuda::random::random(i, n, stream, (mean, std), true)?;
+            return Ok(Tensor::from_storage(
+                crate::Storage::Cuda(values),
+                crate::Layout::contiguous(shape),
+            ));
+        }
         let v = with_global(|r| r.normal(n))
             .into_iter()
             .map(|z| mean + std * z)

@@ -38,18 +38,30 @@ fn full(
 
 /// Uniform values in [low, high) from the global seeded generator.
 #[pyfunction]
-#[pyo3(signature = (shape, low = 0.0, high = 1.0, requires_grad = false))]
-fn rand(shape: Vec<usize>, low: f32, high: f32, requires_grad: bool) -> PyResult<PyTensor> {
-    let t = Tensor::rand(&shape, low, high).py()?;
+#[pyo3(signature = (shape, low = 0.0, high = 1.0, requires_grad = false, device = "cpu"))]
+fn rand(
+    shape: Vec<usize>,
+    low: f32,
+    high: f32,
+    requires_grad: bool,
+    device: &str,
+) -> PyResult<PyTensor> {
+    let t = Tensor::rand_on(&shape, low, high, Device::parse(device).py()?).py()?;
     t.set_requires_grad(requires_grad).py()?;
     Ok(t.into())
 }
 
 /// Normal values from the global seeded generator.
 #[pyfunction]
-#[pyo3(signature = (shape, mean = 0.0, std = 1.0, requires_grad = false))]
-fn randn(shape: Vec<usize>, mean: f32, std: f32, requires_grad: bool) -> PyResult<PyTensor> {
-    let t = Tensor::randn(&shape, mean, std).py()?;
+#[pyo3(signature = (shape, mean = 0.0, std = 1.0, requires_grad = false, device = "cpu"))]
+fn randn(
+    shape: Vec<usize>,
+    mean: f32,
+    std: f32,
+    requires_grad: bool,
+    device: &str,
+) -> PyResult<PyTensor> {
+    let t = Tensor::randn_on(&shape, mean, std, Device::parse(device).py()?).py()?;
     t.set_requires_grad(requires_grad).py()?;
     Ok(t.into())
 }

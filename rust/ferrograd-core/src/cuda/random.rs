@@ -31,3 +31,29 @@ pub fn dropout_mask(
         .map_err(|e| launch_error("dropout_mask_f32", e))?;
     Ok(CudaStorage::F32(mask))
 }
+
+/// `n` values from the stream of `seed` starting at `offset` (a multiple of 4) on device
+/// `ordinal`: uniform in [a, b), or normal with mean a and standard deviation b.
+pub fn random(
+    ordinal: usize,
+    n: usize,
+    (seed, offset): (u64, u64),
+    (a, b): (f32, f32),
+    normal: bool,
+) -> Result<CudaStorage> {
+    let g = super::gpu(ordinal)?;
+    let mut out = empty::<f32>(&g, n)?;
+    let f = g.function("random.cu", "random_f32")?;
+    let (n64, block0, normal) = (n as i64, offset / 4, normal as i32);
+    let mut l = g.stream.launch_builder(&f);
+    l.arg(&mut out)
+        .arg(&n64)
+        .arg(&seed)
+        .arg(&block0)
+        .arg(&a)
+        .arg(&b)
+        .arg(&normal);
+    // SAFETY: each thread writes the elements of its own block below n.
+    unsafe { l.launch(grid_for(n.div_ceil(4))) }.map_err(|e| launch_error("random_f32", e))?;
+    Ok(CudaStorage::F32(out))
+}

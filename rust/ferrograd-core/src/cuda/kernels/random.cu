@@ -17,20 +17,53 @@ __device__ void fg_philox(unsigned int c[4], unsigned int k0, unsigned int k1) {
     }
 }
 
+__device__ __forceinline__ float fg_unit(unsigned int w) { return (float)(w >> 8) * (1.0f / 16777216.0f); }
+
+// The four words of stream block `block` of `seed`.
+__device__ __forceinline__ void fg_stream_block(unsigned int c[4], unsigned long long seed,
+                                                unsigned long long block) {
+    c[0] = (unsigned int)block;
+    c[1] = (unsigned int)(block >> 32);
+    c[2] = 0u;
+    c[3] = 0u;
+    fg_philox(c, (unsigned int)seed, (unsigned int)(seed >> 32));
+}
+
+// Uniform values low + (high - low) u (normal = 0), or Box-Muller normals mean + std z from the
+// pairs (u0, u1) of the stream (normal = 1): r = sqrt(-2 ln(1 - u0)), theta = 2 pi u1, giving
+// r cos theta then r sin theta, the CPU's order.
+extern "C" __global__ void random_f32(float* out, long long n, unsigned long long seed,
+                                      unsigned long long block0, float a, float b, int normal) {
+    long long blocks = (n + 3) / 4;
+    FG_FOR_EACH(blk, blocks) {
+        unsigned int c[4];
+        fg_stream_block(c, seed, block0 + (unsigned long long)blk);
+        float v[4];
+        if (normal) {
+            for (int pair = 0; pair < 2; ++pair) {
+                float r = sqrtf(-2.f * logf(1.f - fg_unit(c[2 * pair])));
+                float theta = 6.28318530717958647692f * fg_unit(c[2 * pair + 1]);
+                v[2 * pair] = a + b * (r * cosf(theta));
+                v[2 * pair + 1] = a + b * (r * sinf(theta));
+            }
+        } else {
+            for (int w = 0; w < 4; ++w) v[w] = a + (b - a) * fg_unit(c[w]);
+        }
+        for (int w = 0; w < 4; ++w)
+            if (blk * 4 + w < n) out[blk * 4 + w] = v[w];
+    }
+}
+
 // mask[i] = keep if u_i >= p else 0 (inverted dropout's multiplier).
 extern "C" __global__ void dropout_mask_f32(float* mask, long long n, unsigned long long seed,
                                             unsigned long long block0, float p, float keep) {
     long long blocks = (n + 3) / 4;
     FG_FOR_EACH(b, blocks) {
-        unsigned long long block = block0 + (unsigned long long)b;
-        unsigned int c[4] = {(unsigned int)block, (unsigned int)(block >> 32), 0u, 0u};
-        fg_philox(c, (unsigned int)seed, (unsigned int)(seed >> 32));
+        unsigned int c[4];
+        fg_stream_block(c, seed, block0 + (unsigned long long)b);
         for (int w = 0; w < 4; ++w) {
             long long i = b * 4 + w;
-            if (i < n) {
-                float u = (float)(c[w] >> 8) * (1.0f / 16777216.0f);
-                mask[i] = u >= p ? keep : 0.f;
-            }
+            if (i < n) mask[i] = fg_unit(c[w]) >= p ? keep : 0.f;
         }
     }
 }
