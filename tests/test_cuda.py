@@ -532,3 +532,33 @@ def test_rand_and_randn_draw_the_cpu_numbers() -> None:
             values[device] = (first.cpu().numpy(), second.cpu().numpy())
         for a, b in zip(values["cuda"], values["cpu"]):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@gpu
+def test_state_dicts_of_a_cuda_model_round_trip(tmp_path, rng: np.random.Generator) -> None:
+    """Saving and restoring a model and its optimizer on CUDA continues training exactly."""
+    x = fg.tensor(rng.standard_normal((16, 6)).astype(np.float32)).cuda()
+    y = fg.tensor(rng.integers(0, 3, 16)).cuda()
+
+    def step(model: fg.nn.Module, opt: fg.optim.Optimizer) -> None:
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    fg.manual_seed(1)
+    model = fg.nn.Sequential(fg.nn.Linear(6, 8), fg.nn.ReLU(), fg.nn.Linear(8, 3)).cuda()
+    opt = fg.optim.Adam(model.parameters(), lr=1e-2)
+    step(model, opt)
+    fg.save_safetensors(model.state_dict(), tmp_path / "m.safetensors")
+    saved_opt = opt.state_dict()
+    step(model, opt)
+
+    fg.manual_seed(2)
+    twin = fg.nn.Sequential(fg.nn.Linear(6, 8), fg.nn.ReLU(), fg.nn.Linear(8, 3)).cuda()
+    twin.load_state_dict(fg.load_safetensors(tmp_path / "m.safetensors"))
+    twin_opt = fg.optim.Adam(twin.parameters(), lr=1e-2)
+    twin_opt.load_state_dict(saved_opt)
+    step(twin, twin_opt)
+    assert all(p.device == "cuda:0" for p in twin.parameters())
+    for a, b in zip(model.parameters(), twin.parameters()):
+        np.testing.assert_array_equal(a.detach().cpu().numpy(), b.detach().cpu().numpy())

@@ -92,7 +92,7 @@ class Optimizer:
             for p in g["params"]:
                 s = self._core.get_state(p)
                 if s is not None:
-                    state[i] = {n: (v.numpy().copy() if isinstance(v, Tensor) else v) for n, v in s.items()}
+                    state[i] = {n: (v.cpu().numpy().copy() if isinstance(v, Tensor) else v) for n, v in s.items()}
                 i += 1
         return {"param_groups": groups, "state": state}
 
@@ -107,7 +107,9 @@ class Optimizer:
         self._sync()
         self._core.clear_state()
         for i, s in state_dict["state"].items():
-            entries = {n: (Tensor.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) if isinstance(v, np.ndarray) else int(v))
+            device = params[int(i)].device  # state buffers live with their parameter
+            entries = {n: (Tensor.from_numpy(np.ascontiguousarray(v, dtype=np.float32)).to(device)
+                           if isinstance(v, np.ndarray) else int(v))
                        for n, v in s.items()}
             self._core.set_state(params[int(i)], entries)
 

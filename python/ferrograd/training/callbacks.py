@@ -127,7 +127,7 @@ class EarlyStopping(_Monitor):
         if self._improved(logs):
             self.wait, self.best_epoch = 0, epoch
             if self.restore_best_weights:
-                self._best_state = {k: v.detach().numpy().copy() for k, v in self.model.state_dict().items()}
+                self._best_state = {k: v.detach().cpu().numpy().copy() for k, v in self.model.state_dict().items()}
             return
         self.wait += 1
         if self.wait > self.patience:
@@ -178,7 +178,7 @@ class CatastrophicOverfittingStop(Callback):
         value = logs[self.monitor]
         if value >= self.best:
             self.best, self.best_epoch = value, epoch
-            self._best_state = {k: v.detach().numpy().copy() for k, v in self.model.state_dict().items()}
+            self._best_state = {k: v.detach().cpu().numpy().copy() for k, v in self.model.state_dict().items()}
         elif value < self.best - self.drop:
             self.stop_training, self.stopped_epoch = True, epoch
             if self._best_state is not None:

@@ -58,7 +58,7 @@ def load_training_checkpoint(path: str | os.PathLike[str], model: Any, optimizer
     for key, value in tensors.items():
         if key.startswith("optimizer/"):
             _, i, name = key.split("/", 2)
-            state.setdefault(int(i), {})[name] = value.numpy()
+            state.setdefault(int(i), {})[name] = value.cpu().numpy()
     for key, value in meta["optimizer_scalars"].items():
         i, name = key.split("/", 1)
         state.setdefault(int(i), {})[name] = value
