@@ -562,3 +562,37 @@ def test_state_dicts_of_a_cuda_model_round_trip(tmp_path, rng: np.random.Generat
     assert all(p.device == "cuda:0" for p in twin.parameters())
     for a, b in zip(model.parameters(), twin.parameters()):
         np.testing.assert_array_equal(a.detach().cpu().numpy(), b.detach().cpu().numpy())
+
+
+@gpu
+def test_attacks_on_a_cuda_model_match_the_cpu(rng: np.random.Generator) -> None:
+    """The attack loops keep host buffers and reach a GPU model through differentiable transfers:
+    PGD and APGD give the CPU's adversarial examples (up to sign flips of near-zero gradients)."""
+    x = rng.random((16, 1, 8, 8), dtype=np.float32)
+    y = rng.integers(0, 4, 16)
+    results = {}
+    for device in ("cpu", "cuda"):
+        fg.manual_seed(0)
+        n = fg.nn
+        model = n.Sequential(n.Conv2d(1, 4, 3), n.ReLU(), n.Flatten(), n.Linear(144, 4)).to(device)
+        pgd = fg.attacks.PGD(model, eps=0.1, alpha=0.02, steps=5, seed=0)(x, y)
+        apgd = fg.attacks.APGD(model, eps=0.1, steps=5, seed=0)(x, y)
+        results[device] = (pgd.adversarial, apgd.adversarial)
+    for a, b in zip(results["cuda"], results["cpu"]):
+        # A sign step can flip where a gradient coordinate is within rounding of zero: allow a few.
+        assert np.mean(np.abs(np.asarray(a) - np.asarray(b)) > 1e-4) < 0.01
+
+
+@gpu
+def test_adversarial_fit_on_cuda_matches_the_cpu(mnist: dict) -> None:
+    """Fast adversarial training with `fit(device="cuda")`: the attack runs on the GPU model from
+    the Rust loop, and one epoch on 2,000 images lands where the CPU run does."""
+    x, y = mnist["x_train"][:2000].reshape(-1, 784), mnist["y_train"][:2000]
+    losses = {}
+    for device in ("cpu", "cuda"):
+        fg.manual_seed(0)
+        model = fg.nn.Sequential(fg.nn.Linear(784, 64), fg.nn.ReLU(), fg.nn.Linear(64, 10))
+        hist = model.fit((x, y), epochs=1, batch_size=100, device=device, seed=0, verbose=False,
+                         adversarial=fg.training.FastAT(model, eps=0.1))
+        losses[device] = hist.history["loss"][-1]
+    assert abs(losses["cuda"] - losses["cpu"]) < 1e-2 * abs(losses["cpu"]), losses

@@ -94,13 +94,16 @@ def _gradient_health(model: Any, x: np.ndarray, y: np.ndarray) -> list[str]:
     from ..autograd import grad
 
     found = []
+    from ..training.inputs import model_device
+
     xt = _core.Tensor.from_numpy(np.ascontiguousarray(x), requires_grad=True)
-    out = model(xt)
-    values = out.detach().numpy()
+    # The transfer to the model's device is differentiable, so the gradient reaches the host leaf.
+    out = model(xt.to(model_device(model)))
+    values = out.detach().cpu().numpy()
     if values.ndim == 2 and (values >= 0).all() and np.allclose(values.sum(1), 1.0, atol=1e-4):
         found.append("the model outputs probabilities (rows are non-negative and sum to 1); attacks need logits - "
                      "remove the final softmax")
-    (g,) = grad(F.cross_entropy(out, _core.Tensor.from_numpy(y)), [xt])
+    (g,) = grad(F.cross_entropy(out, _core.Tensor.from_numpy(y).to(out.device)), [xt])
     gv = g.numpy() if g is not None else np.zeros_like(x)
     if not np.isfinite(gv).all():
         found.append("input gradients contain NaN or infinity")

@@ -75,6 +75,8 @@ pub fn attack_batches(
     seed: u64,
     on_batch: &mut dyn FnMut(usize) -> Result<()>,
 ) -> Result<DatasetResult> {
+    let view = super::HostView::of(model);
+    let model: &dyn Module = &view;
     let mut rng = RngState { seed, offset: 0 };
     let mut out = DatasetResult::default();
     for (i, batch) in (&mut *batches).take(total).enumerate() {

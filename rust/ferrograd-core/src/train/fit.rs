@@ -83,11 +83,6 @@ pub fn train_epoch(
             ));
         }
     }
-    if adversary.is_some() && options.device != Device::Cpu {
-        return Err(Error::NotImplemented(
-            "fit(adversarial=...): adversarial training runs on the CPU only in this build".into(),
-        ));
-    }
     let start = Instant::now();
     let mut p = Progress {
         batches: total,
@@ -102,13 +97,15 @@ pub fn train_epoch(
             let labels = batch.labels.clone();
             let mut trades = None;
             if let Some(adv) = adversary.as_deref_mut() {
-                let (attacker, config, rng) = (adv.model, &adv.config, &mut adv.rng);
+                let view = crate::attack::HostView::of(adv.model);
+                let (attacker, config, rng) = (&view as &dyn Module, &adv.config, &mut adv.rng);
                 let (inputs, shape) = (batch.float_inputs("fit(adversarial=...)")?, &batch.shape);
                 match adv.trades_beta {
                     // TRADES keeps the clean batch and adds a divergence term below.
                     Some(beta) => {
                         let x_adv = trades_batch(attacker, inputs, shape, config, rng)?;
-                        trades = Some((Tensor::from_vec(x_adv, shape)?, beta));
+                        let x_adv = Tensor::from_vec(x_adv, shape)?.to_device(options.device)?;
+                        trades = Some((x_adv, beta));
                     }
                     None => {
                         let attacked =

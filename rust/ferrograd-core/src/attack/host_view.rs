@@ -1,0 +1,47 @@
+//! The attack loops keep their iterates in host buffers. `HostView` lets them attack a model on a
+//! GPU unchanged: each forward sends the input to the model's device and brings the logits back,
+//! both as differentiable transfers, so input gradients flow back to the host leaf. Every forward
+//! and backward then waits for the device once; device-resident attack loops would avoid that.
+
+use crate::nn::{Module, TensorRole};
+use crate::{Device, Result, Tensor};
+
+/// `model` seen from the host.
+#[derive(Debug)]
+pub struct HostView<'a> {
+    model: &'a dyn Module,
+    device: Device,
+}
+
+impl<'a> HostView<'a> {
+    /// The view of `model`, whose device is that of its first parameter or buffer (the CPU for a
+    /// model without any).
+    pub fn of(model: &'a dyn Module) -> HostView<'a> {
+        let mut device = None;
+        model.visit("", &mut |_, t, _| {
+            device.get_or_insert(t.device());
+        });
+        HostView {
+            model,
+            device: device.unwrap_or(Device::Cpu),
+        }
+    }
+
+    /// Where the model computes.
+    pub fn device(&self) -> Device {
+        self.device
+    }
+}
+
+impl Module for HostView<'_> {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let input_device = x.device();
+        self.model
+            .forward(&x.to_device(self.device)?)?
+            .to_device(input_device)
+    }
+
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor, TensorRole)) {
+        self.model.visit(prefix, f)
+    }
+}
