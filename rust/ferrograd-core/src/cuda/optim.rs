@@ -60,6 +60,17 @@ fn launch_list(kernel: &str, items: &[ListItem], scalars: &[f32]) -> Result<()> 
         .iter()
         .map(|it| it.grad.contiguous())
         .collect::<Result<Vec<_>>>()?;
+    for (i, it) in items.iter().enumerate() {
+        // Each buffer is locked once below; a parameter listed twice would lock itself.
+        if items[..i].iter().any(|other| other.param.same_storage(&it.param)) {
+            return Err(Error::arg(
+                OP,
+                "params",
+                "each parameter once",
+                format!("a parameter of shape {:?} twice", it.param.shape()),
+            ));
+        }
+    }
     for (it, g) in items.iter().zip(&grads) {
         crate::ops::same_device(OP, &first.param, &it.param)?;
         let states: Vec<&Tensor> = std::iter::once(g)
