@@ -407,6 +407,10 @@ def test_index_ops_match_the_cpu(rng: np.random.Generator) -> None:
     np.testing.assert_array_equal(hot, np.eye(5, dtype=np.float32)[[2, 0, 4]])
     with pytest.raises(ValueError, match="index"):
         fg.tensor(table).cuda().index_select(0, fg.tensor(np.array([10])).cuda())
+    # A host index tensor is accepted for a CUDA tensor, as in torch.
+    picked = fg.tensor(table).cuda().index_select(0, fg.tensor(np.array([4, 1])))
+    assert picked.device == "cuda:0"
+    np.testing.assert_array_equal(picked.cpu().numpy(), table[[4, 1]])
 
 
 @gpu

@@ -62,7 +62,10 @@ fn launch_list(kernel: &str, items: &[ListItem], scalars: &[f32]) -> Result<()> 
         .collect::<Result<Vec<_>>>()?;
     for (i, it) in items.iter().enumerate() {
         // Each buffer is locked once below; a parameter listed twice would lock itself.
-        if items[..i].iter().any(|other| other.param.same_storage(&it.param)) {
+        if items[..i]
+            .iter()
+            .any(|other| other.param.same_storage(&it.param))
+        {
             return Err(Error::arg(
                 OP,
                 "params",

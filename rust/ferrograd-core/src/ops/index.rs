@@ -22,21 +22,24 @@ fn checked_indices(op: &'static str, index: &Tensor, bound: usize) -> Result<Vec
     Ok(idx)
 }
 
-/// Indices as a contiguous int64 tensor on the input's device, checked against `bound`. The check
-/// reads them on the host (one small copy and a wait); device-side asserts would avoid it.
+/// Indices as a contiguous int64 tensor on the input's device (a host index tensor is copied
+/// there, as torch accepts CPU indices for CUDA tensors), checked against `bound`. The check reads
+/// the indices on the host: one small copy and a wait when they live on a GPU (device-side
+/// asserts would avoid it).
 fn device_indices(
     op: &'static str,
     input: &Tensor,
     index: &Tensor,
     bound: usize,
 ) -> Result<Tensor> {
-    super::same_device(op, input, index)?;
     if !matches!(index.dtype(), DType::I64 | DType::I32) {
         return Err(Error::dtype(op, "int64 indices", index.dtype()));
     }
-    let ix = index.to_dtype(DType::I64)?.contiguous()?;
-    checked_indices(op, &ix.to_device(Device::Cpu)?, bound)?;
-    Ok(ix)
+    checked_indices(op, &index.to_device(Device::Cpu)?, bound)?;
+    index
+        .to_dtype(DType::I64)?
+        .to_device(input.device())?
+        .contiguous()
 }
 
 fn on_cuda(t: &Tensor) -> bool {
