@@ -92,6 +92,16 @@ impl WindowGeometry {
     }
 }
 
+/// col2im of columns `[C * kh * kw, N * oh * ow]` on their device: the NCHW image they sum to.
+fn col2im_storage(cols: &Tensor, g: WindowGeometry) -> Result<Storage> {
+    let cols = cols.contiguous()?;
+    let st = cols.storage()?;
+    Ok(match &*st {
+        Storage::Cpu(_) => Storage::Cpu(CpuStorage::F32(col2im(st.f32s("fold")?, &g))),
+        Storage::Cuda(s) => Storage::Cuda(crate::cuda::unfold::col2im(s, g)?),
+    })
+}
+
 fn dims4(op: &'static str, x: &Tensor) -> Result<[usize; 4]> {
     match x.shape() {
         &[n, c, h, w] => Ok([n, c, h, w]),
@@ -131,12 +141,7 @@ impl Tensor {
             OP,
             &[self],
             Box::new(move |grad| {
-                let grad = grad.contiguous()?;
-                let st = grad.storage()?;
-                let dx = match &*st {
-                    Storage::Cpu(_) => Storage::Cpu(CpuStorage::F32(col2im(st.f32s(OP)?, &g))),
-                    Storage::Cuda(s) => Storage::Cuda(crate::cuda::unfold::col2im(s, g)?),
-                };
+                let dx = col2im_storage(grad, g)?;
                 Ok(vec![Some(Tensor::from_storage(
                     dx,
                     Layout::contiguous(&g.image_shape()),
@@ -156,16 +161,8 @@ impl Tensor {
             "columns {:?} do not match the window geometry {g:?}",
             self.shape()
         );
-        let cols = self.contiguous()?;
-        let out = {
-            let st = cols.storage()?;
-            match &*st {
-                Storage::Cpu(_) => Storage::Cpu(CpuStorage::F32(col2im(st.f32s(OP)?, &g))),
-                Storage::Cuda(s) => Storage::Cuda(crate::cuda::unfold::col2im(s, g)?),
-            }
-        };
         Ok(Tensor::from_op(
-            out,
+            col2im_storage(self, g)?,
             &g.image_shape(),
             OP,
             &[self],
