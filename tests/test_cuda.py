@@ -46,7 +46,6 @@ def test_compile_kernels_rejects_a_bad_arch() -> None:
 
 @pytest.mark.skipif(HAS_GPU, reason="checks the error raised without a GPU")
 def test_cuda_without_a_gpu_raises_device_error() -> None:
-    assert fg.cuda.device_count() == 0 or not fg.cuda.is_available()
     x = fg.tensor(np.ones(3, np.float32))
     with pytest.raises(fg.DeviceError, match="CUDA"):
         x.to("cuda")

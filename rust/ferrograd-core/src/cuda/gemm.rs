@@ -85,7 +85,10 @@ pub fn batched_matmul(
         stride_b: la.strides()[0] as i64,
         stride_c: (m * n) as i64,
     };
-    let (va, vb) = (sa.slice(la.offset()..), sb.slice(lb.offset()..));
+    // cudarc's `slice` panics past the end; a layout's offset never is, but say so as an error.
+    let past_end = || Error::shape("matmul", "operand offset past the end of its buffer");
+    let va = sa.try_slice(la.offset()..).ok_or_else(past_end)?;
+    let vb = sb.try_slice(lb.offset()..).ok_or_else(past_end)?;
     // SAFETY: the layouts were validated against their buffers by the caller; `out` holds
     // batch * m * n elements.
     unsafe { g.blas.gemm_strided_batched(cfg, &vb, &va, &mut out) }

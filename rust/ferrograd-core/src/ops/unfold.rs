@@ -194,6 +194,14 @@ impl Tensor {
     }
 }
 
+/// `y` (NCHW) plus a per-channel bias.
+fn add_channel_bias(y: Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    match bias {
+        Some(b) => y.add(&b.reshape(&[1, b.numel(), 1, 1])?),
+        None => Ok(y),
+    }
+}
+
 /// Convolution as one product per group of the weights with the columns, then bias.
 pub(crate) fn conv2d_unfolded(
     x: &Tensor,
@@ -214,10 +222,7 @@ pub(crate) fn conv2d_unfolded(
         .reshape(&[co, geo.batch, geo.out_height, geo.out_width])?
         .permute(&[1, 0, 2, 3])?
         .contiguous()?;
-    match bias {
-        Some(b) => y.add(&b.reshape(&[1, co, 1, 1])?),
-        None => Ok(y),
-    }
+    add_channel_bias(y, bias)
 }
 
 /// Transposed convolution, the adjoint of `conv2d_unfolded`: the weights' transpose times the
@@ -243,10 +248,7 @@ pub(crate) fn conv_transpose2d_folded(
         .matmul(&x)?
         .reshape(&[cout * g.taps(), g.positions()])?
         .fold_columns(g)?;
-    match bias {
-        Some(b) => y.add(&b.reshape(&[1, cout, 1, 1])?),
-        None => Ok(y),
-    }
+    add_channel_bias(y, bias)
 }
 
 /// Max or sum over each window's taps, as an NCHW tensor `[N, C, oh, ow]`.

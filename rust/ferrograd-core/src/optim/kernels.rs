@@ -99,41 +99,45 @@ fn on_cuda(param: &Tensor) -> bool {
     matches!(param.device(), crate::Device::Cuda(_))
 }
 
-/// SGD's per-parameter constants (the share of the momentum buffer kept and of the new direction
-/// taken: 0 and 1 on the first step, when the buffer starts as the direction, as in PyTorch) and
-/// its shared ones (lr, sign, weight decay, and the nesterov mix: d + momentum * b, or b alone).
-fn sgd_constants(cfg: &SgdConfig, first_step: bool) -> ([f32; 2], [f32; 5]) {
-    let sign = if cfg.maximize { -1.0 } else { 1.0 };
-    let own = if first_step {
+/// SGD's per-parameter constants: the share of the momentum buffer kept and of the new direction
+/// taken (0 and 1 on the first step, when the buffer starts as the direction, as in PyTorch).
+fn sgd_own(cfg: &SgdConfig, first_step: bool) -> [f32; 2] {
+    if first_step {
         [0.0, 1.0]
     } else {
         [cfg.momentum, 1.0 - cfg.dampening]
-    };
+    }
+}
+
+/// SGD's shared constants: lr, sign, weight decay, and the nesterov mix (d + momentum * b, or b).
+fn sgd_shared(cfg: &SgdConfig) -> [f32; 5] {
+    let sign = if cfg.maximize { -1.0 } else { 1.0 };
     let (from_d, from_b) = if cfg.nesterov {
         (1.0, cfg.momentum)
     } else {
         (0.0, 1.0)
     };
-    (own, [cfg.lr, sign, cfg.weight_decay, from_d, from_b])
+    [cfg.lr, sign, cfg.weight_decay, from_d, from_b]
 }
 
-/// Adam's per-parameter constants at 1-based `step` (the step size lr / (1 - b1^t) and
-/// sqrt(1 - b2^t)) and its shared ones (shrink and l2: decoupled decay scales p, L2 decay adds
-/// wd * p to the gradient, one of the two a no-op; b1, b2, eps, sign).
-fn adam_constants(cfg: &AdamConfig, step: u64) -> ([f32; 2], [f32; 6]) {
+/// Adam's per-parameter constants at 1-based `step`: the step size lr / (1 - b1^t) and
+/// sqrt(1 - b2^t).
+fn adam_own(cfg: &AdamConfig, step: u64) -> [f32; 2] {
     let bias1 = 1.0 - (cfg.beta1 as f64).powi(step as i32);
     let bias2_sqrt = (1.0 - (cfg.beta2 as f64).powi(step as i32)).sqrt() as f32;
-    let step_size = (cfg.lr as f64 / bias1) as f32;
+    [(cfg.lr as f64 / bias1) as f32, bias2_sqrt]
+}
+
+/// Adam's shared constants: shrink and l2 (decoupled decay scales p, L2 decay adds wd * p to the
+/// gradient; one of the two is a no-op), b1, b2, eps, sign.
+fn adam_shared(cfg: &AdamConfig) -> [f32; 6] {
     let sign = if cfg.maximize { -1.0 } else { 1.0 };
     let (shrink, l2) = if cfg.decoupled_weight_decay {
         (1.0 - cfg.lr * cfg.weight_decay, 0.0)
     } else {
         (1.0, cfg.weight_decay)
     };
-    (
-        [step_size, bias2_sqrt],
-        [shrink, l2, cfg.beta1, cfg.beta2, cfg.eps, sign],
-    )
+    [shrink, l2, cfg.beta1, cfg.beta2, cfg.eps, sign]
 }
 
 /// One parameter's SGD update for a fused CUDA launch.
@@ -148,7 +152,7 @@ pub(crate) fn sgd_item(
         param: param.clone(),
         grad: grad.clone(),
         states: [momentum_buffer.cloned(), None, None],
-        own: sgd_constants(cfg, first_step).0,
+        own: sgd_own(cfg, first_step),
     }
 }
 
@@ -169,7 +173,7 @@ pub(crate) fn adam_item(
             Some(exp_avg_sq.clone()),
             max_exp_avg_sq.cloned(),
         ],
-        own: adam_constants(cfg, step).0,
+        own: adam_own(cfg, step),
     }
 }
 
@@ -177,8 +181,8 @@ pub(crate) fn adam_item(
 /// as the fused list kernels allow.
 pub(crate) fn fused_cuda_step(algorithm: &Algorithm, items: &[ListItem]) -> Result<()> {
     match algorithm {
-        Algorithm::Sgd(cfg) => update_list("sgd_list_f32", items, &sgd_constants(cfg, false).1),
-        Algorithm::Adam(cfg) => update_list("adam_list_f32", items, &adam_constants(cfg, 1).1),
+        Algorithm::Sgd(cfg) => update_list("sgd_list_f32", items, &sgd_shared(cfg)),
+        Algorithm::Adam(cfg) => update_list("adam_list_f32", items, &adam_shared(cfg)),
         Algorithm::Rmsprop(_) => Err(Error::NotImplemented(
             "RMSprop has no fused multi-tensor CUDA kernel; it updates one parameter per launch"
                 .into(),
@@ -219,7 +223,8 @@ pub fn sgd_step(
         return fused_cuda_step(&Algorithm::Sgd(cfg), &[item]);
     }
     // Branches are decided once per call so each inner loop is straight-line and vectorises.
-    let ([keep, take], [_, sign, _, from_d, from_b]) = sgd_constants(&cfg, first_step);
+    let ([keep, take], [_, sign, _, from_d, from_b]) =
+        (sgd_own(&cfg, first_step), sgd_shared(&cfg));
     for_chunks(param, grad, [momentum_buffer], |p, g, [buf]| match buf {
         None => p
             .iter_mut()
@@ -279,7 +284,8 @@ pub fn adam_step(
         );
         return fused_cuda_step(&Algorithm::Adam(cfg), &[item]);
     }
-    let ([step_size, bias2_sqrt], [shrink, l2, b1, b2, eps, sign]) = adam_constants(&cfg, step);
+    let ([step_size, bias2_sqrt], [shrink, l2, b1, b2, eps, sign]) =
+        (adam_own(&cfg, step), adam_shared(&cfg));
     for_chunks(
         param,
         grad,
