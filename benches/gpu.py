@@ -1,6 +1,7 @@
 """GPU workloads of the CUDA backend (issue 4), ferrograd against PyTorch eager on the same device in
-the same process: an MLP training step, and an AdamW step over 100M parameters whose bandwidth is
-compared with a device-to-device copy measured in the same run. Every timed call ends with a device
+the same process: the MLP and small-CNN training steps, an AdamW step over 100M parameters whose
+bandwidth is compared with a device-to-device copy measured in the same run, and the robustness
+workloads (PGD-10 evaluation, a PGD-AT epoch). Every timed call ends with a device
 synchronisation on both sides, so the times are the work's, not the launch queue's."""
 
 from __future__ import annotations
@@ -9,43 +10,12 @@ import numpy as np
 import torch
 
 import ferrograd as fg
-import ferrograd.functional as F
 
+from attacks import robustness_rows
 from common import median_ms
+from train_step import step_rows
 
-BATCH = 128
 ADAMW_PARAMS = 100_000_000
-
-
-def _mlp_rows(name: str) -> dict:
-    rng = np.random.default_rng(0)
-    x = rng.random((BATCH, 784), dtype=np.float32)
-    y = rng.integers(0, 10, BATCH).astype(np.int64)
-    fg.manual_seed(0)
-    fmodel = fg.nn.Sequential(fg.nn.Linear(784, 256), fg.nn.ReLU(), fg.nn.Linear(256, 256), fg.nn.ReLU(),
-                              fg.nn.Linear(256, 10)).to("cuda")
-    n = torch.nn
-    tmodel = n.Sequential(n.Linear(784, 256), n.ReLU(), n.Linear(256, 256), n.ReLU(), n.Linear(256, 10)).cuda()
-    fx, fy = fg.tensor(x).cuda(), fg.tensor(y).cuda()
-    tx, ty = torch.from_numpy(x).cuda(), torch.from_numpy(y).cuda()
-    fopt = fg.optim.Adam(fmodel.parameters(), lr=1e-3)
-    topt = torch.optim.Adam(tmodel.parameters(), lr=1e-3)
-
-    def fg_step() -> None:
-        fopt.zero_grad()
-        F.cross_entropy(fmodel(fx), fy).backward()
-        fopt.step()
-        fg.cuda.synchronize()
-
-    def torch_step() -> None:
-        topt.zero_grad()
-        torch.nn.functional.cross_entropy(tmodel(tx), ty).backward()
-        topt.step()
-        torch.cuda.synchronize()
-
-    f_ms, t_ms = median_ms(fg_step, repeat=100, warmup=10), median_ms(torch_step, repeat=100, warmup=10)
-    return {"workload": f"{name}: MLP 784-256-256-10 train step, batch 128, Adam", "ferrograd_ms": f_ms,
-            "torch_ms": t_ms, "ratio": f_ms / t_ms, "target": 0.5}
 
 
 def _copy_bandwidth() -> float:
@@ -92,4 +62,5 @@ def run(threads: int) -> list[dict]:
     """Times the GPU workloads; returns one row per workload."""
     del threads  # the GPU work does not depend on host threads
     name = f"GPU ({fg.cuda.get_device_name()})"
-    return [_mlp_rows(name), _adamw_row(name)]
+    steps = step_rows("cuda", f"{name}: ", targets=(0.5, 0.33), repeats=(100, 50))
+    return [*steps, _adamw_row(name), *robustness_rows("cuda", f"{name}: ")]

@@ -24,7 +24,9 @@ from common import machine  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 CPU_SUITES = {"train_step": train_step.run, "fit_epoch": fit_epoch.run, "attacks": attacks.run, "minilm": minilm.run}
 SUITES = {**CPU_SUITES, "gpu": gpu.run}
-BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+# Each table of BENCHMARKS.md sits between its markers, with its own machine line: the CPU suites'
+# and the GPU suite's run on different machines.
+TABLES = {"cpu": ("<!-- results:begin -->", "<!-- results:end -->"), "gpu": ("<!-- gpu-results:begin -->", "<!-- gpu-results:end -->")}
 
 
 def require_cuda_backend(parser: argparse.ArgumentParser) -> None:
@@ -48,13 +50,30 @@ def main() -> None:
     if "gpu" in names:
         require_cuda_backend(parser)
     os.environ["RAYON_NUM_THREADS"] = str(args.threads)
-    rows = [r for name in names for r in SUITES[name](args.threads)]
     path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
-    head, rest = text.split(BEGIN, 1)
-    old, tail = rest.split(END, 1)
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    for table, suites in (("cpu", [n for n in names if n in CPU_SUITES]), ("gpu", [n for n in names if n == "gpu"])):
+        if suites:
+            rows = [r for name in suites for r in SUITES[name](args.threads)]
+            text = rewrite_table(text, TABLES[table], rows, args, partial=bool(args.only) and table == "cpu")
+    path.write_text(text)
+
+
+def rewrite_table(text: str, markers: tuple[str, str], rows: list[dict], args: argparse.Namespace, partial: bool) -> str:
+    """`text` with the table between `markers` rewritten from `rows` (appended when absent); a
+    partial run keeps the rows of the suites it did not rerun."""
+    begin, end = markers
+    if begin not in text:
+        text = f"{text.rstrip()}\n\n{begin}\n{end}\n"
+    head, rest = text.split(begin, 1)
+    old, tail = rest.split(end, 1)
+    where = machine()
+    if markers == TABLES["gpu"]:
+        import ferrograd as fg
+
+        where = f"{fg.cuda.get_device_name()}, host {where}"
     lines = [
-        f"Machine: {machine()}; {args.threads} threads for both; PyTorch {torch.__version__}; "
+        f"Machine: {where}; {args.threads} threads for both; PyTorch {torch.__version__}; "
         f"{datetime.date.today().isoformat()}. Command: `python benches/run.py --threads {args.threads}"
         + (" --gpu" if args.gpu else "") + "".join(f" --only {o}" for o in args.only or []) + "`.",
         "",
@@ -63,7 +82,7 @@ def main() -> None:
     ]
     fresh = {r["workload"]: f"| {r['workload']} | {r['ferrograd_ms']:.3f} | {r['torch_ms']:.3f} | {r['ratio']:.2f}× "
                             f"| ≤ {r['target']}× |" for r in rows}
-    if args.only:
+    if partial:
         # Keep the previous rows of the suites not rerun, in their order; rerun rows replace theirs.
         for line in old.splitlines():
             if line.startswith("| ") and not line.startswith("| workload"):
@@ -72,7 +91,7 @@ def main() -> None:
     lines += fresh.values()
     table = "\n".join(lines)
     print(table)
-    path.write_text(f"{head}{BEGIN}\n{table}\n{END}{tail}")
+    return f"{head}{begin}\n{table}\n{end}{tail}"
 
 
 if __name__ == "__main__":

@@ -104,6 +104,23 @@ def test_device_queries() -> None:
 
 
 @gpu
+def test_freed_memory_stays_cached_until_empty_cache() -> None:
+    """A freed 1 GiB buffer stays in the device's pool (so the next allocation maps nothing) until
+    `empty_cache` hands it back to the driver."""
+    fg.cuda.empty_cache()
+    before = fg.cuda.mem_get_info()[0]
+    t = fg.zeros(1 << 28, device="cuda")
+    fg.cuda.synchronize()
+    del t
+    fg.cuda.synchronize()
+    cached = fg.cuda.mem_get_info()[0]
+    fg.cuda.empty_cache()
+    after = fg.cuda.mem_get_info()[0]
+    assert before - cached >= 1 << 30
+    assert after - cached >= 1 << 30
+
+
+@gpu
 @pytest.mark.parametrize("dtype", [np.float32, np.int64, np.int32, np.uint8, np.bool_])
 def test_round_trip_keeps_values_and_dtype(dtype: type, rng: np.random.Generator) -> None:
     a = (rng.standard_normal((3, 5, 7)) * 50).astype(dtype)
@@ -204,6 +221,17 @@ def test_reductions_match_the_cpu(dim: object, rng: np.random.Generator) -> None
 
 
 @gpu
+def test_few_long_rows_reduce_in_parts_like_the_cpu(rng: np.random.Generator) -> None:
+    """A conv bias gradient's shape: 32 channels of 64 * 26 * 26 values, each row split over
+    several blocks whose partials a second pass combines."""
+    a = rng.standard_normal((64, 32, 26, 26)).astype(np.float32)
+    grads_match(lambda x: x.sum((0, 2, 3)), [a], rtol=1e-5, atol=1e-4)
+    rows = fg.tensor(a).cuda().permute(1, 0, 2, 3).reshape(32, 64 * 26 * 26)
+    np.testing.assert_array_equal(rows.max(1)[0].cpu().numpy(), a.max((0, 2, 3)))
+    np.testing.assert_array_equal(rows.min(1)[0].cpu().numpy(), a.min((0, 2, 3)))
+
+
+@gpu
 def test_max_min_argmax_match_the_cpu(rng: np.random.Generator) -> None:
     a = rng.standard_normal((5, 129)).astype(np.float32)
     a[2, 7] = a[2, 90] = 10.0  # a tie: the first index wins
@@ -223,10 +251,24 @@ def test_max_min_argmax_match_the_cpu(rng: np.random.Generator) -> None:
 @gpu
 @pytest.mark.parametrize("n", [10, 1000, 4097])
 def test_softmax_and_log_softmax_match_the_cpu(n: int, rng: np.random.Generator) -> None:
+    """Softmax against float64 on both devices: the two reduce in different orders, so each is
+    held to the exact value rather than to the other's rounding. The bounds are float32's: with
+    |x - max| up to about 40, rounding that difference alone moves y by 40 * 2^-24 = 2.4e-6
+    relative, and the gradient y * (w - sum(w * y)) cancels O(1) terms, so its absolute error is a
+    few times that."""
     a = (rng.standard_normal((3, n)) * 5).astype(np.float32)
-    grads_match(lambda x: F.softmax(x, dim=-1), [a], rtol=1e-5, atol=1e-7)
+    for dim in (-1, 0):
+        e = np.exp(a.astype(np.float64) - a.max(dim, keepdims=True))
+        y = e / e.sum(dim, keepdims=True)
+        w = np.linspace(-1.0, 1.0, y.size, dtype=np.float32).reshape(y.shape)
+        g = y * (w - (w * y).sum(dim, keepdims=True))
+        for device in ("cpu", "cuda"):
+            x = leaf(a, device)
+            out = F.softmax(x, dim=dim)
+            (out * fg.tensor(w).to(device)).sum().backward()
+            np.testing.assert_allclose(out.detach().cpu().numpy(), y, rtol=1e-5, atol=1e-12, err_msg=device)
+            np.testing.assert_allclose(x.grad.cpu().numpy(), g, rtol=1e-5, atol=4e-6, err_msg=device)
     grads_match(lambda x: F.log_softmax(x, dim=-1), [a], rtol=1e-5, atol=1e-5)
-    grads_match(lambda x: F.softmax(x, dim=0), [a], rtol=1e-5, atol=1e-7)
 
 
 @gpu
@@ -320,9 +362,8 @@ def test_module_to_cuda_moves_parameters_and_buffers() -> None:
 @gpu
 def test_ops_without_a_kernel_name_themselves_and_mixed_devices_raise() -> None:
     x = fg.tensor(np.ones((1, 1, 5, 5), np.float32)).cuda()
-    w = fg.tensor(np.ones((2, 1, 3, 3), np.float32)).cuda()
-    with pytest.raises(NotImplementedError, match="conv2d.*CUDA"):
-        F.conv2d(x, w)
+    with pytest.raises(NotImplementedError, match="adaptive_avg_pool2d on CUDA"):
+        F.adaptive_avg_pool2d(x, 3)
     with pytest.raises(fg.DeviceError, match="same device"):
         x + fg.tensor(np.ones((1, 1, 5, 5), np.float32))
 
@@ -404,12 +445,36 @@ def test_index_ops_match_the_cpu(rng: np.random.Generator) -> None:
     grads_match(lambda t: t.gather(1, fg.tensor(index).to(t.device)), [table], rtol=1e-6, atol=1e-6)
     hot = F.one_hot(fg.tensor(np.array([2, 0, 4])).cuda(), 5).cpu().numpy()
     np.testing.assert_array_equal(hot, np.eye(5, dtype=np.float32)[[2, 0, 4]])
+    # A host index is checked at once; a device index by the kernel, reported when a value is read.
     with pytest.raises(ValueError, match="index"):
-        fg.tensor(table).cuda().index_select(0, fg.tensor(np.array([10])).cuda())
+        fg.tensor(table).cuda().index_select(0, fg.tensor(np.array([10])))
     # A host index tensor is accepted for a CUDA tensor, as in torch.
     picked = fg.tensor(table).cuda().index_select(0, fg.tensor(np.array([4, 1])))
     assert picked.device == "cuda:0"
     np.testing.assert_array_equal(picked.cpu().numpy(), table[[4, 1]])
+
+
+@gpu
+def test_out_of_range_device_indices_raise_at_the_next_read(rng: np.random.Generator) -> None:
+    """Kernels check device-resident indices and targets without a host wait: the first bad one is
+    raised, naming the op, its bound and the value, when the host next reads a value; the check is
+    then cleared."""
+    table = fg.tensor(rng.standard_normal((10, 6)).astype(np.float32)).cuda()
+    picked = table.index_select(0, fg.tensor(np.array([1, 12, 3])).cuda())
+    with pytest.raises(ValueError, match=r"index_select.*\[0, 10\).*12"):
+        picked.cpu()
+    np.testing.assert_array_equal(table.index_select(0, fg.tensor(np.array([2])).cuda()).cpu().numpy(),
+                                  table.cpu().numpy()[[2]])
+    logits = fg.tensor(rng.standard_normal((4, 3)).astype(np.float32)).cuda()
+    loss = F.cross_entropy(logits, fg.tensor(np.array([0, 1, 3, 2])).cuda())
+    with pytest.raises(ValueError, match=r"cross_entropy.*target.*\[0, 3\).*3"):
+        loss.item()
+    with pytest.raises(ValueError, match=r"gather.*-1"):
+        table.gather(1, fg.tensor(np.array([[0], [-1]] * 5)).cuda())
+        fg.cuda.synchronize()
+    with pytest.raises(ValueError, match=r"one_hot.*\[0, 4\)"):
+        F.one_hot(fg.tensor(np.array([0, 4])).cuda(), 4).cpu()
+    assert F.cross_entropy(logits, fg.tensor(np.array([0, 1, 2, 2])).cuda()).item() > 0
 
 
 @gpu
@@ -439,17 +504,17 @@ def test_clip_grad_norm_matches_the_cpu(rng: np.random.Generator) -> None:
 @gpu
 def test_fit_trains_an_mlp_on_mnist_on_cuda_like_on_the_cpu(mnist: dict) -> None:
     """`fit(device="cuda")` (batches moved in the Rust loop, fused cross-entropy and Adam kernels)
-    reaches the CPU run's test accuracy to within half a point after one epoch on 12,000 images."""
-    x, y = mnist["x_train"][:12000].reshape(-1, 784), mnist["y_train"][:12000]
+    reaches the CPU run's test accuracy to within half a point after two epochs on 20,000 images."""
+    x, y = mnist["x_train"][:20000].reshape(-1, 784), mnist["y_train"][:20000]
     xt, yt = mnist["x_test"][:2000].reshape(-1, 784), mnist["y_test"][:2000]
     accuracy = {}
     for device in ("cpu", "cuda"):
         fg.manual_seed(0)
         model = fg.nn.Sequential(fg.nn.Linear(784, 256), fg.nn.ReLU(), fg.nn.Linear(256, 10))
-        model.fit((x, y), epochs=1, batch_size=128, device=device, seed=0, verbose=False)
+        model.fit((x, y), epochs=2, batch_size=64, device=device, seed=0, verbose=False)
         assert all(p.device == ("cpu" if device == "cpu" else "cuda:0") for p in model.parameters())
         accuracy[device] = model.evaluate((xt, yt)).accuracy
-    assert accuracy["cpu"] > 0.93
+    assert accuracy["cpu"] > 0.91
     assert abs(accuracy["cuda"] - accuracy["cpu"]) < 0.005, accuracy
 
 
@@ -471,18 +536,24 @@ def test_conv2d_matches_the_cpu(case: dict, rng: np.random.Generator) -> None:
 @gpu
 def test_pooling_matches_the_cpu(rng: np.random.Generator) -> None:
     x = rng.standard_normal((2, 3, 9, 8)).astype(np.float32)
-    grads_match(lambda t: F.max_pool2d(t, 3, 2, 1), [x], rtol=0, atol=0)
+    # Overlapping windows: an input that is the maximum of several sums their gradients, in
+    # another order on the GPU (one ulp apart at most).
+    grads_match(lambda t: F.max_pool2d(t, 3, 2, 1), [x], rtol=2e-7, atol=0)
     grads_match(lambda t: F.max_pool2d(t, 2), [x], rtol=0, atol=0)
     grads_match(lambda t: F.avg_pool2d(t, 3, 2, 1, ceil_mode=True), [x], rtol=1e-6, atol=1e-6)
     grads_match(lambda t: F.adaptive_avg_pool2d(t[:, :, :8, :], (2, 4)), [x], rtol=1e-6, atol=1e-6)
     grads_match(lambda t: F.unfold(t, 3, padding=1), [x], rtol=0, atol=0)
+    x[0, 1, 4, 4] = np.nan  # a NaN wins its windows, as in PyTorch
+    out = {d: F.max_pool2d(fg.tensor(x).to(d), 3, 2, 1).cpu().numpy() for d in ("cpu", "cuda")}
+    np.testing.assert_array_equal(out["cuda"], out["cpu"])
+    assert np.isnan(out["cuda"][0, 1, 2, 2])
 
 
 @gpu
 def test_fit_trains_the_small_cnn_on_mnist_on_cuda_like_on_the_cpu(mnist: dict) -> None:
-    """The issue's small CNN, one epoch on 6,000 images with `fit(device="cuda")` (convolution and
+    """The issue's small CNN, one epoch on 12,000 images with `fit(device="cuda")` (convolution and
     pooling as im2col + cuBLAS), against the same run on the CPU."""
-    x, y = mnist["x_train"][:6000], mnist["y_train"][:6000]
+    x, y = mnist["x_train"][:12000], mnist["y_train"][:12000]
     xt, yt = mnist["x_test"][:2000], mnist["y_test"][:2000]
     accuracy = {}
     for device in ("cpu", "cuda"):
@@ -490,7 +561,7 @@ def test_fit_trains_the_small_cnn_on_mnist_on_cuda_like_on_the_cpu(mnist: dict) 
         n = fg.nn
         model = n.Sequential(n.Conv2d(1, 32, 3), n.ReLU(), n.Conv2d(32, 64, 3), n.ReLU(), n.MaxPool2d(2), n.Flatten(),
                              n.Linear(9216, 128), n.ReLU(), n.Linear(128, 10))
-        model.fit((x, y), epochs=1, batch_size=128, device=device, seed=0, verbose=False)
+        model.fit((x, y), epochs=1, batch_size=64, device=device, seed=0, verbose=False)
         accuracy[device] = model.evaluate((xt, yt)).accuracy
     assert accuracy["cpu"] > 0.93
     assert abs(accuracy["cuda"] - accuracy["cpu"]) < 0.01, accuracy
@@ -599,3 +670,38 @@ def test_adversarial_fit_on_cuda_matches_the_cpu(mnist: dict) -> None:
                          adversarial=fg.training.FastAT(model, eps=0.1))
         losses[device] = hist.history["loss"][-1]
     assert abs(losses["cuda"] - losses["cpu"]) < 1e-2 * abs(losses["cpu"]), losses
+
+
+@gpu
+def test_a_network_on_cuda_matches_pytorch_on_cuda(rng: np.random.Generator) -> None:
+    """conv → batch norm → ReLU → max pool → linear → layer norm → GELU → attention → cross-entropy,
+    values and every input's gradient against PyTorch on the same GPU (TF32 off on both sides)."""
+    torch = pytest.importorskip("torch")
+    tf = torch.nn.functional
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    shapes = dict(x=(8, 3, 12, 12), conv_w=(6, 3, 3, 3), conv_b=(6,), bn_w=(6,), bn_b=(6,), fc_w=(32, 216), fc_b=(32,),
+                  ln_w=(32,), ln_b=(32,), head_w=(10, 8))
+    arrays = {k: rng.standard_normal(s).astype(np.float32) for k, s in shapes.items()}
+    target = rng.integers(0, 10, 8 * 4)
+
+    def network(lib, f, v: dict, y):
+        h = f.conv2d(v["x"], v["conv_w"], v["conv_b"], padding=1)
+        zeros, ones = lib.zeros(6, device="cuda"), lib.ones(6, device="cuda")  # batch norm's running buffers
+        h = f.relu(f.batch_norm(h, zeros, ones, v["bn_w"], v["bn_b"], training=True))
+        h = f.max_pool2d(h, 2).reshape(8, 216)
+        h = f.gelu(f.layer_norm(f.linear(h, v["fc_w"], v["fc_b"]), (32,), v["ln_w"], v["ln_b"]))
+        q = h.reshape(8, 4, 8)
+        h = f.scaled_dot_product_attention(q, q, q).reshape(32, 8)
+        return f.cross_entropy(f.linear(h, v["head_w"]), y)
+
+    ours = {k: leaf(a, "cuda") for k, a in arrays.items()}
+    loss = network(fg, F, ours, fg.tensor(target).cuda())
+    loss.backward()
+    theirs = {k: torch.from_numpy(a).cuda().requires_grad_(True) for k, a in arrays.items()}
+    ref = network(torch, tf, theirs, torch.from_numpy(target).cuda())
+    ref.backward()
+    np.testing.assert_allclose(loss.item(), ref.item(), rtol=1e-5)
+    for k in arrays:
+        np.testing.assert_allclose(ours[k].grad.cpu().numpy(), theirs[k].grad.cpu().numpy(), rtol=1e-4, atol=1e-5,
+                                   err_msg=k)

@@ -24,6 +24,7 @@ __all__ = [
     "get_arch",
     "mem_get_info",
     "synchronize",
+    "empty_cache",
     "compile_kernels",
     "set_allow_tf32",
     "libraries",
@@ -113,6 +114,14 @@ def synchronize(device: int | str = 0) -> None:
     """Waits until every op queued on the device has finished (ops run asynchronously)."""
     _preload_wheel_libraries()
     _core.cuda_synchronize(_index(device))
+
+
+def empty_cache(device: int | str = 0) -> None:
+    """Returns the memory that freed tensors leave cached on the device to the driver, as
+    ``torch.cuda.empty_cache`` does. ferrograd keeps freed device memory in the device's pool so
+    that the next allocation of that size costs nothing; other processes see it as used until then."""
+    _preload_wheel_libraries()
+    _core.cuda_empty_cache(_index(device))
 
 
 def compile_kernels(arch: str = "sm_90") -> list[str]:

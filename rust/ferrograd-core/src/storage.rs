@@ -172,6 +172,18 @@ impl Storage {
         }
     }
 
+    /// Number of elements in the buffer, on either device.
+    pub fn len(&self) -> usize {
+        match self {
+            Storage::Cpu(s) => s.len(),
+            Storage::Cuda(s) => s.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn device(&self) -> Device {
         match self {
             Storage::Cpu(_) => Device::Cpu,

@@ -309,7 +309,7 @@ impl Tensor {
     pub fn into_owned(self) -> Result<Tensor> {
         let whole = self.layout().is_contiguous()
             && self.layout().offset() == 0
-            && self.storage()?.cpu("grad")?.len() == self.numel();
+            && self.storage()?.len() == self.numel();
         if whole && Arc::strong_count(&self.0) == 1 && Arc::strong_count(&self.0.storage) == 1 {
             return Ok(self.detach());
         }

@@ -53,6 +53,12 @@ fn cuda_synchronize(py: Python<'_>, index: usize) -> PyResult<()> {
     py.detach(|| cuda::gpu(index)?.synchronize()).py()
 }
 
+/// Returns the memory cached by freed buffers of device `index` to the driver.
+#[pyfunction]
+fn cuda_empty_cache(py: Python<'_>, index: usize) -> PyResult<()> {
+    py.detach(|| cuda::gpu(index)?.empty_cache()).py()
+}
+
 /// Compiles every kernel file for `arch` with NVRTC (no GPU needed); returns the file names.
 #[pyfunction]
 fn cuda_compile_kernels(py: Python<'_>, arch: String) -> PyResult<Vec<String>> {
@@ -75,6 +81,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cuda_mem_get_info, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_arch, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_synchronize, m)?)?;
+    m.add_function(wrap_pyfunction!(cuda_empty_cache, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_compile_kernels, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_set_allow_tf32, m)?)?;
     Ok(())

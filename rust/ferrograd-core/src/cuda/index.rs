@@ -1,7 +1,9 @@
-//! Launches of `kernels/index.cu`. Every buffer is contiguous; indices are int64 on the device.
+//! Launches of `kernels/index.cu`. Every buffer is contiguous; indices are int64 on the device,
+//! checked there against their bound (see `fault.rs`).
 
 use cudarc::driver::{CudaSlice, PushKernelArg};
 
+use super::fault;
 use super::launch::{grid_for, launch_error, KernelLayout};
 use super::storage::{empty, zeros, CudaStorage};
 use crate::{Error, Layout, Result};
@@ -28,12 +30,14 @@ pub fn index_select(
     let mut out = empty::<f32>(&g, n)?;
     let f = g.function("index.cu", "index_select_f32")?;
     let dims = [outer as i64, size as i64, inner as i64, k as i64];
+    let (slot, code) = (g.faults.slot()?, fault::code("index_select"));
     let mut b = g.stream.launch_builder(&f);
     b.arg(&mut out).arg(s).arg(ix);
     for d in &dims {
         b.arg(d);
     }
-    // SAFETY: indices were checked to lie in [0, size); every offset is inside `src`.
+    b.arg(&*slot).arg(&code);
+    // SAFETY: the kernel skips indices outside [0, size); every offset it reads is inside `src`.
     unsafe { b.launch(grid_for(n)) }.map_err(|e| launch_error("index_select_f32", e))?;
     Ok(CudaStorage::F32(out))
 }
@@ -56,11 +60,13 @@ pub fn index_add(
         CudaStorage::F32(v) => v,
         other => return Err(Error::dtype("index_add", "float32", other.dtype())),
     };
+    let (slot, code) = (g.faults.slot()?, fault::code("index_add"));
     let mut b = g.stream.launch_builder(&f);
     b.arg(dst).arg(s).arg(ix);
     for d in &dims {
         b.arg(d);
     }
+    b.arg(&*slot).arg(&code);
     // SAFETY: as in `index_select`, with `dst` of base's size.
     unsafe { b.launch(grid_for(n)) }.map_err(|e| launch_error("index_add_f32", e))?;
     Ok(out)
@@ -95,15 +101,20 @@ pub fn gather(
     let (pos, axis_stride) = positions("gather", index_shape, src_shape, dim)?;
     let mut out = empty::<f32>(&g, n)?;
     let f = g.function("index.cu", "gather_f32")?;
-    let n64 = n as i64;
+    let (n64, size) = (n as i64, src_shape[dim] as i64);
+    let (slot, code) = (g.faults.slot()?, fault::code("gather"));
     let mut b = g.stream.launch_builder(&f);
     b.arg(&mut out)
         .arg(s)
         .arg(ix)
         .arg(&pos)
         .arg(&axis_stride)
-        .arg(&n64);
-    // SAFETY: index values are in range and the index shape fits the source outside `dim`.
+        .arg(&size)
+        .arg(&n64)
+        .arg(&*slot)
+        .arg(&code);
+    // SAFETY: the kernel skips index values outside [0, size); the index shape fits the source
+    // outside `dim`.
     unsafe { b.launch(grid_for(n)) }.map_err(|e| launch_error("gather_f32", e))?;
     Ok(CudaStorage::F32(out))
 }
@@ -127,14 +138,18 @@ pub fn scatter_add(
         other => return Err(Error::dtype("scatter_add", "float32", other.dtype())),
     };
     let f = g.function("index.cu", "scatter_add_f32")?;
-    let n64 = n as i64;
+    let (n64, size) = (n as i64, base_layout.shape()[dim] as i64);
+    let (slot, code) = (g.faults.slot()?, fault::code("scatter_add"));
     let mut b = g.stream.launch_builder(&f);
     b.arg(dst)
         .arg(s)
         .arg(ix)
         .arg(&pos)
         .arg(&axis_stride)
-        .arg(&n64);
+        .arg(&size)
+        .arg(&n64)
+        .arg(&*slot)
+        .arg(&code);
     // SAFETY: as in `gather`.
     unsafe { b.launch(grid_for(n)) }.map_err(|e| launch_error("scatter_add_f32", e))?;
     Ok(out)
@@ -147,9 +162,15 @@ pub fn one_hot(idx: &CudaStorage, rows: usize, classes: usize) -> Result<CudaSto
     let mut out = zeros::<f32>(&g, rows * classes)?;
     let f = g.function("index.cu", "one_hot_f32")?;
     let (r64, c64) = (rows as i64, classes as i64);
+    let (slot, code) = (g.faults.slot()?, fault::code("one_hot"));
     let mut b = g.stream.launch_builder(&f);
-    b.arg(&mut out).arg(ix).arg(&r64).arg(&c64);
-    // SAFETY: indices are in [0, classes).
+    b.arg(&mut out)
+        .arg(ix)
+        .arg(&r64)
+        .arg(&c64)
+        .arg(&*slot)
+        .arg(&code);
+    // SAFETY: the kernel writes only indices in [0, classes).
     unsafe { b.launch(grid_for(rows)) }.map_err(|e| launch_error("one_hot_f32", e))?;
     Ok(CudaStorage::F32(out))
 }

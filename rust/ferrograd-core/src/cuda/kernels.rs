@@ -27,6 +27,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("norm.cu", include_str!("kernels/norm.cu")),
     ("random.cu", include_str!("kernels/random.cu")),
     ("unfold.cu", include_str!("kernels/unfold.cu")),
+    ("pool.cu", include_str!("kernels/pool.cu")),
     ("optim.cu", include_str!("kernels/optim.cu")),
 ];
 

@@ -2,6 +2,7 @@
 
 use cudarc::driver::PushKernelArg;
 
+use super::fault;
 use super::launch::{launch_error, rows_grid};
 use super::storage::{empty, zeros, CudaStorage};
 use crate::{Error, Result};
@@ -13,8 +14,8 @@ pub struct CrossEntropyRows {
     pub grad: CudaStorage,
 }
 
-/// Cross-entropy of contiguous `[rows, classes]` logits against int64 targets (checked already:
-/// each a class or `ignore_index`), with optional per-class weights.
+/// Cross-entropy of contiguous `[rows, classes]` logits against int64 targets (each a class or
+/// `ignore_index`, checked by the kernel), with optional per-class weights.
 pub fn cross_entropy_rows(
     logits: &CudaStorage,
     (rows, classes): (usize, usize),
@@ -44,6 +45,7 @@ pub fn cross_entropy_rows(
     if rows > 0 && classes > 0 {
         let f = g.function("loss.cu", "cross_entropy_rows_f32")?;
         let (c64, ig) = (classes as i64, ignore_index);
+        let (slot, code) = (g.faults.slot()?, fault::code(OP));
         let mut b = g.stream.launch_builder(&f);
         b.arg(&mut loss)
             .arg(&mut row_weight)
@@ -54,9 +56,11 @@ pub fn cross_entropy_rows(
             .arg(&has_weight)
             .arg(&c64)
             .arg(&ig)
-            .arg(&smoothing);
+            .arg(&smoothing)
+            .arg(&*slot)
+            .arg(&code);
         let threads = (classes.div_ceil(32) * 32).clamp(32, 512) as u32;
-        // SAFETY: one block per row of `classes` logits; targets index inside the row.
+        // SAFETY: one block per row of `classes` logits; the kernel ignores targets outside the row.
         unsafe { b.launch(rows_grid(rows, threads)) }
             .map_err(|e| launch_error("cross_entropy_rows_f32", e))?;
     }

@@ -7,6 +7,7 @@
 //! kernel yet return `Error::NotImplemented` naming the op: nothing is copied to the host and back.
 
 pub mod elementwise;
+pub mod fault;
 pub mod gemm;
 pub mod index;
 pub mod kernels;
@@ -14,6 +15,7 @@ mod launch;
 pub mod loss;
 pub mod norm;
 pub mod optim;
+pub mod pool;
 pub mod random;
 pub mod reduce;
 pub mod runtime;

@@ -13,6 +13,16 @@ fn threads_for(inner: usize) -> u32 {
     (inner.div_ceil(32) * 32).clamp(32, 256) as u32
 }
 
+/// Blocks per row: enough for about two blocks per multiprocessor of an H100-class GPU when
+/// there are few rows, each still folding at least 4096 elements.
+fn parts_per_row(rows: usize, inner: usize) -> usize {
+    const TARGET_BLOCKS: usize = 264;
+    if rows >= TARGET_BLOCKS {
+        return 1;
+    }
+    (TARGET_BLOCKS / rows).min(inner / 4096).max(1)
+}
+
 /// Reduces each row of `inner` elements of `layout` (whose reduced axes are last): f32 results
 /// for sums and extrema, int64 indices for arg-reductions.
 pub fn rows(
@@ -40,13 +50,25 @@ pub fn rows(
                 RowReduce::Max => 1,
                 _ => 2,
             };
-            let mut out = empty::<f32>(&g, rows)?;
+            let parts = parts_per_row(rows, inner);
+            let mut out = empty::<f32>(&g, rows * parts)?;
             let f = g.function("reduce.cu", "reduce_rows_f32")?;
+            let parts64 = parts as i64;
             let mut b = g.stream.launch_builder(&f);
-            b.arg(&mut out).arg(src).arg(&kl).arg(&inner64).arg(&code);
-            // SAFETY: one block per row reads that row's elements through `kl`.
-            unsafe { b.launch(cfg) }.map_err(|e| launch_error("reduce_rows_f32", e))?;
-            Ok(CudaStorage::F32(out))
+            b.arg(&mut out)
+                .arg(src)
+                .arg(&kl)
+                .arg(&inner64)
+                .arg(&code)
+                .arg(&parts64);
+            // SAFETY: each block reads its share of one row's elements through `kl`.
+            unsafe { b.launch(rows_grid(rows * parts, threads_for(inner.div_ceil(parts)))) }
+                .map_err(|e| launch_error("reduce_rows_f32", e))?;
+            let out = CudaStorage::F32(out);
+            if parts == 1 {
+                return Ok(out);
+            }
+            self::rows(&out, &Layout::contiguous(&[rows, parts]), parts, kind)
         }
         RowReduce::ArgMax | RowReduce::ArgMin => {
             let want_max = (kind == RowReduce::ArgMax) as i32;

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use cudarc::cublas::CudaBlas;
 use cudarc::driver::{CudaContext, CudaFunction, CudaModule, CudaStream};
 
+use super::fault::IndexFaults;
 use crate::{Error, Result};
 
 /// Whether cuBLAS may use TF32 tensor cores for f32 products (off by default, as in PyTorch).
@@ -94,6 +95,8 @@ pub struct Gpu {
     pub ctx: Arc<CudaContext>,
     pub stream: Arc<CudaStream>,
     pub blas: CudaBlas,
+    /// Where the kernels record out-of-range indices until the next synchronisation.
+    pub faults: IndexFaults,
     /// `sm_XY` of the device, the NVRTC target.
     pub arch: String,
     modules: Mutex<HashMap<&'static str, Arc<CudaModule>>>,
@@ -125,6 +128,8 @@ impl Gpu {
         let stream = ctx
             .new_stream()
             .map_err(|e| driver_error("creating a stream", e))?;
+        keep_freed_memory(&ctx)?;
+        let faults = IndexFaults::new(&stream)?;
         let blas = CudaBlas::new(stream.clone()).map_err(|e| driver_error("cuBLAS init", e))?;
         let (major, minor) = ctx
             .compute_capability()
@@ -134,6 +139,7 @@ impl Gpu {
             ctx,
             stream,
             blas,
+            faults,
             arch: format!("sm_{major}{minor}"),
             modules: Mutex::new(HashMap::new()),
             functions: Mutex::new(HashMap::new()),
@@ -192,12 +198,46 @@ impl Gpu {
             .map_err(|e| driver_error("reading memory info", e))
     }
 
-    /// Waits until every queued op of this device has finished.
+    /// Returns the memory that freed buffers keep cached in the device's pool to the driver, as
+    /// `torch.cuda.empty_cache` does (after waiting for queued work, whose frees are pending).
+    pub fn empty_cache(&self) -> Result<()> {
+        self.synchronize()?;
+        // SAFETY: the device comes from this live context; trimming only releases unused memory.
+        unsafe {
+            let pool = cudarc::driver::result::device::get_default_mem_pool(self.ctx.cu_device())
+                .map_err(|e| driver_error("reading the memory pool", e))?;
+            cudarc::driver::result::mem_pool::trim_to(pool, 0)
+        }
+        .map_err(|e| driver_error("trimming the memory pool", e))
+    }
+
+    /// Waits until every queued op of this device has finished, and raises an out-of-range
+    /// index a kernel met meanwhile.
     pub fn synchronize(&self) -> Result<()> {
         self.stream
             .synchronize()
-            .map_err(|e| driver_error("synchronize", e))
+            .map_err(|e| driver_error("synchronize", e))?;
+        self.faults.take(&self.stream)
     }
+}
+
+/// Buffers are allocated stream-ordered from the device's default pool, whose release threshold
+/// is 0: every synchronisation hands freed memory back to the driver, and the next allocation maps
+/// it again (about 1 ms for 256 MB, more than the kernel that uses it). A threshold of "all" keeps
+/// freed memory cached in the pool, as PyTorch's caching allocator does; `empty_cache` trims it.
+fn keep_freed_memory(ctx: &CudaContext) -> Result<()> {
+    let mut threshold = u64::MAX;
+    // SAFETY: the device comes from the live context; the attribute takes a u64.
+    unsafe {
+        let pool = cudarc::driver::result::device::get_default_mem_pool(ctx.cu_device())
+            .map_err(|e| driver_error("reading the memory pool", e))?;
+        cudarc::driver::result::mem_pool::set_attribute(
+            pool,
+            cudarc::driver::sys::CUmemPool_attribute::CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
+            (&mut threshold as *mut u64).cast(),
+        )
+    }
+    .map_err(|e| driver_error("setting the memory pool's release threshold", e))
 }
 
 /// The device `ordinal`, opened on first use.

@@ -95,6 +95,15 @@ impl CudaStorage {
         }
     }
 
+    /// Number of elements in the buffer.
+    pub fn len(&self) -> usize {
+        with_cuda_slice!(self, v => v.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The device ordinal the buffer lives on.
     pub fn ordinal(&self) -> usize {
         with_cuda_slice!(self, v => v.ordinal())
@@ -135,7 +144,7 @@ impl CudaStorage {
                 .clone_dtoh(v)
                 .map_err(|e| driver_error("copying to the host", e))
         }
-        Ok(match self {
+        let host = match self {
             CudaStorage::F32(v) => CpuStorage::F32(down(&g, v)?),
             CudaStorage::I64(v) => CpuStorage::I64(down(&g, v)?),
             CudaStorage::I32(v) => CpuStorage::I32(down(&g, v)?),
@@ -143,7 +152,10 @@ impl CudaStorage {
             CudaStorage::Bool(v) => {
                 CpuStorage::Bool(down(&g, v)?.into_iter().map(|b| b != 0).collect())
             }
-        })
+        };
+        // The copy waited for the queue: an index a kernel found out of range surfaces here.
+        g.faults.take(&g.stream)?;
+        Ok(host)
     }
 
     /// `n` copies of `value` cast to `dtype` on device `ordinal`.

@@ -23,9 +23,9 @@ fn checked_indices(op: &'static str, index: &Tensor, bound: usize) -> Result<Vec
 }
 
 /// Indices as a contiguous int64 tensor on the input's device (a host index tensor is copied
-/// there, as torch accepts CPU indices for CUDA tensors), checked against `bound`. The check reads
-/// the indices on the host: one small copy and a wait when they live on a GPU (device-side
-/// asserts would avoid it).
+/// there, as torch accepts CPU indices for CUDA tensors). Host indices are checked against `bound`
+/// here; device indices by the kernels, which report a bad one at the next synchronisation
+/// (`cuda/fault.rs`), so the step does not wait for a copy to the host.
 fn device_indices(
     op: &'static str,
     input: &Tensor,
@@ -35,7 +35,9 @@ fn device_indices(
     if !matches!(index.dtype(), DType::I64 | DType::I32) {
         return Err(Error::dtype(op, "int64 indices", index.dtype()));
     }
-    checked_indices(op, &index.to_device(Device::Cpu)?, bound)?;
+    if index.device() == Device::Cpu {
+        checked_indices(op, index, bound)?;
+    }
     index
         .to_dtype(DType::I64)?
         .to_device(input.device())?

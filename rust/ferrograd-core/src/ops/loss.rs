@@ -193,8 +193,9 @@ pub fn cross_entropy(
 }
 
 /// `cross_entropy` with class-index targets on CUDA: the fused kernel writes per-row losses,
-/// weights and logits' gradients on the device; the reduction runs there too, so nothing waits
-/// for the device except the targets' range check (one small copy to the host).
+/// weights and logits' gradients on the device, checking the targets' range there too (reported at
+/// the next synchronisation, see `cuda/fault.rs`); the reduction runs on the device, so nothing
+/// waits for it.
 fn cross_entropy_cuda(
     logits: &Tensor,
     rows: &Tensor,
@@ -210,8 +211,17 @@ fn cross_entropy_cuda(
     }
     let (n, classes) = (rows.shape()[0], rows.shape()[1]);
     let expected = non_class_shape(logits);
-    let host_target = target.to_device(crate::Device::Cpu)?;
-    class_targets(OP, &host_target, logits, &expected, classes, ignore_index)?;
+    crate::ensure_shape!(
+        target.shape() == expected.as_slice(),
+        OP,
+        "target shape {:?} does not match input {:?} (expected {:?})",
+        target.shape(),
+        logits.shape(),
+        expected
+    );
+    if !matches!(target.dtype(), DType::I64 | DType::I32) {
+        return Err(Error::dtype(OP, "int64 class indices", target.dtype()));
+    }
     let t = target.to_dtype(DType::I64)?.contiguous()?;
     let x = rows.contiguous()?;
     let w = weight.map(|w| w.contiguous()).transpose()?;

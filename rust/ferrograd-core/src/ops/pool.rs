@@ -1,7 +1,7 @@
 //! max_pool2d, avg_pool2d and adaptive_avg_pool2d on NCHW (or CHW) inputs, PyTorch semantics.
 
 use super::conv::window_output;
-use super::unfold::{avg_pool_unfolded, max_pool_unfolded, WindowGeometry};
+use super::unfold::{avg_pool_unfolded, WindowGeometry};
 use crate::cpu::pool::{
     adaptive_windows, avg_pool, avg_pool_backward, max_pool_backward, sliding_windows, MaxPool,
     Windows,
@@ -54,6 +54,37 @@ fn check_pool_args(
     Ok(())
 }
 
+/// Max pooling of an NCHW tensor on a GPU with the fused kernels of `cuda/pool.rs`.
+fn max_pool_cuda(x: &Tensor, geo: WindowGeometry) -> Result<Tensor> {
+    const OP: &str = "max_pool2d";
+    let xc = x.contiguous()?;
+    let (values, argmax) = crate::cuda::pool::max_pool(xc.storage()?.cuda(OP)?, geo)?;
+    let shape = [geo.n, geo.c, geo.oh, geo.ow].map(|v| v as usize);
+    let argmax = Tensor::from_storage(Storage::Cuda(argmax), crate::Layout::contiguous(&shape));
+    let in_shape = x.shape().to_vec();
+    Ok(Tensor::from_op(
+        Storage::Cuda(values),
+        &shape,
+        OP,
+        &[x],
+        Box::new(move |g| {
+            let g = g.contiguous()?;
+            let dx = {
+                let (sg, sa) = (g.storage()?, argmax.storage()?);
+                let arg = match sa.cuda(OP)? {
+                    crate::cuda::CudaStorage::I64(a) => a,
+                    other => return Err(Error::dtype(OP, "int64", other.dtype())),
+                };
+                crate::cuda::pool::max_pool_backward(sg.cuda(OP)?, arg, geo)?
+            };
+            Ok(vec![Some(Tensor::from_storage(
+                Storage::Cuda(dx),
+                crate::Layout::contiguous(&in_shape),
+            ))])
+        }),
+    ))
+}
+
 impl Tensor {
     /// Runs `f` on this NCHW tensor (a CHW one as a batch of one) with its dims.
     fn as_batch(&self, f: impl FnOnce(&Tensor, [usize; 4]) -> Result<Tensor>) -> Result<Tensor> {
@@ -94,9 +125,8 @@ impl Tensor {
         let ow = window_output(OP, w, kernel.1, stride.1, padding.1, dilation.1, ceil_mode)?;
         if on_cuda(self) {
             let window = [kernel, stride, padding, dilation];
-            return self.as_batch(|x, dims| {
-                max_pool_unfolded(x, WindowGeometry::new(dims, window, (oh, ow)))
-            });
+            return self
+                .as_batch(|x, dims| max_pool_cuda(x, WindowGeometry::new(dims, window, (oh, ow))));
         }
         let x = self.contiguous()?;
         let (values, argmax) = {

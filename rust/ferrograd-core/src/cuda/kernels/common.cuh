@@ -30,6 +30,24 @@ __device__ __forceinline__ long long fg_offset(const StridedLayout& l, long long
     return off;
 }
 
+// Sliding windows over NCHW images (`WindowGeometry` of `ops/unfold.rs`, field for field): batch,
+// channels, image, kernel, stride, padding, dilation, output size.
+struct WindowGeometry {
+    long long n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow;
+};
+
+// Device-side index checks. An index outside [0, bound) is recorded in `fault` = {op code, value,
+// bound} (the first one wins) and the caller skips that element; the host reads `fault` at its
+// next synchronisation and raises the error there, so a training step never waits for a check.
+__device__ __forceinline__ bool fg_index_ok(long long v, long long bound, long long* fault, long long code) {
+    if (v >= 0 && v < bound) return true;
+    if (atomicCAS((unsigned long long*)fault, 0ull, (unsigned long long)code) == 0ull) {
+        fault[1] = v;
+        fault[2] = bound;
+    }
+    return false;
+}
+
 // Grid-stride loop over n elements.
 #define FG_FOR_EACH(i, n) \
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \

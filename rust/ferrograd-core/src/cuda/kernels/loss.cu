@@ -2,17 +2,21 @@
 // stable log-sum-exp, the row's loss, its weight for a 'mean' reduction and the logits' gradient
 // in the same pass (the CPU kernel's formulas, `cpu/cross_entropy.rs`). With label smoothing e
 // the loss is (1-e) w_t (lse - x_t) + (e/C) sum_c w_c (lse - x_c), as PyTorch defines it.
+// Targets are checked here (`fg_index_ok`), so the host never waits to validate them.
 
 extern "C" __global__ void cross_entropy_rows_f32(float* loss, float* row_weight, float* grad,
                                                   const float* x, const long long* target,
                                                   const float* weight, int has_weight,
                                                   long long classes, long long ignore_index,
-                                                  float smoothing) {
+                                                  float smoothing, long long* fault, long long code) {
     long long row = blockIdx.x;
     const float* r = x + row * classes;
     float* g = grad + row * classes;
     long long t = target[row];
-    if (t == ignore_index) {
+    // An out-of-range target is reported (once, by thread 0) and its row then counts as ignored.
+    bool ignored = t == ignore_index || (t < 0 || t >= classes);
+    if (t != ignore_index && threadIdx.x == 0) fg_index_ok(t, classes, fault, code);
+    if (ignored) {
         for (long long c = threadIdx.x; c < classes; c += blockDim.x) g[c] = 0.f;
         if (threadIdx.x == 0) { loss[row] = 0.f; row_weight[row] = 0.f; }
         return;

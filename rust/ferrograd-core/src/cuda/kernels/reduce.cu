@@ -4,14 +4,20 @@
 // shuffles and one shared-memory pass combine the 32-wide partials. Sums accumulate in f32 along a
 // tree, so the error grows with log(inner), not inner.
 
+//
+// Few long rows (a bias gradient: 64 channels of N*H*W values) would leave most multiprocessors
+// idle, so a row may be split into `parts` blocks writing partial results out[row * parts + part],
+// which a second launch (parts = 1) over those partials combines.
 extern "C" __global__ void reduce_rows_f32(float* out, const float* x, StridedLayout l,
-                                           long long inner, int kind) {
-    long long row = blockIdx.x;
+                                           long long inner, int kind, long long parts) {
+    long long row = blockIdx.x / parts, part = blockIdx.x % parts;
+    long long chunk = (inner + parts - 1) / parts;
+    long long begin = part * chunk, end = min(inner, begin + chunk);
     float acc = fg_identity(kind);
-    for (long long j = threadIdx.x; j < inner; j += blockDim.x)
+    for (long long j = begin + threadIdx.x; j < end; j += blockDim.x)
         acc = fg_combine(kind, acc, x[fg_offset(l, row * inner + j)]);
     acc = fg_block_reduce(kind, acc);
-    if (threadIdx.x == 0) out[row] = acc;
+    if (threadIdx.x == 0) out[blockIdx.x] = acc;
 }
 
 // (value, index) is better than (bv, bi) for argmax (want_max) or argmin: NaN wins (PyTorch's

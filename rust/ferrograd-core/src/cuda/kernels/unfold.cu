@@ -5,10 +5,6 @@
 // pooling). col2im is written as a gather (each input pixel sums the column entries that read it),
 // so it needs no atomics and is deterministic.
 
-struct WindowGeometry {
-    long long n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow;
-};
-
 extern "C" __global__ void im2col_f32(float* cols, const float* x, WindowGeometry g, float pad_value) {
     long long L = g.oh * g.ow;
     long long total = g.c * g.kh * g.kw * g.n * L;

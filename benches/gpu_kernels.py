@@ -1,0 +1,107 @@
+"""Speed of each CUDA kernel family on large inputs, ferrograd against the same PyTorch op on the same
+GPU in the same process, with the bytes each op must move (inputs read once, outputs written once)
+as a bandwidth next to a device-to-device copy's. These are the measured speeds quoted at the top
+of each `.cu` file. Usage: ``python benches/gpu_kernels.py`` (needs a GPU and PyTorch)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import ferrograd as fg  # noqa: E402
+import ferrograd.functional as F  # noqa: E402
+from common import median_ms  # noqa: E402
+
+TF = torch.nn.functional
+
+
+def _pair(a: np.ndarray) -> tuple[fg.Tensor, torch.Tensor]:
+    return fg.tensor(a).cuda(), torch.from_numpy(a).cuda()
+
+
+def _timed(fn: Callable[[], object], sync: Callable[[], None]) -> float:
+    def call() -> None:
+        fn()
+        sync()
+
+    return median_ms(call, repeat=20, warmup=3)
+
+
+def _cases(rng: np.random.Generator) -> list[tuple[str, int, Callable[[], object], Callable[[], object]]]:
+    """(name, bytes moved, ferrograd call, PyTorch call) for each kernel family."""
+    big = rng.standard_normal((8192, 8192), dtype=np.float32)
+    row = rng.standard_normal(8192, dtype=np.float32)
+    fx, tx = _pair(big)
+    fr, tr = _pair(row)
+    n = big.size * 4
+    logits = rng.standard_normal((16384, 1000), dtype=np.float32)
+    fl, tl = _pair(logits)
+    labels = rng.integers(0, 1000, 16384)
+    fy, ty = _pair(labels)
+    fl.requires_grad = True
+    tl.requires_grad = True
+    table = rng.standard_normal((50000, 768), dtype=np.float32)
+    ids = rng.integers(0, 50000, 65536)
+    ft, tt = _pair(table)
+    fi, ti = _pair(ids)
+    ln = rng.standard_normal((16384, 1024), dtype=np.float32)
+    fn_, tn = _pair(ln)
+    gamma = np.ones(1024, np.float32)
+    fg_g, t_g = _pair(gamma)
+    fb, tb = _pair(np.zeros(1024, np.float32))
+    img = rng.standard_normal((128, 32, 28, 28), dtype=np.float32)
+    fimg, timg = _pair(img)
+    cols = 128 * 32 * 9 * 28 * 28 * 4
+
+    def ce_fg() -> None:
+        F.cross_entropy(fl, fy).backward()
+
+    def ce_torch() -> None:
+        TF.cross_entropy(tl, ty).backward()
+
+    return [
+        ("copy (transpose to contiguous), 8192²", 2 * n, lambda: fx.T.contiguous(), lambda: tx.t().contiguous()),
+        ("binary add with a broadcast row, 8192²", 2 * n, lambda: fx + fr, lambda: tx + tr),
+        ("unary exp, 8192²", 2 * n, lambda: fx.exp(), lambda: tx.exp()),
+        ("row sum, 8192² → 8192", n, lambda: fx.sum(dim=-1), lambda: tx.sum(dim=-1)),
+        ("column sum, 8192² → 8192", n, lambda: fx.sum(dim=0), lambda: tx.sum(dim=0)),
+        ("argmax over rows, 8192²", n, lambda: fx.argmax(dim=-1), lambda: tx.argmax(dim=-1)),
+        ("softmax over rows, 8192²", 2 * n, lambda: F.softmax(fx, dim=-1), lambda: TF.softmax(tx, dim=-1)),
+        ("cross-entropy forward + backward, 16384 × 1000", 2 * logits.size * 4, ce_fg, ce_torch),
+        ("layer norm forward, 16384 × 1024", 2 * ln.size * 4, lambda: F.layer_norm(fn_, 1024, fg_g, fb),
+         lambda: TF.layer_norm(tn, (1024,), t_g, tb)),
+        ("embedding gather, 65536 of 50000 × 768", 2 * 65536 * 768 * 4, lambda: F.embedding(fi, ft),
+         lambda: TF.embedding(ti, tt)),
+        ("dropout p=0.1, 8192²", 2 * n, lambda: F.dropout(fx, 0.1), lambda: TF.dropout(tx, 0.1)),
+        ("im2col 3×3 pad 1, 128 × 32 × 28²", img.size * 4 + cols, lambda: F.unfold(fimg, 3, padding=1),
+         lambda: TF.unfold(timg, 3, padding=1)),
+    ]
+
+
+def _copy_bandwidth() -> float:
+    src = torch.empty(2 << 30, dtype=torch.uint8, device="cuda")
+    dst = torch.empty_like(src)
+    ms = _timed(lambda: dst.copy_(src), torch.cuda.synchronize)
+    return 2 * src.numel() / (ms / 1e3)
+
+
+def main() -> None:
+    copy = _copy_bandwidth()
+    print(f"{fg.cuda.get_device_name()}: device-to-device copy {copy / 1e12:.2f} TB/s (read + write)\n")
+    print("| kernel | ferrograd (ms) | PyTorch (ms) | ratio | ferrograd TB/s (share of copy) |")
+    print("|---|---|---|---|---|")
+    for name, nbytes, ours, theirs in _cases(np.random.default_rng(0)):
+        f_ms = _timed(ours, fg.cuda.synchronize)
+        t_ms = _timed(theirs, torch.cuda.synchronize)
+        rate = nbytes / (f_ms / 1e3)
+        print(f"| {name} | {f_ms:.3f} | {t_ms:.3f} | {f_ms / t_ms:.2f}× | {rate / 1e12:.2f} ({100 * rate / copy:.0f}%) |")
+
+
+if __name__ == "__main__":
+    main()
