@@ -59,6 +59,20 @@ def _cases(rng: np.random.Generator) -> list[tuple[str, int, Callable[[], object
     fimg, timg = _pair(img)
     cols = 128 * 32 * 9 * 28 * 28 * 4
 
+    feat = rng.standard_normal((128, 64, 32, 32), dtype=np.float32)
+    ff, tfe = _pair(feat)
+    fbn, tbn = fg.nn.BatchNorm2d(64).cuda(), torch.nn.BatchNorm2d(64).cuda()
+
+    fx_bn, tx_bn = _pair(feat)
+    fx_bn.requires_grad = True
+    tx_bn.requires_grad = True
+
+    def bn_fg() -> None:
+        fbn(fx_bn).sum().backward()
+
+    def bn_torch() -> None:
+        tbn(tx_bn).sum().backward()
+
     def ce_fg() -> None:
         F.cross_entropy(fl, fy).backward()
 
@@ -79,6 +93,11 @@ def _cases(rng: np.random.Generator) -> list[tuple[str, int, Callable[[], object
         ("embedding gather, 65536 of 50000 × 768", 2 * 65536 * 768 * 4, lambda: F.embedding(fi, ft),
          lambda: TF.embedding(ti, tt)),
         ("dropout p=0.1, 8192²", 2 * n, lambda: F.dropout(fx, 0.1), lambda: TF.dropout(tx, 0.1)),
+        ("max pool 2×2 forward, 128 × 64 × 32²", feat.size * 4 + feat.size // 4 * 12, lambda: F.max_pool2d(ff, 2),
+         lambda: TF.max_pool2d(tfe, 2)),
+        # Forward reads x three times (two statistics passes, apply) and writes y; backward reads
+        # dy and x twice and writes dx; the sum's backward writes dy.
+        ("batch norm forward + backward, 128 × 64 × 32²", 9 * feat.size * 4, bn_fg, bn_torch),
         ("im2col 3×3 pad 1, 128 × 32 × 28²", img.size * 4 + cols, lambda: F.unfold(fimg, 3, padding=1),
          lambda: TF.unfold(timg, 3, padding=1)),
     ]

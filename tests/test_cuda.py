@@ -223,9 +223,14 @@ def test_reductions_match_the_cpu(dim: object, rng: np.random.Generator) -> None
 @gpu
 def test_few_long_rows_reduce_in_parts_like_the_cpu(rng: np.random.Generator) -> None:
     """A conv bias gradient's shape: 32 channels of 64 * 26 * 26 values, each row split over
-    several blocks whose partials a second pass combines."""
+    several blocks whose partials a second pass combines; and column sums of long columns."""
     a = rng.standard_normal((64, 32, 26, 26)).astype(np.float32)
     grads_match(lambda x: x.sum((0, 2, 3)), [a], rtol=1e-5, atol=1e-4)
+    # Leading axes of a contiguous tensor reduce as columns; 26 columns of 53,248 rows split the
+    # rows into parts, combined by a second pass. A column's sum of |x| is about 42,000, so
+    # float32 bounds either device's error by about 2^-24 * 42,000 = 2.5e-3.
+    grads_match(lambda x: x.reshape(64 * 32 * 26, 26).sum(0), [a], rtol=1e-5, atol=2.5e-3)
+    grads_match(lambda x: x.reshape(64, 32 * 26 * 26).mean(0), [a], rtol=1e-5, atol=1e-6)
     rows = fg.tensor(a).cuda().permute(1, 0, 2, 3).reshape(32, 64 * 26 * 26)
     np.testing.assert_array_equal(rows.max(1)[0].cpu().numpy(), a.max((0, 2, 3)))
     np.testing.assert_array_equal(rows.min(1)[0].cpu().numpy(), a.min((0, 2, 3)))
@@ -407,11 +412,14 @@ def test_layer_norm_matches_the_cpu(rng: np.random.Generator) -> None:
 
 @gpu
 @pytest.mark.parametrize("training", [True, False])
-def test_batch_norm_matches_the_cpu(training: bool, rng: np.random.Generator) -> None:
-    x = rng.standard_normal((8, 3, 5, 5)).astype(np.float32) * 2 + 1
+@pytest.mark.parametrize("shape", [(8, 3, 5, 5), (64, 16, 32, 32), (300, 7)])
+def test_batch_norm_matches_the_cpu(training: bool, shape: tuple, rng: np.random.Generator) -> None:
+    """The fused kernels against the CPU's: a small batch, one whose channels are split over
+    several blocks, and BatchNorm1d's [N, C]; outputs, input and weight gradients, running stats."""
+    x = rng.standard_normal(shape).astype(np.float32) * 2 + 1
     stats = {}
     for device in ("cpu", "cuda"):
-        bn = fg.nn.BatchNorm2d(3)
+        bn = (fg.nn.BatchNorm2d if len(shape) == 4 else fg.nn.BatchNorm1d)(shape[1])
         bn.to(device)
         bn.train(training)
         xs = leaf(x, device)

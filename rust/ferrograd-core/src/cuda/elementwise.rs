@@ -3,7 +3,7 @@
 
 use cudarc::driver::{CudaSlice, PushKernelArg};
 
-use super::launch::{grid_for, launch_error, KernelLayout};
+use super::launch::{grid_for, grid_for4, launch_error, KernelLayout};
 use super::storage::{empty, CudaElement, CudaStorage};
 use crate::ops::binary::{BinaryOp, CmpOp};
 use crate::ops::unary::UnaryOp;
@@ -82,7 +82,7 @@ pub fn unary(x: &CudaStorage, layout: &Layout, op: UnaryOp) -> Result<CudaStorag
         .arg(&p0)
         .arg(&p1);
     // SAFETY: `kl` addresses elements of `src`; `out` holds n elements.
-    unsafe { b.launch(grid_for(n)) }.map_err(|e| launch_error("unary_f32", e))?;
+    unsafe { b.launch(grid_for4(n)) }.map_err(|e| launch_error("unary_f32", e))?;
     Ok(CudaStorage::F32(out))
 }
 
@@ -114,7 +114,7 @@ pub fn binary(
         .arg(&n64)
         .arg(&code);
     // SAFETY: the layouts address elements of their buffers; `out` holds n elements.
-    unsafe { l.launch(grid_for(n)) }.map_err(|e| launch_error("binary_f32", e))?;
+    unsafe { l.launch(grid_for4(n)) }.map_err(|e| launch_error("binary_f32", e))?;
     Ok(CudaStorage::F32(out))
 }
 

@@ -25,6 +25,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("index.cu", include_str!("kernels/index.cu")),
     ("loss.cu", include_str!("kernels/loss.cu")),
     ("norm.cu", include_str!("kernels/norm.cu")),
+    ("batch_norm.cu", include_str!("kernels/batch_norm.cu")),
     ("random.cu", include_str!("kernels/random.cu")),
     ("unfold.cu", include_str!("kernels/unfold.cu")),
     ("pool.cu", include_str!("kernels/pool.cu")),

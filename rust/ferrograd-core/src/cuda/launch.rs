@@ -58,6 +58,11 @@ pub fn grid_for(n: usize) -> LaunchConfig {
     }
 }
 
+/// The grid for kernels giving each thread four consecutive elements (`FG_FOR_EACH4`).
+pub fn grid_for4(n: usize) -> LaunchConfig {
+    grid_for(n.div_ceil(4))
+}
+
 /// One block of `threads` per row, for row-wise kernels (reductions, softmax).
 pub fn rows_grid(rows: usize, threads: u32) -> LaunchConfig {
     LaunchConfig {

@@ -1,7 +1,7 @@
 //! Launches of `kernels/reduce.cu`: sum / max / min and argmax / argmin over the last `inner`
 //! logical elements of each row of a (permuted, possibly strided) layout.
 
-use cudarc::driver::PushKernelArg;
+use cudarc::driver::{LaunchConfig, PushKernelArg};
 
 use super::launch::{launch_error, rows_grid, KernelLayout};
 use super::storage::{empty, CudaStorage};
@@ -21,6 +21,53 @@ fn parts_per_row(rows: usize, inner: usize) -> usize {
         return 1;
     }
     (TARGET_BLOCKS / rows).min(inner / 4096).max(1)
+}
+
+/// Folds the `rows` rows of the contiguous `[rows, cols]` block at `offset` (the reduced axes
+/// lead): one f32 per column, for sums and extrema.
+pub fn columns(
+    x: &CudaStorage,
+    offset: usize,
+    (rows, cols): (usize, usize),
+    kind: RowReduce,
+) -> Result<CudaStorage> {
+    let g = x.gpu()?;
+    let src = x.f32s("reduce")?;
+    let tiles = cols.div_ceil(32);
+    // Row parts: about two blocks per multiprocessor in all, each part at least 256 rows.
+    let parts = (264 / tiles).min(rows / 256).max(1);
+    let mut out = empty::<f32>(&g, parts * cols)?;
+    let f = g.function("reduce.cu", "reduce_columns_f32")?;
+    let (offset64, rows64, cols64, code) =
+        (offset as i64, rows as i64, cols as i64, kind_code(kind));
+    let mut b = g.stream.launch_builder(&f);
+    b.arg(&mut out)
+        .arg(src)
+        .arg(&offset64)
+        .arg(&rows64)
+        .arg(&cols64)
+        .arg(&code);
+    let cfg = LaunchConfig {
+        grid_dim: (tiles as u32, parts as u32, 1),
+        block_dim: (32, 8, 1),
+        shared_mem_bytes: 0,
+    };
+    // SAFETY: reads stay inside the [rows, cols] block at `offset`; `out` holds parts * cols.
+    unsafe { b.launch(cfg) }.map_err(|e| launch_error("reduce_columns_f32", e))?;
+    let out = CudaStorage::F32(out);
+    if parts == 1 {
+        return Ok(out);
+    }
+    columns(&out, 0, (parts, cols), kind)
+}
+
+/// The kernels' code for a sum or extremum (`FG_SUM`, `FG_MAX`, `FG_MIN`).
+fn kind_code(kind: RowReduce) -> i32 {
+    match kind {
+        RowReduce::Sum => 0,
+        RowReduce::Max => 1,
+        _ => 2,
+    }
 }
 
 /// Reduces each row of `inner` elements of `layout` (whose reduced axes are last): f32 results
@@ -45,11 +92,7 @@ pub fn rows(
     let inner64 = inner as i64;
     match kind {
         RowReduce::Sum | RowReduce::Max | RowReduce::Min => {
-            let code: i32 = match kind {
-                RowReduce::Sum => 0,
-                RowReduce::Max => 1,
-                _ => 2,
-            };
+            let code = kind_code(kind);
             let parts = parts_per_row(rows, inner);
             let mut out = empty::<f32>(&g, rows * parts)?;
             let f = g.function("reduce.cu", "reduce_rows_f32")?;

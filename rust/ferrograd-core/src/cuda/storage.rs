@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use cudarc::driver::{CudaSlice, DeviceRepr, PushKernelArg, ValidAsZeroBits};
 
-use super::launch::{grid_for, launch_error, KernelLayout};
+use super::launch::{grid_for, grid_for4, launch_error, KernelLayout};
 use super::runtime::{driver_error, gpu, Gpu};
 use crate::{CpuStorage, DType, Error, Layout, Result};
 
@@ -204,7 +204,7 @@ impl CudaStorage {
             let mut b = g.stream.launch_builder(&f);
             b.arg(&mut out).arg(src).arg(&kl).arg(&n64);
             // SAFETY: `kl` addresses elements inside `src`; `out` holds n elements.
-            unsafe { b.launch(grid_for(n)) }.map_err(|e| launch_error(&name, e))?;
+            unsafe { b.launch(grid_for4(n)) }.map_err(|e| launch_error(&name, e))?;
             Ok(out)
         }
         macro_rules! to {

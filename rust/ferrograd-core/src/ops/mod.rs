@@ -1,6 +1,7 @@
 //! Differentiable ops. Each file holds one family with forward and backward side by side; the
 //! backward closures are written with tensor ops, so they run on whatever device the forward did.
 
+mod batch_norm_cuda;
 pub mod binary;
 pub mod conv;
 pub mod conv_transpose;

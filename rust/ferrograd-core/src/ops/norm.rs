@@ -31,53 +31,6 @@ fn check_vector(
     .transpose()
 }
 
-/// Batch norm from tensor ops (per-channel mean and variance reductions, broadcast arithmetic),
-/// so autograd derives its backward; the CUDA backend runs it this way until it has a fused
-/// kernel. Same formulas and running-statistics update as the fused CPU kernel.
-fn batch_norm_composed(
-    x: &Tensor,
-    running: Option<(&Tensor, &Tensor)>,
-    (weight, bias): (Option<&Tensor>, Option<&Tensor>),
-    training: bool,
-    momentum: f32,
-    eps: f32,
-) -> Result<Tensor> {
-    let c = x.shape()[1];
-    let axes: Vec<isize> = std::iter::once(0).chain(2..x.rank() as isize).collect();
-    let mut channel_shape = vec![1; x.rank()];
-    channel_shape[1] = c;
-    let (mean, var) = match running {
-        Some((rm, rv)) if !training => (rm.reshape(&channel_shape)?, rv.reshape(&channel_shape)?),
-        _ => (x.mean(&axes, true)?, x.var(&axes, 0, true)?),
-    };
-    if let (true, Some((rm, rv))) = (training, running) {
-        let _no_grad = crate::NoGradGuard::new();
-        let count = (x.numel() / c.max(1)) as f32;
-        let batch_mean = mean.detach().reshape(&[c])?;
-        let unbiased = var
-            .detach()
-            .reshape(&[c])?
-            .mul_scalar(count / (count - 1.0))?;
-        rm.assign(
-            &rm.mul_scalar(1.0 - momentum)?
-                .add(&batch_mean.mul_scalar(momentum)?)?,
-        )?;
-        rv.assign(
-            &rv.mul_scalar(1.0 - momentum)?
-                .add(&unbiased.mul_scalar(momentum)?)?,
-        )?;
-    }
-    let inv_std = var.add_scalar(eps)?.sqrt()?.recip()?;
-    let mut y = x.sub(&mean)?.mul(&inv_std)?;
-    if let Some(w) = weight {
-        y = y.mul(&w.reshape(&channel_shape)?)?;
-    }
-    if let Some(b) = bias {
-        y = y.add(&b.reshape(&channel_shape)?)?;
-    }
-    Ok(y)
-}
-
 /// Layer norm on CUDA: the fused row kernels for y and dx; the weight and bias gradients are
 /// column sums over rows (reduction kernels).
 fn layer_norm_cuda(
@@ -195,7 +148,14 @@ pub fn batch_norm(
             }
         }
         let running = running_mean.zip(running_var);
-        return batch_norm_composed(x, running, (weight, bias), training, momentum, eps);
+        return super::batch_norm_cuda::batch_norm_cuda(
+            x,
+            running,
+            (weight, bias),
+            training,
+            momentum,
+            eps,
+        );
     }
     let gamma = check_vector(OP, "weight", weight, c)?;
     let beta = check_vector(OP, "bias", bias, c)?;
@@ -414,72 +374,6 @@ mod tests {
             1e-2,
             2e-2,
         );
-    }
-
-    /// The composed batch norm (the CUDA backend's) against the fused CPU kernel: outputs,
-    /// gradients and running statistics, training and eval.
-    #[test]
-    fn composed_batch_norm_matches_the_fused_kernel() {
-        let close = |a: &Tensor, b: &Tensor, tol: f32| {
-            let (a, b) = (a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
-            assert_eq!(a.len(), b.len());
-            for (x, y) in a.iter().zip(&b) {
-                assert!((x - y).abs() <= tol * (1.0 + y.abs()), "{x} vs {y}");
-            }
-        };
-        for training in [true, false] {
-            let mut results = Vec::new();
-            for composed in [false, true] {
-                let x = leaf(&[5, 3, 4, 2], 7);
-                let (w, b) = (leaf(&[3], 8), leaf(&[3], 9));
-                let rm = leaf(&[3], 10).detach();
-                let rv = leaf(&[3], 11).abs().unwrap().detach();
-                let y = if composed {
-                    batch_norm_composed(
-                        &x,
-                        Some((&rm, &rv)),
-                        (Some(&w), Some(&b)),
-                        training,
-                        0.1,
-                        1e-5,
-                    )
-                } else {
-                    batch_norm(
-                        &x,
-                        Some(&rm),
-                        Some(&rv),
-                        Some(&w),
-                        Some(&b),
-                        training,
-                        0.1,
-                        1e-5,
-                    )
-                }
-                .unwrap();
-                let up = leaf(&[5, 3, 4, 2], 12).detach();
-                y.mul(&up)
-                    .unwrap()
-                    .sum(&[], false)
-                    .unwrap()
-                    .backward(None)
-                    .unwrap();
-                results.push((
-                    y,
-                    x.grad().unwrap(),
-                    w.grad().unwrap(),
-                    b.grad().unwrap(),
-                    rm,
-                    rv,
-                ));
-            }
-            let (f, c) = (&results[0], &results[1]);
-            close(&c.0, &f.0, 1e-5);
-            close(&c.1, &f.1, 1e-4);
-            close(&c.2, &f.2, 1e-4);
-            close(&c.3, &f.3, 1e-5);
-            close(&c.4, &f.4, 1e-6);
-            close(&c.5, &f.5, 1e-5);
-        }
     }
 
     #[test]

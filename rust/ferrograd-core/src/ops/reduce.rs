@@ -68,6 +68,21 @@ impl Tensor {
                     _ => CpuStorage::F32(reduce_rows(&data, inner, kind)),
                 })
             }
+            // Leading reduced axes of a contiguous tensor are columns: read them row by row.
+            Storage::Cuda(s)
+                if self.layout().is_contiguous()
+                    && axes.iter().enumerate().all(|(i, &a)| i == a)
+                    && !kept.is_empty()
+                    && matches!(kind, RowReduce::Sum | RowReduce::Max | RowReduce::Min) =>
+            {
+                let cols = self.numel() / inner;
+                Storage::Cuda(crate::cuda::reduce::columns(
+                    s,
+                    self.layout().offset(),
+                    (inner, cols),
+                    kind,
+                )?)
+            }
             Storage::Cuda(s) => Storage::Cuda(crate::cuda::reduce::rows(s, &layout, inner, kind)?),
         };
         Ok((out_shape, out))

@@ -53,6 +53,74 @@ __device__ __forceinline__ bool fg_index_ok(long long v, long long bound, long l
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \
          i += (long long)blockDim.x * gridDim.x)
 
+// Four consecutive elements per thread, for the memory-bound pointwise kernels: their four loads
+// are in flight together, and consecutive elements usually share one offset computation and one
+// 16-byte access. Launch with `grid_for4` (a quarter of the threads).
+#define FG_FOR_EACH4(base, n)                                                              \
+    for (long long base = ((long long)blockIdx.x * blockDim.x + threadIdx.x) * 4; base < (n); \
+         base += (long long)blockDim.x * gridDim.x * 4)
+
+// The logical elements base..base+3 (those below n) of a strided operand. When all four lie in
+// one row of an innermost-stride-1 layout (any contiguous one included), one offset computation
+// serves them; the float version loads such a run as one float4 when it is 16-byte aligned.
+template <typename T>
+__device__ __forceinline__ bool fg_run4(const StridedLayout& l, long long base, long long n) {
+    if (base + 4 > n) return false;
+    if (l.contiguous) return true;
+    if (l.ndim == 0 || l.strides[l.ndim - 1] != 1) return false;
+    long long last = l.shape[l.ndim - 1];
+    return base % last + 4 <= last;
+}
+
+template <typename T>
+__device__ __forceinline__ void fg_load4(const T* x, const StridedLayout& l, long long base, long long n, T v[4]) {
+    if (fg_run4<T>(l, base, n)) {
+        long long off = fg_offset(l, base);
+#pragma unroll
+        for (int k = 0; k < 4; ++k) v[k] = x[off + k];
+    } else {
+#pragma unroll
+        for (int k = 0; k < 4; ++k) v[k] = base + k < n ? x[fg_offset(l, base + k)] : (T)0;
+    }
+}
+
+template <>
+__device__ __forceinline__ void fg_load4<float>(const float* x, const StridedLayout& l, long long base,
+                                                long long n, float v[4]) {
+    if (fg_run4<float>(l, base, n)) {
+        long long off = fg_offset(l, base);
+        if ((off & 3) == 0) {
+            float4 q = *reinterpret_cast<const float4*>(x + off);
+            v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
+        } else {
+#pragma unroll
+            for (int k = 0; k < 4; ++k) v[k] = x[off + k];
+        }
+    } else {
+#pragma unroll
+        for (int k = 0; k < 4; ++k) v[k] = base + k < n ? x[fg_offset(l, base + k)] : 0.f;
+    }
+}
+
+// Stores elements base..base+3 (those below n) of a fresh contiguous output, whose start is
+// aligned, so a full float run is one 16-byte store.
+template <typename T>
+__device__ __forceinline__ void fg_store4(T* out, long long base, long long n, const T v[4]) {
+#pragma unroll
+    for (int k = 0; k < 4; ++k)
+        if (base + k < n) out[base + k] = v[k];
+}
+
+template <>
+__device__ __forceinline__ void fg_store4<float>(float* out, long long base, long long n, const float v[4]) {
+    if (base + 4 <= n) {
+        *reinterpret_cast<float4*>(out + base) = make_float4(v[0], v[1], v[2], v[3]);
+    } else {
+        for (int k = 0; k < 4; ++k)
+            if (base + k < n) out[base + k] = v[k];
+    }
+}
+
 // Block-wide reductions. kind: 0 sum, 1 max, 2 min; max and min propagate NaN, as PyTorch does.
 #define FG_SUM 0
 #define FG_MAX 1

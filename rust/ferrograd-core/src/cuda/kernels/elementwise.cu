@@ -1,6 +1,7 @@
 // Pointwise ops over strided, broadcast operands: one kernel per arity, the op chosen by a code
 // that is uniform across the grid (so the switch costs one predictable branch per element, and
-// every op shares the indexing). Codes match `UnaryOp` / `BinaryOp` / `CmpOp` in
+// every op shares the indexing). Unary and binary ops take four elements per thread
+// (`FG_FOR_EACH4`). Codes match `UnaryOp` / `BinaryOp` / `CmpOp` in
 // `cuda/elementwise.rs`. Formulas follow the CPU backend's (`ops/unary.rs`) so results agree to
 // rounding: erff/expf/tanhf are the IEEE-accurate device functions (no fast math).
 
@@ -56,7 +57,13 @@ __device__ float apply_unary(int op, float x, float p0, float p1) {
 
 extern "C" __global__ void unary_f32(float* out, const float* x, StridedLayout xl, long long n,
                                      int op, float p0, float p1) {
-    FG_FOR_EACH(i, n) out[i] = apply_unary(op, x[fg_offset(xl, i)], p0, p1);
+    FG_FOR_EACH4(base, n) {
+        float v[4];
+        fg_load4(x, xl, base, n, v);
+#pragma unroll
+        for (int k = 0; k < 4; ++k) v[k] = apply_unary(op, v[k], p0, p1);
+        fg_store4(out, base, n, v);
+    }
 }
 
 __device__ __forceinline__ float apply_binary(int op, float a, float b) {
@@ -75,7 +82,14 @@ __device__ __forceinline__ float apply_binary(int op, float a, float b) {
 
 extern "C" __global__ void binary_f32(float* out, const float* a, StridedLayout al, const float* b,
                                       StridedLayout bl, long long n, int op) {
-    FG_FOR_EACH(i, n) out[i] = apply_binary(op, a[fg_offset(al, i)], b[fg_offset(bl, i)]);
+    FG_FOR_EACH4(base, n) {
+        float u[4], v[4];
+        fg_load4(a, al, base, n, u);
+        fg_load4(b, bl, base, n, v);
+#pragma unroll
+        for (int k = 0; k < 4; ++k) u[k] = apply_binary(op, u[k], v[k]);
+        fg_store4(out, base, n, u);
+    }
 }
 
 template <typename T>

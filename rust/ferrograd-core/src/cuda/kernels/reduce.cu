@@ -13,11 +13,43 @@ extern "C" __global__ void reduce_rows_f32(float* out, const float* x, StridedLa
     long long row = blockIdx.x / parts, part = blockIdx.x % parts;
     long long chunk = (inner + parts - 1) / parts;
     long long begin = part * chunk, end = min(inner, begin + chunk);
+    // Four loads in flight per thread, into four accumulators combined at the end.
+    float acc[4] = {fg_identity(kind), fg_identity(kind), fg_identity(kind), fg_identity(kind)};
+    long long step = blockDim.x, j = begin + threadIdx.x;
+    for (; j + 3 * step < end; j += 4 * step) {
+        float v[4];
+#pragma unroll
+        for (int k = 0; k < 4; ++k) v[k] = x[fg_offset(l, row * inner + j + k * step)];
+#pragma unroll
+        for (int k = 0; k < 4; ++k) acc[k] = fg_combine(kind, acc[k], v[k]);
+    }
+    for (; j < end; j += step) acc[0] = fg_combine(kind, acc[0], x[fg_offset(l, row * inner + j)]);
+    float total = fg_combine(kind, fg_combine(kind, acc[0], acc[1]), fg_combine(kind, acc[2], acc[3]));
+    total = fg_block_reduce(kind, total);
+    if (threadIdx.x == 0) out[blockIdx.x] = total;
+}
+
+// Column reductions of a contiguous [R, K] block (the reduced axes lead: a bias gradient summed
+// over the batch): out[k] folds x[r, k] over r. Rows read across a warp are 128 contiguous bytes,
+// where the row kernel above would read them with a stride of K. A block is 32 columns by 8 row
+// slices combined in shared memory; with few column tiles, gridDim.y splits the rows into parts
+// (out[part * K + k]) that a second launch combines.
+extern "C" __global__ void reduce_columns_f32(float* out, const float* x, long long offset,
+                                              long long rows, long long cols, int kind) {
+    __shared__ float partial[8][33];
+    long long k = (long long)blockIdx.x * 32 + threadIdx.x;
+    long long chunk = (rows + gridDim.y - 1) / gridDim.y;
+    long long begin = blockIdx.y * chunk, end = min(rows, begin + chunk);
     float acc = fg_identity(kind);
-    for (long long j = begin + threadIdx.x; j < end; j += blockDim.x)
-        acc = fg_combine(kind, acc, x[fg_offset(l, row * inner + j)]);
-    acc = fg_block_reduce(kind, acc);
-    if (threadIdx.x == 0) out[blockIdx.x] = acc;
+    if (k < cols)
+        for (long long r = begin + threadIdx.y; r < end; r += 8)
+            acc = fg_combine(kind, acc, x[offset + r * cols + k]);
+    partial[threadIdx.y][threadIdx.x] = acc;
+    __syncthreads();
+    if (threadIdx.y == 0 && k < cols) {
+        for (int s = 1; s < 8; ++s) acc = fg_combine(kind, acc, partial[s][threadIdx.x]);
+        out[blockIdx.y * cols + k] = acc;
+    }
 }
 
 // (value, index) is better than (bv, bi) for argmax (want_max) or argmin: NaN wins (PyTorch's
