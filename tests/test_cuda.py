@@ -18,6 +18,7 @@ import pytest
 
 import ferrograd as fg
 import ferrograd.functional as F
+from ferrograd.training.callbacks import Callback
 
 HAS_GPU = fg.cuda.is_available()
 
@@ -130,6 +131,19 @@ def test_round_trip_keeps_values_and_dtype(dtype: type, rng: np.random.Generator
     # Strided views copy through the strided-copy kernel.
     np.testing.assert_array_equal(t.transpose(0, 2).cpu().numpy(), a.transpose(2, 1, 0))
     np.testing.assert_array_equal(t[1:, ::2].cpu().numpy(), a[1:, ::2])
+
+
+@gpu
+def test_large_uploads_through_reused_pinned_buffers_keep_every_value(rng: np.random.Generator) -> None:
+    """Uploads of 64 KB and more go through pinned buffers kept per length (the oldest freed past
+    four lengths); back-to-back uploads reusing one buffer must not overwrite a copy in flight."""
+    sizes = (100_000, 100_000, 70_000, 80_000, 90_000, 110_000, 100_000, 100_000)
+    arrays = [rng.standard_normal(n).astype(np.float32) for n in sizes]
+    on_gpu = [fg.tensor(a).cuda() for a in arrays]
+    for a, t in zip(arrays, on_gpu):
+        np.testing.assert_array_equal(t.cpu().numpy(), a)
+    labels = rng.integers(0, 10, 50_000)
+    np.testing.assert_array_equal(fg.tensor(labels).cuda().cpu().numpy(), labels)
 
 
 @gpu
@@ -713,3 +727,39 @@ def test_a_network_on_cuda_matches_pytorch_on_cuda(rng: np.random.Generator) -> 
     for k in arrays:
         np.testing.assert_allclose(ours[k].grad.cpu().numpy(), theirs[k].grad.cpu().numpy(), rtol=1e-4, atol=1e-5,
                                    err_msg=k)
+
+
+class _Recorder(Callback):
+    """Keeps every progress report."""
+
+    def __init__(self) -> None:
+        self.reports: list[dict] = []
+
+    def on_batch_end(self, epoch: int, progress: dict) -> None:
+        self.reports.append(dict(progress))
+
+
+@gpu
+def test_fit_on_cuda_reads_losses_in_groups_but_reports_every_batch_like_the_cpu(mnist: dict) -> None:
+    """On a GPU the loop leaves each batch's loss and correct count on the device and reads them 16
+    batches at a time; callbacks still see every batch, in order, with the CPU run's numbers, and a
+    diverging loss still names its batch."""
+    x, y = mnist["x_train"][:2500].reshape(-1, 784), mnist["y_train"][:2500]
+    reports = {}
+    for device in ("cpu", "cuda"):
+        fg.manual_seed(0)
+        model = fg.nn.Sequential(fg.nn.Linear(784, 64), fg.nn.ReLU(), fg.nn.Linear(64, 10))
+        recorder = _Recorder()
+        model.fit((x, y), epochs=1, batch_size=100, device=device, seed=0, verbose=False, callbacks=[recorder],
+                  progress_every=1)
+        reports[device] = recorder.reports
+    assert [r["batch"] for r in reports["cuda"]] == list(range(1, 26))
+    for gpu_report, cpu_report in zip(reports["cuda"], reports["cpu"]):
+        assert gpu_report["samples"] == cpu_report["samples"] and gpu_report["steps"] == cpu_report["steps"]
+        np.testing.assert_allclose(gpu_report["loss"], cpu_report["loss"], rtol=1e-4)
+        assert abs(gpu_report["accuracy"] - cpu_report["accuracy"]) <= 0.01
+    bad = x[:500].copy()
+    bad[250, 3] = np.nan
+    model = fg.nn.Linear(784, 10).cuda()
+    with pytest.raises(RuntimeError, match="loss became NaN at batch 6 of the epoch"):
+        model.fit((bad, y[:500]), epochs=1, batch_size=50, shuffle=False, device="cuda", verbose=False)

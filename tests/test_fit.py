@@ -470,3 +470,17 @@ def test_embedding_layer_matches_its_module() -> None:
     emb = nn.Embedding(10, 4)
     ids = fg.tensor(np.array([[1, 2], [9, 0]], dtype=np.int64))
     np.testing.assert_array_equal(emb._to_layer()(ids).detach().numpy(), emb(ids).detach().numpy())
+
+
+def test_a_diverging_loss_stops_fit_at_its_batch() -> None:
+    """A non-finite loss stops the epoch with an error naming the batch where it appeared (here a
+    NaN input in the third batch of ten), before the optimizer steps on it."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((60, 4)).astype(np.float32)
+    x[25, 1] = np.nan
+    y = rng.integers(0, 3, 60)
+    model = nn.Linear(4, 3)
+    with pytest.raises(RuntimeError, match="loss became NaN at batch 3 of the epoch"):
+        model.fit((x, y), epochs=1, batch_size=10, shuffle=False, optimizer=optim.SGD(model.parameters(), lr=0.1),
+                  verbose=False)
+    assert np.all(np.isfinite(model.weight.detach().numpy()))

@@ -21,6 +21,7 @@ pub mod random;
 pub mod reduce;
 pub mod runtime;
 pub mod softmax;
+mod staging;
 pub mod storage;
 pub mod unfold;
 

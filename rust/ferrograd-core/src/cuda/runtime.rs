@@ -13,6 +13,7 @@ use cudarc::cublas::CudaBlas;
 use cudarc::driver::{CudaContext, CudaFunction, CudaModule, CudaStream};
 
 use super::fault::IndexFaults;
+use super::staging::Staging;
 use crate::{Error, Result};
 
 /// Whether cuBLAS may use TF32 tensor cores for f32 products (off by default, as in PyTorch).
@@ -97,6 +98,8 @@ pub struct Gpu {
     pub blas: CudaBlas,
     /// Where the kernels record out-of-range indices until the next synchronisation.
     pub faults: IndexFaults,
+    /// Pinned host buffers that uploads go through.
+    pub staging: Staging,
     /// `sm_XY` of the device, the NVRTC target.
     pub arch: String,
     modules: Mutex<HashMap<&'static str, Arc<CudaModule>>>,
@@ -140,6 +143,7 @@ impl Gpu {
             stream,
             blas,
             faults,
+            staging: Staging::default(),
             arch: format!("sm_{major}{minor}"),
             modules: Mutex::new(HashMap::new()),
             functions: Mutex::new(HashMap::new()),

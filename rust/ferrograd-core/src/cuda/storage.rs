@@ -1,12 +1,13 @@
 //! Device buffers: the `Storage::Cuda` variant, transfers to and from the host, fills, strided
 //! copies and dtype casts.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use cudarc::driver::{CudaSlice, DeviceRepr, PushKernelArg, ValidAsZeroBits};
 
 use super::launch::{grid_for, grid_for4, launch_error, KernelLayout};
 use super::runtime::{driver_error, gpu, Gpu};
+use super::staging::{Staged, Staging};
 use crate::{CpuStorage, DType, Error, Layout, Result};
 
 /// A flat device buffer of one dtype (bool is stored as one byte, 0 or 1).
@@ -19,21 +20,34 @@ pub enum CudaStorage {
     Bool(CudaSlice<u8>),
 }
 
-/// Element types a device buffer holds, with their kernel-name suffix.
+/// Element types a device buffer holds, with their kernel-name suffix and pinned upload buffers.
 pub trait CudaElement: DeviceRepr + ValidAsZeroBits + Copy + Send + Sync + 'static {
     const SUFFIX: &'static str;
+    fn staging(s: &Staging) -> &Mutex<Vec<Staged<Self>>>;
 }
 impl CudaElement for f32 {
     const SUFFIX: &'static str = "f32";
+    fn staging(s: &Staging) -> &Mutex<Vec<Staged<Self>>> {
+        &s.f32
+    }
 }
 impl CudaElement for i64 {
     const SUFFIX: &'static str = "i64";
+    fn staging(s: &Staging) -> &Mutex<Vec<Staged<Self>>> {
+        &s.i64
+    }
 }
 impl CudaElement for i32 {
     const SUFFIX: &'static str = "i32";
+    fn staging(s: &Staging) -> &Mutex<Vec<Staged<Self>>> {
+        &s.i32
+    }
 }
 impl CudaElement for u8 {
     const SUFFIX: &'static str = "u8";
+    fn staging(s: &Staging) -> &Mutex<Vec<Staged<Self>>> {
+        &s.u8
+    }
 }
 
 /// Applies `$body` with `$v` bound to the typed device slice, whatever the dtype.
@@ -79,9 +93,7 @@ fn upload<T: CudaElement>(g: &Gpu, v: &[T]) -> Result<CudaSlice<T>> {
     if v.is_empty() {
         return zeros(g, 0);
     }
-    g.stream
-        .clone_htod(v)
-        .map_err(|e| alloc_error(std::mem::size_of_val(v), g.ordinal, e))
+    super::staging::upload(g, v)
 }
 
 impl CudaStorage {

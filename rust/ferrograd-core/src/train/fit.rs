@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use super::objective::{count_correct, Objective};
+use super::objective::{count_correct, count_correct_on_device, Objective};
 use crate::attack::{attack_batch, trades_batch, AttackConfig};
 use crate::data::{Batch, BatchInputs};
 use crate::nn::Module;
@@ -88,7 +88,9 @@ pub fn train_epoch(
         batches: total,
         ..Progress::default()
     };
-    let (mut loss_sum, mut correct, mut counted) = (0.0f64, 0usize, 0usize);
+    let mut tally = Tally::default();
+    let mut on_device = Vec::new();
+    let deferred = options.device != Device::Cpu;
     optimizer.zero_grad();
     let result = (|| {
         for batch in (&mut *batches).take(total) {
@@ -127,32 +129,54 @@ pub fn train_epoch(
                 )?;
                 loss = loss.add(&divergence.mul_scalar(*beta)?)?;
             }
-            let value = loss.item()?;
-            if !value.is_finite() {
-                return Err(Error::Autograd(format!(
-                    "fit: the loss became {value} at batch {} of the epoch; lower the learning rate or clip gradients",
-                    p.batch + 1
-                )));
-            }
+            // On the CPU the loss is checked before the step; on a GPU it stays on the device
+            // (see `DeviceBatch`) and is checked when read.
+            let value = match deferred {
+                false => Some(finite_loss(loss.item()?, p.batch + 1)?),
+                true => None,
+            };
             let scaled = match accumulate {
-                1 => loss,
+                1 => loss.clone(),
                 k => loss.affine(1.0 / k as f32, 0.0)?,
             };
             scaled.backward(None)?;
             p.batch += 1;
-            if p.batch % accumulate == 0 || p.batch == total {
+            let step_boundary = p.batch % accumulate == 0 || p.batch == total;
+            if step_boundary {
                 step(optimizer, options, p.steps)?;
                 p.steps += 1;
             }
-            loss_sum += value * n as f64;
-            let (right, labelled) = count_correct(&output.detach(), &labels)?;
-            (correct, counted) = (correct + right, counted + labelled);
-            p.samples += n;
-            p.loss = loss_sum / p.samples as f64;
-            p.accuracy = correct as f64 / counted.max(1) as f64;
-            p.elapsed = start.elapsed().as_secs_f64();
-            if p.batch % accumulate == 0 || p.batch == total {
-                on_batch(&p)?;
+            let record = BatchRecord {
+                samples: n,
+                labelled: 0,
+                batch: p.batch,
+                steps: p.steps,
+                report: step_boundary,
+            };
+            match value {
+                Some(value) => {
+                    let (right, labelled) = count_correct(&output.detach(), &labels)?;
+                    let record = BatchRecord { labelled, ..record };
+                    tally.add(&mut p, &record, value, right as f64, start);
+                    if record.report {
+                        on_batch(&p)?;
+                    }
+                }
+                None => {
+                    let correct = count_correct_on_device(&output.detach(), &y)?;
+                    let labelled = match correct {
+                        Some(_) => labels.iter().filter(|&&l| l >= 0).count(),
+                        None => 0,
+                    };
+                    on_device.push(DeviceBatch {
+                        loss: loss.detach(),
+                        correct,
+                        record: BatchRecord { labelled, ..record },
+                    });
+                    if step_boundary && (on_device.len() >= DEVICE_READ_EVERY || p.batch == total) {
+                        read_device_batches(&mut on_device, &mut tally, &mut p, start, on_batch)?;
+                    }
+                }
             }
         }
         Ok(())
@@ -162,6 +186,106 @@ pub fn train_epoch(
         optimizer.zero_grad();
     }
     result.map(|_| p)
+}
+
+/// On a GPU, each batch's loss and correct count stay on the device and are read every this many
+/// batches (at a step boundary) and at the end of the epoch, so a step never waits for the one
+/// before it to finish. The non-finite-loss check and `on_batch` then run for each batch in order,
+/// with the progress it had: a bad loss stops the epoch up to this many batches late.
+const DEVICE_READ_EVERY: usize = 16;
+
+/// What a batch adds to the epoch's progress.
+struct BatchRecord {
+    samples: usize,
+    labelled: usize,
+    /// `Progress::batch` and `Progress::steps` after this batch.
+    batch: usize,
+    steps: usize,
+    /// Whether `on_batch` runs after it (a step boundary).
+    report: bool,
+}
+
+/// A batch whose loss and correct count are still on the device.
+struct DeviceBatch {
+    loss: Tensor,
+    correct: Option<Tensor>,
+    record: BatchRecord,
+}
+
+/// The epoch's running sums behind `Progress::loss` and `Progress::accuracy`.
+#[derive(Default)]
+struct Tally {
+    loss_sum: f64,
+    correct: f64,
+    counted: usize,
+}
+
+impl Tally {
+    fn add(&mut self, p: &mut Progress, r: &BatchRecord, loss: f64, correct: f64, start: Instant) {
+        self.loss_sum += loss * r.samples as f64;
+        self.correct += correct;
+        self.counted += r.labelled;
+        p.batch = r.batch;
+        p.steps = r.steps;
+        p.samples += r.samples;
+        p.loss = self.loss_sum / p.samples as f64;
+        p.accuracy = self.correct / self.counted.max(1) as f64;
+        p.elapsed = start.elapsed().as_secs_f64();
+    }
+}
+
+/// `value`, or the error that the loss diverged at `batch` (1-based).
+fn finite_loss(value: f64, batch: usize) -> Result<f64> {
+    if value.is_finite() {
+        return Ok(value);
+    }
+    Err(Error::Autograd(format!(
+        "fit: the loss became {value} at batch {batch} of the epoch; lower the learning rate or clip gradients"
+    )))
+}
+
+/// Reads the pending device batches (one copy for the losses, one for the counts) and accounts
+/// for each in order, as the CPU loop does right after its batch.
+fn read_device_batches(
+    pending: &mut Vec<DeviceBatch>,
+    tally: &mut Tally,
+    p: &mut Progress,
+    start: Instant,
+    on_batch: &mut dyn FnMut(&Progress) -> Result<()>,
+) -> Result<()> {
+    let batches = std::mem::take(pending);
+    let losses: Vec<Tensor> = batches
+        .iter()
+        .map(|b| b.loss.reshape(&[1]))
+        .collect::<Result<_>>()?;
+    let losses = Tensor::cat(&losses, 0)?
+        .to_device(Device::Cpu)?
+        .to_vec::<f32>()?;
+    let counts: Vec<Tensor> = batches
+        .iter()
+        .filter_map(|b| b.correct.as_ref().map(|c| c.reshape(&[1])))
+        .collect::<Result<_>>()?;
+    let counts = match counts.is_empty() {
+        true => Vec::new(),
+        false => Tensor::cat(&counts, 0)?
+            .to_device(Device::Cpu)?
+            .to_vec::<f32>()?,
+    };
+    let mut counts = counts.into_iter();
+    let (pos, end) = (p.batch, p.steps);
+    for (b, &loss) in batches.iter().zip(&losses) {
+        let value = finite_loss(loss as f64, b.record.batch)?;
+        let correct = match b.correct {
+            Some(_) => counts.next().unwrap_or(0.0) as f64,
+            None => 0.0,
+        };
+        tally.add(p, &b.record, value, correct, start);
+        if b.record.report {
+            on_batch(p)?;
+        }
+    }
+    debug_assert_eq!((p.batch, p.steps), (pos, end));
+    Ok(())
 }
 
 /// One optimizer step: the scheduled learning rates, clipping, the update, cleared gradients.

@@ -57,15 +57,37 @@ impl Objective for CrossEntropy {
     }
 }
 
+/// Whether `output` holds rows of class scores, one row per label.
+fn scores_match_labels(output: &Tensor, labels: usize) -> bool {
+    let classes = output.shape().last().copied().unwrap_or(0);
+    output.rank() >= 2 && classes > 0 && output.numel() == labels * classes
+}
+
+/// `count_correct` left on the device: a scalar f32 tensor of the correct positions (negative
+/// labels never equal an argmax, so they count as wrong, and the caller counts the labelled
+/// positions on the host), and `None` for outputs of another layout.
+pub fn count_correct_on_device(output: &Tensor, labels: &Tensor) -> Result<Option<Tensor>> {
+    if !scores_match_labels(output, labels.numel()) {
+        return Ok(None);
+    }
+    let best = output.argmax(-1, false)?;
+    let labels = labels.to_dtype(crate::DType::I64)?.reshape(best.shape())?;
+    Ok(Some(
+        best.eq(&labels)?
+            .to_dtype(crate::DType::F32)?
+            .sum(&[], false)?,
+    ))
+}
+
 /// `(correct, counted)`: of the label positions, how many have their largest output (first index
 /// on ties, as argmax) at the label's class. Outputs are rows of class scores, `[B, C]` or
 /// `[B, L, C]` against `B` or `B * L` labels; negative labels (ignored tokens) are not counted.
 /// Outputs of another layout count nothing.
 pub fn count_correct(output: &Tensor, labels: &[i64]) -> Result<(usize, usize)> {
-    let classes = output.shape().last().copied().unwrap_or(0);
-    if output.rank() < 2 || classes == 0 || output.numel() != labels.len() * classes {
+    if !scores_match_labels(output, labels.len()) {
         return Ok((0, 0));
     }
+    let classes = output.shape()[output.rank() - 1];
     if output.device() != crate::Device::Cpu {
         // Arg-max on the device; only the indices come back.
         let best = output

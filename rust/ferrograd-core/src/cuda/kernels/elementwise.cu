@@ -4,8 +4,8 @@
 // (`FG_FOR_EACH4`). Codes match `UnaryOp` / `BinaryOp` / `CmpOp` in
 // `cuda/elementwise.rs`. Formulas follow the CPU backend's (`ops/unary.rs`) so results agree to
 // rounding: erff/expf/tanhf are the IEEE-accurate device functions (no fast math).
-// Measured (H200, benches/gpu_kernels.py): exp over 8192² at 3.19 TB/s (77% of a device copy,
-// 1.13× PyTorch's time); an add with a broadcast row at 2.83 TB/s (0.89×).
+// Measured (H200, benches/gpu_kernels.py): exp over 8192² at 3.16 TB/s (76% of a device copy,
+// 1.20× PyTorch's time); an add with a broadcast row at 2.91 TB/s (0.87×).
 
 __device__ __forceinline__ float fg_sigmoid(float x) {
     // Two branches keep exp's argument non-positive, so neither overflows.
