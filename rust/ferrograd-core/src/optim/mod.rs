@@ -6,6 +6,6 @@ mod clip;
 pub(crate) mod kernels;
 mod optimizer;
 
-pub use clip::clip_grad_norm;
+pub use clip::{clip_grad_norm, clip_on_device};
 pub use kernels::{adam_step, rmsprop_step, sgd_step, AdamConfig, RmspropConfig, SgdConfig};
 pub use optimizer::{Algorithm, Optimizer, ParamGroup, ParamState};

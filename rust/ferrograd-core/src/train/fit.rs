@@ -7,7 +7,7 @@ use crate::attack::{attack_batch, trades_batch, AttackConfig};
 use crate::data::{Batch, BatchInputs};
 use crate::nn::Module;
 use crate::ops::loss::{kl_div, KlReduction};
-use crate::optim::{clip_grad_norm, Optimizer};
+use crate::optim::{clip_grad_norm, clip_on_device, Optimizer};
 use crate::rng::RngState;
 use crate::{Device, Error, Result, Tensor};
 
@@ -297,7 +297,16 @@ fn step(optimizer: &mut Optimizer, options: &TrainOptions, index: usize) -> Resu
     }
     if let Some(max_norm) = options.grad_clip {
         let params: Vec<Tensor> = optimizer.params().cloned().collect();
-        clip_grad_norm(&params, max_norm, 2.0)?;
+        match options.device {
+            Device::Cpu => {
+                clip_grad_norm(&params, max_norm, 2.0)?;
+            }
+            // On a GPU the norm is never read, so clipping does not wait for the device.
+            _ => {
+                let grads: Vec<Tensor> = params.iter().filter_map(|p| p.grad()).collect();
+                clip_on_device(&grads, max_norm, 2.0)?;
+            }
+        }
     }
     optimizer.step()?;
     optimizer.zero_grad();
