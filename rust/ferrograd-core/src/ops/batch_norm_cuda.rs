@@ -93,9 +93,7 @@ pub(super) fn batch_norm_cuda(
     };
     let y = affine(&xc, &xc, (&scale, &zeros, &shift), dims)?;
     drop(no_grad);
-    let mut inputs = vec![x];
-    inputs.extend(weight);
-    inputs.extend(bias);
+    let inputs = super::norm::norm_inputs(x, weight, bias);
     let (has_w, has_b) = (weight.is_some(), bias.is_some());
     let shape = x.shape().to_vec();
     Ok(Tensor::from_op(
@@ -137,17 +135,10 @@ pub(super) fn batch_norm_cuda(
                 (scale.clone(), zeros.clone(), zeros.clone())
             };
             let dx = affine(&dy, &xc, (&a, &b, &k0), dims)?;
-            let mut grads = vec![Some(Tensor::from_storage(
-                Storage::Cuda(dx),
-                Layout::contiguous(&shape),
-            ))];
-            if has_w {
-                grads.push(Some(sum_dyx.contiguous()?));
-            }
-            if has_b {
-                grads.push(Some(sum_dy.contiguous()?));
-            }
-            Ok(grads)
+            let dx = Tensor::from_storage(Storage::Cuda(dx), Layout::contiguous(&shape));
+            let dw = has_w.then(|| sum_dyx.contiguous()).transpose()?;
+            let db = has_b.then(|| sum_dy.contiguous()).transpose()?;
+            Ok(super::norm::norm_grads(dx, dw, db))
         }),
     ))
 }

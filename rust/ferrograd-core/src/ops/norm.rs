@@ -18,6 +18,27 @@ fn check_shape(op: &'static str, name: &str, t: &Tensor, len: usize) -> Result<(
     Ok(())
 }
 
+/// A normalisation's autograd inputs: `x`, then the weight and the bias when given.
+pub(super) fn norm_inputs<'a>(
+    x: &'a Tensor,
+    weight: Option<&'a Tensor>,
+    bias: Option<&'a Tensor>,
+) -> Vec<&'a Tensor> {
+    std::iter::once(x).chain(weight).chain(bias).collect()
+}
+
+/// Gradients in `norm_inputs` order: `dx`, then the weight's and the bias's when those are inputs.
+pub(super) fn norm_grads(
+    dx: Tensor,
+    weight: Option<Tensor>,
+    bias: Option<Tensor>,
+) -> Vec<Option<Tensor>> {
+    std::iter::once(Some(dx))
+        .chain(weight.map(Some))
+        .chain(bias.map(Some))
+        .collect()
+}
+
 fn check_vector(
     op: &'static str,
     name: &str,
@@ -64,9 +85,7 @@ fn layer_norm_cuda(
     };
     let stat = |s| Tensor::from_storage(Storage::Cuda(s), crate::Layout::contiguous(&[rows, 1]));
     let (mean, inv_std) = (stat(fwd.mean), stat(fwd.inv_std));
-    let mut inputs = vec![x];
-    inputs.extend(weight);
-    inputs.extend(bias);
+    let inputs = norm_inputs(x, weight, bias);
     let (has_w, has_b) = (weight.is_some(), bias.is_some());
     let (shape, norm_shape) = (x.shape().to_vec(), normalized_shape.to_vec());
     Ok(Tensor::from_op(
@@ -92,21 +111,18 @@ fn layer_norm_cuda(
                     (rows, d),
                 )?
             };
-            let mut grads = vec![Some(Tensor::from_storage(
-                Storage::Cuda(dx),
-                crate::Layout::contiguous(&shape),
-            ))];
+            let dx = Tensor::from_storage(Storage::Cuda(dx), crate::Layout::contiguous(&shape));
             let dy_rows = dy.reshape(&[rows, d])?;
-            if has_w {
-                let xhat = xc.reshape(&[rows, d])?.sub(&mean)?.mul(&inv_std)?;
-                grads.push(Some(
-                    dy_rows.mul(&xhat)?.sum(&[0], false)?.reshape(&norm_shape)?,
-                ));
-            }
-            if has_b {
-                grads.push(Some(dy_rows.sum(&[0], false)?.reshape(&norm_shape)?));
-            }
-            Ok(grads)
+            let dw = has_w
+                .then(|| {
+                    let xhat = xc.reshape(&[rows, d])?.sub(&mean)?.mul(&inv_std)?;
+                    dy_rows.mul(&xhat)?.sum(&[0], false)?.reshape(&norm_shape)
+                })
+                .transpose()?;
+            let db = has_b
+                .then(|| dy_rows.sum(&[0], false)?.reshape(&norm_shape))
+                .transpose()?;
+            Ok(norm_grads(dx, dw, db))
         }),
     ))
 }
@@ -206,9 +222,7 @@ pub fn batch_norm(
         Storage::Cpu(_) => channel_affine(&xv, c, s, &scale, &shift),
         Storage::Cuda(_) => return Err(crate::storage::no_cuda_kernel(OP)),
     };
-    let mut inputs = vec![x];
-    inputs.extend(weight);
-    inputs.extend(bias);
+    let inputs = norm_inputs(x, weight, bias);
     let (has_w, has_b) = (weight.is_some(), bias.is_some());
     let shape = x.shape().to_vec();
     Ok(Tensor::from_op(
@@ -227,14 +241,9 @@ pub fn batch_norm(
             } else {
                 channel_affine(&dy, c, s, &scale, &vec![0.0; c])
             };
-            let mut grads = vec![Some(Tensor::from_vec(dx, &shape)?)];
-            if has_w {
-                grads.push(Some(Tensor::from_vec(sum_dyx, &[c])?));
-            }
-            if has_b {
-                grads.push(Some(Tensor::from_vec(sum_dy, &[c])?));
-            }
-            Ok(grads)
+            let dw = has_w.then(|| Tensor::from_vec(sum_dyx, &[c])).transpose()?;
+            let db = has_b.then(|| Tensor::from_vec(sum_dy, &[c])).transpose()?;
+            Ok(norm_grads(Tensor::from_vec(dx, &shape)?, dw, db))
         }),
     ))
 }
@@ -275,9 +284,7 @@ pub fn layer_norm(
     let xv = x.contiguous()?.to_vec::<f32>()?;
     let (mean, inv_std) = row_stats(&xv, d, eps);
     let y = layer_norm_rows(&xv, d, &mean, &inv_std, gamma.as_deref(), beta.as_deref());
-    let mut inputs = vec![x];
-    inputs.extend(weight);
-    inputs.extend(bias);
+    let inputs = norm_inputs(x, weight, bias);
     let (has_w, has_b) = (weight.is_some(), bias.is_some());
     let (shape, norm_shape) = (x.shape().to_vec(), normalized_shape.to_vec());
     Ok(Tensor::from_op(
@@ -288,27 +295,28 @@ pub fn layer_norm(
         Box::new(move |g| {
             let dy = g.contiguous()?.to_vec::<f32>()?;
             let dx = layer_norm_backward_rows(&dy, &xv, d, &mean, &inv_std, gamma.as_deref());
-            let mut grads = vec![Some(Tensor::from_vec(dx, &shape)?)];
             // dgamma = sum over rows of dy * xhat, dbeta = sum over rows of dy.
             let rows = xv.len() / d.max(1);
-            if has_w {
-                let mut dw = vec![0f32; d];
-                for r in 0..rows {
-                    for j in 0..d {
-                        dw[j] += dy[r * d + j] * (xv[r * d + j] - mean[r]) * inv_std[r];
+            let dw = has_w
+                .then(|| {
+                    let mut dw = vec![0f32; d];
+                    for r in 0..rows {
+                        for j in 0..d {
+                            dw[j] += dy[r * d + j] * (xv[r * d + j] - mean[r]) * inv_std[r];
+                        }
                     }
-                }
-                grads.push(Some(Tensor::from_vec(dw, &norm_shape)?));
-            }
-            if has_b {
-                grads.push(Some(
+                    Tensor::from_vec(dw, &norm_shape)
+                })
+                .transpose()?;
+            let db = has_b
+                .then(|| {
                     g.contiguous()?
                         .reshape(&[rows, d])?
                         .sum(&[0], false)?
-                        .reshape(&norm_shape)?,
-                ));
-            }
-            Ok(grads)
+                        .reshape(&norm_shape)
+                })
+                .transpose()?;
+            Ok(norm_grads(Tensor::from_vec(dx, &shape)?, dw, db))
         }),
     ))
 }
