@@ -105,6 +105,15 @@ def test_device_queries() -> None:
 
 
 @gpu
+def test_an_allocation_larger_than_the_device_raises_memory_error_naming_its_size() -> None:
+    free, total = fg.cuda.mem_get_info()
+    n = total // 2  # float32 elements: twice the device's memory
+    with pytest.raises(MemoryError, match=f"could not allocate {4 * n} bytes on cuda:0"):
+        fg.zeros(n, device="cuda")
+    assert fg.zeros(4, device="cuda").cpu().numpy().tolist() == [0.0] * 4
+
+
+@gpu
 def test_freed_memory_stays_cached_until_empty_cache() -> None:
     """A freed 1 GiB buffer stays in the device's pool (so the next allocation maps nothing) until
     `empty_cache` hands it back to the driver."""
