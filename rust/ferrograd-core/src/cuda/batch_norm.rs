@@ -3,7 +3,7 @@
 
 use cudarc::driver::{CudaSlice, PushKernelArg};
 
-use super::launch::{grid_for, launch_error, rows_grid};
+use super::launch::{grid_for, launch_error, rows_grid, BUSY_BLOCKS};
 use super::reduce;
 use super::storage::{empty, CudaStorage};
 use crate::cpu::reduce::RowReduce;
@@ -12,9 +12,9 @@ use crate::{Layout, Result};
 /// `(N, C, S)` of a contiguous input.
 pub type Dims = (usize, usize, usize);
 
-/// Blocks per channel: about two per multiprocessor in all, each folding at least 2048 values.
+/// Blocks per channel: about `BUSY_BLOCKS` in all, each folding at least 2048 values.
 fn parts((n, c, s): Dims) -> usize {
-    (264 / c.max(1)).min(n * s / 2048).max(1)
+    (BUSY_BLOCKS / c.max(1)).min(n * s / 2048).max(1)
 }
 
 /// Sums the `[rows, parts]` partials of each row.
@@ -40,6 +40,7 @@ pub fn channel_sums(
     let f = g.function("batch_norm.cu", "batch_norm_partial_f32")?;
     let center = center.map(|t| t.f32s("batch_norm")).transpose()?;
     let (n64, c64, s64, p64) = (n as i64, c as i64, s as i64, p as i64);
+    // The kernel's `center` pointer is null (0) for the plain sums.
     let null = 0u64;
     let mut b = g.stream.launch_builder(&f);
     b.arg(&mut partial).arg(x.f32s("batch_norm")?);

@@ -58,6 +58,10 @@ pub fn grid_for(n: usize) -> LaunchConfig {
     }
 }
 
+/// Blocks that keep an H100/H200 busy: two per multiprocessor (132 of them). Kernels that split a
+/// few long rows or channels into parts aim for this many blocks in all.
+pub const BUSY_BLOCKS: usize = 264;
+
 /// The grid for kernels giving each thread four consecutive elements (`FG_FOR_EACH4`).
 pub fn grid_for4(n: usize) -> LaunchConfig {
     grid_for(n.div_ceil(4))

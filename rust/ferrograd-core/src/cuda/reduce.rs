@@ -3,7 +3,7 @@
 
 use cudarc::driver::{LaunchConfig, PushKernelArg};
 
-use super::launch::{launch_error, rows_grid, KernelLayout};
+use super::launch::{launch_error, rows_grid, KernelLayout, BUSY_BLOCKS};
 use super::storage::{empty, CudaStorage};
 use crate::cpu::reduce::RowReduce;
 use crate::{Layout, Result};
@@ -13,14 +13,10 @@ fn threads_for(inner: usize) -> u32 {
     (inner.div_ceil(32) * 32).clamp(32, 256) as u32
 }
 
-/// Blocks per row: enough for about two blocks per multiprocessor of an H100-class GPU when
-/// there are few rows, each still folding at least 4096 elements.
+/// Blocks per row: about `BUSY_BLOCKS` in all when there are few rows, each still folding at
+/// least 4096 elements.
 fn parts_per_row(rows: usize, inner: usize) -> usize {
-    const TARGET_BLOCKS: usize = 264;
-    if rows >= TARGET_BLOCKS {
-        return 1;
-    }
-    (TARGET_BLOCKS / rows).min(inner / 4096).max(1)
+    (BUSY_BLOCKS / rows.max(1)).min(inner / 4096).max(1)
 }
 
 /// Folds the `rows` rows of the contiguous `[rows, cols]` block at `offset` (the reduced axes
@@ -33,9 +29,12 @@ pub fn columns(
 ) -> Result<CudaStorage> {
     let g = x.gpu()?;
     let src = x.f32s("reduce")?;
+    if cols == 0 {
+        return Ok(CudaStorage::F32(empty::<f32>(&g, 0)?));
+    }
     let tiles = cols.div_ceil(32);
-    // Row parts: about two blocks per multiprocessor in all, each part at least 256 rows.
-    let parts = (264 / tiles).min(rows / 256).max(1);
+    // Row parts: about `BUSY_BLOCKS` blocks in all, each part at least 256 rows.
+    let parts = (BUSY_BLOCKS / tiles.max(1)).min(rows / 256).max(1);
     let mut out = empty::<f32>(&g, parts * cols)?;
     let f = g.function("reduce.cu", "reduce_columns_f32")?;
     let (offset64, rows64, cols64, code) =
