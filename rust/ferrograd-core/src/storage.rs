@@ -22,7 +22,7 @@ pub enum Storage {
 }
 
 /// Element types that a CPU buffer can hold.
-pub trait Element: Copy + Send + Sync + 'static + std::fmt::Debug {
+pub trait Element: Copy + Send + Sync + Default + 'static + std::fmt::Debug {
     const DTYPE: DType;
     fn wrap(v: Vec<Self>) -> CpuStorage;
     fn slice(s: &CpuStorage) -> Option<&[Self]>;
@@ -119,10 +119,7 @@ impl CpuStorage {
 
     /// The elements of `layout` gathered row-major into a new vector.
     pub fn gather_layout<T: Element>(v: &[T], layout: &Layout) -> Vec<T> {
-        match layout.contiguous_range() {
-            Some((a, b)) => v[a..b].to_vec(),
-            None => layout.offsets().map(|o| v[o]).collect(),
-        }
+        crate::cpu::strided::gather(v, layout)
     }
 
     /// A contiguous copy of the elements of `layout`.

@@ -4,6 +4,7 @@
 
 use rayon::prelude::*;
 
+use super::strided::for_each_row;
 use super::PAR_THRESHOLD;
 use crate::storage::Element;
 use crate::{CpuStorage, Layout};
@@ -23,7 +24,15 @@ pub fn map<T: Element, U: Element + Default>(
                 src.iter().map(|&v| f(v)).collect()
             }
         }
-        None => layout.offsets().map(|o| f(x[o])).collect(),
+        None => {
+            let mut out = vec![U::default(); layout.numel()];
+            for_each_row(&mut out, [layout], |row, [start], [stride]| {
+                for (j, o) in row.iter_mut().enumerate() {
+                    *o = f(x[start + j * stride]);
+                }
+            });
+            out
+        }
     }
 }
 
@@ -47,37 +56,37 @@ pub fn zip<A: Element, B: Element, U: Element + Default>(
             a.iter().zip(b.iter()).map(|(&x, &y)| f(x, y)).collect()
         };
     }
-    let rank = la.rank();
-    if rank == 0 {
-        return vec![f(a[la.offset()], b[lb.offset()])];
-    }
-    let inner = la.shape()[rank - 1];
-    let (sa, sb) = (la.strides()[rank - 1], lb.strides()[rank - 1]);
-    let outer_shape = &la.shape()[..rank - 1];
-    let oa = Layout::new(
-        outer_shape.to_vec(),
-        la.strides()[..rank - 1].to_vec(),
-        la.offset(),
-    );
-    let ob = Layout::new(
-        outer_shape.to_vec(),
-        lb.strides()[..rank - 1].to_vec(),
-        lb.offset(),
-    );
-    let starts: Vec<(usize, usize)> = oa.offsets().zip(ob.offsets()).collect();
     let mut out = vec![U::default(); n];
-    let row = |(chunk, &(pa, pb)): (&mut [U], &(usize, usize))| {
-        for (j, o) in chunk.iter_mut().enumerate() {
-            *o = f(a[pa + j * sa], b[pb + j * sb]);
+    // Rows of the jointly coalesced views; the usual broadcasts (a bias row, a per-row scalar)
+    // become unit-stride or stride-0 rows, which get loops over slices the compiler vectorises.
+    for_each_row(&mut out, [la, lb], |row, [pa, pb], [sa, sb]| {
+        let len = row.len();
+        match (sa, sb) {
+            (1, 1) => {
+                let (x, y) = (&a[pa..pa + len], &b[pb..pb + len]);
+                for ((o, &x), &y) in row.iter_mut().zip(x).zip(y) {
+                    *o = f(x, y);
+                }
+            }
+            (1, 0) => {
+                let y = b[pb];
+                for (o, &x) in row.iter_mut().zip(&a[pa..pa + len]) {
+                    *o = f(x, y);
+                }
+            }
+            (0, 1) => {
+                let x = a[pa];
+                for (o, &y) in row.iter_mut().zip(&b[pb..pb + len]) {
+                    *o = f(x, y);
+                }
+            }
+            _ => {
+                for (j, o) in row.iter_mut().enumerate() {
+                    *o = f(a[pa + j * sa], b[pb + j * sb]);
+                }
+            }
         }
-    };
-    if n >= PAR_THRESHOLD && inner > 0 {
-        out.par_chunks_mut(inner)
-            .zip(starts.par_iter())
-            .for_each(row);
-    } else if inner > 0 {
-        out.chunks_mut(inner).zip(starts.iter()).for_each(row);
-    }
+    });
     out
 }
 

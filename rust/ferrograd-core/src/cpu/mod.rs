@@ -10,7 +10,9 @@ pub mod norm;
 pub mod pool;
 pub mod reduce;
 pub mod rnn;
+mod simd;
 pub mod softmax;
+pub mod strided;
 pub mod unfold;
 
 /// Element count above which a loop is split across threads (below it, thread hand-off costs more).

@@ -68,6 +68,23 @@ impl MaxPool<'_> {
             self.padding.1,
             self.dilation.1,
         );
+        // ceil_mode can add a last window that runs past the edge: those take the general path.
+        let inside = oh == 0
+            || ow == 0
+            || ((oh - 1) * self.stride.0 + self.kernel.0 <= h
+                && (ow - 1) * self.stride.1 + self.kernel.1 <= w);
+        if self.padding == (0, 0) && self.dilation == (1, 1) && inside {
+            let corners = self.corners();
+            values
+                .par_chunks_mut((oh * ow).max(1))
+                .zip(argmax.par_chunks_mut((oh * ow).max(1)))
+                .enumerate()
+                .for_each_init(DenseScratch::default, |scratch, (pi, (vals, idx))| {
+                    let plane = &self.input[pi * h * w..(pi + 1) * h * w];
+                    self.dense_plane(plane, &corners, vals, idx, scratch)
+                });
+            return (values, argmax);
+        }
         values
             .par_chunks_mut((oh * ow).max(1))
             .zip(argmax.par_chunks_mut((oh * ow).max(1)))
@@ -98,6 +115,96 @@ impl MaxPool<'_> {
             });
         (values, argmax)
     }
+}
+
+impl MaxPool<'_> {
+    /// One plane of a pool without padding or dilation: every window lies inside the plane, so
+    /// window `o` starts at `corners[o]` and its taps are fixed offsets from there. The plane is
+    /// scanned one tap at a time over all windows: the tap's values are copied to a contiguous
+    /// buffer, then a compare-and-select pass writes the running maximum and its position into
+    /// fresh buffers. Writing every element (rather than only the winners, in place) keeps the
+    /// pass a vector select: on real data the winner is unpredictable, and a branch per element
+    /// costs more than the scan. NaN wins the first time it is seen, as in the general path.
+    fn dense_plane(
+        &self,
+        x: &[f32],
+        corners: &[u32],
+        vals: &mut [f32],
+        idx: &mut [u32],
+        s: &mut DenseScratch,
+    ) {
+        let w = self.plane.1;
+        let (kh, kw) = self.kernel;
+        let n = vals.len();
+        for ((val, at), &c) in vals.iter_mut().zip(idx.iter_mut()).zip(corners) {
+            *val = x[c as usize];
+            *at = c;
+        }
+        s.taps.resize(n, 0.0);
+        s.best.resize(n, 0.0);
+        s.best_at.resize(n, 0);
+        for tap in 1..kh * kw {
+            let shift = ((tap / kw) * w + tap % kw) as u32;
+            for (t, &c) in s.taps.iter_mut().zip(corners) {
+                *t = x[(c + shift) as usize];
+            }
+            keep_larger(
+                &s.taps,
+                vals,
+                idx,
+                &mut s.best,
+                &mut s.best_at,
+                corners,
+                shift,
+            );
+            vals.copy_from_slice(&s.best);
+            idx.copy_from_slice(&s.best_at);
+        }
+    }
+
+    /// Flat in-plane position of each window's first tap (pools without padding or dilation).
+    fn corners(&self) -> Vec<u32> {
+        let w = self.plane.1;
+        let (oh, ow) = self.out;
+        let (sy, sx) = self.stride;
+        (0..oh)
+            .flat_map(|oy| (0..ow).map(move |ox| (oy * sy * w + ox * sx) as u32))
+            .collect()
+    }
+}
+
+super::simd::wide_fn! {
+    /// `best = max(vals, taps)` elementwise, with the winner's position (`corner + shift` for a
+    /// tap), for slices of one length. Bitwise `|` and `&` leave no short-circuit to branch on,
+    /// and the writes to separate buffers are unconditional, so with AVX2 the loop is a vector
+    /// compare and blend.
+    fn keep_larger(
+        taps: &[f32],
+        vals: &[f32],
+        at: &[u32],
+        best: &mut [f32],
+        best_at: &mut [u32],
+        corners: &[u32],
+        shift: u32,
+    ) {
+        let n = taps.len();
+        let (vals, at, corners) = (&vals[..n], &at[..n], &corners[..n]);
+        let (best, best_at) = (&mut best[..n], &mut best_at[..n]);
+        for i in 0..n {
+            let (v, b) = (taps[i], vals[i]);
+            let wins = (v > b) | (v.is_nan() & !b.is_nan());
+            best[i] = if wins { v } else { b };
+            best_at[i] = if wins { corners[i] + shift } else { at[i] };
+        }
+    }
+}
+
+/// Per-task buffers of `MaxPool::dense_plane`.
+#[derive(Default)]
+struct DenseScratch {
+    taps: Vec<f32>,
+    best: Vec<f32>,
+    best_at: Vec<u32>,
 }
 
 /// For each of `out` positions along an axis of `size`, the in-bounds input indices of a kernel
@@ -199,4 +306,82 @@ pub fn avg_pool_backward(
             }
         });
     dx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(
+        input: &[f32],
+        plane: (usize, usize),
+        kernel: usize,
+        stride: usize,
+        dilation: usize,
+    ) -> (Vec<f32>, Vec<u32>) {
+        let out = |size: usize| (size - dilation * (kernel - 1) - 1) / stride + 1;
+        MaxPool {
+            plane,
+            out: (out(plane.0), out(plane.1)),
+            kernel: (kernel, kernel),
+            stride: (stride, stride),
+            padding: (0, 0),
+            dilation: (dilation, dilation),
+            input,
+        }
+        .forward()
+    }
+
+    /// Reference: each window scanned in order, the first maximum (or the first NaN) winning.
+    fn reference(
+        input: &[f32],
+        (h, w): (usize, usize),
+        kernel: usize,
+        stride: usize,
+    ) -> (Vec<f32>, Vec<u32>) {
+        let (oh, ow) = ((h - kernel) / stride + 1, (w - kernel) / stride + 1);
+        let mut vals = Vec::new();
+        let mut idx = Vec::new();
+        for plane in input.chunks(h * w) {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut best: Option<(f32, u32)> = None;
+                    for ky in 0..kernel {
+                        for kx in 0..kernel {
+                            let at = (oy * stride + ky) * w + ox * stride + kx;
+                            let v = plane[at];
+                            best = match best {
+                                Some((b, _)) if b.is_nan() => best,
+                                Some((b, _)) if !(v > b) && !v.is_nan() => best,
+                                _ => Some((v, at as u32)),
+                            };
+                        }
+                    }
+                    let (v, at) = best.unwrap();
+                    vals.push(v);
+                    idx.push(at);
+                }
+            }
+        }
+        (vals, idx)
+    }
+
+    /// The dense (no padding, no dilation) path gives the reference values and positions,
+    /// including ties (first wins) and NaN (first NaN wins), for overlapping and strided windows.
+    #[test]
+    fn dense_windows_match_the_reference_scan() {
+        let (h, w) = (9, 11);
+        let mut input: Vec<f32> = (0..3 * h * w).map(|i| ((i * 37) % 13) as f32).collect();
+        input[5] = f32::NAN;
+        input[40] = f32::NAN;
+        input[41] = f32::NAN;
+        for (kernel, stride) in [(2, 2), (3, 1), (3, 2), (1, 1)] {
+            let (vals, idx) = pool(&input, (h, w), kernel, stride, 1);
+            let (want_vals, want_idx) = reference(&input, (h, w), kernel, stride);
+            assert_eq!(idx, want_idx, "kernel {kernel} stride {stride}");
+            for (v, r) in vals.iter().zip(&want_vals) {
+                assert!(v == r || (v.is_nan() && r.is_nan()));
+            }
+        }
+    }
 }

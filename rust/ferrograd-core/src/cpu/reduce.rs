@@ -81,6 +81,10 @@ pub fn arg_rows(data: &[f32], inner: usize, max: bool) -> Vec<i64> {
         .collect()
 }
 
+/// Row blocks a parallel column sum is cut into: a fixed count, so the order of additions (and so
+/// the result, bit for bit) does not depend on the number of threads.
+const COLUMN_SUM_BLOCKS: usize = 16;
+
 /// Sums over the leading `outer` rows of a contiguous [outer, inner] buffer (column sums, as bias
 /// gradients need): rows are added into the output in order, a loop the compiler vectorises,
 /// instead of transposing the data first.
@@ -96,10 +100,10 @@ pub fn sum_leading(data: &[f32], outer: usize, inner: usize) -> Vec<f32> {
             }
         }
     };
-    if data.len() >= PAR_THRESHOLD && outer >= 8 {
-        // Per-thread partial sums over blocks of rows, then one final pass.
-        let rows_per_block = outer.div_ceil(rayon::current_num_threads() * 2).max(1);
-        let partials: Vec<Vec<f32>> = data
+    if data.len() >= PAR_THRESHOLD && outer >= 2 * COLUMN_SUM_BLOCKS {
+        // Partial sums over blocks of rows, then one final pass.
+        let rows_per_block = outer.div_ceil(COLUMN_SUM_BLOCKS);
+        let partials: Vec<Vec<f32>> = data[..outer * inner]
             .par_chunks(rows_per_block * inner)
             .map(|block| {
                 let mut acc = vec![0f32; inner];
@@ -116,4 +120,132 @@ pub fn sum_leading(data: &[f32], outer: usize, inner: usize) -> Vec<f32> {
         add_rows(&mut out, &data[..outer * inner]);
     }
     out
+}
+
+/// Sums a contiguous buffer of `shape` over `axes` (sorted), reading it in memory order.
+///
+/// Adjacent axes that are all reduced or all kept merge into one block, so the view becomes
+/// alternating [.., kept, reduced, kept, reduced] blocks. The innermost block is then removed
+/// repeatedly: a reduced one by summing contiguous rows, a kept one by adding the rows of the
+/// reduced block before it (`sum_leading` per outer slice). A bias gradient (axes 0, 2, 3 of
+/// NCHW) is one pass of row sums over the planes and a small column sum over the batch.
+pub fn sum_axes_contiguous(data: &[f32], shape: &[usize], axes: &[usize]) -> Vec<f32> {
+    let out_len: usize = shape
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !axes.contains(i))
+        .map(|(_, &d)| d)
+        .product();
+    if data.is_empty() {
+        return vec![0.0; out_len];
+    }
+    // (size, reduced) blocks, outermost first; size-1 axes change nothing.
+    let mut blocks: Vec<(usize, bool)> = Vec::new();
+    for (i, &size) in shape.iter().enumerate() {
+        let reduced = axes.contains(&i);
+        match blocks.last_mut() {
+            _ if size == 1 => {}
+            Some((s, r)) if *r == reduced => *s *= size,
+            _ => blocks.push((size, reduced)),
+        }
+    }
+    let mut current = std::borrow::Cow::Borrowed(data);
+    while let Some(&(size, reduced)) = blocks.last() {
+        if reduced {
+            current = reduce_rows(&current, size, RowReduce::Sum).into();
+            blocks.pop();
+        } else if blocks.len() >= 2 {
+            let rows = blocks[blocks.len() - 2].0;
+            let slice = rows * size;
+            let next: Vec<f32> = if current.len() / slice >= rayon::current_num_threads() {
+                current
+                    .par_chunks(slice)
+                    .flat_map_iter(|s| sum_leading(s, rows, size))
+                    .collect()
+            } else {
+                current
+                    .chunks(slice)
+                    .flat_map(|s| sum_leading(s, rows, size))
+                    .collect()
+            };
+            current = next.into();
+            blocks.remove(blocks.len() - 2);
+            // The kept blocks on either side of the removed one are now neighbours: merge them.
+            if blocks.len() >= 2 && !blocks[blocks.len() - 2].1 {
+                let last = blocks.pop().map_or(1, |b| b.0);
+                if let Some(b) = blocks.last_mut() {
+                    b.0 *= last;
+                }
+            }
+        } else {
+            break;
+        }
+    }
+    debug_assert_eq!(current.len(), out_len);
+    current.into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reference: every element added to its output cell in f64.
+    fn naive_sum(data: &[f32], shape: &[usize], axes: &[usize]) -> Vec<f32> {
+        let kept: Vec<usize> = (0..shape.len()).filter(|i| !axes.contains(i)).collect();
+        let out_len: usize = kept.iter().map(|&i| shape[i]).product();
+        let mut out = vec![0f64; out_len];
+        let mut index = vec![0usize; shape.len()];
+        for &v in data {
+            let at = kept.iter().fold(0, |acc, &i| acc * shape[i] + index[i]);
+            out[at] += v as f64;
+            for d in (0..shape.len()).rev() {
+                index[d] += 1;
+                if index[d] < shape[d] {
+                    break;
+                }
+                index[d] = 0;
+            }
+        }
+        out.into_iter().map(|v| v as f32).collect()
+    }
+
+    #[test]
+    fn memory_order_sums_match_a_reference_for_every_axis_pattern() {
+        let shape = [3, 4, 1, 5, 6];
+        let n: usize = shape.iter().product();
+        let data: Vec<f32> = (0..n)
+            .map(|i| ((i * 37) % 101) as f32 / 7.0 - 5.0)
+            .collect();
+        for mask in 0u32..(1 << shape.len()) {
+            let axes: Vec<usize> = (0..shape.len()).filter(|i| mask & (1 << i) != 0).collect();
+            let got = sum_axes_contiguous(&data, &shape, &axes);
+            let want = naive_sum(&data, &shape, &axes);
+            assert_eq!(got.len(), want.len(), "axes {axes:?}");
+            for (g, w) in got.iter().zip(&want) {
+                assert!(
+                    (g - w).abs() <= 1e-4 * w.abs().max(1.0),
+                    "axes {axes:?}: {g} vs {w}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_bias_gradient_sum_is_the_same_bits_on_every_run() {
+        let shape = [64, 8, 30, 30];
+        let n: usize = shape.iter().product();
+        let data: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1000) as f32 * 1e-3).collect();
+        let first = sum_axes_contiguous(&data, &shape, &[0, 2, 3]);
+        let want = naive_sum(&data, &shape, &[0, 2, 3]);
+        for (g, w) in first.iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-5 * w.abs(), "{g} vs {w}");
+        }
+        assert_eq!(first, sum_axes_contiguous(&data, &shape, &[0, 2, 3]));
+    }
+
+    #[test]
+    fn empty_inputs_sum_to_zeros_of_the_kept_shape() {
+        assert_eq!(sum_axes_contiguous(&[], &[0, 3], &[0]), vec![0.0; 3]);
+        assert_eq!(sum_axes_contiguous(&[], &[3, 0], &[0]), Vec::<f32>::new());
+    }
 }

@@ -1,6 +1,7 @@
 //! Broadcasting binary ops (arithmetic on f32, comparisons on every dtype) and `where`.
 
 use crate::cpu::elementwise::{compare, zip};
+use crate::cpu::strided::for_each_row;
 use crate::layout::broadcast_shapes;
 use crate::{CpuStorage, DType, Error, Layout, Result, Storage, Tensor};
 
@@ -325,13 +326,17 @@ impl Tensor {
         let out = match (&*sc, &*sa, &*sb) {
             (Storage::Cpu(CpuStorage::Bool(c)), Storage::Cpu(_), Storage::Cpu(_)) => {
                 let (va, vb) = (sa.f32s("where")?, sb.f32s("where")?);
-                Storage::Cpu(CpuStorage::F32(
-                    lc.offsets()
-                        .zip(la.offsets())
-                        .zip(lb.offsets())
-                        .map(|((i, j), k)| if c[i] { va[j] } else { vb[k] })
-                        .collect(),
-                ))
+                let mut out = vec![0f32; lc.numel()];
+                for_each_row(&mut out, [&lc, &la, &lb], |row, [i, j, k], [si, sj, sk]| {
+                    for (n, o) in row.iter_mut().enumerate() {
+                        *o = if c[i + n * si] {
+                            va[j + n * sj]
+                        } else {
+                            vb[k + n * sk]
+                        };
+                    }
+                });
+                Storage::Cpu(CpuStorage::F32(out))
             }
             (Storage::Cuda(c), Storage::Cuda(x), Storage::Cuda(y)) => Storage::Cuda(
                 crate::cuda::elementwise::where_cond((c, &lc), (x, &la), (y, &lb))?,

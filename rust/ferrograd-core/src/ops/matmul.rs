@@ -125,15 +125,22 @@ impl Tensor {
             "matmul",
             &[self, rhs],
             Box::new(move |g| {
-                let ga = if x.requires_grad() {
+                // A transposed 2-D operand (a linear layer's `weight.T`) gets its gradient as
+                // the transpose of a contiguous product, so the gradient reaching the weight
+                // is contiguous and needs no transposing copy.
+                let ga = if !x.requires_grad() {
+                    None
+                } else if is_transposed_matrix(&x) && y.rank() == 2 && g.rank() == 2 {
+                    Some(y.matmul_nd(&g.transpose(-1, -2)?)?.transpose(-1, -2)?)
+                } else {
                     Some(g.matmul_nd(&y.transpose(-1, -2)?)?.sum_to(x.shape())?)
-                } else {
-                    None
                 };
-                let gb = if y.requires_grad() {
-                    Some(x.transpose(-1, -2)?.matmul_nd(g)?.sum_to(y.shape())?)
-                } else {
+                let gb = if !y.requires_grad() {
                     None
+                } else if is_transposed_matrix(&y) && x.rank() == 2 && g.rank() == 2 {
+                    Some(g.transpose(-1, -2)?.matmul_nd(&x)?.transpose(-1, -2)?)
+                } else {
+                    Some(x.transpose(-1, -2)?.matmul_nd(g)?.sum_to(y.shape())?)
                 };
                 Ok(vec![ga, gb])
             }),
@@ -153,6 +160,12 @@ impl Tensor {
             self.expand(&s)?.contiguous()
         }
     }
+}
+
+/// A 2-D view stored column-major (the transpose of a contiguous matrix).
+fn is_transposed_matrix(t: &Tensor) -> bool {
+    let (shape, strides) = (t.shape(), t.layout().strides());
+    t.rank() == 2 && shape[0] > 1 && shape[1] > 1 && strides[0] == 1 && strides[1] == shape[0]
 }
 
 /// Views [b1, ..., bn, r, c] as [B, r, c] when the batch axes step uniformly (or all broadcast).

@@ -1,6 +1,6 @@
 //! Reductions over axes (sum, mean, max, min, argmax, argmin, var), with keepdim.
 
-use crate::cpu::reduce::{arg_rows, reduce_rows, sum_leading, RowReduce};
+use crate::cpu::reduce::{arg_rows, reduce_rows, sum_axes_contiguous, RowReduce};
 use crate::layout::normalize_axis;
 use crate::{CpuStorage, DType, Error, Result, Storage, Tensor};
 
@@ -90,19 +90,22 @@ impl Tensor {
 
     /// Sum over `axes` (sorted, deduplicated, non-negative).
     pub fn sum_axes(&self, axes: &[usize], keepdim: bool) -> Result<Tensor> {
-        let leading = axes.iter().enumerate().all(|(i, &a)| i == a)
-            && self.layout().is_contiguous()
-            && self.device() == crate::Device::Cpu;
-        let (shape, values) = if leading && !axes.is_empty() && axes.len() < self.rank() {
+        let (shape, values) = if self.device() == crate::Device::Cpu {
             super::expect_f32("sum", self)?;
-            let outer: usize = self.shape()[..axes.len()].iter().product();
-            let inner = self.numel() / outer.max(1);
             let st = self.storage()?;
-            let start = self.layout().offset();
-            let data = &st.f32s("sum")?[start..start + self.numel()];
+            let data = st.f32s("sum")?;
+            // Contiguous inputs are read in place; other views are gathered once first.
+            let sums = match self.layout().contiguous_range() {
+                Some((a, b)) => sum_axes_contiguous(&data[a..b], self.shape(), axes),
+                None => sum_axes_contiguous(
+                    &CpuStorage::gather_layout(data, self.layout()),
+                    self.shape(),
+                    axes,
+                ),
+            };
             (
                 reduced_shape(self.shape(), axes, keepdim),
-                Storage::Cpu(CpuStorage::F32(sum_leading(data, outer, inner))),
+                Storage::Cpu(CpuStorage::F32(sums)),
             )
         } else {
             self.reduce_raw("sum", axes, keepdim, RowReduce::Sum)?

@@ -1,6 +1,6 @@
 //! Elementwise unary ops and activations on f32, each with its derivative.
 
-use crate::cpu::elementwise::map;
+use crate::cpu::elementwise::{map, zip};
 use crate::{Result, Storage, Tensor};
 
 /// erf, as the exact GELU needs it.
@@ -135,6 +135,60 @@ fn sigmoid(x: f32) -> f32 {
     }
 }
 
+/// A loop to run with a pointwise function compiled in (see `specialised`).
+trait PointwiseLoop {
+    type Out;
+    fn run(self, f: impl Fn(f32) -> f32 + Sync + Copy) -> Self::Out;
+}
+
+/// Runs `body` with `op` as a closure over a constant variant: one match per call, not per
+/// element, so `apply` folds to straight-line code the compiler can vectorise.
+fn specialised<L: PointwiseLoop>(op: UnaryOp, body: L) -> L::Out {
+    macro_rules! arms {
+        ($($unit:ident),* ; $($one:ident),* ; $($two:ident),*) => {
+            match op {
+                $(UnaryOp::$unit => body.run(|v| UnaryOp::$unit.apply(v)),)*
+                $(UnaryOp::$one(a) => body.run(move |v| UnaryOp::$one(a).apply(v)),)*
+                $(UnaryOp::$two(a, b) => body.run(move |v| UnaryOp::$two(a, b).apply(v)),)*
+                UnaryOp::Softplus { beta, threshold } => body.run(move |v| UnaryOp::Softplus { beta, threshold }.apply(v)),
+            }
+        };
+    }
+    arms!(
+        Neg, Exp, Log, Sqrt, Abs, Sign, Recip, Square, Relu, Step, Sigmoid, Tanh, GeluErf, GeluErfGrad, GeluTanh,
+        GeluTanhGrad, Silu, SiluGrad;
+        LeakyRelu, LeakyReluGrad, Powf;
+        Clamp, InRange, Affine
+    )
+}
+
+/// `f(x)` over a strided view.
+struct Map<'a> {
+    x: &'a [f32],
+    layout: &'a crate::Layout,
+}
+
+impl PointwiseLoop for Map<'_> {
+    type Out = Vec<f32>;
+    fn run(self, f: impl Fn(f32) -> f32 + Sync + Copy) -> Vec<f32> {
+        map(self.x, self.layout, f)
+    }
+}
+
+/// `g * f(x)` over two views of one shape: a derivative applied to the incoming gradient in one
+/// pass, instead of materialising the derivative first.
+struct TimesGrad<'a> {
+    g: (&'a [f32], &'a crate::Layout),
+    x: (&'a [f32], &'a crate::Layout),
+}
+
+impl PointwiseLoop for TimesGrad<'_> {
+    type Out = Vec<f32>;
+    fn run(self, f: impl Fn(f32) -> f32 + Sync + Copy) -> Vec<f32> {
+        zip(self.g.0, self.g.1, self.x.0, self.x.1, move |g, x| g * f(x))
+    }
+}
+
 impl Tensor {
     /// Applies `op` without recording the tape.
     pub fn map_unary(&self, op: UnaryOp) -> Result<Storage> {
@@ -145,25 +199,34 @@ impl Tensor {
             return Ok(Storage::Cuda(crate::cuda::elementwise::unary(s, l, op)?));
         }
         let x = st.f32s("unary")?;
-        // One match per call, not per element: each arm's closure sees a constant variant, so
-        // `apply` folds to straight-line code the compiler can vectorise.
-        macro_rules! specialise {
-            ($($unit:ident),* ; $($one:ident),* ; $($two:ident),*) => {
-                match op {
-                    $(UnaryOp::$unit => map(x, l, |v| UnaryOp::$unit.apply(v)),)*
-                    $(UnaryOp::$one(a) => map(x, l, move |v| UnaryOp::$one(a).apply(v)),)*
-                    $(UnaryOp::$two(a, b) => map(x, l, move |v| UnaryOp::$two(a, b).apply(v)),)*
-                    UnaryOp::Softplus { beta, threshold } => map(x, l, move |v| UnaryOp::Softplus { beta, threshold }.apply(v)),
-                }
-            };
-        }
-        let out = specialise!(
-            Neg, Exp, Log, Sqrt, Abs, Sign, Recip, Square, Relu, Step, Sigmoid, Tanh, GeluErf, GeluErfGrad, GeluTanh,
-            GeluTanhGrad, Silu, SiluGrad;
-            LeakyRelu, LeakyReluGrad, Powf;
-            Clamp, InRange, Affine
-        );
+        let out = specialised(op, Map { x, layout: l });
         Ok(Storage::Cpu(crate::CpuStorage::F32(out)))
+    }
+
+    /// `self * derivative(x)` (the chain rule for a pointwise op), fused into one pass on the CPU.
+    fn times_derivative(&self, x: &Tensor, derivative: UnaryOp) -> Result<Tensor> {
+        let fused = {
+            let (sg, sx) = (self.storage()?, x.storage()?);
+            match (&*sg, &*sx) {
+                (Storage::Cpu(_), Storage::Cpu(_)) if self.shape() == x.shape() => {
+                    Some(specialised(
+                        derivative,
+                        TimesGrad {
+                            g: (sg.f32s("unary")?, self.layout()),
+                            x: (sx.f32s("unary")?, x.layout()),
+                        },
+                    ))
+                }
+                _ => None,
+            }
+        };
+        match fused {
+            Some(v) => Tensor::from_vec(v, self.shape()),
+            None => self.mul(&Tensor::from_storage(
+                x.map_unary(derivative)?,
+                crate::Layout::contiguous(x.shape()),
+            )),
+        }
     }
 
     /// Applies `op` with `backward` mapping (grad, input, output) to the input's gradient.
@@ -191,12 +254,7 @@ impl Tensor {
         op: UnaryOp,
         derivative: UnaryOp,
     ) -> Result<Tensor> {
-        self.unary(name, op, move |g, x, _| {
-            g.mul(&Tensor::from_storage(
-                x.map_unary(derivative)?,
-                crate::Layout::contiguous(x.shape()),
-            ))
-        })
+        self.unary(name, op, move |g, x, _| g.times_derivative(x, derivative))
     }
 
     pub fn neg(&self) -> Result<Tensor> {
