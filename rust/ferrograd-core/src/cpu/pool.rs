@@ -352,7 +352,7 @@ mod tests {
                             let v = plane[at];
                             best = match best {
                                 Some((b, _)) if b.is_nan() => best,
-                                Some((b, _)) if !(v > b) && !v.is_nan() => best,
+                                Some((b, _)) if v <= b => best,
                                 _ => Some((v, at as u32)),
                             };
                         }
