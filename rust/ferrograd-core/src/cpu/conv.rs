@@ -108,7 +108,7 @@ impl ConvGeometry {
                             let first = lo * s + kx * self.dilation.1 - self.padding.1;
                             let src = &channel[iy * self.width + first..];
                             if s == 1 {
-                                dst[lo..hi].copy_from_slice(&src[..hi - lo]);
+                                copy_short(&mut dst[lo..hi], &src[..hi - lo]);
                             } else {
                                 for (d, v) in dst[lo..hi].iter_mut().zip(src.iter().step_by(s)) {
                                     *d = *v;
@@ -149,8 +149,15 @@ impl ConvGeometry {
                         };
                         let dst = &mut channel[iy * self.width + first..];
                         let src = &row[oy * ow + lo..oy * ow + hi];
-                        for (d, v) in dst.iter_mut().step_by(s).zip(src) {
-                            *d += v;
+                        if s == 1 {
+                            // Unit stride: a plain slice add, which vectorises (step_by does not).
+                            for (d, v) in dst[..src.len()].iter_mut().zip(src) {
+                                *d += v;
+                            }
+                        } else {
+                            for (d, v) in dst.iter_mut().step_by(s).zip(src) {
+                                *d += v;
+                            }
                         }
                     }
                 }
@@ -168,6 +175,28 @@ impl ConvGeometry {
         scratch.resize(self.col_rows() * self.out_plane(), 0.0);
         self.im2col(group, scratch);
         scratch
+    }
+}
+
+/// Copies `src` into `dst` (same length). Column rows are output rows, often a few dozen
+/// elements: a `memcpy` call per row costs more than the copy, so short rows are moved in
+/// fixed-width pieces the compiler keeps inline.
+#[inline]
+fn copy_short(dst: &mut [f32], src: &[f32]) {
+    const PIECE: usize = 8;
+    if dst.len() > 16 * PIECE {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let mut pieces = dst.chunks_exact_mut(PIECE);
+    let mut from = src.chunks_exact(PIECE);
+    for (d, s) in (&mut pieces).zip(&mut from) {
+        for i in 0..PIECE {
+            d[i] = s[i];
+        }
+    }
+    for (d, s) in pieces.into_remainder().iter_mut().zip(from.remainder()) {
+        *d = *s;
     }
 }
 
