@@ -191,9 +191,8 @@ fn copy_short(dst: &mut [f32], src: &[f32]) {
     let mut pieces = dst.chunks_exact_mut(PIECE);
     let mut from = src.chunks_exact(PIECE);
     for (d, s) in (&mut pieces).zip(&mut from) {
-        for i in 0..PIECE {
-            d[i] = s[i];
-        }
+        // A constant length: an inline move, not a call.
+        d[..PIECE].copy_from_slice(&s[..PIECE]);
     }
     for (d, s) in pieces.into_remainder().iter_mut().zip(from.remainder()) {
         *d = *s;
