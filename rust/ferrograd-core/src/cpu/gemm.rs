@@ -37,28 +37,51 @@ struct Target {
     row_stride: isize,
 }
 
-// SAFETY: the pointers are only dereferenced by `product`, whose blocks write disjoint parts of the
+impl Operand {
+    fn new(ptr: *const f32, row_stride: usize, col_stride: usize) -> Self {
+        Operand {
+            ptr,
+            row_stride: row_stride as isize,
+            col_stride: col_stride as isize,
+        }
+    }
+}
+
+impl Target {
+    /// A contiguous row-major [.., n] buffer.
+    fn row_major(dst: &mut [f32], n: usize) -> Self {
+        Target {
+            ptr: dst.as_mut_ptr(),
+            row_stride: n as isize,
+        }
+    }
+}
+
+// SAFETY: the pointers are only dereferenced by `Product`, whose blocks write disjoint parts of the
 // destination and only read the operands.
 unsafe impl Send for Operand {}
 unsafe impl Sync for Operand {}
 unsafe impl Send for Target {}
 unsafe impl Sync for Target {}
 
-/// `dst (+)= a @ b` for an [m, k] x [k, n] product, on up to `threads` threads.
-///
-/// # Safety
-/// Every element the strides address must lie inside live buffers, and no other reference may
-/// touch the destination block while this runs.
-unsafe fn product(
+/// One `dst (+)= a @ b` product of an [m, k] and a [k, n] operand.
+#[derive(Clone, Copy)]
+struct Product {
     dst: Target,
-    (m, n, k): (usize, usize, usize),
+    dims: (usize, usize, usize),
     a: Operand,
     b: Operand,
     accumulate: bool,
-    threads: usize,
-) {
-    let single = |dst: Target, (m, n): (usize, usize), a: Operand, b: Operand| {
-        // SAFETY: forwarded from the caller; each block stays inside the [m, n] destination.
+}
+
+// SAFETY (for every method): every element the strides address must lie inside live buffers,
+// and no other reference may touch the destination block while the product runs.
+impl Product {
+    /// Multiplies on the calling thread.
+    unsafe fn one_thread(self) {
+        let (m, n, k) = self.dims;
+        let (dst, a, b) = (self.dst, self.a, self.b);
+        // SAFETY: forwarded from the caller.
         unsafe {
             gemm(
                 m,
@@ -67,7 +90,7 @@ unsafe fn product(
                 dst.ptr,
                 1,
                 dst.row_stride,
-                accumulate,
+                self.accumulate,
                 a.ptr,
                 a.col_stride,
                 a.row_stride,
@@ -82,119 +105,120 @@ unsafe fn product(
                 Parallelism::None,
             )
         }
-    };
-    if m * n * k < PARALLEL_FLOPS || threads <= 1 {
-        single(dst, (m, n), a, b);
-        return;
     }
-    let side = m.max(n);
-    if k >= SPLIT_K_RATIO * side {
-        split_k(dst, (m, n, k), a, b, accumulate, threads);
-        return;
-    }
-    let blocks = threads.min(side / MIN_BLOCK).max(1);
-    if blocks == 1 {
-        single(dst, (m, n), a, b);
-        return;
-    }
-    let step = side.div_ceil(blocks);
-    (0..blocks).into_par_iter().for_each(|i| {
-        // Whole-struct copies: a closure capturing only `dst.ptr` would not be Sync.
-        let (dst, a, b) = (dst, a, b);
-        let (lo, hi) = (i * step, ((i + 1) * step).min(side));
-        if lo >= hi {
-            return;
+
+    /// Multiplies on up to `threads` threads (see the module notes for the split).
+    unsafe fn run(self, threads: usize) {
+        let (m, n, k) = self.dims;
+        let side = m.max(n);
+        let blocks = threads.min(side / MIN_BLOCK).max(1);
+        // SAFETY (all three arms): forwarded from the caller.
+        if m * n * k < PARALLEL_FLOPS || threads <= 1 {
+            unsafe { self.one_thread() }
+        } else if k >= SPLIT_K_RATIO * side {
+            unsafe { self.split_k(threads) }
+        } else if blocks == 1 {
+            unsafe { self.one_thread() }
+        } else {
+            let step = side.div_ceil(blocks);
+            (0..blocks).into_par_iter().for_each(|i| {
+                let (lo, hi) = (i * step, ((i + 1) * step).min(side));
+                if lo < hi {
+                    // SAFETY: the block lo..hi lies inside the product's output side.
+                    unsafe { self.block(lo, hi).one_thread() }
+                }
+            });
         }
-        // SAFETY: `lo < side`, so the shifted pointers address the block's first element.
+    }
+
+    /// Output columns lo..hi (wide outputs) or rows lo..hi (tall ones) of this product.
+    ///
+    /// # Safety
+    /// `lo < hi <= max(m, n)`.
+    unsafe fn block(self, lo: usize, hi: usize) -> Product {
+        let (m, n, k) = self.dims;
+        let (dst, a, b) = (self.dst, self.a, self.b);
+        // SAFETY: `lo` is inside the split side, so each shifted pointer addresses the block's
+        // first element.
         unsafe {
             if n >= m {
-                // A block of output columns: the same rows of `a`, columns lo..hi of `b`.
-                let d = Target {
-                    ptr: dst.ptr.add(lo),
-                    ..dst
-                };
-                let cols = Operand {
-                    ptr: b.ptr.offset(lo as isize * b.col_stride),
-                    ..b
-                };
-                single(d, (m, hi - lo), a, cols);
+                Product {
+                    dst: Target {
+                        ptr: dst.ptr.add(lo),
+                        ..dst
+                    },
+                    dims: (m, hi - lo, k),
+                    b: Operand {
+                        ptr: b.ptr.offset(lo as isize * b.col_stride),
+                        ..b
+                    },
+                    ..self
+                }
             } else {
-                let d = Target {
-                    ptr: dst.ptr.offset(lo as isize * dst.row_stride),
-                    ..dst
-                };
-                let rows = Operand {
-                    ptr: a.ptr.offset(lo as isize * a.row_stride),
-                    ..a
-                };
-                single(d, (hi - lo, n), rows, b);
+                Product {
+                    dst: Target {
+                        ptr: dst.ptr.offset(lo as isize * dst.row_stride),
+                        ..dst
+                    },
+                    dims: (hi - lo, n, k),
+                    a: Operand {
+                        ptr: a.ptr.offset(lo as isize * a.row_stride),
+                        ..a
+                    },
+                    ..self
+                }
             }
         }
-    });
-}
+    }
 
-/// A long inner dimension (a linear layer's weight gradient, k = batch x positions, or a wide
-/// input, k = 9216) over a small output: each thread multiplies one slice of k into its own
-/// partial product, and the partials are added in slice order (so the sum depends on the thread
-/// count, never on scheduling).
-///
-/// # Safety
-/// As for `product`.
-unsafe fn split_k(
-    dst: Target,
-    (m, n, k): (usize, usize, usize),
-    a: Operand,
-    b: Operand,
-    accumulate: bool,
-    threads: usize,
-) {
-    let step = k.div_ceil(threads);
-    let partials: Vec<Vec<f32>> = (0..threads)
-        .into_par_iter()
-        .filter(|i| i * step < k)
-        .map(|i| {
-            let (a, b) = (a, b);
-            let (lo, hi) = (i * step, ((i + 1) * step).min(k));
-            let mut part = vec![0f32; m * n];
-            // SAFETY: `lo < k`: the shifted operands address columns lo..hi of `a` and rows
-            // lo..hi of `b`; `part` is a fresh [m, n] buffer.
-            unsafe {
-                gemm(
-                    m,
-                    n,
-                    hi - lo,
-                    part.as_mut_ptr(),
-                    1,
-                    n as isize,
-                    false,
-                    a.ptr.offset(lo as isize * a.col_stride),
-                    a.col_stride,
-                    a.row_stride,
-                    b.ptr.offset(lo as isize * b.row_stride),
-                    b.col_stride,
-                    b.row_stride,
-                    1.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    Parallelism::None,
-                )
+    /// A long inner dimension (a linear layer's weight gradient, k = batch x positions, or a
+    /// wide input, k = 9216) over a small output: each thread multiplies one slice of k into its
+    /// own partial product, and the partials are added in slice order (so the sum depends on the
+    /// thread count, never on scheduling).
+    unsafe fn split_k(self, threads: usize) {
+        let (m, n, k) = self.dims;
+        let step = k.div_ceil(threads);
+        let partials: Vec<Vec<f32>> = (0..threads)
+            .into_par_iter()
+            .filter(|i| i * step < k)
+            .map(|i| {
+                let (lo, hi) = (i * step, ((i + 1) * step).min(k));
+                let mut part = vec![0f32; m * n];
+                let (a, b) = (self.a, self.b);
+                // SAFETY: `lo < k`: the shifted operands address columns lo..hi of `a` and rows
+                // lo..hi of `b`; `part` is a fresh [m, n] buffer.
+                unsafe {
+                    Product {
+                        dst: Target::row_major(&mut part, n),
+                        dims: (m, n, hi - lo),
+                        a: Operand {
+                            ptr: a.ptr.offset(lo as isize * a.col_stride),
+                            ..a
+                        },
+                        b: Operand {
+                            ptr: b.ptr.offset(lo as isize * b.row_stride),
+                            ..b
+                        },
+                        accumulate: false,
+                    }
+                    .one_thread()
+                };
+                part
+            })
+            .collect();
+        let dst = self.dst;
+        for r in 0..m {
+            // SAFETY: row r of the [m, n] destination block, which the caller owns exclusively.
+            let row = unsafe {
+                std::slice::from_raw_parts_mut(dst.ptr.offset(r as isize * dst.row_stride), n)
             };
-            part
-        })
-        .collect();
-    for r in 0..m {
-        // SAFETY: row r of the [m, n] destination block, which the caller owns exclusively.
-        let row = unsafe {
-            std::slice::from_raw_parts_mut(dst.ptr.offset(r as isize * dst.row_stride), n)
-        };
-        if !accumulate {
-            row.fill(0.0);
-        }
-        for part in &partials {
-            for (d, &p) in row.iter_mut().zip(&part[r * n..(r + 1) * n]) {
-                *d += p;
+            if !self.accumulate {
+                row.fill(0.0);
+            }
+            for part in &partials {
+                for (d, &p) in row.iter_mut().zip(&part[r * n..(r + 1) * n]) {
+                    *d += p;
+                }
             }
         }
     }
@@ -221,25 +245,14 @@ pub fn batched_matmul(
         // SAFETY: the layouts were validated against the buffers by the caller (every offset they
         // describe is in bounds), and `dst` holds exactly m * n elements.
         unsafe {
-            product(
-                Target {
-                    ptr: dst.as_mut_ptr(),
-                    row_stride: n as isize,
-                },
-                (m, n, k),
-                Operand {
-                    ptr: a.as_ptr().add(la.offset() + i * sa[0]),
-                    row_stride: sa[1] as isize,
-                    col_stride: sa[2] as isize,
-                },
-                Operand {
-                    ptr: b.as_ptr().add(lb.offset() + i * sb[0]),
-                    row_stride: sb[1] as isize,
-                    col_stride: sb[2] as isize,
-                },
+            Product {
+                dst: Target::row_major(dst, n),
+                dims: (m, n, k),
+                a: Operand::new(a.as_ptr().add(la.offset() + i * sa[0]), sa[1], sa[2]),
+                b: Operand::new(b.as_ptr().add(lb.offset() + i * sb[0]), sb[1], sb[2]),
                 accumulate,
-                threads,
-            )
+            }
+            .run(threads)
         }
     };
     if batch > 1 && flops < PARALLEL_FLOPS * 4 {
@@ -291,25 +304,14 @@ pub fn matmul_strided(
     };
     // SAFETY: the reach checks above bound every offset the strides address in all three buffers.
     unsafe {
-        product(
-            Target {
-                ptr: dst.as_mut_ptr(),
-                row_stride: n as isize,
-            },
-            (m, n, k),
-            Operand {
-                ptr: a.as_ptr(),
-                row_stride: a_rs as isize,
-                col_stride: a_cs as isize,
-            },
-            Operand {
-                ptr: b.as_ptr(),
-                row_stride: b_rs as isize,
-                col_stride: b_cs as isize,
-            },
+        Product {
+            dst: Target::row_major(dst, n),
+            dims: (m, n, k),
+            a: Operand::new(a.as_ptr(), a_rs, a_cs),
+            b: Operand::new(b.as_ptr(), b_rs, b_cs),
             accumulate,
-            threads,
-        )
+        }
+        .run(threads)
     };
     Ok(())
 }
