@@ -28,6 +28,25 @@ def test_reductions(name, fg_fn, jax_fn, rng):
     check_op(fg_fn, jax_fn, [x], rtol=1e-5, atol=1e-5)
 
 
+# Large enough (over 2^18 elements) for the parallel paths: memory-order sums of contiguous data,
+# row-wise gathers of permuted views, and jointly coalesced rows of broadcast operands.
+LARGE_STRIDED = [
+    ("bias_grad_sum", lambda t: t.sum((0, 2, 3)), lambda x: jnp.sum(x, (0, 2, 3))),
+    ("inner_and_outer_sum", lambda t: t.sum((0, 3), keepdim=True), lambda x: jnp.sum(x, (0, 3), keepdims=True)),
+    ("permuted_view_sum", lambda t: t.permute(3, 1, 0, 2).sum((1, 3)), lambda x: jnp.sum(jnp.transpose(x, (3, 1, 0, 2)), (1, 3))),
+    ("transposed_copy", lambda t: t.transpose(2, 3).contiguous() * 2.0, lambda x: jnp.swapaxes(x, 2, 3) * 2.0),
+    ("channel_broadcast_mul", lambda t: t * t.mean((0, 2, 3), keepdim=True), lambda x: x * jnp.mean(x, (0, 2, 3), keepdims=True)),
+    ("row_broadcast_sub", lambda t: t - t[0:1, :, :, 0:1], lambda x: x - x[0:1, :, :, 0:1]),
+]
+
+
+@pytest.mark.parametrize("name,fg_fn,jax_fn", LARGE_STRIDED, ids=[r[0] for r in LARGE_STRIDED])
+def test_large_strided_reductions_and_broadcasts(name, fg_fn, jax_fn, rng):
+    x = rng.standard_normal((16, 8, 48, 50)).astype(np.float32)
+    # Sums of up to 38,400 terms: float32 accumulation order differs from JAX's.
+    check_op(fg_fn, jax_fn, [x], rtol=1e-4, atol=2e-3, grad_rtol=1e-4, grad_atol=2e-3)
+
+
 def test_argmax_argmin_match_numpy(rng):
     x = rng.standard_normal((6, 7)).astype(np.float32)
     t = fg.tensor(x)
