@@ -112,12 +112,11 @@ impl Product {
         let (m, n, k) = self.dims;
         let side = m.max(n);
         let blocks = threads.min(side / MIN_BLOCK).max(1);
-        // SAFETY (all three arms): forwarded from the caller.
-        if m * n * k < PARALLEL_FLOPS || threads <= 1 {
-            unsafe { self.one_thread() }
-        } else if k >= SPLIT_K_RATIO * side {
+        let small = m * n * k < PARALLEL_FLOPS || threads <= 1;
+        // SAFETY (both calls): forwarded from the caller.
+        if !small && k >= SPLIT_K_RATIO * side {
             unsafe { self.split_k(threads) }
-        } else if blocks == 1 {
+        } else if small || blocks == 1 {
             unsafe { self.one_thread() }
         } else {
             let step = side.div_ceil(blocks);

@@ -145,37 +145,40 @@ fn transpose_tiles<T: Copy + Send + Sync>(
     let plane = rows * cols;
     let one_plane = |(p, dst): (usize, &mut [T])| {
         let base = row_start(offset, outer, outer_strides, p);
-        for r0 in (0..rows).step_by(TILE) {
-            for c0 in (0..cols).step_by(TILE) {
-                // Reads run down a source column (contiguous in `src`), writes across `dst` rows.
-                for c in c0..(c0 + TILE).min(cols) {
-                    let column = &src[base + c * col_stride..];
-                    for r in r0..(r0 + TILE).min(rows) {
-                        dst[r * cols + c] = column[r];
-                    }
-                }
-            }
-        }
+        transpose_rows(dst, src, base, 0, (cols, col_stride));
     };
     if out.len() >= PAR_THRESHOLD && outer.iter().product::<usize>() > 1 {
         out.par_chunks_mut(plane).enumerate().for_each(one_plane);
     } else if out.len() >= PAR_THRESHOLD {
         // One large plane: split it by bands of TILE rows.
-        let band = TILE * cols;
-        out.par_chunks_mut(band).enumerate().for_each(|(b, dst)| {
-            let r0 = b * TILE;
-            let n = dst.len() / cols;
-            for c0 in (0..cols).step_by(TILE) {
-                for c in c0..(c0 + TILE).min(cols) {
-                    let column = &src[offset + c * col_stride + r0..];
-                    for r in 0..n {
-                        dst[r * cols + c] = column[r];
-                    }
-                }
-            }
-        });
+        out.par_chunks_mut(TILE * cols)
+            .enumerate()
+            .for_each(|(b, dst)| transpose_rows(dst, src, offset, b * TILE, (cols, col_stride)));
     } else {
         out.chunks_mut(plane).enumerate().for_each(one_plane);
+    }
+}
+
+/// Fills the rows of `dst` ([rows, cols], row-major) with rows `first..first + rows` of a plane
+/// stored column-major at `base` (element (r, c) at `base + r + c * col_stride`), in TILE x TILE
+/// blocks: reads run down a source column, writes across `dst` rows.
+fn transpose_rows<T: Copy>(
+    dst: &mut [T],
+    src: &[T],
+    base: usize,
+    first: usize,
+    (cols, col_stride): (usize, usize),
+) {
+    let rows = dst.len() / cols.max(1);
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for c in c0..(c0 + TILE).min(cols) {
+                let column = &src[base + first + c * col_stride..];
+                for r in r0..(r0 + TILE).min(rows) {
+                    dst[r * cols + c] = column[r];
+                }
+            }
+        }
     }
 }
 
