@@ -5,6 +5,7 @@ pub mod conv;
 pub mod copy;
 pub mod cross_entropy;
 pub mod elementwise;
+pub mod fresh;
 pub mod gemm;
 pub mod norm;
 pub mod pool;
