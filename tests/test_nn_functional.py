@@ -176,6 +176,42 @@ def test_batch_and_layer_norm(rng):
     check_op(lambda xv, wv, bv: F.layer_norm(xv, (5, 2), wv, bv), ln, [x, lw, lb], rtol=1e-4, atol=1e-4)
 
 
+def test_norms_over_long_rows_and_offset_data(rng):
+    """Planes and rows longer than one summation block (1,024) and not a multiple of the lane
+    width, data far from zero (|mean| >> std, where one-pass variances lose digits), and enough
+    rows that layer norm's parameter gradients are summed from several row blocks."""
+    x = (rng.standard_normal((6, 3, 40, 31)) + 50).astype(np.float32)
+    w = rng.uniform(0.5, 1.5, 3).astype(np.float32)
+    b = rng.standard_normal(3).astype(np.float32)
+
+    def bn(xv, wv, bv):
+        m = xv.mean((0, 2, 3), keepdims=True)
+        v = ((xv - m) ** 2).mean((0, 2, 3), keepdims=True)
+        return (xv - m) / jnp.sqrt(v + 1e-5) * wv[None, :, None, None] + bv[None, :, None, None]
+
+    check_op(lambda xv, wv, bv: F.batch_norm(xv, None, None, wv, bv, training=True), bn, [x, w, b],
+             rtol=1e-3, atol=1e-3, grad_rtol=1e-3, grad_atol=2e-3)
+    rm, rv = fg.zeros(3), fg.ones(3)
+    F.batch_norm(fg.tensor(x), rm, rv, training=True, momentum=1.0)
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(rm.numpy(), x64.mean((0, 2, 3)), rtol=1e-6)
+    np.testing.assert_allclose(rv.numpy(), x64.var((0, 2, 3), ddof=1), rtol=1e-4)
+
+    rows = (rng.standard_normal((37, 1100)) * 3 - 20).astype(np.float32)
+    lw = rng.uniform(0.5, 1.5, 1100).astype(np.float32)
+    lb = rng.standard_normal(1100).astype(np.float32)
+
+    def ln(xv, wv=None, bv=None):
+        m = xv.mean(-1, keepdims=True)
+        v = ((xv - m) ** 2).mean(-1, keepdims=True)
+        y = (xv - m) / jnp.sqrt(v + 1e-5)
+        return y if wv is None else y * wv + bv
+
+    check_op(lambda xv, wv, bv: F.layer_norm(xv, (1100,), wv, bv), ln, [rows, lw, lb],
+             rtol=1e-4, atol=1e-4, grad_rtol=1e-3, grad_atol=1e-3)
+    check_op(lambda xv: F.layer_norm(xv, (1100,)), ln, [rows], rtol=1e-4, atol=1e-4)
+
+
 def test_dropout_seeded_and_scaled():
     x = fg.ones(10000)
     fg.manual_seed(3)

@@ -20,19 +20,31 @@ pub fn par_chunks_zeroed<S>(
     init: impl Fn() -> S + Sync + Send,
     fill: impl Fn(&mut S, usize, &mut [f32]) -> Result<()> + Sync + Send,
 ) -> Result<Vec<f32>> {
+    Ok(par_chunks_zeroed_with(len, chunk, init, fill)?.0)
+}
+
+/// `par_chunks_zeroed` whose `fill` also returns a value per chunk (partial sums, say),
+/// collected in chunk order.
+pub fn par_chunks_zeroed_with<S, R: Send>(
+    len: usize,
+    chunk: usize,
+    init: impl Fn() -> S + Sync + Send,
+    fill: impl Fn(&mut S, usize, &mut [f32]) -> Result<R> + Sync + Send,
+) -> Result<(Vec<f32>, Vec<R>)> {
     let mut out: Vec<f32> = Vec::with_capacity(len);
-    out.spare_capacity_mut()[..len]
+    let values = out.spare_capacity_mut()[..len]
         .par_chunks_mut(chunk.max(1))
         .enumerate()
-        .try_for_each_init(init, |state, (i, piece)| {
+        .map_init(init, |state, (i, piece)| {
             piece.fill(MaybeUninit::new(0.0));
             // SAFETY: every element of `piece` was written just above, and `MaybeUninit<f32>`
             // has the layout of `f32`.
             let piece = unsafe { &mut *(piece as *mut [MaybeUninit<f32>] as *mut [f32]) };
             fill(state, i, piece)
-        })?;
-    // SAFETY: the parallel loop covered all `len` elements and each chunk was zeroed before use;
-    // on an error we returned above with the length still 0.
+        })
+        .collect::<Result<Vec<R>>>()?;
+    // SAFETY: the parallel loop covered all `len` elements and zeroed each chunk before use; on
+    // an error we returned above with the length still 0.
     unsafe { out.set_len(len) };
-    Ok(out)
+    Ok((out, values))
 }

@@ -2,7 +2,7 @@
 
 use crate::cpu::norm::{
     channel_affine, channel_backward, channel_grad_sums, channel_stats, layer_norm_backward_rows,
-    layer_norm_rows, row_stats,
+    layer_norm_rows,
 };
 use crate::{CpuStorage, Error, Result, Storage, Tensor};
 
@@ -189,10 +189,9 @@ pub fn batch_norm(
         ));
     }
     let xc = x.contiguous()?;
-    let xv = xc.to_vec::<f32>()?;
     let (mean, var) = match (use_batch, &rm, &rv) {
         (false, Some(m), Some(v)) => (m.clone(), v.clone()),
-        _ => channel_stats(&xv, n, c, s),
+        _ => xc.with_f32_slice(OP, |xv| channel_stats(xv, n, c, s))?,
     };
     if training {
         if let (Some(rmt), Some(rvt), Some(m0), Some(v0)) = (running_mean, running_var, &rm, &rv) {
@@ -218,10 +217,7 @@ pub fn batch_norm(
     let shift: Vec<f32> = (0..c)
         .map(|i| beta.as_ref().map_or(0.0, |b| b[i]) - mean[i] * scale[i])
         .collect();
-    let y = match &*xc.storage()? {
-        Storage::Cpu(_) => channel_affine(&xv, c, s, &scale, &shift),
-        Storage::Cuda(_) => return Err(crate::storage::no_cuda_kernel(OP)),
-    };
+    let y = xc.with_f32_slice(OP, |xv| channel_affine(xv, c, s, &scale, &shift))??;
     let inputs = norm_inputs(x, weight, bias);
     let (has_w, has_b) = (weight.is_some(), bias.is_some());
     let shape = x.shape().to_vec();
@@ -231,16 +227,22 @@ pub fn batch_norm(
         OP,
         &inputs,
         Box::new(move |g| {
-            let dy = g.contiguous()?.to_vec::<f32>()?;
-            let (sum_dy, sum_dyx) = channel_grad_sums(&dy, &xv, n, c, s, &mean, &inv_std);
-            let dx = if use_batch {
-                let m = count as f32;
-                let mean_dy: Vec<f32> = sum_dy.iter().map(|v| v / m).collect();
-                let mean_dyx: Vec<f32> = sum_dyx.iter().map(|v| v / m).collect();
-                channel_backward(&dy, &xv, c, s, &scale, &mean, &inv_std, &mean_dy, &mean_dyx)
-            } else {
-                channel_affine(&dy, c, s, &scale, &vec![0.0; c])
-            };
+            let (dx, sum_dy, sum_dyx) = g.with_f32_slice(OP, |dy| {
+                xc.with_f32_slice(OP, |xv| -> Result<_> {
+                    let (sum_dy, sum_dyx) = channel_grad_sums(dy, xv, n, c, s, &mean, &inv_std);
+                    let dx = if use_batch {
+                        let m = count as f32;
+                        let mean_dy: Vec<f32> = sum_dy.iter().map(|v| v / m).collect();
+                        let mean_dyx: Vec<f32> = sum_dyx.iter().map(|v| v / m).collect();
+                        channel_backward(
+                            dy, xv, c, s, &scale, &mean, &inv_std, &mean_dy, &mean_dyx,
+                        )?
+                    } else {
+                        channel_affine(dy, c, s, &scale, &vec![0.0; c])?
+                    };
+                    Ok((dx, sum_dy, sum_dyx))
+                })
+            })???;
             let dw = has_w.then(|| Tensor::from_vec(sum_dyx, &[c])).transpose()?;
             let db = has_b.then(|| Tensor::from_vec(sum_dy, &[c])).transpose()?;
             Ok(norm_grads(Tensor::from_vec(dx, &shape)?, dw, db))
@@ -281,9 +283,10 @@ pub fn layer_norm(
     }
     let gamma = weight.map(|w| w.to_vec::<f32>()).transpose()?;
     let beta = bias.map(|b| b.to_vec::<f32>()).transpose()?;
-    let xv = x.contiguous()?.to_vec::<f32>()?;
-    let (mean, inv_std) = row_stats(&xv, d, eps);
-    let y = layer_norm_rows(&xv, d, &mean, &inv_std, gamma.as_deref(), beta.as_deref());
+    let xc = x.contiguous()?;
+    let (y, mean, inv_std) = xc.with_f32_slice(OP, |xv| {
+        layer_norm_rows(xv, d, eps, gamma.as_deref(), beta.as_deref())
+    })??;
     let inputs = norm_inputs(x, weight, bias);
     let (has_w, has_b) = (weight.is_some(), bias.is_some());
     let (shape, norm_shape) = (x.shape().to_vec(), normalized_shape.to_vec());
@@ -293,28 +296,16 @@ pub fn layer_norm(
         OP,
         &inputs,
         Box::new(move |g| {
-            let dy = g.contiguous()?.to_vec::<f32>()?;
-            let dx = layer_norm_backward_rows(&dy, &xv, d, &mean, &inv_std, gamma.as_deref());
-            // dgamma = sum over rows of dy * xhat, dbeta = sum over rows of dy.
-            let rows = xv.len() / d.max(1);
-            let dw = has_w
-                .then(|| {
-                    let mut dw = vec![0f32; d];
-                    for r in 0..rows {
-                        for j in 0..d {
-                            dw[j] += dy[r * d + j] * (xv[r * d + j] - mean[r]) * inv_std[r];
-                        }
-                    }
-                    Tensor::from_vec(dw, &norm_shape)
+            let (dx, dgamma, dbeta) = g.with_f32_slice(OP, |dy| {
+                xc.with_f32_slice(OP, |xv| {
+                    layer_norm_backward_rows(dy, xv, d, &mean, &inv_std, gamma.as_deref())
                 })
+            })???;
+            let dw = has_w
+                .then(|| Tensor::from_vec(dgamma, &norm_shape))
                 .transpose()?;
             let db = has_b
-                .then(|| {
-                    g.contiguous()?
-                        .reshape(&[rows, d])?
-                        .sum(&[0], false)?
-                        .reshape(&norm_shape)
-                })
+                .then(|| Tensor::from_vec(dbeta, &norm_shape))
                 .transpose()?;
             Ok(norm_grads(Tensor::from_vec(dx, &shape)?, dw, db))
         }),
