@@ -2,8 +2,7 @@
 //! every dtype. Contiguous operands take a flat (parallel) path; broadcast operands walk the outer
 //! axes and run the innermost axis as a tight strided loop.
 
-use rayon::prelude::*;
-
+use super::fresh::{par_collect_chunks, zeros};
 use super::strided::for_each_row;
 use super::PAR_THRESHOLD;
 use crate::storage::Element;
@@ -18,14 +17,15 @@ pub fn map<T: Element, U: Element + Default>(
     match layout.contiguous_range() {
         Some((a, b)) => {
             let src = &x[a..b];
-            if src.len() >= PAR_THRESHOLD {
-                src.par_iter().map(|&v| f(v)).collect()
-            } else {
-                src.iter().map(|&v| f(v)).collect()
+            if src.len() < PAR_THRESHOLD {
+                return src.iter().map(|&v| f(v)).collect();
             }
+            // Slice loops per chunk (not a parallel `collect`, which calls `f` once per pushed
+            // element): with `f` inlined they vectorise.
+            par_collect_chunks(src.len(), |r| src[r].iter().map(|&v| f(v)))
         }
         None => {
-            let mut out = vec![U::default(); layout.numel()];
+            let mut out = zeros(layout.numel());
             for_each_row(&mut out, [layout], |row, [start], [stride]| {
                 for (j, o) in row.iter_mut().enumerate() {
                     *o = f(x[start + j * stride]);
@@ -47,16 +47,14 @@ pub fn zip<A: Element, B: Element, U: Element + Default>(
     let n = la.numel();
     if let (Some((a0, a1)), Some((b0, b1))) = (la.contiguous_range(), lb.contiguous_range()) {
         let (a, b) = (&a[a0..a1], &b[b0..b1]);
-        return if n >= PAR_THRESHOLD {
-            a.par_iter()
-                .zip(b.par_iter())
-                .map(|(&x, &y)| f(x, y))
-                .collect()
-        } else {
-            a.iter().zip(b.iter()).map(|(&x, &y)| f(x, y)).collect()
-        };
+        if n < PAR_THRESHOLD {
+            return a.iter().zip(b.iter()).map(|(&x, &y)| f(x, y)).collect();
+        }
+        return par_collect_chunks(n, |r| {
+            a[r.clone()].iter().zip(&b[r]).map(|(&x, &y)| f(x, y))
+        });
     }
-    let mut out = vec![U::default(); n];
+    let mut out = zeros(n);
     // Rows of the jointly coalesced views; the usual broadcasts (a bias row, a per-row scalar)
     // become unit-stride or stride-0 rows, which get loops over slices the compiler vectorises.
     for_each_row(&mut out, [la, lb], |row, [pa, pb], [sa, sb]| {

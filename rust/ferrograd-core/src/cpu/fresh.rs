@@ -6,10 +6,59 @@
 //! kernel fills it spreads the pass over the threads and leaves the chunk in cache.
 
 use std::mem::MaybeUninit;
+use std::ops::Range;
 
 use rayon::prelude::*;
 
+use super::PAR_THRESHOLD;
 use crate::Result;
+
+/// `len` default values (zeros), written by all threads when the buffer is large. For outputs
+/// that a kernel then overwrites in its own parallel loop (a product, a gather) without the
+/// per-chunk structure `par_chunks_zeroed` needs.
+pub fn zeros<T: Copy + Default + Send + Sync>(len: usize) -> Vec<T> {
+    if len < PAR_THRESHOLD {
+        return vec![T::default(); len];
+    }
+    let mut out: Vec<T> = Vec::with_capacity(len);
+    out.spare_capacity_mut()[..len]
+        .par_chunks_mut(PAR_THRESHOLD)
+        .for_each(|piece| piece.fill(MaybeUninit::new(T::default())));
+    // SAFETY: the loop above wrote all `len` elements.
+    unsafe { out.set_len(len) };
+    out
+}
+
+/// Elements per task of `par_collect_chunks`: 64 KiB of f32, cache-sized.
+const FILL_CHUNK: usize = 1 << 14;
+
+/// `len` values made in parallel, chunk by chunk: `produce(range)` yields the values of
+/// positions `range`, written straight into the new buffer (no clearing pass first). A short
+/// iterator leaves the rest of its chunk at the default value.
+pub fn par_collect_chunks<T: Copy + Default + Send + Sync, I: Iterator<Item = T>>(
+    len: usize,
+    produce: impl Fn(Range<usize>) -> I + Sync + Send,
+) -> Vec<T> {
+    let mut out: Vec<T> = Vec::with_capacity(len);
+    out.spare_capacity_mut()[..len]
+        .par_chunks_mut(FILL_CHUNK)
+        .enumerate()
+        .for_each(|(i, piece)| {
+            let start = i * FILL_CHUNK;
+            let values = produce(start..start + piece.len());
+            let mut written = 0;
+            for (slot, v) in piece.iter_mut().zip(values) {
+                slot.write(v);
+                written += 1;
+            }
+            for slot in &mut piece[written..] {
+                slot.write(T::default());
+            }
+        });
+    // SAFETY: every chunk was written in full above.
+    unsafe { out.set_len(len) };
+    out
+}
 
 /// A buffer of `len` floats made chunk by chunk in parallel: each `chunk`-long piece (the last
 /// may be shorter) is zeroed, then handed to `fill(state, index, piece)`. `init` makes one

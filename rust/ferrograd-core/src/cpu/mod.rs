@@ -13,6 +13,7 @@ pub mod reduce;
 pub mod rnn;
 mod simd;
 pub mod softmax;
+pub mod special;
 pub mod strided;
 pub mod unfold;
 

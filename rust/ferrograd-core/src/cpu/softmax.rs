@@ -3,11 +3,12 @@
 
 use rayon::prelude::*;
 
+use super::fresh::zeros;
 use super::PAR_THRESHOLD;
 
 /// Softmax (`log` false) or log-softmax (`log` true) of each row of length `n`.
 pub fn softmax_rows(x: &[f32], n: usize, log: bool) -> Vec<f32> {
-    let mut out = vec![0f32; x.len()];
+    let mut out = zeros(x.len());
     if n == 0 {
         return out;
     }
@@ -68,7 +69,7 @@ fn map_row_pairs(
     n: usize,
     f: impl Fn(&mut [f32], &[f32], &[f32]) + Sync,
 ) -> Vec<f32> {
-    let mut out = vec![0f32; a.len()];
+    let mut out = zeros(a.len());
     if n == 0 {
         return out;
     }

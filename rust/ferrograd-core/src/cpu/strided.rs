@@ -7,6 +7,7 @@
 
 use rayon::prelude::*;
 
+use super::fresh::zeros;
 use super::PAR_THRESHOLD;
 use crate::Layout;
 
@@ -109,7 +110,7 @@ pub fn gather<T: Copy + Send + Sync + Default>(src: &[T], layout: &Layout) -> Ve
     if let Some((a, b)) = layout.contiguous_range() {
         return src[a..b].to_vec();
     }
-    let mut out = vec![T::default(); layout.numel()];
+    let mut out = zeros(layout.numel());
     if out.is_empty() {
         return out;
     }

@@ -88,14 +88,18 @@ impl Tensor {
             )?)
         } else {
             let idx = checked_indices("index_select", index, size)?;
-            let x = self.contiguous()?.to_vec::<f32>()?;
-            let mut out = Vec::with_capacity(outer * idx.len() * inner);
-            for o in 0..outer {
-                for &i in &idx {
-                    let start = (o * size + i as usize) * inner;
-                    out.extend_from_slice(&x[start..start + inner]);
+            // Read in place: the input is often an embedding table far larger than the rows
+            // taken from it.
+            let out = self.with_f32_slice("index_select", |x| {
+                let mut out = Vec::with_capacity(outer * idx.len() * inner);
+                for o in 0..outer {
+                    for &i in &idx {
+                        let start = (o * size + i as usize) * inner;
+                        out.extend_from_slice(&x[start..start + inner]);
+                    }
                 }
-            }
+                out
+            })?;
             Storage::Cpu(CpuStorage::F32(out))
         };
         let mut shape = self.shape().to_vec();
@@ -107,9 +111,14 @@ impl Tensor {
             "index_select",
             &[self],
             Box::new(move |g| {
-                Ok(vec![Some(
-                    Tensor::zeros(&in_shape, DType::F32, g.device())?.index_add(d, &index, g)?,
-                )])
+                if on_cuda(g) {
+                    let zeros = Tensor::zeros(&in_shape, DType::F32, g.device())?;
+                    return Ok(vec![Some(zeros.index_add(d, &index, g)?)]);
+                }
+                // Added straight into fresh zeros: no copy of an (embedding-sized) zero tensor.
+                let mut out = crate::cpu::fresh::zeros(in_shape.iter().product());
+                add_rows_at(&mut out, &in_shape, d, &index, g)?;
+                Ok(vec![Some(Tensor::from_vec(out, &in_shape)?)])
             }),
         ))
     }
@@ -140,26 +149,8 @@ impl Tensor {
                 Layout::contiguous(self.shape()),
             ));
         }
-        let idx = checked_indices("index_add", index, self.shape()[dim])?;
         let mut out = self.contiguous()?.to_vec::<f32>()?;
-        let s = src.contiguous()?.to_vec::<f32>()?;
-        let (outer, size, inner) = split_at_axis(self.shape(), dim);
-        crate::ensure_shape!(
-            s.len() == outer * idx.len() * inner,
-            "index_add",
-            "source shape {:?} does not fit {:?}",
-            src.shape(),
-            self.shape()
-        );
-        for o in 0..outer {
-            for (j, &i) in idx.iter().enumerate() {
-                let dst = (o * size + i as usize) * inner;
-                let from = (o * idx.len() + j) * inner;
-                for t in 0..inner {
-                    out[dst + t] += s[from + t];
-                }
-            }
-        }
+        add_rows_at(&mut out, self.shape(), dim, index, src)?;
         Tensor::from_vec(out, self.shape())
     }
 
@@ -200,10 +191,10 @@ impl Tensor {
             )?)
         } else {
             let idx = checked_indices("gather", index, self.shape()[d])?;
-            let x = self.contiguous()?.to_vec::<f32>()?;
             let strides = crate::layout::contiguous_strides(self.shape());
             let offsets = gather_offsets(index.shape(), &strides, d, &idx);
-            Storage::Cpu(CpuStorage::F32(offsets.iter().map(|&o| x[o]).collect()))
+            let out = self.with_f32_slice("gather", |x| offsets.iter().map(|&o| x[o]).collect())?;
+            Storage::Cpu(CpuStorage::F32(out))
         };
         let (in_shape, out_shape, index) =
             (self.shape().to_vec(), index.shape().to_vec(), index.clone());
@@ -345,4 +336,35 @@ fn gather_offsets(shape: &[usize], strides: &[usize], dim: usize, idx: &[i64]) -
         }
     }
     out
+}
+
+/// Adds the slices of `src` (contiguous [outer, index.len(), inner]) into `out` (contiguous,
+/// of `shape`) at the positions along `dim` that `index` names; repeated indices add up.
+fn add_rows_at(
+    out: &mut [f32],
+    shape: &[usize],
+    dim: usize,
+    index: &Tensor,
+    src: &Tensor,
+) -> Result<()> {
+    let idx = checked_indices("index_add", index, shape[dim])?;
+    let (outer, size, inner) = split_at_axis(shape, dim);
+    crate::ensure_shape!(
+        src.numel() == outer * idx.len() * inner,
+        "index_add",
+        "source shape {:?} does not fit {:?}",
+        src.shape(),
+        shape
+    );
+    src.with_f32_slice("index_add", |s| {
+        for o in 0..outer {
+            for (j, &i) in idx.iter().enumerate() {
+                let dst = (o * size + i as usize) * inner;
+                let from = (o * idx.len() + j) * inner;
+                for (d, v) in out[dst..dst + inner].iter_mut().zip(&s[from..from + inner]) {
+                    *d += v;
+                }
+            }
+        }
+    })
 }

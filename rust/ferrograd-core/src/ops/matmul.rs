@@ -99,7 +99,7 @@ impl Tensor {
             let (sa, sb) = (a.storage()?, b.storage()?);
             match (&*sa, &*sb) {
                 (Storage::Cpu(_), Storage::Cpu(_)) => {
-                    let mut out = vec![0f32; batch * m * n];
+                    let mut out = crate::cpu::fresh::zeros(batch * m * n);
                     batched_matmul(
                         &mut out,
                         sa.f32s("matmul")?,

@@ -1,12 +1,8 @@
 //! Elementwise unary ops and activations on f32, each with its derivative.
 
 use crate::cpu::elementwise::{map, zip};
+use crate::cpu::special::normal_cdf_and_density;
 use crate::{Result, Storage, Tensor};
-
-/// erf, as the exact GELU needs it.
-fn erf(x: f32) -> f32 {
-    libm::erff(x)
-}
 
 const SQRT_2_OVER_PI: f32 = 0.797_884_6;
 const GELU_TANH_C: f32 = 0.044_715;
@@ -89,10 +85,9 @@ impl UnaryOp {
             }
             UnaryOp::Sigmoid => sigmoid(x),
             UnaryOp::Tanh => x.tanh(),
-            UnaryOp::GeluErf => 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2)),
+            UnaryOp::GeluErf => x * normal_cdf_and_density(x).0,
             UnaryOp::GeluErfGrad => {
-                let cdf = 0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
-                let pdf = (-0.5 * x * x).exp() * 0.398_942_3;
+                let (cdf, pdf) = normal_cdf_and_density(x);
                 cdf + x * pdf
             }
             UnaryOp::GeluTanh => {
