@@ -190,6 +190,42 @@ impl Runs {
     }
 }
 
+impl Runs {
+    /// `row(dst_row, src_row)` over the runs of a unit-stride tap, rows `dst_step` apart in `dst`
+    /// and `src_step` apart in `src` (the slices `spans` cut out, so the last row ends at their
+    /// ends).
+    #[inline(always)]
+    fn unit_rows(
+        &self,
+        dst: &mut [f32],
+        dst_step: usize,
+        src: &[f32],
+        src_step: usize,
+        mut row: impl FnMut(&mut [f32], &[f32]),
+    ) {
+        let Some(last) = self.count.checked_sub(1) else {
+            return;
+        };
+        // Never true for slices from `spans`; checked because the loop below trusts it.
+        if last * dst_step + self.len > dst.len() || last * src_step + self.len > src.len() {
+            return;
+        }
+        let (d, s) = (dst.as_mut_ptr(), src.as_ptr());
+        for i in 0..self.count {
+            // SAFETY: row i lies inside both slices (the last row's end was checked above, and
+            // rows start at increasing offsets), and `dst` and `src` are distinct buffers.
+            // Raw pointers leave this loop without per-row bounds checks and the stack traffic
+            // they cost: it is most of im2col's and col2im's time for small images.
+            unsafe {
+                row(
+                    std::slice::from_raw_parts_mut(d.add(i * dst_step), self.len),
+                    std::slice::from_raw_parts(s.add(i * src_step), self.len),
+                );
+            }
+        }
+    }
+}
+
 /// im2col: copies image runs into the column matrix and zeroes padded entries.
 struct Gather<'a> {
     image: &'a [f32],
@@ -205,19 +241,7 @@ impl ColumnVisitor for Gather<'_> {
         };
         let (dst, src) = (&mut self.cols[dst], &self.image[src]);
         if self.stride == 1 {
-            // SAFETY: `spans` covers every run (row `i` starts at `i * step` inside it, and the
-            // last one ends at its end), and the two buffers are distinct allocations. Raw
-            // pointers here leave the loop free of per-row bounds checks and of the stack
-            // traffic they cost: this loop is most of im2col's time for small images.
-            let (d, s) = (dst.as_mut_ptr(), src.as_ptr());
-            for i in 0..r.count {
-                unsafe {
-                    copy_row(
-                        std::slice::from_raw_parts_mut(d.add(i * r.at_step), r.len),
-                        std::slice::from_raw_parts(s.add(i * r.from_step), r.len),
-                    );
-                }
-            }
+            r.unit_rows(dst, r.at_step, src, r.from_step, copy_row);
             return;
         }
         for i in 0..r.count {
@@ -254,16 +278,7 @@ impl ColumnVisitor for Scatter<'_> {
         };
         let (dst, src) = (&mut self.image[dst], &self.cols[src]);
         if self.stride == 1 {
-            // SAFETY: as in `Gather::runs`, with the roles of the buffers swapped.
-            let (d, s) = (dst.as_mut_ptr(), src.as_ptr());
-            for i in 0..r.count {
-                unsafe {
-                    add_row(
-                        std::slice::from_raw_parts_mut(d.add(i * r.from_step), r.len),
-                        std::slice::from_raw_parts(s.add(i * r.at_step), r.len),
-                    );
-                }
-            }
+            r.unit_rows(dst, r.from_step, src, r.at_step, add_row);
             return;
         }
         for i in 0..r.count {

@@ -8,6 +8,8 @@
 //! passes (mean, then squared deviations), which stays accurate when |mean| >> std, where
 //! `E[x^2] - mean^2` cancels.
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 use super::fresh::{par_chunks_zeroed, par_chunks_zeroed_with};
@@ -81,20 +83,30 @@ pub fn channel_affine(
     scale: &[f32],
     shift: &[f32],
 ) -> Result<Vec<f32>> {
+    channel_rows(x.len(), c, s, |ch, r, out| {
+        let (a, b) = (scale[ch], shift[ch]);
+        for (o, &v) in out.iter_mut().zip(&x[r]) {
+            *o = v * a + b;
+        }
+    })
+}
+
+/// A new [n, c, s] buffer made in parallel, one image per task: `row(channel, range, out)` fills
+/// `out`, the row of `channel` at positions `range`.
+fn channel_rows(
+    len: usize,
+    c: usize,
+    s: usize,
+    row: impl Fn(usize, Range<usize>, &mut [f32]) + Sync + Send,
+) -> Result<Vec<f32>> {
     par_chunks_zeroed(
-        x.len(),
+        len,
         c * s,
         || (),
         |_, i, out| {
-            let image = &x[i * c * s..][..out.len()];
-            for ((o, xi), (&a, &b)) in out
-                .chunks_mut(s.max(1))
-                .zip(image.chunks(s.max(1)))
-                .zip(scale.iter().zip(shift))
-            {
-                for (o, &v) in o.iter_mut().zip(xi) {
-                    *o = v * a + b;
-                }
+            for (ch, o) in out.chunks_mut(s.max(1)).enumerate() {
+                let at = (i * c + ch) * s;
+                row(ch, at..at + o.len(), o);
             }
             Ok(())
         },
@@ -141,25 +153,15 @@ pub fn channel_backward(
     mean_dy: &[f32],
     mean_dyx: &[f32],
 ) -> Result<Vec<f32>> {
-    par_chunks_zeroed(
-        x.len(),
-        c * s,
-        || (),
-        |_, i, out| {
-            let at = i * c * s;
-            for (ch, o) in out.chunks_mut(s.max(1)).enumerate() {
-                let r = at + ch * s..at + ch * s + o.len();
-                // dx = a * dy + b * x + k, the per-channel constants folded out of the loop.
-                let a = scale[ch];
-                let b = -a * inv_std[ch] * mean_dyx[ch];
-                let k = -a * mean_dy[ch] - b * mean[ch];
-                for ((o, &v), &g) in o.iter_mut().zip(&x[r.clone()]).zip(&dy[r]) {
-                    *o = a * g + b * v + k;
-                }
-            }
-            Ok(())
-        },
-    )
+    channel_rows(x.len(), c, s, |ch, r, out| {
+        // dx = a * dy + b * x + k, the per-channel constants folded out of the loop.
+        let a = scale[ch];
+        let b = -a * inv_std[ch] * mean_dyx[ch];
+        let k = -a * mean_dy[ch] - b * mean[ch];
+        for ((o, &v), &g) in out.iter_mut().zip(&x[r.clone()]).zip(&dy[r]) {
+            *o = a * g + b * v + k;
+        }
+    })
 }
 
 /// Layer-norm forward over rows of length `d`: ((x - mean) * inv_std) * gamma + beta, with each
