@@ -306,7 +306,11 @@ impl ColumnVisitor for Scatter<'_> {
 fn copy_row(dst: &mut [f32], src: &[f32]) {
     let n = dst.len();
     let src = &src[..n];
-    let mut piece = |at: usize| move4(&mut dst[at..at + 4], &src[at..at + 4]);
+    let mut piece = |at: usize| {
+        if let (Some(d), Some(s)) = (dst[at..].first_chunk_mut(), src[at..].first_chunk()) {
+            move4(d, s);
+        }
+    };
     match n {
         4..=8 => {
             piece(0);
@@ -338,10 +342,9 @@ fn copy_row(dst: &mut [f32], src: &[f32]) {
 
 /// Copies four floats as one unaligned vector load and store.
 #[inline(always)]
-fn move4(dst: &mut [f32], src: &[f32]) {
-    assert!(dst.len() == 4 && src.len() == 4);
+fn move4(dst: &mut [f32; 4], src: &[f32; 4]) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: both slices hold exactly four floats (checked above); the moves are unaligned.
+    // SAFETY: both arrays hold exactly four floats; the moves are unaligned.
     unsafe {
         use std::arch::x86_64::{_mm_loadu_ps, _mm_storeu_ps};
         _mm_storeu_ps(dst.as_mut_ptr(), _mm_loadu_ps(src.as_ptr()));
