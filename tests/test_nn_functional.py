@@ -1,4 +1,4 @@
-"""Parity of softmax, losses, convolution, pooling, normalisation and dropout with JAX
+"""Parity of linear, softmax, losses, convolution, pooling, normalisation and dropout with JAX
 (forward and backward, float32). Tolerances: 1e-4 on values, 1e-3 on gradients (sums over
 hundreds of terms in a different order)."""
 
@@ -22,6 +22,26 @@ def test_softmax_family(rng):
     check_op(lambda t: F.logsumexp(t, 1), lambda v: jax.scipy.special.logsumexp(v, axis=1), [x], rtol=1e-5, atol=1e-5)
     big = np.array([[1000.0, 0.0, -1000.0]], dtype=np.float32)
     np.testing.assert_allclose(F.softmax(fg.tensor(big)).numpy(), [[1.0, 0.0, 0.0]])
+
+
+@pytest.mark.parametrize("shape", [(7,), (4, 7), (2, 3, 7)])
+def test_linear(shape, rng):
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal((5, 7)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32)
+    check_op(F.linear, lambda a, c, d: a @ c.T + d, [x, w, b], rtol=1e-5, atol=1e-5)
+    check_op(lambda a, c: F.linear(a, c), lambda a, c: a @ c.T, [x, w], rtol=1e-5, atol=1e-5)
+    # A transposed weight view is read through its strides.
+    wt = np.ascontiguousarray(w.T)
+    check_op(lambda a, c: F.linear(a, c.T), lambda a, c: a @ c, [x, wt], rtol=1e-5, atol=1e-5)
+
+
+def test_linear_rejects_bad_shapes():
+    x = fg.zeros(2, 3)
+    with pytest.raises(ValueError, match=r"input must be \[\.\.\., 5\].*\[2, 3\]"):
+        F.linear(x, fg.zeros(4, 5))
+    with pytest.raises(ValueError, match=r"bias must have shape \[4\], got \[3\]"):
+        F.linear(x, fg.zeros(4, 3), fg.zeros(3))
 
 
 def _jax_cross_entropy(logits, target, weight, ignore, smoothing, reduction):

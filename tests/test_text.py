@@ -214,6 +214,42 @@ def test_scaled_dot_product_attention_matches_jax():
         np.testing.assert_allclose(got.grad.numpy(), np.asarray(want), atol=1e-5)
 
 
+def test_fused_attention_on_strided_heads_with_dropout_matches_the_composed_ops():
+    """Heads permuted out of a [B, L, H*d] projection (strided, as BERT makes them), values
+    broadcast over the batch, a float mask, an explicit scale, and dropout: the fused op gives the
+    composed ops' output and gradients, and drops the same elements under the same seed."""
+    rng = np.random.default_rng(1)
+    x = fg.tensor(rng.standard_normal((2, 5, 3 * 4)).astype(np.float32), requires_grad=True)
+    k = fg.tensor(rng.standard_normal((2, 3, 6, 4)).astype(np.float32), requires_grad=True)
+    v = fg.tensor(rng.standard_normal((1, 3, 6, 7)).astype(np.float32), requires_grad=True)
+    mask = fg.tensor(rng.standard_normal((2, 1, 1, 6)).astype(np.float32))
+    weight = fg.tensor(rng.standard_normal((2, 3, 5, 7)).astype(np.float32))
+
+    def run(fused: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+        for t in (x, k, v):
+            t.grad = None
+        q = x.reshape(2, 5, 3, 4).permute(0, 2, 1, 3)
+        fg.manual_seed(7)
+        if fused:
+            out = F.scaled_dot_product_attention(q, k, v, mask, dropout_p=0.3, scale=0.4)
+        else:
+            out = F.dropout(F.attention_weights(q, k, mask, scale=0.4), 0.3) @ v
+        (out * weight).sum().backward()
+        return out.detach().numpy(), [t.grad.numpy() for t in (x, k, v)]
+
+    (fused_out, fused_grads), (ref_out, ref_grads) = run(True), run(False)
+    np.testing.assert_allclose(fused_out, ref_out, rtol=1e-5, atol=1e-6)
+    for got, want in zip(fused_grads, ref_grads):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    q = x.reshape(2, 5, 3, 4).permute(0, 2, 1, 3)
+    undropped = F.scaled_dot_product_attention(q, k, v, mask, dropout_p=0.3, training=False, scale=0.4).detach().numpy()
+    assert np.abs(undropped - fused_out).max() > 0.1  # dropout took part (and eval mode skips it)
+    with pytest.raises(ValueError, match=r"do not fit"):
+        F.scaled_dot_product_attention(k, k, fg.zeros(2, 3, 5, 4))
+    with pytest.raises(ValueError, match=r"mask \[4, 6\] does not broadcast"):
+        F.scaled_dot_product_attention(k, k, k, fg.zeros(4, 6))
+
+
 # -- fine-tuning on real data -------------------------------------------------------------------
 
 def read_tsv(path: Path, limit: int | None = None) -> tuple[list[str], np.ndarray]:

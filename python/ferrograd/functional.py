@@ -103,9 +103,10 @@ def logsumexp(x: Tensor, dim: int, keepdim: bool = False) -> Tensor:
 
 
 def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
-    """x @ weight.T + bias, with ``weight`` [out_features, in_features] as in PyTorch."""
-    y = x @ weight.T
-    return y + bias if bias is not None else y
+    """x @ weight.T + bias, with ``x`` [..., in_features], ``weight`` [out_features, in_features]
+    and ``bias`` [out_features] as in PyTorch. One op: on the CPU the bias is the product's
+    starting value, not a separate pass."""
+    return _core.linear(x, weight, bias)
 
 
 def conv2d(
@@ -213,12 +214,12 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
 
     ``attn_mask`` broadcasts to ``[..., Lq, Lk]``: a bool mask marks the keys that take part
     (False positions get the lowest float32, as Hugging Face does, so a fully masked row stays
-    finite); a float mask is added to the scores. ``scale`` defaults to ``1/sqrt(d)``.
+    finite); a float mask is added to the scores. ``scale`` defaults to ``1/sqrt(d)``. Dropout
+    (``dropout_p`` while ``training``) uses :func:`dropout`'s seeded masks. On the CPU the whole
+    computation runs per (batch, head) slice in one fused op.
     """
-    probs = attention_weights(query, key, attn_mask, scale)
-    if dropout_p > 0.0 and training:
-        probs = dropout(probs, dropout_p, True)
-    return probs @ value
+    mask = attention_bias(attn_mask) if attn_mask is not None and attn_mask.dtype == "bool" else attn_mask
+    return _core.scaled_dot_product_attention(query, key, value, mask, dropout_p if training else 0.0, scale)
 
 
 def attention_weights(query: Tensor, key: Tensor, attn_mask: Optional[Tensor] = None,

@@ -66,6 +66,20 @@ impl RngState {
         out
     }
 
+    /// Values `position .. position + out.len()` of the draw that `reserve` returned `start`
+    /// for: what `uniform` would have returned at those indices, so a kernel can make any part
+    /// of its draw on any thread. Only the seed of `self` is used.
+    pub fn uniform_at(&self, start: u64, position: u64, out: &mut [f32]) {
+        let first = start + position;
+        let mut words = self.block(first / 4);
+        for (index, slot) in (first..).zip(out.iter_mut()) {
+            if index % 4 == 0 {
+                words = self.block(index / 4);
+            }
+            *slot = u32_to_unit(words[(index % 4) as usize]);
+        }
+    }
+
     /// `n` standard normal values (Box-Muller on pairs of uniforms).
     pub fn normal(&mut self, n: usize) -> Vec<f32> {
         let u = self.uniform(n.div_ceil(2) * 2);
@@ -185,6 +199,23 @@ impl Tensor {
 
 #[cfg(test)]
 mod tests {
+
+    /// Any window of a draw, made on its own, equals the same part of the whole draw.
+    #[test]
+    fn uniform_at_reproduces_any_window_of_a_draw() {
+        let mut r = RngState {
+            seed: 77,
+            offset: 8,
+        };
+        let start = r.offset;
+        let whole = r.uniform(23);
+        for (position, len) in [(0, 23), (1, 5), (3, 9), (13, 10)] {
+            let mut part = vec![0.0; len];
+            r.uniform_at(start, position as u64, &mut part);
+            assert_eq!(part, whole[position..position + len]);
+        }
+    }
+
     use super::*;
 
     #[test]

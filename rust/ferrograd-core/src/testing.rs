@@ -71,10 +71,23 @@ pub fn gradcheck(f: impl Fn(&[Tensor]) -> Result<Tensor>, inputs: &[Tensor], eps
     }
 }
 
+/// Held while a test seeds the global generator and draws from it: tests run on parallel
+/// threads, and another test's seeding in between would change the draw.
+static GLOBAL_RNG_USER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// `f()` run right after seeding the global generator with `seed`, with no other `seeded` call
+/// (or `random_leaf`) in between.
+pub fn seeded<T>(seed: u64, f: impl FnOnce() -> T) -> T {
+    let _only_user = GLOBAL_RNG_USER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    crate::rng::manual_seed(seed);
+    f()
+}
+
 /// A leaf requiring grad with N(mean, std²) values drawn after seeding the global generator.
 pub fn random_leaf_with(shape: &[usize], seed: u64, mean: f32, std: f32) -> Tensor {
-    crate::rng::manual_seed(seed);
-    let t = Tensor::randn(shape, mean, std).unwrap();
+    let t = seeded(seed, || Tensor::randn(shape, mean, std).unwrap());
     t.set_requires_grad(true).unwrap();
     t
 }

@@ -42,6 +42,33 @@ fn logsumexp(py: Python<'_>, x: T<'_>, dim: isize, keepdim: bool) -> PyResult<Py
 }
 
 #[pyfunction]
+fn linear(py: Python<'_>, x: T<'_>, weight: T<'_>, bias: Option<T<'_>>) -> PyResult<PyTensor> {
+    let (x, w, b) = (x.inner.clone(), weight.inner.clone(), opt(&bias));
+    run(py, || x.linear(&w, b.as_ref()))
+}
+
+#[pyfunction]
+fn scaled_dot_product_attention(
+    py: Python<'_>,
+    query: T<'_>,
+    key: T<'_>,
+    value: T<'_>,
+    mask: Option<T<'_>>,
+    dropout_p: f32,
+    scale: Option<f32>,
+) -> PyResult<PyTensor> {
+    let (q, k, v, m) = (
+        query.inner.clone(),
+        key.inner.clone(),
+        value.inner.clone(),
+        opt(&mask),
+    );
+    run(py, || {
+        q.scaled_dot_product_attention(&k, &v, m.as_ref(), dropout_p, scale)
+    })
+}
+
+#[pyfunction]
 #[allow(clippy::too_many_arguments)]
 fn conv2d(
     py: Python<'_>,
@@ -311,6 +338,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(adaptive_avg_pool2d, m)?)?;
     m.add_function(wrap_pyfunction!(batch_norm, m)?)?;
     m.add_function(wrap_pyfunction!(layer_norm, m)?)?;
+    m.add_function(wrap_pyfunction!(linear, m)?)?;
+    m.add_function(wrap_pyfunction!(scaled_dot_product_attention, m)?)?;
     m.add_function(wrap_pyfunction!(dropout_fn, m)?)?;
     m.add_function(wrap_pyfunction!(lstm_cell, m)?)?;
     m.add_function(wrap_pyfunction!(conv_transpose2d, m)?)?;

@@ -10,6 +10,7 @@
 use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
 
+use super::{fresh, PAR_THRESHOLD};
 use crate::Layout;
 
 /// Products below this many multiply-adds (about 30 us on one core) run on one thread: handing
@@ -207,63 +208,95 @@ impl Product {
             .collect();
         let dst = self.dst;
         for r in 0..m {
-            // SAFETY: row r of the [m, n] destination block, which the caller owns exclusively.
-            let row = unsafe {
-                std::slice::from_raw_parts_mut(dst.ptr.offset(r as isize * dst.row_stride), n)
-            };
-            if !self.accumulate {
-                row.fill(0.0);
-            }
-            for part in &partials {
-                for (d, &p) in row.iter_mut().zip(&part[r * n..(r + 1) * n]) {
-                    *d += p;
+            for j in 0..n {
+                // SAFETY: element (r, j) of the [m, n] destination block, which the caller owns
+                // exclusively. Without `accumulate` it may be uninitialised: it is only written.
+                unsafe {
+                    let at = dst.ptr.offset(r as isize * dst.row_stride).add(j);
+                    let mut sum = if self.accumulate { at.read() } else { 0.0 };
+                    for part in &partials {
+                        sum += part[r * n + j];
+                    }
+                    at.write(sum);
                 }
             }
         }
     }
 }
 
-/// `out[b] = a[b] @ rhs[b]` (or `+=` with `accumulate`) for `la` = [B, m, k], `lb` = [B, k, n];
-/// `out` is a contiguous [B, m, n] buffer.
+/// `a[b] @ rhs[b]` for `la` = [B, m, k], `lb` = [B, k, n], as a new contiguous [B, m, n] buffer.
+/// With `start_row` (length n, a linear layer's bias) every output row starts from it and the
+/// product is added on top, so the bias costs no pass of its own. Without it the products write
+/// straight into uninitialised memory: no clearing pass first.
 pub fn batched_matmul(
-    out: &mut [f32],
     a: &[f32],
     la: &Layout,
     b: &[f32],
     lb: &Layout,
-    accumulate: bool,
-) {
+    start_row: Option<&[f32]>,
+) -> Vec<f32> {
     let (batch, m, k) = (la.shape()[0], la.shape()[1], la.shape()[2]);
     let n = lb.shape()[2];
-    if m * n == 0 {
-        return;
-    }
-    let (sa, sb) = (la.strides(), lb.strides());
-    let flops = m * n * k;
-    let one_product = |dst: &mut [f32], i: usize, threads: usize| {
-        // SAFETY: the layouts were validated against the buffers by the caller (every offset they
-        // describe is in bounds), and `dst` holds exactly m * n elements.
-        unsafe {
-            Product {
-                dst: Target::row_major(dst, n),
-                dims: (m, n, k),
-                a: Operand::new(a.as_ptr().add(la.offset() + i * sa[0]), sa[1], sa[2]),
-                b: Operand::new(b.as_ptr().add(lb.offset() + i * sb[0]), sb[1], sb[2]),
-                accumulate,
-            }
-            .run(threads)
-        }
+    let len = batch * m * n;
+    let mut out = match start_row {
+        Some(row) => repeated_row(row, batch * m),
+        None if k == 0 => return fresh::zeros(len),
+        None => Vec::with_capacity(len),
     };
-    if batch > 1 && flops < PARALLEL_FLOPS * 4 {
-        out.par_chunks_mut(m * n)
-            .enumerate()
-            .for_each(|(i, dst)| one_product(dst, i, 1));
-    } else {
-        let threads = rayon::current_num_threads();
-        out.chunks_mut(m * n)
-            .enumerate()
-            .for_each(|(i, dst)| one_product(dst, i, threads));
+    if len > 0 {
+        let (sa, sb) = (la.strides(), lb.strides());
+        let dst = Target {
+            ptr: out.as_mut_ptr(),
+            row_stride: n as isize,
+        };
+        let one_product = |i: usize, threads: usize| {
+            // SAFETY: the layouts were validated against the buffers by the caller (every offset
+            // they describe is in bounds), and product i owns elements i*m*n .. (i+1)*m*n of
+            // `out`, whose capacity is B*m*n. A product that does not accumulate never reads its
+            // output, so uninitialised memory is only written.
+            let whole = dst;
+            unsafe {
+                Product {
+                    dst: Target {
+                        ptr: whole.ptr.add(i * m * n),
+                        ..whole
+                    },
+                    dims: (m, n, k),
+                    a: Operand::new(a.as_ptr().add(la.offset() + i * sa[0]), sa[1], sa[2]),
+                    b: Operand::new(b.as_ptr().add(lb.offset() + i * sb[0]), sb[1], sb[2]),
+                    accumulate: start_row.is_some(),
+                }
+                .run(threads)
+            }
+        };
+        if batch > 1 && m * n * k < PARALLEL_FLOPS * 4 {
+            (0..batch).into_par_iter().for_each(|i| one_product(i, 1));
+        } else {
+            let threads = rayon::current_num_threads();
+            (0..batch).for_each(|i| one_product(i, threads));
+        }
     }
+    // SAFETY: `repeated_row` wrote all B*m*n elements, and the products added onto them or (with
+    // no start row) wrote every one of them.
+    unsafe { out.set_len(len) };
+    out
+}
+
+/// `rows` copies of `row` written in parallel into a new buffer whose length is still 0: the
+/// caller sets it (all `rows * row.len()` elements are written).
+fn repeated_row(row: &[f32], rows: usize) -> Vec<f32> {
+    let n = row.len().max(1);
+    let mut out: Vec<f32> = Vec::with_capacity(rows * row.len());
+    out.spare_capacity_mut()[..rows * row.len()]
+        .par_chunks_mut((PAR_THRESHOLD / n).max(1) * n)
+        .for_each(|piece| {
+            for dst in piece.chunks_mut(n) {
+                for (d, &v) in dst.iter_mut().zip(row) {
+                    d.write(v);
+                }
+            }
+        });
+    out
 }
 
 /// One product into a contiguous [m, n] `dst`: `dst (+)= a @ b`, with `a` and `b` given by their
@@ -340,13 +373,16 @@ mod tests {
     }
 
     /// Column blocks (wide outputs), row blocks (tall outputs) and split-k (a long inner
-    /// dimension) all give the reference product, with and without accumulation.
+    /// dimension) all give the reference product, with and without accumulation, and without
+    /// accumulation never read the destination.
     #[test]
     fn every_parallel_split_matches_the_reference() {
         for (m, n, k) in [(40, 700, 300), (900, 50, 100), (64, 48, 4000), (3, 5, 7)] {
             let (a, b) = (values(m * k, 1), values(k * n, 2));
             let want = naive(&a, &b, (m, n, k));
-            let mut out = vec![0f32; m * n];
+            // NaN in the destination: a product that does not accumulate must never read it
+            // (fresh outputs are uninitialised memory).
+            let mut out = vec![f32::NAN; m * n];
             matmul_strided(&mut out, (m, n, k), &a, (k, 1), &b, (n, 1), false, true).unwrap();
             for (o, w) in out.iter().zip(&want) {
                 assert!(

@@ -1,6 +1,7 @@
 //! CPU kernels. Each file holds the host implementation of one op family; ops in `crate::ops`
 //! dispatch here for `Storage::Cpu`. Large loops split across rayon's pool.
 
+pub mod attention;
 pub mod conv;
 pub mod copy;
 pub mod cross_entropy;

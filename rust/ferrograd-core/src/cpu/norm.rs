@@ -49,7 +49,7 @@ fn blocked_sums(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> (f32, f32)) -> (f6
 }
 
 /// Sum of `x`.
-fn sum(x: &[f32]) -> f64 {
+pub(crate) fn sum(x: &[f32]) -> f64 {
     blocked_sums(x, x, |v, _| (v, 0.0)).0
 }
 

@@ -98,18 +98,9 @@ impl Tensor {
         let out = {
             let (sa, sb) = (a.storage()?, b.storage()?);
             match (&*sa, &*sb) {
-                (Storage::Cpu(_), Storage::Cpu(_)) => {
-                    let mut out = crate::cpu::fresh::zeros(batch * m * n);
-                    batched_matmul(
-                        &mut out,
-                        sa.f32s("matmul")?,
-                        &la,
-                        sb.f32s("matmul")?,
-                        &lb,
-                        false,
-                    );
-                    Storage::Cpu(CpuStorage::F32(out))
-                }
+                (Storage::Cpu(_), Storage::Cpu(_)) => Storage::Cpu(CpuStorage::F32(
+                    batched_matmul(sa.f32s("matmul")?, &la, sb.f32s("matmul")?, &lb, None),
+                )),
                 (Storage::Cuda(x), Storage::Cuda(y)) => {
                     Storage::Cuda(crate::cuda::gemm::batched_matmul(x, &la, y, &lb)?)
                 }

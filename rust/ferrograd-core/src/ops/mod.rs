@@ -1,12 +1,14 @@
 //! Differentiable ops. Each file holds one family with forward and backward side by side; the
 //! backward closures are written with tensor ops, so they run on whatever device the forward did.
 
+pub mod attention;
 mod batch_norm_cuda;
 pub mod binary;
 pub mod conv;
 pub mod conv_transpose;
 pub mod dropout;
 pub mod index;
+pub mod linear;
 pub mod loss;
 pub mod matmul;
 pub mod norm;

@@ -1,0 +1,322 @@
+//! Scaled dot-product attention as one op (`torch.nn.functional.scaled_dot_product_attention`).
+//! On the CPU it runs the fused per-slice kernel of `cpu::attention`; on a GPU, or when the mask
+//! itself needs a gradient, it is composed of matmul, softmax and dropout.
+
+use crate::cpu::attention::{
+    attention_backward, attention_forward, AttentionDims, AttentionDropout, AttentionSaved,
+    SliceView,
+};
+use crate::layout::broadcast_shapes;
+use crate::{CpuStorage, Error, Layout, Result, Storage, Tensor};
+
+const OP: &str = "scaled_dot_product_attention";
+
+/// Where each slice of `t` (viewed as `[batch..., rows, cols]`) starts, and its row and column
+/// strides.
+struct SliceLayout {
+    starts: Vec<usize>,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl SliceLayout {
+    fn of(t: &Tensor, batch: &[usize], rows: usize, cols: usize) -> Result<SliceLayout> {
+        let full = [batch, &[rows, cols]].concat();
+        let l = t.layout().broadcast_to(&full)?;
+        let r = batch.len();
+        let batch_only = Layout::new(batch.to_vec(), l.strides()[..r].to_vec(), l.offset());
+        Ok(SliceLayout {
+            starts: batch_only.offsets().collect(),
+            row_stride: l.strides()[r],
+            col_stride: l.strides()[r + 1],
+        })
+    }
+
+    fn view<'a>(&'a self, data: &'a [f32]) -> SliceView<'a> {
+        SliceView {
+            data,
+            starts: &self.starts,
+            row_stride: self.row_stride,
+            col_stride: self.col_stride,
+        }
+    }
+}
+
+impl Tensor {
+    /// `softmax(self @ key^T * scale + mask) @ value` over the last two axes: `self` (the
+    /// queries) `[..., Lq, d]`, `key` `[..., Lk, d]`, `value` `[..., Lk, dv]`, batch axes
+    /// broadcast. `mask` is added to the scores and broadcasts to `[..., Lq, Lk]`; `dropout_p`
+    /// drops probabilities (with `dropout`'s seeded masks); `scale` defaults to `1 / sqrt(d)`.
+    pub fn scaled_dot_product_attention(
+        &self,
+        key: &Tensor,
+        value: &Tensor,
+        mask: Option<&Tensor>,
+        dropout_p: f32,
+        scale: Option<f32>,
+    ) -> Result<Tensor> {
+        let (q, k, v) = (self, key, value);
+        for t in [q, k, v].into_iter().chain(mask) {
+            super::expect_f32(OP, t)?;
+            super::same_device(OP, q, t)?;
+        }
+        if !(0.0..=1.0).contains(&dropout_p) {
+            return Err(Error::arg(
+                OP,
+                "dropout_p",
+                "a probability in [0, 1]",
+                dropout_p,
+            ));
+        }
+        for (name, t) in [("query", q), ("key", k), ("value", v)] {
+            crate::ensure_shape!(
+                t.rank() >= 2,
+                OP,
+                "{name} must be [..., L, d], got {:?}",
+                t.shape()
+            );
+        }
+        let last2 = |t: &Tensor| (t.shape()[t.rank() - 2], t.shape()[t.rank() - 1]);
+        let ((lq, d), (lk, dk), (lv, dv)) = (last2(q), last2(k), last2(v));
+        crate::ensure_shape!(
+            d == dk && lk == lv,
+            OP,
+            "query {:?}, key {:?} and value {:?} do not fit: need [..., Lq, d], [..., Lk, d] and \
+             [..., Lk, dv]",
+            q.shape(),
+            k.shape(),
+            v.shape()
+        );
+        let batch_of = |t: &Tensor| t.shape()[..t.rank() - 2].to_vec();
+        let batch = broadcast_shapes(OP, &batch_of(q), &batch_of(k))?;
+        let batch = broadcast_shapes(OP, &batch, &batch_of(v))?;
+        if let Some(m) = mask {
+            let scores = [&batch[..], &[lq, lk]].concat();
+            crate::ensure_shape!(
+                m.layout().broadcast_to(&scores).is_ok(),
+                OP,
+                "mask {:?} does not broadcast to the scores' shape {scores:?}",
+                m.shape()
+            );
+        }
+        let scale = scale.unwrap_or(1.0 / (d as f32).sqrt());
+        let slices: usize = batch.iter().product();
+        let fused = q.device() == crate::Device::Cpu
+            && !mask.is_some_and(|m| m.requires_grad())
+            && slices * lq * lk * d * dv > 0;
+        if !fused {
+            return composed(q, k, v, mask, dropout_p, scale);
+        }
+        let dims = AttentionDims {
+            slices,
+            lq,
+            lk,
+            d,
+            dv,
+            scale,
+        };
+        let layouts = [
+            SliceLayout::of(q, &batch, lq, d)?,
+            SliceLayout::of(k, &batch, lk, d)?,
+            SliceLayout::of(v, &batch, lk, dv)?,
+        ];
+        let mask_layout = mask
+            .map(|m| SliceLayout::of(m, &batch, lq, lk))
+            .transpose()?;
+        let dropout = (dropout_p > 0.0).then(|| {
+            crate::rng::with_global(|r| AttentionDropout {
+                p: dropout_p,
+                rng: *r,
+                start: r.reserve(slices * lq * lk),
+            })
+        });
+        let keep =
+            crate::autograd::is_grad_enabled() && [q, k, v].iter().any(|t| t.requires_grad());
+        let (out, saved) = {
+            let (sq, sk, sv) = (q.storage()?, k.storage()?, v.storage()?);
+            let sm = mask.map(|m| m.storage()).transpose()?;
+            let mask_view = match (&sm, &mask_layout) {
+                (Some(s), Some(l)) => Some(l.view(s.f32s(OP)?)),
+                _ => None,
+            };
+            attention_forward(
+                layouts[0].view(sq.f32s(OP)?),
+                layouts[1].view(sk.f32s(OP)?),
+                layouts[2].view(sv.f32s(OP)?),
+                mask_view,
+                dims,
+                dropout,
+                keep,
+            )?
+        };
+        let shape = [&batch[..], &[lq, dv]].concat();
+        let storage = Storage::Cpu(CpuStorage::F32(out));
+        let Some(saved) = saved else {
+            return Ok(Tensor::from_storage(storage, Layout::contiguous(&shape)));
+        };
+        let (qc, kc, vc) = (q.clone(), k.clone(), v.clone());
+        Ok(Tensor::from_op(
+            storage,
+            &shape,
+            OP,
+            &[q, k, v],
+            Box::new(move |g| {
+                let grads = backward(&qc, &kc, &vc, &layouts, &g.contiguous()?, dims, &saved)?;
+                let shapes = [
+                    [&batch[..], &[lq, d]].concat(),
+                    [&batch[..], &[lk, d]].concat(),
+                    [&batch[..], &[lk, dv]].concat(),
+                ];
+                grads
+                    .into_iter()
+                    .zip(shapes)
+                    .zip([&qc, &kc, &vc])
+                    .map(|((grad, shape), input)| {
+                        if !input.requires_grad() {
+                            return Ok(None);
+                        }
+                        let t = Tensor::from_vec(grad, &shape)?;
+                        Ok(Some(t.sum_to(input.shape())?))
+                    })
+                    .collect()
+            }),
+        ))
+    }
+}
+
+/// The fused backward pass on the saved probabilities.
+fn backward(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    layouts: &[SliceLayout; 3],
+    g: &Tensor,
+    dims: AttentionDims,
+    saved: &AttentionSaved,
+) -> Result<[Vec<f32>; 3]> {
+    let (sq, sk, sv, sg) = (q.storage()?, k.storage()?, v.storage()?, g.storage()?);
+    let (dq, dk, dv) = attention_backward(
+        layouts[0].view(sq.f32s(OP)?),
+        layouts[1].view(sk.f32s(OP)?),
+        layouts[2].view(sv.f32s(OP)?),
+        &sg.f32s(OP)?[g.layout().offset()..],
+        dims,
+        saved,
+    )?;
+    Ok([dq, dk, dv])
+}
+
+/// The op from matmul, softmax and dropout (GPU tensors, or a mask that needs its gradient).
+fn composed(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    mask: Option<&Tensor>,
+    dropout_p: f32,
+    scale: f32,
+) -> Result<Tensor> {
+    let mut scores = q.matmul(&k.transpose(-2, -1)?)?.mul_scalar(scale)?;
+    if let Some(m) = mask {
+        scores = scores.add(m)?;
+    }
+    let probs = super::dropout::dropout(&scores.softmax(-1)?, dropout_p, true)?;
+    probs.matmul(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::composed;
+    use crate::testing::{gradcheck, random_leaf, seeded};
+    use crate::Tensor;
+
+    fn close(a: &Tensor, b: &Tensor, what: &str) {
+        assert_eq!(a.shape(), b.shape(), "{what}");
+        let (x, y) = (a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
+        for (i, (u, w)) in x.iter().zip(&y).enumerate() {
+            assert!(
+                (u - w).abs() <= 1e-5 * w.abs().max(1.0),
+                "{what}[{i}]: {u} vs {w}"
+            );
+        }
+    }
+
+    /// The fused kernel gives the composed ops' output and gradients: queries permuted out of a
+    /// [B, L, H, d] tensor (strided slices), values broadcast over the batch, a mask broadcast
+    /// over heads and query rows, and dropout with the same seed (the same masks).
+    #[test]
+    fn fused_attention_matches_the_composed_ops() {
+        let q = random_leaf(&[2, 5, 3, 4], 1);
+        let k = random_leaf(&[2, 3, 6, 4], 2);
+        let v = random_leaf(&[1, 3, 6, 7], 3);
+        let mask = random_leaf(&[2, 1, 1, 6], 4).detach();
+        let qh = q.permute(&[0, 2, 1, 3]).unwrap();
+        for p in [0.0, 0.25] {
+            let fused = seeded(9, || {
+                qh.scaled_dot_product_attention(&k, &v, Some(&mask), p, Some(0.3))
+                    .unwrap()
+            });
+            let reference = seeded(9, || composed(&qh, &k, &v, Some(&mask), p, 0.3).unwrap());
+            close(&fused, &reference, "output");
+            let weight = random_leaf(fused.shape(), 5).detach();
+            let grads = |y: &Tensor| {
+                let loss = y.mul(&weight).unwrap().sum(&[], false).unwrap();
+                crate::autograd::grad(&loss, &[q.clone(), k.clone(), v.clone()]).unwrap()
+            };
+            for (i, (a, b)) in grads(&fused).iter().zip(grads(&reference)).enumerate() {
+                close(
+                    a.as_ref().unwrap(),
+                    b.as_ref().unwrap(),
+                    &format!("grad {i}"),
+                );
+            }
+        }
+    }
+
+    /// Finite differences agree with the fused backward, with a mask and with dropout (reseeded
+    /// per call so every evaluation drops the same elements).
+    #[test]
+    fn fused_attention_gradchecks() {
+        let q = random_leaf(&[2, 3, 4], 6);
+        let k = random_leaf(&[2, 5, 4], 7);
+        let v = random_leaf(&[2, 5, 3], 8);
+        let mask = random_leaf(&[3, 5], 9).detach();
+        for p in [0.0, 0.3] {
+            gradcheck(
+                |t| {
+                    seeded(4, || {
+                        t[0].scaled_dot_product_attention(&t[1], &t[2], Some(&mask), p, None)
+                    })
+                },
+                &[q.clone(), k.clone(), v.clone()],
+                1e-3,
+                1e-2,
+            );
+        }
+    }
+
+    #[test]
+    fn attention_rejects_mismatched_operands() {
+        let (q, k) = (random_leaf(&[2, 3, 4], 1), random_leaf(&[2, 5, 4], 2));
+        let v = random_leaf(&[2, 6, 4], 3);
+        let err = q
+            .scaled_dot_product_attention(&k, &v, None, 0.0, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("[2, 6, 4]") && err.contains("[..., Lk, dv]"),
+            "{err}"
+        );
+        let v = random_leaf(&[2, 5, 4], 3);
+        let mask = random_leaf(&[4, 5], 4);
+        let err = q
+            .scaled_dot_product_attention(&k, &v, Some(&mask), 0.0, None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("mask [4, 5] does not broadcast"), "{err}");
+        let err = q
+            .scaled_dot_product_attention(&k, &v, None, 1.5, None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dropout_p"), "{err}");
+    }
+}
