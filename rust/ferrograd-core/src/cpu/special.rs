@@ -16,7 +16,8 @@ pub fn exp(x: f32) -> f32 {
     // Adding and removing 1.5 * 2^23 rounds to the nearest integer in vector registers.
     const ROUND: f32 = 12_582_912.0;
     let clamped = x.clamp(-87.3, 88.7);
-    let k = (clamped * LOG2_E + ROUND) - ROUND;
+    let shifted = clamped * LOG2_E + ROUND;
+    let k = shifted - ROUND;
     let r = (clamped - k * LN2_HIGH) - k * LN2_LOW;
     let mut series = 1.0 / 5040.0;
     for c in [
@@ -30,7 +31,11 @@ pub fn exp(x: f32) -> f32 {
     ] {
         series = series * r + c;
     }
-    let scale = f32::from_bits(((k as i32 + 127) as u32) << 23);
+    // k sits in the low mantissa bits of `shifted` (same exponent as ROUND): subtracting the
+    // bit patterns gives it as an integer without a float-to-int conversion, whose saturating
+    // semantics cost several instructions per lane.
+    let k_int = shifted.to_bits().wrapping_sub(ROUND.to_bits());
+    let scale = f32::from_bits(k_int.wrapping_add(127) << 23);
     let y = series * scale;
     if x < -87.3 {
         0.0
