@@ -76,12 +76,18 @@ class MultiheadAttention(Module):
 
         q, k, v = heads(query, lq, 0), heads(key, lk, 1), heads(value, lk, 2)
         mask = _combined_mask(attn_mask, key_padding_mask, b, lk)
-        probs = F.attention_weights(q, k, mask)
-        dropped = F.dropout(probs, self.dropout, True) if self.dropout > 0 and self.training else probs
-        out = self.out_proj((dropped @ v).permute(0, 2, 1, 3).reshape(b, lq, e))
+        probs: Optional[Tensor] = None
+        if need_weights:
+            probs = F.attention_weights(q, k, mask)
+            dropped = F.dropout(probs, self.dropout, True) if self.dropout > 0 and self.training else probs
+            context = dropped @ v
+        else:
+            # The fused op (same dropout masks under the same seed), without the probabilities.
+            context = F.scaled_dot_product_attention(q, k, v, mask, self.dropout, self.training)
+        out = self.out_proj(context.permute(0, 2, 1, 3).reshape(b, lq, e))
         if not self.batch_first:
             out = out.transpose(0, 1)
-        if not need_weights:
+        if probs is None:
             return out, None
         return out, (probs.mean(1) if average_attn_weights else probs)
 
