@@ -366,6 +366,11 @@ impl Tensor {
     /// Runs `f` on the float32 elements, row-major: borrowed in place when the layout is
     /// contiguous, else from a contiguous copy. Kernels use this to avoid copying their inputs.
     pub fn with_f32_slice<R>(&self, op: &'static str, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
+        if self.numel() == 0 {
+            // An empty layout has no contiguous range, and its contiguous copy is itself.
+            self.storage()?.f32s(op)?;
+            return Ok(f(&[]));
+        }
         if let Some((start, end)) = self.layout().contiguous_range() {
             let st = self.storage()?;
             let data = st

@@ -403,4 +403,19 @@ mod tests {
             2e-2,
         );
     }
+
+    /// Empty inputs (a zero-length axis) give empty outputs and gradients; this used to recurse
+    /// without end (an empty layout has no contiguous range) and overflow the stack.
+    #[test]
+    fn norms_of_empty_tensors_are_empty() {
+        let x = Tensor::zeros(&[2, 0], crate::DType::F32, crate::Device::Cpu).unwrap();
+        x.set_requires_grad(true).unwrap();
+        let y = layer_norm(&x, &[0], None, None, 1e-5).unwrap();
+        assert_eq!(y.shape(), [2, 0]);
+        y.sum(&[], false).unwrap().backward(None).unwrap();
+        assert_eq!(x.grad().unwrap().shape(), [2, 0]);
+        let z = Tensor::zeros(&[0, 3, 2], crate::DType::F32, crate::Device::Cpu).unwrap();
+        let y = layer_norm(&z, &[3, 2], None, None, 1e-5).unwrap();
+        assert_eq!(y.shape(), [0, 3, 2]);
+    }
 }

@@ -1,7 +1,7 @@
 //! Elementwise unary ops and activations on f32, each with its derivative.
 
 use crate::cpu::elementwise::{map, zip};
-use crate::cpu::special::normal_cdf_and_density;
+use crate::cpu::special::{exp, normal_cdf_and_density};
 use crate::{Result, Storage, Tensor};
 
 const SQRT_2_OVER_PI: f32 = 0.797_884_6;
@@ -52,7 +52,7 @@ impl UnaryOp {
     pub fn apply(self, x: f32) -> f32 {
         match self {
             UnaryOp::Neg => -x,
-            UnaryOp::Exp => x.exp(),
+            UnaryOp::Exp => exp(x),
             UnaryOp::Log => x.ln(),
             UnaryOp::Sqrt => x.sqrt(),
             UnaryOp::Abs => x.abs(),
@@ -121,11 +121,11 @@ impl UnaryOp {
 
 #[inline]
 fn sigmoid(x: f32) -> f32 {
-    // Two branches keep exp's argument non-positive, so neither overflows.
+    // exp of -|x| never overflows; the two forms are selected, not branched to, so loops vectorise.
+    let e = exp(-x.abs());
     if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
+        1.0 / (1.0 + e)
     } else {
-        let e = x.exp();
         e / (1.0 + e)
     }
 }
