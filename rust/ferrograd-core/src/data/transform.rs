@@ -86,11 +86,7 @@ impl Transform {
                 }
             }
             Transform::RandomCrop { size, .. } => positive_size(*size)?,
-            Transform::RandomHorizontalFlip { p } => {
-                if !(0.0..=1.0).contains(p) {
-                    return Err(Error::arg(op, "p", "a probability in [0, 1]", p));
-                }
-            }
+            Transform::RandomHorizontalFlip { p } => crate::ops::expect_probability(op, "p", *p)?,
             Transform::RandomResizedCrop { size, scale, ratio } => {
                 positive_size(*size)?;
                 range("scale", *scale)?;

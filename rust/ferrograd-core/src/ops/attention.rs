@@ -7,7 +7,7 @@ use crate::cpu::attention::{
     SliceView,
 };
 use crate::layout::broadcast_shapes;
-use crate::{CpuStorage, Error, Layout, Result, Storage, Tensor};
+use crate::{CpuStorage, Layout, Result, Storage, Tensor};
 
 const OP: &str = "scaled_dot_product_attention";
 
@@ -60,14 +60,7 @@ impl Tensor {
             super::expect_f32(OP, t)?;
             super::same_device(OP, q, t)?;
         }
-        if !(0.0..=1.0).contains(&dropout_p) {
-            return Err(Error::arg(
-                OP,
-                "dropout_p",
-                "a probability in [0, 1]",
-                dropout_p,
-            ));
-        }
+        super::expect_probability(OP, "dropout_p", dropout_p)?;
         for (name, t) in [("query", q), ("key", k), ("value", v)] {
             crate::ensure_shape!(
                 t.rank() >= 2,

@@ -100,9 +100,7 @@ impl Tensor {
                 .conv2d(weight, bias, stride, padding, dilation, groups)?
                 .squeeze(Some(0));
         }
-        super::expect_f32(OP, self)?;
-        super::expect_f32(OP, weight)?;
-        super::same_device(OP, self, weight)?;
+        super::check_input_and_weight(OP, self, weight)?;
         crate::ensure_shape!(
             self.rank() == 4,
             OP,
@@ -140,14 +138,7 @@ impl Tensor {
             "kernel size must be positive, weight is {:?}",
             weight.shape()
         );
-        if let Some(b) = bias {
-            crate::ensure_shape!(
-                b.shape() == [co],
-                OP,
-                "bias must have shape [{co}], got {:?}",
-                b.shape()
-            );
-        }
+        super::check_bias(OP, self, bias, co)?;
         let geo = ConvGeometry {
             batch: n,
             in_channels: c,
@@ -163,9 +154,6 @@ impl Tensor {
             out_width: window_output(OP, w, kw, stride.1, padding.1, dilation.1, false)?,
         };
         if let crate::Device::Cuda(_) = self.device() {
-            if let Some(b) = bias {
-                super::same_device(OP, self, b)?;
-            }
             return super::unfold::conv2d_unfolded(self, weight, bias, &geo);
         }
         let (x, wt) = (self.contiguous()?, weight.contiguous()?);

@@ -1,13 +1,11 @@
 //! Inverted dropout with masks from the global Philox generator (same seed, same mask).
 
-use crate::{Error, Result, Tensor};
+use crate::{Result, Tensor};
 
 /// Zeroes each element with probability `p` and scales survivors by 1/(1-p) while training;
 /// the identity otherwise. p = 1 zeroes everything, as in PyTorch.
 pub fn dropout(x: &Tensor, p: f32, training: bool) -> Result<Tensor> {
-    if !(0.0..=1.0).contains(&p) {
-        return Err(Error::arg("dropout", "p", "a probability in [0, 1]", p));
-    }
+    super::expect_probability("dropout", "p", p)?;
     if !training || p == 0.0 {
         return Ok(x.clone());
     }

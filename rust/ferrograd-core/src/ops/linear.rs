@@ -10,9 +10,7 @@ impl Tensor {
     /// `[..., in_features]`, `weight` `[out_features, in_features]`, `bias` `[out_features]`.
     pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
         const OP: &str = "linear";
-        super::expect_f32(OP, self)?;
-        super::expect_f32(OP, weight)?;
-        super::same_device(OP, self, weight)?;
+        super::check_input_and_weight(OP, self, weight)?;
         crate::ensure_shape!(
             weight.rank() == 2,
             OP,
@@ -27,16 +25,7 @@ impl Tensor {
             weight.shape(),
             self.shape()
         );
-        if let Some(b) = bias {
-            super::expect_f32(OP, b)?;
-            super::same_device(OP, self, b)?;
-            crate::ensure_shape!(
-                b.shape() == [out_features],
-                OP,
-                "bias must have shape [{out_features}], got {:?}",
-                b.shape()
-            );
-        }
+        super::check_bias(OP, self, bias, out_features)?;
         if self.device() != crate::Device::Cpu {
             let y = self.matmul(&weight.transpose(0, 1)?)?;
             return match bias {

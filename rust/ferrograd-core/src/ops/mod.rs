@@ -46,3 +46,39 @@ pub(crate) fn same_device(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()
     }
     Ok(())
 }
+
+/// Errors unless the input and the weight of a layer op are float32 on one device.
+pub(crate) fn check_input_and_weight(op: &'static str, x: &Tensor, weight: &Tensor) -> Result<()> {
+    expect_f32(op, x)?;
+    expect_f32(op, weight)?;
+    same_device(op, x, weight)
+}
+
+/// Errors unless `bias`, when given, is a float32 `[n]` on the input's device.
+pub(crate) fn check_bias(
+    op: &'static str,
+    x: &Tensor,
+    bias: Option<&Tensor>,
+    n: usize,
+) -> Result<()> {
+    let Some(b) = bias else {
+        return Ok(());
+    };
+    expect_f32(op, b)?;
+    same_device(op, x, b)?;
+    crate::ensure_shape!(
+        b.shape() == [n],
+        op,
+        "bias must have shape [{n}], got {:?}",
+        b.shape()
+    );
+    Ok(())
+}
+
+/// Errors unless `p` (the argument `name`) is a probability in [0, 1].
+pub(crate) fn expect_probability(op: &'static str, name: &'static str, p: f32) -> Result<()> {
+    if !(0.0..=1.0).contains(&p) {
+        return Err(Error::arg(op, name, "a probability in [0, 1]", p));
+    }
+    Ok(())
+}
