@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 
 # The Rust core allocates through mimalloc, which by default hands freed pages back to the
-# operating system after 10 ms. A training step frees and reallocates the same large buffers every
-# few milliseconds, so each reuse faulted its pages in again (about 15% of a BERT forward pass).
-# Freed memory is now kept for a second before it is returned. Set before the extension loads,
-# which is when mimalloc reads its options; a value the user set wins.
-os.environ.setdefault("MIMALLOC_PURGE_DELAY", "1000")
+# operating system after 10 ms. A training step frees and reallocates the same large buffers, so
+# each reuse faulted its pages in again (about 15% of a BERT forward pass; with a 1 s delay a BERT
+# fine-tuning step still took 1.3 s or 2.2 s at random). Freed memory is now kept for 10 s, longer
+# than any step, and returned once a loop has stopped. Set before the extension loads, which is
+# when mimalloc reads its options; a value the user set wins.
+os.environ.setdefault("MIMALLOC_PURGE_DELAY", "10000")
 
 from . import _core, attacks, cuda, data, finetune, functional, images, models, nn, optim, text, training
 from .attacks import robustness
