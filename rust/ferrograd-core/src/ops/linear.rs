@@ -35,7 +35,7 @@ impl Tensor {
         }
         let mut shape = self.shape().to_vec();
         shape[self.rank() - 1] = out_features;
-        let rows = self.numel() / in_features.max(1);
+        let rows: usize = self.shape()[..self.rank() - 1].iter().product();
         let x = self.reshape(&[rows, in_features])?;
         let out = {
             let (sx, sw) = (x.storage()?, weight.storage()?);
@@ -145,6 +145,25 @@ mod tests {
             1e-3,
             1e-2,
         );
+    }
+
+    /// No input features: every output row is the bias (zeros without one), and the weight's
+    /// gradient is empty.
+    #[test]
+    fn linear_with_no_input_features_gives_the_bias() {
+        let x = random_leaf(&[3, 0], 1);
+        let w = random_leaf(&[2, 0], 2);
+        let b = Tensor::from_vec(vec![1.5f32, -2.0], &[2]).unwrap();
+        let y = x.linear(&w, Some(&b)).unwrap();
+        assert_eq!(y.shape(), [3, 2]);
+        assert_eq!(
+            y.to_vec::<f32>().unwrap(),
+            [1.5, -2.0, 1.5, -2.0, 1.5, -2.0]
+        );
+        let y = x.linear(&w, None).unwrap();
+        assert_eq!(y.to_vec::<f32>().unwrap(), [0.0; 6]);
+        y.sum(&[], false).unwrap().backward(None).unwrap();
+        assert_eq!(w.grad().unwrap().shape(), [2, 0]);
     }
 
     #[test]
