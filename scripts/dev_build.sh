@@ -9,6 +9,7 @@ flags=()
 if [ "${1:-}" = "--release" ]; then profile=release; flags=(--release); fi
 target="${CARGO_TARGET_DIR:-target}"
 # The lock keeps two worktrees sharing one target dir from copying each other's library.
+mkdir -p "$target"
 exec 9>"$target/.dev_build.lock"
 flock 9
 cargo build -p ferrograd-py "${flags[@]}"

@@ -3,6 +3,9 @@
 
 use rayon::prelude::*;
 
+use super::fresh::{self, par_chunks_zeroed};
+use crate::Result;
+
 /// Input rows (or columns) covered by each output position along one axis.
 pub type Windows = Vec<std::ops::Range<usize>>;
 
@@ -48,8 +51,8 @@ impl MaxPool<'_> {
         let (h, w) = self.plane;
         let (oh, ow) = self.out;
         let planes = self.input.len() / (h * w).max(1);
-        let mut values = vec![0f32; planes * oh * ow];
-        let mut argmax = vec![0u32; planes * oh * ow];
+        let mut values = fresh::zeros::<f32>(planes * oh * ow);
+        let mut argmax = fresh::zeros::<u32>(planes * oh * ow);
         // The valid input rows / columns of each output row / column, computed once, so the
         // per-plane loop is a plain scan (padding never wins a max, so it is simply skipped).
         let rows = kernel_taps(
@@ -73,7 +76,11 @@ impl MaxPool<'_> {
             || ow == 0
             || ((oh - 1) * self.stride.0 + self.kernel.0 <= h
                 && (ow - 1) * self.stride.1 + self.kernel.1 <= w);
-        if self.padding == (0, 0) && self.dilation == (1, 1) && inside {
+        let plain = self.padding == (0, 0) && self.dilation == (1, 1) && inside;
+        if plain && self.kernel == (2, 2) && self.stride == (2, 2) && self.pool_2x2(&mut values, &mut argmax) {
+            return (values, argmax);
+        }
+        if plain {
             let corners = self.corners();
             values
                 .par_chunks_mut((oh * ow).max(1))
@@ -199,6 +206,87 @@ super::simd::wide_fn! {
     }
 }
 
+impl MaxPool<'_> {
+    /// A 2x2, stride-2 pool without padding (the common case, worth its own loop) with AVX-512,
+    /// one output row at a time; false (nothing written) on CPUs without it, which take the
+    /// general dense path.
+    #[cfg(target_arch = "x86_64")]
+    fn pool_2x2(&self, values: &mut [f32], argmax: &mut [u32]) -> bool {
+        if !std::is_x86_feature_detected!("avx512f") {
+            return false;
+        }
+        let (h, w) = self.plane;
+        let (oh, ow) = self.out;
+        values
+            .par_chunks_mut((oh * ow).max(1))
+            .zip(argmax.par_chunks_mut((oh * ow).max(1)))
+            .enumerate()
+            .for_each(|(pi, (vals, idx))| {
+                let plane = &self.input[pi * h * w..(pi + 1) * h * w];
+                for (oy, (vals, idx)) in vals.chunks_mut(ow).zip(idx.chunks_mut(ow)).enumerate() {
+                    let top = &plane[2 * oy * w..];
+                    let rows = (&top[..2 * ow], &top[w..w + 2 * ow]);
+                    // SAFETY: the running CPU has AVX-512F (checked above).
+                    unsafe { pool_row_2x2(rows, (2 * oy * w) as u32, w as u32, vals, idx) };
+                }
+            });
+        true
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn pool_2x2(&self, _values: &mut [f32], _argmax: &mut [u32]) -> bool {
+        false
+    }
+}
+
+/// One output row of a 2x2, stride-2 max pool, sixteen outputs per step (the last step masked):
+/// `top` and `bottom` are the two input rows (two entries per output), `base` the in-plane
+/// index of `top`'s first element, `w` the plane width. The strided taps are split from two
+/// 16-float loads per row by one two-source permute each (even and odd lanes). The taps are
+/// taken in the general path's order with its rule (the first maximum wins ties, the first NaN
+/// wins), so both pick the same positions.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn pool_row_2x2((top, bottom): (&[f32], &[f32]), base: u32, w: u32, vals: &mut [f32], idx: &mut [u32]) {
+    use std::arch::x86_64::*;
+    let n = vals.len().min(idx.len()).min(top.len() / 2).min(bottom.len() / 2);
+    let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    let odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    let lanes = |count: usize| ((1u32 << count.min(16)) - 1) as __mmask16;
+    for o in (0..n).step_by(16) {
+        let count = (n - o).min(16);
+        let (low, high) = (lanes(2 * count), lanes((2 * count).saturating_sub(16)));
+        // SAFETY: the masks cover outputs o..o+count, which exist in `vals` and `idx`, and
+        // inputs 2o..2(o+count), which exist in both rows (`n` is bounded by all four lengths);
+        // masked-off lanes are neither read nor written.
+        unsafe {
+            let load = |row: &[f32]| {
+                let at = row.as_ptr().add(2 * o);
+                (_mm512_maskz_loadu_ps(low, at), _mm512_maskz_loadu_ps(high, at.add(16)))
+            };
+            let ((t0, t1), (b0, b1)) = (load(top), load(bottom));
+            let first = _mm512_add_epi32(_mm512_set1_epi32((base + 2 * o as u32) as i32), even);
+            let (mut best, mut best_at) = (_mm512_permutex2var_ps(t0, even, t1), first);
+            for (v, shift) in [
+                (_mm512_permutex2var_ps(t0, odd, t1), 1),
+                (_mm512_permutex2var_ps(b0, even, b1), w),
+                (_mm512_permutex2var_ps(b0, odd, b1), w + 1),
+            ] {
+                let larger = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, best);
+                let first_nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(v, v)
+                    & !_mm512_cmp_ps_mask::<_CMP_UNORD_Q>(best, best);
+                let wins = larger | first_nan;
+                best = _mm512_mask_blend_ps(wins, best, v);
+                let at = _mm512_add_epi32(first, _mm512_set1_epi32(shift as i32));
+                best_at = _mm512_mask_blend_epi32(wins, best_at, at);
+            }
+            let out = lanes(count);
+            _mm512_mask_storeu_ps(vals.as_mut_ptr().add(o), out, best);
+            _mm512_mask_storeu_epi32(idx.as_mut_ptr().add(o) as *mut i32, out, best_at);
+        }
+    }
+}
+
 /// Per-task buffers of `MaxPool::dense_plane`.
 #[derive(Default)]
 struct DenseScratch {
@@ -231,22 +319,24 @@ fn kernel_taps(
 }
 
 /// Routes each output gradient to the input position that won the max.
-pub fn max_pool_backward(grad: &[f32], argmax: &[u32], plane: usize, out_plane: usize) -> Vec<f32> {
+pub fn max_pool_backward(
+    grad: &[f32],
+    argmax: &[u32],
+    plane: usize,
+    out_plane: usize,
+) -> Result<Vec<f32>> {
     let planes = grad.len() / out_plane.max(1);
-    let mut dx = vec![0f32; planes * plane];
-    dx.par_chunks_mut(plane.max(1))
-        .enumerate()
-        .for_each(|(pi, d)| {
-            for (g, &i) in grad[pi * out_plane..(pi + 1) * out_plane]
-                .iter()
-                .zip(&argmax[pi * out_plane..(pi + 1) * out_plane])
-            {
-                if let Some(slot) = d.get_mut(i as usize) {
-                    *slot += g;
-                }
+    par_chunks_zeroed(planes * plane, plane, || (), |_, pi, d| {
+        for (g, &i) in grad[pi * out_plane..(pi + 1) * out_plane]
+            .iter()
+            .zip(&argmax[pi * out_plane..(pi + 1) * out_plane])
+        {
+            if let Some(slot) = d.get_mut(i as usize) {
+                *slot += g;
             }
-        });
-    dx
+        }
+        Ok(())
+    })
 }
 
 /// Average pooling with explicit windows and a divisor per output position.
@@ -260,7 +350,7 @@ pub fn avg_pool(
     let (h, w) = plane;
     let (oh, ow) = (rows.len(), cols.len());
     let planes = input.len() / (h * w).max(1);
-    let mut out = vec![0f32; planes * oh * ow];
+    let mut out = fresh::zeros::<f32>(planes * oh * ow);
     out.par_chunks_mut((oh * ow).max(1))
         .enumerate()
         .for_each(|(pi, o)| {
@@ -285,27 +375,24 @@ pub fn avg_pool_backward(
     rows: &Windows,
     cols: &Windows,
     divisor: &[f32],
-) -> Vec<f32> {
+) -> Result<Vec<f32>> {
     let (h, w) = plane;
     let (oh, ow) = (rows.len(), cols.len());
     let planes = grad.len() / (oh * ow).max(1);
-    let mut dx = vec![0f32; planes * h * w];
-    dx.par_chunks_mut((h * w).max(1))
-        .enumerate()
-        .for_each(|(pi, d)| {
-            let g = &grad[pi * oh * ow..(pi + 1) * oh * ow];
-            for (oy, ry) in rows.iter().enumerate() {
-                for (ox, rx) in cols.iter().enumerate() {
-                    let share = g[oy * ow + ox] / divisor[oy * ow + ox];
-                    for iy in ry.clone() {
-                        d[iy * w + rx.start..iy * w + rx.end]
-                            .iter_mut()
-                            .for_each(|v| *v += share);
-                    }
+    par_chunks_zeroed(planes * h * w, h * w, || (), |_, pi, d| {
+        let g = &grad[pi * oh * ow..(pi + 1) * oh * ow];
+        for (oy, ry) in rows.iter().enumerate() {
+            for (ox, rx) in cols.iter().enumerate() {
+                let share = g[oy * ow + ox] / divisor[oy * ow + ox];
+                for iy in ry.clone() {
+                    d[iy * w + rx.start..iy * w + rx.end]
+                        .iter_mut()
+                        .for_each(|v| *v += share);
                 }
             }
-        });
-    dx
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -365,21 +452,23 @@ mod tests {
         (vals, idx)
     }
 
-    /// The dense (no padding, no dilation) path gives the reference values and positions,
+    /// The dense (no padding, no dilation) paths give the reference values and positions,
     /// including ties (first wins) and NaN (first NaN wins), for overlapping and strided windows.
+    /// The 37-wide planes give 2x2 pools rows of 18 outputs: one 16-wide vector step and a tail.
     #[test]
     fn dense_windows_match_the_reference_scan() {
-        let (h, w) = (9, 11);
-        let mut input: Vec<f32> = (0..3 * h * w).map(|i| ((i * 37) % 13) as f32).collect();
-        input[5] = f32::NAN;
-        input[40] = f32::NAN;
-        input[41] = f32::NAN;
-        for (kernel, stride) in [(2, 2), (3, 1), (3, 2), (1, 1)] {
-            let (vals, idx) = pool(&input, (h, w), kernel, stride);
-            let (want_vals, want_idx) = reference(&input, (h, w), kernel, stride);
-            assert_eq!(idx, want_idx, "kernel {kernel} stride {stride}");
-            for (v, r) in vals.iter().zip(&want_vals) {
-                assert!(v == r || (v.is_nan() && r.is_nan()));
+        for (h, w) in [(9, 11), (6, 37)] {
+            let mut input: Vec<f32> = (0..3 * h * w).map(|i| ((i * 37) % 13) as f32).collect();
+            for at in [5, 40, 41, w + 20, 2 * w + 3] {
+                input[at] = f32::NAN;
+            }
+            for (kernel, stride) in [(2, 2), (3, 1), (3, 2), (1, 1)] {
+                let (vals, idx) = pool(&input, (h, w), kernel, stride);
+                let (want_vals, want_idx) = reference(&input, (h, w), kernel, stride);
+                assert_eq!(idx, want_idx, "plane {h}x{w} kernel {kernel} stride {stride}");
+                for (v, r) in vals.iter().zip(&want_vals) {
+                    assert!(v == r || (v.is_nan() && r.is_nan()));
+                }
             }
         }
     }

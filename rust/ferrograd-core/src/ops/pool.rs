@@ -154,8 +154,7 @@ impl Tensor {
             OP,
             &[self],
             Box::new(move |g| {
-                let dx =
-                    max_pool_backward(&g.contiguous()?.to_vec::<f32>()?, &argmax, h * w, oh * ow);
+                let dx = g.with_f32_slice(OP, |g| max_pool_backward(g, &argmax, h * w, oh * ow))??;
                 Ok(vec![Some(Tensor::from_vec(dx, &in_shape)?)])
             }),
         ))
@@ -264,13 +263,9 @@ impl Tensor {
             op,
             &[self],
             Box::new(move |g| {
-                let dx = avg_pool_backward(
-                    &g.contiguous()?.to_vec::<f32>()?,
-                    (h, w),
-                    &rows,
-                    &cols,
-                    &divisor,
-                );
+                let dx = g.with_f32_slice(op, |g| {
+                    avg_pool_backward(g, (h, w), &rows, &cols, &divisor)
+                })??;
                 Ok(vec![Some(Tensor::from_vec(dx, &in_shape)?)])
             }),
         ))
