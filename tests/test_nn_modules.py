@@ -121,3 +121,44 @@ def test_modules_reject_bad_input_clearly():
         nn.Linear(4, 3)(fg.zeros(2, 5))
     with pytest.raises(ValueError, match="conv2d"):
         nn.Conv2d(3, 4, 3)(fg.zeros(1, 2, 8, 8))
+
+
+def test_sequential_fuses_conv_and_relu_without_changing_results():
+    """Sequential runs Conv2d + ReLU as one fused op: the output equals the composed ops exactly
+    and the gradients agree (tolerance 1e-5: the bias gradient sums in another order). A Conv2d
+    subclass with its own forward is called as written, not fused."""
+    fg.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 3, stride=2), nn.ReLU())
+    rng = np.random.default_rng(0)
+    x_np = rng.standard_normal((5, 3, 9, 9)).astype(np.float32)
+
+    def grads(run):
+        x = fg.tensor(x_np, requires_grad=True)
+        for p in model.parameters():
+            p.grad = None
+        y = run(x)
+        (y * y).sum().backward()
+        return y.detach().numpy(), [x.grad.numpy()] + [p.grad.numpy() for p in model.parameters()]
+
+    def composed(x):
+        c1, c2 = model[0], model[2]
+        h = F.relu(F.conv2d(x, c1.weight, c1.bias, c1.stride, c1.padding))
+        return F.relu(F.conv2d(h, c2.weight, c2.bias, c2.stride, c2.padding))
+
+    assert model(fg.tensor(x_np, requires_grad=True)).grad_fn == "conv2d_relu"
+    fused_out, fused_grads = grads(model)
+    ref_out, ref_grads = grads(composed)
+    np.testing.assert_array_equal(fused_out, ref_out)
+    assert fused_out.min() == 0.0 and fused_out.max() > 0.0
+    for got, want in zip(fused_grads, ref_grads):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+    class Doubled(nn.Conv2d):
+        def forward(self, x):
+            return super().forward(x) * 2.0
+
+    doubled = nn.Sequential(Doubled(3, 2, 3), nn.ReLU())
+    x = fg.tensor(x_np)
+    want = F.relu(F.conv2d(x, doubled[0].weight, doubled[0].bias) * 2.0).detach().numpy()
+    np.testing.assert_array_equal(doubled(x).detach().numpy(), want)
+    assert doubled(fg.tensor(x_np, requires_grad=True)).grad_fn == "relu"

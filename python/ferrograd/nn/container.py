@@ -6,6 +6,7 @@ from collections import OrderedDict
 from typing import Any, Iterable, Iterator, overload
 
 from .. import _core
+from .activation import ReLU
 from .module import Module
 
 
@@ -33,8 +34,17 @@ class Sequential(Module):
         return self
 
     def forward(self, x: Any) -> Any:
-        for m in self._modules.values():
-            x = m(x)
+        """Applies the children in order. A layer followed by a ``ReLU`` runs as one fused op
+        where the layer has one (``Conv2d``): same values, one pass fewer over the output."""
+        mods = list(self._modules.values())
+        i = 0
+        while i < len(mods):
+            if i + 1 < len(mods) and type(mods[i + 1]) is ReLU:
+                fused = mods[i]._forward_relu(x)
+                if fused is not None:
+                    x, i = fused, i + 2
+                    continue
+            x, i = mods[i](x), i + 1
         return x
 
     def _to_layer(self) -> _core.Layer:

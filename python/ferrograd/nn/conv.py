@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from .. import _core
 from .._core import Tensor
 from .. import functional as F
@@ -28,6 +30,11 @@ class Conv2d(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def _forward_relu(self, x: Tensor) -> Optional[Tensor]:
+        if type(self).forward is not Conv2d.forward:
+            return None  # a subclass with its own forward runs it
+        return _core.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, relu=True)
 
     def _to_layer(self) -> _core.Layer:
         return _core.Layer.conv2d(self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)

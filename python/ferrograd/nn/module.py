@@ -96,6 +96,11 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
+    def _forward_relu(self, x: Any) -> Any:
+        """``relu(self(x))`` as one fused op for layers that have one, else None; ``Sequential``
+        calls it for a layer followed by a ``ReLU``."""
+        return None
+
     def _to_layer(self) -> "_core.Layer":
         """This module as a Rust layer sharing its parameters, for the Rust training loop. Built-in
         layers and containers return native layers; any other module runs its Python ``forward``

@@ -68,7 +68,9 @@ fn scaled_dot_product_attention(
     })
 }
 
+/// conv2d; with `relu`, followed by a ReLU fused into it (`nn.Sequential` uses this).
 #[pyfunction]
+#[pyo3(signature = (x, weight, bias, stride, padding, dilation, groups, relu = false))]
 #[allow(clippy::too_many_arguments)]
 fn conv2d(
     py: Python<'_>,
@@ -79,10 +81,12 @@ fn conv2d(
     padding: (usize, usize),
     dilation: (usize, usize),
     groups: usize,
+    relu: bool,
 ) -> PyResult<PyTensor> {
     let (x, w, b) = (x.inner.clone(), weight.inner.clone(), opt(&bias));
-    run(py, || {
-        x.conv2d(&w, b.as_ref(), stride, padding, dilation, groups)
+    run(py, || match relu {
+        true => x.conv2d_relu(&w, b.as_ref(), stride, padding, dilation, groups),
+        false => x.conv2d(&w, b.as_ref(), stride, padding, dilation, groups),
     })
 }
 

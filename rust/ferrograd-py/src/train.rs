@@ -115,7 +115,7 @@ fn report(callback: Option<&Py<PyAny>>, every: usize, p: &Progress) -> Result<()
     Python::attach(|py| {
         py.check_signals().map_err(stash)?;
         if let Some(cb) = callback {
-            if p.batch % every.max(1) == 0 || p.batch == p.batches {
+            if p.batch.is_multiple_of(every.max(1)) || p.batch == p.batches {
                 let d = progress_dict(py, p).map_err(stash)?;
                 cb.call1(py, (d,)).map_err(stash)?;
             }

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use super::fresh::par_chunks_zeroed;
 use super::gemm::matmul_strided;
+use super::norm::{blocked_sums, sum};
 use crate::Result;
 
 /// Geometry of one convolution.
@@ -369,12 +370,15 @@ fn add_row(dst: &mut [f32], src: &[f32]) {
     }
 }
 
-/// Forward: `out[n] = W @ cols(x[n]) (+ bias)` per group.
+/// Forward: `out[n] = W @ cols(x[n]) (+ bias)` per group, then `max(out, 0)` with `relu` (a
+/// ReLU fused into the layer: applied to each image while it is still in cache, instead of a
+/// pass of its own over the whole output).
 pub fn conv2d_forward(
     x: &[f32],
     weight: &[f32],
     bias: Option<&[f32]>,
     geo: &ConvGeometry,
+    relu: bool,
 ) -> Result<Vec<f32>> {
     let (k, plane, go) = (geo.col_rows(), geo.out_plane(), geo.group_out());
     let single = geo.batch == 1;
@@ -403,22 +407,41 @@ pub fn conv2d_forward(
                     chunk.iter_mut().for_each(|v| *v += b[c]);
                 }
             }
+            if relu {
+                // The same expression as the ReLU op, so fused and composed outputs agree.
+                o.iter_mut().for_each(|v| *v = v.max(0.0));
+            }
             Ok(())
         },
     )
 }
 
-/// Gradient with respect to the input: `col2im(W^T @ dy[n])` per group.
-pub fn conv2d_backward_input(dy: &[f32], weight: &[f32], geo: &ConvGeometry) -> Result<Vec<f32>> {
+/// Gradient with respect to the input: `col2im(W^T @ dy[n])` per group. With `relu_output` (the
+/// output of a convolution fused with a ReLU) the gradient first passes the ReLU, one image at a
+/// time into a scratch buffer.
+pub fn conv2d_backward_input(
+    dy: &[f32],
+    weight: &[f32],
+    geo: &ConvGeometry,
+    relu_output: Option<&[f32]>,
+) -> Result<Vec<f32>> {
     let (k, plane, go) = (geo.col_rows(), geo.out_plane(), geo.group_out());
     let group_size = geo.group_in() * geo.height * geo.width;
     let single = geo.batch == 1;
     par_chunks_zeroed(
         geo.batch * geo.in_image(),
         geo.in_image(),
-        Vec::new,
-        |cols, n, dxi| {
-            let dyi = &dy[n * geo.out_image()..(n + 1) * geo.out_image()];
+        || (Vec::new(), Vec::new()),
+        |(cols, passed), n, dxi| {
+            let image = n * geo.out_image()..(n + 1) * geo.out_image();
+            let dyi = match relu_output {
+                Some(y) => {
+                    passed.resize(image.len(), 0.0);
+                    through_relu(passed, &dy[image.clone()], &y[image]);
+                    &passed[..]
+                }
+                None => &dy[image],
+            };
             for g in 0..geo.groups {
                 let w = &weight[g * go * k..(g + 1) * go * k];
                 let dyg = &dyi[g * go * plane..(g + 1) * go * plane];
@@ -474,7 +497,15 @@ const WEIGHT_GRAD_COLUMNS: usize = 1 << 18;
 /// one product `cols @ dy^T` gives the transposed gradient: a per-image `dy @ cols^T` has a
 /// short inner dimension (one plane) and reads the columns transposed, which the GEMM packs
 /// slowly (measured 84 against 139 GFLOP/s for LeNet's second layer, 8 images per product).
-pub fn conv2d_backward_weight(dy: &[f32], x: &[f32], geo: &ConvGeometry) -> Result<Vec<f32>> {
+///
+/// With `relu_output` (a convolution fused with a ReLU) `dy` passes the ReLU as its rows are
+/// gathered for the product.
+pub fn conv2d_backward_weight(
+    dy: &[f32],
+    x: &[f32],
+    geo: &ConvGeometry,
+    relu_output: Option<&[f32]>,
+) -> Result<Vec<f32>> {
     let (k, plane, go) = (geo.col_rows(), geo.out_plane(), geo.group_out());
     let (out_image, in_image) = (geo.out_image().max(1), geo.in_image().max(1));
     let group_size = geo.group_in() * geo.height * geo.width;
@@ -483,13 +514,17 @@ pub fn conv2d_backward_weight(dy: &[f32], x: &[f32], geo: &ConvGeometry) -> Resu
     let partials = dy
         .par_chunks(per_chunk * out_image)
         .zip(x.par_chunks(per_chunk * in_image))
-        .map(|(dys, images)| {
+        .enumerate()
+        .map(|(chunk, (dys, images))| {
+            let chunk_start = chunk * per_chunk * out_image;
             let (mut dw_t, mut cols, mut dy_rows) =
                 (vec![0f32; k * geo.out_channels], Vec::new(), Vec::new());
-            for (dyb, imageb) in dys
+            for (product, (dyb, imageb)) in dys
                 .chunks(per_product * out_image)
                 .zip(images.chunks(per_product * in_image))
+                .enumerate()
             {
+                let product_start = chunk_start + product * per_product * out_image;
                 let count = dyb.len() / out_image;
                 let pitch = count * plane;
                 for g in 0..geo.groups {
@@ -505,11 +540,16 @@ pub fn conv2d_backward_weight(dy: &[f32], x: &[f32], geo: &ConvGeometry) -> Resu
                             &mut cols[i * plane..],
                             pitch,
                         );
-                        for (c, src) in dyi[g * go * plane..(g + 1) * go * plane]
-                            .chunks(plane)
-                            .enumerate()
-                        {
-                            dy_rows[c * pitch + i * plane..][..plane].copy_from_slice(src);
+                        for c in 0..go {
+                            let row = (g * go + c) * plane..(g * go + c + 1) * plane;
+                            let dst = &mut dy_rows[c * pitch + i * plane..][..plane];
+                            match relu_output {
+                                Some(y) => {
+                                    let at = product_start + i * out_image;
+                                    through_relu(dst, &dyi[row.clone()], &y[at..][row]);
+                                }
+                                None => dst.copy_from_slice(&dyi[row]),
+                            }
                         }
                     }
                     matmul_strided(
@@ -544,6 +584,47 @@ pub fn conv2d_backward_weight(dy: &[f32], x: &[f32], geo: &ConvGeometry) -> Resu
         }
     }
     Ok(dw)
+}
+
+/// `dst = dy * step(y)` for the output `y` of a convolution fused with a ReLU: the gradient the
+/// composed ReLU passes back (`y > 0` exactly where the ReLU's input was positive). A multiply,
+/// not a select, so NaN and infinite gradients come out as from the composed ops.
+fn through_relu(dst: &mut [f32], dy: &[f32], y: &[f32]) {
+    for ((d, &g), &v) in dst.iter_mut().zip(dy).zip(y) {
+        *d = g * ((v > 0.0) as u8 as f32);
+    }
+}
+
+/// The bias gradient: `dy` [N, C, plane] summed over images and positions per channel, after the
+/// fused ReLU when `relu_output` is given. Channels run in parallel, images in order, so the
+/// sums do not depend on the thread count.
+pub fn bias_grad(
+    dy: &[f32],
+    channels: usize,
+    plane: usize,
+    relu_output: Option<&[f32]>,
+) -> Vec<f32> {
+    let images = dy.len() / (channels * plane).max(1);
+    (0..channels)
+        .into_par_iter()
+        .map(|c| {
+            let total: f64 = (0..images)
+                .map(|n| {
+                    let at = (n * channels + c) * plane..(n * channels + c + 1) * plane;
+                    match relu_output {
+                        Some(y) => {
+                            blocked_sums(&dy[at.clone()], &y[at], |g, v| {
+                                (g * ((v > 0.0) as u8 as f32), 0.0)
+                            })
+                            .0
+                        }
+                        None => sum(&dy[at]),
+                    }
+                })
+                .sum();
+            total as f32
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -633,7 +714,7 @@ mod tests {
             };
             let x = values(batch * geo.in_image(), 7 + i as u32);
             let dy = values(batch * geo.out_image(), 11 + i as u32);
-            let got = conv2d_backward_weight(&dy, &x, &geo).unwrap();
+            let got = conv2d_backward_weight(&dy, &x, &geo, None).unwrap();
             let want = naive_weight_grad(&dy, &x, &geo);
             for (a, e) in got.iter().zip(&want) {
                 assert!(

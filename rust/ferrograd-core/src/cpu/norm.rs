@@ -25,7 +25,7 @@ const ROW_BLOCKS: usize = 16;
 
 /// The two sums over i of `f(a[i], b[i])`, in f32 lanes per block and f64 across blocks.
 #[inline(always)]
-fn blocked_sums(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> (f32, f32)) -> (f64, f64) {
+pub(crate) fn blocked_sums(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> (f32, f32)) -> (f64, f64) {
     let (mut total0, mut total1) = (0f64, 0f64);
     for (ba, bb) in a.chunks(SUM_BLOCK).zip(b.chunks(SUM_BLOCK)) {
         let (mut lanes0, mut lanes1) = ([0f32; LANES], [0f32; LANES]);

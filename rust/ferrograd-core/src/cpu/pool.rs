@@ -77,7 +77,11 @@ impl MaxPool<'_> {
             || ((oh - 1) * self.stride.0 + self.kernel.0 <= h
                 && (ow - 1) * self.stride.1 + self.kernel.1 <= w);
         let plain = self.padding == (0, 0) && self.dilation == (1, 1) && inside;
-        if plain && self.kernel == (2, 2) && self.stride == (2, 2) && self.pool_2x2(&mut values, &mut argmax) {
+        if plain
+            && self.kernel == (2, 2)
+            && self.stride == (2, 2)
+            && self.pool_2x2(&mut values, &mut argmax)
+        {
             return (values, argmax);
         }
         if plain {
@@ -247,9 +251,19 @@ impl MaxPool<'_> {
 /// wins), so both pick the same positions.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn pool_row_2x2((top, bottom): (&[f32], &[f32]), base: u32, w: u32, vals: &mut [f32], idx: &mut [u32]) {
+fn pool_row_2x2(
+    (top, bottom): (&[f32], &[f32]),
+    base: u32,
+    w: u32,
+    vals: &mut [f32],
+    idx: &mut [u32],
+) {
     use std::arch::x86_64::*;
-    let n = vals.len().min(idx.len()).min(top.len() / 2).min(bottom.len() / 2);
+    let n = vals
+        .len()
+        .min(idx.len())
+        .min(top.len() / 2)
+        .min(bottom.len() / 2);
     let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     let odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
     let lanes = |count: usize| ((1u32 << count.min(16)) - 1) as __mmask16;
@@ -262,7 +276,10 @@ fn pool_row_2x2((top, bottom): (&[f32], &[f32]), base: u32, w: u32, vals: &mut [
         unsafe {
             let load = |row: &[f32]| {
                 let at = row.as_ptr().add(2 * o);
-                (_mm512_maskz_loadu_ps(low, at), _mm512_maskz_loadu_ps(high, at.add(16)))
+                (
+                    _mm512_maskz_loadu_ps(low, at),
+                    _mm512_maskz_loadu_ps(high, at.add(16)),
+                )
             };
             let ((t0, t1), (b0, b1)) = (load(top), load(bottom));
             let first = _mm512_add_epi32(_mm512_set1_epi32((base + 2 * o as u32) as i32), even);
@@ -326,17 +343,22 @@ pub fn max_pool_backward(
     out_plane: usize,
 ) -> Result<Vec<f32>> {
     let planes = grad.len() / out_plane.max(1);
-    par_chunks_zeroed(planes * plane, plane, || (), |_, pi, d| {
-        for (g, &i) in grad[pi * out_plane..(pi + 1) * out_plane]
-            .iter()
-            .zip(&argmax[pi * out_plane..(pi + 1) * out_plane])
-        {
-            if let Some(slot) = d.get_mut(i as usize) {
-                *slot += g;
+    par_chunks_zeroed(
+        planes * plane,
+        plane,
+        || (),
+        |_, pi, d| {
+            for (g, &i) in grad[pi * out_plane..(pi + 1) * out_plane]
+                .iter()
+                .zip(&argmax[pi * out_plane..(pi + 1) * out_plane])
+            {
+                if let Some(slot) = d.get_mut(i as usize) {
+                    *slot += g;
+                }
             }
-        }
-        Ok(())
-    })
+            Ok(())
+        },
+    )
 }
 
 /// Average pooling with explicit windows and a divisor per output position.
@@ -379,20 +401,25 @@ pub fn avg_pool_backward(
     let (h, w) = plane;
     let (oh, ow) = (rows.len(), cols.len());
     let planes = grad.len() / (oh * ow).max(1);
-    par_chunks_zeroed(planes * h * w, h * w, || (), |_, pi, d| {
-        let g = &grad[pi * oh * ow..(pi + 1) * oh * ow];
-        for (oy, ry) in rows.iter().enumerate() {
-            for (ox, rx) in cols.iter().enumerate() {
-                let share = g[oy * ow + ox] / divisor[oy * ow + ox];
-                for iy in ry.clone() {
-                    d[iy * w + rx.start..iy * w + rx.end]
-                        .iter_mut()
-                        .for_each(|v| *v += share);
+    par_chunks_zeroed(
+        planes * h * w,
+        h * w,
+        || (),
+        |_, pi, d| {
+            let g = &grad[pi * oh * ow..(pi + 1) * oh * ow];
+            for (oy, ry) in rows.iter().enumerate() {
+                for (ox, rx) in cols.iter().enumerate() {
+                    let share = g[oy * ow + ox] / divisor[oy * ow + ox];
+                    for iy in ry.clone() {
+                        d[iy * w + rx.start..iy * w + rx.end]
+                            .iter_mut()
+                            .for_each(|v| *v += share);
+                    }
                 }
             }
-        }
-        Ok(())
-    })
+            Ok(())
+        },
+    )
 }
 
 #[cfg(test)]
@@ -465,7 +492,10 @@ mod tests {
             for (kernel, stride) in [(2, 2), (3, 1), (3, 2), (1, 1)] {
                 let (vals, idx) = pool(&input, (h, w), kernel, stride);
                 let (want_vals, want_idx) = reference(&input, (h, w), kernel, stride);
-                assert_eq!(idx, want_idx, "plane {h}x{w} kernel {kernel} stride {stride}");
+                assert_eq!(
+                    idx, want_idx,
+                    "plane {h}x{w} kernel {kernel} stride {stride}"
+                );
                 for (v, r) in vals.iter().zip(&want_vals) {
                     assert!(v == r || (v.is_nan() && r.is_nan()));
                 }

@@ -91,7 +91,7 @@ pub fn read_batch(path: &Path, label: CifarLabel) -> Result<(Vec<u8>, Vec<i64>)>
 
 fn read_records(bytes: &[u8], path: &Path, label: CifarLabel) -> Result<(Vec<u8>, Vec<i64>)> {
     let record = label.label_bytes() + IMAGE_BYTES;
-    if bytes.is_empty() || bytes.len() % record != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(record) {
         return Err(format_error(
             path,
             format!(

@@ -178,7 +178,7 @@ impl Dataset {
         classes: Vec<String>,
         pad_id: i64,
     ) -> Result<Dataset> {
-        if seq_len == 0 || ids.len() % seq_len != 0 {
+        if seq_len == 0 || !ids.len().is_multiple_of(seq_len) {
             return Err(Error::arg(
                 "tokens",
                 "ids",

@@ -421,7 +421,7 @@ impl Parser<'_> {
         let at = self.pos;
         match (&mut self.objs[target], op) {
             (Obj::List(list), APPEND | APPENDS) => list.extend(items),
-            (Obj::Dict(dict), SETITEM | SETITEMS) if items.len() % 2 == 0 => {
+            (Obj::Dict(dict), SETITEM | SETITEMS) if items.len().is_multiple_of(2) => {
                 dict.extend(items.chunks_exact(2).map(|kv| (kv[0], kv[1])))
             }
             (other, _) => {

@@ -56,6 +56,17 @@ impl Module for Conv2d {
         )
     }
 
+    fn forward_relu(&self, x: &Tensor) -> Option<Result<Tensor>> {
+        Some(x.conv2d_relu(
+            &self.weight,
+            self.bias.as_ref(),
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+        ))
+    }
+
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor, TensorRole)) {
         visit_weight_bias(prefix, &self.weight, self.bias.as_ref(), f);
     }

@@ -35,6 +35,17 @@ pub trait Module: Send + Sync + std::fmt::Debug {
 
     /// Switches training mode (batch statistics, dropout) on or off, children included.
     fn set_training(&mut self, _training: bool) {}
+
+    /// `relu(forward(x))` as one fused op, for layers that have one (None for the rest).
+    /// `Sequential` calls it for a layer followed by a ReLU.
+    fn forward_relu(&self, _x: &Tensor) -> Option<Result<Tensor>> {
+        None
+    }
+
+    /// Whether this module is a ReLU (which `Sequential` folds into the layer before it).
+    fn is_relu(&self) -> bool {
+        false
+    }
 }
 
 /// `prefix.name`, or `name` at the top level.

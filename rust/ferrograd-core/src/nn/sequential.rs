@@ -24,9 +24,18 @@ impl Sequential {
 }
 
 impl Module for Sequential {
+    /// Children in order; a layer followed by a ReLU runs as one fused op where it has one.
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mut y = x.clone();
-        for (_, m) in &self.children {
+        let mut children = self.children.iter().map(|(_, m)| m).peekable();
+        while let Some(m) = children.next() {
+            if children.peek().is_some_and(|next| next.is_relu()) {
+                if let Some(fused) = m.forward_relu(&y) {
+                    y = fused?;
+                    children.next();
+                    continue;
+                }
+            }
             y = m.forward(&y)?;
         }
         Ok(y)
@@ -41,6 +50,61 @@ impl Module for Sequential {
     fn set_training(&mut self, training: bool) {
         for (_, m) in &mut self.children {
             m.set_training(training);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::{Activation, Conv2d};
+    use crate::testing::random_leaf;
+
+    /// A convolution followed by a ReLU runs as the fused op, with the values and gradients of
+    /// the children applied one by one; a ReLU after a layer without a fused form stays a ReLU.
+    #[test]
+    fn conv_then_relu_runs_fused() {
+        let conv = || Conv2d {
+            weight: random_leaf(&[3, 2, 3, 3], 1),
+            bias: Some(random_leaf(&[3], 2)),
+            stride: (1, 1),
+            padding: (1, 1),
+            dilation: (1, 1),
+            groups: 1,
+        };
+        let seq = Sequential::new(vec![
+            Box::new(conv()),
+            Box::new(Activation::Relu),
+            Box::new(Activation::Relu),
+        ]);
+        let x = random_leaf(&[2, 2, 5, 5], 3);
+        let y = seq.forward(&x).unwrap();
+        assert_eq!(y.node().unwrap().name, "relu");
+        assert_eq!(
+            y.node().unwrap().inputs[0].node().unwrap().name,
+            "conv2d_relu"
+        );
+        let one_by_one = seq
+            .children
+            .iter()
+            .fold(x.clone(), |h, (_, m)| m.forward(&h).unwrap());
+        assert_eq!(
+            y.to_vec::<f32>().unwrap(),
+            one_by_one.to_vec::<f32>().unwrap()
+        );
+        let grads = |out: &Tensor| {
+            let loss = out.square().unwrap().sum(&[], false).unwrap();
+            crate::autograd::grad(&loss, std::slice::from_ref(&x)).unwrap()[0]
+                .clone()
+                .unwrap()
+        };
+        for (a, e) in grads(&y)
+            .to_vec::<f32>()
+            .unwrap()
+            .iter()
+            .zip(grads(&one_by_one).to_vec::<f32>().unwrap())
+        {
+            assert!((a - e).abs() <= 1e-5 * (1.0 + e.abs()), "{a} vs {e}");
         }
     }
 }

@@ -33,6 +33,10 @@ impl Module for Activation {
             Activation::LogSoftmax(dim) => x.log_softmax(dim),
         }
     }
+
+    fn is_relu(&self) -> bool {
+        matches!(self, Activation::Relu)
+    }
 }
 
 /// Inverted dropout while training, the identity in evaluation.

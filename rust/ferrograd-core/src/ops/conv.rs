@@ -2,7 +2,7 @@
 //! dilation, groups) and its three gradients.
 
 use crate::cpu::conv::{
-    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvGeometry,
+    bias_grad, conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvGeometry,
 };
 use crate::{CpuStorage, Error, Result, Storage, Tensor};
 
@@ -51,18 +51,18 @@ pub(crate) fn dims4(t: &Tensor) -> [usize; 4] {
 
 /// The (input, weight, bias) gradients of a convolution-like op from the output gradient `g`:
 /// `input_grad(g, weight)` and `weight_grad(g, input)` run on host slices read in place (no
-/// copies of the activations), only for the operands that require a gradient; the bias
-/// gradient sums `g` over batch and space.
+/// copies of the activations), only for the operands that require a gradient; `bias_grad(g)`
+/// (given when the op has a bias) sums `g` per output channel.
 pub(crate) fn conv_grads(
     op: &'static str,
     g: &Tensor,
     x: &Tensor,
     wt: &Tensor,
-    has_bias: bool,
     input_grad: impl Fn(&[f32], &[f32]) -> Result<Vec<f32>>,
     weight_grad: impl Fn(&[f32], &[f32]) -> Result<Vec<f32>>,
+    bias_grad: Option<impl Fn(&[f32]) -> Result<Vec<f32>>>,
 ) -> Result<Vec<Option<Tensor>>> {
-    let (dx, dw) = g.with_f32_slice(op, |dy| -> Result<_> {
+    let (dx, dw, db) = g.with_f32_slice(op, |dy| -> Result<_> {
         let dx = match x.requires_grad() {
             true => Some(wt.with_f32_slice(op, |wv| input_grad(dy, wv))??),
             false => None,
@@ -71,16 +71,21 @@ pub(crate) fn conv_grads(
             true => Some(x.with_f32_slice(op, |xv| weight_grad(dy, xv))??),
             false => None,
         };
-        Ok((dx, dw))
+        let db = bias_grad.map(|f| f(dy)).transpose()?;
+        Ok((dx, dw, db))
     })??;
     let dx = dx.map(|v| Tensor::from_vec(v, x.shape())).transpose()?;
     let dw = dw.map(|v| Tensor::from_vec(v, wt.shape())).transpose()?;
     let mut grads = vec![dx, dw];
-    if has_bias {
-        grads.push(Some(g.sum(&[0, 2, 3], false)?));
+    if let Some(db) = db {
+        let channels = db.len();
+        grads.push(Some(Tensor::from_vec(db, &[channels])?));
     }
     Ok(grads)
 }
+
+/// A gradient kernel given the output of a fused ReLU (None when the convolution has none).
+type KernelOnRelu<'a> = dyn Fn(Option<&[f32]>) -> Result<Vec<f32>> + 'a;
 
 impl Tensor {
     /// 2-D convolution of an NCHW input.
@@ -93,11 +98,41 @@ impl Tensor {
         dilation: (usize, usize),
         groups: usize,
     ) -> Result<Tensor> {
+        self.conv2d_then(weight, bias, stride, padding, dilation, groups, false)
+    }
+
+    /// `conv2d(...).relu()` as one op on the host: the ReLU runs on each image while the
+    /// convolution's output is still in cache, and its backward is folded into the
+    /// convolution's (no pre-activation tensor, no ReLU passes over the whole output).
+    pub fn conv2d_relu(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        stride: (usize, usize),
+        padding: (usize, usize),
+        dilation: (usize, usize),
+        groups: usize,
+    ) -> Result<Tensor> {
+        self.conv2d_then(weight, bias, stride, padding, dilation, groups, true)
+    }
+
+    /// conv2d, followed by a fused ReLU when `relu`.
+    #[allow(clippy::too_many_arguments)]
+    fn conv2d_then(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        stride: (usize, usize),
+        padding: (usize, usize),
+        dilation: (usize, usize),
+        groups: usize,
+        relu: bool,
+    ) -> Result<Tensor> {
         const OP: &str = "conv2d";
         if self.rank() == 3 {
             return self
                 .unsqueeze(0)?
-                .conv2d(weight, bias, stride, padding, dilation, groups)?
+                .conv2d_then(weight, bias, stride, padding, dilation, groups, relu)?
                 .squeeze(Some(0));
         }
         super::check_input_and_weight(OP, self, weight)?;
@@ -154,7 +189,8 @@ impl Tensor {
             out_width: window_output(OP, w, kw, stride.1, padding.1, dilation.1, false)?,
         };
         if let crate::Device::Cuda(_) = self.device() {
-            return super::unfold::conv2d_unfolded(self, weight, bias, &geo);
+            let out = super::unfold::conv2d_unfolded(self, weight, bias, &geo)?;
+            return if relu { out.relu() } else { Ok(out) };
         }
         let (x, wt) = (self.contiguous()?, weight.contiguous()?);
         let out = {
@@ -162,7 +198,7 @@ impl Tensor {
             match (&*sx, &*sw) {
                 (Storage::Cpu(_), Storage::Cpu(_)) => {
                     let b = bias.map(|b| b.to_vec::<f32>()).transpose()?;
-                    conv2d_forward(sx.f32s(OP)?, sw.f32s(OP)?, b.as_deref(), &geo)?
+                    conv2d_forward(sx.f32s(OP)?, sw.f32s(OP)?, b.as_deref(), &geo, relu)?
                 }
                 _ => return Err(crate::storage::no_cuda_kernel(OP)),
             }
@@ -171,23 +207,38 @@ impl Tensor {
         inputs.extend(bias);
         let shape = [n, co, geo.out_height, geo.out_width];
         let has_bias = bias.is_some();
-        Ok(Tensor::from_op(
-            Storage::Cpu(CpuStorage::F32(out)),
-            &shape,
-            OP,
-            &inputs,
-            Box::new(move |g| {
-                conv_grads(
-                    OP,
-                    g,
-                    &x,
-                    &wt,
-                    has_bias,
-                    |dy, wv| conv2d_backward_input(dy, wv, &geo),
-                    |dy, xv| conv2d_backward_weight(dy, xv, &geo),
-                )
-            }),
-        ))
+        let plane = geo.out_height * geo.out_width;
+        let name = if relu { "conv2d_relu" } else { OP };
+        // Only the fused op keeps its output, for the ReLU's mask.
+        let backward = move |g: &Tensor, y: Option<&Tensor>| {
+            let masked = |f: &KernelOnRelu| match y {
+                Some(y) => y.with_f32_slice(OP, |ys| f(Some(ys)))?,
+                None => f(None),
+            };
+            conv_grads(
+                OP,
+                g,
+                &x,
+                &wt,
+                |dy, wv| masked(&|y| conv2d_backward_input(dy, wv, &geo, y)),
+                |dy, xv| masked(&|y| conv2d_backward_weight(dy, xv, &geo, y)),
+                has_bias.then_some(|dy: &[f32]| masked(&|y| Ok(bias_grad(dy, co, plane, y)))),
+            )
+        };
+        let storage = Storage::Cpu(CpuStorage::F32(out));
+        Ok(if relu {
+            Tensor::from_op_saving_output(storage, &shape, name, &inputs, move |y| {
+                Box::new(move |g| backward(g, Some(&y)))
+            })
+        } else {
+            Tensor::from_op(
+                storage,
+                &shape,
+                name,
+                &inputs,
+                Box::new(move |g| backward(g, None)),
+            )
+        })
     }
 }
 
@@ -278,6 +329,61 @@ mod tests {
                 2e-2,
             );
         }
+    }
+
+    /// The fused conv + ReLU gives the composed ops' output exactly and their gradients (the
+    /// bias gradient is summed in another order), with groups, stride, padding and batches
+    /// large enough for several weight-gradient chunks and products; finite differences agree.
+    #[test]
+    fn conv2d_relu_matches_the_composed_ops() {
+        let cases = [
+            ((20, 4, 7, 6), (6, 2, 3, 2), (2, 1), (1, 2), (1, 1), 2),
+            ((3, 3, 6, 6), (5, 3, 3, 3), (1, 1), (0, 0), (1, 1), 1),
+            ((2, 2, 5, 5), (4, 2, 1, 1), (1, 1), (0, 0), (1, 1), 1),
+            // Columns too large for two images per weight-gradient product: three chunks of
+            // three single-image products.
+            ((40, 2, 98, 98), (2, 2, 3, 3), (1, 1), (0, 0), (1, 1), 1),
+        ];
+        for (i, (xs, ws, s, p, d, g)) in cases.into_iter().enumerate() {
+            let x = leaf(&[xs.0, xs.1, xs.2, xs.3], 40 + i as u64);
+            let w = leaf(&[ws.0, ws.1, ws.2, ws.3], 50 + i as u64);
+            let b = leaf(&[ws.0], 60 + i as u64);
+            let fused = x.conv2d_relu(&w, Some(&b), s, p, d, g).unwrap();
+            let composed = x.conv2d(&w, Some(&b), s, p, d, g).unwrap().relu().unwrap();
+            assert_eq!(
+                fused.to_vec::<f32>().unwrap(),
+                composed.to_vec::<f32>().unwrap(),
+                "case {i}: outputs"
+            );
+            let weight = leaf(fused.shape(), 70 + i as u64).detach();
+            let grads = |y: &Tensor| {
+                let loss = y.mul(&weight).unwrap().sum(&[], false).unwrap();
+                crate::autograd::grad(&loss, &[x.clone(), w.clone(), b.clone()]).unwrap()
+            };
+            for (k, (a, e)) in grads(&fused).iter().zip(grads(&composed)).enumerate() {
+                let (a, e) = (a.as_ref().unwrap(), e.as_ref().unwrap());
+                for (a, e) in a
+                    .to_vec::<f32>()
+                    .unwrap()
+                    .iter()
+                    .zip(e.to_vec::<f32>().unwrap())
+                {
+                    assert!(
+                        (a - e).abs() <= 1e-5 * (1.0 + e.abs()),
+                        "case {i} grad {k}: {a} vs {e}"
+                    );
+                }
+            }
+        }
+        let x = leaf(&[2, 2, 5, 5], 80);
+        let w = leaf(&[3, 2, 3, 3], 81);
+        let b = leaf(&[3], 82);
+        gradcheck(
+            |t| t[0].conv2d_relu(&t[1], Some(&t[2]), (1, 1), (1, 1), (1, 1), 1),
+            &[x, w, b],
+            1e-3,
+            2e-2,
+        );
     }
 
     #[test]

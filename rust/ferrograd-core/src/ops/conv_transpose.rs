@@ -6,7 +6,7 @@
 
 use super::conv::{conv_grads, dims4};
 use crate::cpu::conv::{
-    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvGeometry,
+    bias_grad, conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvGeometry,
 };
 use crate::{CpuStorage, Error, Result, Storage, Tensor};
 
@@ -139,7 +139,7 @@ impl Tensor {
             let (sx, sw) = (x.storage()?, wt.storage()?);
             match (&*sx, &*sw) {
                 (Storage::Cpu(_), Storage::Cpu(_)) => {
-                    conv2d_backward_input(sx.f32s(OP)?, sw.f32s(OP)?, &geo)?
+                    conv2d_backward_input(sx.f32s(OP)?, sw.f32s(OP)?, &geo, None)?
                 }
                 _ => return Err(crate::storage::no_cuda_kernel(OP)),
             }
@@ -165,9 +165,9 @@ impl Tensor {
                     g,
                     &x,
                     &wt,
-                    has_bias,
-                    |gy, wv| conv2d_forward(gy, wv, None, &geo),
-                    |gy, xv| conv2d_backward_weight(xv, gy, &geo),
+                    |gy, wv| conv2d_forward(gy, wv, None, &geo, false),
+                    |gy, xv| conv2d_backward_weight(xv, gy, &geo, None),
+                    has_bias.then_some(|gy: &[f32]| Ok(bias_grad(gy, co, oh * ow, None))),
                 )
             }),
         ))

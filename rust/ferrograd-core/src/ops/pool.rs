@@ -154,7 +154,8 @@ impl Tensor {
             OP,
             &[self],
             Box::new(move |g| {
-                let dx = g.with_f32_slice(OP, |g| max_pool_backward(g, &argmax, h * w, oh * ow))??;
+                let dx =
+                    g.with_f32_slice(OP, |g| max_pool_backward(g, &argmax, h * w, oh * ow))??;
                 Ok(vec![Some(Tensor::from_vec(dx, &in_shape)?)])
             }),
         ))

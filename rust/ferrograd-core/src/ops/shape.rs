@@ -27,7 +27,7 @@ fn infer_shape(op: &'static str, numel: usize, shape: &[isize]) -> Result<Vec<us
         .product();
     let mut out: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
     if let Some(&i) = unknown.first() {
-        if known == 0 || numel % known != 0 {
+        if known == 0 || !numel.is_multiple_of(known) {
             return Err(Error::shape(
                 op,
                 format!("shape {shape:?} is invalid for input of size {numel}"),

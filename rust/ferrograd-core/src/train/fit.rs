@@ -141,7 +141,7 @@ pub fn train_epoch(
             };
             scaled.backward(None)?;
             p.batch += 1;
-            let step_boundary = p.batch % accumulate == 0 || p.batch == total;
+            let step_boundary = p.batch.is_multiple_of(accumulate) || p.batch == total;
             if step_boundary {
                 step(optimizer, options, p.steps)?;
                 p.steps += 1;
