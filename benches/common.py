@@ -21,6 +21,23 @@ def median_ms(fn: Callable[[], object], repeat: int = 30, warmup: int = 5) -> fl
     return 1e3 * statistics.median(times)
 
 
+def paired_median_ms(ours: Callable[[], object], theirs: Callable[[], object], repeat: int = 30,
+                     warmup: int = 5) -> tuple[float, float]:
+    """Median wall times (ms) of two functions timed in alternation, one call of each per round
+    after ``warmup`` untimed rounds: a slow spell of the machine then hits both sides alike
+    instead of whichever happened to be running."""
+    for _ in range(warmup):
+        ours()
+        theirs()
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for fn, out in ((ours, times[0]), (theirs, times[1])):
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times[0]), 1e3 * statistics.median(times[1])
+
+
 def machine() -> str:
     """A one-line description of the CPU and thread count used."""
     cpu = platform.processor() or platform.machine()

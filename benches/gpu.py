@@ -12,7 +12,7 @@ import torch
 import ferrograd as fg
 
 from attacks import robustness_rows
-from common import median_ms
+from common import median_ms, paired_median_ms
 from train_step import step_rows
 
 ADAMW_PARAMS = 100_000_000
@@ -49,7 +49,7 @@ def _adamw_row(name: str) -> dict:
         topt.step()
         torch.cuda.synchronize()
 
-    f_ms, t_ms = median_ms(fg_step, repeat=30), median_ms(torch_step, repeat=30)
+    f_ms, t_ms = paired_median_ms(fg_step, torch_step, repeat=30)
     # AdamW reads param, grad, exp_avg, exp_avg_sq and writes param, exp_avg, exp_avg_sq: 28 bytes.
     achieved = 28 * ADAMW_PARAMS / (f_ms / 1e3)
     share = achieved / _copy_bandwidth()

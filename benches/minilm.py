@@ -11,7 +11,7 @@ import torch
 import ferrograd as fg
 import ferrograd.functional as F
 
-from common import median_ms
+from common import paired_median_ms
 
 BATCH, LENGTH = 32, 128
 
@@ -49,7 +49,7 @@ def run(threads: int) -> list[dict]:
         with torch.no_grad():
             torch_encoder(input_ids=tx)
 
-    f_ms, t_ms = median_ms(fg_forward, repeat=5, warmup=1), median_ms(torch_forward, repeat=5, warmup=1)
+    f_ms, t_ms = paired_median_ms(fg_forward, torch_forward, repeat=5, warmup=1)
     rows.append({"workload": f"MiniLM-L6 forward, batch {BATCH} x {LENGTH} tokens", "ferrograd_ms": f_ms,
                  "torch_ms": t_ms, "ratio": f_ms / t_ms, "target": 1.0})
 
@@ -70,7 +70,7 @@ def run(threads: int) -> list[dict]:
         torch.nn.functional.cross_entropy(torch_model(input_ids=tx).logits, ty).backward()
         topt.step()
 
-    f_ms, t_ms = median_ms(fg_step, repeat=3, warmup=1), median_ms(torch_step, repeat=3, warmup=1)
+    f_ms, t_ms = paired_median_ms(fg_step, torch_step, repeat=3, warmup=1)
     rows.append({"workload": f"MiniLM-L6 fine-tuning step, batch {BATCH} x {LENGTH}, AdamW", "ferrograd_ms": f_ms,
                  "torch_ms": t_ms, "ratio": f_ms / t_ms, "target": 1.0})
     return rows

@@ -9,7 +9,7 @@ import torch
 import ferrograd as fg
 import ferrograd.functional as F
 
-from common import median_ms
+from common import paired_median_ms
 
 BATCH = 128
 
@@ -75,8 +75,7 @@ def step_rows(device: str, prefix: str, targets: tuple[float, float], repeats: t
     ]:
         x = rng.random(shape, dtype=np.float32)
         fg_step, torch_step = step_pair(fg_model, torch_model, x, y, device)
-        f_ms = median_ms(fg_step, repeat=repeat)
-        t_ms = median_ms(torch_step, repeat=repeat)
+        f_ms, t_ms = paired_median_ms(fg_step, torch_step, repeat=repeat)
         rows.append({"workload": prefix + name, "ferrograd_ms": f_ms, "torch_ms": t_ms, "ratio": f_ms / t_ms,
                      "target": target})
     return rows
