@@ -499,13 +499,15 @@ const WEIGHT_GRAD_COLUMNS: usize = 1 << 18;
 /// slowly (measured 84 against 139 GFLOP/s for LeNet's second layer, 8 images per product).
 ///
 /// With `relu_output` (a convolution fused with a ReLU) `dy` passes the ReLU as its rows are
-/// gathered for the product.
+/// gathered for the product. With `bias`, the bias gradient comes back too, summed from the
+/// gathered rows while they are in cache (no pass of its own over `dy`).
 pub fn conv2d_backward_weight(
     dy: &[f32],
     x: &[f32],
     geo: &ConvGeometry,
     relu_output: Option<&[f32]>,
-) -> Result<Vec<f32>> {
+    bias: bool,
+) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
     let (k, plane, go) = (geo.col_rows(), geo.out_plane(), geo.group_out());
     let (out_image, in_image) = (geo.out_image().max(1), geo.in_image().max(1));
     let group_size = geo.group_in() * geo.height * geo.width;
@@ -519,6 +521,7 @@ pub fn conv2d_backward_weight(
             let chunk_start = chunk * per_chunk * out_image;
             let (mut dw_t, mut cols, mut dy_rows) =
                 (vec![0f32; k * geo.out_channels], Vec::new(), Vec::new());
+            let mut db = vec![0f64; if bias { geo.out_channels } else { 0 }];
             for (product, (dyb, imageb)) in dys
                 .chunks(per_product * out_image)
                 .zip(images.chunks(per_product * in_image))
@@ -552,6 +555,9 @@ pub fn conv2d_backward_weight(
                             }
                         }
                     }
+                    for (c, total) in db.iter_mut().skip(g * go).take(go).enumerate() {
+                        *total += sum(&dy_rows[c * pitch..(c + 1) * pitch]);
+                    }
                     matmul_strided(
                         &mut dw_t[g * k * go..(g + 1) * k * go],
                         (k, go, pitch),
@@ -564,15 +570,17 @@ pub fn conv2d_backward_weight(
                     )?;
                 }
             }
-            Ok(dw_t)
+            Ok((dw_t, db))
         })
         .collect::<Result<Vec<_>>>()?;
-    let mut chunks = partials.into_iter();
-    let mut total = chunks
-        .next()
-        .unwrap_or_else(|| vec![0f32; k * geo.out_channels]);
-    for partial in chunks {
-        total.iter_mut().zip(partial).for_each(|(t, p)| *t += p);
+    let mut total = vec![0f32; k * geo.out_channels];
+    let mut db = vec![0f64; geo.out_channels];
+    for (i, (partial, partial_db)) in partials.into_iter().enumerate() {
+        match i {
+            0 => total = partial,
+            _ => total.iter_mut().zip(partial).for_each(|(t, p)| *t += p),
+        }
+        db.iter_mut().zip(partial_db).for_each(|(t, p)| *t += p);
     }
     // Each group's [k, go] block back to the weight's [go, k].
     let mut dw = vec![0f32; total.len()];
@@ -583,15 +591,30 @@ pub fn conv2d_backward_weight(
             }
         }
     }
-    Ok(dw)
+    Ok((dw, bias.then(|| db.into_iter().map(|v| v as f32).collect())))
 }
 
-/// `dst = dy * step(y)` for the output `y` of a convolution fused with a ReLU: the gradient the
-/// composed ReLU passes back (`y > 0` exactly where the ReLU's input was positive). A multiply,
-/// not a select, so NaN and infinite gradients come out as from the composed ops.
-fn through_relu(dst: &mut [f32], dy: &[f32], y: &[f32]) {
-    for ((d, &g), &v) in dst.iter_mut().zip(dy).zip(y) {
-        *d = g * ((v > 0.0) as u8 as f32);
+/// The gradient the composed ReLU passes back, `g * step(x)`, from the fused output `y` (`y > 0`
+/// exactly where the ReLU's input `x` was positive). `g * 0.0` rather than `0.0` keeps the
+/// product's result for NaN and infinite gradients (and the sign of zero); as a select it
+/// vectorises, where a multiply by a converted bool did not.
+#[inline(always)]
+fn relu_grad(g: f32, y: f32) -> f32 {
+    if y > 0.0 {
+        g
+    } else {
+        g * 0.0
+    }
+}
+
+super::simd::wide_fn! {
+    /// `dst = relu_grad(dy, y)` elementwise (slices of one length).
+    fn through_relu(dst: &mut [f32], dy: &[f32], y: &[f32]) {
+        let n = dst.len();
+        let (dy, y) = (&dy[..n], &y[..n]);
+        for i in 0..n {
+            dst[i] = relu_grad(dy[i], y[i]);
+        }
     }
 }
 
@@ -613,10 +636,7 @@ pub fn bias_grad(
                     let at = (n * channels + c) * plane..(n * channels + c + 1) * plane;
                     match relu_output {
                         Some(y) => {
-                            blocked_sums(&dy[at.clone()], &y[at], |g, v| {
-                                (g * ((v > 0.0) as u8 as f32), 0.0)
-                            })
-                            .0
+                            blocked_sums(&dy[at.clone()], &y[at], |g, v| (relu_grad(g, v), 0.0)).0
                         }
                         None => sum(&dy[at]),
                     }
@@ -683,7 +703,8 @@ mod tests {
     }
 
     /// Batches large enough that several images share one weight-gradient product (and a chunk
-    /// ends short), with padding, stride, dilation and groups.
+    /// ends short), with padding, stride, dilation and groups; the bias gradient summed on the
+    /// way equals the direct channel sums.
     #[test]
     fn batched_weight_gradient_matches_direct_sums() {
         let cases = [
@@ -714,12 +735,19 @@ mod tests {
             };
             let x = values(batch * geo.in_image(), 7 + i as u32);
             let dy = values(batch * geo.out_image(), 11 + i as u32);
-            let got = conv2d_backward_weight(&dy, &x, &geo, None).unwrap();
+            let (got, db) = conv2d_backward_weight(&dy, &x, &geo, None, true).unwrap();
             let want = naive_weight_grad(&dy, &x, &geo);
             for (a, e) in got.iter().zip(&want) {
                 assert!(
                     (a - e).abs() < 1e-3 * (1.0 + e.abs()),
                     "case {i}: {a} vs {e}"
+                );
+            }
+            let want_db = bias_grad(&dy, co, geo.out_plane(), None);
+            for (a, e) in db.unwrap().iter().zip(&want_db) {
+                assert!(
+                    (a - e).abs() < 1e-4 * (1.0 + e.abs()),
+                    "case {i} bias: {a} vs {e}"
                 );
             }
         }

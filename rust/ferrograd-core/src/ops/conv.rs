@@ -51,15 +51,16 @@ pub(crate) fn dims4(t: &Tensor) -> [usize; 4] {
 
 /// The (input, weight, bias) gradients of a convolution-like op from the output gradient `g`:
 /// `input_grad(g, weight)` and `weight_grad(g, input)` run on host slices read in place (no
-/// copies of the activations), only for the operands that require a gradient; `bias_grad(g)`
-/// (given when the op has a bias) sums `g` per output channel.
+/// copies of the activations), only for the operands that require a gradient. The bias
+/// gradient (for ops with a bias) is the one `weight_grad` returns alongside, else
+/// `bias_grad(g)` (per-channel sums of `g`).
 pub(crate) fn conv_grads(
     op: &'static str,
     g: &Tensor,
     x: &Tensor,
     wt: &Tensor,
     input_grad: impl Fn(&[f32], &[f32]) -> Result<Vec<f32>>,
-    weight_grad: impl Fn(&[f32], &[f32]) -> Result<Vec<f32>>,
+    weight_grad: impl Fn(&[f32], &[f32]) -> Result<(Vec<f32>, Option<Vec<f32>>)>,
     bias_grad: Option<impl Fn(&[f32]) -> Result<Vec<f32>>>,
 ) -> Result<Vec<Option<Tensor>>> {
     let (dx, dw, db) = g.with_f32_slice(op, |dy| -> Result<_> {
@@ -67,11 +68,18 @@ pub(crate) fn conv_grads(
             true => Some(wt.with_f32_slice(op, |wv| input_grad(dy, wv))??),
             false => None,
         };
-        let dw = match wt.requires_grad() {
-            true => Some(x.with_f32_slice(op, |xv| weight_grad(dy, xv))??),
-            false => None,
+        let (dw, db) = match wt.requires_grad() {
+            true => {
+                let (dw, db) = x.with_f32_slice(op, |xv| weight_grad(dy, xv))??;
+                (Some(dw), db)
+            }
+            false => (None, None),
         };
-        let db = bias_grad.map(|f| f(dy)).transpose()?;
+        let db = match (db, bias_grad) {
+            (_, None) => None,
+            (Some(db), Some(_)) => Some(db),
+            (None, Some(f)) => Some(f(dy)?),
+        };
         Ok((dx, dw, db))
     })??;
     let dx = dx.map(|v| Tensor::from_vec(v, x.shape())).transpose()?;
@@ -83,9 +91,6 @@ pub(crate) fn conv_grads(
     }
     Ok(grads)
 }
-
-/// A gradient kernel given the output of a fused ReLU (None when the convolution has none).
-type KernelOnRelu<'a> = dyn Fn(Option<&[f32]>) -> Result<Vec<f32>> + 'a;
 
 impl Tensor {
     /// 2-D convolution of an NCHW input.
@@ -211,19 +216,21 @@ impl Tensor {
         let name = if relu { "conv2d_relu" } else { OP };
         // Only the fused op keeps its output, for the ReLU's mask.
         let backward = move |g: &Tensor, y: Option<&Tensor>| {
-            let masked = |f: &KernelOnRelu| match y {
-                Some(y) => y.with_f32_slice(OP, |ys| f(Some(ys)))?,
-                None => f(None),
+            let grads = |relu_output: Option<&[f32]>| {
+                conv_grads(
+                    OP,
+                    g,
+                    &x,
+                    &wt,
+                    |dy, wv| conv2d_backward_input(dy, wv, &geo, relu_output),
+                    |dy, xv| conv2d_backward_weight(dy, xv, &geo, relu_output, has_bias),
+                    has_bias.then_some(|dy: &[f32]| Ok(bias_grad(dy, co, plane, relu_output))),
+                )
             };
-            conv_grads(
-                OP,
-                g,
-                &x,
-                &wt,
-                |dy, wv| masked(&|y| conv2d_backward_input(dy, wv, &geo, y)),
-                |dy, xv| masked(&|y| conv2d_backward_weight(dy, xv, &geo, y)),
-                has_bias.then_some(|dy: &[f32]| masked(&|y| Ok(bias_grad(dy, co, plane, y)))),
-            )
+            match y {
+                Some(y) => y.with_f32_slice(OP, |ys| grads(Some(ys)))?,
+                None => grads(None),
+            }
         };
         let storage = Storage::Cpu(CpuStorage::F32(out));
         Ok(if relu {

@@ -166,7 +166,7 @@ impl Tensor {
                     &x,
                     &wt,
                     |gy, wv| conv2d_forward(gy, wv, None, &geo, false),
-                    |gy, xv| conv2d_backward_weight(xv, gy, &geo, None),
+                    |gy, xv| Ok((conv2d_backward_weight(xv, gy, &geo, None, false)?.0, None)),
                     has_bias.then_some(|gy: &[f32]| Ok(bias_grad(gy, co, oh * ow, None))),
                 )
             }),
