@@ -44,27 +44,28 @@ pub struct Conv2d {
     pub groups: usize,
 }
 
-impl Module for Conv2d {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.conv2d(
+impl Conv2d {
+    /// The convolution, followed by a fused ReLU when `relu`.
+    fn apply(&self, x: &Tensor, relu: bool) -> Result<Tensor> {
+        x.conv2d_then(
             &self.weight,
             self.bias.as_ref(),
             self.stride,
             self.padding,
             self.dilation,
             self.groups,
+            relu,
         )
+    }
+}
+
+impl Module for Conv2d {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.apply(x, false)
     }
 
     fn forward_relu(&self, x: &Tensor) -> Option<Result<Tensor>> {
-        Some(x.conv2d_relu(
-            &self.weight,
-            self.bias.as_ref(),
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.groups,
-        ))
+        Some(self.apply(x, true))
     }
 
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor, TensorRole)) {

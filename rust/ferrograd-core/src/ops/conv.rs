@@ -123,7 +123,7 @@ impl Tensor {
 
     /// conv2d, followed by a fused ReLU when `relu`.
     #[allow(clippy::too_many_arguments)]
-    fn conv2d_then(
+    pub(crate) fn conv2d_then(
         &self,
         weight: &Tensor,
         bias: Option<&Tensor>,
@@ -307,6 +307,17 @@ mod tests {
         out
     }
 
+    type Dims = (usize, usize, usize, usize);
+
+    /// Random input, weight and bias leaves of the given input and weight shapes.
+    fn operands(xs: Dims, ws: Dims, seed: u64) -> (Tensor, Tensor, Tensor) {
+        (
+            leaf(&[xs.0, xs.1, xs.2, xs.3], seed),
+            leaf(&[ws.0, ws.1, ws.2, ws.3], seed + 1),
+            leaf(&[ws.0], seed + 2),
+        )
+    }
+
     #[test]
     fn conv2d_matches_direct_loops_and_gradients() {
         let cases = [
@@ -316,9 +327,7 @@ mod tests {
             ((3, 2, 8, 8), (5, 2, 3, 3), (3, 3), (0, 0), (2, 2), 1),
         ];
         for (i, (xs, ws, s, p, d, g)) in cases.into_iter().enumerate() {
-            let x = leaf(&[xs.0, xs.1, xs.2, xs.3], 10 + i as u64);
-            let w = leaf(&[ws.0, ws.1, ws.2, ws.3], 20 + i as u64);
-            let b = leaf(&[ws.0], 30 + i as u64);
+            let (x, w, b) = operands(xs, ws, 10 * i as u64);
             let got = x
                 .conv2d(&w, Some(&b), s, p, d, g)
                 .unwrap()
@@ -352,9 +361,7 @@ mod tests {
             ((40, 2, 98, 98), (2, 2, 3, 3), (1, 1), (0, 0), (1, 1), 1),
         ];
         for (i, (xs, ws, s, p, d, g)) in cases.into_iter().enumerate() {
-            let x = leaf(&[xs.0, xs.1, xs.2, xs.3], 40 + i as u64);
-            let w = leaf(&[ws.0, ws.1, ws.2, ws.3], 50 + i as u64);
-            let b = leaf(&[ws.0], 60 + i as u64);
+            let (x, w, b) = operands(xs, ws, 100 + 10 * i as u64);
             let fused = x.conv2d_relu(&w, Some(&b), s, p, d, g).unwrap();
             let composed = x.conv2d(&w, Some(&b), s, p, d, g).unwrap().relu().unwrap();
             assert_eq!(
