@@ -573,13 +573,12 @@ pub fn conv2d_backward_weight(
             Ok((dw_t, db))
         })
         .collect::<Result<Vec<_>>>()?;
-    let mut total = vec![0f32; k * geo.out_channels];
-    let mut db = vec![0f64; geo.out_channels];
-    for (i, (partial, partial_db)) in partials.into_iter().enumerate() {
-        match i {
-            0 => total = partial,
-            _ => total.iter_mut().zip(partial).for_each(|(t, p)| *t += p),
-        }
+    let (mut total, mut db) = (
+        vec![0f32; k * geo.out_channels],
+        vec![0f64; geo.out_channels],
+    );
+    for (partial, partial_db) in partials {
+        total.iter_mut().zip(partial).for_each(|(t, p)| *t += p);
         db.iter_mut().zip(partial_db).for_each(|(t, p)| *t += p);
     }
     // Each group's [k, go] block back to the weight's [go, k].

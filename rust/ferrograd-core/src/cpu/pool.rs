@@ -86,22 +86,16 @@ impl MaxPool<'_> {
         }
         if plain {
             let corners = self.corners();
-            values
-                .par_chunks_mut((oh * ow).max(1))
-                .zip(argmax.par_chunks_mut((oh * ow).max(1)))
-                .enumerate()
-                .for_each_init(DenseScratch::default, |scratch, (pi, (vals, idx))| {
-                    let plane = &self.input[pi * h * w..(pi + 1) * h * w];
+            self.planes(&mut values, &mut argmax).for_each_init(
+                DenseScratch::default,
+                |scratch, (plane, (vals, idx))| {
                     self.dense_plane(plane, &corners, vals, idx, scratch)
-                });
+                },
+            );
             return (values, argmax);
         }
-        values
-            .par_chunks_mut((oh * ow).max(1))
-            .zip(argmax.par_chunks_mut((oh * ow).max(1)))
-            .enumerate()
-            .for_each(|(pi, (vals, idx))| {
-                let x = &self.input[pi * h * w..(pi + 1) * h * w];
+        self.planes(&mut values, &mut argmax)
+            .for_each(|(x, (vals, idx))| {
                 for (oy, ry) in rows.iter().enumerate() {
                     for (ox, rx) in cols.iter().enumerate() {
                         let (mut best, mut at) = (f32::NEG_INFINITY, u32::MAX);
@@ -125,6 +119,23 @@ impl MaxPool<'_> {
                 }
             });
         (values, argmax)
+    }
+}
+
+impl<'a> MaxPool<'a> {
+    /// Each input plane with its output values and winning positions, in parallel.
+    fn planes<'o>(
+        &self,
+        values: &'o mut [f32],
+        argmax: &'o mut [u32],
+    ) -> impl IndexedParallelIterator<Item = (&'a [f32], (&'o mut [f32], &'o mut [u32]))> {
+        let (h, w) = self.plane;
+        let out_plane = (self.out.0 * self.out.1).max(1);
+        self.input.par_chunks((h * w).max(1)).zip(
+            values
+                .par_chunks_mut(out_plane)
+                .zip(argmax.par_chunks_mut(out_plane)),
+        )
     }
 }
 
@@ -219,14 +230,10 @@ impl MaxPool<'_> {
         if !std::is_x86_feature_detected!("avx512f") {
             return false;
         }
-        let (h, w) = self.plane;
-        let (oh, ow) = self.out;
-        values
-            .par_chunks_mut((oh * ow).max(1))
-            .zip(argmax.par_chunks_mut((oh * ow).max(1)))
-            .enumerate()
-            .for_each(|(pi, (vals, idx))| {
-                let plane = &self.input[pi * h * w..(pi + 1) * h * w];
+        let w = self.plane.1;
+        let ow = self.out.1;
+        self.planes(values, argmax)
+            .for_each(|(plane, (vals, idx))| {
                 for (oy, (vals, idx)) in vals.chunks_mut(ow).zip(idx.chunks_mut(ow)).enumerate() {
                     let top = &plane[2 * oy * w..];
                     let rows = (&top[..2 * ow], &top[w..w + 2 * ow]);
