@@ -12,7 +12,7 @@ pub mod norm;
 pub mod pool;
 pub mod reduce;
 pub mod rnn;
-mod simd;
+pub(crate) mod simd;
 pub mod softmax;
 pub mod special;
 pub mod strided;

@@ -3,6 +3,7 @@
 use rayon::prelude::*;
 
 use super::optimizer::Algorithm;
+use crate::cpu::simd::wide_fn;
 use crate::cuda::optim::{update_list, ListItem};
 use crate::{Error, Result, Tensor};
 
@@ -222,24 +223,54 @@ pub fn sgd_step(
         let item = sgd_item(param, grad, momentum_buffer, &cfg, first_step);
         return fused_cuda_step(&Algorithm::Sgd(cfg), &[item]);
     }
-    // Branches are decided once per call so each inner loop is straight-line and vectorises.
     let ([keep, take], [_, sign, _, from_d, from_b]) =
         (sgd_own(&cfg, first_step), sgd_shared(&cfg));
-    for_chunks(param, grad, [momentum_buffer], |p, g, [buf]| match buf {
-        None => p
-            .iter_mut()
-            .zip(g)
-            .for_each(|(p, &g)| *p -= cfg.lr * (sign * g + cfg.weight_decay * *p)),
-        Some(b) => p
-            .iter_mut()
-            .zip(g)
-            .zip(b.iter_mut())
-            .for_each(|((p, &g), b)| {
-                let d = sign * g + cfg.weight_decay * *p;
-                *b = keep * *b + take * d;
-                *p -= cfg.lr * (from_d * d + from_b * *b);
-            }),
+    let constants = SgdChunk {
+        lr: cfg.lr,
+        weight_decay: cfg.weight_decay,
+        sign,
+        keep,
+        take,
+        from_d,
+        from_b,
+    };
+    for_chunks(param, grad, [momentum_buffer], |p, g, [buf]| {
+        sgd_chunk(p, g, buf, constants)
     })
+}
+
+/// SGD's constants for one parameter's update (see `sgd_own` and `sgd_shared`).
+#[derive(Clone, Copy)]
+struct SgdChunk {
+    lr: f32,
+    weight_decay: f32,
+    sign: f32,
+    keep: f32,
+    take: f32,
+    from_d: f32,
+    from_b: f32,
+}
+
+wide_fn! {
+    /// SGD over one chunk of a parameter, with its momentum buffer when there is one. Branches
+    /// are decided once per chunk so each inner loop is straight-line and vectorises.
+    fn sgd_chunk(p: &mut [f32], g: &[f32], buf: Option<&mut [f32]>, k: SgdChunk) {
+        match buf {
+            None => p
+                .iter_mut()
+                .zip(g)
+                .for_each(|(p, &g)| *p -= k.lr * (k.sign * g + k.weight_decay * *p)),
+            Some(b) => p
+                .iter_mut()
+                .zip(g)
+                .zip(b.iter_mut())
+                .for_each(|((p, &g), b)| {
+                    let d = k.sign * g + k.weight_decay * *p;
+                    *b = k.keep * *b + k.take * d;
+                    *p -= k.lr * (k.from_d * d + k.from_b * *b);
+                }),
+        }
+    }
 }
 
 /// Adam / AdamW options (torch.optim.Adam, torch.optim.AdamW with `decoupled_weight_decay`).
@@ -286,32 +317,71 @@ pub fn adam_step(
     }
     let ([step_size, bias2_sqrt], [shrink, l2, b1, b2, eps, sign]) =
         (adam_own(&cfg, step), adam_shared(&cfg));
+    let constants = AdamChunk {
+        step_size,
+        bias2_sqrt,
+        shrink,
+        l2,
+        b1,
+        b2,
+        eps,
+        sign,
+    };
     for_chunks(
         param,
         grad,
         [Some(exp_avg), Some(exp_avg_sq), max_exp_avg_sq],
         |p, g, [m, v, vmax]| {
-            let (Some(m), Some(v)) = (m, v) else { return };
-            let moments = p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut());
-            match vmax {
-                None => moments.for_each(|(((p, &g), m), v)| {
-                    let gi = sign * g + l2 * *p;
-                    *m += (gi - *m) * (1.0 - b1);
-                    *v = b2 * *v + (1.0 - b2) * gi * gi;
-                    *p = *p * shrink - step_size * *m / (v.sqrt() / bias2_sqrt + eps);
-                }),
-                Some(vmax) => moments
-                    .zip(vmax.iter_mut())
-                    .for_each(|((((p, &g), m), v), vm)| {
-                        let gi = sign * g + l2 * *p;
-                        *m += (gi - *m) * (1.0 - b1);
-                        *v = b2 * *v + (1.0 - b2) * gi * gi;
-                        *vm = vm.max(*v);
-                        *p = *p * shrink - step_size * *m / (vm.sqrt() / bias2_sqrt + eps);
-                    }),
+            if let (Some(m), Some(v)) = (m, v) {
+                adam_chunk(p, g, m, v, vmax, constants)
             }
         },
     )
+}
+
+/// Adam's constants for one parameter's update (see `adam_own` and `adam_shared`).
+#[derive(Clone, Copy)]
+struct AdamChunk {
+    step_size: f32,
+    bias2_sqrt: f32,
+    shrink: f32,
+    l2: f32,
+    b1: f32,
+    b2: f32,
+    eps: f32,
+    sign: f32,
+}
+
+wide_fn! {
+    /// Adam over one chunk of a parameter and its moments (and the running maximum with
+    /// amsgrad), in PyTorch's order of operations so each rounding matches.
+    fn adam_chunk(
+        p: &mut [f32],
+        g: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+        vmax: Option<&mut [f32]>,
+        k: AdamChunk,
+    ) {
+        let moments = p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut());
+        match vmax {
+            None => moments.for_each(|(((p, &g), m), v)| {
+                let gi = k.sign * g + k.l2 * *p;
+                *m += (gi - *m) * (1.0 - k.b1);
+                *v = k.b2 * *v + (1.0 - k.b2) * gi * gi;
+                *p = *p * k.shrink - k.step_size * *m / (v.sqrt() / k.bias2_sqrt + k.eps);
+            }),
+            Some(vmax) => moments
+                .zip(vmax.iter_mut())
+                .for_each(|((((p, &g), m), v), vm)| {
+                    let gi = k.sign * g + k.l2 * *p;
+                    *m += (gi - *m) * (1.0 - k.b1);
+                    *v = k.b2 * *v + (1.0 - k.b2) * gi * gi;
+                    *vm = vm.max(*v);
+                    *p = *p * k.shrink - k.step_size * *m / (vm.sqrt() / k.bias2_sqrt + k.eps);
+                }),
+        }
+    }
 }
 
 /// RMSprop options (torch.optim.RMSprop).
@@ -378,26 +448,42 @@ pub fn rmsprop_step(
         grad,
         [Some(square_avg), grad_avg, momentum_buffer],
         |p, g, [sq, ga, buf]| {
-            let Some(sq) = sq else { return };
-            let (mut ga, mut buf) = (ga, buf);
-            for i in 0..p.len() {
-                let gi = if cfg.maximize { -g[i] } else { g[i] } + cfg.weight_decay * p[i];
-                sq[i] = cfg.alpha * sq[i] + (1.0 - cfg.alpha) * gi * gi;
-                let avg = match ga.as_deref_mut() {
-                    Some(a) => {
-                        a[i] = cfg.alpha * a[i] + (1.0 - cfg.alpha) * gi;
-                        (sq[i] - a[i] * a[i]).sqrt() + cfg.eps
-                    }
-                    None => sq[i].sqrt() + cfg.eps,
-                };
-                match buf.as_deref_mut() {
-                    Some(b) => {
-                        b[i] = cfg.momentum * b[i] + gi / avg;
-                        p[i] -= cfg.lr * b[i];
-                    }
-                    None => p[i] -= cfg.lr * gi / avg,
-                }
+            if let Some(sq) = sq {
+                rmsprop_chunk(p, g, sq, ga, buf, cfg)
             }
         },
     )
+}
+
+wide_fn! {
+    /// RMSprop over one chunk of a parameter, its square average and the optional centred
+    /// average and momentum buffer.
+    fn rmsprop_chunk(
+        p: &mut [f32],
+        g: &[f32],
+        sq: &mut [f32],
+        ga: Option<&mut [f32]>,
+        buf: Option<&mut [f32]>,
+        cfg: RmspropConfig,
+    ) {
+        let (mut ga, mut buf) = (ga, buf);
+        for i in 0..p.len() {
+            let gi = if cfg.maximize { -g[i] } else { g[i] } + cfg.weight_decay * p[i];
+            sq[i] = cfg.alpha * sq[i] + (1.0 - cfg.alpha) * gi * gi;
+            let avg = match ga.as_deref_mut() {
+                Some(a) => {
+                    a[i] = cfg.alpha * a[i] + (1.0 - cfg.alpha) * gi;
+                    (sq[i] - a[i] * a[i]).sqrt() + cfg.eps
+                }
+                None => sq[i].sqrt() + cfg.eps,
+            };
+            match buf.as_deref_mut() {
+                Some(b) => {
+                    b[i] = cfg.momentum * b[i] + gi / avg;
+                    p[i] -= cfg.lr * b[i];
+                }
+                None => p[i] -= cfg.lr * gi / avg,
+            }
+        }
+    }
 }
