@@ -25,6 +25,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The importing thread (the interpreter's, which calls every op) runs its own share of each
+    // parallel loop instead of handing the loop to the pool and waiting (see `cpu::workers`).
+    ferrograd_core::cpu::workers::join_global_pool();
     m.add_class::<tensor::PyTensor>()?;
     m.add("DeviceError", m.py().get_type::<errors::DeviceError>())?;
     creation::register(m)?;
