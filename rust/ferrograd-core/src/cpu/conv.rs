@@ -517,61 +517,65 @@ pub fn conv2d_backward_weight(
         .par_chunks(per_chunk * out_image)
         .zip(x.par_chunks(per_chunk * in_image))
         .enumerate()
-        .map(|(chunk, (dys, images))| {
-            let chunk_start = chunk * per_chunk * out_image;
-            let (mut dw_t, mut cols, mut dy_rows) =
-                (vec![0f32; k * geo.out_channels], Vec::new(), Vec::new());
-            let mut db = vec![0f64; if bias { geo.out_channels } else { 0 }];
-            for (product, (dyb, imageb)) in dys
-                .chunks(per_product * out_image)
-                .zip(images.chunks(per_product * in_image))
-                .enumerate()
-            {
-                let product_start = chunk_start + product * per_product * out_image;
-                let count = dyb.len() / out_image;
-                let pitch = count * plane;
-                for g in 0..geo.groups {
-                    cols.resize(k * pitch, 0.0);
-                    dy_rows.resize(go * pitch, 0.0);
-                    for (i, (dyi, image)) in dyb
-                        .chunks(out_image)
-                        .zip(imageb.chunks(in_image))
-                        .enumerate()
-                    {
-                        geo.im2col(
-                            &image[g * group_size..(g + 1) * group_size],
-                            &mut cols[i * plane..],
-                            pitch,
-                        );
-                        for c in 0..go {
-                            let row = (g * go + c) * plane..(g * go + c + 1) * plane;
-                            let dst = &mut dy_rows[c * pitch + i * plane..][..plane];
-                            match relu_output {
-                                Some(y) => {
-                                    let at = product_start + i * out_image;
-                                    through_relu(dst, &dyi[row.clone()], &y[at..][row]);
+        // The column and row scratch buffers are made once per rayon task, not per chunk:
+        // growing a fresh one clears it first, a pass as long as the im2col that overwrites it.
+        .map_init(
+            || (Vec::new(), Vec::new()),
+            |(cols, dy_rows), (chunk, (dys, images))| {
+                let chunk_start = chunk * per_chunk * out_image;
+                let mut dw_t = vec![0f32; k * geo.out_channels];
+                let mut db = vec![0f64; if bias { geo.out_channels } else { 0 }];
+                for (product, (dyb, imageb)) in dys
+                    .chunks(per_product * out_image)
+                    .zip(images.chunks(per_product * in_image))
+                    .enumerate()
+                {
+                    let product_start = chunk_start + product * per_product * out_image;
+                    let count = dyb.len() / out_image;
+                    let pitch = count * plane;
+                    for g in 0..geo.groups {
+                        cols.resize(k * pitch, 0.0);
+                        dy_rows.resize(go * pitch, 0.0);
+                        for (i, (dyi, image)) in dyb
+                            .chunks(out_image)
+                            .zip(imageb.chunks(in_image))
+                            .enumerate()
+                        {
+                            geo.im2col(
+                                &image[g * group_size..(g + 1) * group_size],
+                                &mut cols[i * plane..],
+                                pitch,
+                            );
+                            for c in 0..go {
+                                let row = (g * go + c) * plane..(g * go + c + 1) * plane;
+                                let dst = &mut dy_rows[c * pitch + i * plane..][..plane];
+                                match relu_output {
+                                    Some(y) => {
+                                        let at = product_start + i * out_image;
+                                        through_relu(dst, &dyi[row.clone()], &y[at..][row]);
+                                    }
+                                    None => dst.copy_from_slice(&dyi[row]),
                                 }
-                                None => dst.copy_from_slice(&dyi[row]),
                             }
                         }
+                        for (c, total) in db.iter_mut().skip(g * go).take(go).enumerate() {
+                            *total += sum(&dy_rows[c * pitch..(c + 1) * pitch]);
+                        }
+                        matmul_strided(
+                            &mut dw_t[g * k * go..(g + 1) * k * go],
+                            (k, go, pitch),
+                            cols,
+                            (pitch, 1),
+                            dy_rows,
+                            (1, pitch),
+                            true,
+                            false,
+                        )?;
                     }
-                    for (c, total) in db.iter_mut().skip(g * go).take(go).enumerate() {
-                        *total += sum(&dy_rows[c * pitch..(c + 1) * pitch]);
-                    }
-                    matmul_strided(
-                        &mut dw_t[g * k * go..(g + 1) * k * go],
-                        (k, go, pitch),
-                        &cols,
-                        (pitch, 1),
-                        &dy_rows,
-                        (1, pitch),
-                        true,
-                        false,
-                    )?;
                 }
-            }
-            Ok((dw_t, db))
-        })
+                Ok((dw_t, db))
+            },
+        )
         .collect::<Result<Vec<_>>>()?;
     let (mut total, mut db) = (
         vec![0f32; k * geo.out_channels],
