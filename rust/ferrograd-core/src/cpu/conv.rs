@@ -3,12 +3,13 @@
 //! the input directly as the column matrix. Backward recomputes the columns instead of keeping
 //! them from the forward pass: they are k*k times the input's size.
 
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::fresh::par_chunks_zeroed;
-use super::gemm::matmul_strided;
+use super::fresh::{par_chunks_filled, par_chunks_zeroed};
+use super::gemm::{matmul_strided, matmul_strided_uninit};
 use super::norm::{blocked_sums, sum};
 use crate::Result;
 
@@ -382,38 +383,38 @@ pub fn conv2d_forward(
 ) -> Result<Vec<f32>> {
     let (k, plane, go) = (geo.col_rows(), geo.out_plane(), geo.group_out());
     let single = geo.batch == 1;
-    par_chunks_zeroed(
-        geo.batch * geo.out_image(),
-        geo.out_image(),
-        Vec::new,
-        |scratch, n, o| {
-            let image = &x[n * geo.in_image()..(n + 1) * geo.in_image()];
-            for g in 0..geo.groups {
-                let cols = geo.columns(image, g, scratch);
-                let w = &weight[g * go * k..(g + 1) * go * k];
-                matmul_strided(
-                    &mut o[g * go * plane..(g + 1) * go * plane],
-                    (go, plane, k),
-                    w,
-                    (k, 1),
-                    cols,
-                    (plane, 1),
-                    false,
-                    single,
-                )?;
+    let fill = |scratch: &mut Vec<f32>, n: usize, o: &mut [MaybeUninit<f32>]| {
+        let image = &x[n * geo.in_image()..(n + 1) * geo.in_image()];
+        for g in 0..geo.groups {
+            let cols = geo.columns(image, g, scratch);
+            let w = &weight[g * go * k..(g + 1) * go * k];
+            matmul_strided_uninit(
+                &mut o[g * go * plane..(g + 1) * go * plane],
+                (go, plane, k),
+                w,
+                (k, 1),
+                cols,
+                (plane, 1),
+                single,
+            )?;
+        }
+        // SAFETY: the groups' products wrote their [go, plane] blocks, which tile the image's
+        // whole output, and MaybeUninit<f32> has f32's layout.
+        let o = unsafe { &mut *(o as *mut [MaybeUninit<f32>] as *mut [f32]) };
+        if let Some(b) = bias {
+            for (c, chunk) in o.chunks_mut(plane.max(1)).enumerate() {
+                chunk.iter_mut().for_each(|v| *v += b[c]);
             }
-            if let Some(b) = bias {
-                for (c, chunk) in o.chunks_mut(plane.max(1)).enumerate() {
-                    chunk.iter_mut().for_each(|v| *v += b[c]);
-                }
-            }
-            if relu {
-                // The same expression as the ReLU op, so fused and composed outputs agree.
-                o.iter_mut().for_each(|v| *v = v.max(0.0));
-            }
-            Ok(())
-        },
-    )
+        }
+        if relu {
+            // The same expression as the ReLU op, so fused and composed outputs agree.
+            o.iter_mut().for_each(|v| *v = v.max(0.0));
+        }
+        Ok(())
+    };
+    // SAFETY: `fill` returns Ok only after its products wrote the whole image (above); the
+    // products write without reading, so the outputs need no clearing pass first.
+    unsafe { par_chunks_filled(geo.batch * geo.out_image(), geo.out_image(), Vec::new, fill) }
 }
 
 /// Gradient with respect to the input: `col2im(W^T @ dy[n])` per group. With `relu_output` (the

@@ -95,6 +95,29 @@ pub fn par_chunks_zeroed<S>(
     Ok(par_chunks_zeroed_with(len, chunk, init, fill)?.0)
 }
 
+/// `par_chunks_zeroed` for kernels that write every element of their chunk (a product that does
+/// not accumulate): each chunk is handed to `fill` uninitialised, with no clearing pass.
+///
+/// # Safety
+/// Whenever `fill` returns `Ok`, it must have written every element of its piece.
+pub unsafe fn par_chunks_filled<S>(
+    len: usize,
+    chunk: usize,
+    init: impl Fn() -> S + Sync + Send,
+    fill: impl Fn(&mut S, usize, &mut [MaybeUninit<f32>]) -> Result<()> + Sync + Send,
+) -> Result<Vec<f32>> {
+    let mut out: Vec<f32> = Vec::with_capacity(len);
+    out.spare_capacity_mut()[..len]
+        .par_chunks_mut(chunk.max(1))
+        .enumerate()
+        .map_init(init, |state, (i, piece)| fill(state, i, piece))
+        .collect::<Result<()>>()?;
+    // SAFETY: every chunk's `fill` returned Ok, so (by the caller's contract) wrote all of it;
+    // on an error we returned above with the length still 0.
+    unsafe { out.set_len(len) };
+    Ok(out)
+}
+
 /// `par_chunks_zeroed` whose `fill` also returns a value per chunk (partial sums, say),
 /// collected in chunk order.
 pub fn par_chunks_zeroed_with<S, R: Send>(

@@ -7,6 +7,8 @@
 //! linear layer's forward and weight gradient) slower than one thread; blocks of at least
 //! `MIN_BLOCK` outputs a side keep each thread's microkernel busy.
 
+use std::mem::MaybeUninit;
+
 use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
 
@@ -305,6 +307,57 @@ fn repeated_row(row: &[f32], rows: usize) -> Vec<f32> {
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_strided(
     dst: &mut [f32],
+    dims: (usize, usize, usize),
+    a: &[f32],
+    a_strides: (usize, usize),
+    b: &[f32],
+    b_strides: (usize, usize),
+    accumulate: bool,
+    parallel: bool,
+) -> crate::Result<()> {
+    let target = (dst.as_mut_ptr(), dst.len());
+    // SAFETY: `target` is the live, initialised `dst`, borrowed exclusively for the call.
+    unsafe {
+        product_into(
+            target, dims, a, a_strides, b, b_strides, accumulate, parallel,
+        )
+    }
+}
+
+/// `matmul_strided` without accumulation into a buffer that may be uninitialised: the product
+/// writes every element of the [m, n] block and reads none, so an output the product fills
+/// needs no clearing pass first. Errors leave `dst` unwritten. With `k == 0` the product is all
+/// zeros, which are written here.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_strided_uninit(
+    dst: &mut [MaybeUninit<f32>],
+    dims: (usize, usize, usize),
+    a: &[f32],
+    a_strides: (usize, usize),
+    b: &[f32],
+    b_strides: (usize, usize),
+    parallel: bool,
+) -> crate::Result<()> {
+    let (m, n, k) = dims;
+    if k == 0 && dst.len() >= m * n {
+        dst[..m * n].fill(MaybeUninit::new(0.0));
+        return Ok(());
+    }
+    let target = (dst.as_mut_ptr().cast::<f32>(), dst.len());
+    // SAFETY: `target` is the live `dst` (MaybeUninit<f32> has f32's layout), borrowed
+    // exclusively; without accumulation the product only writes it.
+    unsafe { product_into(target, dims, a, a_strides, b, b_strides, false, parallel) }
+}
+
+/// The product behind `matmul_strided` and `matmul_strided_uninit`, into `target` = (first
+/// element, length).
+///
+/// # Safety
+/// `target` must address `len` floats the caller owns exclusively for the call; they may be
+/// uninitialised only when `accumulate` is false.
+#[allow(clippy::too_many_arguments)]
+unsafe fn product_into(
+    (dst, dst_len): (*mut f32, usize),
     (m, n, k): (usize, usize, usize),
     a: &[f32],
     (a_rs, a_cs): (usize, usize),
@@ -320,7 +373,7 @@ pub fn matmul_strided(
             (rows - 1) * rs + (cols - 1) * cs + 1
         }
     };
-    if dst.len() < m * n || a.len() < reach(m, k, a_rs, a_cs) || b.len() < reach(k, n, b_rs, b_cs) {
+    if dst_len < m * n || a.len() < reach(m, k, a_rs, a_cs) || b.len() < reach(k, n, b_rs, b_cs) {
         return Err(crate::Error::shape(
             "matmul",
             format!("buffers too small for a [{m}, {k}] x [{k}, {n}] product"),
@@ -334,10 +387,14 @@ pub fn matmul_strided(
     } else {
         1
     };
-    // SAFETY: the reach checks above bound every offset the strides address in all three buffers.
+    // SAFETY: the reach checks above bound every offset the strides address in all three
+    // buffers, and the caller vouches for the destination.
     unsafe {
         Product {
-            dst: Target::row_major(dst, n),
+            dst: Target {
+                ptr: dst,
+                row_stride: n as isize,
+            },
             dims: (m, n, k),
             a: Operand::new(a.as_ptr(), a_rs, a_cs),
             b: Operand::new(b.as_ptr(), b_rs, b_cs),
@@ -399,6 +456,37 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The uninitialised-destination product equals the plain one, and with k = 0 writes zeros
+    /// (a product over an empty inner dimension); a too-small destination is an error.
+    #[test]
+    fn uninitialised_destination_is_written_in_full() {
+        for (m, n, k) in [(40, 700, 300), (3, 5, 0)] {
+            let (a, b) = (values(m * k, 5), values(k * n, 6));
+            let mut want = vec![f32::NAN; m * n];
+            matmul_strided(&mut want, (m, n, k), &a, (k, 1), &b, (n, 1), false, true).unwrap();
+            let mut out = vec![MaybeUninit::<f32>::uninit(); m * n];
+            matmul_strided_uninit(&mut out, (m, n, k), &a, (k, 1), &b, (n, 1), true).unwrap();
+            // SAFETY: the call above wrote every element.
+            let out: Vec<f32> = out.iter().map(|v| unsafe { v.assume_init() }).collect();
+            if k == 0 {
+                assert!(out.iter().all(|&v| v == 0.0));
+            } else {
+                assert_eq!(out, want);
+            }
+        }
+        let mut short = vec![MaybeUninit::<f32>::uninit(); 3];
+        assert!(matmul_strided_uninit(
+            &mut short,
+            (2, 2, 1),
+            &[1.0; 2],
+            (1, 1),
+            &[1.0; 2],
+            (2, 1),
+            false
+        )
+        .is_err());
     }
 
     /// A transposed operand (unit row stride) is read in place by every split.
