@@ -4,6 +4,9 @@ concurrently with the interpreter's thread."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -91,3 +94,23 @@ def test_ops_from_other_threads_match_the_interpreter_thread() -> None:
     a = r.standard_normal((256, 512), dtype=np.float32)
     b = r.standard_normal((512, 384), dtype=np.float32)
     np.testing.assert_allclose(expected[1][0], a.astype(np.float64) @ b, rtol=1e-4, atol=1e-3)
+
+
+def test_a_single_thread_pool_serves_other_threads() -> None:
+    """With RAYON_NUM_THREADS=1 the pool stays without the interpreter's thread: a parallel op
+    from another thread, joined by the interpreter's thread, finishes (no deadlock)."""
+    script = (
+        "import threading, numpy as np, ferrograd as fg\n"
+        # Above the elementwise parallel threshold: the map runs as a pool loop.
+        "a = fg.tensor(np.full((2048, 2048), 0.5, dtype=np.float32))\n"
+        "out = []\n"
+        "t = threading.Thread(target=lambda: out.append((a * 2.0).numpy().sum(dtype=np.float64)), daemon=True)\n"
+        "t.start(); t.join(30)\n"
+        "assert not t.is_alive() and out == [2048.0 * 2048], out\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "RAYON_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                          timeout=JOIN_TIMEOUT_S)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

@@ -11,10 +11,22 @@
 //! CPU) and starts one thread fewer.
 
 /// Makes the calling thread worker 0 of the global pool. Returns false (and changes nothing) when
-/// the global pool already exists, e.g. because something used it first.
+/// the pool would have a single thread, or already exists (something used it first).
+///
+/// A one-thread pool is left alone: its only worker would be this thread, which runs pool jobs
+/// only while it is inside a parallel call itself, so an op called from another thread would wait
+/// forever while this one waits for that thread.
 pub fn join_global_pool() -> bool {
-    rayon::ThreadPoolBuilder::new()
-        .use_current_thread()
-        .build_global()
-        .is_ok()
+    let threads = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+        .unwrap_or(1);
+    threads >= 2
+        && rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .use_current_thread()
+            .build_global()
+            .is_ok()
 }
