@@ -414,7 +414,9 @@ pub fn conv2d_forward(
     };
     // SAFETY: `fill` returns Ok only after its products wrote the whole image (above); the
     // products write without reading, so the outputs need no clearing pass first.
-    unsafe { par_chunks_filled(geo.batch * geo.out_image(), geo.out_image(), Vec::new, fill) }
+    let (out, _) =
+        unsafe { par_chunks_filled(geo.batch * geo.out_image(), geo.out_image(), Vec::new, fill)? };
+    Ok(out)
 }
 
 /// Gradient with respect to the input: `col2im(W^T @ dy[n])` per group. With `relu_output` (the

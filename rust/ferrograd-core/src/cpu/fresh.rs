@@ -95,29 +95,6 @@ pub fn par_chunks_zeroed<S>(
     Ok(par_chunks_zeroed_with(len, chunk, init, fill)?.0)
 }
 
-/// `par_chunks_zeroed` for kernels that write every element of their chunk (a product that does
-/// not accumulate): each chunk is handed to `fill` uninitialised, with no clearing pass.
-///
-/// # Safety
-/// Whenever `fill` returns `Ok`, it must have written every element of its piece.
-pub unsafe fn par_chunks_filled<S>(
-    len: usize,
-    chunk: usize,
-    init: impl Fn() -> S + Sync + Send,
-    fill: impl Fn(&mut S, usize, &mut [MaybeUninit<f32>]) -> Result<()> + Sync + Send,
-) -> Result<Vec<f32>> {
-    let mut out: Vec<f32> = Vec::with_capacity(len);
-    out.spare_capacity_mut()[..len]
-        .par_chunks_mut(chunk.max(1))
-        .enumerate()
-        .map_init(init, |state, (i, piece)| fill(state, i, piece))
-        .collect::<Result<()>>()?;
-    // SAFETY: every chunk's `fill` returned Ok, so (by the caller's contract) wrote all of it;
-    // on an error we returned above with the length still 0.
-    unsafe { out.set_len(len) };
-    Ok(out)
-}
-
 /// `par_chunks_zeroed` whose `fill` also returns a value per chunk (partial sums, say),
 /// collected in chunk order.
 pub fn par_chunks_zeroed_with<S, R: Send>(
@@ -126,20 +103,38 @@ pub fn par_chunks_zeroed_with<S, R: Send>(
     init: impl Fn() -> S + Sync + Send,
     fill: impl Fn(&mut S, usize, &mut [f32]) -> Result<R> + Sync + Send,
 ) -> Result<(Vec<f32>, Vec<R>)> {
+    let zero_then_fill = |state: &mut S, i: usize, piece: &mut [MaybeUninit<f32>]| {
+        piece.fill(MaybeUninit::new(0.0));
+        // SAFETY: every element of `piece` was written just above, and `MaybeUninit<f32>` has
+        // the layout of `f32`.
+        fill(state, i, unsafe {
+            &mut *(piece as *mut [MaybeUninit<f32>] as *mut [f32])
+        })
+    };
+    // SAFETY: `zero_then_fill` writes every element of its piece before anything else.
+    unsafe { par_chunks_filled(len, chunk, init, zero_then_fill) }
+}
+
+/// The parallel loop behind `par_chunks_zeroed`, for kernels that write every element of their
+/// chunk themselves (a product that does not accumulate): each chunk is handed to `fill`
+/// uninitialised, with no clearing pass. The values `fill` returns come back in chunk order.
+///
+/// # Safety
+/// Whenever `fill` returns `Ok`, it must have written every element of its piece.
+pub unsafe fn par_chunks_filled<S, R: Send>(
+    len: usize,
+    chunk: usize,
+    init: impl Fn() -> S + Sync + Send,
+    fill: impl Fn(&mut S, usize, &mut [MaybeUninit<f32>]) -> Result<R> + Sync + Send,
+) -> Result<(Vec<f32>, Vec<R>)> {
     let mut out: Vec<f32> = Vec::with_capacity(len);
     let values = out.spare_capacity_mut()[..len]
         .par_chunks_mut(chunk.max(1))
         .enumerate()
-        .map_init(init, |state, (i, piece)| {
-            piece.fill(MaybeUninit::new(0.0));
-            // SAFETY: every element of `piece` was written just above, and `MaybeUninit<f32>`
-            // has the layout of `f32`.
-            let piece = unsafe { &mut *(piece as *mut [MaybeUninit<f32>] as *mut [f32]) };
-            fill(state, i, piece)
-        })
+        .map_init(init, |state, (i, piece)| fill(state, i, piece))
         .collect::<Result<Vec<R>>>()?;
-    // SAFETY: the parallel loop covered all `len` elements and zeroed each chunk before use; on
-    // an error we returned above with the length still 0.
+    // SAFETY: every chunk's `fill` returned Ok, so (by the caller's contract) wrote all of it;
+    // on an error we returned above with the length still 0.
     unsafe { out.set_len(len) };
     Ok((out, values))
 }
