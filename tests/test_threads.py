@@ -8,8 +8,10 @@ import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 import ferrograd as fg
 import ferrograd.functional as F
@@ -114,3 +116,25 @@ def test_a_single_thread_pool_serves_other_threads() -> None:
                           timeout=JOIN_TIMEOUT_S)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("spin_us", ["0", "50000"])
+def test_spinning_helpers_change_no_result(spin_us: str, tmp_path: Path) -> None:
+    """FERROGRAD_SPIN_US only sets how long the pool's other workers stay awake after an op (0:
+    they sleep at once, as rayon's own workers do): the same work gives bitwise the same
+    results as in this process, where they spin for the default time."""
+    out = tmp_path / "work.npz"
+    script = (
+        "import sys, numpy as np\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from test_threads import _work\n"
+        "product, conv, grad = _work(1)\n"
+        f"np.savez({str(out)!r}, product=product, conv=conv, grad=grad)\n"
+    )
+    env = {**os.environ, "FERROGRAD_SPIN_US": spin_us}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                          timeout=JOIN_TIMEOUT_S)
+    assert done.returncode == 0, done.stderr
+    saved = np.load(out)
+    for name, want in zip(("product", "conv", "grad"), _work(1)):
+        np.testing.assert_array_equal(saved[name], want)

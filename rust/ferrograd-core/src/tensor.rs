@@ -51,6 +51,9 @@ impl Tensor {
         device: Device,
         node: Option<Node>,
     ) -> Tensor {
+        if device == Device::Cpu {
+            crate::cpu::workers::keep_warm();
+        }
         Tensor(Arc::new(TensorInner {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             storage,
