@@ -162,3 +162,57 @@ def test_sequential_fuses_conv_and_relu_without_changing_results():
     want = F.relu(F.conv2d(x, doubled[0].weight, doubled[0].bias) * 2.0).detach().numpy()
     np.testing.assert_array_equal(doubled(x).detach().numpy(), want)
     assert doubled(fg.tensor(x_np, requires_grad=True)).grad_fn == "relu"
+
+
+def test_sequential_fuses_linear_and_relu_without_changing_results():
+    """Sequential runs Linear + ReLU as one fused op, whose output and gradients equal the composed
+    ops bit for bit and match a float64 numpy reference; the last Linear (no ReLU after it) stays
+    a plain linear op. A Linear subclass with its own forward is called as written."""
+    fg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
+    rng = np.random.default_rng(1)
+    x_np = rng.standard_normal((7, 6)).astype(np.float32)
+
+    def grads(run):
+        x = fg.tensor(x_np, requires_grad=True)
+        for p in model.parameters():
+            p.grad = None
+        y = run(x)
+        (y * y).sum().backward()
+        return y.detach().numpy(), [x.grad.numpy()] + [p.grad.numpy() for p in model.parameters()]
+
+    def composed(x):
+        l1, l2 = model[0], model[2]
+        return F.linear(F.relu(F.linear(x, l1.weight, l1.bias)), l2.weight, l2.bias)
+
+    y = model(fg.tensor(x_np, requires_grad=True))
+    assert y.grad_fn == "linear"
+    fused_out, fused_grads = grads(model)
+    ref_out, ref_grads = grads(composed)
+    np.testing.assert_array_equal(fused_out, ref_out)
+    for got, want in zip(fused_grads, ref_grads):
+        np.testing.assert_array_equal(got, want)
+    # Against float64 numpy: y = relu(x W1^T + b1) W2^T + b2, loss = sum(y^2).
+    w1, b1, w2, b2 = (p.detach().numpy().astype(np.float64) for p in model.parameters())
+    x64 = x_np.astype(np.float64)
+    pre = x64 @ w1.T + b1
+    h = np.maximum(pre, 0.0)
+    out = h @ w2.T + b2
+    dout = 2.0 * out
+    dh = (dout @ w2) * (pre > 0)
+    want = [dh @ w1, dh.T @ x64, dh.sum(0), dout.T @ h, dout.sum(0)]
+    np.testing.assert_allclose(fused_out, out, rtol=1e-5, atol=1e-5)
+    for got, ref in zip(fused_grads, want):
+        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
+
+    class Doubled(nn.Linear):
+        def forward(self, x):
+            return super().forward(x) * 2.0
+
+    doubled = nn.Sequential(Doubled(6, 4), nn.ReLU())
+    x = fg.tensor(x_np)
+    want_doubled = F.relu(F.linear(x, doubled[0].weight, doubled[0].bias) * 2.0).detach().numpy()
+    np.testing.assert_array_equal(doubled(x).detach().numpy(), want_doubled)
+    assert doubled(fg.tensor(x_np, requires_grad=True)).grad_fn == "relu"
+    first = nn.Sequential(nn.Linear(6, 4), nn.ReLU())
+    assert first(fg.tensor(x_np, requires_grad=True)).grad_fn == "linear_relu"

@@ -35,7 +35,7 @@ class Sequential(Module):
 
     def forward(self, x: Any) -> Any:
         """Applies the children in order. A layer followed by a ``ReLU`` runs as one fused op
-        where the layer has one (``Conv2d``): same values, one pass fewer over the output."""
+        where the layer has one (``Conv2d``, ``Linear``): same values, one pass fewer over the output."""
         mods = list(self._modules.values())
         i = 0
         while i < len(mods):

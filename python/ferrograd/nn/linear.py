@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from .. import _core
 from .._core import Tensor
 from .. import functional as F
@@ -34,6 +36,11 @@ class Linear(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.linear(x, self.weight, self.bias)
+
+    def _forward_relu(self, x: Tensor) -> Optional[Tensor]:
+        if type(self).forward is not Linear.forward:
+            return None  # a subclass with its own forward runs it
+        return _core.linear(x, self.weight, self.bias, relu=True)
 
     def _to_layer(self) -> _core.Layer:
         return _core.Layer.linear(self.weight, self.bias)

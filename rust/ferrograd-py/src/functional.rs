@@ -42,9 +42,19 @@ fn logsumexp(py: Python<'_>, x: T<'_>, dim: isize, keepdim: bool) -> PyResult<Py
 }
 
 #[pyfunction]
-fn linear(py: Python<'_>, x: T<'_>, weight: T<'_>, bias: Option<T<'_>>) -> PyResult<PyTensor> {
+#[pyo3(signature = (x, weight, bias, relu = false))]
+fn linear(
+    py: Python<'_>,
+    x: T<'_>,
+    weight: T<'_>,
+    bias: Option<T<'_>>,
+    relu: bool,
+) -> PyResult<PyTensor> {
     let (x, w, b) = (x.inner.clone(), weight.inner.clone(), opt(&bias));
-    run(py, || x.linear(&w, b.as_ref()))
+    run(py, || match relu {
+        true => x.linear_relu(&w, b.as_ref()),
+        false => x.linear(&w, b.as_ref()),
+    })
 }
 
 #[pyfunction]

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use super::fresh::{par_chunks_filled, par_chunks_zeroed};
 use super::gemm::{matmul_strided, matmul_strided_uninit};
 use super::norm::{blocked_sums, sum};
+use super::relu::{relu_grad, relu_in_place, through_relu};
 use crate::Result;
 
 /// Geometry of one convolution.
@@ -407,8 +408,7 @@ pub fn conv2d_forward(
             }
         }
         if relu {
-            // The same expression as the ReLU op, so fused and composed outputs agree.
-            o.iter_mut().for_each(|v| *v = v.max(0.0));
+            relu_in_place(o);
         }
         Ok(())
     };
@@ -598,30 +598,6 @@ pub fn conv2d_backward_weight(
         }
     }
     Ok((dw, bias.then(|| db.into_iter().map(|v| v as f32).collect())))
-}
-
-/// The gradient the composed ReLU passes back, `g * step(x)`, from the fused output `y` (`y > 0`
-/// exactly where the ReLU's input `x` was positive). `g * 0.0` rather than `0.0` keeps the
-/// product's result for NaN and infinite gradients (and the sign of zero); as a select it
-/// vectorises, where a multiply by a converted bool did not.
-#[inline(always)]
-fn relu_grad(g: f32, y: f32) -> f32 {
-    if y > 0.0 {
-        g
-    } else {
-        g * 0.0
-    }
-}
-
-super::simd::wide_fn! {
-    /// `dst = relu_grad(dy, y)` elementwise (slices of one length).
-    fn through_relu(dst: &mut [f32], dy: &[f32], y: &[f32]) {
-        let n = dst.len();
-        let (dy, y) = (&dy[..n], &y[..n]);
-        for i in 0..n {
-            dst[i] = relu_grad(dy[i], y[i]);
-        }
-    }
 }
 
 /// The bias gradient: `dy` [N, C, plane] summed over images and positions per channel, after the

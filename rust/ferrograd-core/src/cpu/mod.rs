@@ -11,6 +11,7 @@ pub mod gemm;
 pub mod norm;
 pub mod pool;
 pub mod reduce;
+pub(crate) mod relu;
 pub mod rnn;
 pub(crate) mod simd;
 pub mod softmax;

@@ -28,6 +28,10 @@ impl Module for Linear {
         x.linear(&self.weight, self.bias.as_ref())
     }
 
+    fn forward_relu(&self, x: &Tensor) -> Option<Result<Tensor>> {
+        Some(x.linear_relu(&self.weight, self.bias.as_ref()))
+    }
+
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor, TensorRole)) {
         visit_weight_bias(prefix, &self.weight, self.bias.as_ref(), f);
     }

@@ -57,7 +57,7 @@ impl Module for Sequential {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nn::{Activation, Conv2d};
+    use crate::nn::{Activation, Conv2d, Linear};
     use crate::testing::random_leaf;
 
     /// A convolution followed by a ReLU runs as the fused op, with the values and gradients of
@@ -106,5 +106,28 @@ mod tests {
         {
             assert!((a - e).abs() <= 1e-5 * (1.0 + e.abs()), "{a} vs {e}");
         }
+    }
+
+    /// A linear layer followed by a ReLU runs as the fused op, with the composed ops' values.
+    #[test]
+    fn linear_then_relu_runs_fused() {
+        let seq = Sequential::new(vec![
+            Box::new(Linear {
+                weight: random_leaf(&[4, 3], 4),
+                bias: Some(random_leaf(&[4], 5)),
+            }),
+            Box::new(Activation::Relu),
+        ]);
+        let x = random_leaf(&[2, 3], 6);
+        let y = seq.forward(&x).unwrap();
+        assert_eq!(y.node().unwrap().name, "linear_relu");
+        let one_by_one = seq
+            .children
+            .iter()
+            .fold(x.clone(), |h, (_, m)| m.forward(&h).unwrap());
+        assert_eq!(
+            y.to_vec::<f32>().unwrap(),
+            one_by_one.to_vec::<f32>().unwrap()
+        );
     }
 }
