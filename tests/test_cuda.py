@@ -200,6 +200,24 @@ def test_unary_ops_match_the_cpu(name: str, rng: np.random.Generator) -> None:
     grads_match(UNARY[name], [a], rtol=2e-6, atol=1e-6)
 
 
+@gpu
+def test_relu_and_clamp_pass_nan_like_the_cpu() -> None:
+    """NaN, -0 and infinities through relu and clamp, forward and backward, bit for bit as on the
+    CPU (PyTorch's rules: NaN passes through both, relu keeps -0)."""
+    x = np.array([np.nan, -0.0, 0.0, -1.5, 2.0, np.inf, -np.inf, 0.25], dtype=np.float32)
+    g = np.linspace(1.0, 8.0, x.size).astype(np.float32)
+    for fn in (F.relu, lambda t: t.clamp(-1.0, 1.0)):
+        outs = []
+        for device in ("cpu", "cuda"):
+            t = fg.tensor(x).to(device).requires_grad_()
+            y = fn(t)
+            y.backward(fg.tensor(g).to(device))
+            outs.append((y.detach().cpu().numpy(), t.grad.cpu().numpy()))
+        for cpu_value, gpu_value in zip(*outs):
+            np.testing.assert_array_equal(gpu_value, cpu_value)
+            np.testing.assert_array_equal(np.signbit(gpu_value), np.signbit(cpu_value))
+
+
 BINARY: dict[str, Callable[[fg.Tensor, fg.Tensor], fg.Tensor]] = {
     "add": lambda a, b: a + b,
     "sub": lambda a, b: a - b,

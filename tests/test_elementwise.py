@@ -92,3 +92,47 @@ def test_maximum_ties_split_gradient():
     a.maximum(b).sum().backward()
     np.testing.assert_allclose(a.grad.numpy(), [0.5, 0.0, 1.0])
     np.testing.assert_allclose(b.grad.numpy(), [0.5, 1.0, 0.0])
+
+
+def test_relu_and_clamp_pass_nan_and_negative_zero_as_pytorch_does():
+    """NaN propagates through relu and clamp (a diverging model's NaN must not turn into zeros),
+    relu keeps -0, and relu's gradient passes at a NaN input and stops at zero and below:
+    PyTorch's rules (`x < 0 ? 0 : x`, gradient `x <= 0 ? 0 : g`), written out here in numpy. The
+    fused Linear + ReLU and Conv2d + ReLU of a Sequential follow the same rules."""
+    x_np = np.array([np.nan, -0.0, 0.0, -1.5, 2.0, np.inf, -np.inf, 0.25], dtype=np.float32)
+    g_np = np.linspace(1.0, 8.0, x_np.size).astype(np.float32)
+    x = fg.tensor(x_np, requires_grad=True)
+    y = fg.functional.relu(x)
+    y.backward(fg.tensor(g_np))
+    want = np.where(x_np < 0, np.float32(0), x_np)
+    np.testing.assert_array_equal(y.detach().numpy(), want)
+    np.testing.assert_array_equal(np.signbit(y.detach().numpy()), np.signbit(want))
+    assert np.signbit(y.detach().numpy()[1])  # relu(-0) is -0
+    np.testing.assert_array_equal(x.grad.numpy(), np.where(x_np <= 0, np.float32(0), g_np))
+    assert x.grad.numpy()[0] == g_np[0]  # the NaN input passes its gradient
+
+    c = fg.tensor(x_np, requires_grad=True)
+    clamped = c.clamp(-1.0, 1.0)
+    clamped.backward(fg.tensor(g_np))
+    np.testing.assert_array_equal(clamped.detach().numpy(), np.array([np.nan, -0.0, 0.0, -1, 1, 1, -1, 0.25], np.float32))
+    np.testing.assert_array_equal(c.grad.numpy(), np.where((x_np >= -1) & (x_np <= 1), g_np, np.float32(0)))
+
+    linear = fg.nn.Linear(1, 1)
+    with fg.no_grad():
+        linear.weight.copy_(np.ones((1, 1), np.float32))
+        linear.bias.copy_(np.zeros(1, np.float32))
+    fused_in = fg.tensor(x_np.reshape(-1, 1), requires_grad=True)
+    out = fg.nn.Sequential(linear, fg.nn.ReLU())(fused_in)
+    assert out.grad_fn == "linear_relu"
+    out.backward(fg.tensor(g_np.reshape(-1, 1)))
+    np.testing.assert_array_equal(out.detach().numpy().ravel(), np.where(x_np < 0, 0, x_np + 0.0))
+    np.testing.assert_array_equal(fused_in.grad.numpy().ravel(), np.where(x_np + 0.0 <= 0, np.float32(0), g_np))
+
+    img = fg.tensor(x_np.reshape(1, 1, 2, 4), requires_grad=True)
+    conv = fg.nn.Conv2d(1, 1, 1)
+    with fg.no_grad():
+        conv.weight.copy_(np.ones((1, 1, 1, 1), np.float32))
+        conv.bias.copy_(np.zeros(1, np.float32))
+    conv_out = fg.nn.Sequential(conv, fg.nn.ReLU())(img)
+    assert conv_out.grad_fn == "conv2d_relu"
+    np.testing.assert_array_equal(conv_out.detach().numpy().ravel(), np.where(x_np < 0, 0, x_np + 0.0))

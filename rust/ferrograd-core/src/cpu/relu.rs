@@ -6,16 +6,17 @@ use rayon::prelude::*;
 
 use super::PAR_THRESHOLD;
 
-/// The gradient the composed ReLU passes back, `g * step(x)`, from the fused output `y` (`y > 0`
-/// exactly where the ReLU's input `x` was positive). `g * 0.0` rather than `0.0` keeps the
-/// product's result for NaN and infinite gradients (and the sign of zero); as a select it
-/// vectorises, where a multiply by a converted bool did not.
+/// The gradient the composed ReLU passes back, `g * step(x)`, from the fused output `y` (`y <= 0`
+/// exactly where the ReLU's input `x` was, and NaN where it was NaN, whose gradient passes as in
+/// PyTorch). `g * 0.0` rather than `0.0` keeps the product's result for NaN and infinite
+/// gradients (and the sign of zero); as a select it vectorises, where a multiply by a converted
+/// bool did not.
 #[inline(always)]
 pub(crate) fn relu_grad(g: f32, y: f32) -> f32 {
-    if y > 0.0 {
-        g
-    } else {
+    if y <= 0.0 {
         g * 0.0
+    } else {
+        g
     }
 }
 
@@ -30,9 +31,20 @@ super::simd::wide_fn! {
     }
 }
 
-/// `max(v, 0)` over `values`, the ReLU op's expression.
+/// The ReLU in PyTorch's form: NaN and -0 pass through (`f32::max` would map NaN to 0). The
+/// ReLU op and the fused ones all use it, so their values agree bit for bit.
+#[inline(always)]
+pub(crate) fn relu(x: f32) -> f32 {
+    if x < 0.0 {
+        0.0
+    } else {
+        x
+    }
+}
+
+/// `relu` over `values`.
 pub(crate) fn relu_in_place(values: &mut [f32]) {
-    values.iter_mut().for_each(|v| *v = v.max(0.0));
+    values.iter_mut().for_each(|v| *v = relu(*v));
 }
 
 /// `relu_in_place` split across threads for long buffers.

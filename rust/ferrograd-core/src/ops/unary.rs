@@ -67,8 +67,15 @@ impl UnaryOp {
             }
             UnaryOp::Recip => 1.0 / x,
             UnaryOp::Square => x * x,
-            UnaryOp::Relu => x.max(0.0),
-            UnaryOp::Step => (x > 0.0) as u8 as f32,
+            UnaryOp::Relu => crate::cpu::relu::relu(x),
+            // The ReLU's derivative: a NaN input passes its gradient, as in PyTorch.
+            UnaryOp::Step => {
+                if x <= 0.0 {
+                    0.0
+                } else {
+                    1.0
+                }
+            }
             UnaryOp::LeakyRelu(s) => {
                 if x > 0.0 {
                     x
@@ -112,7 +119,14 @@ impl UnaryOp {
                 }
             }
             UnaryOp::Powf(p) => x.powf(p),
-            UnaryOp::Clamp(lo, hi) => x.max(lo).min(hi),
+            UnaryOp::Clamp(lo, hi) => {
+                let above_lo = if x < lo { lo } else { x };
+                if above_lo > hi {
+                    hi
+                } else {
+                    above_lo
+                }
+            }
             UnaryOp::InRange(lo, hi) => (x >= lo && x <= hi) as u8 as f32,
             UnaryOp::Affine(a, b) => a * x + b,
         }

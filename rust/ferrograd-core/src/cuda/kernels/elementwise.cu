@@ -25,8 +25,8 @@ __device__ float apply_unary(int op, float x, float p0, float p1) {
     case 5: return x > 0.f ? 1.f : (x < 0.f ? -1.f : 0.f);
     case 6: return 1.f / x;
     case 7: return x * x;
-    case 8: return fmaxf(x, 0.f);  // as the CPU's x.max(0): NaN maps to 0
-    case 9: return x > 0.f ? 1.f : 0.f;
+    case 8: return x < 0.f ? 0.f : x;  // as PyTorch: NaN and -0 pass through
+    case 9: return x <= 0.f ? 0.f : 1.f;  // NaN inputs pass their gradient, as in PyTorch
     case 10: return x > 0.f ? x : p0 * x;
     case 11: return x > 0.f ? 1.f : p0;
     case 12: return fg_sigmoid(x);
@@ -50,7 +50,7 @@ __device__ float apply_unary(int op, float x, float p0, float p1) {
     }
     case 20: return p0 * x > p1 ? x : log1pf(expf(p0 * x)) / p0;  // softplus(beta=p0, threshold=p1)
     case 21: return powf(x, p0);
-    case 22: return fminf(fmaxf(x, p0), p1);
+    case 22: { float v = x < p0 ? p0 : x; return v > p1 ? p1 : v; }  // NaN passes, as in PyTorch
     case 23: return (x >= p0 && x <= p1) ? 1.f : 0.f;
     case 24: return p0 * x + p1;
     }
