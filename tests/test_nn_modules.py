@@ -123,6 +123,17 @@ def test_modules_reject_bad_input_clearly():
         nn.Conv2d(3, 4, 3)(fg.zeros(1, 2, 8, 8))
 
 
+def _output_and_grads(model: nn.Module, run, x_np: np.ndarray):
+    """``run(x)`` and the gradients of ``sum(y ** 2)`` for the input and every parameter of
+    ``model`` (cleared first), as numpy arrays."""
+    x = fg.tensor(x_np, requires_grad=True)
+    for p in model.parameters():
+        p.grad = None
+    y = run(x)
+    (y * y).sum().backward()
+    return y.detach().numpy(), [x.grad.numpy()] + [p.grad.numpy() for p in model.parameters()]
+
+
 def test_sequential_fuses_conv_and_relu_without_changing_results():
     """Sequential runs Conv2d + ReLU as one fused op: the output equals the composed ops exactly
     and the gradients agree (tolerance 1e-5: the bias gradient sums in another order). A Conv2d
@@ -132,22 +143,14 @@ def test_sequential_fuses_conv_and_relu_without_changing_results():
     rng = np.random.default_rng(0)
     x_np = rng.standard_normal((5, 3, 9, 9)).astype(np.float32)
 
-    def grads(run):
-        x = fg.tensor(x_np, requires_grad=True)
-        for p in model.parameters():
-            p.grad = None
-        y = run(x)
-        (y * y).sum().backward()
-        return y.detach().numpy(), [x.grad.numpy()] + [p.grad.numpy() for p in model.parameters()]
-
     def composed(x):
         c1, c2 = model[0], model[2]
         h = F.relu(F.conv2d(x, c1.weight, c1.bias, c1.stride, c1.padding))
         return F.relu(F.conv2d(h, c2.weight, c2.bias, c2.stride, c2.padding))
 
     assert model(fg.tensor(x_np, requires_grad=True)).grad_fn == "conv2d_relu"
-    fused_out, fused_grads = grads(model)
-    ref_out, ref_grads = grads(composed)
+    fused_out, fused_grads = _output_and_grads(model, model, x_np)
+    ref_out, ref_grads = _output_and_grads(model, composed, x_np)
     np.testing.assert_array_equal(fused_out, ref_out)
     assert fused_out.min() == 0.0 and fused_out.max() > 0.0
     for got, want in zip(fused_grads, ref_grads):
@@ -173,22 +176,14 @@ def test_sequential_fuses_linear_and_relu_without_changing_results():
     rng = np.random.default_rng(1)
     x_np = rng.standard_normal((7, 6)).astype(np.float32)
 
-    def grads(run):
-        x = fg.tensor(x_np, requires_grad=True)
-        for p in model.parameters():
-            p.grad = None
-        y = run(x)
-        (y * y).sum().backward()
-        return y.detach().numpy(), [x.grad.numpy()] + [p.grad.numpy() for p in model.parameters()]
-
     def composed(x):
         l1, l2 = model[0], model[2]
         return F.linear(F.relu(F.linear(x, l1.weight, l1.bias)), l2.weight, l2.bias)
 
     y = model(fg.tensor(x_np, requires_grad=True))
     assert y.grad_fn == "linear"
-    fused_out, fused_grads = grads(model)
-    ref_out, ref_grads = grads(composed)
+    fused_out, fused_grads = _output_and_grads(model, model, x_np)
+    ref_out, ref_grads = _output_and_grads(model, composed, x_np)
     np.testing.assert_array_equal(fused_out, ref_out)
     for got, want in zip(fused_grads, ref_grads):
         np.testing.assert_array_equal(got, want)

@@ -60,6 +60,13 @@ mod tests {
     use crate::nn::{Activation, Conv2d, Linear};
     use crate::testing::random_leaf;
 
+    /// The children applied one by one, each through its own `forward` (nothing fused).
+    fn children_one_by_one(seq: &Sequential, x: &Tensor) -> Tensor {
+        seq.children
+            .iter()
+            .fold(x.clone(), |h, (_, m)| m.forward(&h).unwrap())
+    }
+
     /// A convolution followed by a ReLU runs as the fused op, with the values and gradients of
     /// the children applied one by one; a ReLU after a layer without a fused form stays a ReLU.
     #[test]
@@ -84,10 +91,7 @@ mod tests {
             y.node().unwrap().inputs[0].node().unwrap().name,
             "conv2d_relu"
         );
-        let one_by_one = seq
-            .children
-            .iter()
-            .fold(x.clone(), |h, (_, m)| m.forward(&h).unwrap());
+        let one_by_one = children_one_by_one(&seq, &x);
         assert_eq!(
             y.to_vec::<f32>().unwrap(),
             one_by_one.to_vec::<f32>().unwrap()
@@ -121,10 +125,7 @@ mod tests {
         let x = random_leaf(&[2, 3], 6);
         let y = seq.forward(&x).unwrap();
         assert_eq!(y.node().unwrap().name, "linear_relu");
-        let one_by_one = seq
-            .children
-            .iter()
-            .fold(x.clone(), |h, (_, m)| m.forward(&h).unwrap());
+        let one_by_one = children_one_by_one(&seq, &x);
         assert_eq!(
             y.to_vec::<f32>().unwrap(),
             one_by_one.to_vec::<f32>().unwrap()
