@@ -57,17 +57,3 @@ pub(crate) fn par_relu_in_place(values: &mut [f32]) {
             .for_each(relu_in_place);
     }
 }
-
-/// `relu_grad(dy, y)` as a new buffer (slices of one length), split across threads when long.
-pub(crate) fn passed_through_relu(dy: &[f32], y: &[f32]) -> Vec<f32> {
-    let mut out = vec![0f32; dy.len()];
-    if dy.len() < PAR_THRESHOLD {
-        through_relu(&mut out, dy, y);
-    } else {
-        let piece = PAR_THRESHOLD / 4;
-        out.par_chunks_mut(piece)
-            .zip(dy.par_chunks(piece).zip(y.par_chunks(piece)))
-            .for_each(|(dst, (dy, y))| through_relu(dst, dy, y));
-    }
-    out
-}

@@ -4,8 +4,9 @@
 //! `linear_relu` clamps that buffer in place and masks the gradient once in its backward: one op
 //! and one output where the composed layer and ReLU make two of each.
 
+use super::unary::UnaryOp;
 use crate::cpu::gemm::batched_matmul;
-use crate::cpu::relu::{par_relu_in_place, passed_through_relu};
+use crate::cpu::relu::par_relu_in_place;
 use crate::{CpuStorage, Layout, Result, Storage, Tensor};
 
 impl Tensor {
@@ -126,12 +127,9 @@ impl Tensor {
             "linear_relu",
             &inputs,
             |y| {
-                Box::new(move |g| {
-                    let passed = g.with_f32_slice(OP, |dy| {
-                        y.with_f32_slice(OP, |yv| passed_through_relu(dy, yv))
-                    })??;
-                    linear_grads(&Tensor::from_vec(passed, g.shape())?)
-                })
+                // The ReLU's own backward, `g * step(y)`: `y <= 0` exactly where the ReLU's
+                // input was (NaN where it was NaN), so this is the composed op's gradient.
+                Box::new(move |g| linear_grads(&g.times_derivative(&y, UnaryOp::Step)?))
             },
         ))
     }

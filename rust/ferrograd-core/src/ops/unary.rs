@@ -213,7 +213,7 @@ impl Tensor {
     }
 
     /// `self * derivative(x)` (the chain rule for a pointwise op), fused into one pass on the CPU.
-    fn times_derivative(&self, x: &Tensor, derivative: UnaryOp) -> Result<Tensor> {
+    pub(crate) fn times_derivative(&self, x: &Tensor, derivative: UnaryOp) -> Result<Tensor> {
         let fused = {
             let (sg, sx) = (self.storage()?, x.storage()?);
             match (&*sg, &*sx) {
