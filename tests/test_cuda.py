@@ -345,6 +345,23 @@ def test_linear_mlp_forward_and_backward_match_the_cpu(rng: np.random.Generator)
 
 
 @gpu
+def test_autocast_rounds_like_the_cpu_and_its_products_match(rng: np.random.Generator) -> None:
+    """Rounding to bf16 is bit for bit the CPU's; under autocast, linear layers and convolutions
+    multiply the same rounded operands, so they agree as float32 products do."""
+    x = (rng.standard_normal(20000) * 10.0 ** rng.integers(-40, 38, 20000)).astype(np.float32)
+    x[:4] = [np.inf, -np.inf, np.finfo(np.float32).max, -0.0]
+    np.testing.assert_array_equal(fg.tensor(x).to("cuda").round_to_bf16().cpu().numpy().view(np.uint32),
+                                  fg.tensor(x).round_to_bf16().numpy().view(np.uint32))
+    features = rng.standard_normal((16, 20)).astype(np.float32)
+    w1, b1 = (rng.standard_normal((32, 20)) * 0.2).astype(np.float32), rng.standard_normal(32).astype(np.float32)
+    images = rng.standard_normal((2, 3, 9, 9)).astype(np.float32)
+    kernel = (rng.standard_normal((4, 3, 3, 3)) * 0.3).astype(np.float32)
+    with fg.autocast():
+        grads_match(lambda x, w, b: F.relu(F.linear(x, w, b)), [features, w1, b1], rtol=1e-5, atol=1e-5)
+        grads_match(lambda x, w: F.conv2d(x, w, padding=1), [images, kernel], rtol=1e-5, atol=1e-5)
+
+
+@gpu
 @pytest.mark.parametrize(
     "make",
     [

@@ -47,6 +47,14 @@ assert best.exists() and len(history["loss"]) == EPOCHS
 assert abs(report.accuracy - max(history["val_accuracy"])) < 1e-9
 assert probs.shape == (len(test), 10) and np.allclose(probs.sum(1), 1, atol=1e-5)
 """,
+    "06_gpu_mixed_precision.ipynb": """
+assert errors["bf16 operands, f32 accumulation"].mean() > 100 * errors["float32"].mean()
+assert rounding.max() <= 2.0**-8
+assert runs["bf16"]["accuracy"] > 0.85 and abs(runs["bf16"]["accuracy"] - runs["f32"]["accuracy"]) < 0.02
+assert np.abs(w16 - w32).max() > 0  # the precision took effect
+assert np.mean(loop_losses[-10:]) < 0.5 * loop_losses[0] and not fg.is_autocast_enabled()
+assert bool(device_times) == HAS_GPU
+""",
 }
 
 

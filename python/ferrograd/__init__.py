@@ -24,6 +24,7 @@ from . import _core, attacks, cuda, data, finetune, functional, images, models, 
 from .attacks import robustness
 from .io import load_safetensors, save_safetensors
 from ._core import DeviceError, Tensor, cat, get_rng_state, manual_seed, set_rng_state, stack
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 
 __all__ = [
@@ -56,6 +57,9 @@ __all__ = [
     "set_grad_enabled",
     "is_grad_enabled",
     "grad",
+    "autocast",
+    "is_autocast_enabled",
+    "get_autocast_dtype",
     "functional",
     "nn",
     "optim",

@@ -198,7 +198,7 @@ class Module:
             callbacks: Sequence[Any] = (), device: Optional[str] = None, grad_clip: Optional[float] = None, accumulate: int = 1,
             shuffle: bool = True, seed: Optional[int] = None, verbose: bool = True, progress_every: int = 10,
             checkpoint: Any = None, resume: Any = None, val_batch_size: int = 512, adversarial: Any = None,
-            val_attack: Any = None) -> Any:
+            val_attack: Any = None, precision: str = "f32") -> Any:
         """Trains the model; each epoch (forward, loss, backward, clipping, optimizer step and
         per-step schedule) runs in Rust with the GIL released. Returns a :class:`~ferrograd.training.History`.
 
@@ -224,6 +224,9 @@ class Module:
           ``training.FastAT(model, eps)``; TRADES with ``training.TRADES(model, eps)``); ``val_attack`` adds ``val_robust_accuracy``
           to each epoch's metrics (monitor it with ``ModelCheckpoint`` to keep the most robust weights).
           Keep normalisation inside the model (``nn.Normalize``) so ε is in input units.
+        - ``precision``: ``"bf16"`` runs the products (linear layers, convolutions, attention) of
+          training and validation on bfloat16 operands with float32 accumulation and float32
+          weights, as :class:`ferrograd.autocast` does; ``"f32"`` (the default) runs them in float32.
 
         Ctrl-C stops at the next batch boundary and raises KeyboardInterrupt with the model and
         optimizer consistent (the interrupted epoch is not recorded).
@@ -234,7 +237,7 @@ class Module:
                    schedule=schedule, augment=augment, transforms=transforms, callbacks=callbacks, device=device,
                    grad_clip=grad_clip, accumulate=accumulate, shuffle=shuffle, seed=seed, verbose=verbose,
                    progress_every=progress_every, checkpoint=checkpoint, resume=resume, val_batch_size=val_batch_size,
-                   adversarial=adversarial, val_attack=val_attack)
+                   adversarial=adversarial, val_attack=val_attack, precision=precision)
 
     def evaluate(self, data: Any, batch_size: int = 512, loss: Any = "cross_entropy", transforms: Sequence[Any] = (),
                  top_k: Sequence[int] = (1, 5), device: Optional[str] = None) -> Any:

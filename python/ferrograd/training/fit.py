@@ -8,6 +8,7 @@ import time
 from typing import Any, Optional, Sequence
 
 from .. import _core
+from ..amp import autocast, precision_name
 from .callbacks import Callback, ProgressBar
 from .checkpoint import load_training_checkpoint, save_training_checkpoint
 from .history import History
@@ -30,9 +31,10 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
         device: Optional[str] = None, grad_clip: Optional[float] = None, accumulate: int = 1, shuffle: bool = True,
         seed: Optional[int] = None, verbose: bool = True, progress_every: int = 10,
         checkpoint: str | os.PathLike[str] | None = None, resume: str | os.PathLike[str] | None = None,
-        val_batch_size: int = 512, adversarial: Any = None, val_attack: Any = None) -> History:
+        val_batch_size: int = 512, adversarial: Any = None, val_attack: Any = None, precision: str = "f32") -> History:
     """Trains ``model``; see :meth:`ferrograd.nn.Module.fit` for the arguments."""
     device = check_device(device, "fit", model)
+    precision = precision_name(precision, "fit", "precision")
     if device != model_device(model):
         if optimizer is not None:
             raise _core.DeviceError(f"fit: the model is on {model_device(model)} but device={device!r}; move it with "
@@ -81,8 +83,9 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
 
             started = time.perf_counter()
             try:
-                stats = _core.train_epoch(layer, loader, objective, optimizer._core, grad_clip, accumulate, lrs,
-                                          progress if cbs else None, progress_every, adversary, device)
+                with autocast(precision):
+                    stats = _core.train_epoch(layer, loader, objective, optimizer._core, grad_clip, accumulate, lrs,
+                                              progress if cbs else None, progress_every, adversary, device)
             finally:
                 # A per-step schedule wrote rates into the Rust optimizer; the groups' own rates
                 # (set by the schedule below) stay the source of truth.
@@ -97,7 +100,8 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
             logs = {"loss": stats["loss"], "accuracy": stats["accuracy"]}
             if val_loader is not None:
                 model.eval()
-                out, labels, val_loss = _core.predict_epoch(model._to_layer(), val_loader, objective, None, device)
+                with autocast(precision):
+                    out, labels, val_loss = _core.predict_epoch(model._to_layer(), val_loader, objective, None, device)
                 logs["val_loss"] = val_loss
                 out, labels = labelled_rows(out, labels)
                 logs["val_accuracy"] = float((out.argmax(1) == labels).mean()) if out.ndim == 2 and len(labels) else 0.0

@@ -2,6 +2,7 @@
 //! No Python here (the `ferrograd-py` crate binds it), so `cargo test` runs fast.
 
 pub mod attack;
+pub mod autocast;
 pub mod autograd;
 pub mod cpu;
 pub mod cuda;
@@ -22,6 +23,7 @@ pub mod testing;
 pub mod text;
 pub mod train;
 
+pub use autocast::{autocast_precision, set_autocast_precision, AutocastGuard, Precision};
 pub use autograd::{is_grad_enabled, set_grad_enabled, NoGradGuard};
 pub use device::Device;
 pub use dtype::DType;

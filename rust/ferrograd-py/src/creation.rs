@@ -1,6 +1,6 @@
 //! Module-level functions: tensor construction, seeding, grad mode, joining, autograd.grad.
 
-use ferrograd_core::{rng, DType, Device, Tensor};
+use ferrograd_core::{rng, DType, Device, Precision, Tensor};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -99,6 +99,24 @@ fn is_grad_enabled() -> bool {
     ferrograd_core::is_grad_enabled()
 }
 
+/// Sets the precision matmul, linear, convolutions and attention run at on this thread
+/// (`"float32"` or `"bfloat16"`); returns the previous one.
+#[pyfunction]
+fn set_autocast(precision: &str) -> PyResult<&'static str> {
+    let parsed = Precision::parse(precision).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "autocast: argument `dtype` expected 'bfloat16' or 'float32', got {precision:?}"
+        ))
+    })?;
+    Ok(ferrograd_core::set_autocast_precision(parsed).as_str())
+}
+
+/// The precision products run at on this thread.
+#[pyfunction]
+fn autocast_precision() -> &'static str {
+    ferrograd_core::autocast_precision().as_str()
+}
+
 fn inners(tensors: &[PyRef<'_, PyTensor>]) -> Vec<Tensor> {
     tensors.iter().map(|t| t.inner.clone()).collect()
 }
@@ -186,6 +204,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_rng_state, m)?)?;
     m.add_function(wrap_pyfunction!(set_grad_enabled, m)?)?;
     m.add_function(wrap_pyfunction!(is_grad_enabled, m)?)?;
+    m.add_function(wrap_pyfunction!(set_autocast, m)?)?;
+    m.add_function(wrap_pyfunction!(autocast_precision, m)?)?;
     m.add_function(wrap_pyfunction!(cat, m)?)?;
     m.add_function(wrap_pyfunction!(stack, m)?)?;
     m.add_function(wrap_pyfunction!(where_cond, m)?)?;

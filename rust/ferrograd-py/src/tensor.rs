@@ -465,6 +465,10 @@ impl PyTensor {
     fn neg(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.neg())
     }
+    /// The nearest bfloat16 values (ties to even), kept as float32; the gradient passes unchanged.
+    fn round_to_bf16(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.round_to_bf16())
+    }
     /// Elementwise max(x, 0).
     fn relu(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.relu())

@@ -37,6 +37,7 @@ fn unary_code(op: UnaryOp) -> (i32, f32, f32) {
         UnaryOp::Clamp(lo, hi) => (22, lo, hi),
         UnaryOp::InRange(lo, hi) => (23, lo, hi),
         UnaryOp::Affine(a, b) => (24, a, b),
+        UnaryOp::RoundBf16 => (25, 0.0, 0.0),
     }
 }
 

@@ -55,6 +55,11 @@ impl Tensor {
         dropout_p: f32,
         scale: Option<f32>,
     ) -> Result<Tensor> {
+        if let Some(out) = crate::autocast::lowered(&[self, key, value], |t| {
+            t[0].scaled_dot_product_attention(&t[1], &t[2], mask, dropout_p, scale)
+        }) {
+            return out;
+        }
         let (q, k, v) = (self, key, value);
         for t in [q, k, v].into_iter().chain(mask) {
             super::expect_f32(OP, t)?;

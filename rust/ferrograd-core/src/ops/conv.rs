@@ -134,6 +134,11 @@ impl Tensor {
         relu: bool,
     ) -> Result<Tensor> {
         const OP: &str = "conv2d";
+        if let Some(out) = crate::autocast::lowered(&[self, weight], |t| {
+            t[0].conv2d_then(&t[1], bias, stride, padding, dilation, groups, relu)
+        }) {
+            return out;
+        }
         if self.rank() == 3 {
             return self
                 .unsqueeze(0)?

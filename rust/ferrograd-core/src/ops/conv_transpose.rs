@@ -48,6 +48,11 @@ impl Tensor {
         settings: TransposedConv,
     ) -> Result<Tensor> {
         const OP: &str = "conv_transpose2d";
+        if let Some(out) = crate::autocast::lowered(&[self, weight], |t| {
+            t[0].conv_transpose2d(&t[1], bias, settings)
+        }) {
+            return out;
+        }
         if self.rank() == 3 {
             return self
                 .unsqueeze(0)?

@@ -7,6 +7,9 @@ use crate::{CpuStorage, Error, Result, Storage, Tensor};
 impl Tensor {
     /// Matrix product (`@`).
     pub fn matmul(&self, rhs: &Tensor) -> Result<Tensor> {
+        if let Some(out) = crate::autocast::lowered(&[self, rhs], |t| t[0].matmul(&t[1])) {
+            return out;
+        }
         super::expect_f32("matmul", self)?;
         super::expect_f32("matmul", rhs)?;
         super::same_device("matmul", self, rhs)?;

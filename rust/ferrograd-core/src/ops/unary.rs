@@ -45,6 +45,9 @@ pub enum UnaryOp {
     InRange(f32, f32),
     /// a * x + b.
     Affine(f32, f32),
+    /// The nearest bfloat16 value (ties to even), kept in f32: how mixed precision rounds the
+    /// operands of its products (see `crate::autocast`).
+    RoundBf16,
 }
 
 impl UnaryOp {
@@ -129,7 +132,22 @@ impl UnaryOp {
             }
             UnaryOp::InRange(lo, hi) => (x >= lo && x <= hi) as u8 as f32,
             UnaryOp::Affine(a, b) => a * x + b,
+            UnaryOp::RoundBf16 => round_to_bf16(x),
         }
+    }
+}
+
+/// Rounds to bfloat16's 8-bit significand, to nearest with ties to even: adding 0x7fff plus the
+/// lowest kept bit carries into the kept bits exactly when the dropped half is above (or at a
+/// tie, with an odd kept bit) one half. NaN stays NaN; values past bf16's range become infinite.
+#[inline]
+pub fn round_to_bf16(x: f32) -> f32 {
+    let bits = x.to_bits();
+    let rounded = f32::from_bits(bits.wrapping_add(0x7fff + ((bits >> 16) & 1)) & 0xffff_0000);
+    if x.is_nan() {
+        x
+    } else {
+        rounded
     }
 }
 
@@ -165,7 +183,7 @@ fn specialised<L: PointwiseLoop>(op: UnaryOp, body: L) -> L::Out {
     }
     arms!(
         Neg, Exp, Log, Sqrt, Abs, Sign, Recip, Square, Relu, Step, Sigmoid, Tanh, GeluErf, GeluErfGrad, GeluTanh,
-        GeluTanhGrad, Silu, SiluGrad;
+        GeluTanhGrad, Silu, SiluGrad, RoundBf16;
         LeakyRelu, LeakyReluGrad, Powf;
         Clamp, InRange, Affine
     )
@@ -264,6 +282,28 @@ impl Tensor {
         derivative: UnaryOp,
     ) -> Result<Tensor> {
         self.unary(name, op, move |g, x, _| g.times_derivative(x, derivative))
+    }
+
+    /// The nearest bfloat16 values (ties to even), still f32; the gradient passes unchanged (a
+    /// cast's gradient), so a rounded weight still trains.
+    pub fn round_to_bf16(&self) -> Result<Tensor> {
+        self.unary("round_to_bf16", UnaryOp::RoundBf16, |g, _, _| Ok(g.clone()))
+    }
+
+    /// This tensor, with the gradient that reaches it rounded to bfloat16 on its way back (a
+    /// mixed-precision product's output; see `crate::autocast`).
+    pub(crate) fn rounding_grad_to_bf16(&self) -> Tensor {
+        self.view_op(
+            self.layout().clone(),
+            "round_grad_to_bf16",
+            Box::new(|g| {
+                let rounded = g.map_unary(UnaryOp::RoundBf16)?;
+                Ok(vec![Some(Tensor::from_storage(
+                    rounded,
+                    crate::Layout::contiguous(g.shape()),
+                ))])
+            }),
+        )
     }
 
     pub fn neg(&self) -> Result<Tensor> {
