@@ -362,6 +362,15 @@ def test_autocast_rounds_like_the_cpu_and_its_products_match(rng: np.random.Gene
 
 
 @gpu
+def test_causal_attention_matches_the_cpu(rng: np.random.Generator) -> None:
+    """The composed causal attention on the device against the CPU's fused kernel, wide and tall."""
+    for lq, lk in ((5, 7), (7, 5)):
+        arrays = [rng.standard_normal((2, 3, n, 8)).astype(np.float32) for n in (lq, lk, lk)]
+        grads_match(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), arrays,
+                    rtol=1e-5, atol=1e-5)
+
+
+@gpu
 @pytest.mark.parametrize(
     "make",
     [

@@ -214,6 +214,35 @@ def test_scaled_dot_product_attention_matches_jax():
         np.testing.assert_allclose(got.grad.numpy(), np.asarray(want), atol=1e-5)
 
 
+@pytest.mark.parametrize("lq,lk", [(4, 4), (3, 6), (6, 3)])
+def test_causal_attention_matches_jax(lq: int, lk: int):
+    """``is_causal``: query i attends to keys 0..i (PyTorch's top-left lower triangle), for square,
+    wide and tall score matrices; values and gradients against JAX."""
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    rng = np.random.default_rng(2)
+    q = rng.standard_normal((2, 3, lq, 8)).astype(np.float32)
+    k, v = (rng.standard_normal((2, 3, lk, 8)).astype(np.float32) for _ in range(2))
+    allowed = np.tril(np.ones((lq, lk), bool))
+    weight = rng.standard_normal((2, 3, lq, 8)).astype(np.float32)
+
+    def reference(q, k, v):
+        s = jnp.where(allowed, q @ jnp.swapaxes(k, -1, -2) / jnp.sqrt(8.0), -jnp.inf)
+        return (jax.nn.softmax(s, -1) @ v * weight).sum()
+
+    tq, tk, tv = (fg.tensor(a, requires_grad=True) for a in (q, k, v))
+    out = (F.scaled_dot_product_attention(tq, tk, tv, is_causal=True) * fg.tensor(weight)).sum()
+    out.backward()
+    np.testing.assert_allclose(out.item(), float(reference(q, k, v)), rtol=1e-5)
+    for got, want in zip((tq, tk, tv), jax.grad(reference, argnums=(0, 1, 2))(q, k, v)):
+        np.testing.assert_allclose(got.grad.numpy(), np.asarray(want), atol=1e-5)
+    # Not the unmasked attention: the check above can fail.
+    full = F.scaled_dot_product_attention(tq, tk, tv).detach().numpy()
+    assert np.abs(full - F.scaled_dot_product_attention(tq, tk, tv, is_causal=True).detach().numpy()).max() > 0.1
+    with pytest.raises(ValueError, match=r"argument `attn_mask` expected None with is_causal=True"):
+        F.scaled_dot_product_attention(tq, tk, tv, fg.zeros(lq, lk), is_causal=True)
+
+
 def test_fused_attention_on_strided_heads_with_dropout_matches_the_composed_ops():
     """Heads permuted out of a [B, L, H*d] projection (strided, as BERT makes them), values
     broadcast over the batch, a float mask, an explicit scale, and dropout: the fused op gives the

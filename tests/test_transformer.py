@@ -96,6 +96,33 @@ def test_transformer_encoder_layer_matches_jax(norm_first: bool):
     np.testing.assert_allclose(tx.grad.numpy(), np.asarray(g_x), atol=2e-4)
 
 
+@pytest.mark.parametrize("need_weights", [False, True])
+def test_is_causal_equals_the_square_subsequent_mask(need_weights: bool):
+    """``is_causal=True`` gives what PyTorch's ``generate_square_subsequent_mask`` as ``attn_mask``
+    gives, alone and with a padding mask, and its weights are zero above the diagonal."""
+    rng = np.random.default_rng(4)
+    fg.manual_seed(4)
+    mha = nn.MultiheadAttention(8, 2, batch_first=True)
+    x = fg.tensor(rng.standard_normal((2, 5, 8)).astype(np.float32))
+    causal = nn.generate_square_subsequent_mask(5)
+    np.testing.assert_array_equal(causal.numpy(), np.triu(np.full((5, 5), -np.inf, np.float32), 1))
+    pad = fg.tensor(np.array([[False] * 4 + [True], [False] * 5]))
+    for padding in (None, pad):
+        out, w = mha(x, x, x, key_padding_mask=padding, need_weights=need_weights, is_causal=True)
+        ref, ref_w = mha(x, x, x, key_padding_mask=padding, need_weights=need_weights, attn_mask=causal)
+        np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+        if need_weights:
+            weights = w.detach().numpy()
+            np.testing.assert_allclose(weights, ref_w.detach().numpy(), rtol=1e-5, atol=1e-7)
+            assert np.all(weights[:, np.triu_indices(5, 1)[0], np.triu_indices(5, 1)[1]] == 0)
+    plain = mha(x, x, x, need_weights=need_weights)[0].detach().numpy()
+    assert np.abs(plain - out.detach().numpy()).max() > 1e-2
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True)
+    encoder = nn.TransformerEncoder(layer, 2)
+    np.testing.assert_allclose(encoder(x, is_causal=True).detach().numpy(), encoder(x, mask=causal).detach().numpy(),
+                               rtol=1e-5, atol=1e-5)
+
+
 @fg.no_grad()
 def test_encoder_stack_masks_positions_and_errors():
     fg.manual_seed(3)

@@ -209,17 +209,24 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Optional[Tensor] = None,
-                                 dropout_p: float = 0.0, training: bool = True, scale: Optional[float] = None) -> Tensor:
+                                 dropout_p: float = 0.0, training: bool = True, scale: Optional[float] = None,
+                                 is_causal: bool = False) -> Tensor:
     """softmax(query @ key^T * scale + mask) @ value over the last two axes ``[..., L, d]``.
 
     ``attn_mask`` broadcasts to ``[..., Lq, Lk]``: a bool mask marks the keys that take part
     (False positions get the lowest float32, as Hugging Face does, so a fully masked row stays
-    finite); a float mask is added to the scores. ``scale`` defaults to ``1/sqrt(d)``. Dropout
-    (``dropout_p`` while ``training``) uses :func:`dropout`'s seeded masks. On the CPU the whole
-    computation runs per (batch, head) slice in one fused op.
+    finite); a float mask is added to the scores. ``is_causal`` lets query ``i`` attend to keys
+    ``0..i`` only (the lower triangle from the top-left corner, as in PyTorch); it excludes
+    ``attn_mask``. ``scale`` defaults to ``1/sqrt(d)``. Dropout (``dropout_p`` while ``training``)
+    uses :func:`dropout`'s seeded masks. On the CPU the whole computation runs per (batch, head)
+    slice in one fused op.
     """
+    if is_causal and attn_mask is not None:
+        raise ValueError("scaled_dot_product_attention: argument `attn_mask` expected None with is_causal=True "
+                         "(the causal mask replaces it), got a tensor")
     mask = attention_bias(attn_mask) if attn_mask is not None and attn_mask.dtype == "bool" else attn_mask
-    return _core.scaled_dot_product_attention(query, key, value, mask, dropout_p if training else 0.0, scale)
+    return _core.scaled_dot_product_attention(query, key, value, mask, dropout_p if training else 0.0, scale,
+                                              is_causal)
 
 
 def attention_weights(query: Tensor, key: Tensor, attn_mask: Optional[Tensor] = None,

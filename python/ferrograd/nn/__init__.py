@@ -12,7 +12,7 @@ from .preprocess import Normalize
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .rnn import GRU, LSTM
 from .transformer import (LearnedPositionalEmbedding, MultiheadAttention, SinusoidalPositionalEncoding,
-                          TransformerEncoder, TransformerEncoderLayer)
+                          TransformerEncoder, TransformerEncoderLayer, generate_square_subsequent_mask)
 from .sparse import Embedding
 
 __all__ = [
@@ -20,5 +20,5 @@ __all__ = [
     "LayerNorm", "Dropout", "Embedding", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten", "ReLU", "LeakyReLU",
     "GELU", "Sigmoid", "Tanh", "SiLU", "Softplus", "Softmax", "LogSoftmax", "CrossEntropyLoss", "NLLLoss", "Normalize", "init",
     "LSTM", "GRU", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
-    "SinusoidalPositionalEncoding", "LearnedPositionalEmbedding",
+    "generate_square_subsequent_mask", "SinusoidalPositionalEncoding", "LearnedPositionalEmbedding",
 ]

@@ -21,13 +21,32 @@ from .normalization import LayerNorm
 from .sparse import Embedding
 
 
+def generate_square_subsequent_mask(size: int, device: str = "cpu") -> Tensor:
+    """The causal mask of ``torch.nn.Transformer.generate_square_subsequent_mask``: a float
+    ``[size, size]`` tensor, 0 on and below the diagonal and ``-inf`` above it (position ``i``
+    attends to positions ``0..i``)."""
+    if not isinstance(size, int) or size < 0:
+        raise ValueError(f"generate_square_subsequent_mask: argument `size` expected an int >= 0, got {size!r}")
+    return Tensor.from_numpy(np.triu(np.full((size, size), -np.inf, np.float32), k=1)).to(device)
+
+
 def _combined_mask(attn_mask: Optional[Tensor], key_padding_mask: Optional[Tensor], batch: int,
-                   keys: int) -> Optional[Tensor]:
+                   keys: int, causal_queries: Optional[int] = None) -> Optional[Tensor]:
     """PyTorch's masks (bool True = may not attend / is padding; or float added to the scores)
-    as one additive float mask broadcasting to ``[B, heads, Lq, Lk]``."""
+    as one additive float mask broadcasting to ``[B, heads, Lq, Lk]``; with ``causal_queries``
+    (the query length) the causal mask is added too."""
     total: Optional[Tensor] = None
     if attn_mask is not None:
         total = F.attention_bias(attn_mask == False) if attn_mask.dtype == "bool" else attn_mask  # noqa: E712
+    if causal_queries is not None:
+        # The lowest float32 above the diagonal, as F.attention_bias gives masked-out keys.
+        later = np.triu(np.full((causal_queries, keys), np.finfo(np.float32).min, np.float32), k=1)
+        causal = Tensor.from_numpy(later)
+        if total is not None:
+            causal = causal.to(total.device)
+        elif key_padding_mask is not None:
+            causal = causal.to(key_padding_mask.device)
+        total = causal if total is None else total + causal
     if key_padding_mask is not None:
         if tuple(key_padding_mask.shape) != (batch, keys):
             raise ValueError(f"MultiheadAttention: argument `key_padding_mask` expected shape {(batch, keys)}, "
@@ -59,7 +78,9 @@ class MultiheadAttention(Module):
 
     def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Optional[Tensor] = None,
                 need_weights: bool = True, attn_mask: Optional[Tensor] = None,
-                average_attn_weights: bool = True) -> tuple[Tensor, Optional[Tensor]]:
+                average_attn_weights: bool = True, is_causal: bool = False) -> tuple[Tensor, Optional[Tensor]]:
+        """Attention of ``query`` over ``key`` / ``value``; ``is_causal`` lets query ``i`` attend
+        to keys ``0..i`` only (on top of ``attn_mask`` and ``key_padding_mask`` when given)."""
         if query.ndim != 3 or query.shape[-1] != self.embed_dim:
             raise ValueError(f"MultiheadAttention: query expected 3-D input ending in embed_dim={self.embed_dim}, "
                              f"got {tuple(query.shape)}")
@@ -75,7 +96,11 @@ class MultiheadAttention(Module):
             return F.linear(x, *pieces[k]).reshape(b, n, h, d).permute(0, 2, 1, 3)
 
         q, k, v = heads(query, lq, 0), heads(key, lk, 1), heads(value, lk, 2)
-        mask = _combined_mask(attn_mask, key_padding_mask, b, lk)
+        # Causal attention with no other mask runs in the fused op without a mask tensor.
+        causal_in_op = is_causal and attn_mask is None and key_padding_mask is None and not need_weights
+        mask = _combined_mask(attn_mask, key_padding_mask, b, lk, lq if is_causal and not causal_in_op else None)
+        if mask is not None and mask.device != query.device:
+            mask = mask.to(query.device)
         probs: Optional[Tensor] = None
         if need_weights:
             probs = F.attention_weights(q, k, mask)
@@ -83,7 +108,8 @@ class MultiheadAttention(Module):
             context = dropped @ v
         else:
             # The fused op (same dropout masks under the same seed), without the probabilities.
-            context = F.scaled_dot_product_attention(q, k, v, mask, self.dropout, self.training)
+            context = F.scaled_dot_product_attention(q, k, v, mask, self.dropout, self.training,
+                                                     is_causal=causal_in_op)
         out = self.out_proj(context.permute(0, 2, 1, 3).reshape(b, lq, e))
         if not self.batch_first:
             out = out.transpose(0, 1)
@@ -123,19 +149,21 @@ class TransformerEncoderLayer(Module):
         self.dropout2 = Dropout(dropout)
         self.activation = _ACTIVATIONS[activation]
 
-    def _attend(self, x: Tensor, mask: Optional[Tensor], padding: Optional[Tensor]) -> Tensor:
-        return self.dropout1(self.self_attn(x, x, x, key_padding_mask=padding, attn_mask=mask, need_weights=False)[0])
+    def _attend(self, x: Tensor, mask: Optional[Tensor], padding: Optional[Tensor], is_causal: bool) -> Tensor:
+        return self.dropout1(self.self_attn(x, x, x, key_padding_mask=padding, attn_mask=mask, need_weights=False,
+                                            is_causal=is_causal)[0])
 
     def _feed_forward(self, x: Tensor) -> Tensor:
         return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
     def forward(self, src: Tensor, src_mask: Optional[Tensor] = None,
-                src_key_padding_mask: Optional[Tensor] = None) -> Tensor:
+                src_key_padding_mask: Optional[Tensor] = None, is_causal: bool = False) -> Tensor:
+        """One layer over ``src``; ``is_causal`` lets position ``i`` attend to ``0..i`` only."""
         x = src
         if self.norm_first:
-            x = x + self._attend(self.norm1(x), src_mask, src_key_padding_mask)
+            x = x + self._attend(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
             return x + self._feed_forward(self.norm2(x))
-        x = self.norm1(x + self._attend(x, src_mask, src_key_padding_mask))
+        x = self.norm1(x + self._attend(x, src_mask, src_key_padding_mask, is_causal))
         return self.norm2(x + self._feed_forward(x))
 
     def clone(self) -> "TransformerEncoderLayer":
@@ -157,9 +185,11 @@ class TransformerEncoder(Module):
         self.num_layers = num_layers
         self.norm = norm
 
-    def forward(self, src: Tensor, mask: Optional[Tensor] = None, src_key_padding_mask: Optional[Tensor] = None) -> Tensor:
+    def forward(self, src: Tensor, mask: Optional[Tensor] = None, src_key_padding_mask: Optional[Tensor] = None,
+                is_causal: bool = False) -> Tensor:
+        """Every layer in turn over ``src``, then ``norm``; ``is_causal`` makes each layer causal."""
         for layer in self.layers:
-            src = layer(src, mask, src_key_padding_mask)
+            src = layer(src, mask, src_key_padding_mask, is_causal)
         return self.norm(src) if self.norm is not None else src
 
 

@@ -202,7 +202,7 @@ mod tests {
             .unwrap()
             .detach();
         check_lowered(
-            |q, k| q.scaled_dot_product_attention(k, &v, None, 0.0, None),
+            |q, k| q.scaled_dot_product_attention(k, &v, None, 0.0, None, false),
             &q,
             &k,
             12,

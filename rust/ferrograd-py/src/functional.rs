@@ -57,7 +57,10 @@ fn linear(
     })
 }
 
+/// Scaled dot-product attention; `causal` lets query i attend to keys 0..=i only.
 #[pyfunction]
+#[pyo3(signature = (query, key, value, mask, dropout_p, scale, causal = false))]
+#[allow(clippy::too_many_arguments)]
 fn scaled_dot_product_attention(
     py: Python<'_>,
     query: T<'_>,
@@ -66,6 +69,7 @@ fn scaled_dot_product_attention(
     mask: Option<T<'_>>,
     dropout_p: f32,
     scale: Option<f32>,
+    causal: bool,
 ) -> PyResult<PyTensor> {
     let (q, k, v, m) = (
         query.inner.clone(),
@@ -74,7 +78,7 @@ fn scaled_dot_product_attention(
         opt(&mask),
     );
     run(py, || {
-        q.scaled_dot_product_attention(&k, &v, m.as_ref(), dropout_p, scale)
+        q.scaled_dot_product_attention(&k, &v, m.as_ref(), dropout_p, scale, causal)
     })
 }
 

@@ -54,6 +54,8 @@ pub struct AttentionDims {
     pub d: usize,
     pub dv: usize,
     pub scale: f32,
+    /// Query i attends to keys 0..=i only.
+    pub causal: bool,
 }
 
 /// Dropout on the probabilities: element (s, i, j) is kept when value `(s * Lq + i) * Lk + j`
@@ -130,6 +132,10 @@ pub fn attention_forward(
                     }
                 }
                 None => row.iter_mut().for_each(|x| *x *= dims.scale),
+            }
+            if dims.causal {
+                // exp(-inf) = 0: the later keys get probability 0, so backward skips them too.
+                row[(i + 1).min(lk)..].fill(f32::NEG_INFINITY);
             }
             softmax_in_place(row);
         }

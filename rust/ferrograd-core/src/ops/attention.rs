@@ -45,8 +45,10 @@ impl SliceLayout {
 impl Tensor {
     /// `softmax(self @ key^T * scale + mask) @ value` over the last two axes: `self` (the
     /// queries) `[..., Lq, d]`, `key` `[..., Lk, d]`, `value` `[..., Lk, dv]`, batch axes
-    /// broadcast. `mask` is added to the scores and broadcasts to `[..., Lq, Lk]`; `dropout_p`
-    /// drops probabilities (with `dropout`'s seeded masks); `scale` defaults to `1 / sqrt(d)`.
+    /// broadcast. `mask` is added to the scores and broadcasts to `[..., Lq, Lk]`; with `causal`,
+    /// query i attends to keys 0..=i only (PyTorch's `is_causal`: the lower triangle from the top
+    /// left corner). `dropout_p` drops probabilities (with `dropout`'s seeded masks); `scale`
+    /// defaults to `1 / sqrt(d)`.
     pub fn scaled_dot_product_attention(
         &self,
         key: &Tensor,
@@ -54,9 +56,10 @@ impl Tensor {
         mask: Option<&Tensor>,
         dropout_p: f32,
         scale: Option<f32>,
+        causal: bool,
     ) -> Result<Tensor> {
         if let Some(out) = crate::autocast::lowered(&[self, key, value], |t| {
-            t[0].scaled_dot_product_attention(&t[1], &t[2], mask, dropout_p, scale)
+            t[0].scaled_dot_product_attention(&t[1], &t[2], mask, dropout_p, scale, causal)
         }) {
             return out;
         }
@@ -103,7 +106,7 @@ impl Tensor {
             && !mask.is_some_and(|m| m.requires_grad())
             && slices * lq * lk * d * dv > 0;
         if !fused {
-            return composed(q, k, v, mask, dropout_p, scale);
+            return composed(q, k, v, mask, dropout_p, scale, causal);
         }
         let dims = AttentionDims {
             slices,
@@ -112,6 +115,7 @@ impl Tensor {
             d,
             dv,
             scale,
+            causal,
         };
         let layouts = [
             SliceLayout::of(q, &batch, lq, d)?,
@@ -212,10 +216,25 @@ fn composed(
     mask: Option<&Tensor>,
     dropout_p: f32,
     scale: f32,
+    causal: bool,
 ) -> Result<Tensor> {
     let mut scores = q.matmul(&k.transpose(-2, -1)?)?.mul_scalar(scale)?;
     if let Some(m) = mask {
         scores = scores.add(m)?;
+    }
+    if causal {
+        let (lq, lk) = (q.dim(-2)?, k.dim(-2)?);
+        let above_diagonal = (0..lq * lk)
+            .map(|at| {
+                if at % lk > at / lk {
+                    f32::NEG_INFINITY
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let bias = Tensor::from_vec(above_diagonal, &[lq, lk])?.to_device(q.device())?;
+        scores = scores.add(&bias)?;
     }
     let probs = super::dropout::dropout(&scores.softmax(-1)?, dropout_p, true)?;
     probs.matmul(v)
@@ -250,10 +269,12 @@ mod tests {
         let qh = q.permute(&[0, 2, 1, 3]).unwrap();
         for p in [0.0, 0.25] {
             let fused = seeded(9, || {
-                qh.scaled_dot_product_attention(&k, &v, Some(&mask), p, Some(0.3))
+                qh.scaled_dot_product_attention(&k, &v, Some(&mask), p, Some(0.3), false)
                     .unwrap()
             });
-            let reference = seeded(9, || composed(&qh, &k, &v, Some(&mask), p, 0.3).unwrap());
+            let reference = seeded(9, || {
+                composed(&qh, &k, &v, Some(&mask), p, 0.3, false).unwrap()
+            });
             close(&fused, &reference, "output");
             let weight = random_leaf(fused.shape(), 5).detach();
             let grads = |y: &Tensor| {
@@ -270,6 +291,65 @@ mod tests {
         }
     }
 
+    /// Causal attention, fused (a triangle of -inf in the kernel) and composed (an additive mask),
+    /// for square, wide and tall score matrices, with a mask and dropout on top; gradients pass
+    /// gradcheck; a later key does not change an earlier query's output.
+    #[test]
+    fn causal_attention_fused_matches_composed_and_ignores_later_keys() {
+        for (lq, lk) in [(4, 4), (3, 5), (5, 3)] {
+            let q = random_leaf(&[2, lq, 4], 20);
+            let k = random_leaf(&[2, lk, 4], 21);
+            let v = random_leaf(&[2, lk, 3], 22);
+            let mask = random_leaf(&[lq, lk], 23).detach();
+            for p in [0.0, 0.25] {
+                let fused = seeded(3, || {
+                    q.scaled_dot_product_attention(&k, &v, Some(&mask), p, None, true)
+                        .unwrap()
+                });
+                let reference = seeded(3, || {
+                    composed(&q, &k, &v, Some(&mask), p, 0.5, true).unwrap()
+                });
+                close(&fused, &reference, "causal output");
+            }
+            gradcheck(
+                |t| t[0].scaled_dot_product_attention(&t[1], &t[2], None, 0.0, None, true),
+                &[q.clone(), k.clone(), v.clone()],
+                1e-3,
+                1e-2,
+            );
+            // Changing the last key and value leaves every query row before it unchanged.
+            let out = |k: &Tensor, v: &Tensor| {
+                q.scaled_dot_product_attention(k, v, None, 0.0, None, true)
+                    .unwrap()
+                    .to_vec::<f32>()
+                    .unwrap()
+            };
+            let (k2, v2) = (k.affine(1.0, 0.0).unwrap(), v.affine(1.0, 0.0).unwrap());
+            let last = |t: &Tensor| {
+                let rows = t.dim(-2).unwrap();
+                let bump = (0..t.numel())
+                    .map(|i| {
+                        if (i / t.dim(-1).unwrap()) % rows == rows - 1 {
+                            3.0
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                t.add(&Tensor::from_vec(bump, t.shape()).unwrap()).unwrap()
+            };
+            let (before, after) = (out(&k2, &v2), out(&last(&k2), &last(&v2)));
+            for (i, (a, b)) in before.iter().zip(&after).enumerate() {
+                let row = (i / 3) % lq;
+                if row + 1 < lk {
+                    assert_eq!(a, b, "row {row} saw key {}", lk - 1);
+                } else {
+                    assert_ne!(a, b, "row {row} should see the last key");
+                }
+            }
+        }
+    }
+
     /// Finite differences agree with the fused backward, with a mask and with dropout (reseeded
     /// per call so every evaluation drops the same elements).
     #[test]
@@ -282,7 +362,7 @@ mod tests {
             gradcheck(
                 |t| {
                     seeded(4, || {
-                        t[0].scaled_dot_product_attention(&t[1], &t[2], Some(&mask), p, None)
+                        t[0].scaled_dot_product_attention(&t[1], &t[2], Some(&mask), p, None, false)
                     })
                 },
                 &[q.clone(), k.clone(), v.clone()],
@@ -297,7 +377,7 @@ mod tests {
         let (q, k) = (random_leaf(&[2, 3, 4], 1), random_leaf(&[2, 5, 4], 2));
         let v = random_leaf(&[2, 6, 4], 3);
         let err = q
-            .scaled_dot_product_attention(&k, &v, None, 0.0, None)
+            .scaled_dot_product_attention(&k, &v, None, 0.0, None, false)
             .unwrap_err()
             .to_string();
         assert!(
@@ -307,12 +387,12 @@ mod tests {
         let v = random_leaf(&[2, 5, 4], 3);
         let mask = random_leaf(&[4, 5], 4);
         let err = q
-            .scaled_dot_product_attention(&k, &v, Some(&mask), 0.0, None)
+            .scaled_dot_product_attention(&k, &v, Some(&mask), 0.0, None, false)
             .unwrap_err()
             .to_string();
         assert!(err.contains("mask [4, 5] does not broadcast"), "{err}");
         let err = q
-            .scaled_dot_product_attention(&k, &v, None, 1.5, None)
+            .scaled_dot_product_attention(&k, &v, None, 1.5, None, false)
             .unwrap_err()
             .to_string();
         assert!(err.contains("dropout_p"), "{err}");
