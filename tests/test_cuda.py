@@ -625,9 +625,11 @@ def test_pooling_matches_the_cpu(rng: np.random.Generator) -> None:
 
 
 @gpu
-def test_fit_trains_the_small_cnn_on_mnist_on_cuda_like_on_the_cpu(mnist: dict) -> None:
+@pytest.mark.parametrize("precision", ["f32", "bf16"])
+def test_fit_trains_the_small_cnn_on_mnist_on_cuda_like_on_the_cpu(precision: str, mnist: dict) -> None:
     """The issue's small CNN, one epoch on 12,000 images with `fit(device="cuda")` (convolution and
-    pooling as im2col + cuBLAS), against the same run on the CPU."""
+    pooling as im2col + cuBLAS), against the same run on the CPU, in f32 and in bf16 (bf16
+    tensor-core products on the device)."""
     x, y = mnist["x_train"][:12000], mnist["y_train"][:12000]
     xt, yt = mnist["x_test"][:2000], mnist["y_test"][:2000]
     accuracy = {}
@@ -636,7 +638,7 @@ def test_fit_trains_the_small_cnn_on_mnist_on_cuda_like_on_the_cpu(mnist: dict) 
         n = fg.nn
         model = n.Sequential(n.Conv2d(1, 32, 3), n.ReLU(), n.Conv2d(32, 64, 3), n.ReLU(), n.MaxPool2d(2), n.Flatten(),
                              n.Linear(9216, 128), n.ReLU(), n.Linear(128, 10))
-        model.fit((x, y), epochs=1, batch_size=64, device=device, seed=0, verbose=False)
+        model.fit((x, y), epochs=1, batch_size=64, device=device, seed=0, verbose=False, precision=precision)
         accuracy[device] = model.evaluate((xt, yt)).accuracy
     assert accuracy["cpu"] > 0.93
     assert abs(accuracy["cuda"] - accuracy["cpu"]) < 0.01, accuracy

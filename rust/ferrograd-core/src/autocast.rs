@@ -41,6 +41,7 @@ impl Precision {
 
 thread_local! {
     static PRECISION: Cell<Precision> = const { Cell::new(Precision::F32) };
+    static BF16_OPERANDS: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The precision products run at on this thread.
@@ -72,12 +73,43 @@ impl Drop for AutocastGuard {
     }
 }
 
+/// Whether the matrix products running now multiply operands that are all bf16 values (inside a
+/// lowered matmul, linear layer or convolution, and in their backward). cuBLAS then multiplies
+/// them on bf16 tensor cores (`CUBLAS_COMPUTE_32F_FAST_16BF`); its conversion to bf16 is exact
+/// for such operands, so the products equal the f32 ones up to summation order.
+pub(crate) fn bf16_operands() -> bool {
+    BF16_OPERANDS.with(|b| b.get())
+}
+
+/// Marks the products run until dropped as having bf16-valued operands (or not).
+pub(crate) struct Bf16OperandsGuard {
+    previous: bool,
+}
+
+impl Bf16OperandsGuard {
+    pub(crate) fn new(on: bool) -> Self {
+        Bf16OperandsGuard {
+            previous: BF16_OPERANDS.with(|b| b.replace(on)),
+        }
+    }
+}
+
+impl Drop for Bf16OperandsGuard {
+    fn drop(&mut self) {
+        BF16_OPERANDS.with(|b| b.set(self.previous));
+    }
+}
+
 /// A product op at the autocast precision. None when products run in f32: the caller goes on
 /// unchanged. In bf16: `product` applied to `operands` rounded to bf16 (f32 operands only; a
 /// wrong dtype is left for the op's own check to name), run with autocast off so that products
-/// inside it do not round again, and its output's gradient rounded to bf16.
+/// inside it do not round again, and its output's gradient rounded to bf16. With `exact_gemms`
+/// (every matrix product inside `product` multiplies the rounded operands or their gradients:
+/// matmul, linear, convolutions; not attention, whose probabilities are f32) those products are
+/// marked as having bf16 operands, for the GPU's bf16 tensor cores.
 pub(crate) fn lowered(
     operands: &[&Tensor],
+    exact_gemms: bool,
     product: impl FnOnce(&[Tensor]) -> Result<Tensor>,
 ) -> Option<Result<Tensor>> {
     if autocast_precision() == Precision::F32 {
@@ -96,6 +128,7 @@ pub(crate) fn lowered(
             .collect::<Result<Vec<_>>>()?;
         let out = {
             let _f32 = AutocastGuard::new(Precision::F32);
+            let _exact = Bf16OperandsGuard::new(exact_gemms);
             product(&rounded)?
         };
         Ok(out.rounding_grad_to_bf16())
@@ -207,6 +240,23 @@ mod tests {
             &k,
             12,
         );
+    }
+
+    /// Products inside a lowered matmul, linear layer or convolution are marked as having bf16
+    /// operands (the GPU then uses bf16 tensor cores); attention's are not, nor is anything
+    /// outside a lowered op.
+    #[test]
+    fn lowered_products_mark_their_operands_as_bf16() {
+        let x = random_leaf(&[2, 3], 1);
+        let _bf16 = AutocastGuard::new(Precision::BF16);
+        for exact in [true, false] {
+            let seen = super::lowered(&[&x], exact, |t| {
+                assert_eq!(super::bf16_operands(), exact);
+                Ok(t[0].clone())
+            });
+            assert!(seen.unwrap().is_ok());
+            assert!(!super::bf16_operands());
+        }
     }
 
     #[test]

@@ -8,7 +8,9 @@
 use cudarc::cublas::sys::{cublasMath_t, cublasOperation_t};
 use cudarc::cublas::{Gemm, GemmConfig, StridedBatchedConfig};
 
-use super::runtime::{allow_tf32, driver_error};
+use cudarc::driver::{CudaSlice, CudaView, DevicePtr, DevicePtrMut};
+
+use super::runtime::{allow_tf32, driver_error, Gpu};
 use super::storage::{zeros, CudaStorage};
 use crate::{Error, Layout, Result};
 
@@ -33,12 +35,15 @@ pub fn readable(layout: &Layout) -> bool {
 }
 
 /// `out[b] = a[b] @ b[b]` for `[batch, m, k]` and `[batch, k, n]` layouts (batch stride 0 =
-/// broadcast); the result is a new contiguous `[batch, m, n]` buffer.
+/// broadcast); the result is a new contiguous `[batch, m, n]` buffer. With `bf16_operands` (every
+/// operand value is a bf16 value, as under autocast) the product runs on bf16 tensor cores with
+/// f32 accumulation: cuBLAS converts the f32 operands to bf16, exactly for such values.
 pub fn batched_matmul(
     a: &CudaStorage,
     la: &Layout,
     b: &CudaStorage,
     lb: &Layout,
+    bf16_operands: bool,
 ) -> Result<CudaStorage> {
     let g = a.gpu()?;
     let (sa, sb) = (a.f32s("matmul")?, b.f32s("matmul")?);
@@ -89,9 +94,60 @@ pub fn batched_matmul(
     let past_end = || Error::shape("matmul", "operand offset past the end of its buffer");
     let va = sa.try_slice(la.offset()..).ok_or_else(past_end)?;
     let vb = sb.try_slice(lb.offset()..).ok_or_else(past_end)?;
-    // SAFETY: the layouts were validated against their buffers by the caller; `out` holds
-    // batch * m * n elements.
-    unsafe { g.blas.gemm_strided_batched(cfg, &vb, &va, &mut out) }
-        .map_err(|e| driver_error("cuBLAS sgemm", e))?;
+    if bf16_operands {
+        bf16_gemm(&g, cfg, &vb, &va, &mut out)?;
+    } else {
+        // SAFETY: the layouts were validated against their buffers by the caller; `out` holds
+        // batch * m * n elements.
+        unsafe { g.blas.gemm_strided_batched(cfg, &vb, &va, &mut out) }
+            .map_err(|e| driver_error("cuBLAS sgemm", e))?;
+    }
     Ok(CudaStorage::F32(out))
+}
+
+/// `cfg`'s product of f32 buffers holding bf16 values, with compute type
+/// `CUBLAS_COMPUTE_32F_FAST_16BF` (bf16 tensor cores, f32 accumulation and output).
+fn bf16_gemm(
+    g: &Gpu,
+    cfg: StridedBatchedConfig<f32>,
+    a: &CudaView<'_, f32>,
+    b: &CudaView<'_, f32>,
+    c: &mut CudaSlice<f32>,
+) -> Result<()> {
+    use cudarc::cublas::sys::{cublasComputeType_t, cublasGemmAlgo_t, cudaDataType_t};
+    let (pa, _record_a) = a.device_ptr(&g.stream);
+    let (pb, _record_b) = b.device_ptr(&g.stream);
+    let (pc, _record_c) = c.device_ptr_mut(&g.stream);
+    let f32_type = cudaDataType_t::CUDA_R_32F;
+    // SAFETY: the pointers address live buffers of this device that hold every element the
+    // configuration reaches (checked by the caller as for the sgemm path); alpha and beta are
+    // host scalars that outlive the call.
+    unsafe {
+        cudarc::cublas::result::gemm_strided_batched_ex(
+            *g.blas.handle(),
+            cfg.gemm.transa,
+            cfg.gemm.transb,
+            cfg.gemm.m,
+            cfg.gemm.n,
+            cfg.gemm.k,
+            (&cfg.gemm.alpha) as *const f32 as *const _,
+            pa as *const _,
+            f32_type,
+            cfg.gemm.lda,
+            cfg.stride_a,
+            pb as *const _,
+            f32_type,
+            cfg.gemm.ldb,
+            cfg.stride_b,
+            (&cfg.gemm.beta) as *const f32 as *const _,
+            pc as *mut _,
+            f32_type,
+            cfg.gemm.ldc,
+            cfg.stride_c,
+            cfg.batch_size,
+            cublasComputeType_t::CUBLAS_COMPUTE_32F_FAST_16BF,
+            cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT,
+        )
+    }
+    .map_err(|e| driver_error("cuBLAS bf16 gemm", e))
 }

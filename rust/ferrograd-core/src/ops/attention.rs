@@ -58,7 +58,7 @@ impl Tensor {
         scale: Option<f32>,
         causal: bool,
     ) -> Result<Tensor> {
-        if let Some(out) = crate::autocast::lowered(&[self, key, value], |t| {
+        if let Some(out) = crate::autocast::lowered(&[self, key, value], false, |t| {
             t[0].scaled_dot_product_attention(&t[1], &t[2], mask, dropout_p, scale, causal)
         }) {
             return out;

@@ -134,7 +134,7 @@ impl Tensor {
         relu: bool,
     ) -> Result<Tensor> {
         const OP: &str = "conv2d";
-        if let Some(out) = crate::autocast::lowered(&[self, weight], |t| {
+        if let Some(out) = crate::autocast::lowered(&[self, weight], true, |t| {
             t[0].conv2d_then(&t[1], bias, stride, padding, dilation, groups, relu)
         }) {
             return out;

@@ -48,7 +48,7 @@ impl Tensor {
         settings: TransposedConv,
     ) -> Result<Tensor> {
         const OP: &str = "conv_transpose2d";
-        if let Some(out) = crate::autocast::lowered(&[self, weight], |t| {
+        if let Some(out) = crate::autocast::lowered(&[self, weight], true, |t| {
             t[0].conv_transpose2d(&t[1], bias, settings)
         }) {
             return out;

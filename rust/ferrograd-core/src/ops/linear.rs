@@ -23,9 +23,9 @@ impl Tensor {
 
     /// The linear layer, followed by a fused ReLU when `relu`.
     fn linear_then(&self, weight: &Tensor, bias: Option<&Tensor>, relu: bool) -> Result<Tensor> {
-        if let Some(out) =
-            crate::autocast::lowered(&[self, weight], |t| t[0].linear_then(&t[1], bias, relu))
-        {
+        if let Some(out) = crate::autocast::lowered(&[self, weight], true, |t| {
+            t[0].linear_then(&t[1], bias, relu)
+        }) {
             return out;
         }
         const OP: &str = "linear";

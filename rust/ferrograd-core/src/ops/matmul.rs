@@ -7,7 +7,7 @@ use crate::{CpuStorage, Error, Result, Storage, Tensor};
 impl Tensor {
     /// Matrix product (`@`).
     pub fn matmul(&self, rhs: &Tensor) -> Result<Tensor> {
-        if let Some(out) = crate::autocast::lowered(&[self, rhs], |t| t[0].matmul(&t[1])) {
+        if let Some(out) = crate::autocast::lowered(&[self, rhs], true, |t| t[0].matmul(&t[1])) {
             return out;
         }
         super::expect_f32("matmul", self)?;
@@ -98,15 +98,16 @@ impl Tensor {
         } else {
             b
         };
+        let bf16_operands = crate::autocast::bf16_operands();
         let out = {
             let (sa, sb) = (a.storage()?, b.storage()?);
             match (&*sa, &*sb) {
                 (Storage::Cpu(_), Storage::Cpu(_)) => Storage::Cpu(CpuStorage::F32(
                     batched_matmul(sa.f32s("matmul")?, &la, sb.f32s("matmul")?, &lb, None),
                 )),
-                (Storage::Cuda(x), Storage::Cuda(y)) => {
-                    Storage::Cuda(crate::cuda::gemm::batched_matmul(x, &la, y, &lb)?)
-                }
+                (Storage::Cuda(x), Storage::Cuda(y)) => Storage::Cuda(
+                    crate::cuda::gemm::batched_matmul(x, &la, y, &lb, bf16_operands)?,
+                ),
                 _ => return Err(super::mixed_devices("matmul", self, rhs)),
             }
         };
@@ -119,6 +120,9 @@ impl Tensor {
             "matmul",
             &[self, rhs],
             Box::new(move |g| {
+                // The backward products multiply bf16 values too when the forward one did (the
+                // gradient reaching a lowered product is rounded), wherever backward runs.
+                let _exact = crate::autocast::Bf16OperandsGuard::new(bf16_operands);
                 // A transposed 2-D operand (a linear layer's `weight.T`) gets its gradient as
                 // the transpose of a contiguous product, so the gradient reaching the weight
                 // is contiguous and needs no transposing copy.
