@@ -92,7 +92,7 @@ def test_linear_under_autocast_matches_numpy_on_bf16_operands(rng: np.random.Gen
     assert np.abs(y.detach().numpy() - full).max() > 1e-3
 
 
-def test_matmul_backward_outside_the_scope_keeps_bf16_products(rng: np.random.Generator) -> None:
+def test_matmul_backward_inside_or_outside_the_scope_keeps_bf16_products(rng: np.random.Generator) -> None:
     a_np = rng.standard_normal((2, 5, 7)).astype(np.float32)
     b_np = rng.standard_normal((7, 3)).astype(np.float32)
     g_np = rng.standard_normal((2, 5, 3)).astype(np.float32)
@@ -105,6 +105,15 @@ def test_matmul_backward_outside_the_scope_keeps_bf16_products(rng: np.random.Ge
     np.testing.assert_allclose(y.detach().numpy(), ar @ br, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(a.grad.numpy(), gr @ br.T, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(b.grad.numpy(), np.einsum("bmk,bmn->kn", ar, gr), rtol=1e-5, atol=1e-5)
+    # Run inside the scope instead, backward gives the same gradients: it keeps the precision
+    # each op recorded in its forward pass.
+    outside = (a.grad.numpy().copy(), b.grad.numpy().copy())
+    a.grad, b.grad = None, None
+    with fg.autocast():
+        y = a @ b
+        y.backward(fg.tensor(g_np))
+    np.testing.assert_array_equal(a.grad.numpy(), outside[0])
+    np.testing.assert_array_equal(b.grad.numpy(), outside[1])
 
 
 def _outputs_and_grads(fn, inputs: list[fg.Tensor], upstream: np.ndarray) -> list[np.ndarray]:

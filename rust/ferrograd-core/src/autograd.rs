@@ -137,6 +137,9 @@ fn run_backward(
         }
     };
     let _guard = NoGradGuard::new();
+    // Backward products run at the precision their forward op recorded, never at the scope's:
+    // a `backward()` called inside an autocast block rounds nothing more.
+    let _f32 = crate::autocast::AutocastGuard::new(crate::autocast::Precision::F32);
     let mut grads: HashMap<usize, Tensor> = HashMap::new();
     let mut found = HashMap::new();
     grads.insert(root.id(), seed);
