@@ -9,12 +9,8 @@ stays float32. ``model.fit(..., precision="bf16")`` trains this way.
 
 from __future__ import annotations
 
-import functools
-from typing import Any, Callable, TypeVar
-
 from . import _core
-
-F = TypeVar("F", bound=Callable[..., Any])
+from ._scope import ThreadScope
 
 _NAMES = {"bfloat16": "bfloat16", "bf16": "bfloat16", "float32": "float32", "f32": "float32", "fp32": "float32"}
 
@@ -28,7 +24,7 @@ def precision_name(value: str, op: str, argument: str) -> str:
     return _NAMES[value]
 
 
-class autocast:
+class autocast(ThreadScope[str]):
     """Context manager (and decorator) running products at ``dtype`` on this thread.
 
     ``dtype`` is ``"bfloat16"`` (``"bf16"``) or ``"float32"``; ``enabled=False`` runs products
@@ -37,24 +33,12 @@ class autocast:
     """
 
     def __init__(self, dtype: str = "bfloat16", enabled: bool = True) -> None:
-        self.dtype = precision_name(dtype, "autocast", "dtype") if enabled else "float32"
-        self._previous: list[str] = []
+        super().__init__(precision_name(dtype, "autocast", "dtype") if enabled else "float32")
+        self.dtype = self.value
 
-    def __enter__(self) -> None:
-        self._previous.append(_core.set_autocast(self.dtype))
-
-    def __exit__(self, *exc: object) -> None:
-        _core.set_autocast(self._previous.pop())
-
-    def __call__(self, fn: F) -> F:
-        dtype = self.dtype
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with autocast(dtype):
-                return fn(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
+    @staticmethod
+    def _swap(value: str) -> str:
+        return _core.set_autocast(value)
 
 
 def is_autocast_enabled() -> bool:

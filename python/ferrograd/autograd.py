@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-import functools
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Sequence
 
 from . import _core
 from ._core import Tensor
+from ._scope import ThreadScope
 
-F = TypeVar("F", bound=Callable[..., Any])
 
-
-class set_grad_enabled:
+class set_grad_enabled(ThreadScope[bool]):
     """Context manager (and decorator) that turns tape recording on or off on this thread."""
 
     def __init__(self, mode: bool) -> None:
+        super().__init__(mode)
         self.mode = mode
-        self._previous: list[bool] = []
 
-    def __enter__(self) -> None:
-        self._previous.append(_core.set_grad_enabled(self.mode))
-
-    def __exit__(self, *exc: object) -> None:
-        _core.set_grad_enabled(self._previous.pop())
-
-    def __call__(self, fn: F) -> F:
-        mode = self.mode
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with set_grad_enabled(mode):
-                return fn(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
+    @staticmethod
+    def _swap(value: bool) -> bool:
+        return _core.set_grad_enabled(value)
 
 
 class no_grad(set_grad_enabled):
