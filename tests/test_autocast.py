@@ -116,6 +116,24 @@ def test_matmul_backward_inside_or_outside_the_scope_keeps_bf16_products(rng: np
     np.testing.assert_array_equal(b.grad.numpy(), outside[1])
 
 
+def test_a_float32_layer_keeps_float32_gradients_when_backward_runs_in_a_scope(rng: np.random.Generator) -> None:
+    """The linear layer's backward multiplies through the public matmul; run inside a bf16 scope,
+    it must still use the precision its forward pass recorded (float32 here), not the scope's."""
+    x_np = rng.standard_normal((8, 12)).astype(np.float32)
+    w_np = rng.standard_normal((5, 12)).astype(np.float32)
+    g_np = rng.standard_normal((8, 5)).astype(np.float32)
+    grads = []
+    for scoped in (False, True):
+        x, w = leaf(x_np), leaf(w_np)
+        y = F.linear(x, w)
+        with fg.autocast(enabled=scoped):
+            y.backward(fg.tensor(g_np))
+        grads.append((x.grad.numpy(), w.grad.numpy()))
+    np.testing.assert_array_equal(grads[1][0], grads[0][0])
+    np.testing.assert_array_equal(grads[1][1], grads[0][1])
+    np.testing.assert_allclose(grads[0][0], g_np.astype(np.float64) @ w_np, rtol=1e-5, atol=1e-5)
+
+
 def _outputs_and_grads(fn, inputs: list[fg.Tensor], upstream: np.ndarray) -> list[np.ndarray]:
     for t in inputs:
         t.grad = None
