@@ -10,7 +10,7 @@ import pytest
 
 import ferrograd as fg
 import ferrograd.functional as F
-from ferrograd import nn
+from ferrograd import _core, nn
 
 
 class Block(nn.Module):
@@ -165,6 +165,49 @@ def test_sequential_fuses_conv_and_relu_without_changing_results():
     want = F.relu(F.conv2d(x, doubled[0].weight, doubled[0].bias) * 2.0).detach().numpy()
     np.testing.assert_array_equal(doubled(x).detach().numpy(), want)
     assert doubled(fg.tensor(x_np, requires_grad=True)).grad_fn == "relu"
+
+
+def test_sequential_fuses_conv_relu_and_max_pool_without_changing_results():
+    """Sequential runs Conv2d + ReLU + MaxPool2d as one op (the convolution's full-size output is
+    never stored): its output and every gradient equal the three ops run one by one bit for bit,
+    for a 2x2 pool and for an overlapping, padded, ceil-mode one, NaN inputs included. A pool
+    subclass with its own forward leaves only the Conv2d + ReLU fused."""
+    fg.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(8, 4, 3), nn.ReLU(), nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True))
+    rng = np.random.default_rng(2)
+    x_np = rng.standard_normal((5, 3, 12, 12)).astype(np.float32)
+
+    def composed(x):
+        c1, p1, c2, p2 = model[0], model[2], model[3], model[5]
+        h = F.max_pool2d(F.relu(F.conv2d(x, c1.weight, c1.bias, c1.stride, c1.padding)), p1.kernel_size)
+        h = F.relu(F.conv2d(h, c2.weight, c2.bias, c2.stride, c2.padding))
+        return F.max_pool2d(h, p2.kernel_size, p2.stride, p2.padding, ceil_mode=True)
+
+    assert model(fg.tensor(x_np, requires_grad=True)).grad_fn == "conv2d_relu_max_pool2d"
+    fused_out, fused_grads = _output_and_grads(model, model, x_np)
+    ref_out, ref_grads = _output_and_grads(model, composed, x_np)
+    assert fused_out.shape == (5, 4, 3, 3)
+    np.testing.assert_array_equal(fused_out, ref_out)
+    assert (fused_out == 0.0).any() and fused_out.max() > 0.0
+    for got, want in zip(fused_grads, ref_grads):
+        np.testing.assert_array_equal(got, want)
+    x_nan = x_np.copy()
+    x_nan[1, 0, 4, 4] = np.nan
+    with fg.no_grad():
+        fused_nan, ref_nan = model(fg.tensor(x_nan)).numpy(), composed(fg.tensor(x_nan)).numpy()
+    np.testing.assert_array_equal(fused_nan, ref_nan)
+    assert np.isnan(fused_nan[1]).any() and not np.isnan(fused_nan[[0, 2, 3, 4]]).any()
+
+    class Pool(nn.MaxPool2d):
+        def forward(self, x):
+            return super().forward(x) + 0.0
+
+    pooled = nn.Sequential(model[0], nn.ReLU(), Pool(2))(fg.tensor(x_np, requires_grad=True))
+    assert pooled.grad_fn == "add"
+    with pytest.raises(ValueError, match="max_pool"):
+        _core.conv2d(fg.tensor(x_np), model[0].weight, None, (1, 1), (1, 1), (1, 1), 1, relu=False,
+                     max_pool=((2, 2), (2, 2), (0, 0), (1, 1), False))
 
 
 def test_sequential_fuses_linear_and_relu_without_changing_results():

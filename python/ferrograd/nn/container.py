@@ -8,6 +8,7 @@ from typing import Any, Iterable, Iterator, overload
 from .. import _core
 from .activation import ReLU
 from .module import Module
+from .pooling import MaxPool2d
 
 
 class Sequential(Module):
@@ -35,11 +36,18 @@ class Sequential(Module):
 
     def forward(self, x: Any) -> Any:
         """Applies the children in order. A layer followed by a ``ReLU`` runs as one fused op
-        where the layer has one (``Conv2d``, ``Linear``): same values, one pass fewer over the output."""
+        where the layer has one (``Conv2d``, ``Linear``): same values, one pass fewer over the
+        output. A ``Conv2d`` followed by a ``ReLU`` and a ``MaxPool2d`` runs as one op too, which
+        never stores the convolution's full-size output."""
         mods = list(self._modules.values())
         i = 0
         while i < len(mods):
             if i + 1 < len(mods) and type(mods[i + 1]) is ReLU:
+                if i + 2 < len(mods) and type(mods[i + 2]) is MaxPool2d:
+                    fused = mods[i]._forward_relu_max_pool(x, mods[i + 2])
+                    if fused is not None:
+                        x, i = fused, i + 3
+                        continue
                 fused = mods[i]._forward_relu(x)
                 if fused is not None:
                     x, i = fused, i + 2

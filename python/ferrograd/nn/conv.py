@@ -11,6 +11,7 @@ from ..functional import IntOrPair, _pair
 from . import init
 from ._param import empty_parameter
 from .module import Module
+from .pooling import MaxPool2d
 
 
 class Conv2d(Module):
@@ -35,6 +36,12 @@ class Conv2d(Module):
         if type(self).forward is not Conv2d.forward:
             return None  # a subclass with its own forward runs it
         return _core.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, relu=True)
+
+    def _forward_relu_max_pool(self, x: Tensor, pool: "MaxPool2d") -> Optional[Tensor]:
+        if type(self).forward is not Conv2d.forward or type(pool).forward is not MaxPool2d.forward:
+            return None  # a subclass with its own forward runs it
+        return _core.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, relu=True,
+                            max_pool=pool._window())
 
     def _to_layer(self) -> _core.Layer:
         return _core.Layer.conv2d(self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)

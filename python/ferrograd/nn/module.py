@@ -101,6 +101,11 @@ class Module:
         calls it for a layer followed by a ``ReLU``."""
         return None
 
+    def _forward_relu_max_pool(self, x: Any, pool: Any) -> Any:
+        """``pool(relu(self(x)))`` as one fused op for layers that have one, else None;
+        ``Sequential`` calls it for a layer followed by a ``ReLU`` and a ``MaxPool2d``."""
+        return None
+
     def _to_layer(self) -> "_core.Layer":
         """This module as a Rust layer sharing its parameters, for the Rust training loop. Built-in
         layers and containers return native layers; any other module runs its Python ``forward``

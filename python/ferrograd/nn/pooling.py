@@ -22,10 +22,14 @@ class MaxPool2d(Module):
     def forward(self, x: Tensor) -> Tensor:
         return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
 
-    def _to_layer(self) -> _core.Layer:
+    def _window(self) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int], bool]:
+        """(kernel, stride, padding, dilation, ceil_mode) as pairs, checked."""
         k = _pair("kernel_size", self.kernel_size)
         s = _pair("stride", self.stride) if self.stride is not None else k
-        return _core.Layer.max_pool2d(k, s, _pair("padding", self.padding), _pair("dilation", self.dilation), self.ceil_mode)
+        return k, s, _pair("padding", self.padding), _pair("dilation", self.dilation), bool(self.ceil_mode)
+
+    def _to_layer(self) -> _core.Layer:
+        return _core.Layer.max_pool2d(*self._window())
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"

@@ -3,8 +3,9 @@
 
 use ferrograd_core::ops::conv_transpose::TransposedConv;
 use ferrograd_core::ops::loss::{self, KlReduction, Reduction};
+use ferrograd_core::ops::pool::MaxPoolWindow;
 use ferrograd_core::ops::{dropout, norm, rnn};
-use ferrograd_core::Tensor;
+use ferrograd_core::{Error, Tensor};
 use pyo3::prelude::*;
 
 use crate::errors::IntoPy;
@@ -82,9 +83,14 @@ fn scaled_dot_product_attention(
     })
 }
 
-/// conv2d; with `relu`, followed by a ReLU fused into it (`nn.Sequential` uses this).
+/// A max pool's window as the bindings take it: (kernel, stride, padding, dilation, ceil_mode).
+type PoolWindowArgs = (Pair, Pair, Pair, Pair, bool);
+type Pair = (usize, usize);
+
+/// conv2d; with `relu`, followed by a ReLU fused into it, and with `max_pool` also by that max
+/// pool (`nn.Sequential` uses these).
 #[pyfunction]
-#[pyo3(signature = (x, weight, bias, stride, padding, dilation, groups, relu = false))]
+#[pyo3(signature = (x, weight, bias, stride, padding, dilation, groups, relu = false, max_pool = None))]
 #[allow(clippy::too_many_arguments)]
 fn conv2d(
     py: Python<'_>,
@@ -96,11 +102,30 @@ fn conv2d(
     dilation: (usize, usize),
     groups: usize,
     relu: bool,
+    max_pool: Option<PoolWindowArgs>,
 ) -> PyResult<PyTensor> {
     let (x, w, b) = (x.inner.clone(), weight.inner.clone(), opt(&bias));
-    run(py, || match relu {
-        true => x.conv2d_relu(&w, b.as_ref(), stride, padding, dilation, groups),
-        false => x.conv2d(&w, b.as_ref(), stride, padding, dilation, groups),
+    let pool = max_pool.map(
+        |(kernel, stride, padding, dilation, ceil_mode)| MaxPoolWindow {
+            kernel,
+            stride,
+            padding,
+            dilation,
+            ceil_mode,
+        },
+    );
+    run(py, || match (relu, pool) {
+        (true, Some(pool)) => {
+            x.conv2d_relu_max_pool2d(&w, b.as_ref(), stride, padding, dilation, groups, pool)
+        }
+        (true, None) => x.conv2d_relu(&w, b.as_ref(), stride, padding, dilation, groups),
+        (false, None) => x.conv2d(&w, b.as_ref(), stride, padding, dilation, groups),
+        (false, Some(_)) => Err(Error::arg(
+            "conv2d",
+            "max_pool",
+            "None unless relu=True (the fused op is conv, ReLU, max pool)",
+            "a pool window",
+        )),
     })
 }
 

@@ -8,10 +8,12 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::fresh::{par_chunks_filled, par_chunks_zeroed};
+pub use super::conv_output_grad::{Fused, OutputGrad};
+use super::fresh::{self, par_chunks_filled, par_chunks_zeroed};
 use super::gemm::{matmul_strided, matmul_strided_uninit};
-use super::norm::{blocked_sums, sum};
-use super::relu::{relu_grad, relu_in_place, through_relu};
+use super::norm::sum;
+use super::pool::{MaxPool, PoolScratch};
+use super::relu::relu_in_place;
 use crate::Result;
 
 /// Geometry of one convolution.
@@ -42,7 +44,7 @@ impl ConvGeometry {
     fn col_rows(&self) -> usize {
         self.group_in() * self.kernel.0 * self.kernel.1
     }
-    fn out_plane(&self) -> usize {
+    pub(crate) fn out_plane(&self) -> usize {
         self.out_height * self.out_width
     }
     fn in_image(&self) -> usize {
@@ -382,51 +384,107 @@ pub fn conv2d_forward(
     geo: &ConvGeometry,
     relu: bool,
 ) -> Result<Vec<f32>> {
-    let (k, plane, go) = (geo.col_rows(), geo.out_plane(), geo.group_out());
-    let single = geo.batch == 1;
     let fill = |scratch: &mut Vec<f32>, n: usize, o: &mut [MaybeUninit<f32>]| {
-        let image = &x[n * geo.in_image()..(n + 1) * geo.in_image()];
-        for g in 0..geo.groups {
-            let cols = geo.columns(image, g, scratch);
-            let w = &weight[g * go * k..(g + 1) * go * k];
-            matmul_strided_uninit(
-                &mut o[g * go * plane..(g + 1) * go * plane],
-                (go, plane, k),
-                w,
-                (k, 1),
-                cols,
-                (plane, 1),
-                single,
-            )?;
-        }
-        // SAFETY: the groups' products wrote their [go, plane] blocks, which tile the image's
-        // whole output, and MaybeUninit<f32> has f32's layout.
-        let o = unsafe { &mut *(o as *mut [MaybeUninit<f32>] as *mut [f32]) };
-        if let Some(b) = bias {
-            for (c, chunk) in o.chunks_mut(plane.max(1)).enumerate() {
-                chunk.iter_mut().for_each(|v| *v += b[c]);
-            }
-        }
-        if relu {
-            relu_in_place(o);
-        }
-        Ok(())
+        forward_image(x, weight, bias, geo, relu, n, scratch, o)
     };
-    // SAFETY: `fill` returns Ok only after its products wrote the whole image (above); the
-    // products write without reading, so the outputs need no clearing pass first.
+    // SAFETY: `forward_image` returns Ok only after writing the whole image.
     let (out, _) =
         unsafe { par_chunks_filled(geo.batch * geo.out_image(), geo.out_image(), Vec::new, fill)? };
     Ok(out)
 }
 
-/// Gradient with respect to the input: `col2im(W^T @ dy[n])` per group. With `relu_output` (the
-/// output of a convolution fused with a ReLU) the gradient first passes the ReLU, one image at a
-/// time into a scratch buffer.
+/// `max_pool(relu(conv2d(x)))` as one pass per image: each image's convolution output stays
+/// in a per-thread buffer, in cache, while the ReLU and the pool read it, and only the pooled
+/// values (with each one's in-plane position, for the backward pass) are kept. The values equal
+/// the three ops run one after the other, bit for bit.
+pub fn conv2d_relu_max_pool_forward(
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    geo: &ConvGeometry,
+    pool: &MaxPool,
+) -> Result<(Vec<f32>, Vec<u32>)> {
+    let (plane, pool_plane) = (geo.out_plane(), pool.out.0 * pool.out.1);
+    let pooled_image = (geo.out_channels * pool_plane).max(1);
+    let mut values = fresh::zeros::<f32>(geo.batch * geo.out_channels * pool_plane);
+    let mut argmax = fresh::zeros::<u32>(values.len());
+    let plan = pool.plan();
+    values
+        .par_chunks_mut(pooled_image)
+        .zip(argmax.par_chunks_mut(pooled_image))
+        .enumerate()
+        .try_for_each_init(
+            || (Vec::new(), Vec::new(), PoolScratch::default()),
+            |(cols, conv, pool_scratch), (n, (vals, idx))| -> Result<()> {
+                conv.clear();
+                conv.resize(geo.out_image(), MaybeUninit::uninit());
+                forward_image(x, weight, bias, geo, true, n, cols, conv)?;
+                // SAFETY: `forward_image` returned Ok, so it wrote the whole image.
+                let conv = unsafe { &*(&conv[..] as *const [MaybeUninit<f32>] as *const [f32]) };
+                for ((x, vals), idx) in conv
+                    .chunks(plane.max(1))
+                    .zip(vals.chunks_mut(pool_plane.max(1)))
+                    .zip(idx.chunks_mut(pool_plane.max(1)))
+                {
+                    plan.plane(x, vals, idx, pool_scratch);
+                }
+                Ok(())
+            },
+        )?;
+    Ok((values, argmax))
+}
+
+/// Image `n` of the forward pass into `o` (one output image), the ReLU applied with `relu`;
+/// `cols` is the calling thread's column buffer. Writes all of `o` when it returns Ok.
+#[allow(clippy::too_many_arguments)]
+fn forward_image(
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    geo: &ConvGeometry,
+    relu: bool,
+    n: usize,
+    cols: &mut Vec<f32>,
+    o: &mut [MaybeUninit<f32>],
+) -> Result<()> {
+    let (k, plane, go) = (geo.col_rows(), geo.out_plane(), geo.group_out());
+    // A batch of one runs its products multi-threaded; larger batches run an image per thread.
+    let single = geo.batch == 1;
+    let image = &x[n * geo.in_image()..(n + 1) * geo.in_image()];
+    for g in 0..geo.groups {
+        let cols = geo.columns(image, g, cols);
+        let w = &weight[g * go * k..(g + 1) * go * k];
+        matmul_strided_uninit(
+            &mut o[g * go * plane..(g + 1) * go * plane],
+            (go, plane, k),
+            w,
+            (k, 1),
+            cols,
+            (plane, 1),
+            single,
+        )?;
+    }
+    // SAFETY: the groups' products wrote their [go, plane] blocks, which tile the image's
+    // whole output, and MaybeUninit<f32> has f32's layout.
+    let o = unsafe { &mut *(o as *mut [MaybeUninit<f32>] as *mut [f32]) };
+    if let Some(b) = bias {
+        for (c, chunk) in o.chunks_mut(plane.max(1)).enumerate() {
+            chunk.iter_mut().for_each(|v| *v += b[c]);
+        }
+    }
+    if relu {
+        relu_in_place(o);
+    }
+    Ok(())
+}
+
+/// Gradient with respect to the input: `col2im(W^T @ dy[n])` per group, `dy[n]` each image's
+/// output gradient as `grad` gives it (passed back through the fused ops into a scratch buffer
+/// where there are any).
 pub fn conv2d_backward_input(
-    dy: &[f32],
+    grad: &OutputGrad,
     weight: &[f32],
     geo: &ConvGeometry,
-    relu_output: Option<&[f32]>,
 ) -> Result<Vec<f32>> {
     let (k, plane, go) = (geo.col_rows(), geo.out_plane(), geo.group_out());
     let group_size = geo.group_in() * geo.height * geo.width;
@@ -436,15 +494,7 @@ pub fn conv2d_backward_input(
         geo.in_image(),
         || (Vec::new(), Vec::new()),
         |(cols, passed), n, dxi| {
-            let image = n * geo.out_image()..(n + 1) * geo.out_image();
-            let dyi = match relu_output {
-                Some(y) => {
-                    passed.resize(image.len(), 0.0);
-                    through_relu(passed, &dy[image.clone()], &y[image]);
-                    &passed[..]
-                }
-                None => &dy[image],
-            };
+            let dyi = grad.image(n, geo.out_channels, plane, passed);
             for g in 0..geo.groups {
                 let w = &weight[g * go * k..(g + 1) * go * k];
                 let dyg = &dyi[g * go * plane..(g + 1) * go * plane];
@@ -489,7 +539,8 @@ const WEIGHT_GRAD_CHUNKS: usize = 16;
 /// in cache between im2col and the product.
 const WEIGHT_GRAD_COLUMNS: usize = 1 << 18;
 
-/// Gradient with respect to the weight: `sum_n dy[n] @ cols(x[n])^T`.
+/// Gradient with respect to the weight: `sum_n dy[n] @ cols(x[n])^T`, `dy[n]` each image's
+/// output gradient as `grad` gives it.
 ///
 /// The batch is cut into chunks whose size depends only on the batch size (never on the thread
 /// count or on work stealing); each chunk sums into its own partial in parallel and the partials
@@ -501,64 +552,48 @@ const WEIGHT_GRAD_COLUMNS: usize = 1 << 18;
 /// short inner dimension (one plane) and reads the columns transposed, which the GEMM packs
 /// slowly (measured 84 against 139 GFLOP/s for LeNet's second layer, 8 images per product).
 ///
-/// With `relu_output` (a convolution fused with a ReLU) `dy` passes the ReLU as its rows are
-/// gathered for the product. With `bias`, the bias gradient comes back too, summed from the
-/// gathered rows while they are in cache (no pass of its own over `dy`).
+/// The gradient's rows are gathered (through the fused ops, if any) next to the columns. With
+/// `bias`, the bias gradient comes back too, summed from the gathered rows while they are in
+/// cache (no pass of its own over `dy`).
 pub fn conv2d_backward_weight(
-    dy: &[f32],
+    grad: &OutputGrad,
     x: &[f32],
     geo: &ConvGeometry,
-    relu_output: Option<&[f32]>,
     bias: bool,
 ) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
     let (k, plane, go) = (geo.col_rows(), geo.out_plane(), geo.group_out());
-    let (out_image, in_image) = (geo.out_image().max(1), geo.in_image().max(1));
+    let in_image = geo.in_image().max(1);
     let group_size = geo.group_in() * geo.height * geo.width;
-    let per_chunk = (dy.len() / out_image).div_ceil(WEIGHT_GRAD_CHUNKS).max(1);
+    let per_chunk = geo.batch.div_ceil(WEIGHT_GRAD_CHUNKS).max(1);
     let per_product = (WEIGHT_GRAD_COLUMNS / (k * plane).max(1)).clamp(1, per_chunk);
-    let partials = dy
-        .par_chunks(per_chunk * out_image)
-        .zip(x.par_chunks(per_chunk * in_image))
+    let partials = x
+        .par_chunks(per_chunk * in_image)
         .enumerate()
         // The column and row scratch buffers are made once per rayon task, not per chunk:
         // growing a fresh one clears it first, a pass as long as the im2col that overwrites it.
         .map_init(
             || (Vec::new(), Vec::new()),
-            |(cols, dy_rows), (chunk, (dys, images))| {
-                let chunk_start = chunk * per_chunk * out_image;
+            |(cols, dy_rows), (chunk, images)| {
                 let mut dw_t = vec![0f32; k * geo.out_channels];
                 let mut db = vec![0f64; if bias { geo.out_channels } else { 0 }];
-                for (product, (dyb, imageb)) in dys
-                    .chunks(per_product * out_image)
-                    .zip(images.chunks(per_product * in_image))
-                    .enumerate()
-                {
-                    let product_start = chunk_start + product * per_product * out_image;
-                    let count = dyb.len() / out_image;
+                for (product, imageb) in images.chunks(per_product * in_image).enumerate() {
+                    let first = chunk * per_chunk + product * per_product;
+                    let count = imageb.len() / in_image;
                     let pitch = count * plane;
                     for g in 0..geo.groups {
                         cols.resize(k * pitch, 0.0);
                         dy_rows.resize(go * pitch, 0.0);
-                        for (i, (dyi, image)) in dyb
-                            .chunks(out_image)
-                            .zip(imageb.chunks(in_image))
-                            .enumerate()
-                        {
+                        for (i, image) in imageb.chunks(in_image).enumerate() {
                             geo.im2col(
                                 &image[g * group_size..(g + 1) * group_size],
                                 &mut cols[i * plane..],
                                 pitch,
                             );
                             for c in 0..go {
-                                let row = (g * go + c) * plane..(g * go + c + 1) * plane;
-                                let dst = &mut dy_rows[c * pitch + i * plane..][..plane];
-                                match relu_output {
-                                    Some(y) => {
-                                        let at = product_start + i * out_image;
-                                        through_relu(dst, &dyi[row.clone()], &y[at..][row]);
-                                    }
-                                    None => dst.copy_from_slice(&dyi[row]),
-                                }
+                                grad.plane_into(
+                                    (first + i) * geo.out_channels + g * go + c,
+                                    &mut dy_rows[c * pitch + i * plane..][..plane],
+                                );
                             }
                         }
                         for (c, total) in db.iter_mut().skip(g * go).take(go).enumerate() {
@@ -598,35 +633,6 @@ pub fn conv2d_backward_weight(
         }
     }
     Ok((dw, bias.then(|| db.into_iter().map(|v| v as f32).collect())))
-}
-
-/// The bias gradient: `dy` [N, C, plane] summed over images and positions per channel, after the
-/// fused ReLU when `relu_output` is given. Channels run in parallel, images in order, so the
-/// sums do not depend on the thread count.
-pub fn bias_grad(
-    dy: &[f32],
-    channels: usize,
-    plane: usize,
-    relu_output: Option<&[f32]>,
-) -> Vec<f32> {
-    let images = dy.len() / (channels * plane).max(1);
-    (0..channels)
-        .into_par_iter()
-        .map(|c| {
-            let total: f64 = (0..images)
-                .map(|n| {
-                    let at = (n * channels + c) * plane..(n * channels + c + 1) * plane;
-                    match relu_output {
-                        Some(y) => {
-                            blocked_sums(&dy[at.clone()], &y[at], |g, v| (relu_grad(g, v), 0.0)).0
-                        }
-                        None => sum(&dy[at]),
-                    }
-                })
-                .sum();
-            total as f32
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -717,7 +723,8 @@ mod tests {
             };
             let x = values(batch * geo.in_image(), 7 + i as u32);
             let dy = values(batch * geo.out_image(), 11 + i as u32);
-            let (got, db) = conv2d_backward_weight(&dy, &x, &geo, None, true).unwrap();
+            let (got, db) =
+                conv2d_backward_weight(&OutputGrad::direct(&dy), &x, &geo, true).unwrap();
             let want = naive_weight_grad(&dy, &x, &geo);
             for (a, e) in got.iter().zip(&want) {
                 assert!(
@@ -725,7 +732,7 @@ mod tests {
                     "case {i}: {a} vs {e}"
                 );
             }
-            let want_db = bias_grad(&dy, co, geo.out_plane(), None);
+            let want_db = OutputGrad::direct(&dy).channel_sums(batch, co, geo.out_plane());
             for (a, e) in db.unwrap().iter().zip(&want_db) {
                 assert!(
                     (a - e).abs() < 1e-4 * (1.0 + e.abs()),

@@ -3,6 +3,7 @@
 
 pub mod attention;
 pub mod conv;
+mod conv_output_grad;
 pub mod copy;
 pub mod cross_entropy;
 pub mod elementwise;

@@ -33,113 +33,169 @@ pub fn adaptive_windows(size: usize, out: usize) -> Windows {
         .collect()
 }
 
-/// Max pooling; returns values and, per output, the flat in-plane index of the chosen input.
-/// With dilation, window positions are `start + k*dil`; the caller passes unclipped starts via
-/// `row_start`/`col_start` so the stride lands on real kernel taps.
-pub struct MaxPool<'a> {
+/// Max pooling of planes of `plane` size to `out` size; per output it also gives the flat
+/// in-plane index of the chosen input. With dilation, window positions are `start + k*dil`.
+#[derive(Clone, Copy, Debug)]
+pub struct MaxPool {
     pub plane: (usize, usize),
     pub out: (usize, usize),
     pub kernel: (usize, usize),
     pub stride: (usize, usize),
     pub padding: (usize, usize),
     pub dilation: (usize, usize),
-    pub input: &'a [f32],
 }
 
-impl MaxPool<'_> {
-    pub fn forward(&self) -> (Vec<f32>, Vec<u32>) {
+/// How a `MaxPool` scans one plane, chosen once per call (see `MaxPool::plan`).
+enum Scan {
+    /// 2x2 windows, stride 2, inside the plane, on a CPU with AVX-512: `pool_row_2x2`.
+    #[cfg(target_arch = "x86_64")]
+    TwoByTwo,
+    /// No padding or dilation, every window inside the plane: `dense_plane` from the windows'
+    /// first taps.
+    Dense { corners: Vec<u32> },
+    /// Anything else: the valid input rows and columns of each output row and column.
+    General {
+        rows: Vec<Vec<usize>>,
+        cols: Vec<Vec<usize>>,
+    },
+}
+
+/// A `MaxPool` with its scan chosen, applied one plane at a time: by `MaxPool::forward` over
+/// all planes, and by fused ops on planes they have just computed.
+pub struct MaxPoolPlan {
+    pool: MaxPool,
+    scan: Scan,
+}
+
+/// Buffers one thread reuses across planes (the dense scan's).
+#[derive(Default)]
+pub struct PoolScratch {
+    taps: Vec<f32>,
+    best: Vec<f32>,
+    best_at: Vec<u32>,
+}
+
+impl MaxPool {
+    /// Values and winning positions of every plane of `input`, planes in parallel.
+    pub fn forward(&self, input: &[f32]) -> (Vec<f32>, Vec<u32>) {
+        let (h, w) = self.plane;
+        let out_plane = (self.out.0 * self.out.1).max(1);
+        let planes = input.len() / (h * w).max(1);
+        let mut values = fresh::zeros::<f32>(planes * out_plane);
+        let mut argmax = fresh::zeros::<u32>(planes * out_plane);
+        let plan = self.plan();
+        input
+            .par_chunks((h * w).max(1))
+            .zip(
+                values
+                    .par_chunks_mut(out_plane)
+                    .zip(argmax.par_chunks_mut(out_plane)),
+            )
+            .for_each_init(PoolScratch::default, |scratch, (x, (vals, idx))| {
+                plan.plane(x, vals, idx, scratch)
+            });
+        (values, argmax)
+    }
+
+    /// The scan for this pool's geometry on the running CPU.
+    pub fn plan(&self) -> MaxPoolPlan {
         let (h, w) = self.plane;
         let (oh, ow) = self.out;
-        let planes = self.input.len() / (h * w).max(1);
-        let mut values = fresh::zeros::<f32>(planes * oh * ow);
-        let mut argmax = fresh::zeros::<u32>(planes * oh * ow);
-        // The valid input rows / columns of each output row / column, computed once, so the
-        // per-plane loop is a plain scan (padding never wins a max, so it is simply skipped).
-        let rows = kernel_taps(
-            h,
-            oh,
-            self.kernel.0,
-            self.stride.0,
-            self.padding.0,
-            self.dilation.0,
-        );
-        let cols = kernel_taps(
-            w,
-            ow,
-            self.kernel.1,
-            self.stride.1,
-            self.padding.1,
-            self.dilation.1,
-        );
         // ceil_mode can add a last window that runs past the edge: those take the general path.
         let inside = oh == 0
             || ow == 0
             || ((oh - 1) * self.stride.0 + self.kernel.0 <= h
                 && (ow - 1) * self.stride.1 + self.kernel.1 <= w);
         let plain = self.padding == (0, 0) && self.dilation == (1, 1) && inside;
+        #[cfg(target_arch = "x86_64")]
         if plain
             && self.kernel == (2, 2)
             && self.stride == (2, 2)
-            && self.pool_2x2(&mut values, &mut argmax)
+            && std::is_x86_feature_detected!("avx512f")
         {
-            return (values, argmax);
+            return MaxPoolPlan {
+                pool: *self,
+                scan: Scan::TwoByTwo,
+            };
         }
-        if plain {
-            let corners = self.corners();
-            self.planes(&mut values, &mut argmax).for_each_init(
-                DenseScratch::default,
-                |scratch, (plane, (vals, idx))| {
-                    self.dense_plane(plane, &corners, vals, idx, scratch)
-                },
-            );
-            return (values, argmax);
+        let scan = if plain {
+            Scan::Dense {
+                corners: self.corners(),
+            }
+        } else {
+            // The valid input rows / columns of each output row / column, computed once, so the
+            // per-plane loop is a plain scan (padding never wins a max, so it is simply skipped).
+            Scan::General {
+                rows: kernel_taps(
+                    h,
+                    oh,
+                    self.kernel.0,
+                    self.stride.0,
+                    self.padding.0,
+                    self.dilation.0,
+                ),
+                cols: kernel_taps(
+                    w,
+                    ow,
+                    self.kernel.1,
+                    self.stride.1,
+                    self.padding.1,
+                    self.dilation.1,
+                ),
+            }
+        };
+        MaxPoolPlan { pool: *self, scan }
+    }
+}
+
+impl MaxPoolPlan {
+    /// Pools one input plane `x` into its output values and winning positions.
+    pub fn plane(&self, x: &[f32], vals: &mut [f32], idx: &mut [u32], scratch: &mut PoolScratch) {
+        match &self.scan {
+            #[cfg(target_arch = "x86_64")]
+            Scan::TwoByTwo => self.pool.plane_2x2(x, vals, idx),
+            Scan::Dense { corners } => self.pool.dense_plane(x, corners, vals, idx, scratch),
+            Scan::General { rows, cols } => {
+                general_plane(self.pool.plane.1, rows, cols, x, vals, idx)
+            }
         }
-        self.planes(&mut values, &mut argmax)
-            .for_each(|(x, (vals, idx))| {
-                for (oy, ry) in rows.iter().enumerate() {
-                    for (ox, rx) in cols.iter().enumerate() {
-                        let (mut best, mut at) = (f32::NEG_INFINITY, u32::MAX);
-                        'window: for &iy in ry {
-                            let line = &x[iy * w..(iy + 1) * w];
-                            for &ix in rx {
-                                let v = line[ix];
-                                // NaN propagates, as in PyTorch.
-                                if v > best || at == u32::MAX || v.is_nan() {
-                                    best = v;
-                                    at = (iy * w + ix) as u32;
-                                    if v.is_nan() {
-                                        break 'window;
-                                    }
-                                }
-                            }
+    }
+}
+
+/// One plane through windows given as valid input rows and columns per output row and column.
+fn general_plane(
+    w: usize,
+    rows: &[Vec<usize>],
+    cols: &[Vec<usize>],
+    x: &[f32],
+    vals: &mut [f32],
+    idx: &mut [u32],
+) {
+    let ow = cols.len();
+    for (oy, ry) in rows.iter().enumerate() {
+        for (ox, rx) in cols.iter().enumerate() {
+            let (mut best, mut at) = (f32::NEG_INFINITY, u32::MAX);
+            'window: for &iy in ry {
+                let line = &x[iy * w..(iy + 1) * w];
+                for &ix in rx {
+                    let v = line[ix];
+                    // NaN propagates, as in PyTorch.
+                    if v > best || at == u32::MAX || v.is_nan() {
+                        best = v;
+                        at = (iy * w + ix) as u32;
+                        if v.is_nan() {
+                            break 'window;
                         }
-                        vals[oy * ow + ox] = best;
-                        idx[oy * ow + ox] = at;
                     }
                 }
-            });
-        (values, argmax)
+            }
+            vals[oy * ow + ox] = best;
+            idx[oy * ow + ox] = at;
+        }
     }
 }
 
-impl<'a> MaxPool<'a> {
-    /// Each input plane with its output values and winning positions, in parallel.
-    fn planes<'o>(
-        &self,
-        values: &'o mut [f32],
-        argmax: &'o mut [u32],
-    ) -> impl IndexedParallelIterator<Item = (&'a [f32], (&'o mut [f32], &'o mut [u32]))> {
-        let (h, w) = self.plane;
-        let out_plane = (self.out.0 * self.out.1).max(1);
-        self.input.par_chunks((h * w).max(1)).zip(
-            values
-                .par_chunks_mut(out_plane)
-                .zip(argmax.par_chunks_mut(out_plane)),
-        )
-    }
-}
-
-impl MaxPool<'_> {
+impl MaxPool {
     /// One plane of a pool without padding or dilation: every window lies inside the plane, so
     /// window `o` starts at `corners[o]` and its taps are fixed offsets from there. The plane is
     /// scanned one tap at a time over all windows: the tap's values are copied to a contiguous
@@ -153,7 +209,7 @@ impl MaxPool<'_> {
         corners: &[u32],
         vals: &mut [f32],
         idx: &mut [u32],
-        s: &mut DenseScratch,
+        s: &mut PoolScratch,
     ) {
         let w = self.plane.1;
         let (kh, kw) = self.kernel;
@@ -221,32 +277,19 @@ super::simd::wide_fn! {
     }
 }
 
-impl MaxPool<'_> {
-    /// A 2x2, stride-2 pool without padding (the common case, worth its own loop) with AVX-512,
-    /// one output row at a time; false (nothing written) on CPUs without it, which take the
-    /// general dense path.
+impl MaxPool {
+    /// One plane of a 2x2, stride-2 pool without padding (the common case, worth its own
+    /// loop), one output row at a time; only planned on CPUs with AVX-512.
     #[cfg(target_arch = "x86_64")]
-    fn pool_2x2(&self, values: &mut [f32], argmax: &mut [u32]) -> bool {
-        if !std::is_x86_feature_detected!("avx512f") {
-            return false;
-        }
+    fn plane_2x2(&self, plane: &[f32], vals: &mut [f32], idx: &mut [u32]) {
         let w = self.plane.1;
-        let ow = self.out.1;
-        self.planes(values, argmax)
-            .for_each(|(plane, (vals, idx))| {
-                for (oy, (vals, idx)) in vals.chunks_mut(ow).zip(idx.chunks_mut(ow)).enumerate() {
-                    let top = &plane[2 * oy * w..];
-                    let rows = (&top[..2 * ow], &top[w..w + 2 * ow]);
-                    // SAFETY: the running CPU has AVX-512F (checked above).
-                    unsafe { pool_row_2x2(rows, (2 * oy * w) as u32, w as u32, vals, idx) };
-                }
-            });
-        true
-    }
-
-    #[cfg(not(target_arch = "x86_64"))]
-    fn pool_2x2(&self, _values: &mut [f32], _argmax: &mut [u32]) -> bool {
-        false
+        let ow = self.out.1.max(1);
+        for (oy, (vals, idx)) in vals.chunks_mut(ow).zip(idx.chunks_mut(ow)).enumerate() {
+            let top = &plane[2 * oy * w..];
+            let rows = (&top[..2 * ow], &top[w..w + 2 * ow]);
+            // SAFETY: `plan` chooses this scan only when the running CPU has AVX-512F.
+            unsafe { pool_row_2x2(rows, (2 * oy * w) as u32, w as u32, vals, idx) };
+        }
     }
 }
 
@@ -309,14 +352,6 @@ fn pool_row_2x2(
             _mm512_mask_storeu_epi32(idx.as_mut_ptr().add(o) as *mut i32, out, best_at);
         }
     }
-}
-
-/// Per-task buffers of `MaxPool::dense_plane`.
-#[derive(Default)]
-struct DenseScratch {
-    taps: Vec<f32>,
-    best: Vec<f32>,
-    best_at: Vec<u32>,
 }
 
 /// For each of `out` positions along an axis of `size`, the in-bounds input indices of a kernel
@@ -447,9 +482,8 @@ mod tests {
             stride: (stride, stride),
             padding: (0, 0),
             dilation: (1, 1),
-            input,
         }
-        .forward()
+        .forward(input)
     }
 
     /// Reference: each window scanned in order, the first maximum (or the first NaN) winning.

@@ -1,6 +1,7 @@
 //! Layers with weights: Linear, Conv2d and Embedding.
 
 use super::{join, Module, TensorRole};
+use crate::ops::pool::MaxPoolWindow;
 use crate::{Result, Tensor};
 
 /// Visits a weight and an optional bias as parameters.
@@ -70,6 +71,18 @@ impl Module for Conv2d {
 
     fn forward_relu(&self, x: &Tensor) -> Option<Result<Tensor>> {
         Some(self.apply(x, true))
+    }
+
+    fn forward_relu_max_pool(&self, x: &Tensor, pool: MaxPoolWindow) -> Option<Result<Tensor>> {
+        Some(x.conv2d_relu_max_pool2d(
+            &self.weight,
+            self.bias.as_ref(),
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+            pool,
+        ))
     }
 
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor, TensorRole)) {

@@ -15,6 +15,7 @@ pub use stateless::{
     Activation, AdaptiveAvgPool2d, AvgPool2d, Dropout, Flatten, MaxPool2d, Normalize,
 };
 
+use crate::ops::pool::MaxPoolWindow;
 use crate::{Result, Tensor};
 
 /// Whether a named tensor is trained or only saved (running statistics, counters).
@@ -45,6 +46,18 @@ pub trait Module: Send + Sync + std::fmt::Debug {
     /// Whether this module is a ReLU (which `Sequential` folds into the layer before it).
     fn is_relu(&self) -> bool {
         false
+    }
+
+    /// `max_pool(relu(forward(x)))` as one fused op, for layers that have one (None for the
+    /// rest). `Sequential` calls it for a layer followed by a ReLU and a max pool.
+    fn forward_relu_max_pool(&self, _x: &Tensor, _pool: MaxPoolWindow) -> Option<Result<Tensor>> {
+        None
+    }
+
+    /// The window of a max pool layer (which `Sequential` folds, with a ReLU before it, into the
+    /// layer before that); None for other modules.
+    fn max_pool_window(&self) -> Option<MaxPoolWindow> {
+        None
     }
 }
 

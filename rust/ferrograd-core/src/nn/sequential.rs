@@ -24,19 +24,28 @@ impl Sequential {
 }
 
 impl Module for Sequential {
-    /// Children in order; a layer followed by a ReLU runs as one fused op where it has one.
+    /// Children in order; a layer followed by a ReLU (and a max pool) runs as one fused op
+    /// where it has one.
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mut y = x.clone();
-        let mut children = self.children.iter().map(|(_, m)| m).peekable();
-        while let Some(m) = children.next() {
-            if children.peek().is_some_and(|next| next.is_relu()) {
+        let children: Vec<&dyn Module> = self.children.iter().map(|(_, m)| &**m).collect();
+        let mut i = 0;
+        while let Some(m) = children.get(i) {
+            if children.get(i + 1).is_some_and(|next| next.is_relu()) {
+                let pool = children.get(i + 2).and_then(|p| p.max_pool_window());
+                if let Some(fused) = pool.and_then(|pool| m.forward_relu_max_pool(&y, pool)) {
+                    y = fused?;
+                    i += 3;
+                    continue;
+                }
                 if let Some(fused) = m.forward_relu(&y) {
                     y = fused?;
-                    children.next();
+                    i += 2;
                     continue;
                 }
             }
             y = m.forward(&y)?;
+            i += 1;
         }
         Ok(y)
     }
@@ -110,6 +119,67 @@ mod tests {
         {
             assert!((a - e).abs() <= 1e-5 * (1.0 + e.abs()), "{a} vs {e}");
         }
+    }
+
+    /// A convolution followed by a ReLU and a max pool runs as one fused op, with the values and
+    /// gradients of the children applied one by one; before any other pool only the ReLU fuses.
+    #[test]
+    fn conv_relu_max_pool_runs_fused() {
+        use crate::nn::{AvgPool2d, MaxPool2d};
+        let conv = || Conv2d {
+            weight: random_leaf(&[4, 2, 3, 3], 11),
+            bias: Some(random_leaf(&[4], 12)),
+            stride: (1, 1),
+            padding: (1, 1),
+            dilation: (1, 1),
+            groups: 1,
+        };
+        let max_pool = MaxPool2d {
+            kernel: (2, 2),
+            stride: (2, 2),
+            padding: (0, 0),
+            dilation: (1, 1),
+            ceil_mode: false,
+        };
+        let seq = Sequential::new(vec![
+            Box::new(conv()),
+            Box::new(Activation::Relu),
+            Box::new(max_pool),
+        ]);
+        let x = random_leaf(&[3, 2, 6, 6], 13);
+        let y = seq.forward(&x).unwrap();
+        assert_eq!(y.node().unwrap().name, "conv2d_relu_max_pool2d");
+        let one_by_one = children_one_by_one(&seq, &x);
+        assert_eq!(
+            y.to_vec::<f32>().unwrap(),
+            one_by_one.to_vec::<f32>().unwrap()
+        );
+        let grads = |out: &Tensor| {
+            let loss = out.square().unwrap().sum(&[], false).unwrap();
+            crate::autograd::grad(&loss, std::slice::from_ref(&x)).unwrap()[0]
+                .clone()
+                .unwrap()
+                .to_vec::<f32>()
+                .unwrap()
+        };
+        assert_eq!(grads(&y), grads(&one_by_one));
+        let avg_pool = AvgPool2d {
+            kernel: (2, 2),
+            stride: (2, 2),
+            padding: (0, 0),
+            ceil_mode: false,
+            count_include_pad: true,
+        };
+        let seq = Sequential::new(vec![
+            Box::new(conv()),
+            Box::new(Activation::Relu),
+            Box::new(avg_pool),
+        ]);
+        let y = seq.forward(&x).unwrap();
+        assert_eq!(
+            y.node().unwrap().inputs[0].node().unwrap().name,
+            "conv2d_relu"
+        );
     }
 
     /// A linear layer followed by a ReLU runs as the fused op, with the composed ops' values.

@@ -1,6 +1,7 @@
 //! Layers without weights: activations, dropout, pooling and flatten.
 
 use super::Module;
+use crate::ops::pool::MaxPoolWindow;
 use crate::{Result, Tensor};
 
 /// An elementwise activation (or softmax over a dim).
@@ -88,6 +89,16 @@ impl Module for MaxPool2d {
             self.dilation,
             self.ceil_mode,
         )
+    }
+
+    fn max_pool_window(&self) -> Option<MaxPoolWindow> {
+        Some(MaxPoolWindow {
+            kernel: self.kernel,
+            stride: self.stride,
+            padding: self.padding,
+            dilation: self.dilation,
+            ceil_mode: self.ceil_mode,
+        })
     }
 }
 

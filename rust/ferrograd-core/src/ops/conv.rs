@@ -1,8 +1,10 @@
 //! conv2d with PyTorch's semantics (NCHW, weight [C_out, C_in/groups, kH, kW], stride, padding,
 //! dilation, groups) and its three gradients.
 
+use super::pool::MaxPoolWindow;
 use crate::cpu::conv::{
-    bias_grad, conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvGeometry,
+    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, conv2d_relu_max_pool_forward,
+    ConvGeometry, Fused, OutputGrad,
 };
 use crate::{CpuStorage, Error, Result, Storage, Tensor};
 
@@ -92,6 +94,72 @@ pub(crate) fn conv_grads(
     Ok(grads)
 }
 
+/// Checks a convolution's operands and arguments (input [N, C, H, W]) and gives its geometry.
+pub(crate) fn conv_geometry(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    stride: (usize, usize),
+    padding: (usize, usize),
+    dilation: (usize, usize),
+    groups: usize,
+) -> Result<ConvGeometry> {
+    const OP: &str = "conv2d";
+    super::check_input_and_weight(OP, x, weight)?;
+    crate::ensure_shape!(
+        x.rank() == 4,
+        OP,
+        "input must be [N, C, H, W], got {:?}",
+        x.shape()
+    );
+    crate::ensure_shape!(
+        weight.rank() == 4,
+        OP,
+        "weight must be [C_out, C_in/groups, kH, kW], got {:?}",
+        weight.shape()
+    );
+    positive(OP, "stride", stride)?;
+    positive(OP, "dilation", dilation)?;
+    if groups == 0 {
+        return Err(Error::arg(OP, "groups", "a value >= 1", groups));
+    }
+    let ([n, c, h, w], [co, ci, kh, kw]) = (dims4(x), dims4(weight));
+    crate::ensure_shape!(
+        c % groups == 0 && co % groups == 0,
+        OP,
+        "channels in {c} and out {co} must both be divisible by groups {groups}"
+    );
+    crate::ensure_shape!(
+        ci * groups == c,
+        OP,
+        "weight {:?} expects {} input channels, input {:?} has {c}",
+        weight.shape(),
+        ci * groups,
+        x.shape()
+    );
+    crate::ensure_shape!(
+        kh > 0 && kw > 0,
+        OP,
+        "kernel size must be positive, weight is {:?}",
+        weight.shape()
+    );
+    super::check_bias(OP, x, bias, co)?;
+    Ok(ConvGeometry {
+        batch: n,
+        in_channels: c,
+        out_channels: co,
+        height: h,
+        width: w,
+        kernel: (kh, kw),
+        stride,
+        padding,
+        dilation,
+        groups,
+        out_height: window_output(OP, h, kh, stride.0, padding.0, dilation.0, false)?,
+        out_width: window_output(OP, w, kw, stride.1, padding.1, dilation.1, false)?,
+    })
+}
+
 impl Tensor {
     /// 2-D convolution of an NCHW input.
     pub fn conv2d(
@@ -145,59 +213,7 @@ impl Tensor {
                 .conv2d_then(weight, bias, stride, padding, dilation, groups, relu)?
                 .squeeze(Some(0));
         }
-        super::check_input_and_weight(OP, self, weight)?;
-        crate::ensure_shape!(
-            self.rank() == 4,
-            OP,
-            "input must be [N, C, H, W], got {:?}",
-            self.shape()
-        );
-        crate::ensure_shape!(
-            weight.rank() == 4,
-            OP,
-            "weight must be [C_out, C_in/groups, kH, kW], got {:?}",
-            weight.shape()
-        );
-        positive(OP, "stride", stride)?;
-        positive(OP, "dilation", dilation)?;
-        if groups == 0 {
-            return Err(Error::arg(OP, "groups", "a value >= 1", groups));
-        }
-        let ([n, c, h, w], [co, ci, kh, kw]) = (dims4(self), dims4(weight));
-        crate::ensure_shape!(
-            c % groups == 0 && co % groups == 0,
-            OP,
-            "channels in {c} and out {co} must both be divisible by groups {groups}"
-        );
-        crate::ensure_shape!(
-            ci * groups == c,
-            OP,
-            "weight {:?} expects {} input channels, input {:?} has {c}",
-            weight.shape(),
-            ci * groups,
-            self.shape()
-        );
-        crate::ensure_shape!(
-            kh > 0 && kw > 0,
-            OP,
-            "kernel size must be positive, weight is {:?}",
-            weight.shape()
-        );
-        super::check_bias(OP, self, bias, co)?;
-        let geo = ConvGeometry {
-            batch: n,
-            in_channels: c,
-            out_channels: co,
-            height: h,
-            width: w,
-            kernel: (kh, kw),
-            stride,
-            padding,
-            dilation,
-            groups,
-            out_height: window_output(OP, h, kh, stride.0, padding.0, dilation.0, false)?,
-            out_width: window_output(OP, w, kw, stride.1, padding.1, dilation.1, false)?,
-        };
+        let geo = conv_geometry(self, weight, bias, stride, padding, dilation, groups)?;
         if let crate::Device::Cuda(_) = self.device() {
             let out = super::unfold::conv2d_unfolded(self, weight, bias, &geo)?;
             return if relu { out.relu() } else { Ok(out) };
@@ -215,43 +231,134 @@ impl Tensor {
         };
         let mut inputs = vec![self, weight];
         inputs.extend(bias);
-        let shape = [n, co, geo.out_height, geo.out_width];
+        let shape = [geo.batch, geo.out_channels, geo.out_height, geo.out_width];
         let has_bias = bias.is_some();
-        let plane = geo.out_height * geo.out_width;
-        let name = if relu { "conv2d_relu" } else { OP };
-        // Only the fused op keeps its output, for the ReLU's mask.
-        let backward = move |g: &Tensor, y: Option<&Tensor>| {
-            let grads = |relu_output: Option<&[f32]>| {
-                conv_grads(
-                    OP,
-                    g,
-                    &x,
-                    &wt,
-                    |dy, wv| conv2d_backward_input(dy, wv, &geo, relu_output),
-                    |dy, xv| conv2d_backward_weight(dy, xv, &geo, relu_output, has_bias),
-                    has_bias.then_some(|dy: &[f32]| Ok(bias_grad(dy, co, plane, relu_output))),
-                )
-            };
-            match y {
-                Some(y) => y.with_f32_slice(OP, |ys| grads(Some(ys)))?,
-                None => grads(None),
-            }
-        };
         let storage = Storage::Cpu(CpuStorage::F32(out));
         Ok(if relu {
-            Tensor::from_op_saving_output(storage, &shape, name, &inputs, move |y| {
-                Box::new(move |g| backward(g, Some(&y)))
+            // The fused op keeps its output, for the ReLU's mask.
+            Tensor::from_op_saving_output(storage, &shape, "conv2d_relu", &inputs, move |y| {
+                Box::new(move |g| {
+                    y.with_f32_slice(OP, |y| {
+                        conv2d_grads(g, &x, &wt, &geo, has_bias, Fused::Relu { y })
+                    })?
+                })
             })
         } else {
             Tensor::from_op(
                 storage,
                 &shape,
-                name,
+                OP,
                 &inputs,
-                Box::new(move |g| backward(g, None)),
+                Box::new(move |g| conv2d_grads(g, &x, &wt, &geo, has_bias, Fused::Nothing)),
             )
         })
     }
+
+    /// `conv2d(...).relu().max_pool2d(...)` as one op on the host: each image's convolution
+    /// output is pooled while it is in cache and never stored, and the backward pass rebuilds
+    /// each image's output gradient from the pooled one (see `conv2d_relu_max_pool_forward`).
+    /// Values equal the three ops' bit for bit. On a GPU, and inside a bf16 autocast scope
+    /// (where the ops round the gradient of the convolution's own output), it runs the ops.
+    #[allow(clippy::too_many_arguments)]
+    pub fn conv2d_relu_max_pool2d(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        stride: (usize, usize),
+        padding: (usize, usize),
+        dilation: (usize, usize),
+        groups: usize,
+        pool: MaxPoolWindow,
+    ) -> Result<Tensor> {
+        const OP: &str = "conv2d_relu_max_pool2d";
+        let composed = || {
+            self.conv2d_relu(weight, bias, stride, padding, dilation, groups)?
+                .max_pool2d(
+                    pool.kernel,
+                    pool.stride,
+                    pool.padding,
+                    pool.dilation,
+                    pool.ceil_mode,
+                )
+        };
+        if self.device() != crate::Device::Cpu
+            || crate::autocast::autocast_precision() != crate::autocast::Precision::F32
+        {
+            return composed();
+        }
+        if self.rank() == 3 {
+            return self
+                .unsqueeze(0)?
+                .conv2d_relu_max_pool2d(weight, bias, stride, padding, dilation, groups, pool)?
+                .squeeze(Some(0));
+        }
+        let geo = conv_geometry(self, weight, bias, stride, padding, dilation, groups)?;
+        let pool_geo = pool.geometry("max_pool2d", (geo.out_height, geo.out_width))?;
+        let (x, wt) = (self.contiguous()?, weight.contiguous()?);
+        let (pooled, argmax) = {
+            let (sx, sw) = (x.storage()?, wt.storage()?);
+            match (&*sx, &*sw) {
+                (Storage::Cpu(_), Storage::Cpu(_)) => {
+                    let b = bias.map(|b| b.to_vec::<f32>()).transpose()?;
+                    let (x, w) = (sx.f32s(OP)?, sw.f32s(OP)?);
+                    conv2d_relu_max_pool_forward(x, w, b.as_deref(), &geo, &pool_geo)?
+                }
+                _ => return Err(crate::storage::no_cuda_kernel(OP)),
+            }
+        };
+        let mut inputs = vec![self, weight];
+        inputs.extend(bias);
+        let (oh, ow) = pool_geo.out;
+        let shape = [geo.batch, geo.out_channels, oh, ow];
+        let has_bias = bias.is_some();
+        let disjoint = pool.dilation == (1, 1)
+            && pool.stride.0 >= pool.kernel.0
+            && pool.stride.1 >= pool.kernel.1;
+        let storage = Storage::Cpu(CpuStorage::F32(pooled));
+        Ok(Tensor::from_op_saving_output(
+            storage,
+            &shape,
+            OP,
+            &inputs,
+            move |pooled| {
+                Box::new(move |g| {
+                    pooled.with_f32_slice(OP, |pooled| {
+                        let after = Fused::ReluMaxPool {
+                            pooled,
+                            argmax: &argmax,
+                            pool_plane: oh * ow,
+                            disjoint,
+                        };
+                        conv2d_grads(g, &x, &wt, &geo, has_bias, after)
+                    })?
+                })
+            },
+        ))
+    }
+}
+
+/// The (input, weight, bias) gradients of a conv2d from the gradient `g` of the op's output,
+/// passed back through the ops fused `after` the convolution.
+fn conv2d_grads(
+    g: &Tensor,
+    x: &Tensor,
+    wt: &Tensor,
+    geo: &ConvGeometry,
+    has_bias: bool,
+    after: Fused,
+) -> Result<Vec<Option<Tensor>>> {
+    conv_grads(
+        "conv2d",
+        g,
+        x,
+        wt,
+        |dy, wv| conv2d_backward_input(&OutputGrad { dy, after }, wv, geo),
+        |dy, xv| conv2d_backward_weight(&OutputGrad { dy, after }, xv, geo, has_bias),
+        has_bias.then_some(|dy: &[f32]| {
+            let (images, channels) = (geo.batch, geo.out_channels);
+            Ok(OutputGrad { dy, after }.channel_sums(images, channels, geo.out_plane()))
+        }),
+    )
 }
 
 #[cfg(test)]
@@ -402,6 +509,120 @@ mod tests {
             &[x, w, b],
             1e-3,
             2e-2,
+        );
+    }
+
+    /// The fused conv + ReLU + max pool gives the three ops' output and all three gradients
+    /// bit for bit, through each scan of the pool (2x2 vector rows, dense overlapping windows,
+    /// padded, dilated and ceil-mode windows), with groups and batches of several
+    /// weight-gradient chunks; finite differences agree.
+    #[test]
+    fn conv2d_relu_max_pool2d_matches_the_composed_ops() {
+        use crate::ops::pool::MaxPoolWindow;
+        let window = |k: usize, s: usize, p: usize, d: usize, ceil_mode: bool| MaxPoolWindow {
+            kernel: (k, k),
+            stride: (s, s),
+            padding: (p, p),
+            dilation: (d, d),
+            ceil_mode,
+        };
+        let cases = [
+            (
+                (20, 3, 9, 9),
+                (5, 3, 3, 3),
+                (1, 1),
+                1,
+                window(2, 2, 0, 1, false),
+            ),
+            (
+                (4, 3, 9, 9),
+                (5, 3, 3, 3),
+                (1, 1),
+                1,
+                window(2, 2, 0, 1, true),
+            ),
+            (
+                (3, 4, 10, 8),
+                (6, 2, 3, 2),
+                (0, 1),
+                2,
+                window(3, 2, 0, 1, false),
+            ),
+            (
+                (2, 2, 11, 11),
+                (4, 2, 3, 3),
+                (1, 1),
+                1,
+                window(3, 3, 1, 1, false),
+            ),
+            (
+                (2, 2, 12, 12),
+                (3, 2, 3, 3),
+                (0, 0),
+                1,
+                window(2, 2, 0, 2, false),
+            ),
+        ];
+        for (i, (xs, ws, padding, groups, pool)) in cases.into_iter().enumerate() {
+            let x = leaf(&[xs.0, xs.1, xs.2, xs.3], 300 + i as u64);
+            let w = leaf(&[ws.0, ws.1, ws.2, ws.3], 310 + i as u64);
+            // A negative mean leaves whole windows at zero after the ReLU.
+            let b = crate::testing::random_leaf_with(&[ws.0], 320 + i as u64, -0.5, 1.0);
+            let conv = |t: &[Tensor]| (t[0].clone(), t[1].clone(), t[2].clone());
+            let fused = |t: &[Tensor]| {
+                let (x, w, b) = conv(t);
+                x.conv2d_relu_max_pool2d(&w, Some(&b), (1, 1), padding, (1, 1), groups, pool)
+            };
+            let composed = |t: &[Tensor]| {
+                let (x, w, b) = conv(t);
+                x.conv2d(&w, Some(&b), (1, 1), padding, (1, 1), groups)?
+                    .relu()?
+                    .max_pool2d(
+                        pool.kernel,
+                        pool.stride,
+                        pool.padding,
+                        pool.dilation,
+                        pool.ceil_mode,
+                    )
+            };
+            let operands = [x.clone(), w.clone(), b.clone()];
+            let (y, want) = (fused(&operands).unwrap(), composed(&operands).unwrap());
+            assert_eq!(y.node().unwrap().name, "conv2d_relu_max_pool2d");
+            assert_eq!(y.shape(), want.shape(), "case {i}: shapes");
+            let values = |t: &Tensor| t.to_vec::<f32>().unwrap();
+            assert_eq!(values(&y), values(&want), "case {i}: outputs");
+            assert!(
+                values(&y).contains(&0.0),
+                "case {i}: no window left at zero"
+            );
+            let weight = leaf(y.shape(), 330 + i as u64).detach();
+            let grads = |y: &Tensor| {
+                let loss = y.mul(&weight).unwrap().sum(&[], false).unwrap();
+                crate::autograd::grad(&loss, &operands).unwrap()
+            };
+            for (k, (a, e)) in grads(&y).iter().zip(grads(&want)).enumerate() {
+                let (a, e) = (a.as_ref().unwrap(), e.as_ref().unwrap());
+                assert_eq!(values(a), values(e), "case {i} grad {k}");
+            }
+            if i >= 2 {
+                gradcheck(fused, &operands, 1e-3, 2e-2);
+            }
+        }
+        // A single image (CHW) gives the batch-of-one result.
+        let (x, w) = (leaf(&[2, 7, 7], 340), leaf(&[3, 2, 3, 3], 341));
+        let pool = window(2, 2, 0, 1, false);
+        let single = x
+            .conv2d_relu_max_pool2d(&w, None, (1, 1), (0, 0), (1, 1), 1, pool)
+            .unwrap();
+        let batched = x
+            .unsqueeze(0)
+            .unwrap()
+            .conv2d_relu_max_pool2d(&w, None, (1, 1), (0, 0), (1, 1), 1, pool)
+            .unwrap();
+        assert_eq!(single.shape(), &[3, 2, 2]);
+        assert_eq!(
+            single.to_vec::<f32>().unwrap(),
+            batched.to_vec::<f32>().unwrap()
         );
     }
 

@@ -6,7 +6,7 @@
 
 use super::conv::{conv_grads, dims4};
 use crate::cpu::conv::{
-    bias_grad, conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvGeometry,
+    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvGeometry, OutputGrad,
 };
 use crate::{CpuStorage, Error, Result, Storage, Tensor};
 
@@ -144,7 +144,7 @@ impl Tensor {
             let (sx, sw) = (x.storage()?, wt.storage()?);
             match (&*sx, &*sw) {
                 (Storage::Cpu(_), Storage::Cpu(_)) => {
-                    conv2d_backward_input(sx.f32s(OP)?, sw.f32s(OP)?, &geo, None)?
+                    conv2d_backward_input(&OutputGrad::direct(sx.f32s(OP)?), sw.f32s(OP)?, &geo)?
                 }
                 _ => return Err(crate::storage::no_cuda_kernel(OP)),
             }
@@ -171,8 +171,15 @@ impl Tensor {
                     &x,
                     &wt,
                     |gy, wv| conv2d_forward(gy, wv, None, &geo, false),
-                    |gy, xv| Ok((conv2d_backward_weight(xv, gy, &geo, None, false)?.0, None)),
-                    has_bias.then_some(|gy: &[f32]| Ok(bias_grad(gy, co, oh * ow, None))),
+                    |gy, xv| {
+                        Ok((
+                            conv2d_backward_weight(&OutputGrad::direct(xv), gy, &geo, false)?.0,
+                            None,
+                        ))
+                    },
+                    has_bias.then_some(|gy: &[f32]| {
+                        Ok(OutputGrad::direct(gy).channel_sums(n, co, oh * ow))
+                    }),
                 )
             }),
         ))

@@ -85,6 +85,49 @@ fn max_pool_cuda(x: &Tensor, geo: WindowGeometry) -> Result<Tensor> {
     ))
 }
 
+/// A max pool's window arguments (PyTorch's `max_pool2d`, without `return_indices`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MaxPoolWindow {
+    pub kernel: (usize, usize),
+    pub stride: (usize, usize),
+    pub padding: (usize, usize),
+    pub dilation: (usize, usize),
+    pub ceil_mode: bool,
+}
+
+impl MaxPoolWindow {
+    /// Checks the arguments and gives the pool's geometry over planes of `(h, w)`.
+    pub(crate) fn geometry(&self, op: &'static str, (h, w): (usize, usize)) -> Result<MaxPool> {
+        let MaxPoolWindow {
+            kernel,
+            stride,
+            padding,
+            dilation,
+            ceil_mode,
+        } = *self;
+        check_pool_args(op, kernel, stride, padding)?;
+        if dilation.0 == 0 || dilation.1 == 0 {
+            return Err(Error::arg(
+                op,
+                "dilation",
+                "values >= 1",
+                format!("{dilation:?}"),
+            ));
+        }
+        Ok(MaxPool {
+            plane: (h, w),
+            out: (
+                window_output(op, h, kernel.0, stride.0, padding.0, dilation.0, ceil_mode)?,
+                window_output(op, w, kernel.1, stride.1, padding.1, dilation.1, ceil_mode)?,
+            ),
+            kernel,
+            stride,
+            padding,
+            dilation,
+        })
+    }
+}
+
 impl Tensor {
     /// Runs `f` on this NCHW tensor (a CHW one as a batch of one) with its dims.
     fn as_batch(&self, f: impl FnOnce(&Tensor, [usize; 4]) -> Result<Tensor>) -> Result<Tensor> {
@@ -112,17 +155,15 @@ impl Tensor {
     ) -> Result<Tensor> {
         const OP: &str = "max_pool2d";
         let (lead, h, w) = planes(OP, self)?;
-        check_pool_args(OP, kernel, stride, padding)?;
-        if dilation.0 == 0 || dilation.1 == 0 {
-            return Err(Error::arg(
-                OP,
-                "dilation",
-                "values >= 1",
-                format!("{dilation:?}"),
-            ));
-        }
-        let oh = window_output(OP, h, kernel.0, stride.0, padding.0, dilation.0, ceil_mode)?;
-        let ow = window_output(OP, w, kernel.1, stride.1, padding.1, dilation.1, ceil_mode)?;
+        let window = MaxPoolWindow {
+            kernel,
+            stride,
+            padding,
+            dilation,
+            ceil_mode,
+        };
+        let pool = window.geometry(OP, (h, w))?;
+        let (oh, ow) = pool.out;
         if on_cuda(self) {
             let window = [kernel, stride, padding, dilation];
             return self
@@ -132,16 +173,7 @@ impl Tensor {
         let (values, argmax) = {
             let st = x.storage()?;
             match &*st {
-                Storage::Cpu(_) => MaxPool {
-                    plane: (h, w),
-                    out: (oh, ow),
-                    kernel,
-                    stride,
-                    padding,
-                    dilation,
-                    input: st.f32s(OP)?,
-                }
-                .forward(),
+                Storage::Cpu(_) => pool.forward(st.f32s(OP)?),
                 Storage::Cuda(_) => return Err(crate::storage::no_cuda_kernel(OP)),
             }
         };
