@@ -76,18 +76,33 @@ mod tests {
             .fold(x.clone(), |h, (_, m)| m.forward(&h).unwrap())
     }
 
-    /// A convolution followed by a ReLU runs as the fused op, with the values and gradients of
-    /// the children applied one by one; a ReLU after a layer without a fused form stays a ReLU.
-    #[test]
-    fn conv_then_relu_runs_fused() {
-        let conv = || Conv2d {
-            weight: random_leaf(&[3, 2, 3, 3], 1),
-            bias: Some(random_leaf(&[3], 2)),
+    /// The gradient of `sum(out^2)` with respect to `x`.
+    fn input_grad(out: &Tensor, x: &Tensor) -> Vec<f32> {
+        let loss = out.square().unwrap().sum(&[], false).unwrap();
+        crate::autograd::grad(&loss, std::slice::from_ref(x)).unwrap()[0]
+            .clone()
+            .unwrap()
+            .to_vec::<f32>()
+            .unwrap()
+    }
+
+    /// A 3x3 convolution from 2 to `out` channels with padding 1, its weights drawn from `seed`.
+    fn conv3x3(out: usize, seed: u64) -> Conv2d {
+        Conv2d {
+            weight: random_leaf(&[out, 2, 3, 3], seed),
+            bias: Some(random_leaf(&[out], seed + 1)),
             stride: (1, 1),
             padding: (1, 1),
             dilation: (1, 1),
             groups: 1,
-        };
+        }
+    }
+
+    /// A convolution followed by a ReLU runs as the fused op, with the values and gradients of
+    /// the children applied one by one; a ReLU after a layer without a fused form stays a ReLU.
+    #[test]
+    fn conv_then_relu_runs_fused() {
+        let conv = || conv3x3(3, 1);
         let seq = Sequential::new(vec![
             Box::new(conv()),
             Box::new(Activation::Relu),
@@ -105,18 +120,7 @@ mod tests {
             y.to_vec::<f32>().unwrap(),
             one_by_one.to_vec::<f32>().unwrap()
         );
-        let grads = |out: &Tensor| {
-            let loss = out.square().unwrap().sum(&[], false).unwrap();
-            crate::autograd::grad(&loss, std::slice::from_ref(&x)).unwrap()[0]
-                .clone()
-                .unwrap()
-        };
-        for (a, e) in grads(&y)
-            .to_vec::<f32>()
-            .unwrap()
-            .iter()
-            .zip(grads(&one_by_one).to_vec::<f32>().unwrap())
-        {
+        for (a, e) in input_grad(&y, &x).iter().zip(input_grad(&one_by_one, &x)) {
             assert!((a - e).abs() <= 1e-5 * (1.0 + e.abs()), "{a} vs {e}");
         }
     }
@@ -126,14 +130,7 @@ mod tests {
     #[test]
     fn conv_relu_max_pool_runs_fused() {
         use crate::nn::{AvgPool2d, MaxPool2d};
-        let conv = || Conv2d {
-            weight: random_leaf(&[4, 2, 3, 3], 11),
-            bias: Some(random_leaf(&[4], 12)),
-            stride: (1, 1),
-            padding: (1, 1),
-            dilation: (1, 1),
-            groups: 1,
-        };
+        let conv = || conv3x3(4, 11);
         let max_pool = MaxPool2d {
             kernel: (2, 2),
             stride: (2, 2),
@@ -154,15 +151,7 @@ mod tests {
             y.to_vec::<f32>().unwrap(),
             one_by_one.to_vec::<f32>().unwrap()
         );
-        let grads = |out: &Tensor| {
-            let loss = out.square().unwrap().sum(&[], false).unwrap();
-            crate::autograd::grad(&loss, std::slice::from_ref(&x)).unwrap()[0]
-                .clone()
-                .unwrap()
-                .to_vec::<f32>()
-                .unwrap()
-        };
-        assert_eq!(grads(&y), grads(&one_by_one));
+        assert_eq!(input_grad(&y, &x), input_grad(&one_by_one, &x));
         let avg_pool = AvgPool2d {
             kernel: (2, 2),
             stride: (2, 2),
