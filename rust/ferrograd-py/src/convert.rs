@@ -1,5 +1,6 @@
 //! numpy <-> tensor conversion and coercion of Python operands (tensors, arrays, scalars).
 
+use ferrograd_core::ops::pool::MaxPoolWindow;
 use ferrograd_core::{DType, Tensor};
 use numpy::ndarray::{ArrayD, IxDyn};
 use numpy::{IntoPyArray, PyReadonlyArrayDyn};
@@ -169,5 +170,24 @@ pub fn numpy_view<'py>(
         DType::U8 => view::<u8>(owner, t),
         DType::Bool => view::<bool>(owner, t),
         _ => Ok(None),
+    }
+}
+
+/// A pair of sizes as the bindings take them (height, width).
+pub type Pair = (usize, usize);
+
+/// A max pool's window as the bindings take it: (kernel, stride, padding, dilation, ceil_mode).
+pub type PoolWindowArgs = (Pair, Pair, Pair, Pair, bool);
+
+/// The core's pool window from the bindings' tuple.
+pub fn pool_window(
+    (kernel, stride, padding, dilation, ceil_mode): PoolWindowArgs,
+) -> MaxPoolWindow {
+    MaxPoolWindow {
+        kernel,
+        stride,
+        padding,
+        dilation,
+        ceil_mode,
     }
 }

@@ -3,11 +3,11 @@
 
 use ferrograd_core::ops::conv_transpose::TransposedConv;
 use ferrograd_core::ops::loss::{self, KlReduction, Reduction};
-use ferrograd_core::ops::pool::MaxPoolWindow;
 use ferrograd_core::ops::{dropout, norm, rnn};
 use ferrograd_core::{Error, Tensor};
 use pyo3::prelude::*;
 
+use crate::convert::{pool_window, PoolWindowArgs};
 use crate::errors::IntoPy;
 use crate::tensor::PyTensor;
 
@@ -83,10 +83,6 @@ fn scaled_dot_product_attention(
     })
 }
 
-/// A max pool's window as the bindings take it: (kernel, stride, padding, dilation, ceil_mode).
-type PoolWindowArgs = (Pair, Pair, Pair, Pair, bool);
-type Pair = (usize, usize);
-
 /// conv2d; with `relu`, followed by a ReLU fused into it, and with `max_pool` also by that max
 /// pool (`nn.Sequential` uses these).
 #[pyfunction]
@@ -105,15 +101,7 @@ fn conv2d(
     max_pool: Option<PoolWindowArgs>,
 ) -> PyResult<PyTensor> {
     let (x, w, b) = (x.inner.clone(), weight.inner.clone(), opt(&bias));
-    let pool = max_pool.map(
-        |(kernel, stride, padding, dilation, ceil_mode)| MaxPoolWindow {
-            kernel,
-            stride,
-            padding,
-            dilation,
-            ceil_mode,
-        },
-    );
+    let pool = max_pool.map(pool_window);
     run(py, || match (relu, pool) {
         (true, Some(pool)) => {
             x.conv2d_relu_max_pool2d(&w, b.as_ref(), stride, padding, dilation, groups, pool)

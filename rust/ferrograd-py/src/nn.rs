@@ -10,11 +10,11 @@ use ferrograd_core::{Result, Tensor};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
+use crate::convert::{pool_window, Pair};
 use crate::errors::{stash, IntoPy};
 use crate::tensor::PyTensor;
 
 type T<'a> = PyRef<'a, PyTensor>;
-type Pair = (usize, usize);
 
 fn tensor(t: Option<T<'_>>) -> Option<Tensor> {
     t.map(|t| t.inner.clone())
@@ -167,11 +167,7 @@ impl PyLayer {
         ceil_mode: bool,
     ) -> PyLayer {
         PyLayer::wrap(MaxPool2d {
-            kernel,
-            stride,
-            padding,
-            dilation,
-            ceil_mode,
+            window: pool_window((kernel, stride, padding, dilation, ceil_mode)),
         })
     }
 

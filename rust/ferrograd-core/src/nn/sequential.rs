@@ -132,11 +132,13 @@ mod tests {
         use crate::nn::{AvgPool2d, MaxPool2d};
         let conv = || conv3x3(4, 11);
         let max_pool = MaxPool2d {
-            kernel: (2, 2),
-            stride: (2, 2),
-            padding: (0, 0),
-            dilation: (1, 1),
-            ceil_mode: false,
+            window: crate::ops::pool::MaxPoolWindow {
+                kernel: (2, 2),
+                stride: (2, 2),
+                padding: (0, 0),
+                dilation: (1, 1),
+                ceil_mode: false,
+            },
         };
         let seq = Sequential::new(vec![
             Box::new(conv()),

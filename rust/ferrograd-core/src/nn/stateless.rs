@@ -73,32 +73,17 @@ impl Module for Flatten {
 /// Max pooling over the last two dims.
 #[derive(Debug)]
 pub struct MaxPool2d {
-    pub kernel: (usize, usize),
-    pub stride: (usize, usize),
-    pub padding: (usize, usize),
-    pub dilation: (usize, usize),
-    pub ceil_mode: bool,
+    pub window: MaxPoolWindow,
 }
 
 impl Module for MaxPool2d {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.max_pool2d(
-            self.kernel,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
-        )
+        let w = self.window;
+        x.max_pool2d(w.kernel, w.stride, w.padding, w.dilation, w.ceil_mode)
     }
 
     fn max_pool_window(&self) -> Option<MaxPoolWindow> {
-        Some(MaxPoolWindow {
-            kernel: self.kernel,
-            stride: self.stride,
-            padding: self.padding,
-            dilation: self.dilation,
-            ceil_mode: self.ceil_mode,
-        })
+        Some(self.window)
     }
 }
 
