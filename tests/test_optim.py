@@ -23,10 +23,13 @@ def _run(make_opt, grads: list[np.ndarray], p0: np.ndarray) -> np.ndarray:
     return p.detach().numpy()
 
 
-@pytest.fixture
-def problem(rng):
-    p0 = rng.standard_normal(50).astype(np.float32)
-    grads = [rng.standard_normal(50).astype(np.float32) for _ in range(STEPS)]
+@pytest.fixture(params=[50, 20011], ids=["small", "several-chunks"])
+def problem(rng, request):
+    """A start and a gradient sequence; the larger size spans several of the CPU update's
+    per-thread slices and chunks."""
+    size = request.param
+    p0 = rng.standard_normal(size).astype(np.float32)
+    grads = [rng.standard_normal(size).astype(np.float32) for _ in range(STEPS)]
     return p0, grads
 
 

@@ -244,6 +244,11 @@ impl Tensor {
         Arc::ptr_eq(&self.0.storage, &other.0.storage)
     }
 
+    /// The storage buffer's identity: equal for tensors that view the same buffer.
+    pub fn storage_id(&self) -> usize {
+        Arc::as_ptr(&self.0.storage) as usize
+    }
+
     pub fn is_leaf(&self) -> bool {
         self.0.node.is_none()
     }

@@ -1,14 +1,18 @@
 //! The per-parameter update kernels.
 
+use std::collections::HashSet;
+use std::sync::RwLockWriteGuard;
+
 use rayon::prelude::*;
 
 use super::optimizer::Algorithm;
 use crate::cpu::simd::wide_fn;
 use crate::cuda::optim::{update_list, ListItem};
-use crate::{Error, Result, Tensor};
+use crate::{Error, Result, Storage, Tensor};
 
-/// Elements per parallel task: large enough that a task outweighs its scheduling.
-const CHUNK: usize = 1 << 16;
+/// Elements per parallel task: large enough that a task outweighs its scheduling, small enough
+/// that a parameter of a few hundred thousand elements spreads over every thread.
+const CHUNK: usize = 1 << 13;
 
 /// Errors unless `param` is contiguous at offset 0 and the gradient and every state buffer hold
 /// as many elements, contiguously at offset 0 (what the update kernels of both devices index).
@@ -39,61 +43,176 @@ pub(crate) fn check_update_buffers(param: &Tensor, buffers: &[&Tensor]) -> Resul
     }
 }
 
-/// Runs `f(index_range_start, param_chunk, grad_chunk, states...)` over aligned chunks of the
-/// parameter, its gradient and up to three state buffers, in parallel.
-fn for_chunks<const S: usize>(
-    param: &Tensor,
-    grad: &Tensor,
-    states: [Option<&Tensor>; S],
-    f: impl Fn(&mut [f32], &[f32], [Option<&mut [f32]>; S]) + Sync,
-) -> Result<()> {
+/// One chunk of one parameter's update: the parameter's elements, its gradient's, its state
+/// buffers' (in the algorithm's order, absent ones `None`) and its two per-parameter constants.
+type Task<'a> = (
+    &'a mut [f32],
+    &'a [f32],
+    [Option<&'a mut [f32]>; 3],
+    [f32; 2],
+);
+
+/// Runs `f` over every element of every parameter of `items` (all on the CPU) in one parallel
+/// pass: each parameter is cut into one slice per thread and each slice into chunks of `CHUNK`
+/// elements, and the chunks of all parameters share the threads. A step is then one fork-join
+/// however many parameters it updates, and a parameter of a few chunks still spreads over every
+/// thread (one task per 64k-element parameter, as before, left the MLP's second layer on one
+/// thread). Each element's update depends on that element alone, so the split changes no value.
+fn cpu_update_list(items: &[ListItem], f: impl Fn(Task) + Sync) -> Result<()> {
     const OP: &str = "optimizer step";
-    let grad = grad.contiguous()?;
-    let buffers: Vec<&Tensor> = std::iter::once(&grad)
-        .chain(states.iter().flatten().copied())
-        .collect();
-    check_update_buffers(param, &buffers)?;
-    let grad_guard = grad.storage()?;
-    let g = grad_guard
-        .f32s(OP)?
-        .get(..grad.numel())
-        .ok_or_else(|| Error::shape(OP, "gradient storage is too small"))?;
-    let mut guards = Vec::new();
-    for s in states.iter().flatten() {
-        guards.push(s.storage_mut()?);
+    let grads = items
+        .iter()
+        .map(|it| it.grad.contiguous())
+        .collect::<Result<Vec<_>>>()?;
+    check_distinct_buffers(items, &grads)?;
+    let grad_guards = grads
+        .iter()
+        .map(|g| g.storage())
+        .collect::<Result<Vec<_>>>()?;
+    let mut param_guards = items
+        .iter()
+        .map(|it| it.param.storage_mut())
+        .collect::<Result<Vec<_>>>()?;
+    let mut state_guards = Vec::with_capacity(items.len());
+    for it in items {
+        let mut guards: [Option<RwLockWriteGuard<'_, Storage>>; 3] = [None, None, None];
+        for (guard, state) in guards.iter_mut().zip(&it.states) {
+            *guard = state.as_ref().map(|s| s.storage_mut()).transpose()?;
+        }
+        state_guards.push(guards);
     }
-    let mut pg = param.storage_mut()?;
-    let p = crate::storage::Element::slice_mut(pg.cpu_mut(OP)?)
-        .ok_or_else(|| Error::dtype(OP, "float32", param.dtype()))?;
-    let mut state_slices: Vec<&mut [f32]> = Vec::new();
-    for guard in guards.iter_mut() {
-        let s = crate::storage::Element::slice_mut(guard.cpu_mut(OP)?)
-            .ok_or_else(|| Error::dtype(OP, "float32", "another dtype"))?;
-        state_slices.push(s);
-    }
-    // Split every state buffer into the same chunks as the parameter.
-    let mut state_chunks: Vec<Vec<&mut [f32]>> = state_slices
-        .into_iter()
-        .map(|s| s.chunks_mut(CHUNK).collect())
-        .collect();
-    let n_chunks = p.len().div_ceil(CHUNK);
-    let mut per_chunk: Vec<[Option<&mut [f32]>; S]> = (0..n_chunks)
-        .map(|_| std::array::from_fn(|_| None))
-        .collect();
-    let mut which = 0;
-    for (slot, present) in states.iter().enumerate() {
-        if present.is_some() {
-            for (c, chunk) in state_chunks[which].drain(..).enumerate() {
-                per_chunk[c][slot] = Some(chunk);
+    // Thread t's share of the work is the t-th slice of every parameter: the one its block of
+    // the next forward product reads, as `cpu::gemm` splits a linear layer's output features
+    // between threads in order. Listing the slices in thread order lets rayon's halving hand
+    // each thread its own (stealing still balances the rest).
+    let threads = rayon::current_num_threads().max(1);
+    let mut shares: Vec<Vec<Task>> = (0..threads).map(|_| Vec::new()).collect();
+    let per_param = items
+        .iter()
+        .zip(&grad_guards)
+        .zip(param_guards.iter_mut().zip(state_guards.iter_mut()));
+    for ((it, grad), (param, states)) in per_param {
+        let n = it.param.numel();
+        let slice = n.div_ceil(threads).max(1);
+        let short = || Error::shape(OP, "a buffer's storage is smaller than its parameter");
+        let g = grad.f32s(OP)?.get(..n).ok_or_else(short)?;
+        let p = f32s_mut(param)?.get_mut(..n).ok_or_else(short)?;
+        let mut state_slices: [Option<std::slice::ChunksMut<'_, f32>>; 3] = [None, None, None];
+        for (slices, guard) in state_slices.iter_mut().zip(states.iter_mut()) {
+            if let Some(guard) = guard {
+                let s = f32s_mut(guard)?.get_mut(..n).ok_or_else(short)?;
+                *slices = Some(s.chunks_mut(slice));
             }
-            which += 1;
+        }
+        let slices = p.chunks_mut(slice).zip(g.chunks(slice));
+        for (share, (ps, gs)) in shares.iter_mut().zip(slices) {
+            let mut ss = state_slices.each_mut().map(|c| {
+                c.as_mut()
+                    .and_then(|c| c.next())
+                    .map(|s| s.chunks_mut(CHUNK))
+            });
+            for (pc, gc) in ps.chunks_mut(CHUNK).zip(gs.chunks(CHUNK)) {
+                let sc = ss.each_mut().map(|c| c.as_mut().and_then(|c| c.next()));
+                share.push((pc, gc, sc, it.own));
+            }
         }
     }
-    p.par_chunks_mut(CHUNK)
-        .zip(g.par_chunks(CHUNK))
-        .zip(per_chunk.into_par_iter())
-        .for_each(|((pc, gc), sc)| f(pc, gc, sc));
+    let tasks: Vec<Task> = shares.into_iter().flatten().collect();
+    tasks.into_par_iter().for_each(&f);
     Ok(())
+}
+
+/// Errors unless every parameter and state buffer of `items` is its own storage, and no gradient
+/// shares one with them: the update holds all of them locked at once, and a buffer written twice
+/// (or written and read) would wait on itself.
+fn check_distinct_buffers(items: &[ListItem], grads: &[Tensor]) -> Result<()> {
+    let mut written = HashSet::new();
+    for it in items {
+        for t in std::iter::once(&it.param).chain(it.states.iter().flatten()) {
+            if !written.insert(t.storage_id()) {
+                return Err(Error::arg(
+                    "optimizer step",
+                    "params",
+                    "each parameter once, each with its own state buffers",
+                    format!("a buffer of shape {:?} twice", t.shape()),
+                ));
+            }
+        }
+    }
+    match grads.iter().find(|g| written.contains(&g.storage_id())) {
+        Some(g) => Err(Error::arg(
+            "optimizer step",
+            "grad",
+            "a gradient apart from every parameter and state buffer",
+            format!(
+                "a gradient of shape {:?} sharing a parameter's storage",
+                g.shape()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn f32s_mut<'a>(guard: &'a mut RwLockWriteGuard<'_, Storage>) -> Result<&'a mut [f32]> {
+    let cpu = guard.cpu_mut("optimizer step")?;
+    let dtype = cpu.dtype();
+    crate::storage::Element::slice_mut(cpu)
+        .ok_or_else(|| Error::dtype("optimizer step", "float32", dtype))
+}
+
+/// Updates every parameter of `items` (one algorithm, all on one device): on the CPU in one
+/// parallel pass, on a GPU in as few launches as the fused list kernels allow.
+pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()> {
+    let Some(first) = items.first() else {
+        return Ok(());
+    };
+    if on_cuda(&first.param) {
+        return match algorithm {
+            Algorithm::Sgd(cfg) => update_list("sgd_list_f32", items, &sgd_shared(cfg)),
+            Algorithm::Adam(cfg) => update_list("adam_list_f32", items, &adam_shared(cfg)),
+            Algorithm::Rmsprop(cfg) => items.iter().try_for_each(|it| rmsprop_cuda(it, cfg)),
+        };
+    }
+    match *algorithm {
+        Algorithm::Sgd(cfg) => {
+            let [lr, sign, weight_decay, from_d, from_b] = sgd_shared(&cfg);
+            cpu_update_list(items, |(p, g, [buf, ..], [keep, take])| {
+                let k = SgdChunk {
+                    lr,
+                    weight_decay,
+                    sign,
+                    keep,
+                    take,
+                    from_d,
+                    from_b,
+                };
+                sgd_chunk(p, g, buf, k)
+            })
+        }
+        Algorithm::Adam(cfg) => {
+            let [shrink, l2, b1, b2, eps, sign] = adam_shared(&cfg);
+            cpu_update_list(items, |(p, g, [m, v, vmax], [step_size, bias2_sqrt])| {
+                let k = AdamChunk {
+                    step_size,
+                    bias2_sqrt,
+                    shrink,
+                    l2,
+                    b1,
+                    b2,
+                    eps,
+                    sign,
+                };
+                if let (Some(m), Some(v)) = (m, v) {
+                    adam_chunk(p, g, m, v, vmax, k)
+                }
+            })
+        }
+        Algorithm::Rmsprop(cfg) => cpu_update_list(items, |(p, g, [sq, ga, buf], _)| {
+            if let Some(sq) = sq {
+                rmsprop_chunk(p, g, sq, ga, buf, cfg)
+            }
+        }),
+    }
 }
 
 fn on_cuda(param: &Tensor) -> bool {
@@ -178,19 +297,6 @@ pub(crate) fn adam_item(
     }
 }
 
-/// Updates every parameter of `items` (one algorithm, parameters on one GPU) in as few launches
-/// as the fused list kernels allow.
-pub(crate) fn fused_cuda_step(algorithm: &Algorithm, items: &[ListItem]) -> Result<()> {
-    match algorithm {
-        Algorithm::Sgd(cfg) => update_list("sgd_list_f32", items, &sgd_shared(cfg)),
-        Algorithm::Adam(cfg) => update_list("adam_list_f32", items, &adam_shared(cfg)),
-        Algorithm::Rmsprop(_) => Err(Error::NotImplemented(
-            "RMSprop has no fused multi-tensor CUDA kernel; it updates one parameter per launch"
-                .into(),
-        )),
-    }
-}
-
 /// SGD options (torch.optim.SGD).
 #[derive(Clone, Copy, Debug)]
 pub struct SgdConfig {
@@ -219,24 +325,8 @@ pub fn sgd_step(
             "None",
         ));
     }
-    if on_cuda(param) {
-        let item = sgd_item(param, grad, momentum_buffer, &cfg, first_step);
-        return fused_cuda_step(&Algorithm::Sgd(cfg), &[item]);
-    }
-    let ([keep, take], [_, sign, _, from_d, from_b]) =
-        (sgd_own(&cfg, first_step), sgd_shared(&cfg));
-    let constants = SgdChunk {
-        lr: cfg.lr,
-        weight_decay: cfg.weight_decay,
-        sign,
-        keep,
-        take,
-        from_d,
-        from_b,
-    };
-    for_chunks(param, grad, [momentum_buffer], |p, g, [buf]| {
-        sgd_chunk(p, g, buf, constants)
-    })
+    let item = sgd_item(param, grad, momentum_buffer, &cfg, first_step);
+    step_items(&Algorithm::Sgd(cfg), &[item])
 }
 
 /// SGD's constants for one parameter's update (see `sgd_own` and `sgd_shared`).
@@ -304,39 +394,15 @@ pub fn adam_step(
             "None",
         ));
     }
-    if on_cuda(param) {
-        let item = adam_item(
-            param,
-            grad,
-            [exp_avg, exp_avg_sq],
-            max_exp_avg_sq,
-            &cfg,
-            step,
-        );
-        return fused_cuda_step(&Algorithm::Adam(cfg), &[item]);
-    }
-    let ([step_size, bias2_sqrt], [shrink, l2, b1, b2, eps, sign]) =
-        (adam_own(&cfg, step), adam_shared(&cfg));
-    let constants = AdamChunk {
-        step_size,
-        bias2_sqrt,
-        shrink,
-        l2,
-        b1,
-        b2,
-        eps,
-        sign,
-    };
-    for_chunks(
+    let item = adam_item(
         param,
         grad,
-        [Some(exp_avg), Some(exp_avg_sq), max_exp_avg_sq],
-        |p, g, [m, v, vmax]| {
-            if let (Some(m), Some(v)) = (m, v) {
-                adam_chunk(p, g, m, v, vmax, constants)
-            }
-        },
-    )
+        [exp_avg, exp_avg_sq],
+        max_exp_avg_sq,
+        &cfg,
+        step,
+    );
+    step_items(&Algorithm::Adam(cfg), &[item])
 }
 
 /// Adam's constants for one parameter's update (see `adam_own` and `adam_shared`).
@@ -421,38 +487,54 @@ pub fn rmsprop_step(
             "None",
         ));
     }
-    if on_cuda(param) {
-        let kernel = match (grad_avg.is_some(), momentum_buffer.is_some()) {
-            (false, false) => "rmsprop_f32",
-            (true, false) => "rmsprop_centered_f32",
-            (false, true) => "rmsprop_momentum_f32",
-            (true, true) => "rmsprop_centered_momentum_f32",
-        };
-        let sign = if cfg.maximize { -1.0 } else { 1.0 };
-        let states: Vec<&Tensor> = std::iter::once(square_avg)
-            .chain(grad_avg)
-            .chain(momentum_buffer)
-            .collect();
-        let scalars = [
-            cfg.lr,
-            cfg.alpha,
-            cfg.eps,
-            cfg.weight_decay,
-            cfg.momentum,
-            sign,
-        ];
-        return crate::cuda::optim::update(kernel, param, grad, &states, &scalars);
+    let item = rmsprop_item(param, grad, square_avg, grad_avg, momentum_buffer);
+    step_items(&Algorithm::Rmsprop(cfg), &[item])
+}
+
+/// One parameter's RMSprop update for `step_items`: the state buffers in `rmsprop_chunk`'s order
+/// (square average, centred average, momentum buffer); RMSprop has no per-parameter constants.
+pub(crate) fn rmsprop_item(
+    param: &Tensor,
+    grad: &Tensor,
+    square_avg: &Tensor,
+    grad_avg: Option<&Tensor>,
+    momentum_buffer: Option<&Tensor>,
+) -> ListItem {
+    ListItem {
+        param: param.clone(),
+        grad: grad.clone(),
+        states: [
+            Some(square_avg.clone()),
+            grad_avg.cloned(),
+            momentum_buffer.cloned(),
+        ],
+        own: [0.0, 0.0],
     }
-    for_chunks(
-        param,
-        grad,
-        [Some(square_avg), grad_avg, momentum_buffer],
-        |p, g, [sq, ga, buf]| {
-            if let Some(sq) = sq {
-                rmsprop_chunk(p, g, sq, ga, buf, cfg)
-            }
-        },
-    )
+}
+
+/// One RMSprop update on a GPU: RMSprop has no fused list kernel, so one launch per parameter.
+fn rmsprop_cuda(item: &ListItem, cfg: &RmspropConfig) -> Result<()> {
+    let [square_avg, grad_avg, momentum_buffer] = &item.states;
+    let kernel = match (grad_avg.is_some(), momentum_buffer.is_some()) {
+        (false, false) => "rmsprop_f32",
+        (true, false) => "rmsprop_centered_f32",
+        (false, true) => "rmsprop_momentum_f32",
+        (true, true) => "rmsprop_centered_momentum_f32",
+    };
+    let sign = if cfg.maximize { -1.0 } else { 1.0 };
+    let states: Vec<&Tensor> = [square_avg, grad_avg, momentum_buffer]
+        .into_iter()
+        .flatten()
+        .collect();
+    let scalars = [
+        cfg.lr,
+        cfg.alpha,
+        cfg.eps,
+        cfg.weight_decay,
+        cfg.momentum,
+        sign,
+    ];
+    crate::cuda::optim::update(kernel, &item.param, &item.grad, &states, &scalars)
 }
 
 wide_fn! {

@@ -5,8 +5,7 @@
 use std::collections::HashMap;
 
 use super::kernels::{
-    adam_item, adam_step, fused_cuda_step, rmsprop_step, sgd_item, sgd_step, AdamConfig,
-    RmspropConfig, SgdConfig,
+    adam_item, rmsprop_item, sgd_item, step_items, AdamConfig, RmspropConfig, SgdConfig,
 };
 use crate::cuda::optim::ListItem;
 use crate::{Result, Tensor};
@@ -113,40 +112,38 @@ impl Optimizer {
         self.state.clear();
     }
 
-    /// One update of every parameter that has a gradient.
+    /// One update of every parameter that has a gradient: per group, the parameters of each
+    /// device together (one parallel pass on the CPU, fused launches on a GPU).
     pub fn step(&mut self) -> Result<()> {
         for group in &self.groups {
-            let mut fused: Vec<ListItem> = Vec::new();
+            let mut items: Vec<ListItem> = Vec::new();
             for p in &group.params {
                 let Some(grad) = p.grad() else { continue };
                 let state = self.state.entry(p.id()).or_default();
-                fused.extend(update(p, &grad, state, group.algorithm)?);
+                items.push(update_item(p, &grad, state, group.algorithm)?);
             }
-            // Parameters on GPUs: one fused launch per device (and per 32 parameters).
-            while let Some(first) = fused.first() {
+            while let Some(first) = items.first() {
                 let device = first.param.device();
-                let (here, rest): (Vec<_>, Vec<_>) = fused
+                let (here, rest): (Vec<_>, Vec<_>) = items
                     .into_iter()
                     .partition(|it| it.param.device() == device);
-                fused_cuda_step(&group.algorithm, &here)?;
-                fused = rest;
+                step_items(&group.algorithm, &here)?;
+                items = rest;
             }
         }
         Ok(())
     }
 }
 
-/// One parameter's update, creating its state buffers on first use. A parameter on a GPU under
-/// SGD or Adam is not updated here: its fused-launch item is returned for `Optimizer::step`.
-fn update(
+/// One parameter's update, counting the step and creating its state buffers on first use.
+fn update_item(
     p: &Tensor,
     grad: &Tensor,
     state: &mut ParamState,
     algorithm: Algorithm,
-) -> Result<Option<ListItem>> {
+) -> Result<ListItem> {
     state.step += 1;
-    let fused = p.device() != crate::Device::Cpu;
-    match algorithm {
+    Ok(match algorithm {
         Algorithm::Sgd(cfg) => {
             let (buf, first) = match cfg.momentum != 0.0 {
                 true => {
@@ -155,10 +152,7 @@ fn update(
                 }
                 false => (None, false),
             };
-            if fused {
-                return Ok(Some(sgd_item(p, grad, buf.as_ref(), &cfg, first)));
-            }
-            sgd_step(p, grad, buf.as_ref(), cfg, first).map(|_| None)
+            sgd_item(p, grad, buf.as_ref(), &cfg, first)
         }
         Algorithm::Adam(cfg) => {
             let m = state.buffer("exp_avg", p)?;
@@ -167,11 +161,7 @@ fn update(
                 true => Some(state.buffer("max_exp_avg_sq", p)?),
                 false => None,
             };
-            if fused {
-                let item = adam_item(p, grad, [&m, &v], vmax.as_ref(), &cfg, state.step);
-                return Ok(Some(item));
-            }
-            adam_step(p, grad, &m, &v, vmax.as_ref(), state.step, cfg).map(|_| None)
+            adam_item(p, grad, [&m, &v], vmax.as_ref(), &cfg, state.step)
         }
         Algorithm::Rmsprop(cfg) => {
             let s = state.buffer("square_avg", p)?;
@@ -183,15 +173,101 @@ fn update(
                 true => Some(state.buffer("momentum_buffer", p)?),
                 false => None,
             };
-            rmsprop_step(p, grad, &s, g.as_ref(), b.as_ref(), cfg).map(|_| None)
+            rmsprop_item(p, grad, &s, g.as_ref(), b.as_ref())
         }
-    }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optim::AdamConfig;
+    use crate::optim::{adam_step, AdamConfig};
+
+    fn adam_config() -> AdamConfig {
+        AdamConfig {
+            lr: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+            decoupled_weight_decay: true,
+            amsgrad: true,
+            maximize: false,
+        }
+    }
+
+    /// A parameter of `n` elements with a gradient, both from `seed`.
+    fn param_with_grad(n: usize, seed: usize) -> Tensor {
+        let values = |s: usize| -> Vec<f32> {
+            (0..n)
+                .map(|i| ((i * 7919 + s * 104729) % 2003) as f32 / 1001.0 - 1.0)
+                .collect()
+        };
+        let p = Tensor::from_vec(values(seed), &[n]).unwrap();
+        p.set_requires_grad(true).unwrap();
+        p.set_grad(Some(Tensor::from_vec(values(seed + 1), &[n]).unwrap()));
+        p
+    }
+
+    #[test]
+    fn one_pass_over_all_parameters_equals_stepping_each_alone() {
+        // Sizes around the chunk and per-thread slice boundaries, and an odd one.
+        let sizes = [1, 17, 8192, 8193, 65536 + 5, 200_003];
+        let cfg = adam_config();
+        let params: Vec<Tensor> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| param_with_grad(n, i))
+            .collect();
+        let mut opt = Optimizer::new(vec![ParamGroup {
+            params: params.clone(),
+            algorithm: Algorithm::Adam(cfg),
+        }]);
+        for (i, &n) in sizes.iter().enumerate() {
+            let alone = param_with_grad(n, i);
+            let grad = alone.grad().unwrap();
+            let [m, v, vmax] = [0, 1, 2].map(|_| alone.detach().zeros_like().unwrap());
+            for step in 1..=3 {
+                adam_step(&alone, &grad, &m, &v, Some(&vmax), step, cfg).unwrap();
+            }
+            if i == 0 {
+                for _ in 0..3 {
+                    opt.step().unwrap();
+                }
+            }
+            let (a, b) = (
+                alone.to_vec::<f32>().unwrap(),
+                params[i].to_vec::<f32>().unwrap(),
+            );
+            assert!(
+                a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "parameter of {n} elements differs"
+            );
+            let state = opt.state(&params[i]).unwrap();
+            let ours = state.buffers[2].1.to_vec::<f32>().unwrap();
+            assert_eq!(ours, vmax.to_vec::<f32>().unwrap());
+        }
+    }
+
+    #[test]
+    fn a_parameter_listed_twice_is_an_error_not_a_deadlock() {
+        let p = param_with_grad(10, 0);
+        let mut opt = Optimizer::new(vec![ParamGroup {
+            params: vec![p.clone(), p.clone()],
+            algorithm: Algorithm::Adam(adam_config()),
+        }]);
+        let err = opt.step().unwrap_err().to_string();
+        assert!(err.contains("params"), "{err}");
+        // The parameter itself shared as its own gradient.
+        let q = param_with_grad(10, 1);
+        q.set_grad(Some(q.detach()));
+        let mut opt = Optimizer::new(vec![ParamGroup {
+            params: vec![q],
+            algorithm: Algorithm::Adam(adam_config()),
+        }]);
+        let err = opt.step().unwrap_err().to_string();
+        assert!(err.contains("grad"), "{err}");
+    }
 
     #[test]
     fn adam_creates_state_and_counts_steps() {
