@@ -244,3 +244,19 @@ def test_dropout_seeded_and_scaled():
     np.testing.assert_array_equal(F.dropout(x, 0.25, training=False).numpy(), np.ones(10000))
     with pytest.raises(ValueError, match="p"):
         F.dropout(x, 1.5)
+
+
+@pytest.mark.parametrize("call,op,name", [
+    (lambda x, w: F.conv2d(x, w, dilation=0), "conv2d", "dilation"),
+    (lambda x, w: F.conv_transpose2d(x, w, stride=0), "conv_transpose2d", "stride"),
+    (lambda x, w: F.conv_transpose2d(x, w, dilation=(1, 0)), "conv_transpose2d", "dilation"),
+    (lambda x, w: F.max_pool2d(x, 2, dilation=(0, 1)), "max_pool2d", "dilation"),
+    (lambda x, w: F.adaptive_avg_pool2d(x, (0, 2)), "adaptive_avg_pool2d", "output_size"),
+    (lambda x, w: F.unfold(x, 3, dilation=(0, 1)), "unfold", "dilation"),
+], ids=["conv2d-dilation", "conv_transpose2d-stride", "conv_transpose2d-dilation", "max_pool2d-dilation",
+        "adaptive_avg_pool2d-output_size", "unfold-dilation"])
+def test_zero_sizes_are_rejected_naming_the_argument(call, op, name):
+    x = fg.tensor(np.ones((1, 2, 6, 6), np.float32))
+    w = fg.tensor(np.ones((2, 2, 3, 3), np.float32))
+    with pytest.raises(ValueError, match=rf"{op}: argument `{name}` expected values >= 1"):
+        call(x, w)

@@ -38,13 +38,6 @@ pub(crate) fn window_output(
     Ok(out)
 }
 
-fn positive(op: &'static str, name: &str, v: (usize, usize)) -> Result<()> {
-    if v.0 == 0 || v.1 == 0 {
-        return Err(Error::arg(op, name, "values >= 1", format!("{v:?}")));
-    }
-    Ok(())
-}
-
 /// The four sizes of a tensor already checked to be 4-D (NCHW input or convolution weight).
 pub(crate) fn dims4(t: &Tensor) -> [usize; 4] {
     let s = t.shape();
@@ -118,8 +111,8 @@ pub(crate) fn conv_geometry(
         "weight must be [C_out, C_in/groups, kH, kW], got {:?}",
         weight.shape()
     );
-    positive(OP, "stride", stride)?;
-    positive(OP, "dilation", dilation)?;
+    super::expect_positive_pair(OP, "stride", stride)?;
+    super::expect_positive_pair(OP, "dilation", dilation)?;
     if groups == 0 {
         return Err(Error::arg(OP, "groups", "a value >= 1", groups));
     }

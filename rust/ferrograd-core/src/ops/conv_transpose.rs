@@ -76,11 +76,8 @@ impl Tensor {
             self.shape(),
             weight.shape()
         );
-        for (name, v) in [("stride", stride), ("dilation", dilation)] {
-            if v.0 == 0 || v.1 == 0 {
-                return Err(Error::arg(OP, name, "values >= 1", format!("{v:?}")));
-            }
-        }
+        super::expect_positive_pair(OP, "stride", stride)?;
+        super::expect_positive_pair(OP, "dilation", dilation)?;
         if groups == 0 {
             return Err(Error::arg(OP, "groups", "a value >= 1", groups));
         }

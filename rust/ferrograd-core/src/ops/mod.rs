@@ -75,6 +75,15 @@ pub(crate) fn check_bias(
     Ok(())
 }
 
+/// Errors unless both values of the size pair `v` (the argument `name`: a stride, a dilation, a
+/// kernel or output size) are at least 1.
+pub(crate) fn expect_positive_pair(op: &'static str, name: &str, v: (usize, usize)) -> Result<()> {
+    if v.0 == 0 || v.1 == 0 {
+        return Err(Error::arg(op, name, "values >= 1", format!("{v:?}")));
+    }
+    Ok(())
+}
+
 /// Errors unless `p` (the argument `name`) is a probability in [0, 1].
 pub(crate) fn expect_probability(op: &'static str, name: &'static str, p: f32) -> Result<()> {
     if !(0.0..=1.0).contains(&p) {

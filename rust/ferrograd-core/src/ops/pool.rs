@@ -106,14 +106,7 @@ impl MaxPoolWindow {
             ceil_mode,
         } = *self;
         check_pool_args(op, kernel, stride, padding)?;
-        if dilation.0 == 0 || dilation.1 == 0 {
-            return Err(Error::arg(
-                op,
-                "dilation",
-                "values >= 1",
-                format!("{dilation:?}"),
-            ));
-        }
+        super::expect_positive_pair(op, "dilation", dilation)?;
         Ok(MaxPool {
             plane: (h, w),
             out: (
@@ -239,14 +232,7 @@ impl Tensor {
     pub fn adaptive_avg_pool2d(&self, output_size: (usize, usize)) -> Result<Tensor> {
         const OP: &str = "adaptive_avg_pool2d";
         let (_, h, w) = planes(OP, self)?;
-        if output_size.0 == 0 || output_size.1 == 0 {
-            return Err(Error::arg(
-                OP,
-                "output_size",
-                "values >= 1",
-                format!("{output_size:?}"),
-            ));
-        }
+        super::expect_positive_pair(OP, "output_size", output_size)?;
         if on_cuda(self) {
             // Adaptive windows are uniform when the output size divides the input size.
             let (oh, ow) = output_size;

@@ -179,9 +179,7 @@ impl Tensor {
             ("stride", stride),
             ("dilation", dilation),
         ] {
-            if v.0 == 0 || v.1 == 0 {
-                return Err(Error::arg(OP, name, "values >= 1", format!("{v:?}")));
-            }
+            super::expect_positive_pair(OP, name, v)?;
         }
         let oh = window_output(OP, h, kernel.0, stride.0, padding.0, dilation.0, false)?;
         let ow = window_output(OP, w, kernel.1, stride.1, padding.1, dilation.1, false)?;
