@@ -116,6 +116,8 @@ CONV_CASES = [
     dict(x=(2, 4, 9, 7), w=(6, 2, 3, 2), stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2),
     dict(x=(1, 4, 6, 6), w=(4, 1, 3, 3), stride=2, padding=1, dilation=1, groups=4),
     dict(x=(3, 5, 4, 4), w=(7, 5, 1, 1), stride=1, padding=0, dilation=1, groups=1),
+    # 40 output channels a group: the forward product runs in blocks of 32 channels and one of 8.
+    dict(x=(2, 6, 7, 7), w=(80, 3, 3, 3), stride=1, padding=1, dilation=1, groups=2),
 ]
 
 

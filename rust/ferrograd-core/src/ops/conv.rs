@@ -3,8 +3,8 @@
 
 use super::pool::MaxPoolWindow;
 use crate::cpu::conv::{
-    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, conv2d_relu_max_pool_forward,
-    ConvGeometry, Fused, OutputGrad,
+    conv2d_backward, conv2d_backward_input, conv2d_backward_weight, conv2d_forward,
+    conv2d_relu_max_pool_forward, ConvGeometry, ConvGrads, Fused, OutputGrad,
 };
 use crate::{CpuStorage, Error, Result, Storage, Tensor};
 
@@ -44,21 +44,45 @@ pub(crate) fn dims4(t: &Tensor) -> [usize; 4] {
     [s[0], s[1], s[2], s[3]]
 }
 
-/// The (input, weight, bias) gradients of a convolution-like op from the output gradient `g`:
-/// `input_grad(g, weight)` and `weight_grad(g, input)` run on host slices read in place (no
-/// copies of the activations), only for the operands that require a gradient. The bias
-/// gradient (for ops with a bias) is the one `weight_grad` returns alongside, else
-/// `bias_grad(g)` (per-channel sums of `g`).
-pub(crate) fn conv_grads(
+/// How a convolution-like op computes its gradients from the output gradient `g`, on host slices
+/// read in place (no copies of the activations): `input(g, weight)`, `weight(g, input)` (with the
+/// bias gradient alongside, when it comes on the way), `all(g, input, weight)` giving all of them
+/// in one pass when both operands need gradients, and `bias(g)` (per-channel sums of `g`) for an
+/// op with a bias whose gradient did not come with the weight's.
+pub(crate) struct GradKernels<I, W, A, B> {
+    pub input: I,
+    pub weight: W,
+    pub all: Option<A>,
+    pub bias: Option<B>,
+}
+
+/// The (input, weight, bias) gradients of a convolution-like op from the output gradient `g`,
+/// each only for an operand that requires one.
+pub(crate) fn conv_grads<I, W, A, B>(
     op: &'static str,
     g: &Tensor,
     x: &Tensor,
     wt: &Tensor,
-    input_grad: impl Fn(&[f32], &[f32]) -> Result<Vec<f32>>,
-    weight_grad: impl Fn(&[f32], &[f32]) -> Result<(Vec<f32>, Option<Vec<f32>>)>,
-    bias_grad: Option<impl Fn(&[f32]) -> Result<Vec<f32>>>,
-) -> Result<Vec<Option<Tensor>>> {
+    kernels: GradKernels<I, W, A, B>,
+) -> Result<Vec<Option<Tensor>>>
+where
+    I: Fn(&[f32], &[f32]) -> Result<Vec<f32>>,
+    W: Fn(&[f32], &[f32]) -> Result<(Vec<f32>, Option<Vec<f32>>)>,
+    A: Fn(&[f32], &[f32], &[f32]) -> Result<ConvGrads>,
+    B: Fn(&[f32]) -> Result<Vec<f32>>,
+{
+    let GradKernels {
+        input: input_grad,
+        weight: weight_grad,
+        all: all_grads,
+        bias: bias_grad,
+    } = kernels;
     let (dx, dw, db) = g.with_f32_slice(op, |dy| -> Result<_> {
+        if let (true, true, Some(all)) = (x.requires_grad(), wt.requires_grad(), &all_grads) {
+            let grads =
+                x.with_f32_slice(op, |xv| wt.with_f32_slice(op, |wv| all(dy, xv, wv)))???;
+            return Ok((grads.input, Some(grads.weight), grads.bias));
+        }
         let dx = match x.requires_grad() {
             true => Some(wt.with_f32_slice(op, |wv| input_grad(dy, wv))??),
             false => None,
@@ -70,13 +94,13 @@ pub(crate) fn conv_grads(
             }
             false => (None, None),
         };
-        let db = match (db, bias_grad) {
-            (_, None) => None,
-            (Some(db), Some(_)) => Some(db),
-            (None, Some(f)) => Some(f(dy)?),
-        };
         Ok((dx, dw, db))
     })??;
+    let db = match (db, &bias_grad) {
+        (_, None) => None,
+        (Some(db), Some(_)) => Some(db),
+        (None, Some(f)) => Some(g.with_f32_slice(op, f)??),
+    };
     let dx = dx.map(|v| Tensor::from_vec(v, x.shape())).transpose()?;
     let dw = dw.map(|v| Tensor::from_vec(v, wt.shape())).transpose()?;
     let mut grads = vec![dx, dw];
@@ -340,18 +364,20 @@ fn conv2d_grads(
     has_bias: bool,
     after: Fused,
 ) -> Result<Vec<Option<Tensor>>> {
-    conv_grads(
-        "conv2d",
-        g,
-        x,
-        wt,
-        |dy, wv| conv2d_backward_input(&OutputGrad { dy, after }, wv, geo),
-        |dy, xv| conv2d_backward_weight(&OutputGrad { dy, after }, xv, geo, has_bias),
-        has_bias.then_some(|dy: &[f32]| {
+    let kernels = GradKernels {
+        input: |dy: &[f32], wv: &[f32]| conv2d_backward_input(&OutputGrad { dy, after }, wv, geo),
+        weight: |dy: &[f32], xv: &[f32]| {
+            conv2d_backward_weight(&OutputGrad { dy, after }, xv, geo, has_bias)
+        },
+        all: Some(|dy: &[f32], xv: &[f32], wv: &[f32]| {
+            conv2d_backward(&OutputGrad { dy, after }, xv, Some(wv), geo, has_bias)
+        }),
+        bias: has_bias.then_some(|dy: &[f32]| {
             let (images, channels) = (geo.batch, geo.out_channels);
             Ok(OutputGrad { dy, after }.channel_sums(images, channels, geo.out_plane()))
         }),
-    )
+    };
+    conv_grads("conv2d", g, x, wt, kernels)
 }
 
 #[cfg(test)]

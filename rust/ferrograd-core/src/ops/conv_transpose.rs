@@ -4,9 +4,10 @@
 //! kernels with the roles swapped: forward is `conv2d_backward_input`, the input gradient is
 //! `conv2d_forward`, the weight gradient is `conv2d_backward_weight`.
 
-use super::conv::{conv_grads, dims4};
+use super::conv::{conv_grads, dims4, GradKernels};
 use crate::cpu::conv::{
-    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvGeometry, OutputGrad,
+    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvGeometry, ConvGrads,
+    OutputGrad,
 };
 use crate::{CpuStorage, Error, Result, Storage, Tensor};
 
@@ -162,22 +163,21 @@ impl Tensor {
             OP,
             &inputs,
             Box::new(move |g| {
-                conv_grads(
-                    OP,
-                    g,
-                    &x,
-                    &wt,
-                    |gy, wv| conv2d_forward(gy, wv, None, &geo, false),
-                    |gy, xv| {
+                let kernels = GradKernels {
+                    input: |gy: &[f32], wv: &[f32]| conv2d_forward(gy, wv, None, &geo, false),
+                    weight: |gy: &[f32], xv: &[f32]| {
                         Ok((
                             conv2d_backward_weight(&OutputGrad::direct(xv), gy, &geo, false)?.0,
                             None,
                         ))
                     },
-                    has_bias.then_some(|gy: &[f32]| {
+                    // The roles are swapped, so conv2d's one-pass backward does not apply.
+                    all: None::<fn(&[f32], &[f32], &[f32]) -> Result<ConvGrads>>,
+                    bias: has_bias.then_some(|gy: &[f32]| {
                         Ok(OutputGrad::direct(gy).channel_sums(n, co, oh * ow))
                     }),
-                )
+                };
+                conv_grads(OP, g, &x, &wt, kernels)
             }),
         ))
     }
