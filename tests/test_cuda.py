@@ -37,7 +37,7 @@ def test_every_kernel_file_compiles_with_nvrtc(arch: str) -> None:
         "NVRTC not found: the test extras install nvidia-cuda-nvrtc, which this check needs"
     )
     files = fg.cuda.compile_kernels(arch)
-    assert {"copy.cu", "elementwise.cu", "reduce.cu", "softmax.cu", "optim.cu"} <= set(files)
+    assert {"attention.cu", "copy.cu", "elementwise.cu", "reduce.cu", "softmax.cu", "optim.cu"} <= set(files)
 
 
 def test_compile_kernels_rejects_a_bad_arch() -> None:
@@ -363,11 +363,49 @@ def test_autocast_rounds_like_the_cpu_and_its_products_match(rng: np.random.Gene
 
 @gpu
 def test_causal_attention_matches_the_cpu(rng: np.random.Generator) -> None:
-    """The composed causal attention on the device against the CPU's fused kernel, wide and tall."""
+    """Causal flash attention on the device against the CPU's fused kernel, wide and tall."""
     for lq, lk in ((5, 7), (7, 5)):
         arrays = [rng.standard_normal((2, 3, n, 8)).astype(np.float32) for n in (lq, lk, lk)]
         grads_match(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), arrays,
                     rtol=1e-5, atol=1e-5)
+
+
+@gpu
+@pytest.mark.parametrize("head", [32, 64, 128])
+@pytest.mark.parametrize("masking", ["padding", "causal"])
+def test_flash_attention_matches_the_cpu(head: int, masking: str, rng: np.random.Generator) -> None:
+    """Flash attention against the CPU's fused kernel, values and the three gradients: queries
+    permuted out of a [B, L, H, d] projection (strided rows), values broadcast over the batch,
+    lengths off the kernels' 32- and 16-row tiles, and a boolean padding mask [B, 1, 1, Lk] hiding
+    each sequence's tail keys, or a causal mask."""
+    b, h, lq, lk = 2, 3, 45, 70
+    q = rng.standard_normal((b, lq, h, head)).astype(np.float32)
+    k = rng.standard_normal((b, h, lk, head)).astype(np.float32)
+    v = rng.standard_normal((1, h, lk, head // 2 + 8)).astype(np.float32)
+    keep = np.arange(lk)[None, None, None, :] < np.array([lk, 51])[:, None, None, None]
+
+    def attend(q: fg.Tensor, k: fg.Tensor, v: fg.Tensor) -> fg.Tensor:
+        heads = q.permute(0, 2, 1, 3)
+        if masking == "causal":
+            return F.scaled_dot_product_attention(heads, k, v, is_causal=True)
+        return F.scaled_dot_product_attention(heads, k, v, attn_mask=fg.tensor(keep).to(q.device))
+
+    grads_match(attend, [q, k, v], rtol=1e-4, atol=1e-5)
+
+
+@gpu
+def test_attention_with_dropout_or_wide_heads_on_the_device_runs_composed(rng: np.random.Generator) -> None:
+    """Past flash attention's reach (dropout; heads over 128) the composed ops run on the device:
+    dropout draws the CPU's masks, so both still match the CPU."""
+    arrays = [rng.standard_normal((2, 9, 160)).astype(np.float32) for _ in range(3)]
+    grads_match(lambda q, k, v: F.scaled_dot_product_attention(q, k, v), arrays, rtol=1e-4, atol=1e-5)
+    small = [a[:, :, :16] for a in arrays]
+    outs = {}
+    for device in ("cpu", "cuda"):
+        fg.manual_seed(3)
+        xs = [fg.tensor(a).to(device) for a in small]
+        outs[device] = F.scaled_dot_product_attention(*xs, dropout_p=0.5).cpu().numpy()
+    np.testing.assert_allclose(outs["cuda"], outs["cpu"], rtol=1e-5, atol=1e-6)
 
 
 @gpu

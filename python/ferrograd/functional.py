@@ -219,7 +219,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     ``0..i`` only (the lower triangle from the top-left corner, as in PyTorch); it excludes
     ``attn_mask``. ``scale`` defaults to ``1/sqrt(d)``. Dropout (``dropout_p`` while ``training``)
     uses :func:`dropout`'s seeded masks. On the CPU the whole computation runs per (batch, head)
-    slice in one fused op.
+    slice in one fused op; on a GPU it runs as flash attention (head dims up to 128, no dropout),
+    which never stores the ``[Lq, Lk]`` scores.
     """
     if is_causal and attn_mask is not None:
         raise ValueError("scaled_dot_product_attention: argument `attn_mask` expected None with is_causal=True "

@@ -6,6 +6,7 @@
 //! device buffer behind `Storage::Cuda`; the op files launch the kernels. Ops without a CUDA
 //! kernel yet return `Error::NotImplemented` naming the op: nothing is copied to the host and back.
 
+pub mod attention;
 pub mod batch_norm;
 pub mod elementwise;
 pub mod fault;

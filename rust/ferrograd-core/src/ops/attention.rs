@@ -1,11 +1,15 @@
 //! Scaled dot-product attention as one op (`torch.nn.functional.scaled_dot_product_attention`).
-//! On the CPU it runs the fused per-slice kernel of `cpu::attention`; on a GPU, or when the mask
-//! itself needs a gradient, it is composed of matmul, softmax and dropout.
+//! On the CPU it runs the fused per-slice kernel of `cpu::attention`; on a GPU, flash attention
+//! (`attention_cuda.rs`) for head dims up to 128 without dropout. With dropout on a GPU, larger
+//! heads there, or a mask that itself needs a gradient, it is composed of matmul, softmax and
+//! dropout.
 
+use super::attention_cuda::flash_attention;
 use crate::cpu::attention::{
     attention_backward, attention_forward, AttentionDims, AttentionDropout, AttentionSaved,
     SliceView,
 };
+use crate::cuda::attention::{FlashDims, FLASH_MAX_HEAD};
 use crate::layout::broadcast_shapes;
 use crate::{CpuStorage, Layout, Result, Storage, Tensor};
 
@@ -13,10 +17,10 @@ const OP: &str = "scaled_dot_product_attention";
 
 /// Where each slice of `t` (viewed as `[batch..., rows, cols]`) starts, and its row and column
 /// strides.
-struct SliceLayout {
-    starts: Vec<usize>,
-    row_stride: usize,
-    col_stride: usize,
+pub(super) struct SliceLayout {
+    pub(super) starts: Vec<usize>,
+    pub(super) row_stride: usize,
+    pub(super) col_stride: usize,
 }
 
 impl SliceLayout {
@@ -102,11 +106,34 @@ impl Tensor {
         }
         let scale = scale.unwrap_or(1.0 / (d as f32).sqrt());
         let slices: usize = batch.iter().product();
-        let fused = q.device() == crate::Device::Cpu
-            && !mask.is_some_and(|m| m.requires_grad())
-            && slices * lq * lk * d * dv > 0;
-        if !fused {
+        let plain_mask = !mask.is_some_and(|m| m.requires_grad()) && slices * lq * lk * d * dv > 0;
+        let fused = plain_mask && q.device() == crate::Device::Cpu;
+        let flash = plain_mask
+            && q.device() != crate::Device::Cpu
+            && dropout_p == 0.0
+            && d.max(dv) <= FLASH_MAX_HEAD;
+        if !fused && !flash {
             return composed(q, k, v, mask, dropout_p, scale, causal);
+        }
+        let layouts = [
+            SliceLayout::of(q, &batch, lq, d)?,
+            SliceLayout::of(k, &batch, lk, d)?,
+            SliceLayout::of(v, &batch, lk, dv)?,
+        ];
+        let mask_layout = mask
+            .map(|m| SliceLayout::of(m, &batch, lq, lk))
+            .transpose()?;
+        if flash {
+            let dims = FlashDims {
+                slices,
+                lq,
+                lk,
+                d,
+                dv,
+                scale,
+                causal,
+            };
+            return flash_attention(q, k, v, mask, layouts, mask_layout, dims, &batch);
         }
         let dims = AttentionDims {
             slices,
@@ -117,14 +144,6 @@ impl Tensor {
             scale,
             causal,
         };
-        let layouts = [
-            SliceLayout::of(q, &batch, lq, d)?,
-            SliceLayout::of(k, &batch, lk, d)?,
-            SliceLayout::of(v, &batch, lk, dv)?,
-        ];
-        let mask_layout = mask
-            .map(|m| SliceLayout::of(m, &batch, lq, lk))
-            .transpose()?;
         let dropout = (dropout_p > 0.0).then(|| {
             crate::rng::with_global(|r| AttentionDropout {
                 p: dropout_p,
@@ -169,21 +188,33 @@ impl Tensor {
                     [&batch[..], &[lk, d]].concat(),
                     [&batch[..], &[lk, dv]].concat(),
                 ];
-                grads
+                let grads = grads
                     .into_iter()
                     .zip(shapes)
-                    .zip([&qc, &kc, &vc])
-                    .map(|((grad, shape), input)| {
-                        if !input.requires_grad() {
-                            return Ok(None);
-                        }
-                        let t = Tensor::from_vec(grad, &shape)?;
-                        Ok(Some(t.sum_to(input.shape())?))
-                    })
-                    .collect()
+                    .map(|(grad, shape)| Tensor::from_vec(grad, &shape))
+                    .collect::<Result<Vec<_>>>()?;
+                input_grads(grads, &[qc.clone(), kc.clone(), vc.clone()])
             }),
         ))
     }
+}
+
+/// The gradients of q, k and v (each [batch..., L, d], over the broadcast batch) summed back to
+/// their inputs' shapes; None for an input that needs none.
+pub(super) fn input_grads(
+    grads: impl IntoIterator<Item = Tensor>,
+    inputs: &[Tensor; 3],
+) -> Result<Vec<Option<Tensor>>> {
+    grads
+        .into_iter()
+        .zip(inputs)
+        .map(|(grad, input)| {
+            if !input.requires_grad() {
+                return Ok(None);
+            }
+            Ok(Some(grad.sum_to(input.shape())?))
+        })
+        .collect()
 }
 
 /// The fused backward pass on the saved probabilities.

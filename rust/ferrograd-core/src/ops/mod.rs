@@ -2,6 +2,7 @@
 //! backward closures are written with tensor ops, so they run on whatever device the forward did.
 
 pub mod attention;
+mod attention_cuda;
 mod batch_norm_cuda;
 pub mod binary;
 pub mod conv;

@@ -1,0 +1,249 @@
+//! Launches of `kernels/attention.cu`: flash attention over f32 operands read through per-slice
+//! start offsets and row / column strides, forward (output and each row's log-sum-exp) and
+//! backward (the three input gradients from the saved log-sum-exp).
+
+use cudarc::driver::{CudaSlice, DevicePtr, DeviceRepr, LaunchConfig, PushKernelArg};
+
+use super::launch::launch_error;
+use super::storage::{empty, CudaStorage};
+use super::Gpu;
+use crate::{Error, Result};
+
+/// Largest head dimension (of queries and keys, and of values) the kernels hold (`FA_MAX_D`).
+pub const FLASH_MAX_HEAD: usize = 128;
+
+/// Rows per tile and threads per row of the kernels (`FA_FWD_ROWS`, `FA_BWD_ROWS`, `FA_LANES`).
+const FORWARD_ROWS: usize = 32;
+const BACKWARD_ROWS: usize = 16;
+const LANES: usize = 4;
+
+const OP: &str = "scaled_dot_product_attention";
+
+/// `FaOperand` of `attention.cu`, field for field.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct KernelOperand {
+    data: u64,
+    starts: u64,
+    row_stride: i64,
+    col_stride: i64,
+}
+
+// SAFETY: plain `repr(C)` data laid out as the C++ struct.
+unsafe impl DeviceRepr for KernelOperand {}
+
+/// An operand on the device: its buffer, each slice's first element and the strides of a
+/// slice's rows and columns.
+pub struct Operand<'a> {
+    pub data: &'a CudaStorage,
+    pub starts: &'a [usize],
+    pub row_stride: usize,
+    pub col_stride: usize,
+}
+
+/// Sizes of the attention: `slices` products of [lq, d] queries with [lk, d] keys and [lk, dv]
+/// values.
+#[derive(Clone, Copy, Debug)]
+pub struct FlashDims {
+    pub slices: usize,
+    pub lq: usize,
+    pub lk: usize,
+    pub d: usize,
+    pub dv: usize,
+    pub scale: f32,
+    pub causal: bool,
+}
+
+/// The operands as the kernels take them; `_starts` keeps the uploaded offsets alive until the
+/// launches are queued (freeing them is ordered after the kernels on the stream).
+struct Prepared {
+    operands: [KernelOperand; 4],
+    has_mask: i32,
+    _starts: Vec<CudaSlice<i64>>,
+}
+
+fn prepare(g: &Gpu, operands: [Option<&Operand>; 4]) -> Result<Prepared> {
+    let mut kernel = [KernelOperand {
+        data: 0,
+        starts: 0,
+        row_stride: 0,
+        col_stride: 0,
+    }; 4];
+    let mut kept = Vec::new();
+    for (slot, operand) in kernel.iter_mut().zip(operands) {
+        let Some(o) = operand else { continue };
+        let starts: Vec<i64> = o.starts.iter().map(|&s| s as i64).collect();
+        let uploaded = super::staging::upload(g, &starts)?;
+        *slot = KernelOperand {
+            data: o.data.f32s(OP)?.device_ptr(&g.stream).0,
+            starts: uploaded.device_ptr(&g.stream).0,
+            row_stride: o.row_stride as i64,
+            col_stride: o.col_stride as i64,
+        };
+        kept.push(uploaded);
+    }
+    Ok(Prepared {
+        operands: kernel,
+        has_mask: operands[3].is_some() as i32,
+        _starts: kept,
+    })
+}
+
+fn check(dims: &FlashDims) -> Result<()> {
+    if dims.d > FLASH_MAX_HEAD || dims.dv > FLASH_MAX_HEAD {
+        return Err(Error::NotImplemented(format!(
+            "{OP} on CUDA: head dims up to {FLASH_MAX_HEAD}, got d = {} and dv = {}",
+            dims.d, dims.dv
+        )));
+    }
+    Ok(())
+}
+
+fn grid(tiles_over: usize, rows: usize, slices: usize) -> LaunchConfig {
+    LaunchConfig {
+        grid_dim: (tiles_over.div_ceil(rows) as u32, slices as u32, 1),
+        block_dim: ((rows * LANES) as u32, 1, 1),
+        shared_mem_bytes: 0,
+    }
+}
+
+/// The output [slices, lq, dv] and each query row's log-sum-exp [slices, lq].
+pub fn forward(
+    q: &Operand,
+    k: &Operand,
+    v: &Operand,
+    mask: Option<&Operand>,
+    dims: FlashDims,
+) -> Result<(CudaStorage, CudaStorage)> {
+    check(&dims)?;
+    let g = q.data.gpu()?;
+    let mut out = empty::<f32>(&g, dims.slices * dims.lq * dims.dv)?;
+    let mut lse = empty::<f32>(&g, dims.slices * dims.lq)?;
+    let p = prepare(&g, [Some(q), Some(k), Some(v), mask])?;
+    let kernel = "flash_attention_forward_f32";
+    let f = g.function("attention.cu", kernel)?;
+    let (lq, lk, d, dv) = (
+        dims.lq as i32,
+        dims.lk as i32,
+        dims.d as i32,
+        dims.dv as i32,
+    );
+    let causal = dims.causal as i32;
+    let mut b = g.stream.launch_builder(&f);
+    b.arg(&mut out).arg(&mut lse);
+    for o in &p.operands {
+        b.arg(o);
+    }
+    b.arg(&p.has_mask)
+        .arg(&lq)
+        .arg(&lk)
+        .arg(&d)
+        .arg(&dv)
+        .arg(&dims.scale)
+        .arg(&causal);
+    // SAFETY: every slice's rows and columns lie inside their operands' buffers (the op checked
+    // the layouts), and the outputs hold slices * lq rows.
+    unsafe { b.launch(grid(dims.lq, FORWARD_ROWS, dims.slices)) }
+        .map_err(|e| launch_error(kernel, e))?;
+    Ok((CudaStorage::F32(out), CudaStorage::F32(lse)))
+}
+
+/// The gradients of q [slices, lq, d], k [slices, lk, d] and v [slices, lk, dv] from the
+/// output's gradient `dout` and `delta` = rowsum(dout * out) [slices, lq] (both contiguous) and
+/// the forward pass's log-sum-exp.
+#[allow(clippy::too_many_arguments)]
+pub fn backward(
+    q: &Operand,
+    k: &Operand,
+    v: &Operand,
+    mask: Option<&Operand>,
+    dims: FlashDims,
+    lse: &CudaStorage,
+    delta: &CudaStorage,
+    dout: &CudaStorage,
+) -> Result<[CudaStorage; 3]> {
+    check(&dims)?;
+    let g = q.data.gpu()?;
+    let mut dq = empty::<f32>(&g, dims.slices * dims.lq * dims.d)?;
+    let mut dk = empty::<f32>(&g, dims.slices * dims.lk * dims.d)?;
+    let mut dv = empty::<f32>(&g, dims.slices * dims.lk * dims.dv)?;
+    let p = prepare(&g, [Some(q), Some(k), Some(v), mask])?;
+    let args = BackwardArgs {
+        lse: lse.f32s(OP)?,
+        delta: delta.f32s(OP)?,
+        dout: dout.f32s(OP)?,
+        prepared: &p,
+        sizes: [
+            dims.lq as i32,
+            dims.lk as i32,
+            dims.d as i32,
+            dims.dv as i32,
+        ],
+        scale: dims.scale,
+        causal: dims.causal as i32,
+    };
+    // SAFETY (both): as in `forward`; dq holds slices * lq rows of d, dk and dv slices * lk rows
+    // of d and dv.
+    unsafe {
+        args.launch(
+            &g,
+            "flash_attention_backward_dq_f32",
+            &mut [&mut dq],
+            grid(dims.lq, BACKWARD_ROWS, dims.slices),
+        )?;
+        args.launch(
+            &g,
+            "flash_attention_backward_dkv_f32",
+            &mut [&mut dk, &mut dv],
+            grid(dims.lk, BACKWARD_ROWS, dims.slices),
+        )?;
+    }
+    Ok([
+        CudaStorage::F32(dq),
+        CudaStorage::F32(dk),
+        CudaStorage::F32(dv),
+    ])
+}
+
+/// The arguments the two backward kernels share, after their outputs.
+struct BackwardArgs<'a> {
+    lse: &'a CudaSlice<f32>,
+    delta: &'a CudaSlice<f32>,
+    dout: &'a CudaSlice<f32>,
+    prepared: &'a Prepared,
+    sizes: [i32; 4],
+    scale: f32,
+    causal: i32,
+}
+
+impl BackwardArgs<'_> {
+    /// Launches `kernel(outputs..., shared arguments...)`.
+    ///
+    /// # Safety
+    /// The outputs must be large enough for what `kernel` writes.
+    unsafe fn launch(
+        &self,
+        g: &Gpu,
+        kernel: &str,
+        outputs: &mut [&mut CudaSlice<f32>],
+        cfg: LaunchConfig,
+    ) -> Result<()> {
+        let f = g.function("attention.cu", kernel)?;
+        let mut b = g.stream.launch_builder(&f);
+        for o in outputs.iter_mut() {
+            b.arg(&mut **o);
+        }
+        b.arg(self.lse).arg(self.delta).arg(self.dout);
+        for o in &self.prepared.operands {
+            b.arg(o);
+        }
+        b.arg(&self.prepared.has_mask);
+        for s in &self.sizes {
+            b.arg(s);
+        }
+        b.arg(&self.scale).arg(&self.causal);
+        // SAFETY: forwarded from the caller.
+        unsafe { b.launch(cfg) }.map_err(|e| launch_error(kernel, e))?;
+        Ok(())
+    }
+}
