@@ -661,11 +661,7 @@ pub fn conv2d_backward(
                     // the groups add to them (empty without a weight).
                     let dx_images = match dx_chunk.get_mut(product * per_product * in_image..) {
                         Some(rest) if !rest.is_empty() => {
-                            let images = &mut rest[..count * in_image];
-                            images.fill(MaybeUninit::new(0.0));
-                            // SAFETY: every element was written just above, and
-                            // MaybeUninit<f32> has f32's layout.
-                            unsafe { &mut *(images as *mut [MaybeUninit<f32>] as *mut [f32]) }
+                            fresh::zeroed(&mut rest[..count * in_image])
                         }
                         _ => &mut [],
                     };
