@@ -12,6 +12,9 @@ use crate::{Error, Result};
 /// Largest head dimension (of queries and keys, and of values) the kernels hold (`FA_MAX_D`).
 pub const FLASH_MAX_HEAD: usize = 128;
 
+/// Most (batch, head) slices one launch covers: they are the grid's second dimension.
+pub const FLASH_MAX_SLICES: usize = 65_535;
+
 /// Rows per tile and threads per row of the kernels (`FA_FWD_ROWS`, `FA_BWD_ROWS`, `FA_LANES`).
 const FORWARD_ROWS: usize = 32;
 const BACKWARD_ROWS: usize = 16;
@@ -90,10 +93,11 @@ fn prepare(g: &Gpu, operands: [Option<&Operand>; 4]) -> Result<Prepared> {
 }
 
 fn check(dims: &FlashDims) -> Result<()> {
-    if dims.d > FLASH_MAX_HEAD || dims.dv > FLASH_MAX_HEAD {
+    if dims.d > FLASH_MAX_HEAD || dims.dv > FLASH_MAX_HEAD || dims.slices > FLASH_MAX_SLICES {
         return Err(Error::NotImplemented(format!(
-            "{OP} on CUDA: head dims up to {FLASH_MAX_HEAD}, got d = {} and dv = {}",
-            dims.d, dims.dv
+            "{OP} on CUDA: head dims up to {FLASH_MAX_HEAD} and up to {FLASH_MAX_SLICES} \
+             slices, got d = {}, dv = {} and {} slices",
+            dims.d, dims.dv, dims.slices
         )));
     }
     Ok(())

@@ -1,15 +1,15 @@
 //! Scaled dot-product attention as one op (`torch.nn.functional.scaled_dot_product_attention`).
 //! On the CPU it runs the fused per-slice kernel of `cpu::attention`; on a GPU, flash attention
-//! (`attention_cuda.rs`) for head dims up to 128 without dropout. With dropout on a GPU, larger
-//! heads there, or a mask that itself needs a gradient, it is composed of matmul, softmax and
-//! dropout.
+//! (`attention_cuda.rs`) for head dims up to 128 and up to 65,535 (batch, head) slices, without
+//! dropout. Otherwise on a GPU, or with a mask that itself needs a gradient, it is composed of
+//! matmul, softmax and dropout.
 
 use super::attention_cuda::flash_attention;
 use crate::cpu::attention::{
     attention_backward, attention_forward, AttentionDims, AttentionDropout, AttentionSaved,
     SliceView,
 };
-use crate::cuda::attention::{FlashDims, FLASH_MAX_HEAD};
+use crate::cuda::attention::{FlashDims, FLASH_MAX_HEAD, FLASH_MAX_SLICES};
 use crate::layout::broadcast_shapes;
 use crate::{CpuStorage, Layout, Result, Storage, Tensor};
 
@@ -111,7 +111,8 @@ impl Tensor {
         let flash = plain_mask
             && q.device() != crate::Device::Cpu
             && dropout_p == 0.0
-            && d.max(dv) <= FLASH_MAX_HEAD;
+            && d.max(dv) <= FLASH_MAX_HEAD
+            && slices <= FLASH_MAX_SLICES;
         if !fused && !flash {
             return composed(q, k, v, mask, dropout_p, scale, causal);
         }
