@@ -45,7 +45,7 @@ impl<'a> SliceView<'a> {
 }
 
 /// Sizes of the attention: `slices` (batch times heads) products of [Lq, d] queries with [Lk, d]
-/// keys and [Lk, dv] values.
+/// keys and [Lk, dv] values (for the CUDA flash kernels too).
 #[derive(Clone, Copy, Debug)]
 pub struct AttentionDims {
     pub slices: usize,

@@ -544,10 +544,9 @@ impl ConvGeometry {
         // A batch of one runs its products multi-threaded; larger batches run an image per
         // thread.
         let single = self.batch == 1;
-        if self.is_pointwise() {
-            // The column matrix is the input itself, so W^T @ dy lands directly in dx.
-            return matmul_strided(
-                target,
+        let product = |dst: &mut [f32]| {
+            matmul_strided(
+                dst,
                 (k, plane, go),
                 w,
                 (1, k),
@@ -555,19 +554,14 @@ impl ConvGeometry {
                 (pitch, 1),
                 false,
                 single,
-            );
+            )
+        };
+        if self.is_pointwise() {
+            // The column matrix is the input itself, so W^T @ dy lands directly in dx.
+            return product(target);
         }
         cols.resize(k * plane, 0.0);
-        matmul_strided(
-            cols,
-            (k, plane, go),
-            w,
-            (1, k),
-            dy,
-            (pitch, 1),
-            false,
-            single,
-        )?;
+        product(cols)?;
         self.col2im(cols, target);
         Ok(())
     }

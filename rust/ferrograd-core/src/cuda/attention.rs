@@ -7,6 +7,7 @@ use cudarc::driver::{CudaSlice, DevicePtr, DeviceRepr, LaunchConfig, PushKernelA
 use super::launch::launch_error;
 use super::storage::{empty, CudaStorage};
 use super::Gpu;
+use crate::cpu::attention::AttentionDims;
 use crate::{Error, Result};
 
 /// Largest head dimension (of queries and keys, and of values) the kernels hold (`FA_MAX_D`).
@@ -44,19 +45,6 @@ pub struct Operand<'a> {
     pub col_stride: usize,
 }
 
-/// Sizes of the attention: `slices` products of [lq, d] queries with [lk, d] keys and [lk, dv]
-/// values.
-#[derive(Clone, Copy, Debug)]
-pub struct FlashDims {
-    pub slices: usize,
-    pub lq: usize,
-    pub lk: usize,
-    pub d: usize,
-    pub dv: usize,
-    pub scale: f32,
-    pub causal: bool,
-}
-
 /// The operands as the kernels take them; `_starts` keeps the uploaded offsets alive until the
 /// launches are queued (freeing them is ordered after the kernels on the stream).
 struct Prepared {
@@ -92,7 +80,7 @@ fn prepare(g: &Gpu, operands: [Option<&Operand>; 4]) -> Result<Prepared> {
     })
 }
 
-fn check(dims: &FlashDims) -> Result<()> {
+fn check(dims: &AttentionDims) -> Result<()> {
     if dims.d > FLASH_MAX_HEAD || dims.dv > FLASH_MAX_HEAD || dims.slices > FLASH_MAX_SLICES {
         return Err(Error::NotImplemented(format!(
             "{OP} on CUDA: head dims up to {FLASH_MAX_HEAD} and up to {FLASH_MAX_SLICES} \
@@ -117,7 +105,7 @@ pub fn forward(
     k: &Operand,
     v: &Operand,
     mask: Option<&Operand>,
-    dims: FlashDims,
+    dims: AttentionDims,
 ) -> Result<(CudaStorage, CudaStorage)> {
     check(&dims)?;
     let g = q.data.gpu()?;
@@ -161,7 +149,7 @@ pub fn backward(
     k: &Operand,
     v: &Operand,
     mask: Option<&Operand>,
-    dims: FlashDims,
+    dims: AttentionDims,
     lse: &CudaStorage,
     delta: &CudaStorage,
     dout: &CudaStorage,

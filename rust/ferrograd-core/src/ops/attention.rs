@@ -9,7 +9,7 @@ use crate::cpu::attention::{
     attention_backward, attention_forward, AttentionDims, AttentionDropout, AttentionSaved,
     SliceView,
 };
-use crate::cuda::attention::{FlashDims, FLASH_MAX_HEAD, FLASH_MAX_SLICES};
+use crate::cuda::attention::{FLASH_MAX_HEAD, FLASH_MAX_SLICES};
 use crate::layout::broadcast_shapes;
 use crate::{CpuStorage, Layout, Result, Storage, Tensor};
 
@@ -116,26 +116,6 @@ impl Tensor {
         if !fused && !flash {
             return composed(q, k, v, mask, dropout_p, scale, causal);
         }
-        let layouts = [
-            SliceLayout::of(q, &batch, lq, d)?,
-            SliceLayout::of(k, &batch, lk, d)?,
-            SliceLayout::of(v, &batch, lk, dv)?,
-        ];
-        let mask_layout = mask
-            .map(|m| SliceLayout::of(m, &batch, lq, lk))
-            .transpose()?;
-        if flash {
-            let dims = FlashDims {
-                slices,
-                lq,
-                lk,
-                d,
-                dv,
-                scale,
-                causal,
-            };
-            return flash_attention(q, k, v, mask, layouts, mask_layout, dims, &batch);
-        }
         let dims = AttentionDims {
             slices,
             lq,
@@ -145,6 +125,17 @@ impl Tensor {
             scale,
             causal,
         };
+        let layouts = [
+            SliceLayout::of(q, &batch, lq, d)?,
+            SliceLayout::of(k, &batch, lk, d)?,
+            SliceLayout::of(v, &batch, lk, dv)?,
+        ];
+        let mask_layout = mask
+            .map(|m| SliceLayout::of(m, &batch, lq, lk))
+            .transpose()?;
+        if flash {
+            return flash_attention(q, k, v, mask, layouts, mask_layout, dims, &batch);
+        }
         let dropout = (dropout_p > 0.0).then(|| {
             crate::rng::with_global(|r| AttentionDropout {
                 p: dropout_p,

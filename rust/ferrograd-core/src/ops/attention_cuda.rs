@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use super::attention::SliceLayout;
-use crate::cuda::attention::{backward, forward, FlashDims, Operand};
+use crate::cpu::attention::AttentionDims;
+use crate::cuda::attention::{backward, forward, Operand};
 use crate::{Layout, Result, Storage, Tensor};
 
 const OP: &str = "scaled_dot_product_attention";
@@ -63,7 +64,7 @@ pub(super) fn flash_attention(
     mask: Option<&Tensor>,
     layouts: [SliceLayout; 3],
     mask_layout: Option<SliceLayout>,
-    dims: FlashDims,
+    dims: AttentionDims,
     batch: &[usize],
 ) -> Result<Tensor> {
     let inputs = Arc::new(Inputs {

@@ -47,6 +47,16 @@ __device__ __forceinline__ void fa_load_tile(float* tile, int pitch, const FaOpe
     }
 }
 
+// fa_load_tile for a contiguous [slices, limit, cols] array (the output's gradient).
+__device__ __forceinline__ void fa_load_rows(float* tile, int pitch, const float* src, int slice,
+                                             int row0, int rows, int limit, int cols) {
+    for (int e = threadIdx.x; e < rows * cols; e += blockDim.x) {
+        int r = e / cols, c = e % cols;
+        tile[r * pitch + c] =
+            row0 + r < limit ? src[((long long)slice * limit + row0 + r) * cols + c] : 0.f;
+    }
+}
+
 // The scaled, masked score of query `i` and key `j` from shared rows `qrow` and `krow`, or -inf
 // when the key is out of range or hidden.
 __device__ __forceinline__ float fa_score(const float* qrow, const float* krow, int d, float scale,
@@ -58,6 +68,32 @@ __device__ __forceinline__ float fa_score(const float* qrow, const float* krow, 
     s *= scale;
     if (has_mask) s += fa_at(mask, slice, i, j);
     return s;
+}
+
+// acc[c] = acc[c] * alpha + sum_j w[j] * tile[j][col] for this thread's columns
+// col = lane + FA_LANES * c below `cols`: a row of weights times a shared tile of `rows` rows.
+__device__ __forceinline__ void fa_accumulate(float* acc, float alpha, const float* w,
+                                              const float* tile, int pitch, int rows, int cols,
+                                              int lane) {
+#pragma unroll
+    for (int c = 0; c < FA_MAX_D / FA_LANES; ++c) {
+        int col = lane + FA_LANES * c;
+        if (col >= cols) break;
+        float a = acc[c] * alpha;
+        for (int j = 0; j < rows; ++j) a = fmaf(w[j], tile[j * pitch + col], a);
+        acc[c] = a;
+    }
+}
+
+// row[col] = acc[c] * factor for this thread's columns below `cols`.
+__device__ __forceinline__ void fa_store(float* row, const float* acc, float factor, int cols,
+                                         int lane) {
+#pragma unroll
+    for (int c = 0; c < FA_MAX_D / FA_LANES; ++c) {
+        int col = lane + FA_LANES * c;
+        if (col >= cols) break;
+        row[col] = acc[c] * factor;
+    }
 }
 
 #define FA_COLS_PER_LANE (FA_FWD_ROWS / FA_LANES)
@@ -112,23 +148,11 @@ extern "C" __global__ void flash_attention_forward_f32(
         for (int jc = 0; jc < FA_FWD_ROWS; ++jc) row_sum += ps[r * pp + jc];
         l = l * alpha + row_sum;
         m = m_new;
-#pragma unroll
-        for (int c = 0; c < FA_MAX_D / FA_LANES; ++c) {
-            int col = lane + FA_LANES * c;
-            if (col >= dv) break;
-            float a = acc[c] * alpha;
-            for (int jc = 0; jc < FA_FWD_ROWS; ++jc) a = fmaf(ps[r * pp + jc], kv[jc * vp + col], a);
-            acc[c] = a;
-        }
+        fa_accumulate(acc, alpha, ps + r * pp, kv, vp, FA_FWD_ROWS, dv, lane);
     }
     if (i >= lq) return;
-    float* o = out + ((long long)slice * lq + i) * dv;
-#pragma unroll
-    for (int c = 0; c < FA_MAX_D / FA_LANES; ++c) {
-        int col = lane + FA_LANES * c;
-        if (col >= dv) break;
-        o[col] = acc[c] / l;
-    }
+    // A row with every key hidden has l = 0: 0 * inf gives NaN, as the composed softmax does.
+    fa_store(out + ((long long)slice * lq + i) * dv, acc, 1.f / l, dv, lane);
     if (lane == 0) lse[(long long)slice * lq + i] = m + logf(l);
 }
 
@@ -171,10 +195,7 @@ extern "C" __global__ void flash_attention_backward_dq_f32(
     const int i = row0 + r;
     const int qp = d + 1, vp = dv + 1, pp = FA_BWD_ROWS + 1;
     fa_load_tile(qs, qp, q, slice, row0, FA_BWD_ROWS, lq, d);
-    for (int e = threadIdx.x; e < FA_BWD_ROWS * dv; e += blockDim.x) {
-        int rr = e / dv, c = e % dv;
-        dos[rr * vp + c] = row0 + rr < lq ? dout[((long long)slice * lq + row0 + rr) * dv + c] : 0.f;
-    }
+    fa_load_rows(dos, vp, dout, slice, row0, FA_BWD_ROWS, lq, dv);
     const float row_lse = i < lq ? lse[(long long)slice * lq + i] : 0.f;
     const float row_delta = i < lq ? delta[(long long)slice * lq + i] : 0.f;
     float acc[FA_MAX_D / FA_LANES];
@@ -196,23 +217,10 @@ extern "C" __global__ void flash_attention_backward_dq_f32(
             dss[r * pp + jc] = ds;
         }
         __syncthreads();
-#pragma unroll
-        for (int c = 0; c < FA_MAX_D / FA_LANES; ++c) {
-            int col = lane + FA_LANES * c;
-            if (col >= d) break;
-            float a = acc[c];
-            for (int jc = 0; jc < FA_BWD_ROWS; ++jc) a = fmaf(dss[r * pp + jc], ks[jc * qp + col], a);
-            acc[c] = a;
-        }
+        fa_accumulate(acc, 1.f, dss + r * pp, ks, qp, FA_BWD_ROWS, d, lane);
     }
     if (i >= lq) return;
-    float* o = dq + ((long long)slice * lq + i) * d;
-#pragma unroll
-    for (int c = 0; c < FA_MAX_D / FA_LANES; ++c) {
-        int col = lane + FA_LANES * c;
-        if (col >= d) break;
-        o[col] = acc[c] * scale;
-    }
+    fa_store(dq + ((long long)slice * lq + i) * d, acc, scale, d, lane);
 }
 
 // Grid: (key tiles, slices); FA_BWD_ROWS * FA_LANES threads. Thread t owns key row t / 4 of the
@@ -242,16 +250,13 @@ extern "C" __global__ void flash_attention_backward_dkv_f32(
         dk_acc[c] = 0.f;
         dv_acc[c] = 0.f;
     }
-    // Query rows before this tile's first key see none of it under a causal mask.
-    const int first_row = causal ? (key0 / FA_BWD_ROWS) * FA_BWD_ROWS : 0;
+    // Query rows before this tile's first key see none of it under a causal mask (query and key
+    // tiles have the same height, so that is a whole number of query tiles).
+    const int first_row = causal ? key0 : 0;
     for (int row0 = first_row; row0 < lq; row0 += FA_BWD_ROWS) {
         __syncthreads();
         fa_load_tile(qs, qp, q, slice, row0, FA_BWD_ROWS, lq, d);
-        for (int e = threadIdx.x; e < FA_BWD_ROWS * dv; e += blockDim.x) {
-            int rr = e / dv, c = e % dv;
-            dos[rr * vp + c] =
-                row0 + rr < lq ? dout[((long long)slice * lq + row0 + rr) * dv + c] : 0.f;
-        }
+        fa_load_rows(dos, vp, dout, slice, row0, FA_BWD_ROWS, lq, dv);
         if (threadIdx.x < FA_BWD_ROWS) {
             int ii = row0 + threadIdx.x;
             lse_s[threadIdx.x] = ii < lq ? lse[(long long)slice * lq + ii] : 0.f;
@@ -269,26 +274,10 @@ extern "C" __global__ void flash_attention_backward_dkv_f32(
             dst[r * pp + ic] = ds;
         }
         __syncthreads();
-#pragma unroll
-        for (int c = 0; c < FA_MAX_D / FA_LANES; ++c) {
-            int col = lane + FA_LANES * c;
-            if (col < dv) {
-                float a = dv_acc[c];
-                for (int ic = 0; ic < FA_BWD_ROWS; ++ic) a = fmaf(pt[r * pp + ic], dos[ic * vp + col], a);
-                dv_acc[c] = a;
-            }
-            if (col < d) {
-                float a = dk_acc[c];
-                for (int ic = 0; ic < FA_BWD_ROWS; ++ic) a = fmaf(dst[r * pp + ic], qs[ic * qp + col], a);
-                dk_acc[c] = a;
-            }
-        }
+        fa_accumulate(dv_acc, 1.f, pt + r * pp, dos, vp, FA_BWD_ROWS, dv, lane);
+        fa_accumulate(dk_acc, 1.f, dst + r * pp, qs, qp, FA_BWD_ROWS, d, lane);
     }
     if (j >= lk) return;
-#pragma unroll
-    for (int c = 0; c < FA_MAX_D / FA_LANES; ++c) {
-        int col = lane + FA_LANES * c;
-        if (col < d) dk[((long long)slice * lk + j) * d + col] = dk_acc[c] * scale;
-        if (col < dv) dvalue[((long long)slice * lk + j) * dv + col] = dv_acc[c];
-    }
+    fa_store(dk + ((long long)slice * lk + j) * d, dk_acc, scale, d, lane);
+    fa_store(dvalue + ((long long)slice * lk + j) * dv, dv_acc, 1.f, dv, lane);
 }
