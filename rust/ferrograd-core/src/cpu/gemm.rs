@@ -358,7 +358,7 @@ pub fn matmul_strided_uninit(
 ) -> crate::Result<()> {
     let (m, n, k) = dims;
     if k == 0 && dst.len() >= m * n {
-        dst[..m * n].fill(MaybeUninit::new(0.0));
+        fresh::zeroed(&mut dst[..m * n]);
         return Ok(());
     }
     let target = (dst.as_mut_ptr().cast::<f32>(), dst.len());

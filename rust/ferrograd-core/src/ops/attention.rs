@@ -167,14 +167,15 @@ impl Tensor {
         let Some(saved) = saved else {
             return Ok(Tensor::from_storage(storage, Layout::contiguous(&shape)));
         };
-        let (qc, kc, vc) = (q.clone(), k.clone(), v.clone());
+        let inputs = [q.clone(), k.clone(), v.clone()];
         Ok(Tensor::from_op(
             storage,
             &shape,
             OP,
             &[q, k, v],
             Box::new(move |g| {
-                let grads = backward(&qc, &kc, &vc, &layouts, &g.contiguous()?, dims, &saved)?;
+                let [qc, kc, vc] = &inputs;
+                let grads = backward(qc, kc, vc, &layouts, &g.contiguous()?, dims, &saved)?;
                 let shapes = [
                     [&batch[..], &[lq, d]].concat(),
                     [&batch[..], &[lk, d]].concat(),
@@ -185,7 +186,7 @@ impl Tensor {
                     .zip(shapes)
                     .map(|(grad, shape)| Tensor::from_vec(grad, &shape))
                     .collect::<Result<Vec<_>>>()?;
-                input_grads(grads, &[qc.clone(), kc.clone(), vc.clone()])
+                input_grads(grads, &inputs)
             }),
         ))
     }
