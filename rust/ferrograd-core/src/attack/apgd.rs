@@ -6,11 +6,12 @@
 //! if any was met, else the highest-objective one.
 
 use super::batch::{ascent_direction, project_onto_ball, restart_stream, Best, Goal};
-use super::objective::AttackLoss;
-use super::pgd::{objective_and_grad, BatchResult, Norm};
+use super::iterate::objective_and_grad;
+use super::objective::{predictions, AttackLoss};
+use super::pgd::{BatchResult, Norm};
 use crate::nn::Module;
 use crate::rng::RngState;
-use crate::Result;
+use crate::{Device, Result, Tensor};
 
 /// An APGD run.
 #[derive(Clone, Debug)]
@@ -81,18 +82,12 @@ pub fn apgd_batch(
     rng: &mut RngState,
 ) -> Result<BatchResult> {
     let _frozen = super::pgd::FrozenParameters::new(model)?;
-    let g = Goal::new(x, shape, labels, targets)?;
+    let g = Goal::new(x, shape, labels, targets, Device::Cpu)?;
     let (batch, dim) = (g.batch, g.dim);
-    let eval = |p: &[f32]| {
-        objective_and_grad(
-            model,
-            p,
-            shape,
-            (&g.goal_t, &g.labels_t),
-            cfg.loss,
-            g.targeted,
-            cfg.eot,
-        )
+    let eval = |p: &[f32]| -> Result<(Vec<f32>, Vec<f32>, Vec<i64>)> {
+        let point = Tensor::from_vec(p.to_vec(), shape)?;
+        let (f, grad, logits) = objective_and_grad(model, &point, &g, cfg.loss, cfg.eot)?;
+        Ok((f.to_vec()?, grad.to_vec()?, predictions(&logits)?))
     };
     let marks = checkpoints(cfg.steps);
     let mut out = Best::new(x, &g);

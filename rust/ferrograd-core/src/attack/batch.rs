@@ -3,7 +3,7 @@
 
 use super::pgd::{succeeded, BatchResult, Norm};
 use crate::rng::RngState;
-use crate::{Result, Tensor};
+use crate::{Device, Result, Tensor};
 
 /// The batch's sizes and what the attack aims at.
 pub(super) struct Goal {
@@ -12,6 +12,7 @@ pub(super) struct Goal {
     pub dim: usize,
     pub targeted: bool,
     /// True labels (untargeted) or targets, as a list and a tensor; the true labels as a tensor.
+    /// The tensors live on the device where the attack evaluates its objective.
     pub goal: Vec<i64>,
     pub goal_t: Tensor,
     pub labels_t: Tensor,
@@ -23,6 +24,7 @@ impl Goal {
         shape: &[usize],
         labels: &[i64],
         targets: Option<&[i64]>,
+        device: Device,
     ) -> Result<Goal> {
         let batch = shape.first().copied().unwrap_or(0);
         let goal = targets.unwrap_or(labels).to_vec();
@@ -30,8 +32,8 @@ impl Goal {
             batch,
             dim: x.len() / batch.max(1),
             targeted: targets.is_some(),
-            goal_t: Tensor::from_vec(goal.clone(), &[batch])?,
-            labels_t: Tensor::from_vec(labels.to_vec(), &[batch])?,
+            goal_t: Tensor::from_vec(goal.clone(), &[batch])?.to_device(device)?,
+            labels_t: Tensor::from_vec(labels.to_vec(), &[batch])?.to_device(device)?,
             goal,
         })
     }

@@ -3,6 +3,7 @@
 use super::apgd::{apgd_batch, ApgdConfig};
 use super::cw::{cw_batch, CwConfig};
 use super::deepfool::{deepfool_batch, DeepFoolConfig};
+use super::host_view::HostView;
 use super::objective::predictions;
 use super::pgd::{attack_batch, AttackConfig, BatchResult};
 use super::square::{square_batch, SquareConfig};
@@ -22,7 +23,8 @@ pub enum Attack {
 }
 
 impl Attack {
-    /// Runs the attack on one batch.
+    /// Runs the attack on one batch. PGD keeps its iterates on the model's device; the other
+    /// attacks keep theirs on the host and see the model through a `HostView`.
     pub fn run_batch(
         &self,
         model: &dyn Module,
@@ -32,21 +34,22 @@ impl Attack {
         targets: Option<&[i64]>,
         rng: &mut RngState,
     ) -> Result<BatchResult> {
+        let view = HostView::of(model);
         match self {
             Attack::Pgd(cfg) => attack_batch(model, x, shape, labels, targets, cfg, rng),
-            Attack::Apgd(cfg) => apgd_batch(model, x, shape, labels, targets, cfg, rng),
+            Attack::Apgd(cfg) => apgd_batch(&view, x, shape, labels, targets, cfg, rng),
             Attack::Square(_) if targets.is_some() => Err(crate::Error::NotImplemented(
                 "Square: the targeted version is not implemented".into(),
             )),
-            Attack::Square(cfg) => square_batch(model, x, shape, labels, cfg, rng),
+            Attack::Square(cfg) => square_batch(&view, x, shape, labels, cfg, rng),
             Attack::Cw(_) if targets.is_some() => Err(crate::Error::NotImplemented(
                 "CW: the targeted version is not implemented".into(),
             )),
-            Attack::Cw(cfg) => cw_batch(model, x, shape, labels, cfg),
+            Attack::Cw(cfg) => cw_batch(&view, x, shape, labels, cfg),
             Attack::DeepFool(_) if targets.is_some() => Err(crate::Error::NotImplemented(
                 "DeepFool is untargeted".into(),
             )),
-            Attack::DeepFool(cfg) => deepfool_batch(model, x, shape, labels, cfg),
+            Attack::DeepFool(cfg) => deepfool_batch(&view, x, shape, labels, cfg),
         }
     }
 }
@@ -75,8 +78,7 @@ pub fn attack_batches(
     seed: u64,
     on_batch: &mut dyn FnMut(usize) -> Result<()>,
 ) -> Result<DatasetResult> {
-    let view = super::HostView::of(model);
-    let model: &dyn Module = &view;
+    let view = HostView::of(model);
     let mut rng = RngState { seed, offset: 0 };
     let mut out = DatasetResult::default();
     for (i, batch) in (&mut *batches).take(total).enumerate() {
@@ -97,7 +99,7 @@ pub fn attack_batches(
         let inputs = batch.float_inputs("attack")?;
         let clean = {
             let _guard = NoGradGuard::new();
-            predictions(&model.forward(&Tensor::from_vec(inputs.to_vec(), &batch.shape)?)?)?
+            predictions(&view.forward(&Tensor::from_vec(inputs.to_vec(), &batch.shape)?)?)?
         };
         let result = attack.run_batch(
             model,

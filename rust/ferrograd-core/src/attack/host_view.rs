@@ -1,10 +1,20 @@
-//! The attack loops keep their iterates in host buffers. `HostView` lets them attack a model on a
-//! GPU unchanged: each forward sends the input to the model's device and brings the logits back,
-//! both as differentiable transfers, so input gradients flow back to the host leaf. Every forward
-//! and backward then waits for the device once; device-resident attack loops would avoid that.
+//! APGD, Square, Carlini-Wagner and DeepFool keep their iterates in host buffers. `HostView` lets
+//! them attack a model on a GPU unchanged: each forward sends the input to the model's device and
+//! brings the logits back, both as differentiable transfers, so input gradients flow back to the
+//! host leaf. Every forward and backward then waits for the device once. The PGD family and
+//! TRADES keep their iterates on the model's device instead (`iterate.rs`).
 
 use crate::nn::{Module, TensorRole};
 use crate::{Device, Result, Tensor};
+
+/// The device of `model`'s first parameter or buffer (the CPU for a model without any).
+pub fn model_device(model: &dyn Module) -> Device {
+    let mut device = None;
+    model.visit("", &mut |_, t, _| {
+        device.get_or_insert(t.device());
+    });
+    device.unwrap_or(Device::Cpu)
+}
 
 /// `model` seen from the host.
 #[derive(Debug)]
@@ -14,16 +24,11 @@ pub struct HostView<'a> {
 }
 
 impl<'a> HostView<'a> {
-    /// The view of `model`, whose device is that of its first parameter or buffer (the CPU for a
-    /// model without any).
+    /// The view of `model`, whose device is `model_device(model)`.
     pub fn of(model: &'a dyn Module) -> HostView<'a> {
-        let mut device = None;
-        model.visit("", &mut |_, t, _| {
-            device.get_or_insert(t.device());
-        });
         HostView {
             model,
-            device: device.unwrap_or(Device::Cpu),
+            device: model_device(model),
         }
     }
 

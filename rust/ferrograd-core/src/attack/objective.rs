@@ -1,7 +1,7 @@
 //! The per-sample quantity an attack ascends, and the model's predictions.
 
 use crate::ops::loss::{cross_entropy, Reduction};
-use crate::{Error, Result, Tensor};
+use crate::{Device, Error, Result, Tensor};
 
 /// What a gradient attack maximises (untargeted) or drives toward the target class (targeted).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,12 +82,12 @@ pub fn class_margin(logits: &Tensor, classes: &Tensor) -> Result<Tensor> {
 
 /// Takes column `idx[i]` of each row of `logits` (differentiably).
 fn pick(logits: &Tensor, idx: &[i64]) -> Result<Tensor> {
-    let index = Tensor::from_vec(idx.to_vec(), &[idx.len(), 1])?;
+    let index = Tensor::from_vec(idx.to_vec(), &[idx.len(), 1])?.to_device(logits.device())?;
     logits.gather(1, &index)?.squeeze(Some(1))
 }
 
-/// The DLR loss. The sorting permutation is found on the values; the selected logits are then
-/// gathered, which is how the gradient flows through a sort.
+/// The DLR loss. The sorting permutation is found on the values, on the host; the selected logits
+/// are then gathered, which is how the gradient flows through a sort.
 fn dlr(logits: &Tensor, goal: &Tensor, labels: &Tensor, targeted: bool) -> Result<Tensor> {
     let classes = logits.shape()[1];
     let need = if targeted { 4 } else { 3 };
@@ -96,7 +96,7 @@ fn dlr(logits: &Tensor, goal: &Tensor, labels: &Tensor, targeted: bool) -> Resul
         "attack",
         "the DLR loss needs at least {need} classes, got {classes}",
     );
-    let values = logits.contiguous()?.to_vec::<f32>()?;
+    let values = host(logits)?.to_vec::<f32>()?;
     let mut ranked: Vec<Vec<i64>> = Vec::new();
     for row in values.chunks(classes) {
         let mut order: Vec<usize> = (0..classes).collect();
@@ -107,8 +107,8 @@ fn dlr(logits: &Tensor, goal: &Tensor, labels: &Tensor, targeted: bool) -> Resul
     let first = pick(logits, &column(0))?;
     let third = pick(logits, &column(2))?;
     if targeted {
-        let own = pick(logits, &labels.to_vec::<i64>()?)?;
-        let target = pick(logits, &goal.to_vec::<i64>()?)?;
+        let own = pick(logits, &host(labels)?.to_vec::<i64>()?)?;
+        let target = pick(logits, &host(goal)?.to_vec::<i64>()?)?;
         let fourth = pick(logits, &column(3))?;
         let den = first
             .sub(&third.add(&fourth)?.mul_scalar(0.5)?)?
@@ -120,9 +120,14 @@ fn dlr(logits: &Tensor, goal: &Tensor, labels: &Tensor, targeted: bool) -> Resul
     }
 }
 
+/// `t`'s values, copied to the host if they live on a GPU.
+fn host(t: &Tensor) -> Result<Tensor> {
+    t.detach().to_device(Device::Cpu)
+}
+
 /// Arg-max class of each row of `logits` `[B, C]`.
 pub fn predictions(logits: &Tensor) -> Result<Vec<i64>> {
-    logits.argmax(1, false)?.to_vec::<i64>()
+    host(&logits.argmax(1, false)?)?.to_vec::<i64>()
 }
 
 #[cfg(test)]

@@ -5,11 +5,13 @@
 //! clamps to the bounds; restarts keep, per sample, a successful result over a failed one and then
 //! the higher objective.
 
-use super::batch::{ascent_direction, project_onto_ball, restart_stream, Best, Goal};
+use super::batch::{restart_stream, Best, Goal};
+use super::host_view::model_device;
+use super::iterate::{ascent_step, objective_and_grad, project_onto_ball};
 use super::objective::{predictions, sample_objective, AttackLoss};
 use crate::nn::{Module, TensorRole};
 use crate::rng::RngState;
-use crate::{NoGradGuard, Result, Tensor};
+use crate::{Device, NoGradGuard, Result, Tensor};
 
 /// The norm of the perturbation budget.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,43 +90,6 @@ impl Drop for FrozenParameters {
     }
 }
 
-/// Per-sample objective values and their input gradient at `x`, averaged over `eot` forward
-/// passes (expectation over transformation: a randomised model gets the gradient of its expected
-/// objective); the predictions are those of the last pass.
-pub(super) fn objective_and_grad(
-    model: &dyn Module,
-    x: &[f32],
-    shape: &[usize],
-    (goal, labels): (&Tensor, &Tensor),
-    loss: AttackLoss,
-    targeted: bool,
-    eot: usize,
-) -> Result<(Vec<f32>, Vec<f32>, Vec<i64>)> {
-    let runs = eot.max(1);
-    let (mut objective, mut grad, mut pred) =
-        (vec![0f32; goal.numel()], vec![0f32; x.len()], Vec::new());
-    for _ in 0..runs {
-        let leaf = Tensor::from_vec(x.to_vec(), shape)?;
-        leaf.set_requires_grad(true)?;
-        let logits = model.forward(&leaf)?;
-        let obj = sample_objective(&logits, goal, labels, loss, targeted)?;
-        let g = crate::autograd::grad(&obj.sum(&[0], false)?, std::slice::from_ref(&leaf))?;
-        if let Some(g) = g.into_iter().next().flatten() {
-            let g = g.contiguous()?.to_vec::<f32>()?;
-            grad.iter_mut()
-                .zip(g)
-                .for_each(|(a, b)| *a += b / runs as f32);
-        }
-        let obj = obj.to_vec::<f32>()?;
-        objective
-            .iter_mut()
-            .zip(obj)
-            .for_each(|(a, b)| *a += b / runs as f32);
-        pred = predictions(&logits.detach())?;
-    }
-    Ok((objective, grad, pred))
-}
-
 /// Whether each prediction meets the attack's goal.
 pub(super) fn succeeded(pred: &[i64], goal: &[i64], targeted: bool) -> Vec<bool> {
     pred.iter()
@@ -167,41 +132,65 @@ fn start_point(x: &[f32], cfg: &AttackConfig, dim: usize, rng: &mut RngState) ->
     out
 }
 
-/// Projects `adv` onto the ε-ball around `x` (per sample) and into the bounds.
-pub(super) fn project(adv: &mut [f32], x: &[f32], cfg: &AttackConfig, dim: usize) {
-    project_onto_ball(adv, x, cfg.eps, cfg.norm, cfg.bounds, dim);
+/// One batch as an attack sees it: the clean inputs on the host and on the model's device, and
+/// the goal.
+struct Clean<'a> {
+    host: &'a [f32],
+    on_device: Tensor,
+    goal: Goal,
 }
 
-/// Moves `adv` one step along the (momentum-averaged) gradient.
-pub(super) fn step(
-    adv: &mut [f32],
-    grad: &[f32],
-    velocity: &mut [f32],
+impl<'a> Clean<'a> {
+    fn new(
+        model: &dyn Module,
+        x: &'a [f32],
+        shape: &[usize],
+        labels: &[i64],
+        targets: Option<&[i64]>,
+    ) -> Result<Clean<'a>> {
+        let device = model_device(model);
+        Ok(Clean {
+            host: x,
+            on_device: Tensor::from_vec(x.to_vec(), shape)?.to_device(device)?,
+            goal: Goal::new(x, shape, labels, targets, device)?,
+        })
+    }
+}
+
+/// The final iterate of one restart, on the model's device; its random start draws from
+/// `stream`.
+fn run_restart(
+    model: &dyn Module,
+    clean: &Clean,
     cfg: &AttackConfig,
-    dim: usize,
-) {
-    let direction: &[f32] = match cfg.momentum {
-        Some(mu) => {
-            for (vel, g) in velocity.chunks_mut(dim).zip(grad.chunks(dim)) {
-                let l1 = g.iter().map(|v| v.abs()).sum::<f32>().max(1e-12);
-                vel.iter_mut()
-                    .zip(g)
-                    .for_each(|(v, g)| *v = mu * *v + g / l1);
-            }
-            velocity
-        }
-        None => grad,
+    stream: &mut RngState,
+) -> Result<Tensor> {
+    let x = &clean.on_device;
+    let start = start_point(clean.host, cfg, clean.goal.dim, stream);
+    let mut adv = Tensor::from_vec(start, x.shape())?.to_device(x.device())?;
+    let mut velocity = None;
+    let unclipped = cfg.start == Start::UniformUnclipped;
+    // Unclipped iterates are projected onto the ball only, and clamped to the bounds at the end.
+    let bounds = match unclipped {
+        true => (f32::MIN, f32::MAX),
+        false => cfg.bounds,
     };
-    for (a, d) in adv
-        .iter_mut()
-        .zip(ascent_direction(direction, cfg.norm, dim))
-    {
-        *a += cfg.alpha * d;
+    for _ in 0..cfg.steps {
+        let (_, grad, _) = objective_and_grad(model, &adv, &clean.goal, cfg.loss, cfg.eot)?;
+        let _guard = NoGradGuard::new();
+        adv = ascent_step(&adv, &grad, &mut velocity, cfg)?;
+        adv = project_onto_ball(&adv, x, cfg.eps, cfg.norm, bounds)?;
+    }
+    match unclipped {
+        true => adv.clamp(cfg.bounds.0, cfg.bounds.1),
+        false => Ok(adv),
     }
 }
 
 /// Attacks one batch `x` (`shape` = `[B, ...]`, values in the bounds) with true `labels`;
-/// `targets` makes the attack targeted. Random starts draw from `rng`.
+/// `targets` makes the attack targeted. Random starts draw from `rng`. The iterates live on the
+/// model's device; each restart's end point comes back to the host once, to be compared with the
+/// best so far.
 pub fn attack_batch(
     model: &dyn Module,
     x: &[f32],
@@ -212,112 +201,46 @@ pub fn attack_batch(
     rng: &mut RngState,
 ) -> Result<BatchResult> {
     let _frozen = FrozenParameters::new(model)?;
-    let g = Goal::new(x, shape, labels, targets)?;
-    let mut best = Best::new(x, &g);
+    let clean = Clean::new(model, x, shape, labels, targets)?;
+    let g = &clean.goal;
+    let mut best = Best::new(x, g);
     let base = *rng;
     for r in 0..cfg.restarts.max(1) as u64 {
         let mut stream = restart_stream(&base, r);
-        let mut adv = start_point(x, cfg, g.dim, &mut stream);
+        let adv = run_restart(model, &clean, cfg, &mut stream)?;
         rng.offset = stream.offset;
-        let mut velocity = vec![0f32; x.len()];
-        let unclipped = cfg.start == Start::UniformUnclipped;
-        let (lo, hi) = cfg.bounds;
-        for _ in 0..cfg.steps {
-            let (_, grad, _) = objective_and_grad(
-                model,
-                &adv,
-                shape,
-                (&g.goal_t, &g.labels_t),
-                cfg.loss,
-                g.targeted,
-                cfg.eot,
-            )?;
-            step(&mut adv, &grad, &mut velocity, cfg, g.dim);
-            if unclipped {
-                // Only the ball: the iterate stays unclipped to the bounds until the end.
-                project_onto_ball(&mut adv, x, cfg.eps, cfg.norm, (f32::MIN, f32::MAX), g.dim);
-            } else {
-                project(&mut adv, x, cfg, g.dim);
-            }
-        }
-        if unclipped {
-            adv.iter_mut().for_each(|v| *v = v.clamp(lo, hi));
-        }
         let _guard = NoGradGuard::new();
-        let logits = model.forward(&Tensor::from_vec(adv.clone(), shape)?)?;
+        let logits = model.forward(&adv)?;
         let objective = sample_objective(&logits, &g.goal_t, &g.labels_t, cfg.loss, g.targeted)?;
         best.offer(
-            &adv,
-            &objective.to_vec::<f32>()?,
+            &adv.to_device(Device::Cpu)?.to_vec::<f32>()?,
+            &objective.to_device(Device::Cpu)?.to_vec::<f32>()?,
             &predictions(&logits)?,
-            &g,
+            g,
         );
     }
     Ok(best.result)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cfg(norm: Norm) -> AttackConfig {
-        AttackConfig {
-            eps: 0.5,
-            alpha: 0.25,
-            steps: 1,
-            norm,
-            start: Start::Input,
-            restarts: 1,
-            loss: AttackLoss::CrossEntropy,
-            momentum: None,
-            eot: 1,
-            bounds: (0.0, 1.0),
-        }
+/// The adversarial inputs of one training batch, on the model's device. With one restart they
+/// are its final iterate, so no evaluation pass and no copy to the host is needed; several
+/// restarts keep each sample's best point, as `attack_batch` does.
+pub fn adversarial_batch(
+    model: &dyn Module,
+    x: &[f32],
+    shape: &[usize],
+    labels: &[i64],
+    cfg: &AttackConfig,
+    rng: &mut RngState,
+) -> Result<Tensor> {
+    if cfg.restarts > 1 {
+        let attacked = attack_batch(model, x, shape, labels, None, cfg, rng)?;
+        return Tensor::from_vec(attacked.adversarial, shape)?.to_device(model_device(model));
     }
-
-    #[test]
-    fn linf_steps_use_the_gradient_sign_and_project_onto_box_and_bounds() {
-        let x = [0.5f32, 0.9, 0.1, 0.5];
-        let mut adv = x.to_vec();
-        let mut vel = vec![0.0; 4];
-        let c = cfg(Norm::Linf);
-        step(&mut adv, &[1.0, 2.0, -3.0, 0.0], &mut vel, &c, 4);
-        assert_eq!(adv, vec![0.75, 1.15, -0.15, 0.5]);
-        project(&mut adv, &x, &c, 4);
-        assert_eq!(adv, vec![0.75, 1.0, 0.0, 0.5]);
-        let mut far = vec![1.0f32, 1.0, 1.0, 0.0];
-        project(&mut far, &x, &c, 4);
-        assert_eq!(far, vec![1.0, 1.0, 0.6, 0.0]);
-    }
-
-    #[test]
-    fn l2_steps_are_normalised_and_projection_scales_into_the_ball() {
-        let x = [0.5f32, 0.5];
-        let mut adv = x.to_vec();
-        let mut vel = vec![0.0; 2];
-        let c = cfg(Norm::L2);
-        step(&mut adv, &[3.0, 4.0], &mut vel, &c, 2);
-        assert!((adv[0] - 0.65).abs() < 1e-6 && (adv[1] - 0.7).abs() < 1e-6);
-        let mut far = vec![0.5f32 + 0.6, 0.5 + 0.8];
-        project(&mut far, &x, &c, 2);
-        // Scaled back to norm 0.5 (0.3, 0.4), then clamped to the bounds.
-        assert!(
-            (far[0] - 0.8).abs() < 1e-6 && (far[1] - 0.9).abs() < 1e-6,
-            "{far:?}"
-        );
-    }
-
-    #[test]
-    fn momentum_accumulates_l1_normalised_gradients() {
-        let mut c = cfg(Norm::Linf);
-        c.momentum = Some(1.0);
-        let mut adv = vec![0.5f32, 0.5];
-        let mut vel = vec![0.0f32; 2];
-        step(&mut adv, &[1.0, -3.0], &mut vel, &c, 2);
-        assert_eq!(vel, vec![0.25, -0.75]);
-        step(&mut adv, &[-2.0, 0.0], &mut vel, &c, 2);
-        // velocity (0.25 - 1.0, -0.75) keeps the second coordinate's sign.
-        assert_eq!(vel, vec![-0.75, -0.75]);
-        assert_eq!(adv, vec![0.5, 0.0]);
-    }
+    let _frozen = FrozenParameters::new(model)?;
+    let clean = Clean::new(model, x, shape, labels, None)?;
+    let mut stream = restart_stream(rng, 0);
+    let adv = run_restart(model, &clean, cfg, &mut stream)?;
+    rng.offset = stream.offset;
+    Ok(adv)
 }

@@ -3,8 +3,8 @@
 use std::time::Instant;
 
 use super::objective::{count_correct, count_correct_on_device, Objective};
-use crate::attack::{attack_batch, trades_batch, AttackConfig};
-use crate::data::{Batch, BatchInputs};
+use crate::attack::{adversarial_batch, trades_batch, AttackConfig};
+use crate::data::Batch;
 use crate::nn::Module;
 use crate::ops::loss::{kl_div, KlReduction};
 use crate::optim::{clip_grad_norm, clip_on_device, Optimizer};
@@ -94,30 +94,32 @@ pub fn train_epoch(
     optimizer.zero_grad();
     let result = (|| {
         for batch in (&mut *batches).take(total) {
-            let mut batch = batch?;
+            let batch = batch?;
             let n = batch.len();
             let labels = batch.labels.clone();
             let mut trades = None;
+            let mut adversarial = None;
             if let Some(adv) = adversary.as_deref_mut() {
-                let view = crate::attack::HostView::of(adv.model);
-                let (attacker, config, rng) = (&view as &dyn Module, &adv.config, &mut adv.rng);
+                let (attacker, config, rng) = (adv.model, &adv.config, &mut adv.rng);
                 let (inputs, shape) = (batch.float_inputs("fit(adversarial=...)")?, &batch.shape);
                 match adv.trades_beta {
                     // TRADES keeps the clean batch and adds a divergence term below.
                     Some(beta) => {
-                        let x_adv = trades_batch(attacker, inputs, shape, config, rng)?;
-                        let x_adv = Tensor::from_vec(x_adv, shape)?.to_device(options.device)?;
-                        trades = Some((x_adv, beta));
+                        trades = Some((trades_batch(attacker, inputs, shape, config, rng)?, beta));
                     }
                     None => {
-                        let attacked =
-                            attack_batch(attacker, inputs, shape, &labels, None, config, rng)?;
-                        batch.inputs = BatchInputs::F32(attacked.adversarial);
+                        adversarial = Some(adversarial_batch(
+                            attacker, inputs, shape, &labels, config, rng,
+                        )?);
                     }
                 }
             }
             let (x, y) = batch.into_tensors()?;
-            let (x, y) = (x.to_device(options.device)?, y.to_device(options.device)?);
+            let x = match adversarial {
+                Some(x_adv) => x_adv,
+                None => x.to_device(options.device)?,
+            };
+            let y = y.to_device(options.device)?;
             let output = model.forward(&x)?;
             let mut loss = objective.loss(&output, &y)?;
             if let Some((x_adv, beta)) = &trades {
