@@ -37,7 +37,7 @@ def test_every_kernel_file_compiles_with_nvrtc(arch: str) -> None:
         "NVRTC not found: the test extras install nvidia-cuda-nvrtc, which this check needs"
     )
     files = fg.cuda.compile_kernels(arch)
-    assert {"attention.cu", "copy.cu", "elementwise.cu", "reduce.cu", "softmax.cu", "optim.cu"} <= set(files)
+    assert {"attention.cu", "conv.cu", "copy.cu", "elementwise.cu", "reduce.cu", "softmax.cu", "optim.cu"} <= set(files)
 
 
 def test_compile_kernels_rejects_a_bad_arch() -> None:
@@ -636,9 +636,16 @@ def test_fit_trains_an_mlp_on_mnist_on_cuda_like_on_the_cpu(mnist: dict) -> None
     "case",
     [dict(x=(2, 3, 9, 8), w=(4, 3, 3, 3), stride=1, padding=1, dilation=1, groups=1),
      dict(x=(2, 4, 9, 7), w=(6, 2, 3, 2), stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2),
-     dict(x=(3, 5, 4, 4), w=(7, 5, 1, 1), stride=1, padding=0, dilation=1, groups=1)],
+     dict(x=(3, 5, 4, 4), w=(7, 5, 1, 1), stride=1, padding=0, dilation=1, groups=1),
+     # Past one 64 x 64 x 16 tile of the implicit GEMM in every dimension, and a weight gradient
+     # split over many blocks.
+     dict(x=(16, 80, 11, 10), w=(70, 80, 3, 3), stride=1, padding=1, dilation=1, groups=1),
+     dict(x=(4, 6, 12, 12), w=(6, 1, 5, 5), stride=2, padding=2, dilation=1, groups=6),
+     dict(x=(2, 8, 13, 9), w=(66, 4, 3, 3), stride=3, padding=0, dilation=2, groups=2)],
 )
 def test_conv2d_matches_the_cpu(case: dict, rng: np.random.Generator) -> None:
+    """Implicit-GEMM convolution on the GPU (forward, input and weight gradients) against the
+    CPU's direct kernels."""
     x = rng.standard_normal(case["x"]).astype(np.float32)
     w = rng.standard_normal(case["w"]).astype(np.float32)
     b = rng.standard_normal(case["w"][0]).astype(np.float32)
@@ -665,9 +672,9 @@ def test_pooling_matches_the_cpu(rng: np.random.Generator) -> None:
 @gpu
 @pytest.mark.parametrize("precision", ["f32", "bf16"])
 def test_fit_trains_the_small_cnn_on_mnist_on_cuda_like_on_the_cpu(precision: str, mnist: dict) -> None:
-    """The issue's small CNN, one epoch on 12,000 images with `fit(device="cuda")` (convolution and
-    pooling as im2col + cuBLAS), against the same run on the CPU, in f32 and in bf16 (bf16
-    tensor-core products on the device)."""
+    """The issue's small CNN, one epoch on 12,000 images with `fit(device="cuda")` (implicit-GEMM
+    convolution), against the same run on the CPU, in f32 and in bf16 (bf16 tensor-core products in
+    the linear layers; the convolutions multiply the bf16-rounded values in f32)."""
     x, y = mnist["x_train"][:12000], mnist["y_train"][:12000]
     xt, yt = mnist["x_test"][:2000], mnist["y_test"][:2000]
     accuracy = {}
@@ -755,8 +762,9 @@ def test_state_dicts_of_a_cuda_model_round_trip(tmp_path, rng: np.random.Generat
 
 @gpu
 def test_attacks_on_a_cuda_model_match_the_cpu(rng: np.random.Generator) -> None:
-    """The attack loops keep host buffers and reach a GPU model through differentiable transfers:
-    PGD and APGD give the CPU's adversarial examples (up to sign flips of near-zero gradients)."""
+    """PGD keeps its iterates on the GPU; APGD keeps host buffers and reaches the GPU model through
+    differentiable transfers. Both give the CPU's adversarial examples (up to sign flips of
+    near-zero gradients)."""
     x = rng.random((16, 1, 8, 8), dtype=np.float32)
     y = rng.integers(0, 4, 16)
     results = {}
@@ -774,17 +782,19 @@ def test_attacks_on_a_cuda_model_match_the_cpu(rng: np.random.Generator) -> None
 
 @gpu
 def test_adversarial_fit_on_cuda_matches_the_cpu(mnist: dict) -> None:
-    """Fast adversarial training with `fit(device="cuda")`: the attack runs on the GPU model from
-    the Rust loop, and one epoch on 2,000 images lands where the CPU run does."""
+    """Fast adversarial training and TRADES with `fit(device="cuda")`: the attack's iterates stay on
+    the GPU, and one epoch on 2,000 images lands where the CPU run does."""
     x, y = mnist["x_train"][:2000].reshape(-1, 784), mnist["y_train"][:2000]
-    losses = {}
-    for device in ("cpu", "cuda"):
-        fg.manual_seed(0)
-        model = fg.nn.Sequential(fg.nn.Linear(784, 64), fg.nn.ReLU(), fg.nn.Linear(64, 10))
-        hist = model.fit((x, y), epochs=1, batch_size=100, device=device, seed=0, verbose=False,
-                         adversarial=fg.training.FastAT(model, eps=0.1))
-        losses[device] = hist.history["loss"][-1]
-    assert abs(losses["cuda"] - losses["cpu"]) < 1e-2 * abs(losses["cpu"]), losses
+    for make in (lambda m: fg.training.FastAT(m, eps=0.1),
+                 lambda m: fg.training.TRADES(m, eps=0.1, alpha=0.02, steps=3, beta=1.0)):
+        losses = {}
+        for device in ("cpu", "cuda"):
+            fg.manual_seed(0)
+            model = fg.nn.Sequential(fg.nn.Linear(784, 64), fg.nn.ReLU(), fg.nn.Linear(64, 10))
+            hist = model.fit((x, y), epochs=1, batch_size=100, device=device, seed=0, verbose=False,
+                             adversarial=make(model))
+            losses[device] = hist.history["loss"][-1]
+        assert abs(losses["cuda"] - losses["cpu"]) < 1e-2 * abs(losses["cpu"]), losses
 
 
 @gpu

@@ -19,6 +19,7 @@ const COMMON: &str = include_str!("kernels/common.cuh");
 /// (file name, source) of every kernel file.
 pub const SOURCES: &[(&str, &str)] = &[
     ("attention.cu", include_str!("kernels/attention.cu")),
+    ("conv.cu", include_str!("kernels/conv.cu")),
     ("copy.cu", include_str!("kernels/copy.cu")),
     ("elementwise.cu", include_str!("kernels/elementwise.cu")),
     ("reduce.cu", include_str!("kernels/reduce.cu")),

@@ -8,6 +8,7 @@
 
 pub mod attention;
 pub mod batch_norm;
+pub mod conv;
 pub mod elementwise;
 pub mod fault;
 pub mod gemm;

@@ -6,6 +6,7 @@ mod attention_cuda;
 mod batch_norm_cuda;
 pub mod binary;
 pub mod conv;
+mod conv_cuda;
 pub mod conv_transpose;
 pub mod dropout;
 pub mod index;

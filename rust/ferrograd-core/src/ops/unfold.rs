@@ -1,10 +1,12 @@
-//! Sliding windows as columns, and the CUDA backend's convolution and pooling built on them.
+//! Sliding windows as columns, and the CUDA backend's transposed convolution and average pooling
+//! built on them.
 //!
 //! `unfold_columns` lays the windows of an NCHW batch out as `[C * kh * kw, N * oh * ow]`, so a
-//! convolution is one matrix product per group and a pooling is a max or sum over the taps; its
-//! backward is col2im. On CUDA these compositions are the convolution and pooling (im2col + cuBLAS,
-//! the stepping stone before implicit-GEMM kernels); on the CPU the same functions are tested
-//! against the direct kernels, and `unfold` is torch.nn.functional.unfold.
+//! transposed convolution is one matrix product per group folded by col2im, and a pooling is a sum
+//! over the taps; its backward is col2im. On CUDA these compositions are the transposed convolution
+//! and average pooling (the convolution itself is implicit GEMM, `ops/conv_cuda.rs`); on the CPU
+//! the same functions are tested against the direct kernels, and `unfold` is
+//! torch.nn.functional.unfold.
 
 use super::conv::window_output;
 use crate::cpu::conv::ConvGeometry;
@@ -200,31 +202,8 @@ fn add_channel_bias(y: Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
     }
 }
 
-/// Convolution as one product per group of the weights with the columns, then bias.
-pub(crate) fn conv2d_unfolded(
-    x: &Tensor,
-    weight: &Tensor,
-    bias: Option<&Tensor>,
-    geo: &ConvGeometry,
-) -> Result<Tensor> {
-    let g = WindowGeometry::of_convolution(geo);
-    let groups = geo.groups;
-    let (co, taps) = (geo.out_channels, g.taps());
-    let per_group = geo.in_channels / groups * taps;
-    let cols = x
-        .unfold_columns(g, 0.0)?
-        .reshape(&[groups, per_group, g.positions()])?;
-    let w = weight.reshape(&[groups, co / groups, per_group])?;
-    let y = w
-        .matmul(&cols)?
-        .reshape(&[co, geo.batch, geo.out_height, geo.out_width])?
-        .permute(&[1, 0, 2, 3])?
-        .contiguous()?;
-    add_channel_bias(y, bias)
-}
-
-/// Transposed convolution, the adjoint of `conv2d_unfolded`: the weights' transpose times the
-/// input gives the columns of the output image, which col2im folds. `geo` is the convolution from
+/// Transposed convolution, the adjoint of a convolution written over columns: the weights'
+/// transpose times the input gives the columns of the output image, which col2im folds. `geo` is the convolution from
 /// the output shape back to the input's.
 pub(crate) fn conv_transpose2d_folded(
     x: &Tensor,
@@ -310,47 +289,6 @@ mod tests {
             for (p, q) in x.iter().zip(y) {
                 assert!((p - q).abs() <= 1e-4 * (1.0 + q.abs()), "{p} vs {q}");
             }
-        }
-    }
-
-    /// The composed convolution (the CUDA backend's) against the direct CPU kernel.
-    #[test]
-    fn unfolded_convolution_matches_the_direct_kernel() {
-        for (groups, stride, padding, dilation) in
-            [(1, (1, 1), (0, 0), (1, 1)), (2, (2, 1), (1, 2), (1, 2))]
-        {
-            let x = random_leaf(&[3, 4, 7, 8], 1);
-            let w = random_leaf(&[6, 4 / groups, 3, 2], 2);
-            let b = random_leaf(&[6], 3);
-            let direct = run(
-                |t| t[0].conv2d(&t[1], Some(&t[2]), stride, padding, dilation, groups),
-                &[x.clone(), w.clone(), b.clone()],
-            );
-            let composed = run(
-                |t| {
-                    let (oh, ow) = {
-                        let y = t[0].conv2d(&t[1], None, stride, padding, dilation, groups)?;
-                        (y.shape()[2], y.shape()[3])
-                    };
-                    let geo = ConvGeometry {
-                        batch: 3,
-                        in_channels: 4,
-                        out_channels: 6,
-                        height: 7,
-                        width: 8,
-                        kernel: (3, 2),
-                        stride,
-                        padding,
-                        dilation,
-                        groups,
-                        out_height: oh,
-                        out_width: ow,
-                    };
-                    conv2d_unfolded(&t[0], &t[1], Some(&t[2]), &geo)
-                },
-                &[x, w, b],
-            );
-            assert_close(&composed, &direct);
         }
     }
 

@@ -1,0 +1,251 @@
+// Convolution as implicit GEMM: the three products of a convolution (forward, input gradient,
+// weight gradient) run as tiled matrix products whose operand tiles are gathered straight from the
+// NCHW images and the [Co, C/G, kh, kw] weights, so no column matrix (im2col) is ever written.
+//
+//   forward        y[co, (img, oy, ox)]   = sum over (ci, ki, kj)   of w  * x(img, ci, oy*sh - ph + ki*dh, ...)
+//   input grad     dx[ci, (img, iy, ix)]  = sum over (co, ki, kj)   of w  * dy(img, co, (iy + ph - ki*dh) / sh, ...)
+//   weight grad    dw[co, (ci, ki, kj)]   = sum over (img, oy, ox)  of dy * x(img, ci, oy*sh - ph + ki*dh, ...)
+//
+// each per group (blockIdx.z). Out-of-image taps, and for the input gradient output positions
+// the stride skips, read 0.
+//
+// Tiling: a block of 256 threads computes a 64 x 64 tile of the product, 16 reduction steps at a
+// time. Each step the block stages a 64 x 16 tile of the left operand and a 16 x 64 tile of the
+// right one in shared memory (four elements per thread each), then every thread accumulates a 4 x 4
+// sub-tile: rows ty + 16 i and columns tx + 16 j (thread (ty, tx) = (t / 16, t % 16)), so a warp's
+// reads of the staged tiles are broadcasts (left) and 16 consecutive words (right): no bank
+// conflicts. The gathers decode each reduction index once per step into a shared table
+// (`conv_taps`), and each thread decodes its one column of the right operand once per block, so
+// the inner loads cost a few additions and bounds checks. Two barriers a step suffice: the table
+// for the next step is written while others may still be accumulating (they no longer read it),
+// and the staged tiles are overwritten only after the next step's first barrier.
+//
+// The weight gradient reduces over every output position (N * oh * ow of them) into a small
+// [Co/G, C/G * kh * kw] matrix, so its reduction is split over `splits` blocks, each writing its own
+// partial product; the launcher sums the partials in a fixed order (deterministic, no atomics).
+//
+// SIMT f32 with f32 accumulation. Not yet timed on a GPU: tensor-core (bf16) tiles and
+// double-buffered staging are the next steps.
+
+#define CONV_BM 64
+#define CONV_BN 64
+#define CONV_BK 16
+#define CONV_THREADS 256
+
+// `ConvShape` of `cuda/conv.rs`, field for field. All sizes fit in int (the launcher checks).
+struct ConvShape {
+    int n, c, h, w;              // input
+    int co, oh, ow;              // output
+    int kh, kw, sh, sw, ph, pw, dh, dw;
+    int groups;
+    int splits;                  // weight gradient: reduction splits per group
+};
+
+// acc[i][j] += sum over the staged step of left[row i] * right[col j].
+__device__ __forceinline__ void conv_accumulate(const float (*left)[CONV_BM], const float (*right)[CONV_BN],
+                                                float acc[4][4]) {
+    const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
+#pragma unroll
+    for (int kk = 0; kk < CONV_BK; ++kk) {
+        float a[4], b[4];
+#pragma unroll
+        for (int i = 0; i < 4; ++i) a[i] = left[kk][ty + 16 * i];
+#pragma unroll
+        for (int j = 0; j < 4; ++j) b[j] = right[kk][tx + 16 * j];
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+#pragma unroll
+            for (int j = 0; j < 4; ++j) acc[i][j] += a[i] * b[j];
+    }
+}
+
+// Per reduction index of a step: an offset and the vertical and horizontal shifts of its tap.
+struct ConvTaps {
+    int offset[CONV_BK], dy[CONV_BK], dx[CONV_BK];
+    int extra[CONV_BK];  // the weight gradient's offset into dy
+    bool valid[CONV_BK];
+};
+
+// y = conv(x, w) + bias: rows co of the group, columns (img, oy, ox).
+// `bias` is read only when `has_bias`.
+extern "C" __global__ void conv2d_forward_f32(float* y, const float* x, const float* w, const float* bias,
+                                              int has_bias, ConvShape s) {
+    __shared__ float left[CONV_BK][CONV_BM];
+    __shared__ float right[CONV_BK][CONV_BN];
+    __shared__ ConvTaps taps;
+    const int g = blockIdx.z, t = threadIdx.x;
+    const int cig = s.c / s.groups, cog = s.co / s.groups, area = s.kh * s.kw;
+    const int K = cig * area, plane = s.oh * s.ow, columns = s.n * plane;
+    const int m0 = blockIdx.y * CONV_BM, n0 = blockIdx.x * CONV_BN;
+    // This thread's column of the right operand (the same in every step).
+    const int col = n0 + t % CONV_BN;
+    const bool col_ok = col < columns;
+    const int img = col_ok ? col / plane : 0, pos = col_ok ? col % plane : 0;
+    const int iy0 = pos / s.ow * s.sh - s.ph, ix0 = pos % s.ow * s.sw - s.pw;
+    const float* image = x + ((long long)img * s.c + (long long)g * cig) * s.h * s.w;
+    float acc[4][4] = {};
+    for (int k0 = 0; k0 < K; k0 += CONV_BK) {
+        if (t < CONV_BK) {
+            const int k = k0 + t, tap = k % area;
+            taps.valid[t] = k < K;
+            taps.offset[t] = k / area * s.h * s.w;
+            taps.dy[t] = tap / s.kw * s.dh;
+            taps.dx[t] = tap % s.kw * s.dw;
+        }
+        __syncthreads();
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            const int e = t + CONV_THREADS * i, mm = e / CONV_BK, kk = e % CONV_BK;
+            const int m = m0 + mm, k = k0 + kk;
+            left[kk][mm] = m < cog && k < K ? w[(long long)(g * cog + m) * K + k] : 0.f;
+        }
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            const int kk = t / CONV_BN + 4 * i;
+            const int iy = iy0 + taps.dy[kk], ix = ix0 + taps.dx[kk];
+            const bool inside = col_ok && taps.valid[kk] && iy >= 0 && iy < s.h && ix >= 0 && ix < s.w;
+            right[kk][t % CONV_BN] = inside ? image[taps.offset[kk] + iy * s.w + ix] : 0.f;
+        }
+        __syncthreads();
+        conv_accumulate(left, right, acc);
+    }
+    const int ty = t / 16, tx = t % 16;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+        const int n = n0 + tx + 16 * j;
+        if (n >= columns) continue;
+        const long long out = (long long)(n / plane) * s.co * plane + n % plane;
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            const int m = m0 + ty + 16 * i;
+            if (m >= cog) continue;
+            const int channel = g * cog + m;
+            y[out + (long long)channel * plane] = acc[i][j] + (has_bias ? bias[channel] : 0.f);
+        }
+    }
+}
+
+// dx = conv's adjoint applied to dy: rows ci of the group, columns (img, iy, ix).
+extern "C" __global__ void conv2d_backward_input_f32(float* dx, const float* dy, const float* w, ConvShape s) {
+    __shared__ float left[CONV_BK][CONV_BM];
+    __shared__ float right[CONV_BK][CONV_BN];
+    __shared__ ConvTaps taps;
+    const int g = blockIdx.z, t = threadIdx.x;
+    const int cig = s.c / s.groups, cog = s.co / s.groups, area = s.kh * s.kw;
+    const int K = cog * area, plane = s.oh * s.ow, in_plane = s.h * s.w, columns = s.n * in_plane;
+    const int m0 = blockIdx.y * CONV_BM, n0 = blockIdx.x * CONV_BN;
+    const int col = n0 + t % CONV_BN;
+    const bool col_ok = col < columns;
+    const int img = col_ok ? col / in_plane : 0, pos = col_ok ? col % in_plane : 0;
+    const int iy = pos / s.w, ix = pos % s.w;
+    const float* grad = dy + ((long long)img * s.co + (long long)g * cog) * plane;
+    float acc[4][4] = {};
+    for (int k0 = 0; k0 < K; k0 += CONV_BK) {
+        if (t < CONV_BK) {
+            const int k = k0 + t, tap = k % area;
+            taps.valid[t] = k < K;
+            taps.offset[t] = k / area * plane;
+            // Weight element (g * cog + co, ci, ki, kj) sits at extra + ci * area.
+            taps.extra[t] = (g * cog + k / area) * cig * area + tap;
+            taps.dy[t] = s.ph - tap / s.kw * s.dh;
+            taps.dx[t] = s.pw - tap % s.kw * s.dw;
+        }
+        __syncthreads();
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            const int e = t + CONV_THREADS * i, mm = e / CONV_BK, kk = e % CONV_BK;
+            const int m = m0 + mm;
+            left[kk][mm] = m < cig && taps.valid[kk] ? w[taps.extra[kk] + (long long)m * area] : 0.f;
+        }
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            const int kk = t / CONV_BN + 4 * i;
+            // Output position (oy, ox) reads this pixel through tap (ki, kj) when
+            // oy * sh = iy + ph - ki * dh, and likewise across.
+            const int sy = iy + taps.dy[kk], sx = ix + taps.dx[kk];
+            float v = 0.f;
+            if (col_ok && taps.valid[kk] && sy >= 0 && sx >= 0 && sy % s.sh == 0 && sx % s.sw == 0) {
+                const int oy = sy / s.sh, ox = sx / s.sw;
+                if (oy < s.oh && ox < s.ow) v = grad[taps.offset[kk] + oy * s.ow + ox];
+            }
+            right[kk][t % CONV_BN] = v;
+        }
+        __syncthreads();
+        conv_accumulate(left, right, acc);
+    }
+    const int ty = t / 16, tx = t % 16;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+        const int n = n0 + tx + 16 * j;
+        if (n >= columns) continue;
+        const long long out = (long long)(n / in_plane) * s.c * in_plane + n % in_plane;
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            const int m = m0 + ty + 16 * i;
+            if (m < cig) dx[out + (long long)(g * cig + m) * in_plane] = acc[i][j];
+        }
+    }
+}
+
+// Partial weight gradients: split `blockIdx.z % splits` of group `blockIdx.z / splits` sums its
+// share of the output positions into partials[split] ([Co, C/G * kh * kw] each). Rows co of the
+// group, columns (ci, ki, kj), reduction over (img, oy, ox).
+extern "C" __global__ void conv2d_backward_weight_f32(float* partials, const float* dy, const float* x,
+                                                      ConvShape s) {
+    __shared__ float left[CONV_BK][CONV_BM];
+    __shared__ float right[CONV_BK][CONV_BN];
+    __shared__ ConvTaps taps;
+    const int g = blockIdx.z / s.splits, split = blockIdx.z % s.splits, t = threadIdx.x;
+    const int cig = s.c / s.groups, cog = s.co / s.groups, area = s.kh * s.kw;
+    const int columns = cig * area, plane = s.oh * s.ow, in_plane = s.h * s.w;
+    const int K = s.n * plane;
+    // Each split takes a run of whole steps.
+    const int steps = (K + CONV_BK - 1) / CONV_BK, per_split = (steps + s.splits - 1) / s.splits;
+    const int k_begin = split * per_split * CONV_BK, k_end = min(K, k_begin + per_split * CONV_BK);
+    const int m0 = blockIdx.y * CONV_BM, n0 = blockIdx.x * CONV_BN;
+    const int col = n0 + t % CONV_BN;
+    const bool col_ok = col < columns;
+    const int ci = col_ok ? col / area : 0, tap = col_ok ? col % area : 0;
+    const int cy = tap / s.kw * s.dh - s.ph, cx = tap % s.kw * s.dw - s.pw;
+    const float* channel = x + (long long)(g * cig + ci) * in_plane;
+    const float* grad = dy + (long long)g * cog * plane;
+    float acc[4][4] = {};
+    for (int k0 = k_begin; k0 < k_end; k0 += CONV_BK) {
+        if (t < CONV_BK) {
+            const int k = k0 + t, img = k / plane, pos = k % plane;
+            taps.valid[t] = k < k_end;
+            taps.offset[t] = img * s.c * in_plane;
+            taps.extra[t] = img * s.co * plane + pos;
+            taps.dy[t] = pos / s.ow * s.sh;
+            taps.dx[t] = pos % s.ow * s.sw;
+        }
+        __syncthreads();
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            const int e = t + CONV_THREADS * i, mm = e / CONV_BK, kk = e % CONV_BK;
+            const int m = m0 + mm;
+            left[kk][mm] = m < cog && taps.valid[kk] ? grad[taps.extra[kk] + (long long)m * plane] : 0.f;
+        }
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            const int kk = t / CONV_BN + 4 * i;
+            const int iy = taps.dy[kk] + cy, ix = taps.dx[kk] + cx;
+            const bool inside = col_ok && taps.valid[kk] && iy >= 0 && iy < s.h && ix >= 0 && ix < s.w;
+            right[kk][t % CONV_BN] = inside ? channel[(long long)taps.offset[kk] + iy * s.w + ix] : 0.f;
+        }
+        __syncthreads();
+        conv_accumulate(left, right, acc);
+    }
+    const int ty = t / 16, tx = t % 16;
+    float* out = partials + (long long)split * s.co * columns;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        const int m = m0 + ty + 16 * i;
+        if (m >= cog) continue;
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            const int n = n0 + tx + 16 * j;
+            if (n < columns) out[(long long)(g * cog + m) * columns + n] = acc[i][j];
+        }
+    }
+}
