@@ -1,7 +1,8 @@
 """The CUDA backend.
 
 Without a GPU (CI): every kernel file compiles with NVRTC (pip's nvidia-cuda-nvrtc, a test
-dependency), and asking for a CUDA tensor raises DeviceError. With a GPU (tests marked `gpu`):
+dependency) and its PTX assembles with ptxas (pip's nvidia-cuda-nvcc), and asking for a CUDA tensor
+raises DeviceError. With a GPU (tests marked `gpu`):
 every CUDA op, forward and backward, matches the CPU backend.
 
 Tolerances against the CPU backend: elementwise ops rtol 2e-6 / atol 1e-6 (the device's expf,
@@ -11,6 +12,9 @@ blocked summation order); matmul rtol 1e-5 / atol 1e-5 with TF32 off; optimizer 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -38,6 +42,31 @@ def test_every_kernel_file_compiles_with_nvrtc(arch: str) -> None:
     )
     files = fg.cuda.compile_kernels(arch)
     assert {"attention.cu", "conv.cu", "copy.cu", "elementwise.cu", "reduce.cu", "softmax.cu", "optim.cu"} <= set(files)
+    assert all(".entry" in ptx for ptx in files.values())
+
+
+def _ptxas() -> Path | None:
+    """ptxas from pip's nvidia-cuda-nvcc (a test dependency on Linux), if installed."""
+    for base in map(Path, sys.path):
+        candidate = base / "nvidia" / "cu13" / "bin" / "ptxas"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@pytest.mark.skipif(_ptxas() is None, reason="needs ptxas (pip install nvidia-cuda-nvcc, a test dependency on Linux)")
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
+def test_every_kernel_assembles_with_ptxas(arch: str, tmp_path: Path) -> None:
+    """NVRTC passes inline PTX (the tensor-core mma) through unchecked; assembling each file's PTX
+    for the GPU checks it, and every kernel's registers and shared memory, without a GPU."""
+    ptxas = _ptxas()
+    assert ptxas is not None
+    for name, ptx in fg.cuda.compile_kernels(arch).items():
+        source = tmp_path / f"{name}.ptx"
+        source.write_text(ptx)
+        run = subprocess.run([str(ptxas), f"-arch={arch}", str(source), "-o", str(tmp_path / f"{name}.cubin")],
+                             capture_output=True, text=True)
+        assert run.returncode == 0, f"{name}: {run.stderr}"
 
 
 def test_compile_kernels_rejects_a_bad_arch() -> None:
@@ -347,7 +376,8 @@ def test_linear_mlp_forward_and_backward_match_the_cpu(rng: np.random.Generator)
 @gpu
 def test_autocast_rounds_like_the_cpu_and_its_products_match(rng: np.random.Generator) -> None:
     """Rounding to bf16 is bit for bit the CPU's; under autocast, linear layers and convolutions
-    multiply the same rounded operands, so they agree as float32 products do."""
+    multiply the same rounded operands (the convolutions on bf16 tensor cores, with one case past a
+    64 x 64 tile and grouped), so they agree as float32 products do."""
     x = (rng.standard_normal(20000) * 10.0 ** rng.integers(-40, 38, 20000)).astype(np.float32)
     x[:4] = [np.inf, -np.inf, np.finfo(np.float32).max, -0.0]
     np.testing.assert_array_equal(fg.tensor(x).to("cuda").round_to_bf16().cpu().numpy().view(np.uint32),
@@ -359,6 +389,9 @@ def test_autocast_rounds_like_the_cpu_and_its_products_match(rng: np.random.Gene
     with fg.autocast():
         grads_match(lambda x, w, b: F.relu(F.linear(x, w, b)), [features, w1, b1], rtol=1e-5, atol=1e-5)
         grads_match(lambda x, w: F.conv2d(x, w, padding=1), [images, kernel], rtol=1e-5, atol=1e-5)
+        grads_match(lambda x, w: F.conv2d(x, w, stride=2, padding=1, groups=2),
+                    [rng.standard_normal((6, 8, 13, 11)).astype(np.float32),
+                     (rng.standard_normal((70, 4, 3, 3)) * 0.3).astype(np.float32)], rtol=1e-4, atol=1e-4)
 
 
 @gpu
@@ -674,7 +707,7 @@ def test_pooling_matches_the_cpu(rng: np.random.Generator) -> None:
 def test_fit_trains_the_small_cnn_on_mnist_on_cuda_like_on_the_cpu(precision: str, mnist: dict) -> None:
     """The issue's small CNN, one epoch on 12,000 images with `fit(device="cuda")` (implicit-GEMM
     convolution), against the same run on the CPU, in f32 and in bf16 (bf16 tensor-core products in
-    the linear layers; the convolutions multiply the bf16-rounded values in f32)."""
+    the convolutions' kernels and cuBLAS)."""
     x, y = mnist["x_train"][:12000], mnist["y_train"][:12000]
     xt, yt = mnist["x_test"][:2000], mnist["y_test"][:2000]
     accuracy = {}

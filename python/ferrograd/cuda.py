@@ -124,13 +124,14 @@ def empty_cache(device: int | str = 0) -> None:
     _core.cuda_empty_cache(_index(device))
 
 
-def compile_kernels(arch: str = "sm_90") -> list[str]:
-    """Compiles every kernel file for ``arch`` with NVRTC and returns the file names; needs NVRTC
-    but no GPU. Raises :class:`ferrograd.DeviceError` with NVRTC's log if a kernel does not compile."""
+def compile_kernels(arch: str = "sm_90") -> dict[str, str]:
+    """Compiles every kernel file for ``arch`` with NVRTC and returns each file's PTX by file name;
+    needs NVRTC but no GPU. Raises :class:`ferrograd.DeviceError` with NVRTC's log if a kernel does
+    not compile."""
     if not (isinstance(arch, str) and arch.startswith("sm_") and arch[3:].isdigit()):
         raise ValueError(f"compile_kernels: argument `arch` expected 'sm_XY' such as 'sm_90', got {arch!r}")
     _preload_wheel_libraries()
-    return list(_core.cuda_compile_kernels(arch))
+    return dict(_core.cuda_compile_kernels(arch))
 
 
 def set_allow_tf32(allow: bool) -> None:

@@ -1,8 +1,10 @@
 // rust/ferrograd-core/src/cuda/kernels/conv.cu run on the host (emulate.h) against a float64
 // reference: the forward pass (with and without bias), the input gradient and the weight
 // gradient (its split partials summed in order, as the launcher does), over strides, padding,
-// dilation, groups (depthwise included), and sizes off the 64 x 64 x 16 tiles in every dimension.
-// Prints each case's worst relative error; exits non-zero if one passes 1e-5.
+// dilation, groups (depthwise included), and sizes off the 64 x 64 x 16 tiles in every dimension;
+// each case runs the f32 kernels on f32 operands and the bf16 (tensor-core) kernels on operands
+// rounded to bf16 values. Prints each case's worst relative error; exits non-zero if one passes
+// 1e-5.
 #include "emulate.h"
 
 #include <cstdio>
@@ -27,7 +29,24 @@ double worst_error(const std::vector<float>& got, const std::vector<double>& wan
 
 int tiles(int size, int tile) { return (size + tile - 1) / tile; }
 
-bool run(const Case& c, unsigned seed) {
+// The nearest bf16 value (ties to even), as the autocast scope rounds operands.
+float to_bf16(float v) {
+    unsigned u = __float_as_uint(v);
+    u = (u + 0x7fff + ((u >> 16) & 1)) & 0xffff0000u;
+    return __int_as_float(int(u));
+}
+
+using ForwardKernel = void (*)(float*, const float*, const float*, const float*, int, ConvShape);
+using GradKernel = void (*)(float*, const float*, const float*, ConvShape);
+
+struct Kernels {
+    const char* name;
+    ForwardKernel forward;
+    GradKernel input, weight;
+    bool bf16;
+};
+
+bool run(const Case& c, unsigned seed, const Kernels& kernels) {
     ConvShape s{c.n, c.c, c.h, c.w, c.co, 0, 0, c.kh, c.kw, c.sh, c.sw, c.ph, c.pw, c.dh, c.dw, c.groups, c.splits};
     s.oh = (c.h + 2 * c.ph - c.dh * (c.kh - 1) - 1) / c.sh + 1;
     s.ow = (c.w + 2 * c.pw - c.dw * (c.kw - 1) - 1) / c.sw + 1;
@@ -36,7 +55,7 @@ bool run(const Case& c, unsigned seed) {
     std::normal_distribution<float> normal(0.f, 1.f);
     auto random = [&](size_t n) {
         std::vector<float> v(n);
-        for (auto& x : v) x = normal(gen);
+        for (auto& x : v) x = kernels.bf16 ? to_bf16(normal(gen)) : normal(gen);
         return v;
     };
     const size_t xs = size_t(c.n) * c.c * c.h * c.w, ys = size_t(c.n) * c.co * s.oh * s.ow;
@@ -71,16 +90,16 @@ bool run(const Case& c, unsigned seed) {
     std::vector<float> y(ys), y_plain(ys), dx(xs, NAN), partials(size_t(c.splits) * ws, NAN);
     const int plane = s.oh * s.ow;
     emulate_launch(dim3{unsigned(tiles(c.n * plane, CONV_BN)), unsigned(tiles(cog, CONV_BM)), unsigned(c.groups)},
-                   block, conv2d_forward_f32, y.data(), (const float*)x.data(), (const float*)w.data(),
+                   block, kernels.forward, y.data(), (const float*)x.data(), (const float*)w.data(),
                    (const float*)bias.data(), 1, s);
     emulate_launch(dim3{unsigned(tiles(c.n * plane, CONV_BN)), unsigned(tiles(cog, CONV_BM)), unsigned(c.groups)},
-                   block, conv2d_forward_f32, y_plain.data(), (const float*)x.data(), (const float*)w.data(),
+                   block, kernels.forward, y_plain.data(), (const float*)x.data(), (const float*)w.data(),
                    (const float*)bias.data(), 0, s);
     emulate_launch(dim3{unsigned(tiles(c.n * c.h * c.w, CONV_BN)), unsigned(tiles(cig, CONV_BM)), unsigned(c.groups)},
-                   block, conv2d_backward_input_f32, dx.data(), (const float*)dy.data(), (const float*)w.data(), s);
+                   block, kernels.input, dx.data(), (const float*)dy.data(), (const float*)w.data(), s);
     emulate_launch(dim3{unsigned(tiles(cig * area, CONV_BN)), unsigned(tiles(cog, CONV_BM)),
                         unsigned(c.groups * c.splits)},
-                   block, conv2d_backward_weight_f32, partials.data(), (const float*)dy.data(),
+                   block, kernels.weight, partials.data(), (const float*)dy.data(),
                    (const float*)x.data(), s);
     std::vector<float> dw(ws, 0.f);
     for (int p = 0; p < c.splits; ++p)
@@ -91,9 +110,9 @@ bool run(const Case& c, unsigned seed) {
     const double errors[] = {worst_error(y, y_ref), worst_error(y_plain, plain_ref), worst_error(dx, dx_ref),
                              worst_error(dw, dw_ref)};
     const double worst = *std::max_element(std::begin(errors), std::end(errors));
-    printf("n=%d c=%d %dx%d co=%d k=%dx%d s=%d,%d p=%d,%d d=%d,%d g=%d splits=%d: y %.1e, y without bias %.1e, "
+    printf("%s n=%d c=%d %dx%d co=%d k=%dx%d s=%d,%d p=%d,%d d=%d,%d g=%d splits=%d: y %.1e, y without bias %.1e, "
            "dx %.1e, dw %.1e\n",
-           c.n, c.c, c.h, c.w, c.co, c.kh, c.kw, c.sh, c.sw, c.ph, c.pw, c.dh, c.dw, c.groups, c.splits, errors[0],
+           kernels.name, c.n, c.c, c.h, c.w, c.co, c.kh, c.kw, c.sh, c.sw, c.ph, c.pw, c.dh, c.dw, c.groups, c.splits, errors[0],
            errors[1], errors[2], errors[3]);
     return worst < 1e-5;
 }
@@ -111,9 +130,14 @@ int main() {
         {3, 6, 10, 10, 66, 3, 3, 1, 1, 1, 1, 1, 1, 3, 40},  // more splits than steps: some are empty
         {1, 17, 9, 7, 3, 5, 5, 2, 2, 2, 2, 1, 1, 1, 4},     // 5x5 taps, stride 2 skipping inputs
     };
+    const Kernels kernels[] = {
+        {"f32", conv2d_forward_f32, conv2d_backward_input_f32, conv2d_backward_weight_f32, false},
+        {"bf16", conv2d_forward_bf16, conv2d_backward_input_bf16, conv2d_backward_weight_bf16, true},
+    };
     int failed = 0;
     unsigned seed = 1;
-    for (const Case& c : cases) failed += !run(c, seed++);
+    for (const Kernels& k : kernels)
+        for (const Case& c : cases) failed += !run(c, seed++, k);
     printf(failed ? "%d cases FAILED\n" : "all cases passed\n", failed);
     return failed != 0;
 }

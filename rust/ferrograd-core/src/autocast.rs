@@ -76,8 +76,8 @@ impl Drop for AutocastGuard {
 /// Whether the matrix products running now multiply operands that are all bf16 values (inside a
 /// lowered matmul, linear layer or convolution, and in their backward). cuBLAS then multiplies
 /// them on bf16 tensor cores (`CUBLAS_COMPUTE_32F_FAST_16BF`); its conversion to bf16 is exact
-/// for such operands, so the products equal the f32 ones up to summation order. conv2d's
-/// implicit-GEMM kernels on CUDA do not read the mark: they multiply the same values in f32.
+/// for such operands, so the products equal the f32 ones up to summation order; conv2d's
+/// implicit-GEMM kernels run their bf16 tensor-core tiles.
 pub(crate) fn bf16_operands() -> bool {
     BF16_OPERANDS.with(|b| b.get())
 }

@@ -59,11 +59,17 @@ fn cuda_empty_cache(py: Python<'_>, index: usize) -> PyResult<()> {
     py.detach(|| cuda::gpu(index)?.empty_cache()).py()
 }
 
-/// Compiles every kernel file for `arch` with NVRTC (no GPU needed); returns the file names.
+/// Compiles every kernel file for `arch` with NVRTC (no GPU needed); returns (file name, PTX)
+/// pairs.
 #[pyfunction]
-fn cuda_compile_kernels(py: Python<'_>, arch: String) -> PyResult<Vec<String>> {
+fn cuda_compile_kernels(py: Python<'_>, arch: String) -> PyResult<Vec<(String, String)>> {
     py.detach(|| kernels::compile_all(&arch))
-        .map(|files| files.into_iter().map(String::from).collect())
+        .map(|files| {
+            files
+                .into_iter()
+                .map(|(file, ptx)| (file.to_string(), ptx))
+                .collect()
+        })
         .py()
 }
 

@@ -1,10 +1,12 @@
 //! Launches of `kernels/conv.cu`: a convolution's forward pass, input gradient and weight
-//! gradient as implicit GEMM over contiguous NCHW images and `[Co, C/G, kh, kw]` weights.
+//! gradient as implicit GEMM over contiguous NCHW images and `[Co, C/G, kh, kw]` weights, on CUDA
+//! cores in f32, or on bf16 tensor cores when every operand holds bf16 values (`Products::Bf16`).
 
 use cudarc::driver::{DeviceRepr, LaunchConfig, PushKernelArg};
 
 use super::launch::{launch_error, BUSY_BLOCKS};
 use super::storage::{empty, CudaStorage};
+use super::Gpu;
 use crate::cpu::conv::ConvGeometry;
 use crate::{Error, Result};
 
@@ -88,6 +90,30 @@ impl ConvShape {
     }
 }
 
+/// What the products multiply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Products {
+    /// f32 operands, f32 products on CUDA cores.
+    F32,
+    /// Operands that are all bf16 values (inside a bf16 autocast scope): bf16 tensor cores with
+    /// f32 accumulation on sm_80 and later, which is exact for such operands up to summation
+    /// order; CUDA cores before.
+    Bf16,
+}
+
+/// `base` with the suffix of the kernels for `products` on `g`.
+fn kernel_name(base: &str, products: Products, g: &Gpu) -> String {
+    let tensor_cores = g
+        .arch
+        .trim_start_matches("sm_")
+        .parse::<u32>()
+        .is_ok_and(|arch| arch >= 80);
+    match (products, tensor_cores) {
+        (Products::Bf16, true) => format!("{base}_bf16"),
+        _ => format!("{base}_f32"),
+    }
+}
+
 /// Columns of one group's weight matrix: `C/G * kh * kw`.
 fn weight_columns(geo: &ConvGeometry) -> usize {
     geo.in_channels / geo.groups * geo.kernel.0 * geo.kernel.1
@@ -120,13 +146,14 @@ pub fn forward(
     weight: &CudaStorage,
     bias: Option<&CudaStorage>,
     geo: &ConvGeometry,
+    products: Products,
 ) -> Result<CudaStorage> {
     let shape = ConvShape::of(geo, 1)?;
     let g = x.gpu()?;
     let plane = geo.out_height * geo.out_width;
     let mut y = empty::<f32>(&g, geo.batch * geo.out_channels * plane)?;
-    let kernel = "conv2d_forward_f32";
-    let f = g.function("conv.cu", kernel)?;
+    let kernel = kernel_name("conv2d_forward", products, &g);
+    let f = g.function("conv.cu", &kernel)?;
     let w = weight.f32s(OP)?;
     let has_bias = bias.is_some() as i32;
     let mut b = g.stream.launch_builder(&f);
@@ -140,7 +167,7 @@ pub fn forward(
     let config = grid(geo.out_channels / geo.groups, geo.batch * plane, geo.groups)?;
     // SAFETY: the kernel reads the input, weight and bias inside their sizes for this geometry
     // (out-of-image taps are skipped) and writes each of the N * Co * oh * ow outputs once.
-    unsafe { b.launch(config) }.map_err(|e| launch_error(kernel, e))?;
+    unsafe { b.launch(config) }.map_err(|e| launch_error(&kernel, e))?;
     Ok(CudaStorage::F32(y))
 }
 
@@ -149,13 +176,14 @@ pub fn backward_input(
     dy: &CudaStorage,
     weight: &CudaStorage,
     geo: &ConvGeometry,
+    products: Products,
 ) -> Result<CudaStorage> {
     let shape = ConvShape::of(geo, 1)?;
     let g = dy.gpu()?;
     let image = geo.height * geo.width;
     let mut dx = empty::<f32>(&g, geo.batch * geo.in_channels * image)?;
-    let kernel = "conv2d_backward_input_f32";
-    let f = g.function("conv.cu", kernel)?;
+    let kernel = kernel_name("conv2d_backward_input", products, &g);
+    let f = g.function("conv.cu", &kernel)?;
     let mut b = g.stream.launch_builder(&f);
     b.arg(&mut dx)
         .arg(dy.f32s(OP)?)
@@ -164,7 +192,7 @@ pub fn backward_input(
     let config = grid(geo.in_channels / geo.groups, geo.batch * image, geo.groups)?;
     // SAFETY: reads stay inside dy and the weights for this geometry; every input pixel is
     // written once.
-    unsafe { b.launch(config) }.map_err(|e| launch_error(kernel, e))?;
+    unsafe { b.launch(config) }.map_err(|e| launch_error(&kernel, e))?;
     Ok(CudaStorage::F32(dx))
 }
 
@@ -188,14 +216,15 @@ pub fn backward_weight_partials(
     dy: &CudaStorage,
     x: &CudaStorage,
     geo: &ConvGeometry,
+    products: Products,
 ) -> Result<(CudaStorage, usize)> {
     let splits = weight_splits(geo);
     let shape = ConvShape::of(geo, splits)?;
     let g = dy.gpu()?;
     let columns = weight_columns(geo);
     let mut partials = empty::<f32>(&g, splits * geo.out_channels * columns)?;
-    let kernel = "conv2d_backward_weight_f32";
-    let f = g.function("conv.cu", kernel)?;
+    let kernel = kernel_name("conv2d_backward_weight", products, &g);
+    let f = g.function("conv.cu", &kernel)?;
     let mut b = g.stream.launch_builder(&f);
     b.arg(&mut partials)
         .arg(dy.f32s(OP)?)
@@ -204,6 +233,6 @@ pub fn backward_weight_partials(
     let config = grid(geo.out_channels / geo.groups, columns, geo.groups * splits)?;
     // SAFETY: reads stay inside dy and x for this geometry; each split writes all of its
     // Co * C/G * kh * kw partial sums once (zeros for a split past the last step).
-    unsafe { b.launch(config) }.map_err(|e| launch_error(kernel, e))?;
+    unsafe { b.launch(config) }.map_err(|e| launch_error(&kernel, e))?;
     Ok((CudaStorage::F32(partials), splits))
 }

@@ -132,12 +132,14 @@ fn compile_uncached(file: &str, src: &str, options: Vec<String>) -> Result<Strin
         })
 }
 
-/// Compiles every kernel file for `arch` with NVRTC (no cache, no GPU needed) and returns the
-/// file names; the first file that does not compile is the error.
-pub fn compile_all(arch: &str) -> Result<Vec<&'static str>> {
+/// Compiles every kernel file for `arch` with NVRTC (no cache, no GPU needed) and returns each
+/// file's name and PTX; the first file that does not compile is the error.
+pub fn compile_all(arch: &str) -> Result<Vec<(&'static str, String)>> {
     SOURCES
         .iter()
-        .map(|(file, _)| compile_uncached(file, &source(file)?, options(arch)).map(|_| *file))
+        .map(|(file, _)| {
+            compile_uncached(file, &source(file)?, options(arch)).map(|ptx| (*file, ptx))
+        })
         .collect()
 }
 

@@ -4,26 +4,31 @@
 //! sum of the kernel's split partials, both with the reduction kernels (a fixed order).
 
 use crate::cpu::conv::ConvGeometry;
-use crate::cuda::conv::{backward_input, backward_weight_partials, forward};
+use crate::cuda::conv::{backward_input, backward_weight_partials, forward, Products};
 use crate::{Layout, Result, Storage, Tensor};
 
 const OP: &str = "conv2d";
 
 /// The convolution of `x` with `weight` plus `bias` (all on one GPU), with its backward pass
-/// recorded.
+/// recorded. Inside a lowered (bf16 autocast) convolution the operands, and in the backward pass
+/// the output gradient, are bf16 values, and all three products run on bf16 tensor cores.
 pub(super) fn conv2d_implicit_gemm(
     x: &Tensor,
     weight: &Tensor,
     bias: Option<&Tensor>,
     geo: &ConvGeometry,
 ) -> Result<Tensor> {
+    let products = match crate::autocast::bf16_operands() {
+        true => Products::Bf16,
+        false => Products::F32,
+    };
     let (xc, wc) = (x.contiguous()?, weight.contiguous()?);
     let bias_c = bias.map(|b| b.contiguous()).transpose()?;
     let y = {
         let (sx, sw) = (xc.storage()?, wc.storage()?);
         let sb = bias_c.as_ref().map(|b| b.storage()).transpose()?;
         let b = sb.as_ref().map(|s| s.cuda(OP)).transpose()?;
-        forward(sx.cuda(OP)?, sw.cuda(OP)?, b, geo)?
+        forward(sx.cuda(OP)?, sw.cuda(OP)?, b, geo, products)?
     };
     let mut inputs = vec![x, weight];
     inputs.extend(bias);
@@ -40,11 +45,16 @@ pub(super) fn conv2d_implicit_gemm(
                 let gs = g.storage()?;
                 let dy = gs.cuda(OP)?;
                 let dx = match xc.requires_grad() {
-                    true => Some(backward_input(dy, wc.storage()?.cuda(OP)?, &geo)?),
+                    true => Some(backward_input(dy, wc.storage()?.cuda(OP)?, &geo, products)?),
                     false => None,
                 };
                 let dw = match wc.requires_grad() {
-                    true => Some(backward_weight_partials(dy, xc.storage()?.cuda(OP)?, &geo)?),
+                    true => Some(backward_weight_partials(
+                        dy,
+                        xc.storage()?.cuda(OP)?,
+                        &geo,
+                        products,
+                    )?),
                     false => None,
                 };
                 (dx, dw)

@@ -156,3 +156,18 @@ __device__ float fg_block_reduce(int kind, float v) {
     __syncthreads();
     return r;
 }
+
+// d += a @ b on bf16 tensor cores for one warp: a 16 x 16, b 16 x 8, d 16 x 8 with f32
+// accumulation, each operand in its mma.m16n8k16 fragment layout (PTX ISA, "Matrix Fragments for
+// mma.m16n8k16 with floating point type"). sm_80 and later; launchers check the architecture.
+__device__ __forceinline__ void fg_mma_bf16_16816(float d[4], const unsigned a[4], const unsigned b[2]) {
+#if __CUDA_ARCH__ >= 800
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%0, %1, %2, %3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#else
+    __trap();
+#endif
+}

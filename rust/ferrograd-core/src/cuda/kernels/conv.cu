@@ -11,10 +11,18 @@
 //
 // Tiling: a block of 256 threads computes a 64 x 64 tile of the product, 16 reduction steps at a
 // time. Each step the block stages a 64 x 16 tile of the left operand and a 16 x 64 tile of the
-// right one in shared memory (four elements per thread each), then every thread accumulates a 4 x 4
-// sub-tile: rows ty + 16 i and columns tx + 16 j (thread (ty, tx) = (t / 16, t % 16)), so a warp's
-// reads of the staged tiles are broadcasts (left) and 16 consecutive words (right): no bank
-// conflicts. The gathers decode each reduction index once per step into a shared table
+// right one in shared memory (four elements per thread each), then accumulates them with one of two
+// tile policies, each holding 16 accumulators per thread:
+// - `SimtTile` (f32): every thread accumulates a 4 x 4 sub-tile, rows ty + 16 i and columns
+//   tx + 16 j (thread (ty, tx) = (t / 16, t % 16)), so a warp's reads of the staged f32 tiles are
+//   broadcasts (left) and 16 consecutive words (right): no bank conflicts.
+// - `MmaTile` (bf16 tensor cores, sm_80 and later): each warp owns a 16 x 32 sub-tile, four
+//   mma.m16n8k16 per step, with f32 accumulation. The tiles are staged as bf16 with the reduction
+//   index contiguous, so each fragment register is one 32-bit shared load; rows are padded to 24
+//   values (12 words), which puts the 32 lanes' fragment loads in 32 different banks. It is used
+//   only for operands that are bf16 values already (inside a bf16 autocast scope), so staging them
+//   as bf16 (the high half of each f32) is exact.
+// The gathers decode each reduction index once per step into a shared table
 // (`conv_taps`), and each thread decodes its one column of the right operand once per block, so
 // the inner loads cost a few additions and bounds checks. Two barriers a step suffice: the table
 // for the next step is written while others may still be accumulating (they no longer read it),
@@ -24,8 +32,8 @@
 // [Co/G, C/G * kh * kw] matrix, so its reduction is split over `splits` blocks, each writing its own
 // partial product; the launcher sums the partials in a fixed order (deterministic, no atomics).
 //
-// SIMT f32 with f32 accumulation. Not yet timed on a GPU: tensor-core (bf16) tiles and
-// double-buffered staging are the next steps.
+// Not yet timed on a GPU (written while none was lent); double-buffered staging (cp.async) and
+// ldmatrix fragment loads are the next steps once it is.
 
 #define CONV_BM 64
 #define CONV_BN 64
@@ -41,23 +49,92 @@ struct ConvShape {
     int splits;                  // weight gradient: reduction splits per group
 };
 
-// acc[i][j] += sum over the staged step of left[row i] * right[col j].
-__device__ __forceinline__ void conv_accumulate(const float (*left)[CONV_BM], const float (*right)[CONV_BN],
-                                                float acc[4][4]) {
-    const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
+// f32 tiles, 4 x 4 accumulators per thread.
+struct SimtTile {
+    struct Staging {
+        float left[CONV_BK][CONV_BM];
+        float right[CONV_BK][CONV_BN];
+    };
+    float acc[4][4] = {};
+
+    static __device__ __forceinline__ void stage_left(Staging& s, int row, int k, float v) { s.left[k][row] = v; }
+    static __device__ __forceinline__ void stage_right(Staging& s, int k, int col, float v) { s.right[k][col] = v; }
+
+    __device__ __forceinline__ void accumulate(const Staging& s) {
+        const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
 #pragma unroll
-    for (int kk = 0; kk < CONV_BK; ++kk) {
-        float a[4], b[4];
+        for (int kk = 0; kk < CONV_BK; ++kk) {
+            float a[4], b[4];
 #pragma unroll
-        for (int i = 0; i < 4; ++i) a[i] = left[kk][ty + 16 * i];
+            for (int i = 0; i < 4; ++i) a[i] = s.left[kk][ty + 16 * i];
 #pragma unroll
-        for (int j = 0; j < 4; ++j) b[j] = right[kk][tx + 16 * j];
+            for (int j = 0; j < 4; ++j) b[j] = s.right[kk][tx + 16 * j];
+#pragma unroll
+            for (int i = 0; i < 4; ++i)
+#pragma unroll
+                for (int j = 0; j < 4; ++j) acc[i][j] += a[i] * b[j];
+        }
+    }
+
+    // f(row, col, value) for each accumulator, rows and columns within the block's tile.
+    template <class F>
+    __device__ __forceinline__ void for_each(F f) const {
+        const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
 #pragma unroll
         for (int i = 0; i < 4; ++i)
 #pragma unroll
-            for (int j = 0; j < 4; ++j) acc[i][j] += a[i] * b[j];
+            for (int j = 0; j < 4; ++j) f(ty + 16 * i, tx + 16 * j, acc[i][j]);
     }
-}
+};
+
+// bf16 tensor-core tiles: warp w owns rows 16 (w / 2) .. + 16 and columns 32 (w % 2) .. + 32, as
+// four 16 x 8 mma tiles whose accumulators c0..c3 sit in acc[q] (mma fragment layouts: PTX ISA,
+// "Matrix Fragments for mma.m16n8k16 with floating point type").
+struct MmaTile {
+    struct Staging {
+        unsigned short left[CONV_BM][CONV_BK + 8];
+        unsigned short right[CONV_BN][CONV_BK + 8];
+    };
+    float acc[4][4] = {};
+
+    // The bf16 bits of v, which is a bf16 value: the high half of its f32 bits.
+    static __device__ __forceinline__ unsigned short bf16_bits(float v) {
+        return (unsigned short)(__float_as_uint(v) >> 16);
+    }
+    static __device__ __forceinline__ void stage_left(Staging& s, int row, int k, float v) {
+        s.left[row][k] = bf16_bits(v);
+    }
+    static __device__ __forceinline__ void stage_right(Staging& s, int k, int col, float v) {
+        s.right[col][k] = bf16_bits(v);
+    }
+    // Elements k and k + 1 of a staged row as one fragment register (element k in the low half).
+    static __device__ __forceinline__ unsigned pair(const unsigned short* row, int k) {
+        return *(const unsigned*)(row + k);
+    }
+
+    __device__ __forceinline__ void accumulate(const Staging& s) {
+        const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane >> 2, t = lane & 3;
+        const int r0 = warp / 2 * 16, c0 = warp % 2 * 32;
+        const unsigned a[4] = {pair(s.left[r0 + g], 2 * t), pair(s.left[r0 + g + 8], 2 * t),
+                               pair(s.left[r0 + g], 2 * t + 8), pair(s.left[r0 + g + 8], 2 * t + 8)};
+#pragma unroll
+        for (int q = 0; q < 4; ++q) {
+            const unsigned short* col = s.right[c0 + 8 * q + g];
+            const unsigned b[2] = {pair(col, 2 * t), pair(col, 2 * t + 8)};
+            fg_mma_bf16_16816(acc[q], a, b);
+        }
+    }
+
+    template <class F>
+    __device__ __forceinline__ void for_each(F f) const {
+        const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane >> 2, t = lane & 3;
+        const int r0 = warp / 2 * 16, c0 = warp % 2 * 32;
+#pragma unroll
+        for (int q = 0; q < 4; ++q)
+#pragma unroll
+            for (int c = 0; c < 4; ++c) f(r0 + g + (c >= 2 ? 8 : 0), c0 + 8 * q + 2 * t + (c & 1), acc[q][c]);
+    }
+};
 
 // Per reduction index of a step: an offset and the vertical and horizontal shifts of its tap.
 struct ConvTaps {
@@ -66,12 +143,12 @@ struct ConvTaps {
     bool valid[CONV_BK];
 };
 
-// y = conv(x, w) + bias: rows co of the group, columns (img, oy, ox).
-// `bias` is read only when `has_bias`.
-extern "C" __global__ void conv2d_forward_f32(float* y, const float* x, const float* w, const float* bias,
-                                              int has_bias, ConvShape s) {
-    __shared__ float left[CONV_BK][CONV_BM];
-    __shared__ float right[CONV_BK][CONV_BN];
+// y = conv(x, w) + bias: rows co of the group, columns (img, oy, ox). `bias` is read only when
+// `has_bias`.
+template <class Tile>
+__device__ __forceinline__ void conv_forward(float* y, const float* x, const float* w, const float* bias,
+                                             int has_bias, const ConvShape& s) {
+    __shared__ typename Tile::Staging staged;
     __shared__ ConvTaps taps;
     const int g = blockIdx.z, t = threadIdx.x;
     const int cig = s.c / s.groups, cog = s.co / s.groups, area = s.kh * s.kw;
@@ -83,7 +160,7 @@ extern "C" __global__ void conv2d_forward_f32(float* y, const float* x, const fl
     const int img = col_ok ? col / plane : 0, pos = col_ok ? col % plane : 0;
     const int iy0 = pos / s.ow * s.sh - s.ph, ix0 = pos % s.ow * s.sw - s.pw;
     const float* image = x + ((long long)img * s.c + (long long)g * cig) * s.h * s.w;
-    float acc[4][4] = {};
+    Tile tile;
     for (int k0 = 0; k0 < K; k0 += CONV_BK) {
         if (t < CONV_BK) {
             const int k = k0 + t, tap = k % area;
@@ -97,38 +174,31 @@ extern "C" __global__ void conv2d_forward_f32(float* y, const float* x, const fl
         for (int i = 0; i < 4; ++i) {
             const int e = t + CONV_THREADS * i, mm = e / CONV_BK, kk = e % CONV_BK;
             const int m = m0 + mm, k = k0 + kk;
-            left[kk][mm] = m < cog && k < K ? w[(long long)(g * cog + m) * K + k] : 0.f;
+            Tile::stage_left(staged, mm, kk, m < cog && k < K ? w[(long long)(g * cog + m) * K + k] : 0.f);
         }
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
             const int kk = t / CONV_BN + 4 * i;
             const int iy = iy0 + taps.dy[kk], ix = ix0 + taps.dx[kk];
             const bool inside = col_ok && taps.valid[kk] && iy >= 0 && iy < s.h && ix >= 0 && ix < s.w;
-            right[kk][t % CONV_BN] = inside ? image[taps.offset[kk] + iy * s.w + ix] : 0.f;
+            Tile::stage_right(staged, kk, t % CONV_BN, inside ? image[taps.offset[kk] + iy * s.w + ix] : 0.f);
         }
         __syncthreads();
-        conv_accumulate(left, right, acc);
+        tile.accumulate(staged);
     }
-    const int ty = t / 16, tx = t % 16;
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-        const int n = n0 + tx + 16 * j;
-        if (n >= columns) continue;
-        const long long out = (long long)(n / plane) * s.co * plane + n % plane;
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-            const int m = m0 + ty + 16 * i;
-            if (m >= cog) continue;
-            const int channel = g * cog + m;
-            y[out + (long long)channel * plane] = acc[i][j] + (has_bias ? bias[channel] : 0.f);
-        }
-    }
+    tile.for_each([&](int row, int column, float v) {
+        const int m = m0 + row, n = n0 + column;
+        if (m >= cog || n >= columns) return;
+        const int channel = g * cog + m;
+        const long long out = ((long long)(n / plane) * s.co + channel) * plane + n % plane;
+        y[out] = v + (has_bias ? bias[channel] : 0.f);
+    });
 }
 
 // dx = conv's adjoint applied to dy: rows ci of the group, columns (img, iy, ix).
-extern "C" __global__ void conv2d_backward_input_f32(float* dx, const float* dy, const float* w, ConvShape s) {
-    __shared__ float left[CONV_BK][CONV_BM];
-    __shared__ float right[CONV_BK][CONV_BN];
+template <class Tile>
+__device__ __forceinline__ void conv_backward_input(float* dx, const float* dy, const float* w, const ConvShape& s) {
+    __shared__ typename Tile::Staging staged;
     __shared__ ConvTaps taps;
     const int g = blockIdx.z, t = threadIdx.x;
     const int cig = s.c / s.groups, cog = s.co / s.groups, area = s.kh * s.kw;
@@ -139,7 +209,7 @@ extern "C" __global__ void conv2d_backward_input_f32(float* dx, const float* dy,
     const int img = col_ok ? col / in_plane : 0, pos = col_ok ? col % in_plane : 0;
     const int iy = pos / s.w, ix = pos % s.w;
     const float* grad = dy + ((long long)img * s.co + (long long)g * cog) * plane;
-    float acc[4][4] = {};
+    Tile tile;
     for (int k0 = 0; k0 < K; k0 += CONV_BK) {
         if (t < CONV_BK) {
             const int k = k0 + t, tap = k % area;
@@ -155,7 +225,7 @@ extern "C" __global__ void conv2d_backward_input_f32(float* dx, const float* dy,
         for (int i = 0; i < 4; ++i) {
             const int e = t + CONV_THREADS * i, mm = e / CONV_BK, kk = e % CONV_BK;
             const int m = m0 + mm;
-            left[kk][mm] = m < cig && taps.valid[kk] ? w[taps.extra[kk] + (long long)m * area] : 0.f;
+            Tile::stage_left(staged, mm, kk, m < cig && taps.valid[kk] ? w[taps.extra[kk] + (long long)m * area] : 0.f);
         }
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
@@ -168,32 +238,25 @@ extern "C" __global__ void conv2d_backward_input_f32(float* dx, const float* dy,
                 const int oy = sy / s.sh, ox = sx / s.sw;
                 if (oy < s.oh && ox < s.ow) v = grad[taps.offset[kk] + oy * s.ow + ox];
             }
-            right[kk][t % CONV_BN] = v;
+            Tile::stage_right(staged, kk, t % CONV_BN, v);
         }
         __syncthreads();
-        conv_accumulate(left, right, acc);
+        tile.accumulate(staged);
     }
-    const int ty = t / 16, tx = t % 16;
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-        const int n = n0 + tx + 16 * j;
-        if (n >= columns) continue;
-        const long long out = (long long)(n / in_plane) * s.c * in_plane + n % in_plane;
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-            const int m = m0 + ty + 16 * i;
-            if (m < cig) dx[out + (long long)(g * cig + m) * in_plane] = acc[i][j];
-        }
-    }
+    tile.for_each([&](int row, int column, float v) {
+        const int m = m0 + row, n = n0 + column;
+        if (m >= cig || n >= columns) return;
+        dx[((long long)(n / in_plane) * s.c + g * cig + m) * in_plane + n % in_plane] = v;
+    });
 }
 
 // Partial weight gradients: split `blockIdx.z % splits` of group `blockIdx.z / splits` sums its
 // share of the output positions into partials[split] ([Co, C/G * kh * kw] each). Rows co of the
 // group, columns (ci, ki, kj), reduction over (img, oy, ox).
-extern "C" __global__ void conv2d_backward_weight_f32(float* partials, const float* dy, const float* x,
-                                                      ConvShape s) {
-    __shared__ float left[CONV_BK][CONV_BM];
-    __shared__ float right[CONV_BK][CONV_BN];
+template <class Tile>
+__device__ __forceinline__ void conv_backward_weight(float* partials, const float* dy, const float* x,
+                                                     const ConvShape& s) {
+    __shared__ typename Tile::Staging staged;
     __shared__ ConvTaps taps;
     const int g = blockIdx.z / s.splits, split = blockIdx.z % s.splits, t = threadIdx.x;
     const int cig = s.c / s.groups, cog = s.co / s.groups, area = s.kh * s.kw;
@@ -209,7 +272,7 @@ extern "C" __global__ void conv2d_backward_weight_f32(float* partials, const flo
     const int cy = tap / s.kw * s.dh - s.ph, cx = tap % s.kw * s.dw - s.pw;
     const float* channel = x + (long long)(g * cig + ci) * in_plane;
     const float* grad = dy + (long long)g * cog * plane;
-    float acc[4][4] = {};
+    Tile tile;
     for (int k0 = k_begin; k0 < k_end; k0 += CONV_BK) {
         if (t < CONV_BK) {
             const int k = k0 + t, img = k / plane, pos = k % plane;
@@ -224,28 +287,44 @@ extern "C" __global__ void conv2d_backward_weight_f32(float* partials, const flo
         for (int i = 0; i < 4; ++i) {
             const int e = t + CONV_THREADS * i, mm = e / CONV_BK, kk = e % CONV_BK;
             const int m = m0 + mm;
-            left[kk][mm] = m < cog && taps.valid[kk] ? grad[taps.extra[kk] + (long long)m * plane] : 0.f;
+            Tile::stage_left(staged, mm, kk, m < cog && taps.valid[kk] ? grad[taps.extra[kk] + (long long)m * plane] : 0.f);
         }
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
             const int kk = t / CONV_BN + 4 * i;
             const int iy = taps.dy[kk] + cy, ix = taps.dx[kk] + cx;
             const bool inside = col_ok && taps.valid[kk] && iy >= 0 && iy < s.h && ix >= 0 && ix < s.w;
-            right[kk][t % CONV_BN] = inside ? channel[(long long)taps.offset[kk] + iy * s.w + ix] : 0.f;
+            Tile::stage_right(staged, kk, t % CONV_BN,
+                              inside ? channel[(long long)taps.offset[kk] + iy * s.w + ix] : 0.f);
         }
         __syncthreads();
-        conv_accumulate(left, right, acc);
+        tile.accumulate(staged);
     }
-    const int ty = t / 16, tx = t % 16;
     float* out = partials + (long long)split * s.co * columns;
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-        const int m = m0 + ty + 16 * i;
-        if (m >= cog) continue;
-#pragma unroll
-        for (int j = 0; j < 4; ++j) {
-            const int n = n0 + tx + 16 * j;
-            if (n < columns) out[(long long)(g * cog + m) * columns + n] = acc[i][j];
-        }
-    }
+    tile.for_each([&](int row, int column, float v) {
+        const int m = m0 + row, n = n0 + column;
+        if (m < cog && n < columns) out[(long long)(g * cog + m) * columns + n] = v;
+    });
+}
+
+// The entry points: f32 on CUDA cores, and bf16 values on tensor cores.
+extern "C" __global__ void conv2d_forward_f32(float* y, const float* x, const float* w, const float* bias,
+                                              int has_bias, ConvShape s) {
+    conv_forward<SimtTile>(y, x, w, bias, has_bias, s);
+}
+extern "C" __global__ void conv2d_forward_bf16(float* y, const float* x, const float* w, const float* bias,
+                                               int has_bias, ConvShape s) {
+    conv_forward<MmaTile>(y, x, w, bias, has_bias, s);
+}
+extern "C" __global__ void conv2d_backward_input_f32(float* dx, const float* dy, const float* w, ConvShape s) {
+    conv_backward_input<SimtTile>(dx, dy, w, s);
+}
+extern "C" __global__ void conv2d_backward_input_bf16(float* dx, const float* dy, const float* w, ConvShape s) {
+    conv_backward_input<MmaTile>(dx, dy, w, s);
+}
+extern "C" __global__ void conv2d_backward_weight_f32(float* partials, const float* dy, const float* x, ConvShape s) {
+    conv_backward_weight<SimtTile>(partials, dy, x, s);
+}
+extern "C" __global__ void conv2d_backward_weight_bf16(float* partials, const float* dy, const float* x, ConvShape s) {
+    conv_backward_weight<MmaTile>(partials, dy, x, s);
 }
