@@ -1,7 +1,8 @@
 """Speed of each CUDA kernel family on large inputs, ferrograd against the same PyTorch op on the same
 GPU in the same process, with the bytes each op must move (inputs read once, outputs written once)
-as a bandwidth next to a device-to-device copy's. These are the measured speeds quoted at the top
-of each `.cu` file. Usage: ``python benches/gpu_kernels.py`` (needs a GPU and PyTorch)."""
+as a bandwidth next to a device-to-device copy's, and the convolutions' arithmetic rate. These are
+the measured speeds quoted at the top of each `.cu` file. Usage: ``python benches/gpu_kernels.py``
+(needs a GPU and PyTorch)."""
 
 from __future__ import annotations
 
@@ -103,6 +104,57 @@ def _cases(rng: np.random.Generator) -> list[tuple[str, int, Callable[[], object
     ]
 
 
+def _conv_cases(rng: np.random.Generator) -> list[tuple[str, float, Callable[[], object], Callable[[], object]]]:
+    """(name, multiply-adds x 2, ferrograd call, PyTorch call) for the implicit-GEMM convolution:
+    the small CNN's second convolution, and a ResNet-style 3×3 convolution in f32 and in bf16
+    (ferrograd under `fg.autocast()`, PyTorch on bf16 channels-last tensors, cuDNN's choice)."""
+    cases = []
+    for label, (n, c, hw, co, pad), precisions in (("small CNN conv2 32→64 3×3, 128 × 26²", (128, 32, 26, 64, 0), ("f32",)),
+                                                   ("ResNet 3×3 128→128, 256 × 16²", (256, 128, 16, 128, 1),
+                                                    ("f32", "bf16"))):
+        x = rng.standard_normal((n, c, hw, hw), dtype=np.float32)
+        w = (rng.standard_normal((co, c, 3, 3)) * 0.05).astype(np.float32)
+        out = hw + 2 * pad - 2
+        flops = 2.0 * n * co * out * out * c * 9
+        for precision in precisions:
+            fx, tx = _pair(x)
+            fw, tw = _pair(w)
+            if precision == "bf16":
+                tx = tx.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+                tw = tw.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+            for t in (fx, fw, tx, tw):
+                t.requires_grad = True
+
+            def ours(fx=fx, fw=fw, pad=pad, bf16=precision == "bf16") -> None:
+                if bf16:
+                    with fg.autocast():
+                        F.conv2d(fx, fw, padding=pad).sum().backward()
+                else:
+                    F.conv2d(fx, fw, padding=pad).sum().backward()
+
+            def theirs(tx=tx, tw=tw, pad=pad) -> None:
+                TF.conv2d(tx, tw, padding=pad).sum().backward()
+
+            cases.append((f"{label}, forward, {precision}", flops,
+                          lambda fx=fx, fw=fw, pad=pad, bf16=precision == "bf16": _conv_forward(fx, fw, pad, bf16),
+                          lambda tx=tx, tw=tw, pad=pad: _torch_conv_forward(tx, tw, pad)))
+            cases.append((f"{label}, forward + both gradients, {precision}", 3 * flops, ours, theirs))
+    return cases
+
+
+def _conv_forward(x: fg.Tensor, w: fg.Tensor, pad: int, bf16: bool) -> fg.Tensor:
+    with fg.no_grad():
+        if bf16:
+            with fg.autocast():
+                return F.conv2d(x, w, padding=pad)
+        return F.conv2d(x, w, padding=pad)
+
+
+def _torch_conv_forward(x: torch.Tensor, w: torch.Tensor, pad: int) -> torch.Tensor:
+    with torch.no_grad():
+        return TF.conv2d(x, w, padding=pad)
+
+
 def _copy_bandwidth() -> float:
     src = torch.empty(2 << 30, dtype=torch.uint8, device="cuda")
     dst = torch.empty_like(src)
@@ -120,6 +172,14 @@ def main() -> None:
         t_ms = _timed(theirs, torch.cuda.synchronize)
         rate = nbytes / (f_ms / 1e3)
         print(f"| {name} | {f_ms:.3f} | {t_ms:.3f} | {f_ms / t_ms:.2f}× | {rate / 1e12:.2f} ({100 * rate / copy:.0f}%) |")
+    # Full-precision convolutions on both sides: cuDNN would otherwise use TF32 tensor cores.
+    torch.backends.cudnn.allow_tf32 = False
+    print("\n| convolution | ferrograd (ms) | PyTorch (ms) | ratio | ferrograd TFLOP/s |")
+    print("|---|---|---|---|---|")
+    for name, flops, ours, theirs in _conv_cases(np.random.default_rng(1)):
+        f_ms = _timed(ours, fg.cuda.synchronize)
+        t_ms = _timed(theirs, torch.cuda.synchronize)
+        print(f"| {name} | {f_ms:.3f} | {t_ms:.3f} | {f_ms / t_ms:.2f}× | {flops / (f_ms / 1e3) / 1e12:.1f} |")
 
 
 if __name__ == "__main__":
