@@ -91,7 +91,9 @@ struct SimtTile {
 // four 16 x 8 mma tiles whose accumulators c0..c3 sit in acc[q] (mma fragment layouts: PTX ISA,
 // "Matrix Fragments for mma.m16n8k16 with floating point type").
 struct MmaTile {
-    struct Staging {
+    // Fragment registers are read as 32-bit words (`pair`): the tiles must be 4-byte aligned,
+    // which bf16 arrays alone are not.
+    struct alignas(16) Staging {
         unsigned short left[CONV_BM][CONV_BK + 8];
         unsigned short right[CONV_BN][CONV_BK + 8];
     };
