@@ -23,7 +23,7 @@
 //   only for operands that are bf16 values already (inside a bf16 autocast scope), so staging them
 //   as bf16 (the high half of each f32) is exact.
 // The gathers decode each reduction index once per step into a shared table
-// (`conv_taps`), and each thread decodes its one column of the right operand once per block, so
+// (`ConvTaps`), and each thread decodes its one column of the right operand once per block, so
 // the inner loads cost a few additions and bounds checks. Two barriers a step suffice: the table
 // for the next step is written while others may still be accumulating (they no longer read it),
 // and the staged tiles are overwritten only after the next step's first barrier.
@@ -266,7 +266,8 @@ __device__ __forceinline__ void conv_backward_weight(float* partials, const floa
     const int K = s.n * plane;
     // Each split takes a run of whole steps.
     const int steps = (K + CONV_BK - 1) / CONV_BK, per_split = (steps + s.splits - 1) / s.splits;
-    const int k_begin = split * per_split * CONV_BK, k_end = min(K, k_begin + per_split * CONV_BK);
+    const long long begin = (long long)split * per_split * CONV_BK;
+    const int k_begin = (int)min((long long)K, begin), k_end = (int)min((long long)K, begin + per_split * CONV_BK);
     const int m0 = blockIdx.y * CONV_BM, n0 = blockIdx.x * CONV_BN;
     const int col = n0 + t % CONV_BN;
     const bool col_ok = col < columns;
