@@ -795,9 +795,9 @@ def test_state_dicts_of_a_cuda_model_round_trip(tmp_path, rng: np.random.Generat
 
 @gpu
 def test_attacks_on_a_cuda_model_match_the_cpu(rng: np.random.Generator) -> None:
-    """PGD keeps its iterates on the GPU; APGD keeps host buffers and reaches the GPU model through
-    differentiable transfers. Both give the CPU's adversarial examples (up to sign flips of
-    near-zero gradients)."""
+    """PGD and APGD keep their iterates and best points on the GPU, Square keeps host buffers and
+    queries the GPU model through transfers; all give the CPU's adversarial examples (up to sign
+    flips of near-zero gradients)."""
     x = rng.random((16, 1, 8, 8), dtype=np.float32)
     y = rng.integers(0, 4, 16)
     results = {}
@@ -807,7 +807,8 @@ def test_attacks_on_a_cuda_model_match_the_cpu(rng: np.random.Generator) -> None
         model = n.Sequential(n.Conv2d(1, 4, 3), n.ReLU(), n.Flatten(), n.Linear(144, 4)).to(device)
         pgd = fg.attacks.PGD(model, eps=0.1, alpha=0.02, steps=5, seed=0)(x, y)
         apgd = fg.attacks.APGD(model, eps=0.1, steps=5, seed=0)(x, y)
-        results[device] = (pgd.adversarial, apgd.adversarial)
+        square = fg.attacks.Square(model, eps=0.1, queries=20, seed=0)(x, y)
+        results[device] = (pgd.adversarial, apgd.adversarial, square.adversarial)
     for a, b in zip(results["cuda"], results["cpu"]):
         # A sign step can flip where a gradient coordinate is within rounding of zero: allow a few.
         assert np.mean(np.abs(np.asarray(a) - np.asarray(b)) > 1e-4) < 0.01

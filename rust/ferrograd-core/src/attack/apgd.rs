@@ -5,13 +5,14 @@
 //! best objective changed since the previous checkpoint. Returns, per sample, a successful point
 //! if any was met, else the highest-objective one.
 
-use super::batch::{ascent_direction, project_onto_ball, restart_stream, Best, Goal};
-use super::iterate::objective_and_grad;
-use super::objective::{predictions, AttackLoss};
+use super::batch::{per_sample, restart_stream, Best, Goal};
+use super::host_view::model_device;
+use super::iterate::{floored, objective_and_grad, project_onto_ball, sample_sums, unit_direction};
+use super::objective::AttackLoss;
 use super::pgd::{BatchResult, Norm};
 use crate::nn::Module;
 use crate::rng::RngState;
-use crate::{Device, Result, Tensor};
+use crate::{DType, NoGradGuard, Result, Tensor};
 
 /// An APGD run.
 #[derive(Clone, Debug)]
@@ -40,38 +41,44 @@ fn checkpoints(steps: usize) -> Vec<usize> {
     out
 }
 
-/// Projection of one sample onto the ε-ball around `x` and the bounds.
-fn project(v: &mut [f32], x: &[f32], cfg: &ApgdConfig) {
-    project_onto_ball(v, x, cfg.eps, cfg.norm, cfg.bounds, v.len());
-}
-
-/// The start of a restart: a random point on the boundary region of the ball (L∞: uniform
-/// noise rescaled so its largest coordinate is ε; L2: a Gaussian direction of length ε).
-fn start(x: &[f32], dim: usize, cfg: &ApgdConfig, rng: &mut RngState) -> Vec<f32> {
+/// The start of a restart: a random point on the boundary region of the ball around `x` (L∞:
+/// uniform noise rescaled so its largest coordinate is ε; L2: a Gaussian direction of length ε),
+/// projected into the bounds.
+fn start(x: &Tensor, cfg: &ApgdConfig, rng: &mut RngState) -> Result<Tensor> {
+    let n = x.numel();
     let noise = match cfg.norm {
-        Norm::Linf => rng.uniform(x.len()).iter().map(|u| 2.0 * u - 1.0).collect(),
-        Norm::L2 => rng.normal(x.len()),
+        Norm::Linf => rng.uniform(n).iter().map(|u| 2.0 * u - 1.0).collect(),
+        Norm::L2 => rng.normal(n),
     };
-    let mut out = x.to_vec();
-    for ((o, n), xi) in out
-        .chunks_mut(dim)
-        .zip(noise.chunks(dim))
-        .zip(x.chunks(dim))
-    {
-        let scale = match cfg.norm {
-            Norm::Linf => n.iter().fold(0f32, |m, v| m.max(v.abs())),
-            Norm::L2 => n.iter().map(|v| v * v).sum::<f32>().sqrt(),
-        }
-        .max(1e-12);
-        o.iter_mut()
-            .zip(n)
-            .for_each(|(o, n)| *o += cfg.eps * n / scale);
-        project(o, xi, cfg);
-    }
-    out
+    let noise = Tensor::from_vec(noise, x.shape())?.to_device(x.device())?;
+    let batch = x.shape().first().copied().unwrap_or(1);
+    let scale = match cfg.norm {
+        Norm::Linf => per_sample(
+            &noise
+                .abs()?
+                .reshape(&[batch, n / batch.max(1)])?
+                .max_dim(1, false)?,
+            x.rank(),
+        )?,
+        Norm::L2 => sample_sums(&noise.square()?)?.sqrt()?,
+    };
+    let point = x.add(&noise.mul_scalar(cfg.eps)?.div(&floored(scale)?)?)?;
+    project_onto_ball(&point, x, cfg.eps, cfg.norm, cfg.bounds)
 }
 
-/// APGD on one batch with true `labels` (`targets` for the targeted version).
+/// Where each sample's `mask` (`[B]` of 0 and 1) is set, `then`, else `otherwise`.
+fn choose(mask: &Tensor, then: &Tensor, otherwise: &Tensor) -> Result<Tensor> {
+    per_sample(&mask.gt_scalar(0.5)?, then.rank())?.where_cond(then, otherwise)
+}
+
+/// `a > b` as 0 and 1.
+fn above(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    a.gt(b)?.to_dtype(DType::F32)
+}
+
+/// APGD on one batch with true `labels` (`targets` for the targeted version). The iterates, the
+/// per-sample step sizes and the bookkeeping of the checkpoints live on the model's device, so a
+/// step waits for nothing; only the best points come back to the host, once.
 pub fn apgd_batch(
     model: &dyn Module,
     x: &[f32],
@@ -82,83 +89,75 @@ pub fn apgd_batch(
     rng: &mut RngState,
 ) -> Result<BatchResult> {
     let _frozen = super::pgd::FrozenParameters::new(model)?;
-    let g = Goal::new(x, shape, labels, targets, Device::Cpu)?;
-    let (batch, dim) = (g.batch, g.dim);
-    let eval = |p: &[f32]| -> Result<(Vec<f32>, Vec<f32>, Vec<i64>)> {
-        let point = Tensor::from_vec(p.to_vec(), shape)?;
-        let (f, grad, logits) = objective_and_grad(model, &point, &g, cfg.loss, cfg.eot)?;
-        Ok((f.to_vec()?, grad.to_vec()?, predictions(&logits)?))
-    };
+    let device = model_device(model);
+    let g = Goal::new(x, shape, labels, targets, device)?;
+    let x = Tensor::from_vec(x.to_vec(), shape)?.to_device(device)?;
+    let eval = |p: &Tensor| objective_and_grad(model, p, &g, cfg.loss, cfg.eot);
     let marks = checkpoints(cfg.steps);
-    let mut out = Best::new(x, &g);
+    let per_batch = |v: f64| Tensor::full(&[g.batch], v, DType::F32, device);
+    let mut out = Best::new(&x, &g)?;
     let base = *rng;
     for r in 0..cfg.restarts.max(1) as u64 {
         let mut stream = restart_stream(&base, r);
-        let mut cur = start(x, dim, cfg, &mut stream);
+        let mut cur = start(&x, cfg, &mut stream)?;
         rng.offset = stream.offset;
-        let (mut f, mut grad, mut pred) = eval(&cur)?;
+        let (mut f, mut grad, logits) = eval(&cur)?;
+        out.offer(&cur, &f, &logits)?;
         let mut prev = cur.clone();
         let (mut best, mut best_f, mut best_grad) = (cur.clone(), f.clone(), grad.clone());
-        let mut step = vec![2.0 * cfg.eps; batch];
-        out.offer(&cur, &f, &pred, &g);
-        let mut increases = vec![0usize; batch];
+        let mut step = per_batch(2.0 * cfg.eps as f64)?;
+        let mut increases = per_batch(0.0)?;
         let mut last_f = f.clone();
         let mut checkpoint_best = best_f.clone();
-        let mut reduced_last = vec![false; batch];
+        let mut reduced_last = per_batch(0.0)?;
         let mut since = 0usize;
         let mut next_mark = 0usize;
         for k in 0..cfg.steps {
-            // z = P(x + step * d); x' = P(x + a (z - x) + (1 - a)(x - x_prev)), a = 1 on the first step.
-            let a = if k == 0 { 1.0 } else { 0.75 };
-            let mut next = cur.clone();
-            for (i, &size) in step.iter().enumerate() {
-                let s = i * dim..(i + 1) * dim;
-                let d = ascent_direction(&grad[s.clone()], cfg.norm, dim);
-                let (c, p) = (&cur[s.clone()], &prev[s.clone()]);
-                let mut z: Vec<f32> = c.iter().zip(&d).map(|(c, d)| c + size * d).collect();
-                project(&mut z, &x[s.clone()], cfg);
-                let n = &mut next[s.clone()];
-                for (((n, &z), &c), &p) in n.iter_mut().zip(&z).zip(c).zip(p) {
-                    *n = c + a * (z - c) + (1.0 - a) * (c - p);
-                }
-                project(n, &x[s], cfg);
-            }
+            let next = {
+                let _guard = NoGradGuard::new();
+                // z = P(x + step * d); x' = P(x + a (z - x) + (1 - a)(x - x_prev)), a = 1 on the
+                // first step.
+                let a = if k == 0 { 1.0 } else { 0.75 };
+                let d = unit_direction(&grad, cfg.norm)?.mul(&per_sample(&step, cur.rank())?)?;
+                let z = project_onto_ball(&cur.add(&d)?, &x, cfg.eps, cfg.norm, cfg.bounds)?;
+                let moved = cur
+                    .add(&z.sub(&cur)?.mul_scalar(a)?)?
+                    .add(&cur.sub(&prev)?.mul_scalar(1.0 - a)?)?;
+                project_onto_ball(&moved, &x, cfg.eps, cfg.norm, cfg.bounds)?
+            };
             prev = std::mem::replace(&mut cur, next);
-            (f, grad, pred) = eval(&cur)?;
-            out.offer(&cur, &f, &pred, &g);
-            for i in 0..batch {
-                if f[i] > last_f[i] {
-                    increases[i] += 1;
-                }
-                if f[i] > best_f[i] {
-                    best_f[i] = f[i];
-                    best[i * dim..(i + 1) * dim].copy_from_slice(&cur[i * dim..(i + 1) * dim]);
-                    best_grad[i * dim..(i + 1) * dim]
-                        .copy_from_slice(&grad[i * dim..(i + 1) * dim]);
-                }
-            }
-            last_f.clone_from(&f);
+            let logits;
+            (f, grad, logits) = eval(&cur)?;
+            out.offer(&cur, &f, &logits)?;
+            let _guard = NoGradGuard::new();
+            increases = increases.add(&above(&f, &last_f)?)?;
+            let improved = above(&f, &best_f)?;
+            best_f = choose(&improved, &f, &best_f)?;
+            best = choose(&improved, &cur, &best)?;
+            best_grad = choose(&improved, &grad, &best_grad)?;
+            last_f = f.clone();
             since += 1;
             if next_mark < marks.len() && k + 1 == marks[next_mark] {
-                for i in 0..batch {
-                    let oscillating = (increases[i] as f32) < 0.75 * since as f32;
-                    let stalled = !reduced_last[i] && checkpoint_best[i] >= best_f[i];
-                    reduced_last[i] = oscillating || stalled;
-                    if reduced_last[i] {
-                        step[i] /= 2.0;
-                        let s = i * dim..(i + 1) * dim;
-                        cur[s.clone()].copy_from_slice(&best[s.clone()]);
-                        grad[s.clone()].copy_from_slice(&best_grad[s]);
-                    }
-                }
-                checkpoint_best.clone_from(&best_f);
-                increases.iter_mut().for_each(|c| *c = 0);
+                // Halve the step and restart from the best point where the objective rose in
+                // fewer than 75% of the interval's steps, or where neither the step nor the best
+                // objective changed since the previous checkpoint.
+                let oscillating = per_batch(0.75 * since as f64)?.gt(&increases)?;
+                let stalled = reduced_last
+                    .affine(-1.0, 1.0)?
+                    .mul(&checkpoint_best.ge(&best_f)?.to_dtype(DType::F32)?)?;
+                let reduced = oscillating.to_dtype(DType::F32)?.maximum(&stalled)?;
+                step = choose(&reduced, &step.mul_scalar(0.5)?, &step)?;
+                cur = choose(&reduced, &best, &cur)?;
+                grad = choose(&reduced, &best_grad, &grad)?;
+                reduced_last = reduced;
+                checkpoint_best = best_f.clone();
+                increases = per_batch(0.0)?;
                 since = 0;
                 next_mark += 1;
             }
         }
     }
-    Ok(out.result)
+    out.result()
 }
 
 #[cfg(test)]

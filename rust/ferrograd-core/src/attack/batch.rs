@@ -1,9 +1,9 @@
 //! What the gradient attacks share for one batch: the goal tensors, each restart's random
-//! stream, and the per-sample best result over iterates and restarts.
+//! stream, and the per-sample best result over iterates and restarts (on the model's device).
 
-use super::pgd::{succeeded, BatchResult, Norm};
+use super::pgd::BatchResult;
 use crate::rng::RngState;
-use crate::{Device, Result, Tensor};
+use crate::{DType, Device, NoGradGuard, Result, Tensor};
 
 /// The batch's sizes and what the attack aims at.
 pub(super) struct Goal {
@@ -11,9 +11,8 @@ pub(super) struct Goal {
     /// Values per sample.
     pub dim: usize,
     pub targeted: bool,
-    /// True labels (untargeted) or targets, as a list and a tensor; the true labels as a tensor.
-    /// The tensors live on the device where the attack evaluates its objective.
-    pub goal: Vec<i64>,
+    /// True labels (untargeted) or targets, and the true labels, on the device where the attack
+    /// evaluates its objective.
     pub goal_t: Tensor,
     pub labels_t: Tensor,
 }
@@ -32,9 +31,8 @@ impl Goal {
             batch,
             dim: x.len() / batch.max(1),
             targeted: targets.is_some(),
-            goal_t: Tensor::from_vec(goal.clone(), &[batch])?.to_device(device)?,
+            goal_t: Tensor::from_vec(goal, &[batch])?.to_device(device)?,
             labels_t: Tensor::from_vec(labels.to_vec(), &[batch])?.to_device(device)?,
-            goal,
         })
     }
 }
@@ -51,100 +49,70 @@ pub(super) fn restart_stream(base: &RngState, r: u64) -> RngState {
 }
 
 /// Per sample, the best point offered so far: a successful one over a failed one, then the one
-/// with the higher objective.
+/// with the higher objective. It lives on the device of the points offered (predictions and
+/// success as f32 values there), so offering waits for nothing; `result` copies it to the host.
 pub(super) struct Best {
-    pub result: BatchResult,
-    objective: Vec<f32>,
-    dim: usize,
+    adversarial: Tensor,
+    /// 1 where the sample's best point meets the goal, else 0.
+    success: Tensor,
+    /// The class predicted at the best point.
+    predictions: Tensor,
+    objective: Tensor,
+    /// The goal classes as f32, for comparing with the predictions.
+    goal: Tensor,
+    targeted: bool,
 }
 
 impl Best {
-    /// Starts from the clean inputs, with nothing achieved.
-    pub fn new(x: &[f32], goal: &Goal) -> Best {
-        Best {
-            result: BatchResult {
-                adversarial: x.to_vec(),
-                success: vec![false; goal.batch],
-                predictions: vec![0; goal.batch],
-            },
-            objective: vec![f32::NEG_INFINITY; goal.batch],
-            dim: goal.dim,
-        }
+    /// Starts from the clean inputs `x` (on the model's device), with nothing achieved.
+    pub fn new(x: &Tensor, goal: &Goal) -> Result<Best> {
+        let (batch, device) = (goal.batch, x.device());
+        Ok(Best {
+            adversarial: x.detach(),
+            success: Tensor::zeros(&[batch], DType::F32, device)?,
+            predictions: Tensor::zeros(&[batch], DType::F32, device)?,
+            objective: Tensor::full(&[batch], f64::NEG_INFINITY, DType::F32, device)?,
+            goal: goal.goal_t.to_dtype(DType::F32)?,
+            targeted: goal.targeted,
+        })
     }
 
-    /// Offers the points `p` with objectives `f` and predictions `pred`.
-    pub fn offer(&mut self, p: &[f32], f: &[f32], pred: &[i64], goal: &Goal) {
-        let dim = self.dim;
-        let out = &mut self.result;
-        for (i, ok) in succeeded(pred, &goal.goal, goal.targeted)
-            .into_iter()
-            .enumerate()
-        {
-            if (ok && !out.success[i]) || (ok == out.success[i] && f[i] > self.objective[i]) {
-                out.adversarial[i * dim..(i + 1) * dim].copy_from_slice(&p[i * dim..(i + 1) * dim]);
-                out.success[i] = ok;
-                out.predictions[i] = pred[i];
-                self.objective[i] = f[i];
-            }
-        }
+    /// Offers the points `p` with objectives `f` `[B]` and the model's `logits` there.
+    pub fn offer(&mut self, p: &Tensor, f: &Tensor, logits: &Tensor) -> Result<()> {
+        let _guard = NoGradGuard::new();
+        let pred = logits.argmax(1, false)?.to_dtype(DType::F32)?;
+        let hit = pred.eq(&self.goal)?.to_dtype(DType::F32)?;
+        let ok = match self.targeted {
+            true => hit,
+            false => hit.affine(-1.0, 1.0)?,
+        };
+        // (ok and not yet successful) or (ok as successful as before and a higher objective).
+        let newly = ok.mul(&self.success.affine(-1.0, 1.0)?)?;
+        let higher = f.gt(&self.objective)?.to_dtype(DType::F32)?;
+        let level = ok.eq(&self.success)?.to_dtype(DType::F32)?.mul(&higher)?;
+        let replace = newly.maximum(&level)?.gt_scalar(0.5)?;
+        self.objective = replace.where_cond(f, &self.objective)?;
+        self.success = replace.where_cond(&ok, &self.success)?;
+        self.predictions = replace.where_cond(&pred, &self.predictions)?;
+        let rows = per_sample(&replace, p.rank())?;
+        self.adversarial = rows.where_cond(&p.detach(), &self.adversarial)?;
+        Ok(())
+    }
+
+    /// The best points, their success and predictions, on the host.
+    pub fn result(&self) -> Result<BatchResult> {
+        let host = |t: &Tensor| t.to_device(Device::Cpu)?.to_vec::<f32>();
+        Ok(BatchResult {
+            adversarial: host(&self.adversarial)?,
+            success: host(&self.success)?.iter().map(|&v| v > 0.5).collect(),
+            predictions: host(&self.predictions)?.iter().map(|&v| v as i64).collect(),
+        })
     }
 }
 
-/// Projects `adv` (samples of `dim` values) onto the `norm` ball of radius `eps` around `x`, then
-/// clamps it into `bounds`.
-pub(super) fn project_onto_ball(
-    adv: &mut [f32],
-    x: &[f32],
-    eps: f32,
-    norm: Norm,
-    (lo, hi): (f32, f32),
-    dim: usize,
-) {
-    match norm {
-        Norm::Linf => {
-            for (a, &v) in adv.iter_mut().zip(x) {
-                *a = (v + (*a - v).clamp(-eps, eps)).clamp(lo, hi);
-            }
-        }
-        Norm::L2 => {
-            for (a, v) in adv.chunks_mut(dim.max(1)).zip(x.chunks(dim.max(1))) {
-                let norm = a
-                    .iter()
-                    .zip(v)
-                    .map(|(a, v)| (a - v) * (a - v))
-                    .sum::<f32>()
-                    .sqrt();
-                let scale = if norm > eps { eps / norm } else { 1.0 };
-                for (a, &v) in a.iter_mut().zip(v) {
-                    *a = (v + (*a - v) * scale).clamp(lo, hi);
-                }
-            }
-        }
-    }
-}
-
-/// The steepest-ascent step of unit size for gradient `g` (samples of `dim` values): its sign
-/// under L∞ (with sign(0) = 0, as torch.sign), its L2-normalised value under L2.
-pub(super) fn ascent_direction(g: &[f32], norm: Norm, dim: usize) -> Vec<f32> {
-    match norm {
-        Norm::Linf => g
-            .iter()
-            .map(|&v| {
-                if v > 0.0 {
-                    1.0
-                } else if v < 0.0 {
-                    -1.0
-                } else {
-                    0.0
-                }
-            })
-            .collect(),
-        Norm::L2 => g
-            .chunks(dim.max(1))
-            .flat_map(|s| {
-                let n = s.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
-                s.iter().map(move |v| v / n)
-            })
-            .collect(),
-    }
+/// `values` `[B]` as `[B, 1, ...]` of `rank` axes, to broadcast over each sample's elements.
+pub(super) fn per_sample(values: &Tensor, rank: usize) -> Result<Tensor> {
+    let mut shape = vec![1; rank.max(1)];
+    shape[0] = values.numel();
+    values.reshape(&shape)
 }

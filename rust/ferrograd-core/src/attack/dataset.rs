@@ -23,8 +23,8 @@ pub enum Attack {
 }
 
 impl Attack {
-    /// Runs the attack on one batch. PGD keeps its iterates on the model's device; the other
-    /// attacks keep theirs on the host and see the model through a `HostView`.
+    /// Runs the attack on one batch. PGD and APGD keep their iterates on the model's device;
+    /// Square, CW and DeepFool keep theirs on the host and see the model through a `HostView`.
     pub fn run_batch(
         &self,
         model: &dyn Module,
@@ -37,7 +37,7 @@ impl Attack {
         let view = HostView::of(model);
         match self {
             Attack::Pgd(cfg) => attack_batch(model, x, shape, labels, targets, cfg, rng),
-            Attack::Apgd(cfg) => apgd_batch(&view, x, shape, labels, targets, cfg, rng),
+            Attack::Apgd(cfg) => apgd_batch(model, x, shape, labels, targets, cfg, rng),
             Attack::Square(_) if targets.is_some() => Err(crate::Error::NotImplemented(
                 "Square: the targeted version is not implemented".into(),
             )),

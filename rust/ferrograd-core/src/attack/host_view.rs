@@ -1,7 +1,7 @@
-//! APGD, Square, Carlini-Wagner and DeepFool keep their iterates in host buffers. `HostView` lets
-//! them attack a model on a GPU unchanged: each forward sends the input to the model's device and
+//! Square, Carlini-Wagner and DeepFool keep their iterates in host buffers. `HostView` lets them
+//! attack a model on a GPU unchanged: each forward sends the input to the model's device and
 //! brings the logits back, both as differentiable transfers, so input gradients flow back to the
-//! host leaf. Every forward and backward then waits for the device once. The PGD family and
+//! host leaf. Every forward and backward then waits for the device once. The PGD family, APGD and
 //! TRADES keep their iterates on the model's device instead (`iterate.rs`).
 
 use crate::nn::{Module, TensorRole};

@@ -1,7 +1,7 @@
 //! The projected-gradient step written as tensor ops, so that an attack's iterate stays on the
 //! model's device: a step on a GPU model queues its kernels without waiting for the device, where
 //! host iterates would wait twice per step (for the logits and for the input gradient).
-//! Elementwise, each op rounds as the host loops of `batch.rs` do, so an L∞ step gives the same
+//! Elementwise, each op rounds as the host loops they replaced did, so an L∞ step gives the same
 //! bits on every device; the per-sample norms of L2 steps and momentum sum in the reduction
 //! kernels' order.
 
@@ -12,13 +12,13 @@ use crate::nn::Module;
 use crate::{Result, Tensor};
 
 /// Per-sample sums `[B, 1, ...]` of `values`: over all axes but the leading batch axis.
-fn sample_sums(values: &Tensor) -> Result<Tensor> {
+pub(super) fn sample_sums(values: &Tensor) -> Result<Tensor> {
     let axes: Vec<isize> = (1..values.rank() as isize).collect();
     values.sum(&axes, true)
 }
 
 /// A per-sample norm floored at `1e-12`, so that dividing by it leaves a zero gradient at zero.
-fn floored(norm: Tensor) -> Result<Tensor> {
+pub(super) fn floored(norm: Tensor) -> Result<Tensor> {
     norm.clamp(1e-12, f32::INFINITY)
 }
 
@@ -59,9 +59,8 @@ pub(super) fn objective_and_grad(
     Ok((obj, grad, logits))
 }
 
-/// `adv` moved one step of size α along the (momentum-averaged) gradient: its sign under L∞
-/// (sign(0) = 0, as torch.sign), its per-sample L2-normalised value under L2. MI-FGSM's
-/// `velocity` accumulates L1-normalised gradients.
+/// `adv` moved one step of size α along the (momentum-averaged) gradient's `unit_direction`.
+/// MI-FGSM's `velocity` accumulates L1-normalised gradients.
 pub(super) fn ascent_step(
     adv: &Tensor,
     grad: &Tensor,
@@ -80,11 +79,16 @@ pub(super) fn ascent_step(
         }
         None => grad.clone(),
     };
-    let unit = match cfg.norm {
-        Norm::Linf => direction.sign()?,
-        Norm::L2 => direction.div(&floored(sample_sums(&direction.square()?)?.sqrt()?)?)?,
-    };
-    adv.add(&unit.mul_scalar(cfg.alpha)?)
+    adv.add(&unit_direction(&direction, cfg.norm)?.mul_scalar(cfg.alpha)?)
+}
+
+/// The steepest-ascent step of unit size for gradient `g`: its sign under L∞ (sign(0) = 0, as
+/// torch.sign), its per-sample L2-normalised value under L2.
+pub(super) fn unit_direction(g: &Tensor, norm: Norm) -> Result<Tensor> {
+    match norm {
+        Norm::Linf => g.sign(),
+        Norm::L2 => g.div(&floored(sample_sums(&g.square()?)?.sqrt()?)?),
+    }
 }
 
 /// `adv` projected onto the `norm` ball of radius `eps` around `x` (per sample), then clamped

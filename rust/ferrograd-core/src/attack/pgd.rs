@@ -8,10 +8,10 @@
 use super::batch::{restart_stream, Best, Goal};
 use super::host_view::model_device;
 use super::iterate::{ascent_step, objective_and_grad, project_onto_ball};
-use super::objective::{predictions, sample_objective, AttackLoss};
+use super::objective::{sample_objective, AttackLoss};
 use crate::nn::{Module, TensorRole};
 use crate::rng::RngState;
-use crate::{Device, NoGradGuard, Result, Tensor};
+use crate::{NoGradGuard, Result, Tensor};
 
 /// The norm of the perturbation budget.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,14 +88,6 @@ impl Drop for FrozenParameters {
             let _ = p.set_requires_grad(true);
         }
     }
-}
-
-/// Whether each prediction meets the attack's goal.
-pub(super) fn succeeded(pred: &[i64], goal: &[i64], targeted: bool) -> Vec<bool> {
-    pred.iter()
-        .zip(goal)
-        .map(|(p, g)| (p == g) == targeted)
-        .collect()
 }
 
 /// The starting point of one restart.
@@ -188,9 +180,8 @@ fn run_restart(
 }
 
 /// Attacks one batch `x` (`shape` = `[B, ...]`, values in the bounds) with true `labels`;
-/// `targets` makes the attack targeted. Random starts draw from `rng`. The iterates live on the
-/// model's device; each restart's end point comes back to the host once, to be compared with the
-/// best so far.
+/// `targets` makes the attack targeted. Random starts draw from `rng`. The iterates and the best
+/// points so far live on the model's device; the result comes back to the host once.
 pub fn attack_batch(
     model: &dyn Module,
     x: &[f32],
@@ -203,7 +194,7 @@ pub fn attack_batch(
     let _frozen = FrozenParameters::new(model)?;
     let clean = Clean::new(model, x, shape, labels, targets)?;
     let g = &clean.goal;
-    let mut best = Best::new(x, g);
+    let mut best = Best::new(&clean.on_device, g)?;
     let base = *rng;
     for r in 0..cfg.restarts.max(1) as u64 {
         let mut stream = restart_stream(&base, r);
@@ -212,14 +203,9 @@ pub fn attack_batch(
         let _guard = NoGradGuard::new();
         let logits = model.forward(&adv)?;
         let objective = sample_objective(&logits, &g.goal_t, &g.labels_t, cfg.loss, g.targeted)?;
-        best.offer(
-            &adv.to_device(Device::Cpu)?.to_vec::<f32>()?,
-            &objective.to_device(Device::Cpu)?.to_vec::<f32>()?,
-            &predictions(&logits)?,
-            g,
-        );
+        best.offer(&adv, &objective, &logits)?;
     }
-    Ok(best.result)
+    best.result()
 }
 
 /// The adversarial inputs of one training batch, on the model's device. With one restart they
