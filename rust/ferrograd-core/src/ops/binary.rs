@@ -327,13 +327,33 @@ impl Tensor {
             (Storage::Cpu(CpuStorage::Bool(c)), Storage::Cpu(_), Storage::Cpu(_)) => {
                 let (va, vb) = (sa.f32s("where")?, sb.f32s("where")?);
                 let mut out = vec![0f32; lc.numel()];
-                for_each_row(&mut out, [&lc, &la, &lb], |row, [i, j, k], [si, sj, sk]| {
-                    for (n, o) in row.iter_mut().enumerate() {
-                        *o = if c[i + n * si] {
-                            va[j + n * sj]
+                for_each_row(&mut out, [&lc, &la, &lb], |row, [i, j, k], strides| {
+                    let len = row.len();
+                    match strides {
+                        // One condition per row (a per-sample choice): copy the chosen row.
+                        [0, 1, 1] => row.copy_from_slice(if c[i] {
+                            &va[j..j + len]
                         } else {
-                            vb[k + n * sk]
-                        };
+                            &vb[k..k + len]
+                        }),
+                        // Dense rows: a branch-free select through bit masks (a branch per
+                        // element mispredicts on mixed conditions), which vectorises.
+                        [1, 1, 1] => {
+                            let (c, va, vb) = (&c[i..i + len], &va[j..j + len], &vb[k..k + len]);
+                            for (((o, &c), a), b) in row.iter_mut().zip(c).zip(va).zip(vb) {
+                                let mask = 0u32.wrapping_sub(c as u32);
+                                *o = f32::from_bits((a.to_bits() & mask) | (b.to_bits() & !mask));
+                            }
+                        }
+                        [si, sj, sk] => {
+                            for (n, o) in row.iter_mut().enumerate() {
+                                *o = if c[i + n * si] {
+                                    va[j + n * sj]
+                                } else {
+                                    vb[k + n * sk]
+                                };
+                            }
+                        }
                     }
                 });
                 Storage::Cpu(CpuStorage::F32(out))
