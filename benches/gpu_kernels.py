@@ -109,9 +109,9 @@ def _conv_cases(rng: np.random.Generator) -> list[tuple[str, float, Callable[[],
     the small CNN's second convolution, and a ResNet-style 3×3 convolution in f32 and in bf16
     (ferrograd under `fg.autocast()`, PyTorch on bf16 channels-last tensors, cuDNN's choice)."""
     cases = []
-    for label, (n, c, hw, co, pad), precisions in (("small CNN conv2 32→64 3×3, 128 × 26²", (128, 32, 26, 64, 0), ("f32",)),
-                                                   ("ResNet 3×3 128→128, 256 × 16²", (256, 128, 16, 128, 1),
-                                                    ("f32", "bf16"))):
+    shapes = [("small CNN conv2 32→64 3×3, 128 × 26²", (128, 32, 26, 64, 0), ("f32",)),
+              ("ResNet 3×3 128→128, 256 × 16²", (256, 128, 16, 128, 1), ("f32", "bf16"))]
+    for label, (n, c, hw, co, pad), precisions in shapes:
         x = rng.standard_normal((n, c, hw, hw), dtype=np.float32)
         w = (rng.standard_normal((co, c, 3, 3)) * 0.05).astype(np.float32)
         out = hw + 2 * pad - 2

@@ -86,6 +86,26 @@ def test_comparisons_and_where(rng):
     check_op(lambda x, y: fg.where(x > y, x, y * 2), lambda x, y: jnp.where(x > y, x, y * 2), [a, b])
 
 
+def test_where_takes_each_value_bit_for_bit_through_every_layout(rng):
+    """Dense rows (branch-free select), one condition per row (row copies) and strided operands
+    (the general walk), with NaN, -0.0 and infinities passed through unchanged."""
+    x = rng.standard_normal((64, 3, 7, 9)).astype(np.float32)
+    y = rng.standard_normal((64, 3, 7, 9)).astype(np.float32)
+    x.flat[:3] = [np.nan, -0.0, np.inf]
+    y.flat[3:6] = [np.nan, -0.0, -np.inf]
+    per_row = rng.random((64, 1, 1, 1)) > 0.5
+    dense = rng.random(x.shape) > 0.5
+    flipped = (dense.transpose(0, 1, 3, 2), x.transpose(0, 1, 3, 2), y[..., ::-1, :].transpose(0, 1, 3, 2))
+    for c, a, b in [(dense, x, y), (per_row, x, y), flipped]:
+        got = fg.where(fg.tensor(np.ascontiguousarray(c)), fg.tensor(np.ascontiguousarray(a)), fg.tensor(b.copy()))
+        np.testing.assert_array_equal(got.numpy().view(np.uint32), np.where(c, a, b).view(np.uint32))
+    # Strided views straight from ferrograd: a transposed operand and a broadcast condition.
+    ta, tb = fg.tensor(x).transpose(2, 3), fg.tensor(y).transpose(2, 3)
+    got = fg.where(fg.tensor(per_row), ta, tb).numpy()
+    want = np.where(per_row, x.transpose(0, 1, 3, 2), y.transpose(0, 1, 3, 2))
+    np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
 def test_maximum_ties_split_gradient():
     a = fg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     b = fg.tensor([1.0, 5.0, 0.0], requires_grad=True)
