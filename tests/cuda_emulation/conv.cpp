@@ -6,6 +6,7 @@
 // rounded to bf16 values. Prints each case's worst relative error; exits non-zero if one passes
 // 1e-5.
 #include "emulate.h"
+#include "reference.h"
 
 #include <cstdio>
 #include <random>
@@ -17,15 +18,6 @@ namespace {
 struct Case {
     int n, c, h, w, co, kh, kw, sh, sw, ph, pw, dh, dw, groups, splits;
 };
-
-double worst_error(const std::vector<float>& got, const std::vector<double>& want) {
-    double worst = 0;
-    for (size_t i = 0; i < got.size(); ++i) {
-        double e = std::fabs(got[i] - want[i]) / (1 + std::fabs(want[i]));
-        worst = std::isnan(e) ? INFINITY : std::max(worst, e);
-    }
-    return worst;
-}
 
 int tiles(int size, int tile) { return (size + tile - 1) / tile; }
 

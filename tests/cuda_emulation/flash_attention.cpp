@@ -4,6 +4,7 @@
 // slices, a mask broadcast over query rows), causal or not, lengths off the tile sizes, head
 // dims 8 to 128. Prints each case's worst relative error; exits non-zero if one passes 1e-5.
 #include "emulate.h"
+#include "reference.h"
 
 #include <cstdio>
 #include <random>
@@ -28,15 +29,6 @@ struct Case {
     int slices, lq, lk, d, dv;
     bool causal, masked;
 };
-
-double worst_error(const std::vector<float>& got, const std::vector<double>& want) {
-    double worst = 0;
-    for (size_t i = 0; i < got.size(); ++i) {
-        double e = std::fabs(got[i] - want[i]) / (1 + std::fabs(want[i]));
-        worst = std::isnan(e) ? INFINITY : std::max(worst, e);
-    }
-    return worst;
-}
 
 bool run(const Case& c, unsigned seed) {
     const int S = c.slices, lq = c.lq, lk = c.lk, d = c.d, dv = c.dv;
