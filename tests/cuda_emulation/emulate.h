@@ -1,7 +1,7 @@
 // Runs CUDA kernels on the host, for checking their logic on machines without a GPU: each CUDA
 // thread is a std::thread, a grid's blocks run one after another, a kernel's __shared__ arrays
 // are function statics (shared by the block's threads), __syncthreads() is a barrier, and
-// mma.sync (bf16) is computed per warp from the lanes' fragments. It covers the subset the
+// mma.sync (bf16) and __shfl_xor_sync are computed per warp from the lanes' registers. It covers the subset the
 // emulated kernel files use; real threads mean a missing barrier can show up as a wrong value
 // (the barrier staggers the threads to make that likelier), but a passing run is no proof that
 // there is no race.
@@ -24,10 +24,11 @@ thread_local dim3 threadIdx, blockIdx;
 dim3 blockDim, gridDim;
 std::barrier<>* emulated_block_barrier;
 
-// What a warp's lanes hand to an emulated mma: their fragment registers.
+// What a warp's lanes hand to an emulated mma (their fragment registers) or shuffle.
 struct EmulatedWarp {
     std::barrier<> barrier{32};
     unsigned a[32][4], b[32][2];
+    float shuffled[32];
 };
 thread_local EmulatedWarp* emulated_warp;
 
@@ -86,6 +87,17 @@ inline void fg_mma_bf16_16816(float d[4], const unsigned a[4], const unsigned b[
         for (int k = 0; k < 16; ++k) d[c] += A[row][k] * B[k][col];
     }
     w.barrier.arrive_and_wait();
+}
+
+// Every lane of the warp takes the value of lane (its own ^ lane_mask).
+inline float __shfl_xor_sync(unsigned, float v, int lane_mask) {
+    EmulatedWarp& w = *emulated_warp;
+    const unsigned lane = threadIdx.x % 32;
+    w.shuffled[lane] = v;
+    w.barrier.arrive_and_wait();
+    const float got = w.shuffled[lane ^ lane_mask];
+    w.barrier.arrive_and_wait();
+    return got;
 }
 
 // kernel<<<grid, block>>>(args...), blocks in order.

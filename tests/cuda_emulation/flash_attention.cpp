@@ -1,15 +1,20 @@
-// rust/ferrograd-core/src/cuda/kernels/attention.cu run on the host (emulate.h) against a float64
-// reference: output, log-sum-exp and the three gradients, over operands read through strides
-// (queries permuted out of [L, slices, d], keys stored transposed, values broadcast over the
-// slices, a mask broadcast over query rows), causal or not, lengths off the tile sizes, head
-// dims 8 to 128. Prints each case's worst relative error; exits non-zero if one passes 1e-5.
+// The flash attention kernels (rust/ferrograd-core/src/cuda/kernels/attention.cu, f32, and
+// attention_bf16.cu, bf16 tensor cores) run on the host (emulate.h) against a float64 reference:
+// output, log-sum-exp and the three gradients, over operands read through strides (queries
+// permuted out of [L, slices, d], keys stored transposed, values broadcast over the slices, a mask
+// broadcast over query rows), causal or not, lengths off the tile sizes, head dims 8 to 128. The
+// bf16 kernels get bf16-valued q, k, v and output gradient, as inside an autocast scope, and round
+// the probabilities and score gradients to bf16 for their products. Prints each case's worst
+// relative error; exits non-zero if one passes 1e-5 (f32) or 1.5e-2 (bf16).
 #include "emulate.h"
 #include "reference.h"
 
 #include <cstdio>
 #include <random>
 
+#include "../../rust/ferrograd-core/src/cuda/kernels/flash_operand.cuh"
 #include "../../rust/ferrograd-core/src/cuda/kernels/attention.cu"
+#include "../../rust/ferrograd-core/src/cuda/kernels/attention_bf16.cu"
 
 namespace {
 
@@ -30,13 +35,30 @@ struct Case {
     bool causal, masked;
 };
 
-bool run(const Case& c, unsigned seed) {
+// x rounded to the nearest bf16 value (ties to even).
+float round_to_bf16(float x) {
+    unsigned u;
+    std::memcpy(&u, &x, sizeof u);
+    u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+    std::memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+// The bf16 launches of cuda/attention.rs (`BF16_TILES`): head dims padded to D, (rows, columns)
+// tiles per kernel, two threads a row.
+struct Bf16Tiles {
+    int d, forward[2], dq[2], dkv[2];
+};
+constexpr Bf16Tiles bf16_tiles[] = {
+    {32, {64, 64}, {64, 64}, {64, 64}}, {64, {64, 64}, {64, 64}, {64, 32}}, {128, {64, 32}, {32, 32}, {32, 16}}};
+
+bool run(const Case& c, unsigned seed, bool bf16) {
     const int S = c.slices, lq = c.lq, lk = c.lk, d = c.d, dv = c.dv;
     std::mt19937 gen(seed);
     std::normal_distribution<float> normal(0.f, 1.f);
     auto random = [&](size_t n) {
         std::vector<float> v(n);
-        for (auto& x : v) x = normal(gen);
+        for (auto& x : v) x = bf16 ? round_to_bf16(normal(gen)) : normal(gen);
         return v;
     };
     Operand q{random(size_t(lq) * S * d), {}, (long long)S * d, 1};
@@ -94,35 +116,63 @@ bool run(const Case& c, unsigned seed) {
         }
     }
 
-    // The launches of cuda/attention.rs: 32-row forward tiles, 16-row backward tiles, 4 threads
-    // a row.
     std::vector<float> got_out(out.size(), NAN), got_lse(lse.size(), NAN), delta(lse.size());
-    const int has_mask = c.masked, causal = c.causal;
-    emulate_launch(dim3{unsigned(lq + 31) / 32, unsigned(S)}, dim3{128}, flash_attention_forward_f32,
-                   got_out.data(), got_lse.data(), q.kernel_view(), k.kernel_view(), v.kernel_view(),
-                   mask.kernel_view(), has_mask, lq, lk, d, dv, scale, causal);
-    for (size_t r = 0; r < delta.size(); ++r) {
-        double t = 0;
-        for (int e = 0; e < dv; ++e) t += double(dout[r * dv + e]) * got_out[r * dv + e];
-        delta[r] = float(t);
-    }
     std::vector<float> got_dq(dq.size(), NAN), got_dk(dk.size(), NAN), got_dv(dval.size(), NAN);
+    const int has_mask = c.masked, causal = c.causal;
+    const FaOperand qv = q.kernel_view(), kv = k.kernel_view(), vv = v.kernel_view(), mv = mask.kernel_view();
+    // delta = rowsum(dO * O) from the kernel's own output, as ops/attention_cuda.rs computes it.
+    auto compute_delta = [&] {
+        for (size_t r = 0; r < delta.size(); ++r) {
+            double t = 0;
+            for (int e = 0; e < dv; ++e) t += double(dout[r * dv + e]) * got_out[r * dv + e];
+            delta[r] = float(t);
+        }
+    };
     const float *saved_lse = got_lse.data(), *saved_delta = delta.data(), *grad = dout.data();
-    emulate_launch(dim3{unsigned(lq + 15) / 16, unsigned(S)}, dim3{64}, flash_attention_backward_dq_f32,
-                   got_dq.data(), saved_lse, saved_delta, grad, q.kernel_view(), k.kernel_view(),
-                   v.kernel_view(), mask.kernel_view(), has_mask, lq, lk, d, dv, scale, causal);
-    emulate_launch(dim3{unsigned(lk + 15) / 16, unsigned(S)}, dim3{64}, flash_attention_backward_dkv_f32,
-                   got_dk.data(), got_dv.data(), saved_lse, saved_delta, grad, q.kernel_view(),
-                   k.kernel_view(), v.kernel_view(), mask.kernel_view(), has_mask, lq, lk, d, dv, scale,
-                   causal);
+    if (bf16) {
+        const Bf16Tiles* tiles = bf16_tiles;
+        while (tiles->d < std::max(d, dv)) ++tiles;
+        const FaProblem problem{qv, kv, vv, mv, has_mask, lq, lk, d, dv, causal, scale};
+        auto launch = [&](const int* rows_cols, int length, auto kernel, auto... outputs) {
+            emulate_launch(dim3{unsigned((length + rows_cols[0] - 1) / rows_cols[0]), unsigned(S)},
+                           dim3{unsigned(rows_cols[0] * 2)}, kernel, outputs...);
+        };
+        float *o = got_out.data(), *l = got_lse.data(), *gq = got_dq.data(), *gk = got_dk.data(), *gv = got_dv.data();
+#define FA_EMULATE(D)                                                                                      \
+    launch(tiles->forward, lq, flash_attention_forward_bf16_d##D, o, l, problem);                          \
+    compute_delta();                                                                                       \
+    launch(tiles->dq, lq, flash_attention_backward_dq_bf16_d##D, gq, saved_lse, saved_delta, grad, problem); \
+    launch(tiles->dkv, lk, flash_attention_backward_dkv_bf16_d##D, gk, gv, saved_lse, saved_delta, grad, problem)
+        if (tiles->d == 32) {
+            FA_EMULATE(32);
+        } else if (tiles->d == 64) {
+            FA_EMULATE(64);
+        } else {
+            FA_EMULATE(128);
+        }
+#undef FA_EMULATE
+    } else {
+        // 32-row forward tiles, 16-row backward tiles, 4 threads a row.
+        emulate_launch(dim3{unsigned(lq + 31) / 32, unsigned(S)}, dim3{128}, flash_attention_forward_f32,
+                       got_out.data(), got_lse.data(), qv, kv, vv, mv, has_mask, lq, lk, d, dv, scale, causal);
+        compute_delta();
+        emulate_launch(dim3{unsigned(lq + 15) / 16, unsigned(S)}, dim3{64}, flash_attention_backward_dq_f32,
+                       got_dq.data(), saved_lse, saved_delta, grad, qv, kv, vv, mv, has_mask, lq, lk, d, dv, scale,
+                       causal);
+        emulate_launch(dim3{unsigned(lk + 15) / 16, unsigned(S)}, dim3{64}, flash_attention_backward_dkv_f32,
+                       got_dk.data(), got_dv.data(), saved_lse, saved_delta, grad, qv, kv, vv, mv, has_mask, lq,
+                       lk, d, dv, scale, causal);
+    }
 
     const double errors[] = {worst_error(got_out, out), worst_error(got_lse, lse), worst_error(got_dq, dq),
                              worst_error(got_dk, dk), worst_error(got_dv, dval)};
+    const double tolerance = bf16 ? 1.5e-2 : 1e-5;
     bool ok = true;
-    printf("slices %d lq %d lk %d d %d dv %d causal %d masked %d: errors", S, lq, lk, d, dv, c.causal, c.masked);
+    printf("%s slices %d lq %d lk %d d %d dv %d causal %d masked %d: errors", bf16 ? "bf16" : "f32 ", S, lq, lk,
+           d, dv, c.causal, c.masked);
     for (double e : errors) {
         printf(" %.1e", e);
-        ok = ok && e < 1e-5;
+        ok = ok && e < tolerance;
     }
     printf(" (out lse dq dk dv) %s\n", ok ? "ok" : "FAILED");
     return ok;
@@ -133,11 +183,14 @@ bool run(const Case& c, unsigned seed) {
 int main() {
     const Case cases[] = {
         {2, 37, 45, 16, 24, false, true}, {2, 45, 37, 32, 8, true, false}, {1, 70, 70, 64, 64, true, true},
-        {3, 5, 3, 128, 128, false, false}, {1, 33, 65, 128, 40, true, false},
+        {3, 5, 3, 128, 128, false, false}, {1, 33, 65, 128, 40, true, false}, {1, 150, 131, 32, 20, true, true},
     };
     int failed = 0;
     unsigned seed = 1;
-    for (const Case& c : cases) failed += !run(c, seed++);
+    for (const Case& c : cases) {
+        failed += !run(c, seed, false);
+        failed += !run(c, seed++, true);
+    }
     printf(failed ? "%d cases FAILED\n" : "all cases passed\n", failed);
     return failed != 0;
 }

@@ -1,10 +1,12 @@
-//! Launches of `kernels/attention.cu`: flash attention over f32 operands read through per-slice
-//! start offsets and row / column strides, forward (output and each row's log-sum-exp) and
-//! backward (the three input gradients from the saved log-sum-exp).
+//! Launches of the flash attention kernels over f32 operands read through per-slice start offsets
+//! and row / column strides, forward (output and each row's log-sum-exp) and backward (the three
+//! input gradients from the saved log-sum-exp): `kernels/attention.cu` on CUDA cores, or
+//! `kernels/attention_bf16.cu` on bf16 tensor cores for bf16-valued operands (`Products::Bf16`).
 
 use cudarc::driver::{CudaSlice, DevicePtr, DeviceRepr, LaunchConfig, PushKernelArg};
 
 use super::launch::launch_error;
+use super::products::Products;
 use super::storage::{empty, CudaStorage};
 use super::Gpu;
 use crate::cpu::attention::AttentionDims;
@@ -20,6 +22,45 @@ pub const FLASH_MAX_SLICES: usize = 65_535;
 const FORWARD_ROWS: usize = 32;
 const BACKWARD_ROWS: usize = 16;
 const LANES: usize = 4;
+
+/// Head dims the bf16 kernels are built for (`FA_BF16_KERNELS` of `attention_bf16.cu`), each
+/// with the rows per block of its forward, dq and dk / dv kernels; a block runs two threads a row.
+struct Bf16Tiles {
+    head: usize,
+    forward: usize,
+    dq: usize,
+    dkv: usize,
+}
+
+const BF16_TILES: [Bf16Tiles; 3] = [
+    Bf16Tiles {
+        head: 32,
+        forward: 64,
+        dq: 64,
+        dkv: 64,
+    },
+    Bf16Tiles {
+        head: 64,
+        forward: 64,
+        dq: 64,
+        dkv: 64,
+    },
+    Bf16Tiles {
+        head: 128,
+        forward: 64,
+        dq: 32,
+        dkv: 32,
+    },
+];
+
+/// The bf16 kernels' tiles for these head dims (padded up to the next size built).
+fn bf16_tiles(dims: &AttentionDims) -> &'static Bf16Tiles {
+    let head = dims.d.max(dims.dv);
+    BF16_TILES
+        .iter()
+        .find(|t| t.head >= head)
+        .unwrap_or(&BF16_TILES[BF16_TILES.len() - 1])
+}
 
 const OP: &str = "scaled_dot_product_attention";
 
@@ -45,12 +86,44 @@ pub struct Operand<'a> {
     pub col_stride: usize,
 }
 
+/// `FaProblem` of `attention_bf16.cu`, field for field: the operands and sizes in one argument.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct KernelProblem {
+    operands: [KernelOperand; 4],
+    has_mask: i32,
+    lq: i32,
+    lk: i32,
+    d: i32,
+    dv: i32,
+    causal: i32,
+    scale: f32,
+}
+
+// SAFETY: plain `repr(C)` data laid out as the C++ struct.
+unsafe impl DeviceRepr for KernelProblem {}
+
 /// The operands as the kernels take them; `_starts` keeps the uploaded offsets alive until the
 /// launches are queued (freeing them is ordered after the kernels on the stream).
 struct Prepared {
     operands: [KernelOperand; 4],
     has_mask: i32,
     _starts: Vec<CudaSlice<i64>>,
+}
+
+impl Prepared {
+    fn problem(&self, dims: &AttentionDims) -> KernelProblem {
+        KernelProblem {
+            operands: self.operands,
+            has_mask: self.has_mask,
+            lq: dims.lq as i32,
+            lk: dims.lk as i32,
+            d: dims.d as i32,
+            dv: dims.dv as i32,
+            causal: dims.causal as i32,
+            scale: dims.scale,
+        }
+    }
 }
 
 fn prepare(g: &Gpu, operands: [Option<&Operand>; 4]) -> Result<Prepared> {
@@ -91,10 +164,11 @@ fn check(dims: &AttentionDims) -> Result<()> {
     Ok(())
 }
 
-fn grid(tiles_over: usize, rows: usize, slices: usize) -> LaunchConfig {
+/// Blocks of `rows` rows (`threads_per_row` threads each) over `tiles_over` rows per slice.
+fn grid(tiles_over: usize, rows: usize, threads_per_row: usize, slices: usize) -> LaunchConfig {
     LaunchConfig {
         grid_dim: (tiles_over.div_ceil(rows) as u32, slices as u32, 1),
-        block_dim: ((rows * LANES) as u32, 1, 1),
+        block_dim: ((rows * threads_per_row) as u32, 1, 1),
         shared_mem_bytes: 0,
     }
 }
@@ -106,12 +180,25 @@ pub fn forward(
     v: &Operand,
     mask: Option<&Operand>,
     dims: AttentionDims,
+    products: Products,
 ) -> Result<(CudaStorage, CudaStorage)> {
     check(&dims)?;
     let g = q.data.gpu()?;
     let mut out = empty::<f32>(&g, dims.slices * dims.lq * dims.dv)?;
     let mut lse = empty::<f32>(&g, dims.slices * dims.lq)?;
     let p = prepare(&g, [Some(q), Some(k), Some(v), mask])?;
+    if products.on_tensor_cores(&g) {
+        let tiles = bf16_tiles(&dims);
+        let kernel = format!("flash_attention_forward_bf16_d{}", tiles.head);
+        let f = g.function("attention_bf16.cu", &kernel)?;
+        let problem = p.problem(&dims);
+        let mut b = g.stream.launch_builder(&f);
+        b.arg(&mut out).arg(&mut lse).arg(&problem);
+        // SAFETY: as below.
+        unsafe { b.launch(grid(dims.lq, tiles.forward, 2, dims.slices)) }
+            .map_err(|e| launch_error(&kernel, e))?;
+        return Ok((CudaStorage::F32(out), CudaStorage::F32(lse)));
+    }
     let kernel = "flash_attention_forward_f32";
     let f = g.function("attention.cu", kernel)?;
     let (lq, lk, d, dv) = (
@@ -135,7 +222,7 @@ pub fn forward(
         .arg(&causal);
     // SAFETY: every slice's rows and columns lie inside their operands' buffers (the op checked
     // the layouts), and the outputs hold slices * lq rows.
-    unsafe { b.launch(grid(dims.lq, FORWARD_ROWS, dims.slices)) }
+    unsafe { b.launch(grid(dims.lq, FORWARD_ROWS, LANES, dims.slices)) }
         .map_err(|e| launch_error(kernel, e))?;
     Ok((CudaStorage::F32(out), CudaStorage::F32(lse)))
 }
@@ -150,6 +237,7 @@ pub fn backward(
     v: &Operand,
     mask: Option<&Operand>,
     dims: AttentionDims,
+    products: Products,
     lse: &CudaStorage,
     delta: &CudaStorage,
     dout: &CudaStorage,
@@ -165,29 +253,38 @@ pub fn backward(
         delta: delta.f32s(OP)?,
         dout: dout.f32s(OP)?,
         prepared: &p,
-        sizes: [
-            dims.lq as i32,
-            dims.lk as i32,
-            dims.d as i32,
-            dims.dv as i32,
-        ],
-        scale: dims.scale,
-        causal: dims.causal as i32,
+        dims: &dims,
+    };
+    let (dq_cfg, dkv_cfg, suffix) = if products.on_tensor_cores(&g) {
+        let tiles = bf16_tiles(&dims);
+        (
+            grid(dims.lq, tiles.dq, 2, dims.slices),
+            grid(dims.lk, tiles.dkv, 2, dims.slices),
+            Some(tiles.head),
+        )
+    } else {
+        (
+            grid(dims.lq, BACKWARD_ROWS, LANES, dims.slices),
+            grid(dims.lk, BACKWARD_ROWS, LANES, dims.slices),
+            None,
+        )
     };
     // SAFETY (both): as in `forward`; dq holds slices * lq rows of d, dk and dv slices * lk rows
     // of d and dv.
     unsafe {
         args.launch(
             &g,
-            "flash_attention_backward_dq_f32",
+            "flash_attention_backward_dq",
+            suffix,
             &mut [&mut dq],
-            grid(dims.lq, BACKWARD_ROWS, dims.slices),
+            dq_cfg,
         )?;
         args.launch(
             &g,
-            "flash_attention_backward_dkv_f32",
+            "flash_attention_backward_dkv",
+            suffix,
             &mut [&mut dk, &mut dv],
-            grid(dims.lk, BACKWARD_ROWS, dims.slices),
+            dkv_cfg,
         )?;
     }
     Ok([
@@ -203,39 +300,51 @@ struct BackwardArgs<'a> {
     delta: &'a CudaSlice<f32>,
     dout: &'a CudaSlice<f32>,
     prepared: &'a Prepared,
-    sizes: [i32; 4],
-    scale: f32,
-    causal: i32,
+    dims: &'a AttentionDims,
 }
 
 impl BackwardArgs<'_> {
-    /// Launches `kernel(outputs..., shared arguments...)`.
+    /// Launches `base` (outputs..., shared arguments...): the f32 kernel, or with `bf16_head`
+    /// the bf16 one built for that head dim.
     ///
     /// # Safety
-    /// The outputs must be large enough for what `kernel` writes.
+    /// The outputs must be large enough for what the kernel writes.
     unsafe fn launch(
         &self,
         g: &Gpu,
-        kernel: &str,
+        base: &str,
+        bf16_head: Option<usize>,
         outputs: &mut [&mut CudaSlice<f32>],
         cfg: LaunchConfig,
     ) -> Result<()> {
-        let f = g.function("attention.cu", kernel)?;
+        let (file, kernel) = match bf16_head {
+            Some(head) => ("attention_bf16.cu", format!("{base}_bf16_d{head}")),
+            None => ("attention.cu", format!("{base}_f32")),
+        };
+        let f = g.function(file, &kernel)?;
         let mut b = g.stream.launch_builder(&f);
         for o in outputs.iter_mut() {
             b.arg(&mut **o);
         }
         b.arg(self.lse).arg(self.delta).arg(self.dout);
-        for o in &self.prepared.operands {
-            b.arg(o);
+        let problem = self.prepared.problem(self.dims);
+        let d = self.dims;
+        let sizes = [d.lq as i32, d.lk as i32, d.d as i32, d.dv as i32];
+        let causal = d.causal as i32;
+        if bf16_head.is_some() {
+            b.arg(&problem);
+        } else {
+            for o in &self.prepared.operands {
+                b.arg(o);
+            }
+            b.arg(&self.prepared.has_mask);
+            for s in &sizes {
+                b.arg(s);
+            }
+            b.arg(&d.scale).arg(&causal);
         }
-        b.arg(&self.prepared.has_mask);
-        for s in &self.sizes {
-            b.arg(s);
-        }
-        b.arg(&self.scale).arg(&self.causal);
         // SAFETY: forwarded from the caller.
-        unsafe { b.launch(cfg) }.map_err(|e| launch_error(kernel, e))?;
+        unsafe { b.launch(cfg) }.map_err(|e| launch_error(&kernel, e))?;
         Ok(())
     }
 }

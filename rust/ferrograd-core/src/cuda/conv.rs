@@ -5,6 +5,7 @@
 use cudarc::driver::{DeviceRepr, LaunchConfig, PushKernelArg};
 
 use super::launch::{launch_error, BUSY_BLOCKS};
+use super::products::Products;
 use super::storage::{empty, CudaStorage};
 use super::Gpu;
 use crate::cpu::conv::ConvGeometry;
@@ -90,27 +91,11 @@ impl ConvShape {
     }
 }
 
-/// What the products multiply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Products {
-    /// f32 operands, f32 products on CUDA cores.
-    F32,
-    /// Operands that are all bf16 values (inside a bf16 autocast scope): bf16 tensor cores with
-    /// f32 accumulation on sm_80 and later, which is exact for such operands up to summation
-    /// order; CUDA cores before.
-    Bf16,
-}
-
 /// `base` with the suffix of the kernels for `products` on `g`.
 fn kernel_name(base: &str, products: Products, g: &Gpu) -> String {
-    let tensor_cores = g
-        .arch
-        .trim_start_matches("sm_")
-        .parse::<u32>()
-        .is_ok_and(|arch| arch >= 80);
-    match (products, tensor_cores) {
-        (Products::Bf16, true) => format!("{base}_bf16"),
-        _ => format!("{base}_f32"),
+    match products.on_tensor_cores(g) {
+        true => format!("{base}_bf16"),
+        false => format!("{base}_f32"),
     }
 }
 

@@ -16,9 +16,23 @@ use crate::{Error, Result};
 /// Shared definitions every kernel file starts with (layouts, indexing).
 const COMMON: &str = include_str!("kernels/common.cuh");
 
-/// (file name, source) of every kernel file.
+/// (file name, source) of every kernel file (the flash attention files start with the operand
+/// header they share).
 pub const SOURCES: &[(&str, &str)] = &[
-    ("attention.cu", include_str!("kernels/attention.cu")),
+    (
+        "attention.cu",
+        concat!(
+            include_str!("kernels/flash_operand.cuh"),
+            include_str!("kernels/attention.cu")
+        ),
+    ),
+    (
+        "attention_bf16.cu",
+        concat!(
+            include_str!("kernels/flash_operand.cuh"),
+            include_str!("kernels/attention_bf16.cu")
+        ),
+    ),
     ("conv.cu", include_str!("kernels/conv.cu")),
     ("copy.cu", include_str!("kernels/copy.cu")),
     ("elementwise.cu", include_str!("kernels/elementwise.cu")),

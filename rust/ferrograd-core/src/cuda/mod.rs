@@ -19,6 +19,7 @@ pub mod loss;
 pub mod norm;
 pub mod optim;
 pub mod pool;
+pub mod products;
 pub mod random;
 pub mod reduce;
 pub mod runtime;

@@ -2,7 +2,9 @@
 //! On the CPU it runs the fused per-slice kernel of `cpu::attention`; on a GPU, flash attention
 //! (`attention_cuda.rs`) for head dims up to 128 and up to 65,535 (batch, head) slices, without
 //! dropout. Otherwise on a GPU, or with a mask that itself needs a gradient, it is composed of
-//! matmul, softmax and dropout.
+//! matmul, softmax and dropout. Inside a bf16 autocast scope the flash kernels run on bf16 tensor
+//! cores (sm_80 and later), rounding the probabilities to bf16 for their products as PyTorch's
+//! flash kernels do; the CPU and the composed path keep them f32.
 
 use super::attention_cuda::flash_attention;
 use crate::cpu::attention::{
@@ -10,6 +12,7 @@ use crate::cpu::attention::{
     SliceView,
 };
 use crate::cuda::attention::{FLASH_MAX_HEAD, FLASH_MAX_SLICES};
+use crate::cuda::products::Products;
 use crate::layout::broadcast_shapes;
 use crate::{CpuStorage, Layout, Result, Storage, Tensor};
 
@@ -63,10 +66,27 @@ impl Tensor {
         causal: bool,
     ) -> Result<Tensor> {
         if let Some(out) = crate::autocast::lowered(&[self, key, value], false, |t| {
-            t[0].scaled_dot_product_attention(&t[1], &t[2], mask, dropout_p, scale, causal)
+            t[0].attention(&t[1], &t[2], mask, dropout_p, scale, causal, Products::Bf16)
         }) {
             return out;
         }
+        self.attention(key, value, mask, dropout_p, scale, causal, Products::F32)
+    }
+
+    /// `scaled_dot_product_attention` with autocast settled: `products` says whether q, k and v
+    /// (and later the output's gradient) hold bf16 values, so that the GPU's flash kernels may
+    /// run on bf16 tensor cores.
+    #[allow(clippy::too_many_arguments)]
+    fn attention(
+        &self,
+        key: &Tensor,
+        value: &Tensor,
+        mask: Option<&Tensor>,
+        dropout_p: f32,
+        scale: Option<f32>,
+        causal: bool,
+        products: Products,
+    ) -> Result<Tensor> {
         let (q, k, v) = (self, key, value);
         for t in [q, k, v].into_iter().chain(mask) {
             super::expect_f32(OP, t)?;
@@ -134,7 +154,7 @@ impl Tensor {
             .map(|m| SliceLayout::of(m, &batch, lq, lk))
             .transpose()?;
         if flash {
-            return flash_attention(q, k, v, mask, layouts, mask_layout, dims, &batch);
+            return flash_attention(q, k, v, mask, layouts, mask_layout, dims, products, &batch);
         }
         let dropout = (dropout_p > 0.0).then(|| {
             crate::rng::with_global(|r| AttentionDropout {

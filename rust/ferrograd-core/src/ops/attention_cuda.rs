@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::attention::SliceLayout;
 use crate::cpu::attention::AttentionDims;
 use crate::cuda::attention::{backward, forward, Operand};
+use crate::cuda::products::Products;
 use crate::{Layout, Result, Storage, Tensor};
 
 const OP: &str = "scaled_dot_product_attention";
@@ -55,7 +56,9 @@ fn operand<'a>(storage: &'a Storage, l: &'a SliceLayout) -> Result<Operand<'a>> 
 }
 
 /// The attention of `q`, `k`, `v` (on one GPU; batch axes `batch`) with an optional additive
-/// `mask` that needs no gradient, as flash attention with its backward pass recorded.
+/// `mask` that needs no gradient, as flash attention with its backward pass recorded. With
+/// `Products::Bf16` (q, k, v and the output's gradient hold bf16 values) both passes may run on
+/// bf16 tensor cores.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn flash_attention(
     q: &Tensor,
@@ -65,6 +68,7 @@ pub(super) fn flash_attention(
     layouts: [SliceLayout; 3],
     mask_layout: Option<SliceLayout>,
     dims: AttentionDims,
+    products: Products,
     batch: &[usize],
 ) -> Result<Tensor> {
     let inputs = Arc::new(Inputs {
@@ -73,7 +77,8 @@ pub(super) fn flash_attention(
         layouts,
         mask_layout,
     });
-    let (out, lse) = inputs.with_operands(|[q, k, v], mask| forward(q, k, v, mask, dims))?;
+    let (out, lse) =
+        inputs.with_operands(|[q, k, v], mask| forward(q, k, v, mask, dims, products))?;
     let shape = [batch, &[dims.lq, dims.dv]].concat();
     let lse = Tensor::from_storage(
         Storage::Cuda(lse),
@@ -98,6 +103,7 @@ pub(super) fn flash_attention(
                         v,
                         mask,
                         dims,
+                        products,
                         ls.cuda(OP)?,
                         ds.cuda(OP)?,
                         gs.cuda(OP)?,

@@ -4,7 +4,8 @@
 //! sum of the kernel's split partials, both with the reduction kernels (a fixed order).
 
 use crate::cpu::conv::ConvGeometry;
-use crate::cuda::conv::{backward_input, backward_weight_partials, forward, Products};
+use crate::cuda::conv::{backward_input, backward_weight_partials, forward};
+use crate::cuda::products::Products;
 use crate::{Layout, Result, Storage, Tensor};
 
 const OP: &str = "conv2d";
@@ -18,10 +19,7 @@ pub(super) fn conv2d_implicit_gemm(
     bias: Option<&Tensor>,
     geo: &ConvGeometry,
 ) -> Result<Tensor> {
-    let products = match crate::autocast::bf16_operands() {
-        true => Products::Bf16,
-        false => Products::F32,
-    };
+    let products = Products::from_autocast();
     let (xc, wc) = (x.contiguous()?, weight.contiguous()?);
     let bias_c = bias.map(|b| b.contiguous()).transpose()?;
     let y = {

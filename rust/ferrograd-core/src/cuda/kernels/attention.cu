@@ -17,7 +17,6 @@
 // needs no shuffles. f32 FMAs on CUDA cores, head dims up to FA_MAX_D.
 // Measured: not yet run on a GPU.
 
-#define FA_MAX_D 128
 #define FA_LANES 4
 
 // Query rows (forward, dq) or key rows (dk / dv) per tile, and columns of the score tile. The
@@ -25,17 +24,6 @@
 // stay within 48 KiB of shared memory at FA_MAX_D.
 #define FA_FWD_ROWS 32
 #define FA_BWD_ROWS 16
-
-// An operand: buffer, each slice's first element, row and column strides.
-struct FaOperand {
-    const float* data;
-    const long long* starts;
-    long long rs, cs;
-};
-
-__device__ __forceinline__ float fa_at(const FaOperand& o, int slice, long long row, long long col) {
-    return o.data[o.starts[slice] + row * o.rs + col * o.cs];
-}
 
 // Copies rows row0.. (up to `rows`, zero past `limit`) of `cols` columns of slice `slice` into a
 // shared tile with `pitch` floats per row.
