@@ -33,6 +33,19 @@ pub fn adaptive_windows(size: usize, out: usize) -> Windows {
         .collect()
 }
 
+/// For each of `size` inputs, the outputs whose windows hold it. Windows start and end in order
+/// (sliding and adaptive ones alike), so those outputs are one range (empty for an input no
+/// window reaches).
+pub fn covering(windows: &Windows, size: usize) -> Windows {
+    (0..size)
+        .map(|i| {
+            let first = windows.partition_point(|w| w.end <= i);
+            let end = windows.partition_point(|w| w.start <= i);
+            first..end.max(first)
+        })
+        .collect()
+}
+
 /// Max pooling of planes of `plane` size to `out` size; per output it also gives the flat
 /// in-plane index of the chosen input. With dilation, window positions are `start + k*dil`.
 #[derive(Clone, Copy, Debug)]
@@ -467,6 +480,34 @@ pub fn avg_pool_backward(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `covering` against its definition: the outputs whose windows hold each input, for sliding
+    /// windows (padding, ceil mode's extra window, strides past the kernel) and adaptive ones.
+    #[test]
+    fn covering_lists_the_outputs_whose_windows_hold_each_input() {
+        let mut cases = vec![
+            (sliding_windows(7, 4, 3, 2, 1), 7),
+            (sliding_windows(6, 2, 2, 4, 0), 6),
+            (sliding_windows(5, 3, 2, 2, 0), 5),
+            (sliding_windows(4, 5, 1, 1, 0), 4),
+        ];
+        for (size, out) in [(7, 3), (5, 5), (3, 7), (10, 4)] {
+            cases.push((adaptive_windows(size, out), size));
+        }
+        for (windows, size) in cases {
+            let got = covering(&windows, size);
+            for (i, range) in got.iter().enumerate() {
+                let want: Vec<usize> = (0..windows.len())
+                    .filter(|&o| windows[o].contains(&i))
+                    .collect();
+                assert_eq!(
+                    range.clone().collect::<Vec<_>>(),
+                    want,
+                    "{windows:?} input {i}"
+                );
+            }
+        }
+    }
 
     fn pool(
         input: &[f32],

@@ -1,11 +1,12 @@
 //! max_pool2d, avg_pool2d and adaptive_avg_pool2d on NCHW (or CHW) inputs, PyTorch semantics.
 
 use super::conv::window_output;
-use super::unfold::{avg_pool_unfolded, WindowGeometry};
+use super::unfold::WindowGeometry;
 use crate::cpu::pool::{
     adaptive_windows, avg_pool, avg_pool_backward, max_pool_backward, sliding_windows, MaxPool,
     Windows,
 };
+use crate::cuda::pool::AvgPoolWindows;
 use crate::{CpuStorage, Error, Result, Storage, Tensor};
 
 fn on_cuda(x: &Tensor) -> bool {
@@ -77,6 +78,40 @@ fn max_pool_cuda(x: &Tensor, geo: WindowGeometry) -> Result<Tensor> {
                 };
                 crate::cuda::pool::max_pool_backward(sg.cuda(OP)?, arg, geo)?
             };
+            Ok(vec![Some(Tensor::from_storage(
+                Storage::Cuda(dx),
+                crate::Layout::contiguous(&in_shape),
+            ))])
+        }),
+    ))
+}
+
+/// Average pooling of `x` (contiguous `xc`, `[planes, h, w]` in all) on a GPU over the windows
+/// `[rows, cols]` (`cuda/pool.rs`), with its backward pass recorded; `shape` is the output's.
+fn avg_pool_cuda(
+    x: &Tensor,
+    xc: &Tensor,
+    op: &'static str,
+    (planes, h, w): (usize, usize, usize),
+    [rows, cols]: [Windows; 2],
+    divisor: &[f32],
+    shape: &[usize],
+) -> Result<Tensor> {
+    let st = xc.storage()?;
+    let input = st.cuda(op)?;
+    let gpu = input.gpu()?;
+    let windows = AvgPoolWindows::upload(&gpu, op, (h, w), &rows, &cols, divisor)?;
+    let out = crate::cuda::pool::avg_pool(input, planes, &windows, op)?;
+    let in_shape = x.shape().to_vec();
+    Ok(Tensor::from_op(
+        Storage::Cuda(out),
+        shape,
+        op,
+        &[x],
+        Box::new(move |g| {
+            let g = g.contiguous()?;
+            let dx =
+                crate::cuda::pool::avg_pool_backward(g.storage()?.cuda(op)?, planes, &windows, op)?;
             Ok(vec![Some(Tensor::from_storage(
                 Storage::Cuda(dx),
                 crate::Layout::contiguous(&in_shape),
@@ -219,12 +254,6 @@ impl Tensor {
                 });
             }
         }
-        if on_cuda(self) {
-            let window = [kernel, stride, padding, (1, 1)];
-            return self.as_batch(|x, dims| {
-                avg_pool_unfolded(x, WindowGeometry::new(dims, window, (oh, ow)), divisor)
-            });
-        }
         self.pool_with_windows(OP, rows, cols, divisor)
     }
 
@@ -233,21 +262,6 @@ impl Tensor {
         const OP: &str = "adaptive_avg_pool2d";
         let (_, h, w) = planes(OP, self)?;
         super::expect_positive_pair(OP, "output_size", output_size)?;
-        if on_cuda(self) {
-            // Adaptive windows are uniform when the output size divides the input size.
-            let (oh, ow) = output_size;
-            if h % oh != 0 || w % ow != 0 {
-                return Err(Error::NotImplemented(format!(
-                    "{OP} on CUDA: output size {output_size:?} must divide the input size ({h}, {w}) so far"
-                )));
-            }
-            let k = (h / oh, w / ow);
-            let window = [k, k, (0, 0), (1, 1)];
-            let divisor = vec![(k.0 * k.1) as f32; oh * ow];
-            return self.as_batch(|x, dims| {
-                avg_pool_unfolded(x, WindowGeometry::new(dims, window, (oh, ow)), divisor)
-            });
-        }
         let rows = adaptive_windows(h, output_size.0);
         let cols = adaptive_windows(w, output_size.1);
         let divisor = rows
@@ -266,16 +280,25 @@ impl Tensor {
     ) -> Result<Tensor> {
         let (lead, h, w) = planes(op, self)?;
         let x = self.contiguous()?;
-        let out = {
-            let st = x.storage()?;
-            match &*st {
-                Storage::Cpu(_) => avg_pool(st.f32s(op)?, (h, w), &rows, &cols, &divisor),
-                Storage::Cuda(_) => return Err(crate::storage::no_cuda_kernel(op)),
-            }
-        };
+        let plane_count: usize = lead.iter().product();
         let mut shape = lead;
         shape.extend([rows.len(), cols.len()]);
         let in_shape = self.shape().to_vec();
+        if on_cuda(self) {
+            return avg_pool_cuda(
+                self,
+                &x,
+                op,
+                (plane_count, h, w),
+                [rows, cols],
+                &divisor,
+                &shape,
+            );
+        }
+        let out = {
+            let st = x.storage()?;
+            avg_pool(st.f32s(op)?, (h, w), &rows, &cols, &divisor)
+        };
         Ok(Tensor::from_op(
             Storage::Cpu(CpuStorage::F32(out)),
             &shape,

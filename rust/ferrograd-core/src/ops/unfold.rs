@@ -1,12 +1,10 @@
-//! Sliding windows as columns, and the CUDA backend's transposed convolution and average pooling
-//! built on them.
+//! Sliding windows as columns, and the CUDA backend's transposed convolution built on them.
 //!
 //! `unfold_columns` lays the windows of an NCHW batch out as `[C * kh * kw, N * oh * ow]`, so a
-//! transposed convolution is one matrix product per group folded by col2im, and a pooling is a sum
-//! over the taps; its backward is col2im. On CUDA these compositions are the transposed convolution
-//! and average pooling (the convolution itself is implicit GEMM, `ops/conv_cuda.rs`); on the CPU
-//! the same functions are tested against the direct kernels, and `unfold` is
-//! torch.nn.functional.unfold.
+//! transposed convolution is one matrix product per group folded by col2im. On CUDA that
+//! composition is the transposed convolution (the convolution itself is implicit GEMM,
+//! `ops/conv_cuda.rs`, and pooling has its own kernels); on the CPU the same functions are tested
+//! against the direct kernels, and `unfold` is torch.nn.functional.unfold.
 
 use super::conv::window_output;
 use crate::cpu::conv::ConvGeometry;
@@ -228,29 +226,6 @@ pub(crate) fn conv_transpose2d_folded(
     add_channel_bias(y, bias)
 }
 
-/// Sum over each window's taps (out-of-image taps are 0), as an NCHW tensor `[N, C, oh, ow]`.
-fn window_sums(x: &Tensor, g: WindowGeometry) -> Result<Tensor> {
-    let (c, taps, positions) = (g.c as usize, g.taps(), g.positions());
-    x.unfold_columns(g, 0.0)?
-        .reshape(&[c, taps, positions])?
-        .sum(&[1], false)?
-        .reshape(&[c, g.n as usize, g.oh as usize, g.ow as usize])?
-        .permute(&[1, 0, 2, 3])?
-        .contiguous()
-}
-
-/// Average pooling of `[N, C, H, W]`: window sums over the columns (out-of-image taps are 0),
-/// divided by each output position's `divisor` (`[oh * ow]`, PyTorch's rule for the window).
-pub(crate) fn avg_pool_unfolded(
-    x: &Tensor,
-    g: WindowGeometry,
-    divisor: Vec<f32>,
-) -> Result<Tensor> {
-    let d =
-        Tensor::from_vec(divisor, &[1, 1, g.oh as usize, g.ow as usize])?.to_device(x.device())?;
-    window_sums(x, g)?.div(&d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,48 +312,6 @@ mod tests {
                 &inputs,
             );
             assert_close(&folded, &direct);
-        }
-    }
-
-    /// The composed average pooling against the direct CPU kernel, with padding and ceil mode.
-    /// (Max pooling has its own CUDA kernels, checked against the CPU in tests/test_cuda.py.)
-    #[test]
-    fn unfolded_average_pooling_matches_the_direct_kernel() {
-        let x = random_leaf(&[2, 3, 7, 6], 4);
-        for count_include_pad in [true, false] {
-            let direct = run(
-                |t| t[0].avg_pool2d((3, 3), (2, 2), (1, 1), true, count_include_pad),
-                std::slice::from_ref(&x),
-            );
-            let composed = run(
-                |t| {
-                    let y = t[0].avg_pool2d((3, 3), (2, 2), (1, 1), true, count_include_pad)?;
-                    let (oh, ow) = (y.shape()[2], y.shape()[3]);
-                    // The divisor the direct kernel used, recovered from an all-ones input.
-                    let ones = Tensor::ones(&[1, 1, 7, 6], crate::DType::F32, crate::Device::Cpu)?;
-                    let counts =
-                        ones.avg_pool2d((3, 3), (2, 2), (1, 1), true, count_include_pad)?;
-                    let g = WindowGeometry::new(
-                        [1, 1, 7, 6],
-                        [(3, 3), (2, 2), (1, 1), (1, 1)],
-                        (oh, ow),
-                    );
-                    let sums = window_sums(&ones, g)?.to_vec::<f32>()?;
-                    let divisor: Vec<f32> = sums
-                        .iter()
-                        .zip(counts.to_vec::<f32>()?)
-                        .map(|(s, m)| s / m)
-                        .collect();
-                    let g = WindowGeometry::new(
-                        [2, 3, 7, 6],
-                        [(3, 3), (2, 2), (1, 1), (1, 1)],
-                        (oh, ow),
-                    );
-                    avg_pool_unfolded(&t[0], g, divisor)
-                },
-                std::slice::from_ref(&x),
-            );
-            assert_close(&composed, &direct);
         }
     }
 
