@@ -403,15 +403,12 @@ def test_causal_attention_matches_the_cpu(rng: np.random.Generator) -> None:
                     rtol=1e-5, atol=1e-5)
 
 
-@gpu
-@pytest.mark.parametrize("head", [32, 64, 128])
-@pytest.mark.parametrize("masking", ["padding", "causal"])
-def test_flash_attention_matches_the_cpu(head: int, masking: str, rng: np.random.Generator) -> None:
-    """Flash attention against the CPU's fused kernel, values and the three gradients: queries
-    permuted out of a [B, L, H, d] projection (strided rows), values broadcast over the batch,
-    lengths off the kernels' 32- and 16-row tiles, and a boolean padding mask [B, 1, 1, Lk] hiding
-    each sequence's tail keys, or a causal mask."""
-    b, h, lq, lk = 2, 3, 45, 70
+def flash_case(head: int, masking: str, lq: int,
+               rng: np.random.Generator) -> tuple[list[np.ndarray], Callable[..., fg.Tensor]]:
+    """Operands and an attention over them for the flash kernels' tests: queries permuted out of a
+    [B, L, H, d] projection (strided rows), values broadcast over the batch, and a boolean padding
+    mask [B, 1, 1, Lk] hiding the second sequence's tail keys, or a causal mask."""
+    b, h, lk = 2, 3, 70
     q = rng.standard_normal((b, lq, h, head)).astype(np.float32)
     k = rng.standard_normal((b, h, lk, head)).astype(np.float32)
     v = rng.standard_normal((1, h, lk, head // 2 + 8)).astype(np.float32)
@@ -423,7 +420,17 @@ def test_flash_attention_matches_the_cpu(head: int, masking: str, rng: np.random
             return F.scaled_dot_product_attention(heads, k, v, is_causal=True)
         return F.scaled_dot_product_attention(heads, k, v, attn_mask=fg.tensor(keep).to(q.device))
 
-    grads_match(attend, [q, k, v], rtol=1e-4, atol=1e-5)
+    return [q, k, v], attend
+
+
+@gpu
+@pytest.mark.parametrize("head", [32, 64, 128])
+@pytest.mark.parametrize("masking", ["padding", "causal"])
+def test_flash_attention_matches_the_cpu(head: int, masking: str, rng: np.random.Generator) -> None:
+    """Flash attention against the CPU's fused kernel, values and the three gradients (see
+    `flash_case`), lengths off the kernels' 32- and 16-row tiles."""
+    arrays, attend = flash_case(head, masking, 45, rng)
+    grads_match(attend, arrays, rtol=1e-4, atol=1e-5)
 
 
 @gpu
@@ -435,20 +442,9 @@ def test_bf16_flash_attention_matches_the_cpu_within_bf16_rounding(head: int, ma
     128; lengths off every tile) and round the probabilities and score gradients to bf16 for their
     products, where the CPU keeps them f32: values and gradients agree within that rounding
     (2^-9 relative per factor)."""
-    b, h, lq, lk = 2, 3, 77, 70
-    q = rng.standard_normal((b, lq, h, head)).astype(np.float32)
-    k = rng.standard_normal((b, h, lk, head)).astype(np.float32)
-    v = rng.standard_normal((1, h, lk, head // 2 + 8)).astype(np.float32)
-    keep = np.arange(lk)[None, None, None, :] < np.array([lk, 51])[:, None, None, None]
-
-    def attend(q: fg.Tensor, k: fg.Tensor, v: fg.Tensor) -> fg.Tensor:
-        heads = q.permute(0, 2, 1, 3)
-        if masking == "causal":
-            return F.scaled_dot_product_attention(heads, k, v, is_causal=True)
-        return F.scaled_dot_product_attention(heads, k, v, attn_mask=fg.tensor(keep).to(q.device))
-
+    arrays, attend = flash_case(head, masking, 77, rng)
     with fg.autocast():
-        grads_match(attend, [q, k, v], rtol=2e-2, atol=2e-2)
+        grads_match(attend, arrays, rtol=2e-2, atol=2e-2)
 
 
 @gpu
