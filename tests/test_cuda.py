@@ -727,6 +727,23 @@ def test_conv2d_matches_the_cpu(case: dict, rng: np.random.Generator) -> None:
 
 
 @gpu
+def test_conv2d_with_its_fused_relu_matches_the_cpu(rng: np.random.Generator) -> None:
+    """A Conv2d followed by a ReLU (as `nn.Sequential` runs it) is one op; on the GPU the ReLU is
+    the implicit GEMM's epilogue and its gradient is taken from the saved output: values and all
+    three gradients against the CPU's fused kernel, in f32 and on autocast's bf16 tiles."""
+    x = rng.standard_normal((3, 6, 11, 10)).astype(np.float32)
+    w = rng.standard_normal((70, 6, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(70).astype(np.float32)
+
+    def conv_relu(xv: fg.Tensor, wv: fg.Tensor, bv: fg.Tensor) -> fg.Tensor:
+        return fg._core.conv2d(xv, wv, bv, (1, 1), (1, 1), (1, 1), 1, relu=True)
+
+    grads_match(conv_relu, [x, w, b], rtol=1e-4, atol=1e-4)
+    with fg.autocast():
+        grads_match(conv_relu, [x, w, b], rtol=1e-4, atol=1e-4)
+
+
+@gpu
 def test_pooling_matches_the_cpu(rng: np.random.Generator) -> None:
     x = rng.standard_normal((2, 3, 9, 8)).astype(np.float32)
     # Overlapping windows: an input that is the maximum of several sums their gradients, in

@@ -1,15 +1,16 @@
 // rust/ferrograd-core/src/cuda/kernels/conv.cu run on the host (emulate.h) against a float64
-// reference: the forward pass (with and without bias), the input gradient and the weight
-// gradient (its split partials summed in order, as the launcher does), over strides, padding,
-// dilation, groups (depthwise included), and sizes off the 64 x 64 x 16 tiles in every dimension;
-// each case runs the f32 kernels on f32 operands and the bf16 (tensor-core) kernels on operands
-// rounded to bf16 values. Prints each case's worst relative error; exits non-zero if one passes
-// 1e-5.
+// reference: the forward pass (with and without bias, and with the ReLU epilogue), the input
+// gradient and the weight gradient (its split partials summed in order, as the launcher does),
+// over strides, padding, dilation, groups (depthwise included), and sizes off the 64 x 64 x 16
+// tiles in every dimension; each case runs the f32 kernels on f32 operands and the bf16
+// (tensor-core) kernels on operands rounded to bf16 values. Prints each case's worst relative
+// error; exits non-zero if one passes 1e-5.
 #include "emulate.h"
 #include "reference.h"
 
 #include <cstdio>
 #include <random>
+#include <tuple>
 
 #include "../../rust/ferrograd-core/src/cuda/kernels/conv.cu"
 
@@ -28,7 +29,7 @@ float to_bf16(float v) {
     return __int_as_float(int(u));
 }
 
-using ForwardKernel = void (*)(float*, const float*, const float*, const float*, int, ConvShape);
+using ForwardKernel = void (*)(float*, const float*, const float*, const float*, int, int, ConvShape);
 using GradKernel = void (*)(float*, const float*, const float*, ConvShape);
 
 struct Kernels {
@@ -79,14 +80,12 @@ bool run(const Case& c, unsigned seed, const Kernels& kernels) {
         }
 
     const dim3 block{CONV_THREADS, 1, 1};
-    std::vector<float> y(ys), y_plain(ys), dx(xs, NAN), partials(size_t(c.splits) * ws, NAN);
+    std::vector<float> y(ys), y_plain(ys), y_relu(ys), dx(xs, NAN), partials(size_t(c.splits) * ws, NAN);
     const int plane = s.oh * s.ow;
-    emulate_launch(dim3{unsigned(tiles(c.n * plane, CONV_BN)), unsigned(tiles(cog, CONV_BM)), unsigned(c.groups)},
-                   block, kernels.forward, y.data(), (const float*)x.data(), (const float*)w.data(),
-                   (const float*)bias.data(), 1, s);
-    emulate_launch(dim3{unsigned(tiles(c.n * plane, CONV_BN)), unsigned(tiles(cog, CONV_BM)), unsigned(c.groups)},
-                   block, kernels.forward, y_plain.data(), (const float*)x.data(), (const float*)w.data(),
-                   (const float*)bias.data(), 0, s);
+    for (auto [out, has_bias, relu] : {std::tuple{&y, 1, 0}, {&y_plain, 0, 0}, {&y_relu, 1, 1}})
+        emulate_launch(dim3{unsigned(tiles(c.n * plane, CONV_BN)), unsigned(tiles(cog, CONV_BM)), unsigned(c.groups)},
+                       block, kernels.forward, out->data(), (const float*)x.data(), (const float*)w.data(),
+                       (const float*)bias.data(), has_bias, relu, s);
     emulate_launch(dim3{unsigned(tiles(c.n * c.h * c.w, CONV_BN)), unsigned(tiles(cig, CONV_BM)), unsigned(c.groups)},
                    block, kernels.input, dx.data(), (const float*)dy.data(), (const float*)w.data(), s);
     emulate_launch(dim3{unsigned(tiles(cig * area, CONV_BN)), unsigned(tiles(cog, CONV_BM)),
@@ -96,16 +95,22 @@ bool run(const Case& c, unsigned seed, const Kernels& kernels) {
     std::vector<float> dw(ws, 0.f);
     for (int p = 0; p < c.splits; ++p)
         for (size_t i = 0; i < ws; ++i) dw[i] += partials[p * ws + i];
-    std::vector<double> plain_ref(ys);
-    for (size_t i = 0; i < ys; ++i) plain_ref[i] = y_ref[i] - bias[(i / plane) % c.co];
+    std::vector<double> plain_ref(ys), relu_ref(ys);
+    for (size_t i = 0; i < ys; ++i) {
+        plain_ref[i] = y_ref[i] - bias[(i / plane) % c.co];
+        relu_ref[i] = std::max(y_ref[i], 0.0);
+    }
+    // The epilogue clamps the biased output exactly (bit for bit the same values below zero).
+    bool relu_exact = true;
+    for (size_t i = 0; i < ys; ++i) relu_exact = relu_exact && y_relu[i] == (y[i] < 0.f ? 0.f : y[i]);
 
-    const double errors[] = {worst_error(y, y_ref), worst_error(y_plain, plain_ref), worst_error(dx, dx_ref),
-                             worst_error(dw, dw_ref)};
-    const double worst = *std::max_element(std::begin(errors), std::end(errors));
+    const double errors[] = {worst_error(y, y_ref), worst_error(y_plain, plain_ref), worst_error(y_relu, relu_ref),
+                             worst_error(dx, dx_ref), worst_error(dw, dw_ref)};
+    const double worst = relu_exact ? *std::max_element(std::begin(errors), std::end(errors)) : INFINITY;
     printf("%s n=%d c=%d %dx%d co=%d k=%dx%d s=%d,%d p=%d,%d d=%d,%d g=%d splits=%d: y %.1e, y without bias %.1e, "
-           "dx %.1e, dw %.1e\n",
+           "relu(y) %.1e%s, dx %.1e, dw %.1e\n",
            kernels.name, c.n, c.c, c.h, c.w, c.co, c.kh, c.kw, c.sh, c.sw, c.ph, c.pw, c.dh, c.dw, c.groups, c.splits, errors[0],
-           errors[1], errors[2], errors[3]);
+           errors[1], errors[2], relu_exact ? "" : " (NOT the clamp of y)", errors[3], errors[4]);
     return worst < 1e-5;
 }
 

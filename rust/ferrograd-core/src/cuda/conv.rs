@@ -125,13 +125,15 @@ fn grid(rows: usize, columns: usize, layers: usize) -> Result<LaunchConfig> {
     })
 }
 
-/// The output `[N, Co, oh, ow]` of the convolution of `x` with `weight`, plus `bias` `[Co]`.
+/// The output `[N, Co, oh, ow]` of the convolution of `x` with `weight`, plus `bias` `[Co]`, and
+/// through a ReLU when `relu` (fused into the kernel's epilogue).
 pub fn forward(
     x: &CudaStorage,
     weight: &CudaStorage,
     bias: Option<&CudaStorage>,
     geo: &ConvGeometry,
     products: Products,
+    relu: bool,
 ) -> Result<CudaStorage> {
     let shape = ConvShape::of(geo, 1)?;
     let g = x.gpu()?;
@@ -140,7 +142,7 @@ pub fn forward(
     let kernel = kernel_name("conv2d_forward", products, &g);
     let f = g.function("conv.cu", &kernel)?;
     let w = weight.f32s(OP)?;
-    let has_bias = bias.is_some() as i32;
+    let (has_bias, relu) = (bias.is_some() as i32, relu as i32);
     let mut b = g.stream.launch_builder(&f);
     b.arg(&mut y).arg(x.f32s(OP)?).arg(w);
     match bias {
@@ -148,7 +150,7 @@ pub fn forward(
         // Never read: the weights stand in for the missing pointer.
         None => b.arg(w),
     };
-    b.arg(&has_bias).arg(&shape);
+    b.arg(&has_bias).arg(&relu).arg(&shape);
     let config = grid(geo.out_channels / geo.groups, geo.batch * plane, geo.groups)?;
     // SAFETY: the kernel reads the input, weight and bias inside their sizes for this geometry
     // (out-of-image taps are skipped) and writes each of the N * Co * oh * ow outputs once.

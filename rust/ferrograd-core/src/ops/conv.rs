@@ -232,8 +232,7 @@ impl Tensor {
         }
         let geo = conv_geometry(self, weight, bias, stride, padding, dilation, groups)?;
         if let crate::Device::Cuda(_) = self.device() {
-            let out = super::conv_cuda::conv2d_implicit_gemm(self, weight, bias, &geo)?;
-            return if relu { out.relu() } else { Ok(out) };
+            return super::conv_cuda::conv2d_implicit_gemm(self, weight, bias, &geo, relu);
         }
         let (x, wt) = (self.contiguous()?, weight.contiguous()?);
         let out = {

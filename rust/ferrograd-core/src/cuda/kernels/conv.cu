@@ -145,11 +145,12 @@ struct ConvTaps {
     bool valid[CONV_BK];
 };
 
-// y = conv(x, w) + bias: rows co of the group, columns (img, oy, ox). `bias` is read only when
+// y = conv(x, w) + bias, then a ReLU when `relu` (the epilogue: the clamp of the ReLU op, so NaN
+// and -0 pass through): rows co of the group, columns (img, oy, ox). `bias` is read only when
 // `has_bias`.
 template <class Tile>
 __device__ __forceinline__ void conv_forward(float* y, const float* x, const float* w, const float* bias,
-                                             int has_bias, const ConvShape& s) {
+                                             int has_bias, int relu, const ConvShape& s) {
     __shared__ typename Tile::Staging staged;
     __shared__ ConvTaps taps;
     const int g = blockIdx.z, t = threadIdx.x;
@@ -193,7 +194,8 @@ __device__ __forceinline__ void conv_forward(float* y, const float* x, const flo
         if (m >= cog || n >= columns) return;
         const int channel = g * cog + m;
         const long long out = ((long long)(n / plane) * s.co + channel) * plane + n % plane;
-        y[out] = v + (has_bias ? bias[channel] : 0.f);
+        const float value = v + (has_bias ? bias[channel] : 0.f);
+        y[out] = relu && value < 0.f ? 0.f : value;
     });
 }
 
@@ -312,12 +314,12 @@ __device__ __forceinline__ void conv_backward_weight(float* partials, const floa
 
 // The entry points: f32 on CUDA cores, and bf16 values on tensor cores.
 extern "C" __global__ void conv2d_forward_f32(float* y, const float* x, const float* w, const float* bias,
-                                              int has_bias, ConvShape s) {
-    conv_forward<SimtTile>(y, x, w, bias, has_bias, s);
+                                              int has_bias, int relu, ConvShape s) {
+    conv_forward<SimtTile>(y, x, w, bias, has_bias, relu, s);
 }
 extern "C" __global__ void conv2d_forward_bf16(float* y, const float* x, const float* w, const float* bias,
-                                               int has_bias, ConvShape s) {
-    conv_forward<MmaTile>(y, x, w, bias, has_bias, s);
+                                               int has_bias, int relu, ConvShape s) {
+    conv_forward<MmaTile>(y, x, w, bias, has_bias, relu, s);
 }
 extern "C" __global__ void conv2d_backward_input_f32(float* dx, const float* dy, const float* w, ConvShape s) {
     conv_backward_input<SimtTile>(dx, dy, w, s);
