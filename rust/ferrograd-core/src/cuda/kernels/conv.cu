@@ -145,6 +145,32 @@ struct ConvTaps {
     bool valid[CONV_BK];
 };
 
+// The reduction loop every product shares, over steps k0 = k_begin, k_begin + CONV_BK, ... below
+// k_end: the first CONV_BK threads decode the step's indices into the tap table (`decode(t, k0 +
+// t)`), then each thread stages four elements of the left tile (`left(row, kk, k0)`) and four of
+// the right one in its column t % CONV_BN (`right(kk)`), and the tile accumulates them.
+template <class Tile, class Decode, class Left, class Right>
+__device__ __forceinline__ void conv_steps(Tile& tile, typename Tile::Staging& staged, int k_begin, int k_end,
+                                           Decode decode, Left left, Right right) {
+    const int t = threadIdx.x;
+    for (int k0 = k_begin; k0 < k_end; k0 += CONV_BK) {
+        if (t < CONV_BK) decode(t, k0 + t);
+        __syncthreads();
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            const int e = t + CONV_THREADS * i, mm = e / CONV_BK, kk = e % CONV_BK;
+            Tile::stage_left(staged, mm, kk, left(mm, kk, k0));
+        }
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            const int kk = t / CONV_BN + 4 * i;
+            Tile::stage_right(staged, kk, t % CONV_BN, right(kk));
+        }
+        __syncthreads();
+        tile.accumulate(staged);
+    }
+}
+
 // y = conv(x, w) + bias, then a ReLU when `relu` (the epilogue: the clamp of the ReLU op, so NaN
 // and -0 pass through): rows co of the group, columns (img, oy, ox). `bias` is read only when
 // `has_bias`.
@@ -164,31 +190,24 @@ __device__ __forceinline__ void conv_forward(float* y, const float* x, const flo
     const int iy0 = pos / s.ow * s.sh - s.ph, ix0 = pos % s.ow * s.sw - s.pw;
     const float* image = x + ((long long)img * s.c + (long long)g * cig) * s.h * s.w;
     Tile tile;
-    for (int k0 = 0; k0 < K; k0 += CONV_BK) {
-        if (t < CONV_BK) {
-            const int k = k0 + t, tap = k % area;
-            taps.valid[t] = k < K;
-            taps.offset[t] = k / area * s.h * s.w;
-            taps.dy[t] = tap / s.kw * s.dh;
-            taps.dx[t] = tap % s.kw * s.dw;
-        }
-        __syncthreads();
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-            const int e = t + CONV_THREADS * i, mm = e / CONV_BK, kk = e % CONV_BK;
+    conv_steps(
+        tile, staged, 0, K,
+        [&](int slot, int k) {
+            const int tap = k % area;
+            taps.valid[slot] = k < K;
+            taps.offset[slot] = k / area * s.h * s.w;
+            taps.dy[slot] = tap / s.kw * s.dh;
+            taps.dx[slot] = tap % s.kw * s.dw;
+        },
+        [&](int mm, int kk, int k0) {
             const int m = m0 + mm, k = k0 + kk;
-            Tile::stage_left(staged, mm, kk, m < cog && k < K ? w[(long long)(g * cog + m) * K + k] : 0.f);
-        }
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-            const int kk = t / CONV_BN + 4 * i;
+            return m < cog && k < K ? w[(long long)(g * cog + m) * K + k] : 0.f;
+        },
+        [&](int kk) {
             const int iy = iy0 + taps.dy[kk], ix = ix0 + taps.dx[kk];
             const bool inside = col_ok && taps.valid[kk] && iy >= 0 && iy < s.h && ix >= 0 && ix < s.w;
-            Tile::stage_right(staged, kk, t % CONV_BN, inside ? image[taps.offset[kk] + iy * s.w + ix] : 0.f);
-        }
-        __syncthreads();
-        tile.accumulate(staged);
-    }
+            return inside ? image[taps.offset[kk] + iy * s.w + ix] : 0.f;
+        });
     tile.for_each([&](int row, int column, float v) {
         const int m = m0 + row, n = n0 + column;
         if (m >= cog || n >= columns) return;
@@ -214,39 +233,31 @@ __device__ __forceinline__ void conv_backward_input(float* dx, const float* dy, 
     const int iy = pos / s.w, ix = pos % s.w;
     const float* grad = dy + ((long long)img * s.co + (long long)g * cog) * plane;
     Tile tile;
-    for (int k0 = 0; k0 < K; k0 += CONV_BK) {
-        if (t < CONV_BK) {
-            const int k = k0 + t, tap = k % area;
-            taps.valid[t] = k < K;
-            taps.offset[t] = k / area * plane;
+    conv_steps(
+        tile, staged, 0, K,
+        [&](int slot, int k) {
+            const int tap = k % area;
+            taps.valid[slot] = k < K;
+            taps.offset[slot] = k / area * plane;
             // Weight element (g * cog + co, ci, ki, kj) sits at extra + ci * area.
-            taps.extra[t] = (g * cog + k / area) * cig * area + tap;
-            taps.dy[t] = s.ph - tap / s.kw * s.dh;
-            taps.dx[t] = s.pw - tap % s.kw * s.dw;
-        }
-        __syncthreads();
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-            const int e = t + CONV_THREADS * i, mm = e / CONV_BK, kk = e % CONV_BK;
+            taps.extra[slot] = (g * cog + k / area) * cig * area + tap;
+            taps.dy[slot] = s.ph - tap / s.kw * s.dh;
+            taps.dx[slot] = s.pw - tap % s.kw * s.dw;
+        },
+        [&](int mm, int kk, int) {
             const int m = m0 + mm;
-            Tile::stage_left(staged, mm, kk, m < cig && taps.valid[kk] ? w[taps.extra[kk] + (long long)m * area] : 0.f);
-        }
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-            const int kk = t / CONV_BN + 4 * i;
+            return m < cig && taps.valid[kk] ? w[taps.extra[kk] + (long long)m * area] : 0.f;
+        },
+        [&](int kk) {
             // Output position (oy, ox) reads this pixel through tap (ki, kj) when
             // oy * sh = iy + ph - ki * dh, and likewise across.
             const int sy = iy + taps.dy[kk], sx = ix + taps.dx[kk];
-            float v = 0.f;
             if (col_ok && taps.valid[kk] && sy >= 0 && sx >= 0 && sy % s.sh == 0 && sx % s.sw == 0) {
                 const int oy = sy / s.sh, ox = sx / s.sw;
-                if (oy < s.oh && ox < s.ow) v = grad[taps.offset[kk] + oy * s.ow + ox];
+                if (oy < s.oh && ox < s.ow) return grad[taps.offset[kk] + oy * s.ow + ox];
             }
-            Tile::stage_right(staged, kk, t % CONV_BN, v);
-        }
-        __syncthreads();
-        tile.accumulate(staged);
-    }
+            return 0.f;
+        });
     tile.for_each([&](int row, int column, float v) {
         const int m = m0 + row, n = n0 + column;
         if (m >= cig || n >= columns) return;
@@ -278,33 +289,25 @@ __device__ __forceinline__ void conv_backward_weight(float* partials, const floa
     const float* channel = x + (long long)(g * cig + ci) * in_plane;
     const float* grad = dy + (long long)g * cog * plane;
     Tile tile;
-    for (int k0 = k_begin; k0 < k_end; k0 += CONV_BK) {
-        if (t < CONV_BK) {
-            const int k = k0 + t, img = k / plane, pos = k % plane;
-            taps.valid[t] = k < k_end;
-            taps.offset[t] = img * s.c * in_plane;
-            taps.extra[t] = img * s.co * plane + pos;
-            taps.dy[t] = pos / s.ow * s.sh;
-            taps.dx[t] = pos % s.ow * s.sw;
-        }
-        __syncthreads();
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-            const int e = t + CONV_THREADS * i, mm = e / CONV_BK, kk = e % CONV_BK;
+    conv_steps(
+        tile, staged, k_begin, k_end,
+        [&](int slot, int k) {
+            const int img = k / plane, pos = k % plane;
+            taps.valid[slot] = k < k_end;
+            taps.offset[slot] = img * s.c * in_plane;
+            taps.extra[slot] = img * s.co * plane + pos;
+            taps.dy[slot] = pos / s.ow * s.sh;
+            taps.dx[slot] = pos % s.ow * s.sw;
+        },
+        [&](int mm, int kk, int) {
             const int m = m0 + mm;
-            Tile::stage_left(staged, mm, kk, m < cog && taps.valid[kk] ? grad[taps.extra[kk] + (long long)m * plane] : 0.f);
-        }
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-            const int kk = t / CONV_BN + 4 * i;
+            return m < cog && taps.valid[kk] ? grad[taps.extra[kk] + (long long)m * plane] : 0.f;
+        },
+        [&](int kk) {
             const int iy = taps.dy[kk] + cy, ix = taps.dx[kk] + cx;
             const bool inside = col_ok && taps.valid[kk] && iy >= 0 && iy < s.h && ix >= 0 && ix < s.w;
-            Tile::stage_right(staged, kk, t % CONV_BN,
-                              inside ? channel[(long long)taps.offset[kk] + iy * s.w + ix] : 0.f);
-        }
-        __syncthreads();
-        tile.accumulate(staged);
-    }
+            return inside ? channel[(long long)taps.offset[kk] + iy * s.w + ix] : 0.f;
+        });
     float* out = partials + (long long)split * s.co * columns;
     tile.for_each([&](int row, int column, float v) {
         const int m = m0 + row, n = n0 + column;
