@@ -41,7 +41,7 @@ def test_every_kernel_file_compiles_with_nvrtc(arch: str) -> None:
         "NVRTC not found: the test extras install nvidia-cuda-nvrtc, which this check needs"
     )
     files = fg.cuda.compile_kernels(arch)
-    assert {"attention.cu", "attention_bf16.cu", "conv.cu", "copy.cu", "elementwise.cu", "reduce.cu", "softmax.cu", "optim.cu"} <= set(files)
+    assert {"attention.cu", "attention_mma.cu", "conv.cu", "copy.cu", "elementwise.cu", "reduce.cu", "softmax.cu", "optim.cu"} <= set(files)
     assert all(".entry" in ptx for ptx in files.values())
 
 
@@ -466,6 +466,66 @@ def test_bf16_flash_attention_matches_pytorch_bf16_sdpa(rng: np.random.Generator
     np.testing.assert_allclose(out.cpu().numpy(), t_out.float().detach().cpu().numpy(), rtol=2e-2, atol=2e-2)
     for x, t in zip(xs, ts):
         np.testing.assert_allclose(x.grad.cpu().numpy(), t.grad.float().cpu().numpy(), rtol=3e-2, atol=3e-2)
+
+
+@gpu
+def test_16_bit_casts_on_the_device_match_the_cpu(rng: np.random.Generator) -> None:
+    """f32 <-> bf16 / f16 casts (round to nearest even) and strided copies of 16-bit tensors on
+    the device give the CPU's bits, as do the transfers both ways."""
+    x = (rng.standard_normal((33, 47)) * 10.0 ** rng.integers(-9, 7, (33, 47))).astype(np.float32)
+    x[0, :6] = [65504, 65520, 1e6, 2.0**-25, np.inf, -0.0]
+    host, device = fg.tensor(x), fg.tensor(x).to("cuda")
+    for dtype in ("bfloat16", "float16"):
+        on_host, on_device = host.to(dtype), device.to(dtype)
+        assert on_device.dtype == dtype and on_device.device.startswith("cuda")
+        np.testing.assert_array_equal(on_device.cpu().float().numpy(), on_host.float().numpy())
+        np.testing.assert_array_equal(on_device.T[3:, ::2].float().cpu().numpy(), on_host.T[3:, ::2].float().numpy())
+        np.testing.assert_array_equal(on_host.to("cuda").cpu().float().numpy(), on_host.float().numpy())
+        np.testing.assert_array_equal(fg.zeros(3, dtype=dtype, device="cuda").cpu().float().numpy(), np.zeros(3))
+
+
+@gpu
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+@pytest.mark.parametrize("masking", ["padding", "causal"])
+def test_16_bit_flash_attention_matches_the_cpu(dtype: str, masking: str, rng: np.random.Generator) -> None:
+    """bf16 / f16 q, k, v run the flash kernels on tensor cores of their format, which round the
+    probabilities and score gradients to it for their products, where the CPU keeps them f32;
+    outputs and gradients (all in the inputs' dtype) agree within that rounding (2^-9 relative
+    per factor for bf16, 2^-12 for f16)."""
+    arrays, attend = flash_case(64, masking, 77, rng)
+    tol = 2e-2 if dtype == "bfloat16" else 4e-3
+    results = {}
+    for device in ("cpu", "cuda"):
+        xs = [fg.tensor(a, dtype=dtype).to(device).requires_grad_(True) for a in arrays]
+        out = attend(*xs)
+        assert out.dtype == dtype
+        out.backward(fg.tensor(np.cos(np.arange(out.numel())).reshape(out.shape).astype(np.float32),
+                               dtype=dtype).to(device))
+        results[device] = [out.float().cpu().numpy()] + [x.grad.float().cpu().numpy() for x in xs]
+        assert all(x.grad.dtype == dtype for x in xs)
+    for got, want in zip(results["cuda"], results["cpu"]):
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+@gpu
+def test_f16_flash_attention_matches_pytorch_f16_sdpa(rng: np.random.Generator) -> None:
+    """f16 tensors: flash attention and its gradients against PyTorch's f16
+    scaled_dot_product_attention on the same values."""
+    torch = pytest.importorskip("torch")
+    shape = (2, 4, 130, 64)
+    arrays = [rng.standard_normal(shape).astype(np.float16) for _ in range(3)]
+    xs = [fg.tensor(a).to("cuda").requires_grad_(True) for a in arrays]
+    out = F.scaled_dot_product_attention(*xs, is_causal=True)
+    grad = np.linspace(-1.0, 1.0, int(np.prod(shape)), dtype=np.float32).reshape(shape).astype(np.float16)
+    out.backward(fg.tensor(grad).to("cuda"))
+    ts = [torch.tensor(a, device="cuda", requires_grad=True) for a in arrays]
+    t_out = torch.nn.functional.scaled_dot_product_attention(*ts, is_causal=True)
+    t_out.backward(torch.tensor(grad, device="cuda"))
+    np.testing.assert_allclose(out.cpu().numpy().astype(np.float32), t_out.detach().cpu().float().numpy(),
+                               rtol=4e-3, atol=4e-3)
+    for x, t in zip(xs, ts):
+        np.testing.assert_allclose(x.grad.cpu().numpy().astype(np.float32), t.grad.float().cpu().numpy(),
+                                   rtol=1e-2, atol=1e-2)
 
 
 @gpu

@@ -13,7 +13,7 @@ import ferrograd.functional as F
 
 DOCUMENTED = (ValueError, TypeError, IndexError, RuntimeError, NotImplementedError)
 
-dtypes = st.sampled_from([np.float32, np.float64, np.int64, np.int32, np.uint8, np.bool_])
+dtypes = st.sampled_from([np.float32, np.float64, np.float16, np.int64, np.int32, np.uint8, np.bool_])
 arrays = dtypes.flatmap(
     lambda dt: hnp.arrays(dt, hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=4),
                           elements={"allow_nan": True} if np.issubdtype(dt, np.floating) else None)
@@ -32,7 +32,9 @@ UNARY_CALLS = [
     lambda t: F.dropout(t, 0.3), lambda t: F.conv2d(t, t), lambda t: F.conv2d(t, fg.ones(2, 1, 2, 2), groups=2),
     lambda t: F.cross_entropy(t, t), lambda t: F.cross_entropy(t, t.argmax(-1)), lambda t: F.mse_loss(t, t),
     lambda t: F.binary_cross_entropy(t, t), lambda t: F.kl_div(t, t, reduction="batchmean"), lambda t: F.nll_loss(t, t),
-    lambda t: fg.nn.Linear(3, 2)(t), lambda t: fg.nn.Embedding(4, 2)(t),
+    lambda t: fg.nn.Linear(3, 2)(t), lambda t: fg.nn.Embedding(4, 2)(t), lambda t: t.half(), lambda t: t.bfloat16(),
+    lambda t: t.bfloat16().numpy(), lambda t: t.half().float().tolist(), lambda t: F.scaled_dot_product_attention(t, t, t),
+    lambda t: F.scaled_dot_product_attention(t.bfloat16(), t.bfloat16(), t.bfloat16()),
 ]
 
 BINARY_CALLS = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a / b, lambda a, b: a @ b,

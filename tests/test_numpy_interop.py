@@ -32,7 +32,7 @@ def test_broadcast_views_are_copied_and_views_outlive_the_tensor():
     np.testing.assert_array_equal(a, [0, 1, 2, 3])
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.int64, np.int32, np.uint8, np.bool_])
+@pytest.mark.parametrize("dtype", [np.float32, np.float16, np.int64, np.int32, np.uint8, np.bool_])
 def test_dtypes_round_trip(dtype):
     x = (np.arange(12) % 3).astype(dtype).reshape(3, 4)
     t = fg.tensor(x)

@@ -73,25 +73,33 @@ __version__ = "0.1.0"
 _NUMPY_DTYPES = {
     "float32": np.float32,
     "float64": np.float32,
+    "float16": np.float16,
     "int64": np.int64,
     "int32": np.int32,
     "uint8": np.uint8,
     "bool": np.bool_,
 }
+_DTYPE_NAMES = (*_NUMPY_DTYPES, "bfloat16")
 
 
 def tensor(data: Any, dtype: str | None = None, requires_grad: bool = False) -> Tensor:
     """Creates a tensor by copying ``data`` (a numpy array, nested lists, a scalar or a Tensor).
 
     Python floats and float64 arrays become float32 (ferrograd's compute dtype); Python ints
-    become int64. ``dtype`` is a name such as ``"float32"`` or ``"int64"``.
+    become int64; numpy float16 stays float16. ``dtype`` is a name such as ``"float32"``,
+    ``"int64"``, ``"float16"`` or ``"bfloat16"`` (rounded to nearest even). A Tensor is copied on
+    its own device.
     """
+    if dtype is not None and dtype not in _DTYPE_NAMES:
+        raise ValueError(f"tensor: argument `dtype` expected one of {sorted(_DTYPE_NAMES)}, got {dtype!r}")
     if isinstance(data, Tensor):
-        data = data.detach().numpy()
+        source = data.detach()
+        return source.to(dtype or source.dtype).clone().detach().requires_grad_(requires_grad)
     arr = np.asarray(data)
+    if dtype == "bfloat16":
+        # numpy has no bfloat16: build float32 and round once, to nearest even.
+        return tensor(arr, "float32").bfloat16().requires_grad_(requires_grad)
     if dtype is not None:
-        if dtype not in _NUMPY_DTYPES:
-            raise ValueError(f"tensor: argument `dtype` expected one of {sorted(_NUMPY_DTYPES)}, got {dtype!r}")
         arr = arr.astype(_NUMPY_DTYPES[dtype])
     elif arr.dtype == np.float64:
         arr = arr.astype(np.float32)

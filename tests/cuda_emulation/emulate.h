@@ -56,14 +56,20 @@ inline unsigned __float_as_uint(float f) {
     return u;
 }
 
+inline float __uint_as_float(unsigned u) {
+    float f;
+    std::memcpy(&f, &u, sizeof f);
+    return f;
+}
+
 #define FG_INF __int_as_float(0x7f800000)
+#define FG_NAN_EMULATED __int_as_float(0x7fc00000)
 
-// mma.m16n8k16 with bf16 operands and f32 accumulation, for a whole warp: every lane posts its
+// mma.m16n8k16 with 16-bit operands and f32 accumulation, for a whole warp: every lane posts its
 // fragments, the warp waits for all 32, each lane rebuilds A (16 x 16) and B (16 x 8) from them
-// following the PTX ISA's fragment layouts and adds its four elements of A @ B to d.
-inline float emulated_bf16(unsigned bits) { return __int_as_float(int(bits << 16)); }
-
-inline void fg_mma_bf16_16816(float d[4], const unsigned a[4], const unsigned b[2]) {
+// following the PTX ISA's fragment layouts, decoding each 16-bit value with `decode`, and adds its
+// four elements of A @ B to d.
+inline void emulated_mma_16816(float d[4], const unsigned a[4], const unsigned b[2], float (*decode)(unsigned)) {
     EmulatedWarp& w = *emulated_warp;
     const unsigned lane = threadIdx.x % 32;
     std::copy(a, a + 4, w.a[lane]);
@@ -74,11 +80,11 @@ inline void fg_mma_bf16_16816(float d[4], const unsigned a[4], const unsigned b[
         const int g = l >> 2, t = l & 3;
         for (int i = 0; i < 8; ++i) {  // a_i: rows g (i = 0, 1, 4, 5) or g + 8, columns 2t + (i & 1) (+ 8 for i >= 4)
             const unsigned bits = w.a[l][i / 2] >> (16 * (i % 2)) & 0xffff;
-            A[g + ((i & 2) ? 8 : 0)][2 * t + (i & 1) + (i >= 4 ? 8 : 0)] = emulated_bf16(bits);
+            A[g + ((i & 2) ? 8 : 0)][2 * t + (i & 1) + (i >= 4 ? 8 : 0)] = decode(bits);
         }
         for (int i = 0; i < 4; ++i) {  // b_i: rows 2t + (i & 1) (+ 8 for i >= 2), column g
             const unsigned bits = w.b[l][i / 2] >> (16 * (i % 2)) & 0xffff;
-            B[2 * t + (i & 1) + (i >= 2 ? 8 : 0)][g] = emulated_bf16(bits);
+            B[2 * t + (i & 1) + (i >= 2 ? 8 : 0)][g] = decode(bits);
         }
     }
     const int g = lane >> 2, t = lane & 3;
@@ -87,6 +93,25 @@ inline void fg_mma_bf16_16816(float d[4], const unsigned a[4], const unsigned b[
         for (int k = 0; k < 16; ++k) d[c] += A[row][k] * B[k][col];
     }
     w.barrier.arrive_and_wait();
+}
+
+inline float emulated_bf16(unsigned bits) { return __int_as_float(int(bits << 16)); }
+
+// f16 bits to float, written independently of half.cuh's conversion (which the tests check).
+inline float emulated_f16(unsigned bits) {
+    const float sign = bits & 0x8000 ? -1.f : 1.f;
+    const int e = (bits >> 10) & 0x1f, m = bits & 0x3ff;
+    if (e == 0) return sign * std::ldexp(float(m), -24);
+    if (e == 31) return m ? FG_NAN_EMULATED : sign * FG_INF;
+    return sign * std::ldexp(float(1024 + m), e - 25);
+}
+
+inline void fg_mma_bf16_16816(float d[4], const unsigned a[4], const unsigned b[2]) {
+    emulated_mma_16816(d, a, b, emulated_bf16);
+}
+
+inline void fg_mma_f16_16816(float d[4], const unsigned a[4], const unsigned b[2]) {
+    emulated_mma_16816(d, a, b, emulated_f16);
 }
 
 // Every lane of the warp takes the value of lane (its own ^ lane_mask).

@@ -1,20 +1,22 @@
 // The flash attention kernels (rust/ferrograd-core/src/cuda/kernels/attention.cu, f32, and
-// attention_bf16.cu, bf16 tensor cores) run on the host (emulate.h) against a float64 reference:
+// attention_mma.cu, bf16 and f16 tensor cores) run on the host (emulate.h) against a float64 reference:
 // output, log-sum-exp and the three gradients, over operands read through strides (queries
 // permuted out of [L, slices, d], keys stored transposed, values broadcast over the slices, a mask
 // broadcast over query rows), causal or not, lengths off the tile sizes, head dims 8 to 128. The
-// bf16 kernels get bf16-valued q, k, v and output gradient, as inside an autocast scope, and round
-// the probabilities and score gradients to bf16 for their products. Prints each case's worst
-// relative error; exits non-zero if one passes 1e-5 (f32) or 1.5e-2 (bf16).
+// bf16 (f16) kernels get bf16-valued (f16-valued) q, k, v and output gradient, as inside an
+// autocast scope or from bf16 (f16) tensors, and round the probabilities and score gradients to
+// that format for their products. Prints each case's worst relative error; exits non-zero if one
+// passes 1e-5 (f32), 1.5e-2 (bf16) or 2e-3 (f16).
 #include "emulate.h"
 #include "reference.h"
 
 #include <cstdio>
 #include <random>
 
+#include "../../rust/ferrograd-core/src/cuda/kernels/half.cuh"
 #include "../../rust/ferrograd-core/src/cuda/kernels/flash_operand.cuh"
 #include "../../rust/ferrograd-core/src/cuda/kernels/attention.cu"
-#include "../../rust/ferrograd-core/src/cuda/kernels/attention_bf16.cu"
+#include "../../rust/ferrograd-core/src/cuda/kernels/attention_mma.cu"
 
 namespace {
 
@@ -35,30 +37,30 @@ struct Case {
     bool causal, masked;
 };
 
-// x rounded to the nearest bf16 value (ties to even).
-float round_to_bf16(float x) {
-    unsigned u;
-    std::memcpy(&u, &x, sizeof u);
-    u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
-    std::memcpy(&x, &u, sizeof x);
+enum class Format { F32, BF16, F16 };
+
+// x rounded to the nearest value of `format` (ties to even).
+float round_to(Format format, float x) {
+    if (format == Format::BF16) return emulated_bf16(fg_bf16_bits(x));
+    if (format == Format::F16) return emulated_f16(fg_f16_bits(x));
     return x;
 }
 
-// The bf16 launches of cuda/attention.rs (`BF16_TILES`): head dims padded to D, (rows, columns)
-// tiles per kernel, two threads a row.
-struct Bf16Tiles {
+// The tensor-core launches of cuda/attention.rs (`TENSOR_CORE_TILES`): head dims padded to D,
+// (rows, columns) tiles per kernel, two threads a row.
+struct TensorCoreTiles {
     int d, forward[2], dq[2], dkv[2];
 };
-constexpr Bf16Tiles bf16_tiles[] = {
+constexpr TensorCoreTiles tensor_core_tiles[] = {
     {32, {64, 64}, {64, 64}, {64, 64}}, {64, {64, 64}, {64, 64}, {64, 32}}, {128, {64, 32}, {32, 32}, {32, 16}}};
 
-bool run(const Case& c, unsigned seed, bool bf16) {
+bool run(const Case& c, unsigned seed, Format format) {
     const int S = c.slices, lq = c.lq, lk = c.lk, d = c.d, dv = c.dv;
     std::mt19937 gen(seed);
     std::normal_distribution<float> normal(0.f, 1.f);
     auto random = [&](size_t n) {
         std::vector<float> v(n);
-        for (auto& x : v) x = bf16 ? round_to_bf16(normal(gen)) : normal(gen);
+        for (auto& x : v) x = round_to(format, normal(gen));
         return v;
     };
     Operand q{random(size_t(lq) * S * d), {}, (long long)S * d, 1};
@@ -129,8 +131,8 @@ bool run(const Case& c, unsigned seed, bool bf16) {
         }
     };
     const float *saved_lse = got_lse.data(), *saved_delta = delta.data(), *grad = dout.data();
-    if (bf16) {
-        const Bf16Tiles* tiles = bf16_tiles;
+    if (format != Format::F32) {
+        const TensorCoreTiles* tiles = tensor_core_tiles;
         while (tiles->d < std::max(d, dv)) ++tiles;
         const FaProblem problem{qv, kv, vv, mv, has_mask, lq, lk, d, dv, causal, scale};
         auto launch = [&](const int* rows_cols, int length, auto kernel, auto... outputs) {
@@ -138,18 +140,25 @@ bool run(const Case& c, unsigned seed, bool bf16) {
                            dim3{unsigned(rows_cols[0] * 2)}, kernel, outputs...);
         };
         float *o = got_out.data(), *l = got_lse.data(), *gq = got_dq.data(), *gk = got_dk.data(), *gv = got_dv.data();
-#define FA_EMULATE(D)                                                                                      \
-    launch(tiles->forward, lq, flash_attention_forward_bf16_d##D, o, l, problem);                          \
-    compute_delta();                                                                                       \
-    launch(tiles->dq, lq, flash_attention_backward_dq_bf16_d##D, gq, saved_lse, saved_delta, grad, problem); \
-    launch(tiles->dkv, lk, flash_attention_backward_dkv_bf16_d##D, gk, gv, saved_lse, saved_delta, grad, problem)
-        if (tiles->d == 32) {
-            FA_EMULATE(32);
-        } else if (tiles->d == 64) {
-            FA_EMULATE(64);
+#define FA_EMULATE(NAME, D)                                                                                  \
+    launch(tiles->forward, lq, flash_attention_forward_##NAME##_d##D, o, l, problem);                        \
+    compute_delta();                                                                                         \
+    launch(tiles->dq, lq, flash_attention_backward_dq_##NAME##_d##D, gq, saved_lse, saved_delta, grad, problem); \
+    launch(tiles->dkv, lk, flash_attention_backward_dkv_##NAME##_d##D, gk, gv, saved_lse, saved_delta, grad, problem)
+#define FA_EMULATE_HEADS(NAME)  \
+    if (tiles->d == 32) {       \
+        FA_EMULATE(NAME, 32);   \
+    } else if (tiles->d == 64) { \
+        FA_EMULATE(NAME, 64);   \
+    } else {                    \
+        FA_EMULATE(NAME, 128);  \
+    }
+        if (format == Format::BF16) {
+            FA_EMULATE_HEADS(bf16)
         } else {
-            FA_EMULATE(128);
+            FA_EMULATE_HEADS(f16)
         }
+#undef FA_EMULATE_HEADS
 #undef FA_EMULATE
     } else {
         // 32-row forward tiles, 16-row backward tiles, 4 threads a row.
@@ -166,9 +175,10 @@ bool run(const Case& c, unsigned seed, bool bf16) {
 
     const double errors[] = {worst_error(got_out, out), worst_error(got_lse, lse), worst_error(got_dq, dq),
                              worst_error(got_dk, dk), worst_error(got_dv, dval)};
-    const double tolerance = bf16 ? 1.5e-2 : 1e-5;
+    const double tolerance = format == Format::BF16 ? 1.5e-2 : format == Format::F16 ? 2e-3 : 1e-5;
     bool ok = true;
-    printf("%s slices %d lq %d lk %d d %d dv %d causal %d masked %d: errors", bf16 ? "bf16" : "f32 ", S, lq, lk,
+    const char* name = format == Format::BF16 ? "bf16" : format == Format::F16 ? "f16 " : "f32 ";
+    printf("%s slices %d lq %d lk %d d %d dv %d causal %d masked %d: errors", name, S, lq, lk,
            d, dv, c.causal, c.masked);
     for (double e : errors) {
         printf(" %.1e", e);
@@ -188,8 +198,8 @@ int main() {
     int failed = 0;
     unsigned seed = 1;
     for (const Case& c : cases) {
-        failed += !run(c, seed, false);
-        failed += !run(c, seed++, true);
+        for (Format format : {Format::F32, Format::BF16, Format::F16}) failed += !run(c, seed, format);
+        ++seed;
     }
     printf(failed ? "%d cases FAILED\n" : "all cases passed\n", failed);
     return failed != 0;

@@ -12,6 +12,8 @@ pub enum CpuStorage {
     I32(Vec<i32>),
     U8(Vec<u8>),
     Bool(Vec<bool>),
+    BF16(Vec<half::bf16>),
+    F16(Vec<half::f16>),
 }
 
 /// A flat buffer on some device.
@@ -71,6 +73,16 @@ element!(
     |x: bool| if x { 1.0 } else { 0.0 },
     |v: f64| v != 0.0
 );
+// `from_f64` rounds to nearest even in one step, so an f32 value (exact in f64) rounds as a direct
+// f32 -> bf16 / f16 conversion would.
+element!(
+    half::bf16,
+    BF16,
+    BF16,
+    half::bf16::to_f64,
+    half::bf16::from_f64
+);
+element!(half::f16, F16, F16, half::f16::to_f64, half::f16::from_f64);
 
 /// Applies `$body` with `$v` bound to the typed vector of a `CpuStorage`, whatever its dtype.
 #[macro_export]
@@ -82,6 +94,8 @@ macro_rules! with_cpu_vec {
             $crate::CpuStorage::I32($v) => $body,
             $crate::CpuStorage::U8($v) => $body,
             $crate::CpuStorage::Bool($v) => $body,
+            $crate::CpuStorage::BF16($v) => $body,
+            $crate::CpuStorage::F16($v) => $body,
         }
     };
 }
@@ -94,6 +108,8 @@ impl CpuStorage {
             CpuStorage::I32(_) => DType::I32,
             CpuStorage::U8(_) => DType::U8,
             CpuStorage::Bool(_) => DType::Bool,
+            CpuStorage::BF16(_) => DType::BF16,
+            CpuStorage::F16(_) => DType::F16,
         }
     }
 
@@ -113,6 +129,8 @@ impl CpuStorage {
             DType::I32 => CpuStorage::I32(vec![value as i32; n]),
             DType::U8 => CpuStorage::U8(vec![value as u8; n]),
             DType::Bool => CpuStorage::Bool(vec![value != 0.0; n]),
+            DType::BF16 => CpuStorage::BF16(vec![half::bf16::from_f64(value); n]),
+            DType::F16 => CpuStorage::F16(vec![half::f16::from_f64(value); n]),
             d => return Err(Error::NotImplemented(format!("dtype {d} on the CPU"))),
         })
     }
@@ -149,6 +167,8 @@ impl CpuStorage {
             DType::I32 => to::<i32>(self, layout),
             DType::U8 => to::<u8>(self, layout),
             DType::Bool => to::<bool>(self, layout),
+            DType::BF16 => to::<half::bf16>(self, layout),
+            DType::F16 => to::<half::f16>(self, layout),
             d => return Err(Error::NotImplemented(format!("dtype {d} on the CPU"))),
         })
     }

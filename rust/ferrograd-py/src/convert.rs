@@ -10,8 +10,19 @@ use pyo3::prelude::*;
 use crate::errors::IntoPy;
 use crate::tensor::PyTensor;
 
-/// Copies a numpy array (float32/int64/int32/uint8/bool; float64 is narrowed to float32).
+/// Copies a numpy array (float32/int64/int32/uint8/bool/float16; float64 is narrowed to float32).
 pub fn from_numpy(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
+    // numpy's float16 is read through a uint16 view of its bits (no numpy Element type for it).
+    if let Ok(dtype) = obj.getattr("dtype") {
+        if dtype.getattr("name")?.extract::<String>()? == "float16" {
+            let bits = obj.call_method1("view", ("uint16",))?;
+            let a = bits.extract::<PyReadonlyArrayDyn<'_, u16>>()?;
+            let view = a.as_array();
+            let shape = view.shape().to_vec();
+            let data: Vec<half::f16> = view.iter().map(|&b| half::f16::from_bits(b)).collect();
+            return Tensor::from_vec(data, &shape).py();
+        }
+    }
     macro_rules! try_type {
         ($t:ty) => {
             if let Ok(a) = obj.extract::<PyReadonlyArrayDyn<'_, $t>>() {
@@ -38,7 +49,7 @@ pub fn from_numpy(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
         .map(|n| n.to_string())
         .unwrap_or_default();
     Err(PyTypeError::new_err(format!(
-        "expected a numpy array of float32, float64, int64, int32, uint8 or bool, got {type_name}"
+        "expected a numpy array of float32, float64, float16, int64, int32, uint8 or bool, got {type_name}"
     )))
 }
 
@@ -69,8 +80,15 @@ pub fn to_numpy<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>>
         DType::I32 => out!(i32),
         DType::U8 => out!(u8),
         DType::Bool => out!(bool),
+        DType::F16 => {
+            let v = py.detach(|| t.to_vec::<half::f16>()).py()?;
+            let bits: Vec<u16> = v.into_iter().map(half::f16::to_bits).collect();
+            let arr = ArrayD::from_shape_vec(shape, bits)
+                .map_err(|e| PyTypeError::new_err(e.to_string()))?;
+            arr.into_pyarray(py).call_method1("view", ("float16",))
+        }
         d => Err(PyTypeError::new_err(format!(
-            "numpy(): dtype {d} has no numpy equivalent here"
+            "numpy(): numpy has no {d} dtype; convert first, for example with .float()"
         ))),
     }
 }

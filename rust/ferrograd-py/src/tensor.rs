@@ -248,7 +248,7 @@ impl PyTensor {
 
     /// The values as nested Python lists.
     fn tolist<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_numpy(py, &self.inner)?.call_method0("tolist")
+        to_numpy(py, &self.with_numpy_dtype()?)?.call_method0("tolist")
     }
 
     /// Converts to a dtype name (`"float32"`, `"int64"`, ...) and/or a device (`"cpu"`, `"cuda"`).
@@ -275,6 +275,16 @@ impl PyTensor {
     /// A float32 copy (this tensor if it is float32 already).
     fn float(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.to_dtype(DType::F32))
+    }
+
+    /// A float16 copy, rounded to nearest even (this tensor if it is float16 already).
+    fn half(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.to_dtype(DType::F16))
+    }
+
+    /// A bfloat16 copy, rounded to nearest even (this tensor if it is bfloat16 already).
+    fn bfloat16(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.to_dtype(DType::BF16))
     }
 
     /// An int64 copy (this tensor if it is int64 already).
@@ -726,7 +736,7 @@ impl PyTensor {
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let body = to_numpy(py, &self.inner)?.repr()?.to_string();
+        let body = to_numpy(py, &self.with_numpy_dtype()?)?.repr()?.to_string();
         let body = body
             .strip_prefix("array(")
             .and_then(|b| b.strip_suffix(')'))
@@ -755,6 +765,14 @@ impl PyTensor {
 }
 
 impl PyTensor {
+    /// This tensor, or for bf16 (which numpy lacks) its exact f32 values, for printing and lists.
+    fn with_numpy_dtype(&self) -> PyResult<Tensor> {
+        match self.inner.dtype() {
+            DType::BF16 => self.inner.detach().to_dtype(DType::F32).py(),
+            _ => Ok(self.inner.clone()),
+        }
+    }
+
     fn extremum<'py>(
         &self,
         py: Python<'py>,

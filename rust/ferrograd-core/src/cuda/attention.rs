@@ -1,7 +1,8 @@
 //! Launches of the flash attention kernels over f32 operands read through per-slice start offsets
 //! and row / column strides, forward (output and each row's log-sum-exp) and backward (the three
 //! input gradients from the saved log-sum-exp): `kernels/attention.cu` on CUDA cores, or
-//! `kernels/attention_bf16.cu` on bf16 tensor cores for bf16-valued operands (`Products::Bf16`).
+//! `kernels/attention_mma.cu` on bf16 or f16 tensor cores for operands that hold bf16 or f16
+//! values (`Products::Bf16`, `Products::F16`).
 
 use cudarc::driver::{CudaSlice, DevicePtr, DeviceRepr, LaunchConfig, PushKernelArg};
 
@@ -23,29 +24,29 @@ const FORWARD_ROWS: usize = 32;
 const BACKWARD_ROWS: usize = 16;
 const LANES: usize = 4;
 
-/// Head dims the bf16 kernels are built for (`FA_BF16_KERNELS` of `attention_bf16.cu`), each
+/// Head dims the tensor-core kernels are built for (`FA_KERNELS` of `attention_mma.cu`), each
 /// with the rows per block of its forward, dq and dk / dv kernels; a block runs two threads a row.
-struct Bf16Tiles {
+struct TensorCoreTiles {
     head: usize,
     forward: usize,
     dq: usize,
     dkv: usize,
 }
 
-const BF16_TILES: [Bf16Tiles; 3] = [
-    Bf16Tiles {
+const TENSOR_CORE_TILES: [TensorCoreTiles; 3] = [
+    TensorCoreTiles {
         head: 32,
         forward: 64,
         dq: 64,
         dkv: 64,
     },
-    Bf16Tiles {
+    TensorCoreTiles {
         head: 64,
         forward: 64,
         dq: 64,
         dkv: 64,
     },
-    Bf16Tiles {
+    TensorCoreTiles {
         head: 128,
         forward: 64,
         dq: 32,
@@ -53,13 +54,13 @@ const BF16_TILES: [Bf16Tiles; 3] = [
     },
 ];
 
-/// The bf16 kernels' tiles for these head dims (padded up to the next size built).
-fn bf16_tiles(dims: &AttentionDims) -> &'static Bf16Tiles {
+/// The tensor-core kernels' tiles for these head dims (padded up to the next size built).
+fn tensor_core_tiles(dims: &AttentionDims) -> &'static TensorCoreTiles {
     let head = dims.d.max(dims.dv);
-    BF16_TILES
+    TENSOR_CORE_TILES
         .iter()
         .find(|t| t.head >= head)
-        .unwrap_or(&BF16_TILES[BF16_TILES.len() - 1])
+        .unwrap_or(&TENSOR_CORE_TILES[TENSOR_CORE_TILES.len() - 1])
 }
 
 const OP: &str = "scaled_dot_product_attention";
@@ -86,7 +87,7 @@ pub struct Operand<'a> {
     pub col_stride: usize,
 }
 
-/// `FaProblem` of `attention_bf16.cu`, field for field: the operands and sizes in one argument.
+/// `FaProblem` of `attention_mma.cu`, field for field: the operands and sizes in one argument.
 #[repr(C)]
 #[derive(Clone, Copy)]
 struct KernelProblem {
@@ -187,10 +188,10 @@ pub fn forward(
     let mut out = empty::<f32>(&g, dims.slices * dims.lq * dims.dv)?;
     let mut lse = empty::<f32>(&g, dims.slices * dims.lq)?;
     let p = prepare(&g, [Some(q), Some(k), Some(v), mask])?;
-    if products.on_tensor_cores(&g) {
-        let tiles = bf16_tiles(&dims);
-        let kernel = format!("flash_attention_forward_bf16_d{}", tiles.head);
-        let f = g.function("attention_bf16.cu", &kernel)?;
+    if let Some(suffix) = products.tensor_core_suffix(&g) {
+        let tiles = tensor_core_tiles(&dims);
+        let kernel = format!("flash_attention_forward_{suffix}_d{}", tiles.head);
+        let f = g.function("attention_mma.cu", &kernel)?;
         let problem = p.problem(&dims);
         let mut b = g.stream.launch_builder(&f);
         b.arg(&mut out).arg(&mut lse).arg(&problem);
@@ -255,12 +256,12 @@ pub fn backward(
         prepared: &p,
         dims: &dims,
     };
-    let (dq_cfg, dkv_cfg, suffix) = if products.on_tensor_cores(&g) {
-        let tiles = bf16_tiles(&dims);
+    let (dq_cfg, dkv_cfg, suffix) = if let Some(suffix) = products.tensor_core_suffix(&g) {
+        let tiles = tensor_core_tiles(&dims);
         (
             grid(dims.lq, tiles.dq, 2, dims.slices),
             grid(dims.lk, tiles.dkv, 2, dims.slices),
-            Some(tiles.head),
+            Some((suffix, tiles.head)),
         )
     } else {
         (
@@ -304,8 +305,8 @@ struct BackwardArgs<'a> {
 }
 
 impl BackwardArgs<'_> {
-    /// Launches `base` (outputs..., shared arguments...): the f32 kernel, or with `bf16_head`
-    /// the bf16 one built for that head dim.
+    /// Launches `base` (outputs..., shared arguments...): the f32 kernel, or with
+    /// `tensor_cores` = (suffix, head) the bf16 or f16 one built for that head dim.
     ///
     /// # Safety
     /// The outputs must be large enough for what the kernel writes.
@@ -313,12 +314,12 @@ impl BackwardArgs<'_> {
         &self,
         g: &Gpu,
         base: &str,
-        bf16_head: Option<usize>,
+        tensor_cores: Option<(&str, usize)>,
         outputs: &mut [&mut CudaSlice<f32>],
         cfg: LaunchConfig,
     ) -> Result<()> {
-        let (file, kernel) = match bf16_head {
-            Some(head) => ("attention_bf16.cu", format!("{base}_bf16_d{head}")),
+        let (file, kernel) = match tensor_cores {
+            Some((suffix, head)) => ("attention_mma.cu", format!("{base}_{suffix}_d{head}")),
             None => ("attention.cu", format!("{base}_f32")),
         };
         let f = g.function(file, &kernel)?;
@@ -331,7 +332,7 @@ impl BackwardArgs<'_> {
         let d = self.dims;
         let sizes = [d.lq as i32, d.lk as i32, d.d as i32, d.dv as i32];
         let causal = d.causal as i32;
-        if bf16_head.is_some() {
+        if tensor_cores.is_some() {
             b.arg(&problem);
         } else {
             for o in &self.prepared.operands {

@@ -93,10 +93,7 @@ impl ConvShape {
 
 /// `base` with the suffix of the kernels for `products` on `g`.
 fn kernel_name(base: &str, products: Products, g: &Gpu) -> String {
-    match products.on_tensor_cores(g) {
-        true => format!("{base}_bf16"),
-        false => format!("{base}_f32"),
-    }
+    format!("{base}_{}", products.tensor_core_suffix(g).unwrap_or("f32"))
 }
 
 /// Columns of one group's weight matrix: `C/G * kh * kw`.

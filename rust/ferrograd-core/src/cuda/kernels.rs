@@ -13,8 +13,11 @@ use cudarc::nvrtc::{compile_ptx_with_opts, CompileOptions};
 
 use crate::{Error, Result};
 
-/// Shared definitions every kernel file starts with (layouts, indexing).
-const COMMON: &str = include_str!("kernels/common.cuh");
+/// Shared definitions every kernel file starts with (layouts, indexing, bf16 / f16 elements).
+const COMMON: &str = concat!(
+    include_str!("kernels/common.cuh"),
+    include_str!("kernels/half.cuh")
+);
 
 /// (file name, source) of every kernel file (the flash attention files start with the operand
 /// header they share).
@@ -27,10 +30,10 @@ pub const SOURCES: &[(&str, &str)] = &[
         ),
     ),
     (
-        "attention_bf16.cu",
+        "attention_mma.cu",
         concat!(
             include_str!("kernels/flash_operand.cuh"),
-            include_str!("kernels/attention_bf16.cu")
+            include_str!("kernels/attention_mma.cu")
         ),
     ),
     ("conv.cu", include_str!("kernels/conv.cu")),

@@ -31,6 +31,8 @@ pub struct Staging {
     pub i64: Mutex<Vec<Staged<i64>>>,
     pub i32: Mutex<Vec<Staged<i32>>>,
     pub u8: Mutex<Vec<Staged<u8>>>,
+    pub bf16: Mutex<Vec<Staged<half::bf16>>>,
+    pub f16: Mutex<Vec<Staged<half::f16>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>> {

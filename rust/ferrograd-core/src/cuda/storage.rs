@@ -18,6 +18,8 @@ pub enum CudaStorage {
     I32(CudaSlice<i32>),
     U8(CudaSlice<u8>),
     Bool(CudaSlice<u8>),
+    BF16(CudaSlice<half::bf16>),
+    F16(CudaSlice<half::f16>),
 }
 
 /// Element types a device buffer holds, with their kernel-name suffix and pinned upload buffers.
@@ -49,6 +51,18 @@ impl CudaElement for u8 {
         &s.u8
     }
 }
+impl CudaElement for half::bf16 {
+    const SUFFIX: &'static str = "bf16";
+    fn staging(s: &Staging) -> &Mutex<Vec<Staged<Self>>> {
+        &s.bf16
+    }
+}
+impl CudaElement for half::f16 {
+    const SUFFIX: &'static str = "f16";
+    fn staging(s: &Staging) -> &Mutex<Vec<Staged<Self>>> {
+        &s.f16
+    }
+}
 
 /// Applies `$body` with `$v` bound to the typed device slice, whatever the dtype.
 macro_rules! with_cuda_slice {
@@ -59,6 +73,8 @@ macro_rules! with_cuda_slice {
             CudaStorage::I32($v) => $body,
             CudaStorage::U8($v) => $body,
             CudaStorage::Bool($v) => $body,
+            CudaStorage::BF16($v) => $body,
+            CudaStorage::F16($v) => $body,
         }
     };
 }
@@ -104,6 +120,8 @@ impl CudaStorage {
             CudaStorage::I32(_) => DType::I32,
             CudaStorage::U8(_) => DType::U8,
             CudaStorage::Bool(_) => DType::Bool,
+            CudaStorage::BF16(_) => DType::BF16,
+            CudaStorage::F16(_) => DType::F16,
         }
     }
 
@@ -145,6 +163,8 @@ impl CudaStorage {
                 let bytes: Vec<u8> = v.iter().map(|&b| b as u8).collect();
                 CudaStorage::Bool(upload(&g, &bytes)?)
             }
+            CpuStorage::BF16(v) => CudaStorage::BF16(upload(&g, v)?),
+            CpuStorage::F16(v) => CudaStorage::F16(upload(&g, v)?),
         })
     }
 
@@ -164,6 +184,8 @@ impl CudaStorage {
             CudaStorage::Bool(v) => {
                 CpuStorage::Bool(down(&g, v)?.into_iter().map(|b| b != 0).collect())
             }
+            CudaStorage::BF16(v) => CpuStorage::BF16(down(&g, v)?),
+            CudaStorage::F16(v) => CpuStorage::F16(down(&g, v)?),
         };
         // The copy waited for the queue: an index a kernel found out of range surfaces here.
         g.faults.take(&g.stream)?;
@@ -189,6 +211,8 @@ impl CudaStorage {
             DType::I32 => CudaStorage::I32(fill(&g, n, value as i32)?),
             DType::U8 => CudaStorage::U8(fill(&g, n, value as u8)?),
             DType::Bool => CudaStorage::Bool(fill(&g, n, (value != 0.0) as u8)?),
+            DType::BF16 => CudaStorage::BF16(fill(&g, n, half::bf16::from_f64(value))?),
+            DType::F16 => CudaStorage::F16(fill(&g, n, half::f16::from_f64(value))?),
             d => return Err(Error::NotImplemented(format!("dtype {d} on CUDA"))),
         })
     }
@@ -227,6 +251,8 @@ impl CudaStorage {
                     DType::I32 => CudaStorage::I32(run(&g, $src, kl, n, false)?),
                     DType::U8 => CudaStorage::U8(run(&g, $src, kl, n, false)?),
                     DType::Bool => CudaStorage::Bool(run(&g, $src, kl, n, true)?),
+                    DType::BF16 => CudaStorage::BF16(run(&g, $src, kl, n, false)?),
+                    DType::F16 => CudaStorage::F16(run(&g, $src, kl, n, false)?),
                     d => return Err(Error::NotImplemented(format!("dtype {d} on CUDA"))),
                 }
             };
@@ -263,6 +289,8 @@ impl CudaStorage {
             (CudaStorage::F32(d), CudaStorage::F32(s)) => go!(d, s, "f32"),
             (CudaStorage::I64(d), CudaStorage::I64(s)) => go!(d, s, "i64"),
             (CudaStorage::I32(d), CudaStorage::I32(s)) => go!(d, s, "i32"),
+            (CudaStorage::BF16(d), CudaStorage::BF16(s)) => go!(d, s, "bf16"),
+            (CudaStorage::F16(d), CudaStorage::F16(s)) => go!(d, s, "f16"),
             (CudaStorage::U8(d), CudaStorage::U8(s))
             | (CudaStorage::Bool(d), CudaStorage::Bool(s)) => {
                 go!(d, s, "u8")

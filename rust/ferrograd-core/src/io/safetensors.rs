@@ -17,6 +17,8 @@ fn to_file_dtype(d: DType) -> Result<Dtype> {
         DType::I32 => Dtype::I32,
         DType::U8 => Dtype::U8,
         DType::Bool => Dtype::BOOL,
+        DType::BF16 => Dtype::BF16,
+        DType::F16 => Dtype::F16,
         other => {
             return Err(Error::NotImplemented(format!(
                 "saving dtype {other} to safetensors"
@@ -38,6 +40,8 @@ fn tensor_bytes(t: &Tensor) -> Result<Vec<u8>> {
         CpuStorage::I32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
         CpuStorage::U8(v) => v.clone(),
         CpuStorage::Bool(v) => v.iter().map(|&b| b as u8).collect(),
+        CpuStorage::BF16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        CpuStorage::F16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
     })
 }
 
@@ -123,6 +127,10 @@ pub fn load(path: &Path) -> Result<Vec<(String, Tensor)>> {
             })),
             Dtype::U8 => CpuStorage::U8(b.to_vec()),
             Dtype::BOOL => CpuStorage::Bool(b.iter().map(|&x| x != 0).collect()),
+            Dtype::BF16 => {
+                CpuStorage::BF16(decode(b, 2, |c| half::bf16::from_le_bytes([c[0], c[1]])))
+            }
+            Dtype::F16 => CpuStorage::F16(decode(b, 2, |c| half::f16::from_le_bytes([c[0], c[1]]))),
             other => {
                 return Err(Error::NotImplemented(format!(
                 "{display}: tensor {name:?} has dtype {other:?}, which ferrograd cannot load yet"

@@ -4,7 +4,9 @@
 //! dropout. Otherwise on a GPU, or with a mask that itself needs a gradient, it is composed of
 //! matmul, softmax and dropout. Inside a bf16 autocast scope the flash kernels run on bf16 tensor
 //! cores (sm_80 and later), rounding the probabilities to bf16 for their products as PyTorch's
-//! flash kernels do; the CPU and the composed path keep them f32.
+//! flash kernels do; the CPU and the composed path keep them f32. bf16 and f16 tensors run the
+//! same way on their f32 values (f16 tensor cores for f16), and the output comes back in their
+//! dtype.
 
 use super::attention_cuda::flash_attention;
 use crate::cpu::attention::{
@@ -14,7 +16,7 @@ use crate::cpu::attention::{
 use crate::cuda::attention::{FLASH_MAX_HEAD, FLASH_MAX_SLICES};
 use crate::cuda::products::Products;
 use crate::layout::broadcast_shapes;
-use crate::{CpuStorage, Layout, Result, Storage, Tensor};
+use crate::{CpuStorage, DType, Error, Layout, Result, Storage, Tensor};
 
 const OP: &str = "scaled_dot_product_attention";
 
@@ -55,7 +57,8 @@ impl Tensor {
     /// broadcast. `mask` is added to the scores and broadcasts to `[..., Lq, Lk]`; with `causal`,
     /// query i attends to keys 0..=i only (PyTorch's `is_causal`: the lower triangle from the top
     /// left corner). `dropout_p` drops probabilities (with `dropout`'s seeded masks); `scale`
-    /// defaults to `1 / sqrt(d)`.
+    /// defaults to `1 / sqrt(d)`. q, k and v are all f32, all bf16 or all f16; the output has
+    /// their dtype.
     pub fn scaled_dot_product_attention(
         &self,
         key: &Tensor,
@@ -65,6 +68,40 @@ impl Tensor {
         scale: Option<f32>,
         causal: bool,
     ) -> Result<Tensor> {
+        let dtype = self.dtype();
+        if let Some(products) = match dtype {
+            DType::BF16 => Some(Products::Bf16),
+            DType::F16 => Some(Products::F16),
+            _ => None,
+        } {
+            // 16-bit q, k and v: the op runs on their (exact) f32 values, with that product
+            // format for the GPU's flash kernels, and the output returns in their dtype. A
+            // floating mask may be f32 or of that dtype. Widening and narrowing are
+            // differentiable, so gradients come back in the inputs' dtype.
+            for t in [key, value] {
+                if t.dtype() != dtype {
+                    return Err(Error::dtype(
+                        OP,
+                        format!("{dtype} like the query"),
+                        t.dtype(),
+                    ));
+                }
+            }
+            let wide = |t: &Tensor| t.to_dtype(DType::F32);
+            let mask = mask
+                .map(|m| {
+                    if m.dtype() == dtype {
+                        wide(m)
+                    } else {
+                        Ok(m.clone())
+                    }
+                })
+                .transpose()?;
+            let (q, k, v) = (wide(self)?, wide(key)?, wide(value)?);
+            return q
+                .attention(&k, &v, mask.as_ref(), dropout_p, scale, causal, products)?
+                .to_dtype(dtype);
+        }
         if let Some(out) = crate::autocast::lowered(&[self, key, value], false, |t| {
             t[0].attention(&t[1], &t[2], mask, dropout_p, scale, causal, Products::Bf16)
         }) {
@@ -74,8 +111,8 @@ impl Tensor {
     }
 
     /// `scaled_dot_product_attention` with autocast settled: `products` says whether q, k and v
-    /// (and later the output's gradient) hold bf16 values, so that the GPU's flash kernels may
-    /// run on bf16 tensor cores.
+    /// (and later the output's gradient) hold bf16 or f16 values, so that the GPU's flash kernels
+    /// may run on 16-bit tensor cores.
     #[allow(clippy::too_many_arguments)]
     fn attention(
         &self,

@@ -80,7 +80,7 @@ __device__ __forceinline__ void fg_load4(const T* x, const StridedLayout& l, lon
         for (int k = 0; k < 4; ++k) v[k] = x[off + k];
     } else {
 #pragma unroll
-        for (int k = 0; k < 4; ++k) v[k] = base + k < n ? x[fg_offset(l, base + k)] : (T)0;
+        for (int k = 0; k < 4; ++k) v[k] = base + k < n ? x[fg_offset(l, base + k)] : T{};
     }
 }
 
@@ -157,17 +157,22 @@ __device__ float fg_block_reduce(int kind, float v) {
     return r;
 }
 
-// d += a @ b on bf16 tensor cores for one warp: a 16 x 16, b 16 x 8, d 16 x 8 with f32
+// d += a @ b on 16-bit tensor cores for one warp: a 16 x 16, b 16 x 8, d 16 x 8 with f32
 // accumulation, each operand in its mma.m16n8k16 fragment layout (PTX ISA, "Matrix Fragments for
-// mma.m16n8k16 with floating point type"). sm_80 and later; launchers check the architecture.
-__device__ __forceinline__ void fg_mma_bf16_16816(float d[4], const unsigned a[4], const unsigned b[2]) {
+// mma.m16n8k16 with floating point type"): `fg_mma_bf16_16816` on bf16 operands,
+// `fg_mma_f16_16816` on f16. sm_80 and later; launchers check the architecture.
+#define FG_MMA_16816(TYPE)                                                                                \
+    __device__ __forceinline__ void fg_mma_##TYPE##_16816(float d[4], const unsigned a[4], const unsigned b[2]) { \
+        FG_MMA_16816_ASM(TYPE)                                                                            \
+    }
 #if __CUDA_ARCH__ >= 800
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#define FG_MMA_16816_ASM(TYPE)                                                                            \
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32." #TYPE "." #TYPE                                 \
+                 ".f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"                  \
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])                                         \
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 #else
-    __trap();
+#define FG_MMA_16816_ASM(TYPE) __trap();
 #endif
-}
+FG_MMA_16816(bf16)
+FG_MMA_16816(f16)

@@ -1,5 +1,5 @@
-// Fills, strided copies with dtype casts, and strided in-place assignment. Memory-bound: one read
-// and one write per element; `contiguous` layouts skip the index arithmetic, and the casts take
+// Fills, strided copies with dtype casts (bf16 and f16 round to nearest even, through float), and
+// strided in-place assignment. Memory-bound: one read and one write per element; `contiguous` layouts skip the index arithmetic, and the casts take
 // four elements per thread.
 // Measured (H200, benches/gpu_kernels.py): a transposing 8192² copy at 1.07 TB/s, PyTorch's
 // speed (26% of a plain copy: the strided reads are the limit).
@@ -18,7 +18,7 @@ __device__ void cast(D* out, const S* src, StridedLayout layout, long long n) {
         D w[4];
         fg_load4(src, layout, base, n, v);
 #pragma unroll
-        for (int k = 0; k < 4; ++k) w[k] = (D)v[k];
+        for (int k = 0; k < 4; ++k) w[k] = FgNarrow<D>::from(fg_widen(v[k]));
         fg_store4(out, base, n, w);
     }
 }
@@ -30,7 +30,7 @@ __device__ void cast_bool(unsigned char* out, const S* src, StridedLayout layout
         unsigned char w[4];
         fg_load4(src, layout, base, n, v);
 #pragma unroll
-        for (int k = 0; k < 4; ++k) w[k] = v[k] != (S)0 ? 1 : 0;
+        for (int k = 0; k < 4; ++k) w[k] = fg_widen(v[k]) != 0 ? 1 : 0;
         fg_store4(out, base, n, w);
     }
 }
@@ -40,7 +40,8 @@ __device__ void strided_assign(T* dst, StridedLayout dl, const T* src, StridedLa
     FG_FOR_EACH(i, n) dst[fg_offset(dl, i)] = src[fg_offset(sl, i)];
 }
 
-#define FG_TYPES(X) X(f32, float) X(i64, long long) X(i32, int) X(u8, unsigned char)
+#define FG_TYPES(X) \
+    X(f32, float) X(i64, long long) X(i32, int) X(u8, unsigned char) X(bf16, fg_bf16) X(f16, fg_f16)
 
 #define FG_FILL(name, T) \
     extern "C" __global__ void fill_##name(T* out, long long n, T value) { fill<T>(out, n, value); }
@@ -63,6 +64,8 @@ FG_TYPES(FG_ASSIGN)
     FG_CAST(sname, S, i64, long long)                                                             \
     FG_CAST(sname, S, i32, int)                                                                   \
     FG_CAST(sname, S, u8, unsigned char)                                                          \
+    FG_CAST(sname, S, bf16, fg_bf16)                                                              \
+    FG_CAST(sname, S, f16, fg_f16)                                                                \
     extern "C" __global__ void cast_##sname##_bool(unsigned char* out, const S* src,              \
                                                    StridedLayout l, long long n) {                \
         cast_bool<S>(out, src, l, n);                                                             \

@@ -53,11 +53,8 @@ __device__ float apply_unary(int op, float x, float p0, float p1) {
     case 22: { float v = x < p0 ? p0 : x; return v > p1 ? p1 : v; }  // NaN passes, as in PyTorch
     case 23: return (x >= p0 && x <= p1) ? 1.f : 0.f;
     case 24: return p0 * x + p1;
-    case 25: {  // nearest bfloat16, ties to even, kept in f32 (the CPU's round_to_bf16)
-        unsigned int bits = __float_as_uint(x);
-        float rounded = __uint_as_float((bits + 0x7fffu + ((bits >> 16) & 1u)) & 0xffff0000u);
-        return x != x ? x : rounded;
-    }
+    case 25:  // nearest bfloat16, ties to even, kept in f32 (the CPU's round_to_bf16); NaN as it is
+        return x != x ? x : __uint_as_float((unsigned)fg_bf16_bits(x) << 16);
     }
     return FG_NAN;  // unknown code: NaN, never silently a number
 }

@@ -1,4 +1,4 @@
-// What both flash attention files (attention.cu, attention_bf16.cu) read their operands through
+// What both flash attention files (attention.cu, attention_mma.cu) read their operands through
 // (prepended to each).
 
 // Largest head dimension of queries and keys, and of values.

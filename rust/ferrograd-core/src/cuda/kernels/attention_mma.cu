@@ -1,8 +1,10 @@
-// Flash attention on bf16 tensor cores (mma.sync.m16n8k16, f32 accumulation; sm_80 and later):
-// the products of attention.cu's kernels, forward and backward, for a bf16 autocast scope, where
-// q, k, v and the output's gradient hold bf16 values. As in PyTorch's flash kernels, the
-// probabilities (for O = P V and dV = P^T dO) and the score gradients (for dQ = dS K and
-// dK = dS^T Q) are rounded to bf16 for their products; the row statistics (maximum, sum,
+// Flash attention on 16-bit tensor cores (mma.sync.m16n8k16, f32 accumulation; sm_80 and later):
+// the products of attention.cu's kernels, forward and backward, where q, k, v and the output's
+// gradient hold bf16 values (a bf16 autocast scope, or bf16 tensors) or f16 values (f16 tensors).
+// The format is a template parameter (`FaBf16`, `FaF16`: its rounding and its mma instruction).
+// As in PyTorch's flash kernels, the probabilities (for O = P V and dV = P^T dO) and the score
+// gradients (for dQ = dS K and dK = dS^T Q) are rounded to the 16-bit format for their products;
+// the row statistics (maximum, sum,
 // log-sum-exp, delta) and every accumulation stay f32. The [Lq, Lk] scores are never stored and
 // no gradient needs atomics (one kernel for dq per query tile, one for dk and dv per key tile), so
 // the same inputs give the same bits.
@@ -14,7 +16,8 @@
 // product into the next in registers, never through shared memory. Row maxima and sums combine
 // the four lanes that share a row with two shuffles.
 //
-// Operands are staged in shared memory as bf16 (rounded to nearest even: exact for bf16 values),
+// Operands are staged in shared memory in the 16-bit format (rounded to nearest even: exact for
+// values of that format),
 // row-major [row][col] or transposed [col][row], whichever makes each fragment register one 32-bit
 // load of two consecutive values (a product X Y^T wants X as [m][k] and Y as [n][k]). Rows are
 // padded by 8 values, which spreads a warp's 32 fragment loads over the 32 banks. Head dims are
@@ -25,19 +28,27 @@
 
 #define FA_PAD 8
 
-// The bf16 bits of x rounded to nearest even (NaN stays NaN).
-__device__ __forceinline__ unsigned short fa_bf16(float x) {
-    const unsigned u = __float_as_uint(x);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fc0;
-    return (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
+// The 16-bit formats: the bits of a float rounded to nearest even, and the product on them.
+struct FaBf16 {
+    static __device__ __forceinline__ unsigned short bits(float x) { return fg_bf16_bits(x); }
+    static __device__ __forceinline__ void mma(float d[4], const unsigned a[4], const unsigned b[2]) {
+        fg_mma_bf16_16816(d, a, b);
+    }
+};
+struct FaF16 {
+    static __device__ __forceinline__ unsigned short bits(float x) { return fg_f16_bits(x); }
+    static __device__ __forceinline__ void mma(float d[4], const unsigned a[4], const unsigned b[2]) {
+        fg_mma_f16_16816(d, a, b);
+    }
+};
 
 // Two values as one fragment register, the first in the low half.
+template <class Fmt>
 __device__ __forceinline__ unsigned fa_pack(float first, float second) {
-    return (unsigned)fa_bf16(first) | ((unsigned)fa_bf16(second) << 16);
+    return (unsigned)Fmt::bits(first) | ((unsigned)Fmt::bits(second) << 16);
 }
 
-// A ROWS x COLS bf16 tile in shared memory, rows padded; aligned for 32-bit fragment loads.
+// A ROWS x COLS 16-bit tile in shared memory, rows padded; aligned for 32-bit fragment loads.
 template <int ROWS, int COLS>
 struct alignas(16) FaTile {
     unsigned short at[ROWS][COLS + FA_PAD];
@@ -55,12 +66,12 @@ struct FaProblem {
 
 // Stages rows row0 .. row0 + ROWS of fetch(row, col), columns 0 .. COLS (zero past `limit` rows
 // and `width` columns), into `rows` as [row][col] and, when given, into `cols` as [col][row].
-template <int ROWS, int COLS, class Fetch>
+template <class Fmt, int ROWS, int COLS, class Fetch>
 __device__ __forceinline__ void fa_stage(FaTile<ROWS, COLS>* rows, FaTile<COLS, ROWS>* cols, int row0,
                                          int limit, int width, Fetch fetch) {
     for (int e = threadIdx.x; e < ROWS * COLS; e += blockDim.x) {
         const int r = e / COLS, c = e % COLS;
-        const unsigned short b = row0 + r < limit && c < width ? fa_bf16(fetch(row0 + r, c)) : 0;
+        const unsigned short b = row0 + r < limit && c < width ? Fmt::bits(fetch(row0 + r, c)) : 0;
         if (rows) rows->at[r][c] = b;
         if (cols) cols->at[c][r] = b;
     }
@@ -68,7 +79,7 @@ __device__ __forceinline__ void fa_stage(FaTile<ROWS, COLS>* rows, FaTile<COLS, 
 
 // acc[n] += X Y^T for one warp over k < K: X is rows x0 .. x0 + 16 of `x`, and accumulator tile n
 // takes rows 8n .. 8n + 8 of `y` (both [row][k]).
-template <int N, int K, int XR, int XC, int YR, int YC>
+template <class Fmt, int N, int K, int XR, int XC, int YR, int YC>
 __device__ __forceinline__ void fa_mma_rows(float (&acc)[N][4], const FaTile<XR, XC>& x, int x0,
                                             const FaTile<YR, YC>& y) {
     const int lane = threadIdx.x % 32, g = lane >> 2, t = lane & 3;
@@ -79,26 +90,27 @@ __device__ __forceinline__ void fa_mma_rows(float (&acc)[N][4], const FaTile<XR,
 #pragma unroll
         for (int n = 0; n < N; ++n) {
             const unsigned b[2] = {y.pair(8 * n + g, k0 + 2 * t), y.pair(8 * n + g, k0 + 2 * t + 8)};
-            fg_mma_bf16_16816(acc[n], a, b);
+            Fmt::mma(acc[n], a, b);
         }
     }
 }
 
-// acc[n] += P Y^T for one warp, P (16 x K) held as K / 8 accumulator tiles and rounded to bf16
-// as it becomes the A fragment; accumulator tile n takes rows 8n .. 8n + 8 of `y` ([row][k]).
-template <int N, int K, int YR, int YC>
+// acc[n] += P Y^T for one warp, P (16 x K) held as K / 8 accumulator tiles and rounded to the
+// 16-bit format as it becomes the A fragment; accumulator tile n takes rows 8n .. 8n + 8 of `y`
+// ([row][k]).
+template <class Fmt, int N, int K, int YR, int YC>
 __device__ __forceinline__ void fa_mma_held(float (&acc)[N][4], const float (&p)[K / 8][4],
                                             const FaTile<YR, YC>& y) {
     const int lane = threadIdx.x % 32, g = lane >> 2, t = lane & 3;
 #pragma unroll
     for (int k0 = 0; k0 < K; k0 += 16) {
         const int h = k0 / 8;
-        const unsigned a[4] = {fa_pack(p[h][0], p[h][1]), fa_pack(p[h][2], p[h][3]),
-                               fa_pack(p[h + 1][0], p[h + 1][1]), fa_pack(p[h + 1][2], p[h + 1][3])};
+        const unsigned a[4] = {fa_pack<Fmt>(p[h][0], p[h][1]), fa_pack<Fmt>(p[h][2], p[h][3]),
+                               fa_pack<Fmt>(p[h + 1][0], p[h + 1][1]), fa_pack<Fmt>(p[h + 1][2], p[h + 1][3])};
 #pragma unroll
         for (int n = 0; n < N; ++n) {
             const unsigned b[2] = {y.pair(8 * n + g, k0 + 2 * t), y.pair(8 * n + g, k0 + 2 * t + 8)};
-            fg_mma_bf16_16816(acc[n], a, b);
+            Fmt::mma(acc[n], a, b);
         }
     }
 }
@@ -130,25 +142,25 @@ __device__ __forceinline__ float fa_masked_score(const FaProblem& p, int slice, 
 // Grid (query tiles of ROWS, slices), ROWS / 16 warps; key tiles of COLS. Writes out [slices, lq,
 // dv] and lse [slices, lq] (-inf for a row with every key hidden, whose output is NaN as in the
 // composed softmax).
-template <int D, int ROWS, int COLS>
-__device__ __forceinline__ void fa_bf16_forward(float* out, float* lse, const FaProblem& p) {
+template <class Fmt, int D, int ROWS, int COLS>
+__device__ __forceinline__ void fa16_forward(float* out, float* lse, const FaProblem& p) {
     __shared__ FaTile<ROWS, D> qs;
     __shared__ FaTile<COLS, D> ks;
     __shared__ FaTile<D, COLS> vt;
     const int slice = blockIdx.y, row0 = blockIdx.x * ROWS, w0 = threadIdx.x / 32 * 16;
     const int lane = threadIdx.x % 32, g = lane >> 2, t = lane & 3;
-    fa_stage<ROWS, D>(&qs, nullptr, row0, p.lq, p.d, [&](int r, int c) { return fa_at(p.q, slice, r, c); });
+    fa_stage<Fmt, ROWS, D>(&qs, nullptr, row0, p.lq, p.d, [&](int r, int c) { return fa_at(p.q, slice, r, c); });
     float m[2] = {-FG_INF, -FG_INF}, l[2] = {0.f, 0.f};
     float o[D / 8][4] = {};
     // Keys past the block's last query row are hidden from all of it under a causal mask.
     const int keys = p.causal ? min(p.lk, row0 + ROWS) : p.lk;
     for (int col0 = 0; col0 < keys; col0 += COLS) {
         __syncthreads();  // the previous tile's readers of ks and vt are done
-        fa_stage<COLS, D>(&ks, nullptr, col0, p.lk, p.d, [&](int r, int c) { return fa_at(p.k, slice, r, c); });
-        fa_stage<COLS, D>(nullptr, &vt, col0, p.lk, p.dv, [&](int r, int c) { return fa_at(p.v, slice, r, c); });
+        fa_stage<Fmt, COLS, D>(&ks, nullptr, col0, p.lk, p.d, [&](int r, int c) { return fa_at(p.k, slice, r, c); });
+        fa_stage<Fmt, COLS, D>(nullptr, &vt, col0, p.lk, p.dv, [&](int r, int c) { return fa_at(p.v, slice, r, c); });
         __syncthreads();
         float s[COLS / 8][4] = {};
-        fa_mma_rows<COLS / 8, D>(s, qs, w0, ks);
+        fa_mma_rows<Fmt, COLS / 8, D>(s, qs, w0, ks);
         float tile_max[2] = {-FG_INF, -FG_INF};
 #pragma unroll
         for (int n = 0; n < COLS / 8; ++n)
@@ -177,7 +189,7 @@ __device__ __forceinline__ void fa_bf16_forward(float* out, float* lse, const Fa
         for (int n = 0; n < D / 8; ++n)
 #pragma unroll
             for (int c = 0; c < 4; ++c) o[n][c] *= alpha[c / 2];
-        fa_mma_held<D / 8, COLS>(o, s, vt);
+        fa_mma_held<Fmt, D / 8, COLS>(o, s, vt);
     }
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
@@ -198,8 +210,8 @@ __device__ __forceinline__ void fa_bf16_forward(float* out, float* lse, const Fa
 
 // Grid (query tiles of ROWS, slices), ROWS / 16 warps; key tiles of COLS. dq [slices, lq, d] from
 // the saved lse and delta = rowsum(dO * O) [slices, lq]: dS = P * (dO V^T - delta), dQ = scale * dS K.
-template <int D, int ROWS, int COLS>
-__device__ __forceinline__ void fa_bf16_backward_dq(float* dq, const float* lse, const float* delta,
+template <class Fmt, int D, int ROWS, int COLS>
+__device__ __forceinline__ void fa16_backward_dq(float* dq, const float* lse, const float* delta,
                                                     const float* dout, const FaProblem& p) {
     __shared__ FaTile<ROWS, D> qs, dos;
     __shared__ FaTile<COLS, D> ks, vs;
@@ -207,8 +219,8 @@ __device__ __forceinline__ void fa_bf16_backward_dq(float* dq, const float* lse,
     const int slice = blockIdx.y, row0 = blockIdx.x * ROWS, w0 = threadIdx.x / 32 * 16;
     const int lane = threadIdx.x % 32, g = lane >> 2, t = lane & 3;
     const long long rows_before = (long long)slice * p.lq;
-    fa_stage<ROWS, D>(&qs, nullptr, row0, p.lq, p.d, [&](int r, int c) { return fa_at(p.q, slice, r, c); });
-    fa_stage<ROWS, D>(&dos, nullptr, row0, p.lq, p.dv,
+    fa_stage<Fmt, ROWS, D>(&qs, nullptr, row0, p.lq, p.d, [&](int r, int c) { return fa_at(p.q, slice, r, c); });
+    fa_stage<Fmt, ROWS, D>(&dos, nullptr, row0, p.lq, p.dv,
                       [&](int r, int c) { return dout[(rows_before + r) * p.dv + c]; });
     float row_lse[2], row_delta[2];
 #pragma unroll
@@ -221,12 +233,12 @@ __device__ __forceinline__ void fa_bf16_backward_dq(float* dq, const float* lse,
     const int keys = p.causal ? min(p.lk, row0 + ROWS) : p.lk;
     for (int col0 = 0; col0 < keys; col0 += COLS) {
         __syncthreads();
-        fa_stage<COLS, D>(&ks, &kt, col0, p.lk, p.d, [&](int r, int c) { return fa_at(p.k, slice, r, c); });
-        fa_stage<COLS, D>(&vs, nullptr, col0, p.lk, p.dv, [&](int r, int c) { return fa_at(p.v, slice, r, c); });
+        fa_stage<Fmt, COLS, D>(&ks, &kt, col0, p.lk, p.d, [&](int r, int c) { return fa_at(p.k, slice, r, c); });
+        fa_stage<Fmt, COLS, D>(&vs, nullptr, col0, p.lk, p.dv, [&](int r, int c) { return fa_at(p.v, slice, r, c); });
         __syncthreads();
         float s[COLS / 8][4] = {}, dp[COLS / 8][4] = {};
-        fa_mma_rows<COLS / 8, D>(s, qs, w0, ks);
-        fa_mma_rows<COLS / 8, D>(dp, dos, w0, vs);
+        fa_mma_rows<Fmt, COLS / 8, D>(s, qs, w0, ks);
+        fa_mma_rows<Fmt, COLS / 8, D>(dp, dos, w0, vs);
 #pragma unroll
         for (int n = 0; n < COLS / 8; ++n)
 #pragma unroll
@@ -234,7 +246,7 @@ __device__ __forceinline__ void fa_bf16_backward_dq(float* dq, const float* lse,
                 const float sc = fa_masked_score(p, slice, s[n][c], row0 + w0 + FA_ROW(c), col0 + FA_COL(n, c));
                 s[n][c] = sc == -FG_INF ? 0.f : expf(sc - row_lse[c / 2]) * (dp[n][c] - row_delta[c / 2]);
             }
-        fa_mma_held<D / 8, COLS>(acc, s, kt);
+        fa_mma_held<Fmt, D / 8, COLS>(acc, s, kt);
     }
 #pragma unroll
     for (int n = 0; n < D / 8; ++n)
@@ -248,8 +260,8 @@ __device__ __forceinline__ void fa_bf16_backward_dq(float* dq, const float* lse,
 // Grid (key tiles of ROWS, slices), ROWS / 16 warps, each owning 16 keys; query tiles of COLS.
 // With the transposed scores S^T = K Q^T and dP^T = V dO^T: dV = P^T dO and
 // dK = scale * dS^T Q, into dk [slices, lk, d] and dv [slices, lk, dv].
-template <int D, int ROWS, int COLS>
-__device__ __forceinline__ void fa_bf16_backward_dkv(float* dk, float* dvalue, const float* lse,
+template <class Fmt, int D, int ROWS, int COLS>
+__device__ __forceinline__ void fa16_backward_dkv(float* dk, float* dvalue, const float* lse,
                                                      const float* delta, const float* dout, const FaProblem& p) {
     __shared__ FaTile<ROWS, D> ks, vs;
     __shared__ FaTile<COLS, D> qs, dos;
@@ -258,15 +270,15 @@ __device__ __forceinline__ void fa_bf16_backward_dkv(float* dk, float* dvalue, c
     const int slice = blockIdx.y, key0 = blockIdx.x * ROWS, w0 = threadIdx.x / 32 * 16;
     const int lane = threadIdx.x % 32, g = lane >> 2, t = lane & 3;
     const long long rows_before = (long long)slice * p.lq;
-    fa_stage<ROWS, D>(&ks, nullptr, key0, p.lk, p.d, [&](int r, int c) { return fa_at(p.k, slice, r, c); });
-    fa_stage<ROWS, D>(&vs, nullptr, key0, p.lk, p.dv, [&](int r, int c) { return fa_at(p.v, slice, r, c); });
+    fa_stage<Fmt, ROWS, D>(&ks, nullptr, key0, p.lk, p.d, [&](int r, int c) { return fa_at(p.k, slice, r, c); });
+    fa_stage<Fmt, ROWS, D>(&vs, nullptr, key0, p.lk, p.dv, [&](int r, int c) { return fa_at(p.v, slice, r, c); });
     float dk_acc[D / 8][4] = {}, dv_acc[D / 8][4] = {};
     // Query rows before this block's first key see none of its keys under a causal mask.
     const int first_row = p.causal ? key0 / COLS * COLS : 0;
     for (int row0 = first_row; row0 < p.lq; row0 += COLS) {
         __syncthreads();
-        fa_stage<COLS, D>(&qs, &qt, row0, p.lq, p.d, [&](int r, int c) { return fa_at(p.q, slice, r, c); });
-        fa_stage<COLS, D>(&dos, &dot, row0, p.lq, p.dv,
+        fa_stage<Fmt, COLS, D>(&qs, &qt, row0, p.lq, p.d, [&](int r, int c) { return fa_at(p.q, slice, r, c); });
+        fa_stage<Fmt, COLS, D>(&dos, &dot, row0, p.lq, p.dv,
                           [&](int r, int c) { return dout[(rows_before + r) * p.dv + c]; });
         for (int e = threadIdx.x; e < COLS; e += blockDim.x) {
             const bool inside = row0 + e < p.lq;
@@ -275,8 +287,8 @@ __device__ __forceinline__ void fa_bf16_backward_dkv(float* dk, float* dvalue, c
         }
         __syncthreads();
         float s[COLS / 8][4] = {}, dp[COLS / 8][4] = {};
-        fa_mma_rows<COLS / 8, D>(s, ks, w0, qs);
-        fa_mma_rows<COLS / 8, D>(dp, vs, w0, dos);
+        fa_mma_rows<Fmt, COLS / 8, D>(s, ks, w0, qs);
+        fa_mma_rows<Fmt, COLS / 8, D>(dp, vs, w0, dos);
 #pragma unroll
         for (int n = 0; n < COLS / 8; ++n)
 #pragma unroll
@@ -287,8 +299,8 @@ __device__ __forceinline__ void fa_bf16_backward_dkv(float* dk, float* dvalue, c
                 s[n][c] = prob;
                 dp[n][c] = prob * (dp[n][c] - delta_s[ic]);
             }
-        fa_mma_held<D / 8, COLS>(dv_acc, s, dot);
-        fa_mma_held<D / 8, COLS>(dk_acc, dp, qt);
+        fa_mma_held<Fmt, D / 8, COLS>(dv_acc, s, dot);
+        fa_mma_held<Fmt, D / 8, COLS>(dk_acc, dp, qt);
     }
 #pragma unroll
     for (int n = 0; n < D / 8; ++n)
@@ -301,24 +313,25 @@ __device__ __forceinline__ void fa_bf16_backward_dkv(float* dk, float* dvalue, c
         }
 }
 
-// The kernels for head dims up to D, with (rows, columns) tiles for the forward, dq and dk / dv
-// kernels (`BF16_TILES` in `cuda/attention.rs` repeats the rows). At D = 128, ptxas (sm_90) gives
-// forward 36,352 bytes of shared memory and 124 registers, dq 45,056 and 128, dk / dv 38,528 and
-// 168, no spills.
-#define FA_BF16_KERNELS(D, FR, FC, QR, QC, KR, KC)                                                              \
-    extern "C" __global__ void flash_attention_forward_bf16_d##D(float* out, float* lse, FaProblem p) {         \
-        fa_bf16_forward<D, FR, FC>(out, lse, p);                                                                \
+// The kernels for head dims up to D in format FMT (kernel-name suffix NAME), with (rows, columns)
+// tiles for the forward, dq and dk / dv kernels (`TENSOR_CORE_TILES` in `cuda/attention.rs`
+// repeats the rows). At D = 128, ptxas (sm_90) gives forward 36,352 bytes of shared memory and
+// 124 registers, dq 45,056 and 128, dk / dv 38,528 and 168, no spills (bf16).
+#define FA_KERNELS(FMT, NAME, D, FR, FC, QR, QC, KR, KC)                                                        \
+    extern "C" __global__ void flash_attention_forward_##NAME##_d##D(float* out, float* lse, FaProblem p) {     \
+        fa16_forward<FMT, D, FR, FC>(out, lse, p);                                                              \
     }                                                                                                           \
-    extern "C" __global__ void flash_attention_backward_dq_bf16_d##D(float* dq, const float* lse,               \
-                                                                     const float* delta, const float* dout,     \
-                                                                     FaProblem p) {                             \
-        fa_bf16_backward_dq<D, QR, QC>(dq, lse, delta, dout, p);                                                \
+    extern "C" __global__ void flash_attention_backward_dq_##NAME##_d##D(float* dq, const float* lse,           \
+                                                                         const float* delta, const float* dout, \
+                                                                         FaProblem p) {                         \
+        fa16_backward_dq<FMT, D, QR, QC>(dq, lse, delta, dout, p);                                              \
     }                                                                                                           \
-    extern "C" __global__ void flash_attention_backward_dkv_bf16_d##D(                                          \
+    extern "C" __global__ void flash_attention_backward_dkv_##NAME##_d##D(                                      \
         float* dk, float* dv, const float* lse, const float* delta, const float* dout, FaProblem p) {           \
-        fa_bf16_backward_dkv<D, KR, KC>(dk, dv, lse, delta, dout, p);                                           \
+        fa16_backward_dkv<FMT, D, KR, KC>(dk, dv, lse, delta, dout, p);                                         \
     }
+#define FA_BOTH_FORMATS(...) FA_KERNELS(FaBf16, bf16, __VA_ARGS__) FA_KERNELS(FaF16, f16, __VA_ARGS__)
 
-FA_BF16_KERNELS(32, 64, 64, 64, 64, 64, 64)
-FA_BF16_KERNELS(64, 64, 64, 64, 64, 64, 32)
-FA_BF16_KERNELS(128, 64, 32, 32, 32, 32, 16)
+FA_BOTH_FORMATS(32, 64, 64, 64, 64, 64, 64)
+FA_BOTH_FORMATS(64, 64, 64, 64, 64, 64, 32)
+FA_BOTH_FORMATS(128, 64, 32, 32, 32, 32, 16)
