@@ -4,10 +4,12 @@
 //! (per sample: halve the interval toward smaller `c` after a success, grow it after a failure)
 //! keeps the smallest successful perturbation found.
 
-use super::objective::{class_margin, predictions};
+use super::batch::per_sample;
+use super::host_view::model_device;
+use super::objective::class_margin;
 use super::pgd::{BatchResult, FrozenParameters};
 use crate::nn::Module;
-use crate::{Result, Tensor};
+use crate::{DType, Device, NoGradGuard, Result, Tensor};
 
 /// A CW-L2 run.
 #[derive(Clone, Debug)]
@@ -23,7 +25,9 @@ pub struct CwConfig {
     pub bounds: (f32, f32),
 }
 
-/// CW-L2 on one batch with true `labels` (untargeted).
+/// CW-L2 on one batch with true `labels` (untargeted). The iterate, Adam's moments and each
+/// sample's best point stay on the model's device; the host reads which samples succeeded once per
+/// search step, to move their `c`.
 pub fn cw_batch(
     model: &dyn Module,
     x: &[f32],
@@ -32,8 +36,8 @@ pub fn cw_batch(
     cfg: &CwConfig,
 ) -> Result<BatchResult> {
     let _frozen = FrozenParameters::new(model)?;
+    let device = model_device(model);
     let batch = shape.first().copied().unwrap_or(0);
-    let dim = x.len() / batch.max(1);
     let (lo, hi) = cfg.bounds;
     let span = hi - lo;
     // w such that the reparametrisation returns x (atanh of the input mapped to (-1, 1)).
@@ -45,26 +49,25 @@ pub fn cw_batch(
                 .atanh()
         })
         .collect();
-    let labels_t = Tensor::from_vec(labels.to_vec(), &[batch])?;
-    let x_t = Tensor::from_vec(x.to_vec(), shape)?;
-    let mut out = BatchResult {
-        adversarial: x.to_vec(),
-        success: vec![false; batch],
-        predictions: vec![0; batch],
-    };
-    let mut best_l2 = vec![f32::INFINITY; batch];
+    let on_device = |t: Tensor| t.to_device(device);
+    let w0 = on_device(Tensor::from_vec(w0, shape)?)?;
+    let x_t = on_device(Tensor::from_vec(x.to_vec(), shape)?)?;
+    let labels_t = on_device(Tensor::from_vec(labels.to_vec(), &[batch])?)?;
+    let labels_f = labels_t.to_dtype(DType::F32)?;
+    let mut best = Smallest::new(&x_t, batch)?;
     let (mut c, mut low, mut high) = (
         vec![cfg.c; batch],
         vec![0f32; batch],
         vec![f32::INFINITY; batch],
     );
+    let scalar = |v: f32| Tensor::scalar(v, device);
     for _ in 0..cfg.search_steps.max(1) {
         let mut w = w0.clone();
-        let (mut m, mut v) = (vec![0f32; w.len()], vec![0f32; w.len()]);
-        let mut succeeded_now = vec![false; batch];
-        let c_t = Tensor::from_vec(c.clone(), &[batch])?;
+        let (mut m, mut v) = (w0.zeros_like()?, w0.zeros_like()?);
+        let mut succeeded_now = Tensor::zeros(&[batch], DType::F32, device)?;
+        let c_t = on_device(Tensor::from_vec(c.clone(), &[batch])?)?;
         for t in 1..=cfg.steps {
-            let leaf = Tensor::from_vec(w.clone(), shape)?;
+            let leaf = w.detach();
             leaf.set_requires_grad(true)?;
             let adv = leaf.tanh()?.affine(span / 2.0, lo + span / 2.0)?;
             let logits = model.forward(&adv)?;
@@ -72,38 +75,31 @@ pub fn cw_batch(
             let dist = adv.sub(&x_t)?.square()?.flatten(1, -1)?.sum(&[1], false)?;
             let loss = dist.add(&margin.mul(&c_t)?)?.sum(&[0], false)?;
             // Record before stepping: this iterate's distance and prediction.
-            let (dists, preds) = (dist.to_vec::<f32>()?, predictions(&logits.detach())?);
-            let adv_values = adv.detach().contiguous()?.to_vec::<f32>()?;
-            for i in 0..batch {
-                if preds[i] != labels[i] {
-                    succeeded_now[i] = true;
-                    if dists[i] < best_l2[i] {
-                        best_l2[i] = dists[i];
-                        out.success[i] = true;
-                        out.predictions[i] = preds[i];
-                        out.adversarial[i * dim..(i + 1) * dim]
-                            .copy_from_slice(&adv_values[i * dim..(i + 1) * dim]);
-                    }
-                } else if !out.success[i] {
-                    out.predictions[i] = preds[i];
-                }
-            }
+            let wrong = {
+                let _guard = NoGradGuard::new();
+                let pred = logits.argmax(1, false)?.to_dtype(DType::F32)?;
+                let wrong = pred.ne(&labels_f)?.to_dtype(DType::F32)?;
+                best.offer(&adv, &dist.detach(), &pred, &wrong)?;
+                wrong
+            };
+            succeeded_now = succeeded_now.maximum(&wrong)?;
             let grad = crate::autograd::grad(&loss, std::slice::from_ref(&leaf))?;
             let Some(g) = grad.into_iter().next().flatten() else {
                 break;
             };
-            let g = g.contiguous()?.to_vec::<f32>()?;
-            // Adam (β1 0.9, β2 0.999) on w.
+            // Adam (β1 0.9, β2 0.999) on w, each op rounding as the scalar formula does.
+            let _guard = NoGradGuard::new();
             let (b1, b2) = (0.9f32, 0.999f32);
             let (c1, c2) = (1.0 - b1.powi(t as i32), 1.0 - b2.powi(t as i32));
-            for j in 0..w.len() {
-                m[j] = b1 * m[j] + (1.0 - b1) * g[j];
-                v[j] = b2 * v[j] + (1.0 - b2) * g[j] * g[j];
-                w[j] -= cfg.lr * (m[j] / c1) / ((v[j] / c2).sqrt() + 1e-8);
-            }
+            m = m.mul_scalar(b1)?.add(&g.mul_scalar(1.0 - b1)?)?;
+            v = v.mul_scalar(b2)?.add(&g.mul_scalar(1.0 - b2)?.mul(&g)?)?;
+            let step = m.div(&scalar(c1)?)?.mul_scalar(cfg.lr)?;
+            let denominator = v.div(&scalar(c2)?)?.sqrt()?.add_scalar(1e-8)?;
+            w = w.sub(&step.div(&denominator)?)?;
         }
+        let succeeded_now = succeeded_now.to_device(Device::Cpu)?.to_vec::<f32>()?;
         for i in 0..batch {
-            if succeeded_now[i] {
+            if succeeded_now[i] > 0.5 {
                 high[i] = high[i].min(c[i]);
                 c[i] = (low[i] + high[i]) / 2.0;
             } else {
@@ -116,5 +112,56 @@ pub fn cw_batch(
             }
         }
     }
-    Ok(out)
+    best.result()
+}
+
+/// Per sample, the misclassified point with the smallest squared distance so far, on the
+/// device of the points offered; until one exists, the prediction at the latest point.
+struct Smallest {
+    adversarial: Tensor,
+    distance: Tensor,
+    /// 1 once the sample has a misclassified point.
+    success: Tensor,
+    predictions: Tensor,
+}
+
+impl Smallest {
+    fn new(x: &Tensor, batch: usize) -> Result<Smallest> {
+        let device = x.device();
+        Ok(Smallest {
+            adversarial: x.detach(),
+            distance: Tensor::full(&[batch], f64::INFINITY, DType::F32, device)?,
+            success: Tensor::zeros(&[batch], DType::F32, device)?,
+            predictions: Tensor::zeros(&[batch], DType::F32, device)?,
+        })
+    }
+
+    /// Offers the points `adv` at squared distances `dist`, predicted `pred`, misclassified
+    /// where `wrong` is 1 (all `[B]` f32).
+    fn offer(&mut self, adv: &Tensor, dist: &Tensor, pred: &Tensor, wrong: &Tensor) -> Result<()> {
+        let closer = wrong.mul(&dist.lt(&self.distance)?.to_dtype(DType::F32)?)?;
+        // A prediction is kept from a closer misclassified point, or from a correctly
+        // classified one while nothing has succeeded yet.
+        let unsolved_right = self
+            .success
+            .affine(-1.0, 1.0)?
+            .mul(&wrong.affine(-1.0, 1.0)?)?;
+        let take_prediction = closer.maximum(&unsolved_right)?.gt_scalar(0.5)?;
+        let replace = closer.gt_scalar(0.5)?;
+        self.predictions = take_prediction.where_cond(pred, &self.predictions)?;
+        self.distance = replace.where_cond(dist, &self.distance)?;
+        self.success = self.success.maximum(&closer)?;
+        let rows = per_sample(&replace, adv.rank())?;
+        self.adversarial = rows.where_cond(&adv.detach(), &self.adversarial)?;
+        Ok(())
+    }
+
+    fn result(&self) -> Result<BatchResult> {
+        let host = |t: &Tensor| t.to_device(Device::Cpu)?.to_vec::<f32>();
+        Ok(BatchResult {
+            adversarial: host(&self.adversarial.contiguous()?)?,
+            success: host(&self.success)?.iter().map(|&v| v > 0.5).collect(),
+            predictions: host(&self.predictions)?.iter().map(|&v| v as i64).collect(),
+        })
+    }
 }

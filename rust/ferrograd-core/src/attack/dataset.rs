@@ -23,8 +23,8 @@ pub enum Attack {
 }
 
 impl Attack {
-    /// Runs the attack on one batch. PGD and APGD keep their iterates on the model's device;
-    /// Square, CW and DeepFool keep theirs on the host and see the model through a `HostView`.
+    /// Runs the attack on one batch. PGD, APGD, CW and DeepFool keep their iterates on the
+    /// model's device; Square keeps its on the host and sees the model through a `HostView`.
     pub fn run_batch(
         &self,
         model: &dyn Module,
@@ -45,11 +45,11 @@ impl Attack {
             Attack::Cw(_) if targets.is_some() => Err(crate::Error::NotImplemented(
                 "CW: the targeted version is not implemented".into(),
             )),
-            Attack::Cw(cfg) => cw_batch(&view, x, shape, labels, cfg),
+            Attack::Cw(cfg) => cw_batch(model, x, shape, labels, cfg),
             Attack::DeepFool(_) if targets.is_some() => Err(crate::Error::NotImplemented(
                 "DeepFool is untargeted".into(),
             )),
-            Attack::DeepFool(cfg) => deepfool_batch(&view, x, shape, labels, cfg),
+            Attack::DeepFool(cfg) => deepfool_batch(model, x, shape, labels, cfg),
         }
     }
 }

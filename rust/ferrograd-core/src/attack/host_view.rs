@@ -1,8 +1,8 @@
-//! Square, Carlini-Wagner and DeepFool keep their iterates in host buffers. `HostView` lets them
-//! attack a model on a GPU unchanged: each forward sends the input to the model's device and
-//! brings the logits back, both as differentiable transfers, so input gradients flow back to the
-//! host leaf. Every forward and backward then waits for the device once. The PGD family, APGD and
-//! TRADES keep their iterates on the model's device instead (`iterate.rs`).
+//! Square keeps its iterates in host buffers (its random search picks squares per sample on the
+//! host). `HostView` lets it attack a model on a GPU unchanged: each forward sends the input to
+//! the model's device and brings the logits back, both as differentiable transfers, so input
+//! gradients would flow back to a host leaf too. The PGD family, APGD, TRADES, CW and DeepFool keep
+//! their iterates on the model's device instead.
 
 use crate::nn::{Module, TensorRole};
 use crate::{Device, Result, Tensor};
