@@ -249,3 +249,40 @@ impl Storage {
         f32::slice(s).ok_or_else(|| Error::dtype(op, "float32", s.dtype()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Casts to bf16 / f16 round to nearest even (ties to the even significand) and overflow to
+    /// infinity past the largest finite value plus half a unit; widening back is exact.
+    #[test]
+    fn sixteen_bit_casts_round_to_nearest_even() {
+        let values = vec![
+            1.0 + 2f32.powi(-8),       // bf16 tie between 1 and 1 + 2^-7: to 1 (even)
+            1.0 + 3.0 * 2f32.powi(-8), // bf16 tie: to 1 + 2^-6 (even)
+            1.0 + 2f32.powi(-11),      // f16 tie between 1 and 1 + 2^-10: to 1
+            65519.0,                   // f16: below the overflow threshold, to 65504
+            65520.0,                   // f16: the threshold, to infinity
+            -0.0,
+        ];
+        let n = values.len();
+        let layout = Layout::contiguous(&[n]);
+        let wide = |s: CpuStorage| -> Vec<f32> {
+            match s.to_dtype(&layout, DType::F32).unwrap() {
+                CpuStorage::F32(v) => v,
+                other => panic!("expected f32, got {:?}", other.dtype()),
+            }
+        };
+        let source = CpuStorage::F32(values);
+        let bf16 = wide(source.to_dtype(&layout, DType::BF16).unwrap());
+        assert_eq!(bf16[..2], [1.0, 1.0 + 2f32.powi(-6)]);
+        let f16 = wide(source.to_dtype(&layout, DType::F16).unwrap());
+        assert_eq!(f16[2..5], [1.0, 65504.0, f32::INFINITY]);
+        assert!(f16[5] == 0.0 && f16[5].is_sign_negative());
+        assert_eq!(
+            CpuStorage::full(DType::BF16, 2, 3.0).unwrap().dtype(),
+            DType::BF16
+        );
+    }
+}
