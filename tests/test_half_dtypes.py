@@ -92,6 +92,10 @@ def test_numpy_interop_and_creation() -> None:
     assert copy.dtype == "bfloat16"
     np.testing.assert_array_equal(copy.float().numpy(), b.float().numpy())
     assert fg.tensor(a, dtype="float32").dtype == "float32"
+    source = fg.tensor([2.0, -3.0], requires_grad=True)
+    for name, want in (("float64", "float32"), ("int64", "int64"), ("float16", "float16"), (None, "float32")):
+        copied = fg.tensor(source, dtype=name)
+        assert copied.dtype == want and not copied.requires_grad and copied.float().tolist() == [2.0, -3.0]
     assert fg.tensor(np.ones(3, np.float32), dtype="float16").numpy().dtype == np.float16
     z = fg.zeros(2, 3, dtype="bfloat16")
     assert z.dtype == "bfloat16" and z.float().numpy().sum() == 0

@@ -94,7 +94,8 @@ def tensor(data: Any, dtype: str | None = None, requires_grad: bool = False) -> 
         raise ValueError(f"tensor: argument `dtype` expected one of {sorted(_DTYPE_NAMES)}, got {dtype!r}")
     if isinstance(data, Tensor):
         source = data.detach()
-        return source.to(dtype or source.dtype).clone().detach().requires_grad_(requires_grad)
+        target = source.dtype if dtype is None else "float32" if dtype == "float64" else dtype
+        return source.to(target).clone().detach().requires_grad_(requires_grad)
     arr = np.asarray(data)
     if dtype == "bfloat16":
         # numpy has no bfloat16: build float32 and round once, to nearest even.
