@@ -47,3 +47,24 @@ def test_float64_is_narrowed_and_grad_tensors_need_detach():
     with pytest.raises(RuntimeError, match="detach"):
         t.numpy()
     np.testing.assert_allclose(t.detach().numpy(), [0.1, 0.2], rtol=1e-7)
+
+
+def test_objects_that_are_not_arrays_raise_a_type_error_naming_the_accepted_dtypes():
+    class DtypeWithoutName:
+        dtype = object()
+
+    class Float16Lookalike:
+        class dtype:  # noqa: N801 - mimics numpy's `dtype` attribute
+            name = "float16"
+
+    swapped = np.arange(3, dtype=">f2") if np.little_endian else np.arange(3, dtype="<f2")
+    for obj in (DtypeWithoutName(), Float16Lookalike(), [1.0, 2.0], swapped):
+        with pytest.raises(TypeError, match="float32, float64, float16|expected"):
+            fg.Tensor.from_numpy(obj)
+
+
+@pytest.mark.parametrize("code", ["f2", "f4", "f8", "i4", "i8"])
+def test_tensor_reads_arrays_of_either_byte_order(code):
+    for order in "<>":
+        x = np.arange(-3, 3).astype(order + code)
+        np.testing.assert_array_equal(fg.tensor(x).numpy(), np.arange(-3, 3))

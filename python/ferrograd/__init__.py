@@ -97,6 +97,8 @@ def tensor(data: Any, dtype: str | None = None, requires_grad: bool = False) -> 
         target = source.dtype if dtype is None else "float32" if dtype == "float64" else dtype
         return source.to(target).clone().detach().requires_grad_(requires_grad)
     arr = np.asarray(data)
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     if dtype == "bfloat16":
         # numpy has no bfloat16: build float32 and round once, to nearest even.
         return tensor(arr, "float32").bfloat16().requires_grad_(requires_grad)

@@ -3,7 +3,9 @@
 use ferrograd_core::ops::pool::MaxPoolWindow;
 use ferrograd_core::{DType, Tensor};
 use numpy::ndarray::{ArrayD, IxDyn};
-use numpy::{IntoPyArray, PyReadonlyArrayDyn};
+use numpy::{
+    IntoPyArray, PyArrayDescrMethods, PyReadonlyArrayDyn, PyUntypedArray, PyUntypedArrayMethods,
+};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
@@ -13,15 +15,17 @@ use crate::tensor::PyTensor;
 /// Copies a numpy array (float32/int64/int32/uint8/bool/float16; float64 is narrowed to float32).
 pub fn from_numpy(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
     // numpy's float16 is read through a uint16 view of its bits (no numpy Element type for it).
-    if let Ok(dtype) = obj.getattr("dtype") {
-        if dtype.getattr("name")?.extract::<String>()? == "float16" {
-            let bits = obj.call_method1("view", ("uint16",))?;
-            let a = bits.extract::<PyReadonlyArrayDyn<'_, u16>>()?;
-            let view = a.as_array();
-            let shape = view.shape().to_vec();
-            let data: Vec<half::f16> = view.iter().map(|&b| half::f16::from_bits(b)).collect();
-            return Tensor::from_vec(data, &shape).py();
-        }
+    let is_float16 = obj.cast::<PyUntypedArray>().is_ok_and(|a| {
+        let dtype = a.dtype();
+        dtype.kind() == b'f' && dtype.itemsize() == 2 && dtype.is_native_byteorder() != Some(false)
+    });
+    if is_float16 {
+        let bits = obj.call_method1("view", ("uint16",))?;
+        let a = bits.extract::<PyReadonlyArrayDyn<'_, u16>>()?;
+        let view = a.as_array();
+        let shape = view.shape().to_vec();
+        let data: Vec<half::f16> = view.iter().map(|&b| half::f16::from_bits(b)).collect();
+        return Tensor::from_vec(data, &shape).py();
     }
     macro_rules! try_type {
         ($t:ty) => {
