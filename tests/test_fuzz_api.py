@@ -35,11 +35,18 @@ UNARY_CALLS = [
     lambda t: fg.nn.Linear(3, 2)(t), lambda t: fg.nn.Embedding(4, 2)(t), lambda t: t.half(), lambda t: t.bfloat16(),
     lambda t: t.bfloat16().numpy(), lambda t: t.half().float().tolist(), lambda t: F.scaled_dot_product_attention(t, t, t),
     lambda t: F.scaled_dot_product_attention(t.bfloat16(), t.bfloat16(), t.bfloat16()),
+    lambda t: t.cumsum(1), lambda t: t.flip((0, -1)), lambda t: t.repeat(2, 1, 1), lambda t: t.tril(1),
+    lambda t: t.norm(), lambda t: t.norm(float("inf"), dim=0), lambda t: t.std(0), lambda t: t.sort(descending=True),
+    lambda t: t.topk(2), lambda t: t.split(2, 1), lambda t: t.chunk(3, -1), lambda t: t.unbind(1),
+    lambda t: t.narrow(0, 1, 1), lambda t: t.masked_fill(t > 0, 1.0), lambda t: t.isfinite(), lambda t: t.any(0),
+    lambda t: t.add_(1), lambda t: t.new_zeros(2), lambda t: fg.where(t > 0, t, 0.5), lambda t: fg.max(t, 1),
 ]
 
 BINARY_CALLS = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a / b, lambda a, b: a @ b,
                 lambda a, b: a < b, lambda a, b: fg.where(a > 0, a, b), lambda a, b: a.maximum(b),
-                lambda a, b: fg.cat([a, b], 0), lambda a, b: fg.functional.embedding(a, b)]
+                lambda a, b: fg.cat([a, b], 0), lambda a, b: fg.functional.embedding(a, b), lambda a, b: a.outer(b),
+                lambda a, b: a.mm(b), lambda a, b: a.lerp(b, 0.5), lambda a, b: a.allclose(b), lambda a, b: a.equal(b),
+                lambda a, b: a.expand_as(b), lambda a, b: a.masked_fill(b, 0.0), lambda a, b: fg.max(a, b)]
 
 
 def _call(fn, *args):

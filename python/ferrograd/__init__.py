@@ -26,6 +26,14 @@ from .io import load_safetensors, save_safetensors
 from ._core import DeviceError, Tensor, cat, get_rng_state, manual_seed, set_rng_state, stack
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+from .creation import arange, empty, eye, full_like, linspace, rand_like, randint, randn_like, randperm
+from .tensor_functions import (abs, allclose, argmax, argmin, argsort, chunk, clamp, cumsum, equal, exp, flatten, flip,
+                               from_numpy, is_tensor, isfinite, isinf, isnan, log, log_softmax, matmul, max, maximum,
+                               mean, min, minimum, norm, numel, outer, permute, relu, reshape, sigmoid, softmax, sort,
+                               split, sqrt, squeeze, std, sum, tanh, topk, transpose, tril, triu, unsqueeze, var)
+from . import tensor_methods as _tensor_methods
+
+_tensor_methods.install()
 
 __all__ = [
     "Tensor",
@@ -66,6 +74,12 @@ __all__ = [
     "save_safetensors",
     "load_safetensors",
     "data",
+    "arange", "linspace", "eye", "empty", "full_like", "rand_like", "randn_like", "randint", "randperm",
+    "is_tensor", "numel", "from_numpy", "matmul", "exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu",
+    "softmax", "log_softmax", "clamp", "sum", "mean", "var", "std", "norm", "argmax", "argmin", "flatten",
+    "reshape", "transpose", "permute", "squeeze", "unsqueeze", "flip", "tril", "triu", "cumsum", "outer",
+    "chunk", "split", "sort", "argsort", "topk", "isnan", "isinf", "isfinite", "allclose", "equal", "maximum",
+    "minimum", "max", "min",
 ]
 
 __version__ = "0.1.0"
@@ -149,8 +163,13 @@ def randn(*shape: Any, requires_grad: bool = False, device: str = "cpu") -> Tens
     return _core.randn(list(_shape(shape)), 0.0, 1.0, requires_grad, device)
 
 
-def where(condition: Tensor, a: Tensor, b: Tensor) -> Tensor:
-    """Elementwise ``a`` where ``condition`` (a bool tensor) holds, else ``b``, with broadcasting."""
+def where(condition: Tensor, a: Any, b: Any) -> Tensor:
+    """Elementwise ``a`` where ``condition`` (a bool tensor) holds, else ``b``, with broadcasting;
+    either branch may be a Python number, taking the other branch's dtype (float32 when both are
+    numbers) and the condition's device."""
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
+    dtype = like.dtype if like is not None else "float32"
+    a, b = (v if isinstance(v, Tensor) else _core.full([], float(v), dtype, condition.device, False) for v in (a, b))
     return _core.where_(condition, a, b)
 
 

@@ -1,0 +1,491 @@
+"""PyTorch's composite Tensor methods, built from the core's differentiable ops.
+
+Each method here composes ops that already have forward and backward passes on every device
+(arithmetic, ``where``, ``gather``, ``index_select``, slicing, ``pad``), so gradients and GPU
+support come with them. ``install()`` attaches them to :class:`ferrograd.Tensor` when the package
+loads; their signatures are declared in ``_core.pyi``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _core
+from . import functional as F
+from ._core import Tensor
+
+_ELEMENT_SIZES = {"float32": 4, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4, "uint8": 1, "bool": 1}
+
+
+class SortResult(NamedTuple):
+    """``values`` and their ``indices`` in the input, as returned by ``sort`` and ``topk``."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def _axis(t: Tensor, dim: int, op: str) -> int:
+    """``dim`` as a non-negative axis of ``t``, or an IndexError naming ``op``."""
+    rank = max(t.ndim, 1)
+    if not -rank <= dim < rank:
+        raise IndexError(f"{op}: argument `dim` expected a value in [{-rank}, {rank - 1}], got {dim}")
+    return dim % rank
+
+
+def _index(values: Any, like: Tensor) -> Tensor:
+    """An int64 index tensor on ``like``'s device."""
+    return _core.Tensor.from_numpy(np.ascontiguousarray(values, dtype=np.int64)).to(like.device)
+
+
+def _scalar_like(value: float, like: Tensor) -> Tensor:
+    return _core.full([], float(value), like.dtype, like.device, False)
+
+
+# Arithmetic and comparisons under their method names.
+
+def add(self: Tensor, other: Any, alpha: float = 1.0) -> Tensor:
+    """``self + alpha * other``."""
+    return self + (other if alpha == 1 else alpha * other)
+
+
+def sub(self: Tensor, other: Any, alpha: float = 1.0) -> Tensor:
+    """``self - alpha * other``."""
+    return self - (other if alpha == 1 else alpha * other)
+
+
+def mul(self: Tensor, other: Any) -> Tensor:
+    """``self * other``."""
+    return self * other
+
+
+def div(self: Tensor, other: Any, rounding_mode: Optional[str] = None) -> Tensor:
+    """``self / other`` (true division; rounding modes are not supported)."""
+    if rounding_mode is not None:
+        raise ValueError(f"div: argument `rounding_mode` expected None, got {rounding_mode!r}")
+    return self / other
+
+
+def eq(self: Tensor, other: Any) -> Tensor:
+    """Elementwise ``self == other`` (bool)."""
+    return self == other
+
+
+def ne(self: Tensor, other: Any) -> Tensor:
+    """Elementwise ``self != other`` (bool)."""
+    return self != other
+
+
+def lt(self: Tensor, other: Any) -> Tensor:
+    """Elementwise ``self < other`` (bool)."""
+    return self < other
+
+
+def le(self: Tensor, other: Any) -> Tensor:
+    """Elementwise ``self <= other`` (bool)."""
+    return self <= other
+
+
+def gt(self: Tensor, other: Any) -> Tensor:
+    """Elementwise ``self > other`` (bool)."""
+    return self > other
+
+
+def ge(self: Tensor, other: Any) -> Tensor:
+    """Elementwise ``self >= other`` (bool)."""
+    return self >= other
+
+
+def reciprocal(self: Tensor) -> Tensor:
+    """``1 / self``."""
+    return 1.0 / self
+
+
+def rsqrt(self: Tensor) -> Tensor:
+    """``1 / sqrt(self)``."""
+    return 1.0 / self.sqrt()
+
+
+def lerp(self: Tensor, end: Tensor, weight: Any) -> Tensor:
+    """``self + weight * (end - self)``."""
+    return self + weight * (end - self)
+
+
+def softmax(self: Tensor, dim: int = -1) -> Tensor:
+    """Softmax along ``dim`` (see :func:`ferrograd.functional.softmax`)."""
+    return F.softmax(self, dim)
+
+
+def log_softmax(self: Tensor, dim: int = -1) -> Tensor:
+    """Log-softmax along ``dim`` (see :func:`ferrograd.functional.log_softmax`)."""
+    return F.log_softmax(self, dim)
+
+
+def std(self: Tensor, dim: Any = None, correction: int = 1, keepdim: bool = False,
+        unbiased: Optional[bool] = None) -> Tensor:
+    """Standard deviation: the square root of :meth:`var` with the same arguments."""
+    return self.var(dim, correction, keepdim, unbiased).sqrt()
+
+
+def norm(self: Tensor, p: Union[float, str] = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
+    """The vector p-norm over ``dim`` (all elements when None): ``p`` = 2 or ``'fro'``, 1,
+    ``inf``, ``-inf`` or any other positive number. The 2-norm's gradient at a zero vector is zero,
+    as in PyTorch, rather than NaN."""
+    if p == "fro":
+        p = 2.0
+    if not isinstance(p, (int, float)) or p <= 0 and p != -math.inf:
+        raise ValueError(f"norm: argument `p` expected 'fro', inf, -inf or a positive number, got {p!r}")
+    magnitude = self.abs()
+    if p == math.inf or p == -math.inf:
+        dims = range(self.ndim) if dim is None else [dim] if isinstance(dim, int) else dim
+        pick = Tensor.max if p == math.inf else Tensor.min
+        for axis in sorted({_axis(self, d, "norm") for d in dims}, reverse=True):
+            magnitude = pick(magnitude, axis, keepdim)[0]
+        return magnitude
+    if p == 1:
+        return magnitude.sum(dim, keepdim)
+    if p == 2:
+        squares = (self * self).sum(dim, keepdim)
+        positive = squares > 0
+        # sqrt's derivative is infinite at 0: route zero sums through sqrt(1) and select 0 instead.
+        safe = _core.where_(positive, squares, _scalar_like(1.0, squares))
+        return _core.where_(positive, safe.sqrt(), _scalar_like(0.0, squares))
+    return magnitude.pow(float(p)).sum(dim, keepdim).pow(1.0 / p)
+
+
+# Shapes.
+
+def t(self: Tensor) -> Tensor:
+    """The transpose of a matrix (tensors of rank 0 and 1 are returned as they are)."""
+    if self.ndim > 2:
+        raise ValueError(f"t: expected a tensor of at most 2 dimensions, got shape {list(self.shape)}")
+    return self if self.ndim < 2 else self.transpose(0, 1)
+
+
+def matrix_transpose(self: Tensor) -> Tensor:
+    """The last two dimensions swapped (the ``mT`` property)."""
+    return self.transpose(-2, -1)
+
+
+def view_as(self: Tensor, other: Tensor) -> Tensor:
+    """``self.view(other.shape)``."""
+    return self.view(*other.shape)
+
+
+def reshape_as(self: Tensor, other: Tensor) -> Tensor:
+    """``self.reshape(other.shape)``."""
+    return self.reshape(*other.shape)
+
+
+def expand_as(self: Tensor, other: Tensor) -> Tensor:
+    """``self.expand(other.shape)``."""
+    return self.expand(*other.shape)
+
+
+def type_as(self: Tensor, other: Tensor) -> Tensor:
+    """``self`` cast to ``other``'s dtype."""
+    return self.to(other.dtype)
+
+
+def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """The view of ``length`` entries along ``dim`` from ``start``."""
+    axis = _axis(self, dim, "narrow")
+    size = self.shape[axis]
+    if start < 0:
+        start += size
+    if not (0 <= start and length >= 0 and start + length <= size):
+        raise IndexError(f"narrow: entries {start}..{start + length} lie outside dimension {dim} of size {size}")
+    return self[(slice(None),) * axis + (slice(start, start + length),)]
+
+
+def split(self: Tensor, split_size_or_sections: Union[int, Sequence[int]], dim: int = 0) -> tuple[Tensor, ...]:
+    """Views of consecutive pieces along ``dim``: of ``split_size_or_sections`` entries each (the
+    last may be shorter), or of the listed sizes (which must add up to the dimension)."""
+    axis = _axis(self, dim, "split")
+    size = self.shape[axis]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        step = int(split_size_or_sections)
+        if step <= 0:
+            raise ValueError(f"split: argument `split_size_or_sections` expected a positive size, got {step}")
+        sections = [min(step, size - s) for s in range(0, size, step)] or [0]
+    else:
+        sections = [int(s) for s in split_size_or_sections]
+        if sum(sections) != size or any(s < 0 for s in sections):
+            raise ValueError(f"split: argument `split_size_or_sections` expected sizes adding up to {size}, got {sections}")
+    starts = np.cumsum([0, *sections[:-1]])
+    return tuple(narrow(self, axis, int(s), n) for s, n in zip(starts, sections))
+
+
+def chunk(self: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """``chunks`` pieces along ``dim`` (fewer when the dimension is short), each of
+    ceil(size / chunks) entries but the last."""
+    if chunks <= 0:
+        raise ValueError(f"chunk: argument `chunks` expected a positive number, got {chunks}")
+    size = self.shape[_axis(self, dim, "chunk")]
+    return split(self, max(1, -(-size // chunks)), dim)
+
+
+def unbind(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """The slices along ``dim``, each without that dimension."""
+    axis = _axis(self, dim, "unbind")
+    return tuple(self[(slice(None),) * axis + (i,)] for i in range(self.shape[axis]))
+
+
+def repeat(self: Tensor, *sizes: Any) -> Tensor:
+    """The tensor tiled ``sizes[i]`` times along each dimension (leading sizes add dimensions)."""
+    reps = [int(s) for s in (sizes[0] if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes)]
+    if len(reps) < self.ndim or any(r < 0 for r in reps):
+        raise ValueError(f"repeat: argument `sizes` expected {self.ndim} or more non-negative counts, got {reps}")
+    shape = [1] * (len(reps) - self.ndim) + list(self.shape)
+    # Each dimension d becomes [reps[d], shape[d]]: a broadcast copy in front of it, then merged.
+    interleaved = [v for s in shape for v in (1, s)]
+    expanded = [v for r, s in zip(reps, shape) for v in (r, s)]
+    return self.reshape(*interleaved).expand(*expanded).reshape(*[r * s for r, s in zip(reps, shape)])
+
+
+def flip(self: Tensor, dims: Union[int, Sequence[int]]) -> Tensor:
+    """The entries in reverse order along each of ``dims``."""
+    out = self
+    for d in [dims] if isinstance(dims, int) else dims:
+        axis = _axis(self, d, "flip")
+        out = out.index_select(axis, _index(np.arange(self.shape[axis] - 1, -1, -1), self))
+    return out
+
+
+def _triangle(self: Tensor, diagonal: int, lower: bool, op: str) -> Tensor:
+    if self.ndim < 2:
+        raise ValueError(f"{op}: expected a tensor of at least 2 dimensions, got shape {list(self.shape)}")
+    rows, cols = self.shape[-2:]
+    offset = np.arange(cols)[None, :] - np.arange(rows)[:, None]
+    keep = offset <= diagonal if lower else offset >= diagonal
+    mask = _core.Tensor.from_numpy(keep).to(self.device)
+    return _core.where_(mask, self, _scalar_like(0.0, self))
+
+
+def tril(self: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dimensions (entries with column - row <= ``diagonal``)."""
+    return _triangle(self, diagonal, True, "tril")
+
+
+def triu(self: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dimensions (entries with column - row >= ``diagonal``)."""
+    return _triangle(self, diagonal, False, "triu")
+
+
+def masked_fill(self: Tensor, mask: Tensor, value: float) -> Tensor:
+    """``value`` where the bool ``mask`` (broadcast to ``self``) holds, else ``self``."""
+    return _core.where_(mask, _scalar_like(value, self), self)
+
+
+def outer(self: Tensor, other: Tensor) -> Tensor:
+    """The outer product of two vectors."""
+    if self.ndim != 1 or other.ndim != 1:
+        raise ValueError(f"outer: expected two 1-D tensors, got shapes {list(self.shape)} and {list(other.shape)}")
+    return self.unsqueeze(1) * other.unsqueeze(0)
+
+
+def mm(self: Tensor, other: Tensor) -> Tensor:
+    """The product of two matrices."""
+    if self.ndim != 2 or other.ndim != 2:
+        raise ValueError(f"mm: expected two 2-D tensors, got shapes {list(self.shape)} and {list(other.shape)}")
+    return self.matmul(other)
+
+
+def bmm(self: Tensor, other: Tensor) -> Tensor:
+    """The products of two batches of matrices, [B, n, k] @ [B, k, m]."""
+    if self.ndim != 3 or other.ndim != 3 or self.shape[0] != other.shape[0]:
+        raise ValueError(f"bmm: expected two 3-D tensors with the same batch size, got shapes {list(self.shape)} "
+                         f"and {list(other.shape)}")
+    return self.matmul(other)
+
+
+def cumsum(self: Tensor, dim: int) -> Tensor:
+    """Running sums along ``dim``. Computed as a parallel prefix sum (ceil(log2 n) shifted additions),
+    so the additions are grouped differently from a left-to-right loop."""
+    axis = _axis(self, dim, "cumsum")
+    out = self.transpose(axis, -1) if axis != self.ndim - 1 else self
+    size, shift = out.shape[-1], 1
+    while shift < size:
+        out = out + F.pad(out, [shift, 0])[..., :size]
+        shift *= 2
+    return out.transpose(axis, -1) if axis != self.ndim - 1 else out
+
+
+# Predicates and whole-tensor comparisons.
+
+def isnan(self: Tensor) -> Tensor:
+    """Where the entries are NaN (bool)."""
+    return self != self
+
+
+def isinf(self: Tensor) -> Tensor:
+    """Where the entries are +inf or -inf (bool)."""
+    return self.abs() == math.inf
+
+
+def isfinite(self: Tensor) -> Tensor:
+    """Where the entries are neither NaN nor infinite (bool)."""
+    return (self - self) == 0
+
+
+def any_nonzero(self: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
+    """Whether any entry (along ``dim``) is nonzero (bool)."""
+    return (self != 0).float().sum(dim, keepdim) > 0
+
+
+def all_nonzero(self: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
+    """Whether every entry (along ``dim``) is nonzero (bool)."""
+    return (self == 0).float().sum(dim, keepdim) == 0
+
+
+def allclose(self: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    """Whether ``|self - other| <= atol + rtol * |other|`` everywhere (numpy's rule)."""
+    return bool(np.allclose(_host(self), _host(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(self: Tensor, other: Tensor) -> bool:
+    """Whether both tensors have the same shape and the same values."""
+    return self.shape == other.shape and bool(np.array_equal(_host(self), _host(other)))
+
+
+def _host(t: Tensor) -> np.ndarray:
+    t = t.detach().cpu()
+    return t.float().numpy() if t.dtype == "bfloat16" else t.numpy()
+
+
+# Sorting (the order is found on the host; values are gathered, so they carry gradients).
+
+def argsort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = True) -> Tensor:
+    """Indices that sort the entries along ``dim`` (ties keep their order; NaN counts as largest)."""
+    axis = _axis(self, dim, "argsort")
+    values = _host(self)
+    if not descending:
+        return _index(np.argsort(values, axis=axis, kind="stable"), self)
+    if values.dtype.kind == "f":
+        # NaN first, then the negated values ascending (lexsort's last key is the primary one).
+        return _index(np.lexsort((-values, ~np.isnan(values)), axis=axis), self)
+    # ~x = -x - 1 reverses the order of integers without overflowing.
+    return _index(np.argsort(~values.astype(np.int64), axis=axis, kind="stable"), self)
+
+
+def sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = True) -> SortResult:
+    """The entries sorted along ``dim`` and their indices."""
+    indices = argsort(self, dim, descending, stable)
+    return SortResult(self.gather(_axis(self, dim, "sort"), indices), indices)
+
+
+def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> SortResult:
+    """The ``k`` largest (or smallest) entries along ``dim`` and their indices, in order."""
+    axis = _axis(self, dim, "topk")
+    if not 0 <= k <= self.shape[axis]:
+        raise ValueError(f"topk: argument `k` expected a value in [0, {self.shape[axis]}], got {k}")
+    indices = narrow(argsort(self, axis, descending=largest), axis, 0, k).contiguous()
+    return SortResult(self.gather(axis, indices), indices)
+
+
+# In-place updates and new tensors. The updates write through copy_, which autograd does not
+# record, so they are refused where a gradient would silently go wrong.
+
+def _in_place(self: Tensor, op: str, value: Any) -> Tensor:
+    if _core.is_grad_enabled() and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
+        raise RuntimeError(f"{op}: in-place updates are not recorded by autograd; use the out-of-place form, or "
+                           "wrap the update in `with ferrograd.no_grad():`")
+    return self.copy_(value)
+
+
+def zero_(self: Tensor) -> Tensor:
+    """Sets every entry to 0 in place."""
+    return _in_place(self, "zero_", _scalar_like(0.0, self).expand(*self.shape))
+
+
+def fill_(self: Tensor, value: float) -> Tensor:
+    """Sets every entry to ``value`` in place."""
+    return _in_place(self, "fill_", _scalar_like(value, self).expand(*self.shape))
+
+
+def add_(self: Tensor, other: Any, alpha: float = 1.0) -> Tensor:
+    """``self += alpha * other`` in place (under ``no_grad`` when either side requires grad)."""
+    return _in_place(self, "add_", add(self, other, alpha))
+
+
+def sub_(self: Tensor, other: Any, alpha: float = 1.0) -> Tensor:
+    """``self -= alpha * other`` in place (under ``no_grad`` when either side requires grad)."""
+    return _in_place(self, "sub_", sub(self, other, alpha))
+
+
+def mul_(self: Tensor, other: Any) -> Tensor:
+    """``self *= other`` in place (under ``no_grad`` when either side requires grad)."""
+    return _in_place(self, "mul_", self * other)
+
+
+def div_(self: Tensor, other: Any) -> Tensor:
+    """``self /= other`` in place (under ``no_grad`` when either side requires grad)."""
+    return _in_place(self, "div_", self / other)
+
+
+def clamp_(self: Tensor, min: Optional[float] = None, max: Optional[float] = None) -> Tensor:
+    """Clamps the entries to [min, max] in place (under ``no_grad`` when it requires grad)."""
+    return _in_place(self, "clamp_", self.clamp(min, max))
+
+
+def new_full(self: Tensor, size: Sequence[int], fill_value: float, dtype: Optional[str] = None,
+             device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value``, with ``self``'s dtype and device unless
+    given."""
+    return _core.full([int(s) for s in size], float(fill_value), dtype or self.dtype, device or self.device,
+                      requires_grad)
+
+
+def new_zeros(self: Tensor, *size: Any, dtype: Optional[str] = None, device: Optional[str] = None,
+              requires_grad: bool = False) -> Tensor:
+    """Zeros of ``size`` with ``self``'s dtype and device unless given."""
+    return new_full(self, _sizes(size), 0.0, dtype, device, requires_grad)
+
+
+def new_ones(self: Tensor, *size: Any, dtype: Optional[str] = None, device: Optional[str] = None,
+             requires_grad: bool = False) -> Tensor:
+    """Ones of ``size`` with ``self``'s dtype and device unless given."""
+    return new_full(self, _sizes(size), 1.0, dtype, device, requires_grad)
+
+
+def new_tensor(self: Tensor, data: Any, dtype: Optional[str] = None, device: Optional[str] = None,
+               requires_grad: bool = False) -> Tensor:
+    """A copy of ``data`` with ``self``'s dtype and device unless given."""
+    from . import tensor
+
+    return tensor(data, dtype or self.dtype).to(device or self.device).requires_grad_(requires_grad)
+
+
+def _sizes(size: Sequence[Any]) -> list[int]:
+    return [int(s) for s in (size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size)]
+
+
+def element_size(self: Tensor) -> int:
+    """Bytes per entry."""
+    return _ELEMENT_SIZES[self.dtype]
+
+
+def nelement(self: Tensor) -> int:
+    """The number of entries (``numel``)."""
+    return self.numel()
+
+
+METHODS = (add, sub, mul, div, eq, ne, lt, le, gt, ge, reciprocal, rsqrt, lerp, softmax, log_softmax, std, norm,
+           t, view_as, reshape_as, expand_as, type_as, narrow, split, chunk, unbind, repeat, flip, tril, triu,
+           masked_fill, outer, mm, bmm, cumsum, isnan, isinf, isfinite, any, all, allclose, equal, argsort, sort,
+           topk, zero_, fill_, add_, sub_, mul_, div_, clamp_, new_full, new_zeros, new_ones, new_tensor,
+           element_size, nelement)
+# Methods whose names would shadow Python's builtins inside this module.
+RENAMED = {"any": any_nonzero, "all": all_nonzero}
+
+
+def install() -> None:
+    """Attaches the methods above to :class:`Tensor`; ``mT`` becomes the property for the
+    transpose of the last two dimensions."""
+    for method in METHODS:
+        setattr(Tensor, method.__name__, method)
+    for name, method in RENAMED.items():
+        setattr(Tensor, name, method)
+    setattr(Tensor, "mT", property(matrix_transpose))
