@@ -40,6 +40,9 @@ UNARY_CALLS = [
     lambda t: t.topk(2), lambda t: t.split(2, 1), lambda t: t.chunk(3, -1), lambda t: t.unbind(1),
     lambda t: t.narrow(0, 1, 1), lambda t: t.masked_fill(t > 0, 1.0), lambda t: t.isfinite(), lambda t: t.any(0),
     lambda t: t.add_(1), lambda t: t.new_zeros(2), lambda t: fg.where(t > 0, t, 0.5), lambda t: fg.max(t, 1),
+    lambda t: F.conv1d(t, t), lambda t: F.max_pool1d(t, 2), lambda t: F.avg_pool1d(t, 3, 1, 1), lambda t: F.group_norm(t, 2),
+    lambda t: F.instance_norm(t), lambda t: F.interpolate(t, scale_factor=2), lambda t: F.interpolate(t, size=4),
+    lambda t: F.elu(t), lambda t: F.hardswish(t), lambda t: F.mish(t), lambda t: F.logsigmoid(t),
 ]
 
 BINARY_CALLS = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a / b, lambda a, b: a @ b,

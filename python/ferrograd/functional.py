@@ -9,13 +9,18 @@ import numpy as np
 
 from . import _core
 from ._core import Tensor
+from ._composite_activations import elu, hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6
+from ._group_norm import group_norm, instance_norm
+from ._one_dimensional import avg_pool1d, conv1d, max_pool1d
+from ._resampling import interpolate
 
 __all__ = [
     "relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softplus", "silu", "softmax", "log_softmax", "logsumexp",
     "pad", "one_hot", "embedding", "linear", "conv2d", "conv_transpose2d", "unfold", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
     "batch_norm", "layer_norm", "dropout", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "scaled_dot_product_attention",
-    "attention_weights", "attention_bias",
+    "attention_weights", "attention_bias", "elu", "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish",
+    "logsigmoid", "group_norm", "instance_norm", "conv1d", "max_pool1d", "avg_pool1d", "interpolate",
 ]
 
 IntOrPair = Union[int, Tuple[int, int]]

@@ -1,4 +1,4 @@
-"""Normalisation layers: BatchNorm1d/2d and LayerNorm."""
+"""Normalisation layers: BatchNorm1d/2d, LayerNorm, GroupNorm and InstanceNorm1d/2d."""
 
 from __future__ import annotations
 
@@ -87,3 +87,59 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.weight is not None}"
+
+
+class GroupNorm(Module):
+    """Group normalisation: ``num_channels`` split into ``num_groups`` groups, each normalised over
+    its channels and positions per sample, then a per-channel scale and shift."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True) -> None:
+        super().__init__()
+        if num_groups < 1 or num_channels % num_groups:
+            raise ValueError(f"GroupNorm: argument `num_groups` expected a divisor of num_channels {num_channels}, got {num_groups}")
+        self.num_groups, self.num_channels, self.eps = num_groups, num_channels, eps
+        self.weight = init.ones_(empty_parameter((num_channels,))) if affine else None
+        self.bias = init.zeros_(empty_parameter((num_channels,))) if affine else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(f"GroupNorm: expected an input of shape [N, {self.num_channels}, ...], got {list(x.shape)}")
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.weight is not None}"
+
+
+class _InstanceNorm(Module):
+    _rank = 0
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = False,
+                 track_running_stats: bool = False) -> None:
+        super().__init__()
+        name = type(self).__name__
+        if track_running_stats:
+            raise ValueError(f"{name}: argument `track_running_stats` expected False (running estimates are not kept), got True")
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.weight = init.ones_(empty_parameter((num_features,))) if affine else None
+        self.bias = init.zeros_(empty_parameter((num_features,))) if affine else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != self._rank or x.shape[1] != self.num_features:
+            raise ValueError(f"{type(self).__name__}: expected an input of rank {self._rank} with {self.num_features} "
+                             f"channels, got {list(x.shape)}")
+        return F.instance_norm(x, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, affine={self.weight is not None}"
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of [N, C, L] inputs: each channel of each sample over its positions."""
+
+    _rank = 3
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of [N, C, H, W] inputs: each channel of each sample over its pixels."""
+
+    _rank = 4

@@ -1,0 +1,52 @@
+"""1-D convolution and pooling over [N, C, L] inputs, run as their 2-D forms on [N, C, 1, L]."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+from . import _core
+from ._core import Tensor
+
+IntOrSingle = Union[int, Sequence[int]]
+
+
+def _single(name: str, v: IntOrSingle) -> int:
+    if isinstance(v, int):
+        return v
+    if len(v) == 1 and isinstance(v[0], int):
+        return v[0]
+    raise ValueError(f"argument `{name}` expected an int or a 1-tuple, got {v!r}")
+
+
+def _as_rows(x: Tensor, op: str) -> Tensor:
+    if x.ndim != 3:
+        raise ValueError(f"{op}: expected an input of shape [N, C, L], got {list(x.shape)}")
+    return x.unsqueeze(2)
+
+
+def conv1d(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: IntOrSingle = 1, padding: IntOrSingle = 0,
+           dilation: IntOrSingle = 1, groups: int = 1) -> Tensor:
+    """1-D convolution of an [N, C_in, L] input with ``weight`` [C_out, C_in/groups, k]."""
+    if weight.ndim != 3:
+        raise ValueError(f"conv1d: argument `weight` expected shape [C_out, C_in/groups, k], got {list(weight.shape)}")
+    out = _core.conv2d(_as_rows(x, "conv1d"), weight.unsqueeze(2), bias, (1, _single("stride", stride)),
+                       (0, _single("padding", padding)), (1, _single("dilation", dilation)), groups)
+    return out.squeeze(2)
+
+
+def max_pool1d(x: Tensor, kernel_size: IntOrSingle, stride: Optional[IntOrSingle] = None, padding: IntOrSingle = 0,
+               dilation: IntOrSingle = 1, ceil_mode: bool = False) -> Tensor:
+    """Max pooling along the last axis of [N, C, L]; ``stride`` defaults to ``kernel_size``."""
+    k = _single("kernel_size", kernel_size)
+    s = k if stride is None else _single("stride", stride)
+    return _core.max_pool2d(_as_rows(x, "max_pool1d"), (1, k), (1, s), (0, _single("padding", padding)),
+                            (1, _single("dilation", dilation)), ceil_mode).squeeze(2)
+
+
+def avg_pool1d(x: Tensor, kernel_size: IntOrSingle, stride: Optional[IntOrSingle] = None, padding: IntOrSingle = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+    """Average pooling along the last axis of [N, C, L]; ``stride`` defaults to ``kernel_size``."""
+    k = _single("kernel_size", kernel_size)
+    s = k if stride is None else _single("stride", stride)
+    return _core.avg_pool2d(_as_rows(x, "avg_pool1d"), (1, k), (1, s), (0, _single("padding", padding)), ceil_mode,
+                            count_include_pad).squeeze(2)

@@ -1,0 +1,141 @@
+"""1-D convolution and pooling, group and instance norm, nearest upsampling and the composite
+activations against JAX on CPU (values and gradients, float32; tolerances per check)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from reference import check_op
+
+import ferrograd as fg
+import ferrograd.functional as F
+from ferrograd import nn
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(11)
+
+
+def jax_conv1d(x, w, b, stride, padding, dilation, groups):
+    out = jax.lax.conv_general_dilated(x, w, (stride,), [(padding, padding)], rhs_dilation=(dilation,),
+                                       dimension_numbers=("NCH", "OIH", "NCH"), feature_group_count=groups)
+    return out + b[None, :, None]
+
+
+@pytest.mark.parametrize("stride,padding,dilation,groups", [(1, 0, 1, 1), (2, 2, 1, 1), (1, 1, 2, 2), (3, 0, 1, 4)])
+def test_conv1d_matches_jax(rng, stride, padding, dilation, groups) -> None:
+    x = rng.normal(size=(3, 4, 17)).astype(np.float32)
+    w = rng.normal(size=(8, 4 // groups, 3)).astype(np.float32)
+    b = rng.normal(size=(8,)).astype(np.float32)
+    check_op(lambda x, w, b: F.conv1d(x, w, b, stride, padding, dilation, groups),
+             lambda x, w, b: jax_conv1d(x, w, b, stride, padding, dilation, groups), [x, w, b], rtol=1e-4, atol=1e-4)
+    layer = nn.Conv1d(4, 8, 3, stride, padding, dilation, groups)
+    assert layer.weight.shape == (8, 4 // groups, 3)
+    bound = 1 / np.sqrt(4 // groups * 3)
+    assert np.abs(layer.weight.detach().numpy()).max() <= bound
+
+
+def test_1d_pooling_matches_jax(rng) -> None:
+    x = rng.normal(size=(2, 3, 11)).astype(np.float32)
+
+    def jax_pool(x, init, op, k, s, p):
+        return jax.lax.reduce_window(x, init, op, (1, 1, k), (1, 1, s), [(0, 0), (0, 0), (p, p)])
+
+    check_op(lambda x: F.max_pool1d(x, 3, 2, 1), lambda x: jax_pool(x, -jnp.inf, jax.lax.max, 3, 2, 1), [x])
+    check_op(lambda x: nn.AvgPool1d(3, 1, 1)(x), lambda x: jax_pool(x, 0.0, jax.lax.add, 3, 1, 1) / 3, [x])
+    check_op(lambda x: nn.MaxPool1d(2)(x), lambda x: jax_pool(x, -jnp.inf, jax.lax.max, 2, 2, 0), [x])
+
+
+def jax_group_norm(x, groups, w, b, eps=1e-5):
+    n, c = x.shape[:2]
+    g = x.reshape(n, groups, -1)
+    normed = ((g - g.mean(-1, keepdims=True)) / jnp.sqrt(g.var(-1, keepdims=True) + eps)).reshape(x.shape)
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    return normed * w.reshape(shape) + b.reshape(shape)
+
+
+@pytest.mark.parametrize("shape,groups", [((2, 6, 5, 4), 3), ((3, 4, 7), 1), ((2, 4, 3, 3), 4)])
+def test_group_norm_matches_jax(rng, shape, groups) -> None:
+    x = (rng.normal(size=shape) * 3 + 1).astype(np.float32)
+    w = rng.normal(size=(shape[1],)).astype(np.float32)
+    b = rng.normal(size=(shape[1],)).astype(np.float32)
+    check_op(lambda x, w, b: F.group_norm(x, groups, w, b), lambda x, w, b: jax_group_norm(x, groups, w, b),
+             [x, w, b], rtol=1e-4, atol=1e-4)
+    layer = nn.GroupNorm(groups, shape[1])
+    np.testing.assert_allclose(layer(fg.tensor(x)).detach().numpy(),
+                               np.asarray(jax_group_norm(x, groups, np.ones(shape[1]), np.zeros(shape[1]))),
+                               rtol=1e-4, atol=1e-4)
+    assert list(layer.state_dict()) == ["weight", "bias"]
+
+
+def test_instance_norm_normalises_each_channel_of_each_sample(rng) -> None:
+    x = (rng.normal(size=(2, 3, 4, 5)) * 2 - 1).astype(np.float32)
+    ones, zeros = np.ones(3, np.float32), np.zeros(3, np.float32)
+    check_op(lambda x: nn.InstanceNorm2d(3)(x), lambda x: jax_group_norm(x, 3, ones, zeros), [x], rtol=1e-4, atol=1e-4)
+    seq = x.reshape(2, 3, 20)
+    check_op(lambda x: nn.InstanceNorm1d(3)(x), lambda x: jax_group_norm(x, 3, ones, zeros), [seq], rtol=1e-4, atol=1e-4)
+    assert list(nn.InstanceNorm2d(3).state_dict()) == [] and list(nn.InstanceNorm2d(3, affine=True).state_dict()) == ["weight", "bias"]
+
+
+def test_nearest_upsampling_matches_repeat(rng) -> None:
+    x = rng.normal(size=(2, 3, 4, 5)).astype(np.float32)
+
+    def jax_nearest(x, fh, fw):
+        return jnp.repeat(jnp.repeat(x, fh, axis=2), fw, axis=3)
+
+    check_op(lambda x: nn.Upsample(scale_factor=2)(x), lambda x: jax_nearest(x, 2, 2), [x])
+    check_op(lambda x: F.interpolate(x, size=(8, 15)), lambda x: jax_nearest(x, 2, 3), [x])
+    check_op(lambda x: F.interpolate(x, scale_factor=3), lambda x: jnp.repeat(x, 3, axis=2), [x[:, :, 0]])
+
+
+ACTIVATIONS = [
+    (nn.ELU(), lambda x: jax.nn.elu(x)),
+    (nn.ELU(0.5), lambda x: jax.nn.elu(x, 0.5)),
+    (nn.Hardtanh(-0.5, 2.0), lambda x: jnp.clip(x, -0.5, 2.0)),
+    (nn.ReLU6(), jax.nn.relu6),
+    (nn.Hardsigmoid(), jax.nn.hard_sigmoid),
+    (nn.Hardswish(), jax.nn.hard_swish),
+    (nn.Mish(), jax.nn.mish),
+    (nn.LogSigmoid(), jax.nn.log_sigmoid),
+]
+
+
+@pytest.mark.parametrize("layer,reference", ACTIVATIONS, ids=[type(a[0]).__name__ for a in ACTIVATIONS])
+def test_composite_activations_match_jax(rng, layer, reference) -> None:
+    # Spread over the kinks at -3, -1, 0, 3 and 6 without landing on them (JAX's and PyTorch's
+    # gradients disagree exactly there), and into the tails.
+    x = (rng.uniform(-9, 9, size=(4, 50)) + 1e-3).astype(np.float32)
+    x[0, :4] = [-60.0, 60.0, -30.0, 30.0]
+    check_op(layer, reference, [x], rtol=1e-5, atol=1e-6)
+
+
+def test_hard_activations_pass_no_gradient_at_their_bounds() -> None:
+    x = fg.tensor([-3.0, -1.0, 0.0, 3.0, 6.0], requires_grad=True)
+    (F.hardtanh(x) + F.relu6(x) + F.hardsigmoid(x)).sum().backward()
+    # hardtanh: 1 inside (-1, 1) -> only 0.0; relu6: inside (0, 6) -> 3.0; hardsigmoid: (-3, 3) / 6.
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 1 / 6, 1 + 1 / 6, 1.0, 0.0], rtol=1e-6)
+    big = fg.tensor([100.0, -100.0], requires_grad=True)
+    F.elu(big).sum().backward()
+    assert np.isfinite(big.grad.numpy()).all()
+
+
+def test_bad_arguments_name_the_layer() -> None:
+    with pytest.raises(ValueError, match="GroupNorm: argument `num_groups` expected a divisor of num_channels 6, got 4"):
+        nn.GroupNorm(4, 6)
+    with pytest.raises(ValueError, match="GroupNorm: expected an input of shape \\[N, 6, ...\\]"):
+        nn.GroupNorm(3, 6)(fg.zeros(2, 4, 3))
+    with pytest.raises(ValueError, match="InstanceNorm2d: argument `track_running_stats` expected False"):
+        nn.InstanceNorm2d(3, track_running_stats=True)
+    with pytest.raises(ValueError, match="conv1d: expected an input of shape \\[N, C, L\\]"):
+        nn.Conv1d(3, 4, 3)(fg.zeros(2, 3, 4, 5))
+    with pytest.raises(ValueError, match="Conv1d: in_channels 3 and out_channels 4 must be divisible by groups 2"):
+        nn.Conv1d(3, 4, 3, groups=2)
+    with pytest.raises(ValueError, match="interpolate: argument `size` expected whole multiples of \\[4, 5\\]"):
+        F.interpolate(fg.zeros(1, 1, 4, 5), size=(6, 10))
+    with pytest.raises(ValueError, match="Upsample: argument `mode` expected 'nearest', got 'bilinear'"):
+        nn.Upsample(scale_factor=2, mode="bilinear")
+    with pytest.raises(ValueError, match="Hardtanh: arguments `min_val` and `max_val`"):
+        nn.Hardtanh(1.0, -1.0)
