@@ -17,7 +17,7 @@ import ferrograd as fg
 import ferrograd.functional as F
 from ferrograd import nn, optim
 from ferrograd.data import transforms as T
-from ferrograd.training import EarlyStopping, History, ModelCheckpoint
+from ferrograd.training import EarlyStopping, History, ModelCheckpoint, ReduceLROnPlateau
 from ferrograd.training.callbacks import Callback
 
 MNIST_NORM = [T.Normalize([0.1307], [0.3081])]
@@ -484,3 +484,20 @@ def test_a_diverging_loss_stops_fit_at_its_batch() -> None:
         model.fit((x, y), epochs=1, batch_size=10, shuffle=False, optimizer=optim.SGD(model.parameters(), lr=0.1),
                   verbose=False)
     assert np.all(np.isfinite(model.weight.detach().numpy()))
+
+
+def test_reduce_lr_on_plateau_callback_lowers_the_rate_of_the_next_epoch(mnist_small: tuple) -> None:
+    train, _ = mnist_small
+    fg.manual_seed(0)
+    model = tiny_mlp()
+    opt = optim.SGD(model.parameters(), lr=0.08)
+    # min_delta larger than any change of the loss: only the first epoch counts as an improvement.
+    plateau = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=2, min_delta=1e9, cooldown=1, min_lr=0.011)
+    hist = model.fit(train, epochs=9, batch_size=128, optimizer=opt, transforms=MNIST_NORM, callbacks=[plateau],
+                     verbose=False)
+    # Bad epochs 1 and 2 reduce the rate after epoch 2. As in Keras, a cooldown of 1 runs out in the
+    # next epoch, which then counts as the first bad one again: epochs 3 and 4 reduce after 4, 5 and
+    # 6 after 6 (to the floor of 0.011 rather than 0.01).
+    np.testing.assert_allclose(hist["lr"], [0.08, 0.08, 0.08, 0.04, 0.04, 0.02, 0.02, 0.011, 0.011], rtol=1e-6)
+    with pytest.raises(TypeError, match="fit: argument `schedule` expected a closed-form LRScheduler"):
+        model.fit(train, optimizer=opt, schedule=optim.lr_scheduler.ReduceLROnPlateau(opt), verbose=False)

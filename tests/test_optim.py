@@ -181,3 +181,44 @@ def test_grad_does_not_alias_a_user_supplied_gradient():
     x.backward(seed)  # the seed itself becomes the leaf's gradient unless it is copied
     x.grad.copy_(fg.tensor([5.0, 5.0]))
     np.testing.assert_array_equal(seed.numpy(), [1.0, 1.0])
+
+
+def test_more_closed_form_schedules_match_pytorch():
+    """Sequences as torch.optim.lr_scheduler 2.15 produces them for the same arguments."""
+    np.testing.assert_allclose(_lrs(lambda o: lr_scheduler.ConstantLR(o, 0.25, 3), 6), [0.25] * 3 + [1.0] * 4)
+    np.testing.assert_allclose(_lrs(lambda o: lr_scheduler.PolynomialLR(o, 4, 2.0), 6),
+                               [1.0, 0.5625, 0.25, 0.0625, 0.0, 0.0, 0.0])
+    np.testing.assert_allclose(_lrs(lambda o: lr_scheduler.CosineAnnealingWarmRestarts(o, 3, 1, 0.1), 7),
+                               [1.0, 0.775, 0.325] * 2 + [1.0, 0.775], rtol=1e-12)
+    # T_mult = 2: cycles of 2, 4 and 8 steps, each starting again at the base rate.
+    lengths = [2, 4, 8, 16]
+    starts = np.cumsum([0] + lengths[:-1])
+    expected = []
+    for t in range(17):
+        i = int(np.searchsorted(starts, t, side="right")) - 1
+        expected.append((1 + math.cos(math.pi * (t - starts[i]) / lengths[i])) / 2)
+    np.testing.assert_allclose(_lrs(lambda o: lr_scheduler.CosineAnnealingWarmRestarts(o, 2, 2), 16), expected, atol=1e-12)
+
+
+def test_reduce_lr_on_plateau_follows_pytorch():
+    metrics = [5, 4, 4, 4, 4, 3.9999, 3.9, 3.9, 3.9, 3.9, 3.9, 3.9, 2, 2, 2, 2, 2, 2, 2, 2]
+
+    def run(sched_factory):
+        opt = fg.optim.SGD([fg.zeros(1, requires_grad=True)], lr=1.0)
+        sched = sched_factory(opt)
+        out = []
+        for m in metrics:
+            sched.step(m)
+            out.append(opt.lr)
+        return out, sched
+
+    # Relative threshold 1e-3 (3.9999 is no improvement on 4), patience 2, cooldown 1, floor 0.1.
+    lrs, sched = run(lambda o: lr_scheduler.ReduceLROnPlateau(o, "min", 0.5, 2, 1e-3, "rel", 1, 0.1))
+    assert lrs == [1.0] * 4 + [0.5] * 5 + [0.25] * 6 + [0.125] * 4 + [0.1]
+    # The last step reduced the rate, so its cooldown has started.
+    assert sched.state_dict() == {"best": 2.0, "num_bad_epochs": 0, "cooldown_counter": 1, "last_epoch": 20}
+    # Mode max with an absolute threshold: the metric only falls, so every step past the first reduces.
+    lrs, _ = run(lambda o: lr_scheduler.ReduceLROnPlateau(o, "max", 0.1, 0, 0.5, "abs"))
+    np.testing.assert_allclose(lrs[:6], [1.0, 0.1, 0.01, 1e-3, 1e-4, 1e-5])
+    with pytest.raises(ValueError, match="ReduceLROnPlateau: argument `factor` expected a value in \\[0, 1\\), got 2"):
+        lr_scheduler.ReduceLROnPlateau(fg.optim.SGD([fg.zeros(1, requires_grad=True)], lr=1.0), factor=2)

@@ -215,7 +215,7 @@ class Module:
           step when its ``interval`` is ``"step"`` (OneCycleLR's default).
         - ``augment``: transforms for training batches only; ``transforms``: for training and validation
           (applied after ``augment``).
-        - ``callbacks``: e.g. ``EarlyStopping``, ``ModelCheckpoint``; a tqdm progress bar is added unless
+        - ``callbacks``: e.g. ``EarlyStopping``, ``ModelCheckpoint``, ``ReduceLROnPlateau``; a tqdm progress bar is added unless
           ``verbose=False``, fed from Rust every ``progress_every`` batches.
         - ``grad_clip``: clip the global gradient norm; ``accumulate``: batches per optimizer step.
         - ``device``: ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (default: where the parameters are). Each batch

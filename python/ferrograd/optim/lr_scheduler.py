@@ -175,3 +175,121 @@ class OneCycleLR(LRScheduler):
         if t <= self.warm_end:
             return self._anneal(self.initial, self.peak, t / self.warm_end)
         return self._anneal(self.peak, self.final, (t - self.warm_end) / (self.total_steps - 1 - self.warm_end))
+
+
+class ConstantLR(LRScheduler):
+    """Multiplies the rate by ``factor`` for the first ``total_iters`` steps, then restores it."""
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5) -> None:
+        if not 0 <= factor <= 1:
+            raise ValueError(f"ConstantLR: argument `factor` expected a value in [0, 1], got {factor}")
+        self.factor, self.total_iters = factor, total_iters
+        super().__init__(optimizer)
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        return base_lr * self.factor if t < self.total_iters else base_lr
+
+
+class PolynomialLR(LRScheduler):
+    """Decays the rate to 0 over ``total_iters`` steps: base_lr * (1 - t / total_iters)^power."""
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0) -> None:
+        if total_iters < 1:
+            raise ValueError(f"PolynomialLR: argument `total_iters` expected >= 1, got {total_iters}")
+        self.total_iters, self.power = total_iters, power
+        super().__init__(optimizer)
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        return base_lr * (1 - min(t, self.total_iters) / self.total_iters) ** self.power
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing from base_lr to ``eta_min`` over ``T_0`` steps, restarting at base_lr; each
+    cycle ``T_mult`` times longer than the one before (SGDR)."""
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0) -> None:
+        if T_0 < 1 or not isinstance(T_0, int):
+            raise ValueError(f"CosineAnnealingWarmRestarts: argument `T_0` expected a positive int, got {T_0}")
+        if T_mult < 1 or not isinstance(T_mult, int):
+            raise ValueError(f"CosineAnnealingWarmRestarts: argument `T_mult` expected an int >= 1, got {T_mult}")
+        self.T_0, self.T_mult, self.eta_min = T_0, T_mult, eta_min
+        super().__init__(optimizer)
+
+    def _cycle_position(self, t: int) -> tuple[int, int]:
+        """(steps into the current cycle, the cycle's length)."""
+        if self.T_mult == 1:
+            return t % self.T_0, self.T_0
+        start, length = 0, self.T_0
+        while t >= start + length:
+            start, length = start + length, length * self.T_mult
+        return t - start, length
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        into, length = self._cycle_position(t)
+        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * into / length)) / 2
+
+
+class ReduceLROnPlateau:
+    """Divides the rate by 1/``factor`` once a metric has stopped improving for ``patience``
+    calls of ``step(metric)``, as ``torch.optim.lr_scheduler.ReduceLROnPlateau``: improvement is
+    relative (``threshold_mode='rel'``) or absolute, and after a reduction ``cooldown`` calls pass
+    before bad epochs count again. For ``fit``, use the callback
+    :class:`ferrograd.training.ReduceLROnPlateau`."""
+
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
+                 min_lr: float | Sequence[float] = 0.0, eps: float = 1e-8) -> None:
+        if mode not in ("min", "max"):
+            raise ValueError(f"ReduceLROnPlateau: argument `mode` expected 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"ReduceLROnPlateau: argument `threshold_mode` expected 'rel' or 'abs', got {threshold_mode!r}")
+        if not 0 <= factor < 1:
+            raise ValueError(f"ReduceLROnPlateau: argument `factor` expected a value in [0, 1), got {factor}")
+        groups = len(optimizer.param_groups)
+        min_lrs = [float(min_lr)] * groups if isinstance(min_lr, (int, float)) else [float(v) for v in min_lr]
+        if len(min_lrs) != groups:
+            raise ValueError(f"ReduceLROnPlateau: argument `min_lr` expected one rate per group ({groups}), got {len(min_lrs)}")
+        self.optimizer, self.mode, self.factor, self.patience = optimizer, mode, factor, patience
+        self.threshold, self.threshold_mode, self.cooldown, self.min_lrs, self.eps = threshold, threshold_mode, cooldown, min_lrs, eps
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs, self.cooldown_counter, self.last_epoch = 0, 0, 0
+
+    def _is_better(self, value: float) -> bool:
+        if self.mode == "min":
+            bound = self.best * (1 - self.threshold) if self.threshold_mode == "rel" else self.best - self.threshold
+            return value < bound
+        bound = self.best * (1 + self.threshold) if self.threshold_mode == "rel" else self.best + self.threshold
+        return value > bound
+
+    def step(self, metrics: float) -> None:
+        """Records one epoch's value of the monitored metric and reduces the rates when due."""
+        value = float(metrics)
+        self.last_epoch += 1
+        if self._is_better(value):
+            self.best, self.num_bad_epochs = value, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for group, floor in zip(self.optimizer.param_groups, self.min_lrs):
+                new = max(group["lr"] * self.factor, floor)
+                if group["lr"] - new > self.eps:
+                    group["lr"] = new
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+
+    def get_last_lr(self) -> list[float]:
+        """The current learning rate of each parameter group."""
+        return [g["lr"] for g in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict[str, float]:
+        """The counters and the best value, for checkpoints."""
+        return {"best": self.best, "num_bad_epochs": self.num_bad_epochs, "cooldown_counter": self.cooldown_counter,
+                "last_epoch": self.last_epoch}
+
+    def load_state_dict(self, state: dict[str, float]) -> None:
+        """Restores counters saved by :meth:`state_dict`."""
+        self.best = float(state["best"])
+        self.num_bad_epochs, self.cooldown_counter = int(state["num_bad_epochs"]), int(state["cooldown_counter"])
+        self.last_epoch = int(state["last_epoch"])

@@ -3,7 +3,8 @@ epochs in Rust; this package holds their Python side (History, callbacks, metric
 """
 
 from .adversarial import TRADES, FastAT
-from .callbacks import Callback, CatastrophicOverfittingStop, EarlyStopping, ModelCheckpoint, ProgressBar
+from .callbacks import (Callback, CatastrophicOverfittingStop, EarlyStopping, ModelCheckpoint, ProgressBar,
+                        ReduceLROnPlateau)
 from .checkpoint import load_training_checkpoint, save_training_checkpoint
 from .fit import fit
 from .gan import GanHistory, train_gan
@@ -12,6 +13,6 @@ from .metrics import EvaluationReport, evaluate, predict
 
 __all__ = [
     "fit", "evaluate", "predict", "History", "EvaluationReport", "Callback", "EarlyStopping", "ModelCheckpoint",
-    "CatastrophicOverfittingStop", "TRADES", "FastAT",
+    "CatastrophicOverfittingStop", "ReduceLROnPlateau", "TRADES", "FastAT",
     "ProgressBar", "save_training_checkpoint", "load_training_checkpoint", "train_gan", "GanHistory",
 ]

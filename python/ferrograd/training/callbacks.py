@@ -11,10 +11,11 @@ from .. import _core
 
 
 class Callback:
-    """Base class. ``fit`` sets ``model`` before training and calls the hooks; setting
+    """Base class. ``fit`` sets ``model`` and ``optimizer`` before training and calls the hooks; setting
     ``stop_training = True`` ends training after the current epoch."""
 
     model: Any = None
+    optimizer: Any = None
     stop_training: bool = False
 
     def on_train_begin(self, epochs: int) -> None:
@@ -183,3 +184,36 @@ class CatastrophicOverfittingStop(Callback):
             self.stop_training, self.stopped_epoch = True, epoch
             if self._best_state is not None:
                 self.model.load_state_dict({k: _core.Tensor.from_numpy(v) for k, v in self._best_state.items()})
+
+
+class ReduceLROnPlateau(_Monitor):
+    """Keras's callback: multiplies the optimizer's rates by ``factor`` once ``monitor`` has not
+    improved by more than ``min_delta`` for ``patience`` epochs, then waits ``cooldown`` epochs
+    before counting again; rates never go below ``min_lr``. A new rate applies from the next
+    epoch. (``ferrograd.optim.lr_scheduler.ReduceLROnPlateau`` is PyTorch's form, for your own loop.)"""
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, mode: str = "auto",
+                 min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0) -> None:
+        super().__init__(monitor, mode, min_delta)
+        if not 0 <= factor < 1:
+            raise ValueError(f"ReduceLROnPlateau: argument `factor` expected a value in [0, 1), got {factor}")
+        self.factor, self.patience, self.cooldown, self.min_lr = factor, patience, cooldown, min_lr
+        self.wait, self.cooldown_counter = 0, 0
+
+    def on_train_begin(self, epochs: int) -> None:
+        if self.optimizer is None:
+            raise ValueError("ReduceLROnPlateau: no optimizer to adjust (fit sets it; pass the callback to fit)")
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improved(logs):
+            self.wait, self.best_epoch = 0, epoch
+        elif self.cooldown_counter == 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                for group in self.optimizer.param_groups:
+                    if group["lr"] > self.min_lr:
+                        group["lr"] = max(group["lr"] * self.factor, self.min_lr)
+                self.cooldown_counter, self.wait = self.cooldown, 0

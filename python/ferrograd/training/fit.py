@@ -50,6 +50,9 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
         from ..optim import Adam
 
         optimizer = Adam(model.parameters(), lr=1e-3)
+    if schedule is not None and not hasattr(schedule, "lr_at"):
+        raise TypeError(f"fit: argument `schedule` expected a closed-form LRScheduler, got {type(schedule).__name__} "
+                        "(for a plateau schedule pass callbacks=[ferrograd.training.ReduceLROnPlateau(...)])")
     loader = make_loader(train, "train", "fit", batch_size, shuffle, seed, [*augment, *transforms])
     val_loader = make_loader(val, "val", "fit", val_batch_size, False, 0, list(transforms)) if val is not None else None
     objective = make_objective(loss, "fit")
@@ -58,7 +61,7 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
         start, history = load_training_checkpoint(resume, model, optimizer, schedule, loader)
     cbs = [*callbacks, *([ProgressBar()] if verbose else [])]
     for cb in cbs:
-        cb.model = model
+        cb.model, cb.optimizer = model, optimizer
         cb.stop_training = False
         cb.on_train_begin(epochs)
     batches = len(loader)
