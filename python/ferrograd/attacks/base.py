@@ -97,7 +97,7 @@ class Attack:
         was_training = self.model.training
         self.model.eval()
         try:
-            raw = _core.attack(self.model._to_layer(), loader, self.options(), targets=target_list, seed=self.seed)
+            raw = _core.attack(self.model._loop_layer(), loader, self.options(), targets=target_list, seed=self.seed)
         finally:
             self.model.train(was_training)
         inputs, _ = ds.get_batch(list(range(len(ds))))

@@ -40,9 +40,11 @@ class Sequential(Module):
         output. A ``Conv2d`` followed by a ``ReLU`` and a ``MaxPool2d`` runs as one op too, which
         never stores the convolution's full-size output."""
         mods = list(self._modules.values())
+        # Fusing would skip the hooks of the fused layers.
+        fusable = not any(m._has_hooks() for m in mods)
         i = 0
         while i < len(mods):
-            if i + 1 < len(mods) and type(mods[i + 1]) is ReLU:
+            if fusable and i + 1 < len(mods) and type(mods[i + 1]) is ReLU:
                 if i + 2 < len(mods) and type(mods[i + 2]) is MaxPool2d:
                     fused = mods[i]._forward_relu_max_pool(x, mods[i + 2])
                     if fused is not None:
@@ -56,7 +58,7 @@ class Sequential(Module):
         return x
 
     def _to_layer(self) -> _core.Layer:
-        return _core.Layer.sequential([(name, m._to_layer()) for name, m in self._modules.items()])
+        return _core.Layer.sequential([(name, m._loop_layer()) for name, m in self._modules.items()])
 
     @overload
     def __getitem__(self, i: int) -> Module: ...

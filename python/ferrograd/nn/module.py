@@ -4,10 +4,11 @@ PyTorch's naming (``layer1.0.conv1.weight``), train/eval mode and state dicts.""
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterator, Mapping, NamedTuple, Optional, Sequence
+from typing import Any, Callable, Iterator, Mapping, NamedTuple, Optional, Sequence
 
 from .. import _core
 from .._core import Tensor
+from .hooks import ModelSummary, RemovableHandle, call_with_hooks, summarize
 
 
 class IncompatibleKeys(NamedTuple):
@@ -42,11 +43,15 @@ class Module:
     _parameters: "OrderedDict[str, Tensor]"
     _buffers: "OrderedDict[str, Tensor]"
     _modules: "OrderedDict[str, Module]"
+    _forward_hooks: "OrderedDict[int, Callable[..., Any]]"
+    _forward_pre_hooks: "OrderedDict[int, Callable[..., Any]]"
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -94,7 +99,46 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._forward_hooks or self._forward_pre_hooks:
+            return call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
+
+    # -- hooks -------------------------------------------------------------------------------
+
+    def register_forward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Calls ``hook(module, inputs, output)`` after every forward call; a value it returns
+        replaces the output. While a module in the model has hooks, training and attack loops run
+        that module's Python call (so the hooks fire) instead of its native layer."""
+        return RemovableHandle(self._forward_hooks, hook)
+
+    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Calls ``hook(module, inputs)`` before every forward call; a value it returns (a tuple,
+        or a single input) replaces the positional inputs."""
+        return RemovableHandle(self._forward_pre_hooks, hook)
+
+    def _has_hooks(self) -> bool:
+        return bool(self._forward_hooks or self._forward_pre_hooks)
+
+    def _loop_layer(self) -> "_core.Layer":
+        """The Rust layer the training, evaluation and attack loops run: the native one, or the
+        Python call while the module has hooks."""
+        if self._has_hooks():
+            return _core.Layer.python(self.__call__)
+        return self._to_layer()
+
+    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+        """Calls ``fn`` on every sub-module and then on this module (e.g. a custom
+        initialisation); returns this module."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def summary(self, *inputs: Any) -> ModelSummary:
+        """Each module's output shape (when sample ``inputs`` are given; the forward pass runs in
+        eval mode without gradients) and parameter count, with the totals, as Keras's
+        ``model.summary()``."""
+        return summarize(self, *inputs)
 
     def _forward_relu(self, x: Any) -> Any:
         """``relu(self(x))`` as one fused op for layers that have one, else None; ``Sequential``

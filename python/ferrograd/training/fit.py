@@ -74,9 +74,9 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
             if adversarial is not None:
                 # The attack sees the same parameters in eval mode (batch norm on running statistics).
                 model.eval()
-                adversary = (model._to_layer(), adversarial.options(), int(adversarial.seed) + epoch)
+                adversary = (model._loop_layer(), adversarial.options(), int(adversarial.seed) + epoch)
             model.train()
-            layer = model._to_layer()
+            layer = model._loop_layer()
             optimizer._sync()
             lrs = _step_lrs(schedule, steps)
 
@@ -104,7 +104,7 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
             if val_loader is not None:
                 model.eval()
                 with autocast(precision):
-                    out, labels, val_loss = _core.predict_epoch(model._to_layer(), val_loader, objective, None, device)
+                    out, labels, val_loss = _core.predict_epoch(model._loop_layer(), val_loader, objective, None, device)
                 logs["val_loss"] = val_loss
                 out, labels = labelled_rows(out, labels)
                 logs["val_accuracy"] = float((out.argmax(1) == labels).mean()) if out.ndim == 2 and len(labels) else 0.0

@@ -117,7 +117,7 @@ def _run(model: Any, data: DataLike, op: str, batch_size: int, transforms: Seque
     was_training = model.training
     model.eval()
     try:
-        out, labels, loss = _core.predict_epoch(model._to_layer(), loader, objective, None, device)
+        out, labels, loss = _core.predict_epoch(model._loop_layer(), loader, objective, None, device)
     finally:
         model.train(was_training)
     return out, labels, loss, loader
