@@ -319,3 +319,27 @@ def test_loss_modules_reject_bad_arguments_by_name():
         nn.SmoothL1Loss(beta=-1.0)
     with pytest.raises(ValueError, match="mse_loss: input shape \\[2\\] and target shape \\[3\\]"):
         nn.MSELoss()(fg.zeros(2), fg.zeros(3))
+
+
+def test_truncated_normal_orthogonal_and_eye_initialisations():
+    fg.manual_seed(4)
+    t = nn.init.trunc_normal_(fg.zeros(200, 300), mean=0.5, std=2.0, a=-1.0, b=2.0).numpy()
+    assert t.min() >= -1.0 and t.max() <= 2.0
+    # The truncated normal's moments: alpha = beta = -/+0.75 standard deviations around the mean.
+    from math import erf, exp, pi, sqrt
+
+    phi = exp(-0.75**2 / 2) / sqrt(2 * pi)
+    mass = erf(0.75 / sqrt(2))
+    assert abs(t.mean() - 0.5) < 0.01 and abs(t.std() - 2.0 * sqrt(1 - 2 * 0.75 * phi / mass)) < 0.01
+    fg.manual_seed(4)
+    again = nn.init.trunc_normal_(fg.zeros(200, 300), mean=0.5, std=2.0, a=-1.0, b=2.0).numpy()
+    np.testing.assert_array_equal(t, again)
+    for shape in [(6, 10), (10, 6), (4, 2, 3, 3)]:
+        w = nn.init.orthogonal_(fg.zeros(*shape), gain=2.0).numpy().reshape(shape[0], -1).astype(np.float64)
+        small = w @ w.T if shape[0] <= w.shape[1] else w.T @ w
+        np.testing.assert_allclose(small, 4.0 * np.eye(small.shape[0]), atol=1e-5)
+    np.testing.assert_array_equal(nn.init.eye_(fg.ones(2, 3)).numpy(), np.eye(2, 3))
+    with pytest.raises(ValueError, match="trunc_normal_: arguments `a` and `b` expected a < b"):
+        nn.init.trunc_normal_(fg.zeros(2), a=1.0, b=0.0)
+    with pytest.raises(ValueError, match="orthogonal_: expected a tensor with at least 2 dimensions"):
+        nn.init.orthogonal_(fg.zeros(3))

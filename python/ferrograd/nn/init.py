@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .. import _core
 from .._core import Tensor
 from ..autograd import no_grad
@@ -98,3 +100,40 @@ def default_layer_init(weight: Tensor, bias: Tensor | None) -> None:
         fan_in, _ = _fans(weight)
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
         uniform_(bias, -bound, bound)
+
+
+def trunc_normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0) -> Tensor:
+    """Fills ``t`` with N(mean, std²) values conditioned on lying in [a, b] (draws outside are
+    redrawn from the seeded generator)."""
+    if not a < b:
+        raise ValueError(f"trunc_normal_: arguments `a` and `b` expected a < b, got {a} and {b}")
+    if std <= 0:
+        raise ValueError(f"trunc_normal_: argument `std` expected a positive value, got {std}")
+    count = t.numel()
+    kept = np.empty(0, np.float32)
+    while kept.size < count:
+        draws = _core.randn([max(2 * (count - kept.size), 16)], mean, std, False).numpy()
+        kept = np.concatenate([kept, draws[(draws >= a) & (draws <= b)]])
+    return _fill(t, _core.Tensor.from_numpy(np.ascontiguousarray(kept[:count].reshape(t.shape))))
+
+
+def orthogonal_(t: Tensor, gain: float = 1.0) -> Tensor:
+    """Fills ``t`` (viewed as [rows, numel / rows]) with a (semi-)orthogonal matrix scaled by
+    ``gain``: the Q of a Gaussian matrix's QR decomposition, signs fixed by R's diagonal."""
+    if t.ndim < 2:
+        raise ValueError(f"orthogonal_: expected a tensor with at least 2 dimensions, got shape {list(t.shape)}")
+    rows = t.shape[0]
+    cols = t.numel() // max(rows, 1)
+    flat = _core.randn([rows, cols], 0.0, 1.0, False).numpy().astype(np.float64)
+    tall = flat if rows >= cols else flat.T
+    q, r = np.linalg.qr(tall)
+    q *= np.sign(np.diag(r))
+    values = (q if rows >= cols else q.T) * gain
+    return _fill(t, _core.Tensor.from_numpy(np.ascontiguousarray(values.reshape(t.shape), dtype=np.float32)))
+
+
+def eye_(t: Tensor) -> Tensor:
+    """Fills the 2-D ``t`` with the identity (ones on the diagonal)."""
+    if t.ndim != 2:
+        raise ValueError(f"eye_: expected a 2-D tensor, got shape {list(t.shape)}")
+    return _fill(t, _core.Tensor.from_numpy(np.eye(*t.shape, dtype=np.float32)))
