@@ -1043,3 +1043,35 @@ def test_fit_on_cuda_reads_losses_in_groups_but_reports_every_batch_like_the_cpu
     model = fg.nn.Linear(784, 10).cuda()
     with pytest.raises(RuntimeError, match="loss became NaN at batch 6 of the epoch"):
         model.fit((bad, y[:500]), epochs=1, batch_size=50, shuffle=False, device="cuda", verbose=False)
+
+
+@gpu
+def test_composite_methods_and_layers_on_the_device_match_the_cpu(rng: np.random.Generator) -> None:
+    """The Python-composed Tensor methods, factories and layers run on the device's own ops with
+    the CPU's values and gradients."""
+    x = rng.standard_normal((3, 4, 6)).astype(np.float32)
+    calls = [
+        lambda t: t.cumsum(1), lambda t: t.flip((0, 2)), lambda t: t.repeat(1, 2, 1), lambda t: t.tril(-1),
+        lambda t: t.norm(dim=-1), lambda t: t.std(2), lambda t: t.sort(descending=True).values,
+        lambda t: t.topk(2).values, lambda t: t.masked_fill(t > 0, 0.5), lambda t: fg.cat(t.split([1, 3], 1), 1),
+        lambda t: F.group_norm(t, 2), lambda t: F.conv1d(t, t[:2, :, :3]), lambda t: F.max_pool1d(t, 2),
+        lambda t: F.interpolate(t, scale_factor=2), lambda t: F.elu(t), lambda t: F.hardswish(t), lambda t: F.mish(t),
+        lambda t: fg.where(t > 0, t, 0.0),
+    ]
+    w = rng.standard_normal((1024,)).astype(np.float32)
+    for i, call in enumerate(calls):
+        outs, grads = [], []
+        for device in ("cpu", "cuda"):
+            leaf = fg.tensor(x).to(device).requires_grad_(True)
+            out = call(leaf)
+            weight = fg.tensor(w[: out.numel()].reshape(out.shape)).to(device)
+            (out * weight).sum().backward()
+            outs.append(out.detach().cpu().numpy())
+            grads.append(leaf.grad.cpu().numpy())
+        np.testing.assert_allclose(outs[1], outs[0], rtol=1e-5, atol=1e-5, err_msg=f"call {i}")
+        np.testing.assert_allclose(grads[1], grads[0], rtol=1e-5, atol=1e-5, err_msg=f"gradient of call {i}")
+    fg.manual_seed(8)
+    on_cpu = fg.randint(0, 100, (50,)).tolist()
+    fg.manual_seed(8)
+    assert fg.randint(0, 100, (50,), device="cuda").cpu().tolist() == on_cpu
+    assert fg.arange(5, device="cuda").device.startswith("cuda")
