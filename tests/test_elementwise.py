@@ -156,3 +156,44 @@ def test_relu_and_clamp_pass_nan_and_negative_zero_as_pytorch_does():
     conv_out = fg.nn.Sequential(conv, fg.nn.ReLU())(img)
     assert conv_out.grad_fn == "conv2d_relu"
     np.testing.assert_array_equal(conv_out.detach().numpy().ravel(), np.where(x_np < 0, 0, x_np + 0.0))
+
+
+def test_integer_and_bool_operands_follow_pytorch_promotion():
+    """Two integer operands stay int64 (bools: `+` is or, `*` is and), an integer beside a float32
+    operand and a division give float32, and sums of integers or bools count in int64, as torch
+    does; gradients reach the float operand."""
+    rng = np.random.default_rng(5)
+    a = rng.integers(-50, 50, (3, 4))
+    b = rng.integers(-50, 50, (4,))
+    ta, tb = fg.tensor(a), fg.tensor(b)
+    for op, want in [(lambda x, y: x + y, a + b), (lambda x, y: x - y, a - b), (lambda x, y: x * y, a * b),
+                     (lambda x, y: x.maximum(y), np.maximum(a, b)), (lambda x, y: x.minimum(y), np.minimum(a, b))]:
+        got = op(ta, tb)
+        assert got.dtype == "int64"
+        np.testing.assert_array_equal(got.numpy(), want)
+    assert (ta + 7).tolist() == (a + 7).tolist() and (ta * 2).dtype == "int64"
+    small = fg.tensor(a.astype(np.int32)) + fg.tensor(b.astype(np.uint8) % 7)
+    assert small.dtype == "int64" and small.tolist() == (a + (b.astype(np.uint8) % 7)).tolist()
+    divided = ta / fg.tensor(np.full(4, 4))
+    assert divided.dtype == "float32"
+    np.testing.assert_array_equal(divided.numpy(), (a / 4).astype(np.float32))
+    np.testing.assert_array_equal((ta * 0.5).numpy(), (a * np.float32(0.5)).astype(np.float32))
+    x = fg.tensor(rng.normal(size=(3, 4)).astype(np.float32), requires_grad=True)
+    (x * ta).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), a.astype(np.float32))
+    m, n = fg.tensor(a > 0), fg.tensor(b > 0)
+    assert (m + n).dtype == "bool" and (m + n).tolist() == ((a > 0) | (b > 0)).tolist()
+    assert (m * n).tolist() == ((a > 0) & (b > 0)).tolist()
+    assert (m + 1).dtype == "int64" and (m + 1).tolist() == ((a > 0) + 1).tolist()
+    with pytest.raises(TypeError, match="sub: expected dtype int64 or float32 \\(bools do not subtract\\), got bool"):
+        m - n
+    with pytest.raises(TypeError, match="pow: expected dtype float32 \\(cast with .float\\(\\)\\), got int64"):
+        ta ** tb
+    pred, labels = fg.tensor(np.array([1, 2, 3, 0])), fg.tensor(np.array([1, 0, 3, 0]))
+    correct = (pred == labels).sum()
+    assert correct.dtype == "int64" and correct.item() == 3
+    assert ta.sum().item() == a.sum() and ta.sum(1).tolist() == a.sum(1).tolist()
+    assert m.sum(0, keepdim=True).tolist() == (a > 0).sum(0, keepdims=True).tolist()
+    assert fg.tensor(np.zeros((0, 3), np.int64)).sum(0).tolist() == [0, 0, 0]
+    with pytest.raises(TypeError, match="add: expected dtype float32 operands, got float16"):
+        ta.half() + ta

@@ -119,7 +119,12 @@ pub fn operand(obj: &Bound<'_, PyAny>, like: &Tensor) -> PyResult<Tensor> {
         }
     }
     if let Ok(v) = obj.extract::<i64>() {
-        return Tensor::full(&[], v as f64, like.dtype(), like.device()).py();
+        // An int beside a bool tensor is an int64, as in PyTorch (`mask + 1` counts).
+        let dtype = match like.dtype() {
+            DType::Bool => DType::I64,
+            other => other,
+        };
+        return Tensor::full(&[], v as f64, dtype, like.device()).py();
     }
     if let Ok(v) = obj.extract::<f64>() {
         let dtype = if like.dtype().is_float() {

@@ -1,4 +1,5 @@
-//! Broadcasting binary ops (arithmetic on f32, comparisons on every dtype) and `where`.
+//! Broadcasting binary ops (arithmetic on f32, integer operands promoted as in `integer.rs`,
+//! comparisons on every dtype) and `where`.
 
 use crate::cpu::elementwise::{compare, zip};
 use crate::cpu::strided::for_each_row;
@@ -44,7 +45,7 @@ impl BinaryOp {
         }
     }
 
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             BinaryOp::Add => "add",
             BinaryOp::Sub => "sub",
@@ -151,6 +152,11 @@ impl Tensor {
             + Sync
             + 'static,
     ) -> Result<Tensor> {
+        if self.dtype() != DType::F32 || rhs.dtype() != DType::F32 {
+            if let Some(out) = self.promoted_binary(rhs, op)? {
+                return Ok(out);
+            }
+        }
         let (shape, storage) = self.map_binary(rhs, op)?;
         let (a, b) = (self.clone(), rhs.clone());
         let backward: crate::autograd::BackwardFn = Box::new(move |g| {
@@ -242,6 +248,19 @@ impl Tensor {
         self.binary(rhs, BinaryOp::Minimum, |g, a, b| {
             extremum_grads(g, a, b, CmpOp::Lt)
         })
+    }
+
+    /// The public op for `op`.
+    pub(super) fn apply_binary(&self, rhs: &Tensor, op: BinaryOp) -> Result<Tensor> {
+        match op {
+            BinaryOp::Add => self.add(rhs),
+            BinaryOp::Sub => self.sub(rhs),
+            BinaryOp::Mul => self.mul(rhs),
+            BinaryOp::Div => self.div(rhs),
+            BinaryOp::Pow => self.pow(rhs),
+            BinaryOp::Maximum => self.maximum(rhs),
+            BinaryOp::Minimum => self.minimum(rhs),
+        }
     }
 
     /// Adds a scalar.

@@ -88,8 +88,11 @@ impl Tensor {
         Ok((out_shape, out))
     }
 
-    /// Sum over `axes` (sorted, deduplicated, non-negative).
+    /// Sum over `axes` (sorted, deduplicated, non-negative); integers and bools count in int64.
     pub fn sum_axes(&self, axes: &[usize], keepdim: bool) -> Result<Tensor> {
+        if super::integer::is_integral(self.dtype()) {
+            return self.integral_sum(axes, keepdim);
+        }
         let (shape, values) = if self.device() == crate::Device::Cpu {
             super::expect_f32("sum", self)?;
             let st = self.storage()?;

@@ -1,0 +1,157 @@
+//! Integer and bool operands of the arithmetic ops and of `sum`, with PyTorch's type promotion:
+//! two integer operands add, subtract, multiply and take maxima and minima in int64 (two bools
+//! stay bool: `+` and `max` are `or`, `*` and `min` are `and`); an
+//! integer operand beside a float32 one, and both operands of a division, become float32; `sum`
+//! of integers or bools counts in int64. The integer kernels run on the host (a CUDA operand is
+//! read back and the result uploaded): they serve counting and index arithmetic, such as
+//! `(pred == y).sum()`, not the training hot path.
+
+use super::binary::BinaryOp;
+use crate::layout::broadcast_shapes;
+use crate::{DType, Device, Error, Result, Tensor};
+
+/// Whether `dtype` holds integers (bools count as 0 and 1).
+pub(crate) fn is_integral(dtype: DType) -> bool {
+    matches!(
+        dtype,
+        DType::I64 | DType::I32 | DType::U8 | DType::I8 | DType::Bool
+    )
+}
+
+/// The values of `t` as int64 on the host, broadcast to `shape` and laid out densely.
+fn host_i64(t: &Tensor, shape: &[usize]) -> Result<Vec<i64>> {
+    t.to_device(Device::Cpu)?
+        .to_dtype(DType::I64)?
+        .expand(shape)?
+        .to_vec::<i64>()
+}
+
+impl Tensor {
+    /// `op` on two operands that are not both float32, after promotion (see the module notes).
+    /// `Ok(None)` leaves the operands to the float32 path, which rejects what is left (16-bit
+    /// operands).
+    pub(super) fn promoted_binary(&self, rhs: &Tensor, op: BinaryOp) -> Result<Option<Tensor>> {
+        let (a, b) = (self.dtype(), rhs.dtype());
+        let float_or_integral = |d: DType| d == DType::F32 || is_integral(d);
+        if !float_or_integral(a) || !float_or_integral(b) {
+            return Ok(None);
+        }
+        if !(is_integral(a) && is_integral(b)) || op == BinaryOp::Div {
+            let widened = (self.to_dtype(DType::F32)?, rhs.to_dtype(DType::F32)?);
+            return Ok(Some(widened.0.apply_binary(&widened.1, op)?));
+        }
+        if op == BinaryOp::Pow {
+            return Err(Error::dtype(op.name(), "float32 (cast with .float())", a));
+        }
+        let both_bool = a == DType::Bool && b == DType::Bool;
+        if both_bool && op == BinaryOp::Sub {
+            return Err(Error::dtype(
+                op.name(),
+                "int64 or float32 (bools do not subtract)",
+                a,
+            ));
+        }
+        super::same_device(op.name(), self, rhs)?;
+        let shape = broadcast_shapes(op.name(), self.shape(), rhs.shape())?;
+        let (x, y) = (host_i64(self, &shape)?, host_i64(rhs, &shape)?);
+        let combine = |p: i64, q: i64| match op {
+            BinaryOp::Add => p.wrapping_add(q),
+            BinaryOp::Sub => p.wrapping_sub(q),
+            BinaryOp::Mul => p.wrapping_mul(q),
+            BinaryOp::Maximum => p.max(q),
+            _ => p.min(q),
+        };
+        let values: Vec<i64> = x.iter().zip(&y).map(|(&p, &q)| combine(p, q)).collect();
+        let out = match both_bool {
+            // As in PyTorch: bool + bool is `or`, bool * bool is `and`, and both stay bool.
+            true => Tensor::from_vec(
+                values.iter().map(|&v| v != 0).collect::<Vec<bool>>(),
+                &shape,
+            )?,
+            false => Tensor::from_vec(values, &shape)?,
+        };
+        Ok(Some(out.to_device(self.device())?))
+    }
+
+    /// The int64 sum of an integer or bool tensor over `axes`.
+    pub(super) fn integral_sum(&self, axes: &[usize], keepdim: bool) -> Result<Tensor> {
+        let rank = self.rank();
+        let kept: Vec<usize> = (0..rank).filter(|d| !axes.contains(d)).collect();
+        let order: Vec<usize> = kept.iter().chain(axes).copied().collect();
+        // Reduced axes last: each output value sums one contiguous run.
+        let moved = self.to_device(Device::Cpu)?.permute(&order)?;
+        let run: usize = axes.iter().map(|&d| self.shape()[d]).product();
+        let values = moved.to_dtype(DType::I64)?.to_vec::<i64>()?;
+        let sums: Vec<i64> = match run {
+            0 => vec![0; kept.iter().map(|&d| self.shape()[d]).product()],
+            _ => values
+                .chunks(run)
+                .map(|c| c.iter().fold(0i64, |s, &v| s.wrapping_add(v)))
+                .collect(),
+        };
+        let shape: Vec<usize> = (0..rank)
+            .filter_map(|d| match axes.contains(&d) {
+                false => Some(self.shape()[d]),
+                true => keepdim.then_some(1),
+            })
+            .collect();
+        Tensor::from_vec(sums, &shape)?.to_device(self.device())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{DType, Tensor};
+
+    #[test]
+    fn integer_operands_promote_as_in_pytorch() {
+        let a = Tensor::from_vec(vec![3i64, -4, 5, 6], &[2, 2]).unwrap();
+        let b = Tensor::from_vec(vec![2i32, 7], &[2]).unwrap();
+        let sum = a.add(&b).unwrap();
+        assert_eq!(sum.dtype(), DType::I64);
+        assert_eq!(sum.to_vec::<i64>().unwrap(), vec![5, 3, 7, 13]);
+        assert_eq!(
+            a.mul(&b).unwrap().to_vec::<i64>().unwrap(),
+            vec![6, -28, 10, 42]
+        );
+        let quotient = a.div(&b).unwrap();
+        assert_eq!(quotient.dtype(), DType::F32);
+        assert_eq!(
+            quotient.to_vec::<f32>().unwrap(),
+            vec![1.5, -4.0 / 7.0, 2.5, 6.0 / 7.0]
+        );
+        let x = Tensor::from_vec(vec![0.5f32, 0.25], &[2]).unwrap();
+        assert_eq!(
+            a.mul(&x).unwrap().to_vec::<f32>().unwrap(),
+            vec![1.5, -1.0, 2.5, 1.5]
+        );
+        assert!(a.pow(&b).is_err());
+        let t = Tensor::from_vec(vec![true, false, true, true], &[2, 2]).unwrap();
+        let f = Tensor::from_vec(vec![false, false], &[2]).unwrap();
+        assert_eq!(
+            t.add(&f).unwrap().to_vec::<bool>().unwrap(),
+            vec![true, false, true, true]
+        );
+        assert_eq!(t.mul(&f).unwrap().dtype(), DType::Bool);
+        assert!(t.sub(&f).is_err());
+    }
+
+    #[test]
+    fn integer_sums_count_in_int64_over_any_axes() {
+        let a = Tensor::from_vec((0..24i64).collect::<Vec<_>>(), &[2, 3, 4]).unwrap();
+        let over_1 = a.sum_axes(&[1], false).unwrap();
+        assert_eq!(over_1.shape(), &[2, 4]);
+        assert_eq!(
+            over_1.to_vec::<i64>().unwrap(),
+            vec![12, 15, 18, 21, 48, 51, 54, 57]
+        );
+        let over_0_2 = a.sum_axes(&[0, 2], true).unwrap();
+        assert_eq!(over_0_2.shape(), &[1, 3, 1]);
+        assert_eq!(over_0_2.to_vec::<i64>().unwrap(), vec![60, 92, 124]);
+        let mask = Tensor::from_vec(vec![true, false, true], &[3]).unwrap();
+        assert_eq!(
+            mask.sum_axes(&[0], false).unwrap().to_vec::<i64>().unwrap(),
+            vec![2]
+        );
+    }
+}
