@@ -43,6 +43,7 @@ UNARY_CALLS = [
     lambda t: F.conv1d(t, t), lambda t: F.max_pool1d(t, 2), lambda t: F.avg_pool1d(t, 3, 1, 1), lambda t: F.group_norm(t, 2),
     lambda t: F.instance_norm(t), lambda t: F.interpolate(t, scale_factor=2), lambda t: F.interpolate(t, size=4),
     lambda t: F.elu(t), lambda t: F.hardswish(t), lambda t: F.mish(t), lambda t: F.logsigmoid(t),
+    lambda t: t[t > 0], lambda t: t[..., t[0] > 0], lambda t: (t == t).sum(), lambda t: t + t.long(), lambda t: t.long() * 3,
 ]
 
 BINARY_CALLS = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a / b, lambda a, b: a @ b,

@@ -153,3 +153,24 @@ def test_empty_operands_of_matmul_and_cat():
     e = np.ones((1, 0), np.int32)
     assert fg.cat([fg.tensor(e), fg.tensor(e)], 0).shape == (2, 0)
     assert fg.tensor(np.array(7)).shape == ()  # 0-d arrays stay 0-d
+
+
+def test_bool_mask_indexing_matches_numpy_and_carries_gradients(rng):
+    a = rng.normal(size=(2, 3, 4)).astype(np.float32)
+    t = fg.tensor(a, requires_grad=True)
+    full, rows, columns = a > 0, a[:, :, 0] > 0, a[0, 0] > 0
+    for key, want in [(fg.tensor(full), a[full]), (full, a[full]), (fg.tensor(rows), a[rows]),
+                      ((slice(None), fg.tensor(rows[0])), a[:, rows[0]]), ((Ellipsis, columns), a[..., columns]),
+                      ((0, fg.tensor(full[0])), a[0][full[0]]), (fg.tensor(np.zeros(2, bool)), a[np.zeros(2, bool)])]:
+        got = t[key].detach().numpy()
+        assert got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+    weights = rng.normal(size=int(full.sum())).astype(np.float32)
+    (t[fg.tensor(full)] * fg.tensor(weights)).sum().backward()
+    expected = np.zeros_like(a)
+    expected[full] = weights
+    np.testing.assert_array_equal(t.grad.numpy(), expected)
+    with pytest.raises(IndexError, match="a bool mask index must have the shape of the dimensions it covers"):
+        t[fg.tensor(full[:, :2])]
+    with pytest.raises(IndexError, match="too many indices for tensor of dimension 3"):
+        t[0, fg.tensor(full)]

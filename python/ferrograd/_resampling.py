@@ -18,7 +18,7 @@ def interpolate(x: Tensor, size: Optional[Union[int, Sequence[int]]] = None,
         raise ValueError(f"interpolate: expected an input of shape [N, C, ...] with 1 to 3 spatial axes, got {list(x.shape)}")
     if size is not None and scale_factor is None:
         sizes = [size] * len(spatial) if isinstance(size, int) else list(size)
-        if len(sizes) != len(spatial) or any(s <= 0 or s % d for s, d in zip(sizes, spatial)):
+        if len(sizes) != len(spatial) or any(d == 0 or s <= 0 or s % d for s, d in zip(sizes, spatial)):
             raise ValueError(f"interpolate: argument `size` expected whole multiples of {spatial}, got {size!r}")
         factors = [s // d for s, d in zip(sizes, spatial)]
     elif scale_factor is not None and size is None:

@@ -14,9 +14,7 @@ pub fn index(t: &Tensor, key: &Bound<'_, PyAny>) -> PyResult<Tensor> {
         Ok(tup) => tup.iter().collect(),
         Err(_) => vec![key.clone()],
     };
-    let consumes =
-        |k: &Bound<'_, PyAny>| !(k.is_instance_of::<PyNone>() || k.is_instance_of::<PyEllipsis>());
-    let used = items.iter().filter(|k| consumes(k)).count();
+    let used: usize = items.iter().map(consumed_dims).sum();
     if used > t.rank() {
         return Err(PyIndexError::new_err(format!(
             "too many indices for tensor of dimension {}: got {used}",
@@ -73,8 +71,13 @@ pub fn index(t: &Tensor, key: &Bound<'_, PyAny>) -> PyResult<Tensor> {
         }
         let like = Tensor::zeros(&[], DType::I64, t.device()).py()?;
         let idx = operand(k, &like).map_err(|_| {
-            PyIndexError::new_err("only integers, slices, None, Ellipsis and 1-D integer tensors or arrays are valid indices")
+            PyIndexError::new_err("only integers, slices, None, Ellipsis, 1-D integer tensors or arrays and bool masks are valid indices")
         })?;
+        if idx.dtype() == DType::Bool {
+            out = select_by_mask(&out, dim, &idx)?;
+            dim += 1;
+            continue;
+        }
         if !matches!(idx.dtype(), DType::I64 | DType::I32) || idx.rank() != 1 {
             return Err(PyIndexError::new_err(format!(
                 "a tensor index must be a 1-D integer tensor, got dtype {} and shape {:?}",
@@ -87,6 +90,59 @@ pub fn index(t: &Tensor, key: &Bound<'_, PyAny>) -> PyResult<Tensor> {
         dim += 1;
     }
     Ok(out)
+}
+
+/// How many dimensions an index item consumes: none for None and Ellipsis, all of a bool mask's,
+/// one otherwise.
+fn consumed_dims(k: &Bound<'_, PyAny>) -> usize {
+    if k.is_instance_of::<PyNone>() || k.is_instance_of::<PyEllipsis>() {
+        return 0;
+    }
+    let is_bool = k
+        .getattr("dtype")
+        .and_then(|d| d.str())
+        .is_ok_and(|d| d.to_string() == "bool");
+    match is_bool {
+        // A 0-d mask counts as one index here and is rejected by `select_by_mask`.
+        true => k
+            .getattr("ndim")
+            .and_then(|n| n.extract::<usize>())
+            .map_or(1, |n| n.max(1)),
+        false => 1,
+    }
+}
+
+/// `t[..., mask]` at `dim`: the entries where the bool `mask` (shaped like the dimensions from
+/// `dim` on that it covers) holds, those dimensions flattened into one, as numpy does. The
+/// positions are found on the host; the selection is an index_select, so gradients flow.
+fn select_by_mask(t: &Tensor, dim: usize, mask: &Tensor) -> PyResult<Tensor> {
+    let rank = mask.rank();
+    let covered = t.shape().get(dim..dim + rank);
+    if rank == 0 || covered != Some(mask.shape()) {
+        return Err(PyIndexError::new_err(format!(
+            "a bool mask index must have the shape of the dimensions it covers, got mask shape {:?} for dimensions {:?} of shape {:?}",
+            mask.shape(),
+            dim..dim + rank,
+            t.shape()
+        )));
+    }
+    let flags = mask
+        .to_device(ferrograd_core::Device::Cpu)
+        .and_then(|m| m.to_vec::<bool>())
+        .py()?;
+    let positions: Vec<i64> = (0..flags.len() as i64)
+        .filter(|&i| flags[i as usize])
+        .collect();
+    let mut merged = t.shape()[..dim].to_vec();
+    merged.push(flags.len());
+    merged.extend_from_slice(&t.shape()[dim + rank..]);
+    let count = positions.len();
+    let index = Tensor::from_vec(positions, &[count])
+        .and_then(|i| i.to_device(t.device()))
+        .py()?;
+    t.reshape(&merged)
+        .and_then(|flat| flat.index_select(dim as isize, &index))
+        .py()
 }
 
 /// Negative indices count from the end, as in numpy.
