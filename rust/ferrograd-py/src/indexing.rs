@@ -101,7 +101,7 @@ fn consumed_dims(k: &Bound<'_, PyAny>) -> usize {
     let is_bool = k
         .getattr("dtype")
         .and_then(|d| d.str())
-        .is_ok_and(|d| d.to_string() == "bool");
+        .is_ok_and(|d| d == "bool");
     match is_bool {
         // A 0-d mask counts as one index here and is rejected by `select_by_mask`.
         true => k
