@@ -199,6 +199,8 @@ def test_function_forms_equal_their_methods(x: np.ndarray) -> None:
     np.testing.assert_array_equal(fg.where(t > 1, t, 0.0).numpy(), np.where(t.numpy() > 1, t.numpy(), 0))
     np.testing.assert_array_equal(fg.where(t > 1, -1, t).numpy(), np.where(t.numpy() > 1, -1, t.numpy()))
     assert fg.where(t > 1, 1, 0).dtype == "float32"
+    with pytest.raises(TypeError, match="where: argument `a` expected a Tensor or a number, got str"):
+        fg.where(t > 1, "one", t)
     assert fg.sort(t).values.tolist() == t.sort().values.tolist()
     assert fg.argsort(t, 1).tolist() == t.argsort(1).tolist()
     assert fg.cumsum(t, 0).tolist() == t.cumsum(0).tolist() and len(fg.split(t, 2, 2)) == 3

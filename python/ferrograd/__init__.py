@@ -26,7 +26,7 @@ from .io import load_safetensors, save_safetensors
 from ._core import DeviceError, Tensor, cat, get_rng_state, manual_seed, set_rng_state, stack
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
-from .creation import arange, empty, eye, full_like, linspace, rand_like, randint, randn_like, randperm
+from .creation import _shape, arange, empty, eye, full_like, linspace, rand_like, randint, randn_like, randperm
 from .tensor_functions import (abs, allclose, argmax, argmin, argsort, chunk, clamp, cumsum, equal, exp, flatten, flip,
                                from_numpy, is_tensor, isfinite, isinf, isnan, log, log_softmax, matmul, max, maximum,
                                mean, min, minimum, norm, numel, outer, permute, relu, reshape, sigmoid, softmax, sort,
@@ -167,15 +167,6 @@ def where(condition: Tensor, a: Any, b: Any) -> Tensor:
     """Elementwise ``a`` where ``condition`` (a bool tensor) holds, else ``b``, with broadcasting;
     either branch may be a Python number, taking the other branch's dtype (float32 when both are
     numbers) and the condition's device."""
-    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
-    dtype = like.dtype if like is not None else "float32"
-    a, b = (v if isinstance(v, Tensor) else _core.full([], float(v), dtype, condition.device, False) for v in (a, b))
     return _core.where_(condition, a, b)
 
 
-def _shape(shape: Any) -> tuple[int, ...]:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    if isinstance(shape, (int, np.integer)):
-        return (int(shape),)
-    return tuple(int(d) for d in shape)

@@ -12,7 +12,7 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     bounds included, as in PyTorch)."""
     if not min_val < max_val:
         raise ValueError(f"hardtanh: arguments `min_val` and `max_val` expected min_val < max_val, got {min_val} and {max_val}")
-    inside = (x > min_val).float() * (x < max_val).float() > 0.5
+    inside = (x > min_val) * (x < max_val)  # bool * bool is `and`
     return _core.where_(inside, x, x.clamp(min_val, max_val).detach())
 
 

@@ -11,6 +11,15 @@ from . import _core
 from ._core import Tensor
 
 
+def _shape(shape: Any) -> tuple[int, ...]:
+    """Sizes given as ``f(2, 3)``, ``f((2, 3))`` or ``f([2, 3])``, as ints."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    return tuple(int(d) for d in shape)
+
+
 def _placed(values: np.ndarray, dtype: Optional[str], device: str, requires_grad: bool) -> Tensor:
     from . import tensor
 
@@ -81,9 +90,9 @@ def randint(low: int, high: Optional[int] = None, size: Any = (), dtype: str = "
                          f"exactly), got {low} and {high}")
     span = high - low
     # floor(u * span) < span for u < 1, but u * span can round up to span: clamp it back. The
-    # int64 cast truncates (floor for these non-negative draws); the shift by `low` is exact in f32.
+    # int64 cast truncates, which is the floor for these non-negative draws.
     draws = (_core.rand(shape, 0.0, 1.0, False, device) * float(span)).clamp(None, float(span - 1))
-    return (draws.to("int64").to("float32") + float(low)).to(dtype)
+    return (draws.to("int64") + low).to(dtype)
 
 
 def randperm(n: int, dtype: str = "int64", device: str = "cpu") -> Tensor:

@@ -101,7 +101,7 @@ def var(t: Tensor, dim: Any = None, correction: int = 1, keepdim: bool = False) 
 
 def std(t: Tensor, dim: Any = None, correction: int = 1, keepdim: bool = False) -> Tensor:
     """The standard deviation over ``dim`` with ``correction`` (1: unbiased)."""
-    return t.var(dim, correction, keepdim).sqrt()
+    return t.std(dim, correction, keepdim)
 
 
 def norm(t: Tensor, p: Union[float, str] = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:

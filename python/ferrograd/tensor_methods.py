@@ -16,6 +16,7 @@ import numpy as np
 from . import _core
 from . import functional as F
 from ._core import Tensor
+from .creation import _shape
 
 _ELEMENT_SIZES = {"float32": 4, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4, "uint8": 1, "bool": 1}
 
@@ -38,10 +39,6 @@ def _axis(t: Tensor, dim: int, op: str) -> int:
 def _index(values: Any, like: Tensor) -> Tensor:
     """An int64 index tensor on ``like``'s device."""
     return _core.Tensor.from_numpy(np.ascontiguousarray(values, dtype=np.int64)).to(like.device)
-
-
-def _scalar_like(value: float, like: Tensor) -> Tensor:
-    return _core.full([], float(value), like.dtype, like.device, False)
 
 
 # Arithmetic and comparisons under their method names.
@@ -150,8 +147,8 @@ def norm(self: Tensor, p: Union[float, str] = "fro", dim: Any = None, keepdim: b
         squares = (self * self).sum(dim, keepdim)
         positive = squares > 0
         # sqrt's derivative is infinite at 0: route zero sums through sqrt(1) and select 0 instead.
-        safe = _core.where_(positive, squares, _scalar_like(1.0, squares))
-        return _core.where_(positive, safe.sqrt(), _scalar_like(0.0, squares))
+        safe = _core.where_(positive, squares, 1.0)
+        return _core.where_(positive, safe.sqrt(), 0.0)
     return magnitude.pow(float(p)).sum(dim, keepdim).pow(1.0 / p)
 
 
@@ -235,7 +232,7 @@ def unbind(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
 
 def repeat(self: Tensor, *sizes: Any) -> Tensor:
     """The tensor tiled ``sizes[i]`` times along each dimension (leading sizes add dimensions)."""
-    reps = [int(s) for s in (sizes[0] if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes)]
+    reps = list(_shape(sizes))
     if len(reps) < self.ndim or any(r < 0 for r in reps):
         raise ValueError(f"repeat: argument `sizes` expected {self.ndim} or more non-negative counts, got {reps}")
     shape = [1] * (len(reps) - self.ndim) + list(self.shape)
@@ -261,7 +258,7 @@ def _triangle(self: Tensor, diagonal: int, lower: bool, op: str) -> Tensor:
     offset = np.arange(cols)[None, :] - np.arange(rows)[:, None]
     keep = offset <= diagonal if lower else offset >= diagonal
     mask = _core.Tensor.from_numpy(keep).to(self.device)
-    return _core.where_(mask, self, _scalar_like(0.0, self))
+    return _core.where_(mask, self, 0.0)
 
 
 def tril(self: Tensor, diagonal: int = 0) -> Tensor:
@@ -276,7 +273,7 @@ def triu(self: Tensor, diagonal: int = 0) -> Tensor:
 
 def masked_fill(self: Tensor, mask: Tensor, value: float) -> Tensor:
     """``value`` where the bool ``mask`` (broadcast to ``self``) holds, else ``self``."""
-    return _core.where_(mask, _scalar_like(value, self), self)
+    return _core.where_(mask, value, self)
 
 
 def outer(self: Tensor, other: Tensor) -> Tensor:
@@ -332,12 +329,12 @@ def isfinite(self: Tensor) -> Tensor:
 
 def any_nonzero(self: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
     """Whether any entry (along ``dim``) is nonzero (bool)."""
-    return (self != 0).float().sum(dim, keepdim) > 0
+    return (self != 0).sum(dim, keepdim) > 0
 
 
 def all_nonzero(self: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
     """Whether every entry (along ``dim``) is nonzero (bool)."""
-    return (self == 0).float().sum(dim, keepdim) == 0
+    return (self == 0).sum(dim, keepdim) == 0
 
 
 def allclose(self: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
@@ -397,12 +394,12 @@ def _in_place(self: Tensor, op: str, value: Any) -> Tensor:
 
 def zero_(self: Tensor) -> Tensor:
     """Sets every entry to 0 in place."""
-    return _in_place(self, "zero_", _scalar_like(0.0, self).expand(*self.shape))
+    return _in_place(self, "zero_", 0.0)
 
 
 def fill_(self: Tensor, value: float) -> Tensor:
     """Sets every entry to ``value`` in place."""
-    return _in_place(self, "fill_", _scalar_like(value, self).expand(*self.shape))
+    return _in_place(self, "fill_", value)
 
 
 def add_(self: Tensor, other: Any, alpha: float = 1.0) -> Tensor:
@@ -441,13 +438,13 @@ def new_full(self: Tensor, size: Sequence[int], fill_value: float, dtype: Option
 def new_zeros(self: Tensor, *size: Any, dtype: Optional[str] = None, device: Optional[str] = None,
               requires_grad: bool = False) -> Tensor:
     """Zeros of ``size`` with ``self``'s dtype and device unless given."""
-    return new_full(self, _sizes(size), 0.0, dtype, device, requires_grad)
+    return new_full(self, _shape(size), 0.0, dtype, device, requires_grad)
 
 
 def new_ones(self: Tensor, *size: Any, dtype: Optional[str] = None, device: Optional[str] = None,
              requires_grad: bool = False) -> Tensor:
     """Ones of ``size`` with ``self``'s dtype and device unless given."""
-    return new_full(self, _sizes(size), 1.0, dtype, device, requires_grad)
+    return new_full(self, _shape(size), 1.0, dtype, device, requires_grad)
 
 
 def new_tensor(self: Tensor, data: Any, dtype: Optional[str] = None, device: Optional[str] = None,
@@ -456,10 +453,6 @@ def new_tensor(self: Tensor, data: Any, dtype: Optional[str] = None, device: Opt
     from . import tensor
 
     return tensor(data, dtype or self.dtype).to(device or self.device).requires_grad_(requires_grad)
-
-
-def _sizes(size: Sequence[Any]) -> list[int]:
-    return [int(s) for s in (size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size)]
 
 
 def element_size(self: Tensor) -> int:

@@ -1,7 +1,7 @@
 //! Module-level functions: tensor construction, seeding, grad mode, joining, autograd.grad.
 
 use ferrograd_core::{rng, DType, Device, Precision, Tensor};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::errors::IntoPy;
@@ -139,16 +139,37 @@ fn stack(py: Python<'_>, tensors: Vec<PyRef<'_, PyTensor>>, dim: isize) -> PyRes
         .map(PyTensor::from)
 }
 
-/// Picks `a` where `condition` is true, else `b`.
+/// Picks `a` where `condition` is true, else `b`. Either branch may be a Python number: it takes
+/// the other branch's dtype (float32 when both are numbers), on the condition's device.
 #[pyfunction]
 #[pyo3(name = "where_")]
 fn where_cond(
     py: Python<'_>,
     condition: PyRef<'_, PyTensor>,
-    a: PyRef<'_, PyTensor>,
-    b: PyRef<'_, PyTensor>,
+    a: &Bound<'_, PyAny>,
+    b: &Bound<'_, PyAny>,
 ) -> PyResult<PyTensor> {
-    let (c, a, b) = (condition.inner.clone(), a.inner.clone(), b.inner.clone());
+    let c = condition.inner.clone();
+    let tensor_of = |o: &Bound<'_, PyAny>| o.cast::<PyTensor>().ok().map(|t| t.get().inner.clone());
+    let dtype = tensor_of(a)
+        .or_else(|| tensor_of(b))
+        .map_or(DType::F32, |t| t.dtype());
+    let branch = |o: &Bound<'_, PyAny>, name: &str| -> PyResult<Tensor> {
+        if let Some(t) = tensor_of(o) {
+            return Ok(t);
+        }
+        let v = o.extract::<f64>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "where: argument `{name}` expected a Tensor or a number, got {}",
+                o.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
+        Tensor::full(&[], v, dtype, c.device()).py()
+    };
+    let (a, b) = (branch(a, "a")?, branch(b, "b")?);
     py.detach(|| c.where_cond(&a, &b)).py().map(PyTensor::from)
 }
 
