@@ -818,6 +818,35 @@ def test_conv2d_with_its_fused_relu_matches_the_cpu(rng: np.random.Generator) ->
 
 
 @gpu
+@pytest.mark.parametrize("precision", ["f32", "bf16"])
+def test_channels_last_convolution_reads_and_writes_nhwc_in_place(precision: str, rng: np.random.Generator) -> None:
+    """A channels-last input runs the implicit GEMM on NHWC images in place: the output and the
+    input gradient come back channels-last, a chain of convolutions stays channels-last, and values
+    and gradients match the CPU's NCHW convolution; a sliced (strided) input is read in place too."""
+    x = rng.standard_normal((4, 6, 11, 10)).astype(np.float32)
+    w1 = rng.standard_normal((70, 6, 3, 3)).astype(np.float32)
+    w2 = rng.standard_normal((8, 35, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(70).astype(np.float32)
+
+    def chain(xv: fg.Tensor, w1v: fg.Tensor, bv: fg.Tensor, w2v: fg.Tensor) -> fg.Tensor:
+        h = F.conv2d(xv.contiguous(memory_format=fg.channels_last), w1v, bv, 1, 1)
+        if xv.device.startswith("cuda"):
+            assert h.is_contiguous(memory_format=fg.channels_last) and not h.is_contiguous()
+        y = fg._core.conv2d(h, w2v, None, (2, 1), (0, 1), (1, 2), 2, relu=True)
+        if xv.device.startswith("cuda"):
+            assert y.is_contiguous(memory_format=fg.channels_last)
+        return y
+
+    with fg.autocast(enabled=precision == "bf16"):
+        grads_match(chain, [x, w1, b, w2], rtol=1e-4, atol=1e-4)
+    xl = fg.tensor(x).to("cuda", memory_format=fg.channels_last)
+    xl.requires_grad = True
+    F.conv2d(xl, fg.tensor(w1).to("cuda"), None, 1, 1).sum().backward()
+    assert xl.grad.is_contiguous(memory_format=fg.channels_last)
+    grads_match(lambda xv, wv: F.conv2d(xv[:, :, 1:, ::2], wv, None, 1, 1), [x, w1], rtol=1e-4, atol=1e-4)
+
+
+@gpu
 def test_pooling_matches_the_cpu(rng: np.random.Generator) -> None:
     x = rng.standard_normal((2, 3, 9, 8)).astype(np.float32)
     # Overlapping windows: an input that is the maximum of several sums their gradients, in

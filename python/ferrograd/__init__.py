@@ -23,7 +23,8 @@ os.environ.setdefault("MIMALLOC_PURGE_DELAY", "10000")
 from . import _core, attacks, cuda, data, finetune, functional, images, models, nn, optim, text, training
 from .attacks import robustness
 from .io import load_safetensors, save_safetensors
-from ._core import DeviceError, Tensor, cat, get_rng_state, manual_seed, set_rng_state, stack
+from ._core import (DeviceError, Tensor, cat, channels_last, contiguous_format, get_rng_state, manual_seed,
+                    memory_format, preserve_format, set_rng_state, stack)
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import _shape, arange, empty, eye, full_like, linspace, rand_like, randint, randn_like, randperm
@@ -41,6 +42,10 @@ __all__ = [
     "cuda",
     "robustness",
     "DeviceError",
+    "memory_format",
+    "contiguous_format",
+    "channels_last",
+    "preserve_format",
     "training",
     "models",
     "finetune",

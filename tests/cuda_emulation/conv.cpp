@@ -3,8 +3,9 @@
 // gradient and the weight gradient (its split partials summed in order, as the launcher does),
 // over strides, padding, dilation, groups (depthwise included), and sizes off the 64 x 64 x 16
 // tiles in every dimension; each case runs the f32 kernels on f32 operands and the bf16
-// (tensor-core) kernels on operands rounded to bf16 values. Prints each case's worst relative
-// error; exits non-zero if one passes 1e-5.
+// (tensor-core) kernels on operands rounded to bf16 values, with the images in NCHW, in
+// channels-last (NHWC), and with the input and output sides in different layouts. Prints each
+// case's worst relative error; exits non-zero if one passes 1e-5.
 #include "emulate.h"
 #include "reference.h"
 
@@ -29,6 +30,38 @@ float to_bf16(float v) {
     return __int_as_float(int(u));
 }
 
+// The image layouts of a run: the input side (x, dx) and the output side (y, dy).
+struct Layouts {
+    const char* name;
+    bool in_channels_last, out_channels_last;
+};
+
+// Element strides of a dense [n, c, h, w] image in NCHW or channels-last order.
+ImageStrides dense_strides(int n, int c, int h, int w, bool channels_last) {
+    (void)n;
+    return channels_last ? ImageStrides{h * w * c, 1, w * c, c} : ImageStrides{c * h * w, h * w, w, 1};
+}
+
+// `logical` (NCHW order) placed at the offsets `st` gives each element, and back.
+std::vector<float> scatter(const std::vector<float>& logical, int n, int c, int h, int w, ImageStrides st) {
+    std::vector<float> out(logical.size(), NAN);
+    size_t i = 0;
+    for (int a = 0; a < n; ++a)
+        for (int b = 0; b < c; ++b)
+            for (int y = 0; y < h; ++y)
+                for (int x = 0; x < w; ++x) out[size_t(a) * st.n + size_t(b) * st.c + size_t(y) * st.h + size_t(x) * st.w] = logical[i++];
+    return out;
+}
+std::vector<float> gather(const std::vector<float>& physical, int n, int c, int h, int w, ImageStrides st) {
+    std::vector<float> out;
+    out.reserve(physical.size());
+    for (int a = 0; a < n; ++a)
+        for (int b = 0; b < c; ++b)
+            for (int y = 0; y < h; ++y)
+                for (int x = 0; x < w; ++x) out.push_back(physical[size_t(a) * st.n + size_t(b) * st.c + size_t(y) * st.h + size_t(x) * st.w]);
+    return out;
+}
+
 using ForwardKernel = void (*)(float*, const float*, const float*, const float*, int, int, ConvShape);
 using GradKernel = void (*)(float*, const float*, const float*, ConvShape);
 
@@ -39,10 +72,12 @@ struct Kernels {
     bool bf16;
 };
 
-bool run(const Case& c, unsigned seed, const Kernels& kernels) {
-    ConvShape s{c.n, c.c, c.h, c.w, c.co, 0, 0, c.kh, c.kw, c.sh, c.sw, c.ph, c.pw, c.dh, c.dw, c.groups, c.splits};
+bool run(const Case& c, unsigned seed, const Kernels& kernels, const Layouts& layouts) {
+    ConvShape s{c.n, c.c, c.h, c.w, c.co, 0, 0, c.kh, c.kw, c.sh, c.sw, c.ph, c.pw, c.dh, c.dw, c.groups, c.splits, {}, {}};
     s.oh = (c.h + 2 * c.ph - c.dh * (c.kh - 1) - 1) / c.sh + 1;
     s.ow = (c.w + 2 * c.pw - c.dw * (c.kw - 1) - 1) / c.sw + 1;
+    s.in = dense_strides(c.n, c.c, c.h, c.w, layouts.in_channels_last);
+    s.out = dense_strides(c.n, c.co, s.oh, s.ow, layouts.out_channels_last);
     const int cig = c.c / c.groups, cog = c.co / c.groups, area = c.kh * c.kw;
     std::mt19937 gen(seed);
     std::normal_distribution<float> normal(0.f, 1.f);
@@ -80,18 +115,22 @@ bool run(const Case& c, unsigned seed, const Kernels& kernels) {
         }
 
     const dim3 block{CONV_THREADS, 1, 1};
-    std::vector<float> y(ys), y_plain(ys), y_relu(ys), dx(xs, NAN), partials(size_t(c.splits) * ws, NAN);
+    const auto x_laid = scatter(x, c.n, c.c, c.h, c.w, s.in), dy_laid = scatter(dy, c.n, c.co, s.oh, s.ow, s.out);
+    std::vector<float> y(ys, NAN), y_plain(ys, NAN), y_relu(ys, NAN), dx(xs, NAN), partials(size_t(c.splits) * ws, NAN);
     const int plane = s.oh * s.ow;
-    for (auto [out, has_bias, relu] : {std::tuple{&y, 1, 0}, {&y_plain, 0, 0}, {&y_relu, 1, 1}})
+    for (auto [out, has_bias, relu] : {std::tuple{&y, 1, 0}, {&y_plain, 0, 0}, {&y_relu, 1, 1}}) {
         emulate_launch(dim3{unsigned(tiles(c.n * plane, CONV_BN)), unsigned(tiles(cog, CONV_BM)), unsigned(c.groups)},
-                       block, kernels.forward, out->data(), (const float*)x.data(), (const float*)w.data(),
+                       block, kernels.forward, out->data(), (const float*)x_laid.data(), (const float*)w.data(),
                        (const float*)bias.data(), has_bias, relu, s);
+        *out = gather(*out, c.n, c.co, s.oh, s.ow, s.out);
+    }
     emulate_launch(dim3{unsigned(tiles(c.n * c.h * c.w, CONV_BN)), unsigned(tiles(cig, CONV_BM)), unsigned(c.groups)},
-                   block, kernels.input, dx.data(), (const float*)dy.data(), (const float*)w.data(), s);
+                   block, kernels.input, dx.data(), (const float*)dy_laid.data(), (const float*)w.data(), s);
+    dx = gather(dx, c.n, c.c, c.h, c.w, s.in);
     emulate_launch(dim3{unsigned(tiles(cig * area, CONV_BN)), unsigned(tiles(cog, CONV_BM)),
                         unsigned(c.groups * c.splits)},
-                   block, kernels.weight, partials.data(), (const float*)dy.data(),
-                   (const float*)x.data(), s);
+                   block, kernels.weight, partials.data(), (const float*)dy_laid.data(),
+                   (const float*)x_laid.data(), s);
     std::vector<float> dw(ws, 0.f);
     for (int p = 0; p < c.splits; ++p)
         for (size_t i = 0; i < ws; ++i) dw[i] += partials[p * ws + i];
@@ -107,9 +146,9 @@ bool run(const Case& c, unsigned seed, const Kernels& kernels) {
     const double errors[] = {worst_error(y, y_ref), worst_error(y_plain, plain_ref), worst_error(y_relu, relu_ref),
                              worst_error(dx, dx_ref), worst_error(dw, dw_ref)};
     const double worst = relu_exact ? *std::max_element(std::begin(errors), std::end(errors)) : INFINITY;
-    printf("%s n=%d c=%d %dx%d co=%d k=%dx%d s=%d,%d p=%d,%d d=%d,%d g=%d splits=%d: y %.1e, y without bias %.1e, "
+    printf("%s %s n=%d c=%d %dx%d co=%d k=%dx%d s=%d,%d p=%d,%d d=%d,%d g=%d splits=%d: y %.1e, y without bias %.1e, "
            "relu(y) %.1e%s, dx %.1e, dw %.1e\n",
-           kernels.name, c.n, c.c, c.h, c.w, c.co, c.kh, c.kw, c.sh, c.sw, c.ph, c.pw, c.dh, c.dw, c.groups, c.splits, errors[0],
+           kernels.name, layouts.name, c.n, c.c, c.h, c.w, c.co, c.kh, c.kw, c.sh, c.sw, c.ph, c.pw, c.dh, c.dw, c.groups, c.splits, errors[0],
            errors[1], errors[2], relu_exact ? "" : " (NOT the clamp of y)", errors[3], errors[4]);
     return worst < 1e-5;
 }
@@ -131,10 +170,16 @@ int main() {
         {"f32", conv2d_forward_f32, conv2d_backward_input_f32, conv2d_backward_weight_f32, false},
         {"bf16", conv2d_forward_bf16, conv2d_backward_input_bf16, conv2d_backward_weight_bf16, true},
     };
+    const Layouts layouts[] = {
+        {"nchw", false, false},
+        {"nhwc", true, true},
+        {"nhwc->nchw", true, false},
+    };
     int failed = 0;
     unsigned seed = 1;
-    for (const Kernels& k : kernels)
-        for (const Case& c : cases) failed += !run(c, seed++, k);
+    for (const Layouts& l : layouts)
+        for (const Kernels& k : kernels)
+            for (const Case& c : cases) failed += !run(c, seed++, k, l);
     printf(failed ? "%d cases FAILED\n" : "all cases passed\n", failed);
     return failed != 0;
 }

@@ -15,7 +15,13 @@ from .pooling import MaxPool2d
 
 
 class Conv2d(Module):
-    """2-D convolution over NCHW inputs; weight [out, in/groups, kH, kW], PyTorch's initialisation."""
+    """2-D convolution over NCHW inputs; weight [out, in/groups, kH, kW], PyTorch's initialisation.
+
+    The output takes the input's memory format (a ``channels_last`` input gives a ``channels_last``
+    output on the GPU, whose kernels read and write that layout in place). After
+    ``model.to(memory_format=ferrograd.channels_last)`` the layer brings its input to that format
+    first, as PyTorch's channels-last weights do; the weights themselves stay row-major, the
+    layout the kernels and optimizers read."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair, stride: IntOrPair = 1, padding: IntOrPair = 0,
                  dilation: IntOrPair = 1, groups: int = 1, bias: bool = True) -> None:
@@ -27,24 +33,34 @@ class Conv2d(Module):
         self.stride, self.padding, self.dilation = _pair("stride", stride), _pair("padding", padding), _pair("dilation", dilation)
         self.weight = empty_parameter((out_channels, in_channels // groups, *self.kernel_size))
         self.bias = empty_parameter((out_channels,)) if bias else None
+        self.input_format: Optional[_core.memory_format] = None
         init.default_layer_init(self.weight, self.bias)
 
+    def _set_memory_format(self, memory_format: _core.memory_format) -> None:
+        self.input_format = None if memory_format == _core.preserve_format else memory_format
+
+    def _formatted(self, x: Tensor) -> Tensor:
+        return x if self.input_format is None else x.contiguous(memory_format=self.input_format)
+
     def forward(self, x: Tensor) -> Tensor:
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return F.conv2d(self._formatted(x), self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
 
     def _forward_relu(self, x: Tensor) -> Optional[Tensor]:
         if type(self).forward is not Conv2d.forward:
             return None  # a subclass with its own forward runs it
-        return _core.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, relu=True)
+        return _core.conv2d(self._formatted(x), self.weight, self.bias, self.stride, self.padding, self.dilation,
+                            self.groups, relu=True)
 
     def _forward_relu_max_pool(self, x: Tensor, pool: "MaxPool2d") -> Optional[Tensor]:
         if type(self).forward is not Conv2d.forward or type(pool).forward is not MaxPool2d.forward:
             return None  # a subclass with its own forward runs it
-        return _core.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, relu=True,
-                            max_pool=pool._window())
+        return _core.conv2d(self._formatted(x), self.weight, self.bias, self.stride, self.padding, self.dilation,
+                            self.groups, relu=True, max_pool=pool._window())
 
     def _to_layer(self) -> _core.Layer:
-        return _core.Layer.conv2d(self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return _core.Layer.conv2d(self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
+                                  memory_format=self.input_format)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "

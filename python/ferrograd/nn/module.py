@@ -211,10 +211,22 @@ class Module:
 
     # -- devices -----------------------------------------------------------------------------
 
-    def to(self, device: str) -> "Module":
+    def to(self, device: Optional[str] = None, *, memory_format: Optional[_core.memory_format] = None) -> "Module":
         """Moves every parameter and buffer to ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:N"``) and
         returns this module, as ``torch.nn.Module.to``. Parameters are replaced by leaves on the new
-        device with the same ``requires_grad``, so build the optimizer after moving the model."""
+        device with the same ``requires_grad``, so build the optimizer after moving the model.
+
+        ``memory_format=ferrograd.channels_last`` makes every ``Conv2d`` bring its input to that
+        format, so convolution outputs are channels-last (``contiguous_format`` undoes it). The
+        weights stay row-major, the layout the kernels and optimizers read."""
+        if memory_format is not None:
+            if not isinstance(memory_format, _core.memory_format):
+                raise TypeError(f"Module.to: memory_format must be a ferrograd.memory_format (e.g. "
+                                f"ferrograd.channels_last), got {memory_format!r}")
+            for mod in self.modules():
+                mod._set_memory_format(memory_format)
+        if device is None:
+            return self
         target = "cuda:0" if device == "cuda" else device
         for mod in self.modules():
             for name, p in list(mod._parameters.items()):
@@ -227,6 +239,10 @@ class Module:
                 if b.device != target:
                     setattr(mod, name, b.to(device))
         return self
+
+    def _set_memory_format(self, memory_format: _core.memory_format) -> None:
+        """Layers whose kernels have a memory format (``Conv2d``) take ``memory_format`` from
+        :meth:`to`; other modules ignore it, as in PyTorch."""
 
     def cuda(self, device: int = 0) -> "Module":
         """Moves the module to CUDA device ``device`` (see :meth:`to`)."""

@@ -74,16 +74,22 @@ impl Tensor {
         inputs: &[&Tensor],
         backward: BackwardFn,
     ) -> Tensor {
+        Self::from_op_laid_out(storage, Layout::contiguous(shape), name, inputs, backward)
+    }
+
+    /// `from_op` for a result whose storage holds its elements as `layout` says (a channels-last
+    /// convolution output, say) rather than row-major.
+    pub fn from_op_laid_out(
+        storage: Storage,
+        layout: Layout,
+        name: &'static str,
+        inputs: &[&Tensor],
+        backward: BackwardFn,
+    ) -> Tensor {
         let dtype = storage.dtype();
         let device = storage.device();
         let node = autograd::record(name, inputs, backward);
-        Self::build(
-            Arc::new(RwLock::new(storage)),
-            Layout::contiguous(shape),
-            dtype,
-            device,
-            node,
-        )
+        Self::build(Arc::new(RwLock::new(storage)), layout, dtype, device, node)
     }
 
     /// Like `from_op` for ops whose backward needs their own output (exp, sigmoid, softmax, ...):
@@ -95,10 +101,21 @@ impl Tensor {
         inputs: &[&Tensor],
         make_backward: impl FnOnce(Tensor) -> BackwardFn,
     ) -> Tensor {
+        let layout = Layout::contiguous(shape);
+        Self::from_op_saving_output_laid_out(storage, layout, name, inputs, make_backward)
+    }
+
+    /// `from_op_saving_output` for a result laid out as `layout` (see `from_op_laid_out`).
+    pub fn from_op_saving_output_laid_out(
+        storage: Storage,
+        layout: Layout,
+        name: &'static str,
+        inputs: &[&Tensor],
+        make_backward: impl FnOnce(Tensor) -> BackwardFn,
+    ) -> Tensor {
         let dtype = storage.dtype();
         let device = storage.device();
         let shared = Arc::new(RwLock::new(storage));
-        let layout = Layout::contiguous(shape);
         let needs_node = autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
         let node = if needs_node {
             let saved = Self::build(shared.clone(), layout.clone(), dtype, device, None);

@@ -10,6 +10,7 @@ mod errors;
 mod functional;
 mod indexing;
 mod io;
+mod memory_format;
 mod nn;
 mod optim;
 mod tensor;
@@ -35,6 +36,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     functional::register(m)?;
     optim::register(m)?;
     io::register(m)?;
+    memory_format::register(m)?;
     nn::register(m)?;
     train::register(m)?;
     attack::register(m)?;

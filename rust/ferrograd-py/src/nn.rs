@@ -12,6 +12,7 @@ use pyo3::prelude::*;
 
 use crate::convert::{pool_window, Pair};
 use crate::errors::{stash, IntoPy};
+use crate::memory_format::PyMemoryFormat;
 use crate::tensor::PyTensor;
 
 type T<'a> = PyRef<'a, PyTensor>;
@@ -75,7 +76,10 @@ impl PyLayer {
         })
     }
 
+    /// A convolution; `memory_format` (from `model.to(memory_format=...)`) is the format its
+    /// input is brought to first.
     #[staticmethod]
+    #[pyo3(signature = (weight, bias, stride, padding, dilation, groups, memory_format = None))]
     fn conv2d(
         weight: T<'_>,
         bias: Option<T<'_>>,
@@ -83,6 +87,7 @@ impl PyLayer {
         padding: Pair,
         dilation: Pair,
         groups: usize,
+        memory_format: Option<PyRef<'_, PyMemoryFormat>>,
     ) -> PyLayer {
         PyLayer::wrap(Conv2d {
             weight: weight.inner.clone(),
@@ -91,6 +96,7 @@ impl PyLayer {
             padding,
             dilation,
             groups,
+            input_format: memory_format.and_then(|m| m.format),
         })
     }
 

@@ -10,6 +10,7 @@ use pyo3::types::PyTuple;
 
 use crate::convert::{from_numpy, operand, to_numpy};
 use crate::errors::IntoPy;
+use crate::memory_format::{layout_format, PyMemoryFormat};
 
 /// An n-dimensional array on a device, with autograd.
 #[pyclass(name = "Tensor", module = "ferrograd", frozen)]
@@ -231,14 +232,47 @@ impl PyTensor {
         self.unary(py, |t| t.mul_scalar(1.0).or_else(|_| t.deep_clone()))
     }
 
-    /// This tensor if its elements are in row-major order, else a row-major copy.
-    fn contiguous(&self, py: Python<'_>) -> PyResult<PyTensor> {
-        self.unary(py, |t| t.contiguous())
+    /// This tensor if its elements are stored densely in `memory_format`'s order (row-major by
+    /// default, or `ferrograd.channels_last` for an `[N, C, H, W]` tensor), else a copy that is.
+    #[pyo3(signature = (memory_format = None))]
+    fn contiguous(
+        &self,
+        py: Python<'_>,
+        memory_format: Option<PyRef<'_, PyMemoryFormat>>,
+    ) -> PyResult<PyTensor> {
+        let format = layout_format("contiguous", memory_format.as_deref())?;
+        self.unary(py, |t| t.contiguous_in(format))
     }
 
-    /// Whether the elements are in row-major order without gaps.
-    fn is_contiguous(&self) -> bool {
-        self.inner.layout().is_contiguous()
+    /// Whether the elements are stored densely in `memory_format`'s order (row-major by default).
+    #[pyo3(signature = (memory_format = None))]
+    fn is_contiguous(&self, memory_format: Option<PyRef<'_, PyMemoryFormat>>) -> PyResult<bool> {
+        let format = layout_format("is_contiguous", memory_format.as_deref())?;
+        Ok(self.inner.layout().is_in_format(format))
+    }
+
+    /// The step in elements between neighbours along each dimension (a tuple), or along `dim`.
+    #[pyo3(signature = (dim = None))]
+    fn stride<'py>(&self, py: Python<'py>, dim: Option<isize>) -> PyResult<Bound<'py, PyAny>> {
+        let strides = self.inner.layout().strides();
+        match dim {
+            None => Ok(PyTuple::new(py, strides)?.into_any()),
+            Some(d) => {
+                let axis =
+                    ferrograd_core::layout::normalize_axis("stride", d, self.inner.rank()).py()?;
+                Ok(strides
+                    .get(axis)
+                    .copied()
+                    .unwrap_or(1)
+                    .into_pyobject(py)?
+                    .into_any())
+            }
+        }
+    }
+
+    /// Where the first element sits in the storage, in elements.
+    fn storage_offset(&self) -> usize {
+        self.inner.layout().offset()
     }
 
     /// The value of a one-element tensor as a Python float.
@@ -251,14 +285,29 @@ impl PyTensor {
         to_numpy(py, &self.with_numpy_dtype()?)?.call_method0("tolist")
     }
 
-    /// Converts to a dtype name (`"float32"`, `"int64"`, ...) and/or a device (`"cpu"`, `"cuda"`).
-    #[pyo3(signature = (target))]
-    fn to(&self, py: Python<'_>, target: &str) -> PyResult<PyTensor> {
-        if let Some(d) = DType::parse(target) {
-            return self.unary(py, |t| t.to_dtype(d));
+    /// Converts to a dtype name (`"float32"`, `"int64"`, ...) or a device (`"cpu"`, `"cuda"`),
+    /// then to `memory_format` (`ferrograd.channels_last`, say) when one is given.
+    #[pyo3(signature = (target = None, *, memory_format = None))]
+    fn to(
+        &self,
+        py: Python<'_>,
+        target: Option<&str>,
+        memory_format: Option<PyRef<'_, PyMemoryFormat>>,
+    ) -> PyResult<PyTensor> {
+        let converted = match target {
+            None => PyTensor::from(self.inner.clone()),
+            Some(target) => match DType::parse(target) {
+                Some(d) => self.unary(py, |t| t.to_dtype(d))?,
+                None => {
+                    let device = Device::parse(target).py()?;
+                    self.unary(py, |t| t.to_device(device))?
+                }
+            },
+        };
+        match memory_format.and_then(|m| m.format) {
+            Some(format) => converted.unary(py, |t| t.contiguous_in(format)),
+            None => Ok(converted),
         }
-        let device = Device::parse(target).py()?;
-        self.unary(py, |t| t.to_device(device))
     }
 
     /// This tensor on the CPU (itself when it is there already).

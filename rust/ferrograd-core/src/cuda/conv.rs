@@ -1,6 +1,8 @@
 //! Launches of `kernels/conv.cu`: a convolution's forward pass, input gradient and weight
-//! gradient as implicit GEMM over contiguous NCHW images and `[Co, C/G, kh, kw]` weights, on CUDA
-//! cores in f32, or on bf16 tensor cores when every operand holds bf16 values (`Products::Bf16`).
+//! gradient as implicit GEMM over `[N, C, H, W]` images read and written through their strides
+//! (row-major, channels-last or any other view at offset 0) and contiguous `[Co, C/G, kh, kw]`
+//! weights, on CUDA cores in f32, or on bf16 tensor cores when every operand holds bf16 values
+//! (`Products::Bf16`).
 
 use cudarc::driver::{DeviceRepr, LaunchConfig, PushKernelArg};
 
@@ -9,7 +11,7 @@ use super::products::Products;
 use super::storage::{empty, CudaStorage};
 use super::Gpu;
 use crate::cpu::conv::ConvGeometry;
-use crate::{Error, Result};
+use crate::{Error, Layout, MemoryFormat, Result};
 
 /// The kernels' tile: rows and columns of the product per block, and reduction steps
 /// (`CONV_BM`, `CONV_BN`, `CONV_BK`, `CONV_THREADS`).
@@ -26,6 +28,54 @@ const MIN_STEPS_PER_SPLIT: usize = 8;
 const MAX_GRID_LAYERS: usize = 65_535;
 
 const OP: &str = "conv2d";
+
+/// `ImageStrides` of `conv.cu`: element strides of an `[N, C, H, W]` image tensor.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+struct ImageStrides {
+    n: i32,
+    c: i32,
+    h: i32,
+    w: i32,
+}
+
+impl ImageStrides {
+    /// The strides of `layout`, whose elements the kernels address in 32-bit integers from the
+    /// start of its storage: its offset must be 0 and its last element below 2^31.
+    fn of(layout: &Layout) -> Result<ImageStrides> {
+        let (shape, strides) = (layout.shape(), layout.strides());
+        let last: usize = shape
+            .iter()
+            .zip(strides)
+            .map(|(&n, &s)| n.saturating_sub(1) * s)
+            .sum();
+        if layout.offset() != 0 || shape.len() != 4 || last > i32::MAX as usize {
+            return Err(Error::NotImplemented(format!(
+                "{OP} on CUDA: [N, C, H, W] images at offset 0 whose elements sit below 2^31, got \
+                 shape {shape:?}, strides {strides:?} and offset {}",
+                layout.offset()
+            )));
+        }
+        let int = |i: usize| strides[i] as i32;
+        Ok(ImageStrides {
+            n: int(0),
+            c: int(1),
+            h: int(2),
+            w: int(3),
+        })
+    }
+
+    /// The strides of a new image of `shape` in `format`.
+    fn dense(shape: [usize; 4], format: MemoryFormat) -> Result<ImageStrides> {
+        ImageStrides::of(&Layout::new(shape.to_vec(), format.strides(&shape), 0))
+    }
+}
+
+/// True when the kernels can read an image tensor laid out as `layout` where it lies (see
+/// `ImageStrides::of`); other tensors are copied first.
+pub fn reads_in_place(layout: &Layout) -> bool {
+    ImageStrides::of(layout).is_ok()
+}
 
 /// `ConvShape` of `conv.cu`, field for field.
 #[repr(C)]
@@ -48,15 +98,25 @@ struct ConvShape {
     dw: i32,
     groups: i32,
     splits: i32,
+    /// The input side: x (read) or dx (written).
+    input: ImageStrides,
+    /// The output side: y (written) or dy (read).
+    output: ImageStrides,
 }
 
 // SAFETY: plain `repr(C)` integers, laid out as the C++ struct.
 unsafe impl DeviceRepr for ConvShape {}
 
 impl ConvShape {
-    /// The kernels' view of `geo`. They index in 32-bit integers, which holds while the input,
-    /// the output and the weight each stay below 2^31 elements.
-    fn of(geo: &ConvGeometry, splits: usize) -> Result<ConvShape> {
+    /// The kernels' view of `geo`, with the images on the input and output sides laid out as
+    /// `input` and `output`. They index in 32-bit integers, which holds while the input, the output
+    /// and the weight each stay below 2^31 elements.
+    fn of(
+        geo: &ConvGeometry,
+        splits: usize,
+        input_strides: ImageStrides,
+        output_strides: ImageStrides,
+    ) -> Result<ConvShape> {
         let input = geo.batch * geo.in_channels * geo.height * geo.width;
         let output = geo.batch * geo.out_channels * geo.out_height * geo.out_width;
         let weight = geo.out_channels * weight_columns(geo);
@@ -87,6 +147,8 @@ impl ConvShape {
             dw: int(geo.dilation.1),
             groups: int(geo.groups),
             splits: int(splits),
+            input: input_strides,
+            output: output_strides,
         })
     }
 }
@@ -122,17 +184,32 @@ fn grid(rows: usize, columns: usize, layers: usize) -> Result<LaunchConfig> {
     })
 }
 
-/// The output `[N, Co, oh, ow]` of the convolution of `x` with `weight`, plus `bias` `[Co]`, and
-/// through a ReLU when `relu` (fused into the kernel's epilogue).
+/// The output shape `[N, Co, oh, ow]` of `geo`.
+fn output_shape(geo: &ConvGeometry) -> [usize; 4] {
+    [geo.batch, geo.out_channels, geo.out_height, geo.out_width]
+}
+
+/// The input shape `[N, C, H, W]` of `geo`.
+fn input_shape(geo: &ConvGeometry) -> [usize; 4] {
+    [geo.batch, geo.in_channels, geo.height, geo.width]
+}
+
+/// The output `[N, Co, oh, ow]`, stored in `format`, of the convolution of `x` (laid out as
+/// `x_layout`) with `weight`, plus `bias` `[Co]`, and through a ReLU when `relu` (fused into the
+/// kernel's epilogue).
+#[allow(clippy::too_many_arguments)]
 pub fn forward(
     x: &CudaStorage,
+    x_layout: &Layout,
     weight: &CudaStorage,
     bias: Option<&CudaStorage>,
     geo: &ConvGeometry,
     products: Products,
     relu: bool,
+    format: MemoryFormat,
 ) -> Result<CudaStorage> {
-    let shape = ConvShape::of(geo, 1)?;
+    let out = ImageStrides::dense(output_shape(geo), format)?;
+    let shape = ConvShape::of(geo, 1, ImageStrides::of(x_layout)?, out)?;
     let g = x.gpu()?;
     let plane = geo.out_height * geo.out_width;
     let mut y = empty::<f32>(&g, geo.batch * geo.out_channels * plane)?;
@@ -149,20 +226,25 @@ pub fn forward(
     };
     b.arg(&has_bias).arg(&relu).arg(&shape);
     let config = grid(geo.out_channels / geo.groups, geo.batch * plane, geo.groups)?;
-    // SAFETY: the kernel reads the input, weight and bias inside their sizes for this geometry
-    // (out-of-image taps are skipped) and writes each of the N * Co * oh * ow outputs once.
+    // SAFETY: the kernel reads the input (inside its layout, checked by `ImageStrides::of`), the
+    // weight and the bias inside their sizes for this geometry (out-of-image taps are skipped) and
+    // writes each of the N * Co * oh * ow outputs once, at its dense offset in `format`.
     unsafe { b.launch(config) }.map_err(|e| launch_error(&kernel, e))?;
     Ok(CudaStorage::F32(y))
 }
 
-/// The input gradient `[N, C, H, W]` from the output gradient `dy` (contiguous).
+/// The input gradient `[N, C, H, W]`, stored in `format`, from the output gradient `dy` (laid out
+/// as `dy_layout`).
 pub fn backward_input(
     dy: &CudaStorage,
+    dy_layout: &Layout,
     weight: &CudaStorage,
     geo: &ConvGeometry,
     products: Products,
+    format: MemoryFormat,
 ) -> Result<CudaStorage> {
-    let shape = ConvShape::of(geo, 1)?;
+    let dx_strides = ImageStrides::dense(input_shape(geo), format)?;
+    let shape = ConvShape::of(geo, 1, dx_strides, ImageStrides::of(dy_layout)?)?;
     let g = dy.gpu()?;
     let image = geo.height * geo.width;
     let mut dx = empty::<f32>(&g, geo.batch * geo.in_channels * image)?;
@@ -174,8 +256,8 @@ pub fn backward_input(
         .arg(weight.f32s(OP)?)
         .arg(&shape);
     let config = grid(geo.in_channels / geo.groups, geo.batch * image, geo.groups)?;
-    // SAFETY: reads stay inside dy and the weights for this geometry; every input pixel is
-    // written once.
+    // SAFETY: reads stay inside dy's layout and the weights for this geometry; every input pixel
+    // is written once, at its dense offset in `format`.
     unsafe { b.launch(config) }.map_err(|e| launch_error(&kernel, e))?;
     Ok(CudaStorage::F32(dx))
 }
@@ -194,16 +276,19 @@ fn weight_splits(geo: &ConvGeometry) -> usize {
 }
 
 /// The weight gradient's partial sums `[splits, Co, C/G, kh, kw]` from the output gradient `dy`
-/// (contiguous) and the input `x`, and `splits`; the weight gradient is their sum over the
-/// first axis.
+/// and the input `x` (each laid out as its layout says), and `splits`; the weight gradient is
+/// their sum over the first axis.
 pub fn backward_weight_partials(
     dy: &CudaStorage,
+    dy_layout: &Layout,
     x: &CudaStorage,
+    x_layout: &Layout,
     geo: &ConvGeometry,
     products: Products,
 ) -> Result<(CudaStorage, usize)> {
     let splits = weight_splits(geo);
-    let shape = ConvShape::of(geo, splits)?;
+    let (input, output) = (ImageStrides::of(x_layout)?, ImageStrides::of(dy_layout)?);
+    let shape = ConvShape::of(geo, splits, input, output)?;
     let g = dy.gpu()?;
     let columns = weight_columns(geo);
     let mut partials = empty::<f32>(&g, splits * geo.out_channels * columns)?;
@@ -215,7 +300,7 @@ pub fn backward_weight_partials(
         .arg(x.f32s(OP)?)
         .arg(&shape);
     let config = grid(geo.out_channels / geo.groups, columns, geo.groups * splits)?;
-    // SAFETY: reads stay inside dy and x for this geometry; each split writes all of its
+    // SAFETY: reads stay inside dy's and x's layouts for this geometry; each split writes all of its
     // Co * C/G * kh * kw partial sums once (zeros for a split past the last step).
     unsafe { b.launch(config) }.map_err(|e| launch_error(&kernel, e))?;
     Ok((CudaStorage::F32(partials), splits))

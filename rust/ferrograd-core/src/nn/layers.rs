@@ -2,7 +2,7 @@
 
 use super::{join, Module, TensorRole};
 use crate::ops::pool::MaxPoolWindow;
-use crate::{Result, Tensor};
+use crate::{MemoryFormat, Result, Tensor};
 
 /// Visits a weight and an optional bias as parameters.
 fn visit_weight_bias(
@@ -47,12 +47,23 @@ pub struct Conv2d {
     pub padding: (usize, usize),
     pub dilation: (usize, usize),
     pub groups: usize,
+    /// The memory format the input is brought to first (`model.to(memory_format=...)`), so the
+    /// output takes it too; None takes the input as it comes.
+    pub input_format: Option<MemoryFormat>,
 }
 
 impl Conv2d {
+    /// `x` in the layer's input format.
+    fn formatted(&self, x: &Tensor) -> Result<Tensor> {
+        match self.input_format {
+            Some(format) => x.contiguous_in(format),
+            None => Ok(x.clone()),
+        }
+    }
+
     /// The convolution, followed by a fused ReLU when `relu`.
     fn apply(&self, x: &Tensor, relu: bool) -> Result<Tensor> {
-        x.conv2d_then(
+        self.formatted(x)?.conv2d_then(
             &self.weight,
             self.bias.as_ref(),
             self.stride,
@@ -74,15 +85,17 @@ impl Module for Conv2d {
     }
 
     fn forward_relu_max_pool(&self, x: &Tensor, pool: MaxPoolWindow) -> Option<Result<Tensor>> {
-        Some(x.conv2d_relu_max_pool2d(
-            &self.weight,
-            self.bias.as_ref(),
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.groups,
-            pool,
-        ))
+        Some(self.formatted(x).and_then(|x| {
+            x.conv2d_relu_max_pool2d(
+                &self.weight,
+                self.bias.as_ref(),
+                self.stride,
+                self.padding,
+                self.dilation,
+                self.groups,
+                pool,
+            )
+        }))
     }
 
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor, TensorRole)) {

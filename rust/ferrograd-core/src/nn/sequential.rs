@@ -95,6 +95,7 @@ mod tests {
             padding: (1, 1),
             dilation: (1, 1),
             groups: 1,
+            input_format: None,
         }
     }
 

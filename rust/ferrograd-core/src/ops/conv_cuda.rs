@@ -1,13 +1,15 @@
 //! conv2d on a GPU as implicit GEMM (`cuda/conv.rs`): the forward pass and both gradients are our
-//! own kernels, which read the NCHW images and the weights in place (no column matrix). The bias
-//! gradient is the output gradient summed over images and positions, and the weight gradient the
-//! sum of the kernel's split partials, both with the reduction kernels (a fixed order).
+//! own kernels, which read the images through their strides and the weights in place (no column
+//! matrix). The output, and the input gradient, take the input's memory format: channels-last
+//! in, channels-last out, as in PyTorch. The bias gradient is the output gradient summed over
+//! images and positions, and the weight gradient the sum of the kernel's split partials, both with
+//! the reduction kernels (a fixed order).
 
 use crate::cpu::conv::ConvGeometry;
-use crate::cuda::conv::{backward_input, backward_weight_partials, forward};
+use crate::cuda::conv::{backward_input, backward_weight_partials, forward, reads_in_place};
 use crate::cuda::products::Products;
 use crate::ops::unary::UnaryOp;
-use crate::{Layout, Result, Storage, Tensor};
+use crate::{Layout, MemoryFormat, Result, Storage, Tensor};
 
 const OP: &str = "conv2d";
 
@@ -23,40 +25,62 @@ pub(super) fn conv2d_implicit_gemm(
     relu: bool,
 ) -> Result<Tensor> {
     let products = Products::from_autocast();
-    let (xc, wc) = (x.contiguous()?, weight.contiguous()?);
+    let format = MemoryFormat::of_input(x.layout());
+    let (xr, wc) = (in_place_or_dense(x, format)?, weight.contiguous()?);
     let bias_c = bias.map(|b| b.contiguous()).transpose()?;
     let y = {
-        let (sx, sw) = (xc.storage()?, wc.storage()?);
+        let (sx, sw) = (xr.storage()?, wc.storage()?);
         let sb = bias_c.as_ref().map(|b| b.storage()).transpose()?;
         let b = sb.as_ref().map(|s| s.cuda(OP)).transpose()?;
-        forward(sx.cuda(OP)?, sw.cuda(OP)?, b, geo, products, relu)?
+        forward(
+            sx.cuda(OP)?,
+            xr.layout(),
+            sw.cuda(OP)?,
+            b,
+            geo,
+            products,
+            relu,
+            format,
+        )?
     };
     let mut inputs = vec![x, weight];
     inputs.extend(bias);
     let shape = [geo.batch, geo.out_channels, geo.out_height, geo.out_width];
+    let layout = Layout::new(shape.to_vec(), format.strides(&shape), 0);
     let grads = Grads {
-        x: xc,
+        x: xr,
         weight: wc,
         geo: *geo,
         has_bias: bias.is_some(),
         products,
+        format,
     };
     Ok(match relu {
         // The fused op keeps its output for the ReLU's gradient: the composed ReLU's, g * step(x),
         // is g * step(y) (y <= 0 exactly where x was, and NaN where it was NaN).
-        true => {
-            Tensor::from_op_saving_output(Storage::Cuda(y), &shape, "conv2d_relu", &inputs, |y| {
-                Box::new(move |g| grads.of(&g.times_derivative(&y, UnaryOp::Step)?))
-            })
-        }
-        false => Tensor::from_op(
+        true => Tensor::from_op_saving_output_laid_out(
             Storage::Cuda(y),
-            &shape,
+            layout,
+            "conv2d_relu",
+            &inputs,
+            |y| Box::new(move |g| grads.of(&g.times_derivative(&y, UnaryOp::Step)?)),
+        ),
+        false => Tensor::from_op_laid_out(
+            Storage::Cuda(y),
+            layout,
             OP,
             &inputs,
             Box::new(move |g| grads.of(g)),
         ),
     })
+}
+
+/// `t` itself when the kernels can address it where it lies, else a dense copy in `format`.
+fn in_place_or_dense(t: &Tensor, format: MemoryFormat) -> Result<Tensor> {
+    match reads_in_place(t.layout()) {
+        true => Ok(t.clone()),
+        false => t.contiguous_in(format),
+    }
 }
 
 /// What the backward pass of a convolution needs.
@@ -66,24 +90,35 @@ struct Grads {
     geo: ConvGeometry,
     has_bias: bool,
     products: Products,
+    /// The forward output's memory format, which the input gradient takes too.
+    format: MemoryFormat,
 }
 
 impl Grads {
     /// The gradients of the input, the weight and the bias from the output's gradient `g`.
     fn of(&self, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        let (xc, wc, geo, products) = (&self.x, &self.weight, &self.geo, self.products);
-        let g = g.contiguous()?;
+        let (xr, wc, geo, products) = (&self.x, &self.weight, &self.geo, self.products);
+        let g = in_place_or_dense(g, self.format)?;
         let (dx, dw) = {
             let gs = g.storage()?;
             let dy = gs.cuda(OP)?;
-            let dx = match xc.requires_grad() {
-                true => Some(backward_input(dy, wc.storage()?.cuda(OP)?, geo, products)?),
+            let dx = match xr.requires_grad() {
+                true => Some(backward_input(
+                    dy,
+                    g.layout(),
+                    wc.storage()?.cuda(OP)?,
+                    geo,
+                    products,
+                    self.format,
+                )?),
                 false => None,
             };
             let dw = match wc.requires_grad() {
                 true => Some(backward_weight_partials(
                     dy,
-                    xc.storage()?.cuda(OP)?,
+                    g.layout(),
+                    xr.storage()?.cuda(OP)?,
+                    xr.layout(),
                     geo,
                     products,
                 )?),
@@ -91,7 +126,8 @@ impl Grads {
             };
             (dx, dw)
         };
-        let dx = dx.map(|d| Tensor::from_storage(Storage::Cuda(d), Layout::contiguous(xc.shape())));
+        let dx_layout = Layout::new(xr.shape().to_vec(), self.format.strides(xr.shape()), 0);
+        let dx = dx.map(|d| Tensor::from_storage(Storage::Cuda(d), dx_layout));
         let dw = match dw {
             Some((partials, splits)) => {
                 let parts = [&[splits][..], wc.shape()].concat();

@@ -1,6 +1,9 @@
 // Convolution as implicit GEMM: the three products of a convolution (forward, input gradient,
 // weight gradient) run as tiled matrix products whose operand tiles are gathered straight from the
-// NCHW images and the [Co, C/G, kh, kw] weights, so no column matrix (im2col) is ever written.
+// images and the contiguous [Co, C/G, kh, kw] weights, so no column matrix (im2col) is ever
+// written. Images are [N, C, H, W] tensors addressed through their element strides (`ImageStrides`):
+// NCHW, channels-last (NHWC) and other views are read and written in place, the input side (x, dx)
+// and the output side (y, dy) each in its own layout.
 //
 //   forward        y[co, (img, oy, ox)]   = sum over (ci, ki, kj)   of w  * x(img, ci, oy*sh - ph + ki*dh, ...)
 //   input grad     dx[ci, (img, iy, ix)]  = sum over (co, ki, kj)   of w  * dy(img, co, (iy + ph - ki*dh) / sh, ...)
@@ -33,20 +36,30 @@
 // partial product; the launcher sums the partials in a fixed order (deterministic, no atomics).
 //
 // Not yet timed on a GPU (written while none was lent); double-buffered staging (cp.async) and
-// ldmatrix fragment loads are the next steps once it is.
+// ldmatrix fragment loads are the next steps once it is. In channels-last images consecutive
+// output positions (a warp's right-operand gathers) sit C floats apart, so those loads are not
+// coalesced; a tiling that runs the reduction over channels innermost would fix that for NHWC.
 
 #define CONV_BM 64
 #define CONV_BN 64
 #define CONV_BK 16
 #define CONV_THREADS 256
 
-// `ConvShape` of `cuda/conv.rs`, field for field. All sizes fit in int (the launcher checks).
+// Element strides of an [N, C, H, W] image tensor: (C H W, H W, W, 1) for NCHW, (H W C, 1, W C, C)
+// for channels-last.
+struct ImageStrides {
+    int n, c, h, w;
+};
+
+// `ConvShape` of `cuda/conv.rs`, field for field. All sizes, and every element offset an operand
+// is addressed at, fit in int (the launcher checks).
 struct ConvShape {
     int n, c, h, w;              // input
     int co, oh, ow;              // output
     int kh, kw, sh, sw, ph, pw, dh, dw;
     int groups;
     int splits;                  // weight gradient: reduction splits per group
+    ImageStrides in, out;        // x (read) or dx (written); y (written) or dy (read)
 };
 
 // f32 tiles, 4 x 4 accumulators per thread.
@@ -188,14 +201,14 @@ __device__ __forceinline__ void conv_forward(float* y, const float* x, const flo
     const bool col_ok = col < columns;
     const int img = col_ok ? col / plane : 0, pos = col_ok ? col % plane : 0;
     const int iy0 = pos / s.ow * s.sh - s.ph, ix0 = pos % s.ow * s.sw - s.pw;
-    const float* image = x + ((long long)img * s.c + (long long)g * cig) * s.h * s.w;
+    const float* image = x + (long long)img * s.in.n + (long long)g * cig * s.in.c;
     Tile tile;
     conv_steps(
         tile, staged, 0, K,
         [&](int slot, int k) {
             const int tap = k % area;
             taps.valid[slot] = k < K;
-            taps.offset[slot] = k / area * s.h * s.w;
+            taps.offset[slot] = k / area * s.in.c;
             taps.dy[slot] = tap / s.kw * s.dh;
             taps.dx[slot] = tap % s.kw * s.dw;
         },
@@ -206,13 +219,14 @@ __device__ __forceinline__ void conv_forward(float* y, const float* x, const flo
         [&](int kk) {
             const int iy = iy0 + taps.dy[kk], ix = ix0 + taps.dx[kk];
             const bool inside = col_ok && taps.valid[kk] && iy >= 0 && iy < s.h && ix >= 0 && ix < s.w;
-            return inside ? image[taps.offset[kk] + iy * s.w + ix] : 0.f;
+            return inside ? image[taps.offset[kk] + iy * s.in.h + ix * s.in.w] : 0.f;
         });
     tile.for_each([&](int row, int column, float v) {
         const int m = m0 + row, n = n0 + column;
         if (m >= cog || n >= columns) return;
-        const int channel = g * cog + m;
-        const long long out = ((long long)(n / plane) * s.co + channel) * plane + n % plane;
+        const int channel = g * cog + m, p = n % plane;
+        const long long out =
+            (long long)(n / plane) * s.out.n + (long long)channel * s.out.c + p / s.ow * s.out.h + p % s.ow * s.out.w;
         const float value = v + (has_bias ? bias[channel] : 0.f);
         y[out] = relu && value < 0.f ? 0.f : value;
     });
@@ -225,20 +239,20 @@ __device__ __forceinline__ void conv_backward_input(float* dx, const float* dy, 
     __shared__ ConvTaps taps;
     const int g = blockIdx.z, t = threadIdx.x;
     const int cig = s.c / s.groups, cog = s.co / s.groups, area = s.kh * s.kw;
-    const int K = cog * area, plane = s.oh * s.ow, in_plane = s.h * s.w, columns = s.n * in_plane;
+    const int K = cog * area, in_plane = s.h * s.w, columns = s.n * in_plane;
     const int m0 = blockIdx.y * CONV_BM, n0 = blockIdx.x * CONV_BN;
     const int col = n0 + t % CONV_BN;
     const bool col_ok = col < columns;
     const int img = col_ok ? col / in_plane : 0, pos = col_ok ? col % in_plane : 0;
     const int iy = pos / s.w, ix = pos % s.w;
-    const float* grad = dy + ((long long)img * s.co + (long long)g * cog) * plane;
+    const float* grad = dy + (long long)img * s.out.n + (long long)g * cog * s.out.c;
     Tile tile;
     conv_steps(
         tile, staged, 0, K,
         [&](int slot, int k) {
             const int tap = k % area;
             taps.valid[slot] = k < K;
-            taps.offset[slot] = k / area * plane;
+            taps.offset[slot] = k / area * s.out.c;
             // Weight element (g * cog + co, ci, ki, kj) sits at extra + ci * area.
             taps.extra[slot] = (g * cog + k / area) * cig * area + tap;
             taps.dy[slot] = s.ph - tap / s.kw * s.dh;
@@ -254,14 +268,15 @@ __device__ __forceinline__ void conv_backward_input(float* dx, const float* dy, 
             const int sy = iy + taps.dy[kk], sx = ix + taps.dx[kk];
             if (col_ok && taps.valid[kk] && sy >= 0 && sx >= 0 && sy % s.sh == 0 && sx % s.sw == 0) {
                 const int oy = sy / s.sh, ox = sx / s.sw;
-                if (oy < s.oh && ox < s.ow) return grad[taps.offset[kk] + oy * s.ow + ox];
+                if (oy < s.oh && ox < s.ow) return grad[taps.offset[kk] + oy * s.out.h + ox * s.out.w];
             }
             return 0.f;
         });
     tile.for_each([&](int row, int column, float v) {
         const int m = m0 + row, n = n0 + column;
         if (m >= cig || n >= columns) return;
-        dx[((long long)(n / in_plane) * s.c + g * cig + m) * in_plane + n % in_plane] = v;
+        const int p = n % in_plane;
+        dx[(long long)(n / in_plane) * s.in.n + (long long)(g * cig + m) * s.in.c + p / s.w * s.in.h + p % s.w * s.in.w] = v;
     });
 }
 
@@ -275,7 +290,7 @@ __device__ __forceinline__ void conv_backward_weight(float* partials, const floa
     __shared__ ConvTaps taps;
     const int g = blockIdx.z / s.splits, split = blockIdx.z % s.splits, t = threadIdx.x;
     const int cig = s.c / s.groups, cog = s.co / s.groups, area = s.kh * s.kw;
-    const int columns = cig * area, plane = s.oh * s.ow, in_plane = s.h * s.w;
+    const int columns = cig * area, plane = s.oh * s.ow;
     const int K = s.n * plane;
     // Each split takes a run of whole steps.
     const int steps = (K + CONV_BK - 1) / CONV_BK, per_split = (steps + s.splits - 1) / s.splits;
@@ -286,27 +301,28 @@ __device__ __forceinline__ void conv_backward_weight(float* partials, const floa
     const bool col_ok = col < columns;
     const int ci = col_ok ? col / area : 0, tap = col_ok ? col % area : 0;
     const int cy = tap / s.kw * s.dh - s.ph, cx = tap % s.kw * s.dw - s.pw;
-    const float* channel = x + (long long)(g * cig + ci) * in_plane;
-    const float* grad = dy + (long long)g * cog * plane;
+    const float* channel = x + (long long)(g * cig + ci) * s.in.c;
+    const float* grad = dy + (long long)g * cog * s.out.c;
     Tile tile;
     conv_steps(
         tile, staged, k_begin, k_end,
         [&](int slot, int k) {
             const int img = k / plane, pos = k % plane;
             taps.valid[slot] = k < k_end;
-            taps.offset[slot] = img * s.c * in_plane;
-            taps.extra[slot] = img * s.co * plane + pos;
-            taps.dy[slot] = pos / s.ow * s.sh;
-            taps.dx[slot] = pos % s.ow * s.sw;
+            const int oy = pos / s.ow, ox = pos % s.ow;
+            taps.offset[slot] = img * s.in.n;
+            taps.extra[slot] = img * s.out.n + oy * s.out.h + ox * s.out.w;
+            taps.dy[slot] = oy * s.sh;
+            taps.dx[slot] = ox * s.sw;
         },
         [&](int mm, int kk, int) {
             const int m = m0 + mm;
-            return m < cog && taps.valid[kk] ? grad[taps.extra[kk] + (long long)m * plane] : 0.f;
+            return m < cog && taps.valid[kk] ? grad[taps.extra[kk] + (long long)m * s.out.c] : 0.f;
         },
         [&](int kk) {
             const int iy = taps.dy[kk] + cy, ix = taps.dx[kk] + cx;
             const bool inside = col_ok && taps.valid[kk] && iy >= 0 && iy < s.h && ix >= 0 && ix < s.w;
-            return inside ? channel[(long long)taps.offset[kk] + iy * s.w + ix] : 0.f;
+            return inside ? channel[(long long)taps.offset[kk] + iy * s.in.h + ix * s.in.w] : 0.f;
         });
     float* out = partials + (long long)split * s.co * columns;
     tile.for_each([&](int row, int column, float v) {
