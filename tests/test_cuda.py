@@ -821,8 +821,9 @@ def test_conv2d_with_its_fused_relu_matches_the_cpu(rng: np.random.Generator) ->
 @pytest.mark.parametrize("precision", ["f32", "bf16"])
 def test_channels_last_convolution_reads_and_writes_nhwc_in_place(precision: str, rng: np.random.Generator) -> None:
     """A channels-last input runs the implicit GEMM on NHWC images in place: the output and the
-    input gradient come back channels-last, a chain of convolutions stays channels-last, and values
-    and gradients match the CPU's NCHW convolution; a sliced (strided) input is read in place too."""
+    input gradient come back channels-last, a chain of convolutions with batch norm, ReLU and a
+    residual add between them stays channels-last, and values and gradients match the CPU's;
+    a sliced (strided) input is read in place too."""
     x = rng.standard_normal((4, 6, 11, 10)).astype(np.float32)
     w1 = rng.standard_normal((70, 6, 3, 3)).astype(np.float32)
     w2 = rng.standard_normal((8, 35, 3, 3)).astype(np.float32)
@@ -830,6 +831,8 @@ def test_channels_last_convolution_reads_and_writes_nhwc_in_place(precision: str
 
     def chain(xv: fg.Tensor, w1v: fg.Tensor, bv: fg.Tensor, w2v: fg.Tensor) -> fg.Tensor:
         h = F.conv2d(xv.contiguous(memory_format=fg.channels_last), w1v, bv, 1, 1)
+        # Batch norm, a ReLU and a residual add keep the format, as in a ResNet block.
+        h = F.relu(F.batch_norm(h, None, None, training=True)) + h
         if xv.device.startswith("cuda"):
             assert h.is_contiguous(memory_format=fg.channels_last) and not h.is_contiguous()
         y = fg._core.conv2d(h, w2v, None, (2, 1), (0, 1), (1, 2), 2, relu=True)

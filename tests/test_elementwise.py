@@ -187,8 +187,25 @@ def test_integer_and_bool_operands_follow_pytorch_promotion():
     assert (m + 1).dtype == "int64" and (m + 1).tolist() == ((a > 0) + 1).tolist()
     with pytest.raises(TypeError, match="sub: expected dtype int64 or float32 \\(bools do not subtract\\), got bool"):
         m - n
-    with pytest.raises(TypeError, match="pow: expected dtype float32 \\(cast with .float\\(\\)\\), got int64"):
-        ta ** tb
+    powers = fg.tensor(np.abs(a) % 5) ** fg.tensor(b % 4)
+    assert powers.dtype == "int64" and powers.tolist() == ((np.abs(a) % 5) ** (b % 4)).tolist()
+    assert (ta ** 2).dtype == "int64" and (ta ** 2).tolist() == (a ** 2).tolist()
+    assert (ta ** 0.5).dtype == "float32"
+    np.testing.assert_allclose((fg.tensor(np.abs(a)) ** 0.5).numpy(), np.abs(a) ** 0.5, rtol=1e-6)
+    with pytest.raises(ValueError, match="pow: argument `exponent` expected non-negative integers.*got -1"):
+        ta ** -1
+    # Labels and counts: extrema keep the dtype, positions are int64, negation keeps the dtype.
+    a32 = fg.tensor(a.astype(np.int32))
+    assert a32.max().dtype == "int32" and a32.max().item() == a.max() and int(ta.max()) + 1 == a.max() + 1
+    values, positions = ta.max(1)
+    assert values.tolist() == a.max(1).tolist() and positions.tolist() == a.argmax(1).tolist()
+    assert ta.min(0)[0].tolist() == a.min(0).tolist() and ta.argmin().item() == a.argmin()
+    assert ta.argmax(0).dtype == "int64" and ta.argmax(0).tolist() == a.argmax(0).tolist()
+    assert (-a32).dtype == "int32" and (-a32).tolist() == (-a).tolist()
+    assert ta.abs().tolist() == np.abs(a).tolist() and ta.sign().tolist() == np.sign(a).tolist()
+    assert m.max().item() == 1 and m.max().dtype == "bool"
+    with pytest.raises(TypeError, match="neg: expected dtype an integer or float type \\(not bool\\), got bool"):
+        -m
     pred, labels = fg.tensor(np.array([1, 2, 3, 0])), fg.tensor(np.array([1, 0, 3, 0]))
     correct = (pred == labels).sum()
     assert correct.dtype == "int64" and correct.item() == 3

@@ -86,6 +86,28 @@ def test_convolution_of_a_channels_last_input_matches_the_nchw_one(groups: int, 
         np.testing.assert_array_equal(g1, g0)
 
 
+def test_pointwise_ops_and_batch_norm_keep_channels_last() -> None:
+    """Pointwise ops (with broadcasting) and batch norm return channels-last results for a
+    channels-last input, as PyTorch does, with the NCHW computation's values and gradients (batch
+    norm sums each channel in another order: within 1e-5)."""
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((4, 3, 5, 6)).astype(np.float32)
+    bias = rng.standard_normal((3, 1, 1)).astype(np.float32)
+    results = {}
+    for fmt in (fg.contiguous_format, fg.channels_last):
+        x = fg.tensor(a, requires_grad=True)
+        bn = fg.nn.BatchNorm2d(3)
+        h = bn(F.relu(x.contiguous(memory_format=fmt)) * 2.0 + fg.tensor(bias))
+        y = F.gelu(h + x.contiguous(memory_format=fmt))
+        expect_cl = fmt == fg.channels_last
+        assert h.is_contiguous(memory_format=fg.channels_last) == expect_cl
+        assert y.is_contiguous(memory_format=fg.channels_last) == expect_cl and y.is_contiguous() != expect_cl
+        (y * y).sum().backward()
+        results[fmt] = (y.detach().numpy(), x.grad.numpy(), bn.weight.grad.numpy(), bn.running_var.numpy())
+    for got, want in zip(results[fg.channels_last], results[fg.contiguous_format]):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
 def _small_cnn() -> fg.nn.Module:
     n = fg.nn
     return n.Sequential(n.Conv2d(1, 4, 3), n.ReLU(), n.MaxPool2d(2), n.Conv2d(4, 6, 3), n.ReLU(), n.Flatten(),

@@ -2,14 +2,18 @@
 //! row-major (`Contiguous`, NCHW) or channels-last (`ChannelsLast`, NHWC: the channels of a pixel
 //! side by side). A channels-last tensor keeps its logical shape `[N, C, H, W]`; only its strides
 //! differ, so every op reads it like any other view. The GPU convolution reads and writes it in
-//! place and gives its output the input's format (`ops/conv_cuda.rs`).
+//! place and gives its output the input's format (`ops/conv_cuda.rs`); pointwise ops and batch
+//! norm keep it by working on the `[N, H, W, C]` view, which is row-major (`in_nhwc_order`).
 
 use crate::layout::contiguous_strides;
 use crate::{Error, Layout, Result, Tensor};
 
 /// Axes of an `[N, C, H, W]` tensor from the outermost in memory to the innermost, for
-/// channels-last: N, H, W, then C.
+/// channels-last: N, H, W, then C. Also the permutation to the `[N, H, W, C]` view.
 const CHANNELS_LAST_ORDER: [usize; 4] = [0, 2, 3, 1];
+
+/// The permutation from an `[N, H, W, C]` view back to `[N, C, H, W]`.
+const FROM_NHWC: [usize; 4] = [0, 3, 1, 2];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MemoryFormat {
@@ -95,9 +99,35 @@ impl Tensor {
                 // The copy is made in [N, H, W, C] order, then viewed back as [N, C, H, W].
                 self.permute(&CHANNELS_LAST_ORDER)?
                     .contiguous()?
-                    .permute(&[0, 3, 1, 2])
+                    .permute(&FROM_NHWC)
             }
         }
+    }
+
+    /// True for a rank-4 tensor stored channels-last and not also row-major: the tensors whose
+    /// format pointwise ops and batch norm keep.
+    pub(crate) fn is_channels_last_only(&self) -> bool {
+        MemoryFormat::of_input(self.layout()) == MemoryFormat::ChannelsLast
+    }
+
+    /// `f` applied to the `[N, H, W, C]` views of `operands` (each of rank 4 at most; a smaller one
+    /// gets leading axes of size 1 first, as broadcasting would give it), and its result viewed back
+    /// as `[N, C, H, W]`. For a channels-last operand that view is row-major, so a pointwise `f`
+    /// runs over row-major data and its result is channels-last, as PyTorch keeps a pointwise op's
+    /// input format. Autograd records the views, so gradients come back in the same order.
+    pub(crate) fn in_nhwc_order(
+        operands: &[&Tensor],
+        f: impl FnOnce(&[Tensor]) -> Result<Tensor>,
+    ) -> Result<Tensor> {
+        let views = operands
+            .iter()
+            .map(|t| {
+                let mut shape = vec![1; 4 - t.rank().min(4)];
+                shape.extend_from_slice(t.shape());
+                t.reshape(&shape)?.permute(&CHANNELS_LAST_ORDER)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        f(&views)?.permute(&FROM_NHWC)
     }
 }
 
@@ -148,5 +178,36 @@ mod tests {
             .unwrap()
             .contiguous_in(MemoryFormat::ChannelsLast)
             .is_err());
+    }
+
+    /// Pointwise ops keep a channels-last operand's format, with the values and gradients of the
+    /// row-major computation.
+    #[test]
+    fn pointwise_ops_keep_channels_last() {
+        let values: Vec<f32> = (0..48).map(|v| (v as f32 - 20.0) * 0.25).collect();
+        let bias = Tensor::from_vec(vec![0.5f32, -1.0, 2.0], &[3, 1, 1]).unwrap();
+        let run = |format: MemoryFormat| {
+            let x = Tensor::from_vec(values.clone(), &[2, 3, 2, 4]).unwrap();
+            x.set_requires_grad(true).unwrap();
+            let xf = x.contiguous_in(format).unwrap();
+            let y = xf
+                .relu()
+                .unwrap()
+                .add(&bias)
+                .unwrap()
+                .mul(&xf)
+                .unwrap()
+                .exp()
+                .unwrap();
+            let channels_last = y.layout().is_channels_last() && !y.layout().is_contiguous();
+            y.sum(&[0, 1, 2, 3], false).unwrap().backward(None).unwrap();
+            let grad = x.grad().unwrap().to_vec::<f32>().unwrap();
+            (y.to_vec::<f32>().unwrap(), grad, channels_last)
+        };
+        let (y_nchw, g_nchw, nchw_is_cl) = run(MemoryFormat::Contiguous);
+        let (y_cl, g_cl, cl_is_cl) = run(MemoryFormat::ChannelsLast);
+        assert!(!nchw_is_cl && cl_is_cl);
+        assert_eq!(y_cl, y_nchw);
+        assert_eq!(g_cl, g_nchw);
     }
 }

@@ -668,8 +668,12 @@ impl PyTensor {
                 "pow() with a modulus is not supported",
             ));
         }
+        // An integer tensor to a Python int stays an integer (the binary op's promotion); other
+        // numbers are float exponents.
+        let integer_power =
+            !self.inner.dtype().is_float() && o.is_instance_of::<pyo3::types::PyInt>();
         if let Ok(p) = o.extract::<f32>() {
-            if !o.is_instance_of::<PyTensor>() {
+            if !o.is_instance_of::<PyTensor>() && !integer_power {
                 return self.unary(py, |t| t.powf(p));
             }
         }

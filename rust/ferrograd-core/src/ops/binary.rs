@@ -95,6 +95,21 @@ fn broadcast_pair(
     Ok((shape, la, lb))
 }
 
+/// The backward pass of a binary op: the gradients of both operands (before summing over
+/// broadcast axes) from the output's gradient and the two operands.
+trait BinaryBackward:
+    Fn(&Tensor, &Tensor, &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> + Send + Sync + 'static
+{
+}
+
+impl<F> BinaryBackward for F where
+    F: Fn(&Tensor, &Tensor, &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)>
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 impl Tensor {
     /// Sums a broadcast gradient back down to `shape` (the inverse of broadcasting).
     pub fn sum_to(&self, shape: &[usize]) -> Result<Tensor> {
@@ -143,20 +158,27 @@ impl Tensor {
         Ok((shape, out))
     }
 
-    fn binary(
-        &self,
-        rhs: &Tensor,
-        op: BinaryOp,
-        backward: impl Fn(&Tensor, &Tensor, &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)>
-            + Send
-            + Sync
-            + 'static,
-    ) -> Result<Tensor> {
+    fn binary(&self, rhs: &Tensor, op: BinaryOp, backward: impl BinaryBackward) -> Result<Tensor> {
         if self.dtype() != DType::F32 || rhs.dtype() != DType::F32 {
             if let Some(out) = self.promoted_binary(rhs, op)? {
                 return Ok(out);
             }
         }
+        if self.keeps_channels_last_with(rhs) {
+            return Tensor::in_nhwc_order(&[self, rhs], |v| {
+                v[0].binary_in_order(&v[1], op, backward)
+            });
+        }
+        self.binary_in_order(rhs, op, backward)
+    }
+
+    /// `binary` of f32 operands with a row-major result, whatever their layouts.
+    fn binary_in_order(
+        &self,
+        rhs: &Tensor,
+        op: BinaryOp,
+        backward: impl BinaryBackward,
+    ) -> Result<Tensor> {
         let (shape, storage) = self.map_binary(rhs, op)?;
         let (a, b) = (self.clone(), rhs.clone());
         let backward: crate::autograd::BackwardFn = Box::new(move |g| {
@@ -173,6 +195,19 @@ impl Tensor {
             &[self, rhs],
             backward,
         ))
+    }
+
+    /// True when a pointwise op of this tensor and `rhs` should keep the channels-last format:
+    /// an operand of the result's shape is channels-last (and not row-major), and neither has
+    /// more than four axes.
+    fn keeps_channels_last_with(&self, rhs: &Tensor) -> bool {
+        let full = |t: &Tensor, other: &Tensor| {
+            t.is_channels_last_only()
+                && other.rank() <= 4
+                && crate::layout::broadcast_shapes("binary", t.shape(), other.shape())
+                    .is_ok_and(|s| s == t.shape())
+        };
+        full(self, rhs) || full(rhs, self)
     }
 
     pub fn add(&self, rhs: &Tensor) -> Result<Tensor> {

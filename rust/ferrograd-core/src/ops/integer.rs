@@ -1,10 +1,11 @@
-//! Integer and bool operands of the arithmetic ops and of `sum`, with PyTorch's type promotion:
-//! two integer operands add, subtract, multiply and take maxima and minima in int64 (two bools
-//! stay bool: `+` and `max` are `or`, `*` and `min` are `and`); an
+//! Integer and bool operands of the arithmetic ops and of the reductions, with PyTorch's type
+//! promotion: two integer operands add, subtract, multiply, raise to a power and take maxima and
+//! minima in int64 (two bools stay bool: `+` and `max` are `or`, `*` and `min` are `and`); an
 //! integer operand beside a float32 one, and both operands of a division, become float32; `sum`
-//! of integers or bools counts in int64. The integer kernels run on the host (a CUDA operand is
-//! read back and the result uploaded): they serve counting and index arithmetic, such as
-//! `(pred == y).sum()`, not the training hot path.
+//! of integers or bools counts in int64; `max`, `min` and negation keep the dtype, and `argmax` /
+//! `argmin` give int64 positions. The integer kernels run on the host (a CUDA operand is read back
+//! and the result uploaded): they serve counting, labels and index arithmetic, such as
+//! `(pred == y).sum()` or `y.max() + 1`, not the training hot path.
 
 use super::binary::BinaryOp;
 use crate::layout::broadcast_shapes;
@@ -40,9 +41,6 @@ impl Tensor {
             let widened = (self.to_dtype(DType::F32)?, rhs.to_dtype(DType::F32)?);
             return Ok(Some(widened.0.apply_binary(&widened.1, op)?));
         }
-        if op == BinaryOp::Pow {
-            return Err(Error::dtype(op.name(), "float32 (cast with .float())", a));
-        }
         let both_bool = a == DType::Bool && b == DType::Bool;
         if both_bool && op == BinaryOp::Sub {
             return Err(Error::dtype(
@@ -54,7 +52,19 @@ impl Tensor {
         super::same_device(op.name(), self, rhs)?;
         let shape = broadcast_shapes(op.name(), self.shape(), rhs.shape())?;
         let (x, y) = (host_i64(self, &shape)?, host_i64(rhs, &shape)?);
+        if op == BinaryOp::Pow {
+            if let Some(q) = y.iter().find(|&&q| q < 0) {
+                return Err(Error::arg(
+                    "pow",
+                    "exponent",
+                    "non-negative integers for an integer base (cast with .float())",
+                    q,
+                ));
+            }
+        }
         let combine = |p: i64, q: i64| match op {
+            // In range by the check above; a power past int64 wraps, as in PyTorch.
+            BinaryOp::Pow => p.wrapping_pow(q.min(u32::MAX as i64) as u32),
             BinaryOp::Add => p.wrapping_add(q),
             BinaryOp::Sub => p.wrapping_sub(q),
             BinaryOp::Mul => p.wrapping_mul(q),
@@ -73,21 +83,48 @@ impl Tensor {
         Ok(Some(out.to_device(self.device())?))
     }
 
-    /// The int64 sum of an integer or bool tensor over `axes`.
-    pub(super) fn integral_sum(&self, axes: &[usize], keepdim: bool) -> Result<Tensor> {
+    /// `kind` of an integer or bool tensor over `axes`: sums in int64, maxima and minima in the
+    /// tensor's dtype, positions (over one axis) in int64.
+    pub(super) fn integral_reduce(
+        &self,
+        op: &'static str,
+        axes: &[usize],
+        keepdim: bool,
+        kind: IntegralReduce,
+    ) -> Result<Tensor> {
         let rank = self.rank();
         let kept: Vec<usize> = (0..rank).filter(|d| !axes.contains(d)).collect();
         let order: Vec<usize> = kept.iter().chain(axes).copied().collect();
-        // Reduced axes last: each output value sums one contiguous run.
+        // Reduced axes last: each output value reduces one contiguous run.
         let moved = self.to_device(Device::Cpu)?.permute(&order)?;
         let run: usize = axes.iter().map(|&d| self.shape()[d]).product();
+        let outputs: usize = kept.iter().map(|&d| self.shape()[d]).product();
+        if run == 0 && kind != IntegralReduce::Sum && outputs > 0 {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "cannot reduce an empty axis of a tensor of shape {:?}",
+                    self.shape()
+                ),
+            ));
+        }
         let values = moved.to_dtype(DType::I64)?.to_vec::<i64>()?;
-        let sums: Vec<i64> = match run {
-            0 => vec![0; kept.iter().map(|&d| self.shape()[d]).product()],
-            _ => values
-                .chunks(run)
-                .map(|c| c.iter().fold(0i64, |s, &v| s.wrapping_add(v)))
-                .collect(),
+        let reduce = |c: &[i64]| -> i64 {
+            let position = |better: fn(i64, i64) -> bool| {
+                // The first position at ties, as in PyTorch.
+                (1..c.len()).fold(0, |best, i| if better(c[i], c[best]) { i } else { best }) as i64
+            };
+            match kind {
+                IntegralReduce::Sum => c.iter().fold(0i64, |s, &v| s.wrapping_add(v)),
+                IntegralReduce::Max => c.iter().copied().max().unwrap_or(0),
+                IntegralReduce::Min => c.iter().copied().min().unwrap_or(0),
+                IntegralReduce::ArgMax => position(|a, b| a > b),
+                IntegralReduce::ArgMin => position(|a, b| a < b),
+            }
+        };
+        let reduced: Vec<i64> = match run {
+            0 => vec![0; outputs],
+            _ => values.chunks(run).map(reduce).collect(),
         };
         let shape: Vec<usize> = (0..rank)
             .filter_map(|d| match axes.contains(&d) {
@@ -95,8 +132,47 @@ impl Tensor {
                 true => keepdim.then_some(1),
             })
             .collect();
-        Tensor::from_vec(sums, &shape)?.to_device(self.device())
+        let out = Tensor::from_vec(reduced, &shape)?;
+        let out = match kind {
+            IntegralReduce::Max | IntegralReduce::Min => out.to_dtype(self.dtype())?,
+            _ => out,
+        };
+        out.to_device(self.device())
     }
+
+    /// Negation, absolute value or sign of an integer tensor, in its own dtype (bools refused,
+    /// as in PyTorch).
+    pub(super) fn integral_unary(&self, op: &'static str) -> Result<Tensor> {
+        if self.dtype() == DType::Bool {
+            return Err(Error::dtype(
+                op,
+                "an integer or float type (not bool)",
+                self.dtype(),
+            ));
+        }
+        let values = host_i64(self, self.shape())?;
+        let f = match op {
+            "neg" => i64::wrapping_neg,
+            "abs" => i64::wrapping_abs,
+            _ => i64::signum,
+        };
+        Tensor::from_vec(
+            values.into_iter().map(f).collect::<Vec<i64>>(),
+            self.shape(),
+        )?
+        .to_dtype(self.dtype())?
+        .to_device(self.device())
+    }
+}
+
+/// The reductions `integral_reduce` computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum IntegralReduce {
+    Sum,
+    Max,
+    Min,
+    ArgMax,
+    ArgMin,
 }
 
 #[cfg(test)]
@@ -125,7 +201,12 @@ mod tests {
             a.mul(&x).unwrap().to_vec::<f32>().unwrap(),
             vec![1.5, -1.0, 2.5, 1.5]
         );
-        assert!(a.pow(&b).is_err());
+        let power = a.pow(&b).unwrap();
+        assert_eq!(power.dtype(), DType::I64);
+        assert_eq!(power.to_vec::<i64>().unwrap(), vec![9, -16384, 25, 279_936]);
+        assert!(a
+            .pow(&Tensor::from_vec(vec![-1i64], &[1]).unwrap())
+            .is_err());
         let t = Tensor::from_vec(vec![true, false, true, true], &[2, 2]).unwrap();
         let f = Tensor::from_vec(vec![false, false], &[2]).unwrap();
         assert_eq!(
@@ -134,6 +215,54 @@ mod tests {
         );
         assert_eq!(t.mul(&f).unwrap().dtype(), DType::Bool);
         assert!(t.sub(&f).is_err());
+    }
+
+    #[test]
+    fn integer_extrema_positions_and_negation_keep_pytorchs_dtypes() {
+        let a = Tensor::from_vec(vec![3i32, -4, 5, 5, 0, -4], &[2, 3]).unwrap();
+        let max = a.max_all().unwrap();
+        assert_eq!(
+            (max.dtype(), max.to_vec::<i32>().unwrap()),
+            (DType::I32, vec![5])
+        );
+        assert_eq!(a.min_all().unwrap().to_vec::<i32>().unwrap(), vec![-4]);
+        let rows = a.max_dim(1, false).unwrap();
+        assert_eq!(rows.to_vec::<i32>().unwrap(), vec![5, 5]);
+        let columns = a.min_dim(0, true).unwrap();
+        assert_eq!(columns.shape(), &[1, 3]);
+        assert_eq!(columns.to_vec::<i32>().unwrap(), vec![3, -4, -4]);
+        // First position at ties, as in PyTorch.
+        let argmax = a.argmax(1, false).unwrap();
+        assert_eq!(
+            (argmax.dtype(), argmax.to_vec::<i64>().unwrap()),
+            (DType::I64, vec![2, 0])
+        );
+        assert_eq!(
+            a.argmin(1, false).unwrap().to_vec::<i64>().unwrap(),
+            vec![1, 2]
+        );
+        let negated = a.neg().unwrap();
+        assert_eq!(negated.dtype(), DType::I32);
+        assert_eq!(negated.to_vec::<i32>().unwrap(), vec![-3, 4, -5, -5, 0, 4]);
+        assert_eq!(
+            a.abs().unwrap().to_vec::<i32>().unwrap(),
+            vec![3, 4, 5, 5, 0, 4]
+        );
+        assert_eq!(
+            a.sign().unwrap().to_vec::<i32>().unwrap(),
+            vec![1, -1, 1, 1, 0, -1]
+        );
+        let mask = Tensor::from_vec(vec![false, true, false], &[3]).unwrap();
+        assert_eq!(
+            mask.max_all().unwrap().to_vec::<bool>().unwrap(),
+            vec![true]
+        );
+        assert!(mask.neg().is_err());
+        let empty = Tensor::from_vec(Vec::<i64>::new(), &[2, 0]).unwrap();
+        assert!(empty.max_dim(1, false).is_err());
+        assert_eq!(empty.max_dim(0, false).unwrap().shape(), &[0]);
+        let widened = a.powf(0.5).unwrap();
+        assert_eq!(widened.dtype(), DType::F32);
     }
 
     #[test]

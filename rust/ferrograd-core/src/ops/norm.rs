@@ -149,6 +149,25 @@ pub fn batch_norm(
         "input must be [N, C] or [N, C, ...], got {:?}",
         x.shape()
     );
+    if x.is_channels_last_only() {
+        // Per-channel statistics of [N, C, H, W] are column statistics of its [N * H * W, C]
+        // rows, which a channels-last tensor holds row-major: normalise those and keep the format.
+        let [n, c, h, w] = [x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]];
+        return Tensor::in_nhwc_order(&[x], |v| {
+            let rows = v[0].reshape(&[n * h * w, c])?;
+            batch_norm(
+                &rows,
+                running_mean,
+                running_var,
+                weight,
+                bias,
+                training,
+                momentum,
+                eps,
+            )?
+            .reshape(&[n, h, w, c])
+        });
+    }
     let (n, c) = (x.shape()[0], x.shape()[1]);
     let s: usize = x.shape()[2..].iter().product();
     if let crate::Device::Cuda(_) = x.device() {

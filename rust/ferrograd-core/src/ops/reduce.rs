@@ -1,5 +1,6 @@
 //! Reductions over axes (sum, mean, max, min, argmax, argmin, var), with keepdim.
 
+use super::integer::{is_integral, IntegralReduce};
 use crate::cpu::reduce::{arg_rows, reduce_rows, sum_axes_contiguous, RowReduce};
 use crate::layout::normalize_axis;
 use crate::{CpuStorage, DType, Error, Result, Storage, Tensor};
@@ -90,8 +91,8 @@ impl Tensor {
 
     /// Sum over `axes` (sorted, deduplicated, non-negative); integers and bools count in int64.
     pub fn sum_axes(&self, axes: &[usize], keepdim: bool) -> Result<Tensor> {
-        if super::integer::is_integral(self.dtype()) {
-            return self.integral_sum(axes, keepdim);
+        if is_integral(self.dtype()) {
+            return self.integral_reduce("sum", axes, keepdim, IntegralReduce::Sum);
         }
         let (shape, values) = if self.device() == crate::Device::Cpu {
             super::expect_f32("sum", self)?;
@@ -173,6 +174,14 @@ impl Tensor {
 
     fn arg_reduce(&self, op: &'static str, dim: isize, keepdim: bool, max: bool) -> Result<Tensor> {
         let axis = normalize_axis(op, dim, self.rank())?;
+        if is_integral(self.dtype()) {
+            let kind = if max {
+                IntegralReduce::ArgMax
+            } else {
+                IntegralReduce::ArgMin
+            };
+            return self.integral_reduce(op, &[axis], keepdim, kind);
+        }
         let kind = if max {
             RowReduce::ArgMax
         } else {
@@ -203,6 +212,9 @@ impl Tensor {
         max: bool,
     ) -> Result<Tensor> {
         let axis = normalize_axis(op, dim, self.rank())?;
+        if is_integral(self.dtype()) {
+            return self.integral_reduce(op, &[axis], keepdim, integral_extremum(max));
+        }
         let kind = if max { RowReduce::Max } else { RowReduce::Min };
         let (shape, values) = self.reduce_raw(op, &[axis], keepdim, kind)?;
         let index = self.arg_reduce(op, dim, true, max)?;
@@ -237,6 +249,9 @@ impl Tensor {
 
     fn extremum_all(&self, op: &'static str, max: bool) -> Result<Tensor> {
         let axes: Vec<usize> = (0..self.rank()).collect();
+        if is_integral(self.dtype()) {
+            return self.integral_reduce(op, &axes, false, integral_extremum(max));
+        }
         let kind = if max { RowReduce::Max } else { RowReduce::Min };
         let (_, values) = self.reduce_raw(op, &axes, false, kind)?;
         let x = self.clone();
@@ -253,5 +268,13 @@ impl Tensor {
                 })
             },
         ))
+    }
+}
+
+/// The integer reduction for a maximum (`max`) or a minimum.
+fn integral_extremum(max: bool) -> IntegralReduce {
+    match max {
+        true => IntegralReduce::Max,
+        false => IntegralReduce::Min,
     }
 }

@@ -1,5 +1,6 @@
 //! Elementwise unary ops and activations on f32, each with its derivative.
 
+use super::integer::is_integral;
 use crate::cpu::elementwise::{map, zip};
 use crate::cpu::special::{exp, normal_cdf_and_density};
 use crate::{Result, Storage, Tensor};
@@ -263,6 +264,19 @@ impl Tensor {
         op: UnaryOp,
         backward: impl Fn(&Tensor, &Tensor, &Tensor) -> Result<Tensor> + Send + Sync + 'static,
     ) -> Result<Tensor> {
+        if self.is_channels_last_only() {
+            return Tensor::in_nhwc_order(&[self], |v| v[0].unary_in_order(name, op, backward));
+        }
+        self.unary_in_order(name, op, backward)
+    }
+
+    /// `unary` with a row-major result, whatever this tensor's layout.
+    fn unary_in_order(
+        &self,
+        name: &'static str,
+        op: UnaryOp,
+        backward: impl Fn(&Tensor, &Tensor, &Tensor) -> Result<Tensor> + Send + Sync + 'static,
+    ) -> Result<Tensor> {
         let storage = self.map_unary(op)?;
         let x = self.clone();
         Ok(Tensor::from_op_saving_output(
@@ -306,7 +320,11 @@ impl Tensor {
         )
     }
 
+    /// -x; integer tensors negate in their own dtype.
     pub fn neg(&self) -> Result<Tensor> {
+        if is_integral(self.dtype()) {
+            return self.integral_unary("neg");
+        }
         self.unary("neg", UnaryOp::Neg, |g, _, _| g.neg())
     }
 
@@ -322,12 +340,19 @@ impl Tensor {
         self.unary("sqrt", UnaryOp::Sqrt, |g, _, y| g.div(&y.affine(2.0, 0.0)?))
     }
 
+    /// |x|; integer tensors keep their dtype.
     pub fn abs(&self) -> Result<Tensor> {
+        if is_integral(self.dtype()) {
+            return self.integral_unary("abs");
+        }
         self.unary_with_derivative("abs", UnaryOp::Abs, UnaryOp::Sign)
     }
 
     /// -1, 0 or 1; its gradient is zero.
     pub fn sign(&self) -> Result<Tensor> {
+        if is_integral(self.dtype()) {
+            return self.integral_unary("sign");
+        }
         self.unary("sign", UnaryOp::Sign, |g, _, _| g.zeros_like())
     }
 
@@ -395,7 +420,11 @@ impl Tensor {
     }
 
     /// x^p for a scalar exponent.
+    /// x^p; an integer tensor is widened to float32 first, as PyTorch does for a float exponent.
     pub fn powf(&self, p: f32) -> Result<Tensor> {
+        if is_integral(self.dtype()) {
+            return self.to_dtype(crate::DType::F32)?.powf(p);
+        }
         self.unary("pow", UnaryOp::Powf(p), move |g, x, _| {
             g.mul(&x.powf(p - 1.0)?.affine(p, 0.0)?)
         })
