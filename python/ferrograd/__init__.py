@@ -33,8 +33,14 @@ from .tensor_functions import (abs, allclose, argmax, argmin, argsort, chunk, cl
                                mean, min, minimum, norm, numel, outer, permute, relu, reshape, sigmoid, softmax, sort,
                                split, sqrt, squeeze, std, sum, tanh, topk, transpose, tril, triu, unsqueeze, var)
 from . import tensor_methods as _tensor_methods
+from . import tensor_counting as _tensor_counting
+from . import tensor_properties as _tensor_properties
+from .dtypes import BUILTIN_NAMED as _BUILTIN_NAMED
+from .dtypes import bfloat16, device, float16, float32, half, int8, int32, int64, long, uint8
 
 _tensor_methods.install()
+_tensor_counting.install()
+_tensor_properties.install()
 
 __all__ = [
     "Tensor",
@@ -46,6 +52,9 @@ __all__ = [
     "contiguous_format",
     "channels_last",
     "preserve_format",
+    "device",
+    "float32", "float16", "half", "bfloat16", "int64", "long", "int32", "int8", "uint8",
+    "as_tensor",
     "training",
     "models",
     "finetune",
@@ -131,6 +140,18 @@ def tensor(data: Any, dtype: str | None = None, requires_grad: bool = False) -> 
     return Tensor.from_numpy(arr if arr.flags.c_contiguous else np.ascontiguousarray(arr), requires_grad)
 
 
+def as_tensor(data: Any, dtype: str | None = None, device: str | None = None) -> Tensor:
+    """``data`` as a tensor: a tensor already of that dtype and device is returned as is (its
+    autograd history kept); anything else is converted (``tensor``) and moved."""
+    if isinstance(data, Tensor) and dtype in (None, data.dtype) and device in (None, data.device):
+        return data
+    if isinstance(data, Tensor):
+        converted = data if dtype in (None, data.dtype) else data.to(dtype)
+    else:
+        converted = tensor(data, dtype)
+    return converted if device is None or converted.device == device else converted.to(device)
+
+
 def full(shape: Any, value: float, dtype: str = "float32", requires_grad: bool = False, device: str = "cpu") -> Tensor:
     """A tensor of ``shape`` filled with ``value``, on ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:N"``)."""
     return _core.full(list(_shape(shape)), float(value), dtype, device, requires_grad)
@@ -175,3 +196,8 @@ def where(condition: Tensor, a: Any, b: Any) -> Tensor:
     return _core.where_(condition, a, b)
 
 
+def __getattr__(name: str) -> str:
+    """``ferrograd.float``, ``ferrograd.int`` and ``ferrograd.bool`` (dtype names, as in PyTorch)."""
+    if name in _BUILTIN_NAMED:
+        return _BUILTIN_NAMED[name]
+    raise AttributeError(f"module 'ferrograd' has no attribute {name!r}")

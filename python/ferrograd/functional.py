@@ -13,6 +13,7 @@ from ._composite_activations import elu, hardsigmoid, hardswish, hardtanh, logsi
 from ._group_norm import group_norm, instance_norm
 from ._one_dimensional import avg_pool1d, conv1d, max_pool1d
 from ._resampling import interpolate
+from ._similarity import cosine_similarity, normalize
 
 __all__ = [
     "relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softplus", "silu", "softmax", "log_softmax", "logsumexp",
@@ -21,6 +22,7 @@ __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "scaled_dot_product_attention",
     "attention_weights", "attention_bias", "elu", "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish",
     "logsigmoid", "group_norm", "instance_norm", "conv1d", "max_pool1d", "avg_pool1d", "interpolate",
+    "normalize", "cosine_similarity",
 ]
 
 IntOrPair = Union[int, Tuple[int, int]]

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import functional as F
 from ._core import Tensor
-from .tensor_methods import SortResult
+from .tensor_methods import ValuesIndices
 
 
 def is_tensor(obj: Any) -> bool:
@@ -184,7 +184,7 @@ def split(t: Tensor, split_size_or_sections: Union[int, Sequence[int]], dim: int
     return t.split(split_size_or_sections, dim)
 
 
-def sort(t: Tensor, dim: int = -1, descending: bool = False) -> SortResult:
+def sort(t: Tensor, dim: int = -1, descending: bool = False) -> ValuesIndices:
     """The entries sorted along ``dim`` and their indices."""
     return t.sort(dim, descending)
 
@@ -194,7 +194,7 @@ def argsort(t: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
     return t.argsort(dim, descending)
 
 
-def topk(t: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> SortResult:
+def topk(t: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:
     """The ``k`` largest (or smallest) entries along ``dim`` and their indices."""
     return t.topk(k, dim, largest, sorted)
 

@@ -21,8 +21,9 @@ from .creation import _shape
 _ELEMENT_SIZES = {"float32": 4, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4, "uint8": 1, "bool": 1}
 
 
-class SortResult(NamedTuple):
-    """``values`` and their ``indices`` in the input, as returned by ``sort`` and ``topk``."""
+class ValuesIndices(NamedTuple):
+    """``values`` and their ``indices`` in the input, as returned by ``sort``, ``topk``, and
+    ``max`` / ``min`` along a dimension."""
 
     values: Tensor
     indices: Tensor
@@ -367,19 +368,19 @@ def argsort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool 
     return _index(np.argsort(~values.astype(np.int64), axis=axis, kind="stable"), self)
 
 
-def sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = True) -> SortResult:
+def sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = True) -> ValuesIndices:
     """The entries sorted along ``dim`` and their indices."""
     indices = argsort(self, dim, descending, stable)
-    return SortResult(self.gather(_axis(self, dim, "sort"), indices), indices)
+    return ValuesIndices(self.gather(_axis(self, dim, "sort"), indices), indices)
 
 
-def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> SortResult:
+def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:
     """The ``k`` largest (or smallest) entries along ``dim`` and their indices, in order."""
     axis = _axis(self, dim, "topk")
     if not 0 <= k <= self.shape[axis]:
         raise ValueError(f"topk: argument `k` expected a value in [0, {self.shape[axis]}], got {k}")
     indices = narrow(argsort(self, axis, descending=largest), axis, 0, k).contiguous()
-    return SortResult(self.gather(axis, indices), indices)
+    return ValuesIndices(self.gather(axis, indices), indices)
 
 
 # In-place updates and new tensors. The updates write through copy_, which autograd does not

@@ -1,9 +1,9 @@
 """Neural-network layers (``ferrograd.nn``) with PyTorch's names, defaults and state-dict keys."""
 
-from . import init
-from .activation import (ELU, GELU, Dropout, Flatten, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax,
-                         Mish, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softplus, Tanh)
-from .container import ModuleList, Sequential
+from . import init, utils
+from .activation import (ELU, GELU, Dropout, Dropout2d, Flatten, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax,
+                         Mish, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softplus, Tanh, Unflatten)
+from .container import ModuleDict, ModuleList, Sequential
 from .conv import Conv1d, Conv2d, ConvTranspose2d
 from .linear import Identity, Linear
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
@@ -26,5 +26,5 @@ __all__ = [
     "LSTM", "GRU", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
     "generate_square_subsequent_mask", "SinusoidalPositionalEncoding", "LearnedPositionalEmbedding",
     "Conv1d", "MaxPool1d", "AvgPool1d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "Upsample", "ELU", "Hardtanh",
-    "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "LogSigmoid",
+    "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "LogSigmoid", "ModuleDict", "Dropout2d", "Unflatten", "utils",
 ]

@@ -1,6 +1,8 @@
-"""Activation layers and Dropout."""
+"""Activation layers, Dropout, Dropout2d, Flatten and Unflatten."""
 
 from __future__ import annotations
+
+from typing import Sequence
 
 from .. import _core
 from .._core import Tensor
@@ -137,6 +139,48 @@ class Flatten(Module):
 
     def _to_layer(self) -> _core.Layer:
         return _core.Layer.flatten(self.start_dim, self.end_dim)
+
+
+class Unflatten(Module):
+    """Splits axis ``dim`` into ``unflattened_size`` (the inverse of :class:`Flatten`)."""
+
+    def __init__(self, dim: int, unflattened_size: Sequence[int]) -> None:
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(int(s) for s in unflattened_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        axis = self.dim % x.ndim if -x.ndim <= self.dim < x.ndim else self.dim
+        if not 0 <= axis < x.ndim:
+            raise ValueError(f"Unflatten: argument `dim` expected a dimension of a {x.ndim}-d input, got {self.dim}")
+        shape = list(x.shape)
+        return x.reshape(*shape[:axis], *self.unflattened_size, *shape[axis + 1:])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class Dropout2d(Module):
+    """Channel dropout while training: each (sample, channel) plane of an ``[N, C, H, W]`` (or
+    ``[C, H, W]``) input is zeroed with probability ``p`` and the rest scaled by ``1 / (1 - p)``;
+    the identity in eval mode. The masks come from the seeded generator, as ``Dropout``'s do."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout2d: argument `p` expected a probability in [0, 1], got {p}")
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Dropout2d: expected a [N, C, H, W] or [C, H, W] input, got shape {list(x.shape)}")
+        if not self.training or self.p == 0.0:
+            return x
+        planes = list(x.shape[:-2]) + [1, 1]
+        keep = F.dropout(_core.full(planes, 1.0, x.dtype, x.device, False), self.p, True)
+        return x * keep
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
 
 
 class ELU(Module):

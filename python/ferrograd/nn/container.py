@@ -1,9 +1,9 @@
-"""Containers: Sequential and ModuleList."""
+"""Containers: Sequential, ModuleList and ModuleDict."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterable, Iterator, overload
+from typing import Any, Iterable, Iterator, Mapping, Optional, overload
 
 from .. import _core
 from .activation import ReLU
@@ -99,3 +99,47 @@ class ModuleList(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters are registered under their keys (state-dict names
+    ``key.weight``), in insertion order."""
+
+    def __init__(self, modules: Optional[Mapping[str, Module]] = None) -> None:
+        super().__init__()
+        for key, m in (modules or {}).items():
+            self[key] = m
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, m: Module) -> None:
+        if not isinstance(key, str) or not key or "." in key:
+            raise KeyError(f"ModuleDict: keys must be non-empty strings without '.', got {key!r}")
+        if not isinstance(m, Module):
+            raise TypeError(f"ModuleDict: values must be Modules, got {type(m).__name__} for key {key!r}")
+        setattr(self, key, m)
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._modules
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def keys(self) -> Iterable[str]:
+        """The keys, in insertion order."""
+        return self._modules.keys()
+
+    def values(self) -> Iterable[Module]:
+        """The modules, in insertion order."""
+        return self._modules.values()
+
+    def items(self) -> Iterable[tuple[str, Module]]:
+        """``(key, module)`` pairs, in insertion order."""
+        return self._modules.items()

@@ -4,7 +4,7 @@
 use ferrograd_core::ops::binary::CmpOp;
 use ferrograd_core::{DType, Device, Tensor};
 use pyo3::basic::CompareOp;
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -47,6 +47,42 @@ fn dims_arg(dim: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<isize>> {
 }
 
 impl PyTensor {
+    /// `self[mask] = value` for a bool `mask` indexing the leading axes (its shape is theirs):
+    /// each selected entry (a slice over the remaining axes) takes `value`, a number or a tensor
+    /// of that slice's shape (or one broadcasting to it).
+    fn assign_where(&self, py: Python<'_>, mask: &Tensor, value: &Tensor) -> PyResult<()> {
+        let t = &self.inner;
+        let (indexed, slice) = t.shape().split_at(mask.rank().min(t.rank()));
+        if mask.rank() > t.rank() || mask.shape() != indexed {
+            return Err(PyIndexError::new_err(format!(
+                "__setitem__: a bool mask must have the shape of the leading axes it indexes, got \
+                 mask shape {:?} for a tensor of shape {:?}",
+                mask.shape(),
+                t.shape()
+            )));
+        }
+        if value.rank() > slice.len()
+            || ferrograd_core::layout::broadcast_shapes("__setitem__", value.shape(), slice)
+                .map_or(true, |s| s != slice)
+        {
+            return Err(PyValueError::new_err(format!(
+                "__setitem__: the value for a bool mask must be a number or broadcast to one \
+                 selected entry's shape {slice:?}, got shape {:?} (for values per selected entry, \
+                 use ferrograd.where(mask, values, tensor))",
+                value.shape()
+            )));
+        }
+        let mut aligned = mask.shape().to_vec();
+        aligned.resize(t.rank(), 1);
+        py.detach(|| {
+            let picked = mask
+                .reshape(&aligned)?
+                .where_cond(&value.to_dtype(t.dtype())?, t)?;
+            t.assign(&picked)
+        })
+        .py()
+    }
+
     fn unary(
         &self,
         py: Python<'_>,
@@ -767,11 +803,23 @@ impl PyTensor {
     }
 
     /// In-place assignment `t[key] = value` (only outside autograd: the target must not require grad).
-    fn __setitem__(&self, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn __setitem__(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         if self.inner.requires_grad() && ferrograd_core::is_grad_enabled() {
             return Err(PyRuntimeError::new_err(
                 "a tensor that requires grad cannot be modified in place; wrap the assignment in ferrograd.no_grad()",
             ));
+        }
+        if let Ok(mask) = key.cast::<PyTensor>() {
+            let mask = &mask.get().inner;
+            if mask.dtype() == DType::Bool {
+                let v = operand(value, &self.inner)?;
+                return self.assign_where(py, mask, &v);
+            }
         }
         let target = crate::indexing::index(&self.inner, key)?;
         if !target.same_storage(&self.inner) {

@@ -1,6 +1,7 @@
 //! Broadcasting binary ops (arithmetic on f32, integer operands promoted as in `integer.rs`,
 //! comparisons on every dtype) and `where`.
 
+use super::integer::is_integral;
 use crate::cpu::elementwise::{compare, zip};
 use crate::cpu::strided::for_each_row;
 use crate::layout::broadcast_shapes;
@@ -363,6 +364,14 @@ impl Tensor {
     pub fn where_cond(&self, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         if self.dtype() != DType::Bool {
             return Err(Error::dtype("where", "a bool condition", self.dtype()));
+        }
+        let integral = (is_integral(a.dtype()), is_integral(b.dtype()));
+        match integral {
+            (true, true) => return self.integral_where(a, b),
+            // An integer branch beside a float32 one is widened, as in PyTorch.
+            (true, false) => return self.where_cond(&a.to_dtype(DType::F32)?, b),
+            (false, true) => return self.where_cond(a, &b.to_dtype(DType::F32)?),
+            (false, false) => {}
         }
         super::expect_f32("where", a)?;
         super::expect_f32("where", b)?;

@@ -140,6 +140,30 @@ impl Tensor {
         out.to_device(self.device())
     }
 
+    /// `where` with integer or bool branches (`self` the bool condition): int64, or the branches'
+    /// dtype when they share one, as PyTorch promotes them.
+    pub(super) fn integral_where(&self, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        super::same_device("where", self, a)?;
+        super::same_device("where", self, b)?;
+        let shape = broadcast_shapes("where", self.shape(), a.shape())?;
+        let shape = broadcast_shapes("where", &shape, b.shape())?;
+        let condition = host_i64(self, &shape)?;
+        let (x, y) = (host_i64(a, &shape)?, host_i64(b, &shape)?);
+        let picked: Vec<i64> = condition
+            .iter()
+            .zip(x.iter().zip(&y))
+            .map(|(&c, (&p, &q))| if c != 0 { p } else { q })
+            .collect();
+        let dtype = if a.dtype() == b.dtype() {
+            a.dtype()
+        } else {
+            DType::I64
+        };
+        Tensor::from_vec(picked, &shape)?
+            .to_dtype(dtype)?
+            .to_device(self.device())
+    }
+
     /// Negation, absolute value or sign of an integer tensor, in its own dtype (bools refused,
     /// as in PyTorch).
     pub(super) fn integral_unary(&self, op: &'static str) -> Result<Tensor> {
@@ -261,6 +285,20 @@ mod tests {
         let empty = Tensor::from_vec(Vec::<i64>::new(), &[2, 0]).unwrap();
         assert!(empty.max_dim(1, false).is_err());
         assert_eq!(empty.max_dim(0, false).unwrap().shape(), &[0]);
+        let labels = Tensor::from_vec(vec![0i64, 3, 0], &[3]).unwrap();
+        let seven = Tensor::from_vec(vec![7i64], &[1]).unwrap();
+        let replaced = labels
+            .eq_scalar(0.0)
+            .unwrap()
+            .where_cond(&seven, &labels)
+            .unwrap();
+        assert_eq!(
+            (replaced.dtype(), replaced.to_vec::<i64>().unwrap()),
+            (DType::I64, vec![7, 3, 7])
+        );
+        let halves = Tensor::from_vec(vec![0.5f32], &[1]).unwrap();
+        let mixed = mask.where_cond(&halves, &labels).unwrap();
+        assert_eq!(mixed.to_vec::<f32>().unwrap(), vec![0.0, 0.5, 0.0]);
         let widened = a.powf(0.5).unwrap();
         assert_eq!(widened.dtype(), DType::F32);
     }
