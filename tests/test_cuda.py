@@ -233,6 +233,13 @@ UNARY: dict[str, Callable[[fg.Tensor], fg.Tensor]] = {
     "clamp": lambda x: x.clamp(-0.5, 0.7),
     "pow_scalar": lambda x: (x.abs() + 0.5).pow(1.7),
     "affine": lambda x: x * 3.0 + 1.0,
+    "sin": lambda x: x.sin(),
+    "cos": lambda x: x.cos(),
+    "floor": lambda x: (x * 3.0).floor(),
+    "ceil": lambda x: (x * 3.0).ceil(),
+    "round": lambda x: (x * 3.0).round(),
+    "log1p": lambda x: x.abs().log1p(),
+    "expm1": lambda x: x.expm1(),
 }
 
 

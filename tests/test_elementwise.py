@@ -34,7 +34,22 @@ UNARY = [
     ("pow_scalar", lambda t: t ** 3, lambda x: x ** 3, None),
     ("pow_frac", lambda t: t ** 0.5, lambda x: x ** 0.5, "positive"),
     ("sign", lambda t: t.sign(), jnp.sign, None),
+    ("sin", lambda t: t.sin(), jnp.sin, None),
+    ("cos", lambda t: t.cos(), jnp.cos, None),
+    ("floor", lambda t: t.floor(), jnp.floor, None),
+    ("ceil", lambda t: fg.ceil(t), jnp.ceil, None),
+    ("round", lambda t: t.round(), jnp.round, None),
+    ("log1p", lambda t: t.log1p(), jnp.log1p, "positive"),
+    ("expm1", lambda t: fg.expm1(t), jnp.expm1, None),
 ]
+
+
+def test_round_takes_ties_to_even_and_log1p_expm1_keep_small_values() -> None:
+    halves = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 3.7], dtype=np.float32)
+    assert fg.tensor(halves).round().tolist() == np.round(halves).tolist() == [-2, -2, -0, 0, 2, 2, 4]
+    tiny = np.array([1e-8, -3e-9], dtype=np.float32)
+    np.testing.assert_allclose(fg.tensor(tiny).log1p().numpy(), np.log1p(tiny.astype(np.float64)), rtol=1e-6)
+    np.testing.assert_allclose(fg.tensor(tiny).expm1().numpy(), np.expm1(tiny.astype(np.float64)), rtol=1e-6)
 
 
 @pytest.mark.parametrize("name,fg_fn,jax_fn,domain", UNARY, ids=[u[0] for u in UNARY])

@@ -44,6 +44,10 @@ UNARY_CALLS = [
     lambda t: F.instance_norm(t), lambda t: F.interpolate(t, scale_factor=2), lambda t: F.interpolate(t, size=4),
     lambda t: F.elu(t), lambda t: F.hardswish(t), lambda t: F.mish(t), lambda t: F.logsigmoid(t),
     lambda t: t[t > 0], lambda t: t[..., t[0] > 0], lambda t: (t == t).sum(), lambda t: t + t.long(), lambda t: t.long() * 3,
+    lambda t: t.sin(), lambda t: t.round(), lambda t: t.log1p(), lambda t: t.long().max(0), lambda t: -t.long(),
+    lambda t: t.long() ** 2, lambda t: t.unique(return_counts=True), lambda t: t.long().bincount(),
+    lambda t: t.repeat_interleave(2, 0), lambda t: t.contiguous(memory_format=fg.channels_last).relu(),
+    lambda t: t.__setitem__(t > 0, 0.5), lambda t: F.normalize(t), lambda t: t.stride(),
 ]
 
 BINARY_CALLS = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a / b, lambda a, b: a @ b,

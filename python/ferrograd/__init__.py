@@ -28,7 +28,8 @@ from ._core import (DeviceError, Tensor, cat, channels_last, contiguous_format, 
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import _shape, arange, empty, eye, full_like, linspace, rand_like, randint, randn_like, randperm
-from .tensor_functions import (abs, allclose, argmax, argmin, argsort, chunk, clamp, cumsum, equal, exp, flatten, flip,
+from .tensor_functions import (abs, allclose, argmax, argmin, argsort, ceil, chunk, clamp, cos, cumsum, equal, exp,
+                               expm1, flatten, flip, floor, log1p, round, sin,
                                from_numpy, is_tensor, isfinite, isinf, isnan, log, log_softmax, matmul, max, maximum,
                                mean, min, minimum, norm, numel, outer, permute, relu, reshape, sigmoid, softmax, sort,
                                split, sqrt, squeeze, std, sum, tanh, topk, transpose, tril, triu, unsqueeze, var)
@@ -90,6 +91,7 @@ __all__ = [
     "data",
     "arange", "linspace", "eye", "empty", "full_like", "rand_like", "randn_like", "randint", "randperm",
     "is_tensor", "numel", "from_numpy", "matmul", "exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu",
+    "sin", "cos", "floor", "ceil", "round", "log1p", "expm1",
     "softmax", "log_softmax", "clamp", "sum", "mean", "var", "std", "norm", "argmax", "argmin", "flatten",
     "reshape", "transpose", "permute", "squeeze", "unsqueeze", "flip", "tril", "triu", "cumsum", "outer",
     "chunk", "split", "sort", "argsort", "topk", "isnan", "isinf", "isfinite", "allclose", "equal", "maximum",

@@ -39,6 +39,41 @@ def exp(t: Tensor) -> Tensor:
     return t.exp()
 
 
+def sin(t: Tensor) -> Tensor:
+    """Elementwise sine."""
+    return t.sin()
+
+
+def cos(t: Tensor) -> Tensor:
+    """Elementwise cosine."""
+    return t.cos()
+
+
+def floor(t: Tensor) -> Tensor:
+    """Elementwise rounding down (zero gradient)."""
+    return t.floor()
+
+
+def ceil(t: Tensor) -> Tensor:
+    """Elementwise rounding up (zero gradient)."""
+    return t.ceil()
+
+
+def round(t: Tensor) -> Tensor:
+    """Elementwise rounding to the nearest integer, ties to even (zero gradient)."""
+    return t.round()
+
+
+def log1p(t: Tensor) -> Tensor:
+    """Elementwise log(1 + t), accurate for small t."""
+    return t.log1p()
+
+
+def expm1(t: Tensor) -> Tensor:
+    """Elementwise exp(t) - 1, accurate for small t."""
+    return t.expm1()
+
+
 def log(t: Tensor) -> Tensor:
     """Elementwise natural logarithm."""
     return t.log()

@@ -540,6 +540,34 @@ impl PyTensor {
     fn exp(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.exp())
     }
+    /// Elementwise sine.
+    fn sin(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.sin())
+    }
+    /// Elementwise cosine.
+    fn cos(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.cos())
+    }
+    /// Elementwise rounding down (zero gradient).
+    fn floor(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.floor())
+    }
+    /// Elementwise rounding up (zero gradient).
+    fn ceil(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.ceil())
+    }
+    /// Elementwise rounding to the nearest integer, ties to even (zero gradient).
+    fn round(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.round())
+    }
+    /// Elementwise log(1 + x), accurate for small x.
+    fn log1p(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.log1p())
+    }
+    /// Elementwise exp(x) - 1, accurate for small x.
+    fn expm1(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.expm1())
+    }
     /// Elementwise natural logarithm.
     fn log(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.log())

@@ -38,6 +38,13 @@ fn unary_code(op: UnaryOp) -> (i32, f32, f32) {
         UnaryOp::InRange(lo, hi) => (23, lo, hi),
         UnaryOp::Affine(a, b) => (24, a, b),
         UnaryOp::RoundBf16 => (25, 0.0, 0.0),
+        UnaryOp::Sin => (26, 0.0, 0.0),
+        UnaryOp::Cos => (27, 0.0, 0.0),
+        UnaryOp::Floor => (28, 0.0, 0.0),
+        UnaryOp::Ceil => (29, 0.0, 0.0),
+        UnaryOp::Round => (30, 0.0, 0.0),
+        UnaryOp::Log1p => (31, 0.0, 0.0),
+        UnaryOp::Expm1 => (32, 0.0, 0.0),
     }
 }
 

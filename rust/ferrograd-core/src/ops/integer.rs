@@ -164,9 +164,9 @@ impl Tensor {
             .to_device(self.device())
     }
 
-    /// Negation, absolute value or sign of an integer tensor, in its own dtype (bools refused,
-    /// as in PyTorch).
-    pub(super) fn integral_unary(&self, op: &'static str) -> Result<Tensor> {
+    /// `f` (negation, absolute value, sign) of each entry of an integer tensor, in its own dtype
+    /// (bools refused, as in PyTorch).
+    pub(super) fn integral_unary(&self, op: &'static str, f: fn(i64) -> i64) -> Result<Tensor> {
         if self.dtype() == DType::Bool {
             return Err(Error::dtype(
                 op,
@@ -175,11 +175,6 @@ impl Tensor {
             ));
         }
         let values = host_i64(self, self.shape())?;
-        let f = match op {
-            "neg" => i64::wrapping_neg,
-            "abs" => i64::wrapping_abs,
-            _ => i64::signum,
-        };
         Tensor::from_vec(
             values.into_iter().map(f).collect::<Vec<i64>>(),
             self.shape(),

@@ -49,6 +49,16 @@ pub enum UnaryOp {
     /// The nearest bfloat16 value (ties to even), kept in f32: how mixed precision rounds the
     /// operands of its products (see `crate::autocast`).
     RoundBf16,
+    Sin,
+    Cos,
+    Floor,
+    Ceil,
+    /// The nearest integer, ties to even (as PyTorch's `round`).
+    Round,
+    /// log(1 + x), accurate for small x.
+    Log1p,
+    /// exp(x) - 1, accurate for small x.
+    Expm1,
 }
 
 impl UnaryOp {
@@ -71,6 +81,13 @@ impl UnaryOp {
             }
             UnaryOp::Recip => 1.0 / x,
             UnaryOp::Square => x * x,
+            UnaryOp::Sin => x.sin(),
+            UnaryOp::Cos => x.cos(),
+            UnaryOp::Floor => x.floor(),
+            UnaryOp::Ceil => x.ceil(),
+            UnaryOp::Round => x.round_ties_even(),
+            UnaryOp::Log1p => x.ln_1p(),
+            UnaryOp::Expm1 => x.exp_m1(),
             UnaryOp::Relu => crate::cpu::relu::relu(x),
             // The ReLU's derivative: a NaN input passes its gradient, as in PyTorch.
             UnaryOp::Step => {
@@ -184,7 +201,7 @@ fn specialised<L: PointwiseLoop>(op: UnaryOp, body: L) -> L::Out {
     }
     arms!(
         Neg, Exp, Log, Sqrt, Abs, Sign, Recip, Square, Relu, Step, Sigmoid, Tanh, GeluErf, GeluErfGrad, GeluTanh,
-        GeluTanhGrad, Silu, SiluGrad, RoundBf16;
+        GeluTanhGrad, Silu, SiluGrad, RoundBf16, Sin, Cos, Floor, Ceil, Round, Log1p, Expm1;
         LeakyRelu, LeakyReluGrad, Powf;
         Clamp, InRange, Affine
     )
@@ -320,10 +337,46 @@ impl Tensor {
         )
     }
 
+    pub fn sin(&self) -> Result<Tensor> {
+        self.unary_with_derivative("sin", UnaryOp::Sin, UnaryOp::Cos)
+    }
+
+    pub fn cos(&self) -> Result<Tensor> {
+        self.unary("cos", UnaryOp::Cos, |g, x, _| g.mul(&x.sin()?)?.neg())
+    }
+
+    /// Rounding down, up, or to the nearest integer (ties to even); piecewise constant, so the
+    /// gradient is zero, as in PyTorch.
+    pub fn floor(&self) -> Result<Tensor> {
+        self.unary("floor", UnaryOp::Floor, |g, _, _| g.zeros_like())
+    }
+
+    pub fn ceil(&self) -> Result<Tensor> {
+        self.unary("ceil", UnaryOp::Ceil, |g, _, _| g.zeros_like())
+    }
+
+    pub fn round(&self) -> Result<Tensor> {
+        self.unary("round", UnaryOp::Round, |g, _, _| g.zeros_like())
+    }
+
+    /// log(1 + x); its derivative 1 / (1 + x).
+    pub fn log1p(&self) -> Result<Tensor> {
+        self.unary("log1p", UnaryOp::Log1p, |g, x, _| {
+            g.div(&x.affine(1.0, 1.0)?)
+        })
+    }
+
+    /// exp(x) - 1; its derivative exp(x) = y + 1.
+    pub fn expm1(&self) -> Result<Tensor> {
+        self.unary("expm1", UnaryOp::Expm1, |g, _, y| {
+            g.mul(&y.affine(1.0, 1.0)?)
+        })
+    }
+
     /// -x; integer tensors negate in their own dtype.
     pub fn neg(&self) -> Result<Tensor> {
         if is_integral(self.dtype()) {
-            return self.integral_unary("neg");
+            return self.integral_unary("neg", i64::wrapping_neg);
         }
         self.unary("neg", UnaryOp::Neg, |g, _, _| g.neg())
     }
@@ -343,7 +396,7 @@ impl Tensor {
     /// |x|; integer tensors keep their dtype.
     pub fn abs(&self) -> Result<Tensor> {
         if is_integral(self.dtype()) {
-            return self.integral_unary("abs");
+            return self.integral_unary("abs", i64::wrapping_abs);
         }
         self.unary_with_derivative("abs", UnaryOp::Abs, UnaryOp::Sign)
     }
@@ -351,7 +404,7 @@ impl Tensor {
     /// -1, 0 or 1; its gradient is zero.
     pub fn sign(&self) -> Result<Tensor> {
         if is_integral(self.dtype()) {
-            return self.integral_unary("sign");
+            return self.integral_unary("sign", i64::signum);
         }
         self.unary("sign", UnaryOp::Sign, |g, _, _| g.zeros_like())
     }
@@ -419,7 +472,6 @@ impl Tensor {
         )
     }
 
-    /// x^p for a scalar exponent.
     /// x^p; an integer tensor is widened to float32 first, as PyTorch does for a float exponent.
     pub fn powf(&self, p: f32) -> Result<Tensor> {
         if is_integral(self.dtype()) {

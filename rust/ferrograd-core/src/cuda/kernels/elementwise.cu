@@ -55,6 +55,13 @@ __device__ float apply_unary(int op, float x, float p0, float p1) {
     case 24: return p0 * x + p1;
     case 25:  // nearest bfloat16, ties to even, kept in f32 (the CPU's round_to_bf16); NaN as it is
         return x != x ? x : __uint_as_float((unsigned)fg_bf16_bits(x) << 16);
+    case 26: return sinf(x);
+    case 27: return cosf(x);
+    case 28: return floorf(x);
+    case 29: return ceilf(x);
+    case 30: return rintf(x);  // ties to even
+    case 31: return log1pf(x);
+    case 32: return expm1f(x);
     }
     return FG_NAN;  // unknown code: NaN, never silently a number
 }
