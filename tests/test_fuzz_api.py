@@ -48,6 +48,7 @@ UNARY_CALLS = [
     lambda t: t.long() ** 2, lambda t: t.unique(return_counts=True), lambda t: t.long().bincount(),
     lambda t: t.repeat_interleave(2, 0), lambda t: t.contiguous(memory_format=fg.channels_last).relu(),
     lambda t: t.__setitem__(t > 0, 0.5), lambda t: F.normalize(t), lambda t: t.stride(),
+    lambda t: fg.einsum("ij,jk->ik", t, t), lambda t: fg.einsum("ijk->k", t),
 ]
 
 BINARY_CALLS = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a / b, lambda a, b: a @ b,

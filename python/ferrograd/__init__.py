@@ -27,6 +27,7 @@ from ._core import (DeviceError, Tensor, cat, channels_last, contiguous_format, 
                     memory_format, preserve_format, set_rng_state, stack)
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+from .einsum import einsum
 from .creation import _shape, arange, empty, eye, full_like, linspace, rand_like, randint, randn_like, randperm
 from .tensor_functions import (abs, allclose, argmax, argmin, argsort, ceil, chunk, clamp, cos, cumsum, equal, exp,
                                expm1, flatten, flip, floor, log1p, round, sin,
@@ -56,6 +57,7 @@ __all__ = [
     "device",
     "float32", "float16", "half", "bfloat16", "int64", "long", "int32", "int8", "uint8",
     "as_tensor",
+    "einsum",
     "training",
     "models",
     "finetune",
