@@ -178,3 +178,36 @@ def test_dropout2d_zeroes_whole_planes_and_unflatten_inverts_flatten() -> None:
     assert fg.nn.Unflatten(1, (3, 4))(flat).tolist() == z.tolist()
     assert fg.nn.Unflatten(-1, (2, 2))(z).shape == (2, 3, 2, 2)
     assert fg.nn.utils.clip_grad_norm_ is fg.optim.clip_grad_norm_
+
+
+def test_median_adaptive_max_pooling_and_pixel_shuffle_match_numpy() -> None:
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((3, 6)).astype(np.float32)
+    x = fg.tensor(a, requires_grad=True)
+    lower = np.sort(a, 1)[:, 2]  # entry (6 - 1) // 2 of each sorted row
+    values, indices = x.median(1)
+    assert values.tolist() == lower.tolist() and a[np.arange(3), indices.numpy()].tolist() == lower.tolist()
+    values.sum().backward()
+    assert x.grad.numpy().sum() == 3.0 and (x.grad.numpy()[np.arange(3), indices.numpy()] == 1.0).all()
+    assert fg.tensor(a).median().item() == np.sort(a.ravel())[(a.size - 1) // 2]
+    assert x.median(0, keepdim=True).values.shape == (1, 6)
+    images = rng.standard_normal((2, 3, 7, 10)).astype(np.float32)
+    t = fg.tensor(images)
+    for out in [(3, 4), (1, 1), (7, 5), (2, None)]:
+        oh, ow = out[0], out[1] if out[1] is not None else 10
+        want = np.empty((2, 3, oh, ow), np.float32)
+        for i in range(oh):
+            for j in range(ow):
+                rows = slice(i * 7 // oh, -(-(i + 1) * 7 // oh))
+                cols = slice(j * 10 // ow, -(-(j + 1) * 10 // ow))
+                want[:, :, i, j] = images[:, :, rows, cols].max(axis=(2, 3))
+        np.testing.assert_array_equal(fg.nn.AdaptiveMaxPool2d(out)(t).numpy(), want)
+    shuffled = fg.nn.PixelShuffle(2)(fg.tensor(np.arange(32, dtype=np.float32).reshape(1, 8, 2, 2)))
+    source = np.arange(32).reshape(1, 8, 2, 2)
+    block = np.empty((1, 2, 4, 4), np.int64)  # out[c, h r + i, w r + j] = in[c r^2 + i r + j, h, w]
+    for c, h, w, i, j in np.ndindex(2, 2, 2, 2, 2):
+        block[0, c, h * 2 + i, w * 2 + j] = source[0, c * 4 + i * 2 + j, h, w]
+    assert shuffled.shape == (1, 2, 4, 4) and shuffled.tolist() == block.tolist()
+    assert fg.nn.PixelUnshuffle(2)(shuffled).tolist() == np.arange(32).reshape(1, 8, 2, 2).tolist()
+    with pytest.raises(ValueError, match="pixel_shuffle: expected a \\[N, C \\* 2\\^2, H, W\\] input"):
+        F.pixel_shuffle(fg.ones(1, 3, 2, 2), 2)

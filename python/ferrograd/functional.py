@@ -12,7 +12,8 @@ from ._core import Tensor
 from ._composite_activations import elu, hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6
 from ._group_norm import group_norm, instance_norm
 from ._one_dimensional import avg_pool1d, conv1d, max_pool1d
-from ._resampling import interpolate
+from ._adaptive_max_pool import adaptive_max_pool2d
+from ._resampling import interpolate, pixel_shuffle, pixel_unshuffle
 from ._similarity import cosine_similarity, normalize
 
 __all__ = [
@@ -22,7 +23,7 @@ __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "scaled_dot_product_attention",
     "attention_weights", "attention_bias", "elu", "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish",
     "logsigmoid", "group_norm", "instance_norm", "conv1d", "max_pool1d", "avg_pool1d", "interpolate",
-    "normalize", "cosine_similarity",
+    "normalize", "cosine_similarity", "adaptive_max_pool2d", "pixel_shuffle", "pixel_unshuffle",
 ]
 
 IntOrPair = Union[int, Tuple[int, int]]

@@ -383,6 +383,26 @@ def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool
     return ValuesIndices(self.gather(axis, indices), indices)
 
 
+def median(self: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Any:
+    """The lower median (entry ``(n - 1) // 2`` in sorted order; NaN counts as largest): of all
+    entries without ``dim``, else ``(values, indices)`` along ``dim``. Gradients go to the chosen
+    entries."""
+    if dim is None:
+        flat = self.reshape(-1)
+        if flat.shape[0] == 0:
+            raise ValueError("median: expected a non-empty tensor, got shape " + str(list(self.shape)))
+        return sort(flat).values[(flat.shape[0] - 1) // 2]
+    axis = _axis(self, dim, "median")
+    if self.shape[axis] == 0:
+        raise ValueError(f"median: expected a non-empty dimension {dim}, got shape {list(self.shape)}")
+    ordered = sort(self, axis)
+    middle = (self.shape[axis] - 1) // 2
+    values, indices = (narrow(t, axis, middle, 1) for t in ordered)
+    if not keepdim:
+        values, indices = values.squeeze(axis), indices.squeeze(axis)
+    return ValuesIndices(values, indices)
+
+
 # In-place updates and new tensors. The updates write through copy_, which autograd does not
 # record, so they are refused where a gradient would silently go wrong.
 
@@ -469,7 +489,7 @@ def nelement(self: Tensor) -> int:
 METHODS = (add, sub, mul, div, eq, ne, lt, le, gt, ge, reciprocal, rsqrt, lerp, softmax, log_softmax, std, norm,
            t, view_as, reshape_as, expand_as, type_as, narrow, split, chunk, unbind, repeat, flip, tril, triu,
            masked_fill, outer, mm, bmm, cumsum, isnan, isinf, isfinite, any, all, allclose, equal, argsort, sort,
-           topk, zero_, fill_, add_, sub_, mul_, div_, clamp_, new_full, new_zeros, new_ones, new_tensor,
+           topk, median, zero_, fill_, add_, sub_, mul_, div_, clamp_, new_full, new_zeros, new_ones, new_tensor,
            element_size, nelement)
 # Methods whose names would shadow Python's builtins inside this module.
 RENAMED = {"any": any_nonzero, "all": all_nonzero}

@@ -11,12 +11,12 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, KLDivLoss, L1Lo
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm
 from .preprocess import Normalize
-from .pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from .rnn import GRU, LSTM
 from .transformer import (LearnedPositionalEmbedding, MultiheadAttention, SinusoidalPositionalEncoding,
                           TransformerEncoder, TransformerEncoderLayer, generate_square_subsequent_mask)
 from .sparse import Embedding
-from .upsampling import Upsample
+from .upsampling import PixelShuffle, PixelUnshuffle, Upsample
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "Linear", "Identity", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d",
@@ -27,4 +27,5 @@ __all__ = [
     "generate_square_subsequent_mask", "SinusoidalPositionalEncoding", "LearnedPositionalEmbedding",
     "Conv1d", "MaxPool1d", "AvgPool1d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "Upsample", "ELU", "Hardtanh",
     "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "LogSigmoid", "ModuleDict", "Dropout2d", "Unflatten", "utils",
+    "AdaptiveMaxPool2d", "PixelShuffle", "PixelUnshuffle",
 ]

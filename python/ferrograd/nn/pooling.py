@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence, Union
 
 from .. import _core
 from .._core import Tensor
@@ -68,6 +68,20 @@ class AdaptiveAvgPool2d(Module):
 
     def _to_layer(self) -> _core.Layer:
         return _core.Layer.adaptive_avg_pool2d(_pair("output_size", self.output_size))
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(Module):
+    """Max pooling to a fixed output size (an int, or a pair whose None keeps that side)."""
+
+    def __init__(self, output_size: Union[int, Sequence[Optional[int]]]) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.adaptive_max_pool2d(x, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"

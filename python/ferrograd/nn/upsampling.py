@@ -1,4 +1,4 @@
-"""Resizing layers."""
+"""Resizing layers: Upsample, PixelShuffle and PixelUnshuffle."""
 
 from __future__ import annotations
 
@@ -24,3 +24,31 @@ class Upsample(Module):
 
     def extra_repr(self) -> str:
         return f"size={self.size}, scale_factor={self.scale_factor}, mode={self.mode!r}"
+
+
+class PixelShuffle(Module):
+    """``[N, C r^2, H, W]`` to ``[N, C, H r, W r]`` (sub-pixel upsampling)."""
+
+    def __init__(self, upscale_factor: int) -> None:
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.pixel_shuffle(x, self.upscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """``[N, C, H r, W r]`` to ``[N, C r^2, H, W]`` (the inverse of :class:`PixelShuffle`)."""
+
+    def __init__(self, downscale_factor: int) -> None:
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.pixel_unshuffle(x, self.downscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"downscale_factor={self.downscale_factor}"
