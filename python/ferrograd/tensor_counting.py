@@ -28,15 +28,18 @@ def unique(self: Tensor, sorted: bool = True, return_inverse: bool = False, retu
     values = self.detach().cpu().numpy()
     if dim is not None and not -values.ndim <= dim < values.ndim:
         raise ValueError(f"unique: argument `dim` expected a dimension of a {values.ndim}-d tensor, got {dim}")
-    found = np.unique(values, return_inverse=True, return_counts=True, axis=dim)
-    distinct, inverse, counts = found[0], found[1], found[2]
-    out: list[Tensor] = [_on(distinct, self)]
+    # numpy's stubs type np.unique per literal flag; these flags are the caller's.
+    numpy_unique: Any = np.unique
+    found = numpy_unique(values, return_inverse=return_inverse, return_counts=return_counts, axis=dim)
+    if not (return_inverse or return_counts):
+        return _on(found, self)
+    out: list[Tensor] = [_on(found[0], self)]
     if return_inverse:
         shape = values.shape if dim is None else (values.shape[dim],)
-        out.append(_on(inverse.reshape(shape).astype(np.int64), self))
+        out.append(_on(found[1].reshape(shape).astype(np.int64), self))
     if return_counts:
-        out.append(_on(counts.astype(np.int64), self))
-    return out[0] if len(out) == 1 else tuple(out)
+        out.append(_on(found[-1].astype(np.int64), self))
+    return tuple(out)
 
 
 def bincount(self: Tensor, weights: Optional[Tensor] = None, minlength: int = 0) -> Tensor:

@@ -18,7 +18,8 @@ _MIN = Tensor.min
 
 def _device(self: Tensor) -> device:
     """The device the tensor lives on (``"cpu"`` or ``"cuda:N"``), as a :class:`ferrograd.device`."""
-    return device(_DEVICE_NAME.__get__(self))
+    # The core's names are valid already: skip the parsing `device()` does for users' strings.
+    return str.__new__(device, _DEVICE_NAME.__get__(self))
 
 
 def _is_cuda(self: Tensor) -> bool:
