@@ -20,9 +20,10 @@ import numpy as np
 # when mimalloc reads its options; a value the user set wins.
 os.environ.setdefault("MIMALLOC_PURGE_DELAY", "10000")
 
-from . import _core, attacks, cuda, data, finetune, functional, images, models, nn, optim, text, training
+from . import _core, attacks, cuda, data, finetune, functional, images, models, nn, optim, text, training, utils
 from .attacks import robustness
 from .io import load_safetensors, save_safetensors
+from .serialization import load, save
 from ._core import (DeviceError, Tensor, cat, channels_last, contiguous_format, get_rng_state, manual_seed,
                     memory_format, preserve_format, set_rng_state, stack)
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled
@@ -32,16 +33,21 @@ from .creation import _shape, arange, empty, eye, full_like, linspace, rand_like
 from .tensor_functions import (abs, allclose, argmax, argmin, argsort, ceil, chunk, clamp, cos, cumsum, equal, exp,
                                expm1, flatten, flip, floor, log1p, round, sin,
                                from_numpy, is_tensor, isfinite, isinf, isnan, log, log_softmax, matmul, max, maximum,
-                               mean, min, minimum, norm, numel, outer, permute, relu, reshape, sigmoid, softmax, sort,
+                               mean, min, minimum, mode, norm, numel, outer, permute, prod, relu, reshape, sigmoid,
+                               softmax, sort,
                                split, sqrt, squeeze, std, sum, tanh, topk, transpose, tril, triu, unsqueeze, var)
 from . import tensor_methods as _tensor_methods
 from . import tensor_counting as _tensor_counting
+from . import tensor_in_place as _tensor_in_place
+from . import tensor_prod as _tensor_prod
 from . import tensor_properties as _tensor_properties
 from .dtypes import BUILTIN_NAMED as _BUILTIN_NAMED
 from .dtypes import bfloat16, device, float16, float32, half, int8, int32, int64, long, uint8
 
 _tensor_methods.install()
 _tensor_counting.install()
+_tensor_in_place.install()
+_tensor_prod.install()
 _tensor_properties.install()
 
 __all__ = [
@@ -88,16 +94,19 @@ __all__ = [
     "functional",
     "nn",
     "optim",
+    "save",
+    "load",
     "save_safetensors",
     "load_safetensors",
     "data",
+    "utils",
     "arange", "linspace", "eye", "empty", "full_like", "rand_like", "randn_like", "randint", "randperm",
     "is_tensor", "numel", "from_numpy", "matmul", "exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu",
     "sin", "cos", "floor", "ceil", "round", "log1p", "expm1",
     "softmax", "log_softmax", "clamp", "sum", "mean", "var", "std", "norm", "argmax", "argmin", "flatten",
     "reshape", "transpose", "permute", "squeeze", "unsqueeze", "flip", "tril", "triu", "cumsum", "outer",
     "chunk", "split", "sort", "argsort", "topk", "isnan", "isinf", "isfinite", "allclose", "equal", "maximum",
-    "minimum", "max", "min",
+    "minimum", "max", "min", "prod", "mode",
 ]
 
 __version__ = "0.1.0"

@@ -1,7 +1,9 @@
-"""Counting and repeating: ``unique``, ``bincount`` and ``repeat_interleave`` as Tensor methods.
+"""Counting and repeating: ``unique``, ``bincount``, ``mode`` and ``repeat_interleave`` as Tensor
+methods.
 
 ``unique`` and ``bincount`` produce values (distinct entries, counts) rather than functions of the
-input, so they run on the host through numpy and carry no gradient, as in PyTorch;
+input, so they run on the host through numpy and carry no gradient, as in PyTorch. ``mode`` finds
+its positions on the host and gathers the values, which passes gradients to them;
 ``repeat_interleave`` is an ``index_select`` and passes gradients. ``install()`` attaches them.
 """
 
@@ -62,6 +64,45 @@ def bincount(self: Tensor, weights: Optional[Tensor] = None, minlength: int = 0)
     return _on(np.bincount(values, weights=w, minlength=minlength).astype(np.float32), self)
 
 
+def mode(self: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
+    """The most frequent value along ``dim`` and the index of its last occurrence, as ``(values,
+    indices)``: the smallest value among equally frequent ones, as PyTorch picks. NaN entries never
+    equal each other, so each counts once. Gradients go to the chosen entries."""
+    from .tensor_methods import ValuesIndices
+
+    rank = max(self.ndim, 1)
+    if not -rank <= dim < rank:
+        raise IndexError(f"mode: argument `dim` expected a value in [{-rank}, {rank - 1}], got {dim}")
+    source = self.reshape(1) if self.ndim == 0 else self
+    axis = dim % rank
+    size = source.shape[axis]
+    if size == 0:
+        raise ValueError(f"mode: expected a non-empty dimension {dim}, got shape {list(self.shape)}")
+    host = source.detach().cpu()
+    rows = np.moveaxis((host.float() if host.dtype == "bfloat16" else host).numpy(), axis, -1)
+    lead = rows.shape[:-1]
+    rows = rows.reshape(-1, size)
+    order = np.argsort(rows, axis=1, kind="stable")
+    ordered = np.take_along_axis(rows, order, axis=1)
+    starts_run = np.ones(ordered.shape, dtype=bool)
+    starts_run[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    # Each position's count within its run of equal sorted values: the first position where a
+    # row's count peaks ends the run of its smallest most frequent value, and (the sort being
+    # stable) holds that value's last original index.
+    positions = np.arange(size)
+    run_start = np.maximum.accumulate(np.where(starts_run, positions, 0), axis=1)
+    count = positions - run_start + 1
+    peak = np.argmax(count == count.max(axis=1, keepdims=True), axis=1)
+    chosen = order[np.arange(len(order)), peak].reshape(*lead, 1)
+    indices = _on(np.moveaxis(chosen, -1, axis).astype(np.int64), self)
+    values = source.gather(axis, indices)
+    if not keepdim or self.ndim == 0:
+        values, indices = values.squeeze(axis), indices.squeeze(axis)
+    if self.ndim == 0:
+        values, indices = values.reshape([]), indices.reshape([])
+    return ValuesIndices(values, indices)
+
+
 def repeat_interleave(self: Tensor, repeats: Union[int, Tensor], dim: Optional[int] = None) -> Tensor:
     """Each entry (of the flattened tensor, or each slice along ``dim``) repeated ``repeats``
     times in place, or ``repeats[i]`` times for entry i; gradients sum over the copies."""
@@ -82,5 +123,5 @@ def repeat_interleave(self: Tensor, repeats: Union[int, Tensor], dim: Optional[i
 
 def install() -> None:
     """Attaches the methods above to :class:`Tensor`."""
-    for method in (unique, bincount, repeat_interleave):
+    for method in (unique, bincount, mode, repeat_interleave):
         setattr(Tensor, method.__name__, method)

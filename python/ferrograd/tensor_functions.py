@@ -204,6 +204,16 @@ def cumsum(t: Tensor, dim: int) -> Tensor:
     return t.cumsum(dim)
 
 
+def prod(t: Tensor, dim: Optional[int] = None, keepdim: bool = False, dtype: Optional[str] = None) -> Tensor:
+    """The product of all entries, or along ``dim``."""
+    return t.prod(dim, keepdim, dtype)
+
+
+def mode(t: Tensor, dim: int = -1, keepdim: bool = False) -> ValuesIndices:
+    """The most frequent value along ``dim`` and the index of its last occurrence."""
+    return ValuesIndices(*t.mode(dim, keepdim))
+
+
 def outer(a: Tensor, b: Tensor) -> Tensor:
     """The outer product of two vectors."""
     return a.outer(b)

@@ -403,50 +403,7 @@ def median(self: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> An
     return ValuesIndices(values, indices)
 
 
-# In-place updates and new tensors. The updates write through copy_, which autograd does not
-# record, so they are refused where a gradient would silently go wrong.
-
-def _in_place(self: Tensor, op: str, value: Any) -> Tensor:
-    if _core.is_grad_enabled() and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
-        raise RuntimeError(f"{op}: in-place updates are not recorded by autograd; use the out-of-place form, or "
-                           "wrap the update in `with ferrograd.no_grad():`")
-    return self.copy_(value)
-
-
-def zero_(self: Tensor) -> Tensor:
-    """Sets every entry to 0 in place."""
-    return _in_place(self, "zero_", 0.0)
-
-
-def fill_(self: Tensor, value: float) -> Tensor:
-    """Sets every entry to ``value`` in place."""
-    return _in_place(self, "fill_", value)
-
-
-def add_(self: Tensor, other: Any, alpha: float = 1.0) -> Tensor:
-    """``self += alpha * other`` in place (under ``no_grad`` when either side requires grad)."""
-    return _in_place(self, "add_", add(self, other, alpha))
-
-
-def sub_(self: Tensor, other: Any, alpha: float = 1.0) -> Tensor:
-    """``self -= alpha * other`` in place (under ``no_grad`` when either side requires grad)."""
-    return _in_place(self, "sub_", sub(self, other, alpha))
-
-
-def mul_(self: Tensor, other: Any) -> Tensor:
-    """``self *= other`` in place (under ``no_grad`` when either side requires grad)."""
-    return _in_place(self, "mul_", self * other)
-
-
-def div_(self: Tensor, other: Any) -> Tensor:
-    """``self /= other`` in place (under ``no_grad`` when either side requires grad)."""
-    return _in_place(self, "div_", self / other)
-
-
-def clamp_(self: Tensor, min: Optional[float] = None, max: Optional[float] = None) -> Tensor:
-    """Clamps the entries to [min, max] in place (under ``no_grad`` when it requires grad)."""
-    return _in_place(self, "clamp_", self.clamp(min, max))
-
+# New tensors like this one.
 
 def new_full(self: Tensor, size: Sequence[int], fill_value: float, dtype: Optional[str] = None,
              device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
@@ -489,7 +446,7 @@ def nelement(self: Tensor) -> int:
 METHODS = (add, sub, mul, div, eq, ne, lt, le, gt, ge, reciprocal, rsqrt, lerp, softmax, log_softmax, std, norm,
            t, view_as, reshape_as, expand_as, type_as, narrow, split, chunk, unbind, repeat, flip, tril, triu,
            masked_fill, outer, mm, bmm, cumsum, isnan, isinf, isfinite, any, all, allclose, equal, argsort, sort,
-           topk, median, zero_, fill_, add_, sub_, mul_, div_, clamp_, new_full, new_zeros, new_ones, new_tensor,
+           topk, median, new_full, new_zeros, new_ones, new_tensor,
            element_size, nelement)
 # Methods whose names would shadow Python's builtins inside this module.
 RENAMED = {"any": any_nonzero, "all": all_nonzero}

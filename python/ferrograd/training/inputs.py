@@ -3,36 +3,59 @@ loss modules, callables) into the Rust objects the loops take."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
 from .. import _core
 from .._core import DataLoader, Dataset, Tensor
 
-DataLike = Union[Dataset, DataLoader, "tuple[np.ndarray, np.ndarray]", np.ndarray]
+if TYPE_CHECKING:
+    from ..utils import data as utils_data
+
+DataLike = Union[Dataset, DataLoader, "utils_data.Dataset", "utils_data.DataLoader", "tuple[np.ndarray, np.ndarray]",
+                 np.ndarray]
 LossLike = Union[str, Callable[[Tensor, Tensor], Tensor], Any]
 
 
 def as_dataset(data: Any, arg: str, op: str) -> Dataset:
-    """A Dataset from a Dataset, an ``(X, y)`` pair of arrays, or a bare ``X`` (labels zero)."""
+    """A Dataset from a Dataset, a ``TensorDataset(X, y)`` (or a ``Subset`` of one), an ``(X, y)``
+    pair of arrays, or a bare ``X`` (labels zero)."""
     from ..data import from_numpy
+    from ..utils.data import Dataset as PythonDataset
+    from ..utils.data.native import native_dataset
 
-    if isinstance(data, Dataset):
-        return data
+    native = native_dataset(data)
+    if native is not None:
+        return native
+    if isinstance(data, PythonDataset):
+        raise TypeError(f"{op}: argument `{arg}` expected a dataset the Rust loop can read (a ferrograd Dataset, or "
+                        f"a TensorDataset of float inputs and integer labels, or a Subset of one), got "
+                        f"{type(data).__name__}; build one with ferrograd.data.from_numpy")
     if isinstance(data, tuple) and len(data) == 2:
         return from_numpy(np.asarray(data[0]), np.asarray(data[1]))
     if isinstance(data, np.ndarray):
         return from_numpy(data, np.zeros(len(data), dtype=np.int64), classes=["0"])
-    raise TypeError(f"{op}: argument `{arg}` expected a ferrograd Dataset, a DataLoader, an (X, y) pair of arrays "
-                    f"or an array, got {type(data).__name__}")
+    raise TypeError(f"{op}: argument `{arg}` expected a ferrograd Dataset, a TensorDataset, a DataLoader, an (X, y) "
+                    f"pair of arrays or an array, got {type(data).__name__}")
 
 
 def make_loader(data: DataLike, arg: str, op: str, batch_size: int, shuffle: bool, seed: int | None,
                 transforms: Sequence[Any]) -> DataLoader:
-    """A DataLoader over ``data`` (a DataLoader is used as it is)."""
+    """A DataLoader over ``data`` (a DataLoader is used as it is; a ``ferrograd.utils.data``
+    loader over a dataset with a native form becomes the native loader with its batching)."""
+    from ..utils.data import DataLoader as PythonDataLoader
+    from ..utils.data.native import native_loader
+
     if isinstance(data, DataLoader):
         return data
+    if isinstance(data, PythonDataLoader):
+        native = native_loader(data)
+        if native is None:
+            raise TypeError(f"{op}: argument `{arg}` expected a DataLoader over a dataset the Rust loop can read (a "
+                            f"ferrograd Dataset, a TensorDataset of float inputs and integer labels, or a Subset of "
+                            f"one) with the default collation, got one over {type(data.dataset).__name__}")
+        return native
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"{op}: argument `batch_size` expected a positive int, got {batch_size!r}")
     ds = as_dataset(data, arg, op)

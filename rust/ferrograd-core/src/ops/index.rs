@@ -1,6 +1,7 @@
 //! Indexing ops: index_select, gather, scatter_add, one_hot, embedding. Indices are int64 (int32
 //! is accepted and widened); out-of-range indices are errors, never panics.
 
+use super::index_values::{take, take_values, Take};
 use crate::cuda::index as gpu;
 use crate::layout::normalize_axis;
 use crate::{CpuStorage, DType, Device, Error, Layout, Result, Storage, Tensor};
@@ -60,7 +61,6 @@ fn split_at_axis(shape: &[usize], dim: usize) -> (usize, usize, usize) {
 impl Tensor {
     /// Rows of axis `dim` picked by a 1-D index.
     pub fn index_select(&self, dim: isize, index: &Tensor) -> Result<Tensor> {
-        super::expect_f32("index_select", self)?;
         crate::ensure_shape!(
             self.rank() > 0,
             "index_select",
@@ -76,6 +76,13 @@ impl Tensor {
             ));
         }
         let (outer, size, inner) = split_at_axis(self.shape(), d);
+        let mut shape = self.shape().to_vec();
+        shape[d] = index.numel();
+        if self.dtype() != DType::F32 {
+            let idx = checked_indices("index_select", index, size)?;
+            let rows = Take::Rows((outer, size, inner), &idx);
+            return take_values("index_select", self, &rows, &shape);
+        }
         let out = if on_cuda(self) {
             let ix = device_indices("index_select", self, index, size)?;
             let x = self.contiguous()?;
@@ -90,20 +97,11 @@ impl Tensor {
             let idx = checked_indices("index_select", index, size)?;
             // Read in place: the input is often an embedding table far larger than the rows
             // taken from it.
-            let out = self.with_f32_slice("index_select", |x| {
-                let mut out = Vec::with_capacity(outer * idx.len() * inner);
-                for o in 0..outer {
-                    for &i in &idx {
-                        let start = (o * size + i as usize) * inner;
-                        out.extend_from_slice(&x[start..start + inner]);
-                    }
-                }
-                out
-            })?;
-            Storage::Cpu(CpuStorage::F32(out))
+            let rows = Take::Rows((outer, size, inner), &idx);
+            Storage::Cpu(CpuStorage::F32(
+                self.with_f32_slice("index_select", |x| take(x, &rows))?,
+            ))
         };
-        let mut shape = self.shape().to_vec();
-        shape[d] = index.numel();
         let (in_shape, index) = (self.shape().to_vec(), index.clone());
         Ok(Tensor::from_op(
             out,
@@ -156,7 +154,6 @@ impl Tensor {
 
     /// `out[..., i, ...] = self[..., index[..., i, ...], ...]` along `dim` (torch.gather).
     pub fn gather(&self, dim: isize, index: &Tensor) -> Result<Tensor> {
-        super::expect_f32("gather", self)?;
         crate::ensure_shape!(
             self.rank() > 0,
             "gather",
@@ -178,6 +175,10 @@ impl Tensor {
             index.shape(),
             self.shape()
         );
+        if self.dtype() != DType::F32 {
+            let offsets = input_offsets("gather", self.shape(), index, d)?;
+            return take_values("gather", self, &Take::Offsets(&offsets), index.shape());
+        }
         let out = if on_cuda(self) {
             let ix = device_indices("gather", self, index, self.shape()[d])?;
             let x = self.contiguous()?;
@@ -190,10 +191,8 @@ impl Tensor {
                 d,
             )?)
         } else {
-            let idx = checked_indices("gather", index, self.shape()[d])?;
-            let strides = crate::layout::contiguous_strides(self.shape());
-            let offsets = gather_offsets(index.shape(), &strides, d, &idx);
-            let out = self.with_f32_slice("gather", |x| offsets.iter().map(|&o| x[o]).collect())?;
+            let offsets = input_offsets("gather", self.shape(), index, d)?;
+            let out = self.with_f32_slice("gather", |x| take(x, &Take::Offsets(&offsets)))?;
             Storage::Cpu(CpuStorage::F32(out))
         };
         let (in_shape, out_shape, index) =
@@ -318,6 +317,19 @@ impl Tensor {
 
 /// Flat offsets into a contiguous tensor of `strides` for each element of an index of `shape`,
 /// replacing the coordinate along `dim` by the index value.
+/// The row-major offsets into an input of `shape` that `gather` along `dim` reads, with the
+/// indices checked against the axis.
+fn input_offsets(
+    op: &'static str,
+    shape: &[usize],
+    index: &Tensor,
+    dim: usize,
+) -> Result<Vec<usize>> {
+    let idx = checked_indices(op, index, shape[dim])?;
+    let strides = crate::layout::contiguous_strides(shape);
+    Ok(gather_offsets(index.shape(), &strides, dim, &idx))
+}
+
 fn gather_offsets(shape: &[usize], strides: &[usize], dim: usize, idx: &[i64]) -> Vec<usize> {
     let mut coord = vec![0usize; shape.len()];
     let mut out = Vec::with_capacity(idx.len());

@@ -10,6 +10,7 @@ mod conv_cuda;
 pub mod conv_transpose;
 pub mod dropout;
 pub mod index;
+mod index_values;
 mod integer;
 pub mod linear;
 pub mod loss;

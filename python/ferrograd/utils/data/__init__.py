@@ -1,0 +1,15 @@
+"""PyTorch-style datasets and loaders (``torch.utils.data``) over tensors and Python objects.
+
+``TensorDataset``, ``Subset``, ``ConcatDataset``, ``random_split`` and a ``DataLoader`` that
+batches any map-style or iterable dataset through ``default_collate``. A loader over a ferrograd
+:class:`ferrograd.data.Dataset` (files decoded into Rust memory) runs the native prefetching
+loader instead. ``fit`` / ``evaluate`` / ``predict`` take a ``TensorDataset`` of ``(inputs,
+labels)``, a ``Subset`` of one, or a ``DataLoader`` over either, and run them in Rust.
+"""
+
+from .collate import default_collate
+from .datasets import ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split
+from .loader import DataLoader
+
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "DataLoader",
+           "default_collate"]

@@ -1,0 +1,119 @@
+"""``DataLoader``: batches of a dataset, optionally shuffled, as PyTorch's loader yields them."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, Optional
+
+import numpy as np
+
+from ... import _core
+from .collate import default_collate
+from .datasets import IterableDataset, TensorDataset
+
+
+class DataLoader:
+    """Iterates over ``dataset`` in batches of ``batch_size`` (``None``: single samples, not
+    collated), shuffled at every pass with ``shuffle=True`` (from the seeded global generator,
+    ``ferrograd.manual_seed``), the last short batch dropped with ``drop_last=True``, each batch
+    built by ``collate_fn`` (default :func:`default_collate`).
+
+    A ``TensorDataset`` is batched by one ``index_select`` per tensor; a ferrograd
+    :class:`ferrograd.data.Dataset` runs the native loader (``x`` float32, uint8 images scaled to
+    [0, 1]; ``y`` int64), which prepares the next batch on a Rust thread. ``num_workers`` and
+    ``pin_memory`` are accepted for PyTorch code and change nothing: batches are built in this
+    process.
+    """
+
+    def __init__(self, dataset: Any, batch_size: Optional[int] = 1, shuffle: bool = False, drop_last: bool = False,
+                 collate_fn: Optional[Callable[[list[Any]], Any]] = None, num_workers: int = 0,
+                 pin_memory: bool = False) -> None:
+        if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool)
+                                       or batch_size < 1):
+            raise ValueError(f"DataLoader: argument `batch_size` expected a positive int or None, got {batch_size!r}")
+        if not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError(f"DataLoader: argument `num_workers` expected an int >= 0, got {num_workers!r}")
+        self.iterable = isinstance(dataset, IterableDataset)
+        if self.iterable and shuffle:
+            raise ValueError("DataLoader: argument `shuffle` expected False for an IterableDataset (a stream has no "
+                             "order to shuffle), got True")
+        if not self.iterable and not hasattr(dataset, "__getitem__"):
+            raise TypeError(f"DataLoader: argument `dataset` expected a dataset with __getitem__ and __len__, or an "
+                            f"IterableDataset, got {type(dataset).__name__}")
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.collate_fn = collate_fn
+        self.num_workers = num_workers
+        self.pin_memory = bool(pin_memory)
+
+    def __len__(self) -> int:
+        if self.iterable:
+            raise TypeError(f"DataLoader over an IterableDataset ({type(self.dataset).__name__}) has no length")
+        n = len(self.dataset)
+        if self.batch_size is None:
+            return n
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def draw_seed(self) -> int:
+        """A shuffling seed for one pass, drawn from the global generator (0 without shuffling)."""
+        if not self.shuffle:
+            return 0
+        from ...creation import randint
+
+        return int(randint(0, 2**24, ()).item())
+
+    def _order(self) -> list[int]:
+        n = len(self.dataset)
+        if not self.shuffle:
+            return list(range(n))
+        from ...creation import randperm
+
+        return randperm(n).tolist()
+
+    def _batches_of_positions(self) -> Iterator[list[int]]:
+        order = self._order()
+        size = self.batch_size or 1
+        for start in range(0, len(order), size):
+            batch = order[start:start + size]
+            if len(batch) < size and self.drop_last:
+                return
+            yield batch
+
+    def __iter__(self) -> Iterator[Any]:
+        from .native import native_loader
+
+        if self.iterable:
+            yield from self._iterate_stream()
+            return
+        if isinstance(self.dataset, _core.Dataset):
+            native = native_loader(self)
+            if native is not None:
+                yield from native
+                return
+        collate = self.collate_fn or default_collate
+        for positions in self._batches_of_positions():
+            if self.batch_size is None:
+                yield self.dataset[positions[0]]
+            elif isinstance(self.dataset, TensorDataset) and self.collate_fn is None:
+                yield [t.index_select(0, _positions_on(positions, t)) for t in self.dataset.tensors]
+            else:
+                yield collate([self.dataset[i] for i in positions])
+
+    def _iterate_stream(self) -> Iterator[Any]:
+        if self.batch_size is None:
+            yield from self.dataset
+            return
+        collate = self.collate_fn or default_collate
+        batch: list[Any] = []
+        for item in self.dataset:
+            batch.append(item)
+            if len(batch) == self.batch_size:
+                yield collate(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield collate(batch)
+
+
+def _positions_on(positions: list[int], like: Any) -> Any:
+    return _core.Tensor.from_numpy(np.asarray(positions, dtype=np.int64)).to(like.device)
