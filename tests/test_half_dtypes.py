@@ -184,3 +184,15 @@ def test_attention_inputs_must_share_their_dtype() -> None:
         F.scaled_dot_product_attention(q, q.half(), q)
     with pytest.raises(TypeError):
         F.scaled_dot_product_attention(q.float(), q, q)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_in_place_writes_into_16_bit_tensors_round_to_nearest_even(dtype: str) -> None:
+    t = fg.zeros(2, 3, dtype=dtype)
+    t.fill_(1.5)
+    t[1] = fg.tensor([0.1, 2.0, -3.0])
+    t[0, 1:] = 7.0
+    reference = np.array([[1.5, 7.0, 7.0], [0.1, 2.0, -3.0]], dtype=np.float32)
+    expected = fg.tensor(reference).to(dtype).float().numpy()
+    np.testing.assert_array_equal(t.float().numpy(), expected)
+    assert t.dtype == dtype and t.float().numpy()[1, 0] != np.float32(0.1)

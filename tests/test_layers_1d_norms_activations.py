@@ -1,5 +1,5 @@
-"""1-D convolution and pooling, group and instance norm, nearest upsampling and the composite
-activations against JAX on CPU (values and gradients, float32; tolerances per check)."""
+"""1-D convolution and pooling, group and instance norm, resizing (nearest, linear modes, area)
+and the composite activations against JAX on CPU (values and gradients, float32; tolerances per check)."""
 
 from __future__ import annotations
 
@@ -91,6 +91,62 @@ def test_nearest_upsampling_matches_repeat(rng) -> None:
     check_op(lambda x: F.interpolate(x, scale_factor=3), lambda x: jnp.repeat(x, 3, axis=2), [x[:, :, 0]])
 
 
+def _linear_weights(n_in: int, n_out: int, align_corners: bool) -> np.ndarray:
+    """The [n_out, n_in] matrix of 1-D linear resizing by PyTorch's documented source-coordinate
+    rule, in float64: half-pixel centres clamped at 0 (or corners aligned), edges repeated."""
+    matrix = np.zeros((n_out, n_in))
+    for i in range(n_out):
+        if align_corners:
+            src = i * (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+        else:
+            src = max((i + 0.5) * n_in / n_out - 0.5, 0.0)
+        low = min(int(np.floor(src)), n_in - 1)
+        high = min(low + 1, n_in - 1)
+        matrix[i, low] += 1 - (src - low)
+        matrix[i, high] += src - low
+    return matrix
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("size", [(9, 11), (3, 4), (5, 7)])
+def test_bilinear_resizing_matches_the_separable_reference(rng, size, align_corners) -> None:
+    x = rng.normal(size=(2, 3, 5, 7)).astype(np.float32)
+    rows, cols = _linear_weights(5, size[0], align_corners), _linear_weights(7, size[1], align_corners)
+    check_op(lambda t: F.interpolate(t, size=size, mode="bilinear", align_corners=align_corners),
+             lambda t: jnp.einsum("ih,nchw,jw->ncij", rows, t, cols), [x])
+    layer = nn.Upsample(size=size, mode="bilinear", align_corners=align_corners)
+    np.testing.assert_allclose(layer(fg.tensor(x)).numpy(), np.einsum("ih,nchw,jw->ncij", rows, x, cols), atol=1e-5)
+
+
+def test_linear_and_trilinear_upsampling_match_jax_resize(rng) -> None:
+    # JAX's half-pixel linear resize without antialiasing is PyTorch's align_corners=False rule.
+    line = rng.normal(size=(2, 3, 6)).astype(np.float32)
+    check_op(lambda t: F.interpolate(t, size=13, mode="linear"),
+             lambda t: jax.image.resize(t, (2, 3, 13), "linear", antialias=False), [line])
+    volume = rng.normal(size=(1, 2, 3, 4, 5)).astype(np.float32)
+    check_op(lambda t: F.interpolate(t, scale_factor=2, mode="trilinear"),
+             lambda t: jax.image.resize(t, (1, 2, 6, 8, 10), "linear", antialias=False), [volume])
+
+
+def test_nearest_resizing_to_any_size_and_area_mode(rng) -> None:
+    x = rng.normal(size=(2, 3, 4, 5)).astype(np.float32)
+    # PyTorch's 'nearest': source floor(i * in / out); 'nearest-exact': floor((i + 0.5) * in / out).
+    rows, cols = np.floor(np.arange(7) * 4 / 7).astype(int), np.floor(np.arange(3) * 5 / 3).astype(int)
+    check_op(lambda t: F.interpolate(t, size=(7, 3)), lambda t: t[:, :, rows][:, :, :, cols], [x])
+    rows = np.minimum(np.floor((np.arange(7) + 0.5) * 4 / 7).astype(int), 3)
+    cols = np.minimum(np.floor((np.arange(3) + 0.5) * 5 / 3).astype(int), 4)
+    check_op(lambda t: F.interpolate(t, size=(7, 3), mode="nearest-exact"), lambda t: t[:, :, rows][:, :, :, cols],
+             [x])
+    np.testing.assert_allclose(F.interpolate(fg.tensor(x), size=(2, 5), mode="area").numpy(),
+                               x.reshape(2, 3, 2, 2, 5).mean(3), rtol=1e-6)
+    with pytest.raises(ValueError, match="mode 'bilinear' expects 2 spatial axes"):
+        F.interpolate(fg.tensor(x[:, :, 0]), scale_factor=2, mode="bilinear")
+    with pytest.raises(ValueError, match="argument `align_corners` applies only to the linear modes"):
+        F.interpolate(fg.tensor(x), scale_factor=2, align_corners=True)
+    with pytest.raises(ValueError, match="argument `mode` expected one of"):
+        F.interpolate(fg.tensor(x), scale_factor=2, mode="bicubic")
+
+
 ACTIVATIONS = [
     (nn.ELU(), lambda x: jax.nn.elu(x)),
     (nn.ELU(0.5), lambda x: jax.nn.elu(x, 0.5)),
@@ -133,9 +189,9 @@ def test_bad_arguments_name_the_layer() -> None:
         nn.Conv1d(3, 4, 3)(fg.zeros(2, 3, 4, 5))
     with pytest.raises(ValueError, match="Conv1d: in_channels 3 and out_channels 4 must be divisible by groups 2"):
         nn.Conv1d(3, 4, 3, groups=2)
-    with pytest.raises(ValueError, match="interpolate: argument `size` expected whole multiples of \\[4, 5\\]"):
-        F.interpolate(fg.zeros(1, 1, 4, 5), size=(6, 10))
-    with pytest.raises(ValueError, match="Upsample: argument `mode` expected 'nearest', got 'bilinear'"):
-        nn.Upsample(scale_factor=2, mode="bilinear")
+    with pytest.raises(ValueError, match="interpolate: argument `size` expected 2 positive sizes, got \\(6, 0\\)"):
+        F.interpolate(fg.zeros(1, 1, 4, 5), size=(6, 0))
+    with pytest.raises(ValueError, match="Upsample: argument `mode` expected one of .*, got 'bicubic'"):
+        nn.Upsample(scale_factor=2, mode="bicubic")
     with pytest.raises(ValueError, match="Hardtanh: arguments `min_val` and `max_val`"):
         nn.Hardtanh(1.0, -1.0)

@@ -211,3 +211,31 @@ def test_median_adaptive_max_pooling_and_pixel_shuffle_match_numpy() -> None:
     assert fg.nn.PixelUnshuffle(2)(shuffled).tolist() == np.arange(32).reshape(1, 8, 2, 2).tolist()
     with pytest.raises(ValueError, match="pixel_shuffle: expected a \\[N, C \\* 2\\^2, H, W\\] input"):
         F.pixel_shuffle(fg.ones(1, 3, 2, 2), 2)
+
+
+def test_list_indices_pick_positions_or_mask() -> None:
+    v = fg.arange(12.0).reshape(3, 4)
+    expected = np.arange(12.0).reshape(3, 4)
+    np.testing.assert_array_equal(v[[2, 0, -1]].numpy(), expected[[2, 0, -1]])
+    np.testing.assert_array_equal(v[[True, False, True]].numpy(), expected[[True, False, True]])
+    np.testing.assert_array_equal(v[:, [3, 0]].numpy(), expected[:, [3, 0]])
+    assert v[[]].shape == (0, 4)
+    labels = fg.tensor([4, 7, 9])
+    assert labels[[2, 0]].tolist() == [9, 4]
+    w = fg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w[[0, 0, 2]].sum().backward()
+    assert w.grad.tolist() == [2.0, 0.0, 1.0]
+    with pytest.raises(IndexError, match="a list index must hold only integers or only bools"):
+        v[[0, "a"]]
+    with pytest.raises(IndexError, match="index 3 is out of bounds for dimension 0 with size 3"):
+        v[[3]]
+
+
+def test_backward_keeps_the_graph_and_refuses_create_graph() -> None:
+    x = fg.tensor([1.0, 2.0], requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    assert x.grad.tolist() == [4.0, 8.0]
+    with pytest.raises(NotImplementedError, match="argument `create_graph` expected False"):
+        loss.backward(create_graph=True)

@@ -27,9 +27,17 @@ from .serialization import load, save
 from ._core import (DeviceError, Tensor, cat, channels_last, contiguous_format, get_rng_state, manual_seed,
                     memory_format, preserve_format, set_rng_state, stack)
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled
-from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import enable_grad, grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .einsum import einsum
-from .creation import _shape, arange, empty, eye, full_like, linspace, rand_like, randint, randn_like, randperm
+from .tensor_math import (amax, amin, clamp_max, clamp_min, clip, div, floor_divide, fmod, frac, get_default_dtype,
+                          is_floating_point, isclose, log2, log10, logical_and, logical_not, logical_or, logical_xor,
+                          logsumexp, nan_to_num, remainder, rsqrt, sign, square, tan, trunc)
+from .creation import (_shape, arange, empty, empty_like, eye, full_like, linspace, rand_like, randint, randn_like,
+                       randperm)
+from . import linalg
+from .random_sampling import bernoulli, multinomial, normal
+from .tensor_combining import bmm, cdist, concat, concatenate, hstack, meshgrid, mm, tensordot, vstack
+from .tensor_structure import argwhere, count_nonzero, diag, gather, nonzero, roll, trace
 from .tensor_functions import (abs, allclose, argmax, argmin, argsort, ceil, chunk, clamp, cos, cumsum, equal, exp,
                                expm1, flatten, flip, floor, log1p, round, sin,
                                from_numpy, is_tensor, isfinite, isinf, isnan, log, log_softmax, matmul, max, maximum,
@@ -40,6 +48,9 @@ from . import tensor_methods as _tensor_methods
 from . import tensor_counting as _tensor_counting
 from . import tensor_in_place as _tensor_in_place
 from . import tensor_prod as _tensor_prod
+from . import tensor_math as _tensor_math
+from . import random_sampling as _random_sampling
+from . import tensor_structure as _tensor_structure
 from . import tensor_properties as _tensor_properties
 from .dtypes import BUILTIN_NAMED as _BUILTIN_NAMED
 from .dtypes import bfloat16, device, float16, float32, half, int8, int32, int64, long, uint8
@@ -48,6 +59,9 @@ _tensor_methods.install()
 _tensor_counting.install()
 _tensor_in_place.install()
 _tensor_prod.install()
+_tensor_math.install()
+_random_sampling.install()
+_tensor_structure.install()
 _tensor_properties.install()
 
 __all__ = [
@@ -88,6 +102,8 @@ __all__ = [
     "set_grad_enabled",
     "is_grad_enabled",
     "grad",
+    "inference_mode",
+    "amp",
     "autocast",
     "is_autocast_enabled",
     "get_autocast_dtype",
@@ -107,6 +123,12 @@ __all__ = [
     "reshape", "transpose", "permute", "squeeze", "unsqueeze", "flip", "tril", "triu", "cumsum", "outer",
     "chunk", "split", "sort", "argsort", "topk", "isnan", "isinf", "isfinite", "allclose", "equal", "maximum",
     "minimum", "max", "min", "prod", "mode",
+    "logical_not", "logical_and", "logical_or", "logical_xor", "remainder", "fmod", "div", "floor_divide",
+    "is_floating_point", "get_default_dtype", "trunc", "frac", "tan", "log2", "log10", "clamp_min", "clamp_max",
+    "clip", "sign", "rsqrt", "square", "logsumexp", "amax", "amin", "isclose", "nan_to_num",
+    "linalg", "empty_like", "normal", "bernoulli", "multinomial", "mm", "bmm", "concat", "concatenate", "hstack",
+    "vstack", "tensordot", "cdist", "meshgrid", "diag", "trace", "roll", "gather", "nonzero", "argwhere",
+    "count_nonzero",
 ]
 
 __version__ = "0.1.0"
@@ -180,14 +202,14 @@ def ones(*shape: Any, dtype: str = "float32", requires_grad: bool = False, devic
     return full(_shape(shape), 1.0, dtype, requires_grad, device)
 
 
-def zeros_like(t: Tensor, requires_grad: bool = False) -> Tensor:
-    """Zeros with ``t``'s shape, dtype and device."""
-    return full(t.shape, 0.0, t.dtype, requires_grad, t.device)
+def zeros_like(t: Tensor, requires_grad: bool = False, dtype: str | None = None) -> Tensor:
+    """Zeros with ``t``'s shape and device, and its dtype unless ``dtype`` is given."""
+    return full(t.shape, 0.0, dtype or t.dtype, requires_grad, t.device)
 
 
-def ones_like(t: Tensor, requires_grad: bool = False) -> Tensor:
-    """Ones with ``t``'s shape, dtype and device."""
-    return full(t.shape, 1.0, t.dtype, requires_grad, t.device)
+def ones_like(t: Tensor, requires_grad: bool = False, dtype: str | None = None) -> Tensor:
+    """Ones with ``t``'s shape and device, and its dtype unless ``dtype`` is given."""
+    return full(t.shape, 1.0, dtype or t.dtype, requires_grad, t.device)
 
 
 def rand(*shape: Any, requires_grad: bool = False, device: str = "cpu") -> Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional, Sequence, Union
 
 from . import _core
+from ._conv_padding import pad_end, string_padding
 from ._core import Tensor
 
 IntOrSingle = Union[int, Sequence[int]]
@@ -24,14 +25,19 @@ def _as_rows(x: Tensor, op: str) -> Tensor:
     return x.unsqueeze(2)
 
 
-def conv1d(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: IntOrSingle = 1, padding: IntOrSingle = 0,
-           dilation: IntOrSingle = 1, groups: int = 1) -> Tensor:
-    """1-D convolution of an [N, C_in, L] input with ``weight`` [C_out, C_in/groups, k]."""
+def conv1d(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: IntOrSingle = 1,
+           padding: Union[IntOrSingle, str] = 0, dilation: IntOrSingle = 1, groups: int = 1) -> Tensor:
+    """1-D convolution of an [N, C_in, L] input with ``weight`` [C_out, C_in/groups, k];
+    ``padding`` may be ``'valid'`` or ``'same'``, as :func:`ferrograd.functional.conv2d`'s."""
     if weight.ndim != 3:
         raise ValueError(f"conv1d: argument `weight` expected shape [C_out, C_in/groups, k], got {list(weight.shape)}")
-    out = _core.conv2d(_as_rows(x, "conv1d"), weight.unsqueeze(2), bias, (1, _single("stride", stride)),
-                       (0, _single("padding", padding)), (1, _single("dilation", dilation)), groups)
-    return out.squeeze(2)
+    rows, s, d = _as_rows(x, "conv1d"), _single("stride", stride), _single("dilation", dilation)
+    if isinstance(padding, str):
+        (p,), extra = string_padding("conv1d", padding, [weight.shape[2]], [s], [d])
+        rows = pad_end(rows, extra)
+    else:
+        p = _single("padding", padding)
+    return _core.conv2d(rows, weight.unsqueeze(2), bias, (1, s), (0, p), (1, d), groups).squeeze(2)
 
 
 def max_pool1d(x: Tensor, kernel_size: IntOrSingle, stride: Optional[IntOrSingle] = None, padding: IntOrSingle = 0,

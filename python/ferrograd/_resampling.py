@@ -1,38 +1,135 @@
-"""Nearest-neighbour resizing by whole factors, as a broadcast copy (its gradient sums each block)."""
+"""Resizing: ``interpolate`` (nearest, nearest-exact, linear / bilinear / trilinear, area) and
+pixel (un)shuffling, composed from differentiable ops.
+
+Nearest resizing by whole factors is a broadcast copy (its gradient sums each block); other
+sizes pick source positions with ``index_select``. The linear modes are separable: along each
+spatial axis, from the last to the first as PyTorch's kernels nest them, the two neighbouring
+source slices are taken with ``index_select`` and mixed with PyTorch's weights, computed in
+float32 from PyTorch's source-coordinate formulas, so results match its to float32 rounding.
+"""
 
 from __future__ import annotations
 
 from typing import Optional, Sequence, Union
 
+import numpy as np
+
 from ._core import Tensor
+
+_LINEAR_MODES = {"linear": 1, "bilinear": 2, "trilinear": 3}
+INTERPOLATION_MODES = ("nearest", "nearest-exact", "area", *_LINEAR_MODES)
+
+
+def _output_sizes(spatial: list[int], size: Optional[Union[int, Sequence[int]]],
+                  scale_factor: Optional[Union[float, Sequence[float]]]) -> tuple[list[int], list[Optional[float]]]:
+    """Output sizes, and the scale factors given (None where the size was given)."""
+    if size is not None and scale_factor is None:
+        sizes = [size] * len(spatial) if isinstance(size, int) else [int(s) for s in size]
+        if len(sizes) != len(spatial) or any(s <= 0 for s in sizes):
+            raise ValueError(f"interpolate: argument `size` expected {len(spatial)} positive sizes, got {size!r}")
+        return sizes, [None] * len(spatial)
+    if scale_factor is not None and size is None:
+        factors = ([float(scale_factor)] * len(spatial) if isinstance(scale_factor, (int, float))
+                   else [float(f) for f in scale_factor])
+        if len(factors) != len(spatial) or any(f <= 0 for f in factors):
+            raise ValueError(f"interpolate: argument `scale_factor` expected {len(spatial)} positive factors, got "
+                             f"{scale_factor!r}")
+        sizes = [int(np.floor(d * f)) for d, f in zip(spatial, factors)]
+        if any(s <= 0 for s in sizes):
+            raise ValueError(f"interpolate: `scale_factor` {scale_factor!r} gives an empty output for {spatial}")
+        return sizes, list(factors)
+    raise ValueError("interpolate: expected exactly one of the arguments `size` and `scale_factor`")
+
+
+def _scale(n_in: int, n_out: int, factor: Optional[float]) -> np.float32:
+    """PyTorch's source-per-output scale: 1 / scale_factor when one was given, else in / out."""
+    return np.float32(1.0 / factor) if factor is not None else np.float32(n_in) / np.float32(n_out)
+
+
+def _positions(values: np.ndarray, like: Tensor) -> Tensor:
+    return Tensor.from_numpy(np.ascontiguousarray(values, dtype=np.int64)).to(like.device)
+
+
+def _along(values: np.ndarray, axis: int, like: Tensor) -> Tensor:
+    """A float32 vector laid along ``axis`` of ``like`` (size 1 elsewhere), for broadcasting."""
+    shape = [1] * like.ndim
+    shape[axis] = len(values)
+    return Tensor.from_numpy(np.ascontiguousarray(values, dtype=np.float32).reshape(shape)).to(like.device)
+
+
+def _nearest_along(x: Tensor, axis: int, n_out: int, factor: Optional[float], exact: bool) -> Tensor:
+    n_in = x.shape[axis]
+    if not exact and n_out in (n_in, 2 * n_in):
+        # PyTorch's 'nearest' maps these sizes exactly, whatever the scale factor given.
+        return x if n_out == n_in else x.index_select(axis, _positions(np.arange(n_out) // 2, x))
+    scale = _scale(n_in, n_out, factor)
+    dst = np.arange(n_out, dtype=np.float32)
+    src = np.floor((dst + np.float32(0.5)) * scale if exact else dst * scale).astype(np.int64)
+    return x.index_select(axis, _positions(np.minimum(src, n_in - 1), x))
+
+
+def _linear_along(x: Tensor, axis: int, n_out: int, factor: Optional[float], align_corners: bool) -> Tensor:
+    n_in = x.shape[axis]
+    dst = np.arange(n_out, dtype=np.float32)
+    if align_corners:
+        ratio = np.float32(n_in - 1) / np.float32(n_out - 1) if n_out > 1 else np.float32(0)
+        src = dst * ratio
+    else:
+        src = np.maximum((dst + np.float32(0.5)) * _scale(n_in, n_out, factor) - np.float32(0.5), np.float32(0))
+    low = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    high = np.minimum(low + 1, n_in - 1)
+    upper_weight = (src - low.astype(np.float32)).astype(np.float32)
+    lower_weight = (np.float32(1) - upper_weight).astype(np.float32)
+    return (x.index_select(axis, _positions(low, x)) * _along(lower_weight, axis, x)
+            + x.index_select(axis, _positions(high, x)) * _along(upper_weight, axis, x))
+
+
+def _whole_factors(spatial: list[int], sizes: list[int]) -> Optional[list[int]]:
+    if all(s % d == 0 for s, d in zip(sizes, spatial)):
+        return [s // d for s, d in zip(sizes, spatial)]
+    return None
 
 
 def interpolate(x: Tensor, size: Optional[Union[int, Sequence[int]]] = None,
-                scale_factor: Optional[Union[float, Sequence[float]]] = None, mode: str = "nearest") -> Tensor:
-    """Resizes the positions of an [N, C, ...] input (1 to 3 spatial axes) by ``mode='nearest'``,
-    to ``size`` or by ``scale_factor``; each output size must be a whole multiple of the input's."""
-    if mode != "nearest":
-        raise ValueError(f"interpolate: argument `mode` expected 'nearest', got {mode!r}")
+                scale_factor: Optional[Union[float, Sequence[float]]] = None, mode: str = "nearest",
+                align_corners: Optional[bool] = None) -> Tensor:
+    """Resizes the positions of an [N, C, ...] input (1 to 3 spatial axes) to ``size`` or by
+    ``scale_factor``, as ``torch.nn.functional.interpolate``: ``mode`` is ``'nearest'``,
+    ``'nearest-exact'``, ``'linear'`` (1 axis), ``'bilinear'`` (2), ``'trilinear'`` (3) or
+    ``'area'`` (adaptive average pooling). ``align_corners`` (linear modes only) maps the corner
+    pixels' centres onto each other."""
+    if mode not in INTERPOLATION_MODES:
+        raise ValueError(f"interpolate: argument `mode` expected one of {list(INTERPOLATION_MODES)}, got {mode!r}")
     spatial = list(x.shape[2:])
     if not 1 <= len(spatial) <= 3:
-        raise ValueError(f"interpolate: expected an input of shape [N, C, ...] with 1 to 3 spatial axes, got {list(x.shape)}")
-    if size is not None and scale_factor is None:
-        sizes = [size] * len(spatial) if isinstance(size, int) else list(size)
-        if len(sizes) != len(spatial) or any(d == 0 or s <= 0 or s % d for s, d in zip(sizes, spatial)):
-            raise ValueError(f"interpolate: argument `size` expected whole multiples of {spatial}, got {size!r}")
-        factors = [s // d for s, d in zip(sizes, spatial)]
-    elif scale_factor is not None and size is None:
-        raw = ([float(scale_factor)] * len(spatial) if isinstance(scale_factor, (int, float))
-               else [float(f) for f in scale_factor])
-        if len(raw) != len(spatial) or any(f != int(f) or f < 1 for f in raw):
-            raise ValueError(f"interpolate: argument `scale_factor` expected whole factors >= 1, got {scale_factor!r}")
-        factors = [int(f) for f in raw]
-    else:
-        raise ValueError("interpolate: expected exactly one of the arguments `size` and `scale_factor`")
-    lead = list(x.shape[:2])
-    interleaved = lead + [v for d in spatial for v in (d, 1)]
-    expanded = lead + [v for d, f in zip(spatial, factors) for v in (d, f)]
-    return x.reshape(*interleaved).expand(*expanded).reshape(*lead, *[d * f for d, f in zip(spatial, factors)])
+        raise ValueError(f"interpolate: expected an input of shape [N, C, ...] with 1 to 3 spatial axes, got "
+                         f"{list(x.shape)}")
+    if mode in _LINEAR_MODES and _LINEAR_MODES[mode] != len(spatial):
+        raise ValueError(f"interpolate: mode {mode!r} expects {_LINEAR_MODES[mode]} spatial axes, got an input of "
+                         f"shape {list(x.shape)}")
+    if align_corners is not None and mode not in _LINEAR_MODES:
+        raise ValueError(f"interpolate: argument `align_corners` applies only to the linear modes, got mode {mode!r}")
+    sizes, factors = _output_sizes(spatial, size, scale_factor)
+    if mode == "area":
+        from .functional import adaptive_avg_pool2d
+
+        if len(spatial) != 2:
+            raise ValueError(f"interpolate: mode 'area' expects 2 spatial axes, got an input of shape {list(x.shape)}")
+        return adaptive_avg_pool2d(x, (sizes[0], sizes[1]))
+    whole = _whole_factors(spatial, sizes)
+    if mode == "nearest" and whole is not None and all(f is None or f == w for f, w in zip(factors, whole)):
+        lead = list(x.shape[:2])
+        interleaved = lead + [v for d in spatial for v in (d, 1)]
+        expanded = lead + [v for d, f in zip(spatial, whole) for v in (d, f)]
+        return x.reshape(*interleaved).expand(*expanded).reshape(*lead, *sizes)
+    out = x
+    for axis in reversed(range(2, x.ndim)):
+        n_out, factor = sizes[axis - 2], factors[axis - 2]
+        if mode in _LINEAR_MODES:
+            out = _linear_along(out, axis, n_out, factor, bool(align_corners))
+        else:
+            out = _nearest_along(out, axis, n_out, factor, mode == "nearest-exact")
+    return out
 
 
 def pixel_shuffle(x: Tensor, upscale_factor: int) -> Tensor:

@@ -5,36 +5,60 @@ operands to bfloat16 and accumulate in float32, as tensor cores do; the gradient
 these products is rounded to bfloat16 too, so backward multiplies bfloat16 operands as well.
 Everything else (activations, normalisation, losses, the optimizer and the weights themselves)
 stays float32. ``model.fit(..., precision="bf16")`` trains this way.
+
+:class:`GradScaler` is PyTorch's dynamic loss scaling, which float16 training needs; bfloat16
+does not (it has float32's exponent range), but the scaler runs PyTorch's algorithm so that
+training loops written with it port unchanged.
 """
 
 from __future__ import annotations
 
+from typing import Optional
+
 from . import _core
+from ._grad_scaler import GradScaler
 from ._scope import ThreadScope
 
+__all__ = ["autocast", "GradScaler", "is_autocast_enabled", "get_autocast_dtype", "precision_name"]
+
 _NAMES = {"bfloat16": "bfloat16", "bf16": "bfloat16", "float32": "float32", "f32": "float32", "fp32": "float32"}
+_FLOAT16 = ("float16", "fp16", "f16", "half")
+_DEVICE_TYPES = ("cpu", "cuda")
 
 
 def precision_name(value: str, op: str, argument: str) -> str:
     """The canonical precision name (``"bfloat16"`` or ``"float32"``) for ``value``, or a
     ValueError naming ``op`` and ``argument``."""
     if not isinstance(value, str) or value not in _NAMES:
+        why = (": ferrograd's mixed precision runs products on bfloat16 operands only (bfloat16 has float32's "
+               "exponent range, so no loss scaling is needed)") if value in _FLOAT16 else ""
         raise ValueError(f"{op}: argument `{argument}` expected 'bf16' (or 'bfloat16') or 'f32' (or 'float32'), "
-                         f"got {value!r}")
+                         f"got {value!r}{why}")
     return _NAMES[value]
 
 
 class autocast(ThreadScope[str]):
-    """Context manager (and decorator) running products at ``dtype`` on this thread.
+    """Context manager (and decorator) running products at ``dtype`` on this thread, with
+    PyTorch's signature ``autocast(device_type, dtype=None, enabled=True, cache_enabled=None)``
+    (``torch.autocast`` / ``torch.amp.autocast``).
 
-    ``dtype`` is ``"bfloat16"`` (``"bf16"``) or ``"float32"``; ``enabled=False`` runs products
-    in float32, so one flag can switch a block off. Scopes nest; leaving one restores the
-    precision that held before it. It applies to tensors on every device.
+    ``dtype`` is ``bfloat16`` (the default, ``"bf16"``) or ``float32``; float16 raises, as
+    ferrograd has no float16 autocast. ``enabled=False`` runs products in float32, so one flag can
+    switch a block off. Scopes nest; leaving one restores the precision that held before it.
+    ``device_type`` (``"cpu"`` or ``"cuda"``) is checked, but the scope applies to the products
+    of tensors on every device, and ``cache_enabled`` is accepted and ignored (nothing is cached).
+    ferrograd's own spelling ``autocast("bf16")`` (a dtype in the first place) still works.
     """
 
-    def __init__(self, dtype: str = "bfloat16", enabled: bool = True) -> None:
-        super().__init__(precision_name(dtype, "autocast", "dtype") if enabled else "float32")
-        self.dtype = self.value
+    def __init__(self, device_type: str = "cpu", dtype: Optional[str] = None, enabled: bool = True,
+                 cache_enabled: Optional[bool] = None) -> None:
+        if dtype is None and (device_type in _NAMES or device_type in _FLOAT16):
+            device_type, dtype = "cpu", device_type
+        if device_type not in _DEVICE_TYPES:
+            raise ValueError(f"autocast: argument `device_type` expected 'cpu' or 'cuda', got {device_type!r}")
+        precision = precision_name("bfloat16" if dtype is None else dtype, "autocast", "dtype")
+        super().__init__(precision if enabled else "float32")
+        self.device_type, self.dtype = device_type, self.value
 
     @staticmethod
     def _swap(value: str) -> str:

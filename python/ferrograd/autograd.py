@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence, Union
 
 from . import _core
 from ._core import Tensor
@@ -28,6 +28,17 @@ class no_grad(set_grad_enabled):
         super().__init__(False)
 
 
+class inference_mode(set_grad_enabled):
+    """``torch.inference_mode``: with ``mode=True`` (the default) disables gradient recording
+    inside a ``with`` block or a function decorated with ``@inference_mode()``, as :class:`no_grad`
+    does; ``mode=False`` enables it, as PyTorch's does. ferrograd has no separate inference
+    tensors: tensors made inside may take part in autograd later."""
+
+    def __init__(self, mode: bool = True) -> None:
+        super().__init__(not mode)
+        self.mode = mode
+
+
 class enable_grad(set_grad_enabled):
     """Re-enables gradient recording inside a ``no_grad`` block."""
 
@@ -40,12 +51,57 @@ def is_grad_enabled() -> bool:
     return _core.is_grad_enabled()
 
 
-def grad(output: Tensor, inputs: Sequence[Tensor] | Tensor) -> list[Tensor | None]:
-    """Gradients of a one-element ``output`` with respect to ``inputs``.
+def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequence[Tensor]],
+         grad_outputs: Union[Tensor, Sequence[Optional[Tensor]], None] = None, retain_graph: Optional[bool] = None,
+         create_graph: bool = False, allow_unused: Optional[bool] = None) -> tuple[Optional[Tensor], ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, one per input, as ``torch.autograd.grad``.
 
-    Unlike ``output.backward()``, no ``.grad`` field is written, so model parameters keep their
-    gradients: this is what attacks and saliency maps use to get input gradients.
+    Unlike ``backward()``, no ``.grad`` field is written, so model parameters keep their
+    gradients: this is what attacks and saliency maps use to get input gradients. A one-element
+    output needs no ``grad_outputs``; otherwise ``grad_outputs`` gives, per output, the tensor of
+    its shape that the vector-Jacobian product starts from. The gradients of several outputs add
+    up. An input the outputs do not depend on raises unless ``allow_unused=True``, which gives None
+    for it. ``retain_graph`` changes nothing (the graph is always kept); ``create_graph=True``
+    raises NotImplementedError, as ferrograd does not record the backward pass.
     """
-    if isinstance(inputs, Tensor):
-        inputs = [inputs]
-    return _core.grad(output, list(inputs))
+    if create_graph:
+        raise NotImplementedError("grad: argument `create_graph` expected False (ferrograd does not record the "
+                                  "backward pass, so gradients of gradients are not available), got True")
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not outs or not ins:
+        raise ValueError(f"grad: arguments `outputs` and `inputs` expected at least one tensor each, got {len(outs)} "
+                         f"and {len(ins)}")
+    for i, t in enumerate(ins):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: argument `inputs` expected tensors that require grad, got one that does not "
+                               f"(input {i})")
+    grads = tuple(_core.grad(_vector_jacobian_seed(outs, grad_outputs), ins))
+    unused = [i for i, g in enumerate(grads) if g is None]
+    if unused and not allow_unused:
+        raise RuntimeError(f"grad: input {unused[0]} was not used to compute the outputs; pass allow_unused=True "
+                           "to get None for it")
+    return grads
+
+
+def _vector_jacobian_seed(outs: list[Tensor], grad_outputs: Union[Tensor, Sequence[Optional[Tensor]], None]) -> Tensor:
+    """The one-element tensor whose gradient is the sum of the outputs' vector-Jacobian products."""
+    vectors = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs or [None] * len(outs))
+    if len(vectors) != len(outs):
+        raise ValueError(f"grad: argument `grad_outputs` expected {len(outs)} entries (one per output), "
+                         f"got {len(vectors)}")
+    terms = []
+    for i, (out, vector) in enumerate(zip(outs, vectors)):
+        if vector is None and out.numel() != 1:
+            raise RuntimeError(f"grad: argument `grad_outputs` expected a tensor for output {i} of shape "
+                               f"{list(out.shape)} (only a one-element output has an implicit gradient), got None")
+        if vector is not None and list(vector.shape) != list(out.shape):
+            raise ValueError(f"grad: argument `grad_outputs` expected shape {list(out.shape)} for output {i}, "
+                             f"got {list(vector.shape)}")
+        terms.append(out if vector is None else (out * vector.detach()).sum())
+    if len(terms) == 1:
+        return terms[0]
+    total = terms[0].sum()
+    for term in terms[1:]:
+        total = total + term.sum()
+    return total

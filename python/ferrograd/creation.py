@@ -66,6 +66,12 @@ def full_like(t: Tensor, fill_value: float, dtype: Optional[str] = None, require
     return _core.full(list(t.shape), float(fill_value), dtype or t.dtype, t.device, requires_grad)
 
 
+def empty_like(t: Tensor, dtype: Optional[str] = None, requires_grad: bool = False) -> Tensor:
+    """A tensor with ``t``'s shape and device, and its dtype unless given; its entries are zeros
+    (never uninitialised memory)."""
+    return _core.full(list(t.shape), 0.0, dtype or t.dtype, t.device, requires_grad)
+
+
 def rand_like(t: Tensor, requires_grad: bool = False) -> Tensor:
     """Uniform values in [0, 1) with ``t``'s shape and device (see :func:`ferrograd.rand`)."""
     return _core.rand(list(t.shape), 0.0, 1.0, requires_grad, t.device)

@@ -16,8 +16,13 @@ import site
 import sys
 
 from . import _core
+from . import cuda_amp as amp
+
+# `from ferrograd.cuda.amp import GradScaler` finds the module although this one is no package.
+sys.modules[f"{__name__}.amp"] = amp
 
 __all__ = [
+    "amp",
     "is_available",
     "device_count",
     "get_device_name",

@@ -20,6 +20,9 @@ int32 = "int32"
 int8 = "int8"
 uint8 = "uint8"
 
+# The floating dtypes, which carry gradients (float32) or widen to float32 exactly.
+FLOATING_DTYPES = ("float32", "float16", "bfloat16")
+
 # ``fg.float``, ``fg.int`` and ``fg.bool``: served by the package's module ``__getattr__`` so that
 # no module's own ``float``, ``int`` and ``bool`` are shadowed.
 BUILTIN_NAMED = {"float": "float32", "int": "int32", "bool": "bool"}

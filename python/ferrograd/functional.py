@@ -9,12 +9,14 @@ import numpy as np
 
 from . import _core
 from ._core import Tensor
-from ._composite_activations import elu, hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6
+from ._composite_activations import elu, hardsigmoid, hardswish, hardtanh, logsigmoid, mish, prelu, relu6
+from ._conv_padding import pad_end, string_padding
 from ._group_norm import group_norm, instance_norm
 from ._one_dimensional import avg_pool1d, conv1d, max_pool1d
 from ._adaptive_max_pool import adaptive_max_pool2d
-from ._resampling import interpolate, pixel_shuffle, pixel_unshuffle
+from ._resampling import INTERPOLATION_MODES, interpolate, pixel_shuffle, pixel_unshuffle
 from ._similarity import cosine_similarity, normalize
+from .tensor_in_place import in_place_result
 
 __all__ = [
     "relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softplus", "silu", "softmax", "log_softmax", "logsumexp",
@@ -24,6 +26,7 @@ __all__ = [
     "attention_weights", "attention_bias", "elu", "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish",
     "logsigmoid", "group_norm", "instance_norm", "conv1d", "max_pool1d", "avg_pool1d", "interpolate",
     "normalize", "cosine_similarity", "adaptive_max_pool2d", "pixel_shuffle", "pixel_unshuffle",
+    "prelu", "huber_loss",
 ]
 
 IntOrPair = Union[int, Tuple[int, int]]
@@ -37,14 +40,16 @@ def _pair(name: str, v: IntOrPair) -> tuple[int, int]:
     raise ValueError(f"argument `{name}` expected an int or a pair of ints, got {v!r}")
 
 
-def relu(x: Tensor) -> Tensor:
-    """max(x, 0)."""
-    return x.relu()
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0). ``inplace=True`` writes the result into ``x`` where no gradient depends on it,
+    else returns the out-of-place result (ferrograd's in-place rule; the same for every
+    activation's ``inplace``)."""
+    return in_place_result(x, x.relu(), inplace, "relu")
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x where x > 0, else ``negative_slope * x``."""
-    return x.leaky_relu(negative_slope)
+    return in_place_result(x, x.leaky_relu(negative_slope), inplace, "leaky_relu")
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
@@ -69,9 +74,9 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return x.softplus(beta, threshold)
 
 
-def silu(x: Tensor) -> Tensor:
+def silu(x: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x)."""
-    return x.silu()
+    return in_place_result(x, x.silu(), inplace, "silu")
 
 
 def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
@@ -85,8 +90,14 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
     return _core.pad(x, pairs, float(value))
 
 
-def one_hot(labels: Tensor, num_classes: int) -> Tensor:
-    """float32 one-hot rows for int64 class labels (a trailing class axis is added)."""
+def one_hot(labels: Tensor, num_classes: int = -1) -> Tensor:
+    """float32 one-hot rows for int64 class labels (a trailing class axis is added; PyTorch's are
+    int64). ``num_classes=-1`` takes the largest label + 1."""
+    if num_classes == -1:
+        if labels.numel() == 0:
+            raise ValueError("one_hot: argument `num_classes` expected a count for empty `labels` (the default -1 "
+                             "takes the largest label + 1), got -1")
+        num_classes = int(labels.max().item()) + 1
     return _core.one_hot(labels, int(num_classes))
 
 
@@ -122,12 +133,18 @@ def conv2d(
     weight: Tensor,
     bias: Optional[Tensor] = None,
     stride: IntOrPair = 1,
-    padding: IntOrPair = 0,
+    padding: Union[IntOrPair, str] = 0,
     dilation: IntOrPair = 1,
     groups: int = 1,
 ) -> Tensor:
-    """2-D convolution of an NCHW input with ``weight`` [C_out, C_in/groups, kH, kW]."""
-    return _core.conv2d(x, weight, bias, _pair("stride", stride), _pair("padding", padding), _pair("dilation", dilation), groups)
+    """2-D convolution of an NCHW input with ``weight`` [C_out, C_in/groups, kH, kW]. ``padding``
+    may be ``'valid'`` (none) or ``'same'`` (stride 1 only: the output keeps the input's size; an
+    odd total padding puts the extra row or column at the bottom or right, as PyTorch does)."""
+    s, d = _pair("stride", stride), _pair("dilation", dilation)
+    if isinstance(padding, str):
+        (top, left), extra = string_padding("conv2d", padding, weight.shape[2:], s, d)
+        return _core.conv2d(pad_end(x, extra), weight, bias, s, (top, left), d, groups)
+    return _core.conv2d(x, weight, bias, s, _pair("padding", padding), d, groups)
 
 
 def unfold(x: Tensor, kernel_size: IntOrPair, dilation: IntOrPair = 1, padding: IntOrPair = 0,
@@ -211,9 +228,10 @@ def layer_norm(
     return _core.layer_norm(x, shape, weight, bias, eps)
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Inverted dropout with masks from the generator seeded by ``ferrograd.manual_seed``."""
-    return _core.dropout(x, p, training)
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Inverted dropout with masks from the generator seeded by ``ferrograd.manual_seed``
+    (``inplace`` as :func:`relu`'s)."""
+    return in_place_result(x, _core.dropout(x, p, training), inplace, "dropout")
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Optional[Tensor] = None,
@@ -289,6 +307,14 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """Quadratic below ``beta``, linear above (Huber loss divided by beta)."""
     return _core.pointwise_loss("smooth_l1", input, target, reduction, beta, None, None)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """Huber loss of ``d = input - target``: ``0.5 * d**2`` where ``|d| <= delta``, else
+    ``delta * (|d| - 0.5 * delta)``; that is ``delta * smooth_l1_loss(..., beta=delta)``."""
+    if not delta > 0:
+        raise ValueError(f"huber_loss: argument `delta` expected a value > 0, got {delta!r}")
+    return smooth_l1_loss(input, target, reduction, delta) * delta
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None, reduction: str = "mean") -> Tensor:

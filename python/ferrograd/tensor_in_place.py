@@ -16,8 +16,8 @@ from typing import Any, Callable, Optional
 
 from . import _core
 from ._core import Tensor
+from .dtypes import FLOATING_DTYPES
 
-_FLOATING = ("float32", "float16", "bfloat16")
 
 
 def _records_grad(self: Tensor, value: Any) -> bool:
@@ -26,7 +26,7 @@ def _records_grad(self: Tensor, value: Any) -> bool:
 
 def _write(self: Tensor, op: str, result: Tensor) -> Tensor:
     """Writes ``result`` into ``self``, refusing a result that ``self`` cannot hold."""
-    if result.dtype in _FLOATING and self.dtype not in _FLOATING:
+    if result.dtype in FLOATING_DTYPES and self.dtype not in FLOATING_DTYPES:
         raise TypeError(f"{op}: the result's dtype {result.dtype} cannot be written into a tensor of dtype {self.dtype} "
                         "in place; use the out-of-place form")
     if list(result.shape) != list(self.shape):
@@ -43,6 +43,15 @@ def _in_place(self: Tensor, op: str, value: Any, compute: Callable[[], Any]) -> 
     if not isinstance(result, Tensor):
         return self.copy_(result)
     return _write(self, op, result)
+
+
+def in_place_result(x: Tensor, result: Tensor, inplace: bool, op: str) -> Tensor:
+    """``result``; with ``inplace=True`` (the activations' flag) it is also written into ``x``, and
+    ``x`` returned, where no gradient depends on ``x``. Where one does, the out-of-place result is
+    returned and ``x`` keeps its values."""
+    if inplace and not _records_grad(x, None):
+        return _write(x, op, result)
+    return result
 
 
 def zero_(self: Tensor) -> Tensor:

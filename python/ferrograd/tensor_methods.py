@@ -29,11 +29,11 @@ class ValuesIndices(NamedTuple):
     indices: Tensor
 
 
-def _axis(t: Tensor, dim: int, op: str) -> int:
-    """``dim`` as a non-negative axis of ``t``, or an IndexError naming ``op``."""
+def _axis(t: Tensor, dim: int, op: str, arg: str = "dim") -> int:
+    """``dim`` as a non-negative axis of ``t``, or an IndexError naming ``op`` and ``arg``."""
     rank = max(t.ndim, 1)
     if not -rank <= dim < rank:
-        raise IndexError(f"{op}: argument `dim` expected a value in [{-rank}, {rank - 1}], got {dim}")
+        raise IndexError(f"{op}: argument `{arg}` expected a value in [{-rank}, {rank - 1}], got {dim}")
     return dim % rank
 
 
@@ -57,13 +57,6 @@ def sub(self: Tensor, other: Any, alpha: float = 1.0) -> Tensor:
 def mul(self: Tensor, other: Any) -> Tensor:
     """``self * other``."""
     return self * other
-
-
-def div(self: Tensor, other: Any, rounding_mode: Optional[str] = None) -> Tensor:
-    """``self / other`` (true division; rounding modes are not supported)."""
-    if rounding_mode is not None:
-        raise ValueError(f"div: argument `rounding_mode` expected None, got {rounding_mode!r}")
-    return self / other
 
 
 def eq(self: Tensor, other: Any) -> Tensor:
@@ -443,7 +436,7 @@ def nelement(self: Tensor) -> int:
     return self.numel()
 
 
-METHODS = (add, sub, mul, div, eq, ne, lt, le, gt, ge, reciprocal, rsqrt, lerp, softmax, log_softmax, std, norm,
+METHODS = (add, sub, mul, eq, ne, lt, le, gt, ge, reciprocal, rsqrt, lerp, softmax, log_softmax, std, norm,
            t, view_as, reshape_as, expand_as, type_as, narrow, split, chunk, unbind, repeat, flip, tril, triu,
            masked_fill, outer, mm, bmm, cumsum, isnan, isinf, isfinite, any, all, allclose, equal, argsort, sort,
            topk, median, new_full, new_zeros, new_ones, new_tensor,

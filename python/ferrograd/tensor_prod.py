@@ -12,15 +12,9 @@ from typing import Optional
 
 from . import _core
 from ._core import Tensor
+from .tensor_methods import _axis
 
 _WIDENED_TO_INT64 = ("bool", "uint8", "int32")
-
-
-def _axis(t: Tensor, dim: int) -> int:
-    rank = max(t.ndim, 1)
-    if not -rank <= dim < rank:
-        raise IndexError(f"prod: argument `dim` expected a value in [{-rank}, {rank - 1}], got {dim}")
-    return dim % rank
 
 
 def prod(self: Tensor, dim: Optional[int] = None, keepdim: bool = False, dtype: Optional[str] = None) -> Tensor:
@@ -33,7 +27,7 @@ def prod(self: Tensor, dim: Optional[int] = None, keepdim: bool = False, dtype: 
     if dim is None:
         t, axis = t.reshape(-1), 0
     else:
-        axis = _axis(t, dim)
+        axis = _axis(t, dim, "prod")
         if t.ndim == 0:
             t = t.reshape(1)
     if t.shape[axis] == 0:

@@ -1,4 +1,8 @@
-"""Activation layers, Dropout, Dropout2d, Flatten and Unflatten."""
+"""Activation layers, Dropout, Dropout2d, Flatten and Unflatten.
+
+``inplace=True`` (where PyTorch's layer takes it) writes the result into the input where no
+gradient depends on it, else returns the out-of-place result: ferrograd's in-place rule, as
+:func:`ferrograd.functional.relu` describes."""
 
 from __future__ import annotations
 
@@ -7,24 +11,32 @@ from typing import Sequence
 from .. import _core
 from .._core import Tensor
 from .. import functional as F
+from ..tensor_in_place import in_place_result
 from .module import Module
 
 
 class ReLU(Module):
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x: Tensor) -> Tensor:
-        return x.relu()
+        return F.relu(x, self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
     def _to_layer(self) -> _core.Layer:
         return _core.Layer.activation("relu")
 
 
 class LeakyReLU(Module):
-    def __init__(self, negative_slope: float = 0.01) -> None:
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.leaky_relu(x, self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope, self.inplace)
 
     def _to_layer(self) -> _core.Layer:
         return _core.Layer.activation("leaky_relu", a=self.negative_slope)
@@ -65,8 +77,12 @@ class Tanh(Module):
 
 
 class SiLU(Module):
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x: Tensor) -> Tensor:
-        return F.silu(x)
+        return F.silu(x, self.inplace)
 
     def _to_layer(self) -> _core.Layer:
         return _core.Layer.activation("silu")
@@ -111,14 +127,14 @@ class LogSoftmax(Module):
 class Dropout(Module):
     """Inverted dropout while training; the identity in eval mode."""
 
-    def __init__(self, p: float = 0.5) -> None:
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: argument `p` expected a probability in [0, 1], got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training, self.inplace)
 
     def _to_layer(self) -> _core.Layer:
         return _core.Layer.dropout(self.p, self.training)
@@ -164,11 +180,11 @@ class Dropout2d(Module):
     ``[C, H, W]``) input is zeroed with probability ``p`` and the rest scaled by ``1 / (1 - p)``;
     the identity in eval mode. The masks come from the seeded generator, as ``Dropout``'s do."""
 
-    def __init__(self, p: float = 0.5) -> None:
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout2d: argument `p` expected a probability in [0, 1], got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in (3, 4):
@@ -177,7 +193,7 @@ class Dropout2d(Module):
             return x
         planes = list(x.shape[:-2]) + [1, 1]
         keep = F.dropout(_core.full(planes, 1.0, x.dtype, x.device, False), self.p, True)
-        return x * keep
+        return in_place_result(x, x * keep, self.inplace, "Dropout2d")
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -186,12 +202,12 @@ class Dropout2d(Module):
 class ELU(Module):
     """``x`` for x > 0, else ``alpha * (exp(x) - 1)``."""
 
-    def __init__(self, alpha: float = 1.0) -> None:
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
-        self.alpha = alpha
+        self.alpha, self.inplace = alpha, inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.elu(x, self.alpha)
+        return F.elu(x, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}"
@@ -200,14 +216,14 @@ class ELU(Module):
 class Hardtanh(Module):
     """``x`` clamped to [min_val, max_val] (gradient 1 strictly inside)."""
 
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         if not min_val < max_val:
             raise ValueError(f"Hardtanh: arguments `min_val` and `max_val` expected min_val < max_val, got {min_val} and {max_val}")
-        self.min_val, self.max_val = min_val, max_val
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.hardtanh(x, self.min_val, self.max_val)
+        return F.hardtanh(x, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self) -> str:
         return f"min_val={self.min_val}, max_val={self.max_val}"
@@ -216,29 +232,45 @@ class Hardtanh(Module):
 class ReLU6(Module):
     """``min(max(x, 0), 6)``."""
 
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x: Tensor) -> Tensor:
-        return F.relu6(x)
+        return F.relu6(x, self.inplace)
 
 
 class Hardsigmoid(Module):
     """``relu6(x + 3) / 6``."""
 
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x: Tensor) -> Tensor:
-        return F.hardsigmoid(x)
+        return F.hardsigmoid(x, self.inplace)
 
 
 class Hardswish(Module):
     """``x * relu6(x + 3) / 6`` (MobileNetV3)."""
 
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x: Tensor) -> Tensor:
-        return F.hardswish(x)
+        return F.hardswish(x, self.inplace)
 
 
 class Mish(Module):
     """``x * tanh(softplus(x))``."""
 
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x: Tensor) -> Tensor:
-        return F.mish(x)
+        return F.mish(x, self.inplace)
 
 
 class LogSigmoid(Module):
@@ -246,3 +278,22 @@ class LogSigmoid(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.logsigmoid(x)
+
+
+class PReLU(Module):
+    """``x`` where x > 0, else ``weight * x`` with learned slopes: one shared
+    (``num_parameters=1``) or one per channel (axis 1), starting at ``init``; the parameter is
+    named ``weight``, as in PyTorch's state dicts. (The count is ``weight.numel()``: the name
+    ``num_parameters`` is :meth:`Module.num_parameters`, every module's count of trainable scalars.)"""
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25) -> None:
+        super().__init__()
+        if not (isinstance(num_parameters, int) and num_parameters >= 1):
+            raise ValueError(f"PReLU: argument `num_parameters` expected an int >= 1, got {num_parameters!r}")
+        self.weight = _core.full([num_parameters], float(init), "float32", "cpu", True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.weight.numel()}"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
 
 from .. import _core
+from .._conv_padding import string_padding
 from .._core import Tensor
 from .. import functional as F
 from ..functional import IntOrPair, _pair
@@ -21,16 +22,28 @@ class Conv2d(Module):
     output on the GPU, whose kernels read and write that layout in place). After
     ``model.to(memory_format=ferrograd.channels_last)`` the layer brings its input to that format
     first, as PyTorch's channels-last weights do; the weights themselves stay row-major, the
-    layout the kernels and optimizers read."""
+    layout the kernels and optimizers read.
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair, stride: IntOrPair = 1, padding: IntOrPair = 0,
-                 dilation: IntOrPair = 1, groups: int = 1, bias: bool = True) -> None:
+    ``padding`` may be ``'valid'`` or ``'same'`` (stride 1 only), kept as given, as in PyTorch; a
+    ``'same'`` padding that is odd along an axis pads the extra row or column at the end."""
+
+    padding: Union[tuple[int, int], str]
+    _native_padding: Optional[tuple[int, int]]  # what the fused and native kernels take; None: uneven 'same'
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair, stride: IntOrPair = 1,
+                 padding: Union[IntOrPair, str] = 0, dilation: IntOrPair = 1, groups: int = 1,
+                 bias: bool = True) -> None:
         super().__init__()
         if groups < 1 or in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv2d: in_channels {in_channels} and out_channels {out_channels} must be divisible by groups {groups}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = _pair("kernel_size", kernel_size)
-        self.stride, self.padding, self.dilation = _pair("stride", stride), _pair("padding", padding), _pair("dilation", dilation)
+        self.stride, self.dilation = _pair("stride", stride), _pair("dilation", dilation)
+        if isinstance(padding, str):
+            (top, left), extra = string_padding("Conv2d", padding, self.kernel_size, self.stride, self.dilation)
+            self.padding, self._native_padding = padding, (None if any(extra) else (top, left))
+        else:
+            self.padding = self._native_padding = _pair("padding", padding)
         self.weight = empty_parameter((out_channels, in_channels // groups, *self.kernel_size))
         self.bias = empty_parameter((out_channels,)) if bias else None
         self.input_format: Optional[_core.memory_format] = None
@@ -47,20 +60,23 @@ class Conv2d(Module):
                         self.groups)
 
     def _forward_relu(self, x: Tensor) -> Optional[Tensor]:
-        if type(self).forward is not Conv2d.forward:
-            return None  # a subclass with its own forward runs it
-        return _core.conv2d(self._formatted(x), self.weight, self.bias, self.stride, self.padding, self.dilation,
-                            self.groups, relu=True)
+        if type(self).forward is not Conv2d.forward or self._native_padding is None:
+            return None  # a subclass with its own forward, or an uneven 'same' padding, runs unfused
+        return _core.conv2d(self._formatted(x), self.weight, self.bias, self.stride, self._native_padding,
+                            self.dilation, self.groups, relu=True)
 
     def _forward_relu_max_pool(self, x: Tensor, pool: "MaxPool2d") -> Optional[Tensor]:
-        if type(self).forward is not Conv2d.forward or type(pool).forward is not MaxPool2d.forward:
-            return None  # a subclass with its own forward runs it
-        return _core.conv2d(self._formatted(x), self.weight, self.bias, self.stride, self.padding, self.dilation,
-                            self.groups, relu=True, max_pool=pool._window())
+        if (type(self).forward is not Conv2d.forward or type(pool).forward is not MaxPool2d.forward
+                or self._native_padding is None):
+            return None  # a subclass with its own forward, or an uneven 'same' padding, runs unfused
+        return _core.conv2d(self._formatted(x), self.weight, self.bias, self.stride, self._native_padding,
+                            self.dilation, self.groups, relu=True, max_pool=pool._window())
 
     def _to_layer(self) -> _core.Layer:
-        return _core.Layer.conv2d(self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
-                                  memory_format=self.input_format)
+        if self._native_padding is None:
+            return super()._to_layer()
+        return _core.Layer.conv2d(self.weight, self.bias, self.stride, self._native_padding, self.dilation,
+                                  self.groups, memory_format=self.input_format)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
@@ -97,13 +113,16 @@ class ConvTranspose2d(Module):
 
 class Conv1d(Module):
     """1-D convolution over [N, C, L] inputs; weight [out, in/groups, k] (PyTorch's layout and
-    initialisation, so its state dicts load)."""
+    initialisation, so its state dicts load). ``padding`` may be ``'valid'`` or ``'same'``, as
+    :class:`Conv2d`'s."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
-                 dilation: int = 1, groups: int = 1, bias: bool = True) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
+                 padding: Union[int, str] = 0, dilation: int = 1, groups: int = 1, bias: bool = True) -> None:
         super().__init__()
         if groups < 1 or in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv1d: in_channels {in_channels} and out_channels {out_channels} must be divisible by groups {groups}")
+        if isinstance(padding, str):
+            string_padding("Conv1d", padding, [kernel_size], [stride], [dilation])  # checks it as PyTorch does
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
         self.weight = empty_parameter((out_channels, in_channels // groups, kernel_size))

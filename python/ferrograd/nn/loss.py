@@ -89,6 +89,20 @@ class SmoothL1Loss(Module):
         return F.smooth_l1_loss(input, target, self.reduction, self.beta)
 
 
+class HuberLoss(Module):
+    """Quadratic (``0.5 * d**2``) where ``|d| <= delta``, linear beyond (``torch.nn.HuberLoss``);
+    ``delta`` times :class:`SmoothL1Loss` with ``beta=delta``."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__()
+        if not delta > 0.0:
+            raise ValueError(f"HuberLoss: argument `delta` expected a value > 0, got {delta!r}")
+        self.reduction, self.delta = _checked_reduction("HuberLoss", reduction), float(delta)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.huber_loss(input, target, self.reduction, self.delta)
+
+
 class BCELoss(Module):
     """Binary cross-entropy of probabilities in [0, 1] (logs clamped at -100), with optional
     per-element ``weight``."""

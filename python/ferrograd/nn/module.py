@@ -67,6 +67,25 @@ class Module:
             self._buffers[name] = value
         object.__setattr__(self, name, value)
 
+    def add_module(self, name: str, module: Optional["Module"]) -> None:
+        """Registers ``module`` as the child ``name``, as ``setattr(self, name, module)`` does
+        (``torch.nn.Module.add_module``); ``None`` leaves no child under that name. The name must
+        be a non-empty string without dots that is not already an attribute other than a child."""
+        if not isinstance(name, str):
+            raise TypeError(f"add_module: argument `name` expected a str, got {type(name).__name__}")
+        if not name or "." in name:
+            raise KeyError(f"add_module: argument `name` expected a non-empty name without '.', got {name!r}")
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"add_module: argument `name` expected a new attribute name, got {name!r}, which "
+                           f"{type(self).__name__} already has")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: argument `module` expected a Module or None, got {type(module).__name__}")
+        setattr(self, name, module)
+
+    def register_module(self, name: str, module: Optional["Module"]) -> None:
+        """The same as :meth:`add_module` (``torch.nn.Module.register_module``)."""
+        self.add_module(name, module)
+
     def get_submodule(self, target: str) -> "Module":
         """The descendant named ``target`` (dotted, as in ``named_modules``; "" is self)."""
         module = self

@@ -10,20 +10,23 @@ from .module import Module
 
 
 class Upsample(Module):
-    """Nearest-neighbour upsampling by whole factors (``size`` or ``scale_factor``)."""
+    """Resizing by ``size`` or ``scale_factor`` with ``F.interpolate``'s modes (``'nearest'``,
+    ``'nearest-exact'``, ``'linear'``, ``'bilinear'``, ``'trilinear'``, ``'area'``)."""
 
     def __init__(self, size: Optional[Union[int, Sequence[int]]] = None,
-                 scale_factor: Optional[Union[float, Sequence[float]]] = None, mode: str = "nearest") -> None:
+                 scale_factor: Optional[Union[float, Sequence[float]]] = None, mode: str = "nearest",
+                 align_corners: Optional[bool] = None) -> None:
         super().__init__()
-        if mode != "nearest":
-            raise ValueError(f"Upsample: argument `mode` expected 'nearest', got {mode!r}")
-        self.size, self.scale_factor, self.mode = size, scale_factor, mode
+        if mode not in F.INTERPOLATION_MODES:
+            raise ValueError(f"Upsample: argument `mode` expected one of {list(F.INTERPOLATION_MODES)}, got {mode!r}")
+        self.size, self.scale_factor, self.mode, self.align_corners = size, scale_factor, mode, align_corners
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.interpolate(x, self.size, self.scale_factor, self.mode)
+        return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners)
 
     def extra_repr(self) -> str:
-        return f"size={self.size}, scale_factor={self.scale_factor}, mode={self.mode!r}"
+        corners = "" if self.align_corners is None else f", align_corners={self.align_corners}"
+        return f"size={self.size}, scale_factor={self.scale_factor}, mode={self.mode!r}{corners}"
 
 
 class PixelShuffle(Module):

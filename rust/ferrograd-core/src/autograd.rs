@@ -1,6 +1,7 @@
 //! Define-by-run reverse-mode autograd. Each op that sees an input requiring grad records a
 //! [`Node`]: its inputs and a closure mapping the output's gradient to the inputs' gradients.
-//! `backward` orders the graph topologically and walks it once, accumulating into leaves' `.grad`.
+//! `backward` orders the graph topologically and walks it once, accumulating into leaves' `.grad`
+//! (and non-leaves' that retain it), after each tensor's gradient hooks (`grad_hooks.rs`).
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
@@ -147,6 +148,10 @@ fn run_backward(
         let Some(g) = grads.remove(&t.id()) else {
             continue;
         };
+        let g = t.apply_grad_hooks(g)?;
+        if targets.is_none() && t.retains_grad() {
+            t.accumulate_grad(g.clone())?;
+        }
         if let Some(targets) = targets {
             if targets.contains(&t.id()) {
                 found.insert(t.id(), g);

@@ -10,6 +10,7 @@ pub mod data;
 pub mod device;
 pub mod dtype;
 pub mod error;
+pub mod grad_hooks;
 pub mod io;
 pub mod layout;
 pub mod memory_format;

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::autograd::{self, BackwardFn, Node};
+use crate::grad_hooks::GradHooks;
 use crate::storage::Element;
 use crate::{CpuStorage, DType, Device, Error, Layout, Result, Storage};
 
@@ -22,6 +23,7 @@ pub struct TensorInner {
     requires_grad: AtomicBool,
     grad: Mutex<Option<Tensor>>,
     node: Option<Node>,
+    hooks: GradHooks,
 }
 
 impl std::fmt::Debug for Tensor {
@@ -63,6 +65,7 @@ impl Tensor {
             requires_grad: AtomicBool::new(false),
             grad: Mutex::new(None),
             node,
+            hooks: GradHooks::default(),
         }))
     }
 
@@ -272,6 +275,10 @@ impl Tensor {
 
     pub fn node(&self) -> Option<&Node> {
         self.0.node.as_ref()
+    }
+
+    pub(crate) fn grad_hooks(&self) -> &GradHooks {
+        &self.0.hooks
     }
 
     /// Whether gradients flow to or through this tensor.

@@ -3,7 +3,7 @@
 use ferrograd_core::{DType, Tensor};
 use pyo3::exceptions::PyIndexError;
 use pyo3::prelude::*;
-use pyo3::types::{PyEllipsis, PyNone, PySlice, PyTuple};
+use pyo3::types::{PyBool, PyEllipsis, PyList, PyNone, PySlice, PyTuple};
 
 use crate::convert::operand;
 use crate::errors::IntoPy;
@@ -69,10 +69,15 @@ pub fn index(t: &Tensor, key: &Bound<'_, PyAny>) -> PyResult<Tensor> {
                 .py()?;
             continue;
         }
-        let like = Tensor::zeros(&[], DType::I64, t.device()).py()?;
-        let idx = operand(k, &like).map_err(|_| {
-            PyIndexError::new_err("only integers, slices, None, Ellipsis, 1-D integer tensors or arrays and bool masks are valid indices")
-        })?;
+        let idx = match list_index(k)? {
+            Some(idx) => idx,
+            None => {
+                let like = Tensor::zeros(&[], DType::I64, t.device()).py()?;
+                operand(k, &like).map_err(|_| {
+                    PyIndexError::new_err("only integers, slices, None, Ellipsis, lists of integers or bools, 1-D integer tensors or arrays and bool masks are valid indices")
+                })?
+            }
+        };
         if idx.dtype() == DType::Bool {
             out = select_by_mask(&out, dim, &idx)?;
             dim += 1;
@@ -85,11 +90,29 @@ pub fn index(t: &Tensor, key: &Bound<'_, PyAny>) -> PyResult<Tensor> {
                 idx.shape()
             )));
         }
-        let idx = wrap_negative(&idx, size)?;
+        let idx = wrap_negative(&idx, size, dim)?;
         out = out.index_select(dim as isize, &idx).py()?;
         dim += 1;
     }
     Ok(out)
+}
+
+/// A Python list as an index, as in PyTorch: a list of bools is a mask, a list of ints picks
+/// positions (`t[[0, 2]]`). `None` for anything that is not a list.
+fn list_index(k: &Bound<'_, PyAny>) -> PyResult<Option<Tensor>> {
+    let Ok(list) = k.cast::<PyList>() else {
+        return Ok(None);
+    };
+    let n = list.len();
+    if n > 0 && list.iter().all(|item| item.is_instance_of::<PyBool>()) {
+        return Ok(Some(
+            Tensor::from_vec(list.extract::<Vec<bool>>()?, &[n]).py()?,
+        ));
+    }
+    let positions = list
+        .extract::<Vec<i64>>()
+        .map_err(|_| PyIndexError::new_err("a list index must hold only integers or only bools"))?;
+    Ok(Some(Tensor::from_vec(positions, &[n]).py()?))
 }
 
 /// How many dimensions an index item consumes: none for None and Ellipsis, all of a bool mask's,
@@ -146,11 +169,17 @@ fn select_by_mask(t: &Tensor, dim: usize, mask: &Tensor) -> PyResult<Tensor> {
 }
 
 /// Negative indices count from the end, as in numpy.
-fn wrap_negative(idx: &Tensor, size: usize) -> PyResult<Tensor> {
+fn wrap_negative(idx: &Tensor, size: usize, dim: usize) -> PyResult<Tensor> {
     let v: Vec<i64> = idx.to_vec::<i64>().py()?;
-    let fixed: Vec<i64> = v
-        .iter()
-        .map(|&i| if i < 0 { i + size as i64 } else { i })
-        .collect();
+    let mut fixed = Vec::with_capacity(v.len());
+    for &i in &v {
+        let j = if i < 0 { i + size as i64 } else { i };
+        if j < 0 || j >= size as i64 {
+            return Err(PyIndexError::new_err(format!(
+                "index {i} is out of bounds for dimension {dim} with size {size}"
+            )));
+        }
+        fixed.push(j);
+    }
     Tensor::from_vec(fixed, &[v.len()]).py()
 }

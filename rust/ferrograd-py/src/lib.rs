@@ -8,6 +8,7 @@ mod cuda;
 mod data;
 mod errors;
 mod functional;
+mod grad_hooks;
 mod indexing;
 mod io;
 mod memory_format;
@@ -30,6 +31,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // parallel loop instead of handing the loop to the pool and waiting (see `cpu::workers`).
     ferrograd_core::cpu::workers::join_global_pool();
     m.add_class::<tensor::PyTensor>()?;
+    m.add_class::<grad_hooks::PyTensorHookHandle>()?;
     m.add("DeviceError", m.py().get_type::<errors::DeviceError>())?;
     creation::register(m)?;
     cuda::register(m)?;

@@ -238,6 +238,40 @@ impl PyTensor {
         Ok(())
     }
 
+    /// Runs `hook(grad)` on this tensor's gradient in every later backward pass, once the
+    /// gradient is complete; a returned tensor (same shape) replaces it. Returns a handle whose
+    /// `remove()` drops the hook.
+    fn register_hook(
+        &self,
+        py: Python<'_>,
+        hook: Py<PyAny>,
+    ) -> PyResult<crate::grad_hooks::PyTensorHookHandle> {
+        if !hook.bind(py).is_callable() {
+            return Err(PyTypeError::new_err(
+                "register_hook: argument `hook` expected a callable grad -> Tensor | None",
+            ));
+        }
+        let id = self
+            .inner
+            .register_hook(crate::grad_hooks::python_hook(hook))
+            .py()?;
+        Ok(crate::grad_hooks::PyTensorHookHandle {
+            tensor: self.inner.clone(),
+            id,
+        })
+    }
+
+    /// Keeps this non-leaf tensor's gradient in `.grad` after `backward` (leaves keep theirs).
+    fn retain_grad(&self) -> PyResult<()> {
+        self.inner.retain_grad().py()
+    }
+
+    /// Whether `retain_grad()` was called on this non-leaf tensor.
+    #[getter]
+    fn retains_grad(&self) -> bool {
+        self.inner.retains_grad()
+    }
+
     /// True for tensors not produced by a recorded op (parameters, inputs).
     #[getter]
     fn is_leaf(&self) -> bool {
@@ -250,9 +284,25 @@ impl PyTensor {
         self.inner.node().map(|n| n.name)
     }
 
-    /// Back-propagates; `gradient` is needed unless the tensor has one element.
-    #[pyo3(signature = (gradient = None))]
-    fn backward(&self, py: Python<'_>, gradient: Option<PyRef<'_, PyTensor>>) -> PyResult<()> {
+    /// Back-propagates; `gradient` is needed unless the tensor has one element. The graph is
+    /// kept after the pass, so `retain_graph` changes nothing: a second `backward` through the
+    /// same graph adds to the gradients, as PyTorch's does with `retain_graph=True`. Gradients of
+    /// gradients (`create_graph=True`) are not recorded.
+    #[pyo3(signature = (gradient = None, retain_graph = None, create_graph = false))]
+    fn backward(
+        &self,
+        py: Python<'_>,
+        gradient: Option<PyRef<'_, PyTensor>>,
+        retain_graph: Option<bool>,
+        create_graph: bool,
+    ) -> PyResult<()> {
+        let _ = retain_graph;
+        if create_graph {
+            return Err(pyo3::exceptions::PyNotImplementedError::new_err(
+                "backward: argument `create_graph` expected False (ferrograd does not record the backward pass, so \
+                 gradients of gradients are not available), got True",
+            ));
+        }
         let g = gradient.map(|g| g.inner.clone());
         let t = &self.inner;
         py.detach(|| t.backward(g)).py()

@@ -38,6 +38,6 @@ pub fn copy_into(
             }
         };
     }
-    arm!(F32, I64, I32, U8, Bool);
+    arm!(F32, I64, I32, U8, Bool, BF16, F16);
     Ok(())
 }

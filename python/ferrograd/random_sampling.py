@@ -1,0 +1,128 @@
+"""Random sampling under PyTorch's names: the in-place fills ``uniform_``, ``normal_`` and
+``bernoulli_`` (Tensor methods, written in place only where no gradient depends on them, as in
+``tensor_in_place``), and ``normal``, ``bernoulli`` and ``multinomial``.
+
+Every draw comes from the generator that :func:`ferrograd.manual_seed` seeds (the uniform and
+normal draws of ``rand`` / ``randn``), so a seed repeats the results. Samples carry no gradient:
+PyTorch's gradients with respect to ``mean``, ``std`` and probabilities are zeros.
+``install()`` attaches the methods to :class:`Tensor`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+
+from . import _core
+from ._core import Tensor
+from .dtypes import FLOATING_DTYPES
+from .creation import _shape
+from .tensor_in_place import _in_place
+from .tensor_methods import _host
+
+
+
+def _fill(self: Tensor, op: str, draw: Callable[[], Tensor]) -> Tensor:
+    if self.dtype not in FLOATING_DTYPES:
+        raise TypeError(f"{op}: expected a floating-point tensor, got dtype {self.dtype}")
+    return _in_place(self, op, None, lambda: draw().to(self.dtype) if self.dtype != "float32" else draw())
+
+
+def _check_probabilities(op: str, p: Union[Tensor, float]) -> None:
+    values = _host(p) if isinstance(p, Tensor) else np.asarray(p)
+    if values.size and not ((values >= 0) & (values <= 1)).all():
+        raise ValueError(f"{op}: argument `p` expected probabilities in [0, 1], got values from {values.min()} to "
+                         f"{values.max()}")
+
+
+def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    """Fills ``self`` in place with values uniform in [a, b)."""
+    return _fill(self, "uniform_", lambda: _core.rand(list(self.shape), float(a), float(b), False, self.device))
+
+
+def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    """Fills ``self`` in place with normal values of mean ``mean`` and standard deviation ``std``."""
+    if std < 0:
+        raise ValueError(f"normal_: argument `std` expected a value >= 0, got {std}")
+    return _fill(self, "normal_", lambda: _core.randn(list(self.shape), float(mean), float(std), False, self.device))
+
+
+def bernoulli_(self: Tensor, p: Union[Tensor, float] = 0.5) -> Tensor:
+    """Fills ``self`` in place with 1 (probability ``p``, a number or a tensor broadcast to
+    ``self``'s shape) or 0; integer and bool tensors too."""
+    _check_probabilities("bernoulli_", p)
+    return _in_place(self, "bernoulli_", None,
+                     lambda: (_core.rand(list(self.shape), 0.0, 1.0, False, self.device) < p).to(self.dtype))
+
+
+def bernoulli(input: Tensor) -> Tensor:
+    """1 with probability ``input`` (entry by entry, each in [0, 1]) else 0, in ``input``'s
+    floating dtype."""
+    if input.dtype not in FLOATING_DTYPES:
+        raise TypeError(f"bernoulli: argument `input` expected a floating-point tensor, got dtype {input.dtype}")
+    _check_probabilities("bernoulli", input)
+    return (_core.rand(list(input.shape), 0.0, 1.0, False, input.device) < input.detach()).to(input.dtype)
+
+
+def normal(mean: Union[Tensor, float], std: Union[Tensor, float] = 1.0, size: Any = None,
+           device: Optional[str] = None) -> Tensor:
+    """Normal samples with mean ``mean`` and standard deviation ``std``, each a number or a
+    tensor (broadcast together; the result takes the first tensor's dtype and device); with two
+    numbers, ``size`` gives the shape and ``device`` the device (default cpu)."""
+    tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
+    if tensors and (size is not None or device is not None):
+        raise ValueError("normal: arguments `size` and `device` expected None when `mean` or `std` is a tensor, got "
+                         f"{size} and {device}")
+    if not tensors and size is None:
+        raise ValueError("normal: argument `size` expected a shape when `mean` and `std` are numbers, got None")
+    if any(t.dtype not in FLOATING_DTYPES for t in tensors):
+        raise TypeError(f"normal: expected floating-point `mean` and `std`, got dtypes {[t.dtype for t in tensors]}")
+    spread = _host(std) if isinstance(std, Tensor) else np.asarray(std)
+    if spread.size and not (spread >= 0).all():
+        raise ValueError(f"normal: argument `std` expected values >= 0, got a smallest value of {spread.min()}")
+    shape = list(np.broadcast_shapes(*(t.shape for t in tensors))) if tensors else list(_shape((size,)))
+    draws = _core.randn(shape, 0.0, 1.0, False, tensors[0].device if tensors else device or "cpu")
+    scale, shift = (v.detach().to("float32") if isinstance(v, Tensor) else float(v) for v in (std, mean))
+    out = draws * scale + shift
+    return out.to(tensors[0].dtype) if tensors and tensors[0].dtype != "float32" else out
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> Tensor:
+    """``num_samples`` category indices (int64) drawn with probabilities proportional to the
+    non-negative weights ``input`` (1-D, or 2-D with one independent distribution per row).
+    With ``replacement`` each draw inverts the cumulative distribution at a uniform draw; without,
+    categories are ordered by exponential races (draw / weight), the same law as drawing one at a
+    time and removing it, and once the positive weights run out the zero-weight categories follow
+    in order, as in PyTorch."""
+    if input.ndim not in (1, 2):
+        raise ValueError(f"multinomial: argument `input` expected a 1-D or 2-D tensor, got shape {list(input.shape)}")
+    weights = _host(input).astype(np.float64).reshape(-1, input.shape[-1])
+    if not (np.isfinite(weights) & (weights >= 0)).all() or (weights.sum(1) <= 0).any():
+        raise ValueError("multinomial: argument `input` expected finite, non-negative weights with a positive sum in "
+                         "each row")
+    if num_samples <= 0 or (not replacement and num_samples > weights.shape[1]):
+        bound = "" if replacement else f" and at most {weights.shape[1]} (the categories) without replacement"
+        raise ValueError(f"multinomial: argument `num_samples` expected a count > 0{bound}, got {num_samples}")
+    rows = weights.shape[0]
+    if replacement:
+        cdf = np.cumsum(weights, 1)
+        cdf /= cdf[:, -1:]
+        draws = _core.rand([rows, num_samples], 0.0, 1.0, False, "cpu").numpy()
+        picked = np.stack([np.searchsorted(cdf[r], draws[r], side="right") for r in range(rows)])
+    else:
+        races = -np.log1p(-_core.rand([rows, weights.shape[1]], 0.0, 1.0, False, "cpu").numpy().astype(np.float64))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            keys = np.where(weights > 0, races / weights, np.inf)
+        picked = np.argsort(keys, axis=1, kind="stable")[:, :num_samples]
+    out = picked.astype(np.int64).reshape(list(input.shape[:-1]) + [num_samples])
+    return Tensor.from_numpy(np.ascontiguousarray(out)).to(input.device)
+
+
+METHODS = (uniform_, normal_, bernoulli_)
+
+
+def install() -> None:
+    """Attaches the in-place random fills to :class:`Tensor`."""
+    for method in METHODS:
+        setattr(Tensor, method.__name__, method)

@@ -1,0 +1,52 @@
+//! Python gradient hooks on tensors (`Tensor.register_hook`) and the handles that remove them.
+
+use std::sync::Arc;
+
+use ferrograd_core::grad_hooks::GradHook;
+use ferrograd_core::Tensor;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+
+use crate::errors::{stash, IntoPy};
+use crate::tensor::PyTensor;
+
+/// A Python callable `hook(grad) -> Tensor | None` as a core gradient hook. Its exceptions are
+/// re-raised from `backward`.
+pub fn python_hook(callable: Py<PyAny>) -> GradHook {
+    Arc::new(move |g: &Tensor| {
+        Python::attach(|py| {
+            let out = callable
+                .call1(py, (PyTensor::from(g.clone()),))
+                .map_err(stash)?;
+            if out.is_none(py) {
+                return Ok(None);
+            }
+            let kind = out
+                .bind(py)
+                .get_type()
+                .name()
+                .map_or_else(|_| "?".into(), |n| n.to_string());
+            let replaced: PyRef<'_, PyTensor> = out.extract(py).map_err(|_| {
+                stash(PyTypeError::new_err(format!(
+                    "register_hook: a hook must return a Tensor or None, got {kind}"
+                )))
+            })?;
+            Ok(Some(replaced.inner.clone()))
+        })
+    })
+}
+
+/// Returned by `Tensor.register_hook`: `remove()` drops the hook, as PyTorch's handle does.
+#[pyclass(name = "TensorHookHandle", module = "ferrograd", frozen)]
+pub struct PyTensorHookHandle {
+    pub tensor: Tensor,
+    pub id: usize,
+}
+
+#[pymethods]
+impl PyTensorHookHandle {
+    /// Removes the hook; calling it again does nothing.
+    fn remove(&self) -> PyResult<()> {
+        self.tensor.remove_hook(self.id).py()
+    }
+}

@@ -1,0 +1,73 @@
+"""Tensor gradient hooks and retained gradients: hooks see the complete gradient of the tensor
+they are on, may replace it (what flows on changes accordingly), can be removed, and re-raise
+their exceptions from ``backward``; ``retain_grad`` keeps a non-leaf's gradient, which gives
+Grad-CAM its activation gradients. Values against analytic gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ferrograd as fg
+
+
+def test_hook_sees_the_complete_gradient_and_can_replace_it() -> None:
+    x = fg.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    h = x * 2
+    seen: list[list[float]] = []
+    handle = h.register_hook(lambda g: seen.append(g.tolist()))
+    # h is used twice: the hook runs once, on the sum of both consumers' gradients.
+    (h * h + 3 * h).sum().backward()
+    assert seen == [[7.0, -5.0, 15.0]]  # 2h + 3
+    assert x.grad.tolist() == [14.0, -10.0, 30.0]
+    handle.remove()
+    handle.remove()
+    x.grad = None
+    doubled = x * 2
+    doubled.register_hook(lambda g: g * 0.5)
+    doubled.sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0, 1.0] and len(seen) == 1
+
+
+def test_leaf_hooks_change_what_is_accumulated_and_errors_propagate() -> None:
+    w = fg.tensor([1.0, 2.0], requires_grad=True)
+    w.register_hook(lambda g: g.clamp(max=1.0))
+    (w * fg.tensor([3.0, 0.5])).sum().backward()
+    assert w.grad.tolist() == [1.0, 0.5]
+
+    def broken(_: fg.Tensor) -> None:
+        raise KeyError("from the hook")
+
+    v = fg.ones(2, requires_grad=True)
+    v.register_hook(broken)
+    with pytest.raises(KeyError, match="from the hook"):
+        (v * 2).sum().backward()
+    u = fg.ones(2, requires_grad=True)
+    u.register_hook(lambda g: fg.ones(3))
+    with pytest.raises(ValueError, match="a hook returned a gradient of shape \\[3\\] for a tensor of shape \\[2\\]"):
+        u.sum().backward()
+    with pytest.raises(TypeError, match="argument `hook` expected a callable"):
+        u.register_hook(3)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="register_hook: the tensor does not require grad"):
+        fg.ones(2).register_hook(lambda g: g)
+
+
+def test_retain_grad_keeps_activation_gradients_for_grad_cam(rng: np.random.Generator) -> None:
+    fg.manual_seed(0)
+    conv = fg.nn.Conv2d(1, 4, 3, padding=1)
+    head = fg.nn.Linear(4, 3)
+    x = fg.tensor(rng.normal(size=(2, 1, 6, 6)).astype(np.float32))
+    features = conv(x)
+    features.retain_grad()
+    assert features.retains_grad and not features.is_leaf
+    pooled = features.mean(dim=(2, 3))
+    scores = head(pooled)
+    scores[:, 1].sum().backward()
+    # d score_1 / d features[n, c, i, j] = head.weight[1, c] / 36 for every position.
+    expected = np.broadcast_to(head.weight.detach().numpy()[1][None, :, None, None] / 36.0, (2, 4, 6, 6))
+    np.testing.assert_allclose(features.grad.numpy(), expected, rtol=1e-6)
+    weights = features.grad.mean(dim=(2, 3), keepdim=True)
+    cam = (weights * features.detach()).sum(1).relu()
+    assert cam.shape == (2, 6, 6)
+    with pytest.raises(RuntimeError, match="retain_grad: the tensor does not require grad"):
+        fg.ones(2).retain_grad()
