@@ -22,7 +22,6 @@ from .tensor_in_place import _in_place
 from .tensor_methods import _host
 
 
-
 def _fill(self: Tensor, op: str, draw: Callable[[], Tensor]) -> Tensor:
     if self.dtype not in FLOATING_DTYPES:
         raise TypeError(f"{op}: expected a floating-point tensor, got dtype {self.dtype}")

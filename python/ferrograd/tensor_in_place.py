@@ -19,7 +19,6 @@ from ._core import Tensor
 from .dtypes import FLOATING_DTYPES
 
 
-
 def _records_grad(self: Tensor, value: Any) -> bool:
     return _core.is_grad_enabled() and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad))
 

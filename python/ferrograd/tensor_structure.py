@@ -23,7 +23,6 @@ from .tensor_counting import _on
 from .tensor_methods import _axis, _host, _index
 
 
-
 def _float32(t: Tensor) -> Tensor:
     return t if t.dtype == "float32" else t.to("float32")
 
