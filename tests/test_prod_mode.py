@@ -1,6 +1,7 @@
-"""``prod`` and ``mode``: values against numpy (float64 products), gradients against the exact
-product of the other entries (zeros included), and PyTorch's documented choices for ``mode``
-(smallest of the most frequent values, index of its last occurrence, NaN counted once each)."""
+"""``prod``, ``cumprod`` and ``mode`` (plus ``std_mean`` / ``var_mean``): values against numpy
+(float64 products), gradients against the exact products of the other entries (zeros included),
+and PyTorch's documented choices for ``mode`` (smallest of the most frequent values, index of its
+last occurrence, NaN counted once each)."""
 
 from __future__ import annotations
 
@@ -95,3 +96,38 @@ def test_mode_matches_a_counting_loop_and_passes_gradients(rng: np.random.Genera
     np.testing.assert_array_equal(t.grad.numpy(), expected)
     half = fg.tensor([1.0, 1.0, 2.0]).bfloat16().mode()
     assert half.values.dtype == "bfloat16" and half.values.item() == 1.0 and half.indices.item() == 1
+
+
+def _cumprod_gradient(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """d sum(w * cumprod(x)) / d x along the last axis, by loops in float64 without division:
+    x_i appears in every prefix product k >= i, times the product of the other prefix entries."""
+    out = np.zeros(x.shape)
+    for index in np.ndindex(x.shape[:-1]):
+        row, w = x[index].astype(np.float64), weights[index]
+        for i in range(len(row)):
+            out[index + (i,)] = sum(w[k] * np.prod(np.delete(row[:k + 1], i)) for k in range(i, len(row)))
+    return out
+
+
+def test_cumprod_matches_numpy_with_exact_gradients_through_zeros(rng: np.random.Generator) -> None:
+    x = rng.uniform(0.5, 1.5, (3, 11)).astype(np.float32) * rng.choice([-1, 1], (3, 11)).astype(np.float32)
+    x[1, 4] = 0.0
+    x[2, 2] = x[2, 7] = 0.0
+    t = fg.tensor(x, requires_grad=True)
+    out = t.cumprod(1)
+    np.testing.assert_allclose(out.detach().numpy(), np.cumprod(x.astype(np.float64), axis=1), rtol=2e-6, atol=1e-7)
+    weights = rng.normal(size=x.shape).astype(np.float32)
+    (out * fg.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), _cumprod_gradient(x, weights), rtol=1e-5, atol=1e-6)
+    columns = fg.cumprod(fg.tensor(x), 0).numpy()
+    np.testing.assert_allclose(columns, np.cumprod(x.astype(np.float64), axis=0), rtol=2e-6, atol=1e-7)
+
+
+def test_std_mean_and_var_mean(rng: np.random.Generator) -> None:
+    x = rng.normal(size=(4, 6)).astype(np.float32)
+    std, mean = fg.std_mean(fg.tensor(x), dim=1)
+    np.testing.assert_allclose(std.numpy(), x.astype(np.float64).std(1, ddof=1), rtol=1e-5)
+    np.testing.assert_allclose(mean.numpy(), x.astype(np.float64).mean(1), rtol=1e-5, atol=1e-7)
+    var, mean = fg.var_mean(fg.tensor(x), dim=0, correction=0, keepdim=True)
+    np.testing.assert_allclose(var.numpy(), x.astype(np.float64).var(0, keepdims=True), rtol=1e-5)
+    assert mean.shape == (1, 6)

@@ -38,12 +38,14 @@ from . import linalg
 from .random_sampling import bernoulli, multinomial, normal
 from .tensor_combining import bmm, cdist, concat, concatenate, hstack, meshgrid, mm, tensordot, vstack
 from .tensor_structure import argwhere, count_nonzero, diag, gather, nonzero, roll, trace
-from .tensor_functions import (abs, allclose, argmax, argmin, argsort, ceil, chunk, clamp, cos, cumsum, equal, exp,
+from .tensor_functions import (abs, allclose, argmax, argmin, argsort, ceil, chunk, clamp, cos, cumprod, cumsum,
+                               equal, exp,
                                expm1, flatten, flip, floor, log1p, round, sin,
                                from_numpy, is_tensor, isfinite, isinf, isnan, log, log_softmax, matmul, max, maximum,
                                mean, min, minimum, mode, norm, numel, outer, permute, prod, relu, reshape, sigmoid,
                                softmax, sort,
-                               split, sqrt, squeeze, std, sum, tanh, topk, transpose, tril, triu, unsqueeze, var)
+                               split, sqrt, squeeze, std, std_mean, sum, tanh, topk, transpose, tril, triu, unsqueeze,
+                               var, var_mean)
 from . import tensor_methods as _tensor_methods
 from . import tensor_counting as _tensor_counting
 from . import tensor_in_place as _tensor_in_place
@@ -128,7 +130,7 @@ __all__ = [
     "clip", "sign", "rsqrt", "square", "logsumexp", "amax", "amin", "isclose", "nan_to_num",
     "linalg", "empty_like", "normal", "bernoulli", "multinomial", "mm", "bmm", "concat", "concatenate", "hstack",
     "vstack", "tensordot", "cdist", "meshgrid", "diag", "trace", "roll", "gather", "nonzero", "argwhere",
-    "count_nonzero",
+    "count_nonzero", "cumprod", "std_mean", "var_mean",
 ]
 
 __version__ = "0.1.0"

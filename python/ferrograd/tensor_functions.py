@@ -139,6 +139,18 @@ def std(t: Tensor, dim: Any = None, correction: int = 1, keepdim: bool = False) 
     return t.std(dim, correction, keepdim)
 
 
+def var_mean(t: Tensor, dim: Any = None, correction: int = 1, keepdim: bool = False,
+             unbiased: Optional[bool] = None) -> tuple[Tensor, Tensor]:
+    """``(var, mean)`` over ``dim``, as ``torch.var_mean``."""
+    return t.var(dim, correction, keepdim, unbiased), t.mean(dim, keepdim)
+
+
+def std_mean(t: Tensor, dim: Any = None, correction: int = 1, keepdim: bool = False,
+             unbiased: Optional[bool] = None) -> tuple[Tensor, Tensor]:
+    """``(std, mean)`` over ``dim``, as ``torch.std_mean``."""
+    return t.std(dim, correction, keepdim, unbiased), t.mean(dim, keepdim)
+
+
 def norm(t: Tensor, p: Union[float, str] = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
     """The vector p-norm (see :meth:`Tensor.norm`)."""
     return t.norm(p, dim, keepdim)
@@ -202,6 +214,11 @@ def triu(t: Tensor, diagonal: int = 0) -> Tensor:
 def cumsum(t: Tensor, dim: int) -> Tensor:
     """Running sums along ``dim``."""
     return t.cumsum(dim)
+
+
+def cumprod(t: Tensor, dim: int) -> Tensor:
+    """Running products along ``dim``."""
+    return t.cumprod(dim)
 
 
 def prod(t: Tensor, dim: Optional[int] = None, keepdim: bool = False, dtype: Optional[str] = None) -> Tensor:

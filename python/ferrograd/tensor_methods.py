@@ -292,16 +292,28 @@ def bmm(self: Tensor, other: Tensor) -> Tensor:
     return self.matmul(other)
 
 
-def cumsum(self: Tensor, dim: int) -> Tensor:
-    """Running sums along ``dim``. Computed as a parallel prefix sum (ceil(log2 n) shifted additions),
-    so the additions are grouped differently from a left-to-right loop."""
-    axis = _axis(self, dim, "cumsum")
+def _prefix_scan(self: Tensor, dim: int, op: str, combine: Any, identity: float) -> Tensor:
+    """Running ``combine`` along ``dim`` as a parallel prefix scan: ceil(log2 n) steps, each
+    combining the tensor with itself shifted by a power of two (padded with ``identity``), so
+    entries are grouped differently from a left-to-right loop. Built from differentiable ops."""
+    axis = _axis(self, dim, op)
     out = self.transpose(axis, -1) if axis != self.ndim - 1 else self
     size, shift = out.shape[-1], 1
     while shift < size:
-        out = out + F.pad(out, [shift, 0])[..., :size]
+        out = combine(out, F.pad(out, [shift, 0], value=identity)[..., :size])
         shift *= 2
     return out.transpose(axis, -1) if axis != self.ndim - 1 else out
+
+
+def cumsum(self: Tensor, dim: int) -> Tensor:
+    """Running sums along ``dim`` (a parallel prefix sum)."""
+    return _prefix_scan(self, dim, "cumsum", lambda a, b: a + b, 0.0)
+
+
+def cumprod(self: Tensor, dim: int) -> Tensor:
+    """Running products along ``dim`` (a parallel prefix product). The gradient flows through
+    the products, so it is exact where entries are zero (no division by them)."""
+    return _prefix_scan(self, dim, "cumprod", lambda a, b: a * b, 1.0)
 
 
 # Predicates and whole-tensor comparisons.
@@ -438,7 +450,7 @@ def nelement(self: Tensor) -> int:
 
 METHODS = (add, sub, mul, eq, ne, lt, le, gt, ge, reciprocal, rsqrt, lerp, softmax, log_softmax, std, norm,
            t, view_as, reshape_as, expand_as, type_as, narrow, split, chunk, unbind, repeat, flip, tril, triu,
-           masked_fill, outer, mm, bmm, cumsum, isnan, isinf, isfinite, any, all, allclose, equal, argsort, sort,
+           masked_fill, outer, mm, bmm, cumsum, cumprod, isnan, isinf, isfinite, any, all, allclose, equal, argsort, sort,
            topk, median, new_full, new_zeros, new_ones, new_tensor,
            element_size, nelement)
 # Methods whose names would shadow Python's builtins inside this module.
