@@ -10,6 +10,7 @@ from typing import Optional, Sequence, Union
 
 from ._core import Tensor
 from .dtypes import FLOATING_DTYPES
+from .tensor_methods import _axis
 
 __all__ = ["norm", "vector_norm", "matrix_norm"]
 
@@ -20,18 +21,7 @@ Dims = Union[int, Sequence[int], None]
 def _dims(x: Tensor, dim: Dims) -> Optional[list[int]]:
     if dim is None:
         return None
-    dims = [dim] if isinstance(dim, int) else list(dim)
-    rank = max(x.ndim, 1)
-    for d in dims:
-        if not -rank <= d < rank:
-            raise IndexError(f"linalg.vector_norm: argument `dim` expected values in [{-rank}, {rank - 1}], got {dim}")
-    return sorted({d % rank for d in dims})
-
-
-def _axis(x: Tensor, dim: int) -> int:
-    if not -x.ndim <= dim < x.ndim:
-        raise IndexError(f"linalg.matrix_norm: argument `dim` expected values in [{-x.ndim}, {x.ndim - 1}], got {dim}")
-    return dim % x.ndim
+    return sorted({_axis(x, d, "linalg.vector_norm") for d in ([dim] if isinstance(dim, int) else dim)})
 
 
 def vector_norm(x: Tensor, ord: float = 2, dim: Dims = None, keepdim: bool = False) -> Tensor:
@@ -56,7 +46,7 @@ def matrix_norm(x: Tensor, ord: Ord = "fro", dim: Sequence[int] = (-2, -1), keep
     if len(dim) != 2 or x.ndim < 2:
         raise ValueError(f"linalg.matrix_norm: expected two dimensions of a tensor of at least 2, got `dim` {dim} "
                          f"for shape {list(x.shape)}")
-    rows, cols = (_axis(x, d) for d in dim)
+    rows, cols = (_axis(x, d, "linalg.matrix_norm") for d in dim)
     if rows == cols:
         raise ValueError(f"linalg.matrix_norm: argument `dim` expected two different dimensions, got {dim}")
     if ord == "fro":

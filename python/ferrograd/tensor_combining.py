@@ -12,6 +12,7 @@ from typing import Sequence, Union
 from . import _core
 from ._core import Tensor
 from .linalg import vector_norm
+from .tensor_methods import _sqrt_with_zero_gradient
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
@@ -29,9 +30,7 @@ def concat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return _core.cat(list(tensors), dim)
 
 
-def concatenate(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """The tensors joined along ``dim`` (``cat``)."""
-    return _core.cat(list(tensors), dim)
+concatenate = concat
 
 
 def hstack(tensors: Sequence[Tensor]) -> Tensor:
@@ -93,9 +92,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0) -> Tensor:
     if p != 2:
         return vector_norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, -1)
     squares = ((x1 * x1).sum(-1, True) + (x2 * x2).sum(-1).unsqueeze(-2) - 2.0 * x1.matmul(x2.mT)).clamp(0.0, None)
-    positive = squares > 0
-    # sqrt's derivative is infinite at 0: route zeros through sqrt(1) and select 0 instead.
-    return _core.where_(positive, _core.where_(positive, squares, 1.0).sqrt(), 0.0)
+    return _sqrt_with_zero_gradient(squares)
 
 
 def meshgrid(*tensors: Union[Tensor, Sequence[Tensor]], indexing: str = "ij") -> tuple[Tensor, ...]:

@@ -295,16 +295,18 @@ def _reduced(out: Tensor, self: Tensor, axes: tuple[int, ...], keepdim: bool) ->
 
 def logsumexp(self: Tensor, dim: _Dims, keepdim: bool = False) -> Tensor:
     """``log(sum(exp(self)))`` over ``dim`` (an int or a tuple), computed stably by shifting by
-    the largest entry; its gradient is the softmax. Rows of -inf give -inf, not NaN."""
+    the largest entry; its gradient is the softmax. Rows of -inf give -inf, not NaN, and so do
+    empty ones. Several dimensions are moved last and merged for the core's one-axis op."""
     x = _floating(self)
     x = x.reshape(1) if x.ndim == 0 else x
     axes = _axes(x, dim, "logsumexp")
-    shift: Any = 0.0
-    if x.numel():
-        peak = _extremes(x, axes, True)
-        # A row of -inf (or with +inf) keeps a zero shift: -inf - -inf would be NaN.
-        shift = _core.where_(peak.isfinite(), peak, 0.0)
-    return _reduced((x - shift).exp().sum(axes, True).log() + shift, self, axes, keepdim)
+    kept_shape = [1 if d in axes else size for d, size in enumerate(x.shape)]
+    if math.prod(x.shape[d] for d in axes) == 0:
+        return _reduced(_core.full(kept_shape, -math.inf, x.dtype, x.device, False), self, axes, keepdim)
+    rest = [d for d in range(x.ndim) if d not in axes]
+    merged = x.permute(*rest, *axes).reshape(*[x.shape[d] for d in rest], -1) if len(axes) > 1 else x
+    out = _core.logsumexp(merged, -1 if len(axes) > 1 else axes[0], True)
+    return _reduced(out.reshape(kept_shape), self, axes, keepdim)
 
 
 def _extreme(self: Tensor, dim: _Dims, keepdim: bool, largest: bool, op: str) -> Tensor:

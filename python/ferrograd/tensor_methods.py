@@ -120,6 +120,13 @@ def std(self: Tensor, dim: Any = None, correction: int = 1, keepdim: bool = Fals
     return self.var(dim, correction, keepdim, unbiased).sqrt()
 
 
+def _sqrt_with_zero_gradient(squares: Tensor) -> Tensor:
+    """``sqrt`` of non-negative ``squares`` whose gradient at 0 is 0, as PyTorch's norms and
+    distances have, rather than infinite: zeros go through sqrt(1) and 0 is selected instead."""
+    positive = squares > 0
+    return _core.where_(positive, _core.where_(positive, squares, 1.0).sqrt(), 0.0)
+
+
 def norm(self: Tensor, p: Union[float, str] = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
     """The vector p-norm over ``dim`` (all elements when None): ``p`` = 2 or ``'fro'``, 1,
     ``inf``, ``-inf`` or any other positive number. The 2-norm's gradient at a zero vector is zero,
@@ -138,11 +145,7 @@ def norm(self: Tensor, p: Union[float, str] = "fro", dim: Any = None, keepdim: b
     if p == 1:
         return magnitude.sum(dim, keepdim)
     if p == 2:
-        squares = (self * self).sum(dim, keepdim)
-        positive = squares > 0
-        # sqrt's derivative is infinite at 0: route zero sums through sqrt(1) and select 0 instead.
-        safe = _core.where_(positive, squares, 1.0)
-        return _core.where_(positive, safe.sqrt(), 0.0)
+        return _sqrt_with_zero_gradient((self * self).sum(dim, keepdim))
     return magnitude.pow(float(p)).sum(dim, keepdim).pow(1.0 / p)
 
 
