@@ -218,8 +218,10 @@ def test_autograd_grad_keywords(rng: np.random.Generator) -> None:
     with pytest.raises(RuntimeError, match="pass allow_unused=True"):
         fg.autograd.grad(y.sum(), [x, unused])
     assert fg.autograd.grad(y.sum(), [x, unused], allow_unused=True)[1] is None
-    with pytest.raises(NotImplementedError, match="grad: argument `create_graph` expected False"):
-        fg.autograd.grad(y.sum(), x, create_graph=True)
+    (first,) = fg.autograd.grad(y.sum(), x, create_graph=True)
+    assert first.requires_grad
+    (second,) = fg.autograd.grad(first.sum(), x)
+    np.testing.assert_allclose(second.numpy(), 2 * w.detach().numpy(), rtol=1e-6)
     with pytest.raises(RuntimeError, match="grad: argument `grad_outputs` expected a tensor for output 0"):
         fg.autograd.grad(y, x)
 

@@ -61,12 +61,12 @@ def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequenc
     output needs no ``grad_outputs``; otherwise ``grad_outputs`` gives, per output, the tensor of
     its shape that the vector-Jacobian product starts from. The gradients of several outputs add
     up. An input the outputs do not depend on raises unless ``allow_unused=True``, which gives None
-    for it. ``retain_graph`` changes nothing (the graph is always kept); ``create_graph=True``
-    raises NotImplementedError, as ferrograd does not record the backward pass.
+    for it. ``retain_graph`` changes nothing (the graph is always kept). With ``create_graph=True``
+    the backward pass is recorded: the returned gradients can be differentiated again (a gradient
+    penalty, an input-gradient alignment term, a Hessian-vector product), and so can
+    ``grad_outputs``. Ops whose backward pass is not recorded yet raise NotImplementedError, naming
+    the op, when their gradients are differentiated.
     """
-    if create_graph:
-        raise NotImplementedError("grad: argument `create_graph` expected False (ferrograd does not record the "
-                                  "backward pass, so gradients of gradients are not available), got True")
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if not outs or not ins:
@@ -76,7 +76,8 @@ def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequenc
         if not t.requires_grad:
             raise RuntimeError(f"grad: argument `inputs` expected tensors that require grad, got one that does not "
                                f"(input {i})")
-    grads = tuple(_core.grad(_vector_jacobian_seed(outs, grad_outputs), ins))
+    seed = _vector_jacobian_seed(outs, grad_outputs, keep_graph=create_graph)
+    grads = tuple(_core.grad(seed, ins, create_graph=create_graph))
     unused = [i for i, g in enumerate(grads) if g is None]
     if unused and not allow_unused:
         raise RuntimeError(f"grad: input {unused[0]} was not used to compute the outputs; pass allow_unused=True "
@@ -84,8 +85,12 @@ def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequenc
     return grads
 
 
-def _vector_jacobian_seed(outs: list[Tensor], grad_outputs: Union[Tensor, Sequence[Optional[Tensor]], None]) -> Tensor:
-    """The one-element tensor whose gradient is the sum of the outputs' vector-Jacobian products."""
+def _vector_jacobian_seed(outs: list[Tensor], grad_outputs: Union[Tensor, Sequence[Optional[Tensor]], None],
+                          keep_graph: bool = False) -> Tensor:
+    """The one-element tensor whose gradient is the sum of the outputs' vector-Jacobian products.
+
+    With ``keep_graph`` the vectors stay in the graph (a recorded backward pass differentiates
+    through them too)."""
     vectors = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs or [None] * len(outs))
     if len(vectors) != len(outs):
         raise ValueError(f"grad: argument `grad_outputs` expected {len(outs)} entries (one per output), "
@@ -98,10 +103,22 @@ def _vector_jacobian_seed(outs: list[Tensor], grad_outputs: Union[Tensor, Sequen
         if vector is not None and list(vector.shape) != list(out.shape):
             raise ValueError(f"grad: argument `grad_outputs` expected shape {list(out.shape)} for output {i}, "
                              f"got {list(vector.shape)}")
-        terms.append(out if vector is None else (out * vector.detach()).sum())
+        if vector is not None and not keep_graph:
+            vector = vector.detach()
+        terms.append(out if vector is None else (out * vector).sum())
     if len(terms) == 1:
         return terms[0]
     total = terms[0].sum()
     for term in terms[1:]:
         total = total + term.sum()
     return total
+
+
+# ``ferrograd.autograd.functional`` (vjp, jvp, jacobian, hessian, hvp, vhp), imported last: it uses
+# the names above. Registered under that dotted name too, so ``import ferrograd.autograd.functional``
+# works although ``autograd`` is a module, not a package.
+import sys as _sys  # noqa: E402
+
+from . import autograd_functional as functional  # noqa: E402
+
+_sys.modules.setdefault(__name__ + ".functional", functional)

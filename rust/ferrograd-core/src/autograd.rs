@@ -2,6 +2,8 @@
 //! [`Node`]: its inputs and a closure mapping the output's gradient to the inputs' gradients.
 //! `backward` orders the graph topologically and walks it once, accumulating into leaves' `.grad`
 //! (and non-leaves' that retain it), after each tensor's gradient hooks (`grad_hooks.rs`).
+//! With `create_graph`, the walk records its own ops, so gradients can be differentiated again
+//! (`double_backward.rs` says which ops' backward passes support that).
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
@@ -93,23 +95,79 @@ fn reverse_topological(root: &Tensor) -> Vec<Tensor> {
 
 /// Back-propagates from `root`, accumulating into the `.grad` of every leaf that requires grad.
 pub fn backward(root: &Tensor, grad: Option<Tensor>) -> Result<()> {
-    run_backward(root, grad, None).map(|_| ())
+    backward_with(root, grad, false)
+}
+
+/// `backward`; with `create_graph` the gradients stored in `.grad` keep their own graph.
+pub fn backward_with(root: &Tensor, grad: Option<Tensor>, create_graph: bool) -> Result<()> {
+    run_backward(root, grad, None, create_graph).map(|_| ())
 }
 
 /// Gradients of `output` (a one-element tensor) with respect to `inputs`; no `.grad` is touched.
 /// Attacks and saliency use this: gradients w.r.t. the input without disturbing the parameters.
 pub fn grad(output: &Tensor, inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
+    grad_with(output, inputs, false)
+}
+
+/// `grad`; with `create_graph` the returned gradients keep their graph, so a penalty on them
+/// (a gradient norm, an input-gradient alignment) back-propagates to what they depend on.
+pub fn grad_with(
+    output: &Tensor,
+    inputs: &[Tensor],
+    create_graph: bool,
+) -> Result<Vec<Option<Tensor>>> {
     let targets: HashSet<usize> = inputs.iter().map(|t| t.id()).collect();
-    let mut found = run_backward(output, None, Some(&targets))?;
+    let mut found = run_backward(output, None, Some(&targets), create_graph)?;
     Ok(inputs.iter().map(|t| found.remove(&t.id())).collect())
 }
 
+/// Restores the thread's grad mode when dropped.
+struct GradModeGuard {
+    previous: bool,
+}
+
+impl GradModeGuard {
+    fn set(on: bool) -> Self {
+        GradModeGuard {
+            previous: set_grad_enabled(on),
+        }
+    }
+}
+
+impl Drop for GradModeGuard {
+    fn drop(&mut self) {
+        set_grad_enabled(self.previous);
+    }
+}
+
+/// Runs one node's backward. Without `create_graph` the walk records nothing. With it, an op
+/// whose backward is written with recorded ops runs it recorded; any other runs unrecorded and
+/// its gradients are marked, so differentiating through them raises instead of silently
+/// missing terms.
+fn node_gradients(node: &Node, g: &Tensor, create_graph: bool) -> Result<Vec<Option<Tensor>>> {
+    if !create_graph || crate::double_backward::is_twice_differentiable(node.name) {
+        return (node.backward)(g);
+    }
+    let grads = {
+        let _off = GradModeGuard::set(false);
+        (node.backward)(g)?
+    };
+    let mut depends_on = vec![g];
+    depends_on.extend(&node.inputs);
+    Ok(crate::double_backward::mark_unsupported(
+        node.name,
+        grads,
+        &depends_on,
+    ))
+}
+
 /// The walk shared by `backward` and `grad`: with `targets`, leaf gradients are returned for those
-/// tensors instead of being accumulated.
+/// tensors instead of being accumulated; the walk ends once every target's gradient is complete.
 fn run_backward(
     root: &Tensor,
     grad: Option<Tensor>,
     targets: Option<&HashSet<usize>>,
+    create_graph: bool,
 ) -> Result<HashMap<usize, Tensor>> {
     if !root.requires_grad() {
         return Err(Error::Autograd(
@@ -137,7 +195,7 @@ fn run_backward(
             Tensor::ones(root.shape(), root.dtype(), root.device())?
         }
     };
-    let _guard = NoGradGuard::new();
+    let _mode = GradModeGuard::set(create_graph);
     // Backward products run at the precision their forward op recorded, never at the scope's:
     // a `backward()` called inside an autocast block rounds nothing more.
     let _f32 = crate::autocast::AutocastGuard::new(crate::autocast::Precision::F32);
@@ -150,21 +208,23 @@ fn run_backward(
         };
         let g = t.apply_grad_hooks(g)?;
         if targets.is_none() && t.retains_grad() {
-            t.accumulate_grad(g.clone())?;
+            t.accumulate_grad_with(g.clone(), create_graph)?;
         }
         if let Some(targets) = targets {
             if targets.contains(&t.id()) {
-                found.insert(t.id(), g);
-                continue;
+                found.insert(t.id(), g.clone());
+                if found.len() == targets.len() {
+                    break;
+                }
             }
         }
         let Some(node) = t.node() else {
             if targets.is_none() {
-                t.accumulate_grad(g)?;
+                t.accumulate_grad_with(g, create_graph)?;
             }
             continue;
         };
-        let input_grads = (node.backward)(&g)?;
+        let input_grads = node_gradients(node, &g, create_graph)?;
         for (input, ig) in node.inputs.iter().zip(input_grads) {
             let Some(ig) = ig else { continue };
             if !input.requires_grad() {

@@ -8,6 +8,7 @@ pub mod cpu;
 pub mod cuda;
 pub mod data;
 pub mod device;
+pub mod double_backward;
 pub mod dtype;
 pub mod error;
 pub mod grad_hooks;

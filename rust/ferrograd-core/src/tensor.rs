@@ -319,17 +319,26 @@ impl Tensor {
 
     /// Adds `g` to the accumulated gradient.
     pub fn accumulate_grad(&self, g: Tensor) -> Result<()> {
+        self.accumulate_grad_with(g, false)
+    }
+
+    /// `accumulate_grad`; with `keep_graph` (a `create_graph` backward pass) the stored gradient
+    /// keeps `g`'s graph, as PyTorch's does, so it can be differentiated again.
+    pub fn accumulate_grad_with(&self, g: Tensor, keep_graph: bool) -> Result<()> {
         let mut slot = self
             .0
             .grad
             .lock()
             .map_err(|_| Error::Autograd("grad lock poisoned".into()))?;
-        *slot = Some(match slot.take() {
-            Some(prev) => {
+        *slot = Some(match (slot.take(), keep_graph) {
+            (Some(prev), true) => prev.add(&g)?,
+            (Some(prev), false) => {
                 let _guard = autograd::NoGradGuard::new();
                 prev.add(&g)?
             }
-            None => g.into_owned()?,
+            // A recorded copy: the walk may hand one buffer to several leaves.
+            (None, true) => g.mul_scalar(1.0)?,
+            (None, false) => g.into_owned()?,
         });
         Ok(())
     }

@@ -173,16 +173,19 @@ fn where_cond(
     py.detach(|| c.where_cond(&a, &b)).py().map(PyTensor::from)
 }
 
-/// Gradients of a one-element `output` with respect to `inputs`, leaving every `.grad` untouched.
+/// Gradients of a one-element `output` with respect to `inputs`, leaving every `.grad` untouched;
+/// with `create_graph` they keep their graph, to be differentiated again.
 #[pyfunction]
+#[pyo3(signature = (output, inputs, create_graph = false))]
 fn grad(
     py: Python<'_>,
     output: PyRef<'_, PyTensor>,
     inputs: Vec<PyRef<'_, PyTensor>>,
+    create_graph: bool,
 ) -> PyResult<Vec<Option<PyTensor>>> {
     let (out, ins) = (output.inner.clone(), inners(&inputs));
     let gs = py
-        .detach(|| ferrograd_core::autograd::grad(&out, &ins))
+        .detach(|| ferrograd_core::autograd::grad_with(&out, &ins, create_graph))
         .py()?;
     Ok(gs.into_iter().map(|g| g.map(PyTensor::from)).collect())
 }

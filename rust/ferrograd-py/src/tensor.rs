@@ -286,8 +286,9 @@ impl PyTensor {
 
     /// Back-propagates; `gradient` is needed unless the tensor has one element. The graph is
     /// kept after the pass, so `retain_graph` changes nothing: a second `backward` through the
-    /// same graph adds to the gradients, as PyTorch's does with `retain_graph=True`. Gradients of
-    /// gradients (`create_graph=True`) are not recorded.
+    /// same graph adds to the gradients, as PyTorch's does with `retain_graph=True`. With
+    /// `create_graph=True` the pass is recorded, so the gradients stored in `.grad` can be
+    /// differentiated again (ops whose backward is not recorded raise when that is tried).
     #[pyo3(signature = (gradient = None, retain_graph = None, create_graph = false))]
     fn backward(
         &self,
@@ -297,15 +298,10 @@ impl PyTensor {
         create_graph: bool,
     ) -> PyResult<()> {
         let _ = retain_graph;
-        if create_graph {
-            return Err(pyo3::exceptions::PyNotImplementedError::new_err(
-                "backward: argument `create_graph` expected False (ferrograd does not record the backward pass, so \
-                 gradients of gradients are not available), got True",
-            ));
-        }
         let g = gradient.map(|g| g.inner.clone());
         let t = &self.inner;
-        py.detach(|| t.backward(g)).py()
+        py.detach(|| ferrograd_core::autograd::backward_with(t, g, create_graph))
+            .py()
     }
 
     /// The same storage, cut from the autograd graph.
@@ -431,7 +427,7 @@ impl PyTensor {
     #[pyo3(signature = (*shape))]
     fn reshape(&self, py: Python<'_>, shape: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
         let s = shape_args(shape)?;
-        self.unary(py, |t| t.view_signed(&s))
+        self.unary(py, |t| t.view_signed(&s).map(|v| distinct_from(v, t)))
     }
 
     /// Same as `reshape`.
@@ -443,7 +439,9 @@ impl PyTensor {
     /// Merges axes `start_dim..=end_dim` into one.
     #[pyo3(signature = (start_dim = 0, end_dim = -1))]
     fn flatten(&self, py: Python<'_>, start_dim: isize, end_dim: isize) -> PyResult<PyTensor> {
-        self.unary(py, |t| t.flatten(start_dim, end_dim))
+        self.unary(py, |t| {
+            t.flatten(start_dim, end_dim).map(|v| distinct_from(v, t))
+        })
     }
 
     /// A view with the axes reordered.
@@ -485,7 +483,7 @@ impl PyTensor {
     /// A view without the size-1 axes (or without axis `dim` if it has size 1).
     #[pyo3(signature = (dim = None))]
     fn squeeze(&self, py: Python<'_>, dim: Option<isize>) -> PyResult<PyTensor> {
-        self.unary(py, |t| t.squeeze(dim))
+        self.unary(py, |t| t.squeeze(dim).map(|v| distinct_from(v, t)))
     }
 
     /// A broadcast view to `shape`; -1 keeps an axis's size.
@@ -986,5 +984,14 @@ impl PyTensor {
                 Ok(PyTuple::new(py, [PyTensor::from(v), PyTensor::from(i)])?.into_any())
             }
         }
+    }
+}
+
+/// `view`, or a fresh view of `source` when an op returned `source` itself (a reshape to the same
+/// shape): Python code must get a tensor of its own, as from PyTorch.
+fn distinct_from(view: Tensor, source: &Tensor) -> Tensor {
+    match view.id() == source.id() {
+        true => source.alias_view(),
+        false => view,
     }
 }

@@ -1,7 +1,9 @@
 //! conv2d with PyTorch's semantics (NCHW, weight [C_out, C_in/groups, kH, kW], stride, padding,
 //! dilation, groups) and its three gradients.
 
-use super::pool::MaxPoolWindow;
+use super::conv_recorded::conv2d_gradients;
+use super::pool::{MaxPoolWindow, Winners};
+use super::unary::UnaryOp;
 use crate::cpu::conv::{
     conv2d_backward, conv2d_backward_input, conv2d_backward_weight, conv2d_forward,
     conv2d_relu_max_pool_forward, ConvGeometry, ConvGrads, Fused, OutputGrad,
@@ -254,6 +256,10 @@ impl Tensor {
             // The fused op keeps its output, for the ReLU's mask.
             Tensor::from_op_saving_output(storage, &shape, "conv2d_relu", &inputs, move |y| {
                 Box::new(move |g| {
+                    if crate::autograd::is_grad_enabled() {
+                        let g = g.times_derivative(&y, UnaryOp::Step)?;
+                        return conv2d_gradients(&g, &x, &wt, &geo, has_bias);
+                    }
                     y.with_f32_slice(OP, |y| {
                         conv2d_grads(g, &x, &wt, &geo, has_bias, Fused::Relu { y })
                     })?
@@ -265,7 +271,10 @@ impl Tensor {
                 &shape,
                 OP,
                 &inputs,
-                Box::new(move |g| conv2d_grads(g, &x, &wt, &geo, has_bias, Fused::Nothing)),
+                Box::new(move |g| match crate::autograd::is_grad_enabled() {
+                    true => conv2d_gradients(g, &x, &wt, &geo, has_bias),
+                    false => conv2d_grads(g, &x, &wt, &geo, has_bias, Fused::Nothing),
+                }),
             )
         })
     }
@@ -331,6 +340,7 @@ impl Tensor {
             && pool.stride.0 >= pool.kernel.0
             && pool.stride.1 >= pool.kernel.1;
         let storage = Storage::Cpu(CpuStorage::F32(pooled));
+        let argmax = std::sync::Arc::new(argmax);
         Ok(Tensor::from_op_saving_output(
             storage,
             &shape,
@@ -338,10 +348,23 @@ impl Tensor {
             &inputs,
             move |pooled| {
                 Box::new(move |g| {
+                    if crate::autograd::is_grad_enabled() {
+                        // The pool's backward onto the convolution's output, then the ReLU's
+                        // at the winners (a pooled value is the ReLU's output there).
+                        let winners = Winners {
+                            argmax: argmax.clone(),
+                            plane: geo.out_plane(),
+                            out_plane: oh * ow,
+                        };
+                        let conv_out = [geo.batch, geo.out_channels, geo.out_height, geo.out_width];
+                        let g = winners
+                            .scatter(&g.times_derivative(&pooled, UnaryOp::Step)?, &conv_out)?;
+                        return conv2d_gradients(&g, &x, &wt, &geo, has_bias);
+                    }
                     pooled.with_f32_slice(OP, |pooled| {
                         let after = Fused::ReluMaxPool {
                             pooled,
-                            argmax: &argmax,
+                            argmax: argmax.as_slice(),
                             pool_plane: oh * ow,
                             disjoint,
                         };

@@ -97,6 +97,10 @@ struct Grads {
 impl Grads {
     /// The gradients of the input, the weight and the bias from the output's gradient `g`.
     fn of(&self, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        if crate::autograd::is_grad_enabled() {
+            let (x, w) = (&self.x, &self.weight);
+            return super::conv_recorded::conv2d_gradients(g, x, w, &self.geo, self.has_bias);
+        }
         let (xr, wc, geo, products) = (&self.x, &self.weight, &self.geo, self.products);
         let g = in_place_or_dense(g, self.format)?;
         let (dx, dw) = {

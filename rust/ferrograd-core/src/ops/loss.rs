@@ -176,6 +176,8 @@ pub fn cross_entropy(
     };
     let logits_shape = logits.shape().to_vec();
     let rows_shape = x.shape().to_vec();
+    let sums = row_coefficient_sums(&t, w.as_deref(), classes, ignore_index, label_smoothing);
+    let coefficient_sums = Tensor::from_vec(sums, &[rows_shape[0], 1])?;
     Ok(Tensor::from_vec(values, &out_shape)?.attach_op(
         OP,
         &[logits],
@@ -186,10 +188,42 @@ pub fn cross_entropy(
             } else {
                 g.reshape(&[rows_shape[0], 1])?
             };
+            let row_grad = match crate::autograd::is_grad_enabled() {
+                true => recorded_row_gradients(&row_grad, &x, &coefficient_sums)?,
+                false => row_grad.clone(),
+            };
             let dx = row_grad.mul(&per_row)?;
             Ok(vec![Some(restore_class_axis(&dx, &logits_shape)?)])
         }),
     ))
+}
+
+/// Each row's gradient is `S p - a` for the softmax `p` of its logits and constant class
+/// coefficients `a` (the targets' weights, smoothed); `S = sum_c a_c` is
+/// `(1 - e) w_t + (e / C) sum_c w_c`, or 0 for an ignored row.
+fn row_coefficient_sums(
+    targets: &[i64],
+    weight: Option<&[f32]>,
+    classes: usize,
+    ignore_index: i64,
+    smoothing: f32,
+) -> Vec<f32> {
+    let w = |c: usize| weight.map_or(1.0, |w| w[c]);
+    let total: f32 = (0..classes).map(w).sum();
+    targets
+        .iter()
+        .map(|&t| match t == ignore_index {
+            true => 0.0,
+            false => (1.0 - smoothing) * w(t as usize) + smoothing / classes as f32 * total,
+        })
+        .collect()
+}
+
+/// The saved row gradients `S p - a` with their dependence on the logits `x` recorded, for
+/// create_graph walks: the same values plus `S (p - p)`, where the first `p` is a recorded softmax.
+fn recorded_row_gradients(row_grad: &Tensor, x: &Tensor, sums: &Tensor) -> Result<Tensor> {
+    let p = x.softmax(-1)?;
+    row_grad.add(&p.sub(&p.detach())?.mul(sums)?)
 }
 
 /// `cross_entropy` with class-index targets on CUDA: the fused kernel writes per-row losses,
@@ -261,6 +295,27 @@ fn cross_entropy_cuda(
                 _ if g.rank() != 0 => g.reshape(&[n, 1])?,
                 Some(d) => g.div(d)?,
                 None => g.clone(),
+            };
+            let row_grad = match crate::autograd::is_grad_enabled() {
+                true => {
+                    let mut sums = row_weight.mul_scalar(1.0 - label_smoothing)?;
+                    if label_smoothing > 0.0 {
+                        // The smoothing's share of each kept row's sum (see `row_coefficient_sums`).
+                        let total = match &w {
+                            Some(w) => w.sum(&[], false)?,
+                            None => Tensor::full(&[], classes as f64, DType::F32, x.device())?,
+                        };
+                        let ignored =
+                            Tensor::full(&[], ignore_index as f64, DType::I64, t.device())?;
+                        let kept = t.ne(&ignored)?.to_dtype(DType::F32)?;
+                        let share = kept
+                            .mul(&total)?
+                            .mul_scalar(label_smoothing / classes as f32)?;
+                        sums = sums.add(&share)?;
+                    }
+                    recorded_row_gradients(&row_grad, &x, &sums.reshape(&[n, 1])?)?
+                }
+                false => row_grad.clone(),
             };
             let dx = row_grad.mul(&per_row)?;
             Ok(vec![Some(restore_class_axis(&dx, &logits_shape)?)])

@@ -7,6 +7,7 @@ mod batch_norm_cuda;
 pub mod binary;
 pub mod conv;
 mod conv_cuda;
+mod conv_recorded;
 pub mod conv_transpose;
 pub mod dropout;
 pub mod index;

@@ -7,6 +7,8 @@ use crate::cpu::pool::{
     Windows,
 };
 use crate::cuda::pool::AvgPoolWindows;
+use std::sync::Arc;
+
 use crate::{CpuStorage, Error, Result, Storage, Tensor};
 
 fn on_cuda(x: &Tensor) -> bool {
@@ -78,10 +80,12 @@ fn max_pool_cuda(x: &Tensor, geo: WindowGeometry) -> Result<Tensor> {
                 };
                 crate::cuda::pool::max_pool_backward(sg.cuda(OP)?, arg, geo)?
             };
-            Ok(vec![Some(Tensor::from_storage(
-                Storage::Cuda(dx),
-                crate::Layout::contiguous(&in_shape),
-            ))])
+            let dx = Tensor::from_storage(Storage::Cuda(dx), crate::Layout::contiguous(&in_shape));
+            Ok(crate::double_backward::unless_recorded(
+                OP,
+                vec![Some(dx)],
+                &[&g],
+            ))
         }),
     ))
 }
@@ -118,6 +122,49 @@ fn avg_pool_cuda(
             ))])
         }),
     ))
+}
+
+/// Where each output of a max pool on the host took its value: `argmax` holds, per plane of
+/// `out_plane` outputs, the winner's position in the input plane of `plane` elements.
+pub(crate) struct Winners {
+    pub argmax: Arc<Vec<u32>>,
+    pub plane: usize,
+    pub out_plane: usize,
+}
+
+impl Winners {
+    /// The pool's input gradient: `g` added at each output's winner (`in_shape` is the input's).
+    /// In a create_graph walk the result is recorded, with the gather from the winners as its own
+    /// backward, so gradients through max pooling can be differentiated again.
+    pub(crate) fn scatter(&self, g: &Tensor, in_shape: &[usize]) -> Result<Tensor> {
+        const OP: &str = "max_pool2d_backward";
+        let (plane, out_plane) = (self.plane, self.out_plane);
+        let dx =
+            g.with_f32_slice(OP, |g| max_pool_backward(g, &self.argmax, plane, out_plane))??;
+        if !crate::autograd::is_grad_enabled() {
+            return Tensor::from_vec(dx, in_shape);
+        }
+        let (argmax, out_shape) = (self.argmax.clone(), g.shape().to_vec());
+        Ok(Tensor::from_op(
+            Storage::Cpu(CpuStorage::F32(dx)),
+            in_shape,
+            OP,
+            &[g],
+            Box::new(move |u| {
+                let picked = u.with_f32_slice(OP, |u| {
+                    argmax
+                        .iter()
+                        .enumerate()
+                        .map(|(j, &i)| {
+                            let at = (j / out_plane.max(1)) * plane + i as usize;
+                            u.get(at).copied().unwrap_or(0.0)
+                        })
+                        .collect::<Vec<f32>>()
+                })?;
+                Ok(vec![Some(Tensor::from_vec(picked, &out_shape)?)])
+            }),
+        ))
+    }
 }
 
 /// A max pool's window arguments (PyTorch's `max_pool2d`, without `return_indices`).
@@ -208,15 +255,19 @@ impl Tensor {
         let mut shape = lead;
         shape.extend([oh, ow]);
         let in_shape = self.shape().to_vec();
+        let argmax = Arc::new(argmax);
         Ok(Tensor::from_op(
             Storage::Cpu(CpuStorage::F32(values)),
             &shape,
             OP,
             &[self],
             Box::new(move |g| {
-                let dx =
-                    g.with_f32_slice(OP, |g| max_pool_backward(g, &argmax, h * w, oh * ow))??;
-                Ok(vec![Some(Tensor::from_vec(dx, &in_shape)?)])
+                let winners = Winners {
+                    argmax: argmax.clone(),
+                    plane: h * w,
+                    out_plane: oh * ow,
+                };
+                Ok(vec![Some(winners.scatter(g, &in_shape)?)])
             }),
         ))
     }

@@ -45,6 +45,17 @@ fn infer_shape(op: &'static str, numel: usize, shape: &[isize]) -> Result<Vec<us
 }
 
 impl Tensor {
+    /// A new handle on the same elements and layout, recorded as a view: what a user-facing
+    /// reshape to the same shape returns (as PyTorch does), so the result is not the input
+    /// itself — its grad flag, hooks and gradient are its own.
+    pub fn alias_view(&self) -> Tensor {
+        self.view_op(
+            self.layout().clone(),
+            "view",
+            Box::new(|g| Ok(vec![Some(g.clone())])),
+        )
+    }
+
     /// Same elements, new shape (a view when the layout allows, else a copy).
     pub fn reshape(&self, shape: &[usize]) -> Result<Tensor> {
         let n: usize = shape.iter().product();
@@ -182,9 +193,20 @@ impl Tensor {
             layout,
             "slice",
             Box::new(move |g| {
+                let recording = crate::autograd::is_grad_enabled();
+                if recording && step == 1 {
+                    // A create_graph walk: zero padding around `g` is the recorded form.
+                    let mut pads = vec![(0, 0); in_shape.len() - dim];
+                    pads[in_shape.len() - 1 - dim] = (start, in_shape[dim] - start - len);
+                    return Ok(vec![Some(g.pad(&pads, 0.0)?)]);
+                }
                 let full = Tensor::zeros(&in_shape, g.dtype(), g.device())?;
                 full.slice(dim, start, len, step)?.assign(g)?;
-                Ok(vec![Some(full)])
+                Ok(crate::double_backward::unless_recorded(
+                    "slice",
+                    vec![Some(full)],
+                    &[g],
+                ))
             }),
         ))
     }

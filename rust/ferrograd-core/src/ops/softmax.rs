@@ -71,6 +71,7 @@ impl Tensor {
                 }
             }
         };
+        let x = self.clone();
         Ok(Tensor::from_op_saving_output(
             out,
             self.shape(),
@@ -78,6 +79,9 @@ impl Tensor {
             &[self],
             move |y| {
                 Box::new(move |g| {
+                    if crate::autograd::is_grad_enabled() {
+                        return Ok(vec![Some(recorded_backward(op, &x, g, log)?)]);
+                    }
                     let g = g.contiguous()?;
                     if let (Storage::Cuda(ys), Storage::Cuda(gs)) = (&*y.storage()?, &*g.storage()?)
                     {
@@ -97,6 +101,18 @@ impl Tensor {
                 })
             },
         ))
+    }
+}
+
+/// The softmax (or log-softmax) backward along the last axis as recorded ops, for create_graph
+/// walks: `y (g - sum(g y))`, or `g - exp(y) sum(g)` for log-softmax, with `y` recomputed
+/// recorded from `x`.
+fn recorded_backward(op: &'static str, x: &Tensor, g: &Tensor, log: bool) -> Result<Tensor> {
+    let y = x.softmax_along(op, -1, log)?;
+    if log {
+        g.sub(&y.exp()?.mul(&g.sum(&[-1], true)?)?)
+    } else {
+        y.mul(&g.sub(&g.mul(&y)?.sum(&[-1], true)?)?)
     }
 }
 

@@ -3,6 +3,8 @@
 use super::integer::is_integral;
 use crate::cpu::elementwise::{map, zip};
 use crate::cpu::special::{exp, normal_cdf_and_density};
+use std::sync::Arc;
+
 use crate::{Result, Storage, Tensor};
 
 const SQRT_2_OVER_PI: f32 = 0.797_884_6;
@@ -181,6 +183,9 @@ fn sigmoid(x: f32) -> f32 {
 }
 
 /// A loop to run with a pointwise function compiled in (see `specialised`).
+/// A pointwise op's backward: (output gradient, input, output) to the input's gradient.
+type UnaryBackward = dyn Fn(&Tensor, &Tensor, &Tensor) -> Result<Tensor> + Send + Sync;
+
 trait PointwiseLoop {
     type Out;
     fn run(self, f: impl Fn(f32) -> f32 + Sync + Copy) -> Self::Out;
@@ -250,6 +255,11 @@ impl Tensor {
 
     /// `self * derivative(x)` (the chain rule for a pointwise op), fused into one pass on the CPU.
     pub(crate) fn times_derivative(&self, x: &Tensor, derivative: UnaryOp) -> Result<Tensor> {
+        if crate::autograd::is_grad_enabled() {
+            // A create_graph walk: the product is recorded, and so is the derivative's
+            // dependence on `x` where it has one.
+            return self.mul(&x.recorded_derivative(derivative)?);
+        }
         let fused = {
             let (sg, sx) = (self.storage()?, x.storage()?);
             match (&*sg, &*sx) {
@@ -275,12 +285,54 @@ impl Tensor {
     }
 
     /// Applies `op` with `backward` mapping (grad, input, output) to the input's gradient.
+    /// The derivative `op` of a pointwise function at `x`, as recorded ops where it depends on
+    /// `x` (for create_graph walks); piecewise-constant derivatives are plain tensors.
+    fn recorded_derivative(&self, op: UnaryOp) -> Result<Tensor> {
+        match op {
+            UnaryOp::Step | UnaryOp::LeakyReluGrad(_) | UnaryOp::Sign | UnaryOp::InRange(..) => Ok(
+                Tensor::from_storage(self.map_unary(op)?, crate::Layout::contiguous(self.shape())),
+            ),
+            UnaryOp::Cos => self.cos(),
+            UnaryOp::SiluGrad => {
+                // s (1 + x (1 - s)) with s = sigmoid(x).
+                let s = self.sigmoid()?;
+                s.mul(&self.mul(&s.affine(-1.0, 1.0)?)?.affine(1.0, 1.0)?)
+            }
+            UnaryOp::GeluErfGrad => {
+                self.unary("gelu_derivative", UnaryOp::GeluErfGrad, |g, x, _| {
+                    // d/dx (Φ(x) + x φ(x)) = φ(x) (2 - x²), φ the standard normal density.
+                    let x2 = x.square()?;
+                    let density = x2
+                        .affine(-0.5, 0.0)?
+                        .exp()?
+                        .mul_scalar(1.0 / (2.0 * std::f32::consts::PI).sqrt())?;
+                    g.mul(&density.mul(&x2.affine(-1.0, 2.0)?)?)
+                })
+            }
+            UnaryOp::GeluTanhGrad => {
+                // 0.5 (1 + t) + 0.5 x (1 - t²) c (1 + 3 k x²), t = tanh(c (x + k x³)).
+                let x2 = self.square()?;
+                let inner = self
+                    .mul(&x2.affine(GELU_TANH_C, 1.0)?)?
+                    .mul_scalar(SQRT_2_OVER_PI)?;
+                let t = inner.tanh()?;
+                let d_inner = x2.affine(3.0 * GELU_TANH_C * SQRT_2_OVER_PI, SQRT_2_OVER_PI)?;
+                let slope = self.mul(&t.square()?.affine(-1.0, 1.0)?)?.mul(&d_inner)?;
+                t.add(&slope)?.affine(0.5, 0.5)
+            }
+            other => Err(crate::Error::NotImplemented(format!(
+                "backward: a recorded derivative for {other:?} (create_graph=True)"
+            ))),
+        }
+    }
+
     fn unary(
         &self,
         name: &'static str,
         op: UnaryOp,
         backward: impl Fn(&Tensor, &Tensor, &Tensor) -> Result<Tensor> + Send + Sync + 'static,
     ) -> Result<Tensor> {
+        let backward: Arc<UnaryBackward> = Arc::new(backward);
         if self.is_channels_last_only() {
             return Tensor::in_nhwc_order(&[self], |v| v[0].unary_in_order(name, op, backward));
         }
@@ -292,7 +344,7 @@ impl Tensor {
         &self,
         name: &'static str,
         op: UnaryOp,
-        backward: impl Fn(&Tensor, &Tensor, &Tensor) -> Result<Tensor> + Send + Sync + 'static,
+        backward: Arc<UnaryBackward>,
     ) -> Result<Tensor> {
         let storage = self.map_unary(op)?;
         let x = self.clone();
@@ -301,7 +353,16 @@ impl Tensor {
             self.shape(),
             name,
             &[self],
-            move |y| Box::new(move |g| Ok(vec![Some(backward(g, &x, &y)?)])),
+            move |y| {
+                Box::new(move |g| {
+                    // In a create_graph walk the saved output has no graph: rebuild it recorded.
+                    let y = match crate::autograd::is_grad_enabled() {
+                        true => x.unary_in_order(name, op, backward.clone())?,
+                        false => y.clone(),
+                    };
+                    Ok(vec![Some(backward(g, &x, &y)?)])
+                })
+            },
         ))
     }
 

@@ -1,0 +1,186 @@
+//! Which ops can be differentiated twice, and how the others say so.
+//!
+//! A `create_graph` backward pass (`autograd::backward_with`, `autograd::grad_with`) runs with
+//! grad mode on, so every op a backward closure calls is recorded and its gradients can be
+//! differentiated again. That is only right for closures written entirely with recorded ops:
+//! a closure that calls a raw kernel (a fused loss, a convolution's backward pass) returns a
+//! tensor whose dependence on the op's inputs and on the incoming gradient is invisible to the
+//! graph. Those are the ops listed below, each checked to take a recorded path in grad mode
+//! (many take a faster raw path otherwise). Every other op's gradients come out marked: using
+//! them in a differentiated expression is fine, but back-propagating through them raises
+//! `NotImplemented` naming the op, rather than silently dropping second-order terms.
+
+use crate::{Error, Tensor};
+
+/// Ops whose backward closure is recorded (so twice differentiable) inside a `create_graph` walk.
+const TWICE_DIFFERENTIABLE: &[&str] = &[
+    // Pointwise, one operand (ops/unary.rs).
+    "neg",
+    "exp",
+    "log",
+    "sqrt",
+    "abs",
+    "sign",
+    "recip",
+    "square",
+    "relu",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+    "gelu",
+    "gelu_derivative",
+    "silu",
+    "softplus",
+    "pow",
+    "clamp",
+    "affine",
+    "sin",
+    "cos",
+    "floor",
+    "ceil",
+    "round",
+    "log1p",
+    "expm1",
+    "round_to_bf16",
+    // Pointwise, two operands (ops/binary.rs).
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "maximum",
+    "minimum",
+    "where",
+    // Reductions, views and copies.
+    "sum",
+    "reshape",
+    "view",
+    "permute",
+    "expand",
+    "slice",
+    "cat",
+    "pad",
+    "contiguous",
+    "to_dtype",
+    "to_device",
+    // Products, losses and layers.
+    "matmul",
+    "linear",
+    "linear_relu",
+    "softmax",
+    "log_softmax",
+    "cross_entropy",
+    "conv2d",
+    "conv2d_relu",
+    "conv2d_relu_max_pool2d",
+    "max_pool2d",
+];
+
+/// Whether `op`'s backward closure records its ops in a `create_graph` walk.
+pub(crate) fn is_twice_differentiable(op: &str) -> bool {
+    TWICE_DIFFERENTIABLE.contains(&op)
+}
+
+/// Marks gradients that `op`'s backward computed outside the graph: each becomes a tensor with
+/// the same values whose own backward raises. `depends_on` (the incoming gradient and the op's
+/// inputs) is what the gradients truly depend on, so a marked gradient requires grad exactly
+/// when a correct one would.
+pub(crate) fn mark_unsupported(
+    op: &'static str,
+    grads: Vec<Option<Tensor>>,
+    depends_on: &[&Tensor],
+) -> Vec<Option<Tensor>> {
+    grads
+        .into_iter()
+        .map(|grad| {
+            grad.map(|grad| {
+                grad.detach().attach_op(
+                    "double_backward_unsupported",
+                    depends_on,
+                    Box::new(move |_| Err(unsupported(op))),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The error raised when a gradient of `op` is differentiated.
+fn unsupported(op: &str) -> Error {
+    Error::NotImplemented(format!(
+        "backward: differentiating the gradient of `{op}` again (create_graph=True) is not \
+         supported yet; ops that support it: {}",
+        TWICE_DIFFERENTIABLE.join(", ")
+    ))
+}
+
+/// In a `create_graph` walk (grad mode on inside a backward closure), `op`'s gradients `grads`
+/// computed without the graph are marked (see `mark_unsupported`); otherwise returned as they are.
+pub(crate) fn unless_recorded(
+    op: &'static str,
+    grads: Vec<Option<Tensor>>,
+    depends_on: &[&Tensor],
+) -> Vec<Option<Tensor>> {
+    if crate::autograd::is_grad_enabled() {
+        mark_unsupported(op, grads, depends_on)
+    } else {
+        grads
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::autograd::grad_with;
+    use crate::testing::random_leaf as leaf;
+    use crate::{Error, Tensor};
+
+    #[test]
+    fn second_derivative_of_a_cube_and_an_unsupported_op() {
+        let x = Tensor::from_vec(vec![-1.5, 0.5, 2.0], &[3]).unwrap();
+        x.set_requires_grad(true).unwrap();
+        let cube = x.mul(&x).unwrap().mul(&x).unwrap().sum(&[], false).unwrap();
+        let d1 = grad_with(&cube, std::slice::from_ref(&x), true).unwrap()[0]
+            .clone()
+            .unwrap();
+        assert_eq!(d1.to_vec::<f32>().unwrap(), vec![6.75, 0.75, 12.0]);
+        let d2 = grad_with(
+            &d1.sum(&[], false).unwrap(),
+            std::slice::from_ref(&x),
+            false,
+        )
+        .unwrap()[0]
+            .clone()
+            .unwrap();
+        assert_eq!(d2.to_vec::<f32>().unwrap(), vec![-9.0, 3.0, 12.0]);
+
+        // layer_norm's backward is a raw kernel: its gradient carries a node that refuses.
+        let w = leaf(&[2, 3], 7);
+        let normed = crate::ops::norm::layer_norm(&w, &[3], None, None, 1e-5).unwrap();
+        let g = grad_with(
+            &normed.tanh().unwrap().sum(&[], false).unwrap(),
+            std::slice::from_ref(&w),
+            true,
+        )
+        .unwrap()[0]
+            .clone()
+            .unwrap();
+        assert!(g.requires_grad());
+        let again = grad_with(&g.sum(&[], false).unwrap(), &[w], false);
+        assert!(matches!(again, Err(Error::NotImplemented(m)) if m.contains("`layer_norm`")));
+    }
+
+    #[test]
+    fn grad_with_respect_to_an_intermediate_and_its_source_counts_every_path() {
+        let x = leaf(&[4], 3);
+        let h = x.square().unwrap();
+        let out = h.add(&x).unwrap().sum(&[], false).unwrap();
+        let grads = grad_with(&out, &[h.clone(), x.clone()], false).unwrap();
+        let (gh, gx) = (grads[0].clone().unwrap(), grads[1].clone().unwrap());
+        assert_eq!(gh.to_vec::<f32>().unwrap(), vec![1.0; 4]);
+        let expected: Vec<f32> = x
+            .to_vec::<f32>()
+            .unwrap()
+            .iter()
+            .map(|v| 2.0 * v + 1.0)
+            .collect();
+        assert_eq!(gx.to_vec::<f32>().unwrap(), expected);
+    }
+}
