@@ -66,8 +66,9 @@ pub(crate) fn record(name: &'static str, inputs: &[&Tensor], backward: BackwardF
     })
 }
 
-/// Tensors reachable from `root` through nodes, in an order where each comes after its consumers.
-fn reverse_topological(root: &Tensor) -> Vec<Tensor> {
+/// Tensors reachable from `root` through nodes, in an order where each comes after its consumers;
+/// the history of tensors in `leaves` is not followed.
+fn reverse_topological(root: &Tensor, leaves: Option<&HashSet<usize>>) -> Vec<Tensor> {
     let mut order = Vec::new();
     let mut visited = HashSet::new();
     // Iterative post-order DFS: deep graphs (long RNN unrolls) must not overflow the stack.
@@ -81,6 +82,9 @@ fn reverse_topological(root: &Tensor) -> Vec<Tensor> {
             continue;
         }
         stack.push((t.clone(), true));
+        if leaves.is_some_and(|l| l.contains(&t.id())) {
+            continue;
+        }
         if let Some(node) = t.node() {
             for input in &node.inputs {
                 if input.requires_grad() && !visited.contains(&input.id()) {
@@ -100,7 +104,7 @@ pub fn backward(root: &Tensor, grad: Option<Tensor>) -> Result<()> {
 
 /// `backward`; with `create_graph` the gradients stored in `.grad` keep their own graph.
 pub fn backward_with(root: &Tensor, grad: Option<Tensor>, create_graph: bool) -> Result<()> {
-    run_backward(root, grad, None, create_graph).map(|_| ())
+    run_backward(root, grad, Walk::accumulating(create_graph)).map(|_| ())
 }
 
 /// Gradients of `output` (a one-element tensor) with respect to `inputs`; no `.grad` is touched.
@@ -117,8 +121,52 @@ pub fn grad_with(
     create_graph: bool,
 ) -> Result<Vec<Option<Tensor>>> {
     let targets: HashSet<usize> = inputs.iter().map(|t| t.id()).collect();
-    let mut found = run_backward(output, None, Some(&targets), create_graph)?;
+    let mut found = run_backward(output, None, Walk::to(&targets, create_graph, false))?;
     Ok(inputs.iter().map(|t| found.remove(&t.id())).collect())
+}
+
+/// The recorded gradients of `output` (seeded with `seed`) with respect to `inputs`, each treated
+/// as a leaf: the partial derivatives an op composed of `inputs` passes back. Fused ops whose
+/// backward is a raw kernel use this in create_graph walks (see `double_backward::recomposed`).
+pub(crate) fn recorded_partials(
+    output: &Tensor,
+    seed: &Tensor,
+    inputs: &[Tensor],
+) -> Result<Vec<Option<Tensor>>> {
+    if !output.requires_grad() {
+        return Ok(vec![None; inputs.len()]);
+    }
+    let targets: HashSet<usize> = inputs.iter().map(|t| t.id()).collect();
+    let mut found = run_backward(output, Some(seed.clone()), Walk::to(&targets, true, true))?;
+    Ok(inputs.iter().map(|t| found.remove(&t.id())).collect())
+}
+
+/// What a backward walk does with the gradients it reaches.
+struct Walk<'a> {
+    /// Return these tensors' gradients instead of accumulating into leaves' `.grad`.
+    targets: Option<&'a HashSet<usize>>,
+    /// Record the walk's own ops.
+    create_graph: bool,
+    /// Treat the targets as leaves: stop there instead of passing through to targets below.
+    targets_are_leaves: bool,
+}
+
+impl<'a> Walk<'a> {
+    fn accumulating(create_graph: bool) -> Self {
+        Walk {
+            targets: None,
+            create_graph,
+            targets_are_leaves: false,
+        }
+    }
+
+    fn to(targets: &'a HashSet<usize>, create_graph: bool, targets_are_leaves: bool) -> Self {
+        Walk {
+            targets: Some(targets),
+            create_graph,
+            targets_are_leaves,
+        }
+    }
 }
 
 /// Restores the thread's grad mode when dropped.
@@ -163,12 +211,12 @@ fn node_gradients(node: &Node, g: &Tensor, create_graph: bool) -> Result<Vec<Opt
 
 /// The walk shared by `backward` and `grad`: with `targets`, leaf gradients are returned for those
 /// tensors instead of being accumulated; the walk ends once every target's gradient is complete.
-fn run_backward(
-    root: &Tensor,
-    grad: Option<Tensor>,
-    targets: Option<&HashSet<usize>>,
-    create_graph: bool,
-) -> Result<HashMap<usize, Tensor>> {
+fn run_backward(root: &Tensor, grad: Option<Tensor>, walk: Walk) -> Result<HashMap<usize, Tensor>> {
+    let Walk {
+        targets,
+        create_graph,
+        targets_are_leaves,
+    } = walk;
     if !root.requires_grad() {
         return Err(Error::Autograd(
             "backward: the tensor does not require grad (no input had requires_grad=True, or it was computed under no_grad)".into(),
@@ -202,7 +250,8 @@ fn run_backward(
     let mut grads: HashMap<usize, Tensor> = HashMap::new();
     let mut found = HashMap::new();
     grads.insert(root.id(), seed);
-    for t in reverse_topological(root) {
+    let leaves = targets.filter(|_| targets_are_leaves);
+    for t in reverse_topological(root, leaves) {
         let Some(g) = grads.remove(&t.id()) else {
             continue;
         };
@@ -215,6 +264,9 @@ fn run_backward(
                 found.insert(t.id(), g.clone());
                 if found.len() == targets.len() {
                     break;
+                }
+                if targets_are_leaves {
+                    continue;
                 }
             }
         }

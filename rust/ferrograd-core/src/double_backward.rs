@@ -10,7 +10,7 @@
 //! them in a differentiated expression is fine, but back-propagating through them raises
 //! `NotImplemented` naming the op, rather than silently dropping second-order terms.
 
-use crate::{Error, Tensor};
+use crate::{Error, Result, Tensor};
 
 /// Ops whose backward closure is recorded (so twice differentiable) inside a `create_graph` walk.
 const TWICE_DIFFERENTIABLE: &[&str] = &[
@@ -73,11 +73,28 @@ const TWICE_DIFFERENTIABLE: &[&str] = &[
     "conv2d_relu",
     "conv2d_relu_max_pool2d",
     "max_pool2d",
+    "avg_pool2d",
+    "adaptive_avg_pool2d",
+    "layer_norm",
+    "batch_norm",
 ];
 
 /// Whether `op`'s backward closure records its ops in a `create_graph` walk.
 pub(crate) fn is_twice_differentiable(op: &str) -> bool {
     TWICE_DIFFERENTIABLE.contains(&op)
+}
+
+/// The gradients of an op with inputs `inputs` for its output gradient `g`, recorded: `compose`
+/// recomputes the op's output from `inputs` with ops that are twice differentiable, and a nested
+/// recorded walk differentiates that (each input taken as independent, as a node's gradients are).
+/// For fused ops whose fast backward is a raw kernel (normalisation layers).
+pub(crate) fn recomposed(
+    inputs: &[Tensor],
+    g: &Tensor,
+    compose: impl FnOnce(&[Tensor]) -> Result<Tensor>,
+) -> Result<Vec<Option<Tensor>>> {
+    let output = compose(inputs)?;
+    crate::autograd::recorded_partials(&output, g, inputs)
 }
 
 /// Marks gradients that `op`'s backward computed outside the graph: each becomes a tensor with
@@ -151,11 +168,12 @@ mod tests {
             .unwrap();
         assert_eq!(d2.to_vec::<f32>().unwrap(), vec![-9.0, 3.0, 12.0]);
 
-        // layer_norm's backward is a raw kernel: its gradient carries a node that refuses.
+        // gather's backward is a raw scatter: its gradient carries a node that refuses.
         let w = leaf(&[2, 3], 7);
-        let normed = crate::ops::norm::layer_norm(&w, &[3], None, None, 1e-5).unwrap();
+        let index = Tensor::from_vec(vec![2i64, 0, 1, 1], &[2, 2]).unwrap();
+        let picked = w.tanh().unwrap().gather(1, &index).unwrap();
         let g = grad_with(
-            &normed.tanh().unwrap().sum(&[], false).unwrap(),
+            &picked.square().unwrap().sum(&[], false).unwrap(),
             std::slice::from_ref(&w),
             true,
         )
@@ -164,7 +182,7 @@ mod tests {
             .unwrap();
         assert!(g.requires_grad());
         let again = grad_with(&g.sum(&[], false).unwrap(), &[w], false);
-        assert!(matches!(again, Err(Error::NotImplemented(m)) if m.contains("`layer_norm`")));
+        assert!(matches!(again, Err(Error::NotImplemented(m)) if m.contains("`gather`")));
     }
 
     #[test]

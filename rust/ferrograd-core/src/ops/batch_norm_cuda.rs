@@ -96,12 +96,20 @@ pub(super) fn batch_norm_cuda(
     let inputs = super::norm::norm_inputs(x, weight, bias);
     let (has_w, has_b) = (weight.is_some(), bias.is_some());
     let shape = x.shape().to_vec();
+    let operands: Vec<Tensor> = inputs.iter().map(|t| (*t).clone()).collect();
+    let running = (!use_batch).then(|| (mean.clone(), var.clone()));
     Ok(Tensor::from_op(
         Storage::Cuda(y),
         &shape.clone(),
         OP,
         &inputs,
         Box::new(move |g| {
+            if crate::autograd::is_grad_enabled() {
+                let (affine, running) = ((has_w, has_b), running.clone());
+                return super::norm_recorded::batch_norm_gradients(
+                    g, &operands, affine, running, eps,
+                );
+            }
             let dy = g.contiguous()?;
             let sums = {
                 let (sdy, sx, sm, si) = (

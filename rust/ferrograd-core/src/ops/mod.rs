@@ -17,6 +17,7 @@ pub mod linear;
 pub mod loss;
 pub mod matmul;
 pub mod norm;
+mod norm_recorded;
 pub mod pool;
 pub mod reduce;
 pub mod rnn;

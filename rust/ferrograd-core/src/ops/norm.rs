@@ -1,5 +1,6 @@
 //! batch_norm and layer_norm as fused kernels with closed-form backward passes.
 
+use super::norm_recorded::{batch_norm_gradients, layer_norm_gradients};
 use crate::cpu::norm::{
     channel_affine, channel_backward, channel_grad_sums, channel_stats, layer_norm_backward_rows,
     layer_norm_rows,
@@ -88,12 +89,17 @@ fn layer_norm_cuda(
     let inputs = norm_inputs(x, weight, bias);
     let (has_w, has_b) = (weight.is_some(), bias.is_some());
     let (shape, norm_shape) = (x.shape().to_vec(), normalized_shape.to_vec());
+    let operands: Vec<Tensor> = inputs.iter().map(|t| (*t).clone()).collect();
     Ok(Tensor::from_op(
         Storage::Cuda(fwd.y),
         &shape.clone(),
         OP,
         &inputs,
         Box::new(move |g| {
+            if crate::autograd::is_grad_enabled() {
+                let affine = (has_w, has_b);
+                return layer_norm_gradients(g, &operands, &norm_shape, affine, eps);
+            }
             let dy = g.contiguous()?;
             let dx = {
                 let (sdy, sx, sm, ss) = (
@@ -240,12 +246,23 @@ pub fn batch_norm(
     let inputs = norm_inputs(x, weight, bias);
     let (has_w, has_b) = (weight.is_some(), bias.is_some());
     let shape = x.shape().to_vec();
+    let operands: Vec<Tensor> = inputs.iter().map(|t| (*t).clone()).collect();
     Ok(Tensor::from_op(
         Storage::Cpu(CpuStorage::F32(y)),
         &shape.clone(),
         OP,
         &inputs,
         Box::new(move |g| {
+            if crate::autograd::is_grad_enabled() {
+                let running = match use_batch {
+                    true => None,
+                    false => Some((
+                        Tensor::from_vec(mean.clone(), &[c])?,
+                        Tensor::from_vec(var.clone(), &[c])?,
+                    )),
+                };
+                return batch_norm_gradients(g, &operands, (has_w, has_b), running, eps);
+            }
             let (dx, sum_dy, sum_dyx) = g.with_f32_slice(OP, |dy| {
                 xc.with_f32_slice(OP, |xv| -> Result<_> {
                     let (sum_dy, sum_dyx) = channel_grad_sums(dy, xv, n, c, s, &mean, &inv_std);
@@ -309,12 +326,17 @@ pub fn layer_norm(
     let inputs = norm_inputs(x, weight, bias);
     let (has_w, has_b) = (weight.is_some(), bias.is_some());
     let (shape, norm_shape) = (x.shape().to_vec(), normalized_shape.to_vec());
+    let operands: Vec<Tensor> = inputs.iter().map(|t| (*t).clone()).collect();
     Ok(Tensor::from_op(
         Storage::Cpu(CpuStorage::F32(y)),
         &shape.clone(),
         OP,
         &inputs,
         Box::new(move |g| {
+            if crate::autograd::is_grad_enabled() {
+                let affine = (has_w, has_b);
+                return layer_norm_gradients(g, &operands, &norm_shape, affine, eps);
+            }
             let (dx, dgamma, dbeta) = g.with_f32_slice(OP, |dy| {
                 xc.with_f32_slice(OP, |xv| {
                     layer_norm_backward_rows(dy, xv, d, &mean, &inv_std, gamma.as_deref())

@@ -116,10 +116,12 @@ fn avg_pool_cuda(
             let g = g.contiguous()?;
             let dx =
                 crate::cuda::pool::avg_pool_backward(g.storage()?.cuda(op)?, planes, &windows, op)?;
-            Ok(vec![Some(Tensor::from_storage(
-                Storage::Cuda(dx),
-                crate::Layout::contiguous(&in_shape),
-            ))])
+            let dx = Tensor::from_storage(Storage::Cuda(dx), crate::Layout::contiguous(&in_shape));
+            Ok(crate::double_backward::unless_recorded(
+                op,
+                vec![Some(dx)],
+                &[&g],
+            ))
         }),
     ))
 }
@@ -350,16 +352,54 @@ impl Tensor {
             let st = x.storage()?;
             avg_pool(st.f32s(op)?, (h, w), &rows, &cols, &divisor)
         };
+        let pool = Arc::new(AveragingWindows {
+            plane: (h, w),
+            rows,
+            cols,
+            divisor,
+        });
         Ok(Tensor::from_op(
             Storage::Cpu(CpuStorage::F32(out)),
             &shape,
             op,
             &[self],
-            Box::new(move |g| {
-                let dx = g.with_f32_slice(op, |g| {
-                    avg_pool_backward(g, (h, w), &rows, &cols, &divisor)
-                })??;
-                Ok(vec![Some(Tensor::from_vec(dx, &in_shape)?)])
+            Box::new(move |g| Ok(vec![Some(pool.spread(g, &in_shape)?)])),
+        ))
+    }
+}
+
+/// An average pool's windows on the host, shared by its forward and backward passes.
+struct AveragingWindows {
+    plane: (usize, usize),
+    rows: Windows,
+    cols: Windows,
+    divisor: Vec<f32>,
+}
+
+impl AveragingWindows {
+    /// The pool's input gradient: each output's gradient spread over its window (`in_shape` is
+    /// the input's). In a create_graph walk the result is recorded, with the pool itself as its
+    /// own backward (the two are each other's transpose).
+    fn spread(self: &Arc<Self>, g: &Tensor, in_shape: &[usize]) -> Result<Tensor> {
+        const OP: &str = "avg_pool2d_backward";
+        let (rows, cols, divisor) = (&self.rows, &self.cols, &self.divisor);
+        let dx = g.with_f32_slice(OP, |g| {
+            avg_pool_backward(g, self.plane, rows, cols, divisor)
+        })??;
+        if !crate::autograd::is_grad_enabled() {
+            return Tensor::from_vec(dx, in_shape);
+        }
+        let (pool, out_shape) = (self.clone(), g.shape().to_vec());
+        Ok(Tensor::from_op(
+            Storage::Cpu(CpuStorage::F32(dx)),
+            in_shape,
+            OP,
+            &[g],
+            Box::new(move |u| {
+                let (rows, cols, divisor) = (&pool.rows, &pool.cols, &pool.divisor);
+                let pooled =
+                    u.with_f32_slice(OP, |u| avg_pool(u, pool.plane, rows, cols, divisor))?;
+                Ok(vec![Some(Tensor::from_vec(pooled, &out_shape)?)])
             }),
         ))
     }
