@@ -195,3 +195,9 @@ def test_bad_arguments_name_the_layer() -> None:
         nn.Upsample(scale_factor=2, mode="bicubic")
     with pytest.raises(ValueError, match="Hardtanh: arguments `min_val` and `max_val`"):
         nn.Hardtanh(1.0, -1.0)
+
+
+def test_interpolate_rejects_an_empty_spatial_axis() -> None:
+    with pytest.raises(ValueError, match=r"interpolate: argument `input` expected spatial sizes greater than 0, "
+                                         r"got an input of shape \[1, 2, 0\]"):
+        F.interpolate(fg.zeros(1, 2, 0), size=4)

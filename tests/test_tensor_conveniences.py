@@ -231,11 +231,14 @@ def test_list_indices_pick_positions_or_mask() -> None:
         v[[3]]
 
 
-def test_backward_keeps_the_graph_and_refuses_create_graph() -> None:
+def test_backward_keeps_the_graph_and_records_it_with_create_graph() -> None:
     x = fg.tensor([1.0, 2.0], requires_grad=True)
     loss = (x * x).sum()
     loss.backward(retain_graph=True)
     loss.backward()
     assert x.grad.tolist() == [4.0, 8.0]
-    with pytest.raises(NotImplementedError, match="argument `create_graph` expected False"):
-        loss.backward(create_graph=True)
+    x.grad = None
+    (x * x * x).sum().backward(create_graph=True)
+    assert x.grad.requires_grad and x.grad.tolist() == [3.0, 12.0]
+    (second,) = fg.autograd.grad(x.grad.sum(), x)
+    assert second.tolist() == [6.0, 12.0]

@@ -104,6 +104,9 @@ def interpolate(x: Tensor, size: Optional[Union[int, Sequence[int]]] = None,
     if not 1 <= len(spatial) <= 3:
         raise ValueError(f"interpolate: expected an input of shape [N, C, ...] with 1 to 3 spatial axes, got "
                          f"{list(x.shape)}")
+    if 0 in spatial:
+        raise ValueError(f"interpolate: argument `input` expected spatial sizes greater than 0, got an input of "
+                         f"shape {list(x.shape)}")
     if mode in _LINEAR_MODES and _LINEAR_MODES[mode] != len(spatial):
         raise ValueError(f"interpolate: mode {mode!r} expects {_LINEAR_MODES[mode]} spatial axes, got an input of "
                          f"shape {list(x.shape)}")
