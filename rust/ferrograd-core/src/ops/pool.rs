@@ -126,6 +126,32 @@ fn avg_pool_cuda(
     ))
 }
 
+/// A pool's input gradient `dx` (of shape `in_shape`), computed on the host from `g`. In a
+/// create_graph walk it is recorded as an op of `g` whose backward applies `adjoint` (the pool's
+/// transpose, a fixed linear map) to the incoming gradient's values.
+fn recorded_if_creating_graph(
+    op: &'static str,
+    g: &Tensor,
+    dx: Vec<f32>,
+    in_shape: &[usize],
+    adjoint: impl Fn(&[f32]) -> Vec<f32> + Send + Sync + 'static,
+) -> Result<Tensor> {
+    if !crate::autograd::is_grad_enabled() {
+        return Tensor::from_vec(dx, in_shape);
+    }
+    let out_shape = g.shape().to_vec();
+    Ok(Tensor::from_op(
+        Storage::Cpu(CpuStorage::F32(dx)),
+        in_shape,
+        op,
+        &[g],
+        Box::new(move |u| {
+            let values = u.with_f32_slice(op, &adjoint)?;
+            Ok(vec![Some(Tensor::from_vec(values, &out_shape)?)])
+        }),
+    ))
+}
+
 /// Where each output of a max pool on the host took its value: `argmax` holds, per plane of
 /// `out_plane` outputs, the winner's position in the input plane of `plane` elements.
 pub(crate) struct Winners {
@@ -143,29 +169,17 @@ impl Winners {
         let (plane, out_plane) = (self.plane, self.out_plane);
         let dx =
             g.with_f32_slice(OP, |g| max_pool_backward(g, &self.argmax, plane, out_plane))??;
-        if !crate::autograd::is_grad_enabled() {
-            return Tensor::from_vec(dx, in_shape);
-        }
-        let (argmax, out_shape) = (self.argmax.clone(), g.shape().to_vec());
-        Ok(Tensor::from_op(
-            Storage::Cpu(CpuStorage::F32(dx)),
-            in_shape,
-            OP,
-            &[g],
-            Box::new(move |u| {
-                let picked = u.with_f32_slice(OP, |u| {
-                    argmax
-                        .iter()
-                        .enumerate()
-                        .map(|(j, &i)| {
-                            let at = (j / out_plane.max(1)) * plane + i as usize;
-                            u.get(at).copied().unwrap_or(0.0)
-                        })
-                        .collect::<Vec<f32>>()
-                })?;
-                Ok(vec![Some(Tensor::from_vec(picked, &out_shape)?)])
-            }),
-        ))
+        let (argmax, plane_len) = (self.argmax.clone(), plane);
+        recorded_if_creating_graph(OP, g, dx, in_shape, move |u| {
+            argmax
+                .iter()
+                .enumerate()
+                .map(|(j, &i)| {
+                    let at = (j / out_plane.max(1)) * plane_len + i as usize;
+                    u.get(at).copied().unwrap_or(0.0)
+                })
+                .collect()
+        })
     }
 }
 
@@ -386,22 +400,10 @@ impl AveragingWindows {
         let dx = g.with_f32_slice(OP, |g| {
             avg_pool_backward(g, self.plane, rows, cols, divisor)
         })??;
-        if !crate::autograd::is_grad_enabled() {
-            return Tensor::from_vec(dx, in_shape);
-        }
-        let (pool, out_shape) = (self.clone(), g.shape().to_vec());
-        Ok(Tensor::from_op(
-            Storage::Cpu(CpuStorage::F32(dx)),
-            in_shape,
-            OP,
-            &[g],
-            Box::new(move |u| {
-                let (rows, cols, divisor) = (&pool.rows, &pool.cols, &pool.divisor);
-                let pooled =
-                    u.with_f32_slice(OP, |u| avg_pool(u, pool.plane, rows, cols, divisor))?;
-                Ok(vec![Some(Tensor::from_vec(pooled, &out_shape)?)])
-            }),
-        ))
+        let pool = self.clone();
+        recorded_if_creating_graph(OP, g, dx, in_shape, move |u| {
+            avg_pool(u, pool.plane, &pool.rows, &pool.cols, &pool.divisor)
+        })
     }
 }
 
