@@ -240,6 +240,19 @@ UNARY: dict[str, Callable[[fg.Tensor], fg.Tensor]] = {
     "round": lambda x: (x * 3.0).round(),
     "log1p": lambda x: x.abs().log1p(),
     "expm1": lambda x: x.expm1(),
+    "erf": lambda x: x.erf(),
+    "erfc": lambda x: x.erfc(),
+    "tan": lambda x: (x * 0.5).tan(),
+    "asin": lambda x: (x * 0.3).tanh().asin(),
+    "acos": lambda x: (x * 0.3).tanh().acos(),
+    "atan": lambda x: x.atan(),
+    "sinh": lambda x: x.sinh(),
+    "cosh": lambda x: x.cosh(),
+    "asinh": lambda x: x.asinh(),
+    "acosh": lambda x: (x.abs() + 1.1).acosh(),
+    "atanh": lambda x: (x * 0.3).tanh().atanh(),
+    "log2": lambda x: (x.abs() + 0.1).log2(),
+    "log10": lambda x: (x.abs() + 0.1).log10(),
 }
 
 
@@ -276,6 +289,10 @@ BINARY: dict[str, Callable[[fg.Tensor, fg.Tensor], fg.Tensor]] = {
     "pow": lambda a, b: (a.abs() + 0.5).pow(b),
     "maximum": lambda a, b: a.maximum(b),
     "minimum": lambda a, b: a.minimum(b),
+    "atan2": lambda a, b: a.atan2(b),
+    "floor_divide": lambda a, b: (a * 7.0) // (b.abs() + 0.25),
+    "remainder": lambda a, b: (a * 7.0) % (b + 0.01),
+    "fmod": lambda a, b: (a * 7.0).fmod(b + 0.01),
 }
 
 

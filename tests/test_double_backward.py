@@ -32,6 +32,19 @@ UNARY = {
     "cos": (lambda x: x.cos(), jnp.cos),
     "pow": (lambda x: (x.abs() + 0.2) ** 2.5, lambda x: (jnp.abs(x) + 0.2) ** 2.5),
     "softplus": (lambda x: F.softplus(x, beta=2.0), lambda x: jax.nn.softplus(2.0 * x) / 2.0),
+    "erf": (lambda x: x.erf(), jax.scipy.special.erf),
+    "erfc": (lambda x: x.erfc(), jax.scipy.special.erfc),
+    "tan": (lambda x: (x * 0.4).tan(), lambda x: jnp.tan(x * 0.4)),
+    "asin_acos": (lambda x: (x * 0.3).tanh().asin() * (x * 0.2).tanh().acos(),
+                  lambda x: jnp.arcsin(jnp.tanh(x * 0.3)) * jnp.arccos(jnp.tanh(x * 0.2))),
+    "atan": (lambda x: x.atan(), jnp.arctan),
+    "sinh_cosh": (lambda x: x.sinh() * x.cosh(), lambda x: jnp.sinh(x) * jnp.cosh(x)),
+    "asinh_acosh": (lambda x: x.asinh() * (x.square() + 1.5).acosh(),
+                    lambda x: jnp.arcsinh(x) * jnp.arccosh(x * x + 1.5)),
+    "atanh": (lambda x: (x * 0.3).tanh().atanh(), lambda x: jnp.arctanh(jnp.tanh(x * 0.3))),
+    "log2_log10": (lambda x: (x.abs() + 0.5).log2() * (x.square() + 0.5).log10(),
+                   lambda x: jnp.log2(jnp.abs(x) + 0.5) * jnp.log10(x * x + 0.5)),
+    "atan2": (lambda x: fg.atan2(x, x.square() + 0.5), lambda x: jnp.arctan2(x, x * x + 0.5)),
     "gelu": (lambda x: F.gelu(x), lambda x: jax.nn.gelu(x, approximate=False)),
     "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), lambda x: jax.nn.gelu(x, approximate=True)),
     "silu": (lambda x: F.silu(x), jax.nn.silu),
@@ -280,14 +293,49 @@ def test_gradient_penalty_through_leaky_relu_critic_matches_jax(rng: np.random.G
 
 def test_an_op_without_a_recorded_backward_raises_only_when_differentiated_again(
         rng: np.random.Generator) -> None:
-    x = fg.tensor(rng.standard_normal((4, 6)).astype(np.float32), requires_grad=True)
-    index = fg.tensor(np.array([[5, 0], [1, 1], [2, 4], [3, 3]], dtype=np.int64))
-    (g,) = fg.autograd.grad(x.tanh().gather(1, index).square().sum(), x, create_graph=True)
-    (plain,) = fg.autograd.grad(x.tanh().gather(1, index).square().sum(), x)
+    x = fg.tensor(rng.standard_normal((1, 1, 4, 6)).astype(np.float32), requires_grad=True)
+    (g,) = fg.autograd.grad(F.unfold(x.tanh(), 2).square().sum(), x, create_graph=True)
+    (plain,) = fg.autograd.grad(F.unfold(x.tanh(), 2).square().sum(), x)
     np.testing.assert_array_equal(g.detach().numpy(), plain.numpy())
     assert g.requires_grad
-    with pytest.raises(NotImplementedError, match="gather"):
+    with pytest.raises(NotImplementedError, match="unfold"):
         g.square().sum().backward()
+
+
+def test_indexing_and_extrema_twice(rng: np.random.Generator) -> None:
+    """gather, index_select, embedding and max / min (along an axis and overall): each backward is
+    recorded, so a penalty on the gradients differentiates through them as JAX does."""
+    x_np = rng.standard_normal((5, 6)).astype(np.float32)
+    table_np = rng.standard_normal((7, 4)).astype(np.float32)
+    gather_at = np.array([[5, 0, 2], [1, 1, 3], [2, 4, 4], [3, 3, 0], [0, 5, 1]], dtype=np.int64)
+    rows_at = np.array([4, 0, 4], dtype=np.int64)
+    ids = np.array([[0, 3], [6, 3], [2, 2]], dtype=np.int64)
+
+    def ours(x: fg.Tensor, table: fg.Tensor) -> fg.Tensor:
+        picked = x.tanh().gather(1, fg.tensor(gather_at)).square().sum()
+        rows = x.index_select(0, fg.tensor(rows_at)).sin().sum()
+        embedded = (F.embedding(fg.tensor(ids), table).square().sum(-1) * x[:3, :2]).sum()
+        extremes = (x * x).max(dim=1).values.sum() + x.sin().min(dim=0).values.square().sum() + x.exp().max()
+        return picked + rows + embedded + extremes
+
+    def theirs(x: jnp.ndarray, table: jnp.ndarray) -> jnp.ndarray:
+        picked = jnp.sum(jnp.take_along_axis(jnp.tanh(x), gather_at, 1) ** 2)
+        rows = jnp.sum(jnp.sin(x[rows_at]))
+        embedded = jnp.sum(jnp.sum(table[ids] ** 2, -1) * x[:3, :2])
+        extremes = jnp.sum(jnp.max(x * x, 1)) + jnp.sum(jnp.min(jnp.sin(x), 0) ** 2) + jnp.max(jnp.exp(x))
+        return picked + rows + embedded + extremes
+
+    x, table = fg.tensor(x_np, requires_grad=True), fg.tensor(table_np, requires_grad=True)
+    gx, gt = fg.autograd.grad(ours(x, table), [x, table], create_graph=True)
+    dx, dt = fg.autograd.grad(gx.square().sum() + (gt * gt.tanh()).sum(), [x, table])
+
+    def jax_penalty(x: jnp.ndarray, table: jnp.ndarray) -> jnp.ndarray:
+        gx, gt = jax.grad(theirs, argnums=(0, 1))(x, table)
+        return jnp.sum(gx ** 2) + jnp.sum(gt * jnp.tanh(gt))
+
+    jx, jt = jax.grad(jax_penalty, argnums=(0, 1))(jnp.asarray(x_np), jnp.asarray(table_np))
+    np.testing.assert_allclose(dx.numpy(), np.asarray(jx), rtol=2e-4, atol=2e-5)
+    np.testing.assert_allclose(dt.numpy(), np.asarray(jt), rtol=2e-4, atol=2e-5)
 
 
 @pytest.mark.parametrize("kind", ["layer_norm", "batch_norm_train", "batch_norm_eval"])

@@ -41,6 +41,19 @@ UNARY = [
     ("round", lambda t: t.round(), jnp.round, None),
     ("log1p", lambda t: t.log1p(), jnp.log1p, "positive"),
     ("expm1", lambda t: fg.expm1(t), jnp.expm1, None),
+    ("erf", lambda t: fg.erf(t), jax.scipy.special.erf, None),
+    ("erfc", lambda t: t.erfc(), jax.scipy.special.erfc, None),
+    ("tan", lambda t: fg.tan(t), jnp.tan, "unit"),
+    ("asin", lambda t: fg.asin(t), jnp.arcsin, "unit"),
+    ("acos", lambda t: t.arccos(), jnp.arccos, "unit"),
+    ("atan", lambda t: fg.arctan(t), jnp.arctan, None),
+    ("sinh", lambda t: t.sinh(), jnp.sinh, None),
+    ("cosh", lambda t: fg.cosh(t), jnp.cosh, None),
+    ("asinh", lambda t: t.asinh(), jnp.arcsinh, None),
+    ("acosh", lambda t: fg.acosh(t), jnp.arccosh, "above_one"),
+    ("atanh", lambda t: t.atanh(), jnp.arctanh, "unit"),
+    ("log2", lambda t: fg.log2(t), jnp.log2, "positive"),
+    ("log10", lambda t: t.log10(), jnp.log10, "positive"),
 ]
 
 
@@ -57,6 +70,10 @@ def test_unary(name, fg_fn, jax_fn, domain, rng):
     x = rng.standard_normal((7, 33)).astype(np.float32) * 2
     if domain == "positive":
         x = np.abs(x) + 0.1
+    elif domain == "above_one":
+        x = np.abs(x) + 1.1
+    elif domain == "unit":  # inside (-0.9, 0.9), away from the poles of the derivatives
+        x = np.tanh(x * 0.4).astype(np.float32) * 0.9
     # Keep inputs off the kinks where the derivative is a convention, not a value.
     x = np.where(np.abs(x) < 1e-3, 0.5, x).astype(np.float32)
     x = np.where(np.abs(np.abs(x) - 0.6) < 0.1, 0.2, x).astype(np.float32)
@@ -71,6 +88,7 @@ BINARY = [
     ("maximum", lambda a, b: a.maximum(b), jnp.maximum),
     ("minimum", lambda a, b: a.minimum(b), jnp.minimum),
     ("pow", lambda a, b: a.abs() ** b, lambda a, b: jnp.abs(a) ** b),
+    ("atan2", lambda a, b: fg.atan2(a, b), jnp.arctan2),
 ]
 
 SHAPES = [((4, 5), (4, 5)), ((3, 1, 5), (4, 1)), ((5,), (2, 3, 5)), ((), (3, 2))]

@@ -127,6 +127,39 @@ def test_float_division_special_values() -> None:
     np.testing.assert_array_equal(fg.fmod(a, -INF).numpy(), [5.0, -5.0, 0.0, NAN])
 
 
+def test_float_division_is_exact_where_the_rounded_quotient_is_not(rng: np.random.Generator) -> None:
+    """floor(a / b) of the exact quotient, as PyTorch and numpy compute it: the float32 quotient
+    1 / 0.1 rounds to 10, but 0.1f (a little above 0.1) goes into 1 only 9 times."""
+    one, tenth = fg.tensor([1.0]), fg.tensor([0.1])
+    assert (one // tenth).item() == 9.0 and (1.0 // tenth).item() == 9.0
+    rest = (one % tenth).item()
+    assert rest == np.remainder(np.float32(1), np.float32(0.1)) and 0.0999 < rest < 0.1
+    # Random float32 operands, among them quotients within rounding of an integer: bit-exact with
+    # numpy's float32 floor_divide / remainder / fmod, which share the exact rule.
+    x = rng.normal(0, 50, 4000).astype(np.float32)
+    y = rng.choice([0.1, -0.1, 0.3, 0.7, -1.1, 3.0], 4000).astype(np.float32) * rng.uniform(0.5, 2, 4000).astype(np.float32)
+    y[:1000] = x[:1000] / rng.integers(1, 30, 1000).astype(np.float32)  # near-integer quotients
+    a, b = fg.tensor(x), fg.tensor(y)
+    np.testing.assert_array_equal((a // b).numpy(), np.floor_divide(x, y))
+    np.testing.assert_array_equal((a % b).numpy(), np.remainder(x, y))
+    np.testing.assert_array_equal(fg.fmod(a, b).numpy(), np.fmod(x, y))
+    assert ((a // b).numpy() != np.floor(x / y)).any()  # the rounded quotient would have been wrong
+
+
+def test_float_functions_promote_integers_and_rounding_keeps_them() -> None:
+    ints = fg.tensor([1, 2, 4])
+    for name in ("exp", "log", "sqrt", "sin", "erf", "erfc", "atan", "asinh", "log2", "log10", "sigmoid", "tanh"):
+        out = getattr(ints, name)()
+        assert out.dtype == "float32", name
+        np.testing.assert_allclose(out.numpy(), getattr(fg.tensor([1.0, 2.0, 4.0]), name)().numpy(), err_msg=name)
+    for name in ("floor", "ceil", "round"):
+        out = getattr(ints, name)()
+        assert out.dtype == "int64" and out.tolist() == [1, 2, 4], name
+    assert ints.clone().dtype == "int64"
+    with pytest.raises(TypeError, match="float32"):
+        ints.relu()
+
+
 def test_remainder_and_fmod_gradients(rng: np.random.Generator) -> None:
     x = rng.uniform(-9, 9, 40).astype(np.float32)
     y = rng.uniform(0.5, 3, 40).astype(np.float32) * rng.choice([-1, 1], 40).astype(np.float32)

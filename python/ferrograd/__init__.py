@@ -8,7 +8,7 @@ released.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -20,7 +20,13 @@ import numpy as np
 # when mimalloc reads its options; a value the user set wins.
 os.environ.setdefault("MIMALLOC_PURGE_DELAY", "10000")
 
-from . import _core, attacks, cuda, data, finetune, functional, images, models, nn, optim, text, training, utils
+from . import _core, attacks, backends, cuda, data, finetune, functional, images, models, nn, optim, text, training, utils
+from ._generator import Generator
+from ._generator import normal as _normal_draws
+from ._generator import uniform as _uniform_draws
+from ._printoptions import get_printoptions, set_printoptions
+from ._size import Size
+from .backends import are_deterministic_algorithms_enabled, use_deterministic_algorithms
 from .attacks import robustness
 from .io import load_safetensors, save_safetensors
 from .serialization import load, save
@@ -30,17 +36,19 @@ from .amp import autocast, get_autocast_dtype, is_autocast_enabled
 from .autograd import enable_grad, grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .einsum import einsum
 from .tensor_math import (amax, amin, clamp_max, clamp_min, clip, div, floor_divide, fmod, frac, get_default_dtype,
-                          is_floating_point, isclose, log2, log10, logical_and, logical_not, logical_or, logical_xor,
-                          logsumexp, nan_to_num, remainder, rsqrt, sign, square, tan, trunc)
+                          is_floating_point, isclose, logical_and, logical_not, logical_or, logical_xor,
+                          logsumexp, nan_to_num, remainder, rsqrt, sign, square, trunc)
 from .creation import (_shape, arange, empty, empty_like, eye, full_like, linspace, rand_like, randint, randn_like,
                        randperm)
-from . import linalg
+from . import linalg, special
 from .random_sampling import bernoulli, multinomial, normal
 from .tensor_combining import bmm, cdist, concat, concatenate, hstack, meshgrid, mm, tensordot, vstack
 from .tensor_structure import argwhere, count_nonzero, diag, gather, nonzero, roll, trace
 from .tensor_functions import (abs, allclose, argmax, argmin, argsort, ceil, chunk, clamp, cos, cumprod, cumsum,
                                equal, exp,
                                expm1, flatten, flip, floor, log1p, round, sin,
+                               acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin, asinh,
+                               atan, atan2, atanh, cosh, erf, erfc, log2, log10, sinh, tan,
                                from_numpy, is_tensor, isfinite, isinf, isnan, log, log_softmax, matmul, max, maximum,
                                mean, min, minimum, mode, norm, numel, outer, permute, prod, relu, reshape, sigmoid,
                                softmax, sort,
@@ -51,9 +59,12 @@ from . import tensor_counting as _tensor_counting
 from . import tensor_in_place as _tensor_in_place
 from . import tensor_prod as _tensor_prod
 from . import tensor_math as _tensor_math
+from . import tensor_functions as _tensor_functions
 from . import random_sampling as _random_sampling
 from . import tensor_structure as _tensor_structure
 from . import tensor_properties as _tensor_properties
+from . import _size
+from . import _printoptions
 from .dtypes import BUILTIN_NAMED as _BUILTIN_NAMED
 from .dtypes import bfloat16, device, float16, float32, half, int8, int32, int64, long, uint8
 
@@ -62,9 +73,12 @@ _tensor_counting.install()
 _tensor_in_place.install()
 _tensor_prod.install()
 _tensor_math.install()
+_tensor_functions.install_aliases()
 _random_sampling.install()
 _tensor_structure.install()
 _tensor_properties.install()
+_size.install()
+_printoptions.install()
 
 __all__ = [
     "Tensor",
@@ -121,6 +135,8 @@ __all__ = [
     "arange", "linspace", "eye", "empty", "full_like", "rand_like", "randn_like", "randint", "randperm",
     "is_tensor", "numel", "from_numpy", "matmul", "exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu",
     "sin", "cos", "floor", "ceil", "round", "log1p", "expm1",
+    "erf", "erfc", "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsin", "arccos",
+    "arctan", "arctan2", "arcsinh", "arccosh", "arctanh", "special",
     "softmax", "log_softmax", "clamp", "sum", "mean", "var", "std", "norm", "argmax", "argmin", "flatten",
     "reshape", "transpose", "permute", "squeeze", "unsqueeze", "flip", "tril", "triu", "cumsum", "outer",
     "chunk", "split", "sort", "argsort", "topk", "isnan", "isinf", "isfinite", "allclose", "equal", "maximum",
@@ -131,6 +147,8 @@ __all__ = [
     "linalg", "empty_like", "normal", "bernoulli", "multinomial", "mm", "bmm", "concat", "concatenate", "hstack",
     "vstack", "tensordot", "cdist", "meshgrid", "diag", "trace", "roll", "gather", "nonzero", "argwhere",
     "count_nonzero", "cumprod", "std_mean", "var_mean",
+    "Generator", "Size", "set_printoptions", "get_printoptions", "backends", "use_deterministic_algorithms",
+    "are_deterministic_algorithms_enabled",
 ]
 
 __version__ = "0.1.0"
@@ -214,16 +232,20 @@ def ones_like(t: Tensor, requires_grad: bool = False, dtype: str | None = None) 
     return full(t.shape, 1.0, dtype or t.dtype, requires_grad, t.device)
 
 
-def rand(*shape: Any, requires_grad: bool = False, device: str = "cpu") -> Tensor:
+def rand(*shape: Any, generator: Optional[Generator] = None, requires_grad: bool = False,
+         device: str = "cpu") -> Tensor:
     """Uniform values in [0, 1) from the generator seeded by :func:`manual_seed` (the same values on
-    every device: a GPU draws them from the same Philox stream)."""
-    return _core.rand(list(_shape(shape)), 0.0, 1.0, requires_grad, device)
+    every device: a GPU draws them from the same Philox stream), or from ``generator`` (a
+    :class:`Generator`), which leaves the global generator untouched."""
+    return _uniform_draws("rand", generator, _shape(shape), 0.0, 1.0, requires_grad, device)
 
 
-def randn(*shape: Any, requires_grad: bool = False, device: str = "cpu") -> Tensor:
+def randn(*shape: Any, generator: Optional[Generator] = None, requires_grad: bool = False,
+          device: str = "cpu") -> Tensor:
     """Standard normal values from the generator seeded by :func:`manual_seed` (on a GPU, the same
-    values to the device's rounding of log, cos and sin)."""
-    return _core.randn(list(_shape(shape)), 0.0, 1.0, requires_grad, device)
+    values to the device's rounding of log, cos and sin), or from ``generator`` (a
+    :class:`Generator`), which leaves the global generator untouched."""
+    return _normal_draws("randn", generator, _shape(shape), 0.0, 1.0, requires_grad, device)
 
 
 def where(condition: Tensor, a: Any, b: Any) -> Tensor:

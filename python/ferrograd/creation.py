@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _core
 from ._core import Tensor
+from ._generator import Generator, uniform
 
 
 def _shape(shape: Any) -> tuple[int, ...]:
@@ -83,9 +84,10 @@ def randn_like(t: Tensor, requires_grad: bool = False) -> Tensor:
 
 
 def randint(low: int, high: Optional[int] = None, size: Any = (), dtype: str = "int64",
-            device: str = "cpu") -> Tensor:
+            device: str = "cpu", *, generator: Optional[Generator] = None) -> Tensor:
     """Integers uniform in [``low``, ``high``) (``randint(high, size)`` starts at 0), from the seeded
-    generator: the same values on every device."""
+    generator, or from ``generator`` (a :class:`ferrograd.Generator`): the same values on every
+    device."""
     if high is None:
         low, high = 0, low
     if high <= low:
@@ -97,13 +99,14 @@ def randint(low: int, high: Optional[int] = None, size: Any = (), dtype: str = "
     span = high - low
     # floor(u * span) < span for u < 1, but u * span can round up to span: clamp it back. The
     # int64 cast truncates, which is the floor for these non-negative draws.
-    draws = (_core.rand(shape, 0.0, 1.0, False, device) * float(span)).clamp(None, float(span - 1))
+    draws = (uniform("randint", generator, shape, device=device) * float(span)).clamp(None, float(span - 1))
     return (draws.to("int64") + low).to(dtype)
 
 
-def randperm(n: int, dtype: str = "int64", device: str = "cpu") -> Tensor:
-    """A random permutation of 0..n-1 from the seeded generator (the order of ``n`` uniform draws)."""
+def randperm(n: int, dtype: str = "int64", device: str = "cpu", *, generator: Optional[Generator] = None) -> Tensor:
+    """A random permutation of 0..n-1 from the seeded generator, or from ``generator`` (a
+    :class:`ferrograd.Generator`): the order of ``n`` uniform draws."""
     if n < 0:
         raise ValueError(f"randperm: argument `n` expected a non-negative count, got {n}")
-    draws = _core.rand([n], 0.0, 1.0, False, "cpu").numpy()
+    draws = uniform("randperm", generator, [n]).numpy()
     return _placed(np.argsort(draws, kind="stable"), dtype, device, False)

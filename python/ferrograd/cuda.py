@@ -139,10 +139,17 @@ def compile_kernels(arch: str = "sm_90") -> dict[str, str]:
     return dict(_core.cuda_compile_kernels(arch))
 
 
+# The value last given to set_allow_tf32, which ``ferrograd.backends.cuda.matmul.allow_tf32`` reads
+# back (the core has a setter only).
+_allow_tf32 = False
+
+
 def set_allow_tf32(allow: bool) -> None:
     """Lets cuBLAS round float32 matmul inputs to TF32 on tensor cores (faster; about 1e-3 relative
     error). Off by default, as ``torch.backends.cuda.matmul.allow_tf32``."""
+    global _allow_tf32
     _core.cuda_set_allow_tf32(bool(allow))
+    _allow_tf32 = bool(allow)
 
 
 # With a driver present, load the wheel libraries now, so that `t.to("cuda")` works without a

@@ -3,7 +3,8 @@
 ``tensor_in_place``), and ``normal``, ``bernoulli`` and ``multinomial``.
 
 Every draw comes from the generator that :func:`ferrograd.manual_seed` seeds (the uniform and
-normal draws of ``rand`` / ``randn``), so a seed repeats the results. Samples carry no gradient:
+normal draws of ``rand`` / ``randn``), or from the :class:`ferrograd.Generator` passed as
+``generator=``, so a seed repeats the results. Samples carry no gradient:
 PyTorch's gradients with respect to ``mean``, ``std`` and probabilities are zeros.
 ``install()`` attaches the methods to :class:`Tensor`.
 """
@@ -14,8 +15,8 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
-from . import _core
 from ._core import Tensor
+from ._generator import Generator, normal as _normal_draws, uniform as _uniform_draws
 from .dtypes import FLOATING_DTYPES
 from .creation import _shape
 from .tensor_in_place import _in_place
@@ -35,40 +36,46 @@ def _check_probabilities(op: str, p: Union[Tensor, float]) -> None:
                          f"{values.max()}")
 
 
-def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    """Fills ``self`` in place with values uniform in [a, b)."""
-    return _fill(self, "uniform_", lambda: _core.rand(list(self.shape), float(a), float(b), False, self.device))
+def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Optional[Generator] = None) -> Tensor:
+    """Fills ``self`` in place with values uniform in [a, b) (from ``generator`` when given)."""
+    return _fill(self, "uniform_",
+                 lambda: _uniform_draws("uniform_", generator, self.shape, float(a), float(b), device=self.device))
 
 
-def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    """Fills ``self`` in place with normal values of mean ``mean`` and standard deviation ``std``."""
+def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Optional[Generator] = None) -> Tensor:
+    """Fills ``self`` in place with normal values of mean ``mean`` and standard deviation ``std``
+    (from ``generator`` when given)."""
     if std < 0:
         raise ValueError(f"normal_: argument `std` expected a value >= 0, got {std}")
-    return _fill(self, "normal_", lambda: _core.randn(list(self.shape), float(mean), float(std), False, self.device))
+    return _fill(self, "normal_",
+                 lambda: _normal_draws("normal_", generator, self.shape, float(mean), float(std), device=self.device))
 
 
-def bernoulli_(self: Tensor, p: Union[Tensor, float] = 0.5) -> Tensor:
+def bernoulli_(self: Tensor, p: Union[Tensor, float] = 0.5, *, generator: Optional[Generator] = None) -> Tensor:
     """Fills ``self`` in place with 1 (probability ``p``, a number or a tensor broadcast to
-    ``self``'s shape) or 0; integer and bool tensors too."""
+    ``self``'s shape) or 0, from ``generator`` when given; integer and bool tensors too."""
     _check_probabilities("bernoulli_", p)
     return _in_place(self, "bernoulli_", None,
-                     lambda: (_core.rand(list(self.shape), 0.0, 1.0, False, self.device) < p).to(self.dtype))
+                     lambda: (_uniform_draws("bernoulli_", generator, self.shape, device=self.device) < p)
+                     .to(self.dtype))
 
 
-def bernoulli(input: Tensor) -> Tensor:
+def bernoulli(input: Tensor, *, generator: Optional[Generator] = None) -> Tensor:
     """1 with probability ``input`` (entry by entry, each in [0, 1]) else 0, in ``input``'s
-    floating dtype."""
+    floating dtype; drawn from ``generator`` when given."""
     if input.dtype not in FLOATING_DTYPES:
         raise TypeError(f"bernoulli: argument `input` expected a floating-point tensor, got dtype {input.dtype}")
     _check_probabilities("bernoulli", input)
-    return (_core.rand(list(input.shape), 0.0, 1.0, False, input.device) < input.detach()).to(input.dtype)
+    draws = _uniform_draws("bernoulli", generator, input.shape, device=input.device)
+    return (draws < input.detach()).to(input.dtype)
 
 
 def normal(mean: Union[Tensor, float], std: Union[Tensor, float] = 1.0, size: Any = None,
-           device: Optional[str] = None) -> Tensor:
+           device: Optional[str] = None, *, generator: Optional[Generator] = None) -> Tensor:
     """Normal samples with mean ``mean`` and standard deviation ``std``, each a number or a
     tensor (broadcast together; the result takes the first tensor's dtype and device); with two
-    numbers, ``size`` gives the shape and ``device`` the device (default cpu)."""
+    numbers, ``size`` gives the shape and ``device`` the device (default cpu). Drawn from
+    ``generator`` when given."""
     tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
     if tensors and (size is not None or device is not None):
         raise ValueError("normal: arguments `size` and `device` expected None when `mean` or `std` is a tensor, got "
@@ -81,19 +88,20 @@ def normal(mean: Union[Tensor, float], std: Union[Tensor, float] = 1.0, size: An
     if spread.size and not (spread >= 0).all():
         raise ValueError(f"normal: argument `std` expected values >= 0, got a smallest value of {spread.min()}")
     shape = list(np.broadcast_shapes(*(t.shape for t in tensors))) if tensors else list(_shape((size,)))
-    draws = _core.randn(shape, 0.0, 1.0, False, tensors[0].device if tensors else device or "cpu")
+    draws = _normal_draws("normal", generator, shape, device=tensors[0].device if tensors else device or "cpu")
     scale, shift = (v.detach().to("float32") if isinstance(v, Tensor) else float(v) for v in (std, mean))
     out = draws * scale + shift
     return out.to(tensors[0].dtype) if tensors and tensors[0].dtype != "float32" else out
 
 
-def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> Tensor:
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator: Optional[Generator] = None) -> Tensor:
     """``num_samples`` category indices (int64) drawn with probabilities proportional to the
     non-negative weights ``input`` (1-D, or 2-D with one independent distribution per row).
     With ``replacement`` each draw inverts the cumulative distribution at a uniform draw; without,
     categories are ordered by exponential races (draw / weight), the same law as drawing one at a
     time and removing it, and once the positive weights run out the zero-weight categories follow
-    in order, as in PyTorch."""
+    in order, as in PyTorch. The uniform draws come from ``generator`` when given."""
     if input.ndim not in (1, 2):
         raise ValueError(f"multinomial: argument `input` expected a 1-D or 2-D tensor, got shape {list(input.shape)}")
     weights = _host(input).astype(np.float64).reshape(-1, input.shape[-1])
@@ -107,10 +115,11 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> T
     if replacement:
         cdf = np.cumsum(weights, 1)
         cdf /= cdf[:, -1:]
-        draws = _core.rand([rows, num_samples], 0.0, 1.0, False, "cpu").numpy()
+        draws = _uniform_draws("multinomial", generator, [rows, num_samples]).numpy()
         picked = np.stack([np.searchsorted(cdf[r], draws[r], side="right") for r in range(rows)])
     else:
-        races = -np.log1p(-_core.rand([rows, weights.shape[1]], 0.0, 1.0, False, "cpu").numpy().astype(np.float64))
+        uniforms = _uniform_draws("multinomial", generator, [rows, weights.shape[1]]).numpy()
+        races = -np.log1p(-uniforms.astype(np.float64))
         with np.errstate(divide="ignore", invalid="ignore"):
             keys = np.where(weights > 0, races / weights, np.inf)
         picked = np.argsort(keys, axis=1, kind="stable")[:, :num_samples]

@@ -74,6 +74,76 @@ def expm1(t: Tensor) -> Tensor:
     return t.expm1()
 
 
+def tan(t: Tensor) -> Tensor:
+    """Elementwise tangent (integers are promoted to float32)."""
+    return t.tan()
+
+
+def log2(t: Tensor) -> Tensor:
+    """Elementwise base-2 logarithm (integers are promoted to float32)."""
+    return t.log2()
+
+
+def log10(t: Tensor) -> Tensor:
+    """Elementwise base-10 logarithm (integers are promoted to float32)."""
+    return t.log10()
+
+
+def erf(t: Tensor) -> Tensor:
+    """Elementwise error function (integers are promoted to float32)."""
+    return t.erf()
+
+
+def erfc(t: Tensor) -> Tensor:
+    """Elementwise complementary error function 1 - erf(t), accurate where erf(t) nears 1 (integers are promoted to float32)."""
+    return t.erfc()
+
+
+def asin(t: Tensor) -> Tensor:
+    """Elementwise arcsine (integers are promoted to float32)."""
+    return t.asin()
+
+
+def acos(t: Tensor) -> Tensor:
+    """Elementwise arccosine (integers are promoted to float32)."""
+    return t.acos()
+
+
+def atan(t: Tensor) -> Tensor:
+    """Elementwise arctangent (integers are promoted to float32)."""
+    return t.atan()
+
+
+def sinh(t: Tensor) -> Tensor:
+    """Elementwise hyperbolic sine (integers are promoted to float32)."""
+    return t.sinh()
+
+
+def cosh(t: Tensor) -> Tensor:
+    """Elementwise hyperbolic cosine (integers are promoted to float32)."""
+    return t.cosh()
+
+
+def asinh(t: Tensor) -> Tensor:
+    """Elementwise inverse hyperbolic sine (integers are promoted to float32)."""
+    return t.asinh()
+
+
+def acosh(t: Tensor) -> Tensor:
+    """Elementwise inverse hyperbolic cosine (integers are promoted to float32)."""
+    return t.acosh()
+
+
+def atanh(t: Tensor) -> Tensor:
+    """Elementwise inverse hyperbolic tangent (integers are promoted to float32)."""
+    return t.atanh()
+
+
+def atan2(input: Tensor, other: Any) -> Tensor:
+    """Elementwise atan2(input, other): the angle of the point (other, input), in (-pi, pi]."""
+    return input.atan2(other)
+
+
 def log(t: Tensor) -> Tensor:
     """Elementwise natural logarithm."""
     return t.log()
@@ -310,3 +380,15 @@ def min(t: Tensor, dim_or_other: Any = None, keepdim: bool = False) -> Any:
     if isinstance(dim_or_other, Tensor):
         return t.minimum(dim_or_other)
     return t.min(dim_or_other, keepdim)
+
+
+# NumPy-style names PyTorch also accepts, as functions and as Tensor methods.
+ARC_ALIASES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh", "arccosh": "acosh",
+               "arctanh": "atanh", "arctan2": "atan2"}
+arcsin, arccos, arctan, arcsinh, arccosh, arctanh, arctan2 = asin, acos, atan, asinh, acosh, atanh, atan2
+
+
+def install_aliases() -> None:
+    """Attaches the NumPy-style names (``t.arcsin()``) to :class:`Tensor`."""
+    for alias, name in ARC_ALIASES.items():
+        setattr(Tensor, alias, getattr(Tensor, name))

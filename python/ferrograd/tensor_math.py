@@ -1,13 +1,13 @@
 """PyTorch's elementwise math, logic and reductions that the core lacks: ``~ & | ^`` and
-``logical_*``; ``% //``, ``remainder``, ``fmod`` and ``div`` with a rounding mode; the casts
-``int()``, ``bool()`` and ``type()``; ``trunc``, ``frac``, ``tan``, ``log2``, ``log10``,
-``clamp_min`` / ``clamp_max``; ``logsumexp``, ``amax`` / ``amin``, ``isclose``, ``nan_to_num``; and
-``f"{t:.3f}"``.
+``logical_*``; the function forms of ``remainder``, ``fmod`` and ``floor_divide`` (the core computes
+them, and ``% //``) and ``div`` with a rounding mode; the casts ``int()``, ``bool()`` and
+``type()``; ``trunc``, ``frac``, ``clamp_min`` / ``clamp_max``; ``logsumexp``, ``amax`` /
+``amin``, ``isclose``, ``nan_to_num``; and ``f"{t:.3f}"``.
 
 Results that carry gradients are composed from the core's differentiable ops on the tensor's
-device. Integer bitwise operations and integer division, which carry none, are computed exactly by
-numpy on the host and moved back to the input's device. ``install()`` attaches the methods to
-:class:`Tensor`; the package exports the function forms (``fg.remainder(a, b)``).
+device. Integer bitwise operations, which carry none, are computed exactly by numpy on the host
+and moved back to the input's device. ``install()`` attaches the methods to :class:`Tensor`; the
+package exports the function forms (``fg.remainder(a, b)``).
 """
 
 from __future__ import annotations
@@ -96,59 +96,35 @@ def logical_xor(self: Tensor, other: Any) -> Tensor:
     return (self != 0) != (other != 0)
 
 
-# Division with rounding. Integers are divided exactly on the host, in int64 as ferrograd's integer
-# arithmetic is. Floats compose floor / trunc of the float32 quotient, whose gradients are zero, so
-# remainder = a - b * floor(a / b) has PyTorch's gradients (1 and -floor(a / b)). That quotient is
-# rounded before it is floored, so where a / b lies within rounding of an integer the result may
-# differ from PyTorch's exact rule by one (1 // 0.1 gives 10 rather than 9, 1 % 0.1 gives 0).
+# Division with rounding. The core computes floor division and both remainders exactly, for floats
+# (from the exact fmod, not the rounded quotient: 1 // 0.1 is 9, as in PyTorch) and for integers (in
+# int64, division by zero raising). A truncating float division is trunc of the rounded quotient,
+# as PyTorch's is; a truncating integer division subtracts the exact remainder first.
 
-_INTEGER_DIVISION: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
-    "floor": np.floor_divide,
-    "trunc": lambda a, b: (a - np.fmod(a, b)) // b,
-    "remainder": np.remainder,
-    "fmod": np.fmod,
-}
+def _tensor(value: Any) -> Tensor:
+    """A Python number as a 0-d tensor (int64 for ints, float32 for floats); tensors as they are."""
+    return value if isinstance(value, Tensor) else Tensor.from_numpy(np.asarray(value, np.int64 if isinstance(value, int) else np.float32))
 
 
 def _trunc_float(x: Tensor) -> Tensor:
     return _core.where_(x < 0, x.ceil(), x.floor())
 
 
-def _divide_integers(op: str, kind: str, a: Any, b: Any) -> np.ndarray:
-    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
-    if np.any(b == 0):
-        raise RuntimeError(f"{op}: ZeroDivisionError: expected nonzero integer divisors, got a zero")
-    return _INTEGER_DIVISION[kind](a, b)
+def remainder(input: Any, other: Any) -> Tensor:
+    """The remainder of ``input / other`` with the divisor's sign, as Python's ``%``
+    (``input - other * floor(input / other)``). Integer division by zero raises."""
+    return _tensor(input).remainder(other)
 
 
-def _divide(op: str, kind: str, a: Any, b: Any) -> Tensor:
-    """``a / b`` (one of them a tensor) rounded by ``kind`` ("floor" or "trunc"), or its remainder:
-    "remainder" has the divisor's sign, "fmod" the dividend's."""
-    if not (_is_float(a) or _is_float(b)):
-        return _on_host(partial(_divide_integers, op, kind), a, b)
-    a, b = (_floating(x) if isinstance(x, Tensor) else float(x) for x in (a, b))
-    quotient = a / b
-    rounded = quotient.floor() if kind in ("floor", "remainder") else _trunc_float(quotient)
-    if kind in ("floor", "trunc"):
-        return rounded
-    # A zero quotient (|a| < |b|, or b infinite) leaves a itself, not a - inf * 0 = NaN.
-    rest = _core.where_(rounded == 0, a, a - b * rounded)
-    if kind == "fmod":
-        return rest
-    # A quotient rounded up to an integer overshoots by one: bring the remainder to b's sign.
-    return _core.where_((rest != 0) * ((rest < 0) != (b < 0)), rest + b, rest)
+def fmod(input: Any, other: Any) -> Tensor:
+    """The remainder of ``input / other`` with the dividend's sign, as C's ``fmod``
+    (``input - other * trunc(input / other)``). Integer division by zero raises."""
+    return _tensor(input).fmod(other)
 
 
-def remainder(self: Tensor, other: Any) -> Tensor:
-    """The remainder of ``self / other`` with the divisor's sign, as Python's ``%``
-    (``self - other * floor(self / other)``). Integer division by zero raises."""
-    return _divide("remainder", "remainder", self, other)
-
-
-def fmod(self: Tensor, other: Any) -> Tensor:
-    """The remainder of ``self / other`` with the dividend's sign, as C's ``fmod``
-    (``self - other * trunc(self / other)``). Integer division by zero raises."""
-    return _divide("fmod", "fmod", self, other)
+def floor_divide(input: Any, other: Any) -> Tensor:
+    """``input // other``: the quotient rounded down, integer for integer operands."""
+    return _tensor(input).floor_divide(other)
 
 
 def div(self: Tensor, other: Any, rounding_mode: Optional[str] = None) -> Tensor:
@@ -156,12 +132,13 @@ def div(self: Tensor, other: Any, rounding_mode: Optional[str] = None) -> Tensor
     ``'floor'`` the quotient rounded toward zero or down, integer for integer operands."""
     if rounding_mode not in (None, "trunc", "floor"):
         raise ValueError(f"div: argument `rounding_mode` expected None, 'trunc' or 'floor', got {rounding_mode!r}")
-    return self / other if rounding_mode is None else _divide("div", rounding_mode, self, other)
-
-
-def floor_divide(self: Tensor, other: Any) -> Tensor:
-    """``self // other``: the quotient rounded down, integer for integer operands."""
-    return _divide("floor_divide", "floor", self, other)
+    if rounding_mode is None:
+        return self / other
+    if rounding_mode == "floor":
+        return self.floor_divide(other)
+    if _is_float(self) or _is_float(other):
+        return _trunc_float(self / other)
+    return (self - self.fmod(other)).floor_divide(other)
 
 
 def _operator(name: str, symbol: str, compute: Callable[[Any, Any], Tensor]) -> Callable[[Tensor, Any], Tensor]:
@@ -217,22 +194,6 @@ def trunc(self: Tensor) -> Tensor:
 def frac(self: Tensor) -> Tensor:
     """``self - trunc(self)``: the fractional part, with the sign of ``self``."""
     return self - trunc(self)
-
-
-def tan(self: Tensor) -> Tensor:
-    """Elementwise tangent (``sin / cos``)."""
-    x = _floating(self)
-    return x.sin() / x.cos()
-
-
-def log2(self: Tensor) -> Tensor:
-    """Elementwise base-2 logarithm."""
-    return _floating(self).log() / math.log(2)
-
-
-def log10(self: Tensor) -> Tensor:
-    """Elementwise base-10 logarithm."""
-    return _floating(self).log() / math.log(10)
 
 
 def clamp_min(self: Tensor, min: float) -> Tensor:
@@ -372,16 +333,14 @@ def _format(self: Tensor, format_spec: str) -> str:
     return format(self.detach().reshape([]).tolist(), format_spec)
 
 
-METHODS = (logical_not, logical_and, logical_or, logical_xor, remainder, fmod, div, floor_divide, is_floating_point,
-           trunc, frac, tan, log2, log10, clamp_min, clamp_max, clip, logsumexp, amax, amin, isclose, nan_to_num)
+METHODS = (logical_not, logical_and, logical_or, logical_xor, div, is_floating_point,
+           trunc, frac, clamp_min, clamp_max, clip, logsumexp, amax, amin, isclose, nan_to_num)
 # Attributes not named as their functions (builtins' names would be shadowed here), and the operators.
 RENAMED = {"int": _to_int, "bool": _to_bool, "type": _type, "__format__": _format, "__invert__": _invert}
 _OPERATORS: dict[str, tuple[str, Callable[[Any, Any], Tensor]]] = {
     "and": ("&", partial(_bitwise, "and")),
     "or": ("|", partial(_bitwise, "or")),
     "xor": ("^", partial(_bitwise, "xor")),
-    "mod": ("%", partial(_divide, "remainder", "remainder")),
-    "floordiv": ("//", partial(_divide, "floor_divide", "floor")),
 }
 OPERATORS = {name: _operator(name, symbol, compute) for op, (symbol, compute) in _OPERATORS.items()
              for name in (f"__{op}__", f"__r{op}__")}

@@ -1,13 +1,16 @@
-"""Parameter initialisations with PyTorch's definitions, drawn from the seeded global generator."""
+"""Parameter initialisations with PyTorch's definitions, drawn from the seeded global generator, or
+from the :class:`ferrograd.Generator` passed as ``generator=``."""
 
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import numpy as np
 
 from .. import _core
 from .._core import Tensor
+from .._generator import Generator, normal as _normal_draws, uniform as _uniform_draws
 from ..autograd import no_grad
 
 
@@ -25,14 +28,14 @@ def _fill(t: Tensor, values: Tensor) -> Tensor:
     return t
 
 
-def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    """Fills ``t`` with values from U(a, b)."""
-    return _fill(t, _core.rand(list(t.shape), a, b, False))
+def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, generator: Optional[Generator] = None) -> Tensor:
+    """Fills ``t`` with values from U(a, b) (drawn from ``generator`` when given)."""
+    return _fill(t, _uniform_draws("uniform_", generator, t.shape, a, b))
 
 
-def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    """Fills ``t`` with values from N(mean, std²)."""
-    return _fill(t, _core.randn(list(t.shape), mean, std, False))
+def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, generator: Optional[Generator] = None) -> Tensor:
+    """Fills ``t`` with values from N(mean, std²) (drawn from ``generator`` when given)."""
+    return _fill(t, _normal_draws("normal_", generator, t.shape, mean, std))
 
 
 def constant_(t: Tensor, value: float) -> Tensor:
@@ -64,32 +67,37 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
-def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
-    """U(-b, b) with b = gain * sqrt(3 / fan) (He initialisation)."""
+def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                     generator: Optional[Generator] = None) -> Tensor:
+    """U(-b, b) with b = gain * sqrt(3 / fan) (He initialisation), drawn from ``generator`` when
+    given."""
     fan_in, fan_out = _fans(t)
     fan = fan_in if mode == "fan_in" else fan_out
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
-    return uniform_(t, -bound, bound)
+    return uniform_(t, -bound, bound, generator)
 
 
-def kaiming_normal_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
-    """N(0, std²) with std = gain / sqrt(fan)."""
+def kaiming_normal_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                    generator: Optional[Generator] = None) -> Tensor:
+    """N(0, std²) with std = gain / sqrt(fan), drawn from ``generator`` when given."""
     fan_in, fan_out = _fans(t)
     fan = fan_in if mode == "fan_in" else fan_out
-    return normal_(t, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
+    return normal_(t, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan), generator)
 
 
-def xavier_uniform_(t: Tensor, gain: float = 1.0) -> Tensor:
-    """U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)) (Glorot)."""
+def xavier_uniform_(t: Tensor, gain: float = 1.0, generator: Optional[Generator] = None) -> Tensor:
+    """U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)) (Glorot), drawn from ``generator``
+    when given."""
     fan_in, fan_out = _fans(t)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(t, -bound, bound)
+    return uniform_(t, -bound, bound, generator)
 
 
-def xavier_normal_(t: Tensor, gain: float = 1.0) -> Tensor:
-    """N(0, std²) with std = gain * sqrt(2 / (fan_in + fan_out))."""
+def xavier_normal_(t: Tensor, gain: float = 1.0, generator: Optional[Generator] = None) -> Tensor:
+    """N(0, std²) with std = gain * sqrt(2 / (fan_in + fan_out)), drawn from ``generator`` when
+    given."""
     fan_in, fan_out = _fans(t)
-    return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
 def default_layer_init(weight: Tensor, bias: Tensor | None) -> None:
@@ -102,9 +110,10 @@ def default_layer_init(weight: Tensor, bias: Tensor | None) -> None:
         uniform_(bias, -bound, bound)
 
 
-def trunc_normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0) -> Tensor:
+def trunc_normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+                  generator: Optional[Generator] = None) -> Tensor:
     """Fills ``t`` with N(mean, std²) values conditioned on lying in [a, b] (draws outside are
-    redrawn from the seeded generator)."""
+    redrawn from the seeded generator, or from ``generator`` when given)."""
     if not a < b:
         raise ValueError(f"trunc_normal_: arguments `a` and `b` expected a < b, got {a} and {b}")
     if std <= 0:
@@ -112,19 +121,20 @@ def trunc_normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.
     count = t.numel()
     kept = np.empty(0, np.float32)
     while kept.size < count:
-        draws = _core.randn([max(2 * (count - kept.size), 16)], mean, std, False).numpy()
+        draws = _normal_draws("trunc_normal_", generator, [max(2 * (count - kept.size), 16)], mean, std).numpy()
         kept = np.concatenate([kept, draws[(draws >= a) & (draws <= b)]])
     return _fill(t, _core.Tensor.from_numpy(np.ascontiguousarray(kept[:count].reshape(t.shape))))
 
 
-def orthogonal_(t: Tensor, gain: float = 1.0) -> Tensor:
+def orthogonal_(t: Tensor, gain: float = 1.0, generator: Optional[Generator] = None) -> Tensor:
     """Fills ``t`` (viewed as [rows, numel / rows]) with a (semi-)orthogonal matrix scaled by
-    ``gain``: the Q of a Gaussian matrix's QR decomposition, signs fixed by R's diagonal."""
+    ``gain``: the Q of a Gaussian matrix's QR decomposition, signs fixed by R's diagonal. The
+    Gaussian matrix comes from ``generator`` when given."""
     if t.ndim < 2:
         raise ValueError(f"orthogonal_: expected a tensor with at least 2 dimensions, got shape {list(t.shape)}")
     rows = t.shape[0]
     cols = t.numel() // max(rows, 1)
-    flat = _core.randn([rows, cols], 0.0, 1.0, False).numpy().astype(np.float64)
+    flat = _normal_draws("orthogonal_", generator, [rows, cols]).numpy().astype(np.float64)
     tall = flat if rows >= cols else flat.T
     q, r = np.linalg.qr(tall)
     q *= np.sign(np.diag(r))

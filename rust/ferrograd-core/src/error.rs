@@ -46,6 +46,9 @@ pub enum Error {
     /// Autograd misuse, e.g. backward on a tensor that does not require grad.
     #[error("{0}")]
     Autograd(String),
+    /// Arithmetic with no result, such as an integer division by zero.
+    #[error("{op}: {msg}")]
+    Arithmetic { op: &'static str, msg: String },
     /// A loop stopped at a step boundary because the user asked it to (Ctrl-C).
     #[error("interrupted")]
     Interrupted,

@@ -88,6 +88,25 @@ fn set_rng_state(state: (u64, u64)) {
     });
 }
 
+/// Draws `n` values from the stream (seed, offset) without touching the global generator:
+/// uniform in [0, 1), or standard normal with `normal`; returns them and the offset after them.
+/// This is how a Python `Generator` draws: the global stream's values for the same state.
+#[pyfunction]
+fn philox_draw<'py>(
+    py: Python<'py>,
+    seed: u64,
+    offset: u64,
+    n: usize,
+    normal: bool,
+) -> (Bound<'py, numpy::PyArray1<f32>>, u64) {
+    let mut state = rng::RngState { seed, offset };
+    let values = py.detach(|| match normal {
+        true => state.normal(n),
+        false => state.uniform(n),
+    });
+    (numpy::PyArray1::from_vec(py, values), state.offset)
+}
+
 /// Turns recording of the autograd tape on or off on this thread; returns the previous mode.
 #[pyfunction]
 fn set_grad_enabled(enabled: bool) -> bool {
@@ -225,6 +244,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(randn, m)?)?;
     m.add_function(wrap_pyfunction!(manual_seed, m)?)?;
     m.add_function(wrap_pyfunction!(get_rng_state, m)?)?;
+    m.add_function(wrap_pyfunction!(philox_draw, m)?)?;
     m.add_function(wrap_pyfunction!(set_rng_state, m)?)?;
     m.add_function(wrap_pyfunction!(set_grad_enabled, m)?)?;
     m.add_function(wrap_pyfunction!(is_grad_enabled, m)?)?;

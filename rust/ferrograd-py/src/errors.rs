@@ -47,6 +47,7 @@ pub fn to_py(e: Error) -> PyErr {
         Error::Io { .. } => PyOSError::new_err(msg),
         Error::OutOfMemory { .. } => PyMemoryError::new_err(msg),
         Error::Autograd(_) => PyRuntimeError::new_err(msg),
+        Error::Arithmetic { .. } => PyRuntimeError::new_err(msg),
         Error::Interrupted => PyKeyboardInterrupt::new_err(msg),
         Error::Callback(_) => PyRuntimeError::new_err(msg),
     }

@@ -616,6 +616,58 @@ impl PyTensor {
     fn expm1(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.expm1())
     }
+    /// The error function, elementwise. Integer tensors are promoted to float32.
+    fn erf(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.erf())
+    }
+    /// 1 - erf(x), elementwise, accurate where erf(x) nears 1. Integer tensors are promoted to float32.
+    fn erfc(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.erfc())
+    }
+    /// Elementwise tangent. Integer tensors are promoted to float32.
+    fn tan(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.tan())
+    }
+    /// Elementwise arcsine. Integer tensors are promoted to float32.
+    fn asin(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.asin())
+    }
+    /// Elementwise arccosine. Integer tensors are promoted to float32.
+    fn acos(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.acos())
+    }
+    /// Elementwise arctangent. Integer tensors are promoted to float32.
+    fn atan(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.atan())
+    }
+    /// Elementwise hyperbolic sine. Integer tensors are promoted to float32.
+    fn sinh(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.sinh())
+    }
+    /// Elementwise hyperbolic cosine. Integer tensors are promoted to float32.
+    fn cosh(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.cosh())
+    }
+    /// Elementwise inverse hyperbolic sine. Integer tensors are promoted to float32.
+    fn asinh(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.asinh())
+    }
+    /// Elementwise inverse hyperbolic cosine. Integer tensors are promoted to float32.
+    fn acosh(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.acosh())
+    }
+    /// Elementwise inverse hyperbolic tangent. Integer tensors are promoted to float32.
+    fn atanh(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.atanh())
+    }
+    /// Elementwise base-2 logarithm. Integer tensors are promoted to float32.
+    fn log2(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.log2())
+    }
+    /// Elementwise base-10 logarithm. Integer tensors are promoted to float32.
+    fn log10(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.log10())
+    }
     /// Elementwise natural logarithm.
     fn log(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.log())
@@ -735,6 +787,41 @@ impl PyTensor {
         self.binary(py, other, false, |a, b| a.minimum(b))
     }
 
+    /// atan2(self, other): the angle of the point (other, self), elementwise (broadcast).
+    fn atan2(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, other, false, |a, b| a.atan2(b))
+    }
+
+    /// ``self // other``: the exact quotient rounded down (int64 for integer operands); its
+    /// gradient is zero. Integer division by zero raises.
+    fn floor_divide(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, other, false, |a, b| a.floor_divide(b))
+    }
+
+    /// ``self % other``: the remainder with the divisor's sign, as Python's ``%``
+    /// (``self - other * floor(self / other)``, computed exactly). Integer division by zero raises.
+    fn remainder(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, other, false, |a, b| a.remainder(b))
+    }
+
+    /// The remainder with the dividend's sign, as C's ``fmod``
+    /// (``self - other * trunc(self / other)``, computed exactly). Integer division by zero raises.
+    fn fmod(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, other, false, |a, b| a.fmod(b))
+    }
+
+    fn __floordiv__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, o, false, |a, b| a.floor_divide(b))
+    }
+    fn __rfloordiv__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, o, true, |a, b| a.floor_divide(b))
+    }
+    fn __mod__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, o, false, |a, b| a.remainder(b))
+    }
+    fn __rmod__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, o, true, |a, b| a.remainder(b))
+    }
     fn __add__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         self.binary(py, o, false, |a, b| a.add(b))
     }

@@ -10,6 +10,7 @@ from typing import Any, Iterator, Optional, Sequence, Union
 import numpy as np
 
 from ..._core import Tensor
+from ..._generator import Generator
 
 
 class Dataset:
@@ -120,23 +121,27 @@ def _split_sizes(total: int, lengths: Sequence[Union[int, float]]) -> list[int]:
     return sizes
 
 
-def random_split(dataset: Any, lengths: Sequence[Union[int, float]], seed: Optional[int] = None) -> list[Subset]:
+def random_split(dataset: Any, lengths: Sequence[Union[int, float]], generator: Optional[Generator] = None, *,
+                 seed: Optional[int] = None) -> list[Subset]:
     """Splits ``dataset`` into non-overlapping random subsets of the given sizes (counts summing to
-    its length, or fractions summing to 1). The permutation comes from the seeded global generator
-    (``ferrograd.manual_seed``), or from ``seed`` without touching it."""
+    its length, or fractions summing to 1). The permutation comes from ``generator`` (a
+    :class:`ferrograd.Generator`, as in PyTorch), or from a fresh stream seeded with ``seed``
+    (keyword only), either way without touching the global generator; with neither, from the
+    seeded global generator (``ferrograd.manual_seed``)."""
     from ...creation import randperm
-    from ..._core import get_rng_state, manual_seed, set_rng_state
 
+    if generator is not None and not isinstance(generator, Generator):
+        hint = " (pass an int seed as seed=...)" if isinstance(generator, int) else ""
+        raise TypeError(f"random_split: argument `generator` expected a ferrograd.Generator or None, got "
+                        f"{generator!r}{hint}")
+    if generator is not None and seed is not None:
+        raise ValueError(f"random_split: arguments `generator` and `seed` expected at most one of them, got both "
+                         f"({generator!r} and {seed!r})")
     sizes = _split_sizes(len(dataset), lengths)
-    if seed is None:
-        order = randperm(len(dataset)).tolist()
-    else:
-        saved = get_rng_state()
-        manual_seed(seed)
-        try:
-            order = randperm(len(dataset)).tolist()
-        finally:
-            set_rng_state(saved)
+    if seed is not None:
+        # A generator seeded with `seed` draws what the global generator drew after manual_seed(seed).
+        generator = Generator().manual_seed(seed)
+    order = randperm(len(dataset), generator=generator).tolist()
     splits, start = [], 0
     for size in sizes:
         splits.append(Subset(dataset, order[start:start + size]))

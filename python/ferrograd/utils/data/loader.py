@@ -7,6 +7,7 @@ from typing import Any, Callable, Iterator, Optional
 import numpy as np
 
 from ... import _core
+from ..._generator import Generator
 from .collate import default_collate
 from .datasets import IterableDataset, TensorDataset
 
@@ -14,8 +15,9 @@ from .datasets import IterableDataset, TensorDataset
 class DataLoader:
     """Iterates over ``dataset`` in batches of ``batch_size`` (``None``: single samples, not
     collated), shuffled at every pass with ``shuffle=True`` (from the seeded global generator,
-    ``ferrograd.manual_seed``), the last short batch dropped with ``drop_last=True``, each batch
-    built by ``collate_fn`` (default :func:`default_collate`).
+    ``ferrograd.manual_seed``, or from ``generator``, a :class:`ferrograd.Generator`), the last
+    short batch dropped with ``drop_last=True``, each batch built by ``collate_fn`` (default
+    :func:`default_collate`).
 
     A ``TensorDataset`` is batched by one ``index_select`` per tensor; a ferrograd
     :class:`ferrograd.data.Dataset` runs the native loader (``x`` float32, uint8 images scaled to
@@ -26,10 +28,13 @@ class DataLoader:
 
     def __init__(self, dataset: Any, batch_size: Optional[int] = 1, shuffle: bool = False, drop_last: bool = False,
                  collate_fn: Optional[Callable[[list[Any]], Any]] = None, num_workers: int = 0,
-                 pin_memory: bool = False) -> None:
+                 pin_memory: bool = False, generator: Optional[Generator] = None) -> None:
         if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool)
                                        or batch_size < 1):
             raise ValueError(f"DataLoader: argument `batch_size` expected a positive int or None, got {batch_size!r}")
+        if generator is not None and not isinstance(generator, Generator):
+            raise TypeError(f"DataLoader: argument `generator` expected a ferrograd.Generator or None, got "
+                            f"{generator!r}")
         if not isinstance(num_workers, int) or num_workers < 0:
             raise ValueError(f"DataLoader: argument `num_workers` expected an int >= 0, got {num_workers!r}")
         self.iterable = isinstance(dataset, IterableDataset)
@@ -46,6 +51,7 @@ class DataLoader:
         self.collate_fn = collate_fn
         self.num_workers = num_workers
         self.pin_memory = bool(pin_memory)
+        self.generator = generator
 
     def __len__(self) -> int:
         if self.iterable:
@@ -56,12 +62,13 @@ class DataLoader:
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def draw_seed(self) -> int:
-        """A shuffling seed for one pass, drawn from the global generator (0 without shuffling)."""
+        """A shuffling seed for one pass, drawn from ``generator`` or else the global generator (0
+        without shuffling)."""
         if not self.shuffle:
             return 0
         from ...creation import randint
 
-        return int(randint(0, 2**24, ()).item())
+        return int(randint(0, 2**24, (), generator=self.generator).item())
 
     def _order(self) -> list[int]:
         n = len(self.dataset)
@@ -69,7 +76,7 @@ class DataLoader:
             return list(range(n))
         from ...creation import randperm
 
-        return randperm(n).tolist()
+        return randperm(n, generator=self.generator).tolist()
 
     def _batches_of_positions(self) -> Iterator[list[int]]:
         order = self._order()

@@ -45,6 +45,19 @@ fn unary_code(op: UnaryOp) -> (i32, f32, f32) {
         UnaryOp::Round => (30, 0.0, 0.0),
         UnaryOp::Log1p => (31, 0.0, 0.0),
         UnaryOp::Expm1 => (32, 0.0, 0.0),
+        UnaryOp::Erf => (33, 0.0, 0.0),
+        UnaryOp::Erfc => (34, 0.0, 0.0),
+        UnaryOp::Tan => (35, 0.0, 0.0),
+        UnaryOp::Asin => (36, 0.0, 0.0),
+        UnaryOp::Acos => (37, 0.0, 0.0),
+        UnaryOp::Atan => (38, 0.0, 0.0),
+        UnaryOp::Sinh => (39, 0.0, 0.0),
+        UnaryOp::Cosh => (40, 0.0, 0.0),
+        UnaryOp::Asinh => (41, 0.0, 0.0),
+        UnaryOp::Acosh => (42, 0.0, 0.0),
+        UnaryOp::Atanh => (43, 0.0, 0.0),
+        UnaryOp::Log2 => (44, 0.0, 0.0),
+        UnaryOp::Log10 => (45, 0.0, 0.0),
     }
 }
 
@@ -57,6 +70,10 @@ fn binary_code(op: BinaryOp) -> i32 {
         BinaryOp::Pow => 4,
         BinaryOp::Maximum => 5,
         BinaryOp::Minimum => 6,
+        BinaryOp::Atan2 => 7,
+        BinaryOp::FloorDivide => 8,
+        BinaryOp::Remainder => 9,
+        BinaryOp::Fmod => 10,
     }
 }
 

@@ -17,6 +17,14 @@ pub enum BinaryOp {
     Pow,
     Maximum,
     Minimum,
+    /// The angle of the point (b, a): atan2(a, b).
+    Atan2,
+    /// a / b rounded down, exactly (not the floor of the rounded quotient).
+    FloorDivide,
+    /// The remainder with the divisor's sign (Python's `%`).
+    Remainder,
+    /// The remainder with the dividend's sign (C's `fmod`).
+    Fmod,
 }
 
 impl BinaryOp {
@@ -43,6 +51,11 @@ impl BinaryOp {
                     a.min(b)
                 }
             }
+            BinaryOp::Atan2 => a.atan2(b),
+            BinaryOp::FloorDivide => floor_divide(a, b),
+            BinaryOp::Remainder => remainder(a, b),
+            // Rust's `%` on floats is C's fmod: exact.
+            BinaryOp::Fmod => a % b,
         }
     }
 
@@ -55,7 +68,50 @@ impl BinaryOp {
             BinaryOp::Pow => "pow",
             BinaryOp::Maximum => "maximum",
             BinaryOp::Minimum => "minimum",
+            BinaryOp::Atan2 => "atan2",
+            BinaryOp::FloorDivide => "floor_divide",
+            BinaryOp::Remainder => "remainder",
+            BinaryOp::Fmod => "fmod",
         }
+    }
+}
+
+/// The remainder of a / b with b's sign: fmod is exact, and moving it by b where the signs differ
+/// rounds at most once.
+#[inline(always)]
+fn remainder(a: f32, b: f32) -> f32 {
+    let m = a % b;
+    if m != 0.0 && (m < 0.0) != (b < 0.0) {
+        m + b
+    } else {
+        m
+    }
+}
+
+/// floor(a / b) of the exact quotient. The float quotient a / b can round up to an integer the
+/// exact one lies just below (1 / 0.1 is 10 in f32 while 0.1f32 goes into 1 only 9 times), so
+/// the quotient is rebuilt from the exact fmod: (a - fmod(a, b)) / b is within rounding of an
+/// integer, one is taken off where the remainder's sign calls for floor rather than trunc, and
+/// rounding to the nearest integer removes the division's rounding error. Division by zero
+/// gives IEEE's a / b; a zero quotient keeps the sign a / b would have.
+#[inline(always)]
+fn floor_divide(a: f32, b: f32) -> f32 {
+    if b == 0.0 {
+        return a / b;
+    }
+    let m = a % b;
+    let mut q = (a - m) / b;
+    if m != 0.0 && (b < 0.0) != (m < 0.0) {
+        q -= 1.0;
+    }
+    if q == 0.0 {
+        return (0.0f32).copysign(a / b);
+    }
+    let down = q.floor();
+    if q - down > 0.5 {
+        down + 1.0
+    } else {
+        down
     }
 }
 
@@ -147,9 +203,9 @@ impl Tensor {
                         }
                     };
                 }
-                Storage::Cpu(CpuStorage::F32(specialise!(
-                    Add, Sub, Mul, Div, Pow, Maximum, Minimum
-                )))
+                Storage::Cpu(CpuStorage::F32(specialise! {
+                    Add, Sub, Mul, Div, Pow, Maximum, Minimum, Atan2, FloorDivide, Remainder, Fmod
+                }))
             }
             (Storage::Cuda(a), Storage::Cuda(b)) => {
                 Storage::Cuda(crate::cuda::elementwise::binary(a, &la, b, &lb, op)?)
@@ -286,6 +342,62 @@ impl Tensor {
         })
     }
 
+    /// atan2(self, rhs): the angle of the point (rhs, self), in (-pi, pi].
+    pub fn atan2(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.binary(rhs, BinaryOp::Atan2, |g, a, b| {
+            // d/da = b / (a^2 + b^2), d/db = -a / (a^2 + b^2).
+            let scaled = g.div(&a.square()?.add(&b.square()?)?)?;
+            let ga = if a.requires_grad() {
+                Some(scaled.mul(b)?)
+            } else {
+                None
+            };
+            let gb = if b.requires_grad() {
+                Some(scaled.mul(a)?.neg()?)
+            } else {
+                None
+            };
+            Ok((ga, gb))
+        })
+    }
+
+    /// self / rhs rounded down (exactly; see `floor_divide`); integers divide in int64. Its
+    /// gradient is zero, as in PyTorch.
+    pub fn floor_divide(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.binary(rhs, BinaryOp::FloorDivide, |g, _, _| {
+            Ok((Some(g.zeros_like()?), Some(g.zeros_like()?)))
+        })
+    }
+
+    /// The remainder of self / rhs with the divisor's sign, as Python's `%`:
+    /// self - rhs * floor(self / rhs), with that rule's gradients (1 and -floor(self / rhs)).
+    pub fn remainder(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.binary(rhs, BinaryOp::Remainder, |g, a, b| {
+            let gb = match b.requires_grad() {
+                true => Some(g.mul(&a.detach().floor_divide(&b.detach())?)?.neg()?),
+                false => None,
+            };
+            Ok((Some(g.clone()), gb))
+        })
+    }
+
+    /// The remainder of self / rhs with the dividend's sign, as C's `fmod`:
+    /// self - rhs * trunc(self / rhs), with that rule's gradients (1 and -trunc(self / rhs)).
+    pub fn fmod(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.binary(rhs, BinaryOp::Fmod, |g, a, b| {
+            let gb = match b.requires_grad() {
+                true => {
+                    let (a, b) = (a.detach(), b.detach());
+                    // trunc(a / b) = (a - fmod(a, b)) / b rounded to the nearest integer.
+                    let quotient = a.sub(&a.fmod(&b)?)?.div(&b)?.round()?;
+                    Some(g.mul(&quotient)?.neg()?)
+                }
+                false => None,
+            };
+            Ok((Some(g.clone()), gb))
+        })
+    }
+
     /// The public op for `op`.
     pub(super) fn apply_binary(&self, rhs: &Tensor, op: BinaryOp) -> Result<Tensor> {
         match op {
@@ -296,6 +408,10 @@ impl Tensor {
             BinaryOp::Pow => self.pow(rhs),
             BinaryOp::Maximum => self.maximum(rhs),
             BinaryOp::Minimum => self.minimum(rhs),
+            BinaryOp::Atan2 => self.atan2(rhs),
+            BinaryOp::FloorDivide => self.floor_divide(rhs),
+            BinaryOp::Remainder => self.remainder(rhs),
+            BinaryOp::Fmod => self.fmod(rhs),
         }
     }
 
@@ -484,6 +600,44 @@ mod tests {
         let (a, b) = (leaf(&[2, 1, 3], 3), leaf(&[4, 1], 4));
         gradcheck(
             |x| x[0].sub(&x[1])?.maximum(&x[1].mul_scalar(0.5)?),
+            &[a, b],
+            1e-3,
+            1e-2,
+        );
+    }
+
+    #[test]
+    fn floor_division_and_remainders_are_exact() {
+        // The rounded quotient 1 / 0.1 is 10.0; the exact one is just below 10.
+        assert_eq!(super::floor_divide(1.0, 0.1), 9.0);
+        assert_eq!(super::floor_divide(-7.0, 2.0), -4.0);
+        assert_eq!(super::floor_divide(7.0, -2.0), -4.0);
+        assert!(super::floor_divide(0.0, -3.0).is_sign_negative());
+        assert_eq!(super::floor_divide(5.0, 0.0), f32::INFINITY);
+        assert_eq!(super::remainder(-7.0, 2.0), 1.0);
+        assert_eq!(super::remainder(7.0, -2.0), -1.0);
+        let ints = Tensor::from_vec(vec![7i64, -7, 7, -7], &[4]).unwrap();
+        let divisors = Tensor::from_vec(vec![2i64, 2, -2, -2], &[4]).unwrap();
+        let floor = ints
+            .floor_divide(&divisors)
+            .unwrap()
+            .to_vec::<i64>()
+            .unwrap();
+        assert_eq!(floor, vec![3, -4, -4, 3]);
+        let rest = ints.remainder(&divisors).unwrap().to_vec::<i64>().unwrap();
+        assert_eq!(rest, vec![1, 1, -1, -1]);
+        let zero = Tensor::from_vec(vec![0i64], &[1]).unwrap();
+        assert!(matches!(
+            ints.fmod(&zero),
+            Err(crate::Error::Arithmetic { .. })
+        ));
+    }
+
+    #[test]
+    fn atan2_gradients() {
+        let (a, b) = (leaf(&[3, 4], 9), leaf(&[4], 10));
+        gradcheck(
+            |x| x[0].atan2(&x[1].abs()?.add_scalar(0.5)?),
             &[a, b],
             1e-3,
             1e-2,

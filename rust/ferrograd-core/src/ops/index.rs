@@ -109,7 +109,9 @@ impl Tensor {
             "index_select",
             &[self],
             Box::new(move |g| {
-                if on_cuda(g) {
+                // On the GPU, and recorded in a create_graph walk (index_add's backward selects
+                // the rows again).
+                if on_cuda(g) || crate::autograd::is_grad_enabled() {
                     let zeros = Tensor::zeros(&in_shape, DType::F32, g.device())?;
                     return Ok(vec![Some(zeros.index_add(d, &index, g)?)]);
                 }
@@ -122,7 +124,24 @@ impl Tensor {
     }
 
     /// Out-of-place `index_add`: adds slices of `src` at the rows of axis `dim` named by `index`.
+    /// The gradient passes to `self` as is and to `src` as the rows `index` selects from it.
     pub fn index_add(&self, dim: usize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
+        let sum = self.index_add_raw(dim, index, src)?;
+        let index = index.clone();
+        Ok(sum.attach_op(
+            "index_add",
+            &[self, src],
+            Box::new(move |g| {
+                Ok(vec![
+                    Some(g.clone()),
+                    Some(g.index_select(dim as isize, &index)?),
+                ])
+            }),
+        ))
+    }
+
+    /// `index_add` without a tape entry.
+    fn index_add_raw(&self, dim: usize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
         if on_cuda(self) {
             let (outer, size, inner) = split_at_axis(self.shape(), dim);
             let ix = device_indices("index_add", self, index, size)?;

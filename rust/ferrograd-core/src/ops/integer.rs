@@ -1,7 +1,8 @@
 //! Integer and bool operands of the arithmetic ops and of the reductions, with PyTorch's type
-//! promotion: two integer operands add, subtract, multiply, raise to a power and take maxima and
-//! minima in int64 (two bools stay bool: `+` and `max` are `or`, `*` and `min` are `and`); an
-//! integer operand beside a float32 one, and both operands of a division, become float32; `sum`
+//! promotion: two integer operands add, subtract, multiply, raise to a power, take maxima and
+//! minima, floor-divide and take remainders in int64 (two bools stay bool: `+` and `max` are `or`, `*` and `min` are `and`); an
+//! integer operand beside a float32 one, and both operands of a true division or of atan2, become
+//! float32; `sum`
 //! of integers or bools counts in int64; `max`, `min` and negation keep the dtype, and `argmax` /
 //! `argmin` give int64 positions. The integer kernels run on the host (a CUDA operand is read back
 //! and the result uploaded): they serve counting, labels and index arithmetic, such as
@@ -37,7 +38,7 @@ impl Tensor {
         if !float_or_integral(a) || !float_or_integral(b) {
             return Ok(None);
         }
-        if !(is_integral(a) && is_integral(b)) || op == BinaryOp::Div {
+        if !(is_integral(a) && is_integral(b)) || matches!(op, BinaryOp::Div | BinaryOp::Atan2) {
             let widened = (self.to_dtype(DType::F32)?, rhs.to_dtype(DType::F32)?);
             return Ok(Some(widened.0.apply_binary(&widened.1, op)?));
         }
@@ -62,6 +63,16 @@ impl Tensor {
                 ));
             }
         }
+        let dividing = matches!(
+            op,
+            BinaryOp::FloorDivide | BinaryOp::Remainder | BinaryOp::Fmod
+        );
+        if dividing && y.contains(&0) {
+            return Err(Error::Arithmetic {
+                op: op.name(),
+                msg: "ZeroDivisionError: expected nonzero integer divisors, got a zero".into(),
+            });
+        }
         let combine = |p: i64, q: i64| match op {
             // In range by the check above; a power past int64 wraps, as in PyTorch.
             BinaryOp::Pow => p.wrapping_pow(q.min(u32::MAX as i64) as u32),
@@ -69,6 +80,21 @@ impl Tensor {
             BinaryOp::Sub => p.wrapping_sub(q),
             BinaryOp::Mul => p.wrapping_mul(q),
             BinaryOp::Maximum => p.max(q),
+            // Floor division and the remainders: Rust's `/` and `%` truncate, so results whose
+            // signs disagree with the divisor move by one (floor) or by the divisor (remainder).
+            BinaryOp::FloorDivide => {
+                let (t, r) = (p.wrapping_div(q), p.wrapping_rem(q));
+                t - ((r != 0 && (r < 0) != (q < 0)) as i64)
+            }
+            BinaryOp::Remainder => {
+                let r = p.wrapping_rem(q);
+                if r != 0 && (r < 0) != (q < 0) {
+                    r + q
+                } else {
+                    r
+                }
+            }
+            BinaryOp::Fmod => p.wrapping_rem(q),
             _ => p.min(q),
         };
         let values: Vec<i64> = x.iter().zip(&y).map(|(&p, &q)| combine(p, q)).collect();

@@ -61,9 +61,55 @@ pub enum UnaryOp {
     Log1p,
     /// exp(x) - 1, accurate for small x.
     Expm1,
+    /// The error function and its complement 1 - erf(x) (accurate where erf(x) nears 1).
+    Erf,
+    Erfc,
+    Tan,
+    Asin,
+    Acos,
+    Atan,
+    Sinh,
+    Cosh,
+    Asinh,
+    Acosh,
+    Atanh,
+    Log2,
+    Log10,
 }
 
 impl UnaryOp {
+    /// Whether an integer operand is widened to float32 first, as PyTorch does for functions whose
+    /// values are not integers (exp, log, the trigonometric and error functions). The others
+    /// reject integer operands.
+    fn promotes_integers(self) -> bool {
+        use UnaryOp::*;
+        matches!(
+            self,
+            Exp | Log
+                | Sqrt
+                | Recip
+                | Sigmoid
+                | Tanh
+                | Sin
+                | Cos
+                | Log1p
+                | Expm1
+                | Erf
+                | Erfc
+                | Tan
+                | Asin
+                | Acos
+                | Atan
+                | Sinh
+                | Cosh
+                | Asinh
+                | Acosh
+                | Atanh
+                | Log2
+                | Log10
+        )
+    }
+
     #[inline(always)]
     pub fn apply(self, x: f32) -> f32 {
         match self {
@@ -90,6 +136,19 @@ impl UnaryOp {
             UnaryOp::Round => x.round_ties_even(),
             UnaryOp::Log1p => x.ln_1p(),
             UnaryOp::Expm1 => x.exp_m1(),
+            UnaryOp::Erf => libm::erff(x),
+            UnaryOp::Erfc => libm::erfcf(x),
+            UnaryOp::Tan => x.tan(),
+            UnaryOp::Asin => x.asin(),
+            UnaryOp::Acos => x.acos(),
+            UnaryOp::Atan => x.atan(),
+            UnaryOp::Sinh => x.sinh(),
+            UnaryOp::Cosh => x.cosh(),
+            UnaryOp::Asinh => x.asinh(),
+            UnaryOp::Acosh => x.acosh(),
+            UnaryOp::Atanh => x.atanh(),
+            UnaryOp::Log2 => x.log2(),
+            UnaryOp::Log10 => x.log10(),
             UnaryOp::Relu => crate::cpu::relu::relu(x),
             // The ReLU's derivative: a NaN input passes its gradient, as in PyTorch.
             UnaryOp::Step => {
@@ -171,6 +230,11 @@ pub fn round_to_bf16(x: f32) -> f32 {
     }
 }
 
+/// `scale * exp(-x^2)`, recorded: the derivative of erf (scale 2/sqrt(pi)) and of erfc.
+fn gaussian_bump(x: &Tensor, scale: f32) -> Result<Tensor> {
+    x.square()?.affine(-1.0, 0.0)?.exp()?.mul_scalar(scale)
+}
+
 #[inline]
 fn sigmoid(x: f32) -> f32 {
     // exp of -|x| never overflows; the two forms are selected, not branched to, so loops vectorise.
@@ -206,7 +270,8 @@ fn specialised<L: PointwiseLoop>(op: UnaryOp, body: L) -> L::Out {
     }
     arms!(
         Neg, Exp, Log, Sqrt, Abs, Sign, Recip, Square, Relu, Step, Sigmoid, Tanh, GeluErf, GeluErfGrad, GeluTanh,
-        GeluTanhGrad, Silu, SiluGrad, RoundBf16, Sin, Cos, Floor, Ceil, Round, Log1p, Expm1;
+        GeluTanhGrad, Silu, SiluGrad, RoundBf16, Sin, Cos, Floor, Ceil, Round, Log1p, Expm1, Erf, Erfc, Tan,
+        Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh, Log2, Log10;
         LeakyRelu, LeakyReluGrad, Powf;
         Clamp, InRange, Affine
     )
@@ -332,6 +397,10 @@ impl Tensor {
         op: UnaryOp,
         backward: impl Fn(&Tensor, &Tensor, &Tensor) -> Result<Tensor> + Send + Sync + 'static,
     ) -> Result<Tensor> {
+        if is_integral(self.dtype()) && op.promotes_integers() {
+            // Float math of integers promotes to float32, as in PyTorch.
+            return self.to_dtype(crate::DType::F32)?.unary(name, op, backward);
+        }
         let backward: Arc<UnaryBackward> = Arc::new(backward);
         if self.is_channels_last_only() {
             return Tensor::in_nhwc_order(&[self], |v| v[0].unary_in_order(name, op, backward));
@@ -407,16 +476,25 @@ impl Tensor {
     }
 
     /// Rounding down, up, or to the nearest integer (ties to even); piecewise constant, so the
-    /// gradient is zero, as in PyTorch.
+    /// gradient is zero, as in PyTorch. Integer tensors are copied unchanged.
     pub fn floor(&self) -> Result<Tensor> {
+        if is_integral(self.dtype()) {
+            return self.integral_copy();
+        }
         self.unary("floor", UnaryOp::Floor, |g, _, _| g.zeros_like())
     }
 
     pub fn ceil(&self) -> Result<Tensor> {
+        if is_integral(self.dtype()) {
+            return self.integral_copy();
+        }
         self.unary("ceil", UnaryOp::Ceil, |g, _, _| g.zeros_like())
     }
 
     pub fn round(&self) -> Result<Tensor> {
+        if is_integral(self.dtype()) {
+            return self.integral_copy();
+        }
         self.unary("round", UnaryOp::Round, |g, _, _| g.zeros_like())
     }
 
@@ -427,10 +505,106 @@ impl Tensor {
         })
     }
 
+    /// A copy of an integer tensor: rounding leaves integers as they are, in their dtype.
+    fn integral_copy(&self) -> Result<Tensor> {
+        let copied = self.storage()?.copy_layout(self.layout())?;
+        Ok(Tensor::from_storage(
+            copied,
+            crate::Layout::contiguous(self.shape()),
+        ))
+    }
+
     /// exp(x) - 1; its derivative exp(x) = y + 1.
     pub fn expm1(&self) -> Result<Tensor> {
         self.unary("expm1", UnaryOp::Expm1, |g, _, y| {
             g.mul(&y.affine(1.0, 1.0)?)
+        })
+    }
+
+    /// The error function; its derivative 2/sqrt(pi) exp(-x^2).
+    pub fn erf(&self) -> Result<Tensor> {
+        self.unary("erf", UnaryOp::Erf, |g, x, _| {
+            g.mul(&gaussian_bump(x, std::f32::consts::FRAC_2_SQRT_PI)?)
+        })
+    }
+
+    /// 1 - erf(x), without the cancellation where erf(x) nears 1.
+    pub fn erfc(&self) -> Result<Tensor> {
+        self.unary("erfc", UnaryOp::Erfc, |g, x, _| {
+            g.mul(&gaussian_bump(x, -std::f32::consts::FRAC_2_SQRT_PI)?)
+        })
+    }
+
+    /// tan(x); its derivative 1 + tan(x)^2.
+    pub fn tan(&self) -> Result<Tensor> {
+        self.unary("tan", UnaryOp::Tan, |g, _, y| {
+            g.mul(&y.square()?.affine(1.0, 1.0)?)
+        })
+    }
+
+    /// arcsin(x); its derivative 1 / sqrt(1 - x^2).
+    pub fn asin(&self) -> Result<Tensor> {
+        self.unary("asin", UnaryOp::Asin, |g, x, _| {
+            g.mul(&x.square()?.affine(-1.0, 1.0)?.powf(-0.5)?)
+        })
+    }
+
+    /// arccos(x); its derivative -1 / sqrt(1 - x^2).
+    pub fn acos(&self) -> Result<Tensor> {
+        self.unary("acos", UnaryOp::Acos, |g, x, _| {
+            g.mul(&x.square()?.affine(-1.0, 1.0)?.powf(-0.5)?)?.neg()
+        })
+    }
+
+    /// arctan(x); its derivative 1 / (1 + x^2).
+    pub fn atan(&self) -> Result<Tensor> {
+        self.unary("atan", UnaryOp::Atan, |g, x, _| {
+            g.div(&x.square()?.affine(1.0, 1.0)?)
+        })
+    }
+
+    /// sinh(x); its derivative cosh(x).
+    pub fn sinh(&self) -> Result<Tensor> {
+        self.unary("sinh", UnaryOp::Sinh, |g, x, _| g.mul(&x.cosh()?))
+    }
+
+    /// cosh(x); its derivative sinh(x).
+    pub fn cosh(&self) -> Result<Tensor> {
+        self.unary("cosh", UnaryOp::Cosh, |g, x, _| g.mul(&x.sinh()?))
+    }
+
+    /// arsinh(x); its derivative 1 / sqrt(x^2 + 1).
+    pub fn asinh(&self) -> Result<Tensor> {
+        self.unary("asinh", UnaryOp::Asinh, |g, x, _| {
+            g.mul(&x.square()?.affine(1.0, 1.0)?.powf(-0.5)?)
+        })
+    }
+
+    /// arcosh(x); its derivative 1 / sqrt(x^2 - 1).
+    pub fn acosh(&self) -> Result<Tensor> {
+        self.unary("acosh", UnaryOp::Acosh, |g, x, _| {
+            g.mul(&x.square()?.affine(1.0, -1.0)?.powf(-0.5)?)
+        })
+    }
+
+    /// artanh(x); its derivative 1 / (1 - x^2).
+    pub fn atanh(&self) -> Result<Tensor> {
+        self.unary("atanh", UnaryOp::Atanh, |g, x, _| {
+            g.div(&x.square()?.affine(-1.0, 1.0)?)
+        })
+    }
+
+    /// log2(x); its derivative 1 / (x ln 2).
+    pub fn log2(&self) -> Result<Tensor> {
+        self.unary("log2", UnaryOp::Log2, |g, x, _| {
+            g.div(&x.mul_scalar(std::f32::consts::LN_2)?)
+        })
+    }
+
+    /// log10(x); its derivative 1 / (x ln 10).
+    pub fn log10(&self) -> Result<Tensor> {
+        self.unary("log10", UnaryOp::Log10, |g, x, _| {
+            g.div(&x.mul_scalar(std::f32::consts::LN_10)?)
         })
     }
 

@@ -62,6 +62,19 @@ __device__ float apply_unary(int op, float x, float p0, float p1) {
     case 30: return rintf(x);  // ties to even
     case 31: return log1pf(x);
     case 32: return expm1f(x);
+    case 33: return erff(x);
+    case 34: return erfcf(x);
+    case 35: return tanf(x);
+    case 36: return asinf(x);
+    case 37: return acosf(x);
+    case 38: return atanf(x);
+    case 39: return sinhf(x);
+    case 40: return coshf(x);
+    case 41: return asinhf(x);
+    case 42: return acoshf(x);
+    case 43: return atanhf(x);
+    case 44: return log2f(x);
+    case 45: return log10f(x);
     }
     return FG_NAN;  // unknown code: NaN, never silently a number
 }
@@ -77,6 +90,19 @@ extern "C" __global__ void unary_f32(float* out, const float* x, StridedLayout x
     }
 }
 
+// floor(a / b) of the exact quotient, rebuilt from the exact fmod as on the CPU (see
+// `floor_divide` in ops/binary.rs): the rounded quotient a / b can land on an integer the exact
+// one lies just below.
+__device__ __forceinline__ float fg_floor_divide(float a, float b) {
+    if (b == 0.f) return a / b;
+    float m = fmodf(a, b);
+    float q = (a - m) / b;
+    if (m != 0.f && (b < 0.f) != (m < 0.f)) q -= 1.f;
+    if (q == 0.f) return copysignf(0.f, a / b);
+    float down = floorf(q);
+    return q - down > 0.5f ? down + 1.f : down;
+}
+
 __device__ __forceinline__ float apply_binary(int op, float a, float b) {
     switch (op) {
     case 0: return a + b;
@@ -87,6 +113,13 @@ __device__ __forceinline__ float apply_binary(int op, float a, float b) {
     // NaN propagates, as in PyTorch.
     case 5: return (a != a || b != b) ? FG_NAN : fmaxf(a, b);
     case 6: return (a != a || b != b) ? FG_NAN : fminf(a, b);
+    case 7: return atan2f(a, b);
+    case 8: return fg_floor_divide(a, b);
+    case 9: {  // remainder with the divisor's sign
+        float m = fmodf(a, b);
+        return (m != 0.f && (m < 0.f) != (b < 0.f)) ? m + b : m;
+    }
+    case 10: return fmodf(a, b);
     }
     return FG_NAN;
 }

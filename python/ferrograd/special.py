@@ -1,0 +1,90 @@
+"""``fg.special``: PyTorch's ``torch.special`` functions, each differentiable and on the input's
+device. The error functions are core kernels; the rest are composed from core ops."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+from ._core import Tensor
+from . import functional as F
+
+
+def erf(input: Tensor) -> Tensor:
+    """The error function, elementwise."""
+    return input.erf()
+
+
+def erfc(input: Tensor) -> Tensor:
+    """1 - erf(x), elementwise, accurate where erf(x) nears 1."""
+    return input.erfc()
+
+
+def ndtr(input: Tensor) -> Tensor:
+    """The standard normal cumulative distribution function, (1 + erf(x / sqrt 2)) / 2, from
+    erfc so that the lower tail keeps its relative accuracy."""
+    return (input * -math.sqrt(0.5)).erfc() * 0.5
+
+
+def expit(input: Tensor) -> Tensor:
+    """The logistic sigmoid 1 / (1 + exp(-x))."""
+    return input.sigmoid()
+
+
+def logit(input: Tensor, eps: Optional[float] = None) -> Tensor:
+    """log(p / (1 - p)); with ``eps`` the input is first clamped to [eps, 1 - eps]."""
+    p = input if eps is None else input.clamp(eps, 1.0 - eps)
+    return p.log() - (1.0 - p).log()
+
+
+def exp2(input: Tensor) -> Tensor:
+    """2 ** x, elementwise."""
+    return (input * math.log(2.0)).exp()
+
+
+def expm1(input: Tensor) -> Tensor:
+    """exp(x) - 1, accurate for small x."""
+    return input.expm1()
+
+
+def log1p(input: Tensor) -> Tensor:
+    """log(1 + x), accurate for small x."""
+    return input.log1p()
+
+
+def xlogy(input: Any, other: Any) -> Tensor:
+    """x * log(y), defined as 0 where x is 0 (and y is not NaN), as in entropy sums."""
+    x = input if isinstance(input, Tensor) else other.new_tensor(input) if isinstance(other, Tensor) else None
+    if x is None:
+        raise TypeError(f"xlogy: expected a Tensor operand, got {type(input).__name__} and {type(other).__name__}")
+    y = other if isinstance(other, Tensor) else x.new_tensor(other)
+    product = x * y.log()
+    zero = (x == 0) * (y == y)
+    return product.masked_fill(zero, 0.0)
+
+
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(x))) over ``dim``, without overflow."""
+    return input.logsumexp(dim, keepdim)
+
+
+def softmax(input: Tensor, dim: int) -> Tensor:
+    """Softmax over ``dim``."""
+    return F.softmax(input, dim)
+
+
+def log_softmax(input: Tensor, dim: int) -> Tensor:
+    """Log-softmax over ``dim``."""
+    return F.log_softmax(input, dim)
+
+
+def sinc(input: Tensor) -> Tensor:
+    """The normalised sinc sin(pi x) / (pi x), 1 at x = 0."""
+    angle = input * math.pi
+    at_zero = input == 0
+    safe = angle.masked_fill(at_zero, 1.0)
+    return (safe.sin() / safe).masked_fill(at_zero, 1.0)
+
+
+__all__ = ["erf", "erfc", "ndtr", "expit", "logit", "exp2", "expm1", "log1p", "xlogy", "logsumexp", "softmax",
+           "log_softmax", "sinc"]
