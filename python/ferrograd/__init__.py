@@ -8,7 +8,7 @@ released.
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -207,8 +207,27 @@ def as_tensor(data: Any, dtype: str | None = None, device: str | None = None) ->
     return converted if device is None or converted.device == device else converted.to(device)
 
 
-def full(shape: Any, value: float, dtype: str = "float32", requires_grad: bool = False, device: str = "cpu") -> Tensor:
-    """A tensor of ``shape`` filled with ``value``, on ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:N"``)."""
+def full(shape: Any, value: Union[bool, int, float], dtype: Optional[str] = None, requires_grad: bool = False,
+         device: str = "cpu") -> Tensor:
+    """A tensor of ``shape`` filled with ``value``, on ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:N"``).
+
+    Without ``dtype`` the dtype follows ``value`` as in PyTorch: a bool gives ``bool``, an int
+    ``int64`` and a float ``float32``."""
+    if isinstance(value, Tensor):
+        value = value.item()
+    if not isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
+        raise TypeError(f"full: argument `value` expected a bool, int or float, got {type(value).__name__}")
+    if dtype is None:
+        if isinstance(value, (bool, np.bool_)):
+            dtype = "bool"
+        elif isinstance(value, (int, np.integer)):
+            dtype = "int64"
+        else:
+            dtype = "float32"
+    if dtype == "int64" and isinstance(value, (int, np.integer)) and not -2**53 <= int(value) <= 2**53:
+        # Beyond float64's exact integers: build the values on the host.
+        exact = tensor(np.full(tuple(_shape(shape)), int(value), np.int64), "int64")
+        return exact if device == "cpu" else exact.to(device)
     return _core.full(list(_shape(shape)), float(value), dtype, device, requires_grad)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 from . import _core
 from ._core import Tensor
@@ -21,10 +21,23 @@ class set_grad_enabled(ThreadScope[bool]):
         return _core.set_grad_enabled(value)
 
 
-class no_grad(set_grad_enabled):
-    """Disables gradient recording inside a ``with`` block (or a decorated function)."""
+def _bare_decorator(cls: type, fn: Any) -> Any:
+    if not callable(fn):
+        raise TypeError(f"{cls.__name__}: expected no argument, or a function when used as a bare decorator, "
+                        f"got {type(fn).__name__}")
+    return cls()(fn)
 
-    def __init__(self) -> None:
+
+class no_grad(set_grad_enabled):
+    """Disables gradient recording inside a ``with`` block or a decorated function; as in
+    PyTorch it decorates with or without parentheses (``@no_grad()`` or ``@no_grad``)."""
+
+    def __new__(cls, orig_func: Optional[Callable[..., Any]] = None) -> Any:
+        if orig_func is None:
+            return super().__new__(cls)
+        return _bare_decorator(cls, orig_func)
+
+    def __init__(self, orig_func: Optional[Callable[..., Any]] = None) -> None:
         super().__init__(False)
 
 
@@ -40,9 +53,15 @@ class inference_mode(set_grad_enabled):
 
 
 class enable_grad(set_grad_enabled):
-    """Re-enables gradient recording inside a ``no_grad`` block."""
+    """Re-enables gradient recording inside a ``no_grad`` block or a decorated function; it
+    decorates with or without parentheses (``@enable_grad()`` or ``@enable_grad``)."""
 
-    def __init__(self) -> None:
+    def __new__(cls, orig_func: Optional[Callable[..., Any]] = None) -> Any:
+        if orig_func is None:
+            return super().__new__(cls)
+        return _bare_decorator(cls, orig_func)
+
+    def __init__(self, orig_func: Optional[Callable[..., Any]] = None) -> None:
         super().__init__(True)
 
 

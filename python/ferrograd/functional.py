@@ -91,14 +91,15 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
 
 
 def one_hot(labels: Tensor, num_classes: int = -1) -> Tensor:
-    """float32 one-hot rows for int64 class labels (a trailing class axis is added; PyTorch's are
-    int64). ``num_classes=-1`` takes the largest label + 1."""
+    """int64 one-hot rows for int64 class labels (a trailing class axis is added), as in PyTorch;
+    call ``.float()`` on the result for float targets. ``num_classes=-1`` takes the largest
+    label + 1."""
     if num_classes == -1:
         if labels.numel() == 0:
             raise ValueError("one_hot: argument `num_classes` expected a count for empty `labels` (the default -1 "
                              "takes the largest label + 1), got -1")
         num_classes = int(labels.max().item()) + 1
-    return _core.one_hot(labels, int(num_classes))
+    return _core.one_hot(labels, int(num_classes)).to("int64")
 
 
 def embedding(ids: Tensor, weight: Tensor) -> Tensor:

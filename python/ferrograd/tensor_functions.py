@@ -184,19 +184,23 @@ def log_softmax(t: Tensor, dim: int = -1) -> Tensor:
     return F.log_softmax(t, dim)
 
 
-def clamp(t: Tensor, min: Optional[float] = None, max: Optional[float] = None) -> Tensor:
-    """The entries clamped to [min, max]."""
+def clamp(t: Tensor, min: Optional[Union[float, Tensor]] = None, max: Optional[Union[float, Tensor]] = None) -> Tensor:
+    """The entries clamped to [min, max]; bounds may be numbers or tensors that broadcast."""
     return t.clamp(min, max)
 
 
-def sum(t: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    """The sum over ``dim`` (all entries when None)."""
-    return t.sum(dim, keepdim)
+def sum(t: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+        dtype: Optional[str] = None) -> Tensor:
+    """The sum over ``dim`` (all entries when None); ``axis`` is NumPy's name for ``dim`` and
+    ``dtype`` converts the entries first."""
+    return t.sum(dim, keepdim, axis=axis, dtype=dtype)  # type: ignore[call-arg]
 
 
-def mean(t: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    """The mean over ``dim`` (all entries when None)."""
-    return t.mean(dim, keepdim)
+def mean(t: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+         dtype: Optional[str] = None) -> Tensor:
+    """The mean over ``dim`` (all entries when None); ``axis`` is NumPy's name for ``dim`` and
+    ``dtype`` converts the entries first."""
+    return t.mean(dim, keepdim, axis=axis, dtype=dtype)  # type: ignore[call-arg]
 
 
 def var(t: Tensor, dim: Any = None, correction: int = 1, keepdim: bool = False) -> Tensor:
@@ -366,17 +370,32 @@ def minimum(a: Tensor, b: Tensor) -> Tensor:
     return a.minimum(b)
 
 
-def max(t: Tensor, dim_or_other: Any = None, keepdim: bool = False) -> Any:
+def _dim_or_other(name: str, dim_or_other: Any, dim: Optional[int], other: Optional[Tensor]) -> Any:
+    """The one of the positional argument and the ``dim`` / ``other`` keywords that was given."""
+    for keyword, value in (("dim", dim), ("other", other)):
+        if value is not None:
+            if dim_or_other is not None:
+                raise TypeError(f"{name}(): argument `{keyword}` given twice (positionally as {dim_or_other!r} and "
+                                f"by keyword)")
+            dim_or_other = value
+    return dim_or_other
+
+
+def max(t: Tensor, dim_or_other: Any = None, keepdim: bool = False, *, dim: Optional[int] = None,
+        other: Optional[Tensor] = None) -> Any:
     """The largest entry (``max(t)``), the largest entries along a dimension with their indices
     (``max(t, dim)``), or the elementwise larger of two tensors (``max(t, other)``)."""
+    dim_or_other = _dim_or_other("max", dim_or_other, dim, other)
     if isinstance(dim_or_other, Tensor):
         return t.maximum(dim_or_other)
     return t.max(dim_or_other, keepdim)
 
 
-def min(t: Tensor, dim_or_other: Any = None, keepdim: bool = False) -> Any:
+def min(t: Tensor, dim_or_other: Any = None, keepdim: bool = False, *, dim: Optional[int] = None,
+        other: Optional[Tensor] = None) -> Any:
     """The smallest entry (``min(t)``), the smallest entries along a dimension with their indices
     (``min(t, dim)``), or the elementwise smaller of two tensors (``min(t, other)``)."""
+    dim_or_other = _dim_or_other("min", dim_or_other, dim, other)
     if isinstance(dim_or_other, Tensor):
         return t.minimum(dim_or_other)
     return t.min(dim_or_other, keepdim)

@@ -12,7 +12,7 @@ refuses both, as in PyTorch. ``install()`` attaches them to :class:`Tensor`.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 from . import _core
 from ._core import Tensor
@@ -83,7 +83,8 @@ def div_(self: Tensor, other: Any) -> Tensor:
     return _in_place(self, "div_", other, lambda: self / other)
 
 
-def clamp_(self: Tensor, min: Optional[float] = None, max: Optional[float] = None) -> Tensor:
+def clamp_(self: Tensor, min: Optional[Union[float, Tensor]] = None,
+           max: Optional[Union[float, Tensor]] = None) -> Tensor:
     """Clamps the entries to [min, max] in place (under ``no_grad`` when it requires grad)."""
     return _in_place(self, "clamp_", None, lambda: self.clamp(min, max))
 

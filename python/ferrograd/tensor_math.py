@@ -196,18 +196,53 @@ def frac(self: Tensor) -> Tensor:
     return self - trunc(self)
 
 
-def clamp_min(self: Tensor, min: float) -> Tensor:
+Bound = Union[float, int, Tensor, None]
+# The compiled clamp (scalar bounds on floating tensors), saved before install() replaces it.
+_core_clamp: Callable[..., Tensor] = Tensor.clamp
+
+
+def _bound_tensor(bound: Any, like: Tensor, name: str) -> Tensor:
+    if isinstance(bound, Tensor):
+        return bound
+    if isinstance(bound, bool) or not isinstance(bound, (int, float, np.integer, np.floating)):
+        raise TypeError(f"clamp: argument `{name}` expected a number, a Tensor or None, got {type(bound).__name__}")
+    return _core.full([], float(bound), like.dtype, str(like.device), False)
+
+
+def clamp(self: Tensor, min: Bound = None, max: Bound = None) -> Tensor:
+    """The entries clamped to [min, max] (``torch.clamp``). Scalar bounds on floating tensors
+    run the native clamp. Tensor bounds broadcast against ``self`` and act as
+    ``minimum(maximum(self, min), max)``, with PyTorch's gradients (split half and half where
+    an entry equals its bound). Integer tensors with integer bounds stay integer; a float bound
+    promotes them to float32, as in PyTorch."""
+    tensor_bounds = isinstance(min, Tensor) or isinstance(max, Tensor)
+    if not tensor_bounds:
+        if self.dtype in FLOATING_DTYPES:
+            return _core_clamp(self, min, max)
+        if any(isinstance(b, (float, np.floating)) for b in (min, max)):
+            return _core_clamp(self.float(), min, max)
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of the arguments `min` and `max` must not be None, got both None")
+    out = self
+    if min is not None:
+        out = out.maximum(_bound_tensor(min, out, "min"))
+    if max is not None:
+        out = out.minimum(_bound_tensor(max, out, "max"))
+    return out
+
+
+def clamp_min(self: Tensor, min: Union[float, Tensor]) -> Tensor:
     """The entries raised to at least ``min``."""
     return self.clamp(min, None)
 
 
-def clamp_max(self: Tensor, max: float) -> Tensor:
+def clamp_max(self: Tensor, max: Union[float, Tensor]) -> Tensor:
     """The entries lowered to at most ``max``."""
     return self.clamp(None, max)
 
 
-def clip(self: Tensor, min: Optional[float] = None, max: Optional[float] = None) -> Tensor:
-    """The entries clamped to [min, max] (``clamp``)."""
+def clip(self: Tensor, min: Bound = None, max: Bound = None) -> Tensor:
+    """The entries clamped to [min, max] (``clamp``; bounds may be numbers or tensors)."""
     return self.clamp(min, max)
 
 
@@ -334,7 +369,7 @@ def _format(self: Tensor, format_spec: str) -> str:
 
 
 METHODS = (logical_not, logical_and, logical_or, logical_xor, div, is_floating_point,
-           trunc, frac, clamp_min, clamp_max, clip, logsumexp, amax, amin, isclose, nan_to_num)
+           trunc, frac, clamp, clamp_min, clamp_max, clip, logsumexp, amax, amin, isclose, nan_to_num)
 # Attributes not named as their functions (builtins' names would be shadowed here), and the operators.
 RENAMED = {"int": _to_int, "bool": _to_bool, "type": _type, "__format__": _format, "__invert__": _invert}
 _OPERATORS: dict[str, tuple[str, Callable[[Any, Any], Tensor]]] = {

@@ -451,13 +451,144 @@ def nelement(self: Tensor) -> int:
     return self.numel()
 
 
+# The compiled methods, saved before install() wraps them with PyTorch's keyword forms.
+_core_to = Tensor.to
+_core_sum = Tensor.sum
+_core_mean = Tensor.mean
+_DTYPE_NAMES = frozenset(("float32", "float16", "bfloat16", "int64", "int32", "int8", "uint8", "bool"))
+
+
+def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """Converts to a device and/or dtype as ``torch.Tensor.to``: ``to(dtype)``, ``to(device)``,
+    ``to(device, dtype)``, ``to(other)`` (``other``'s device and dtype), keywords ``device=``,
+    ``dtype=``, ``non_blocking=`` (accepted; copies are synchronous), ``copy=`` (always a new
+    tensor) and ``memory_format=``. Returns ``self`` when nothing changes."""
+    if not kwargs and len(args) == 1 and not isinstance(args[0], Tensor):
+        return _core_to(self, args[0])
+    device: Any = kwargs.pop("device", None)
+    dtype: Any = kwargs.pop("dtype", None)
+    non_blocking = kwargs.pop("non_blocking", False)
+    copy = kwargs.pop("copy", False)
+    memory_format = kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to(): unexpected keyword argument(s) {sorted(kwargs)}; expected device, dtype, "
+                        "non_blocking, copy or memory_format")
+    flags = []
+    for arg in args:
+        if isinstance(arg, bool):
+            flags.append(arg)
+        elif flags:
+            raise TypeError(f"to(): argument {arg!r} given after the non_blocking/copy flags")
+        elif isinstance(arg, Tensor):
+            device, dtype = arg.device, arg.dtype
+        elif isinstance(arg, str) and arg in _DTYPE_NAMES:
+            dtype = arg
+        elif isinstance(arg, str):
+            device = arg
+        else:
+            raise TypeError(f"to(): argument expected a device, a dtype or a Tensor, got {type(arg).__name__}")
+    if len(flags) > 2:
+        raise TypeError(f"to(): expected at most two flags (non_blocking, copy), got {len(flags)}")
+    non_blocking, copy = (*flags, non_blocking, copy)[:2] if flags else (non_blocking, copy)
+    if dtype is not None and dtype not in _DTYPE_NAMES:
+        raise TypeError(f"to(): argument `dtype` expected one of {sorted(_DTYPE_NAMES)}, got {dtype!r}")
+    out = self
+    if device is not None:
+        out = _core_to(out, device)
+    if dtype is not None:
+        out = _core_to(out, dtype)
+    if memory_format is not None:
+        out = _core_to(out, memory_format=memory_format)
+    if copy and out is self:
+        out = self.clone()
+    return out
+
+
+def _reduce_dim(name: str, dim: Any, axis: Any) -> Any:
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{name}(): give the reduced dimensions as `dim` or `axis`, not both "
+                            f"(got dim={dim!r}, axis={axis!r})")
+        return axis
+    return dim
+
+
+def _reduction(name: str, core: Any, self: Tensor, dim: Any, keepdim: bool, axis: Any, dtype: Optional[str]) -> Tensor:
+    """``core`` (the compiled reduction) with PyTorch's ``axis`` alias and ``dtype`` conversion."""
+    if axis is None and dtype is None:
+        return core(self, dim, keepdim)
+    source = self if dtype is None else to(self, dtype=dtype)
+    return core(source, _reduce_dim(name, dim, axis), keepdim)
+
+
+def tensor_sum(self: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+               dtype: Optional[str] = None) -> Tensor:
+    """The sum over ``dim`` (all entries when None); ``axis`` is NumPy's name for ``dim`` and
+    ``dtype`` converts the entries before summing, as in PyTorch."""
+    return _reduction("sum", _core_sum, self, dim, keepdim, axis, dtype)
+
+
+def tensor_mean(self: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+                dtype: Optional[str] = None) -> Tensor:
+    """The mean over ``dim`` (all entries when None); ``axis`` is NumPy's name for ``dim`` and
+    ``dtype`` converts the entries before averaging, as in PyTorch."""
+    return _reduction("mean", _core_mean, self, dim, keepdim, axis, dtype)
+
+
+# dtypes numpy cannot hold travel as float32 (exact for both) and are cast back on load.
+_PICKLE_AS_FLOAT32 = ("bfloat16",)
+
+
+def _rebuild_tensor(data: np.ndarray, dtype: str, device: str, requires_grad: bool) -> Tensor:
+    """Rebuilds a pickled tensor (the callable named by :meth:`Tensor.__reduce_ex__`)."""
+    from . import tensor
+    out = tensor(np.array(data, order="C"), dtype=dtype)
+    if device != "cpu":
+        out = out.to(device)
+    if requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
+def _tensor_state(t: Tensor) -> tuple[np.ndarray, str, str, bool]:
+    d = t.detach()
+    if str(d.device) != "cpu":
+        d = d.to("cpu")
+    if d.dtype in _PICKLE_AS_FLOAT32:
+        d = d.to("float32")
+    return (np.array(d.numpy(), copy=True), str(t.dtype), str(t.device), bool(t.requires_grad))
+
+
+def __reduce_ex__(self: Tensor, protocol: int) -> tuple[Any, tuple[Any, ...]]:
+    """Pickling support (``pickle.dumps(t)``, ``copy.copy(t)``): keeps the values, dtype
+    (bfloat16 included), shape, device and ``requires_grad``. As in PyTorch, a non-leaf
+    tensor comes back as a leaf."""
+    return (_rebuild_tensor, _tensor_state(self))
+
+
+def __deepcopy__(self: Tensor, memo: dict[int, Any]) -> Tensor:
+    """``copy.deepcopy(t)``: an independent leaf with the same values, dtype, shape, device,
+    ``requires_grad`` and a copy of ``.grad``. As in PyTorch only leaves can be deep-copied."""
+    if id(self) in memo:
+        return memo[id(self)]  # type: ignore[no-any-return]
+    if not self.is_leaf:
+        raise RuntimeError("deepcopy: only tensors created explicitly by the user (graph leaves) support the "
+                           "deepcopy protocol; got a non-leaf tensor (call .detach() first)")
+    out = _rebuild_tensor(*_tensor_state(self))
+    grad = self.grad
+    if grad is not None:
+        out.grad = _rebuild_tensor(*_tensor_state(grad))
+    memo[id(self)] = out
+    return out
+
+
 METHODS = (add, sub, mul, eq, ne, lt, le, gt, ge, reciprocal, rsqrt, lerp, softmax, log_softmax, std, norm,
            t, view_as, reshape_as, expand_as, type_as, narrow, split, chunk, unbind, repeat, flip, tril, triu,
            masked_fill, outer, mm, bmm, cumsum, cumprod, isnan, isinf, isfinite, any, all, allclose, equal, argsort, sort,
            topk, median, new_full, new_zeros, new_ones, new_tensor,
-           element_size, nelement)
+           element_size, nelement, to)
 # Methods whose names would shadow Python's builtins inside this module.
-RENAMED = {"any": any_nonzero, "all": all_nonzero}
+RENAMED = {"any": any_nonzero, "all": all_nonzero, "sum": tensor_sum, "mean": tensor_mean}
 
 
 def install() -> None:
@@ -468,3 +599,5 @@ def install() -> None:
     for name, method in RENAMED.items():
         setattr(Tensor, name, method)
     setattr(Tensor, "mT", property(matrix_transpose))
+    setattr(Tensor, "__reduce_ex__", __reduce_ex__)
+    setattr(Tensor, "__deepcopy__", __deepcopy__)

@@ -34,6 +34,65 @@ class Sequential(Module):
         self._add(str(len(self._modules)), m)
         return self
 
+    def _index(self, idx: Any, where: str) -> int:
+        if isinstance(idx, bool) or not isinstance(idx, int):
+            raise TypeError(f"Sequential.{where}: argument `idx` expected an int, got {type(idx).__name__}")
+        n = len(self._modules)
+        if not -n <= idx < n:
+            raise IndexError(f"Sequential.{where}: argument `idx` expected an index in [{-n}, {n}), got {idx}")
+        return idx % n
+
+    def _reset_children(self, children: list[tuple[str, Module]]) -> None:
+        """Replaces every child by ``children`` in that order (names and attributes)."""
+        for name in list(self._modules):
+            self.__dict__.pop(name, None)
+        self._modules.clear()
+        for name, m in children:
+            self._modules[name] = m
+            object.__setattr__(self, name, m)
+
+    def __setitem__(self, idx: int, m: Module) -> None:
+        """``model[idx] = m`` replaces the layer at ``idx`` in place, keeping its name."""
+        i = self._index(idx, "__setitem__")
+        if not isinstance(m, Module):
+            raise TypeError(f"Sequential.__setitem__: argument `value` expected a Module, got {type(m).__name__}")
+        children = list(self._modules.items())
+        children[i] = (children[i][0], m)
+        self._reset_children(children)
+
+    def __delitem__(self, idx: int | slice) -> None:
+        """``del model[idx]`` (or a slice) removes layers; as in PyTorch the remaining layers
+        are renumbered "0", "1", ... when the children were numbered."""
+        children = list(self._modules.items())
+        if isinstance(idx, slice):
+            del children[idx]
+        else:
+            del children[self._index(idx, "__delitem__")]
+        if all(name.isdigit() for name, _ in children):
+            children = [(str(j), m) for j, (_, m) in enumerate(children)]
+        self._reset_children(children)
+
+    def insert(self, index: int, m: Module) -> "Sequential":
+        """Inserts ``m`` before position ``index`` (``-len <= index <= len``); the layers are
+        renumbered "0", "1", ...; returns the container."""
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise TypeError(f"Sequential.insert: argument `index` expected an int, got {type(index).__name__}")
+        if not isinstance(m, Module):
+            raise TypeError(f"Sequential.insert: argument `module` expected a Module, got {type(m).__name__}")
+        n = len(self._modules)
+        if not -n <= index <= n:
+            raise IndexError(f"Sequential.insert: argument `index` expected an index in [{-n}, {n}], got {index}")
+        mods = list(self._modules.values())
+        mods.insert(index, m)
+        self._reset_children([(str(j), mod) for j, mod in enumerate(mods)])
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> "Sequential":
+        """Appends every module of ``modules`` (a Sequential or any iterable); returns the container."""
+        for m in modules:
+            self.append(m)
+        return self
+
     def forward(self, x: Any) -> Any:
         """Applies the children in order. A layer followed by a ``ReLU`` runs as one fused op
         where the layer has one (``Conv2d``, ``Linear``): same values, one pass fewer over the

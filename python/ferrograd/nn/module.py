@@ -3,6 +3,8 @@ PyTorch's naming (``layer1.0.conv1.weight``), train/eval mode and state dicts.""
 
 from __future__ import annotations
 
+import builtins
+
 from collections import OrderedDict
 from typing import Any, Callable, Iterator, Mapping, NamedTuple, Optional, Sequence
 
@@ -271,6 +273,45 @@ class Module:
         """Moves the module to the CPU (see :meth:`to`)."""
         return self.to("cpu")
 
+    def _cast_floating(self, dtype: str) -> "Module":
+        """Casts every floating-point parameter and buffer to ``dtype`` in place (parameters
+        become new leaves with the same ``requires_grad``, in the same order); integer buffers
+        such as ``num_batches_tracked`` keep their dtype, as in PyTorch."""
+        floating = ("float32", "float16", "bfloat16")
+        for mod in self.modules():
+            for name, p in list(mod._parameters.items()):
+                if p.dtype in floating and p.dtype != dtype:
+                    cast = p.detach().to(dtype)
+                    cast.requires_grad = p.requires_grad
+                    mod._parameters[name] = cast
+                    object.__setattr__(mod, name, cast)
+            for name, b in list(mod._buffers.items()):
+                if b.dtype in floating and b.dtype != dtype:
+                    cast = b.to(dtype)
+                    mod._buffers[name] = cast
+                    object.__setattr__(mod, name, cast)
+        return self
+
+    def float(self) -> "Module":
+        """Casts floating-point parameters and buffers to float32; returns this module
+        (``torch.nn.Module.float``). Build the optimizer after casting."""
+        return self._cast_floating("float32")
+
+    def half(self) -> "Module":
+        """Casts floating-point parameters and buffers to float16; returns this module
+        (``torch.nn.Module.half``). Build the optimizer after casting."""
+        return self._cast_floating("float16")
+
+    def bfloat16(self) -> "Module":
+        """Casts floating-point parameters and buffers to bfloat16; returns this module
+        (``torch.nn.Module.bfloat16``). Build the optimizer after casting."""
+        return self._cast_floating("bfloat16")
+
+    def double(self) -> "Module":
+        """Not supported: ferrograd has no float64 dtype. Raises ``TypeError``."""
+        raise TypeError(f"{type(self).__name__}.double(): ferrograd does not support float64 tensors; "
+                        f"use .float() (float32), .half() or .bfloat16()")
+
     def num_parameters(self) -> int:
         """Total number of trainable scalars."""
         return sum(p.numel() for p in self.parameters())
@@ -279,7 +320,7 @@ class Module:
 
     def fit(self, train: Any, epochs: int = 1, batch_size: int = 32, optimizer: Any = None, loss: Any = "cross_entropy",
             val: Any = None, schedule: Any = None, augment: Sequence[Any] = (), transforms: Sequence[Any] = (),
-            callbacks: Sequence[Any] = (), device: Optional[str] = None, grad_clip: Optional[float] = None, accumulate: int = 1,
+            callbacks: Sequence[Any] = (), device: Optional[str] = None, grad_clip: Optional[builtins.float] = None, accumulate: int = 1,
             shuffle: bool = True, seed: Optional[int] = None, verbose: bool = True, progress_every: int = 10,
             checkpoint: Any = None, resume: Any = None, val_batch_size: int = 512, adversarial: Any = None,
             val_attack: Any = None, precision: str = "f32") -> Any:
@@ -356,10 +397,18 @@ class Module:
     def _on_mode_change(self, mode: bool) -> None:
         """Hook for modules backed by a Rust module that keeps its own flag."""
 
-    def zero_grad(self) -> None:
-        """Clears the gradients of every parameter."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clears the gradients of every parameter.
+
+        As in PyTorch, ``set_to_none=True`` (the default) sets each ``.grad`` to ``None``;
+        ``set_to_none=False`` fills the existing gradients with zeros in place."""
+        if not isinstance(set_to_none, bool):
+            raise TypeError(f"zero_grad(): set_to_none must be a bool, got {type(set_to_none).__name__}")
         for p in self.parameters():
-            p.grad = None
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.zero_()
 
     def requires_grad_(self, flag: bool = True) -> "Module":
         """Freezes (False) or unfreezes (True) every parameter."""

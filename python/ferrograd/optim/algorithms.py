@@ -72,6 +72,13 @@ class RMSprop(Optimizer):
                                       centered=centered, maximize=maximize))
 
 
-def clip_grad_norm_(parameters: Iterable[Tensor], max_norm: float, norm_type: float = 2.0) -> float:
-    """Scales gradients in place so their global norm is at most ``max_norm``; returns the norm before."""
-    return _core.clip_grad_norm(list(parameters), float(max_norm), float(norm_type))
+def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0) -> Tensor:
+    """Scales gradients in place so their global norm is at most ``max_norm``; returns the norm
+    before clipping as a 0-d float32 tensor on the gradients' device, as PyTorch does (use
+    ``float(norm)`` for a Python number)."""
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    total = _core.clip_grad_norm(params, float(max_norm), float(norm_type))
+    from .. import tensor
+    norm = tensor(total, dtype="float32")
+    device = next((str(p.grad.device) for p in params if p.grad is not None), "cpu")
+    return norm if device == "cpu" else norm.to(device)

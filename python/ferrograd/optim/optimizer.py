@@ -58,8 +58,18 @@ class Optimizer:
             self._core.set_options(i, self._options(g))
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Clears the gradients of every optimized parameter."""
-        self._core.zero_grad()
+        """Clears the gradients of every optimized parameter.
+
+        As in PyTorch, ``set_to_none=True`` (the default) sets each ``.grad`` to ``None``;
+        ``set_to_none=False`` fills the existing gradients with zeros in place."""
+        if not isinstance(set_to_none, bool):
+            raise TypeError(f"zero_grad(): set_to_none must be a bool, got {type(set_to_none).__name__}")
+        if set_to_none:
+            self._core.zero_grad()
+            return
+        for p in self._params():
+            if p.grad is not None:
+                p.grad.zero_()
 
     def step(self) -> None:
         """Applies one update to every parameter that has a gradient."""

@@ -76,6 +76,7 @@ const TWICE_DIFFERENTIABLE: &[&str] = &[
     "permute",
     "expand",
     "slice",
+    "select",
     "cat",
     "pad",
     "contiguous",

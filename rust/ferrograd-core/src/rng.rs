@@ -156,7 +156,7 @@ impl Tensor {
 
     /// `rand` on `device`: the same numbers on every device (a GPU draws them in a kernel).
     pub fn rand_on(shape: &[usize], low: f32, high: f32, device: crate::Device) -> Result<Tensor> {
-        let n = shape.iter().product();
+        let n = crate::storage::checked_numel("rand", shape)?;
         if let crate::Device::Cuda(i) = device {
             let stream = with_global(|r| (r.seed, r.reserve(n)));
             let values = crate::cuda::random::random(i, n, stream, (low, high), false)?;
@@ -165,6 +165,8 @@ impl Tensor {
                 crate::Layout::contiguous(shape),
             ));
         }
+        // The draw and the scaled copy are both held at once.
+        crate::storage::ensure_host_allocatable::<f32>(n.saturating_mul(2))?;
         let v = with_global(|r| r.uniform(n))
             .into_iter()
             .map(|u| low + (high - low) * u)
@@ -180,7 +182,7 @@ impl Tensor {
     /// `randn` on `device`: the same numbers on every device, to the device's rounding of the
     /// logarithm, cosine and sine.
     pub fn randn_on(shape: &[usize], mean: f32, std: f32, device: crate::Device) -> Result<Tensor> {
-        let n: usize = shape.iter().product();
+        let n = crate::storage::checked_numel("randn", shape)?;
         if let crate::Device::Cuda(i) = device {
             let stream = with_global(|r| (r.seed, r.reserve(n.div_ceil(2) * 2)));
             let values = crate::cuda::random::random(i, n, stream, (mean, std), true)?;
@@ -189,6 +191,7 @@ impl Tensor {
                 crate::Layout::contiguous(shape),
             ));
         }
+        crate::storage::ensure_host_allocatable::<f32>(n.saturating_mul(3))?;
         let v = with_global(|r| r.normal(n))
             .into_iter()
             .map(|z| mean + std * z)

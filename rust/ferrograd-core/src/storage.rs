@@ -100,6 +100,56 @@ macro_rules! with_cpu_vec {
     };
 }
 
+/// The element count of `shape`, or an error when it overflows.
+pub fn checked_numel(op: &'static str, shape: &[usize]) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| {
+            Error::arg(
+                op,
+                "shape",
+                "a size whose element count fits in memory",
+                format!("{shape:?}"),
+            )
+        })
+}
+
+/// Fails with `OutOfMemory` when `n` elements of `T` cannot be allocated on the host, instead of
+/// the allocation aborting the process or the kernel's OOM killer ending it while the pages are
+/// filled (a dead notebook kernel either way). Large requests only. Two checks: more bytes than
+/// the machine's memory and swap is refused outright (the allocator maps large blocks without
+/// reserving them, so the system would accept it), and a trial allocation catches address-space
+/// limits (`ulimit -v`); untouched pages cost little next to filling them.
+pub fn ensure_host_allocatable<T>(n: usize) -> Result<()> {
+    const CHECKED_FROM_BYTES: usize = 1 << 26;
+    let bytes = n.saturating_mul(std::mem::size_of::<T>());
+    if bytes < CHECKED_FROM_BYTES {
+        return Ok(());
+    }
+    let refused = Error::OutOfMemory {
+        bytes,
+        device: "cpu".into(),
+    };
+    if host_memory_bytes().is_some_and(|total| bytes > total) {
+        return Err(refused);
+    }
+    Vec::<T>::new().try_reserve_exact(n).map_err(|_| refused)
+}
+
+/// Physical memory plus swap, from /proc/meminfo (None where that file does not exist).
+fn host_memory_bytes() -> Option<usize> {
+    static TOTAL: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    *TOTAL.get_or_init(|| {
+        let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let kib = |key: &str| -> Option<usize> {
+            let line = info.lines().find(|l| l.starts_with(key))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        };
+        Some((kib("MemTotal:")? + kib("SwapTotal:").unwrap_or(0)) * 1024)
+    })
+}
+
 impl CpuStorage {
     pub fn dtype(&self) -> DType {
         match self {
@@ -123,6 +173,7 @@ impl CpuStorage {
 
     /// A buffer of `n` copies of `value` cast to `dtype`.
     pub fn full(dtype: DType, n: usize, value: f64) -> Result<Self> {
+        ensure_host_allocatable::<u8>(n.saturating_mul(dtype.size_in_bytes()))?;
         Ok(match dtype {
             DType::F32 => CpuStorage::F32(vec![value as f32; n]),
             DType::I64 => CpuStorage::I64(vec![value as i64; n]),

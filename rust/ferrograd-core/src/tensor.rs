@@ -176,7 +176,7 @@ impl Tensor {
 
     /// A tensor filled with `value`.
     pub fn full(shape: &[usize], value: f64, dtype: DType, device: Device) -> Result<Tensor> {
-        let n = shape.iter().product();
+        let n = crate::storage::checked_numel("full", shape)?;
         let storage = match device {
             Device::Cpu => Storage::Cpu(CpuStorage::full(dtype, n, value)?),
             Device::Cuda(i) => Storage::Cuda(crate::cuda::CudaStorage::full(i, dtype, n, value)?),

@@ -50,6 +50,56 @@ impl PyTensor {
     /// `self[mask] = value` for a bool `mask` indexing the leading axes (its shape is theirs):
     /// each selected entry (a slice over the remaining axes) takes `value`, a number or a tensor
     /// of that slice's shape (or one broadcasting to it).
+    /// `t[key] = value` where `key` picks entries by integer positions (a copy, not a view): the
+    /// same key applied to the entries' flat positions says which to write, and the last write to
+    /// a position repeated in the key wins, as in PyTorch.
+    fn assign_at_positions(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Tensor,
+    ) -> PyResult<()> {
+        let t = &self.inner;
+        let numel = t.numel();
+        let ids = Tensor::from_vec((0..numel as i64).collect::<Vec<i64>>(), t.shape()).py()?;
+        let targets = crate::indexing::index(&ids, key)?;
+        let positions = targets.to_vec::<i64>().py()?;
+        let fitted =
+            ferrograd_core::layout::broadcast_shapes("__setitem__", value.shape(), targets.shape())
+                .is_ok_and(|s| s == targets.shape());
+        if !fitted {
+            return Err(PyValueError::new_err(format!(
+                "__setitem__: the value must broadcast to the indexed shape {:?}, got shape {:?}",
+                targets.shape(),
+                value.shape()
+            )));
+        }
+        // For each entry of `t`, which value (if any) lands on it.
+        let mut source = vec![0i64; numel];
+        let mut written = vec![false; numel];
+        for (j, &p) in positions.iter().enumerate() {
+            source[p as usize] = j as i64;
+            written[p as usize] = true;
+        }
+        py.detach(|| {
+            let values = value
+                .to_dtype(t.dtype())?
+                .expand(targets.shape())?
+                .contiguous()?
+                .reshape(&[positions.len()])?;
+            if positions.is_empty() {
+                return Ok(());
+            }
+            let device = t.device();
+            let spread = values
+                .index_select(0, &Tensor::from_vec(source, &[numel])?.to_device(device)?)?
+                .reshape(t.shape())?;
+            let mask = Tensor::from_vec(written, t.shape())?.to_device(device)?;
+            t.assign(&mask.where_cond(&spread, t)?)
+        })
+        .py()
+    }
+
     fn assign_where(&self, py: Python<'_>, mask: &Tensor, value: &Tensor) -> PyResult<()> {
         let t = &self.inner;
         let (indexed, slice) = t.shape().split_at(mask.rank().min(t.rank()));
@@ -357,9 +407,10 @@ impl PyTensor {
         self.inner.layout().offset()
     }
 
-    /// The value of a one-element tensor as a Python float.
-    fn item(&self) -> PyResult<f64> {
-        self.inner.item().py()
+    /// The value of a one-element tensor as a Python number: a bool for bool tensors, an int for
+    /// integer ones, else a float.
+    fn item(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        scalar(py, &self.inner)
     }
 
     /// The values as nested Python lists.
@@ -956,8 +1007,11 @@ impl PyTensor {
         self.inner.item().py()
     }
 
-    fn __int__(&self) -> PyResult<i64> {
-        Ok(self.inner.item().py()? as i64)
+    fn __int__(&self, py: Python<'_>) -> PyResult<i64> {
+        scalar(py, &self.inner)?
+            .bind(py)
+            .call_method0("__int__")?
+            .extract()
     }
 
     fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
@@ -985,12 +1039,10 @@ impl PyTensor {
             }
         }
         let target = crate::indexing::index(&self.inner, key)?;
-        if !target.same_storage(&self.inner) {
-            return Err(PyValueError::new_err(
-                "assignment through a tensor index is not supported; use slices and integers",
-            ));
-        }
         let v = operand(value, &self.inner)?;
+        if !target.same_storage(&self.inner) {
+            return self.assign_at_positions(py, key, &v);
+        }
         let v = v
             .to_dtype(self.inner.dtype())
             .py()?
@@ -1072,6 +1124,33 @@ impl PyTensor {
             }
         }
     }
+}
+
+/// The value of a one-element tensor as a Python bool, int (exact, not through a float) or float.
+fn scalar(py: Python<'_>, t: &Tensor) -> PyResult<Py<PyAny>> {
+    let value = t.item().py()?;
+    Ok(match t.dtype() {
+        DType::Bool => (value != 0.0)
+            .into_pyobject(py)?
+            .to_owned()
+            .into_any()
+            .unbind(),
+        d if !d.is_float() => {
+            let exact = t
+                .to_device(Device::Cpu)
+                .and_then(|v| v.to_dtype(DType::I64))
+                .and_then(|v| v.to_vec::<i64>())
+                .py()?;
+            exact
+                .first()
+                .copied()
+                .unwrap_or_default()
+                .into_pyobject(py)?
+                .into_any()
+                .unbind()
+        }
+        _ => value.into_pyobject(py)?.into_any().unbind(),
+    })
 }
 
 /// `view`, or a fresh view of `source` when an op returned `source` itself (a reshape to the same

@@ -2,7 +2,7 @@
 //! copying ones built on strided writes: concat, stack, pad.
 
 use crate::layout::normalize_axis;
-use crate::{Error, Result, Tensor};
+use crate::{Error, Layout, Result, Tensor};
 
 /// Resolves one `-1` in a requested shape against the element count.
 fn infer_shape(op: &'static str, numel: usize, shape: &[isize]) -> Result<Vec<usize>> {
@@ -208,6 +208,21 @@ impl Tensor {
                     &[g],
                 ))
             }),
+        ))
+    }
+
+    /// Entry `index` of axis `dim`, with that axis removed: a view (PyTorch's `select`, what
+    /// `t[:, i]` gives), so writes through it reach this tensor.
+    pub fn select(&self, dim: usize, index: usize) -> Result<Tensor> {
+        let one = self.slice(dim, index, 1, 1)?;
+        let (mut shape, mut strides) = (one.shape().to_vec(), one.layout().strides().to_vec());
+        shape.remove(dim);
+        strides.remove(dim);
+        let layout = Layout::new(shape, strides, one.layout().offset());
+        Ok(one.view_op(
+            layout,
+            "select",
+            Box::new(move |g| Ok(vec![Some(g.unsqueeze(dim as isize)?)])),
         ))
     }
 

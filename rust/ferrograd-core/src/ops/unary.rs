@@ -44,7 +44,8 @@ pub enum UnaryOp {
     Powf(f32),
     /// clamp to [lo, hi].
     Clamp(f32, f32),
-    /// 1 where lo <= x <= hi (clamp's derivative: PyTorch passes the gradient at the bounds).
+    /// 1 where lo < x < hi (clamp's derivative: PyTorch's current rule gives no gradient at the
+    /// bounds, nor to NaN).
     InRange(f32, f32),
     /// a * x + b.
     Affine(f32, f32),
@@ -209,7 +210,7 @@ impl UnaryOp {
                     above_lo
                 }
             }
-            UnaryOp::InRange(lo, hi) => (x >= lo && x <= hi) as u8 as f32,
+            UnaryOp::InRange(lo, hi) => (x > lo && x < hi) as u8 as f32,
             UnaryOp::Affine(a, b) => a * x + b,
             UnaryOp::RoundBf16 => round_to_bf16(x),
         }

@@ -51,7 +51,7 @@ __device__ float apply_unary(int op, float x, float p0, float p1) {
     case 20: return p0 * x > p1 ? x : log1pf(expf(p0 * x)) / p0;  // softplus(beta=p0, threshold=p1)
     case 21: return powf(x, p0);
     case 22: { float v = x < p0 ? p0 : x; return v > p1 ? p1 : v; }  // NaN passes, as in PyTorch
-    case 23: return (x >= p0 && x <= p1) ? 1.f : 0.f;
+    case 23: return (x > p0 && x < p1) ? 1.f : 0.f;  // no gradient at the bounds, as PyTorch
     case 24: return p0 * x + p1;
     case 25:  // nearest bfloat16, ties to even, kept in f32 (the CPU's round_to_bf16); NaN as it is
         return x != x ? x : __uint_as_float((unsigned)fg_bf16_bits(x) << 16);
