@@ -193,10 +193,10 @@ mod tests {
             .unwrap();
         assert_eq!(d2.to_vec::<f32>().unwrap(), vec![-9.0, 3.0, 12.0]);
 
-        // gather's backward is a raw scatter: its gradient carries a node that refuses.
-        let w = leaf(&[2, 3], 7);
-        let index = Tensor::from_vec(vec![2i64, 0, 1, 1], &[2, 2]).unwrap();
-        let picked = w.tanh().unwrap().gather(1, &index).unwrap();
+        // unfold's backward is a raw col2im: its gradient carries a node that refuses.
+        let w = leaf(&[1, 1, 2, 3], 7);
+        let window = [(2, 2), (1, 1), (0, 0), (1, 1)];
+        let picked = w.tanh().unwrap().unfold(window).unwrap();
         let g = grad_with(
             &picked.square().unwrap().sum(&[], false).unwrap(),
             std::slice::from_ref(&w),
@@ -207,7 +207,7 @@ mod tests {
             .unwrap();
         assert!(g.requires_grad());
         let again = grad_with(&g.sum(&[], false).unwrap(), &[w], false);
-        assert!(matches!(again, Err(Error::NotImplemented(m)) if m.contains("`gather`")));
+        assert!(matches!(again, Err(Error::NotImplemented(m)) if m.contains("`unfold`")));
     }
 
     #[test]
