@@ -262,3 +262,16 @@ def test_zero_sizes_are_rejected_naming_the_argument(call, op, name):
     w = fg.tensor(np.ones((2, 2, 3, 3), np.float32))
     with pytest.raises(ValueError, match=rf"{op}: argument `{name}` expected values >= 1"):
         call(x, w)
+
+
+def test_binary_cross_entropy_rejects_values_outside_zero_one():
+    probs, target = fg.tensor([0.2, 0.7]), fg.tensor([0.0, 1.0])
+    with pytest.raises(ValueError, match=r"binary_cross_entropy.*input.*\[0, 1\].*1\.5"):
+        F.binary_cross_entropy(fg.tensor([0.2, 1.5]), target)
+    with pytest.raises(ValueError, match=r"binary_cross_entropy.*target.*\[0, 1\].*-0\.5"):
+        fg.nn.BCELoss()(probs, fg.tensor([-0.5, 1.0]))
+    with pytest.raises(ValueError, match=r"input.*NaN"):
+        F.binary_cross_entropy(fg.tensor([float("nan"), 0.5]), target)
+    # The bounds themselves are probabilities: log(0) is clamped at -100, as in PyTorch.
+    loss = F.binary_cross_entropy(fg.tensor([0.0, 1.0]), fg.tensor([1.0, 1.0]), reduction="sum")
+    assert loss.item() == pytest.approx(100.0)

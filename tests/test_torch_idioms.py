@@ -256,3 +256,97 @@ def test_one_hot_returns_int64_like_pytorch():
     assert nn.functional.one_hot(fg.tensor([[1], [0]]), 3).tolist() == [[[0, 1, 0]], [[1, 0, 0]]]
     targets = hot.float()
     assert targets.dtype == "float32" and targets.sum().item() == 3.0
+
+
+def test_isinstance_parameter_is_true_for_registered_parameters_only():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    registered = list(model.parameters())
+    assert len(registered) == 4 and all(isinstance(p, nn.Parameter) for p in registered)
+    # The idiom that selects weights by type while initialising.
+    found = [p for m in model.modules() for p in vars(m).values() if isinstance(p, nn.Parameter)]
+    assert len(found) == 4
+    assert not isinstance(fg.zeros(3), nn.Parameter)
+    assert not isinstance(registered[0] * 2, nn.Parameter)  # not a leaf
+    assert not isinstance(3.0, nn.Parameter)
+    wrapped = nn.Parameter(fg.zeros(2))
+    assert isinstance(wrapped, nn.Parameter) and wrapped.requires_grad and wrapped.is_leaf
+    registered[0].requires_grad_(False)
+    assert not isinstance(registered[0], nn.Parameter)
+
+
+def test_squeeze_takes_a_tuple_of_axes():
+    x = fg.zeros(1, 3, 1, 2, 1)
+    assert x.squeeze((0, 2)).shape == (3, 2, 1)
+    assert fg.squeeze(x, (0, -1)).shape == (3, 1, 2)
+    assert x.squeeze(dim=(1, 2)).shape == (1, 3, 2, 1)  # size-3 axis 1 stays, as in PyTorch
+    assert x.squeeze(()).shape == (1, 3, 1, 2, 1)
+    assert fg.zeros(()).squeeze((0,)).shape == ()
+    with pytest.raises(ValueError, match="squeeze.*distinct axes"):
+        x.squeeze((0, -5))
+    with pytest.raises((ValueError, IndexError), match="squeeze"):
+        x.squeeze((0, 5))
+    grad_source = fg.ones(1, 3, requires_grad=True)
+    (grad_source.squeeze((0,)) * fg.tensor([1.0, 2.0, 3.0])).sum().backward()
+    np.testing.assert_array_equal(grad_source.grad.numpy(), [[1.0, 2.0, 3.0]])
+
+
+def test_cumsum_and_cumprod_of_integer_tensors_are_exact_int64():
+    values = np.array([[3, -1, 4], [1, 5, 9]], np.int64)
+    t = fg.tensor(values)
+    for dim in (0, 1, -1):
+        got = t.cumsum(dim)
+        assert got.dtype == "int64"
+        np.testing.assert_array_equal(got.numpy(), np.cumsum(values, axis=dim))
+        np.testing.assert_array_equal(fg.cumprod(t, dim).numpy(), np.cumprod(values, axis=dim))
+    big = fg.tensor(np.array([2**40, 2**40 + 1], np.int64))
+    assert big.cumsum(0).numpy().tolist() == [2**40, 2**41 + 1]  # exact past float32's 24 bits
+    np.testing.assert_array_equal((t > 2).cumsum(1).numpy(), np.cumsum(values > 2, axis=1))
+
+
+def test_to_names_both_kinds_of_argument_for_an_unknown_string():
+    x = fg.zeros(2)
+    for bad in ("int16", "float64", "gpu"):
+        with pytest.raises(ValueError, match=rf"to\(\): argument expected a device .* or a dtype .*got '{bad}'"):
+            x.to(bad)
+    assert x.to("int64").dtype == "int64" and x.to("cpu").dtype == "float32"
+
+
+def test_norms_and_medians_of_values_holding_nan_are_nan():
+    nan = float("nan")
+    assert np.isnan(fg.linalg.vector_norm(fg.tensor([nan, 1.0])).item())
+    assert np.isnan(fg.tensor([[nan, 0.0]]).norm().item())
+    assert np.isnan(fg.cdist(fg.tensor([[nan, 0.0]]), fg.tensor([[1.0, 1.0]])).item())
+    zero = fg.zeros(3, requires_grad=True)
+    zero.norm().backward()
+    np.testing.assert_array_equal(zero.grad.numpy(), np.zeros(3, np.float32))  # gradient 0 at 0
+    assert np.isnan(fg.tensor([1.0, nan, 2.0]).median().item())
+    assert fg.tensor([3.0, 1.0, 2.0, 5.0]).median().item() == 2.0
+    x = fg.tensor([[1.0, nan, 2.0], [3.0, 1.0, 2.0]], requires_grad=True)
+    values, indices = x.median(1)
+    assert np.isnan(values.tolist()[0]) and values.tolist()[1] == 2.0
+    assert indices.tolist() == [1, 2]
+    values.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+
+
+def test_optimizer_state_is_keyed_by_parameter_and_step_takes_a_closure():
+    fg.manual_seed(0)
+    model = nn.Linear(3, 1)
+    opt = fg.optim.Adam(model.parameters(), lr=0.1)
+    x, y = fg.randn(8, 3), fg.randn(8, 1)
+    assert opt.state[model.weight] == {}
+
+    def closure():
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        return loss
+
+    with fg.no_grad():  # the closure still runs with gradients on
+        first = opt.step(closure)
+    assert isinstance(first, fg.Tensor) and first.ndim == 0
+    state = opt.state[model.weight]
+    assert state["step"] == 1 and tuple(state["exp_avg"].shape) == (1, 3)
+    losses = [float(opt.step(closure)) for _ in range(30)]
+    assert losses[-1] < 0.5 * float(first)
+    assert opt.step() is None

@@ -63,6 +63,15 @@ from . import tensor_functions as _tensor_functions
 from . import random_sampling as _random_sampling
 from . import tensor_structure as _tensor_structure
 from . import tensor_properties as _tensor_properties
+from . import tensor_torch_extras as _tensor_torch_extras
+from .tensor_torch_extras import (aminmax, bincount, bucketize, cummax, cummin, histc, kthvalue, logcumsumexp, logspace,
+                                  median, nanquantile, quantile, randint_like, renorm, searchsorted, unique)
+from . import tensor_torch_forms as _tensor_torch_forms
+from .tensor_torch_forms import (add, addcdiv, addcmul, addmm, all, any, baddbmm, broadcast_to, cartesian_prod,
+                                 column_stack, cross, diff, dist, dot, dstack, eq, ge, gt, hsplit, hypot, index_fill,
+                                 index_select, kron, le, lerp, logaddexp, lt, masked_fill, masked_select, movedim,
+                                 moveaxis, mul, mv, narrow, ne, pow, reciprocal, rot90, scatter, select, sgn, sub,
+                                 swapaxes, swapdims, take_along_dim, tensor_split, tile, unflatten, vsplit)
 from . import _size
 from . import _printoptions
 from .dtypes import BUILTIN_NAMED as _BUILTIN_NAMED
@@ -77,6 +86,8 @@ _tensor_functions.install_aliases()
 _random_sampling.install()
 _tensor_structure.install()
 _tensor_properties.install()
+_tensor_torch_extras.install()
+_tensor_torch_forms.install()
 _size.install()
 _printoptions.install()
 
@@ -149,6 +160,13 @@ __all__ = [
     "count_nonzero", "cumprod", "std_mean", "var_mean",
     "Generator", "Size", "set_printoptions", "get_printoptions", "backends", "use_deterministic_algorithms",
     "are_deterministic_algorithms_enabled",
+    "aminmax", "bincount", "bucketize", "cummax", "cummin", "histc", "kthvalue", "logcumsumexp", "logspace",
+    "median", "nanquantile", "quantile", "randint_like", "renorm", "searchsorted", "unique",
+    "add", "addcdiv", "addcmul", "addmm", "all", "any", "baddbmm", "broadcast_to", "cartesian_prod", "column_stack",
+    "cross", "diff", "dist", "dot", "dstack", "eq", "ge", "gt", "hsplit", "hypot", "index_fill", "index_select",
+    "kron", "le", "lerp", "logaddexp", "lt", "masked_fill", "masked_select", "movedim", "moveaxis", "mul", "mv",
+    "narrow", "ne", "pow", "reciprocal", "rot90", "scatter", "select", "sgn", "sub", "swapaxes", "swapdims",
+    "take_along_dim", "tensor_split", "tile", "unflatten", "vsplit",
 ]
 
 __version__ = "0.1.0"

@@ -141,3 +141,6 @@ import sys as _sys  # noqa: E402
 from . import autograd_functional as functional  # noqa: E402
 
 _sys.modules.setdefault(__name__ + ".functional", functional)
+
+# ``ferrograd.autograd.Function``: custom operations with a Python backward.
+from .autograd_function import Function, FunctionCtx, once_differentiable  # noqa: E402,F401

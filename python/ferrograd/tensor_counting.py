@@ -17,8 +17,11 @@ from . import _core
 from ._core import Tensor
 
 
-def _on(array: np.ndarray, like: Tensor) -> Tensor:
-    return _core.Tensor.from_numpy(np.ascontiguousarray(array)).to(like.device)
+def _on(array: Any, like: Tensor) -> Tensor:
+    """``array`` as a tensor on ``like``'s device."""
+    values = np.asarray(array)
+    # np.ascontiguousarray makes a 0-d array 1-d: restore the shape.
+    return _core.Tensor.from_numpy(np.ascontiguousarray(values).reshape(values.shape)).to(like.device)
 
 
 def unique(self: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,

@@ -260,8 +260,8 @@ def permute(t: Tensor, dims: Sequence[int]) -> Tensor:
     return t.permute(*dims)
 
 
-def squeeze(t: Tensor, dim: Optional[int] = None) -> Tensor:
-    """``t`` without its size-1 dimensions (or only ``dim``)."""
+def squeeze(t: Tensor, dim: Optional[Union[int, Sequence[int]]] = None) -> Tensor:
+    """``t`` without its size-1 dimensions (or only those of ``dim``, an int or a tuple)."""
     return t.squeeze(dim)
 
 

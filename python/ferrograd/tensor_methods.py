@@ -30,11 +30,12 @@ class ValuesIndices(NamedTuple):
 
 
 def _axis(t: Tensor, dim: int, op: str, arg: str = "dim") -> int:
-    """``dim`` as a non-negative axis of ``t``, or an IndexError naming ``op`` and ``arg``."""
+    """``dim`` as a non-negative axis of ``t`` (a 0-d tensor has axis 0), or an IndexError
+    naming ``op`` and ``arg``."""
     rank = max(t.ndim, 1)
-    if not -rank <= dim < rank:
-        raise IndexError(f"{op}: argument `{arg}` expected a value in [{-rank}, {rank - 1}], got {dim}")
-    return dim % rank
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not -rank <= dim < rank:
+        raise IndexError(f"{op}: argument `{arg}` expected a value in [{-rank}, {rank - 1}], got {dim!r}")
+    return int(dim) % rank
 
 
 def _index(values: Any, like: Tensor) -> Tensor:
@@ -122,9 +123,10 @@ def std(self: Tensor, dim: Any = None, correction: int = 1, keepdim: bool = Fals
 
 def _sqrt_with_zero_gradient(squares: Tensor) -> Tensor:
     """``sqrt`` of non-negative ``squares`` whose gradient at 0 is 0, as PyTorch's norms and
-    distances have, rather than infinite: zeros go through sqrt(1) and 0 is selected instead."""
-    positive = squares > 0
-    return _core.where_(positive, _core.where_(positive, squares, 1.0).sqrt(), 0.0)
+    distances have, rather than infinite: zeros go through sqrt(1) and 0 is selected instead.
+    NaN stays NaN (a norm of a vector holding NaN is NaN, as in PyTorch)."""
+    zero = squares == 0
+    return _core.where_(zero, 0.0, _core.where_(zero, 1.0, squares).sqrt())
 
 
 def norm(self: Tensor, p: Union[float, str] = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -308,14 +310,28 @@ def _prefix_scan(self: Tensor, dim: int, op: str, combine: Any, identity: float)
     return out.transpose(axis, -1) if axis != self.ndim - 1 else out
 
 
+def _integer_scan(self: Tensor, dim: int, op: str, scan: Any) -> Tensor:
+    """Running sums or products of an integer or bool tensor, exact in int64 (PyTorch's result
+    dtype), on the host: integers carry no gradient."""
+    axis = _axis(self, dim, op)
+    values = scan(self.cpu().numpy().astype(np.int64), axis=axis)
+    return _core.Tensor.from_numpy(np.ascontiguousarray(values)).to(self.device)
+
+
 def cumsum(self: Tensor, dim: int) -> Tensor:
-    """Running sums along ``dim`` (a parallel prefix sum)."""
+    """Running sums along ``dim`` (a parallel prefix sum); integer and bool tensors give exact
+    int64 sums."""
+    if not self.is_floating_point():
+        return _integer_scan(self, dim, "cumsum", np.cumsum)
     return _prefix_scan(self, dim, "cumsum", lambda a, b: a + b, 0.0)
 
 
 def cumprod(self: Tensor, dim: int) -> Tensor:
     """Running products along ``dim`` (a parallel prefix product). The gradient flows through
-    the products, so it is exact where entries are zero (no division by them)."""
+    the products, so it is exact where entries are zero (no division by them). Integer and bool
+    tensors give exact int64 products (wrapping on overflow, as in PyTorch)."""
+    if not self.is_floating_point():
+        return _integer_scan(self, dim, "cumprod", np.cumprod)
     return _prefix_scan(self, dim, "cumprod", lambda a, b: a * b, 1.0)
 
 
@@ -392,20 +408,28 @@ def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool
 
 
 def median(self: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Any:
-    """The lower median (entry ``(n - 1) // 2`` in sorted order; NaN counts as largest): of all
-    entries without ``dim``, else ``(values, indices)`` along ``dim``. Gradients go to the chosen
-    entries."""
+    """The lower median (entry ``(n - 1) // 2`` in sorted order): of all entries without
+    ``dim``, else ``(values, indices)`` along ``dim``. Where there is a NaN the median is NaN
+    (and its index a NaN's), as in PyTorch. Gradients go to the chosen entries."""
     if dim is None:
         flat = self.reshape(-1)
         if flat.shape[0] == 0:
             raise ValueError("median: expected a non-empty tensor, got shape " + str(list(self.shape)))
-        return sort(flat).values[(flat.shape[0] - 1) // 2]
+        # Sorting puts NaN last.
+        chosen = flat.shape[0] - 1 if bool(isnan(flat).any()) else (flat.shape[0] - 1) // 2
+        return sort(flat).values[chosen]
     axis = _axis(self, dim, "median")
     if self.shape[axis] == 0:
         raise ValueError(f"median: expected a non-empty dimension {dim}, got shape {list(self.shape)}")
     ordered = sort(self, axis)
     middle = (self.shape[axis] - 1) // 2
     values, indices = (narrow(t, axis, middle, 1) for t in ordered)
+    if bool(isnan(self).any()):
+        # Rows holding a NaN take their last sorted entry, a NaN.
+        last = [narrow(t, axis, self.shape[axis] - 1, 1) for t in ordered]
+        has_nan = isnan(last[0])
+        values = _core.where_(has_nan, last[0], values)
+        indices = _core.where_(has_nan, last[1], indices)
     if not keepdim:
         values, indices = values.squeeze(axis), indices.squeeze(axis)
     return ValuesIndices(values, indices)
@@ -463,6 +487,10 @@ def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     ``to(device, dtype)``, ``to(other)`` (``other``'s device and dtype), keywords ``device=``,
     ``dtype=``, ``non_blocking=`` (accepted; copies are synchronous), ``copy=`` (always a new
     tensor) and ``memory_format=``. Returns ``self`` when nothing changes."""
+    for arg in (*args, kwargs.get("device")):
+        if isinstance(arg, str) and arg not in _DTYPE_NAMES and not arg.startswith(("cpu", "cuda")):
+            raise ValueError(f"to(): argument expected a device ('cpu', 'cuda', 'cuda:N') or a dtype (one of "
+                             f"{sorted(_DTYPE_NAMES)}), got {arg!r}")
     if not kwargs and len(args) == 1 and not isinstance(args[0], Tensor):
         return _core_to(self, args[0])
     device: Any = kwargs.pop("device", None)

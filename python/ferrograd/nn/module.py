@@ -21,10 +21,20 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
-class Parameter:
+class _ParameterMeta(type):
+    """Makes ``isinstance(t, Parameter)`` true for the tensors a Module registers as parameters."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, Tensor) and obj.requires_grad and obj.is_leaf
+
+
+class Parameter(metaclass=_ParameterMeta):
     """Marks a tensor as a trainable parameter when assigned to a Module attribute.
 
-    ``Parameter(t)`` returns ``t`` itself with ``requires_grad=True`` (a leaf), as in PyTorch.
+    ``Parameter(t)`` returns a leaf sharing ``t``'s storage with ``requires_grad=True``, as in
+    PyTorch. There is no separate parameter type: a Module registers any leaf tensor that
+    requires gradients as a parameter, and ``isinstance(t, Parameter)`` is true for exactly those
+    tensors (so a frozen parameter, ``requires_grad=False``, reads as a plain tensor).
     """
 
     def __new__(cls, data: Tensor, requires_grad: bool = True) -> Tensor:  # type: ignore[misc]

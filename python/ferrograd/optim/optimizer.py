@@ -4,12 +4,14 @@ state dicts for checkpoints, as in torch.optim. The updates and the state live i
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections import defaultdict
+from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
 
 from .._core import Tensor
 from .. import _core
+from ..autograd import enable_grad
 
 
 class Optimizer:
@@ -71,22 +73,30 @@ class Optimizer:
             if p.grad is not None:
                 p.grad.zero_()
 
-    def step(self) -> None:
-        """Applies one update to every parameter that has a gradient."""
+    def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
+        """Applies one update to every parameter that has a gradient. ``closure``, if given, is
+        called first with gradients enabled (it recomputes the loss and its gradients, as
+        PyTorch's closures do); its result is returned, else None."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
         self._sync()
         self._core.step()
+        return loss
 
     def _params(self) -> list[Tensor]:
         return [p for g in self.param_groups for p in g["params"]]
 
     @property
-    def state(self) -> dict[int, dict[str, Any]]:
-        """Per-parameter state keyed by ``id(param)``: ``step`` and buffers such as ``exp_avg``."""
-        out = {}
+    def state(self) -> defaultdict[Tensor, dict[str, Any]]:
+        """Per-parameter state keyed by the parameter, as ``torch.optim.Optimizer.state``: ``step``
+        and buffers such as ``exp_avg`` (a snapshot; a parameter not stepped yet reads as ``{}``)."""
+        out: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         for p in self._params():
             s = self._core.get_state(p)
             if s is not None:
-                out[id(p)] = s
+                out[p] = s
         return out
 
     @property

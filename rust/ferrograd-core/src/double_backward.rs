@@ -14,6 +14,10 @@ use crate::{Error, Result, Tensor};
 
 /// Ops whose backward closure is recorded (so twice differentiable) inside a `create_graph` walk.
 const TWICE_DIFFERENTIABLE: &[&str] = &[
+    // A Python `autograd.Function`: its backward runs ferrograd ops, recorded in a
+    // `create_graph` walk (one marked `once_differentiable` records as
+    // "autograd_function_once", which is not listed).
+    "autograd_function",
     // Pointwise, one operand (ops/unary.rs).
     "neg",
     "exp",

@@ -142,8 +142,9 @@ impl Tensor {
     }
 
     /// Records this fresh result (a leaf nobody else holds) as the output of an op, sharing its
-    /// storage, for ops that build their output by writing into a new tensor.
-    pub(crate) fn attach_op(
+    /// storage, for ops that build their output by writing into a new tensor, and for ops
+    /// defined outside the core (a Python `autograd.Function`'s forward, computed unrecorded).
+    pub fn attach_op(
         &self,
         name: &'static str,
         inputs: &[&Tensor],

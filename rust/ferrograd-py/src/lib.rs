@@ -5,6 +5,7 @@ mod attack;
 mod convert;
 mod creation;
 mod cuda;
+mod custom_function;
 mod data;
 mod errors;
 mod functional;
@@ -34,6 +35,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<grad_hooks::PyTensorHookHandle>()?;
     m.add("DeviceError", m.py().get_type::<errors::DeviceError>())?;
     creation::register(m)?;
+    custom_function::register(m)?;
     cuda::register(m)?;
     functional::register(m)?;
     optim::register(m)?;

@@ -531,10 +531,21 @@ impl PyTensor {
         self.unary(py, |t| t.unsqueeze(dim))
     }
 
-    /// A view without the size-1 axes (or without axis `dim` if it has size 1).
+    /// A view without the size-1 axes (or without those of `dim`, an int or a tuple, that have
+    /// size 1).
     #[pyo3(signature = (dim = None))]
-    fn squeeze(&self, py: Python<'_>, dim: Option<isize>) -> PyResult<PyTensor> {
-        self.unary(py, |t| t.squeeze(dim).map(|v| distinct_from(v, t)))
+    fn squeeze(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
+        let dims = match dim {
+            Some(d) if !d.is_none() => Some(dims_arg(Some(d))?),
+            _ => None,
+        };
+        self.unary(py, |t| {
+            match &dims {
+                Some(dims) => t.squeeze_axes(dims),
+                None => t.squeeze(None),
+            }
+            .map(|v| distinct_from(v, t))
+        })
     }
 
     /// A broadcast view to `shape`; -1 keeps an axis's size.

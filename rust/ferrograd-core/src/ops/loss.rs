@@ -493,6 +493,9 @@ pub fn binary_cross_entropy(
     reduction: Reduction,
 ) -> Result<Tensor> {
     check_same_shape("binary_cross_entropy", probs, target)?;
+    for (name, values) in [("input", probs), ("target", target)] {
+        check_probabilities("binary_cross_entropy", name, values)?;
+    }
     let log_p = probs.log()?.clamp(-100.0, f32::INFINITY)?;
     let log_q = probs
         .affine(-1.0, 1.0)?
@@ -506,6 +509,21 @@ pub fn binary_cross_entropy(
         losses = losses.mul(w)?;
     }
     reduction.apply(losses)
+}
+
+/// Every value of a host tensor in [0, 1] (NaN fails), as PyTorch checks on the CPU: outside
+/// it the loss is NaN or meaningless, which a training run would only show epochs later. A CUDA
+/// tensor is not read back for the check (that would wait for the device).
+fn check_probabilities(op: &'static str, name: &str, values: &Tensor) -> Result<()> {
+    if values.device() != crate::Device::Cpu {
+        return Ok(());
+    }
+    let bad =
+        values.with_f32_slice(op, |v| v.iter().copied().find(|p| !(0.0..=1.0).contains(p)))?;
+    match bad {
+        Some(p) => Err(Error::arg(op, name, "values in [0, 1]", p)),
+        None => Ok(()),
+    }
 }
 
 /// Binary cross-entropy on logits in the stable form

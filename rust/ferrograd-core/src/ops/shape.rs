@@ -162,18 +162,37 @@ impl Tensor {
 
     /// Removes size-1 axes (`dim` None: all of them).
     pub fn squeeze(&self, dim: Option<isize>) -> Result<Tensor> {
-        let shape: Vec<usize> = match dim {
-            None => self.shape().iter().copied().filter(|&d| d != 1).collect(),
-            Some(dim) => {
-                let d = normalize_axis("squeeze", dim, self.rank())?;
-                let mut s = self.shape().to_vec();
-                // A 0-d tensor has no axis to remove (dim 0 / -1 is accepted, as in PyTorch).
-                if s.get(d) == Some(&1) {
-                    s.remove(d);
-                }
-                s
+        match dim {
+            None => {
+                let shape: Vec<usize> = self.shape().iter().copied().filter(|&d| d != 1).collect();
+                self.reshape(&shape)
             }
-        };
+            Some(dim) => self.squeeze_axes(&[dim]),
+        }
+    }
+
+    /// Removes those of the axes `dims` that have size 1; the others stay, as in PyTorch. A
+    /// 0-d tensor has no axis to remove (axis 0 / -1 is accepted).
+    pub fn squeeze_axes(&self, dims: &[isize]) -> Result<Tensor> {
+        let mut chosen = vec![false; self.rank().max(1)];
+        for &dim in dims {
+            let d = normalize_axis("squeeze", dim, self.rank())?;
+            if std::mem::replace(&mut chosen[d], true) {
+                return Err(Error::arg(
+                    "squeeze",
+                    "dim",
+                    "distinct axes",
+                    format!("{dims:?}"),
+                ));
+            }
+        }
+        let shape: Vec<usize> = self
+            .shape()
+            .iter()
+            .zip(&chosen)
+            .filter(|&(&size, &chosen)| !(chosen && size == 1))
+            .map(|(&size, _)| size)
+            .collect();
         self.reshape(&shape)
     }
 
