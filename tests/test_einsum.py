@@ -45,9 +45,9 @@ def test_einsum_takes_a_list_and_rejects_bad_equations() -> None:
         fg.einsum("ijk,jk->i", a, b)
     with pytest.raises(ValueError, match="letter 'j' has sizes 3 and 4"):
         fg.einsum("ij,jk->ik", a, fg.ones(4, 4))
-    with pytest.raises(ValueError, match="ellipsis"):
-        fg.einsum("...j,jk->...k", a, b)
-    with pytest.raises(ValueError, match="diagonal"):
-        fg.einsum("ii->i", fg.ones(3, 3))
+    with pytest.raises(ValueError, match="at most one '...'"):
+        fg.einsum("....j,jk->...k", a, b)
+    with pytest.raises(ValueError, match="repeated within one operand has sizes 2 and 3"):
+        fg.einsum("ii->i", a)
     with pytest.raises(ValueError, match="output subscripts 'iz'"):
         fg.einsum("ij,jk->iz", a, b)

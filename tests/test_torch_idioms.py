@@ -301,6 +301,7 @@ def test_cumsum_and_cumprod_of_integer_tensors_are_exact_int64():
     big = fg.tensor(np.array([2**40, 2**40 + 1], np.int64))
     assert big.cumsum(0).numpy().tolist() == [2**40, 2**41 + 1]  # exact past float32's 24 bits
     np.testing.assert_array_equal((t > 2).cumsum(1).numpy(), np.cumsum(values > 2, axis=1))
+    assert fg.tensor(7).cumsum(0).shape == () and fg.tensor(7).cumsum(0).item() == 7
 
 
 def test_to_names_both_kinds_of_argument_for_an_unknown_string():
@@ -350,3 +351,22 @@ def test_optimizer_state_is_keyed_by_parameter_and_step_takes_a_closure():
     losses = [float(opt.step(closure)) for _ in range(30)]
     assert losses[-1] < 0.5 * float(first)
     assert opt.step() is None
+
+
+def test_backward_with_inputs_accumulates_only_into_them():
+    a = fg.tensor([1.0, 2.0], requires_grad=True)
+    b = fg.tensor([3.0, 4.0], requires_grad=True)
+    (a * b).sum().backward(inputs=[a])
+    assert a.grad.tolist() == [3.0, 4.0] and b.grad is None
+    (a * b * b).sum().backward(inputs=(a, b))  # accumulates: a.grad += b^2, b.grad = 2ab
+    assert a.grad.tolist() == [12.0, 20.0] and b.grad.tolist() == [6.0, 16.0]
+    (a * a).sum().backward(inputs=b)  # b is unused: its gradient is left alone
+    assert b.grad.tolist() == [6.0, 16.0]
+    x = fg.tensor([0.5, -1.0], requires_grad=True)
+    (x**3).sum().backward(inputs=[x], create_graph=True)
+    assert x.grad.requires_grad  # the pass was recorded
+    np.testing.assert_allclose(fg.autograd.grad(x.grad.sum(), x)[0].numpy(), [3.0, -6.0])
+    with pytest.raises(RuntimeError, match="inputs.*empty"):
+        (a * b).sum().backward(inputs=[])
+    with pytest.raises(TypeError, match="backward: argument `inputs` expected tensors, got int"):
+        (a * b).sum().backward(inputs=[3])

@@ -41,6 +41,8 @@ from .tensor_math import (amax, amin, clamp_max, clamp_min, clip, div, floor_div
 from .creation import (_shape, arange, empty, empty_like, eye, full_like, linspace, rand_like, randint, randn_like,
                        randperm)
 from . import linalg, special
+from .linalg import det, logdet
+from .linalg import inv as inverse
 from .random_sampling import bernoulli, multinomial, normal
 from .tensor_combining import bmm, cdist, concat, concatenate, hstack, meshgrid, mm, tensordot, vstack
 from .tensor_structure import argwhere, count_nonzero, diag, gather, nonzero, roll, trace
@@ -55,6 +57,7 @@ from .tensor_functions import (abs, allclose, argmax, argmin, argsort, ceil, chu
                                split, sqrt, squeeze, std, std_mean, sum, tanh, topk, transpose, tril, triu, unsqueeze,
                                var, var_mean)
 from . import tensor_methods as _tensor_methods
+from . import autograd as _autograd
 from . import tensor_counting as _tensor_counting
 from . import tensor_in_place as _tensor_in_place
 from . import tensor_prod as _tensor_prod
@@ -78,6 +81,7 @@ from .dtypes import BUILTIN_NAMED as _BUILTIN_NAMED
 from .dtypes import bfloat16, device, float16, float32, half, int8, int32, int64, long, uint8
 
 _tensor_methods.install()
+_autograd.install()
 _tensor_counting.install()
 _tensor_in_place.install()
 _tensor_prod.install()
@@ -155,7 +159,7 @@ __all__ = [
     "logical_not", "logical_and", "logical_or", "logical_xor", "remainder", "fmod", "div", "floor_divide",
     "is_floating_point", "get_default_dtype", "trunc", "frac", "tan", "log2", "log10", "clamp_min", "clamp_max",
     "clip", "sign", "rsqrt", "square", "logsumexp", "amax", "amin", "isclose", "nan_to_num",
-    "linalg", "empty_like", "normal", "bernoulli", "multinomial", "mm", "bmm", "concat", "concatenate", "hstack",
+    "linalg", "det", "logdet", "inverse", "empty_like", "normal", "bernoulli", "multinomial", "mm", "bmm", "concat", "concatenate", "hstack",
     "vstack", "tensordot", "cdist", "meshgrid", "diag", "trace", "roll", "gather", "nonzero", "argwhere",
     "count_nonzero", "cumprod", "std_mean", "var_mean",
     "Generator", "Size", "set_printoptions", "get_printoptions", "backends", "use_deterministic_algorithms",

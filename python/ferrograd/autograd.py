@@ -104,6 +104,36 @@ def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequenc
     return grads
 
 
+_core_backward = Tensor.backward
+
+
+def backward(self: Tensor, gradient: Optional[Tensor] = None, retain_graph: Optional[bool] = None,
+             create_graph: bool = False, inputs: Union[Tensor, Sequence[Tensor], None] = None) -> None:
+    """Accumulates the gradient of this tensor into ``.grad`` of the leaves it depends on, as
+    ``torch.Tensor.backward``; with ``inputs``, only into those tensors' ``.grad`` (other leaves
+    keep theirs). ``gradient`` seeds a non-scalar tensor; ``create_graph=True`` records the pass."""
+    if inputs is None:
+        _core_backward(self, gradient, retain_graph, create_graph)
+        return
+    targets = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not targets:
+        raise RuntimeError("backward: argument `inputs` expected a non-empty sequence of tensors, got an empty one")
+    for i, t in enumerate(targets):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"backward: argument `inputs` expected tensors, got {type(t).__name__} (input {i})")
+    grads = grad(self, targets, gradient, retain_graph, create_graph, allow_unused=True)
+    for t, g in zip(targets, grads):
+        if g is None:
+            continue
+        g = g if create_graph else g.detach()
+        t.grad = g if t.grad is None else t.grad + g
+
+
+def install() -> None:
+    """Replaces ``Tensor.backward`` by the form that also takes ``inputs``."""
+    Tensor.backward = backward  # type: ignore[method-assign]
+
+
 def _vector_jacobian_seed(outs: list[Tensor], grad_outputs: Union[Tensor, Sequence[Optional[Tensor]], None],
                           keep_graph: bool = False) -> Tensor:
     """The one-element tensor whose gradient is the sum of the outputs' vector-Jacobian products.

@@ -11,6 +11,10 @@ from . import _core
 from ._core import Tensor
 from ._composite_activations import elu, hardsigmoid, hardswish, hardtanh, logsigmoid, mish, prelu, relu6
 from ._conv_padding import pad_end, string_padding
+from ._extra_functional import (celu, cosine_embedding_loss, gaussian_nll_loss, glu, gumbel_softmax, hardshrink,
+                                hinge_embedding_loss, margin_ranking_loss, multi_margin_loss,
+                                multilabel_soft_margin_loss, pairwise_distance, poisson_nll_loss, rrelu, selu,
+                                soft_margin_loss, softmin, softshrink, tanhshrink, threshold, triplet_margin_loss)
 from ._group_norm import group_norm, instance_norm
 from ._one_dimensional import avg_pool1d, conv1d, max_pool1d
 from ._adaptive_max_pool import adaptive_max_pool2d
@@ -27,6 +31,10 @@ __all__ = [
     "logsigmoid", "group_norm", "instance_norm", "conv1d", "max_pool1d", "avg_pool1d", "interpolate",
     "normalize", "cosine_similarity", "adaptive_max_pool2d", "pixel_shuffle", "pixel_unshuffle",
     "prelu", "huber_loss",
+    "selu", "celu", "glu", "softmin", "gumbel_softmax", "hardshrink", "softshrink", "tanhshrink", "threshold",
+    "rrelu", "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss", "soft_margin_loss",
+    "multilabel_soft_margin_loss", "multi_margin_loss", "pairwise_distance", "triplet_margin_loss",
+    "poisson_nll_loss", "gaussian_nll_loss",
 ]
 
 IntOrPair = Union[int, Tuple[int, int]]

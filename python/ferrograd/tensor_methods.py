@@ -315,7 +315,7 @@ def _integer_scan(self: Tensor, dim: int, op: str, scan: Any) -> Tensor:
     dtype), on the host: integers carry no gradient."""
     axis = _axis(self, dim, op)
     values = scan(self.cpu().numpy().astype(np.int64), axis=axis)
-    return _core.Tensor.from_numpy(np.ascontiguousarray(values)).to(self.device)
+    return _core.Tensor.from_numpy(np.ascontiguousarray(values).reshape(tuple(self.shape))).to(self.device)
 
 
 def cumsum(self: Tensor, dim: int) -> Tensor:

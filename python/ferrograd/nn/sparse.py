@@ -10,7 +10,7 @@ from .. import functional as F
 from ..autograd import no_grad
 from . import init
 from ._param import empty_parameter
-from .module import Module
+from .module import Module, Parameter
 
 
 class Embedding(Module):
@@ -28,12 +28,31 @@ class Embedding(Module):
             with no_grad():
                 self.weight[self.padding_idx] = 0.0
 
+    @classmethod
+    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, padding_idx: Optional[int] = None) -> "Embedding":
+        """An Embedding whose table is ``embeddings`` [num_embeddings, embedding_dim] (shared, not
+        copied, as in PyTorch); ``freeze=True`` keeps it out of training (``requires_grad=False``,
+        still a registered parameter). A ``padding_idx`` row keeps its given values and receives no
+        gradient."""
+        if not isinstance(embeddings, Tensor) or embeddings.ndim != 2:
+            got = list(embeddings.shape) if isinstance(embeddings, Tensor) else type(embeddings).__name__
+            raise ValueError(f"Embedding.from_pretrained: argument `embeddings` expected a 2-d tensor, got {got}")
+        rows, cols = int(embeddings.shape[0]), int(embeddings.shape[1])
+        if padding_idx is not None and not -rows <= padding_idx < rows:
+            raise ValueError(f"Embedding.from_pretrained: argument `padding_idx` expected in [-{rows}, {rows}), got "
+                             f"{padding_idx}")
+        module = cls(rows, cols, padding_idx)
+        module.weight = Parameter(embeddings)
+        module.weight.requires_grad = not freeze
+        return module
+
     def forward(self, ids: Tensor) -> Tensor:
         if self.padding_idx is None:
             return F.embedding(ids, self.weight)
-        # Rows looked up through the padding index are cut from the graph, so that row gets no gradient.
-        keep = (ids != self.padding_idx).to("float32").unsqueeze(-1)
-        return F.embedding(ids, self.weight) * keep
+        # Rows looked up through the padding index keep their values but are cut from the graph, so
+        # that row gets no gradient.
+        rows = F.embedding(ids, self.weight)
+        return _core.where_((ids != self.padding_idx).unsqueeze(-1), rows, rows.detach())
 
     def _to_layer(self) -> _core.Layer:
         if self.padding_idx is not None:

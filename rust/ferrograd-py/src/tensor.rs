@@ -273,6 +273,8 @@ impl PyTensor {
         self.inner.grad().map(PyTensor::from)
     }
 
+    /// Sets `.grad` to the given tensor as it is (a recorded one stays differentiable, as a
+    /// `create_graph` backward pass leaves it), or clears it with None.
     #[setter(grad)]
     fn set_grad(&self, grad: Option<PyRef<'_, PyTensor>>) -> PyResult<()> {
         if let Some(g) = &grad {
@@ -284,7 +286,7 @@ impl PyTensor {
                 )));
             }
         }
-        self.inner.set_grad(grad.map(|g| g.inner.detach()));
+        self.inner.set_grad(grad.map(|g| g.inner.clone()));
         Ok(())
     }
 

@@ -10,6 +10,7 @@ labels)``, a ``Subset`` of one, or a ``DataLoader`` over either, and run them in
 from .collate import default_collate
 from .datasets import ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split
 from .loader import DataLoader
+from .sampler import Sampler, WeightedRandomSampler
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "DataLoader",
-           "default_collate"]
+           "default_collate", "Sampler", "WeightedRandomSampler"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 import numpy as np
 
@@ -10,6 +10,7 @@ from ... import _core
 from ..._generator import Generator
 from .collate import default_collate
 from .datasets import IterableDataset, TensorDataset
+from .sampler import sampler_length
 
 
 class DataLoader:
@@ -23,12 +24,15 @@ class DataLoader:
     :class:`ferrograd.data.Dataset` runs the native loader (``x`` float32, uint8 images scaled to
     [0, 1]; ``y`` int64), which prepares the next batch on a Rust thread. ``num_workers`` and
     ``pin_memory`` are accepted for PyTorch code and change nothing: batches are built in this
-    process.
+    process. ``sampler`` (keyword, as PyTorch's; excludes ``shuffle``) is an iterable of indices
+    with a length, e.g. a :class:`WeightedRandomSampler`, iterated afresh at every pass; a loader
+    with a sampler batches in Python (``fit`` cannot run it in Rust).
     """
 
     def __init__(self, dataset: Any, batch_size: Optional[int] = 1, shuffle: bool = False, drop_last: bool = False,
                  collate_fn: Optional[Callable[[list[Any]], Any]] = None, num_workers: int = 0,
-                 pin_memory: bool = False, generator: Optional[Generator] = None) -> None:
+                 pin_memory: bool = False, generator: Optional[Generator] = None, *,
+                 sampler: Optional[Iterable[int]] = None) -> None:
         if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool)
                                        or batch_size < 1):
             raise ValueError(f"DataLoader: argument `batch_size` expected a positive int or None, got {batch_size!r}")
@@ -41,6 +45,12 @@ class DataLoader:
         if self.iterable and shuffle:
             raise ValueError("DataLoader: argument `shuffle` expected False for an IterableDataset (a stream has no "
                              "order to shuffle), got True")
+        if sampler is not None and (shuffle or self.iterable):
+            raise ValueError(f"DataLoader: argument `sampler` expected None with "
+                             f"{'an IterableDataset' if self.iterable else 'shuffle=True'} (they exclude each other), "
+                             f"got {type(sampler).__name__}")
+        if sampler is not None:
+            sampler_length(sampler)
         if not self.iterable and not hasattr(dataset, "__getitem__"):
             raise TypeError(f"DataLoader: argument `dataset` expected a dataset with __getitem__ and __len__, or an "
                             f"IterableDataset, got {type(dataset).__name__}")
@@ -52,11 +62,12 @@ class DataLoader:
         self.num_workers = num_workers
         self.pin_memory = bool(pin_memory)
         self.generator = generator
+        self.sampler = sampler
 
     def __len__(self) -> int:
         if self.iterable:
             raise TypeError(f"DataLoader over an IterableDataset ({type(self.dataset).__name__}) has no length")
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else sampler_length(self.sampler)
         if self.batch_size is None:
             return n
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
@@ -71,6 +82,8 @@ class DataLoader:
         return int(randint(0, 2**24, (), generator=self.generator).item())
 
     def _order(self) -> list[int]:
+        if self.sampler is not None:
+            return [int(i) for i in self.sampler]
         n = len(self.dataset)
         if not self.shuffle:
             return list(range(n))

@@ -32,10 +32,11 @@ def native_dataset(dataset: Any) -> Optional[_core.Dataset]:
 
 def native_loader(loader: Any) -> Optional[_core.DataLoader]:
     """The native DataLoader for a :class:`DataLoader` whose dataset has a native form and that
-    batches with the default collation, else None."""
+    batches with the default collation and has no sampler, else None."""
     from .loader import DataLoader
 
-    if not isinstance(loader, DataLoader) or loader.collate_fn is not None or loader.batch_size is None:
+    if not isinstance(loader, DataLoader) or loader.collate_fn is not None or loader.batch_size is None \
+            or getattr(loader, "sampler", None) is not None:
         return None
     dataset = native_dataset(loader.dataset)
     if dataset is None:

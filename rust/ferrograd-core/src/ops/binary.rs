@@ -217,6 +217,9 @@ impl Tensor {
 
     fn binary(&self, rhs: &Tensor, op: BinaryOp, backward: impl BinaryBackward) -> Result<Tensor> {
         if self.dtype() != DType::F32 || rhs.dtype() != DType::F32 {
+            if let Some(dtype) = super::half_result(&[self, rhs]) {
+                return super::widened(&[self, rhs], dtype, |t| t[0].apply_binary(&t[1], op));
+            }
             if let Some(out) = self.promoted_binary(rhs, op)? {
                 return Ok(out);
             }

@@ -28,6 +28,13 @@ impl Tensor {
         }) {
             return out;
         }
+        let operands: Vec<&Tensor> = [self, weight].into_iter().chain(bias).collect();
+        // Operands of one half type only: PyTorch's products refuse mixed dtypes.
+        if let Some(dtype) = super::half_result(&operands).filter(|&d| d != crate::DType::F32) {
+            return super::widened(&operands, dtype, |t| {
+                t[0].linear_then(&t[1], t.get(2), relu)
+            });
+        }
         const OP: &str = "linear";
         super::check_input_and_weight(OP, self, weight)?;
         crate::ensure_shape!(

@@ -10,6 +10,10 @@ impl Tensor {
         if let Some(out) = crate::autocast::lowered(&[self, rhs], true, |t| t[0].matmul(&t[1])) {
             return out;
         }
+        // Operands of one half type only: PyTorch's products refuse mixed dtypes.
+        if let Some(dtype) = super::half_result(&[self, rhs]).filter(|&d| d != crate::DType::F32) {
+            return super::widened(&[self, rhs], dtype, |t| t[0].matmul(&t[1]));
+        }
         super::expect_f32("matmul", self)?;
         super::expect_f32("matmul", rhs)?;
         super::same_device("matmul", self, rhs)?;

@@ -26,7 +26,40 @@ pub mod softmax;
 pub mod unary;
 pub mod unfold;
 
-use crate::{Error, Result, Tensor};
+use crate::{DType, Error, Result, Tensor};
+
+/// The result dtype of an op on half-precision operands (float16, bfloat16), which have no
+/// kernels of their own, or None when no operand is half precision: the operands' half type, or
+/// float32 when they mix two half types or a half and a float32 one (integer operands do not
+/// count). Such ops run through `widened`.
+pub(crate) fn half_result(operands: &[&Tensor]) -> Option<DType> {
+    let half = |d: DType| matches!(d, DType::F16 | DType::BF16);
+    let first = operands.iter().map(|t| t.dtype()).find(|&d| half(d))?;
+    let same = operands
+        .iter()
+        .map(|t| t.dtype())
+        .filter(|&d| half(d) || d == DType::F32)
+        .all(|d| d == first);
+    Some(if same { first } else { DType::F32 })
+}
+
+/// `op` on float32 copies of the half-precision operands, its result rounded to `result`: how
+/// PyTorch computes half arithmetic on the CPU (each result rounded once). The casts are
+/// recorded, so gradients reach the half operands in their own dtype.
+pub(crate) fn widened(
+    operands: &[&Tensor],
+    result: DType,
+    op: impl FnOnce(&[Tensor]) -> Result<Tensor>,
+) -> Result<Tensor> {
+    let widened = operands
+        .iter()
+        .map(|t| match t.dtype() {
+            DType::F16 | DType::BF16 => t.to_dtype(DType::F32),
+            _ => Ok((*t).clone()),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    op(&widened)?.to_dtype(result)
+}
 
 /// Errors unless `t` is float32 (the compute dtype).
 pub(crate) fn expect_f32(op: &'static str, t: &Tensor) -> Result<()> {

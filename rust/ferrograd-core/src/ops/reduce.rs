@@ -94,6 +94,9 @@ impl Tensor {
         if is_integral(self.dtype()) {
             return self.integral_reduce("sum", axes, keepdim, IntegralReduce::Sum);
         }
+        if let Some(dtype) = super::half_result(&[self]) {
+            return super::widened(&[self], dtype, |t| t[0].sum_axes(axes, keepdim));
+        }
         let (shape, values) = if self.device() == crate::Device::Cpu {
             super::expect_f32("sum", self)?;
             let st = self.storage()?;

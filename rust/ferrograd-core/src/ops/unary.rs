@@ -402,6 +402,9 @@ impl Tensor {
             // Float math of integers promotes to float32, as in PyTorch.
             return self.to_dtype(crate::DType::F32)?.unary(name, op, backward);
         }
+        if let Some(dtype) = super::half_result(&[self]) {
+            return super::widened(&[self], dtype, |t| t[0].unary(name, op, backward));
+        }
         let backward: Arc<UnaryBackward> = Arc::new(backward);
         if self.is_channels_last_only() {
             return Tensor::in_nhwc_order(&[self], |v| v[0].unary_in_order(name, op, backward));
