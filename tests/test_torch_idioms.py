@@ -310,6 +310,9 @@ def test_to_names_both_kinds_of_argument_for_an_unknown_string():
         with pytest.raises(ValueError, match=rf"to\(\): argument expected a device .* or a dtype .*got '{bad}'"):
             x.to(bad)
     assert x.to("int64").dtype == "int64" and x.to("cpu").dtype == "float32"
+    # A conversion that changes nothing returns the tensor itself, as in PyTorch.
+    assert x.to("cpu") is x and x.to("float32") is x and x.to(x) is x and x.to(device="cpu") is x
+    assert x.to("cpu", copy=True) is not x and x.to("int64") is not x
 
 
 def test_norms_and_medians_of_values_holding_nan_are_nan():

@@ -492,7 +492,7 @@ def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
             raise ValueError(f"to(): argument expected a device ('cpu', 'cuda', 'cuda:N') or a dtype (one of "
                              f"{sorted(_DTYPE_NAMES)}), got {arg!r}")
     if not kwargs and len(args) == 1 and not isinstance(args[0], Tensor):
-        return _core_to(self, args[0])
+        return _same_or(self, _core_to(self, args[0]))
     device: Any = kwargs.pop("device", None)
     dtype: Any = kwargs.pop("dtype", None)
     non_blocking = kwargs.pop("non_blocking", False)
@@ -527,9 +527,16 @@ def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         out = _core_to(out, dtype)
     if memory_format is not None:
         out = _core_to(out, memory_format=memory_format)
+    out = _same_or(self, out)
     if copy and out is self:
         out = self.clone()
     return out
+
+
+def _same_or(self: Tensor, out: Tensor) -> Tensor:
+    """``self`` when ``out`` is the same tensor (a conversion that changed nothing), as PyTorch's
+    ``to`` returns ``self``; else ``out``. A tensor's hash is its core identity."""
+    return self if hash(out) == hash(self) else out
 
 
 def _reduce_dim(name: str, dim: Any, axis: Any) -> Any:
