@@ -74,20 +74,6 @@ def test_masked_fill_accepts_a_zero_dim_value_and_index_fill_matches_numpy(rng: 
     np.testing.assert_array_equal(t.numpy(), expected)
 
 
-def test_index_fill_fallback_matches_numpy_and_names_bad_arguments() -> None:
-    from ferrograd.tensor_torch_extras import _index_fill
-
-    x = np.arange(12, dtype=np.float32).reshape(3, 4)
-    expected = x.copy()
-    expected[[0, 2]] = 9.0
-    np.testing.assert_array_equal(_index_fill(fg.tensor(x), 0, fg.tensor([2, -3]), fg.tensor(9.0)).numpy(), expected)
-    with pytest.raises(IndexError, match=r"index_fill: argument `index` expected values in \[-4, 4\), got values "
-                                         "from 0 to 4"):
-        _index_fill(fg.tensor(x), 1, fg.tensor([0, 4]), 1.0)
-    with pytest.raises(ValueError, match="index_fill: argument `value` expected a number or a 0-d tensor"):
-        _index_fill(fg.tensor(x), 1, fg.tensor([0]), fg.ones(2))
-
-
 def test_index_put_sets_and_accumulates_like_numpy() -> None:
     x = np.arange(12, dtype=np.float32).reshape(3, 4)
     rows, cols = np.array([0, 2, 0]), np.array([1, 3, 1])

@@ -30,6 +30,7 @@ from .dtypes import FLOATING_DTYPES
 from .tensor_in_place import _in_place
 from .tensor_counting import _on
 from .tensor_methods import ValuesIndices, _axis, _host
+from .tensor_torch_forms import _require_tensor, index_fill
 
 _INTEGER_DTYPES = ("int64", "int32", "uint8", "int8")
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
@@ -40,12 +41,6 @@ class MinMax(NamedTuple):
 
     min: Tensor
     max: Tensor
-
-
-def _need_tensor(value: Any, op: str, arg: str) -> Tensor:
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{op}: argument `{arg}` expected a Tensor, got {type(value).__name__}")
-    return value
 
 
 def _need_float(t: Tensor, op: str, arg: str = "input") -> None:
@@ -69,7 +64,7 @@ def _scalar(value: Any, op: str, arg: str) -> float:
 
 def masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
     """Sets the entries where the bool ``mask`` (broadcast to ``self``) holds to ``value``, in place."""
-    _need_tensor(mask, "masked_fill_", "mask")
+    _require_tensor("masked_fill_", "mask", mask)
     fill = _scalar(value, "masked_fill_", "value")
     return _in_place(self, "masked_fill_", value, lambda: self.masked_fill(mask, fill))
 
@@ -81,7 +76,7 @@ def _index_tensors(self: Tensor, indices: Any, op: str) -> tuple[Tensor, ...]:
         raise ValueError(f"{op}: argument `indices` expected 1 to {self.ndim} index tensors (one per leading "
                          f"dimension), got {len(indices)}")
     for i, index in enumerate(indices):
-        _need_tensor(index, op, f"indices[{i}]")
+        _require_tensor(op, f"indices[{i}]", index)
         if index.dtype not in ("int64", "int32", "bool"):
             raise TypeError(f"{op}: argument `indices[{i}]` expected an integer or bool tensor, got dtype "
                             f"{index.dtype}")
@@ -140,8 +135,8 @@ def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """Adds ``src[i][j]...`` into ``self`` at the position ``index`` names along ``dim``, in place;
     as in PyTorch, ``index`` may be smaller than ``src``, whose leading block is then used."""
     axis = _axis(self, dim, "scatter_add_")
-    _need_tensor(index, "scatter_add_", "index")
-    _need_tensor(src, "scatter_add_", "src")
+    _require_tensor("scatter_add_", "index", index)
+    _require_tensor("scatter_add_", "src", src)
     if index.ndim != src.ndim or any(i > s for i, s in zip(index.shape, src.shape)):
         raise ValueError(f"scatter_add_: argument `index` expected a shape no larger than `src` "
                          f"{list(src.shape)} in every dimension, got {list(index.shape)}")
@@ -152,44 +147,15 @@ def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return _in_place(self, "scatter_add_", src, lambda: self.scatter_add(axis, index, part.contiguous()))
 
 
-def _dim_mask(self: Tensor, dim: int, index: Tensor, op: str) -> Tensor:
-    """A bool tensor, broadcastable to ``self``, true at the positions ``index`` names along ``dim``."""
-    axis = _axis(self, dim, op)
-    _need_tensor(index, op, "index")
-    if index.dtype not in ("int64", "int32") or index.ndim > 1:
-        raise ValueError(f"{op}: argument `index` expected a 0-d or 1-D integer tensor, got dtype {index.dtype} "
-                         f"and shape {list(index.shape)}")
-    size = self.shape[axis] if self.ndim else 1
-    positions = _host(index).astype(np.int64).reshape(-1)
-    if positions.size and (positions.min() < -size or positions.max() >= size):
-        raise IndexError(f"{op}: argument `index` expected values in [{-size}, {size}), got values from "
-                         f"{int(positions.min())} to {int(positions.max())}")
-    mask = np.zeros(size, dtype=bool)
-    mask[positions] = True
-    shape = [1] * self.ndim
-    if self.ndim:
-        shape[axis] = size
-    return _on(mask.reshape(shape), self)
-
-
-def _index_fill(self: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
-    """A copy of ``self`` with the slices at ``index`` along ``dim`` set to ``value`` (used where
-    :class:`Tensor` has no ``index_fill`` method)."""
-    mask = _dim_mask(self, dim, index, "index_fill")
-    return self.masked_fill(mask, _scalar(value, "index_fill", "value"))
-
-
 def index_fill_(self: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     """Sets the slices at ``index`` along ``dim`` to ``value``, in place (``index_fill`` written
     into ``self``)."""
-    method = getattr(Tensor, "index_fill", None)
-    compute = method if method is not None else _index_fill
-    return _in_place(self, "index_fill_", value, lambda: compute(self, dim, index, value))
+    return _in_place(self, "index_fill_", value, lambda: index_fill(self, dim, index, value))
 
 
 def lerp_(self: Tensor, end: Tensor, weight: Any) -> Tensor:
     """``self += weight * (end - self)`` in place."""
-    _need_tensor(end, "lerp_", "end")
+    _require_tensor("lerp_", "end", end)
     grad_source = weight if isinstance(weight, Tensor) and weight.requires_grad else end
     return _in_place(self, "lerp_", grad_source, lambda: self.lerp(end, weight))
 
@@ -259,12 +225,12 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
            dim: Optional[int] = None) -> Any:
     """The distinct entries in ascending order (see :meth:`Tensor.unique`), with optional inverse
     positions and counts (int64)."""
-    return _need_tensor(input, "unique", "input").unique(sorted, return_inverse, return_counts, dim)
+    return _require_tensor("unique", "input", input).unique(sorted, return_inverse, return_counts, dim)
 
 
 def bincount(input: Tensor, weights: Optional[Tensor] = None, minlength: int = 0) -> Tensor:
     """How often each value 0, 1, ... occurs in a 1-D integer tensor (see :meth:`Tensor.bincount`)."""
-    return _need_tensor(input, "bincount", "input").bincount(weights, minlength)
+    return _require_tensor("bincount", "input", input).bincount(weights, minlength)
 
 
 def _side(right: bool, side: Optional[str], op: str) -> Literal["left", "right"]:
@@ -291,14 +257,14 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
     (sorted along its last dimension) to keep it sorted: before equal entries (``side='left'``)
     or after them (``right=True`` / ``side='right'``). An N-D ``sorted_sequence`` searches each
     row for the matching row of ``input``. int64 (int32 with ``out_int32``)."""
-    seq = _need_tensor(sorted_sequence, "searchsorted", "sorted_sequence")
+    seq = _require_tensor("searchsorted", "sorted_sequence", sorted_sequence)
     where = _side(right, side, "searchsorted")
     values, scalar = _search_values(input, seq, "searchsorted")
     if seq.ndim == 0:
         raise ValueError("searchsorted: argument `sorted_sequence` expected at least 1 dimension, got a 0-d tensor")
     rows = _host(seq)
     if sorter is not None:
-        order = _host(_need_tensor(sorter, "searchsorted", "sorter")).astype(np.int64)
+        order = _host(_require_tensor("searchsorted", "sorter", sorter)).astype(np.int64)
         if order.shape != rows.shape:
             raise ValueError(f"searchsorted: argument `sorter` expected shape {list(rows.shape)}, got "
                              f"{list(order.shape)}")
@@ -319,7 +285,7 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
 def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False, right: bool = False) -> Tensor:
     """The bucket of each value of ``input`` among the 1-D sorted ``boundaries``: the i with
     ``boundaries[i-1] < x <= boundaries[i]`` (``right=True``: ``boundaries[i-1] <= x < boundaries[i]``)."""
-    edges = _need_tensor(boundaries, "bucketize", "boundaries")
+    edges = _require_tensor("bucketize", "boundaries", boundaries)
     if edges.ndim != 1:
         raise ValueError(f"bucketize: argument `boundaries` expected a 1-D tensor, got shape {list(edges.shape)}")
     values, _ = _search_values(input, edges, "bucketize")
@@ -332,7 +298,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0.0, max: float = 0.0) ->
     """A histogram of ``bins`` equal-width bins over [``min``, ``max``] (the data's range when both
     are equal; widened by 1 each side when that is a single value); entries outside are ignored,
     the last bin includes ``max``. Float (the input's dtype, float32 for integers)."""
-    t = _need_tensor(input, "histc", "input")
+    t = _require_tensor("histc", "input", input)
     if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins <= 0:
         raise ValueError(f"histc: argument `bins` expected a positive integer, got {bins!r}")
     low, high = float(min), float(max)
@@ -356,7 +322,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0.0, max: float = 0.0) ->
 
 def _quantile(input: Tensor, q: Any, dim: Optional[int], keepdim: bool, interpolation: str, op: str,
               ignore_nan: bool) -> Tensor:
-    t = _need_tensor(input, op, "input")
+    t = _require_tensor(op, "input", input)
     _need_float(t, op)
     if interpolation not in _INTERPOLATIONS:
         raise ValueError(f"{op}: argument `interpolation` expected one of {list(_INTERPOLATIONS)}, got "
@@ -445,7 +411,7 @@ def nanquantile(input: Tensor, q: Any, dim: Optional[int] = None, keepdim: bool 
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> ValuesIndices:
     """The ``k``-th smallest entry (``k`` from 1) along ``dim`` and its index, as ``(values,
     indices)``; gradients go to the chosen entries."""
-    t = _need_tensor(input, "kthvalue", "input")
+    t = _require_tensor("kthvalue", "input", input)
     axis = _axis(t, dim, "kthvalue")
     x = t.reshape(1) if t.ndim == 0 else t
     size = x.shape[axis]
@@ -463,12 +429,12 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Val
 def median(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Any:
     """The lower median of all entries, or ``(values, indices)`` along ``dim`` (see
     :meth:`Tensor.median`)."""
-    return _need_tensor(input, "median", "input").median(dim, keepdim)
+    return _require_tensor("median", "input", input).median(dim, keepdim)
 
 
 def _cumulative(input: Tensor, dim: int, op: str, better: Callable[[np.ndarray, np.ndarray], np.ndarray]
                 ) -> ValuesIndices:
-    t = _need_tensor(input, op, "input")
+    t = _require_tensor(op, "input", input)
     axis = _axis(t, dim, op)
     x = t.reshape(1) if t.ndim == 0 else t
     rows = np.moveaxis(_host(x), axis, -1)
@@ -505,7 +471,7 @@ def cummin(input: Tensor, dim: int) -> ValuesIndices:
 def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     """``log(cumsum(exp(input), dim))``, computed stably (a log-space prefix scan of
     ``logaddexp``); differentiable."""
-    t = _need_tensor(input, "logcumsumexp", "input")
+    t = _require_tensor("logcumsumexp", "input", input)
     _need_float(t, "logcumsumexp")
     axis = _axis(t, dim, "logcumsumexp")
     if t.ndim == 0:
@@ -532,7 +498,7 @@ def logcumsumexp(input: Tensor, dim: int) -> Tensor:
 
 def aminmax(input: Tensor, *, dim: Optional[int] = None, keepdim: bool = False) -> MinMax:
     """The minimum and maximum (of all entries, or along ``dim``), as ``(min, max)``."""
-    t = _need_tensor(input, "aminmax", "input")
+    t = _require_tensor("aminmax", "input", input)
     if t.numel() == 0:
         raise ValueError(f"aminmax: expected a non-empty tensor, got shape {list(t.shape)}")
     if dim is None:
@@ -549,7 +515,7 @@ def aminmax(input: Tensor, *, dim: Optional[int] = None, keepdim: bool = False) 
 def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
     """Each slice of ``input`` along ``dim`` whose ``p``-norm exceeds ``maxnorm`` is rescaled to
     norm ``maxnorm`` (``maxnorm / (norm + 1e-7)``, as PyTorch); the others are kept. Differentiable."""
-    t = _need_tensor(input, "renorm", "input")
+    t = _require_tensor("renorm", "input", input)
     _need_float(t, "renorm")
     if t.ndim == 0:
         raise ValueError("renorm: argument `input` expected at least 1 dimension, got a 0-d tensor")
@@ -580,7 +546,7 @@ def randint_like(input: Tensor, low: int = 0, high: Optional[int] = None, *, dty
     given (``randint_like(t, high)`` starts at 0)."""
     from .creation import randint
 
-    t = _need_tensor(input, "randint_like", "input")
+    t = _require_tensor("randint_like", "input", input)
     if high is None:
         low, high = 0, low
     out = randint(low, high, [int(s) for s in t.shape], dtype="int64", device=str(t.device)).to(dtype or t.dtype)
