@@ -592,6 +592,8 @@ def test_attention_with_dropout_or_wide_heads_on_the_device_runs_composed(rng: n
         lambda ps: fg.optim.AdamW(ps, lr=1e-2, weight_decay=0.1),
         lambda ps: fg.optim.RMSprop(ps, lr=1e-2, momentum=0.5, centered=True),
         lambda ps: fg.optim.RMSprop(ps, lr=1e-2),
+        lambda ps: fg.optim.Adagrad(ps, lr=1e-1, lr_decay=0.1, weight_decay=1e-2, initial_accumulator_value=0.1),
+        lambda ps: fg.optim.Adamax(ps, lr=1e-2, weight_decay=1e-2),
     ],
 )
 def test_optimizer_steps_match_the_cpu(make: Callable, rng: np.random.Generator) -> None:
@@ -610,7 +612,25 @@ def test_optimizer_steps_match_the_cpu(make: Callable, rng: np.random.Generator)
 
 
 @gpu
-@pytest.mark.parametrize("algorithm", ["sgd", "adamw"])
+@pytest.mark.parametrize("decoupled", [False, True])
+def test_radam_steps_match_the_cpu_before_and_after_rectification(decoupled: bool, rng: np.random.Generator) -> None:
+    """Eight steps with b2 = 0.9: five of plain bias-corrected momentum, three rectified."""
+    p0 = rng.standard_normal((3, 50)).astype(np.float32)
+    grads = [rng.standard_normal((3, 50)).astype(np.float32) for _ in range(8)]
+    final = {}
+    for device in ("cpu", "cuda"):
+        p = leaf(p0, device)
+        opt = fg.optim.RAdam([p], lr=1e-2, betas=(0.9, 0.9), weight_decay=1e-2, decoupled_weight_decay=decoupled)
+        for g in grads:
+            opt.zero_grad()
+            (p * fg.tensor(g).to(device)).sum().backward()
+            opt.step()
+        final[device] = p.detach().cpu().numpy()
+    np.testing.assert_allclose(final["cuda"], final["cpu"], rtol=1e-5, atol=1e-6)
+
+
+@gpu
+@pytest.mark.parametrize("algorithm", ["sgd", "adamw", "adagrad"])
 def test_fused_steps_over_many_parameters_match_the_cpu(algorithm: str, rng: np.random.Generator) -> None:
     """40 parameters (two fused launches of up to 32), sizes from 1 to past one 4096-element chunk."""
     shapes = [(int(rng.integers(1, 5000)),) for _ in range(38)] + [(3, 4097), (1,)]
@@ -619,8 +639,9 @@ def test_fused_steps_over_many_parameters_match_the_cpu(algorithm: str, rng: np.
     final = {}
     for device in ("cpu", "cuda"):
         ps = [leaf(p, device) for p in p0]
-        opt = (fg.optim.SGD(ps, lr=0.1, momentum=0.9) if algorithm == "sgd"
-               else fg.optim.AdamW(ps, lr=1e-2, weight_decay=0.1))
+        opt = {"sgd": lambda: fg.optim.SGD(ps, lr=0.1, momentum=0.9),
+               "adamw": lambda: fg.optim.AdamW(ps, lr=1e-2, weight_decay=0.1),
+               "adagrad": lambda: fg.optim.Adagrad(ps, lr=0.1, lr_decay=0.2)}[algorithm]()
         for step in grads:
             opt.zero_grad()
             for p, g in zip(ps, step):

@@ -15,7 +15,7 @@ COMPILER = shutil.which("g++") or shutil.which("clang++")
 
 
 @pytest.mark.skipif(COMPILER is None, reason="needs a C++20 compiler (g++ or clang++)")
-@pytest.mark.parametrize("program", ["conv.cpp", "flash_attention.cpp", "pool.cpp"])
+@pytest.mark.parametrize("program", ["conv.cpp", "flash_attention.cpp", "optim.cpp", "pool.cpp"])
 def test_emulated_kernel_matches_its_float64_reference(program: str, tmp_path: Path) -> None:
     assert COMPILER is not None
     binary = tmp_path / "emulated"

@@ -95,6 +95,92 @@ def test_rmsprop(problem, centered, momentum):
     np.testing.assert_allclose(got, p, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("maximize", [False, True])
+def test_adagrad(problem, maximize):
+    """torch.optim.Adagrad's update: a rate decaying from the second step, L2 decay, a sum of
+    squares starting at ``initial_accumulator_value``."""
+    p0, grads = problem
+    lr, lr_decay, wd, init, eps = 0.05, 0.3, 0.02, 0.1, 1e-10
+    p = p0.astype(np.float64)
+    total = np.full_like(p, init)
+    for t, g in enumerate(grads, 1):
+        g = (-g if maximize else g) + wd * p
+        total = total + g * g
+        p = p - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(total) + eps)
+    got = _run(lambda ps: fg.optim.Adagrad(ps, lr=lr, lr_decay=lr_decay, weight_decay=wd, initial_accumulator_value=init,
+                                           eps=eps, maximize=maximize), grads, p0)
+    np.testing.assert_allclose(got, p, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("maximize", [False, True])
+def test_adamax(problem, maximize):
+    p0, grads = problem
+    lr, (b1, b2), eps, wd = 0.02, (0.8, 0.9), 1e-6, 0.05
+    p = p0.astype(np.float64)
+    m, u = np.zeros_like(p), np.zeros_like(p)
+    for t, g in enumerate(grads, 1):
+        g = (-g if maximize else g) + wd * p
+        m = b1 * m + (1 - b1) * g
+        u = np.maximum(b2 * u, np.abs(g) + eps)
+        p = p - lr / (1 - b1**t) * m / u
+    got = _run(lambda ps: fg.optim.Adamax(ps, lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd, maximize=maximize),
+               grads, p0)
+    np.testing.assert_allclose(got, p, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("decoupled", [False, True])
+def test_radam_before_and_after_rectification(rng, decoupled):
+    """With b2 = 0.9 the rectification is undefined for the first five steps (plain
+    bias-corrected momentum: rho_t <= 5) and applies from the sixth; eight steps cover both."""
+    p0 = rng.standard_normal(300).astype(np.float32)
+    grads = [rng.standard_normal(300).astype(np.float32) for _ in range(8)]
+    lr, (b1, b2), eps, wd = 0.01, (0.8, 0.9), 1e-7, 0.1
+    p = p0.astype(np.float64)
+    m, v = np.zeros_like(p), np.zeros_like(p)
+    rho_inf = 2 / (1 - b2) - 1
+    rectified = []
+    for t, g in enumerate(grads, 1):
+        if decoupled:
+            p = p * (1 - lr * wd)
+        else:
+            g = g + wd * p
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        corrected = m / (1 - b1**t)
+        rho_t = rho_inf - 2 * t * b2**t / (1 - b2**t)
+        rectified.append(rho_t > 5)
+        if rho_t > 5:
+            rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            p = p - corrected * lr * (math.sqrt(1 - b2**t) / (np.sqrt(v) + eps)) * rect
+        else:
+            p = p - corrected * lr
+    assert not any(rectified[:5]) and all(rectified[5:])
+    got = _run(lambda ps: fg.optim.RAdam(ps, lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd,
+                                         decoupled_weight_decay=decoupled), grads, p0)
+    np.testing.assert_allclose(got, p, rtol=1e-5, atol=1e-6)
+
+
+def test_adagrad_state_round_trips_and_bad_options_are_named(problem):
+    p0, grads = problem
+    x = fg.tensor(p0.copy(), requires_grad=True)
+    o1 = fg.optim.Adagrad([x], lr=0.1, lr_decay=0.5, initial_accumulator_value=0.2)
+    x.grad = fg.tensor(grads[0])
+    o1.step()
+    state = o1.state[x]
+    assert state["step"] == 1
+    np.testing.assert_allclose(state["sum"].numpy(), 0.2 + grads[0].astype(np.float64) ** 2, rtol=1e-6)
+    y = fg.tensor(x.detach().numpy(), requires_grad=True)
+    o2 = fg.optim.Adagrad([y], lr=0.1, lr_decay=0.5, initial_accumulator_value=0.2)
+    o2.load_state_dict(o1.state_dict())
+    for o, t in ((o1, x), (o2, y)):
+        t.grad = fg.tensor(grads[1])
+        o.step()
+    np.testing.assert_array_equal(x.detach().numpy(), y.detach().numpy())
+    for option in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
+        with pytest.raises(ValueError, match=option):
+            fg.optim.Adagrad([x], **{option: -1.0})
+
+
 def test_param_groups_skip_missing_grads_and_state_dict(problem):
     p0, grads = problem
     a = fg.tensor(p0.copy(), requires_grad=True)
@@ -223,3 +309,26 @@ def test_reduce_lr_on_plateau_follows_pytorch():
     np.testing.assert_allclose(lrs[:6], [1.0, 0.1, 0.01, 1e-3, 1e-4, 1e-5])
     with pytest.raises(ValueError, match="ReduceLROnPlateau: argument `factor` expected a value in \\[0, 1\\), got 2"):
         lr_scheduler.ReduceLROnPlateau(fg.optim.SGD([fg.zeros(1, requires_grad=True)], lr=1.0), factor=2)
+
+
+def test_adagrad_steps_in_fit_equal_a_python_loop(rng):
+    """The Rust training loop steps the same optimizer object: one unshuffled epoch of `fit` with
+    Adagrad leaves the parameters of the hand-written loop."""
+    x = rng.standard_normal((96, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 96).astype(np.int64)
+    data = fg.data.from_numpy(x, y)
+    fg.manual_seed(0)
+    a = fg.nn.Sequential(fg.nn.Linear(6, 8), fg.nn.Tanh(), fg.nn.Linear(8, 3))
+    b = fg.nn.Sequential(fg.nn.Linear(6, 8), fg.nn.Tanh(), fg.nn.Linear(8, 3))
+    b.load_state_dict(a.state_dict())
+    start = a[0].weight.detach().numpy().copy()
+    opt_a, opt_b = (fg.optim.Adagrad(m.parameters(), lr=0.2, lr_decay=0.1, weight_decay=1e-3) for m in (a, b))
+    a.fit(data, epochs=1, batch_size=32, optimizer=opt_a, shuffle=False, verbose=False)
+    for i in range(0, 96, 32):
+        opt_b.zero_grad()
+        fg.functional.cross_entropy(b(fg.tensor(x[i:i + 32])), fg.tensor(y[i:i + 32])).backward()
+        opt_b.step()
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        np.testing.assert_allclose(pa.detach().numpy(), pb.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert opt_a.state[a[0].weight]["step"] == 3
+    assert np.abs(a[0].weight.detach().numpy() - start).max() > 1e-2

@@ -1,4 +1,4 @@
-"""SGD, Adam, AdamW and RMSprop with PyTorch's update rules; each step is one fused Rust loop per
+"""SGD, Adam, AdamW, RMSprop, Adagrad, Adamax and RAdam with PyTorch's update rules; each step is one fused Rust loop per
 parameter, and the state lives in Rust."""
 
 from __future__ import annotations
@@ -14,6 +14,15 @@ def _check(name: str, value: float, low: float = 0.0, high: float | None = None)
     if value < low or (high is not None and value >= high):
         bound = f"[{low}, {high})" if high is not None else f">= {low}"
         raise ValueError(f"argument `{name}` expected a value in {bound}, got {value}")
+
+
+def _check_adam_family(lr: float, betas: tuple[float, float], eps: float, weight_decay: float) -> None:
+    """The options that Adam, AdamW, Adamax and RAdam share."""
+    _check("lr", lr)
+    _check("betas[0]", betas[0], 0.0, 1.0)
+    _check("betas[1]", betas[1], 0.0, 1.0)
+    _check("eps", eps)
+    _check("weight_decay", weight_decay)
 
 
 class SGD(Optimizer):
@@ -39,11 +48,7 @@ class Adam(Optimizer):
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False) -> None:
-        _check("lr", lr)
-        _check("betas[0]", betas[0], 0.0, 1.0)
-        _check("betas[1]", betas[1], 0.0, 1.0)
-        _check("eps", eps)
-        _check("weight_decay", weight_decay)
+        _check_adam_family(lr, betas, eps, weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize))
 
 
@@ -70,6 +75,50 @@ class RMSprop(Optimizer):
         _check("momentum", momentum)
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
                                       centered=centered, maximize=maximize))
+
+
+class Adagrad(Optimizer):
+    """Adagrad: each coordinate steps by ``lr_t / (sqrt(sum of its squared gradients) + eps)``,
+    where ``lr_t = lr / (1 + (t - 1) * lr_decay)`` at step ``t``; the sum starts at
+    ``initial_accumulator_value``."""
+
+    _algorithm = "adagrad"
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, maximize: bool = False) -> None:
+        _check("lr", lr)
+        _check("lr_decay", lr_decay)
+        _check("weight_decay", weight_decay)
+        _check("initial_accumulator_value", initial_accumulator_value)
+        _check("eps", eps)
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize))
+
+
+class Adamax(Optimizer):
+    """Adamax, Adam's infinity-norm variant: ``u = max(beta2 * u, |g| + eps)`` replaces the
+    second moment, and the step is ``lr / (1 - beta1^t) * m / u``."""
+
+    _algorithm = "adamax"
+
+    def __init__(self, params: Iterable[Any], lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, maximize: bool = False) -> None:
+        _check_adam_family(lr, betas, eps, weight_decay)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, maximize=maximize))
+
+
+class RAdam(Optimizer):
+    """Rectified Adam: Adam whose adaptive rate is scaled by the rectification term ``r_t`` once
+    the variance of that rate is defined, and plain bias-corrected momentum before (the first
+    five steps with the default betas). ``decoupled_weight_decay`` decays as AdamW."""
+
+    _algorithm = "radam"
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, decoupled_weight_decay: bool = False, maximize: bool = False) -> None:
+        _check_adam_family(lr, betas, eps, weight_decay)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay, maximize=maximize))
 
 
 def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0) -> Tensor:

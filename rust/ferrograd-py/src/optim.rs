@@ -1,7 +1,8 @@
 //! The stateful optimizer that `ferrograd.optim` classes wrap, and gradient clipping.
 
 use ferrograd_core::optim::{
-    self, AdamConfig, Algorithm, Optimizer, ParamGroup, ParamState, RmspropConfig, SgdConfig,
+    self, AdagradConfig, AdamConfig, AdamaxConfig, Algorithm, Optimizer, ParamGroup, ParamState,
+    RmspropConfig, SgdConfig,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -23,6 +24,38 @@ fn opt<'py, V: FromPyObjectOwned<'py>>(options: &Bound<'py, PyDict>, key: &str) 
         .map_err(|_| PyValueError::new_err(format!("optimizer: option `{key}` has the wrong type")))
 }
 
+/// The update rules `parse_algorithm` knows.
+const ALGORITHMS: [&str; 7] = [
+    "sgd", "adam", "adamw", "rmsprop", "adagrad", "adamax", "radam",
+];
+
+fn unknown_algorithm(given: &str) -> PyErr {
+    PyValueError::new_err(format!(
+        "optimizer: argument `algorithm` expected one of {}, got {given:?}",
+        ALGORITHMS.join(", ")
+    ))
+}
+
+/// The options the Adam family shares (lr, betas, eps, weight_decay, maximize), with the
+/// rule's own decay form and amsgrad.
+fn adam_options(
+    o: &Bound<'_, PyDict>,
+    decoupled_weight_decay: bool,
+    amsgrad: bool,
+) -> PyResult<AdamConfig> {
+    let (beta1, beta2): (f32, f32) = opt(o, "betas")?;
+    Ok(AdamConfig {
+        lr: opt(o, "lr")?,
+        beta1,
+        beta2,
+        eps: opt(o, "eps")?,
+        weight_decay: opt(o, "weight_decay")?,
+        decoupled_weight_decay,
+        amsgrad,
+        maximize: opt(o, "maximize")?,
+    })
+}
+
 /// The update rule named `algorithm` with a group's options.
 fn parse_algorithm(algorithm: &str, o: &Bound<'_, PyDict>) -> PyResult<Algorithm> {
     Ok(match algorithm {
@@ -35,17 +68,7 @@ fn parse_algorithm(algorithm: &str, o: &Bound<'_, PyDict>) -> PyResult<Algorithm
             maximize: opt(o, "maximize")?,
         }),
         "adam" | "adamw" => {
-            let (beta1, beta2): (f32, f32) = opt(o, "betas")?;
-            Algorithm::Adam(AdamConfig {
-                lr: opt(o, "lr")?,
-                beta1,
-                beta2,
-                eps: opt(o, "eps")?,
-                weight_decay: opt(o, "weight_decay")?,
-                decoupled_weight_decay: algorithm == "adamw",
-                amsgrad: opt(o, "amsgrad")?,
-                maximize: opt(o, "maximize")?,
-            })
+            Algorithm::Adam(adam_options(o, algorithm == "adamw", opt(o, "amsgrad")?)?)
         }
         "rmsprop" => Algorithm::Rmsprop(RmspropConfig {
             lr: opt(o, "lr")?,
@@ -56,11 +79,27 @@ fn parse_algorithm(algorithm: &str, o: &Bound<'_, PyDict>) -> PyResult<Algorithm
             centered: opt(o, "centered")?,
             maximize: opt(o, "maximize")?,
         }),
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "optimizer: argument `algorithm` expected one of sgd, adam, adamw, rmsprop, got {other:?}"
-            )))
+        "adagrad" => Algorithm::Adagrad(AdagradConfig {
+            lr: opt(o, "lr")?,
+            lr_decay: opt(o, "lr_decay")?,
+            weight_decay: opt(o, "weight_decay")?,
+            initial_accumulator_value: opt(o, "initial_accumulator_value")?,
+            eps: opt(o, "eps")?,
+            maximize: opt(o, "maximize")?,
+        }),
+        "adamax" => {
+            let a = adam_options(o, false, false)?;
+            Algorithm::Adamax(AdamaxConfig {
+                lr: a.lr,
+                beta1: a.beta1,
+                beta2: a.beta2,
+                eps: a.eps,
+                weight_decay: a.weight_decay,
+                maximize: a.maximize,
+            })
         }
+        "radam" => Algorithm::Radam(adam_options(o, opt(o, "decoupled_weight_decay")?, false)?),
+        other => return Err(unknown_algorithm(other)),
     })
 }
 
@@ -74,13 +113,11 @@ pub struct PyOptimizer {
 
 #[pymethods]
 impl PyOptimizer {
-    /// An optimizer with no groups yet; `algorithm` is sgd, adam, adamw or rmsprop.
+    /// An optimizer with no groups yet; `algorithm` is one of `ALGORITHMS`.
     #[new]
     fn new(algorithm: String) -> PyResult<Self> {
-        if !["sgd", "adam", "adamw", "rmsprop"].contains(&algorithm.as_str()) {
-            return Err(PyValueError::new_err(format!(
-                "optimizer: argument `algorithm` expected one of sgd, adam, adamw, rmsprop, got {algorithm:?}"
-            )));
+        if !ALGORITHMS.contains(&algorithm.as_str()) {
+            return Err(unknown_algorithm(&algorithm));
         }
         Ok(PyOptimizer {
             inner: Optimizer::new(Vec::new()),

@@ -1,5 +1,5 @@
 //! Launches of `kernels/optim.cu`: in-place parameter updates on the device, several parameters
-//! per launch (`TensorList`) for SGD and Adam, one per launch for RMSprop.
+//! per launch (`TensorList`) for SGD, the Adam family and Adagrad, one per launch for RMSprop.
 
 use cudarc::driver::{CudaSlice, DevicePtr, DevicePtrMut, DeviceRepr, LaunchConfig, PushKernelArg};
 
@@ -21,6 +21,7 @@ struct TensorList {
     s2: [u64; LIST],
     a: [f32; LIST],
     b: [f32; LIST],
+    c: [f32; LIST],
     n: [i64; LIST],
     first_block: [i64; LIST + 1],
     count: i32,
@@ -30,12 +31,12 @@ struct TensorList {
 unsafe impl DeviceRepr for TensorList {}
 
 /// One parameter of a fused update: its gradient, up to three state buffers in the kernel's
-/// order (absent ones `None`), and its two per-parameter constants.
+/// order (absent ones `None`), and its three per-parameter constants.
 pub struct ListItem {
     pub param: Tensor,
     pub grad: Tensor,
     pub states: [Option<Tensor>; 3],
-    pub own: [f32; 2],
+    pub own: [f32; 3],
 }
 
 /// Launches `kernel(list, scalars...)` over `items`, `LIST` parameters per launch.
@@ -92,6 +93,7 @@ fn launch_list(kernel: &str, items: &[ListItem], scalars: &[f32]) -> Result<()> 
         s2: [0; LIST],
         a: [0.0; LIST],
         b: [0.0; LIST],
+        c: [0.0; LIST],
         n: [0; LIST],
         first_block: [0; LIST + 1],
         count: items.len() as i32,
@@ -136,7 +138,8 @@ fn launch_list(kernel: &str, items: &[ListItem], scalars: &[f32]) -> Result<()> 
         };
         list.g[t] = grad.device_ptr(&gpu.stream).0;
         let n = it.param.numel();
-        (list.a[t], list.b[t], list.n[t]) = (it.own[0], it.own[1], n as i64);
+        [list.a[t], list.b[t], list.c[t]] = it.own;
+        list.n[t] = n as i64;
         list.first_block[t] = blocks;
         blocks += n.div_ceil(CHUNK) as i64;
     }

@@ -5,6 +5,8 @@ use std::sync::RwLockWriteGuard;
 
 use rayon::prelude::*;
 
+use super::adagrad::adagrad_chunk;
+use super::adam_variants::{adamax_chunk, radam_chunk, radam_shared};
 use super::optimizer::Algorithm;
 use crate::cpu::simd::wide_fn;
 use crate::cuda::optim::{update_list, ListItem};
@@ -44,12 +46,12 @@ pub(crate) fn check_update_buffers(param: &Tensor, buffers: &[&Tensor]) -> Resul
 }
 
 /// One chunk of one parameter's update: the parameter's elements, its gradient's, its state
-/// buffers' (in the algorithm's order, absent ones `None`) and its two per-parameter constants.
+/// buffers' (in the algorithm's order, absent ones `None`) and its per-parameter constants.
 type Task<'a> = (
     &'a mut [f32],
     &'a [f32],
     [Option<&'a mut [f32]>; 3],
-    [f32; 2],
+    [f32; 3],
 );
 
 /// Runs `f` over every element of every parameter of `items` (all on the CPU) in one parallel
@@ -171,12 +173,15 @@ pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()
             Algorithm::Sgd(cfg) => update_list("sgd_list_f32", items, &sgd_shared(cfg)),
             Algorithm::Adam(cfg) => update_list("adam_list_f32", items, &adam_shared(cfg)),
             Algorithm::Rmsprop(cfg) => items.iter().try_for_each(|it| rmsprop_cuda(it, cfg)),
+            Algorithm::Adagrad(cfg) => update_list("adagrad_list_f32", items, &cfg.shared()),
+            Algorithm::Adamax(cfg) => update_list("adamax_list_f32", items, &cfg.shared()),
+            Algorithm::Radam(cfg) => update_list("radam_list_f32", items, &radam_shared(cfg)),
         };
     }
     match *algorithm {
         Algorithm::Sgd(cfg) => {
             let [lr, sign, weight_decay, from_d, from_b] = sgd_shared(&cfg);
-            cpu_update_list(items, |(p, g, [buf, ..], [keep, take])| {
+            cpu_update_list(items, |(p, g, [buf, ..], [keep, take, _])| {
                 let k = SgdChunk {
                     lr,
                     weight_decay,
@@ -191,7 +196,7 @@ pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()
         }
         Algorithm::Adam(cfg) => {
             let [shrink, l2, b1, b2, eps, sign] = adam_shared(&cfg);
-            cpu_update_list(items, |(p, g, [m, v, vmax], [step_size, bias2_sqrt])| {
+            cpu_update_list(items, |(p, g, [m, v, vmax], [step_size, bias2_sqrt, _])| {
                 let k = AdamChunk {
                     step_size,
                     bias2_sqrt,
@@ -212,6 +217,30 @@ pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()
                 rmsprop_chunk(p, g, sq, ga, buf, cfg)
             }
         }),
+        Algorithm::Adagrad(cfg) => {
+            let shared = cfg.shared();
+            cpu_update_list(items, |(p, g, [sum, ..], [step_lr, ..])| {
+                if let Some(sum) = sum {
+                    adagrad_chunk(p, g, sum, step_lr, shared)
+                }
+            })
+        }
+        Algorithm::Adamax(cfg) => {
+            let shared = cfg.shared();
+            cpu_update_list(items, |(p, g, [m, u, _], [step_size, ..])| {
+                if let (Some(m), Some(u)) = (m, u) {
+                    adamax_chunk(p, g, m, u, step_size, shared)
+                }
+            })
+        }
+        Algorithm::Radam(cfg) => {
+            let shared = radam_shared(&cfg);
+            cpu_update_list(items, |(p, g, [m, v, _], own)| {
+                if let (Some(m), Some(v)) = (m, v) {
+                    radam_chunk(p, g, m, v, own, shared)
+                }
+            })
+        }
     }
 }
 
@@ -221,11 +250,11 @@ fn on_cuda(param: &Tensor) -> bool {
 
 /// SGD's per-parameter constants: the share of the momentum buffer kept and of the new direction
 /// taken (0 and 1 on the first step, when the buffer starts as the direction, as in PyTorch).
-fn sgd_own(cfg: &SgdConfig, first_step: bool) -> [f32; 2] {
+fn sgd_own(cfg: &SgdConfig, first_step: bool) -> [f32; 3] {
     if first_step {
-        [0.0, 1.0]
+        [0.0, 1.0, 0.0]
     } else {
-        [cfg.momentum, 1.0 - cfg.dampening]
+        [cfg.momentum, 1.0 - cfg.dampening, 0.0]
     }
 }
 
@@ -242,15 +271,15 @@ fn sgd_shared(cfg: &SgdConfig) -> [f32; 5] {
 
 /// Adam's per-parameter constants at 1-based `step`: the step size lr / (1 - b1^t) and
 /// sqrt(1 - b2^t).
-fn adam_own(cfg: &AdamConfig, step: u64) -> [f32; 2] {
+fn adam_own(cfg: &AdamConfig, step: u64) -> [f32; 3] {
     let bias1 = 1.0 - (cfg.beta1 as f64).powi(step as i32);
     let bias2_sqrt = (1.0 - (cfg.beta2 as f64).powi(step as i32)).sqrt() as f32;
-    [(cfg.lr as f64 / bias1) as f32, bias2_sqrt]
+    [(cfg.lr as f64 / bias1) as f32, bias2_sqrt, 0.0]
 }
 
 /// Adam's shared constants: shrink and l2 (decoupled decay scales p, L2 decay adds wd * p to the
 /// gradient; one of the two is a no-op), b1, b2, eps, sign.
-fn adam_shared(cfg: &AdamConfig) -> [f32; 6] {
+pub(crate) fn adam_shared(cfg: &AdamConfig) -> [f32; 6] {
     let sign = if cfg.maximize { -1.0 } else { 1.0 };
     let (shrink, l2) = if cfg.decoupled_weight_decay {
         (1.0 - cfg.lr * cfg.weight_decay, 0.0)
@@ -508,7 +537,7 @@ pub(crate) fn rmsprop_item(
             grad_avg.cloned(),
             momentum_buffer.cloned(),
         ],
-        own: [0.0, 0.0],
+        own: [0.0; 3],
     }
 }
 

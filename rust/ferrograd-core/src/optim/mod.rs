@@ -2,10 +2,14 @@
 //! gradient and state and writes parameter and state), with PyTorch's exact formulas, and the
 //! stateful [`Optimizer`] that applies them to parameter groups.
 
+mod adagrad;
+mod adam_variants;
 mod clip;
 pub(crate) mod kernels;
 mod optimizer;
 
+pub use adagrad::{adagrad_step, AdagradConfig};
+pub use adam_variants::AdamaxConfig;
 pub use clip::{clip_grad_norm, clip_on_device};
 pub use kernels::{adam_step, rmsprop_step, sgd_step, AdamConfig, RmspropConfig, SgdConfig};
 pub use optimizer::{Algorithm, Optimizer, ParamGroup, ParamState};

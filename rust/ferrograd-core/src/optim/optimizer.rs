@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use super::adagrad::{adagrad_item, AdagradConfig};
+use super::adam_variants::{adamax_item, radam_item, AdamaxConfig};
 use super::kernels::{
     adam_item, rmsprop_item, sgd_item, step_items, AdamConfig, RmspropConfig, SgdConfig,
 };
@@ -16,6 +18,10 @@ pub enum Algorithm {
     Sgd(SgdConfig),
     Adam(AdamConfig),
     Rmsprop(RmspropConfig),
+    Adagrad(AdagradConfig),
+    Adamax(AdamaxConfig),
+    /// RAdam with Adam's options (amsgrad unused).
+    Radam(AdamConfig),
 }
 
 impl Algorithm {
@@ -25,6 +31,9 @@ impl Algorithm {
             Algorithm::Sgd(c) => c.lr,
             Algorithm::Adam(c) => c.lr,
             Algorithm::Rmsprop(c) => c.lr,
+            Algorithm::Adagrad(c) => c.lr,
+            Algorithm::Adamax(c) => c.lr,
+            Algorithm::Radam(c) => c.lr,
         }
     }
 
@@ -34,6 +43,9 @@ impl Algorithm {
             Algorithm::Sgd(c) => c.lr = lr,
             Algorithm::Adam(c) => c.lr = lr,
             Algorithm::Rmsprop(c) => c.lr = lr,
+            Algorithm::Adagrad(c) => c.lr = lr,
+            Algorithm::Adamax(c) => c.lr = lr,
+            Algorithm::Radam(c) => c.lr = lr,
         }
     }
 }
@@ -47,7 +59,7 @@ pub struct ParamGroup {
 
 /// What the optimizer remembers of one parameter: its step count and named buffers with
 /// PyTorch's names (`exp_avg`, `exp_avg_sq`, `max_exp_avg_sq`, `momentum_buffer`, `square_avg`,
-/// `grad_avg`).
+/// `grad_avg`, `sum`, `exp_inf`).
 #[derive(Clone, Debug, Default)]
 pub struct ParamState {
     pub step: u64,
@@ -56,10 +68,15 @@ pub struct ParamState {
 
 impl ParamState {
     fn buffer(&mut self, name: &str, like: &Tensor) -> Result<Tensor> {
+        self.buffer_from(name, like, 0.0)
+    }
+
+    /// The buffer `name`, created filled with `initial` on first use.
+    fn buffer_from(&mut self, name: &str, like: &Tensor, initial: f32) -> Result<Tensor> {
         if let Some((_, t)) = self.buffers.iter().find(|(n, _)| n == name) {
             return Ok(t.clone());
         }
-        let t = like.detach().zeros_like()?;
+        let t = Tensor::full(like.shape(), initial as f64, like.dtype(), like.device())?;
         self.buffers.push((name.to_string(), t.clone()));
         Ok(t)
     }
@@ -174,6 +191,20 @@ fn update_item(
                 false => None,
             };
             rmsprop_item(p, grad, &s, g.as_ref(), b.as_ref())
+        }
+        Algorithm::Adagrad(cfg) => {
+            let sum = state.buffer_from("sum", p, cfg.initial_accumulator_value)?;
+            adagrad_item(p, grad, &sum, &cfg, state.step)
+        }
+        Algorithm::Adamax(cfg) => {
+            let m = state.buffer("exp_avg", p)?;
+            let u = state.buffer("exp_inf", p)?;
+            adamax_item(p, grad, [&m, &u], &cfg, state.step)
+        }
+        Algorithm::Radam(cfg) => {
+            let m = state.buffer("exp_avg", p)?;
+            let v = state.buffer("exp_avg_sq", p)?;
+            radam_item(p, grad, [&m, &v], &cfg, state.step)
         }
     })
 }

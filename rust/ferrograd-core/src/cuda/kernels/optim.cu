@@ -15,11 +15,12 @@
 struct TensorList {
     float* p[FG_LIST];
     const float* g[FG_LIST];
-    float* s0[FG_LIST];  // Adam: exp_avg; SGD: momentum buffer (null without momentum)
+    float* s0[FG_LIST];  // Adam: exp_avg; SGD: momentum buffer (null without momentum); Adagrad: sum
     float* s1[FG_LIST];  // Adam: exp_avg_sq
     float* s2[FG_LIST];  // Adam: max_exp_avg_sq (null without amsgrad)
-    float a[FG_LIST];    // Adam: step size lr / (1 - b1^t); SGD: share of the buffer kept
+    float a[FG_LIST];    // Adam: step size lr / (1 - b1^t); SGD: share of the buffer kept; Adagrad: lr_t
     float b[FG_LIST];    // Adam: sqrt(1 - b2^t); SGD: share of the new direction taken
+    float c[FG_LIST];    // RAdam: the variance rectification (0 while it is undefined)
     long long n[FG_LIST];
     long long first_block[FG_LIST + 1];
     int count;
@@ -70,6 +71,51 @@ extern "C" __global__ void adam_list_f32(TensorList L, float shrink, float l2, f
             vmax[i] = denom_v;
         }
         p[i] = p[i] * shrink - L.a[t] * mi / (sqrtf(denom_v) / L.b[t] + eps);
+    }
+}
+
+// Adagrad: s0 is the running sum of squares, a[t] the step's learning rate lr / (1 + (t - 1) * decay).
+extern "C" __global__ void adagrad_list_f32(TensorList L, float sign, float weight_decay, float eps) {
+    FG_LIST_FOR(L, t, i) {
+        float *p = L.p[t], *sum = L.s0[t];
+        float gi = sign * L.g[t][i] + weight_decay * p[i];
+        float si = sum[i] + gi * gi;
+        sum[i] = si;
+        p[i] -= L.a[t] * gi / (sqrtf(si) + eps);
+    }
+}
+
+// Adamax: s0 exp_avg, s1 the infinity norm u, a[t] the step size lr / (1 - b1^t). The maximum
+// keeps a NaN from either side, as torch.amax (fmaxf would drop it; x != x tests for NaN).
+extern "C" __global__ void adamax_list_f32(TensorList L, float sign, float weight_decay, float b1, float b2,
+                                           float eps) {
+    FG_LIST_FOR(L, t, i) {
+        float *p = L.p[t], *m = L.s0[t], *u = L.s1[t];
+        float gi = sign * L.g[t][i] + weight_decay * p[i];
+        float mi = m[i] + (gi - m[i]) * (1.f - b1);
+        float decayed = b2 * u[i], fresh = fabsf(gi) + eps;
+        float ui = (decayed != decayed || decayed > fresh) ? decayed : fresh;
+        m[i] = mi;
+        u[i] = ui;
+        p[i] -= L.a[t] * mi / ui;
+    }
+}
+
+// RAdam: s0 exp_avg, s1 exp_avg_sq; a[t] = 1 - b1^t, b[t] = sqrt(1 - b2^t), c[t] the
+// rectification (0 while undefined: the bias-corrected momentum alone).
+extern "C" __global__ void radam_list_f32(TensorList L, float lr, float shrink, float l2, float b1, float b2,
+                                          float eps, float sign) {
+    FG_LIST_FOR(L, t, i) {
+        float *p = L.p[t], *m = L.s0[t], *v = L.s1[t];
+        float pi = p[i] * shrink;
+        float gi = sign * L.g[t][i] + l2 * pi;
+        float mi = m[i] + (gi - m[i]) * (1.f - b1);
+        float vi = b2 * v[i] + (1.f - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        float step = mi / L.a[t] * lr;
+        if (L.c[t] > 0.f) step = step * (L.b[t] / (sqrtf(vi) + eps)) * L.c[t];
+        p[i] = pi - step;
     }
 }
 
