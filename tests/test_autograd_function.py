@@ -1,6 +1,7 @@
 """Custom operations through ``fg.autograd.Function`` (PyTorch's ``torch.autograd.Function``):
 values and gradients against JAX and by hand, straight-through and BPDA estimators, double
-backward, and the errors of a malformed backward."""
+backward, several outputs, PyTorch 2's ``setup_context`` form, and the errors of a malformed
+backward."""
 
 from __future__ import annotations
 
@@ -177,10 +178,118 @@ def test_malformed_backward_and_forward_raise_clear_errors():
         WrongCount.apply(a, fg.ones(3)).sum().backward()
     with pytest.raises(RuntimeError, match=r"WrongShape.backward: gradient 0 expected shape \(3,\), got \(\)"):
         WrongShape.apply(a).backward()
-    with pytest.raises(TypeError, match="NotATensor.forward: expected to return one Tensor, got float"):
+    with pytest.raises(TypeError, match="NotATensor.forward: expected to return a Tensor or a tuple holding Tensors, got float"):
         NotATensor.apply(a)
     with pytest.raises(KeyError, match="from the user's backward"):
         RaisesInside.apply(a).sum().backward()
     # The failed passes left the graph usable: a good backward still runs.
     ScaledCube.apply(a, 1.0, fg.zeros(3)).sum().backward()
     np.testing.assert_allclose(a.grad.numpy(), [3.0, 3.0, 3.0])
+
+
+class ProductAndSum(Function):
+    """``(x * y, x + y)``: two outputs, each with its own gradient in ``backward``."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return x * y, x + y
+
+    @staticmethod
+    def backward(ctx, grad_product, grad_sum):
+        x, y = ctx.saved_tensors
+        return grad_product * y + grad_sum, grad_product * x + grad_sum
+
+
+def test_two_outputs_get_their_own_gradients():
+    rng = np.random.default_rng(1)
+    xv, yv = (rng.standard_normal((2, 3)).astype(np.float32) for _ in range(2))
+    x, y = fg.tensor(xv, requires_grad=True), fg.tensor(yv, requires_grad=True)
+    product, total = ProductAndSum.apply(x, y)
+    np.testing.assert_allclose(product.detach().numpy(), xv * yv, rtol=1e-6)
+    np.testing.assert_allclose(total.detach().numpy(), xv + yv, rtol=1e-6)
+    assert product.shape == (2, 3) and product.requires_grad
+    (product.sin().sum() + (total * total).sum()).backward()
+    gx, gy = jax.grad(lambda a, b: jnp.sum(jnp.sin(a * b)) + jnp.sum((a + b) ** 2), argnums=(0, 1))(xv, yv)
+    np.testing.assert_allclose(x.grad.numpy(), gx, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y.grad.numpy(), gy, rtol=1e-5, atol=1e-6)
+    # An output the loss does not reach gets a zero gradient in backward.
+    x.grad = y.grad = None
+    ProductAndSum.apply(x, y)[1].sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.ones((2, 3)))
+    np.testing.assert_allclose(y.grad.numpy(), np.ones((2, 3)))
+
+
+def test_non_differentiable_outputs_and_non_tensor_values():
+    """A sort returning values, int64 indices, a float mask marked non-differentiable and a Python
+    number: only the values are recorded, and backward sees zeros for the tensors it ignores."""
+    seen = {}
+
+    class SortWithExtras(Function):
+        @staticmethod
+        def forward(ctx, x):
+            values, indices = x.sort()
+            mask = (values > 0).to("float32")
+            ctx.mark_non_differentiable(mask)
+            ctx.save_for_backward(indices)
+            return values, indices, mask, 7
+
+        @staticmethod
+        def backward(ctx, grad_values, grad_indices, grad_mask, grad_count):
+            seen["rest"] = (float(grad_indices.abs().sum()), float(grad_mask.abs().sum()), grad_count)
+            (indices,) = ctx.saved_tensors
+            return fg.zeros_like(grad_values).scatter(0, indices, grad_values)
+
+    xv = np.array([0.5, -2.0, 3.0, 1.0], np.float32)
+    x = fg.tensor(xv, requires_grad=True)
+    values, indices, mask, count = SortWithExtras.apply(x)
+    assert count == 7 and indices.dtype == "int64" and not mask.requires_grad and values.requires_grad
+    np.testing.assert_array_equal(indices.numpy(), np.argsort(xv))
+    (values * fg.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    # d/dx of sum(sorted(x) * w): each x gets the weight of its sorted position.
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 1.0, 4.0, 3.0])
+    assert seen["rest"] == (0.0, 0.0, None)
+
+
+def test_double_backward_through_two_outputs():
+    class SquareAndCube(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x, x * x * x
+
+        @staticmethod
+        def backward(ctx, g2, g3):
+            (x,) = ctx.saved_tensors
+            return g2 * 2.0 * x + g3 * 3.0 * x * x
+
+    xv = np.array([0.5, -1.5, 2.0], np.float32)
+    x = fg.tensor(xv, requires_grad=True)
+    square, cube = SquareAndCube.apply(x)
+    (g,) = fg.autograd.grad((square + cube).sum(), [x], create_graph=True)
+    np.testing.assert_allclose(g.detach().numpy(), 2 * xv + 3 * xv**2, rtol=1e-6)
+    g.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 + 6 * xv, rtol=1e-6)
+
+
+def test_setup_context_form():
+    """PyTorch 2's split form: forward without ctx, setup_context filling it."""
+
+    class Scale(Function):
+        @staticmethod
+        def forward(x, factor):
+            return x * factor
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.factor = inputs[1]
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * ctx.factor, None
+
+    x = fg.tensor([1.0, -2.0], requires_grad=True)
+    out = Scale.apply(x, 3.0)
+    np.testing.assert_allclose(out.detach().numpy(), [3.0, -6.0])
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])

@@ -4,15 +4,19 @@ the inputs' gradients. The straight-through estimators and BPDA (Backward Pass D
 Approximation) of adversarial-robustness work are written this way: a non-differentiable
 forward (quantisation, JPEG, a purifier) with the identity, or a smooth surrogate, as backward.
 
-Only tensor inputs receive gradients. The forward returns one tensor. A backward built from
-ferrograd ops can be differentiated again (``create_graph=True``); one marked
-:func:`once_differentiable` raises instead of silently dropping second-order terms.
+Only tensor inputs receive gradients. The forward returns one tensor or a tuple of them (other
+values may sit in the tuple). Several floating outputs are recorded as one node over their
+flattened concatenation, each output a view of it, so ``backward`` receives one gradient per
+output, zeros for outputs the loss did not reach (as PyTorch's materialised gradients). A
+backward built from ferrograd ops can be differentiated again (``create_graph=True``); one
+marked :func:`once_differentiable` raises instead of silently dropping second-order terms.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Optional
+import math
+from typing import Any, Callable, Optional, Sequence
 
 from . import _core
 from ._core import Tensor
@@ -26,6 +30,7 @@ class FunctionCtx:
     def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
         self.needs_input_grad = needs_input_grad
         self._saved: tuple[Optional[Tensor], ...] = ()
+        self._non_differentiable: set[int] = set()
         self.materialize_grads = True
 
     def save_for_backward(self, *tensors: Optional[Tensor]) -> None:
@@ -41,11 +46,13 @@ class FunctionCtx:
         return self._saved
 
     def mark_non_differentiable(self, *tensors: Tensor) -> None:
-        """Accepted for PyTorch compatibility; an integer output carries no gradient anyway."""
+        """Marks outputs that carry no gradient (indices, masks): they are returned unrecorded and
+        ``backward`` receives zeros for them. Integer outputs are never differentiable."""
+        self._non_differentiable.update(id(t) for t in tensors)
 
     def set_materialize_grads(self, value: bool) -> None:
-        """Accepted for PyTorch compatibility: the output's gradient always reaches ``backward``
-        as a tensor (the one-output forward always has one)."""
+        """Accepted for PyTorch compatibility: every output's gradient always reaches
+        ``backward`` as a tensor (zeros where the loss did not reach the output)."""
         self.materialize_grads = bool(value)
 
 
@@ -84,23 +91,40 @@ class Function:
         """The gradients of the inputs, given the output's gradient."""
         raise NotImplementedError("autograd.Function: subclasses must define backward(ctx, grad_output)")
 
+    @staticmethod
+    def setup_context(ctx: FunctionCtx, inputs: tuple[Any, ...], output: Any) -> None:
+        """PyTorch 2's split form: when a subclass defines it, ``forward(*args)`` takes no
+        ``ctx`` and this fills the context from the inputs and the output instead."""
+        raise NotImplementedError("autograd.Function: setup_context is defined by subclasses that use it")
+
     @classmethod
-    def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
-        """Runs ``forward`` and records ``backward`` for the tensor arguments."""
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        """Runs ``forward`` and records ``backward`` for the tensor arguments; returns what
+        ``forward`` returns (a Tensor, or a tuple)."""
         ctx = FunctionCtx(tuple(isinstance(a, Tensor) and a.requires_grad for a in args))
         previous = _core.set_grad_enabled(False)
         try:
-            out = cls.forward(ctx, *args, **kwargs)
+            if cls.setup_context is not Function.setup_context:
+                out = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, out)
+            else:
+                out = cls.forward(ctx, *args, **kwargs)
         finally:
             _core.set_grad_enabled(previous)
-        if not isinstance(out, Tensor):
-            raise TypeError(f"{cls.__name__}.forward: expected to return one Tensor, got {type(out).__name__}")
+        outputs = out if isinstance(out, tuple) else (out,)
+        if not any(isinstance(o, Tensor) for o in outputs):
+            raise TypeError(f"{cls.__name__}.forward: expected to return a Tensor or a tuple holding Tensors, got "
+                            f"{type(out).__name__}")
         positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         inputs = [args[i] for i in positions]
+        recorded = [i for i, o in enumerate(outputs) if isinstance(o, Tensor) and o.is_floating_point()
+                    and id(o) not in ctx._non_differentiable]
+        if not recorded or not previous or not any(t.requires_grad for t in inputs):
+            return out
         backward = cls.backward
 
-        def run_backward(grad: Tensor) -> list[Optional[Tensor]]:
-            grads = backward(ctx, grad)
+        def run_backward(grad_outputs: list[Any]) -> list[Optional[Tensor]]:
+            grads = backward(ctx, *grad_outputs)
             if not isinstance(grads, tuple):
                 grads = (grads,)
             if len(grads) != len(args):
@@ -109,7 +133,43 @@ class Function:
             return [_checked_gradient(cls.__name__, grads[i], args[i], i) for i in positions]
 
         twice = not getattr(backward, "_once_differentiable", False)
-        return _core.function_output(out, inputs, run_backward, twice)
+        if not isinstance(out, tuple):
+            return _core.function_output(out, inputs, lambda grad: run_backward([grad]), twice)
+        return _record_outputs(outputs, recorded, inputs, run_backward, twice)
+
+
+def _record_outputs(outputs: tuple[Any, ...], recorded: list[int], inputs: Sequence[Tensor],
+                    run_backward: Callable[[list[Any]], list[Optional[Tensor]]], twice: bool) -> tuple[Any, ...]:
+    """``outputs`` with the floating tensors at ``recorded`` replaced by views of one recorded
+    node over their flattened concatenation, whose backward splits the node's gradient into one
+    per output (zeros for the others' tensors, None for non-tensors) and calls ``run_backward``."""
+    tensors = [outputs[i] for i in recorded]
+    dtypes = {t.dtype for t in tensors}
+    packed_dtype = dtypes.pop() if len(dtypes) == 1 else "float32"
+    sizes = [math.prod(t.shape) for t in tensors]
+    starts = [sum(sizes[:k]) for k in range(len(sizes))]
+    previous = _core.set_grad_enabled(False)
+    try:
+        flat = _core.cat([t.reshape(-1).to(packed_dtype) for t in tensors], 0)
+    finally:
+        _core.set_grad_enabled(previous)
+
+    def piece(whole: Tensor, k: int) -> Tensor:
+        t = tensors[k]
+        return whole[starts[k]:starts[k] + sizes[k]].reshape(tuple(t.shape)).to(t.dtype)
+
+    def backward_of_packed(grad: Tensor) -> list[Optional[Tensor]]:
+        grad_outputs: list[Any] = [None if not isinstance(o, Tensor) else o.new_zeros(tuple(o.shape))
+                                   for o in outputs]
+        for k, i in enumerate(recorded):
+            grad_outputs[i] = piece(grad, k)
+        return run_backward(grad_outputs)
+
+    packed = _core.function_output(flat, list(inputs), backward_of_packed, twice)
+    result = list(outputs)
+    for k, i in enumerate(recorded):
+        result[i] = piece(packed, k)
+    return tuple(result)
 
 
 def _checked_gradient(name: str, grad: Any, input: Tensor, position: int) -> Optional[Tensor]:
