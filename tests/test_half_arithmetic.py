@@ -74,3 +74,53 @@ def test_gradients_reach_half_leaves_in_their_precision(dtype):
     spacing = {"float16": 2.0**-10, "bfloat16": 2.0**-7}[dtype]
     want_a = bv + bv.sum(0, keepdims=True)
     np.testing.assert_allclose(a.grad.float().numpy(), want_a, rtol=4 * spacing, atol=4 * spacing)
+
+
+@pytest.mark.parametrize("dtype,np_type", HALF_TYPES)
+def test_softmax_norms_and_convolutions_compute_in_float32(dtype, np_type):
+    """softmax, log_softmax, layer_norm and conv2d on half tensors: the float32 op on the widened
+    values, rounded once to the input's dtype (PyTorch's CPU kernels do the same), with gradients
+    reaching the half leaves in their own dtype; logsumexp rounds after each step, as PyTorch's
+    composite does."""
+    import ferrograd.functional as F
+
+    rng = np.random.default_rng(5)
+    x = fg.tensor(rng.standard_normal((3, 2, 6, 7)).astype(np.float32)).to(dtype).requires_grad_()
+    w = fg.tensor(rng.standard_normal((4, 2, 3, 3)).astype(np.float32) * 0.3).to(dtype).requires_grad_()
+    b = fg.tensor(rng.standard_normal(4).astype(np.float32)).to(dtype)
+    gamma = fg.tensor(rng.standard_normal(7).astype(np.float32))  # float32 affine on a half input
+    x32, w32, b32 = (t.detach().float() for t in (x, w, b))
+
+    def rounded(t: fg.Tensor) -> np.ndarray:
+        return t.detach().to(dtype).float().numpy()
+
+    cases = [
+        (x.softmax(-1), x32.softmax(-1)),
+        (F.log_softmax(x, 1), F.log_softmax(x32, 1)),
+        (F.layer_norm(x, (7,), gamma), F.layer_norm(x32, (7,), gamma)),
+        (F.conv2d(x, w, b, padding=1), F.conv2d(x32, w32, b32, padding=1)),
+    ]
+    for got, want in cases:
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got.detach().float().numpy(), rounded(want))
+    # The same values through numpy: the half softmax is the float32 one rounded.
+    xv = x32.numpy()
+    e = np.exp(xv - xv.max(-1, keepdims=True))
+    spacing = {"float16": 2.0**-10, "bfloat16": 2.0**-7}[dtype]
+    np.testing.assert_allclose(cases[0][0].detach().float().numpy(), e / e.sum(-1, keepdims=True), rtol=spacing)
+    # logsumexp step by step in the half dtype: x - max, exp, sum, log, + max, each rounded.
+    def half(a: np.ndarray) -> np.ndarray:
+        return a.astype(np_type).astype(np.float32)
+
+    top = xv.max(3, keepdims=True)
+    steps = half(np.log(half(half(np.exp(half(xv - top))).sum(3, keepdims=True)))) + top
+    got = x.logsumexp(3)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got.detach().float().numpy(), half(steps)[..., 0], rtol=spacing, atol=spacing)
+    (F.conv2d(x, w, b, padding=1).float().sum() + x.softmax(-1).float().pow(2).sum()).backward()
+    assert x.grad is not None and x.grad.dtype == dtype and w.grad is not None and w.grad.dtype == dtype
+    x32.requires_grad_()
+    w32.requires_grad_()
+    (F.conv2d(x32, w32, b32, padding=1).sum() + x32.softmax(-1).pow(2).sum()).backward()
+    np.testing.assert_allclose(x.grad.float().numpy(), x32.grad.numpy(), rtol=4 * spacing, atol=4 * spacing)
+    np.testing.assert_allclose(w.grad.float().numpy(), w32.grad.numpy(), rtol=4 * spacing, atol=4 * spacing)

@@ -118,10 +118,8 @@ def test_gradients_flow_through_casts_in_each_dtype(rng: np.random.Generator) ->
     np.testing.assert_array_equal(h.grad.float().numpy(), bf16_values(w))
 
 
-def test_ops_that_compute_in_float32_name_the_dtype() -> None:
+def test_mixed_dtype_products_name_the_dtype() -> None:
     h = fg.ones(2, 2, dtype="float16")
-    with pytest.raises(TypeError, match="float32.*float16|float16.*float32"):
-        h.softmax(0)
     with pytest.raises(TypeError, match="float16"):
         fg.nn.Linear(2, 2)(h)  # a float32 layer: products refuse mixed dtypes, as in PyTorch
 

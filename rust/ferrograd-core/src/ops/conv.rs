@@ -232,6 +232,15 @@ impl Tensor {
                 .conv2d_then(weight, bias, stride, padding, dilation, groups, relu)?
                 .squeeze(Some(0));
         }
+        let operands: Vec<&Tensor> = [self, weight].into_iter().chain(bias).collect();
+        let host_half = super::half_result(&operands).filter(|&d| d != crate::DType::F32);
+        if let (crate::Device::Cpu, Some(dtype)) = (self.device(), host_half) {
+            // The host kernels compute in float32; half operands convolve there and round once
+            // (GPUs have native half kernels).
+            return super::widened(&operands, dtype, |t| {
+                t[0].conv2d_then(&t[1], t.get(2), stride, padding, dilation, groups, relu)
+            });
+        }
         let geo = conv_geometry(self, weight, bias, stride, padding, dilation, groups)?;
         if let crate::Device::Cuda(_) = self.device() {
             return super::conv_cuda::conv2d_implicit_gemm(self, weight, bias, &geo, relu);

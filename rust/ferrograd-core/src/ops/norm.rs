@@ -295,6 +295,17 @@ pub fn layer_norm(
     eps: f32,
 ) -> Result<Tensor> {
     const OP: &str = "layer_norm";
+    if matches!(x.dtype(), crate::DType::F16 | crate::DType::BF16) {
+        // PyTorch normalises half inputs in float32 (with float32 or half affine parameters)
+        // and rounds the result to the input's dtype once.
+        let operands: Vec<&Tensor> = [Some(x), weight, bias].into_iter().flatten().collect();
+        return super::widened(&operands, x.dtype(), |t| {
+            let mut affine = t[1..].iter();
+            let w = weight.and_then(|_| affine.next());
+            let b = bias.and_then(|_| affine.next());
+            layer_norm(&t[0], normalized_shape, w, b, eps)
+        });
+    }
     super::expect_f32(OP, x)?;
     let k = normalized_shape.len();
     crate::ensure_shape!(

@@ -17,12 +17,22 @@ impl Tensor {
     }
 
     /// log(sum(exp(x))) along `dim`; its gradient is softmax(x) times the incoming gradient.
+    /// A half-precision input runs the same steps in its own dtype (each rounded once, as
+    /// PyTorch's composite does); its row maxima, exact in any dtype, are found in float32.
     pub fn logsumexp(&self, dim: isize, keepdim: bool) -> Result<Tensor> {
-        super::expect_f32("logsumexp", self)?;
+        let half = super::half_result(&[self]).is_some();
+        if !half {
+            super::expect_f32("logsumexp", self)?;
+        }
         let d = normalize_axis("logsumexp", dim, self.rank())?;
         let shift = {
             let _guard = crate::NoGradGuard::new();
-            let m = self.max_dim(d as isize, true)?;
+            let wide = if half {
+                self.to_dtype(crate::DType::F32)?
+            } else {
+                self.clone()
+            };
+            let m = wide.max_dim(d as isize, true)?;
             // Rows of -inf keep a zero shift so the result is -inf, not NaN.
             let finite = m.abs()?.lt(&Tensor::full(
                 &[],
@@ -30,7 +40,9 @@ impl Tensor {
                 crate::DType::F32,
                 m.device(),
             )?)?;
-            finite.where_cond(&m, &m.zeros_like()?)?
+            finite
+                .where_cond(&m, &m.zeros_like()?)?
+                .to_dtype(self.dtype())?
         };
         let lse = self
             .sub(&shift)?
@@ -46,6 +58,9 @@ impl Tensor {
     }
 
     fn softmax_along(&self, op: &'static str, dim: isize, log: bool) -> Result<Tensor> {
+        if let Some(dtype) = super::half_result(&[self]) {
+            return super::widened(&[self], dtype, |t| t[0].softmax_along(op, dim, log));
+        }
         super::expect_f32(op, self)?;
         if self.rank() == 0 {
             return self.reshape(&[1])?.softmax_along(op, 0, log)?.reshape(&[]);
