@@ -431,7 +431,7 @@ def test_bad_arguments_raise_clear_errors():
         F.rrelu(x, 0.5, 0.1)
     with pytest.raises(ValueError, match=r"gumbel_softmax: argument `tau` expected a value > 0, got 0"):
         F.gumbel_softmax(x, tau=0)
-    with pytest.raises(ValueError, match=r"softmin: argument `dim` expected a dimension of a 2-d input, got 2"):
+    with pytest.raises(IndexError, match=r"softmin: argument `dim` expected a value in \[-2, 1\], got 2"):
         F.softmin(x, 2)
     with pytest.raises(ValueError, match=r"soft_margin_loss: argument `reduction` expected one of 'none', 'mean', "
                                          r"'sum', got 'avg'"):

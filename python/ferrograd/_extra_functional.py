@@ -12,6 +12,7 @@ from ._composite_activations import elu, logsigmoid
 from ._core import Tensor
 from ._generator import Generator, uniform
 from .tensor_in_place import in_place_result
+from .tensor_methods import _axis
 
 __all__ = [
     "selu", "celu", "glu", "softmin", "gumbel_softmax", "hardshrink", "softshrink", "tanhshrink", "threshold",
@@ -22,12 +23,6 @@ __all__ = [
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
-
-
-def _axis(op: str, dim: int, ndim: int) -> int:
-    if not -max(ndim, 1) <= dim < max(ndim, 1):
-        raise ValueError(f"{op}: argument `dim` expected a dimension of a {ndim}-d input, got {dim}")
-    return dim % max(ndim, 1)
 
 
 def _reduce(op: str, loss: Tensor, reduction: str) -> Tensor:
@@ -71,7 +66,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     along ``dim`` (whose size must be even)."""
     if input.ndim == 0:
         raise ValueError("glu: argument `input` expected at least 1 dimension, got a 0-d tensor")
-    axis = _axis("glu", dim, input.ndim)
+    axis = _axis(input, dim, "glu")
     if input.shape[axis] % 2:
         raise ValueError(f"glu: argument `input` expected an even size along dim {dim}, got shape {list(input.shape)}")
     a, b = input.chunk(2, axis)
@@ -83,7 +78,7 @@ def softmin(input: Tensor, dim: Optional[int] = None) -> Tensor:
     3-d inputs, else 1)."""
     if dim is None:
         dim = 0 if input.ndim in (0, 1, 3) else 1
-    _axis("softmin", dim, input.ndim)
+    _axis(input, dim, "softmin")
     return _core.softmax(-input, dim, False)
 
 
@@ -95,7 +90,7 @@ def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: fl
     + y_soft``). ``eps`` is accepted for PyTorch code and unused, as in PyTorch."""
     if not tau > 0:
         raise ValueError(f"gumbel_softmax: argument `tau` expected a value > 0, got {tau!r}")
-    axis = _axis("gumbel_softmax", dim, logits.ndim)
+    axis = _axis(logits, dim, "gumbel_softmax")
     u = uniform("gumbel_softmax", generator, list(logits.shape), device=str(logits.device))
     if u.dtype != logits.dtype:
         u = u.to(logits.dtype)
