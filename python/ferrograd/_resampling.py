@@ -1,11 +1,13 @@
-"""Resizing: ``interpolate`` (nearest, nearest-exact, linear / bilinear / trilinear, area) and
-pixel (un)shuffling, composed from differentiable ops.
+"""Resizing: ``interpolate`` (nearest, nearest-exact, linear / bilinear / trilinear, bicubic,
+area) and pixel (un)shuffling, composed from differentiable ops.
 
 Nearest resizing by whole factors is a broadcast copy (its gradient sums each block); other
 sizes pick source positions with ``index_select``. The linear modes are separable: along each
 spatial axis, from the last to the first as PyTorch's kernels nest them, the two neighbouring
 source slices are taken with ``index_select`` and mixed with PyTorch's weights, computed in
 float32 from PyTorch's source-coordinate formulas, so results match its to float32 rounding.
+Bicubic resizing is separable the same way, with four border-clamped source slices per axis
+weighted by PyTorch's cubic convolution (A = -0.75).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import numpy as np
 from ._core import Tensor
 
 _LINEAR_MODES = {"linear": 1, "bilinear": 2, "trilinear": 3}
-INTERPOLATION_MODES = ("nearest", "nearest-exact", "area", *_LINEAR_MODES)
+_CORNER_MODES = (*_LINEAR_MODES, "bicubic")
+INTERPOLATION_MODES = ("nearest", "nearest-exact", "area", *_CORNER_MODES)
+_CUBIC_A = np.float32(-0.75)
 
 
 def _output_sizes(spatial: list[int], size: Optional[Union[int, Sequence[int]]],
@@ -84,6 +88,37 @@ def _linear_along(x: Tensor, axis: int, n_out: int, factor: Optional[float], ali
             + x.index_select(axis, _positions(high, x)) * _along(upper_weight, axis, x))
 
 
+def _cubic_weights(t: np.ndarray) -> list[np.ndarray]:
+    """PyTorch's ``get_cubic_upsample_coefficients``: the weights of the four taps at offsets
+    -1, 0, 1, 2 from the floor, for fractional parts ``t`` (float32)."""
+    a = _CUBIC_A
+
+    def near(x: np.ndarray) -> np.ndarray:  # |x| <= 1
+        return ((a + np.float32(2)) * x - (a + np.float32(3))) * x * x + np.float32(1)
+
+    def far(x: np.ndarray) -> np.ndarray:  # 1 < |x| < 2
+        return ((a * x - np.float32(5) * a) * x + np.float32(8) * a) * x - np.float32(4) * a
+
+    rest = np.float32(1) - t
+    return [far(t + np.float32(1)), near(t), near(rest), far(rest + np.float32(1))]
+
+
+def _cubic_along(x: Tensor, axis: int, n_out: int, factor: Optional[float], align_corners: bool) -> Tensor:
+    n_in = x.shape[axis]
+    dst = np.arange(n_out, dtype=np.float32)
+    if align_corners:
+        src = dst * (np.float32(n_in - 1) / np.float32(n_out - 1) if n_out > 1 else np.float32(0))
+    else:
+        # Unlike the linear modes, cubic source positions are not clamped at 0.
+        src = (dst + np.float32(0.5)) * _scale(n_in, n_out, factor) - np.float32(0.5)
+    # PyTorch's guard_index_and_lambda: the floor is at most the last index, the fraction in [0, 1].
+    floor = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    t = np.clip(src - floor.astype(np.float32), np.float32(0), np.float32(1)).astype(np.float32)
+    taps = [x.index_select(axis, _positions(np.clip(floor + offset, 0, n_in - 1), x)) * _along(weight, axis, x)
+            for offset, weight in zip(range(-1, 3), _cubic_weights(t))]
+    return taps[0] + taps[1] + taps[2] + taps[3]
+
+
 def _whole_factors(spatial: list[int], sizes: list[int]) -> Optional[list[int]]:
     if all(s % d == 0 for s, d in zip(sizes, spatial)):
         return [s // d for s, d in zip(sizes, spatial)]
@@ -95,9 +130,10 @@ def interpolate(x: Tensor, size: Optional[Union[int, Sequence[int]]] = None,
                 align_corners: Optional[bool] = None) -> Tensor:
     """Resizes the positions of an [N, C, ...] input (1 to 3 spatial axes) to ``size`` or by
     ``scale_factor``, as ``torch.nn.functional.interpolate``: ``mode`` is ``'nearest'``,
-    ``'nearest-exact'``, ``'linear'`` (1 axis), ``'bilinear'`` (2), ``'trilinear'`` (3) or
-    ``'area'`` (adaptive average pooling). ``align_corners`` (linear modes only) maps the corner
-    pixels' centres onto each other."""
+    ``'nearest-exact'``, ``'linear'`` (1 axis), ``'bilinear'`` (2), ``'trilinear'`` (3),
+    ``'bicubic'`` (2; cubic convolution with A = -0.75, so values may overshoot the input's range)
+    or ``'area'`` (adaptive average pooling). ``align_corners`` (linear and bicubic modes only)
+    maps the corner pixels' centres onto each other."""
     if mode not in INTERPOLATION_MODES:
         raise ValueError(f"interpolate: argument `mode` expected one of {list(INTERPOLATION_MODES)}, got {mode!r}")
     spatial = list(x.shape[2:])
@@ -110,8 +146,11 @@ def interpolate(x: Tensor, size: Optional[Union[int, Sequence[int]]] = None,
     if mode in _LINEAR_MODES and _LINEAR_MODES[mode] != len(spatial):
         raise ValueError(f"interpolate: mode {mode!r} expects {_LINEAR_MODES[mode]} spatial axes, got an input of "
                          f"shape {list(x.shape)}")
-    if align_corners is not None and mode not in _LINEAR_MODES:
-        raise ValueError(f"interpolate: argument `align_corners` applies only to the linear modes, got mode {mode!r}")
+    if mode == "bicubic" and len(spatial) != 2:
+        raise ValueError(f"interpolate: mode 'bicubic' expects 2 spatial axes, got an input of shape {list(x.shape)}")
+    if align_corners is not None and mode not in _CORNER_MODES:
+        raise ValueError(f"interpolate: argument `align_corners` applies only to the linear modes and 'bicubic', got "
+                         f"mode {mode!r}")
     sizes, factors = _output_sizes(spatial, size, scale_factor)
     if mode == "area":
         from .functional import adaptive_avg_pool2d
@@ -130,6 +169,8 @@ def interpolate(x: Tensor, size: Optional[Union[int, Sequence[int]]] = None,
         n_out, factor = sizes[axis - 2], factors[axis - 2]
         if mode in _LINEAR_MODES:
             out = _linear_along(out, axis, n_out, factor, bool(align_corners))
+        elif mode == "bicubic":
+            out = _cubic_along(out, axis, n_out, factor, bool(align_corners))
         else:
             out = _nearest_along(out, axis, n_out, factor, mode == "nearest-exact")
     return out

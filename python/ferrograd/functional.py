@@ -17,8 +17,11 @@ from ._extra_functional import (celu, cosine_embedding_loss, gaussian_nll_loss, 
                                 soft_margin_loss, softmin, softshrink, tanhshrink, threshold, triplet_margin_loss)
 from ._group_norm import group_norm, instance_norm
 from ._one_dimensional import avg_pool1d, conv1d, max_pool1d
+from ._padding_modes import PADDING_MODES, pad_by_mode
 from ._adaptive_max_pool import adaptive_max_pool2d
 from ._resampling import INTERPOLATION_MODES, interpolate, pixel_shuffle, pixel_unshuffle
+from ._fold import fold
+from ._grid_sampling import affine_grid, grid_sample
 from ._similarity import cosine_similarity, normalize
 from .tensor_in_place import in_place_result
 
@@ -34,7 +37,7 @@ __all__ = [
     "selu", "celu", "glu", "softmin", "gumbel_softmax", "hardshrink", "softshrink", "tanhshrink", "threshold",
     "rrelu", "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss", "soft_margin_loss",
     "multilabel_soft_margin_loss", "multi_margin_loss", "pairwise_distance", "triplet_margin_loss",
-    "poisson_nll_loss", "gaussian_nll_loss",
+    "poisson_nll_loss", "gaussian_nll_loss", "fold", "grid_sample", "affine_grid",
 ]
 
 IntOrPair = Union[int, Tuple[int, int]]
@@ -88,14 +91,27 @@ def silu(x: Tensor, inplace: bool = False) -> Tensor:
 
 
 def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
-    """Constant padding; ``pad`` lists (before, after) sizes starting from the last axis, as in
-    ``torch.nn.functional.pad``."""
-    if mode != "constant":
-        raise ValueError(f"pad: argument `mode` expected 'constant', got {mode!r}")
+    """Pads ``x``; ``pad`` lists (before, after) sizes starting from the last axis, as in
+    ``torch.nn.functional.pad``. Modes:
+
+    - ``'constant'``: fills with ``value``, on any number of axes (negative sizes crop);
+    - ``'reflect'``: mirrors about the edge without repeating it (sizes below the axis size);
+    - ``'replicate'``: repeats the edge element;
+    - ``'circular'``: wraps around (sizes at most the axis size).
+
+    The last three pad 1, 2 or 3 trailing axes (2, 4 or 6 sizes, non-negative) of an input with
+    1 or 2 more dimensions, and take no ``value`` (it must stay 0). Their gradient sums over every
+    output position an input element fills."""
+    if mode not in PADDING_MODES:
+        raise ValueError(f"pad: argument `mode` expected one of {list(PADDING_MODES)}, got {mode!r}")
     if len(pad) % 2:
         raise ValueError(f"pad: argument `pad` expected an even number of sizes, got {len(pad)}")
     pairs = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)]
-    return _core.pad(x, pairs, float(value))
+    if mode == "constant":
+        return _core.pad(x, pairs, float(value))
+    if value != 0:
+        raise ValueError(f"pad: argument `value` expected 0 in mode {mode!r} (only 'constant' fills), got {value!r}")
+    return pad_by_mode(x, pairs, mode)
 
 
 def one_hot(labels: Tensor, num_classes: int = -1) -> Tensor:

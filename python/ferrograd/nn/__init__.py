@@ -9,6 +9,7 @@ from .activation import (ELU, GELU, Dropout, Dropout2d, Flatten, Hardsigmoid, Ha
 from .container import ModuleDict, ModuleList, Sequential
 from .conv import Conv1d, Conv2d, ConvTranspose2d
 from .linear import Identity, Linear
+from .folding import Fold, Unfold
 from .extra_layers import (CELU, GLU, RReLU, SELU, CosineEmbeddingLoss, GaussianNLLLoss, Hardshrink,
                            HingeEmbeddingLoss, MarginRankingLoss, MultiLabelSoftMarginLoss, MultiMarginLoss,
                            PoissonNLLLoss, Softmin, SoftMarginLoss, Softshrink, Tanhshrink, Threshold,
@@ -18,6 +19,8 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDi
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm
 from .preprocess import Normalize
+from .padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d, ReflectionPad1d, ReflectionPad2d,
+                      ReplicationPad1d, ReplicationPad2d, ZeroPad1d, ZeroPad2d)
 from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from .rnn import GRU, LSTM
 from .transformer import (LearnedPositionalEmbedding, MultiheadAttention, SinusoidalPositionalEncoding,
@@ -37,7 +40,9 @@ __all__ = [
     "AdaptiveMaxPool2d", "PixelShuffle", "PixelUnshuffle", "functional", "PReLU", "HuberLoss",
     "SELU", "CELU", "GLU", "Softmin", "Hardshrink", "Softshrink", "Tanhshrink", "Threshold", "RReLU",
     "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
-    "MultiMarginLoss", "TripletMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss",
+    "MultiMarginLoss", "TripletMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss", "Fold", "Unfold",
+    "ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d",
+    "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d",
 ]
 
 # `ferrograd.nn.functional` is `ferrograd.functional`, so `import ferrograd.nn.functional as F` works.

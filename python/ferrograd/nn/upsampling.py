@@ -11,7 +11,7 @@ from .module import Module
 
 class Upsample(Module):
     """Resizing by ``size`` or ``scale_factor`` with ``F.interpolate``'s modes (``'nearest'``,
-    ``'nearest-exact'``, ``'linear'``, ``'bilinear'``, ``'trilinear'``, ``'area'``)."""
+    ``'nearest-exact'``, ``'linear'``, ``'bilinear'``, ``'trilinear'``, ``'bicubic'``, ``'area'``)."""
 
     def __init__(self, size: Optional[Union[int, Sequence[int]]] = None,
                  scale_factor: Optional[Union[float, Sequence[float]]] = None, mode: str = "nearest",

@@ -1,14 +1,16 @@
-"""``ferrograd.nn.utils``: gradient clipping and flat parameter vectors under PyTorch's module path."""
+"""``ferrograd.nn.utils``: gradient clipping, flat parameter vectors and (``rnn``) padded batches
+of sequences, under PyTorch's module paths."""
 
 from __future__ import annotations
 
 from typing import Iterable, Union
 
-from .._core import Tensor, cat
-from ..autograd import no_grad
-from ..optim.algorithms import clip_grad_norm_
+from ..._core import Tensor, cat
+from ...autograd import no_grad
+from ...optim.algorithms import clip_grad_norm_
+from . import rnn
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "rnn"]
 
 
 def clip_grad_value_(parameters: Union[Tensor, Iterable[Tensor]], clip_value: float) -> None:
