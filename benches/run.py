@@ -56,8 +56,11 @@ def main() -> None:
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     for table, suites in (("cpu", [n for n in names if n in CPU_SUITES]), ("gpu", [n for n in names if n == "gpu"])):
         if suites:
-            rows = [r for name in suites for r in SUITES[name](args.threads)]
-            text = rewrite_table(text, TABLES[table], rows, args, partial=bool(args.only) and table == "cpu")
+            results = {name: SUITES[name](args.threads) for name in suites}
+            rows = [r for name in suites for r in results[name]]
+            # A suite that skipped (a missing optional dependency) keeps its rows of the last run.
+            skipped = any(not results[name] for name in suites)
+            text = rewrite_table(text, TABLES[table], rows, args, partial=(bool(args.only) or skipped) and table == "cpu")
     path.write_text(text)
 
 
