@@ -630,6 +630,26 @@ def test_radam_steps_match_the_cpu_before_and_after_rectification(decoupled: boo
 
 
 @gpu
+@pytest.mark.parametrize("decoupled", [False, True])
+def test_nadam_steps_match_the_cpu_and_keep_mu_product_on_the_host(decoupled: bool, rng: np.random.Generator) -> None:
+    """Five steps; the momentum coefficients' product stays a 0-d CPU tensor, as in PyTorch."""
+    p0 = rng.standard_normal((3, 50)).astype(np.float32)
+    grads = [rng.standard_normal((3, 50)).astype(np.float32) for _ in range(5)]
+    final, products = {}, {}
+    for device in ("cpu", "cuda"):
+        p = leaf(p0, device)
+        opt = fg.optim.NAdam([p], lr=1e-2, weight_decay=1e-2, momentum_decay=0.05, decoupled_weight_decay=decoupled)
+        for g in grads:
+            opt.zero_grad()
+            (p * fg.tensor(g).to(device)).sum().backward()
+            opt.step()
+        final[device] = p.detach().cpu().numpy()
+        products[device] = opt.state[p]["mu_product"]
+    np.testing.assert_allclose(final["cuda"], final["cpu"], rtol=1e-5, atol=1e-6)
+    assert str(products["cuda"].device) == "cpu" and products["cuda"].item() == products["cpu"].item()
+
+
+@gpu
 @pytest.mark.parametrize("algorithm", ["sgd", "adamw", "adagrad"])
 def test_fused_steps_over_many_parameters_match_the_cpu(algorithm: str, rng: np.random.Generator) -> None:
     """40 parameters (two fused launches of up to 32), sizes from 1 to past one 4096-element chunk."""

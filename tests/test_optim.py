@@ -160,6 +160,70 @@ def test_radam_before_and_after_rectification(rng, decoupled):
     np.testing.assert_allclose(got, p, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("decoupled,maximize", [(False, False), (True, False), (False, True)])
+def test_nadam(problem, decoupled, maximize):
+    """torch.optim.NAdam's update: the momentum coefficient mu_t warms up with the momentum decay,
+    and the step mixes gradient and momentum with weights from the product of the mu_t."""
+    p0, grads = problem
+    lr, (b1, b2), eps, wd, psi = 0.01, (0.8, 0.9), 1e-7, 0.1, 0.05
+    p = p0.astype(np.float64)
+    m, v = np.zeros_like(p), np.zeros_like(p)
+    product = 1.0
+    for t, g in enumerate(grads, 1):
+        g = -g if maximize else g
+        if decoupled:
+            p = p * (1 - lr * wd)
+        else:
+            g = g + wd * p
+        mu, mu_next = (b1 * (1 - 0.5 * 0.96 ** (s * psi)) for s in (t, t + 1))
+        product *= mu
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        denom = np.sqrt(v / (1 - b2**t)) + eps
+        p = p - lr * (1 - mu) / (1 - product) * g / denom - lr * mu_next / (1 - product * mu_next) * m / denom
+    got = _run(lambda ps: fg.optim.NAdam(ps, lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd, momentum_decay=psi,
+                                         decoupled_weight_decay=decoupled, maximize=maximize), grads, p0)
+    np.testing.assert_allclose(got, p, rtol=1e-5, atol=1e-6)
+
+
+def test_nadam_mu_product_is_zero_dim_state_that_round_trips(problem, tmp_path):
+    """``mu_product`` is a 0-d float32 tensor beside the buffers, as in PyTorch: it survives
+    ``state_dict``/``load_state_dict`` and a training checkpoint, and a wrong shape is named."""
+    from ferrograd.training.checkpoint import load_training_checkpoint, save_training_checkpoint
+
+    p0, grads = problem
+    x = fg.tensor(p0.copy(), requires_grad=True)
+    o1 = fg.optim.NAdam([x], lr=0.02, momentum_decay=0.1)
+    for g in grads[:2]:
+        x.grad = fg.tensor(g)
+        o1.step()
+    product = o1.state[x]["mu_product"]
+    assert product.shape == () and product.dtype == "float32" and str(product.device) == "cpu"
+    mus = [np.float32(0.9 * (1 - 0.5 * 0.96 ** (t * 0.1))) for t in (1, 2)]
+    assert product.item() == np.float32(np.float32(1.0) * mus[0]) * mus[1]
+    y = fg.tensor(x.detach().numpy(), requires_grad=True)
+    o2 = fg.optim.NAdam([y], lr=0.02, momentum_decay=0.1)
+    o2.load_state_dict(o1.state_dict())
+    # A checkpoint holds a model and a loader position too; the optimizer's state is what is checked.
+    model = fg.nn.Linear(1, 1)
+    loader = fg.data.DataLoader(fg.data.from_numpy(np.zeros((2, 1), np.float32), np.zeros(2, np.int64)), 1)
+    save_training_checkpoint(tmp_path / "nadam.ckpt", model, o1, None, loader, 0, fg.training.History())
+    w = fg.tensor(x.detach().numpy(), requires_grad=True)
+    o3 = fg.optim.NAdam([w], lr=0.02, momentum_decay=0.1)
+    load_training_checkpoint(tmp_path / "nadam.ckpt", model, o3, None, None)
+    for o, t in ((o1, x), (o2, y), (o3, w)):
+        t.grad = fg.tensor(grads[2])
+        o.step()
+    np.testing.assert_array_equal(x.detach().numpy(), y.detach().numpy())
+    np.testing.assert_array_equal(x.detach().numpy(), w.detach().numpy())
+    bad = o1.state_dict()
+    bad["state"][0]["mu_product"] = np.ones(3, np.float32)
+    with pytest.raises(ValueError, match=r"optimizer state `mu_product`: expected shape \[\] \(one value\), got \[3\]"):
+        o2.load_state_dict(bad)
+    with pytest.raises(ValueError, match="momentum_decay"):
+        fg.optim.NAdam([x], momentum_decay=-1.0)
+
+
 def test_adagrad_state_round_trips_and_bad_options_are_named(problem):
     p0, grads = problem
     x = fg.tensor(p0.copy(), requires_grad=True)

@@ -3,7 +3,7 @@
 // chunk that each block takes (1, 4095, 4096, 4097, 9000 and 37 elements), so every block must
 // find its tensor and chunk from `first_block`. SGD (plain, momentum, Nesterov), Adam (L2 and
 // decoupled decay, amsgrad), Adagrad (decaying rate, initial accumulator) and Adamax each take
-// three steps, RAdam eight (five before its rectification starts, three after), the per-tensor
+// three steps, RAdam eight (five before its rectification starts, three after), NAdam four, the per-tensor
 // constants computed as the launcher does, against a float64 reference of PyTorch's formulas. Prints each case's worst relative error; exits non-zero past 1e-5.
 #include "emulate.h"
 #include "reference.h"
@@ -220,6 +220,46 @@ bool radam(bool decoupled) {
     return run(std::string("radam") + (decoupled ? ", decoupled decay" : ""), 0.0, 5, launch, reference, 8);
 }
 
+// The momentum coefficient mu_t warms up with the momentum decay; the launcher keeps the product of
+// the mu_t in float32 and passes the two update coefficients per tensor.
+bool nadam(bool decoupled) {
+    const double lr = 0.01, b1 = 0.8, b2 = 0.9, eps = 1e-7, wd = 0.1, psi = 0.05;
+    auto mu = [&](int step) { return b1 * (1 - 0.5 * std::pow(0.96, step * psi)); };
+    float product = 1.f;
+    double ref_product = 1.0;
+    auto launch = [&](int step, std::vector<Tensor>& ts) {
+        TensorList L{};
+        product *= float(mu(step));
+        const double grad_coef = -lr * (1 - mu(step)) / (1 - double(product));
+        const double momentum_coef = -lr * mu(step + 1) / (1 - double(product) * mu(step + 1));
+        const long long blocks = fill_list(L, ts, 2, float(1 - std::pow(b2, step)), float(grad_coef),
+                                           float(momentum_coef));
+        const float shrink = decoupled ? float(1 - lr * wd) : 1.f, l2 = decoupled ? 0.f : float(wd);
+        emulate_launch({unsigned(blocks)}, {256}, nadam_list_f32, L, shrink, l2, float(b1), float(b2), float(eps), 1.f);
+    };
+    int last_step = 0;
+    auto reference = [&](int step, Tensor& x) {
+        if (step != last_step) {
+            ref_product *= mu(step);
+            last_step = step;
+        }
+        const double mu_next_product = ref_product * mu(step + 1);
+        for (size_t i = 0; i < x.p.size(); ++i) {
+            double& p = x.rp[i];
+            double g = x.g[i];
+            if (decoupled) p *= 1 - lr * wd;
+            else g += wd * p;
+            double &m = x.rs[0][i], &v = x.rs[1][i];
+            m = b1 * m + (1 - b1) * g;
+            v = b2 * v + (1 - b2) * g * g;
+            const double denom = std::sqrt(v / (1 - std::pow(b2, step))) + eps;
+            p -= lr * (1 - mu(step)) / (1 - ref_product) * g / denom;
+            p -= lr * mu(step + 1) / (1 - mu_next_product) * m / denom;
+        }
+    };
+    return run(std::string("nadam") + (decoupled ? ", decoupled decay" : ""), 0.0, 6, launch, reference, 4);
+}
+
 }  // namespace
 
 int main() {
@@ -234,6 +274,8 @@ int main() {
     failed += !adamax();
     failed += !radam(false);
     failed += !radam(true);
+    failed += !nadam(false);
+    failed += !nadam(true);
     printf(failed ? "%d cases FAILED\n" : "all cases passed\n", failed);
     return failed != 0;
 }

@@ -1,4 +1,4 @@
-"""SGD, Adam, AdamW, RMSprop, Adagrad, Adamax and RAdam with PyTorch's update rules; each step is one fused Rust loop per
+"""SGD, Adam, AdamW, RMSprop, Adagrad, Adamax, RAdam and NAdam with PyTorch's update rules; each step is one fused Rust loop per
 parameter, and the state lives in Rust."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def _check(name: str, value: float, low: float = 0.0, high: float | None = None)
 
 
 def _check_adam_family(lr: float, betas: tuple[float, float], eps: float, weight_decay: float) -> None:
-    """The options that Adam, AdamW, Adamax and RAdam share."""
+    """The options that Adam, AdamW, Adamax, RAdam and NAdam share."""
     _check("lr", lr)
     _check("betas[0]", betas[0], 0.0, 1.0)
     _check("betas[1]", betas[1], 0.0, 1.0)
@@ -119,6 +119,25 @@ class RAdam(Optimizer):
         _check_adam_family(lr, betas, eps, weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       decoupled_weight_decay=decoupled_weight_decay, maximize=maximize))
+
+
+class NAdam(Optimizer):
+    """Adam with Nesterov momentum (Dozat, 2016): the momentum coefficient
+    ``mu_t = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))`` warms up over the first steps,
+    and the update mixes the current gradient and the momentum with weights from the product of
+    the ``mu_t`` (state ``mu_product``, a 0-d float32 tensor on the CPU, as in PyTorch).
+    ``decoupled_weight_decay`` decays as AdamW (NAdamW)."""
+
+    _algorithm = "nadam"
+
+    def __init__(self, params: Iterable[Any], lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False,
+                 maximize: bool = False) -> None:
+        _check_adam_family(lr, betas, eps, weight_decay)
+        _check("momentum_decay", momentum_decay)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize))
 
 
 def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0) -> Tensor:

@@ -127,8 +127,8 @@ class Optimizer:
         self._sync()
         self._core.clear_state()
         for i, s in state_dict["state"].items():
-            device = params[int(i)].device  # state buffers live with their parameter
-            entries = {n: (Tensor.from_numpy(np.ascontiguousarray(v, dtype=np.float32)).to(device)
+            device = params[int(i)].device  # state buffers live with their parameter, 0-d entries on the CPU
+            entries = {n: (Tensor.from_numpy(np.array(v, dtype=np.float32, order="C")).to(device if v.ndim else "cpu")
                            if isinstance(v, np.ndarray) else int(v))
                        for n, v in s.items()}
             self._core.set_state(params[int(i)], entries)

@@ -27,7 +27,7 @@ def save_training_checkpoint(path: str | os.PathLike[str], model: Any, optimizer
     for i, state in opt_state["state"].items():
         for name, value in state.items():
             if isinstance(value, np.ndarray):
-                tensors[f"optimizer/{i}/{name}"] = Tensor.from_numpy(np.ascontiguousarray(value))
+                tensors[f"optimizer/{i}/{name}"] = Tensor.from_numpy(np.array(value, order="C"))  # keeps 0-d state 0-d
             else:
                 steps[f"{i}/{name}"] = int(value)
     seed, offset = get_rng_state()

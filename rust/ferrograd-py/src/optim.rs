@@ -1,8 +1,8 @@
 //! The stateful optimizer that `ferrograd.optim` classes wrap, and gradient clipping.
 
 use ferrograd_core::optim::{
-    self, AdagradConfig, AdamConfig, AdamaxConfig, Algorithm, Optimizer, ParamGroup, ParamState,
-    RmspropConfig, SgdConfig,
+    self, AdagradConfig, AdamConfig, AdamaxConfig, Algorithm, NadamConfig, Optimizer, ParamGroup,
+    ParamState, RmspropConfig, SgdConfig,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -25,8 +25,8 @@ fn opt<'py, V: FromPyObjectOwned<'py>>(options: &Bound<'py, PyDict>, key: &str) 
 }
 
 /// The update rules `parse_algorithm` knows.
-const ALGORITHMS: [&str; 7] = [
-    "sgd", "adam", "adamw", "rmsprop", "adagrad", "adamax", "radam",
+const ALGORITHMS: [&str; 8] = [
+    "sgd", "adam", "adamw", "rmsprop", "adagrad", "adamax", "radam", "nadam",
 ];
 
 fn unknown_algorithm(given: &str) -> PyErr {
@@ -99,6 +99,14 @@ fn parse_algorithm(algorithm: &str, o: &Bound<'_, PyDict>) -> PyResult<Algorithm
             })
         }
         "radam" => Algorithm::Radam(adam_options(o, opt(o, "decoupled_weight_decay")?, false)?),
+        "nadam" => {
+            let (beta1, _): (f64, f64) = opt(o, "betas")?;
+            Algorithm::Nadam(NadamConfig {
+                adam: adam_options(o, opt(o, "decoupled_weight_decay")?, false)?,
+                beta1,
+                momentum_decay: opt(o, "momentum_decay")?,
+            })
+        }
         other => return Err(unknown_algorithm(other)),
     })
 }
@@ -194,10 +202,16 @@ impl PyOptimizer {
                 PyValueError::new_err(format!("optimizer state `{key}`: expected a Tensor"))
             })?;
             let t = t.inner.contiguous().py()?;
-            if t.shape() != param.inner.shape() {
+            let scalar = ParamState::SCALAR_STATE.contains(&key.as_str());
+            let expected = if scalar { &[][..] } else { param.inner.shape() };
+            if t.shape() != expected {
+                let whose = if scalar {
+                    "one value"
+                } else {
+                    "the parameter's"
+                };
                 return Err(PyValueError::new_err(format!(
-                    "optimizer state `{key}`: expected shape {:?} (the parameter's), got {:?}",
-                    param.inner.shape(),
+                    "optimizer state `{key}`: expected shape {expected:?} ({whose}), got {:?}",
                     t.shape()
                 )));
             }

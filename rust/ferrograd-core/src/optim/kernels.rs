@@ -7,6 +7,7 @@ use rayon::prelude::*;
 
 use super::adagrad::adagrad_chunk;
 use super::adam_variants::{adamax_chunk, radam_chunk, radam_shared};
+use super::nadam::{nadam_chunk, nadam_shared};
 use super::optimizer::Algorithm;
 use crate::cpu::simd::wide_fn;
 use crate::cuda::optim::{update_list, ListItem};
@@ -176,6 +177,7 @@ pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()
             Algorithm::Adagrad(cfg) => update_list("adagrad_list_f32", items, &cfg.shared()),
             Algorithm::Adamax(cfg) => update_list("adamax_list_f32", items, &cfg.shared()),
             Algorithm::Radam(cfg) => update_list("radam_list_f32", items, &radam_shared(cfg)),
+            Algorithm::Nadam(cfg) => update_list("nadam_list_f32", items, &nadam_shared(cfg)),
         };
     }
     match *algorithm {
@@ -238,6 +240,14 @@ pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()
             cpu_update_list(items, |(p, g, [m, v, _], own)| {
                 if let (Some(m), Some(v)) = (m, v) {
                     radam_chunk(p, g, m, v, own, shared)
+                }
+            })
+        }
+        Algorithm::Nadam(cfg) => {
+            let shared = nadam_shared(&cfg);
+            cpu_update_list(items, |(p, g, [m, v, _], own)| {
+                if let (Some(m), Some(v)) = (m, v) {
+                    nadam_chunk(p, g, m, v, own, shared)
                 }
             })
         }

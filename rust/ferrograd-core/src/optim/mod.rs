@@ -6,10 +6,12 @@ mod adagrad;
 mod adam_variants;
 mod clip;
 pub(crate) mod kernels;
+mod nadam;
 mod optimizer;
 
 pub use adagrad::{adagrad_step, AdagradConfig};
 pub use adam_variants::AdamaxConfig;
 pub use clip::{clip_grad_norm, clip_on_device};
 pub use kernels::{adam_step, rmsprop_step, sgd_step, AdamConfig, RmspropConfig, SgdConfig};
+pub use nadam::NadamConfig;
 pub use optimizer::{Algorithm, Optimizer, ParamGroup, ParamState};

@@ -9,6 +9,7 @@ use super::adam_variants::{adamax_item, radam_item, AdamaxConfig};
 use super::kernels::{
     adam_item, rmsprop_item, sgd_item, step_items, AdamConfig, RmspropConfig, SgdConfig,
 };
+use super::nadam::{nadam_item, scalar_state, NadamConfig};
 use crate::cuda::optim::ListItem;
 use crate::{Result, Tensor};
 
@@ -22,6 +23,7 @@ pub enum Algorithm {
     Adamax(AdamaxConfig),
     /// RAdam with Adam's options (amsgrad unused).
     Radam(AdamConfig),
+    Nadam(NadamConfig),
 }
 
 impl Algorithm {
@@ -34,6 +36,7 @@ impl Algorithm {
             Algorithm::Adagrad(c) => c.lr,
             Algorithm::Adamax(c) => c.lr,
             Algorithm::Radam(c) => c.lr,
+            Algorithm::Nadam(c) => c.adam.lr,
         }
     }
 
@@ -46,6 +49,7 @@ impl Algorithm {
             Algorithm::Adagrad(c) => c.lr = lr,
             Algorithm::Adamax(c) => c.lr = lr,
             Algorithm::Radam(c) => c.lr = lr,
+            Algorithm::Nadam(c) => c.adam.lr = lr,
         }
     }
 }
@@ -59,7 +63,8 @@ pub struct ParamGroup {
 
 /// What the optimizer remembers of one parameter: its step count and named buffers with
 /// PyTorch's names (`exp_avg`, `exp_avg_sq`, `max_exp_avg_sq`, `momentum_buffer`, `square_avg`,
-/// `grad_avg`, `sum`, `exp_inf`).
+/// `grad_avg`, `sum`, `exp_inf`), each shaped as the parameter, and the 0-d ones of
+/// [`SCALAR_STATE`](ParamState::SCALAR_STATE).
 #[derive(Clone, Debug, Default)]
 pub struct ParamState {
     pub step: u64,
@@ -67,6 +72,10 @@ pub struct ParamState {
 }
 
 impl ParamState {
+    /// The state entries that are one float32 value on the CPU (a 0-d tensor), not a buffer
+    /// shaped as the parameter: NAdam's running product of its momentum coefficients.
+    pub const SCALAR_STATE: [&'static str; 1] = ["mu_product"];
+
     fn buffer(&mut self, name: &str, like: &Tensor) -> Result<Tensor> {
         self.buffer_from(name, like, 0.0)
     }
@@ -79,6 +88,19 @@ impl ParamState {
         let t = Tensor::full(like.shape(), initial as f64, like.dtype(), like.device())?;
         self.buffers.push((name.to_string(), t.clone()));
         Ok(t)
+    }
+
+    /// The 0-d entry `name`, created holding `initial` on first use, for an update to replace.
+    fn scalar_mut(&mut self, name: &str, initial: f32) -> Result<&mut Tensor> {
+        let at = match self.buffers.iter().position(|(n, _)| n == name) {
+            Some(at) => at,
+            None => {
+                self.buffers
+                    .push((name.to_string(), scalar_state(initial)?));
+                self.buffers.len() - 1
+            }
+        };
+        Ok(&mut self.buffers[at].1)
     }
 
     fn has(&self, name: &str) -> bool {
@@ -205,6 +227,13 @@ fn update_item(
             let m = state.buffer("exp_avg", p)?;
             let v = state.buffer("exp_avg_sq", p)?;
             radam_item(p, grad, [&m, &v], &cfg, state.step)
+        }
+        Algorithm::Nadam(cfg) => {
+            let m = state.buffer("exp_avg", p)?;
+            let v = state.buffer("exp_avg_sq", p)?;
+            let step = state.step;
+            let mu_product = state.scalar_mut("mu_product", 1.0)?;
+            nadam_item(p, grad, [&m, &v], mu_product, &cfg, step)?
         }
     })
 }

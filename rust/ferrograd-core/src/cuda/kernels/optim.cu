@@ -20,7 +20,7 @@ struct TensorList {
     float* s2[FG_LIST];  // Adam: max_exp_avg_sq (null without amsgrad)
     float a[FG_LIST];    // Adam: step size lr / (1 - b1^t); SGD: share of the buffer kept; Adagrad: lr_t
     float b[FG_LIST];    // Adam: sqrt(1 - b2^t); SGD: share of the new direction taken
-    float c[FG_LIST];    // RAdam: the variance rectification (0 while it is undefined)
+    float c[FG_LIST];    // RAdam: the variance rectification (0 while it is undefined); NAdam: momentum coefficient
     long long n[FG_LIST];
     long long first_block[FG_LIST + 1];
     int count;
@@ -116,6 +116,24 @@ extern "C" __global__ void radam_list_f32(TensorList L, float lr, float shrink, 
         float step = mi / L.a[t] * lr;
         if (L.c[t] > 0.f) step = step * (L.b[t] / (sqrtf(vi) + eps)) * L.c[t];
         p[i] = pi - step;
+    }
+}
+
+// NAdam: s0 exp_avg, s1 exp_avg_sq; a[t] = 1 - b2^t, b[t] and c[t] the coefficients of the
+// gradient and of the momentum (from the float32 product of the momentum coefficients).
+extern "C" __global__ void nadam_list_f32(TensorList L, float shrink, float l2, float b1, float b2, float eps,
+                                          float sign) {
+    FG_LIST_FOR(L, t, i) {
+        float *p = L.p[t], *m = L.s0[t], *v = L.s1[t];
+        float pi = p[i] * shrink;
+        float gi = sign * L.g[t][i] + l2 * pi;
+        float mi = m[i] + (gi - m[i]) * (1.f - b1);
+        float vi = b2 * v[i] + (1.f - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        float denom = sqrtf(vi / L.a[t]) + eps;
+        pi = pi + L.b[t] * gi / denom;
+        p[i] = pi + L.c[t] * mi / denom;
     }
 }
 
