@@ -96,6 +96,17 @@ bool run(const std::string& name, double initial_state, unsigned seed,
     return report(name, ts);
 }
 
+// The float64 reference of the moment update Adam, RAdam and NAdam share: decoupled decay scales
+// p, L2 decay adds wd * p to the gradient; then both moments. Returns the gradient used.
+double adam_moments(double& p, double g, double& m, double& v, bool decoupled, double lr, double wd, double b1,
+                    double b2) {
+    if (decoupled) p *= 1 - lr * wd;
+    else g += wd * p;
+    m = b1 * m + (1 - b1) * g;
+    v = b2 * v + (1 - b2) * g * g;
+    return g;
+}
+
 bool sgd(bool momentum, bool nesterov) {
     const float lr = 0.1f, mom = 0.9f, wd = 0.01f, dampening = nesterov ? 0.f : 0.25f;
     auto launch = [&](int step, std::vector<Tensor>& ts) {
@@ -134,12 +145,8 @@ bool adam(bool decoupled, bool amsgrad) {
     auto reference = [&](int step, Tensor& x) {
         for (size_t i = 0; i < x.p.size(); ++i) {
             double& p = x.rp[i];
-            double g = x.g[i];
-            if (decoupled) p *= 1 - lr * wd;
-            else g += wd * p;
             double &m = x.rs[0][i], &v = x.rs[1][i], &vmax = x.rs[2][i];
-            m = b1 * m + (1 - b1) * g;
-            v = b2 * v + (1 - b2) * g * g;
+            adam_moments(p, x.g[i], m, v, decoupled, lr, wd, b1, b2);
             vmax = std::max(vmax, v);
             const double denom = std::sqrt(amsgrad ? vmax : v) / std::sqrt(1 - std::pow(b2, step)) + eps;
             p -= lr / (1 - std::pow(b1, step)) * m / denom;
@@ -206,12 +213,8 @@ bool radam(bool decoupled) {
         const double rect = rectification(step);
         for (size_t i = 0; i < x.p.size(); ++i) {
             double& p = x.rp[i];
-            double g = x.g[i];
-            if (decoupled) p *= 1 - lr * wd;
-            else g += wd * p;
             double &m = x.rs[0][i], &v = x.rs[1][i];
-            m = b1 * m + (1 - b1) * g;
-            v = b2 * v + (1 - b2) * g * g;
+            adam_moments(p, x.g[i], m, v, decoupled, lr, wd, b1, b2);
             const double corrected = m / (1 - std::pow(b1, step));
             p -= rect > 0 ? corrected * lr * (std::sqrt(1 - std::pow(b2, step)) / (std::sqrt(v) + eps)) * rect
                           : corrected * lr;
@@ -246,12 +249,8 @@ bool nadam(bool decoupled) {
         const double mu_next_product = ref_product * mu(step + 1);
         for (size_t i = 0; i < x.p.size(); ++i) {
             double& p = x.rp[i];
-            double g = x.g[i];
-            if (decoupled) p *= 1 - lr * wd;
-            else g += wd * p;
             double &m = x.rs[0][i], &v = x.rs[1][i];
-            m = b1 * m + (1 - b1) * g;
-            v = b2 * v + (1 - b2) * g * g;
+            const double g = adam_moments(p, x.g[i], m, v, decoupled, lr, wd, b1, b2);
             const double denom = std::sqrt(v / (1 - std::pow(b2, step))) + eps;
             p -= lr * (1 - mu(step)) / (1 - ref_product) * g / denom;
             p -= lr * mu(step + 1) / (1 - mu_next_product) * m / denom;

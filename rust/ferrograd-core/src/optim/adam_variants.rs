@@ -1,7 +1,7 @@
 //! Adamax and RAdam (torch.optim.Adamax, torch.optim.RAdam): Adam's first moment with an
 //! infinity-norm second moment, and Adam with the variance of its adaptive rate rectified.
 
-use super::kernels::{adam_item, adam_shared, AdamConfig};
+use super::kernels::{adam_item, adam_moments, adam_shared, AdamConfig};
 use crate::cpu::simd::wide_fn;
 use crate::cuda::optim::ListItem;
 use crate::Tensor;
@@ -130,9 +130,7 @@ wide_fn! {
         let moments = p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut());
         let update = |p: &mut f32, g: f32, m: &mut f32, v: &mut f32| -> f32 {
             *p *= shrink;
-            let gi = sign * g + l2 * *p;
-            *m += (gi - *m) * (1.0 - b1);
-            *v = b2 * *v + (1.0 - b2) * gi * gi;
+            adam_moments(*p, g, m, v, [sign, l2, b1, b2]);
             *m / bias1 * lr
         };
         if rect > 0.0 {
@@ -153,23 +151,10 @@ wide_fn! {
 mod tests {
     use super::*;
 
-    fn radam() -> AdamConfig {
-        AdamConfig {
-            lr: 1e-3,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
-            decoupled_weight_decay: false,
-            amsgrad: false,
-            maximize: false,
-        }
-    }
-
     #[test]
     fn radam_rectifies_from_the_sixth_step_with_the_default_betas() {
         // rho_t = rho_inf - 2 t b2^t / (1 - b2^t) first exceeds 5 at t = 6 for b2 = 0.999.
-        let cfg = radam();
+        let cfg = AdamConfig::defaults(1e-3);
         assert_eq!(radam_own(&cfg, 5)[2], 0.0);
         let r6 = radam_own(&cfg, 6)[2];
         assert!(r6 > 0.0 && r6 < 1.0, "{r6}");

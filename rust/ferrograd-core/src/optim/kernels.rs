@@ -415,6 +415,40 @@ pub struct AdamConfig {
     pub maximize: bool,
 }
 
+#[cfg(test)]
+impl AdamConfig {
+    /// PyTorch's defaults (betas 0.9 and 0.999, eps 1e-8, no decay) with learning rate `lr`.
+    pub(crate) fn defaults(lr: f32) -> AdamConfig {
+        AdamConfig {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decoupled_weight_decay: false,
+            amsgrad: false,
+            maximize: false,
+        }
+    }
+}
+
+/// Adam's moment update of one element, shared by Adam, RAdam and NAdam: the gradient with its
+/// sign and L2 term, then m += (g - m)(1 - b1) and v = b2 v + (1 - b2) g^2, in PyTorch's order
+/// (lerp, then mul and addcmul). Returns the gradient used.
+#[inline(always)]
+pub(crate) fn adam_moments(
+    p: f32,
+    g: f32,
+    m: &mut f32,
+    v: &mut f32,
+    [sign, l2, b1, b2]: [f32; 4],
+) -> f32 {
+    let gi = sign * g + l2 * p;
+    *m += (gi - *m) * (1.0 - b1);
+    *v = b2 * *v + (1.0 - b2) * gi * gi;
+    gi
+}
+
 /// One Adam update at 1-based `step`; `max_exp_avg_sq` is required with amsgrad.
 pub fn adam_step(
     param: &Tensor,
@@ -469,19 +503,16 @@ wide_fn! {
         k: AdamChunk,
     ) {
         let moments = p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut());
+        let rule = [k.sign, k.l2, k.b1, k.b2];
         match vmax {
             None => moments.for_each(|(((p, &g), m), v)| {
-                let gi = k.sign * g + k.l2 * *p;
-                *m += (gi - *m) * (1.0 - k.b1);
-                *v = k.b2 * *v + (1.0 - k.b2) * gi * gi;
+                adam_moments(*p, g, m, v, rule);
                 *p = *p * k.shrink - k.step_size * *m / (v.sqrt() / k.bias2_sqrt + k.eps);
             }),
             Some(vmax) => moments
                 .zip(vmax.iter_mut())
                 .for_each(|((((p, &g), m), v), vm)| {
-                    let gi = k.sign * g + k.l2 * *p;
-                    *m += (gi - *m) * (1.0 - k.b1);
-                    *v = k.b2 * *v + (1.0 - k.b2) * gi * gi;
+                    adam_moments(*p, g, m, v, rule);
                     *vm = vm.max(*v);
                     *p = *p * k.shrink - k.step_size * *m / (vm.sqrt() / k.bias2_sqrt + k.eps);
                 }),

@@ -3,7 +3,7 @@
 //! of the mu_t is per-parameter state (`mu_product`, a 0-d float32 tensor on the CPU, as PyTorch
 //! keeps it), updated in float32 as PyTorch's in-place multiply does.
 
-use super::kernels::{adam_item, adam_shared, AdamConfig};
+use super::kernels::{adam_item, adam_moments, adam_shared, AdamConfig};
 use crate::cpu::simd::wide_fn;
 use crate::cuda::optim::ListItem;
 use crate::{Device, Error, Result, Tensor};
@@ -99,9 +99,7 @@ wide_fn! {
         let moments = p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut());
         moments.for_each(|(((p, &g), m), v)| {
             *p *= shrink;
-            let gi = sign * g + l2 * *p;
-            *m += (gi - *m) * (1.0 - b1);
-            *v = b2 * *v + (1.0 - b2) * gi * gi;
+            let gi = adam_moments(*p, g, m, v, [sign, l2, b1, b2]);
             let denom = (*v / bias2).sqrt() + eps;
             *p += grad_coef * gi / denom;
             *p += momentum_coef * *m / denom;
@@ -115,16 +113,7 @@ mod tests {
 
     fn nadam() -> NadamConfig {
         NadamConfig {
-            adam: AdamConfig {
-                lr: 2e-3,
-                beta1: 0.9,
-                beta2: 0.999,
-                eps: 1e-8,
-                weight_decay: 0.0,
-                decoupled_weight_decay: false,
-                amsgrad: false,
-                maximize: false,
-            },
+            adam: AdamConfig::defaults(2e-3),
             beta1: 0.9,
             momentum_decay: 4e-3,
         }

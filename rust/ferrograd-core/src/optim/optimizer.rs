@@ -245,14 +245,10 @@ mod tests {
 
     fn adam_config() -> AdamConfig {
         AdamConfig {
-            lr: 0.01,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
             weight_decay: 0.01,
             decoupled_weight_decay: true,
             amsgrad: true,
-            maximize: false,
+            ..AdamConfig::defaults(0.01)
         }
     }
 
@@ -334,16 +330,7 @@ mod tests {
         let p = Tensor::from_vec(vec![1.0f32, -2.0], &[2]).unwrap();
         p.set_requires_grad(true).unwrap();
         p.set_grad(Some(Tensor::from_vec(vec![0.5f32, 0.5], &[2]).unwrap()));
-        let cfg = AdamConfig {
-            lr: 0.1,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
-            decoupled_weight_decay: false,
-            amsgrad: false,
-            maximize: false,
-        };
+        let cfg = AdamConfig::defaults(0.1);
         let mut opt = Optimizer::new(vec![ParamGroup {
             params: vec![p.clone()],
             algorithm: Algorithm::Adam(cfg),

@@ -55,14 +55,23 @@ extern "C" __global__ void sgd_list_f32(TensorList L, float lr, float sign, floa
     }
 }
 
+// Adam's moment update of one element (Adam, RAdam, NAdam): the gradient with its sign and L2
+// term, m += (g - m)(1 - b1), v = b2 v + (1 - b2) g^2; returns the gradient used.
+__device__ __forceinline__ float adam_moments(float p, float g, float* m, float* v, float sign, float l2, float b1,
+                                              float b2) {
+    float gi = sign * g + l2 * p;
+    *m = *m + (gi - *m) * (1.f - b1);
+    *v = b2 * *v + (1.f - b2) * gi * gi;
+    return gi;
+}
+
 // Decoupled decay scales p by `shrink`; L2 decay adds l2 * p to the gradient (one is a no-op).
 extern "C" __global__ void adam_list_f32(TensorList L, float shrink, float l2, float b1, float b2,
                                          float eps, float sign) {
     FG_LIST_FOR(L, t, i) {
         float *p = L.p[t], *m = L.s0[t], *v = L.s1[t], *vmax = L.s2[t];
-        float gi = sign * L.g[t][i] + l2 * p[i];
-        float mi = m[i] + (gi - m[i]) * (1.f - b1);
-        float vi = b2 * v[i] + (1.f - b2) * gi * gi;
+        float mi = m[i], vi = v[i];
+        adam_moments(p[i], L.g[t][i], &mi, &vi, sign, l2, b1, b2);
         m[i] = mi;
         v[i] = vi;
         float denom_v = vi;
@@ -107,10 +116,8 @@ extern "C" __global__ void radam_list_f32(TensorList L, float lr, float shrink, 
                                           float eps, float sign) {
     FG_LIST_FOR(L, t, i) {
         float *p = L.p[t], *m = L.s0[t], *v = L.s1[t];
-        float pi = p[i] * shrink;
-        float gi = sign * L.g[t][i] + l2 * pi;
-        float mi = m[i] + (gi - m[i]) * (1.f - b1);
-        float vi = b2 * v[i] + (1.f - b2) * gi * gi;
+        float pi = p[i] * shrink, mi = m[i], vi = v[i];
+        adam_moments(pi, L.g[t][i], &mi, &vi, sign, l2, b1, b2);
         m[i] = mi;
         v[i] = vi;
         float step = mi / L.a[t] * lr;
@@ -125,10 +132,8 @@ extern "C" __global__ void nadam_list_f32(TensorList L, float shrink, float l2, 
                                           float sign) {
     FG_LIST_FOR(L, t, i) {
         float *p = L.p[t], *m = L.s0[t], *v = L.s1[t];
-        float pi = p[i] * shrink;
-        float gi = sign * L.g[t][i] + l2 * pi;
-        float mi = m[i] + (gi - m[i]) * (1.f - b1);
-        float vi = b2 * v[i] + (1.f - b2) * gi * gi;
+        float pi = p[i] * shrink, mi = m[i], vi = v[i];
+        float gi = adam_moments(pi, L.g[t][i], &mi, &vi, sign, l2, b1, b2);
         m[i] = mi;
         v[i] = vi;
         float denom = sqrtf(vi / L.a[t]) + eps;
