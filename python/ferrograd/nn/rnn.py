@@ -3,7 +3,9 @@
 
 Each layer projects the whole input sequence with one matrix product, then runs a fused Rust
 cell per time step (``lstm_cell`` / ``gru_cell``: all gate nonlinearities and the state update in
-one pass, and one pass backward)."""
+one pass, and one pass backward). A :class:`~ferrograd.nn.utils.rnn.PackedSequence` input runs
+each step on the sequences that still have it (the longest first), so each sequence stops at its
+own length, and its final state is its last real step's."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from .._core import Tensor, stack, cat
 from . import init
 from ._param import empty_parameter
 from .module import Module
+from .utils.rnn import PackedSequence
 
 
 class _RNNBase(Module):
@@ -62,7 +65,16 @@ class _RNNBase(Module):
             return x.unsqueeze(0)
         return x if self.batch_first else x.transpose(0, 1)
 
-    def _initial(self, given: Optional[Tensor], batch: int, unbatched: bool, what: str, device: str) -> list[Tensor]:
+    def _check_packed(self, x: PackedSequence) -> Tensor:
+        if x.data.ndim != 2 or x.data.shape[-1] != self.input_size:
+            raise ValueError(f"{type(self).__name__}: packed input expected data of shape [steps, {self.input_size}], "
+                             f"got {tuple(x.data.shape)}")
+        return x.data
+
+    def _initial(self, given: Optional[Tensor], batch: int, unbatched: bool, what: str, device: str,
+                 order: Optional[Tensor] = None) -> list[Tensor]:
+        """The initial states of every (layer, direction); a given ``[layers * directions, B, H]``
+        state is reordered by ``order`` (a packed batch's sorted order) when there is one."""
         directions = 2 if self.bidirectional else 1
         expected = (self.num_layers * directions, batch, self.hidden_size)
         if given is None:
@@ -71,13 +83,49 @@ class _RNNBase(Module):
             given = given.unsqueeze(1)
         if tuple(given.shape) != expected:
             raise ValueError(f"{type(self).__name__}: argument `{what}` expected shape {expected}, got {tuple(given.shape)}")
+        if order is not None:
+            given = given.index_select(1, order.to(given.device))
         return [given[i] for i in range(expected[0])]
 
-    def _run(self, x: Tensor, states: list[list[Tensor]]) -> tuple[Tensor, list[list[Tensor]]]:
-        """Runs every layer and direction; ``states[k][j]`` is state k of (layer, direction) j."""
+    def _final(self, states: list[Tensor], packed: Optional[PackedSequence]) -> Tensor:
+        """The final states ``[layers * directions, B, H]``, in the packed batch's original order."""
+        out = stack(states, 0)
+        if packed is not None and packed.unsorted_indices is not None:
+            out = out.index_select(1, packed.unsorted_indices.to(out.device))
+        return out
+
+    def _scan(self, projected: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Optional[Tensor], reverse: bool
+              ) -> tuple[Tensor, list[Tensor]]:
+        """One direction over a padded batch ``[B, T, gates * H]``: outputs ``[B, T, H]``."""
+        seq = projected.shape[1]
+        steps: list[Tensor] = [None] * seq  # type: ignore[list-item]
+        for t in (range(seq - 1, -1, -1) if reverse else range(seq)):
+            state = self._cell(projected[:, t], state, w_hh, b_hh)
+            steps[t] = state[0]
+        return stack(steps, 1), state
+
+    def _scan_packed(self, projected: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Optional[Tensor],
+                     reverse: bool, packed: PackedSequence) -> tuple[Tensor, list[Tensor]]:
+        """One direction over packed rows: step t updates the first ``batch_sizes[t]`` states
+        (the sequences that have a step t) and leaves the rest, which have ended (or, in reverse,
+        not yet begun). Outputs are packed as the input."""
+        steps = packed.steps()
+        batch = steps[0][1]
+        outputs: list[Tensor] = [None] * len(steps)  # type: ignore[list-item]
+        for t in (range(len(steps) - 1, -1, -1) if reverse else range(len(steps))):
+            offset, size = steps[t]
+            active = state if size == batch else [s[:size] for s in state]
+            new = self._cell(projected[offset:offset + size], active, w_hh, b_hh)
+            state = new if size == batch else [cat([n, s[size:]], 0) for n, s in zip(new, state)]
+            outputs[t] = new[0]
+        return cat(outputs, 0), state
+
+    def _run(self, x: Tensor, states: list[list[Tensor]], packed: Optional[PackedSequence] = None
+             ) -> tuple[Tensor, list[list[Tensor]]]:
+        """Runs every layer and direction over ``x`` (``[B, T, F]``, or a packed batch's data);
+        ``states[k][j]`` is state k of (layer, direction) j."""
         finals: list[list[Tensor]] = [[] for _ in states]
         directions = ["", "_reverse"] if self.bidirectional else [""]
-        seq = x.shape[1]
         for layer in range(self.num_layers):
             outputs = []
             for d, suffix in enumerate(directions):
@@ -85,12 +133,11 @@ class _RNNBase(Module):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, suffix)
                 projected = F.linear(x, w_ih, b_ih)
                 state = [s[j] for s in states]
-                steps: list[Tensor] = [None] * seq  # type: ignore[list-item]
-                order = range(seq - 1, -1, -1) if suffix else range(seq)
-                for t in order:
-                    state = self._cell(projected[:, t], state, w_hh, b_hh)
-                    steps[t] = state[0]
-                outputs.append(stack(steps, 1))
+                if packed is None:
+                    out, state = self._scan(projected, state, w_hh, b_hh, bool(suffix))
+                else:
+                    out, state = self._scan_packed(projected, state, w_hh, b_hh, bool(suffix), packed)
+                outputs.append(out)
                 for k, s in enumerate(state):
                     finals[k].append(s)
             x = outputs[0] if len(outputs) == 1 else cat(outputs, -1)
@@ -122,19 +169,27 @@ class _RNNBase(Module):
 
 class LSTM(_RNNBase):
     """Long short-term memory, as ``torch.nn.LSTM``: ``forward(x, (h_0, c_0))`` returns
-    ``(output, (h_n, c_n))`` with ``output`` ``[B, T, D*H]`` (batch_first) or ``[T, B, D*H]``."""
+    ``(output, (h_n, c_n))`` with ``output`` ``[B, T, D*H]`` (batch_first) or ``[T, B, D*H]``, or
+    a PackedSequence for a packed ``x``."""
 
     gates = 4
 
-    def forward(self, x: Tensor, hx: Optional[tuple[Tensor, Tensor]] = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    def forward(self, x: Union[Tensor, PackedSequence], hx: Optional[tuple[Tensor, Tensor]] = None
+                ) -> tuple[Union[Tensor, PackedSequence], tuple[Tensor, Tensor]]:
+        h0, c0 = (None, None) if hx is None else hx
+        if isinstance(x, PackedSequence):
+            data, batch, order = self._check_packed(x), int(x.batch_sizes[0].item()), x.sorted_indices
+            states = [self._initial(h0, batch, False, "h_0", data.device, order),
+                      self._initial(c0, batch, False, "c_0", data.device, order)]
+            out, (hs, cs) = self._run(data, states, x)
+            return x.with_data(out), (self._final(hs, x), self._final(cs, x))
         unbatched = x.ndim == 2
         seq = self._check_input(x)
-        h0, c0 = (None, None) if hx is None else hx
         batch = seq.shape[0]
         states = [self._initial(h0, batch, unbatched, "h_0", seq.device),
                   self._initial(c0, batch, unbatched, "c_0", seq.device)]
         out, (hs, cs) = self._run(seq, states)
-        h_n, c_n = stack(hs, 0), stack(cs, 0)
+        h_n, c_n = self._final(hs, None), self._final(cs, None)
         if unbatched:
             h_n, c_n = h_n[:, 0], c_n[:, 0]
         return self._output(out, unbatched), (h_n, c_n)
@@ -146,15 +201,21 @@ class LSTM(_RNNBase):
 
 
 class GRU(_RNNBase):
-    """Gated recurrent unit, as ``torch.nn.GRU``: ``forward(x, h_0)`` returns ``(output, h_n)``."""
+    """Gated recurrent unit, as ``torch.nn.GRU``: ``forward(x, h_0)`` returns ``(output, h_n)``,
+    the output a PackedSequence for a packed ``x``."""
 
     gates = 3
 
-    def forward(self, x: Tensor, hx: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Union[Tensor, PackedSequence], hx: Optional[Tensor] = None
+                ) -> tuple[Union[Tensor, PackedSequence], Tensor]:
+        if isinstance(x, PackedSequence):
+            data, batch = self._check_packed(x), int(x.batch_sizes[0].item())
+            out, (hs,) = self._run(data, [self._initial(hx, batch, False, "h_0", data.device, x.sorted_indices)], x)
+            return x.with_data(out), self._final(hs, x)
         unbatched = x.ndim == 2
         seq = self._check_input(x)
         out, (hs,) = self._run(seq, [self._initial(hx, seq.shape[0], unbatched, "h_0", seq.device)])
-        h_n = stack(hs, 0)
+        h_n = self._final(hs, None)
         return self._output(out, unbatched), (h_n[:, 0] if unbatched else h_n)
 
     def _cell(self, gx: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Optional[Tensor]) -> list[Tensor]:
