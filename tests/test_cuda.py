@@ -650,7 +650,7 @@ def test_nadam_steps_match_the_cpu_and_keep_mu_product_on_the_host(decoupled: bo
 
 
 @gpu
-@pytest.mark.parametrize("algorithm", ["sgd", "adamw", "adagrad"])
+@pytest.mark.parametrize("algorithm", ["sgd", "adamw", "adagrad", "adadelta", "rprop"])
 def test_fused_steps_over_many_parameters_match_the_cpu(algorithm: str, rng: np.random.Generator) -> None:
     """40 parameters (two fused launches of up to 32), sizes from 1 to past one 4096-element chunk."""
     shapes = [(int(rng.integers(1, 5000)),) for _ in range(38)] + [(3, 4097), (1,)]
@@ -661,7 +661,9 @@ def test_fused_steps_over_many_parameters_match_the_cpu(algorithm: str, rng: np.
         ps = [leaf(p, device) for p in p0]
         opt = {"sgd": lambda: fg.optim.SGD(ps, lr=0.1, momentum=0.9),
                "adamw": lambda: fg.optim.AdamW(ps, lr=1e-2, weight_decay=0.1),
-               "adagrad": lambda: fg.optim.Adagrad(ps, lr=0.1, lr_decay=0.2)}[algorithm]()
+               "adagrad": lambda: fg.optim.Adagrad(ps, lr=0.1, lr_decay=0.2),
+               "adadelta": lambda: fg.optim.Adadelta(ps, lr=0.5, weight_decay=0.1),
+               "rprop": lambda: fg.optim.Rprop(ps, lr=0.05)}[algorithm]()
         for step in grads:
             opt.zero_grad()
             for p, g in zip(ps, step):

@@ -224,6 +224,58 @@ def test_nadam_mu_product_is_zero_dim_state_that_round_trips(problem, tmp_path):
         fg.optim.NAdam([x], momentum_decay=-1.0)
 
 
+@pytest.mark.parametrize("maximize", [False, True])
+def test_adadelta(problem, maximize):
+    p0, grads = problem
+    lr, rho, eps, wd = 0.5, 0.8, 1e-6, 0.05
+    p = p0.astype(np.float64)
+    square_avg, acc_delta = np.zeros_like(p), np.zeros_like(p)
+    for g in grads:
+        g = (-g if maximize else g) + wd * p
+        square_avg = rho * square_avg + (1 - rho) * g * g
+        delta = np.sqrt(acc_delta + eps) / np.sqrt(square_avg + eps) * g
+        acc_delta = rho * acc_delta + (1 - rho) * delta * delta
+        p = p - lr * delta
+    got = _run(lambda ps: fg.optim.Adadelta(ps, lr=lr, rho=rho, eps=eps, weight_decay=wd, maximize=maximize), grads, p0)
+    np.testing.assert_allclose(got, p, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("maximize", [False, True])
+def test_rprop_equals_its_float32_formula_exactly(rng, maximize):
+    """Rprop only multiplies step sizes and moves by them, so float32 arithmetic written out in
+    numpy gives the same bits. Gradients drift around a fixed mean so that signs both persist
+    (sizes grow to the cap) and flip (sizes shrink, the step is skipped); some are exactly 0."""
+    n, lr, (eta_minus, eta_plus), (low, high) = 5000, 0.01, (0.4, 1.3), (1e-4, 0.03)
+    mean = rng.standard_normal(n).astype(np.float32)
+    grads = [(mean + rng.standard_normal(n)).astype(np.float32) for _ in range(12)]
+    grads[4][:100] = 0.0
+    p0 = rng.standard_normal(n).astype(np.float32)
+    f = np.float32
+    p, prev, size = p0.copy(), np.zeros(n, f), np.full(n, f(lr))
+    for g in grads:
+        g = -g if maximize else g
+        agreement = np.sign(g * prev)
+        factor = np.where(agreement > 0, f(eta_plus), np.where(agreement < 0, f(eta_minus), f(1)))
+        size = np.clip(size * factor, f(low), f(high))
+        used = np.where(agreement < 0, f(0), g)
+        p = p - np.sign(used) * size
+        prev = used
+    assert (size == f(high)).any() and (size < f(lr)).any()
+    got = _run(lambda ps: fg.optim.Rprop(ps, lr=lr, etas=(eta_minus, eta_plus), step_sizes=(low, high),
+                                         maximize=maximize), grads, p0)
+    np.testing.assert_array_equal(got, p)
+
+
+def test_adadelta_and_rprop_options_are_checked():
+    x = fg.zeros(3, requires_grad=True)
+    with pytest.raises(ValueError, match=r"Adadelta: argument `rho` expected a value in \[0, 1\], got 1.5"):
+        fg.optim.Adadelta([x], rho=1.5)
+    with pytest.raises(ValueError, match=r"Rprop: argument `etas` expected 0 < etas\[0\] < 1 < etas\[1\], got \(1.2, 0.5\)"):
+        fg.optim.Rprop([x], etas=(1.2, 0.5))
+    with pytest.raises(ValueError, match=r"Rprop: argument `step_sizes` expected 0 <= min <= max, got \(1.0, 0.1\)"):
+        fg.optim.Rprop([x], step_sizes=(1.0, 0.1))
+
+
 def test_adagrad_state_round_trips_and_bad_options_are_named(problem):
     p0, grads = problem
     x = fg.tensor(p0.copy(), requires_grad=True)

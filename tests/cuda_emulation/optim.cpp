@@ -3,11 +3,12 @@
 // chunk that each block takes (1, 4095, 4096, 4097, 9000 and 37 elements), so every block must
 // find its tensor and chunk from `first_block`. SGD (plain, momentum, Nesterov), Adam (L2 and
 // decoupled decay, amsgrad), Adagrad (decaying rate, initial accumulator) and Adamax each take
-// three steps, RAdam eight (five before its rectification starts, three after), NAdam four, the per-tensor
+// three steps, RAdam eight (five before its rectification starts, three after), NAdam four, Adadelta and Rprop five, the per-tensor
 // constants computed as the launcher does, against a float64 reference of PyTorch's formulas. Prints each case's worst relative error; exits non-zero past 1e-5.
 #include "emulate.h"
 #include "reference.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <random>
@@ -259,6 +260,54 @@ bool nadam(bool decoupled) {
     return run(std::string("nadam") + (decoupled ? ", decoupled decay" : ""), 0.0, 6, launch, reference, 4);
 }
 
+bool adadelta(bool maximize) {
+    const double lr = 0.5, rho = 0.8, eps = 1e-6, wd = 0.05, sign = maximize ? -1 : 1;
+    auto launch = [&](int, std::vector<Tensor>& ts) {
+        TensorList L{};
+        const long long blocks = fill_list(L, ts, 2, 0.f, 0.f);
+        emulate_launch({unsigned(blocks)}, {256}, adadelta_list_f32, L, float(lr), float(rho), float(eps), float(wd),
+                       float(sign));
+    };
+    auto reference = [&](int, Tensor& x) {
+        for (size_t i = 0; i < x.p.size(); ++i) {
+            const double g = sign * x.g[i] + wd * x.rp[i];
+            double &s = x.rs[0][i], &a = x.rs[1][i];
+            s = rho * s + (1 - rho) * g * g;
+            const double delta = std::sqrt(a + eps) / std::sqrt(s + eps) * g;
+            a = rho * a + (1 - rho) * delta * delta;
+            x.rp[i] -= lr * delta;
+        }
+    };
+    return run(std::string("adadelta") + (maximize ? ", maximize" : ""), 0.0, 7, launch, reference, 5);
+}
+
+// The step sizes start at lr (the optimizer creates the buffer so). The gradients are fresh normal
+// draws, so a coordinate's sign agrees with its last one half the time: sizes grow and shrink.
+bool rprop() {
+    const double lr = 0.01, eta_minus = 0.5, eta_plus = 1.2, low = 1e-4, high = 0.015;
+    auto sgn = [](double x) { return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); };
+    auto launch = [&](int step, std::vector<Tensor>& ts) {
+        TensorList L{};
+        if (step == 1)
+            for (Tensor& x : ts) x.s[1].assign(x.p.size(), float(lr));
+        const long long blocks = fill_list(L, ts, 2, 0.f, 0.f);
+        emulate_launch({unsigned(blocks)}, {256}, rprop_list_f32, L, float(eta_minus), float(eta_plus), float(low),
+                       float(high), 1.f);
+    };
+    auto reference = [&](int step, Tensor& x) {
+        if (step == 1) x.rs[1].assign(x.p.size(), lr);
+        for (size_t i = 0; i < x.p.size(); ++i) {
+            double &prev = x.rs[0][i], &size = x.rs[1][i];
+            const double g = x.g[i], agreement = sgn(g * prev);
+            size = std::clamp(size * (agreement > 0 ? eta_plus : (agreement < 0 ? eta_minus : 1.0)), low, high);
+            const double used = agreement < 0 ? 0.0 : g;
+            x.rp[i] -= sgn(used) * size;
+            prev = used;
+        }
+    };
+    return run("rprop", 0.0, 8, launch, reference, 5);
+}
+
 }  // namespace
 
 int main() {
@@ -275,6 +324,9 @@ int main() {
     failed += !radam(true);
     failed += !nadam(false);
     failed += !nadam(true);
+    failed += !adadelta(false);
+    failed += !adadelta(true);
+    failed += !rprop();
     printf(failed ? "%d cases FAILED\n" : "all cases passed\n", failed);
     return failed != 0;
 }

@@ -1,7 +1,8 @@
 """Optimizers (``ferrograd.optim``) and learning-rate schedules (``ferrograd.optim.lr_scheduler``)."""
 
 from . import lr_scheduler
-from .algorithms import SGD, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop, clip_grad_norm_
+from .algorithms import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop, Rprop, clip_grad_norm_
 from .optimizer import Optimizer
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "RAdam", "NAdam", "clip_grad_norm_", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "RAdam", "NAdam", "Rprop",
+           "clip_grad_norm_", "lr_scheduler"]

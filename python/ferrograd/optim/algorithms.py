@@ -1,4 +1,4 @@
-"""SGD, Adam, AdamW, RMSprop, Adagrad, Adamax, RAdam and NAdam with PyTorch's update rules; each step is one fused Rust loop per
+"""SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, RAdam, NAdam and Rprop with PyTorch's update rules; each step is one fused Rust loop per
 parameter, and the state lives in Rust."""
 
 from __future__ import annotations
@@ -95,6 +95,23 @@ class Adagrad(Optimizer):
                                       initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize))
 
 
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler, 2012): each coordinate steps by ``lr * sqrt(acc_delta + eps) /
+    sqrt(square_avg + eps) * g``, both averages decaying with ``rho``, so the units of the
+    update match the parameter's and ``lr`` (default 1) only scales it."""
+
+    _algorithm = "adadelta"
+
+    def __init__(self, params: Iterable[Any], lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0.0, maximize: bool = False) -> None:
+        _check("lr", lr)
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Adadelta: argument `rho` expected a value in [0, 1], got {rho}")
+        _check("eps", eps)
+        _check("weight_decay", weight_decay)
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
+
+
 class Adamax(Optimizer):
     """Adamax, Adam's infinity-norm variant: ``u = max(beta2 * u, |g| + eps)`` replaces the
     second moment, and the step is ``lr / (1 - beta1^t) * m / u``."""
@@ -138,6 +155,24 @@ class NAdam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
                                       maximize=maximize))
+
+
+class Rprop(Optimizer):
+    """Resilient backpropagation: only the sign of each gradient is used. Every coordinate has its
+    own step size, starting at ``lr``, multiplied by ``etas[1]`` while the gradient keeps its sign
+    and by ``etas[0]`` when it flips (that step is then skipped), kept within ``step_sizes``.
+    Meant for full-batch training."""
+
+    _algorithm = "rprop"
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
+                 step_sizes: tuple[float, float] = (1e-6, 50.0), maximize: bool = False) -> None:
+        _check("lr", lr)
+        if not 0.0 < etas[0] < 1.0 < etas[1]:
+            raise ValueError(f"Rprop: argument `etas` expected 0 < etas[0] < 1 < etas[1], got {tuple(etas)}")
+        if not 0.0 <= step_sizes[0] <= step_sizes[1]:
+            raise ValueError(f"Rprop: argument `step_sizes` expected 0 <= min <= max, got {tuple(step_sizes)}")
+        super().__init__(params, dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes), maximize=maximize))
 
 
 def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0) -> Tensor:

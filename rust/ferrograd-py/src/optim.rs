@@ -1,8 +1,8 @@
 //! The stateful optimizer that `ferrograd.optim` classes wrap, and gradient clipping.
 
 use ferrograd_core::optim::{
-    self, AdagradConfig, AdamConfig, AdamaxConfig, Algorithm, NadamConfig, Optimizer, ParamGroup,
-    ParamState, RmspropConfig, SgdConfig,
+    self, AdadeltaConfig, AdagradConfig, AdamConfig, AdamaxConfig, Algorithm, NadamConfig, Optimizer,
+    ParamGroup, ParamState, RmspropConfig, RpropConfig, SgdConfig,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -25,8 +25,8 @@ fn opt<'py, V: FromPyObjectOwned<'py>>(options: &Bound<'py, PyDict>, key: &str) 
 }
 
 /// The update rules `parse_algorithm` knows.
-const ALGORITHMS: [&str; 8] = [
-    "sgd", "adam", "adamw", "rmsprop", "adagrad", "adamax", "radam", "nadam",
+const ALGORITHMS: [&str; 10] = [
+    "sgd", "adam", "adamw", "rmsprop", "adagrad", "adamax", "radam", "nadam", "adadelta", "rprop",
 ];
 
 fn unknown_algorithm(given: &str) -> PyErr {
@@ -105,6 +105,25 @@ fn parse_algorithm(algorithm: &str, o: &Bound<'_, PyDict>) -> PyResult<Algorithm
                 adam: adam_options(o, opt(o, "decoupled_weight_decay")?, false)?,
                 beta1,
                 momentum_decay: opt(o, "momentum_decay")?,
+            })
+        }
+        "adadelta" => Algorithm::Adadelta(AdadeltaConfig {
+            lr: opt(o, "lr")?,
+            rho: opt(o, "rho")?,
+            eps: opt(o, "eps")?,
+            weight_decay: opt(o, "weight_decay")?,
+            maximize: opt(o, "maximize")?,
+        }),
+        "rprop" => {
+            let (eta_minus, eta_plus): (f32, f32) = opt(o, "etas")?;
+            let (step_size_min, step_size_max): (f32, f32) = opt(o, "step_sizes")?;
+            Algorithm::Rprop(RpropConfig {
+                lr: opt(o, "lr")?,
+                eta_minus,
+                eta_plus,
+                step_size_min,
+                step_size_max,
+                maximize: opt(o, "maximize")?,
             })
         }
         other => return Err(unknown_algorithm(other)),

@@ -5,6 +5,7 @@ use std::sync::RwLockWriteGuard;
 
 use rayon::prelude::*;
 
+use super::adadelta_rprop::{adadelta_chunk, rprop_chunk};
 use super::adagrad::adagrad_chunk;
 use super::adam_variants::{adamax_chunk, radam_chunk, radam_shared};
 use super::nadam::{nadam_chunk, nadam_shared};
@@ -178,6 +179,8 @@ pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()
             Algorithm::Adamax(cfg) => update_list("adamax_list_f32", items, &cfg.shared()),
             Algorithm::Radam(cfg) => update_list("radam_list_f32", items, &radam_shared(cfg)),
             Algorithm::Nadam(cfg) => update_list("nadam_list_f32", items, &nadam_shared(cfg)),
+            Algorithm::Adadelta(cfg) => update_list("adadelta_list_f32", items, &cfg.shared()),
+            Algorithm::Rprop(cfg) => update_list("rprop_list_f32", items, &cfg.shared()),
         };
     }
     match *algorithm {
@@ -248,6 +251,22 @@ pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()
             cpu_update_list(items, |(p, g, [m, v, _], own)| {
                 if let (Some(m), Some(v)) = (m, v) {
                     nadam_chunk(p, g, m, v, own, shared)
+                }
+            })
+        }
+        Algorithm::Adadelta(cfg) => {
+            let shared = cfg.shared();
+            cpu_update_list(items, |(p, g, [s, a, _], _)| {
+                if let (Some(s), Some(a)) = (s, a) {
+                    adadelta_chunk(p, g, s, a, shared)
+                }
+            })
+        }
+        Algorithm::Rprop(cfg) => {
+            let shared = cfg.shared();
+            cpu_update_list(items, |(p, g, [prev, step, _], _)| {
+                if let (Some(prev), Some(step)) = (prev, step) {
+                    rprop_chunk(p, g, prev, step, shared)
                 }
             })
         }

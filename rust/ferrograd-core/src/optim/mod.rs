@@ -2,6 +2,7 @@
 //! gradient and state and writes parameter and state), with PyTorch's exact formulas, and the
 //! stateful [`Optimizer`] that applies them to parameter groups.
 
+mod adadelta_rprop;
 mod adagrad;
 mod adam_variants;
 mod clip;
@@ -9,6 +10,7 @@ pub(crate) mod kernels;
 mod nadam;
 mod optimizer;
 
+pub use adadelta_rprop::{AdadeltaConfig, RpropConfig};
 pub use adagrad::{adagrad_step, AdagradConfig};
 pub use adam_variants::AdamaxConfig;
 pub use clip::{clip_grad_norm, clip_on_device};

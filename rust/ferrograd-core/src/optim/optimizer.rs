@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use super::adadelta_rprop::{two_buffer_item, AdadeltaConfig, RpropConfig};
 use super::adagrad::{adagrad_item, AdagradConfig};
 use super::adam_variants::{adamax_item, radam_item, AdamaxConfig};
 use super::kernels::{
@@ -24,6 +25,8 @@ pub enum Algorithm {
     /// RAdam with Adam's options (amsgrad unused).
     Radam(AdamConfig),
     Nadam(NadamConfig),
+    Adadelta(AdadeltaConfig),
+    Rprop(RpropConfig),
 }
 
 impl Algorithm {
@@ -37,6 +40,8 @@ impl Algorithm {
             Algorithm::Adamax(c) => c.lr,
             Algorithm::Radam(c) => c.lr,
             Algorithm::Nadam(c) => c.adam.lr,
+            Algorithm::Adadelta(c) => c.lr,
+            Algorithm::Rprop(c) => c.lr,
         }
     }
 
@@ -50,6 +55,8 @@ impl Algorithm {
             Algorithm::Adamax(c) => c.lr = lr,
             Algorithm::Radam(c) => c.lr = lr,
             Algorithm::Nadam(c) => c.adam.lr = lr,
+            Algorithm::Adadelta(c) => c.lr = lr,
+            Algorithm::Rprop(c) => c.lr = lr,
         }
     }
 }
@@ -63,7 +70,7 @@ pub struct ParamGroup {
 
 /// What the optimizer remembers of one parameter: its step count and named buffers with
 /// PyTorch's names (`exp_avg`, `exp_avg_sq`, `max_exp_avg_sq`, `momentum_buffer`, `square_avg`,
-/// `grad_avg`, `sum`, `exp_inf`), each shaped as the parameter, and the 0-d ones of
+/// `grad_avg`, `sum`, `exp_inf`, `acc_delta`, `prev`, `step_size`), each shaped as the parameter, and the 0-d ones of
 /// [`SCALAR_STATE`](ParamState::SCALAR_STATE).
 #[derive(Clone, Debug, Default)]
 pub struct ParamState {
@@ -234,6 +241,17 @@ fn update_item(
             let step = state.step;
             let mu_product = state.scalar_mut("mu_product", 1.0)?;
             nadam_item(p, grad, [&m, &v], mu_product, &cfg, step)?
+        }
+        Algorithm::Adadelta(_) => {
+            let s = state.buffer("square_avg", p)?;
+            let a = state.buffer("acc_delta", p)?;
+            two_buffer_item(p, grad, [&s, &a])
+        }
+        Algorithm::Rprop(cfg) => {
+            // The step sizes start at the learning rate the group had on the first step.
+            let prev = state.buffer("prev", p)?;
+            let step_size = state.buffer_from("step_size", p, cfg.lr)?;
+            two_buffer_item(p, grad, [&prev, &step_size])
         }
     })
 }

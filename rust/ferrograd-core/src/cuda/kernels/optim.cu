@@ -15,7 +15,7 @@
 struct TensorList {
     float* p[FG_LIST];
     const float* g[FG_LIST];
-    float* s0[FG_LIST];  // Adam: exp_avg; SGD: momentum buffer (null without momentum); Adagrad: sum
+    float* s0[FG_LIST];  // Adam: exp_avg; SGD: momentum buffer (null without momentum); Adagrad: sum; Rprop: prev
     float* s1[FG_LIST];  // Adam: exp_avg_sq
     float* s2[FG_LIST];  // Adam: max_exp_avg_sq (null without amsgrad)
     float a[FG_LIST];    // Adam: step size lr / (1 - b1^t); SGD: share of the buffer kept; Adagrad: lr_t
@@ -139,6 +139,40 @@ extern "C" __global__ void nadam_list_f32(TensorList L, float shrink, float l2, 
         float denom = sqrtf(vi / L.a[t]) + eps;
         pi = pi + L.b[t] * gi / denom;
         p[i] = pi + L.c[t] * mi / denom;
+    }
+}
+
+// Adadelta: s0 square_avg, s1 acc_delta.
+extern "C" __global__ void adadelta_list_f32(TensorList L, float lr, float rho, float eps, float weight_decay,
+                                             float sign) {
+    FG_LIST_FOR(L, t, i) {
+        float *p = L.p[t], *sq = L.s0[t], *acc = L.s1[t];
+        float gi = sign * L.g[t][i] + weight_decay * p[i];
+        float si = rho * sq[i] + (1.f - rho) * gi * gi;
+        float delta = sqrtf(acc[i] + eps) / sqrtf(si + eps) * gi;
+        sq[i] = si;
+        acc[i] = rho * acc[i] + (1.f - rho) * delta * delta;
+        p[i] -= lr * delta;
+    }
+}
+
+// torch.sign: -1, 0 or 1, NaN kept.
+__device__ __forceinline__ float fg_sign(float x) { return x > 0.f ? 1.f : (x < 0.f ? -1.f : x * 0.f); }
+
+// Rprop: s0 the previous gradient (0 where its sign flipped), s1 the step sizes.
+extern "C" __global__ void rprop_list_f32(TensorList L, float eta_minus, float eta_plus, float low, float high,
+                                          float sign) {
+    FG_LIST_FOR(L, t, i) {
+        float *p = L.p[t], *prev = L.s0[t], *step = L.s1[t];
+        float gi = sign * L.g[t][i];
+        float agreement = fg_sign(gi * prev[i]);
+        float factor = agreement > 0.f ? eta_plus : (agreement < 0.f ? eta_minus : (agreement == 0.f ? 1.f : agreement));
+        float scaled = step[i] * factor;
+        float si = scaled != scaled ? scaled : fminf(fmaxf(scaled, low), high);  // clamp keeps NaN
+        float used = agreement < 0.f ? 0.f : gi;
+        step[i] = si;
+        p[i] -= fg_sign(used) * si;
+        prev[i] = used;
     }
 }
 
