@@ -108,7 +108,7 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     ``[N, H_out, W_out, 2]`` (-1 and 1 are the corner pixels' centres with ``align_corners``, else
     their outer edges), giving ``[N, C, H_out, W_out]``, as ``torch.nn.functional.grid_sample``.
     ``mode`` is ``'bilinear'`` (gradients reach the input and the grid) or ``'nearest'`` (ties
-    to even; no gradient reaches the grid, whose ``grad`` stays None); ``padding_mode`` is
+    to even; the grid's gradient is zero, as PyTorch's); ``padding_mode`` is
     ``'zeros'``, ``'border'`` (the nearest edge value) or ``'reflection'``."""
     if mode not in GRID_SAMPLE_MODES:
         raise ValueError(f"grid_sample: argument `mode` expected one of {list(GRID_SAMPLE_MODES)}, got {mode!r}")
@@ -130,6 +130,11 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     flat = input.reshape(n, c, height * width)
     if mode == "nearest":
         out = _corner(flat, ix.detach().round(), iy.detach().round(), width, height)
+        if grid.requires_grad:
+            # PyTorch gives the grid a zero gradient here, not none: a zero term linked to it
+            # (a where() that never picks it, so a non-finite grid cannot reach the values).
+            never = _core.full(list(points.shape), 0.0, "bool", points.device, False)
+            out = out + _core.where_(never, points, 0.0).sum(2).reshape(n, 1, -1)
         return out.reshape(n, c, h_out, w_out)
     west, north = ix.detach().floor(), iy.detach().floor()
     east, south = west + 1.0, north + 1.0
