@@ -2,7 +2,8 @@
 
 from . import lr_scheduler
 from .algorithms import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop, Rprop, clip_grad_norm_
+from .lbfgs import LBFGS
 from .optimizer import Optimizer
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "RAdam", "NAdam", "Rprop",
-           "clip_grad_norm_", "lr_scheduler"]
+           "LBFGS", "clip_grad_norm_", "lr_scheduler"]

@@ -50,6 +50,10 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
         from ..optim import Adam
 
         optimizer = Adam(model.parameters(), lr=1e-3)
+    if not hasattr(optimizer, "_core"):
+        raise TypeError(f"fit: argument `optimizer` expected an optimizer whose step needs no closure (SGD, Adam, ...), "
+                        f"got {type(optimizer).__name__}; a closure-driven optimizer such as LBFGS steps in your own "
+                        f"loop with optimizer.step(closure)")
     if schedule is not None and not hasattr(schedule, "lr_at"):
         raise TypeError(f"fit: argument `schedule` expected a closed-form LRScheduler, got {type(schedule).__name__} "
                         "(for a plateau schedule pass callbacks=[ferrograd.training.ReduceLROnPlateau(...)])")
