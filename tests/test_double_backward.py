@@ -403,3 +403,51 @@ def test_average_pools_twice(rng: np.random.Generator) -> None:
     np.testing.assert_allclose(g.detach().numpy(), np.asarray(jax.grad(theirs)(x_np)), rtol=1e-5, atol=1e-6)
     (hv,) = fg.autograd.grad((g * fg.tensor(v_np)).sum(), x)
     np.testing.assert_allclose(hv.numpy(), _jax_hvp(theirs, x_np, v_np), rtol=2e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("causal,masked", [(False, False), (True, False), (False, True)])
+def test_attention_twice(causal: bool, masked: bool, rng: np.random.Generator) -> None:
+    """A gradient-norm penalty through the fused CPU attention (recomposed from matmul and softmax
+    for the second derivative), with a causal or an additive mask, against JAX."""
+    q_np, k_np, v_np = (rng.standard_normal((2, 3, 5, 4)).astype(np.float32) for _ in range(3))
+    w_np = rng.standard_normal((2, 3, 5, 4)).astype(np.float32)
+    mask_np = np.where(rng.random((5, 5)) < 0.3, -1e9, 0.0).astype(np.float32) if masked else None
+    if mask_np is not None:
+        mask_np[:, 0] = 0.0  # every query keeps a key
+
+    def ours(q: fg.Tensor, k: fg.Tensor, v: fg.Tensor) -> fg.Tensor:
+        mask = fg.tensor(mask_np) if mask_np is not None else None
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
+        return (out * fg.tensor(w_np)).sum()
+
+    def theirs(q: jnp.ndarray, k: jnp.ndarray, v: jnp.ndarray) -> jnp.ndarray:
+        scores = q @ jnp.swapaxes(k, -1, -2) / 2.0
+        if causal:
+            scores = jnp.where(jnp.tril(jnp.ones((5, 5), bool)), scores, -jnp.inf)
+        if mask_np is not None:
+            scores = scores + mask_np
+        return (jax.nn.softmax(scores, -1) @ v * w_np).sum()
+
+    q, k, v = (fg.tensor(a, requires_grad=True) for a in (q_np, k_np, v_np))
+    gq, gk = fg.autograd.grad(ours(q, k, v), [q, k], create_graph=True)
+    (gq.square().sum() + gk.square().sum()).backward()
+
+    def penalty(q: jnp.ndarray, k: jnp.ndarray, v: jnp.ndarray) -> jnp.ndarray:
+        first = jax.grad(theirs, argnums=(0, 1))(q, k, v)
+        return jnp.sum(first[0] ** 2) + jnp.sum(first[1] ** 2)
+
+    expected = jax.grad(penalty, argnums=(0, 1, 2))(jnp.asarray(q_np), jnp.asarray(k_np), jnp.asarray(v_np))
+    for t, e in zip((q, k, v), expected):
+        scale = float(np.abs(np.asarray(e)).max())
+        np.testing.assert_allclose(t.grad.numpy(), np.asarray(e), rtol=2e-3, atol=2e-4 * scale)
+
+
+def test_attention_with_dropout_raises_only_when_differentiated_again(rng: np.random.Generator) -> None:
+    q = fg.tensor(rng.standard_normal((1, 4, 3)).astype(np.float32), requires_grad=True)
+    fg.manual_seed(0)
+    (g,) = fg.autograd.grad(F.scaled_dot_product_attention(q, q, q, dropout_p=0.5).sum(), q, create_graph=True)
+    fg.manual_seed(0)
+    (plain,) = fg.autograd.grad(F.scaled_dot_product_attention(q, q, q, dropout_p=0.5).sum(), q)
+    np.testing.assert_array_equal(g.detach().numpy(), plain.numpy())
+    with pytest.raises(NotImplementedError, match="scaled_dot_product_attention"):
+        g.square().sum().backward()

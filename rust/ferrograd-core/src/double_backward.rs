@@ -106,6 +106,8 @@ const TWICE_DIFFERENTIABLE: &[&str] = &[
     "adaptive_avg_pool2d",
     "layer_norm",
     "batch_norm",
+    // Fused CPU attention recomposes its forward from matmul and softmax (ops/attention.rs).
+    "scaled_dot_product_attention",
 ];
 
 /// Whether `op`'s backward closure records its ops in a `create_graph` walk.

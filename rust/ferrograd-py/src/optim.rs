@@ -1,8 +1,8 @@
 //! The stateful optimizer that `ferrograd.optim` classes wrap, and gradient clipping.
 
 use ferrograd_core::optim::{
-    self, AdadeltaConfig, AdagradConfig, AdamConfig, AdamaxConfig, Algorithm, NadamConfig, Optimizer,
-    ParamGroup, ParamState, RmspropConfig, RpropConfig, SgdConfig,
+    self, AdadeltaConfig, AdagradConfig, AdamConfig, AdamaxConfig, Algorithm, NadamConfig,
+    Optimizer, ParamGroup, ParamState, RmspropConfig, RpropConfig, SgdConfig,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;

@@ -225,25 +225,46 @@ impl Tensor {
             return Ok(Tensor::from_storage(storage, Layout::contiguous(&shape)));
         };
         let inputs = [q.clone(), k.clone(), v.clone()];
+        let mask = mask.cloned();
         Ok(Tensor::from_op(
             storage,
             &shape,
             OP,
             &[q, k, v],
             Box::new(move |g| {
+                let fused = |g: &Tensor| {
+                    let [qc, kc, vc] = &inputs;
+                    let grads = backward(qc, kc, vc, &layouts, &g.contiguous()?, dims, &saved)?;
+                    let shapes = [
+                        [&batch[..], &[lq, d]].concat(),
+                        [&batch[..], &[lk, d]].concat(),
+                        [&batch[..], &[lk, dv]].concat(),
+                    ];
+                    let grads = grads
+                        .into_iter()
+                        .zip(shapes)
+                        .map(|(grad, shape)| Tensor::from_vec(grad, &shape))
+                        .collect::<Result<Vec<_>>>()?;
+                    input_grads(grads, &inputs)
+                };
+                if !crate::autograd::is_grad_enabled() {
+                    return fused(g);
+                }
+                // A create_graph walk. Without dropout the gradients are recorded; a dropout
+                // mask cannot be drawn again, so then they are the fused pass's, marked as not
+                // differentiable twice.
+                if dropout_p == 0.0 {
+                    return recorded_gradients(&inputs, g, mask.as_ref(), dims);
+                }
+                let previous = crate::autograd::set_grad_enabled(false);
+                let grads = fused(g);
+                crate::autograd::set_grad_enabled(previous);
                 let [qc, kc, vc] = &inputs;
-                let grads = backward(qc, kc, vc, &layouts, &g.contiguous()?, dims, &saved)?;
-                let shapes = [
-                    [&batch[..], &[lq, d]].concat(),
-                    [&batch[..], &[lk, d]].concat(),
-                    [&batch[..], &[lk, dv]].concat(),
-                ];
-                let grads = grads
-                    .into_iter()
-                    .zip(shapes)
-                    .map(|(grad, shape)| Tensor::from_vec(grad, &shape))
-                    .collect::<Result<Vec<_>>>()?;
-                input_grads(grads, &inputs)
+                Ok(crate::double_backward::mark_unsupported(
+                    OP,
+                    grads?,
+                    &[g, qc, kc, vc],
+                ))
             }),
         ))
     }
@@ -265,6 +286,25 @@ pub(super) fn input_grads(
             Ok(Some(grad.sum_to(input.shape())?))
         })
         .collect()
+}
+
+/// The gradients in a create_graph walk, recorded so they can be differentiated again: the
+/// attention (without dropout) is recomposed from matmul and softmax, both twice
+/// differentiable, and differentiated by a nested recorded walk.
+fn recorded_gradients(
+    inputs: &[Tensor; 3],
+    g: &Tensor,
+    mask: Option<&Tensor>,
+    dims: AttentionDims,
+) -> Result<Vec<Option<Tensor>>> {
+    let partials = crate::double_backward::recomposed(inputs, g, |t| {
+        composed(&t[0], &t[1], &t[2], mask, 0.0, dims.scale, dims.causal)
+    })?;
+    Ok(partials
+        .into_iter()
+        .zip(inputs)
+        .map(|(grad, input)| grad.filter(|_| input.requires_grad()))
+        .collect())
 }
 
 /// The fused backward pass on the saved probabilities.
