@@ -451,3 +451,50 @@ def test_attention_with_dropout_raises_only_when_differentiated_again(rng: np.ra
     np.testing.assert_array_equal(g.detach().numpy(), plain.numpy())
     with pytest.raises(NotImplementedError, match="scaled_dot_product_attention"):
         g.square().sum().backward()
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_recurrent_layers_twice(kind: str, rng: np.random.Generator) -> None:
+    """An input-gradient penalty through a recurrent layer (its fused cells recompose themselves
+    for the second derivative), back-propagated to the input and the weights, against JAX."""
+    fg.manual_seed(1)
+    layer = getattr(nn, kind)(3, 4, batch_first=True)
+    params = {name: p.detach().numpy().copy() for name, p in layer.named_parameters()}
+    x_np = rng.standard_normal((2, 5, 3)).astype(np.float32)
+    w_np = rng.standard_normal((2, 5, 4)).astype(np.float32)
+    hidden = 4
+
+    def theirs(x: jnp.ndarray, p: dict) -> jnp.ndarray:
+        h = jnp.zeros((2, hidden))
+        c = jnp.zeros((2, hidden))
+        outs = []
+        for t in range(5):
+            gx = x[:, t] @ p["weight_ih_l0"].T + p["bias_ih_l0"]
+            gh = h @ p["weight_hh_l0"].T + p["bias_hh_l0"]
+            if kind == "LSTM":
+                i, f, g, o = jnp.split(gx + gh, 4, axis=1)
+                c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+                h = jax.nn.sigmoid(o) * jnp.tanh(c)
+            else:
+                xr, xz, xn = jnp.split(gx, 3, axis=1)
+                hr, hz, hn = jnp.split(gh, 3, axis=1)
+                r, z = jax.nn.sigmoid(xr + hr), jax.nn.sigmoid(xz + hz)
+                n = jnp.tanh(xn + r * hn)
+                h = (1 - z) * n + z * h
+            outs.append(h)
+        return (jnp.stack(outs, 1) * w_np).sum()
+
+    x = fg.tensor(x_np, requires_grad=True)
+    out, _ = layer(x)
+    (gx,) = fg.autograd.grad((out * fg.tensor(w_np)).sum(), x, create_graph=True)
+    gx.square().sum().backward()
+
+    def penalty(x: jnp.ndarray, p: dict) -> jnp.ndarray:
+        return jnp.sum(jax.grad(theirs)(x, p) ** 2)
+
+    jp = {k: jnp.asarray(v) for k, v in params.items()}
+    ex, ep = jax.grad(penalty, argnums=(0, 1))(jnp.asarray(x_np), jp)
+    np.testing.assert_allclose(x.grad.numpy(), np.asarray(ex), rtol=2e-3, atol=1e-5)
+    for name, p in layer.named_parameters():
+        e = np.asarray(ep[name])
+        np.testing.assert_allclose(p.grad.numpy(), e, rtol=2e-3, atol=2e-4 * float(np.abs(e).max()))

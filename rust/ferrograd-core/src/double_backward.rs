@@ -106,8 +106,11 @@ const TWICE_DIFFERENTIABLE: &[&str] = &[
     "adaptive_avg_pool2d",
     "layer_norm",
     "batch_norm",
-    // Fused CPU attention recomposes its forward from matmul and softmax (ops/attention.rs).
+    // Fused CPU attention recomposes its forward from matmul and softmax (ops/attention.rs);
+    // the fused recurrent cells from sigmoid, tanh and products (ops/rnn.rs).
     "scaled_dot_product_attention",
+    "lstm_cell",
+    "gru_cell",
 ];
 
 /// Whether `op`'s backward closure records its ops in a `create_graph` walk.
