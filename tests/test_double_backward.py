@@ -61,6 +61,23 @@ def _jax_hvp(f: Callable[[jnp.ndarray], jnp.ndarray], x: np.ndarray, v: np.ndarr
     return np.asarray(jax.grad(lambda x: jnp.vdot(jax.grad(f)(x), v))(jnp.asarray(x)))
 
 
+def assert_penalty_gradients_match(ours: Callable[..., fg.Tensor], theirs: Callable[..., jnp.ndarray],
+                                   arrays: tuple[np.ndarray, ...]) -> None:
+    """Back-propagates the penalty ``||d ours / d first argument||^2`` to every argument and
+    compares with JAX differentiating ``theirs`` twice (tolerances scaled to each gradient)."""
+    tensors = [fg.tensor(a, requires_grad=True) for a in arrays]
+    (first,) = fg.autograd.grad(ours(*tensors), tensors[0], create_graph=True)
+    first.square().sum().backward()
+
+    def penalty(*args: jnp.ndarray) -> jnp.ndarray:
+        return jnp.sum(jax.grad(theirs)(*args) ** 2)
+
+    expected = jax.grad(penalty, argnums=tuple(range(len(arrays))))(*(jnp.asarray(a) for a in arrays))
+    for t, e in zip(tensors, expected):
+        scale = float(np.abs(np.asarray(e)).max())
+        np.testing.assert_allclose(t.grad.numpy(), np.asarray(e), rtol=2e-3, atol=2e-4 * scale)
+
+
 @pytest.mark.parametrize("name", sorted(UNARY))
 def test_hessian_vector_products_of_pointwise_ops(name: str, rng: np.random.Generator) -> None:
     ours, theirs = UNARY[name]
@@ -370,17 +387,7 @@ def test_normalisation_layers_twice(kind: str, rng: np.random.Generator) -> None
             y = (x - mean) / jnp.sqrt(var + eps) * w.reshape(1, 3, 1, 1) + b.reshape(1, 3, 1, 1)
         return (jnp.tanh(y) * v_np).sum()
 
-    x, w, b = (fg.tensor(a, requires_grad=True) for a in (x_np, w_np, b_np))
-    (gx,) = fg.autograd.grad(ours(x, w, b), x, create_graph=True)
-    gx.square().sum().backward()
-
-    def penalty(x: jnp.ndarray, w: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarray:
-        return jnp.sum(jax.grad(theirs)(x, w, b) ** 2)
-
-    expected = jax.grad(penalty, argnums=(0, 1, 2))(jnp.asarray(x_np), jnp.asarray(w_np), jnp.asarray(b_np))
-    for t, e in zip((x, w, b), expected):
-        scale = float(np.abs(np.asarray(e)).max())
-        np.testing.assert_allclose(t.grad.numpy(), np.asarray(e), rtol=2e-3, atol=2e-4 * scale)
+    assert_penalty_gradients_match(ours, theirs, (x_np, w_np, b_np))
 
 
 def test_average_pools_twice(rng: np.random.Generator) -> None:
@@ -498,3 +505,38 @@ def test_recurrent_layers_twice(kind: str, rng: np.random.Generator) -> None:
     for name, p in layer.named_parameters():
         e = np.asarray(ep[name])
         np.testing.assert_allclose(p.grad.numpy(), e, rtol=2e-3, atol=2e-4 * float(np.abs(e).max()))
+
+
+@pytest.mark.parametrize("stride,padding,output_padding,dilation,groups",
+                         [(2, 1, 1, 1, 1), (1, 0, 0, 1, 2), (1, 1, 1, 2, 1), (3, 2, 2, 1, 1)])
+def test_transposed_convolution_twice(stride: int, padding: int, output_padding: int, dilation: int, groups: int,
+                                      rng: np.random.Generator) -> None:
+    """An input-gradient penalty through conv_transpose2d (a generator's upsampling), back-propagated
+    to the input, weight and bias, against JAX's transposed convolution (the vjp of the convolution
+    it reverses) differentiated twice. (1, 1, 1, 2, 1) has an output_padding of the stride, which
+    dilation 2 allows: the convolution then reaches one row and column past the input, which the
+    transposed one never reads."""
+    x_np = rng.standard_normal((2, 4, 4, 3)).astype(np.float32)
+    w_np = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    b_np = rng.standard_normal(3 * groups).astype(np.float32)
+    span = dilation * 2 + output_padding + 1
+    out_h, out_w = (4 - 1) * stride - 2 * padding + span, (3 - 1) * stride - 2 * padding + span
+    v_np = rng.standard_normal((2, 3 * groups, out_h, out_w)).astype(np.float32)
+
+    def ours(x: fg.Tensor, w: fg.Tensor, b: fg.Tensor) -> fg.Tensor:
+        y = F.conv_transpose2d(x, w, b, stride, padding, output_padding, groups, dilation)
+        return (y.tanh() * fg.tensor(v_np)).sum()
+
+    def transposed(x: jnp.ndarray, w: jnp.ndarray) -> jnp.ndarray:
+        def conv(y: jnp.ndarray) -> jnp.ndarray:  # cut to the input's size (see the docstring's last case)
+            out = jax.lax.conv_general_dilated(y, w, (stride, stride), [(padding, padding)] * 2,
+                                               rhs_dilation=(dilation, dilation),
+                                               dimension_numbers=("NCHW", "OIHW", "NCHW"), feature_group_count=groups)
+            return out[:, :, :4, :3]
+        y0 = jnp.zeros((2, 3 * groups, out_h, out_w), jnp.float32)
+        return jax.vjp(conv, y0)[1](x)[0]
+
+    def theirs(x: jnp.ndarray, w: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarray:
+        return (jnp.tanh(transposed(x, w) + b[None, :, None, None]) * v_np).sum()
+
+    assert_penalty_gradients_match(ours, theirs, (x_np, w_np, b_np))

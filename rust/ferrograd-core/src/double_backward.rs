@@ -99,6 +99,7 @@ const TWICE_DIFFERENTIABLE: &[&str] = &[
     "log_softmax",
     "cross_entropy",
     "conv2d",
+    "conv_transpose2d",
     "conv2d_relu",
     "conv2d_relu_max_pool2d",
     "max_pool2d",

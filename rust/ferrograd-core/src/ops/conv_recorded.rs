@@ -1,4 +1,5 @@
-//! conv2d's backward pass as recorded ops, for create_graph walks (see `double_backward.rs`).
+//! conv2d's and conv_transpose2d's backward passes as recorded ops, for create_graph walks (see
+//! `double_backward.rs`).
 //! The fast backward kernels write plain buffers; here each gradient is itself a differentiable
 //! op of the output gradient, the input and the weight, so a penalty on an input gradient
 //! (a gradient norm, an alignment term) back-propagates to the weights.
@@ -18,19 +19,54 @@ pub(crate) fn conv2d_gradients(
     geo: &ConvGeometry,
     has_bias: bool,
 ) -> Result<Vec<Option<Tensor>>> {
-    let dx = match x.requires_grad() {
-        true => Some(input_gradient(g, w, geo)?),
-        false => None,
-    };
-    let dw = match w.requires_grad() {
-        true => Some(weight_gradient(g, x, geo)?),
-        false => None,
-    };
-    let mut grads = vec![dx, dw];
+    layer_gradients(
+        g,
+        [x, w],
+        has_bias,
+        || input_gradient(g, w, geo),
+        || weight_gradient(g, x, geo),
+    )
+}
+
+/// `[dx, dw]` (each computed only if its tensor requires grad) and, with a bias, the output
+/// gradient summed per channel.
+fn layer_gradients(
+    g: &Tensor,
+    [x, w]: [&Tensor; 2],
+    has_bias: bool,
+    dx: impl FnOnce() -> Result<Tensor>,
+    dw: impl FnOnce() -> Result<Tensor>,
+) -> Result<Vec<Option<Tensor>>> {
+    let mut grads = vec![
+        x.requires_grad().then(dx).transpose()?,
+        w.requires_grad().then(dw).transpose()?,
+    ];
     if has_bias {
         grads.push(Some(g.sum(&[0, 2, 3], false)?));
     }
     Ok(grads)
+}
+
+/// The (input, weight[, bias]) gradients of `conv_transpose2d(x, w)` for the output gradient
+/// `g`, recorded. `geo` is the convolution that the transposed one reverses (from its output's
+/// shape back to its input's): the input gradient is that convolution of `g`, and the weight
+/// gradient is that convolution's weight gradient with `g` as its input and `x` as its output
+/// gradient.
+pub(crate) fn conv_transpose2d_gradients(
+    g: &Tensor,
+    x: &Tensor,
+    w: &Tensor,
+    geo: &ConvGeometry,
+    has_bias: bool,
+) -> Result<Vec<Option<Tensor>>> {
+    // An output_padding of at least the stride (allowed below the dilation) adds rows that the
+    // convolution maps past the input's last one: cut them.
+    let dx = || {
+        g.conv2d(w, None, geo.stride, geo.padding, geo.dilation, geo.groups)?
+            .narrow(2, 0, geo.out_height)?
+            .narrow(3, 0, geo.out_width)
+    };
+    layer_gradients(g, [x, w], has_bias, dx, || weight_gradient(x, g, geo))
 }
 
 fn input_gradient(g: &Tensor, w: &Tensor, geo: &ConvGeometry) -> Result<Tensor> {

@@ -2,9 +2,11 @@
 //! stride, padding, output_padding, dilation, groups). It is the input gradient of the
 //! convolution that maps its output shape back to its input shape, so it reuses the convolution
 //! kernels with the roles swapped: forward is `conv2d_backward_input`, the input gradient is
-//! `conv2d_forward`, the weight gradient is `conv2d_backward_weight`.
+//! `conv2d_forward`, the weight gradient is `conv2d_backward_weight` (in a create_graph walk, the
+//! same three as recorded ops: `conv_recorded.rs`).
 
 use super::conv::{conv_grads, dims4, GradKernels};
+use super::conv_recorded::conv_transpose2d_gradients;
 use crate::cpu::conv::{
     conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvGeometry, ConvGrads,
     OutputGrad,
@@ -163,6 +165,9 @@ impl Tensor {
             OP,
             &inputs,
             Box::new(move |g| {
+                if crate::autograd::is_grad_enabled() {
+                    return conv_transpose2d_gradients(g, &x, &wt, &geo, has_bias);
+                }
                 let kernels = GradKernels {
                     input: |gy: &[f32], wv: &[f32]| conv2d_forward(gy, wv, None, &geo, false),
                     weight: |gy: &[f32], xv: &[f32]| {
