@@ -310,13 +310,54 @@ def test_gradient_penalty_through_leaky_relu_critic_matches_jax(rng: np.random.G
 
 def test_an_op_without_a_recorded_backward_raises_only_when_differentiated_again(
         rng: np.random.Generator) -> None:
+    """Max pooling is twice differentiable, but the op its recorded backward uses
+    (``max_pool2d_backward``) is not: a third derivative has the right values and raises only
+    when differentiated once more."""
     x = fg.tensor(rng.standard_normal((1, 1, 4, 6)).astype(np.float32), requires_grad=True)
-    (g,) = fg.autograd.grad(F.unfold(x.tanh(), 2).square().sum(), x, create_graph=True)
-    (plain,) = fg.autograd.grad(F.unfold(x.tanh(), 2).square().sum(), x)
+
+    def second(create_graph: bool) -> fg.Tensor:
+        (g1,) = fg.autograd.grad(F.max_pool2d(x.tanh(), 2).square().sum(), x, create_graph=True)
+        (g2,) = fg.autograd.grad(g1.square().sum(), x, create_graph=create_graph)
+        return g2
+
+    g, plain = second(True), second(False)
     np.testing.assert_array_equal(g.detach().numpy(), plain.numpy())
     assert g.requires_grad
-    with pytest.raises(NotImplementedError, match="unfold"):
+    with pytest.raises(NotImplementedError, match="max_pool2d_backward"):
         g.square().sum().backward()
+
+
+def _unfold_reference(x: jnp.ndarray, k: int, stride: int, padding: int, dilation: int) -> jnp.ndarray:
+    """torch.nn.functional.unfold written with indexing: [N, C * k * k, L], rows (c, ki, kj)."""
+    n, c, h, w = x.shape
+    padded = jnp.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    oh = (h + 2 * padding - dilation * (k - 1) - 1) // stride + 1
+    ow = (w + 2 * padding - dilation * (k - 1) - 1) // stride + 1
+    rows = [padded[:, :, ki * dilation + stride * np.arange(oh)][:, :, :, kj * dilation + stride * np.arange(ow)]
+            for ki in range(k) for kj in range(k)]
+    return jnp.stack(rows, 2).reshape(n, c * k * k, oh * ow)
+
+
+def test_unfold_and_fold_twice(rng: np.random.Generator) -> None:
+    """A gradient penalty through unfold (with padding, stride and dilation) and back through
+    fold: each op's backward is the other, recorded."""
+    x_np = rng.standard_normal((2, 3, 6, 5)).astype(np.float32)
+    v_np = rng.standard_normal((2, 3, 6, 5)).astype(np.float32)
+    w_np = rng.standard_normal((12, 12)).astype(np.float32)
+    k, stride, padding, dilation = 2, 2, 1, 2
+
+    def ours(x: fg.Tensor, w: fg.Tensor) -> fg.Tensor:
+        cols = F.unfold(x, k, dilation=dilation, padding=padding, stride=stride)  # [2, 12, L]
+        mixed = (w @ cols).tanh()
+        return (F.fold(mixed, (6, 5), k, dilation=dilation, padding=padding, stride=stride) * fg.tensor(v_np)).sum()
+
+    def theirs(x: jnp.ndarray, w: jnp.ndarray) -> jnp.ndarray:
+        cols = _unfold_reference(x, k, stride, padding, dilation)
+        mixed = jnp.tanh(w @ cols)
+        back = jax.vjp(lambda y: _unfold_reference(y, k, stride, padding, dilation), x)[1](mixed)[0]
+        return (back * v_np).sum()
+
+    assert_penalty_gradients_match(ours, theirs, (x_np, w_np))
 
 
 def test_indexing_and_extrema_twice(rng: np.random.Generator) -> None:

@@ -1,14 +1,14 @@
 """``fold``: sliding blocks back into an image, summing where they overlap (the adjoint of
-``unfold``), as a ``scatter_add`` into the padded image, so its gradient is ``unfold``'s gather."""
+``unfold``): the arguments are checked here, and the core's col2im (``_core.fold``, on the CPU or
+a GPU) does the summing; its gradient is ``unfold``'s im2col, and each records the other in a
+create_graph walk, so both are twice differentiable."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
+from . import _core
 from ._core import Tensor
-from ._resampling import _positions
 
 if TYPE_CHECKING:  # functional imports this module, so its alias is only read by type checkers
     from .functional import IntOrPair
@@ -45,12 +45,5 @@ def fold(input: Tensor, output_size: IntOrPair, kernel_size: IntOrPair, dilation
         raise ValueError(f"fold: argument `input` expected {max(blocks_h, 0) * max(blocks_w, 0)} blocks along dim -1 "
                          f"for output_size {(h, w)}, kernel_size {(kh, kw)}, dilation {(dh, dw)}, padding {(ph, pw)} "
                          f"and stride {(sh, sw)}, got {length}")
-    channels, padded_w = rows // (kh * kw), w + 2 * pw
-    # Flat position in the padded image of each (kernel row, kernel column, block row, block column).
-    row = np.arange(kh)[:, None, None, None] * dh + np.arange(blocks_h)[None, None, :, None] * sh
-    column = np.arange(kw)[None, :, None, None] * dw + np.arange(blocks_w)[None, None, None, :] * sw
-    taps = kh * kw * length
-    index = _positions((row * padded_w + column).reshape(1, 1, taps), x).expand(n, channels, taps)
-    padded = x.new_zeros(n, channels, (h + 2 * ph) * padded_w).scatter_add(2, index, x.reshape(n, channels, taps))
-    out = padded.reshape(n, channels, h + 2 * ph, padded_w)[:, :, ph:ph + h, pw:pw + w]
+    out = _core.fold(x, (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw))
     return out if input.ndim == 3 else out.squeeze(0)

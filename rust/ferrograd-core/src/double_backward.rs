@@ -91,6 +91,9 @@ const TWICE_DIFFERENTIABLE: &[&str] = &[
     "scatter_add",
     "index_select",
     "index_add",
+    // Windows (ops/unfold.rs): im2col and col2im, each the other's backward.
+    "unfold",
+    "fold",
     // Products, losses and layers.
     "matmul",
     "linear",

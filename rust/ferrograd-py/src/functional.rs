@@ -131,6 +131,22 @@ fn unfold(
 }
 
 #[pyfunction]
+fn fold(
+    py: Python<'_>,
+    x: T<'_>,
+    output_size: (usize, usize),
+    kernel_size: (usize, usize),
+    stride: (usize, usize),
+    padding: (usize, usize),
+    dilation: (usize, usize),
+) -> PyResult<PyTensor> {
+    let x = x.inner.clone();
+    run(py, || {
+        x.fold(output_size, [kernel_size, stride, padding, dilation])
+    })
+}
+
+#[pyfunction]
 #[allow(clippy::too_many_arguments)]
 fn conv_transpose2d(
     py: Python<'_>,
@@ -364,6 +380,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(logsumexp, m)?)?;
     m.add_function(wrap_pyfunction!(conv2d, m)?)?;
     m.add_function(wrap_pyfunction!(unfold, m)?)?;
+    m.add_function(wrap_pyfunction!(fold, m)?)?;
     m.add_function(wrap_pyfunction!(max_pool2d, m)?)?;
     m.add_function(wrap_pyfunction!(avg_pool2d, m)?)?;
     m.add_function(wrap_pyfunction!(adaptive_avg_pool2d, m)?)?;

@@ -9,7 +9,7 @@
 use super::conv::window_output;
 use crate::cpu::conv::ConvGeometry;
 use crate::cpu::unfold::{col2im, im2col};
-use crate::{CpuStorage, Error, Layout, Result, Storage, Tensor};
+use crate::{CpuStorage, Error, Result, Storage, Tensor};
 
 /// Window geometry over an NCHW batch, field for field the `WindowGeometry` of
 /// `cuda/kernels/unfold.cu`.
@@ -140,13 +140,9 @@ impl Tensor {
             &shape,
             OP,
             &[self],
-            Box::new(move |grad| {
-                let dx = col2im_storage(grad, g)?;
-                Ok(vec![Some(Tensor::from_storage(
-                    dx,
-                    Layout::contiguous(&g.image_shape()),
-                ))])
-            }),
+            // Each op's backward is the other, recorded in a create_graph walk (so both are
+            // twice differentiable); taps that read the padding do not depend on the input.
+            Box::new(move |grad| Ok(vec![Some(grad.fold_columns(g)?)])),
         ))
     }
 
@@ -166,7 +162,7 @@ impl Tensor {
             &g.image_shape(),
             OP,
             &[self],
-            Box::new(move |grad| Ok(vec![Some(grad.detach().unfold_columns(g, 0.0)?)])),
+            Box::new(move |grad| Ok(vec![Some(grad.unfold_columns(g, 0.0)?)])),
         ))
     }
 
@@ -189,6 +185,37 @@ impl Tensor {
             .reshape(&[rows, n, oh * ow])?
             .permute(&[1, 0, 2])?
             .contiguous()
+    }
+
+    /// torch.nn.functional.fold, the adjoint of [`unfold`](Tensor::unfold): blocks
+    /// `[N, C * kh * kw, L]` summed into an NCHW image of `size` (taps in the padding dropped).
+    /// The caller checks that `L` is the number of windows that `size` and `window` give.
+    pub fn fold(&self, size: (usize, usize), window: Window) -> Result<Tensor> {
+        const OP: &str = "fold";
+        let [kernel, stride, padding, dilation] = window;
+        let (n, rows, length) = match self.shape() {
+            &[n, rows, length] => (n, rows, length),
+            s => {
+                return Err(Error::shape(
+                    OP,
+                    format!("input must be [N, C * kH * kW, L], got {s:?}"),
+                ))
+            }
+        };
+        let taps = kernel.0 * kernel.1;
+        let oh = window_output(OP, size.0, kernel.0, stride.0, padding.0, dilation.0, false)?;
+        let ow = window_output(OP, size.1, kernel.1, stride.1, padding.1, dilation.1, false)?;
+        crate::ensure_shape!(
+            taps > 0 && rows % taps == 0 && length == oh * ow,
+            OP,
+            "input {:?} needs rows divisible by kH * kW = {taps} and {} blocks",
+            self.shape(),
+            oh * ow
+        );
+        let g = WindowGeometry::new([n, rows / taps, size.0, size.1], window, (oh, ow));
+        self.permute(&[1, 0, 2])?
+            .reshape(&[rows, n * length])?
+            .fold_columns(g)
     }
 }
 
