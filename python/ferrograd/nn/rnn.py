@@ -1,5 +1,6 @@
-"""Recurrent layers with PyTorch's gate order, weight names (``weight_ih_l0``,
-``weight_hh_l0_reverse``, ...), initialisation and ``(output, h_n)`` results.
+"""Recurrent layers (RNN, LSTM, GRU) and their single-step cells (RNNCell, LSTMCell, GRUCell)
+with PyTorch's gate order, weight names (``weight_ih_l0``, ``weight_hh_l0_reverse``, ...; a
+cell's are ``weight_ih``, ...), initialisation and ``(output, h_n)`` results.
 
 Each layer projects the whole input sequence with one matrix product, then runs a fused Rust
 cell per time step (``lstm_cell`` / ``gru_cell``: all gate nonlinearities and the state update in
@@ -19,6 +20,29 @@ from . import init
 from ._param import empty_parameter
 from .module import Module
 from .utils.rnn import PackedSequence
+
+
+def _elman_step(gx: Tensor, h: Tensor, w_hh: Tensor, b_hh: Optional[Tensor], nonlinearity: str) -> Tensor:
+    """h' = act(gx + h W_hh^T + b_hh), act tanh or relu."""
+    pre = gx + F.linear(h, w_hh, b_hh)
+    return pre.tanh() if nonlinearity == "tanh" else F.relu(pre)
+
+
+def _lstm_step(gx: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Optional[Tensor], hidden: int
+               ) -> tuple[Tensor, Tensor]:
+    """One fused LSTM step from the input projection ``gx``: (h', c')."""
+    hc = _core.lstm_cell(gx + F.linear(h, w_hh, b_hh), c)
+    return hc[:, :hidden], hc[:, hidden:]
+
+
+def _gru_step(gx: Tensor, h: Tensor, w_hh: Tensor, b_hh: Optional[Tensor]) -> Tensor:
+    """One fused GRU step from the input projection ``gx``: h'."""
+    return _core.gru_cell(gx, F.linear(h, w_hh, b_hh), h)
+
+
+def _check_nonlinearity(name: str, nonlinearity: str) -> None:
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"{name}: argument `nonlinearity` expected 'tanh' or 'relu', got {nonlinearity!r}")
 
 
 class _RNNBase(Module):
@@ -195,9 +219,7 @@ class LSTM(_RNNBase):
         return self._output(out, unbatched), (h_n, c_n)
 
     def _cell(self, gx: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Optional[Tensor]) -> list[Tensor]:
-        h, c = state
-        hc = _core.lstm_cell(gx + F.linear(h, w_hh, b_hh), c)
-        return [hc[:, :self.hidden_size], hc[:, self.hidden_size:]]
+        return list(_lstm_step(gx, state[0], state[1], w_hh, b_hh, self.hidden_size))
 
 
 class GRU(_RNNBase):
@@ -219,8 +241,116 @@ class GRU(_RNNBase):
         return self._output(out, unbatched), (h_n[:, 0] if unbatched else h_n)
 
     def _cell(self, gx: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Optional[Tensor]) -> list[Tensor]:
-        (h,) = state
-        return [_core.gru_cell(gx, F.linear(h, w_hh, b_hh), h)]
+        return [_gru_step(gx, state[0], w_hh, b_hh)]
 
 
-RNNLike = Union[LSTM, GRU]
+class RNN(_RNNBase):
+    """Elman recurrent layer, as ``torch.nn.RNN``: ``h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T +
+    b_hh)`` with ``nonlinearity`` ``'tanh'`` (default) or ``'relu'``; ``forward(x, h_0)`` returns
+    ``(output, h_n)``, the output a PackedSequence for a packed ``x``."""
+
+    gates = 1
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False) -> None:
+        _check_nonlinearity("RNN", nonlinearity)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
+        self.nonlinearity = nonlinearity
+
+    forward = GRU.forward
+
+    def _cell(self, gx: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Optional[Tensor]) -> list[Tensor]:
+        return [_elman_step(gx, state[0], w_hh, b_hh, self.nonlinearity)]
+
+    def extra_repr(self) -> str:
+        text = super().extra_repr()
+        return text + (", nonlinearity='relu'" if self.nonlinearity == "relu" else "")
+
+
+class _CellBase(Module):
+    """One step of a recurrent layer: ``weight_ih`` ``[gates * H, input_size]``, ``weight_hh``
+    ``[gates * H, H]`` and their biases, initialised uniform in ±1/sqrt(H) as PyTorch's."""
+
+    gates = 1
+    weight_ih: Tensor
+    weight_hh: Tensor
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
+        super().__init__()
+        name = type(self).__name__
+        for arg, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}: argument `{arg}` expected a positive int, got {value!r}")
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        bound = 1.0 / math.sqrt(hidden_size)
+        width = self.gates * hidden_size
+        shapes: dict[str, tuple[int, ...]] = {"weight_ih": (width, input_size), "weight_hh": (width, hidden_size)}
+        if bias:
+            shapes.update(bias_ih=(width,), bias_hh=(width,))
+        for kind, shape in shapes.items():
+            setattr(self, kind, init.uniform_(empty_parameter(shape), -bound, bound))
+
+    def _inputs(self, x: Tensor, states: list[Optional[Tensor]]) -> tuple[Tensor, list[Tensor], bool]:
+        """``x`` as ``[B, input_size]`` projected by ``weight_ih``, the states as ``[B, H]``
+        (zeros when not given), and whether the input was unbatched."""
+        name = type(self).__name__
+        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: input expected shape [batch, {self.input_size}] (or unbatched "
+                             f"[{self.input_size}]), got {tuple(x.shape)}")
+        unbatched = x.ndim == 1
+        x2 = x.unsqueeze(0) if unbatched else x
+        batch = x2.shape[0]
+        out = []
+        for s in states:
+            if s is None:
+                out.append(_core.full([batch, self.hidden_size], 0.0, "float32", x.device, False))
+                continue
+            s2 = s.unsqueeze(0) if unbatched else s
+            if tuple(s2.shape) != (batch, self.hidden_size):
+                raise ValueError(f"{name}: state expected shape {(batch, self.hidden_size) if not unbatched else (self.hidden_size,)}, "
+                                 f"got {tuple(s.shape)}")
+            out.append(s2)
+        return F.linear(x2, self.weight_ih, getattr(self, "bias_ih", None)), out, unbatched
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+
+
+class RNNCell(_CellBase):
+    """One Elman step, as ``torch.nn.RNNCell``: ``forward(x, h)`` returns ``h'``."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh") -> None:
+        _check_nonlinearity("RNNCell", nonlinearity)
+        super().__init__(input_size, hidden_size, bias)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, x: Tensor, hx: Optional[Tensor] = None) -> Tensor:
+        gx, (h,), unbatched = self._inputs(x, [hx])
+        out = _elman_step(gx, h, self.weight_hh, getattr(self, "bias_hh", None), self.nonlinearity)
+        return out[0] if unbatched else out
+
+
+class LSTMCell(_CellBase):
+    """One LSTM step, as ``torch.nn.LSTMCell``: ``forward(x, (h, c))`` returns ``(h', c')``."""
+
+    gates = 4
+
+    def forward(self, x: Tensor, hx: Optional[tuple[Tensor, Tensor]] = None) -> tuple[Tensor, Tensor]:
+        h0, c0 = (None, None) if hx is None else hx
+        gx, (h, c), unbatched = self._inputs(x, [h0, c0])
+        h1, c1 = _lstm_step(gx, h, c, self.weight_hh, getattr(self, "bias_hh", None), self.hidden_size)
+        return (h1[0], c1[0]) if unbatched else (h1, c1)
+
+
+class GRUCell(_CellBase):
+    """One GRU step, as ``torch.nn.GRUCell``: ``forward(x, h)`` returns ``h'``."""
+
+    gates = 3
+
+    def forward(self, x: Tensor, hx: Optional[Tensor] = None) -> Tensor:
+        gx, (h,), unbatched = self._inputs(x, [hx])
+        out = _gru_step(gx, h, self.weight_hh, getattr(self, "bias_hh", None))
+        return out[0] if unbatched else out
+
+
+RNNLike = Union[RNN, LSTM, GRU]
