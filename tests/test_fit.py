@@ -57,18 +57,21 @@ def without_time(h: History) -> dict[str, list[float]]:
 # -- parity with the same loop written in Python -----------------------------------------------------
 
 
-@pytest.mark.parametrize("accumulate,grad_clip", [(1, None), (2, 0.5)])
-def test_fit_epoch_equals_a_python_loop(mnist_small: tuple, accumulate: int, grad_clip: float | None) -> None:
+@pytest.mark.parametrize("accumulate,grad_clip,algorithm", [(1, None, "sgd"), (2, 0.5, "sgd"), (1, None, "adam")])
+def test_fit_epoch_equals_a_python_loop(mnist_small: tuple, accumulate: int, grad_clip: float | None,
+                                        algorithm: str) -> None:
     """One epoch of fit (no shuffle) gives the parameters of the equivalent hand-written loop:
-    same batches, loss / accumulate, global-norm clipping, SGD with momentum, per-step schedule."""
+    same batches, loss / accumulate, global-norm clipping, SGD with momentum or Adam, and a
+    per-step schedule that cycles the rate and the momentum (or beta1)."""
     train, _ = mnist_small
     sub = train.subset(list(range(320)))
     fg.manual_seed(3)
     a = nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 10))
     b = nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 10))
     b.load_state_dict(a.state_dict())
-    opt_a = optim.SGD(a.parameters(), lr=0.1, momentum=0.9)
-    opt_b = optim.SGD(b.parameters(), lr=0.1, momentum=0.9)
+    make = (lambda m: optim.SGD(m.parameters(), lr=0.1, momentum=0.9)) if algorithm == "sgd" else \
+        (lambda m: optim.Adam(m.parameters(), lr=0.1))
+    opt_a, opt_b = make(a), make(b)
     steps = math.ceil(10 / accumulate)
     sched_a = optim.lr_scheduler.OneCycleLR(opt_a, 0.1, steps)
     sched_b = optim.lr_scheduler.OneCycleLR(opt_b, 0.1, steps)
@@ -91,6 +94,8 @@ def test_fit_epoch_equals_a_python_loop(mnist_small: tuple, accumulate: int, gra
         np.testing.assert_allclose(pa, pb, rtol=1e-5, atol=1e-6, err_msg=name)
     assert sched_a.last_epoch == sched_b.last_epoch == steps
     assert opt_a.lr == pytest.approx(opt_b.lr)
+    options = [{k: v for k, v in o.param_groups[0].items() if k != "params"} for o in (opt_a, opt_b)]
+    assert options[0] == options[1]  # the cycled momentum or beta1 too
     assert hist["loss"][0] == pytest.approx(sum(losses) / 320, rel=1e-5)
 
 

@@ -346,6 +346,31 @@ def _lrs(sched_factory, n: int, lr: float = 1.0) -> list[float]:
     return out
 
 
+def test_one_cycle_cycles_momentum_or_beta1_as_pytorch():
+    """PyTorch's default cycle_momentum: the momentum (beta1 for Adam) falls from max_momentum to
+    base_momentum while the rate warms up, then rises back, on the same annealing."""
+    expected = []
+    for t in range(10):
+        lo, hi, pct = (0.9, 0.8, t / 2) if t <= 2 else (0.8, 0.9, (t - 2) / 7)
+        expected.append(hi + (lo - hi) / 2 * (math.cos(math.pi * pct) + 1))
+    for make in (lambda ps: fg.optim.SGD(ps, lr=1.0, momentum=0.5), lambda ps: fg.optim.Adam(ps, lr=1.0, betas=(0.5, 0.99))):
+        opt = make([fg.zeros(1, requires_grad=True)])
+        sched = lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10, base_momentum=0.8, max_momentum=0.9)
+        got = []
+        for _ in range(10):
+            group = opt.param_groups[0]
+            got.append(group["betas"][0] if "betas" in group else group["momentum"])
+            assert group.get("betas", (0, 0.99))[1] == 0.99
+            opt.step()
+            sched.step()
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+    fixed = fg.optim.SGD([fg.zeros(1, requires_grad=True)], lr=1.0, momentum=0.5)
+    lr_scheduler.OneCycleLR(fixed, max_lr=1.0, total_steps=10, cycle_momentum=False)
+    assert fixed.param_groups[0]["momentum"] == 0.5
+    with pytest.raises(ValueError, match="OneCycleLR: argument `optimizer` must have a momentum or beta1 to cycle"):
+        lr_scheduler.OneCycleLR(fg.optim.Adagrad([fg.zeros(1, requires_grad=True)]), max_lr=1.0, total_steps=10)
+
+
 def test_schedules_match_closed_forms():
     np.testing.assert_allclose(_lrs(lambda o: lr_scheduler.StepLR(o, 2, 0.5), 5), [1, 1, 0.5, 0.5, 0.25, 0.25])
     np.testing.assert_allclose(_lrs(lambda o: lr_scheduler.MultiStepLR(o, [1, 3], 0.1), 4), [1, 0.1, 0.1, 0.01, 0.01])

@@ -428,7 +428,8 @@ def train_epoch(model: Layer, loader: DataLoader, objective: Objective, optimize
                 step_lrs: Optional[Sequence[Sequence[builtins.float]]] = None,
                 progress: Optional[Callable[[dict[str, Any]], None]] = None, every: int = 10,
                 adversary: Optional[tuple[Layer, dict[str, Any], int]] = None,
-                device: str = "cpu") -> dict[str, Any]: ...
+                device: str = "cpu",
+                step_momenta: Optional[Sequence[Sequence[builtins.float]]] = None) -> dict[str, Any]: ...
 def predict_epoch(model: Layer, loader: DataLoader, objective: Optional[Objective] = None,
                   progress: Optional[Callable[[dict[str, Any]], None]] = None,
                   device: str = "cpu") -> tuple[np.ndarray, np.ndarray, builtins.float]: ...

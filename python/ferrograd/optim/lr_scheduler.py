@@ -5,9 +5,23 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from typing import Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from .optimizer import Optimizer
+
+
+def _set_momentum(group: dict[str, Any], momentum: float) -> None:
+    """Writes a cycled momentum into a parameter group: beta1 where it has betas."""
+    if "betas" in group:
+        group["betas"] = (momentum, group["betas"][1])
+    else:
+        group["momentum"] = momentum
+
+
+def _check_cycles_momentum(name: str, optimizer: Optimizer) -> None:
+    if any("betas" not in g and "momentum" not in g for g in optimizer.param_groups):
+        raise ValueError(f"{name}: argument `optimizer` must have a momentum or beta1 to cycle with "
+                         f"cycle_momentum=True, got {type(optimizer).__name__}")
 
 
 class LRScheduler:
@@ -30,9 +44,19 @@ class LRScheduler:
         """The learning rate after ``t`` steps of the schedule for a group whose initial rate is ``base_lr``."""
         raise NotImplementedError
 
+    def momentum_at(self, t: int) -> Optional[float]:
+        """The momentum (SGD, RMSprop) or beta1 (the Adam family) after ``t`` steps, for a schedule
+        that cycles it; None (the default) leaves the groups' own."""
+        return None
+
     def _apply(self) -> None:
         for g, base in zip(self.optimizer.param_groups, self.base_lrs):
             g["lr"] = self.lr_at(self.last_epoch, base)
+        momentum = self.momentum_at(self.last_epoch)
+        if momentum is not None:
+            for g in self.optimizer.param_groups:
+                _set_momentum(g, momentum)
+
 
     def step(self) -> None:
         """Advances the schedule by one step."""
@@ -144,11 +168,15 @@ class SequentialLR(LRScheduler):
 
 class OneCycleLR(LRScheduler):
     """The 1cycle policy: from max_lr/div_factor up to max_lr over ``pct_start`` of the steps, then
-    down to initial_lr/final_div_factor, with cosine (or linear) annealing, as PyTorch defines it."""
+    down to initial_lr/final_div_factor, with cosine (or linear) annealing, as PyTorch defines it.
+    With ``cycle_momentum`` (the default, as PyTorch's) the momentum, or beta1 for the Adam
+    family, moves the other way: from ``max_momentum`` down to ``base_momentum`` while the rate
+    rises, then back up."""
 
     interval = "step"
 
     def __init__(self, optimizer: Optimizer, max_lr: float, total_steps: int, pct_start: float = 0.3, anneal_strategy: str = "cos",
+                 cycle_momentum: bool = True, base_momentum: float = 0.85, max_momentum: float = 0.95,
                  div_factor: float = 25.0, final_div_factor: float = 1e4) -> None:
         if total_steps < 2:
             raise ValueError(f"OneCycleLR: argument `total_steps` expected >= 2, got {total_steps}")
@@ -160,6 +188,9 @@ class OneCycleLR(LRScheduler):
         self.final = self.initial / final_div_factor
         self.warm_end = float(pct_start * total_steps) - 1
         self.cos = anneal_strategy == "cos"
+        if cycle_momentum:
+            _check_cycles_momentum("OneCycleLR", optimizer)
+        self.cycle_momentum, self.base_momentum, self.max_momentum = cycle_momentum, base_momentum, max_momentum
         for g in optimizer.param_groups:
             g["initial_lr"] = self.initial
         super().__init__(optimizer)
@@ -169,12 +200,22 @@ class OneCycleLR(LRScheduler):
             return end + (start - end) / 2 * (math.cos(math.pi * pct) + 1)
         return start + (end - start) * pct
 
-    def lr_at(self, t: int, base_lr: float) -> float:
+    def _phase(self, t: int, rising: tuple[float, float], falling: tuple[float, float]) -> float:
+        """The annealed value at step ``t``: from ``rising[0]`` to ``rising[1]`` during the
+        warm-up, then from ``falling[0]`` to ``falling[1]``."""
         if t > self.total_steps:
             raise ValueError(f"OneCycleLR: stepped {t} times, more than total_steps = {self.total_steps}")
         if t <= self.warm_end:
-            return self._anneal(self.initial, self.peak, t / self.warm_end)
-        return self._anneal(self.peak, self.final, (t - self.warm_end) / (self.total_steps - 1 - self.warm_end))
+            return self._anneal(*rising, t / self.warm_end)
+        return self._anneal(*falling, (t - self.warm_end) / (self.total_steps - 1 - self.warm_end))
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        return self._phase(t, (self.initial, self.peak), (self.peak, self.final))
+
+    def momentum_at(self, t: int) -> Optional[float]:
+        if not self.cycle_momentum:
+            return None
+        return self._phase(t, (self.max_momentum, self.base_momentum), (self.base_momentum, self.max_momentum))
 
 
 class ConstantLR(LRScheduler):

@@ -25,6 +25,17 @@ def _step_lrs(schedule: Any, steps: int) -> Optional[list[list[float]]]:
     return [[schedule.lr_at(t0 + k, base) for base in schedule.base_lrs] for k in range(steps)]
 
 
+def _step_momenta(schedule: Any, steps: int, groups: int) -> Optional[list[list[float]]]:
+    """Each group's momentum (or beta1) for each optimizer step of the coming epoch, for a
+    per-step schedule that cycles it (``None`` otherwise)."""
+    if schedule is None or getattr(schedule, "interval", "epoch") != "step":
+        return None
+    if schedule.momentum_at(schedule.last_epoch) is None:
+        return None
+    t0 = schedule.last_epoch
+    return [[float(schedule.momentum_at(t0 + k))] * groups for k in range(steps)]
+
+
 def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, optimizer: Any = None,
         loss: LossLike = "cross_entropy", val: Optional[DataLike] = None, schedule: Any = None,
         augment: Sequence[Any] = (), transforms: Sequence[Any] = (), callbacks: Sequence[Callback] = (),
@@ -83,6 +94,7 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
             layer = model._loop_layer()
             optimizer._sync()
             lrs = _step_lrs(schedule, steps)
+            momenta = _step_momenta(schedule, steps, len(optimizer.param_groups))
 
             def progress(p: dict[str, float], epoch: int = epoch) -> None:
                 for cb in cbs:
@@ -92,7 +104,7 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
             try:
                 with autocast(precision):
                     stats = _core.train_epoch(layer, loader, objective, optimizer._core, grad_clip, accumulate, lrs,
-                                              progress if cbs else None, progress_every, adversary, device)
+                                              progress if cbs else None, progress_every, adversary, device, momenta)
             finally:
                 # A per-step schedule wrote rates into the Rust optimizer; the groups' own rates
                 # (set by the schedule below) stay the source of truth.

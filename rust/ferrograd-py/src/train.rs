@@ -126,7 +126,7 @@ fn report(callback: Option<&Py<PyAny>>, every: usize, p: &Progress) -> Result<()
 
 /// Trains `model` for one epoch of `loader`; returns the epoch's summary as a dict.
 #[pyfunction]
-#[pyo3(signature = (model, loader, objective, optimizer, grad_clip = None, accumulate = 1, step_lrs = None, progress = None, every = 10, adversary = None, device = "cpu"))]
+#[pyo3(signature = (model, loader, objective, optimizer, grad_clip = None, accumulate = 1, step_lrs = None, progress = None, every = 10, adversary = None, device = "cpu", step_momenta = None))]
 #[allow(clippy::too_many_arguments)]
 fn train_epoch<'py>(
     py: Python<'py>,
@@ -141,6 +141,7 @@ fn train_epoch<'py>(
     every: usize,
     adversary: Option<(PyRef<'_, PyLayer>, Bound<'_, PyDict>, u64)>,
     device: &str,
+    step_momenta: Option<Vec<Vec<f32>>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let device = Device::parse(device).py()?;
     if accumulate == 0 {
@@ -160,6 +161,7 @@ fn train_epoch<'py>(
         grad_clip,
         accumulate,
         step_lrs,
+        step_momenta,
         device,
     };
     let mut adversary = match &adversary {

@@ -12,7 +12,7 @@ use super::kernels::{
 };
 use super::nadam::{nadam_item, scalar_state, NadamConfig};
 use crate::cuda::optim::ListItem;
-use crate::{Result, Tensor};
+use crate::{Error, Result, Tensor};
 
 /// The update rule of a parameter group, with its options.
 #[derive(Clone, Copy, Debug)]
@@ -58,6 +58,30 @@ impl Algorithm {
             Algorithm::Adadelta(c) => c.lr = lr,
             Algorithm::Rprop(c) => c.lr = lr,
         }
+    }
+
+    /// Sets the momentum that cyclic schedules vary: SGD's and RMSprop's momentum, the Adam
+    /// family's beta1. Errors for rules without one.
+    pub fn set_momentum(&mut self, m: f32) -> Result<()> {
+        match self {
+            Algorithm::Sgd(c) => c.momentum = m,
+            Algorithm::Rmsprop(c) => c.momentum = m,
+            Algorithm::Adam(c) | Algorithm::Radam(c) => c.beta1 = m,
+            Algorithm::Adamax(c) => c.beta1 = m,
+            Algorithm::Nadam(c) => {
+                c.adam.beta1 = m;
+                c.beta1 = m as f64;
+            }
+            Algorithm::Adagrad(_) | Algorithm::Adadelta(_) | Algorithm::Rprop(_) => {
+                return Err(Error::arg(
+                    "fit",
+                    "schedule",
+                    "an optimizer with a momentum or beta1 to cycle",
+                    "one without (Adagrad, Adadelta or Rprop)",
+                ))
+            }
+        }
+        Ok(())
     }
 }
 

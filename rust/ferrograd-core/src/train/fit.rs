@@ -34,6 +34,9 @@ pub struct TrainOptions {
     /// Learning rate of each parameter group for each optimizer step of the epoch (a per-step
     /// schedule, evaluated in advance); `None` keeps the groups' rates.
     pub step_lrs: Option<Vec<Vec<f32>>>,
+    /// Momentum (SGD, RMSprop) or beta1 (the Adam family) of each group for each optimizer step,
+    /// for schedules that cycle it (OneCycleLR, CyclicLR); `None` keeps the groups' values.
+    pub step_momenta: Option<Vec<Vec<f32>>>,
     /// Where the model lives: each batch is moved there before the forward pass.
     pub device: Device,
 }
@@ -72,14 +75,19 @@ pub fn train_epoch(
     on_batch: &mut dyn FnMut(&Progress) -> Result<()>,
 ) -> Result<EpochStats> {
     let accumulate = options.accumulate.max(1);
-    if let Some(lrs) = &options.step_lrs {
+    let schedules = [
+        ("step_lrs", "learning rates", &options.step_lrs),
+        ("step_momenta", "momenta", &options.step_momenta),
+    ];
+    for (name, what, rows) in schedules {
+        let Some(rows) = rows else { continue };
         let needed = total.div_ceil(accumulate);
-        if lrs.len() < needed || lrs.iter().any(|l| l.len() != optimizer.groups.len()) {
+        if rows.len() < needed || rows.iter().any(|r| r.len() != optimizer.groups.len()) {
             return Err(Error::arg(
                 "fit",
-                "step_lrs",
-                format!("{needed} rows of {} learning rates", optimizer.groups.len()),
-                format!("{} rows", lrs.len()),
+                name,
+                format!("{needed} rows of {} {what}", optimizer.groups.len()),
+                format!("{} rows", rows.len()),
             ));
         }
     }
@@ -293,6 +301,11 @@ fn step(optimizer: &mut Optimizer, options: &TrainOptions, index: usize) -> Resu
     if let Some(lrs) = &options.step_lrs {
         for (group, &lr) in optimizer.groups.iter_mut().zip(&lrs[index]) {
             group.algorithm.set_lr(lr);
+        }
+    }
+    if let Some(momenta) = &options.step_momenta {
+        for (group, &m) in optimizer.groups.iter_mut().zip(&momenta[index]) {
+            group.algorithm.set_momentum(m)?;
         }
     }
     if let Some(max_norm) = options.grad_clip {
