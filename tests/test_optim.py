@@ -23,6 +23,17 @@ def _run(make_opt, grads: list[np.ndarray], p0: np.ndarray) -> np.ndarray:
     return p.detach().numpy()
 
 
+def _adam_moments(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, decoupled: bool, lr: float, wd: float,
+                  b1: float, b2: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The float64 moment update Adam, RAdam and NAdam share: decoupled decay scales p, L2 decay
+    adds wd * p to the gradient; returns (p, the gradient used, m, v)."""
+    if decoupled:
+        p = p * (1 - lr * wd)
+    else:
+        g = g + wd * p
+    return p, g, b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
+
+
 @pytest.fixture(params=[50, 20011], ids=["small", "several-chunks"])
 def problem(rng, request):
     """A start and a gradient sequence; the larger size spans several of the CPU update's
@@ -56,12 +67,7 @@ def test_adam_and_adamw(problem, amsgrad, decoupled):
     v = np.zeros_like(p)
     vmax = np.zeros_like(p)
     for t, g in enumerate(grads, 1):
-        if decoupled:
-            p = p * (1 - lr * wd)
-        else:
-            g = g + wd * p
-        m = b1 * m + (1 - b1) * g
-        v = b2 * v + (1 - b2) * g * g
+        p, g, m, v = _adam_moments(p, g, m, v, decoupled, lr, wd, b1, b2)
         vmax = np.maximum(vmax, v)
         denom = np.sqrt(vmax if amsgrad else v) / math.sqrt(1 - b2**t) + eps
         p = p - lr / (1 - b1**t) * m / denom
@@ -140,12 +146,7 @@ def test_radam_before_and_after_rectification(rng, decoupled):
     rho_inf = 2 / (1 - b2) - 1
     rectified = []
     for t, g in enumerate(grads, 1):
-        if decoupled:
-            p = p * (1 - lr * wd)
-        else:
-            g = g + wd * p
-        m = b1 * m + (1 - b1) * g
-        v = b2 * v + (1 - b2) * g * g
+        p, g, m, v = _adam_moments(p, g, m, v, decoupled, lr, wd, b1, b2)
         corrected = m / (1 - b1**t)
         rho_t = rho_inf - 2 * t * b2**t / (1 - b2**t)
         rectified.append(rho_t > 5)
@@ -170,15 +171,9 @@ def test_nadam(problem, decoupled, maximize):
     m, v = np.zeros_like(p), np.zeros_like(p)
     product = 1.0
     for t, g in enumerate(grads, 1):
-        g = -g if maximize else g
-        if decoupled:
-            p = p * (1 - lr * wd)
-        else:
-            g = g + wd * p
+        p, g, m, v = _adam_moments(p, -g if maximize else g, m, v, decoupled, lr, wd, b1, b2)
         mu, mu_next = (b1 * (1 - 0.5 * 0.96 ** (s * psi)) for s in (t, t + 1))
         product *= mu
-        m = b1 * m + (1 - b1) * g
-        v = b2 * v + (1 - b2) * g * g
         denom = np.sqrt(v / (1 - b2**t)) + eps
         p = p - lr * (1 - mu) / (1 - product) * g / denom - lr * mu_next / (1 - product * mu_next) * m / denom
     got = _run(lambda ps: fg.optim.NAdam(ps, lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd, momentum_decay=psi,

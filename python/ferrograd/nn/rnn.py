@@ -222,11 +222,9 @@ class LSTM(_RNNBase):
         return list(_lstm_step(gx, state[0], state[1], w_hh, b_hh, self.hidden_size))
 
 
-class GRU(_RNNBase):
-    """Gated recurrent unit, as ``torch.nn.GRU``: ``forward(x, h_0)`` returns ``(output, h_n)``,
-    the output a PackedSequence for a packed ``x``."""
-
-    gates = 3
+class _HiddenOnly(_RNNBase):
+    """A recurrent layer whose only state is the hidden one (RNN, GRU): ``forward(x, h_0)``
+    returns ``(output, h_n)``, the output a PackedSequence for a packed ``x``."""
 
     def forward(self, x: Union[Tensor, PackedSequence], hx: Optional[Tensor] = None
                 ) -> tuple[Union[Tensor, PackedSequence], Tensor]:
@@ -240,11 +238,18 @@ class GRU(_RNNBase):
         h_n = self._final(hs, None)
         return self._output(out, unbatched), (h_n[:, 0] if unbatched else h_n)
 
+
+class GRU(_HiddenOnly):
+    """Gated recurrent unit, as ``torch.nn.GRU``: ``forward(x, h_0)`` returns ``(output, h_n)``,
+    the output a PackedSequence for a packed ``x``."""
+
+    gates = 3
+
     def _cell(self, gx: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Optional[Tensor]) -> list[Tensor]:
         return [_gru_step(gx, state[0], w_hh, b_hh)]
 
 
-class RNN(_RNNBase):
+class RNN(_HiddenOnly):
     """Elman recurrent layer, as ``torch.nn.RNN``: ``h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T +
     b_hh)`` with ``nonlinearity`` ``'tanh'`` (default) or ``'relu'``; ``forward(x, h_0)`` returns
     ``(output, h_n)``, the output a PackedSequence for a packed ``x``."""
@@ -256,8 +261,6 @@ class RNN(_RNNBase):
         _check_nonlinearity("RNN", nonlinearity)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
         self.nonlinearity = nonlinearity
-
-    forward = GRU.forward
 
     def _cell(self, gx: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Optional[Tensor]) -> list[Tensor]:
         return [_elman_step(gx, state[0], w_hh, b_hh, self.nonlinearity)]
