@@ -112,11 +112,10 @@ bool sgd(bool momentum, bool nesterov) {
     const float lr = 0.1f, mom = 0.9f, wd = 0.01f, dampening = nesterov ? 0.f : 0.25f;
     auto launch = [&](int step, std::vector<Tensor>& ts) {
         TensorList L{};
-        // The launcher's per-tensor constants: the buffer starts as the direction on step 1.
-        const float keep = step == 1 ? 0.f : mom, take = step == 1 ? 1.f : 1.f - dampening;
-        const long long blocks = fill_list(L, ts, momentum ? 1 : 0, keep, take);
-        const float from_d = nesterov ? 1.f : 0.f, from_b = nesterov ? mom : 1.f;
-        emulate_launch({unsigned(blocks)}, {256}, sgd_list_f32, L, lr, 1.f, wd, from_d, from_b);
+        // The launcher's per-tensor constants: the buffer's factor, the direction's weight, and
+        // 1 on step 1, when the buffer starts as the direction.
+        const long long blocks = fill_list(L, ts, momentum ? 1 : 0, mom, 1.f - dampening, step == 1 ? 1.f : 0.f);
+        emulate_launch({unsigned(blocks)}, {256}, sgd_list_f32, L, -lr, 1.f, wd, mom, nesterov ? 1.f : 0.f);
     };
     auto reference = [&](int step, Tensor& x) {
         for (size_t i = 0; i < x.p.size(); ++i) {
@@ -138,10 +137,12 @@ bool adam(bool decoupled, bool amsgrad) {
     const double lr = 0.01, b1 = 0.8, b2 = 0.95, eps = 1e-6, wd = 0.1;
     auto launch = [&](int step, std::vector<Tensor>& ts) {
         TensorList L{};
-        const float step_size = float(lr / (1 - std::pow(b1, step))), bias2_sqrt = float(std::sqrt(1 - std::pow(b2, step)));
-        const long long blocks = fill_list(L, ts, amsgrad ? 3 : 2, step_size, bias2_sqrt);
+        const float neg_step_size = float(-(lr / (1 - std::pow(b1, step))));
+        const float bias2_sqrt = float(std::sqrt(1 - std::pow(b2, step)));
+        const long long blocks = fill_list(L, ts, amsgrad ? 3 : 2, neg_step_size, bias2_sqrt);
         const float shrink = decoupled ? float(1 - lr * wd) : 1.f, l2 = decoupled ? 0.f : float(wd);
-        emulate_launch({unsigned(blocks)}, {256}, adam_list_f32, L, shrink, l2, float(b1), float(b2), float(eps), 1.f);
+        emulate_launch({unsigned(blocks)}, {256}, adam_list_f32, L, shrink, l2, float(1 - b1), float(b2),
+                       float(1 - b2), float(eps), 1.f);
     };
     auto reference = [&](int step, Tensor& x) {
         for (size_t i = 0; i < x.p.size(); ++i) {
@@ -161,7 +162,7 @@ bool adagrad(bool maximize) {
     const double sign = maximize ? -1 : 1;
     auto launch = [&](int step, std::vector<Tensor>& ts) {
         TensorList L{};
-        const long long blocks = fill_list(L, ts, 1, float(lr / (1 + (step - 1) * lr_decay)), 0.f);
+        const long long blocks = fill_list(L, ts, 1, float(-(lr / (1 + (step - 1) * lr_decay))), 0.f);
         emulate_launch({unsigned(blocks)}, {256}, adagrad_list_f32, L, float(sign), float(wd), float(eps));
     };
     auto reference = [&](int step, Tensor& x) {
@@ -179,8 +180,9 @@ bool adamax() {
     const double lr = 0.02, b1 = 0.8, b2 = 0.9, eps = 1e-6, wd = 0.05;
     auto launch = [&](int step, std::vector<Tensor>& ts) {
         TensorList L{};
-        const long long blocks = fill_list(L, ts, 2, float(lr / (1 - std::pow(b1, step))), 0.f);
-        emulate_launch({unsigned(blocks)}, {256}, adamax_list_f32, L, 1.f, float(wd), float(b1), float(b2), float(eps));
+        const long long blocks = fill_list(L, ts, 2, float(-(lr / (1 - std::pow(b1, step)))), 0.f);
+        emulate_launch({unsigned(blocks)}, {256}, adamax_list_f32, L, 1.f, float(wd), float(1 - b1), float(b2),
+                       float(eps));
     };
     auto reference = [&](int step, Tensor& x) {
         for (size_t i = 0; i < x.p.size(); ++i) {
@@ -207,8 +209,8 @@ bool radam(bool decoupled) {
         const long long blocks = fill_list(L, ts, 2, float(1 - std::pow(b1, step)),
                                            float(std::sqrt(1 - std::pow(b2, step))), float(rectification(step)));
         const float shrink = decoupled ? float(1 - lr * wd) : 1.f, l2 = decoupled ? 0.f : float(wd);
-        emulate_launch({unsigned(blocks)}, {256}, radam_list_f32, L, float(lr), shrink, l2, float(b1), float(b2),
-                       float(eps), 1.f);
+        emulate_launch({unsigned(blocks)}, {256}, radam_list_f32, L, float(lr), shrink, l2, float(1 - b1), float(b2),
+                       float(1 - b2), float(eps), 1.f);
     };
     auto reference = [&](int step, Tensor& x) {
         const double rect = rectification(step);
@@ -239,7 +241,8 @@ bool nadam(bool decoupled) {
         const long long blocks = fill_list(L, ts, 2, float(1 - std::pow(b2, step)), float(grad_coef),
                                            float(momentum_coef));
         const float shrink = decoupled ? float(1 - lr * wd) : 1.f, l2 = decoupled ? 0.f : float(wd);
-        emulate_launch({unsigned(blocks)}, {256}, nadam_list_f32, L, shrink, l2, float(b1), float(b2), float(eps), 1.f);
+        emulate_launch({unsigned(blocks)}, {256}, nadam_list_f32, L, shrink, l2, float(1 - b1), float(b2),
+                       float(1 - b2), float(eps), 1.f);
     };
     int last_step = 0;
     auto reference = [&](int step, Tensor& x) {
@@ -265,8 +268,8 @@ bool adadelta(bool maximize) {
     auto launch = [&](int, std::vector<Tensor>& ts) {
         TensorList L{};
         const long long blocks = fill_list(L, ts, 2, 0.f, 0.f);
-        emulate_launch({unsigned(blocks)}, {256}, adadelta_list_f32, L, float(lr), float(rho), float(eps), float(wd),
-                       float(sign));
+        emulate_launch({unsigned(blocks)}, {256}, adadelta_list_f32, L, float(-lr), float(rho), float(1 - rho),
+                       float(eps), float(wd), float(sign));
     };
     auto reference = [&](int, Tensor& x) {
         for (size_t i = 0; i < x.p.size(); ++i) {

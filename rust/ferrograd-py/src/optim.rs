@@ -43,7 +43,7 @@ fn adam_options(
     decoupled_weight_decay: bool,
     amsgrad: bool,
 ) -> PyResult<AdamConfig> {
-    let (beta1, beta2): (f32, f32) = opt(o, "betas")?;
+    let (beta1, beta2): (f64, f64) = opt(o, "betas")?;
     Ok(AdamConfig {
         lr: opt(o, "lr")?,
         beta1,
@@ -99,14 +99,10 @@ fn parse_algorithm(algorithm: &str, o: &Bound<'_, PyDict>) -> PyResult<Algorithm
             })
         }
         "radam" => Algorithm::Radam(adam_options(o, opt(o, "decoupled_weight_decay")?, false)?),
-        "nadam" => {
-            let (beta1, _): (f64, f64) = opt(o, "betas")?;
-            Algorithm::Nadam(NadamConfig {
-                adam: adam_options(o, opt(o, "decoupled_weight_decay")?, false)?,
-                beta1,
-                momentum_decay: opt(o, "momentum_decay")?,
-            })
-        }
+        "nadam" => Algorithm::Nadam(NadamConfig {
+            adam: adam_options(o, opt(o, "decoupled_weight_decay")?, false)?,
+            momentum_decay: opt(o, "momentum_decay")?,
+        }),
         "adadelta" => Algorithm::Adadelta(AdadeltaConfig {
             lr: opt(o, "lr")?,
             rho: opt(o, "rho")?,
@@ -115,8 +111,8 @@ fn parse_algorithm(algorithm: &str, o: &Bound<'_, PyDict>) -> PyResult<Algorithm
             maximize: opt(o, "maximize")?,
         }),
         "rprop" => {
-            let (eta_minus, eta_plus): (f32, f32) = opt(o, "etas")?;
-            let (step_size_min, step_size_max): (f32, f32) = opt(o, "step_sizes")?;
+            let (eta_minus, eta_plus): (f64, f64) = opt(o, "etas")?;
+            let (step_size_min, step_size_max): (f64, f64) = opt(o, "step_sizes")?;
             Algorithm::Rprop(RpropConfig {
                 lr: opt(o, "lr")?,
                 eta_minus,
@@ -176,7 +172,7 @@ impl PyOptimizer {
     }
 
     /// The learning rate of each group.
-    fn lrs(&self) -> Vec<f32> {
+    fn lrs(&self) -> Vec<f64> {
         self.inner.groups.iter().map(|g| g.algorithm.lr()).collect()
     }
 

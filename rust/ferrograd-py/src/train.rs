@@ -136,12 +136,12 @@ fn train_epoch<'py>(
     mut optimizer: PyRefMut<'_, PyOptimizer>,
     grad_clip: Option<f32>,
     accumulate: usize,
-    step_lrs: Option<Vec<Vec<f32>>>,
+    step_lrs: Option<Vec<Vec<f64>>>,
     progress: Option<Py<PyAny>>,
     every: usize,
     adversary: Option<(PyRef<'_, PyLayer>, Bound<'_, PyDict>, u64)>,
     device: &str,
-    step_momenta: Option<Vec<Vec<f32>>>,
+    step_momenta: Option<Vec<Vec<f64>>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let device = Device::parse(device).py()?;
     if accumulate == 0 {

@@ -51,10 +51,11 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("optim.cu", include_str!("kernels/optim.cu")),
 ];
 
-/// The NVRTC options every file is compiled with: IEEE division and square root and no flushing
-/// of denormals, so results follow the CPU backend's to rounding.
-fn options(arch: &str) -> Vec<String> {
-    vec![
+/// The NVRTC options `file` is compiled with: IEEE division and square root and no flushing of
+/// denormals, so results follow the CPU backend's to rounding. The optimizer updates spell out
+/// each fused multiply-add where the CPU's fuses, so there no other product may be fused.
+fn options(file: &str, arch: &str) -> Vec<String> {
+    let mut options = vec![
         format!(
             "--gpu-architecture=compute_{}",
             arch.trim_start_matches("sm_")
@@ -63,7 +64,11 @@ fn options(arch: &str) -> Vec<String> {
         "--ftz=false".into(),
         "--prec-div=true".into(),
         "--prec-sqrt=true".into(),
-    ]
+    ];
+    if file == "optim.cu" {
+        options.push("--fmad=false".into());
+    }
+    options
 }
 
 fn source(file: &str) -> Result<String> {
@@ -102,7 +107,7 @@ pub fn compile(file: &'static str, arch: &str) -> Result<String> {
         return Ok(ptx);
     }
     let src = source(file)?;
-    let opts = options(arch);
+    let opts = options(file, arch);
     let hash = fnv1a(format!("{src}\n{}", opts.join(" ")).as_bytes());
     let cached = cache_dir().map(|d| {
         d.join(format!(
@@ -155,7 +160,7 @@ pub fn compile_all(arch: &str) -> Result<Vec<(&'static str, String)>> {
     SOURCES
         .iter()
         .map(|(file, _)| {
-            compile_uncached(file, &source(file)?, options(arch)).map(|ptx| (*file, ptx))
+            compile_uncached(file, &source(file)?, options(file, arch)).map(|ptx| (*file, ptx))
         })
         .collect()
 }

@@ -1,25 +1,33 @@
 //! Adadelta and Rprop (torch.optim.Adadelta, torch.optim.Rprop): two rules whose step size per
 //! coordinate comes from the update's own history rather than a learning-rate schedule.
 
+use super::arith::{add, addcmul, decayed_grad, single};
 use crate::cpu::simd::wide_fn;
 use crate::cuda::optim::ListItem;
 use crate::Tensor;
 
-/// Adadelta options (torch.optim.Adadelta).
+/// Adadelta options (torch.optim.Adadelta), in double precision as the user gave them.
 #[derive(Clone, Copy, Debug)]
 pub struct AdadeltaConfig {
-    pub lr: f32,
-    pub rho: f32,
-    pub eps: f32,
-    pub weight_decay: f32,
+    pub lr: f64,
+    pub rho: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
     pub maximize: bool,
 }
 
 impl AdadeltaConfig {
-    /// The constants every parameter shares: lr, rho, eps, weight decay, sign.
-    pub(crate) fn shared(&self) -> [f32; 5] {
+    /// The float32 constants every parameter shares: -lr, rho, 1 - rho, eps, weight decay, sign.
+    pub(crate) fn shared(&self) -> [f32; 6] {
         let sign = if self.maximize { -1.0 } else { 1.0 };
-        [self.lr, self.rho, self.eps, self.weight_decay, sign]
+        [
+            single(-self.lr),
+            single(self.rho),
+            single(1.0 - self.rho),
+            single(self.eps),
+            single(self.weight_decay),
+            sign,
+        ]
     }
 }
 
@@ -28,11 +36,11 @@ impl AdadeltaConfig {
 /// [`step_size_min`, `step_size_max`].
 #[derive(Clone, Copy, Debug)]
 pub struct RpropConfig {
-    pub lr: f32,
-    pub eta_minus: f32,
-    pub eta_plus: f32,
-    pub step_size_min: f32,
-    pub step_size_max: f32,
+    pub lr: f64,
+    pub eta_minus: f64,
+    pub eta_plus: f64,
+    pub step_size_min: f64,
+    pub step_size_max: f64,
     pub maximize: bool,
 }
 
@@ -41,10 +49,10 @@ impl RpropConfig {
     pub(crate) fn shared(&self) -> [f32; 5] {
         let sign = if self.maximize { -1.0 } else { 1.0 };
         [
-            self.eta_minus,
-            self.eta_plus,
-            self.step_size_min,
-            self.step_size_max,
+            single(self.eta_minus),
+            single(self.eta_plus),
+            single(self.step_size_min),
+            single(self.step_size_max),
             sign,
         ]
     }
@@ -66,23 +74,25 @@ pub(crate) fn two_buffer_item(
 }
 
 wide_fn! {
-    /// Adadelta over one chunk, in PyTorch's order: g += wd * p; s = rho s + (1 - rho) g^2;
-    /// d = sqrt(a + eps) / sqrt(s + eps) * g; a = rho a + (1 - rho) d^2; p -= lr d.
+    /// Adadelta over one chunk of a parameter, its square average and its accumulated update,
+    /// in PyTorch's ops: g = g.add(p, alpha=wd); s.mul_(rho).addcmul_(g, g, value=1 - rho);
+    /// delta = (a + eps).sqrt() / (s + eps).sqrt() * g; a.mul_(rho).addcmul_(delta, delta,
+    /// value=1 - rho); p.add_(delta, alpha=-lr).
     pub(crate) fn adadelta_chunk(
         p: &mut [f32],
         g: &[f32],
         square_avg: &mut [f32],
         acc_delta: &mut [f32],
-        shared: [f32; 5],
+        shared: [f32; 6],
     ) {
-        let [lr, rho, eps, weight_decay, sign] = shared;
+        let [neg_lr, rho, w, eps, weight_decay, sign] = shared;
         let states = square_avg.iter_mut().zip(acc_delta.iter_mut());
         p.iter_mut().zip(g).zip(states).for_each(|((p, &g), (s, a))| {
-            let gi = sign * g + weight_decay * *p;
-            *s = rho * *s + (1.0 - rho) * gi * gi;
+            let gi = decayed_grad(g, *p, sign, weight_decay);
+            *s = addcmul(*s * rho, gi, gi, w);
             let delta = (*a + eps).sqrt() / (*s + eps).sqrt() * gi;
-            *a = rho * *a + (1.0 - rho) * delta * delta;
-            *p -= lr * delta;
+            *a = addcmul(*a * rho, delta, delta, w);
+            *p = add(*p, delta, neg_lr);
         });
     }
 }

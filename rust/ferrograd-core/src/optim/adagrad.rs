@@ -1,33 +1,34 @@
 //! Adagrad (torch.optim.Adagrad): each coordinate's step is the learning rate over the root of
 //! its running sum of squared gradients.
 
+use super::arith::{addcdiv, decayed_grad, single};
 use crate::cpu::simd::wide_fn;
 use crate::cuda::optim::ListItem;
 use crate::{Error, Result, Tensor};
 
-/// Adagrad options (torch.optim.Adagrad).
+/// Adagrad options (torch.optim.Adagrad), in double precision as the user gave them.
 #[derive(Clone, Copy, Debug)]
 pub struct AdagradConfig {
-    pub lr: f32,
-    pub lr_decay: f32,
-    pub weight_decay: f32,
-    pub initial_accumulator_value: f32,
-    pub eps: f32,
+    pub lr: f64,
+    pub lr_decay: f64,
+    pub weight_decay: f64,
+    pub initial_accumulator_value: f64,
+    pub eps: f64,
     pub maximize: bool,
 }
 
 impl AdagradConfig {
-    /// The learning rate at 1-based `step`: lr / (1 + (step - 1) * lr_decay), in double
+    /// Minus the learning rate at 1-based `step`, -lr / (1 + (step - 1) * lr_decay), in double
     /// precision as PyTorch's Python arithmetic does it.
-    fn step_lr(&self, step: u64) -> f32 {
-        let decay = 1.0 + step.saturating_sub(1) as f64 * self.lr_decay as f64;
-        (self.lr as f64 / decay) as f32
+    fn neg_step_lr(&self, step: u64) -> f32 {
+        let decay = 1.0 + step.saturating_sub(1) as f64 * self.lr_decay;
+        single(-(self.lr / decay))
     }
 
     /// The constants every parameter shares: sign (-1 with maximize), weight decay, eps.
     pub(crate) fn shared(&self) -> [f32; 3] {
         let sign = if self.maximize { -1.0 } else { 1.0 };
-        [sign, self.weight_decay, self.eps]
+        [sign, single(self.weight_decay), single(self.eps)]
     }
 }
 
@@ -44,7 +45,7 @@ pub(crate) fn adagrad_item(
         param: param.clone(),
         grad: grad.clone(),
         states: [Some(sum.clone()), None, None],
-        own: [cfg.step_lr(step), 0.0, 0.0],
+        own: [cfg.neg_step_lr(step), 0.0, 0.0],
     }
 }
 
@@ -64,14 +65,15 @@ pub fn adagrad_step(
 }
 
 wide_fn! {
-    /// Adagrad over one chunk of a parameter and its sum of squares, in PyTorch's order of
-    /// operations: g += wd * p; sum += g * g; p -= lr_t * g / (sqrt(sum) + eps).
-    pub(crate) fn adagrad_chunk(p: &mut [f32], g: &[f32], sum: &mut [f32], step_lr: f32, shared: [f32; 3]) {
+    /// Adagrad over one chunk of a parameter and its sum of squares, in PyTorch's ops:
+    /// g = g.add(p, alpha=wd); sum.addcmul_(g, g, value=1) (one fused multiply-add);
+    /// p.addcdiv_(g, sum.sqrt().add_(eps), value=-lr_t).
+    pub(crate) fn adagrad_chunk(p: &mut [f32], g: &[f32], sum: &mut [f32], neg_step_lr: f32, shared: [f32; 3]) {
         let [sign, weight_decay, eps] = shared;
         p.iter_mut().zip(g).zip(sum.iter_mut()).for_each(|((p, &g), s)| {
-            let gi = sign * g + weight_decay * *p;
-            *s += gi * gi;
-            *p -= step_lr * gi / (s.sqrt() + eps);
+            let gi = decayed_grad(g, *p, sign, weight_decay);
+            *s = gi.mul_add(gi, *s);
+            *p = addcdiv(*p, gi, s.sqrt() + eps, neg_step_lr);
         });
     }
 }
@@ -90,8 +92,8 @@ mod tests {
             eps: 1e-10,
             maximize: false,
         };
-        assert_eq!(cfg.step_lr(1), 0.5);
-        assert_eq!(cfg.step_lr(3), (0.5f64 / 1.5) as f32);
+        assert_eq!(cfg.neg_step_lr(1), -0.5);
+        assert_eq!(cfg.neg_step_lr(3), (-0.5f64 / 1.5) as f32);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use super::adadelta_rprop::{adadelta_chunk, rprop_chunk};
 use super::adagrad::adagrad_chunk;
 use super::adam_variants::{adamax_chunk, radam_chunk, radam_shared};
+use super::arith::{add, addcdiv, addcmul, decayed_grad, lerp, nan_max, single};
 use super::nadam::{nadam_chunk, nadam_shared};
 use super::optimizer::Algorithm;
 use crate::cpu::simd::wide_fn;
@@ -185,43 +186,53 @@ pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()
     }
     match *algorithm {
         Algorithm::Sgd(cfg) => {
-            let [lr, sign, weight_decay, from_d, from_b] = sgd_shared(&cfg);
-            cpu_update_list(items, |(p, g, [buf, ..], [keep, take, _])| {
+            let [neg_lr, sign, weight_decay, momentum, nesterov] = sgd_shared(&cfg);
+            cpu_update_list(items, |(p, g, [buf, ..], [keep, take, first])| {
                 let k = SgdChunk {
-                    lr,
+                    neg_lr,
                     weight_decay,
                     sign,
+                    momentum,
+                    nesterov: nesterov != 0.0,
                     keep,
                     take,
-                    from_d,
-                    from_b,
+                    first: first != 0.0,
                 };
                 sgd_chunk(p, g, buf, k)
             })
         }
         Algorithm::Adam(cfg) => {
-            let [shrink, l2, b1, b2, eps, sign] = adam_shared(&cfg);
-            cpu_update_list(items, |(p, g, [m, v, vmax], [step_size, bias2_sqrt, _])| {
-                let k = AdamChunk {
-                    step_size,
-                    bias2_sqrt,
-                    shrink,
-                    l2,
-                    b1,
-                    b2,
-                    eps,
-                    sign,
-                };
-                if let (Some(m), Some(v)) = (m, v) {
-                    adam_chunk(p, g, m, v, vmax, k)
+            let [shrink, l2, w1, b2, w2, eps, sign] = adam_shared(&cfg);
+            cpu_update_list(
+                items,
+                |(p, g, [m, v, vmax], [neg_step_size, bias2_sqrt, _])| {
+                    let k = AdamChunk {
+                        neg_step_size,
+                        bias2_sqrt,
+                        shrink,
+                        eps,
+                        rule: MomentRule {
+                            sign,
+                            l2,
+                            w1,
+                            b2,
+                            w2,
+                        },
+                    };
+                    if let (Some(m), Some(v)) = (m, v) {
+                        adam_chunk(p, g, m, v, vmax, k)
+                    }
+                },
+            )
+        }
+        Algorithm::Rmsprop(cfg) => {
+            let k = RmspropChunk::of(&cfg);
+            cpu_update_list(items, |(p, g, [sq, ga, buf], _)| {
+                if let Some(sq) = sq {
+                    rmsprop_chunk(p, g, sq, ga, buf, k)
                 }
             })
         }
-        Algorithm::Rmsprop(cfg) => cpu_update_list(items, |(p, g, [sq, ga, buf], _)| {
-            if let Some(sq) = sq {
-                rmsprop_chunk(p, g, sq, ga, buf, cfg)
-            }
-        }),
         Algorithm::Adagrad(cfg) => {
             let shared = cfg.shared();
             cpu_update_list(items, |(p, g, [sum, ..], [step_lr, ..])| {
@@ -277,45 +288,63 @@ fn on_cuda(param: &Tensor) -> bool {
     matches!(param.device(), crate::Device::Cuda(_))
 }
 
-/// SGD's per-parameter constants: the share of the momentum buffer kept and of the new direction
-/// taken (0 and 1 on the first step, when the buffer starts as the direction, as in PyTorch).
+/// SGD's per-parameter constants: the momentum buffer's factor and the new direction's weight
+/// (`buf.mul_(momentum).add_(d, alpha=1 - dampening)`), and 1 on the first step, when the buffer
+/// starts as the direction itself, as in PyTorch.
 fn sgd_own(cfg: &SgdConfig, first_step: bool) -> [f32; 3] {
-    if first_step {
-        [0.0, 1.0, 0.0]
-    } else {
-        [cfg.momentum, 1.0 - cfg.dampening, 0.0]
-    }
+    [
+        single(cfg.momentum),
+        single(1.0 - cfg.dampening),
+        if first_step { 1.0 } else { 0.0 },
+    ]
 }
 
-/// SGD's shared constants: lr, sign, weight decay, and the nesterov mix (d + momentum * b, or b).
+/// SGD's shared constants: -lr, sign, weight decay, momentum, and 1 for Nesterov's direction
+/// (d + momentum * buf) or 0 for the buffer alone.
 fn sgd_shared(cfg: &SgdConfig) -> [f32; 5] {
     let sign = if cfg.maximize { -1.0 } else { 1.0 };
-    let (from_d, from_b) = if cfg.nesterov {
-        (1.0, cfg.momentum)
-    } else {
-        (0.0, 1.0)
-    };
-    [cfg.lr, sign, cfg.weight_decay, from_d, from_b]
+    let nesterov = if cfg.nesterov { 1.0 } else { 0.0 };
+    [
+        single(-cfg.lr),
+        sign,
+        single(cfg.weight_decay),
+        single(cfg.momentum),
+        nesterov,
+    ]
 }
 
-/// Adam's per-parameter constants at 1-based `step`: the step size lr / (1 - b1^t) and
-/// sqrt(1 - b2^t).
+/// `base ** exponent` as Python's float power computes it (the C library's `pow`).
+pub(crate) fn py_pow(base: f64, exponent: f64) -> f64 {
+    base.powf(exponent)
+}
+
+/// Adam's per-parameter constants at 1-based `step`: -lr / (1 - b1^t) and sqrt(1 - b2^t), from
+/// the double-precision options as PyTorch's Python arithmetic computes them.
 fn adam_own(cfg: &AdamConfig, step: u64) -> [f32; 3] {
-    let bias1 = 1.0 - (cfg.beta1 as f64).powi(step as i32);
-    let bias2_sqrt = (1.0 - (cfg.beta2 as f64).powi(step as i32)).sqrt() as f32;
-    [(cfg.lr as f64 / bias1) as f32, bias2_sqrt, 0.0]
+    let t = step as f64;
+    let bias1 = 1.0 - py_pow(cfg.beta1, t);
+    let bias2 = 1.0 - py_pow(cfg.beta2, t);
+    [single(-(cfg.lr / bias1)), single(py_pow(bias2, 0.5)), 0.0]
 }
 
-/// Adam's shared constants: shrink and l2 (decoupled decay scales p, L2 decay adds wd * p to the
-/// gradient; one of the two is a no-op), b1, b2, eps, sign.
-pub(crate) fn adam_shared(cfg: &AdamConfig) -> [f32; 6] {
+/// Adam's shared constants: shrink and l2 (decoupled decay scales p by 1 - lr wd, L2 decay adds
+/// wd * p to the gradient; one of the two is a no-op), 1 - b1, b2, 1 - b2, eps, sign.
+pub(crate) fn adam_shared(cfg: &AdamConfig) -> [f32; 7] {
     let sign = if cfg.maximize { -1.0 } else { 1.0 };
     let (shrink, l2) = if cfg.decoupled_weight_decay {
-        (1.0 - cfg.lr * cfg.weight_decay, 0.0)
+        (single(1.0 - cfg.lr * cfg.weight_decay), 0.0)
     } else {
-        (1.0, cfg.weight_decay)
+        (1.0, single(cfg.weight_decay))
     };
-    [shrink, l2, cfg.beta1, cfg.beta2, cfg.eps, sign]
+    [
+        shrink,
+        l2,
+        single(1.0 - cfg.beta1),
+        single(cfg.beta2),
+        single(1.0 - cfg.beta2),
+        single(cfg.eps),
+        sign,
+    ]
 }
 
 /// One parameter's SGD update for a fused CUDA launch.
@@ -355,13 +384,13 @@ pub(crate) fn adam_item(
     }
 }
 
-/// SGD options (torch.optim.SGD).
+/// SGD options (torch.optim.SGD), in double precision as the user gave them (see `arith`).
 #[derive(Clone, Copy, Debug)]
 pub struct SgdConfig {
-    pub lr: f32,
-    pub momentum: f32,
-    pub dampening: f32,
-    pub weight_decay: f32,
+    pub lr: f64,
+    pub momentum: f64,
+    pub dampening: f64,
+    pub weight_decay: f64,
     pub nesterov: bool,
     pub maximize: bool,
 }
@@ -390,45 +419,49 @@ pub fn sgd_step(
 /// SGD's constants for one parameter's update (see `sgd_own` and `sgd_shared`).
 #[derive(Clone, Copy)]
 struct SgdChunk {
-    lr: f32,
+    neg_lr: f32,
     weight_decay: f32,
     sign: f32,
+    momentum: f32,
+    nesterov: bool,
     keep: f32,
     take: f32,
-    from_d: f32,
-    from_b: f32,
+    first: bool,
 }
 
 wide_fn! {
-    /// SGD over one chunk of a parameter, with its momentum buffer when there is one. Branches
-    /// are decided once per chunk so each inner loop is straight-line and vectorises.
+    /// SGD over one chunk of a parameter, with its momentum buffer when there is one, in
+    /// PyTorch's ops: d = g.add(p, alpha=wd); buf.mul_(momentum).add_(d, alpha=1 - dampening);
+    /// d.add(buf, alpha=momentum) for Nesterov; p.add_(d, alpha=-lr).
     fn sgd_chunk(p: &mut [f32], g: &[f32], buf: Option<&mut [f32]>, k: SgdChunk) {
         match buf {
-            None => p
-                .iter_mut()
-                .zip(g)
-                .for_each(|(p, &g)| *p -= k.lr * (k.sign * g + k.weight_decay * *p)),
+            None => p.iter_mut().zip(g).for_each(|(p, &g)| {
+                let d = decayed_grad(g, *p, k.sign, k.weight_decay);
+                *p = add(*p, d, k.neg_lr);
+            }),
             Some(b) => p
                 .iter_mut()
                 .zip(g)
                 .zip(b.iter_mut())
                 .for_each(|((p, &g), b)| {
-                    let d = k.sign * g + k.weight_decay * *p;
-                    *b = k.keep * *b + k.take * d;
-                    *p -= k.lr * (k.from_d * d + k.from_b * *b);
+                    let d = decayed_grad(g, *p, k.sign, k.weight_decay);
+                    *b = if k.first { d } else { add(*b * k.keep, d, k.take) };
+                    let direction = if k.nesterov { add(d, *b, k.momentum) } else { *b };
+                    *p = add(*p, direction, k.neg_lr);
                 }),
         }
     }
 }
 
-/// Adam / AdamW options (torch.optim.Adam, torch.optim.AdamW with `decoupled_weight_decay`).
+/// Adam / AdamW options (torch.optim.Adam, torch.optim.AdamW with `decoupled_weight_decay`), in
+/// double precision as the user gave them.
 #[derive(Clone, Copy, Debug)]
 pub struct AdamConfig {
-    pub lr: f32,
-    pub beta1: f32,
-    pub beta2: f32,
-    pub eps: f32,
-    pub weight_decay: f32,
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
     pub decoupled_weight_decay: bool,
     pub amsgrad: bool,
     pub maximize: bool,
@@ -437,7 +470,7 @@ pub struct AdamConfig {
 #[cfg(test)]
 impl AdamConfig {
     /// PyTorch's defaults (betas 0.9 and 0.999, eps 1e-8, no decay) with learning rate `lr`.
-    pub(crate) fn defaults(lr: f32) -> AdamConfig {
+    pub(crate) fn defaults(lr: f64) -> AdamConfig {
         AdamConfig {
             lr,
             beta1: 0.9,
@@ -451,20 +484,25 @@ impl AdamConfig {
     }
 }
 
-/// Adam's moment update of one element, shared by Adam, RAdam and NAdam: the gradient with its
-/// sign and L2 term, then m += (g - m)(1 - b1) and v = b2 v + (1 - b2) g^2, in PyTorch's order
-/// (lerp, then mul and addcmul). Returns the gradient used.
+/// The float32 constants of Adam's moment update (see `adam_moments`): the gradient's sign, the
+/// L2 decay, 1 - b1, b2 and 1 - b2.
+#[derive(Clone, Copy)]
+pub(crate) struct MomentRule {
+    pub sign: f32,
+    pub l2: f32,
+    pub w1: f32,
+    pub b2: f32,
+    pub w2: f32,
+}
+
+/// Adam's moment update of one element, shared by Adam, RAdam and NAdam, in PyTorch's ops:
+/// g = g.add(p, alpha=wd); m.lerp_(g, 1 - b1); v.mul_(b2).addcmul_(g, g, value=1 - b2).
+/// Returns the gradient used.
 #[inline(always)]
-pub(crate) fn adam_moments(
-    p: f32,
-    g: f32,
-    m: &mut f32,
-    v: &mut f32,
-    [sign, l2, b1, b2]: [f32; 4],
-) -> f32 {
-    let gi = sign * g + l2 * p;
-    *m += (gi - *m) * (1.0 - b1);
-    *v = b2 * *v + (1.0 - b2) * gi * gi;
+pub(crate) fn adam_moments(p: f32, g: f32, m: &mut f32, v: &mut f32, rule: MomentRule) -> f32 {
+    let gi = decayed_grad(g, p, rule.sign, rule.l2);
+    *m = lerp(*m, gi, rule.w1);
+    *v = addcmul(*v * rule.b2, gi, gi, rule.w2);
     gi
 }
 
@@ -500,19 +538,17 @@ pub fn adam_step(
 /// Adam's constants for one parameter's update (see `adam_own` and `adam_shared`).
 #[derive(Clone, Copy)]
 struct AdamChunk {
-    step_size: f32,
+    neg_step_size: f32,
     bias2_sqrt: f32,
     shrink: f32,
-    l2: f32,
-    b1: f32,
-    b2: f32,
     eps: f32,
-    sign: f32,
+    rule: MomentRule,
 }
 
 wide_fn! {
     /// Adam over one chunk of a parameter and its moments (and the running maximum with
-    /// amsgrad), in PyTorch's order of operations so each rounding matches.
+    /// amsgrad), in PyTorch's ops: p.mul_(1 - lr wd) (decoupled decay), the moments,
+    /// denom = (v.sqrt() / sqrt(1 - b2^t)).add_(eps), p.addcdiv_(m, denom, value=-step_size).
     fn adam_chunk(
         p: &mut [f32],
         g: &[f32],
@@ -522,31 +558,32 @@ wide_fn! {
         k: AdamChunk,
     ) {
         let moments = p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut());
-        let rule = [k.sign, k.l2, k.b1, k.b2];
         match vmax {
             None => moments.for_each(|(((p, &g), m), v)| {
-                adam_moments(*p, g, m, v, rule);
-                *p = *p * k.shrink - k.step_size * *m / (v.sqrt() / k.bias2_sqrt + k.eps);
+                adam_moments(*p, g, m, v, k.rule);
+                let denom = v.sqrt() / k.bias2_sqrt + k.eps;
+                *p = addcdiv(*p * k.shrink, *m, denom, k.neg_step_size);
             }),
             Some(vmax) => moments
                 .zip(vmax.iter_mut())
                 .for_each(|((((p, &g), m), v), vm)| {
-                    adam_moments(*p, g, m, v, rule);
-                    *vm = vm.max(*v);
-                    *p = *p * k.shrink - k.step_size * *m / (vm.sqrt() / k.bias2_sqrt + k.eps);
+                    adam_moments(*p, g, m, v, k.rule);
+                    *vm = nan_max(*vm, *v);
+                    let denom = vm.sqrt() / k.bias2_sqrt + k.eps;
+                    *p = addcdiv(*p * k.shrink, *m, denom, k.neg_step_size);
                 }),
         }
     }
 }
 
-/// RMSprop options (torch.optim.RMSprop).
+/// RMSprop options (torch.optim.RMSprop), in double precision as the user gave them.
 #[derive(Clone, Copy, Debug)]
 pub struct RmspropConfig {
-    pub lr: f32,
-    pub alpha: f32,
-    pub eps: f32,
-    pub weight_decay: f32,
-    pub momentum: f32,
+    pub lr: f64,
+    pub alpha: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    pub momentum: f64,
     pub centered: bool,
     pub maximize: bool,
 }
@@ -610,50 +647,80 @@ fn rmsprop_cuda(item: &ListItem, cfg: &RmspropConfig) -> Result<()> {
         (false, true) => "rmsprop_momentum_f32",
         (true, true) => "rmsprop_centered_momentum_f32",
     };
-    let sign = if cfg.maximize { -1.0 } else { 1.0 };
     let states: Vec<&Tensor> = [square_avg, grad_avg, momentum_buffer]
         .into_iter()
         .flatten()
         .collect();
+    let k = RmspropChunk::of(cfg);
     let scalars = [
-        cfg.lr,
-        cfg.alpha,
-        cfg.eps,
-        cfg.weight_decay,
-        cfg.momentum,
-        sign,
+        k.neg_lr,
+        k.alpha,
+        k.w,
+        k.eps,
+        k.weight_decay,
+        k.momentum,
+        k.sign,
     ];
     crate::cuda::optim::update(kernel, &item.param, &item.grad, &states, &scalars)
 }
 
+/// RMSprop's float32 constants: -lr, alpha, 1 - alpha, eps, weight decay, momentum, sign.
+#[derive(Clone, Copy)]
+struct RmspropChunk {
+    neg_lr: f32,
+    alpha: f32,
+    w: f32,
+    eps: f32,
+    weight_decay: f32,
+    momentum: f32,
+    sign: f32,
+}
+
+impl RmspropChunk {
+    fn of(cfg: &RmspropConfig) -> RmspropChunk {
+        RmspropChunk {
+            neg_lr: single(-cfg.lr),
+            alpha: single(cfg.alpha),
+            w: single(1.0 - cfg.alpha),
+            eps: single(cfg.eps),
+            weight_decay: single(cfg.weight_decay),
+            momentum: single(cfg.momentum),
+            sign: if cfg.maximize { -1.0 } else { 1.0 },
+        }
+    }
+}
+
 wide_fn! {
     /// RMSprop over one chunk of a parameter, its square average and the optional centred
-    /// average and momentum buffer.
+    /// average and momentum buffer, in PyTorch's ops: sq.mul_(alpha).addcmul_(g, g, value=1 -
+    /// alpha); ga.lerp_(g, 1 - alpha) and avg = sq.addcmul(ga, ga, value=-1).sqrt_() when
+    /// centred; avg.add_(eps); then buf.mul_(momentum).addcdiv_(g, avg) and p.add_(buf,
+    /// alpha=-lr), or p.addcdiv_(g, avg, value=-lr).
     fn rmsprop_chunk(
         p: &mut [f32],
         g: &[f32],
         sq: &mut [f32],
         ga: Option<&mut [f32]>,
         buf: Option<&mut [f32]>,
-        cfg: RmspropConfig,
+        k: RmspropChunk,
     ) {
         let (mut ga, mut buf) = (ga, buf);
         for i in 0..p.len() {
-            let gi = if cfg.maximize { -g[i] } else { g[i] } + cfg.weight_decay * p[i];
-            sq[i] = cfg.alpha * sq[i] + (1.0 - cfg.alpha) * gi * gi;
+            let gi = decayed_grad(g[i], p[i], k.sign, k.weight_decay);
+            sq[i] = addcmul(sq[i] * k.alpha, gi, gi, k.w);
             let avg = match ga.as_deref_mut() {
                 Some(a) => {
-                    a[i] = cfg.alpha * a[i] + (1.0 - cfg.alpha) * gi;
-                    (sq[i] - a[i] * a[i]).sqrt() + cfg.eps
+                    a[i] = lerp(a[i], gi, k.w);
+                    addcmul(sq[i], a[i], a[i], -1.0).sqrt() + k.eps
                 }
-                None => sq[i].sqrt() + cfg.eps,
+                None => sq[i].sqrt() + k.eps,
             };
             match buf.as_deref_mut() {
                 Some(b) => {
-                    b[i] = cfg.momentum * b[i] + gi / avg;
-                    p[i] -= cfg.lr * b[i];
+                    b[i] = addcdiv(b[i] * k.momentum, gi, avg, 1.0);
+                    p[i] = add(p[i], b[i], k.neg_lr);
                 }
-                None => p[i] -= cfg.lr * gi / avg,
+                None => p[i] = addcdiv(p[i], gi, avg, k.neg_lr),
             }
         }
     }

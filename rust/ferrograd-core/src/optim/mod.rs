@@ -5,6 +5,7 @@
 mod adadelta_rprop;
 mod adagrad;
 mod adam_variants;
+mod arith;
 mod clip;
 pub(crate) mod kernels;
 mod nadam;

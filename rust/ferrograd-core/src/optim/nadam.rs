@@ -3,26 +3,25 @@
 //! of the mu_t is per-parameter state (`mu_product`, a 0-d float32 tensor on the CPU, as PyTorch
 //! keeps it), updated in float32 as PyTorch's in-place multiply does.
 
-use super::kernels::{adam_item, adam_moments, adam_shared, AdamConfig};
+use super::arith::{addcdiv, single};
+use super::kernels::{adam_item, adam_moments, adam_shared, py_pow, AdamConfig, MomentRule};
 use crate::cpu::simd::wide_fn;
 use crate::cuda::optim::ListItem;
 use crate::{Device, Error, Result, Tensor};
 
-/// NAdam options: Adam's (amsgrad unused; `decoupled_weight_decay` decays as AdamW), and beta1
-/// and the momentum decay psi as given in double precision: mu_t is computed from them in
-/// double, as PyTorch's Python arithmetic does, and float32 betas would move its last bits.
+/// NAdam options: Adam's (amsgrad unused; `decoupled_weight_decay` decays as AdamW) and the
+/// momentum decay psi.
 #[derive(Clone, Copy, Debug)]
 pub struct NadamConfig {
     pub adam: AdamConfig,
-    pub beta1: f64,
     pub momentum_decay: f64,
 }
 
 impl NadamConfig {
-    /// mu_t at 1-based `step`.
+    /// mu_t at 1-based `step`, in double as PyTorch's Python arithmetic computes it.
     fn mu(&self, step: u64) -> f64 {
-        let decay = 0.96f64.powf(step as f64 * self.momentum_decay);
-        self.beta1 * (1.0 - 0.5 * decay)
+        let decay = py_pow(0.96, step as f64 * self.momentum_decay);
+        self.adam.beta1 * (1.0 - 0.5 * decay)
     }
 }
 
@@ -55,11 +54,11 @@ fn nadam_own(cfg: &NadamConfig, step: u64, mu_product: &mut Tensor) -> Result<[f
     let (mu, mu_next) = (cfg.mu(step), cfg.mu(step + 1));
     let product = previous * mu as f32;
     *mu_product = scalar_state(product)?;
-    let lr = cfg.adam.lr as f64;
-    let bias2 = 1.0 - (cfg.adam.beta2 as f64).powi(step as i32);
+    let lr = cfg.adam.lr;
+    let bias2 = 1.0 - py_pow(cfg.adam.beta2, step as f64);
     let grad_coef = -lr * (1.0 - mu) / (1.0 - product as f64);
     let momentum_coef = -lr * mu_next / (1.0 - product as f64 * mu_next);
-    Ok([bias2 as f32, grad_coef as f32, momentum_coef as f32])
+    Ok([single(bias2), single(grad_coef), single(momentum_coef)])
 }
 
 /// One parameter's NAdam update at 1-based `step`: state `exp_avg`, `exp_avg_sq` and
@@ -78,31 +77,33 @@ pub(crate) fn nadam_item(
     })
 }
 
-/// NAdam's shared constants: Adam's (shrink, l2, b1, b2, eps, sign).
-pub(crate) fn nadam_shared(cfg: &NadamConfig) -> [f32; 6] {
+/// NAdam's shared constants: Adam's (shrink, l2, 1 - b1, b2, 1 - b2, eps, sign).
+pub(crate) fn nadam_shared(cfg: &NadamConfig) -> [f32; 7] {
     adam_shared(&cfg.adam)
 }
 
 wide_fn! {
-    /// NAdam over one chunk, in PyTorch's order: the moments as Adam's, then with
-    /// d = sqrt(v / (1 - b2^t)) + eps, p += c_g * g / d and p += c_m * m / d.
+    /// NAdam over one chunk, in PyTorch's ops: the moments as Adam's, then with
+    /// d = v.div(1 - b2^t).sqrt().add_(eps), p.addcdiv_(g, d, value=c_g) and
+    /// p.addcdiv_(m, d, value=c_m).
     pub(crate) fn nadam_chunk(
         p: &mut [f32],
         g: &[f32],
         m: &mut [f32],
         v: &mut [f32],
         own: [f32; 3],
-        shared: [f32; 6],
+        shared: [f32; 7],
     ) {
         let [bias2, grad_coef, momentum_coef] = own;
-        let [shrink, l2, b1, b2, eps, sign] = shared;
+        let [shrink, l2, w1, b2, w2, eps, sign] = shared;
+        let rule = MomentRule { sign, l2, w1, b2, w2 };
         let moments = p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut());
         moments.for_each(|(((p, &g), m), v)| {
             *p *= shrink;
-            let gi = adam_moments(*p, g, m, v, [sign, l2, b1, b2]);
+            let gi = adam_moments(*p, g, m, v, rule);
             let denom = (*v / bias2).sqrt() + eps;
-            *p += grad_coef * gi / denom;
-            *p += momentum_coef * *m / denom;
+            *p = addcdiv(*p, gi, denom, grad_coef);
+            *p = addcdiv(*p, *m, denom, momentum_coef);
         });
     }
 }
@@ -114,7 +115,6 @@ mod tests {
     fn nadam() -> NadamConfig {
         NadamConfig {
             adam: AdamConfig::defaults(2e-3),
-            beta1: 0.9,
             momentum_decay: 4e-3,
         }
     }

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use super::adadelta_rprop::{two_buffer_item, AdadeltaConfig, RpropConfig};
 use super::adagrad::{adagrad_item, AdagradConfig};
 use super::adam_variants::{adamax_item, radam_item, AdamaxConfig};
+use super::arith::single;
 use super::kernels::{
     adam_item, rmsprop_item, sgd_item, step_items, AdamConfig, RmspropConfig, SgdConfig,
 };
@@ -31,7 +32,7 @@ pub enum Algorithm {
 
 impl Algorithm {
     /// The group's learning rate.
-    pub fn lr(&self) -> f32 {
+    pub fn lr(&self) -> f64 {
         match self {
             Algorithm::Sgd(c) => c.lr,
             Algorithm::Adam(c) => c.lr,
@@ -46,7 +47,7 @@ impl Algorithm {
     }
 
     /// Sets the group's learning rate (schedules do this).
-    pub fn set_lr(&mut self, lr: f32) {
+    pub fn set_lr(&mut self, lr: f64) {
         match self {
             Algorithm::Sgd(c) => c.lr = lr,
             Algorithm::Adam(c) => c.lr = lr,
@@ -62,16 +63,13 @@ impl Algorithm {
 
     /// Sets the momentum that cyclic schedules vary: SGD's and RMSprop's momentum, the Adam
     /// family's beta1. Errors for rules without one.
-    pub fn set_momentum(&mut self, m: f32) -> Result<()> {
+    pub fn set_momentum(&mut self, m: f64) -> Result<()> {
         match self {
             Algorithm::Sgd(c) => c.momentum = m,
             Algorithm::Rmsprop(c) => c.momentum = m,
             Algorithm::Adam(c) | Algorithm::Radam(c) => c.beta1 = m,
             Algorithm::Adamax(c) => c.beta1 = m,
-            Algorithm::Nadam(c) => {
-                c.adam.beta1 = m;
-                c.beta1 = m as f64;
-            }
+            Algorithm::Nadam(c) => c.adam.beta1 = m,
             Algorithm::Adagrad(_) | Algorithm::Adadelta(_) | Algorithm::Rprop(_) => {
                 return Err(Error::arg(
                     "fit",
@@ -246,7 +244,7 @@ fn update_item(
             rmsprop_item(p, grad, &s, g.as_ref(), b.as_ref())
         }
         Algorithm::Adagrad(cfg) => {
-            let sum = state.buffer_from("sum", p, cfg.initial_accumulator_value)?;
+            let sum = state.buffer_from("sum", p, single(cfg.initial_accumulator_value))?;
             adagrad_item(p, grad, &sum, &cfg, state.step)
         }
         Algorithm::Adamax(cfg) => {
@@ -274,7 +272,7 @@ fn update_item(
         Algorithm::Rprop(cfg) => {
             // The step sizes start at the learning rate the group had on the first step.
             let prev = state.buffer("prev", p)?;
-            let step_size = state.buffer_from("step_size", p, cfg.lr)?;
+            let step_size = state.buffer_from("step_size", p, single(cfg.lr))?;
             two_buffer_item(p, grad, [&prev, &step_size])
         }
     })

@@ -33,10 +33,10 @@ pub struct TrainOptions {
     pub accumulate: usize,
     /// Learning rate of each parameter group for each optimizer step of the epoch (a per-step
     /// schedule, evaluated in advance); `None` keeps the groups' rates.
-    pub step_lrs: Option<Vec<Vec<f32>>>,
+    pub step_lrs: Option<Vec<Vec<f64>>>,
     /// Momentum (SGD, RMSprop) or beta1 (the Adam family) of each group for each optimizer step,
     /// for schedules that cycle it (OneCycleLR, CyclicLR); `None` keeps the groups' values.
-    pub step_momenta: Option<Vec<Vec<f32>>>,
+    pub step_momenta: Option<Vec<Vec<f64>>>,
     /// Where the model lives: each batch is moved there before the forward pass.
     pub device: Device,
 }
@@ -373,7 +373,7 @@ mod tests {
         (model, params)
     }
 
-    fn sgd(params: Vec<Tensor>, lr: f32) -> Optimizer {
+    fn sgd(params: Vec<Tensor>, lr: f64) -> Optimizer {
         Optimizer::new(vec![ParamGroup {
             params,
             algorithm: Algorithm::Sgd(SgdConfig {
