@@ -57,12 +57,27 @@ def without_time(h: History) -> dict[str, list[float]]:
 # -- parity with the same loop written in Python -----------------------------------------------------
 
 
-@pytest.mark.parametrize("accumulate,grad_clip,algorithm", [(1, None, "sgd"), (2, 0.5, "sgd"), (1, None, "adam")])
+def _one_cycle(opt: optim.Optimizer, steps: int, warm_up: bool) -> optim.lr_scheduler.LRScheduler:
+    """OneCycleLR over ``steps``, or after ``warm_up`` a LinearLR for three steps and then a
+    OneCycleLR over the rest, as one per-step SequentialLR."""
+    if not warm_up:
+        return optim.lr_scheduler.OneCycleLR(opt, 0.1, steps)
+    # Built first, as in PyTorch: OneCycleLR sets the groups' initial rate that LinearLR scales.
+    cycle = optim.lr_scheduler.OneCycleLR(opt, 0.1, steps - 3)
+    linear = optim.lr_scheduler.LinearLR(opt, 0.5, 1.0, 3)
+    schedule = optim.lr_scheduler.SequentialLR(opt, [linear, cycle], [3])
+    schedule.interval = "step"
+    return schedule
+
+
+@pytest.mark.parametrize("accumulate,grad_clip,algorithm,warm_up",
+                         [(1, None, "sgd", False), (2, 0.5, "sgd", False), (1, None, "adam", False), (1, None, "adam", True)])
 def test_fit_epoch_equals_a_python_loop(mnist_small: tuple, accumulate: int, grad_clip: float | None,
-                                        algorithm: str) -> None:
+                                        algorithm: str, warm_up: bool) -> None:
     """One epoch of fit (no shuffle) gives the parameters of the equivalent hand-written loop:
     same batches, loss / accumulate, global-norm clipping, SGD with momentum or Adam, and a
-    per-step schedule that cycles the rate and the momentum (or beta1)."""
+    per-step schedule that cycles the rate and the momentum (or beta1), alone or after a
+    warm-up that leaves the momentum alone."""
     train, _ = mnist_small
     sub = train.subset(list(range(320)))
     fg.manual_seed(3)
@@ -73,8 +88,7 @@ def test_fit_epoch_equals_a_python_loop(mnist_small: tuple, accumulate: int, gra
         (lambda m: optim.Adam(m.parameters(), lr=0.1))
     opt_a, opt_b = make(a), make(b)
     steps = math.ceil(10 / accumulate)
-    sched_a = optim.lr_scheduler.OneCycleLR(opt_a, 0.1, steps)
-    sched_b = optim.lr_scheduler.OneCycleLR(opt_b, 0.1, steps)
+    sched_a, sched_b = _one_cycle(opt_a, steps, warm_up), _one_cycle(opt_b, steps, warm_up)
     hist = a.fit(sub, epochs=1, batch_size=32, optimizer=opt_a, schedule=sched_a, shuffle=False, accumulate=accumulate,
                  grad_clip=grad_clip, verbose=False)
 

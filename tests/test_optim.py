@@ -366,6 +366,82 @@ def test_one_cycle_cycles_momentum_or_beta1_as_pytorch():
         lr_scheduler.OneCycleLR(fg.optim.Adagrad([fg.zeros(1, requires_grad=True)]), max_lr=1.0, total_steps=10)
 
 
+def test_one_cycle_three_phase_epochs_and_per_group_rates_as_pytorch():
+    """three_phase: up to max_lr over pct_start of the steps, back down to the initial rate over
+    as many, then to the minimum, the momentum mirroring the first two phases and then staying
+    at max_momentum; the length from epochs * steps_per_epoch; one max_lr per group."""
+    w, b = fg.zeros(1, requires_grad=True), fg.zeros(1, requires_grad=True)
+    opt = fg.optim.SGD([{"params": [w]}, {"params": [b]}], lr=1.0, momentum=0.9)
+    sched = lr_scheduler.OneCycleLR(opt, max_lr=[1.0, 0.5], epochs=4, steps_per_epoch=5, pct_start=0.25,
+                                    div_factor=10, final_div_factor=100, three_phase=True)
+    assert sched.total_steps == 20
+
+    def cos(start: float, end: float, pct: float) -> float:
+        return end + (start - end) / 2 * (math.cos(math.pi * pct) + 1)
+
+    for t in range(20):
+        for group, peak in zip(opt.param_groups, (1.0, 0.5)):
+            initial = peak / 10
+            if t <= 4:
+                want, momentum = cos(initial, peak, t / 4), cos(0.95, 0.85, t / 4)
+            elif t <= 8:
+                want, momentum = cos(peak, initial, (t - 4) / 4), cos(0.85, 0.95, (t - 4) / 4)
+            else:
+                want, momentum = cos(initial, initial / 100, (t - 8) / 11), 0.95
+            assert group["lr"] == pytest.approx(want, rel=1e-12), t
+            assert group["momentum"] == pytest.approx(momentum, rel=1e-12), t
+        opt.step()
+        sched.step()
+    with pytest.raises(ValueError, match="expected `total_steps`, or both `epochs` and `steps_per_epoch`"):
+        lr_scheduler.OneCycleLR(opt, max_lr=1.0, epochs=3)
+    with pytest.raises(ValueError, match="argument `max_lr` expected 2 values"):
+        lr_scheduler.OneCycleLR(opt, max_lr=[1.0], total_steps=10)
+    with pytest.raises(ValueError, match="argument `pct_start` expected a value in \\[0, 1\\], got 1.5"):
+        lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10, pct_start=1.5)
+
+
+def test_cyclic_lr_modes_per_group_rates_and_momentum():
+    """CyclicLR as PyTorch defines it: a triangle from base_lr up to max_lr over step_size_up
+    steps and down over step_size_down; triangular2 halves the amplitude each cycle, exp_range
+    scales it by gamma^t; the momentum mirrors the rate between max and base momentum."""
+    w, b = fg.zeros(1, requires_grad=True), fg.zeros(1, requires_grad=True)
+
+    def height(t: int) -> float:  # up over 2 steps, down over 3
+        x = t % 5
+        return x / 2 if x <= 2 else (5 - x) / 3
+
+    for mode, scale in (("triangular", lambda t: 1.0), ("triangular2", lambda t: 0.5 ** (t // 5)),
+                        ("exp_range", lambda t: 0.9**t)):
+        opt = fg.optim.SGD([{"params": [w]}, {"params": [b]}], lr=1.0, momentum=0.5)
+        sched = lr_scheduler.CyclicLR(opt, base_lr=[0.1, 0.2], max_lr=1.0, step_size_up=2, step_size_down=3,
+                                      mode=mode, gamma=0.9, base_momentum=0.8, max_momentum=0.9)
+        for t in range(12):
+            for group, base in zip(opt.param_groups, (0.1, 0.2)):
+                assert group["lr"] == pytest.approx(base + (1.0 - base) * height(t) * scale(t), rel=1e-12), (mode, t)
+                assert group["momentum"] == pytest.approx(0.9 - 0.1 * height(t) * scale(t), rel=1e-12), (mode, t)
+            opt.step()
+            sched.step()
+    adam = fg.optim.Adam([w], lr=1.0, betas=(0.5, 0.99))
+    lr_scheduler.CyclicLR(adam, base_lr=0.1, max_lr=1.0, step_size_up=2)
+    assert adam.param_groups[0]["betas"] == (0.9, 0.99)
+    with pytest.raises(ValueError, match="CyclicLR: argument `mode` expected"):
+        lr_scheduler.CyclicLR(adam, base_lr=0.1, max_lr=1.0, mode="sawtooth")
+    with pytest.raises(ValueError, match="CyclicLR: argument `max_lr` expected 1 values"):
+        lr_scheduler.CyclicLR(adam, base_lr=0.1, max_lr=[1.0, 2.0])
+
+
+def test_multiplicative_lr_multiplies_step_by_step():
+    w, b = fg.zeros(1, requires_grad=True), fg.zeros(1, requires_grad=True)
+    opt = fg.optim.SGD([{"params": [w]}, {"params": [b], "lr": 0.5}], lr=1.0)
+    sched = lr_scheduler.MultiplicativeLR(opt, [lambda t: 0.5, lambda t: 1.0 + t])
+    for t in range(5):
+        assert [g["lr"] for g in opt.param_groups] == [0.5**t, 0.5 * math.factorial(t + 1)]
+        opt.step()
+        sched.step()
+    with pytest.raises(ValueError, match="MultiplicativeLR: argument `lr_lambda` expected 2 functions"):
+        lr_scheduler.MultiplicativeLR(opt, [lambda t: 0.5])
+
+
 def test_schedules_match_closed_forms():
     np.testing.assert_allclose(_lrs(lambda o: lr_scheduler.StepLR(o, 2, 0.5), 5), [1, 1, 0.5, 0.5, 0.25, 0.25])
     np.testing.assert_allclose(_lrs(lambda o: lr_scheduler.MultiStepLR(o, [1, 3], 0.1), 4), [1, 0.1, 0.1, 0.01, 0.01])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence, cast
 
 from .optimizer import Optimizer
 
@@ -44,14 +44,18 @@ class LRScheduler:
         """The learning rate after ``t`` steps of the schedule for a group whose initial rate is ``base_lr``."""
         raise NotImplementedError
 
+    def lrs_at(self, t: int) -> list[float]:
+        """Every parameter group's learning rate after ``t`` steps."""
+        return [self.lr_at(t, base) for base in self.base_lrs]
+
     def momentum_at(self, t: int) -> Optional[float]:
         """The momentum (SGD, RMSprop) or beta1 (the Adam family) after ``t`` steps, for a schedule
         that cycles it; None (the default) leaves the groups' own."""
         return None
 
     def _apply(self) -> None:
-        for g, base in zip(self.optimizer.param_groups, self.base_lrs):
-            g["lr"] = self.lr_at(self.last_epoch, base)
+        for g, lr in zip(self.optimizer.param_groups, self.lrs_at(self.last_epoch)):
+            g["lr"] = lr
         momentum = self.momentum_at(self.last_epoch)
         if momentum is not None:
             for g in self.optimizer.param_groups:
@@ -86,6 +90,33 @@ class LambdaLR(LRScheduler):
 
     def lr_at(self, t: int, base_lr: float) -> float:
         return base_lr * self.lr_lambda(t)
+
+
+class MultiplicativeLR(LRScheduler):
+    """Multiplies the rate by ``lr_lambda(t)`` at each step t >= 1 (one function for all groups,
+    or one per group): lr_t = base_lr * lr_lambda(1) * ... * lr_lambda(t), in that order."""
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]]) -> None:
+        groups = len(optimizer.param_groups)
+        self.lr_lambdas: list[Callable[[int], float]] = (
+            list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [cast(Callable[[int], float], lr_lambda)] * groups)
+        if len(self.lr_lambdas) != groups:
+            raise ValueError(f"MultiplicativeLR: argument `lr_lambda` expected {groups} functions (one per parameter "
+                             f"group), got {len(self.lr_lambdas)}")
+        self._rates: list[list[float]] = []  # every group's rate at steps 0, 1, ... so far
+        super().__init__(optimizer)
+
+    def lrs_at(self, t: int) -> list[float]:
+        if not self._rates:
+            self._rates.append(list(self.base_lrs))
+        while len(self._rates) <= t:
+            k = len(self._rates)
+            self._rates.append([lr * f(k) for lr, f in zip(self._rates[-1], self.lr_lambdas)])
+        return list(self._rates[t])
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        """The rate after ``t`` steps of the (first) group whose initial rate is ``base_lr``."""
+        return self.lrs_at(t)[_group_of("MultiplicativeLR", self.base_lrs, base_lr)]
 
 
 class StepLR(LRScheduler):
@@ -160,62 +191,204 @@ class SequentialLR(LRScheduler):
         self.schedulers, self.milestones = list(schedulers), list(milestones)
         super().__init__(optimizer)
 
-    def lr_at(self, t: int, base_lr: float) -> float:
+    def _active(self, t: int) -> tuple[LRScheduler, int]:
+        """The schedule running at step ``t`` and the step it is at."""
         i = bisect_right(self.milestones, t)
         start = self.milestones[i - 1] if i > 0 else 0
-        return self.schedulers[i].lr_at(t - start, base_lr)
+        return self.schedulers[i], t - start
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        scheduler, local = self._active(t)
+        return scheduler.lr_at(local, base_lr)
+
+    def lrs_at(self, t: int) -> list[float]:
+        scheduler, local = self._active(t)
+        return scheduler.lrs_at(local)
+
+    def momentum_at(self, t: int) -> Optional[float]:
+        scheduler, local = self._active(t)
+        return scheduler.momentum_at(local)
 
 
 class OneCycleLR(LRScheduler):
-    """The 1cycle policy: from max_lr/div_factor up to max_lr over ``pct_start`` of the steps, then
-    down to initial_lr/final_div_factor, with cosine (or linear) annealing, as PyTorch defines it.
-    With ``cycle_momentum`` (the default, as PyTorch's) the momentum, or beta1 for the Adam
-    family, moves the other way: from ``max_momentum`` down to ``base_momentum`` while the rate
-    rises, then back up."""
+    """The 1cycle policy, as PyTorch defines it: from max_lr/div_factor up to max_lr over
+    ``pct_start`` of the steps, then down to initial_lr/final_div_factor, with cosine (or linear)
+    annealing. With ``three_phase`` the rate comes back down to its initial value over a second
+    ``pct_start`` of the steps before annealing to the minimum. Give the length as
+    ``total_steps`` or as ``epochs`` and ``steps_per_epoch``; ``max_lr`` may be one rate per
+    parameter group. With ``cycle_momentum`` (the default, as PyTorch's) the momentum, or beta1
+    for the Adam family, moves the other way: from ``max_momentum`` down to ``base_momentum`` while
+    the rate rises, then back up (and stays at ``max_momentum`` in a third phase)."""
 
     interval = "step"
 
-    def __init__(self, optimizer: Optimizer, max_lr: float, total_steps: int, pct_start: float = 0.3, anneal_strategy: str = "cos",
-                 cycle_momentum: bool = True, base_momentum: float = 0.85, max_momentum: float = 0.95,
-                 div_factor: float = 25.0, final_div_factor: float = 1e4) -> None:
-        if total_steps < 2:
-            raise ValueError(f"OneCycleLR: argument `total_steps` expected >= 2, got {total_steps}")
+    def __init__(self, optimizer: Optimizer, max_lr: float | Sequence[float], total_steps: Optional[int] = None,
+                 epochs: Optional[int] = None, steps_per_epoch: Optional[int] = None, pct_start: float = 0.3,
+                 anneal_strategy: str = "cos", cycle_momentum: bool = True, base_momentum: float = 0.85,
+                 max_momentum: float = 0.95, div_factor: float = 25.0, final_div_factor: float = 1e4,
+                 three_phase: bool = False) -> None:
+        self.total_steps = _one_cycle_length(total_steps, epochs, steps_per_epoch)
+        if not 0 <= pct_start <= 1:
+            raise ValueError(f"OneCycleLR: argument `pct_start` expected a value in [0, 1], got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"OneCycleLR: argument `anneal_strategy` expected 'cos' or 'linear', got {anneal_strategy!r}")
-        self.total_steps = total_steps
-        self.initial = max_lr / div_factor
-        self.peak = max_lr
-        self.final = self.initial / final_div_factor
-        self.warm_end = float(pct_start * total_steps) - 1
+        groups = optimizer.param_groups
+        peaks = _per_group("OneCycleLR", "max_lr", max_lr, len(groups))
+        # Each group's (initial, peak, minimum) rates.
+        self._rates = [(peak / div_factor, peak, peak / div_factor / final_div_factor) for peak in peaks]
+        warm_end = float(pct_start * self.total_steps) - 1
+        last = self.total_steps - 1
+        # Phases (last step, rate from, rate to, momentum from, momentum to), with the rates as
+        # indices into a group's (initial, peak, minimum).
+        self._phases: list[tuple[float, int, int, float, float]] = (
+            [(warm_end, 0, 1, max_momentum, base_momentum),
+             (float(2 * pct_start * self.total_steps) - 2, 1, 0, base_momentum, max_momentum),
+             (last, 0, 2, max_momentum, max_momentum)]
+            if three_phase else
+            [(warm_end, 0, 1, max_momentum, base_momentum),
+             (last, 1, 2, base_momentum, max_momentum)])
         self.cos = anneal_strategy == "cos"
         if cycle_momentum:
             _check_cycles_momentum("OneCycleLR", optimizer)
-        self.cycle_momentum, self.base_momentum, self.max_momentum = cycle_momentum, base_momentum, max_momentum
-        for g in optimizer.param_groups:
-            g["initial_lr"] = self.initial
+        self.cycle_momentum = cycle_momentum
+        for g, peak in zip(groups, peaks):
+            g["initial_lr"] = peak / div_factor
         super().__init__(optimizer)
 
     def _anneal(self, start: float, end: float, pct: float) -> float:
         if self.cos:
             return end + (start - end) / 2 * (math.cos(math.pi * pct) + 1)
-        return start + (end - start) * pct
+        return (end - start) * pct + start
 
-    def _phase(self, t: int, rising: tuple[float, float], falling: tuple[float, float]) -> float:
-        """The annealed value at step ``t``: from ``rising[0]`` to ``rising[1]`` during the
-        warm-up, then from ``falling[0]`` to ``falling[1]``."""
+    def _phase_at(self, t: int) -> tuple[tuple[float, int, int, float, float], float]:
+        """The phase step ``t`` falls in and how far through it, as a fraction."""
         if t > self.total_steps:
             raise ValueError(f"OneCycleLR: stepped {t} times, more than total_steps = {self.total_steps}")
-        if t <= self.warm_end:
-            return self._anneal(*rising, t / self.warm_end)
-        return self._anneal(*falling, (t - self.warm_end) / (self.total_steps - 1 - self.warm_end))
+        start = 0.0
+        for i, phase in enumerate(self._phases):
+            if t <= phase[0] or i == len(self._phases) - 1:
+                return phase, (t - start) / (phase[0] - start)
+            start = phase[0]
+        raise AssertionError("unreachable: the last phase always matches")
+
+    def lrs_at(self, t: int) -> list[float]:
+        (_, rate_from, rate_to, _, _), pct = self._phase_at(t)
+        return [self._anneal(rates[rate_from], rates[rate_to], pct) for rates in self._rates]
 
     def lr_at(self, t: int, base_lr: float) -> float:
-        return self._phase(t, (self.initial, self.peak), (self.peak, self.final))
+        """The rate after ``t`` steps of the (first) group whose initial rate is ``base_lr``."""
+        return self.lrs_at(t)[_group_of("OneCycleLR", self.base_lrs, base_lr)]
 
     def momentum_at(self, t: int) -> Optional[float]:
         if not self.cycle_momentum:
             return None
-        return self._phase(t, (self.max_momentum, self.base_momentum), (self.base_momentum, self.max_momentum))
+        (_, _, _, start, end), pct = self._phase_at(t)
+        return self._anneal(start, end, pct)
+
+
+def _group_of(name: str, base_lrs: list[float], base_lr: float) -> int:
+    """The index of the first group whose initial rate is ``base_lr``."""
+    if base_lr not in base_lrs:
+        raise ValueError(f"{name}: argument `base_lr` expected one of the groups' initial rates {base_lrs}, got {base_lr}")
+    return base_lrs.index(base_lr)
+
+
+def _per_group(name: str, argument: str, value: float | Sequence[float], groups: int) -> list[float]:
+    """``value`` for each of ``groups`` parameter groups: one number for all, or one each."""
+    values: list[float] = list(value) if isinstance(value, (list, tuple)) else [cast(float, value)] * groups
+    if len(values) != groups:
+        raise ValueError(f"{name}: argument `{argument}` expected {groups} values (one per parameter group), "
+                         f"got {len(values)}")
+    return [float(v) for v in values]
+
+
+def _one_cycle_length(total_steps: Optional[int], epochs: Optional[int], steps_per_epoch: Optional[int]) -> int:
+    """OneCycleLR's number of steps: ``total_steps``, or ``epochs * steps_per_epoch``."""
+    if total_steps is not None:
+        if not isinstance(total_steps, int) or total_steps < 2:
+            raise ValueError(f"OneCycleLR: argument `total_steps` expected an int >= 2, got {total_steps}")
+        return total_steps
+    if epochs is None or steps_per_epoch is None:
+        raise ValueError("OneCycleLR: expected `total_steps`, or both `epochs` and `steps_per_epoch`, "
+                         f"got epochs={epochs} and steps_per_epoch={steps_per_epoch}")
+    for name, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"OneCycleLR: argument `{name}` expected a positive int, got {value}")
+    if epochs * steps_per_epoch < 2:
+        raise ValueError(f"OneCycleLR: expected at least 2 steps, got epochs * steps_per_epoch = {epochs * steps_per_epoch}")
+    return epochs * steps_per_epoch
+
+
+class CyclicLR(LRScheduler):
+    """Cyclical learning rates (CLR), stepped per batch: each group's rate climbs from ``base_lr``
+    to ``max_lr`` over ``step_size_up`` steps and back over ``step_size_down`` (default: as many).
+    ``mode`` scales each cycle's amplitude: "triangular" keeps it, "triangular2" halves it every
+    cycle, "exp_range" multiplies it by ``gamma`` every step; or give ``scale_fn`` (of the cycle
+    number, or of the step with ``scale_mode="iterations"``). With ``cycle_momentum`` (the
+    default, as PyTorch's) the momentum, or beta1 for the Adam family, moves from
+    ``max_momentum`` to ``base_momentum`` while the rate climbs, and back."""
+
+    interval = "step"
+
+    def __init__(self, optimizer: Optimizer, base_lr: float | Sequence[float], max_lr: float | Sequence[float],
+                 step_size_up: int = 2000, step_size_down: Optional[int] = None, mode: str = "triangular",
+                 gamma: float = 1.0, scale_fn: Optional[Callable[[float], float]] = None, scale_mode: str = "cycle",
+                 cycle_momentum: bool = True, base_momentum: float = 0.8, max_momentum: float = 0.9) -> None:
+        groups = optimizer.param_groups
+        bases = _per_group("CyclicLR", "base_lr", base_lr, len(groups))
+        self.max_lrs = _per_group("CyclicLR", "max_lr", max_lr, len(groups))
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        if up <= 0 or down <= 0:
+            raise ValueError(f"CyclicLR: arguments `step_size_up` and `step_size_down` expected positive, "
+                             f"got {step_size_up} and {step_size_down}")
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if scale_fn is None:
+            if mode not in ("triangular", "triangular2", "exp_range"):
+                raise ValueError(f"CyclicLR: argument `mode` expected 'triangular', 'triangular2' or 'exp_range' "
+                                 f"(or a scale_fn), got {mode!r}")
+            scale_mode = "iterations" if mode == "exp_range" else "cycle"
+        elif scale_mode not in ("cycle", "iterations"):
+            raise ValueError(f"CyclicLR: argument `scale_mode` expected 'cycle' or 'iterations', got {scale_mode!r}")
+        self.mode, self.gamma, self.scale_mode, self._scale_fn = mode, gamma, scale_mode, scale_fn
+        if cycle_momentum:
+            _check_cycles_momentum("CyclicLR", optimizer)
+        self.cycle_momentum, self.base_momentum, self.max_momentum = cycle_momentum, base_momentum, max_momentum
+        for g, base in zip(groups, bases):
+            g["initial_lr"] = base
+        super().__init__(optimizer)
+
+    def scale_fn(self, x: float) -> float:
+        """The amplitude's scale at cycle (or step) ``x``."""
+        if self._scale_fn is not None:
+            return self._scale_fn(x)
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        if self.mode == "exp_range":
+            return self.gamma**x
+        return 1.0
+
+    def _position(self, t: int) -> tuple[float, float]:
+        """How far up the cycle step ``t`` is (0 at base_lr, 1 at max_lr), and the amplitude's scale."""
+        cycle = math.floor(1 + t / self.total_size)
+        x = 1.0 + t / self.total_size - cycle
+        height = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        return height, self.scale_fn(cycle if self.scale_mode == "cycle" else t)
+
+    def lrs_at(self, t: int) -> list[float]:
+        height, scale = self._position(t)
+        return [base + (peak - base) * height * scale for base, peak in zip(self.base_lrs, self.max_lrs)]
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        """The rate after ``t`` steps of the (first) group whose initial rate is ``base_lr``."""
+        return self.lrs_at(t)[_group_of("CyclicLR", self.base_lrs, base_lr)]
+
+    def momentum_at(self, t: int) -> Optional[float]:
+        if not self.cycle_momentum:
+            return None
+        height, scale = self._position(t)
+        return self.max_momentum - (self.max_momentum - self.base_momentum) * height * scale
 
 
 class ConstantLR(LRScheduler):

@@ -22,18 +22,26 @@ def _step_lrs(schedule: Any, steps: int) -> Optional[list[list[float]]]:
     if schedule is None or getattr(schedule, "interval", "epoch") != "step":
         return None
     t0 = schedule.last_epoch
-    return [[schedule.lr_at(t0 + k, base) for base in schedule.base_lrs] for k in range(steps)]
+    return [schedule.lrs_at(t0 + k) for k in range(steps)]
 
 
-def _step_momenta(schedule: Any, steps: int, groups: int) -> Optional[list[list[float]]]:
+def _step_momenta(schedule: Any, steps: int, groups: list[dict[str, Any]]) -> Optional[list[list[float]]]:
     """Each group's momentum (or beta1) for each optimizer step of the coming epoch, for a
-    per-step schedule that cycles it (``None`` otherwise)."""
+    per-step schedule that cycles it (``None`` otherwise). Where the schedule leaves the momentum
+    alone (a SequentialLR's phase without cycling), the groups keep the last one they had."""
     if schedule is None or getattr(schedule, "interval", "epoch") != "step":
         return None
-    if schedule.momentum_at(schedule.last_epoch) is None:
-        return None
     t0 = schedule.last_epoch
-    return [[float(schedule.momentum_at(t0 + k))] * groups for k in range(steps)]
+    scheduled = [schedule.momentum_at(t0 + k) for k in range(steps)]
+    if all(m is None for m in scheduled):
+        return None
+    current = [float(g["betas"][0]) if "betas" in g else float(g.get("momentum", 0.0)) for g in groups]
+    table = []
+    for momentum in scheduled:
+        if momentum is not None:
+            current = [float(momentum)] * len(groups)
+        table.append(list(current))
+    return table
 
 
 def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, optimizer: Any = None,
@@ -94,7 +102,7 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
             layer = model._loop_layer()
             optimizer._sync()
             lrs = _step_lrs(schedule, steps)
-            momenta = _step_momenta(schedule, steps, len(optimizer.param_groups))
+            momenta = _step_momenta(schedule, steps, optimizer.param_groups)
 
             def progress(p: dict[str, float], epoch: int = epoch) -> None:
                 for cb in cbs:
