@@ -33,6 +33,14 @@ class _BatchNorm(Module):
         else:
             self.running_mean = self.running_var = None
 
+    def reset_running_stats(self) -> None:
+        """Zeroes the running mean and the batch count and sets the running variance to one."""
+        if self.running_mean is not None and self.running_var is not None:
+            with no_grad():
+                self.running_mean.zero_()
+                self.running_var.fill_(1.0)
+                self.num_batches_tracked.zero_()
+
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in self._ranks:
             raise ValueError(f"{type(self).__name__}: expected input of rank {' or '.join(map(str, self._ranks))}, got shape {tuple(x.shape)}")
