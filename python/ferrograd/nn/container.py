@@ -116,6 +116,11 @@ class Sequential(Module):
             x, i = mods[i](x), i + 1
         return x
 
+    def _has_parametrizations(self) -> bool:
+        from .utils.parametrize import is_parametrized
+
+        return is_parametrized(self)
+
     def _to_layer(self) -> _core.Layer:
         return _core.Layer.sequential([(name, m._loop_layer()) for name, m in self._modules.items()])
 

@@ -69,6 +69,9 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        if isinstance(getattr(type(self), name, None), property):
+            object.__setattr__(self, name, value)  # a parametrized tensor: its setter decides
+            return
         for registry in (self._parameters, self._buffers, self._modules):
             registry.pop(name, None)
         if isinstance(value, Module):
@@ -152,10 +155,18 @@ class Module:
 
     def _loop_layer(self) -> "_core.Layer":
         """The Rust layer the training, evaluation and attack loops run: the native one, or the
-        Python call while the module has hooks."""
-        if self._has_hooks():
+        Python call while the module has hooks or computes a tensor through a parametrization
+        (a native layer would hold one computed value instead of recomputing it)."""
+        if self._has_hooks() or self._has_parametrizations():
             return _core.Layer.python(self.__call__)
         return self._to_layer()
+
+    def _has_parametrizations(self) -> bool:
+        """Whether this module or one inside it has a parametrized tensor (containers whose
+        native layer is built from their children's own loop layers check only themselves)."""
+        from .utils.parametrize import is_parametrized
+
+        return any(is_parametrized(m) for m in self.modules())
 
     def apply(self, fn: Callable[["Module"], Any]) -> "Module":
         """Calls ``fn`` on every sub-module and then on this module (e.g. a custom

@@ -1,5 +1,6 @@
-"""``ferrograd.nn.utils``: gradient clipping, flat parameter vectors and (``rnn``) padded batches
-of sequences, under PyTorch's module paths."""
+"""``ferrograd.nn.utils``: gradient clipping, flat parameter vectors, (``rnn``) padded batches
+of sequences and (``parametrize``, ``parametrizations``) reparametrized weights such as spectral
+normalisation, under PyTorch's module paths."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Iterable, Union
 from ..._core import Tensor, cat
 from ...autograd import no_grad
 from ...optim.algorithms import clip_grad_norm_
-from . import rnn
+from . import parametrizations, parametrize, rnn
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "rnn"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "rnn",
+           "parametrize", "parametrizations"]
 
 
 def clip_grad_value_(parameters: Union[Tensor, Iterable[Tensor]], clip_value: float) -> None:
