@@ -55,6 +55,9 @@ def robustness_rows(device: str, prefix: str) -> list[dict]:
     ours.to(device)
     theirs.to(device).eval()
     sync = torch.cuda.synchronize if device != "cpu" else (lambda: None)
+    # Issue 6's targets: at most 0.7x PyTorch's time on the CPU, at least twice its throughput
+    # (at most 0.5x its time) on a GPU.
+    target = 0.7 if device == "cpu" else 0.5
     rows = []
 
     start = time.perf_counter()
@@ -67,7 +70,7 @@ def robustness_rows(device: str, prefix: str) -> list[dict]:
     t_s = time.perf_counter() - start
     rows.append({"workload": f"{prefix}PGD-10 robust evaluation, 2,000 MNIST images, batch {BATCH} "
                              f"(ferrograd {len(xt) / f_s:,.0f} vs PyTorch {len(xt) / t_s:,.0f} images/s)",
-                 "ferrograd_ms": 1e3 * f_s, "torch_ms": 1e3 * t_s, "ratio": f_s / t_s, "target": 0.7})
+                 "ferrograd_ms": 1e3 * f_s, "torch_ms": 1e3 * t_s, "ratio": f_s / t_s, "target": target})
 
     opt = fg.optim.Adam(ours.parameters(), lr=1e-3)
     start = time.perf_counter()
@@ -89,7 +92,7 @@ def robustness_rows(device: str, prefix: str) -> list[dict]:
     sync()
     t_s = time.perf_counter() - start
     rows.append({"workload": f"{prefix}PGD-AT epoch (PGD-7), 10,000 MNIST images, batch {BATCH}, Adam",
-                 "ferrograd_ms": 1e3 * f_s, "torch_ms": 1e3 * t_s, "ratio": f_s / t_s, "target": 0.7})
+                 "ferrograd_ms": 1e3 * f_s, "torch_ms": 1e3 * t_s, "ratio": f_s / t_s, "target": target})
     return rows
 
 
