@@ -65,6 +65,33 @@ def test_gradients_match_jax(rng, mode, shape, pad):
     check_op(lambda t: F.pad(t, p, mode=mode), lambda v: jnp.pad(v, widths, mode=NUMPY_MODES[mode]), [x])
 
 
+@pytest.mark.parametrize("mode", ["constant", *NUMPY_MODES])
+@pytest.mark.parametrize("pad", [(-1, 2), (2, -1), (-2, -1), (-1, -1, 2, -3), (3, -2, -1, 1), (0, 0, -2, 0)])
+def test_negative_sizes_crop(rng, mode, pad):
+    """A negative size crops that side, as in PyTorch: reflection and replication about the
+    input's own edges (pad, then crop), wrapping within what the crop leaves (crop, then pad)."""
+    x = rng.standard_normal((2, 5, 6)).astype(np.float32)
+    if len(pad) == 2:
+        x = x[0]
+    widths = numpy_widths(x.ndim, pad)
+    grow = [(max(b, 0), max(a, 0)) for b, a in widths]
+    crop = tuple(slice(max(-b, 0), n - max(-a, 0)) for (b, a), n in zip(widths, x.shape))
+    if mode == "circular":
+        want = np.pad(x[crop], grow, mode="wrap")
+    else:
+        padded = np.pad(x, grow, mode={"constant": "constant", **NUMPY_MODES}[mode])
+        want = padded[tuple(slice(max(-b, 0), n - max(-a, 0)) for (b, a), n in zip(widths, padded.shape))]
+    got = F.pad(fg.tensor(x), pad, mode=mode).numpy()
+    np.testing.assert_array_equal(got, want)
+    np_mode = {"constant": "constant", **NUMPY_MODES}[mode]
+    if mode == "circular":
+        check_op(lambda t: F.pad(t, pad, mode=mode), lambda v: jnp.pad(v[crop], grow, mode="wrap"), [x])
+    else:
+        check_op(lambda t: F.pad(t, pad, mode=mode),
+                 lambda v: jnp.pad(v, grow, mode=np_mode)[tuple(slice(max(-b, 0), v.shape[i] + max(b, 0) + max(a, 0) - max(-a, 0))
+                                                               for i, (b, a) in enumerate(widths))], [x])
+
+
 def test_gradient_sums_the_reflected_copies():
     x = fg.tensor(np.zeros((1, 3), dtype=np.float32), requires_grad=True)
     F.pad(x, (2, 2), mode="reflect").sum().backward()
@@ -121,8 +148,11 @@ def test_layer_padding_length_error():
     ((2, 3, 4, 5), (1, 1), dict(mode="circular"), r"argument `input` expected 2 or 3 dimensions .*, got 4"),
     ((2, 3, 4), (4, 0), dict(mode="reflect"), r"argument `pad` expected sizes below the axis size 4 .*got \(4, 0\)"),
     ((2, 3, 4), (0, 0, 0, 3), dict(mode="reflect"), r"below the axis size 3 .*got \(0, 3\) for axis 1"),
-    ((2, 3, 4), (0, 5), dict(mode="circular"), r"argument `pad` expected sizes at most the axis size 4 .*got \(0, 5\)"),
-    ((2, 3, 4), (-1, 1), dict(mode="replicate"), r"argument `pad` expected non-negative sizes .*got \(-1, 1\)"),
+    ((2, 3, 4), (0, 5), dict(mode="circular"), r"expected sizes at most the 4 elements the crop leaves of axis 2 .*got \(0, 5\)"),
+    ((2, 3, 4), (-2, 3), dict(mode="circular"), r"at most the 2 elements the crop leaves of axis 2 \(size 4\).*got \(-2, 3\)"),
+    ((2, 3, 4), (-3, -1), dict(mode="replicate"), r"argument `pad` \(-3, -1\) leaves axis 2 of size 4 with 0 elements"),
+    ((2, 3, 4), (-3, -2), {}, r"argument `pad` \(-3, -2\) crops more than the 4 elements of axis 2"),
+    ((2, 3), (1, 1) * 3, {}, r"argument `pad` expected at most 4 sizes for an input of 2 dimensions, got 6"),
     ((2, 3, 4), (1, 1), dict(mode="reflect", value=2.0), r"argument `value` expected 0 in mode 'reflect'.*got 2.0"),
 ])
 def test_errors_name_the_argument(shape, pad, kwargs, message):

@@ -17,7 +17,7 @@ from ._extra_functional import (celu, cosine_embedding_loss, gaussian_nll_loss, 
                                 soft_margin_loss, softmin, softshrink, tanhshrink, threshold, triplet_margin_loss)
 from ._group_norm import group_norm, instance_norm
 from ._one_dimensional import avg_pool1d, conv1d, max_pool1d
-from ._padding_modes import PADDING_MODES, pad_by_mode
+from ._padding_modes import PADDING_MODES, crop_negative, pad_by_mode
 from ._adaptive_max_pool import adaptive_max_pool2d
 from ._resampling import INTERPOLATION_MODES, interpolate, pixel_shuffle, pixel_unshuffle
 from ._fold import fold
@@ -94,21 +94,22 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
     """Pads ``x``; ``pad`` lists (before, after) sizes starting from the last axis, as in
     ``torch.nn.functional.pad``. Modes:
 
-    - ``'constant'``: fills with ``value``, on any number of axes (negative sizes crop);
+    - ``'constant'``: fills with ``value``, on any number of axes;
     - ``'reflect'``: mirrors about the edge without repeating it (sizes below the axis size);
     - ``'replicate'``: repeats the edge element;
-    - ``'circular'``: wraps around (sizes at most the axis size).
+    - ``'circular'``: wraps around (sizes at most the axis size left after cropping).
 
-    The last three pad 1, 2 or 3 trailing axes (2, 4 or 6 sizes, non-negative) of an input with
-    1 or 2 more dimensions, and take no ``value`` (it must stay 0). Their gradient sums over every
-    output position an input element fills."""
+    A negative size crops that side instead, in every mode. The last three pad 1, 2 or 3 trailing
+    axes (2, 4 or 6 sizes) of an input with 1 or 2 more dimensions, and take no ``value`` (it must
+    stay 0). Their gradient sums over every output position an input element fills."""
     if mode not in PADDING_MODES:
         raise ValueError(f"pad: argument `mode` expected one of {list(PADDING_MODES)}, got {mode!r}")
     if len(pad) % 2:
         raise ValueError(f"pad: argument `pad` expected an even number of sizes, got {len(pad)}")
     pairs = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)]
     if mode == "constant":
-        return _core.pad(x, pairs, float(value))
+        cropped, sizes = crop_negative(x, pairs)
+        return _core.pad(cropped, sizes, float(value))
     if value != 0:
         raise ValueError(f"pad: argument `value` expected 0 in mode {mode!r} (only 'constant' fills), got {value!r}")
     return pad_by_mode(x, pairs, mode)
