@@ -149,3 +149,56 @@ def test_swa_over_the_last_epochs_classifies_mnist(data_dir: Path) -> None:
 
     last, averaged = accuracy(model), accuracy(swa)
     assert averaged >= 0.92 and averaged >= last - 0.01, (averaged, last)
+
+
+@pytest.mark.parametrize("kind", ["swa", "swa_multi", "ema", "ema_products"])
+def test_fit_folds_the_average_in_after_every_step_as_a_python_loop_would(kind: str, data_dir: Path) -> None:
+    """WeightAveraging in fit (the average updated inside the Rust loop) against the same
+    training written in Python with update_parameters after each optimizer step; averaging starts
+    at the second epoch, and the count covers the steps averaged."""
+    from ferrograd.training import WeightAveraging
+
+    train, _ = fg.data.mnist(data_dir / "mnist")
+    train = train.subset(list(range(512)))
+    kw = {"swa": {}, "swa_multi": {"multi_avg_fn": swa_utils.get_swa_multi_avg_fn()},
+          "ema": {"multi_avg_fn": swa_utils.get_ema_multi_avg_fn(0.9)},
+          "ema_products": {"avg_fn": swa_utils.get_ema_avg_fn(0.9)}}[kind]
+
+    def mlp() -> nn.Sequential:
+        fg.manual_seed(4)
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 10))
+
+    a, b = mlp(), mlp()
+    avg_a, avg_b = swa_utils.AveragedModel(a, **kw), swa_utils.AveragedModel(b, **kw)
+    opt_a, opt_b = fg.optim.SGD(a.parameters(), lr=0.05, momentum=0.9), fg.optim.SGD(b.parameters(), lr=0.05, momentum=0.9)
+    a.fit(train, epochs=2, batch_size=64, optimizer=opt_a, shuffle=False, verbose=False,
+          callbacks=[WeightAveraging(avg_a, start_epoch=1)])
+    loader = fg.data.DataLoader(train, 64, shuffle=False, as_tensors=True)
+    b.train()
+    for epoch in range(2):
+        for x, y in loader:
+            fg.nn.functional.cross_entropy(b(x), y).backward()
+            opt_b.step()
+            opt_b.zero_grad()
+            if epoch >= 1:
+                avg_b.update_parameters(b)
+    assert int(avg_a.n_averaged.item()) == int(avg_b.n_averaged.item()) == 8
+    for (name, got), want in zip(avg_a.state_dict().items(), avg_b.state_dict().values()):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6, err_msg=name)
+    # The averaged weights differ from the last ones (an average of eight steps, not a copy).
+    assert not np.allclose(avg_a.module[1].weight.detach().numpy(), a[1].weight.detach().numpy())
+
+
+def test_weight_averaging_refuses_custom_functions_and_needs_matching_tensors() -> None:
+    from ferrograd.training import WeightAveraging
+
+    model = _net(5)
+    custom = swa_utils.AveragedModel(model, avg_fn=lambda avg, x, n: (avg + x) / 2)
+    with pytest.raises(ValueError, match="got a custom function; call averaged.update_parameters"):
+        WeightAveraging(custom)
+    with pytest.raises(TypeError, match="expected a swa_utils.AveragedModel, got Sequential"):
+        WeightAveraging(model)  # type: ignore[arg-type]
+    other = WeightAveraging(swa_utils.AveragedModel(nn.Linear(3, 4)))
+    x = fg.tensor(np.zeros((4, 3), np.float32))
+    with pytest.raises(ValueError, match="does not have the trained model's tensors"):
+        model.fit((x.numpy(), np.zeros(4, np.int64)), epochs=1, batch_size=2, callbacks=[other], verbose=False)

@@ -429,7 +429,9 @@ def train_epoch(model: Layer, loader: DataLoader, objective: Objective, optimize
                 progress: Optional[Callable[[dict[str, Any]], None]] = None, every: int = 10,
                 adversary: Optional[tuple[Layer, dict[str, Any], int]] = None,
                 device: str = "cpu",
-                step_momenta: Optional[Sequence[Sequence[builtins.float]]] = None) -> dict[str, Any]: ...
+                step_momenta: Optional[Sequence[Sequence[builtins.float]]] = None,
+                average: Optional[tuple[Sequence[tuple[Tensor, Tensor]], str, builtins.float, Tensor]] = None,
+                ) -> dict[str, Any]: ...
 def predict_epoch(model: Layer, loader: DataLoader, objective: Optional[Objective] = None,
                   progress: Optional[Callable[[dict[str, Any]], None]] = None,
                   device: str = "cpu") -> tuple[np.ndarray, np.ndarray, builtins.float]: ...

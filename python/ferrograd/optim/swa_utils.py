@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
+import weakref
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 from .._core import Tensor
@@ -20,6 +21,25 @@ from .optimizer import Optimizer
 AvgFn = Callable[[Tensor, Tensor, Tensor], Tensor]
 MultiAvgFn = Callable[[list[Tensor], list[Tensor], Tensor], None]
 
+# The rule (its name in the Rust training loop, and the decay) behind each averaging function
+# made here, so `fit` can fold the average in after each step without calling back into Python.
+_RULES: "weakref.WeakKeyDictionary[Callable[..., Any], tuple[str, float]]" = weakref.WeakKeyDictionary()
+
+
+def _tagged(fn: Callable[..., Any], rule: str, decay: float = 0.0) -> Any:
+    _RULES[fn] = (rule, float(decay))
+    return fn
+
+
+def native_rule(averaged: "AveragedModel") -> Optional[tuple[str, float]]:
+    """The Rust loop's name and decay for ``averaged``'s averaging function, or None for a
+    custom one."""
+    if averaged.multi_avg_fn is not None:
+        return _RULES.get(averaged.multi_avg_fn)
+    if averaged.avg_fn is not None:
+        return _RULES.get(averaged.avg_fn)
+    return ("equal", 0.0)
+
 
 def get_ema_avg_fn(decay: float = 0.999) -> AvgFn:
     """The exponential moving average of one tensor: ``ema * decay + current * (1 - decay)``."""
@@ -28,7 +48,7 @@ def get_ema_avg_fn(decay: float = 0.999) -> AvgFn:
     def ema_update(ema: Tensor, current: Tensor, num_averaged: Tensor) -> Tensor:
         return ema * decay + current * (1 - decay)
 
-    return ema_update
+    return _tagged(ema_update, "exponential_products", decay)
 
 
 def get_swa_avg_fn() -> AvgFn:
@@ -37,7 +57,7 @@ def get_swa_avg_fn() -> AvgFn:
     def swa_update(averaged: Tensor, current: Tensor, num_averaged: Tensor) -> Tensor:
         return averaged + (current - averaged) / (num_averaged + 1)
 
-    return swa_update
+    return _tagged(swa_update, "equal")
 
 
 def get_ema_multi_avg_fn(decay: float = 0.999) -> MultiAvgFn:
@@ -49,7 +69,7 @@ def get_ema_multi_avg_fn(decay: float = 0.999) -> MultiAvgFn:
         for e, c in zip(ema, current):
             _average_into(e, c, lambda a, b: a.lerp(b, 1 - decay))
 
-    return ema_update
+    return _tagged(ema_update, "exponential", decay)
 
 
 def get_swa_multi_avg_fn() -> MultiAvgFn:
@@ -61,7 +81,7 @@ def get_swa_multi_avg_fn() -> MultiAvgFn:
         for a, c in zip(averaged, current):
             _average_into(a, c, lambda x, y: x.lerp(y, weight))
 
-    return swa_update
+    return _tagged(swa_update, "equal_lerp")
 
 
 def _check_decay(decay: float) -> None:

@@ -10,9 +10,11 @@ from .fit import fit
 from .gan import GanHistory, train_gan
 from .history import History
 from .metrics import EvaluationReport, evaluate, predict
+from .weight_averaging import WeightAveraging
 
 __all__ = [
     "fit", "evaluate", "predict", "History", "EvaluationReport", "Callback", "EarlyStopping", "ModelCheckpoint",
     "CatastrophicOverfittingStop", "ReduceLROnPlateau", "TRADES", "FastAT",
     "ProgressBar", "save_training_checkpoint", "load_training_checkpoint", "train_gan", "GanHistory",
+    "WeightAveraging",
 ]

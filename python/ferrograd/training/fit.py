@@ -14,6 +14,7 @@ from .checkpoint import load_training_checkpoint, save_training_checkpoint
 from .history import History
 from .inputs import DataLike, LossLike, check_device, make_loader, make_objective, model_device
 from .metrics import labelled_rows
+from .weight_averaging import WeightAveraging
 
 
 def _step_lrs(schedule: Any, steps: int) -> Optional[list[list[float]]]:
@@ -87,6 +88,9 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
         cb.model, cb.optimizer = model, optimizer
         cb.stop_training = False
         cb.on_train_begin(epochs)
+    averaging = [cb for cb in cbs if isinstance(cb, WeightAveraging)]
+    if len(averaging) > 1:
+        raise ValueError(f"fit: argument `callbacks` expected at most one WeightAveraging, got {len(averaging)}")
     batches = len(loader)
     steps = -(-batches // accumulate)
     try:
@@ -111,8 +115,10 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
             started = time.perf_counter()
             try:
                 with autocast(precision):
+                    average = averaging[0].average_for(epoch, model) if averaging else None
                     stats = _core.train_epoch(layer, loader, objective, optimizer._core, grad_clip, accumulate, lrs,
-                                              progress if cbs else None, progress_every, adversary, device, momenta)
+                                              progress if cbs else None, progress_every, adversary, device, momenta,
+                                              average)
             finally:
                 # A per-step schedule wrote rates into the Rust optimizer; the groups' own rates
                 # (set by the schedule below) stay the source of truth.

@@ -2,6 +2,7 @@
 //! Rust with the GIL released, taking it back only to report progress, to notice Ctrl-C, and for
 //! modules or losses written in Python.
 
+use ferrograd_core::optim::{AverageRule, WeightAverage};
 use ferrograd_core::rng::RngState;
 use ferrograd_core::train::{
     self, Adversary, CrossEntropy, EpochStats, Objective, Progress, TrainOptions,
@@ -124,9 +125,39 @@ fn report(callback: Option<&Py<PyAny>>, every: usize, p: &Progress) -> Result<()
     })
 }
 
+/// A weight average for `train_epoch`: (average, model tensor) pairs, the rule's name
+/// ("equal", "equal_lerp", "exponential", "exponential_products"), its decay (unused by the
+/// equal rules) and the one-element integer tensor counting its updates.
+type AverageSpec<'a> = (
+    Vec<(PyRef<'a, PyTensor>, PyRef<'a, PyTensor>)>,
+    String,
+    f64,
+    PyRef<'a, PyTensor>,
+);
+
+fn weight_average((pairs, rule, decay, counter): AverageSpec<'_>) -> PyResult<WeightAverage> {
+    let rule = match rule.as_str() {
+        "equal" => AverageRule::Equal,
+        "equal_lerp" => AverageRule::EqualLerp,
+        "exponential" => AverageRule::Exponential { decay },
+        "exponential_products" => AverageRule::ExponentialProducts { decay },
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "fit: argument `average` expected a rule 'equal', 'equal_lerp', 'exponential' or \
+                 'exponential_products', got {other:?}"
+            )))
+        }
+    };
+    let pairs = pairs
+        .iter()
+        .map(|(a, m)| (a.inner.clone(), m.inner.clone()))
+        .collect();
+    WeightAverage::new(pairs, rule, counter.inner.clone()).py()
+}
+
 /// Trains `model` for one epoch of `loader`; returns the epoch's summary as a dict.
 #[pyfunction]
-#[pyo3(signature = (model, loader, objective, optimizer, grad_clip = None, accumulate = 1, step_lrs = None, progress = None, every = 10, adversary = None, device = "cpu", step_momenta = None))]
+#[pyo3(signature = (model, loader, objective, optimizer, grad_clip = None, accumulate = 1, step_lrs = None, progress = None, every = 10, adversary = None, device = "cpu", step_momenta = None, average = None))]
 #[allow(clippy::too_many_arguments)]
 fn train_epoch<'py>(
     py: Python<'py>,
@@ -142,8 +173,10 @@ fn train_epoch<'py>(
     adversary: Option<(PyRef<'_, PyLayer>, Bound<'_, PyDict>, u64)>,
     device: &str,
     step_momenta: Option<Vec<Vec<f64>>>,
+    average: Option<AverageSpec<'_>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let device = Device::parse(device).py()?;
+    let average = average.map(weight_average).transpose()?;
     if accumulate == 0 {
         return Err(PyValueError::new_err(
             "fit: argument `accumulate` expected >= 1, got 0",
@@ -163,6 +196,7 @@ fn train_epoch<'py>(
         step_lrs,
         step_momenta,
         device,
+        average,
     };
     let mut adversary = match &adversary {
         Some((layer, options, seed)) => Some(Adversary {

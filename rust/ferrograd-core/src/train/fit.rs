@@ -7,7 +7,7 @@ use crate::attack::{adversarial_batch, trades_batch, AttackConfig};
 use crate::data::Batch;
 use crate::nn::Module;
 use crate::ops::loss::{kl_div, KlReduction};
-use crate::optim::{clip_grad_norm, clip_on_device, Optimizer};
+use crate::optim::{clip_grad_norm, clip_on_device, Optimizer, WeightAverage};
 use crate::rng::RngState;
 use crate::{Device, Error, Result, Tensor};
 
@@ -39,6 +39,8 @@ pub struct TrainOptions {
     pub step_momenta: Option<Vec<Vec<f64>>>,
     /// Where the model lives: each batch is moved there before the forward pass.
     pub device: Device,
+    /// A running average of the weights (SWA or EMA) folded in after every optimizer step.
+    pub average: Option<WeightAverage>,
 }
 
 /// Where an epoch stands, after each batch.
@@ -195,7 +197,12 @@ pub fn train_epoch(
         // Leave no half-accumulated gradient behind.
         optimizer.zero_grad();
     }
-    result.map(|_| p)
+    // The average's count covers the steps taken, also when the epoch stopped early.
+    let counted = match &options.average {
+        Some(average) => average.finish(p.steps),
+        None => Ok(()),
+    };
+    result.and(counted).map(|_| p)
 }
 
 /// On a GPU, each batch's loss and correct count stay on the device and are read every this many
@@ -323,6 +330,9 @@ fn step(optimizer: &mut Optimizer, options: &TrainOptions, index: usize) -> Resu
     }
     optimizer.step()?;
     optimizer.zero_grad();
+    if let Some(average) = &options.average {
+        average.update(index)?;
+    }
     Ok(())
 }
 
