@@ -19,12 +19,13 @@ import double_backward  # noqa: E402
 import fit_epoch  # noqa: E402
 import gpu  # noqa: E402
 import minilm  # noqa: E402
+import optim_step  # noqa: E402
 import train_step  # noqa: E402
 from common import machine  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CPU_SUITES = {"train_step": train_step.run, "fit_epoch": fit_epoch.run, "attacks": attacks.run, "minilm": minilm.run,
-              "double_backward": double_backward.run}
+              "double_backward": double_backward.run, "optim_step": optim_step.run}
 SUITES = {**CPU_SUITES, "gpu": gpu.run}
 # Each table of BENCHMARKS.md sits between its markers, with its own machine line: the CPU suites'
 # and the GPU suite's run on different machines.
