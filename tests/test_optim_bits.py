@@ -214,12 +214,13 @@ def _problem(seed: int) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
     return params, grads
 
 
-def _ferrograd_steps(name: str, options: dict, params: list[np.ndarray], grads: list[list[np.ndarray]]) -> list[np.ndarray]:
-    ps = [fg.tensor(p.copy(), requires_grad=True) for p in params]
-    opt = getattr(fg.optim, name)(ps, **options)
+def _steps(lib: Any, name: str, options: dict, params: list[np.ndarray], grads: list[list[np.ndarray]]) -> list[np.ndarray]:
+    """The parameters after one step of ``lib.optim.<name>`` per gradient (``lib``: ferrograd or torch)."""
+    ps = [lib.tensor(p.copy(), requires_grad=True) for p in params]
+    opt = getattr(lib.optim, name)(ps, **options)
     for step in grads:
         for p, g in zip(ps, step):
-            p.grad = fg.tensor(g)
+            p.grad = lib.tensor(g)
         opt.step()
     return [p.detach().numpy() for p in ps]
 
@@ -240,7 +241,7 @@ def test_steps_equal_the_float32_transcription_bit_for_bit(name: str, options: d
         for i, g in enumerate(gs):
             states[i]["step"] = step
             want[i] = reference(want[i], g, states[i], options)
-    _assert_same_bits(_ferrograd_steps(name, options, params, grads), want)
+    _assert_same_bits(_steps(fg, name, options, params, grads), want)
 
 
 @pytest.mark.parametrize(("name", "options"), CASES, ids=IDS)
@@ -256,10 +257,4 @@ def test_steps_equal_pytorch_bit_for_bit(name: str, options: dict, monkeypatch: 
     monkeypatch.setattr(torch.Tensor, "sqrt", exact_sqrt)
     monkeypatch.setattr(torch.Tensor, "sqrt_", exact_sqrt_)
     params, grads = _problem(11)
-    tps = [torch.tensor(p.copy(), requires_grad=True) for p in params]
-    opt = getattr(torch.optim, name)(tps, **options)
-    for step in grads:
-        for p, g in zip(tps, step):
-            p.grad = torch.tensor(g)
-        opt.step()
-    _assert_same_bits(_ferrograd_steps(name, options, params, grads), [p.detach().numpy() for p in tps])
+    _assert_same_bits(_steps(fg, name, options, params, grads), _steps(torch, name, options, params, grads))
