@@ -17,7 +17,13 @@ from ferrograd import nn
 from ferrograd import functional as F
 from ferrograd.nn.utils import parametrizations, parametrize
 
-jax.config.update("jax_enable_x64", True)
+
+
+@pytest.fixture(autouse=True)
+def _float64_jax():
+    """The JAX references run in float64 (other test modules switch the global flag off)."""
+    with jax.enable_x64(True):
+        yield
 
 
 def _top_singular_value(matrix: np.ndarray) -> float:
