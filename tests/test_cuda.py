@@ -609,6 +609,7 @@ def _steps_on_each_device(make: Callable, p0: np.ndarray, grads: list[np.ndarray
         lambda ps: fg.optim.RMSprop(ps, lr=1e-2),
         lambda ps: fg.optim.Adagrad(ps, lr=1e-1, lr_decay=0.1, weight_decay=1e-2, initial_accumulator_value=0.1),
         lambda ps: fg.optim.Adamax(ps, lr=1e-2, weight_decay=1e-2),
+        lambda ps: fg.optim.ASGD(ps, lr=1e-2, lambd=0.1, t0=1, weight_decay=1e-2),
     ],
 )
 def test_optimizer_steps_match_the_cpu(make: Callable, rng: np.random.Generator) -> None:

@@ -219,6 +219,37 @@ def test_nadam_mu_product_is_zero_dim_state_that_round_trips(problem, tmp_path):
         fg.optim.NAdam([x], momentum_decay=-1.0)
 
 
+def test_asgd_keeps_eta_and_mu_as_zero_dim_state_and_averages_after_t0(problem):
+    """ASGD's ``eta`` and ``mu`` are 0-d float32 CPU tensors beside ``ax``, as in PyTorch; they
+    round-trip through ``state_dict``; ``ax`` is the iterate until t0 and an average after."""
+    p0, grads = problem
+    x = fg.tensor(p0.copy(), requires_grad=True)
+    opt = fg.optim.ASGD([x], lr=0.05, lambd=0.1, alpha=0.5, t0=1)
+    iterates = []
+    for g in grads[:3]:
+        x.grad = fg.tensor(g)
+        opt.step()
+        iterates.append(x.detach().numpy().astype(np.float64))
+    state = opt.state[x]
+    for name in ("eta", "mu"):
+        assert state[name].shape == () and state[name].dtype == "float32" and str(state[name].device) == "cpu"
+    assert state["eta"].item() == np.float32(0.05 / (1 + 0.1 * 0.05 * 3) ** 0.5)
+    assert state["mu"].item() == np.float32(1 / 2)
+    # mu was 1 for steps 1 and 2 (ax copied the iterate), then 1 / (2 - 1) = 1 for step 3 as well.
+    np.testing.assert_array_equal(state["ax"].numpy(), iterates[-1].astype(np.float32))
+    y = fg.tensor(x.detach().numpy(), requires_grad=True)
+    twin = fg.optim.ASGD([y], lr=0.05, lambd=0.1, alpha=0.5, t0=1)
+    twin.load_state_dict(opt.state_dict())
+    for o, t in ((opt, x), (twin, y)):
+        t.grad = fg.tensor(grads[3])
+        o.step()
+    np.testing.assert_array_equal(x.detach().numpy(), y.detach().numpy())
+    # Step 4 averages with mu = 1/2: ax = ax + (p - ax) / 2.
+    np.testing.assert_allclose(opt.state[x]["ax"].numpy(), (iterates[-1] + x.detach().numpy()) / 2, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="argument `lambd` expected a value in >= 0.0, got -1.0"):
+        fg.optim.ASGD([x], lambd=-1.0)
+
+
 @pytest.mark.parametrize("maximize", [False, True])
 def test_adadelta(problem, maximize):
     p0, grads = problem

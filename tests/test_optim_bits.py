@@ -163,6 +163,19 @@ def _adadelta(p: np.ndarray, g: np.ndarray, s: dict, o: dict) -> np.ndarray:
     return _add(p, delta, -o.get("lr", 1.0))
 
 
+def _asgd(p: np.ndarray, g: np.ndarray, s: dict, o: dict) -> np.ndarray:
+    lr, lambd, alpha, t0 = o["lr"], o.get("lambd", 1e-4), o.get("alpha", 0.75), o.get("t0", 1e6)
+    g = _signed_decayed(g, p, o)
+    eta = float(s.get("eta", _f(lr)))  # 0-d float32 state
+    p = _add(p * _f(1 - lambd * eta), g, -eta)
+    mu = s.get("mu", F32(1))
+    s["ax"] = p.copy() if mu == 1 else s.get("ax", np.zeros_like(p)) + (p - s.get("ax", np.zeros_like(p))) * mu
+    t = s["step"]
+    s["eta"] = _f(lr / ((1 + lambd * lr * t) ** alpha))
+    s["mu"] = _f(1 / max(1, t - t0))
+    return p
+
+
 REFERENCES: dict[str, Callable[..., np.ndarray]] = {
     "SGD": _sgd,
     "Adam": _adam,
@@ -173,6 +186,7 @@ REFERENCES: dict[str, Callable[..., np.ndarray]] = {
     "RAdam": _radam,
     "NAdam": _nadam,
     "Adadelta": _adadelta,
+    "ASGD": _asgd,
 }
 
 CASES: list[tuple[str, dict]] = [
@@ -199,6 +213,9 @@ CASES: list[tuple[str, dict]] = [
     ("NAdam", {"lr": 1e-2, "weight_decay": 1e-2, "momentum_decay": 0.05, "decoupled_weight_decay": True}),
     ("Adadelta", {"lr": 1.0}),
     ("Adadelta", {"lr": 0.5, "rho": 0.8, "weight_decay": 0.1, "maximize": True}),
+    ("ASGD", {"lr": 0.1}),
+    # Averaging from step 3 on (t0 = 3), within the eight steps.
+    ("ASGD", {"lr": 0.05, "lambd": 0.1, "alpha": 0.5, "t0": 3, "weight_decay": 1e-2, "maximize": True}),
 ]
 
 IDS = [f"{name}-{i}" for i, (name, _) in enumerate(CASES)]

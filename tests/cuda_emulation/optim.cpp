@@ -3,7 +3,8 @@
 // chunk that each block takes (1, 4095, 4096, 4097, 9000 and 37 elements), so every block must
 // find its tensor and chunk from `first_block`. SGD (plain, momentum, Nesterov), Adam (L2 and
 // decoupled decay, amsgrad), Adagrad (decaying rate, initial accumulator) and Adamax each take
-// three steps, RAdam eight (five before its rectification starts, three after), NAdam four, Adadelta and Rprop five, the per-tensor
+// three steps, RAdam eight (five before its rectification starts, three after), NAdam four, Adadelta and Rprop five, ASGD
+// seven (averaging from the fifth), the per-tensor
 // constants computed as the launcher does, against a float64 reference of PyTorch's formulas. Prints each case's worst relative error; exits non-zero past 1e-5.
 #include "emulate.h"
 #include "reference.h"
@@ -311,6 +312,30 @@ bool rprop() {
     return run("rprop", 0.0, 8, launch, reference, 5);
 }
 
+// ASGD: the step size of step t is lr, then lr / (1 + lambd lr (t - 1))^alpha; ax is the iterate
+// while mu is 1 and averages with mu = 1 / (t - 1 - t0) after (from step 5 with t0 = 2).
+bool asgd() {
+    const double lr = 0.05, lambd = 0.1, alpha = 0.5, t0 = 2, wd = 0.01;
+    auto eta = [&](int step) { return step == 1 ? lr : lr / std::pow(1 + lambd * lr * (step - 1), alpha); };
+    auto mu = [&](int step) { return step == 1 ? 1.0 : 1 / std::max(1.0, step - 1 - t0); };
+    auto launch = [&](int step, std::vector<Tensor>& ts) {
+        TensorList L{};
+        const double e = float(eta(step));  // the launcher reads eta from float32 state
+        const long long blocks = fill_list(L, ts, 1, float(1 - lambd * e), float(-e), float(mu(step)));
+        emulate_launch({unsigned(blocks)}, {256}, asgd_list_f32, L, 1.f, float(wd));
+    };
+    auto reference = [&](int step, Tensor& x) {
+        for (size_t i = 0; i < x.p.size(); ++i) {
+            double& p = x.rp[i];
+            double& ax = x.rs[0][i];
+            const double g = x.g[i] + wd * p;
+            p = p * (1 - lambd * eta(step)) - eta(step) * g;
+            ax = mu(step) == 1 ? p : ax + (p - ax) * mu(step);
+        }
+    };
+    return run("asgd", 0.0, 9, launch, reference, 7);
+}
+
 }  // namespace
 
 int main() {
@@ -330,6 +355,7 @@ int main() {
     failed += !adadelta(false);
     failed += !adadelta(true);
     failed += !rprop();
+    failed += !asgd();
     printf(failed ? "%d cases FAILED\n" : "all cases passed\n", failed);
     return failed != 0;
 }

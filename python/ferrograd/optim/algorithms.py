@@ -1,5 +1,5 @@
-"""SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, RAdam, NAdam and Rprop with PyTorch's update rules; each step is one fused Rust loop per
-parameter, and the state lives in Rust."""
+"""SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, RAdam, NAdam, Rprop and ASGD with PyTorch's update rules; each step is one fused Rust
+loop per parameter, and the state lives in Rust."""
 
 from __future__ import annotations
 
@@ -154,6 +154,23 @@ class NAdam(Optimizer):
         _check("momentum_decay", momentum_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize))
+
+
+class ASGD(Optimizer):
+    """Averaged SGD: SGD whose step size decays as ``eta_t = lr / (1 + lambd * lr * t) ** alpha``
+    (with the decay term ``p *= 1 - lambd * eta``), and which keeps the running average ``ax`` of
+    the iterates from step ``t0`` on (before it, ``ax`` is the iterate itself). State ``eta`` and
+    ``mu`` (the averaging weight) are 0-d float32 tensors on the CPU, as in PyTorch."""
+
+    _algorithm = "asgd"
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
+                 t0: float = 1e6, weight_decay: float = 0.0, maximize: bool = False) -> None:
+        _check("lr", lr)
+        _check("lambd", lambd)
+        _check("weight_decay", weight_decay)
+        super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
                                       maximize=maximize))
 
 

@@ -1,8 +1,8 @@
 //! The stateful optimizer that `ferrograd.optim` classes wrap, and gradient clipping.
 
 use ferrograd_core::optim::{
-    self, AdadeltaConfig, AdagradConfig, AdamConfig, AdamaxConfig, Algorithm, NadamConfig,
-    Optimizer, ParamGroup, ParamState, RmspropConfig, RpropConfig, SgdConfig,
+    self, AdadeltaConfig, AdagradConfig, AdamConfig, AdamaxConfig, Algorithm, AsgdConfig,
+    NadamConfig, Optimizer, ParamGroup, ParamState, RmspropConfig, RpropConfig, SgdConfig,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -25,8 +25,9 @@ fn opt<'py, V: FromPyObjectOwned<'py>>(options: &Bound<'py, PyDict>, key: &str) 
 }
 
 /// The update rules `parse_algorithm` knows.
-const ALGORITHMS: [&str; 10] = [
+const ALGORITHMS: [&str; 11] = [
     "sgd", "adam", "adamw", "rmsprop", "adagrad", "adamax", "radam", "nadam", "adadelta", "rprop",
+    "asgd",
 ];
 
 fn unknown_algorithm(given: &str) -> PyErr {
@@ -122,6 +123,14 @@ fn parse_algorithm(algorithm: &str, o: &Bound<'_, PyDict>) -> PyResult<Algorithm
                 maximize: opt(o, "maximize")?,
             })
         }
+        "asgd" => Algorithm::Asgd(AsgdConfig {
+            lr: opt(o, "lr")?,
+            lambd: opt(o, "lambd")?,
+            alpha: opt(o, "alpha")?,
+            t0: opt(o, "t0")?,
+            weight_decay: opt(o, "weight_decay")?,
+            maximize: opt(o, "maximize")?,
+        }),
         other => return Err(unknown_algorithm(other)),
     })
 }

@@ -9,6 +9,7 @@ use super::adadelta_rprop::{adadelta_chunk, rprop_chunk};
 use super::adagrad::adagrad_chunk;
 use super::adam_variants::{adamax_chunk, radam_chunk, radam_shared};
 use super::arith::{add, addcdiv, addcmul, decayed_grad, lerp, nan_max, single};
+use super::asgd::asgd_chunk;
 use super::nadam::{nadam_chunk, nadam_shared};
 use super::optimizer::Algorithm;
 use crate::cpu::simd::wide_fn;
@@ -182,6 +183,7 @@ pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()
             Algorithm::Nadam(cfg) => update_list("nadam_list_f32", items, &nadam_shared(cfg)),
             Algorithm::Adadelta(cfg) => update_list("adadelta_list_f32", items, &cfg.shared()),
             Algorithm::Rprop(cfg) => update_list("rprop_list_f32", items, &cfg.shared()),
+            Algorithm::Asgd(cfg) => update_list("asgd_list_f32", items, &cfg.shared()),
         };
     }
     match *algorithm {
@@ -278,6 +280,14 @@ pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()
             cpu_update_list(items, |(p, g, [prev, step, _], _)| {
                 if let (Some(prev), Some(step)) = (prev, step) {
                     rprop_chunk(p, g, prev, step, shared)
+                }
+            })
+        }
+        Algorithm::Asgd(cfg) => {
+            let shared = cfg.shared();
+            cpu_update_list(items, |(p, g, [ax, ..], own)| {
+                if let Some(ax) = ax {
+                    asgd_chunk(p, g, ax, own, shared)
                 }
             })
         }

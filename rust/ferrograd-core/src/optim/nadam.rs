@@ -25,9 +25,20 @@ impl NadamConfig {
     }
 }
 
-/// The 0-d float32 CPU tensor holding `value`, the form of `mu_product`.
+/// The 0-d float32 CPU tensor holding `value`, the form of `mu_product` (and ASGD's `eta`, `mu`).
 pub(crate) fn scalar_state(value: f32) -> Result<Tensor> {
     Tensor::from_vec(vec![value], &[])
+}
+
+/// The one float32 value of the state entry `name`.
+pub(crate) fn scalar_value(state: &Tensor, name: &str) -> Result<f32> {
+    match state.to_device(Device::Cpu)?.to_vec::<f32>()?.as_slice() {
+        [value] => Ok(*value),
+        other => Err(Error::shape(
+            "optimizer step",
+            format!("state `{name}` must hold one value, got {}", other.len()),
+        )),
+    }
 }
 
 /// Advances `mu_product` (one float32 value; left on the CPU) by mu_t, in float32, and returns the
@@ -35,22 +46,7 @@ pub(crate) fn scalar_state(value: f32) -> Result<Tensor> {
 /// of the momentum in the update, -lr (1 - mu_t) / (1 - prod mu_i) and
 /// -lr mu_{t+1} / (1 - mu_{t+1} prod mu_i).
 fn nadam_own(cfg: &NadamConfig, step: u64, mu_product: &mut Tensor) -> Result<[f32; 3]> {
-    let previous = match mu_product
-        .to_device(Device::Cpu)?
-        .to_vec::<f32>()?
-        .as_slice()
-    {
-        [value] => *value,
-        other => {
-            return Err(Error::shape(
-                "NAdam step",
-                format!(
-                    "state `mu_product` must hold one value, got {}",
-                    other.len()
-                ),
-            ))
-        }
-    };
+    let previous = scalar_value(mu_product, "mu_product")?;
     let (mu, mu_next) = (cfg.mu(step), cfg.mu(step + 1));
     let product = previous * mu as f32;
     *mu_product = scalar_state(product)?;

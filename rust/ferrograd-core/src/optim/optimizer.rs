@@ -8,6 +8,7 @@ use super::adadelta_rprop::{two_buffer_item, AdadeltaConfig, RpropConfig};
 use super::adagrad::{adagrad_item, AdagradConfig};
 use super::adam_variants::{adamax_item, radam_item, AdamaxConfig};
 use super::arith::single;
+use super::asgd::{asgd_item, AsgdConfig};
 use super::kernels::{
     adam_item, rmsprop_item, sgd_item, step_items, AdamConfig, RmspropConfig, SgdConfig,
 };
@@ -28,6 +29,7 @@ pub enum Algorithm {
     Nadam(NadamConfig),
     Adadelta(AdadeltaConfig),
     Rprop(RpropConfig),
+    Asgd(AsgdConfig),
 }
 
 impl Algorithm {
@@ -43,6 +45,7 @@ impl Algorithm {
             Algorithm::Nadam(c) => c.adam.lr,
             Algorithm::Adadelta(c) => c.lr,
             Algorithm::Rprop(c) => c.lr,
+            Algorithm::Asgd(c) => c.lr,
         }
     }
 
@@ -58,6 +61,7 @@ impl Algorithm {
             Algorithm::Nadam(c) => c.adam.lr = lr,
             Algorithm::Adadelta(c) => c.lr = lr,
             Algorithm::Rprop(c) => c.lr = lr,
+            Algorithm::Asgd(c) => c.lr = lr,
         }
     }
 
@@ -70,12 +74,15 @@ impl Algorithm {
             Algorithm::Adam(c) | Algorithm::Radam(c) => c.beta1 = m,
             Algorithm::Adamax(c) => c.beta1 = m,
             Algorithm::Nadam(c) => c.adam.beta1 = m,
-            Algorithm::Adagrad(_) | Algorithm::Adadelta(_) | Algorithm::Rprop(_) => {
+            Algorithm::Adagrad(_)
+            | Algorithm::Adadelta(_)
+            | Algorithm::Rprop(_)
+            | Algorithm::Asgd(_) => {
                 return Err(Error::arg(
                     "fit",
                     "schedule",
                     "an optimizer with a momentum or beta1 to cycle",
-                    "one without (Adagrad, Adadelta or Rprop)",
+                    "one without (Adagrad, Adadelta, Rprop or ASGD)",
                 ))
             }
         }
@@ -102,8 +109,9 @@ pub struct ParamState {
 
 impl ParamState {
     /// The state entries that are one float32 value on the CPU (a 0-d tensor), not a buffer
-    /// shaped as the parameter: NAdam's running product of its momentum coefficients.
-    pub const SCALAR_STATE: [&'static str; 1] = ["mu_product"];
+    /// shaped as the parameter: NAdam's running product of its momentum coefficients, ASGD's step
+    /// size and averaging weight.
+    pub const SCALAR_STATE: [&'static str; 3] = ["mu_product", "eta", "mu"];
 
     fn buffer(&mut self, name: &str, like: &Tensor) -> Result<Tensor> {
         self.buffer_from(name, like, 0.0)
@@ -268,6 +276,17 @@ fn update_item(
             let s = state.buffer("square_avg", p)?;
             let a = state.buffer("acc_delta", p)?;
             two_buffer_item(p, grad, [&s, &a])
+        }
+        Algorithm::Asgd(cfg) => {
+            // eta starts at the group's learning rate, mu at 1, as in PyTorch.
+            let ax = state.buffer("ax", p)?;
+            let step = state.step;
+            let mut eta = state.scalar_mut("eta", single(cfg.lr))?.clone();
+            let mut mu = state.scalar_mut("mu", 1.0)?.clone();
+            let item = asgd_item(p, grad, &ax, [&mut eta, &mut mu], &cfg, step)?;
+            *state.scalar_mut("eta", 0.0)? = eta;
+            *state.scalar_mut("mu", 0.0)? = mu;
+            item
         }
         Algorithm::Rprop(cfg) => {
             // The step sizes start at the learning rate the group had on the first step.

@@ -18,7 +18,7 @@
 struct TensorList {
     float* p[FG_LIST];
     const float* g[FG_LIST];
-    float* s0[FG_LIST];  // Adam: exp_avg; SGD: momentum buffer (null without momentum); Adagrad: sum; Rprop: prev
+    float* s0[FG_LIST];  // Adam: exp_avg; SGD: momentum buffer (null without momentum); Adagrad: sum; Rprop: prev; ASGD: ax
     float* s1[FG_LIST];  // Adam: exp_avg_sq
     float* s2[FG_LIST];  // Adam: max_exp_avg_sq (null without amsgrad)
     float a[FG_LIST];    // Adam: -lr / (1 - b1^t); SGD: the buffer's factor; Adagrad: -lr_t
@@ -179,6 +179,18 @@ extern "C" __global__ void adadelta_list_f32(TensorList L, float neg_lr, float r
         sq[i] = si;
         acc[i] = fg_addcmul(acc[i] * rho, delta, delta, w);
         p[i] = fg_add(p[i], delta, neg_lr);
+    }
+}
+
+// ASGD: s0 the averaged iterate ax; a[t] = 1 - lambd * eta, b[t] = -eta, c[t] = mu (ax follows
+// p exactly while mu is 1).
+extern "C" __global__ void asgd_list_f32(TensorList L, float sign, float weight_decay) {
+    FG_LIST_FOR(L, t, i) {
+        float *p = L.p[t], *ax = L.s0[t];
+        float gi = fg_decayed(L.g[t][i], p[i], sign, weight_decay);
+        float pi = fg_add(p[i] * L.a[t], gi, L.b[t]);
+        p[i] = pi;
+        ax[i] = L.c[t] == 1.f ? pi : ax[i] + (pi - ax[i]) * L.c[t];
     }
 }
 
