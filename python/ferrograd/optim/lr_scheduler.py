@@ -81,6 +81,39 @@ class LRScheduler:
         self._apply()
 
 
+class _GroupwiseLRScheduler(LRScheduler):
+    """A schedule whose groups differ by more than their initial rate (their own peaks,
+    functions or histories): it defines ``lrs_at``, and ``lr_at`` picks one group out of it."""
+
+    def lrs_at(self, t: int) -> list[float]:
+        raise NotImplementedError
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        """The rate after ``t`` steps of the (first) group whose initial rate is ``base_lr``."""
+        return self.lrs_at(t)[_group_of(type(self).__name__, self.base_lrs, base_lr)]
+
+
+class _RecurrentLRScheduler(_GroupwiseLRScheduler):
+    """A schedule defined step by step from the rates before, in PyTorch's own arithmetic (which
+    a closed form would not repeat bit for bit): ``_first()`` gives every group's rate at step 0
+    and ``_next(t, previous)`` those at step t. The rates computed so far are kept."""
+
+    _history: list[list[float]]
+
+    def _first(self) -> list[float]:
+        raise NotImplementedError
+
+    def _next(self, t: int, previous: list[float]) -> list[float]:
+        raise NotImplementedError
+
+    def lrs_at(self, t: int) -> list[float]:
+        if not self.__dict__.get("_history"):
+            self._history = [self._first()]
+        while len(self._history) <= t:
+            self._history.append(self._next(len(self._history), self._history[-1]))
+        return list(self._history[t])
+
+
 class LambdaLR(LRScheduler):
     """lr = base_lr * lr_lambda(t)."""
 
@@ -92,7 +125,7 @@ class LambdaLR(LRScheduler):
         return base_lr * self.lr_lambda(t)
 
 
-class MultiplicativeLR(LRScheduler):
+class MultiplicativeLR(_RecurrentLRScheduler):
     """Multiplies the rate by ``lr_lambda(t)`` at each step t >= 1 (one function for all groups,
     or one per group): lr_t = base_lr * lr_lambda(1) * ... * lr_lambda(t), in that order."""
 
@@ -103,20 +136,13 @@ class MultiplicativeLR(LRScheduler):
         if len(self.lr_lambdas) != groups:
             raise ValueError(f"MultiplicativeLR: argument `lr_lambda` expected {groups} functions (one per parameter "
                              f"group), got {len(self.lr_lambdas)}")
-        self._rates: list[list[float]] = []  # every group's rate at steps 0, 1, ... so far
         super().__init__(optimizer)
 
-    def lrs_at(self, t: int) -> list[float]:
-        if not self._rates:
-            self._rates.append(list(self.base_lrs))
-        while len(self._rates) <= t:
-            k = len(self._rates)
-            self._rates.append([lr * f(k) for lr, f in zip(self._rates[-1], self.lr_lambdas)])
-        return list(self._rates[t])
+    def _first(self) -> list[float]:
+        return list(self.base_lrs)
 
-    def lr_at(self, t: int, base_lr: float) -> float:
-        """The rate after ``t`` steps of the (first) group whose initial rate is ``base_lr``."""
-        return self.lrs_at(t)[_group_of("MultiplicativeLR", self.base_lrs, base_lr)]
+    def _next(self, t: int, previous: list[float]) -> list[float]:
+        return [lr * f(t) for lr, f in zip(previous, self.lr_lambdas)]
 
 
 class StepLR(LRScheduler):
@@ -210,7 +236,7 @@ class SequentialLR(LRScheduler):
         return scheduler.momentum_at(local)
 
 
-class OneCycleLR(LRScheduler):
+class OneCycleLR(_GroupwiseLRScheduler):
     """The 1cycle policy, as PyTorch defines it: from max_lr/div_factor up to max_lr over
     ``pct_start`` of the steps, then down to initial_lr/final_div_factor, with cosine (or linear)
     annealing. With ``three_phase`` the rate comes back down to its initial value over a second
@@ -275,10 +301,6 @@ class OneCycleLR(LRScheduler):
         (_, rate_from, rate_to, _, _), pct = self._phase_at(t)
         return [self._anneal(rates[rate_from], rates[rate_to], pct) for rates in self._rates]
 
-    def lr_at(self, t: int, base_lr: float) -> float:
-        """The rate after ``t`` steps of the (first) group whose initial rate is ``base_lr``."""
-        return self.lrs_at(t)[_group_of("OneCycleLR", self.base_lrs, base_lr)]
-
     def momentum_at(self, t: int) -> Optional[float]:
         if not self.cycle_momentum:
             return None
@@ -319,7 +341,7 @@ def _one_cycle_length(total_steps: Optional[int], epochs: Optional[int], steps_p
     return epochs * steps_per_epoch
 
 
-class CyclicLR(LRScheduler):
+class CyclicLR(_GroupwiseLRScheduler):
     """Cyclical learning rates (CLR), stepped per batch: each group's rate climbs from ``base_lr``
     to ``max_lr`` over ``step_size_up`` steps and back over ``step_size_down`` (default: as many).
     ``mode`` scales each cycle's amplitude: "triangular" keeps it, "triangular2" halves it every
@@ -379,10 +401,6 @@ class CyclicLR(LRScheduler):
     def lrs_at(self, t: int) -> list[float]:
         height, scale = self._position(t)
         return [base + (peak - base) * height * scale for base, peak in zip(self.base_lrs, self.max_lrs)]
-
-    def lr_at(self, t: int, base_lr: float) -> float:
-        """The rate after ``t`` steps of the (first) group whose initial rate is ``base_lr``."""
-        return self.lrs_at(t)[_group_of("CyclicLR", self.base_lrs, base_lr)]
 
     def momentum_at(self, t: int) -> Optional[float]:
         if not self.cycle_momentum:

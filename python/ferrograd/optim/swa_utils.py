@@ -15,7 +15,7 @@ from .._core import Tensor
 from ..autograd import no_grad
 from ..nn.module import Module
 from ..nn.normalization import _BatchNorm
-from .lr_scheduler import LRScheduler, _group_of, _per_group
+from .lr_scheduler import _per_group, _RecurrentLRScheduler
 from .optimizer import Optimizer
 
 AvgFn = Callable[[Tensor, Tensor, Tensor], Tensor]
@@ -176,7 +176,7 @@ def update_bn(loader: Iterable[Any], model: Module, device: Optional[str] = None
         model.train(was_training)
 
 
-class SWALR(LRScheduler):
+class SWALR(_RecurrentLRScheduler):
     """The SWA schedule: anneals each group's rate from its current value to ``swa_lr`` over
     ``anneal_epochs`` steps (cosine or linear), then holds it, with PyTorch's step-by-step
     arithmetic (each step recovers the starting rate from the current one)."""
@@ -192,11 +192,14 @@ class SWALR(LRScheduler):
             group["swa_lr"] = rate
         self.anneal_epochs = anneal_epochs
         self.cos = anneal_strategy == "cos"
-        self._rates: list[list[float]] = [[float(g["lr"]) for g in optimizer.param_groups]]
+        self._start = [float(g["lr"]) for g in optimizer.param_groups]
         super().__init__(optimizer)
 
     def _anneal(self, t: float) -> float:
         return (1 - math.cos(math.pi * t)) / 2 if self.cos else t
+
+    def _first(self) -> list[float]:
+        return self._next(0, self._start)
 
     def _next(self, step: int, current: list[float]) -> list[float]:
         """The rates after schedule step ``step`` (0 for the construction) from the current ones."""
@@ -208,13 +211,3 @@ class SWALR(LRScheduler):
         starts = [swa if previous == 1 else (lr - previous * swa) / (1 - previous)
                   for lr, swa in zip(current, self.swa_lrs)]
         return [swa * alpha + start * (1 - alpha) for swa, start in zip(self.swa_lrs, starts)]
-
-    def lrs_at(self, t: int) -> list[float]:
-        while len(self._rates) <= t + 1:
-            step = len(self._rates) - 1
-            self._rates.append(self._next(step, self._rates[-1]))
-        return list(self._rates[t + 1])
-
-    def lr_at(self, t: int, base_lr: float) -> float:
-        """The rate after ``t`` steps of the (first) group whose initial rate is ``base_lr``."""
-        return self.lrs_at(t)[_group_of("SWALR", self.base_lrs, base_lr)]

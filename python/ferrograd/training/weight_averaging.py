@@ -38,10 +38,10 @@ class WeightAveraging(Callback):
         if epoch < self.start_epoch:
             return None
         rule, decay = native_rule(self.averaged) or ("equal", 0.0)
-        pairs = list(zip(self.averaged._tracked(self.averaged.module), self.averaged._tracked(model)))
-        if len(pairs) != len(list(self.averaged._tracked(model))):
+        mine, theirs = list(self.averaged._tracked(self.averaged.module)), list(self.averaged._tracked(model))
+        if len(mine) != len(theirs):
             raise ValueError("WeightAveraging: the averaged model does not have the trained model's tensors")
-        return pairs, rule, decay, self.averaged.n_averaged
+        return list(zip(mine, theirs)), rule, decay, self.averaged.n_averaged
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         if epoch >= self.start_epoch and not self.averaged.use_buffers:

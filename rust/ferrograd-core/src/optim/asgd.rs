@@ -4,10 +4,9 @@
 
 use super::arith::{add, decayed_grad, single};
 use super::kernels::py_pow;
-use super::nadam::{scalar_state, scalar_value};
 use crate::cpu::simd::wide_fn;
 use crate::cuda::optim::ListItem;
-use crate::{Result, Tensor};
+use crate::Tensor;
 
 /// ASGD options, in double precision as the user gave them.
 #[derive(Clone, Copy, Debug)]
@@ -28,30 +27,32 @@ impl AsgdConfig {
     }
 }
 
-/// One parameter's ASGD update at 1-based `step`: state `ax`, `eta` and `mu`. The constants are
-/// this step's (1 - lambd eta, -eta, mu); then eta and mu advance as PyTorch's do after the
-/// update: eta = lr / (1 + lambd lr t)^alpha, mu = 1 / max(1, t - t0), each rounded to float32.
+/// One parameter's ASGD update with state `ax` and this step's `eta` and `mu` (read from the
+/// 0-d state): the constants 1 - lambd eta, -eta and mu.
 pub(crate) fn asgd_item(
     param: &Tensor,
     grad: &Tensor,
     ax: &Tensor,
-    [eta, mu]: [&mut Tensor; 2],
+    [eta, mu]: [f32; 2],
     cfg: &AsgdConfig,
-    step: u64,
-) -> Result<ListItem> {
-    let eta_now = scalar_value(eta, "eta")? as f64;
-    let mu_now = scalar_value(mu, "mu")?;
-    let t = step as f64;
-    *eta = scalar_state(single(
-        cfg.lr / py_pow(1.0 + cfg.lambd * cfg.lr * t, cfg.alpha),
-    ))?;
-    *mu = scalar_state(single(1.0 / (t - cfg.t0).max(1.0)))?;
-    Ok(ListItem {
+) -> ListItem {
+    let eta = eta as f64;
+    ListItem {
         param: param.clone(),
         grad: grad.clone(),
         states: [Some(ax.clone()), None, None],
-        own: [single(1.0 - cfg.lambd * eta_now), single(-eta_now), mu_now],
-    })
+        own: [single(1.0 - cfg.lambd * eta), single(-eta), mu],
+    }
+}
+
+/// `eta` and `mu` after 1-based `step`, as PyTorch advances them after the update:
+/// eta = lr / (1 + lambd lr t)^alpha and mu = 1 / max(1, t - t0), each rounded to float32.
+pub(crate) fn asgd_next(cfg: &AsgdConfig, step: u64) -> [f32; 2] {
+    let t = step as f64;
+    [
+        single(cfg.lr / py_pow(1.0 + cfg.lambd * cfg.lr * t, cfg.alpha)),
+        single(1.0 / (t - cfg.t0).max(1.0)),
+    ]
 }
 
 wide_fn! {
@@ -83,18 +84,19 @@ mod tests {
             maximize: false,
         };
         let p = Tensor::from_vec(vec![1.0f32], &[1]).unwrap();
-        let (mut eta, mut mu) = (scalar_state(0.1).unwrap(), scalar_state(1.0).unwrap());
         let ax = Tensor::from_vec(vec![0.0f32], &[1]).unwrap();
+        let (mut eta, mut mu) = (0.1f32, 1.0f32);
         let mut mus = Vec::new();
         for step in 1..=4 {
-            let item = asgd_item(&p, &p, &ax, [&mut eta, &mut mu], &cfg, step).unwrap();
+            let item = asgd_item(&p, &p, &ax, [eta, mu], &cfg);
             mus.push(item.own[2]);
+            [eta, mu] = asgd_next(&cfg, step);
             let want = (0.1f64 / (1.0 + 0.5 * 0.1 * step as f64).powf(0.75)) as f32;
-            assert_eq!(eta.to_vec::<f32>().unwrap(), vec![want]);
+            assert_eq!(eta, want);
         }
         // mu is 1 until t - t0 exceeds 1: steps 1-3 use 1, step 4 uses 1 / (3 - 2) = 1 too,
         // and the value written after step 4 is 1 / 2.
         assert_eq!(mus, vec![1.0, 1.0, 1.0, 1.0]);
-        assert_eq!(mu.to_vec::<f32>().unwrap(), vec![0.5]);
+        assert_eq!(mu, 0.5);
     }
 }

@@ -8,11 +8,11 @@ use super::adadelta_rprop::{two_buffer_item, AdadeltaConfig, RpropConfig};
 use super::adagrad::{adagrad_item, AdagradConfig};
 use super::adam_variants::{adamax_item, radam_item, AdamaxConfig};
 use super::arith::single;
-use super::asgd::{asgd_item, AsgdConfig};
+use super::asgd::{asgd_item, asgd_next, AsgdConfig};
 use super::kernels::{
     adam_item, rmsprop_item, sgd_item, step_items, AdamConfig, RmspropConfig, SgdConfig,
 };
-use super::nadam::{nadam_item, scalar_state, NadamConfig};
+use super::nadam::{nadam_item, scalar_state, scalar_value, NadamConfig};
 use crate::cuda::optim::ListItem;
 use crate::{Error, Result, Tensor};
 
@@ -138,6 +138,17 @@ impl ParamState {
             }
         };
         Ok(&mut self.buffers[at].1)
+    }
+
+    /// The one value of the 0-d state entry `name`, created as `initial` on first use.
+    fn scalar(&mut self, name: &str, initial: f32) -> Result<f32> {
+        scalar_value(self.scalar_mut(name, initial)?, name)
+    }
+
+    /// Sets the 0-d state entry `name` to `value`.
+    fn set_scalar(&mut self, name: &str, value: f32) -> Result<()> {
+        *self.scalar_mut(name, value)? = scalar_state(value)?;
+        Ok(())
     }
 
     fn has(&self, name: &str) -> bool {
@@ -280,13 +291,14 @@ fn update_item(
         Algorithm::Asgd(cfg) => {
             // eta starts at the group's learning rate, mu at 1, as in PyTorch.
             let ax = state.buffer("ax", p)?;
-            let step = state.step;
-            let mut eta = state.scalar_mut("eta", single(cfg.lr))?.clone();
-            let mut mu = state.scalar_mut("mu", 1.0)?.clone();
-            let item = asgd_item(p, grad, &ax, [&mut eta, &mut mu], &cfg, step)?;
-            *state.scalar_mut("eta", 0.0)? = eta;
-            *state.scalar_mut("mu", 0.0)? = mu;
-            item
+            let now = [
+                state.scalar("eta", single(cfg.lr))?,
+                state.scalar("mu", 1.0)?,
+            ];
+            let [eta, mu] = asgd_next(&cfg, state.step);
+            state.set_scalar("eta", eta)?;
+            state.set_scalar("mu", mu)?;
+            asgd_item(p, grad, &ax, now, &cfg)
         }
         Algorithm::Rprop(cfg) => {
             // The step sizes start at the learning rate the group had on the first step.
