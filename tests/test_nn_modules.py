@@ -75,6 +75,28 @@ def test_train_eval_switches_batch_norm_and_dropout():
     np.testing.assert_array_equal(model(x).detach().numpy(), model(x).detach().numpy())
 
 
+@pytest.mark.parametrize("path", ["python", "rust loop"])
+def test_batch_norm_without_momentum_keeps_the_cumulative_average(path: str, rng: np.random.Generator) -> None:
+    """momentum=None: the running statistics are the plain averages of the batch means and of the
+    unbiased batch variances, counted by num_batches_tracked, in Python's forward and in the Rust
+    layer that ``fit`` runs (an SGD step of rate 0 leaves the linear layer as it is)."""
+    x = rng.standard_normal((24, 5)).astype(np.float32) * 3 + 1
+    y = rng.integers(0, 5, 24)
+    model = nn.Sequential(nn.Linear(5, 5), nn.BatchNorm1d(5, momentum=None))
+    model.train()
+    if path == "python":
+        for batch in np.split(x, 3):
+            model(fg.tensor(batch))
+    else:
+        model.fit((x, y), epochs=1, batch_size=8, shuffle=False, optimizer=fg.optim.SGD(model.parameters(), lr=0.0),
+                  verbose=False)
+    w, b = model[0].weight.detach().numpy(), model[0].bias.detach().numpy()
+    h = np.split(x.astype(np.float64) @ w.T + b, 3)
+    assert int(model[1].num_batches_tracked.item()) == 3
+    np.testing.assert_allclose(model[1].running_mean.numpy(), np.mean([c.mean(0) for c in h], 0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model[1].running_var.numpy(), np.mean([c.var(0, ddof=1) for c in h], 0), rtol=1e-5)
+
+
 def test_state_dict_round_trip_and_rejections(tmp_path):
     fg.manual_seed(0)
     net = Net()

@@ -48,8 +48,7 @@ class _BatchNorm(Module):
             raise ValueError(f"{type(self).__name__}: expected {self.num_features} channels in dim 1, got shape {tuple(x.shape)}")
         momentum = self.momentum
         if self.training and self.track_running_stats:
-            with no_grad():
-                self.num_batches_tracked.copy_(int(self.num_batches_tracked.item()) + 1)
+            self.num_batches_tracked._count_up(1)  # on the device: no wait for the GPU
             if momentum is None:  # cumulative moving average
                 momentum = 1.0 / float(self.num_batches_tracked.item())
         use_batch = self.training or not self.track_running_stats

@@ -512,6 +512,20 @@ impl Tensor {
         autograd::backward(self, grad)
     }
 
+    /// Adds `by` to every element of this int64 tensor's storage in place, outside autograd,
+    /// without reading it back from a GPU (a batch counter).
+    pub fn count_up(&self, by: i64) -> Result<()> {
+        let mut st = self.storage_mut()?;
+        match &mut *st {
+            Storage::Cpu(CpuStorage::I64(v)) => {
+                v.iter_mut().for_each(|x| *x += by);
+                Ok(())
+            }
+            Storage::Cuda(c) => c.count_up(by),
+            _ => Err(Error::dtype("count_up", "int64", self.dtype())),
+        }
+    }
+
     /// Writes `src` (same shape) into this tensor's storage in place, outside autograd.
     pub fn assign(&self, src: &Tensor) -> Result<()> {
         crate::ensure_shape!(

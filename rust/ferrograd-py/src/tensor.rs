@@ -994,6 +994,13 @@ impl PyTensor {
         Ok(slf.clone())
     }
 
+    /// Adds `by` to every element of an int64 tensor in place, without reading it back from a
+    /// GPU (BatchNorm's batch counter).
+    fn _count_up(&self, py: Python<'_>, by: i64) -> PyResult<()> {
+        let t = &self.inner;
+        py.detach(|| t.count_up(by)).py()
+    }
+
     fn __hash__(&self) -> usize {
         self.inner.id()
     }

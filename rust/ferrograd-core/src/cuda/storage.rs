@@ -217,6 +217,22 @@ impl CudaStorage {
         })
     }
 
+    /// Adds `by` to every element of an int64 buffer in place.
+    pub fn count_up(&mut self, by: i64) -> Result<()> {
+        let g = self.gpu()?;
+        let CudaStorage::I64(v) = self else {
+            return Err(Error::dtype("count_up", "int64", self.dtype()));
+        };
+        let n = v.len();
+        let f = g.function("copy.cu", "count_up_i64")?;
+        let n64 = n as i64;
+        let mut b = g.stream.launch_builder(&f);
+        b.arg(v).arg(&n64).arg(&by);
+        // SAFETY: the buffer holds n elements; the kernel writes indices below n.
+        unsafe { b.launch(grid_for(n)) }.map_err(|e| launch_error("count_up", e))?;
+        Ok(())
+    }
+
     /// The elements of `layout`, converted to `dtype`, in a new contiguous buffer.
     pub fn copy_layout(&self, layout: &Layout, dtype: DType) -> Result<CudaStorage> {
         let g = self.gpu()?;

@@ -20,10 +20,10 @@ impl Module for BatchNorm {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mut momentum = self.momentum.unwrap_or(0.0);
         if let (true, Some((_, _, count))) = (self.training, &self.running) {
-            let n = count.item()? + 1.0;
-            count.assign(&Tensor::from_vec(vec![n as i64], &[])?)?;
+            // Counted on the tensor's device: only the cumulative average reads the count back.
+            count.count_up(1)?;
             if self.momentum.is_none() {
-                momentum = (1.0 / n) as f32;
+                momentum = (1.0 / count.item()?) as f32;
             }
         }
         let (mean, var) = match &self.running {

@@ -47,6 +47,12 @@ __device__ void strided_assign(T* dst, StridedLayout dl, const T* src, StridedLa
     extern "C" __global__ void fill_##name(T* out, long long n, T value) { fill<T>(out, n, value); }
 FG_TYPES(FG_FILL)
 
+// Adds `by` to each of n int64 counters in place (BatchNorm's num_batches_tracked: counting a
+// batch on the device never waits for it).
+extern "C" __global__ void count_up_i64(long long* x, long long n, long long by) {
+    FG_FOR_EACH(i, n) x[i] += by;
+}
+
 #define FG_ASSIGN(name, T)                                                                        \
     extern "C" __global__ void strided_assign_##name(T* dst, StridedLayout dl, const T* src,      \
                                                      StridedLayout sl, long long n) {             \
