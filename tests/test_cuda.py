@@ -1055,6 +1055,40 @@ def test_attacks_on_a_cuda_model_match_the_cpu(rng: np.random.Generator) -> None
 
 
 @gpu
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_attack_steps_replayed_as_cuda_graphs_equal_eager_steps(norm: str, rng: np.random.Generator) -> None:
+    """PGD with restarts and TRADES' inner maximisation replay their steps as CUDA graphs after the
+    first; the adversarial examples (and a TRADES-trained model) equal those of `cuda_graphs = False`
+    bit for bit. MI-FGSM (momentum) runs eagerly either way."""
+    x = rng.random((32, 1, 10, 10), dtype=np.float32)
+    y = rng.integers(0, 4, 32)
+    n = fg.nn
+    fg.manual_seed(0)
+    model = n.Sequential(n.Conv2d(1, 4, 3), n.ReLU(), n.Flatten(), n.Linear(256, 4)).to("cuda")
+    eps, alpha = (0.1, 0.02) if norm == "linf" else (1.0, 0.2)
+    out = {}
+    for graphs in (True, False):
+        attack = fg.attacks.PGD if norm == "linf" else fg.attacks.PGDL2
+        pgd = attack(model, eps=eps, alpha=alpha, steps=7, restarts=2, seed=0)
+        mifgsm = fg.attacks.MIFGSM(model, eps=0.1, alpha=0.02, steps=5)
+        pgd.cuda_graphs = mifgsm.cuda_graphs = graphs
+        out[graphs] = (pgd(x, y).adversarial, mifgsm(x, y).adversarial)
+    for a, b in zip(out[True], out[False]):
+        np.testing.assert_array_equal(a, b)
+    xs, ys = rng.random((200, 64), dtype=np.float32), rng.integers(0, 4, 200)
+    trained = {}
+    for graphs in (True, False):
+        fg.manual_seed(0)
+        net = n.Sequential(n.Linear(64, 32), n.ReLU(), n.Linear(32, 4))
+        trades = fg.training.TRADES(net, eps=0.1, alpha=0.02, steps=4, beta=1.0)
+        trades.cuda_graphs = graphs
+        net.fit((xs, ys), epochs=1, batch_size=50, device="cuda", seed=0, verbose=False, adversarial=trades)
+        trained[graphs] = [p.detach().cpu().numpy() for p in net.parameters()]
+    for a, b in zip(trained[True], trained[False]):
+        np.testing.assert_array_equal(a, b)
+
+
+@gpu
 def test_adversarial_fit_on_cuda_matches_the_cpu(mnist: dict) -> None:
     """Fast adversarial training and TRADES with `fit(device="cuda")`: the attack's iterates stay on
     the GPU, and one epoch on 2,000 images lands where the CPU run does."""
@@ -1140,6 +1174,71 @@ def test_fit_on_cuda_reads_losses_in_groups_but_reports_every_batch_like_the_cpu
     model = fg.nn.Linear(784, 10).cuda()
     with pytest.raises(RuntimeError, match="loss became NaN at batch 6 of the epoch"):
         model.fit((bad, y[:500]), epochs=1, batch_size=50, shuffle=False, device="cuda", verbose=False)
+
+
+def _fit_on_cuda(model_fn: Callable[[], Any], x: np.ndarray, y: np.ndarray, cuda_graphs: bool) -> tuple[Any, Any]:
+    """One epoch of `model_fn()` on the GPU (seeded, unshuffled, batches of 100); returns the model
+    and the history."""
+    fg.manual_seed(0)
+    model = model_fn()
+    history = model.fit((x, y), epochs=1, batch_size=100, shuffle=False, device="cuda", verbose=False,
+                        optimizer=fg.optim.SGD(model.to("cuda").parameters(), lr=0.05, momentum=0.9),
+                        cuda_graphs=cuda_graphs)
+    return model, history
+
+
+@gpu
+@pytest.mark.parametrize("kind", ["mlp", "cnn with batch norm", "mlp with dropout"])
+def test_cuda_graph_steps_give_the_parameters_of_eager_steps(kind: str, mnist: dict) -> None:
+    """`fit` captures the forward and backward passes once batch shapes repeat (the first batch of a
+    shape runs eagerly, the second is captured, the rest are replays) and the epoch ends with the
+    same parameters and batch-norm statistics as the eager epoch, bit for bit; replayed dropout
+    draws the masks the eager steps draw. The last batch (50 images, a new shape) runs eagerly."""
+    n = fg.nn
+    x = mnist["x_train"][:2550].reshape(-1, 784)
+    if kind == "mlp":
+        model_fn = lambda: n.Sequential(n.Linear(784, 64), n.ReLU(), n.Linear(64, 10))  # noqa: E731
+    elif kind == "mlp with dropout":
+        model_fn = lambda: n.Sequential(n.Linear(784, 64), n.ReLU(), n.Dropout(0.3), n.Linear(64, 10))  # noqa: E731
+    else:
+        x = x.reshape(-1, 1, 28, 28)
+        model_fn = lambda: n.Sequential(n.Conv2d(1, 8, 3), n.BatchNorm2d(8), n.ReLU(), n.MaxPool2d(2),  # noqa: E731
+                                        n.Flatten(), n.Linear(8 * 13 * 13, 10))
+    y = mnist["y_train"][:2550]
+    graphed, h_graphed = _fit_on_cuda(model_fn, x, y, cuda_graphs=True)
+    after_graphed = fg.rand(4, device="cuda").cpu().numpy()
+    eager, h_eager = _fit_on_cuda(model_fn, x, y, cuda_graphs=False)
+    after_eager = fg.rand(4, device="cuda").cpu().numpy()
+    assert h_graphed["graphed"] == [24] and h_eager["graphed"] == [0]
+    assert h_graphed["loss"] == h_eager["loss"] and h_graphed["accuracy"] == h_eager["accuracy"]
+    for (name, a), (_, b) in zip(graphed.state_dict().items(), eager.state_dict().items()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+    # The replays advanced the generator as the eager steps did.
+    np.testing.assert_array_equal(after_graphed, after_eager)
+
+
+@gpu
+def test_a_step_that_reads_a_value_back_falls_back_to_eager_steps_with_a_warning(mnist: dict) -> None:
+    """NLL loss reads its targets on the host, which a capture cannot hold: the capture is
+    abandoned, `fit` warns with the reason, and the epoch runs op by op with exactly the eager
+    epoch's parameters."""
+    x, y = mnist["x_train"][:1000].reshape(-1, 784), mnist["y_train"][:1000]
+    n = fg.nn
+    model_fn = lambda: n.Sequential(n.Linear(784, 64), n.ReLU(), n.Linear(64, 10), n.LogSoftmax(1))  # noqa: E731
+
+    def fit(graphs: bool) -> tuple[Any, Any]:
+        fg.manual_seed(0)
+        model = model_fn().to("cuda")
+        history = model.fit((x, y), epochs=2, batch_size=100, shuffle=False, loss="nll", verbose=False,
+                            optimizer=fg.optim.SGD(model.parameters(), lr=0.05), cuda_graphs=graphs)
+        return model, history
+
+    with pytest.warns(RuntimeWarning, match="CUDA graphs are off from epoch 0.*reading a GPU value on the host"):
+        fallback, history = fit(True)
+    eager, _ = fit(False)
+    assert history["graphed"] == [0, 0]
+    for (name, a), (_, b) in zip(fallback.state_dict().items(), eager.state_dict().items()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
 
 
 @gpu

@@ -432,6 +432,7 @@ def train_epoch(model: Layer, loader: DataLoader, objective: Objective, optimize
                 device: str = "cpu",
                 step_momenta: Optional[Sequence[Sequence[builtins.float]]] = None,
                 average: Optional[tuple[Sequence[tuple[Tensor, Tensor]], str, builtins.float, Tensor]] = None,
+                cuda_graphs: bool = False,
                 ) -> dict[str, Any]: ...
 def predict_epoch(model: Layer, loader: DataLoader, objective: Optional[Objective] = None,
                   progress: Optional[Callable[[dict[str, Any]], None]] = None,

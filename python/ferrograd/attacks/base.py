@@ -57,9 +57,15 @@ class AttackResult:
 class Attack:
     """Base class of the attacks. Subclasses set the loop's options in ``_options``. Common
     arguments: ``bounds`` of the inputs, the ``seed`` of random starts, ``batch_size``, and
-    ``eot_iter``: gradients averaged over that many passes (EOT, for randomised models)."""
+    ``eot_iter``: gradients averaged over that many passes (EOT, for randomised models).
+
+    On a GPU the projected-gradient attacks (PGD, BIM, R-FGSM, and those inside ``fit(adversarial=...)``)
+    replay each restart's steps as a CUDA graph after the first (a randomised model draws fresh
+    numbers on every replay); set ``cuda_graphs = False`` on an attack to run every step op by op."""
 
     norm = "linf"
+    #: Replay projected-gradient steps as CUDA graphs on a GPU.
+    cuda_graphs = True
     #: Score-based attacks that read only outputs (the report compares them with white-box ones).
     black_box = False
 
@@ -77,7 +83,7 @@ class Attack:
 
     def options(self) -> dict[str, Any]:
         """The loop's options (eps, alpha, steps, norm, start, ... bounds and eot), as the Rust side reads them."""
-        return self._options() | {"bounds": tuple(self.bounds), "eot": self.eot_iter}
+        return self._options() | {"bounds": tuple(self.bounds), "eot": self.eot_iter, "cuda_graphs": bool(self.cuda_graphs)}
 
     def __call__(self, data: Any, labels: Optional[np.ndarray] = None, targets: Optional[np.ndarray] = None) -> AttackResult:
         """Attacks ``data``: a Dataset, ``(X, y)`` arrays, or an array ``X`` with ``labels``.

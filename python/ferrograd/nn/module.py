@@ -344,7 +344,7 @@ class Module:
             callbacks: Sequence[Any] = (), device: Optional[str] = None, grad_clip: Optional[builtins.float] = None, accumulate: int = 1,
             shuffle: bool = True, seed: Optional[int] = None, verbose: bool = True, progress_every: int = 10,
             checkpoint: Any = None, resume: Any = None, val_batch_size: int = 512, adversarial: Any = None,
-            val_attack: Any = None, precision: str = "f32") -> Any:
+            val_attack: Any = None, precision: str = "f32", cuda_graphs: bool = True) -> Any:
         """Trains the model; each epoch (forward, loss, backward, clipping, optimizer step and
         per-step schedule) runs in Rust with the GIL released. Returns a :class:`~ferrograd.training.History`.
 
@@ -373,6 +373,13 @@ class Module:
         - ``precision``: ``"bf16"`` runs the products (linear layers, convolutions, attention) of
           training and validation on bfloat16 operands with float32 accumulation and float32
           weights, as :class:`ferrograd.autocast` does; ``"f32"`` (the default) runs them in float32.
+        - ``cuda_graphs``: on a GPU, the forward and backward passes of batches whose shapes repeat are
+          captured once as a CUDA graph and replayed with one launch (the optimizer step runs after
+          it as usual); each epoch's ``graphed`` metric counts those batches, and dropout draws
+          fresh masks on every replay. A model whose step cannot be replayed (reading values back,
+          copying host tensors in) falls back to running op by op with a warning naming the reason.
+          Steps that accumulate gradients run op by op; with ``adversarial`` the attack's steps
+          are replayed instead. Ignored on the CPU.
 
         Ctrl-C stops at the next batch boundary and raises KeyboardInterrupt with the model and
         optimizer consistent (the interrupted epoch is not recorded).
@@ -383,7 +390,7 @@ class Module:
                    schedule=schedule, augment=augment, transforms=transforms, callbacks=callbacks, device=device,
                    grad_clip=grad_clip, accumulate=accumulate, shuffle=shuffle, seed=seed, verbose=verbose,
                    progress_every=progress_every, checkpoint=checkpoint, resume=resume, val_batch_size=val_batch_size,
-                   adversarial=adversarial, val_attack=val_attack, precision=precision)
+                   adversarial=adversarial, val_attack=val_attack, precision=precision, cuda_graphs=cuda_graphs)
 
     def evaluate(self, data: Any, batch_size: int = 512, loss: Any = "cross_entropy", transforms: Sequence[Any] = (),
                  top_k: Sequence[int] = (1, 5), device: Optional[str] = None) -> Any:

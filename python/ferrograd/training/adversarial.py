@@ -9,7 +9,11 @@ class TRADES:
     """TRADES (Zhang et al., 2019): the loss becomes ``CE(f(x), y) + beta * KL(f(x) || f(x'))``,
     where ``x'`` maximises that divergence within the L∞ ``eps``-ball (``steps`` signed steps of
     ``alpha`` from ``x + 0.001 * N(0, I)``). Larger ``beta`` trades clean accuracy for robustness.
-    Pass it as ``model.fit(..., adversarial=TRADES(model, eps=0.3, alpha=0.01, steps=10))``."""
+    Pass it as ``model.fit(..., adversarial=TRADES(model, eps=0.3, alpha=0.01, steps=10))``. On a GPU the
+    inner steps replay as a CUDA graph after the first (``cuda_graphs = False`` runs them op by op)."""
+
+    #: Replay the inner maximisation's steps as CUDA graphs on a GPU.
+    cuda_graphs = True
 
     def __init__(self, model: Any, eps: float = 8 / 255, alpha: float = 2 / 255, steps: int = 10, beta: float = 6.0,
                  bounds: tuple[float, float] = (0.0, 1.0), seed: int = 0) -> None:
@@ -21,7 +25,7 @@ class TRADES:
     def options(self) -> dict[str, Any]:
         """The options the Rust training loop reads."""
         return dict(eps=self.eps, alpha=self.alpha, steps=self.steps, norm="linf", start="input", bounds=tuple(self.bounds),
-                    trades_beta=self.beta, eot=1)
+                    trades_beta=self.beta, eot=1, cuda_graphs=bool(self.cuda_graphs))
 
     def __repr__(self) -> str:
         return f"TRADES(eps={self.eps}, alpha={self.alpha}, steps={self.steps}, beta={self.beta})"

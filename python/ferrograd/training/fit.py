@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from typing import Any, Optional, Sequence
 
 from .. import _core
@@ -51,7 +52,8 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
         device: Optional[str] = None, grad_clip: Optional[float] = None, accumulate: int = 1, shuffle: bool = True,
         seed: Optional[int] = None, verbose: bool = True, progress_every: int = 10,
         checkpoint: str | os.PathLike[str] | None = None, resume: str | os.PathLike[str] | None = None,
-        val_batch_size: int = 512, adversarial: Any = None, val_attack: Any = None, precision: str = "f32") -> History:
+        val_batch_size: int = 512, adversarial: Any = None, val_attack: Any = None, precision: str = "f32",
+        cuda_graphs: bool = True) -> History:
     """Trains ``model``; see :meth:`ferrograd.nn.Module.fit` for the arguments."""
     device = check_device(device, "fit", model)
     precision = precision_name(precision, "fit", "precision")
@@ -64,6 +66,8 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
         raise ValueError("fit: argument `val_attack` needs `val` data to attack")
     if not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"fit: argument `epochs` expected a non-negative int, got {epochs!r}")
+    if not isinstance(cuda_graphs, bool):
+        raise TypeError(f"fit: argument `cuda_graphs` expected a bool, got {cuda_graphs!r}")
     if not isinstance(accumulate, int) or accumulate < 1:
         raise ValueError(f"fit: argument `accumulate` expected an int >= 1, got {accumulate!r}")
     if optimizer is None:
@@ -118,7 +122,7 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
                     average = averaging[0].average_for(epoch, model) if averaging else None
                     stats = _core.train_epoch(layer, loader, objective, optimizer._core, grad_clip, accumulate, lrs,
                                               progress if cbs else None, progress_every, adversary, device, momenta,
-                                              average)
+                                              average, cuda_graphs)
             finally:
                 # A per-step schedule wrote rates into the Rust optimizer; the groups' own rates
                 # (set by the schedule below) stay the source of truth.
@@ -130,7 +134,14 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
                     schedule._apply()
                 else:
                     schedule.step()
+            if stats["graphs_off"] is not None:
+                # A capture that failed once fails again: later epochs run op by op from the start.
+                cuda_graphs = False
+                warnings.warn(f"fit: CUDA graphs are off from epoch {epoch}, which ran op by op: {stats['graphs_off']} "
+                              "(pass cuda_graphs=False to skip the attempt)", RuntimeWarning, stacklevel=2)
             logs = {"loss": stats["loss"], "accuracy": stats["accuracy"]}
+            if device != "cpu":
+                logs["graphed"] = stats["graphed"]
             if val_loader is not None:
                 model.eval()
                 with autocast(precision):

@@ -148,6 +148,18 @@ pub fn with_global<T>(f: impl FnOnce(&mut RngState) -> T) -> T {
     }
 }
 
+/// The global generator's seed and the start of the next `n` values, claimed for a GPU kernel that
+/// generates them itself (inside a CUDA graph capture the claim is noted, so that each replay
+/// claims values of its own).
+pub fn reserve_for_device(n: usize) -> Result<(u64, u64)> {
+    let (seed, start, end) = with_global(|r| {
+        let start = r.reserve(n);
+        (r.seed, start, r.offset)
+    });
+    crate::cuda::graph::note_random_draw(seed, start, end - start)?;
+    Ok((seed, start))
+}
+
 impl Tensor {
     /// Uniform values in [low, high) from the global generator.
     pub fn rand(shape: &[usize], low: f32, high: f32) -> Result<Tensor> {
@@ -158,7 +170,7 @@ impl Tensor {
     pub fn rand_on(shape: &[usize], low: f32, high: f32, device: crate::Device) -> Result<Tensor> {
         let n = crate::storage::checked_numel("rand", shape)?;
         if let crate::Device::Cuda(i) = device {
-            let stream = with_global(|r| (r.seed, r.reserve(n)));
+            let stream = reserve_for_device(n)?;
             let values = crate::cuda::random::random(i, n, stream, (low, high), false)?;
             return Ok(Tensor::from_storage(
                 crate::Storage::Cuda(values),
@@ -184,7 +196,7 @@ impl Tensor {
     pub fn randn_on(shape: &[usize], mean: f32, std: f32, device: crate::Device) -> Result<Tensor> {
         let n = crate::storage::checked_numel("randn", shape)?;
         if let crate::Device::Cuda(i) = device {
-            let stream = with_global(|r| (r.seed, r.reserve(n.div_ceil(2) * 2)));
+            let stream = reserve_for_device(n.div_ceil(2) * 2)?;
             let values = crate::cuda::random::random(i, n, stream, (mean, std), true)?;
             return Ok(Tensor::from_storage(
                 crate::Storage::Cuda(values),

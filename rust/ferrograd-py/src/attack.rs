@@ -82,6 +82,7 @@ pub fn config_from_options(o: &Bound<'_, PyDict>) -> PyResult<AttackConfig> {
         momentum: get(o, "momentum", None)?,
         eot: get::<usize>(o, "eot", 1)?.max(1),
         bounds,
+        cuda_graphs: get(o, "cuda_graphs", true)?,
     })
 }
 

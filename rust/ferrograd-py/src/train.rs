@@ -107,6 +107,8 @@ fn progress_dict<'py>(py: Python<'py>, p: &Progress) -> PyResult<Bound<'py, PyDi
     d.set_item("loss", p.loss)?;
     d.set_item("accuracy", p.accuracy)?;
     d.set_item("elapsed", p.elapsed)?;
+    d.set_item("graphed", p.graphed)?;
+    d.set_item("graphs_off", p.graphs_off.as_deref())?;
     Ok(d)
 }
 
@@ -157,7 +159,7 @@ fn weight_average((pairs, rule, decay, counter): AverageSpec<'_>) -> PyResult<We
 
 /// Trains `model` for one epoch of `loader`; returns the epoch's summary as a dict.
 #[pyfunction]
-#[pyo3(signature = (model, loader, objective, optimizer, grad_clip = None, accumulate = 1, step_lrs = None, progress = None, every = 10, adversary = None, device = "cpu", step_momenta = None, average = None))]
+#[pyo3(signature = (model, loader, objective, optimizer, grad_clip = None, accumulate = 1, step_lrs = None, progress = None, every = 10, adversary = None, device = "cpu", step_momenta = None, average = None, cuda_graphs = false))]
 #[allow(clippy::too_many_arguments)]
 fn train_epoch<'py>(
     py: Python<'py>,
@@ -174,6 +176,7 @@ fn train_epoch<'py>(
     device: &str,
     step_momenta: Option<Vec<Vec<f64>>>,
     average: Option<AverageSpec<'_>>,
+    cuda_graphs: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let device = Device::parse(device).py()?;
     let average = average.map(weight_average).transpose()?;
@@ -197,6 +200,7 @@ fn train_epoch<'py>(
         step_momenta,
         device,
         average,
+        cuda_graphs,
     };
     let mut adversary = match &adversary {
         Some((layer, options, seed)) => Some(Adversary {

@@ -131,6 +131,7 @@ mod tests {
             momentum: None,
             eot: 1,
             bounds: (0.0, 1.0),
+            cuda_graphs: true,
         }
     }
 

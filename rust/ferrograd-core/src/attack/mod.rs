@@ -12,6 +12,7 @@ mod iterate;
 mod objective;
 mod pgd;
 mod square;
+mod step_loop;
 mod trades;
 
 pub use apgd::{apgd_batch, ApgdConfig};

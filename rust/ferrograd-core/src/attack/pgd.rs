@@ -5,10 +5,13 @@
 //! clamps to the bounds; restarts keep, per sample, a successful result over a failed one and then
 //! the higher objective.
 
+use std::cell::RefCell;
+
 use super::batch::{restart_stream, Best, Goal};
 use super::host_view::model_device;
 use super::iterate::{ascent_step, objective_and_grad, project_onto_ball};
 use super::objective::{sample_objective, AttackLoss};
+use super::step_loop::repeat_steps;
 use crate::nn::{Module, TensorRole};
 use crate::rng::RngState;
 use crate::{NoGradGuard, Result, Tensor};
@@ -51,6 +54,16 @@ pub struct AttackConfig {
     /// Forward/backward passes averaged per gradient (EOT for randomised models).
     pub eot: usize,
     pub bounds: (f32, f32),
+    /// On a GPU, replay each restart's steps as a CUDA graph (`step_loop`).
+    pub cuda_graphs: bool,
+}
+
+impl AttackConfig {
+    /// Whether a GPU replays the steps as a CUDA graph: momentum carries state from one step to
+    /// the next, so MI-FGSM's steps run eagerly.
+    pub(super) fn steps_replay_as_graph(&self) -> bool {
+        self.cuda_graphs && self.momentum.is_none()
+    }
 }
 
 /// The result for one batch.
@@ -159,20 +172,21 @@ fn run_restart(
 ) -> Result<Tensor> {
     let x = &clean.on_device;
     let start = start_point(clean.host, cfg, clean.goal.dim, stream);
-    let mut adv = Tensor::from_vec(start, x.shape())?.to_device(x.device())?;
-    let mut velocity = None;
+    let start = Tensor::from_vec(start, x.shape())?.to_device(x.device())?;
     let unclipped = cfg.start == Start::UniformUnclipped;
     // Unclipped iterates are projected onto the ball only, and clamped to the bounds at the end.
     let bounds = match unclipped {
         true => (f32::MIN, f32::MAX),
         false => cfg.bounds,
     };
-    for _ in 0..cfg.steps {
-        let (_, grad, _) = objective_and_grad(model, &adv, &clean.goal, cfg.loss, cfg.eot)?;
+    let velocity = RefCell::new(None);
+    let step = |adv: &Tensor| -> Result<Tensor> {
+        let (_, grad, _) = objective_and_grad(model, adv, &clean.goal, cfg.loss, cfg.eot)?;
         let _guard = NoGradGuard::new();
-        adv = ascent_step(&adv, &grad, &mut velocity, cfg)?;
-        adv = project_onto_ball(&adv, x, cfg.eps, cfg.norm, bounds)?;
-    }
+        let moved = ascent_step(adv, &grad, &mut velocity.borrow_mut(), cfg)?;
+        project_onto_ball(&moved, x, cfg.eps, cfg.norm, bounds)
+    };
+    let adv = repeat_steps(start, cfg.steps, cfg.steps_replay_as_graph(), step)?;
     match unclipped {
         true => adv.clamp(cfg.bounds.0, cfg.bounds.1),
         false => Ok(adv),

@@ -3,9 +3,12 @@
 //! the model's prediction at `x'` from its prediction at the clean input, projected onto the
 //! ε-ball and the bounds. Training then minimises `CE(f(x), y) + β KL(f(x) || f(x'))`.
 
+use std::cell::RefCell;
+
 use super::host_view::model_device;
 use super::iterate::{ascent_step, project_onto_ball};
 use super::pgd::{AttackConfig, FrozenParameters};
+use super::step_loop::repeat_steps;
 use crate::nn::Module;
 use crate::rng::RngState;
 use crate::{NoGradGuard, Result, Tensor};
@@ -32,9 +35,9 @@ pub fn trades_batch(
         .zip(rng.normal(x.len()))
         .map(|(v, n)| (v + 0.001 * n).clamp(lo, hi))
         .collect();
-    let mut adv = Tensor::from_vec(start, shape)?.to_device(device)?;
-    let mut velocity = None;
-    for _ in 0..cfg.steps {
+    let start = Tensor::from_vec(start, shape)?.to_device(device)?;
+    let velocity = RefCell::new(None);
+    let step = |adv: &Tensor| -> Result<Tensor> {
         let leaf = adv.detach();
         leaf.set_requires_grad(true)?;
         let log_q = model.forward(&leaf)?.log_softmax(1)?;
@@ -45,8 +48,8 @@ pub fn trades_batch(
             None => adv.zeros_like()?,
         };
         let _guard = NoGradGuard::new();
-        adv = ascent_step(&adv, &grad, &mut velocity, cfg)?;
-        adv = project_onto_ball(&adv, &clean, cfg.eps, cfg.norm, cfg.bounds)?;
-    }
-    Ok(adv)
+        let moved = ascent_step(adv, &grad, &mut velocity.borrow_mut(), cfg)?;
+        project_onto_ball(&moved, &clean, cfg.eps, cfg.norm, cfg.bounds)
+    };
+    repeat_steps(start, cfg.steps, cfg.steps_replay_as_graph(), step)
 }

@@ -49,6 +49,12 @@ impl IndexFaults {
         })
     }
 
+    /// Marks the slot as possibly written, for work queued without `slot` (a CUDA graph's replay
+    /// of checking kernels captured earlier).
+    pub fn arm(&self) {
+        self.armed.store(true, Ordering::Release);
+    }
+
     /// The slot, for a checking kernel's launch (hold the guard until the launch is queued).
     pub fn slot(&self) -> Result<MutexGuard<'_, CudaSlice<i64>>> {
         self.armed.store(true, Ordering::Release);

@@ -12,6 +12,7 @@ pub mod conv;
 pub mod elementwise;
 pub mod fault;
 pub mod gemm;
+pub mod graph;
 pub mod index;
 pub mod kernels;
 mod launch;

@@ -1,4 +1,5 @@
-//! Launches of `kernels/random.cu`: the Philox stream on the device.
+//! Launches of `kernels/random.cu`: the Philox stream on the device. Each launch passes the open
+//! CUDA graph capture's block shift (a device address, 0 outside a capture; see `graph.rs`).
 
 use cudarc::driver::PushKernelArg;
 
@@ -18,12 +19,13 @@ pub fn dropout_mask(
     let g = super::gpu(ordinal)?;
     let mut mask = empty::<f32>(&g, n)?;
     let f = g.function("random.cu", "dropout_mask_f32")?;
-    let (n64, block0) = (n as i64, offset / 4);
+    let (n64, block0, shift) = (n as i64, offset / 4, super::graph::random_shift());
     let mut b = g.stream.launch_builder(&f);
     b.arg(&mut mask)
         .arg(&n64)
         .arg(&seed)
         .arg(&block0)
+        .arg(&shift)
         .arg(&p)
         .arg(&keep);
     // SAFETY: each thread writes the elements of its own block below n.
@@ -45,11 +47,13 @@ pub fn random(
     let mut out = empty::<f32>(&g, n)?;
     let f = g.function("random.cu", "random_f32")?;
     let (n64, block0, normal) = (n as i64, offset / 4, normal as i32);
+    let shift = super::graph::random_shift();
     let mut l = g.stream.launch_builder(&f);
     l.arg(&mut out)
         .arg(&n64)
         .arg(&seed)
         .arg(&block0)
+        .arg(&shift)
         .arg(&a)
         .arg(&b)
         .arg(&normal);

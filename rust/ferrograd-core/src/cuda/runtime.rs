@@ -202,8 +202,9 @@ impl Gpu {
             .map_err(|e| driver_error("reading memory info", e))
     }
 
-    /// Returns the memory that freed buffers keep cached in the device's pool to the driver, as
-    /// `torch.cuda.empty_cache` does (after waiting for queued work, whose frees are pending).
+    /// Returns the memory that freed buffers keep cached in the device's pool, and the memory
+    /// that destroyed CUDA graphs kept, to the driver, as `torch.cuda.empty_cache` does (after
+    /// waiting for queued work, whose frees are pending).
     pub fn empty_cache(&self) -> Result<()> {
         self.synchronize()?;
         // SAFETY: the device comes from this live context; trimming only releases unused memory.
@@ -211,13 +212,17 @@ impl Gpu {
             let pool = cudarc::driver::result::device::get_default_mem_pool(self.ctx.cu_device())
                 .map_err(|e| driver_error("reading the memory pool", e))?;
             cudarc::driver::result::mem_pool::trim_to(pool, 0)
+                .map_err(|e| driver_error("trimming the memory pool", e))?;
+            cudarc::driver::sys::cuDeviceGraphMemTrim(self.ctx.cu_device())
+                .result()
+                .map_err(|e| driver_error("trimming the graphs' memory", e))
         }
-        .map_err(|e| driver_error("trimming the memory pool", e))
     }
 
     /// Waits until every queued op of this device has finished, and raises an out-of-range
     /// index a kernel met meanwhile.
     pub fn synchronize(&self) -> Result<()> {
+        super::graph::refuse_in_capture("synchronising with the GPU")?;
         self.stream
             .synchronize()
             .map_err(|e| driver_error("synchronize", e))?;

@@ -41,7 +41,12 @@ fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>> {
 }
 
 /// A device copy of `v`, queued on the device's stream without waiting for it.
+/// Inside a graph capture the copy reads a pinned buffer the graph keeps (`graph::upload_constant`):
+/// callers upload constants there, such as tables derived from shapes.
 pub fn upload<T: CudaElement>(g: &Gpu, v: &[T]) -> Result<CudaSlice<T>> {
+    if let Some(dst) = super::graph::upload_constant(g, v)? {
+        return Ok(dst);
+    }
     let bytes = std::mem::size_of_val(v);
     if bytes < SMALL_BYTES {
         return g

@@ -153,6 +153,7 @@ impl CudaStorage {
 
     /// Copies a whole host buffer to device `ordinal`.
     pub fn from_host(ordinal: usize, s: &CpuStorage) -> Result<CudaStorage> {
+        super::graph::refuse_in_capture("copying a host tensor to the GPU")?;
         let g = gpu(ordinal)?;
         Ok(match s {
             CpuStorage::F32(v) => CudaStorage::F32(upload(&g, v)?),
@@ -170,6 +171,7 @@ impl CudaStorage {
 
     /// Copies the whole buffer back to the host (waits for the queued ops that write it).
     pub fn to_host(&self) -> Result<CpuStorage> {
+        super::graph::refuse_in_capture("reading a GPU value on the host")?;
         let g = self.gpu()?;
         fn down<T: CudaElement>(g: &Gpu, v: &CudaSlice<T>) -> Result<Vec<T>> {
             g.stream

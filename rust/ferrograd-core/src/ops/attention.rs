@@ -193,6 +193,11 @@ impl Tensor {
         if flash {
             return flash_attention(q, k, v, mask, layouts, mask_layout, dims, products, &batch);
         }
+        if dropout_p > 0.0 {
+            crate::cuda::graph::refuse_in_capture(
+                "attention dropout (it copies the generator into its arguments)",
+            )?;
+        }
         let dropout = (dropout_p > 0.0).then(|| {
             crate::rng::with_global(|r| AttentionDropout {
                 p: dropout_p,

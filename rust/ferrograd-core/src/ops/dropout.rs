@@ -11,7 +11,7 @@ pub fn dropout(x: &Tensor, p: f32, training: bool) -> Result<Tensor> {
     }
     let keep = if p < 1.0 { 1.0 / (1.0 - p) } else { 0.0 };
     if let crate::Device::Cuda(ordinal) = x.device() {
-        let stream = crate::rng::with_global(|r| (r.seed, r.reserve(x.numel())));
+        let stream = crate::rng::reserve_for_device(x.numel())?;
         let mask = crate::cuda::random::dropout_mask(ordinal, x.numel(), stream, p, keep)?;
         let mask = Tensor::from_storage(
             crate::Storage::Cuda(mask),

@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use super::objective::{count_correct, count_correct_on_device, Objective};
+use super::step_graph::StepGraphs;
 use crate::attack::{adversarial_batch, trades_batch, AttackConfig};
 use crate::data::Batch;
 use crate::nn::Module;
@@ -41,6 +42,10 @@ pub struct TrainOptions {
     pub device: Device,
     /// A running average of the weights (SWA or EMA) folded in after every optimizer step.
     pub average: Option<WeightAverage>,
+    /// On a GPU, replay the forward and backward passes of batches whose shapes repeat as CUDA
+    /// graphs (see `step_graph`); steps that accumulate gradients or train adversarially run
+    /// eagerly.
+    pub cuda_graphs: bool,
 }
 
 /// Where an epoch stands, after each batch.
@@ -57,6 +62,10 @@ pub struct Progress {
     pub accuracy: f64,
     /// Seconds since the epoch started.
     pub elapsed: f64,
+    /// Batches whose forward and backward passes ran as a CUDA graph.
+    pub graphed: usize,
+    /// Why the epoch stopped capturing CUDA graphs, when a capture failed.
+    pub graphs_off: Option<String>,
 }
 
 /// An epoch's summary.
@@ -101,6 +110,9 @@ pub fn train_epoch(
     let mut tally = Tally::default();
     let mut on_device = Vec::new();
     let deferred = options.device != Device::Cpu;
+    let mut graphs = (deferred && options.cuda_graphs && accumulate == 1 && adversary.is_none())
+        .then(StepGraphs::default);
+    let params: Vec<Tensor> = optimizer.params().cloned().collect();
     optimizer.zero_grad();
     let result = (|| {
         for batch in (&mut *batches).take(total) {
@@ -130,28 +142,30 @@ pub fn train_epoch(
                 None => x.to_device(options.device)?,
             };
             let y = y.to_device(options.device)?;
-            let output = model.forward(&x)?;
-            let mut loss = objective.loss(&output, &y)?;
-            if let Some((x_adv, beta)) = &trades {
-                let divergence = kl_div(
-                    &model.forward(x_adv)?.log_softmax(1)?,
-                    &output.softmax(1)?,
-                    KlReduction::BatchMean,
-                    false,
-                )?;
-                loss = loss.add(&divergence.mul_scalar(*beta)?)?;
-            }
-            // On the CPU the loss is checked before the step; on a GPU it stays on the device
-            // (see `DeviceBatch`) and is checked when read.
-            let value = match deferred {
-                false => Some(finite_loss(loss.item()?, p.batch + 1)?),
-                true => None,
+            let graphed = match graphs.as_mut() {
+                Some(graphs) => graphs.run(model, objective, &params, &x, &y)?,
+                None => None,
             };
-            let scaled = match accumulate {
-                1 => loss.clone(),
-                k => loss.affine(1.0 / k as f32, 0.0)?,
+            let outcome = match graphed {
+                Some(out) => {
+                    p.graphed += 1;
+                    Outcome::Device {
+                        loss: out.loss,
+                        correct: out.correct,
+                    }
+                }
+                None => {
+                    let pass = EagerPass {
+                        model,
+                        objective,
+                        accumulate,
+                        deferred,
+                        batch: p.batch + 1,
+                    };
+                    pass.run(&x, &y, trades.as_ref())?
+                }
             };
-            scaled.backward(None)?;
+            p.graphs_off = graphs.as_ref().and_then(|g| g.off.clone());
             p.batch += 1;
             let step_boundary = p.batch.is_multiple_of(accumulate) || p.batch == total;
             if step_boundary {
@@ -165,8 +179,8 @@ pub fn train_epoch(
                 steps: p.steps,
                 report: step_boundary,
             };
-            match value {
-                Some(value) => {
+            match outcome {
+                Outcome::Host { value, output } => {
                     let (right, labelled) = count_correct(&output.detach(), &labels)?;
                     let record = BatchRecord { labelled, ..record };
                     tally.add(&mut p, &record, value, right as f64, start);
@@ -174,8 +188,7 @@ pub fn train_epoch(
                         on_batch(&p)?;
                     }
                 }
-                None => {
-                    let correct = count_correct_on_device(&output.detach(), &y)?;
+                Outcome::Device { loss, correct } => {
                     let labelled = match correct {
                         Some(_) => labels.iter().filter(|&&l| l >= 0).count(),
                         None => 0,
@@ -203,6 +216,64 @@ pub fn train_epoch(
         None => Ok(()),
     };
     result.and(counted).map(|_| p)
+}
+
+/// A batch's loss and accuracy count, as its backward pass left them.
+enum Outcome {
+    /// On the CPU: the loss, checked to be finite, and the output to count from.
+    Host { value: f64, output: Tensor },
+    /// On a GPU: the loss and the correct count, still on the device.
+    Device {
+        loss: Tensor,
+        correct: Option<Tensor>,
+    },
+}
+
+/// The forward pass, the loss and the backward pass of one batch, op by op.
+struct EagerPass<'a> {
+    model: &'a dyn Module,
+    objective: &'a dyn Objective,
+    accumulate: usize,
+    /// On a GPU: the loss stays on the device.
+    deferred: bool,
+    /// The batch's 1-based number, for the error naming a non-finite loss.
+    batch: usize,
+}
+
+impl EagerPass<'_> {
+    /// Runs the batch; with `trades`, the loss adds TRADES' divergence from the outputs on
+    /// `trades.0` weighted by `trades.1`.
+    fn run(&self, x: &Tensor, y: &Tensor, trades: Option<&(Tensor, f32)>) -> Result<Outcome> {
+        let output = self.model.forward(x)?;
+        let mut loss = self.objective.loss(&output, y)?;
+        if let Some((x_adv, beta)) = trades {
+            let divergence = kl_div(
+                &self.model.forward(x_adv)?.log_softmax(1)?,
+                &output.softmax(1)?,
+                KlReduction::BatchMean,
+                false,
+            )?;
+            loss = loss.add(&divergence.mul_scalar(*beta)?)?;
+        }
+        // On the CPU the loss is checked before the step; on a GPU it stays on the device (see
+        // `DeviceBatch`) and is checked when read.
+        let outcome = match self.deferred {
+            false => Outcome::Host {
+                value: finite_loss(loss.item()?, self.batch)?,
+                output: output.clone(),
+            },
+            true => Outcome::Device {
+                loss: loss.clone(),
+                correct: count_correct_on_device(&output.detach(), y)?,
+            },
+        };
+        let scaled = match self.accumulate {
+            1 => loss,
+            k => loss.affine(1.0 / k as f32, 0.0)?,
+        };
+        scaled.backward(None)?;
+        Ok(outcome)
+    }
 }
 
 /// On a GPU, each batch's loss and correct count stay on the device and are read every this many

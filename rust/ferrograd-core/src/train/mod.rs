@@ -5,6 +5,7 @@
 mod evaluate;
 mod fit;
 mod objective;
+mod step_graph;
 
 pub use evaluate::{predict_epoch, Predictions};
 pub use fit::{train_epoch, Adversary, EpochStats, Progress, TrainOptions};

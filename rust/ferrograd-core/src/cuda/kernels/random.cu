@@ -1,7 +1,9 @@
 // Random numbers from the global Philox-4x32-10 stream (`rng.rs`): element i of a draw starting at
 // 4-word block `block0` is word i % 4 of block block0 + i / 4, turned into [0, 1) from its top 24
 // bits, exactly as on the CPU, so a seed gives the same dropout mask on both devices. Each thread
-// computes one block and writes its four elements.
+// computes one block and writes its four elements. `block_shift` (null outside CUDA graphs) points
+// at a number of blocks added to block0: a replayed graph's kernels keep their captured block0,
+// and the host writes each replay's distance from the captured draw there (`cuda/graph.rs`).
 // Measured (H200, benches/gpu_kernels.py): dropout over 8192² at 1.60 TB/s, 1.63× PyTorch's time.
 
 __device__ void fg_philox(unsigned int c[4], unsigned int k0, unsigned int k1) {
@@ -34,7 +36,9 @@ __device__ __forceinline__ void fg_stream_block(unsigned int c[4], unsigned long
 // pairs (u0, u1) of the stream (normal = 1): r = sqrt(-2 ln(1 - u0)), theta = 2 pi u1, giving
 // r cos theta then r sin theta, the CPU's order.
 extern "C" __global__ void random_f32(float* out, long long n, unsigned long long seed,
-                                      unsigned long long block0, float a, float b, int normal) {
+                                      unsigned long long block0, const long long* block_shift,
+                                      float a, float b, int normal) {
+    if (block_shift) block0 += (unsigned long long)*block_shift;
     long long blocks = (n + 3) / 4;
     FG_FOR_EACH(blk, blocks) {
         unsigned int c[4];
@@ -57,7 +61,9 @@ extern "C" __global__ void random_f32(float* out, long long n, unsigned long lon
 
 // mask[i] = keep if u_i >= p else 0 (inverted dropout's multiplier).
 extern "C" __global__ void dropout_mask_f32(float* mask, long long n, unsigned long long seed,
-                                            unsigned long long block0, float p, float keep) {
+                                            unsigned long long block0, const long long* block_shift,
+                                            float p, float keep) {
+    if (block_shift) block0 += (unsigned long long)*block_shift;
     long long blocks = (n + 3) / 4;
     FG_FOR_EACH(b, blocks) {
         unsigned int c[4];
