@@ -1,9 +1,9 @@
 """GPU workloads of the CUDA backend (issue 4), ferrograd against PyTorch eager on the same device in
-the same process: the MLP and small-CNN training steps, an AdamW step over 100M parameters whose
-bandwidth is compared with a device-to-device copy measured in the same run, the robustness
-workloads (PGD-10 evaluation, a PGD-AT epoch), and issue 5's bf16 rows (`mixed_precision.py`).
-Every timed call ends with a device synchronisation on both sides, so the times are the work's,
-not the launch queue's."""
+the same process: the MLP and small-CNN training steps (from Python, and inside `fit` with and
+without CUDA graphs, `gpu_fit.py`), an AdamW step over 100M parameters whose bandwidth is
+compared with a device-to-device copy measured in the same run, the robustness workloads (PGD-10
+evaluation, a PGD-AT epoch), and issue 5's bf16 rows (`mixed_precision.py`). Every timed call ends
+with a device synchronisation on both sides, so the times are the work's, not the launch queue's."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import ferrograd as fg
 
 from attacks import robustness_rows
 from common import median_ms, paired_median_ms
+from gpu_fit import rows as fit_rows
 from mixed_precision import rows as mixed_precision_rows
 from train_step import step_rows
 
@@ -65,4 +66,5 @@ def run(threads: int) -> list[dict]:
     del threads  # the GPU work does not depend on host threads
     name = f"GPU ({fg.cuda.get_device_name()})"
     steps = step_rows("cuda", f"{name}: ", targets=(0.5, 0.33), repeats=(100, 50))
-    return [*steps, _adamw_row(name), *robustness_rows("cuda", f"{name}: "), *mixed_precision_rows(f"{name}: ")]
+    return [*steps, *fit_rows(f"{name}: "), _adamw_row(name), *robustness_rows("cuda", f"{name}: "),
+            *mixed_precision_rows(f"{name}: ")]
