@@ -195,8 +195,12 @@ impl StepGraph {
 
 impl Drop for StepGraph {
     fn drop(&mut self) {
-        // A replay still queued reads the kept buffers: wait for it before they are freed.
-        self.gpu.ctx.record_err(self.gpu.stream.synchronize());
+        // The driver frees a graph that is still running when it finishes, and the graph's own
+        // memory with it, but a queued replay may still read the kept pinned buffers: only then
+        // wait for it.
+        if !self._kept.is_empty() {
+            self.gpu.ctx.record_err(self.gpu.stream.synchronize());
+        }
     }
 }
 

@@ -145,7 +145,7 @@ impl Captured {
             let value = objective.loss(&output, &labels)?;
             value.backward(None)?;
             let correct = count_correct_on_device(&output.detach(), &labels)?;
-            loss.assign(&value.detach())?;
+            loss.assign(&value.detach().reshape(&[])?)?;
             if let Some(c) = &correct {
                 count.assign(c)?;
             }
