@@ -461,6 +461,51 @@ def test_cyclic_lr_modes_per_group_rates_and_momentum():
         lr_scheduler.CyclicLR(adam, base_lr=0.1, max_lr=[1.0, 2.0])
 
 
+def test_cycled_momentum_ranges_per_group():
+    """base_momentum and max_momentum may be one value per parameter group, as in PyTorch: each
+    group's momentum (beta1 for Adam) cycles over its own range, set by ``step()`` and, per
+    optimizer step, inside ``fit``'s Rust loop."""
+    w, b = fg.zeros(1, requires_grad=True), fg.zeros(1, requires_grad=True)
+
+    def cos(start: float, end: float, pct: float) -> float:
+        return end + (start - end) / 2 * (math.cos(math.pi * pct) + 1)
+
+    ranges = [(0.8, 0.9), (0.6, 0.95)]  # (base, max) per group
+    opt = fg.optim.Adam([{"params": [w]}, {"params": [b]}], lr=1.0)
+    sched = lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10, base_momentum=[r[0] for r in ranges],
+                                    max_momentum=[r[1] for r in ranges])
+    for t in range(10):
+        for group, (base, peak) in zip(opt.param_groups, ranges):
+            want = cos(peak, base, t / 2) if t <= 2 else cos(base, peak, (t - 2) / 7)
+            assert group["betas"][0] == pytest.approx(want, rel=1e-12), t
+        opt.step()
+        sched.step()
+    opt = fg.optim.SGD([{"params": [w]}, {"params": [b]}], lr=1.0, momentum=0.5)
+    cyclic = lr_scheduler.CyclicLR(opt, base_lr=0.1, max_lr=1.0, step_size_up=2, base_momentum=[0.8, 0.6],
+                                   max_momentum=[0.9, 0.95])
+    assert cyclic.momenta_at(1) == pytest.approx([0.85, 0.775], rel=1e-12)
+    assert [g["momentum"] for g in opt.param_groups] == [0.9, 0.95]
+    with pytest.raises(ValueError, match="CyclicLR: argument `base_momentum` expected 2 values"):
+        lr_scheduler.CyclicLR(opt, base_lr=0.1, max_lr=1.0, base_momentum=[0.8])
+
+    # Inside fit: two groups stepping through a 1cycle schedule; the momenta the Rust loop used
+    # show in each group's SGD momentum buffer (lr 0 keeps the weights, unit gradients).
+    model = fg.nn.Linear(1, 1, bias=True)
+    x, y = np.ones((8, 1), dtype=np.float32), np.zeros(8, dtype=np.int64)
+    sgd = fg.optim.SGD([{"params": [model.weight]}, {"params": [model.bias]}], lr=0.0, momentum=0.5)
+    one_cycle = lr_scheduler.OneCycleLR(sgd, max_lr=0.0, total_steps=4, base_momentum=[0.8, 0.6],
+                                        max_momentum=[0.9, 0.95])
+    planned = [one_cycle.momenta_at(t) for t in range(4)]
+    model.fit((x, y), epochs=1, batch_size=2, shuffle=False, optimizer=sgd, schedule=one_cycle,
+              loss=lambda out, target: out.sum(), verbose=False)
+    for i, p in enumerate([model.weight, model.bias]):
+        grad = 2.0  # d(out.sum())/dp over a batch of two ones
+        buf = 0.0
+        for t in range(4):
+            buf = grad if t == 0 else planned[t][i] * buf + grad
+        np.testing.assert_allclose(sgd.state[p]["momentum_buffer"].numpy(), [[buf]] if i == 0 else [buf], rtol=1e-6)
+
+
 def test_multiplicative_lr_multiplies_step_by_step():
     w, b = fg.zeros(1, requires_grad=True), fg.zeros(1, requires_grad=True)
     opt = fg.optim.SGD([{"params": [w]}, {"params": [b], "lr": 0.5}], lr=1.0)

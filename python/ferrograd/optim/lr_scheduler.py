@@ -48,17 +48,17 @@ class LRScheduler:
         """Every parameter group's learning rate after ``t`` steps."""
         return [self.lr_at(t, base) for base in self.base_lrs]
 
-    def momentum_at(self, t: int) -> Optional[float]:
-        """The momentum (SGD, RMSprop) or beta1 (the Adam family) after ``t`` steps, for a schedule
-        that cycles it; None (the default) leaves the groups' own."""
+    def momenta_at(self, t: int) -> Optional[list[float]]:
+        """Every parameter group's momentum (SGD, RMSprop) or beta1 (the Adam family) after ``t``
+        steps, for a schedule that cycles it; None (the default) leaves the groups' own."""
         return None
 
     def _apply(self) -> None:
         for g, lr in zip(self.optimizer.param_groups, self.lrs_at(self.last_epoch)):
             g["lr"] = lr
-        momentum = self.momentum_at(self.last_epoch)
-        if momentum is not None:
-            for g in self.optimizer.param_groups:
+        momenta = self.momenta_at(self.last_epoch)
+        if momenta is not None:
+            for g, momentum in zip(self.optimizer.param_groups, momenta):
                 _set_momentum(g, momentum)
 
 
@@ -231,9 +231,9 @@ class SequentialLR(LRScheduler):
         scheduler, local = self._active(t)
         return scheduler.lrs_at(local)
 
-    def momentum_at(self, t: int) -> Optional[float]:
+    def momenta_at(self, t: int) -> Optional[list[float]]:
         scheduler, local = self._active(t)
-        return scheduler.momentum_at(local)
+        return scheduler.momenta_at(local)
 
 
 class OneCycleLR(_GroupwiseLRScheduler):
@@ -241,18 +241,19 @@ class OneCycleLR(_GroupwiseLRScheduler):
     ``pct_start`` of the steps, then down to initial_lr/final_div_factor, with cosine (or linear)
     annealing. With ``three_phase`` the rate comes back down to its initial value over a second
     ``pct_start`` of the steps before annealing to the minimum. Give the length as
-    ``total_steps`` or as ``epochs`` and ``steps_per_epoch``; ``max_lr`` may be one rate per
-    parameter group. With ``cycle_momentum`` (the default, as PyTorch's) the momentum, or beta1
-    for the Adam family, moves the other way: from ``max_momentum`` down to ``base_momentum`` while
-    the rate rises, then back up (and stays at ``max_momentum`` in a third phase)."""
+    ``total_steps`` or as ``epochs`` and ``steps_per_epoch``. With ``cycle_momentum`` (the default,
+    as PyTorch's) the momentum, or beta1 for the Adam family, moves the other way: from
+    ``max_momentum`` down to ``base_momentum`` while the rate rises, then back up (and stays at
+    ``max_momentum`` in a third phase). ``max_lr``, ``base_momentum`` and ``max_momentum`` may each
+    be one value per parameter group."""
 
     interval = "step"
 
     def __init__(self, optimizer: Optimizer, max_lr: float | Sequence[float], total_steps: Optional[int] = None,
                  epochs: Optional[int] = None, steps_per_epoch: Optional[int] = None, pct_start: float = 0.3,
-                 anneal_strategy: str = "cos", cycle_momentum: bool = True, base_momentum: float = 0.85,
-                 max_momentum: float = 0.95, div_factor: float = 25.0, final_div_factor: float = 1e4,
-                 three_phase: bool = False) -> None:
+                 anneal_strategy: str = "cos", cycle_momentum: bool = True,
+                 base_momentum: float | Sequence[float] = 0.85, max_momentum: float | Sequence[float] = 0.95,
+                 div_factor: float = 25.0, final_div_factor: float = 1e4, three_phase: bool = False) -> None:
         self.total_steps = _one_cycle_length(total_steps, epochs, steps_per_epoch)
         if not 0 <= pct_start <= 1:
             raise ValueError(f"OneCycleLR: argument `pct_start` expected a value in [0, 1], got {pct_start}")
@@ -262,17 +263,20 @@ class OneCycleLR(_GroupwiseLRScheduler):
         peaks = _per_group("OneCycleLR", "max_lr", max_lr, len(groups))
         # Each group's (initial, peak, minimum) rates.
         self._rates = [(peak / div_factor, peak, peak / div_factor / final_div_factor) for peak in peaks]
+        # Each group's (max, base) momenta.
+        self._momenta = list(zip(_per_group("OneCycleLR", "max_momentum", max_momentum, len(groups)),
+                                 _per_group("OneCycleLR", "base_momentum", base_momentum, len(groups))))
         warm_end = float(pct_start * self.total_steps) - 1
         last = self.total_steps - 1
         # Phases (last step, rate from, rate to, momentum from, momentum to), with the rates as
-        # indices into a group's (initial, peak, minimum).
-        self._phases: list[tuple[float, int, int, float, float]] = (
-            [(warm_end, 0, 1, max_momentum, base_momentum),
-             (float(2 * pct_start * self.total_steps) - 2, 1, 0, base_momentum, max_momentum),
-             (last, 0, 2, max_momentum, max_momentum)]
+        # indices into a group's (initial, peak, minimum) and the momenta into its (max, base).
+        self._phases: list[tuple[float, int, int, int, int]] = (
+            [(warm_end, 0, 1, 0, 1),
+             (float(2 * pct_start * self.total_steps) - 2, 1, 0, 1, 0),
+             (last, 0, 2, 0, 0)]
             if three_phase else
-            [(warm_end, 0, 1, max_momentum, base_momentum),
-             (last, 1, 2, base_momentum, max_momentum)])
+            [(warm_end, 0, 1, 0, 1),
+             (last, 1, 2, 1, 0)])
         self.cos = anneal_strategy == "cos"
         if cycle_momentum:
             _check_cycles_momentum("OneCycleLR", optimizer)
@@ -286,7 +290,7 @@ class OneCycleLR(_GroupwiseLRScheduler):
             return end + (start - end) / 2 * (math.cos(math.pi * pct) + 1)
         return (end - start) * pct + start
 
-    def _phase_at(self, t: int) -> tuple[tuple[float, int, int, float, float], float]:
+    def _phase_at(self, t: int) -> tuple[tuple[float, int, int, int, int], float]:
         """The phase step ``t`` falls in and how far through it, as a fraction."""
         if t > self.total_steps:
             raise ValueError(f"OneCycleLR: stepped {t} times, more than total_steps = {self.total_steps}")
@@ -301,11 +305,11 @@ class OneCycleLR(_GroupwiseLRScheduler):
         (_, rate_from, rate_to, _, _), pct = self._phase_at(t)
         return [self._anneal(rates[rate_from], rates[rate_to], pct) for rates in self._rates]
 
-    def momentum_at(self, t: int) -> Optional[float]:
+    def momenta_at(self, t: int) -> Optional[list[float]]:
         if not self.cycle_momentum:
             return None
         (_, _, _, start, end), pct = self._phase_at(t)
-        return self._anneal(start, end, pct)
+        return [self._anneal(momenta[start], momenta[end], pct) for momenta in self._momenta]
 
 
 def _group_of(name: str, base_lrs: list[float], base_lr: float) -> int:
@@ -348,14 +352,16 @@ class CyclicLR(_GroupwiseLRScheduler):
     cycle, "exp_range" multiplies it by ``gamma`` every step; or give ``scale_fn`` (of the cycle
     number, or of the step with ``scale_mode="iterations"``). With ``cycle_momentum`` (the
     default, as PyTorch's) the momentum, or beta1 for the Adam family, moves from
-    ``max_momentum`` to ``base_momentum`` while the rate climbs, and back."""
+    ``max_momentum`` to ``base_momentum`` while the rate climbs, and back. ``base_lr``, ``max_lr``,
+    ``base_momentum`` and ``max_momentum`` may each be one value per parameter group."""
 
     interval = "step"
 
     def __init__(self, optimizer: Optimizer, base_lr: float | Sequence[float], max_lr: float | Sequence[float],
                  step_size_up: int = 2000, step_size_down: Optional[int] = None, mode: str = "triangular",
                  gamma: float = 1.0, scale_fn: Optional[Callable[[float], float]] = None, scale_mode: str = "cycle",
-                 cycle_momentum: bool = True, base_momentum: float = 0.8, max_momentum: float = 0.9) -> None:
+                 cycle_momentum: bool = True, base_momentum: float | Sequence[float] = 0.8,
+                 max_momentum: float | Sequence[float] = 0.9) -> None:
         groups = optimizer.param_groups
         bases = _per_group("CyclicLR", "base_lr", base_lr, len(groups))
         self.max_lrs = _per_group("CyclicLR", "max_lr", max_lr, len(groups))
@@ -376,7 +382,9 @@ class CyclicLR(_GroupwiseLRScheduler):
         self.mode, self.gamma, self.scale_mode, self._scale_fn = mode, gamma, scale_mode, scale_fn
         if cycle_momentum:
             _check_cycles_momentum("CyclicLR", optimizer)
-        self.cycle_momentum, self.base_momentum, self.max_momentum = cycle_momentum, base_momentum, max_momentum
+        self.cycle_momentum = cycle_momentum
+        self.base_momenta = _per_group("CyclicLR", "base_momentum", base_momentum, len(groups))
+        self.max_momenta = _per_group("CyclicLR", "max_momentum", max_momentum, len(groups))
         for g, base in zip(groups, bases):
             g["initial_lr"] = base
         super().__init__(optimizer)
@@ -402,11 +410,11 @@ class CyclicLR(_GroupwiseLRScheduler):
         height, scale = self._position(t)
         return [base + (peak - base) * height * scale for base, peak in zip(self.base_lrs, self.max_lrs)]
 
-    def momentum_at(self, t: int) -> Optional[float]:
+    def momenta_at(self, t: int) -> Optional[list[float]]:
         if not self.cycle_momentum:
             return None
         height, scale = self._position(t)
-        return self.max_momentum - (self.max_momentum - self.base_momentum) * height * scale
+        return [peak - (peak - base) * height * scale for base, peak in zip(self.base_momenta, self.max_momenta)]
 
 
 class ConstantLR(LRScheduler):

@@ -34,14 +34,14 @@ def _step_momenta(schedule: Any, steps: int, groups: list[dict[str, Any]]) -> Op
     if schedule is None or getattr(schedule, "interval", "epoch") != "step":
         return None
     t0 = schedule.last_epoch
-    scheduled = [schedule.momentum_at(t0 + k) for k in range(steps)]
+    scheduled = [schedule.momenta_at(t0 + k) for k in range(steps)]
     if all(m is None for m in scheduled):
         return None
     current = [float(g["betas"][0]) if "betas" in g else float(g.get("momentum", 0.0)) for g in groups]
     table = []
-    for momentum in scheduled:
-        if momentum is not None:
-            current = [float(momentum)] * len(groups)
+    for momenta in scheduled:
+        if momenta is not None:
+            current = [float(m) for m in momenta]
         table.append(list(current))
     return table
 
