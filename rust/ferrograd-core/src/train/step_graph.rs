@@ -48,7 +48,7 @@ pub struct GraphedOutputs {
 pub struct StepGraphs {
     warmed: Vec<Shapes>,
     captured: Vec<Captured>,
-    /// Why the epoch stopped using graphs (the first capture that failed).
+    /// Why the epoch stopped using graphs (the first capture or replay that failed).
     pub off: Option<String>,
 }
 
