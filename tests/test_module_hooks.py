@@ -1,5 +1,5 @@
-"""Forward hooks, pre-hooks, ``apply`` and ``summary`` on modules, in Python calls and inside the
-Rust training and evaluation loops."""
+"""Forward hooks, pre-hooks, full backward hooks, ``apply`` and ``summary`` on modules, in Python
+calls and inside the Rust training and evaluation loops."""
 
 from __future__ import annotations
 
@@ -60,6 +60,82 @@ def test_hooks_fire_inside_fit_and_evaluate_and_do_not_change_training(mnist) ->
     # Two epochs of 512 images, then one evaluation pass over them.
     assert seen == 2 * 512 + 512
     np.testing.assert_allclose(hooked, plain, rtol=1e-6)
+
+
+class _Gated(nn.Module):
+    """``linear(a * b) * scale`` and its row sums: two tensor inputs, a float, two outputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(3, 2)
+
+    def forward(self, a, b, scale):
+        h = self.lin(a * b) * scale
+        return h, h.sum(1)
+
+
+@pytest.mark.parametrize("b_requires_grad", [True, False])
+def test_full_backward_hooks_see_and_replace_gradients_as_pytorch(b_requires_grad: bool,
+                                                                  rng: np.random.Generator) -> None:
+    """For ``loss = sum(h * G) + 0.25 * sum(rowsum(h))``: the pre-hook sees grad_output = (G, 0.25)
+    and triples it, the hook then sees that grad_output and grad_input = one entry per positional
+    argument (d/da, zeros for a tensor without grad, None for the float) and doubles it, and the
+    inputs' gradients are the doubled ones (numpy reference from the chain rule)."""
+    m = _Gated()
+    W, bias = m.lin.weight.detach().numpy(), m.lin.bias.detach().numpy()
+    xa, xb = rng.standard_normal((4, 3)).astype(np.float32), rng.standard_normal((4, 3)).astype(np.float32)
+    G = rng.standard_normal((4, 2)).astype(np.float32)
+    seen: dict[str, tuple] = {}
+
+    def pre(mod, grad_output):
+        seen["pre"] = tuple(g.numpy() for g in grad_output)
+        return tuple(g * 3 for g in grad_output)
+
+    def hook(mod, grad_input, grad_output):
+        seen["hook"] = (tuple(None if g is None else g.numpy() for g in grad_input), tuple(g.numpy() for g in grad_output))
+        return tuple(None if g is None else g * 2 for g in grad_input)
+
+    handles = [m.register_full_backward_pre_hook(pre), m.register_full_backward_hook(hook)]
+    a, b = fg.tensor(xa, requires_grad=True), fg.tensor(xb, requires_grad=b_requires_grad)
+    h, s = m(a, b, 0.5)
+    ((h * fg.tensor(G)).sum() + s.sum() * 0.25).backward()
+    np.testing.assert_allclose(h.detach().numpy(), 0.5 * ((xa * xb) @ W.T + bias), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(seen["pre"][0], G)
+    np.testing.assert_allclose(seen["pre"][1], np.full(4, 0.25))
+    grad_input, grad_output = seen["hook"]
+    np.testing.assert_allclose(grad_output[0], 3 * G, rtol=1e-6)
+    # Tripled output gradients flowing back through h = 0.5 * linear(a * b) and its row sums.
+    dh = 3 * G + 3 * 0.25
+    d_ab = 0.5 * dh @ W
+    assert len(grad_input) == 3 and grad_input[2] is None
+    np.testing.assert_allclose(grad_input[0], d_ab * xb, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(grad_input[1], d_ab * xa if b_requires_grad else np.zeros((4, 3)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(a.grad.numpy(), 2 * d_ab * xb, rtol=1e-5, atol=1e-6)
+    assert (b.grad is not None) == b_requires_grad
+    # The weight's gradient saw the tripled output gradient, not the hook's doubling.
+    np.testing.assert_allclose(m.lin.weight.grad.numpy(), 0.5 * dh.T @ (xa * xb), rtol=1e-5, atol=1e-5)
+    for handle in handles:
+        handle.remove()
+    seen.clear()
+    m(a, b, 0.5)[0].sum().backward()
+    assert not seen
+
+
+def test_a_full_backward_hook_without_input_gradients_gets_none_and_fires_in_fit(mnist) -> None:
+    """When no input requires grad (a first layer), the hook runs once the output's gradient is
+    known, with grad_input all None, as in PyTorch; a hooked layer inside ``fit`` runs its Python
+    call, so the hook fires once per batch with the batch's output gradient."""
+    fg.manual_seed(0)
+    model = small_cnn()
+    calls: list[tuple] = []
+    model[0].register_full_backward_hook(lambda m, gi, go: calls.append((gi, tuple(go[0].shape))))
+    x = fg.randn(2, 1, 28, 28)
+    model(x).sum().backward()
+    assert calls == [((None,), (2, 4, 26, 26))]
+    calls.clear()
+    x_train, y_train = mnist["x_train"][:256], mnist["y_train"][:256]
+    model.fit((x_train, y_train), epochs=1, batch_size=64, verbose=False)
+    assert len(calls) == 4 and all(gi == (None,) and shape == (64, 4, 26, 26) for gi, shape in calls)
 
 
 def test_apply_visits_children_before_their_parent() -> None:

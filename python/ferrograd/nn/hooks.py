@@ -1,11 +1,22 @@
-"""Forward hooks (PyTorch's ``register_forward_hook`` / ``register_forward_pre_hook``) and the
-layer-by-layer summary built on them."""
+"""Module hooks (PyTorch's ``register_forward_hook``, ``register_forward_pre_hook``,
+``register_full_backward_hook`` and ``register_full_backward_pre_hook``) and the layer-by-layer
+summary built on the forward ones.
+
+Backward hooks wrap a call as PyTorch's do: the positional Tensor inputs pass through one identity
+:class:`~ferrograd.autograd.Function` and the Tensor outputs through another. In the backward
+pass the outputs' identity sees ``grad_output`` first (the pre-hooks may replace it), the
+gradients flow through the module, and the inputs' identity receives ``grad_input`` and calls the
+hooks with both (a hook may replace ``grad_input``)."""
 
 from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, Optional
+
+from .. import _core
+from .._core import Tensor
+from ..autograd_function import Function, FunctionCtx
 
 _next_id = itertools.count()
 
@@ -32,17 +43,111 @@ class RemovableHandle:
 
 def call_with_hooks(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``module.forward(*args, **kwargs)`` between its pre-hooks (which may replace the positional
-    inputs) and its hooks (which may replace the output), in registration order."""
+    inputs) and its hooks (which may replace the output), in registration order; with backward
+    hooks, inputs and outputs pass through the identities that call them."""
     for pre in list(module._forward_pre_hooks.values()):
         replaced = pre(module, args)
         if replaced is not None:
             args = replaced if isinstance(replaced, tuple) else (replaced,)
+    backward = _BackwardHooks(module, args) if module._backward_hooks or module._backward_pre_hooks else None
+    if backward is not None:
+        args = backward.wrap_inputs(args)
     out = module.forward(*args, **kwargs)
     for hook in list(module._forward_hooks.values()):
         replaced = hook(module, args, out)
         if replaced is not None:
             out = replaced
-    return out
+    return backward.wrap_outputs(out) if backward is not None else out
+
+
+class _BackwardHooks:
+    """One call's backward hooks: which positional inputs carry gradients, and the output gradient
+    once known."""
+
+    def __init__(self, module: Any, args: tuple[Any, ...]) -> None:
+        self.module = module
+        self.arity = len(args)
+        self.tracked = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+        # Tensor inputs without grad get zeros beside tracked ones (PyTorch materialises them).
+        self.untracked = {i: a for i, a in enumerate(args) if isinstance(a, Tensor) and not a.requires_grad}
+        self.grad_output: tuple[Optional[Tensor], ...] = ()
+
+    def wrap_inputs(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        if not self.tracked:
+            return args
+        passed = _InputsIdentity.apply(self, *(args[i] for i in self.tracked))
+        passed = passed if isinstance(passed, tuple) else (passed,)
+        replaced = list(args)
+        for i, t in zip(self.tracked, passed):
+            replaced[i] = t
+        return tuple(replaced)
+
+    def wrap_outputs(self, out: Any) -> Any:
+        outputs = out if isinstance(out, tuple) else (out,)
+        positions = [i for i, o in enumerate(outputs) if isinstance(o, Tensor) and o.requires_grad]
+        if not positions:
+            return out
+        passed = _OutputsIdentity.apply(self, *(outputs[i] for i in positions))
+        passed = passed if isinstance(passed, tuple) else (passed,)
+        replaced = list(outputs)
+        for i, t in zip(positions, passed):
+            replaced[i] = t
+        return tuple(replaced) if isinstance(out, tuple) else replaced[0]
+
+    def output_gradients(self, grads: tuple[Optional[Tensor], ...]) -> tuple[Optional[Tensor], ...]:
+        """Runs the pre-hooks on the outputs' gradients and keeps them for the hooks; without
+        tracked inputs the hooks run here, as in PyTorch."""
+        for pre in list(self.module._backward_pre_hooks.values()):
+            replaced = pre(self.module, grads)
+            if replaced is not None:
+                grads = tuple(replaced) if isinstance(replaced, (tuple, list)) else (replaced,)
+        self.grad_output = grads
+        if not self.tracked:
+            self.input_gradients(())
+        return grads
+
+    def input_gradients(self, grads: tuple[Optional[Tensor], ...]) -> tuple[Optional[Tensor], ...]:
+        """Calls the hooks with one gradient per positional input (None for non-tensors; for
+        tensors that do not require grad, zeros, or None when no input requires grad); returns the
+        tracked inputs' gradients, as the hooks left them."""
+        by_position: dict[int, Optional[Tensor]] = dict(zip(self.tracked, grads))
+        if self.tracked:
+            by_position.update({i: _core.full(list(a.shape), 0.0, a.dtype, str(a.device), False)
+                                for i, a in self.untracked.items()})
+        grad_input = tuple(by_position.get(i) for i in range(self.arity))
+        for hook in list(self.module._backward_hooks.values()):
+            replaced = hook(self.module, grad_input, self.grad_output)
+            if replaced is not None:
+                grad_input = tuple(replaced) if isinstance(replaced, (tuple, list)) else (replaced,)
+        return tuple(grad_input[i] for i in self.tracked)
+
+
+class _InputsIdentity(Function):
+    """The identity on a call's tracked inputs; its backward calls the backward hooks."""
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, hooks: _BackwardHooks, *inputs: Tensor) -> Any:  # type: ignore[override]
+        ctx.hooks = hooks  # type: ignore[attr-defined]
+        out = tuple(t.detach() for t in inputs)
+        return out if len(out) > 1 else out[0]
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, *grads: Tensor) -> tuple[Optional[Tensor], ...]:  # type: ignore[override]
+        return (None, *ctx.hooks.input_gradients(grads))  # type: ignore[attr-defined]
+
+
+class _OutputsIdentity(Function):
+    """The identity on a call's outputs; its backward records their gradients for the hooks."""
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, hooks: _BackwardHooks, *outputs: Tensor) -> Any:  # type: ignore[override]
+        ctx.hooks = hooks  # type: ignore[attr-defined]
+        out = tuple(t.detach() for t in outputs)
+        return out if len(out) > 1 else out[0]
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, *grads: Tensor) -> tuple[Optional[Tensor], ...]:  # type: ignore[override]
+        return (None, *ctx.hooks.output_gradients(grads))  # type: ignore[attr-defined]
 
 
 class SummaryRow(NamedTuple):

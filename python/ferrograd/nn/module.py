@@ -57,6 +57,8 @@ class Module:
     _modules: "OrderedDict[str, Module]"
     _forward_hooks: "OrderedDict[int, Callable[..., Any]]"
     _forward_pre_hooks: "OrderedDict[int, Callable[..., Any]]"
+    _backward_hooks: "OrderedDict[int, Callable[..., Any]]"
+    _backward_pre_hooks: "OrderedDict[int, Callable[..., Any]]"
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -64,6 +66,8 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -133,7 +137,7 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._forward_hooks or self._forward_pre_hooks:
+        if self._has_hooks():
             return call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
 
@@ -150,8 +154,22 @@ class Module:
         or a single input) replaces the positional inputs."""
         return RemovableHandle(self._forward_pre_hooks, hook)
 
+    def register_full_backward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Calls ``hook(module, grad_input, grad_output)`` when the gradients of the module's
+        inputs are computed: ``grad_input`` holds one gradient per positional input (None for
+        those that are not tensors or do not require grad) and ``grad_output`` one per Tensor
+        output that requires grad. A tuple it
+        returns replaces ``grad_input``. As in PyTorch, when no input requires grad the hook runs
+        once the output's gradient is known, with ``grad_input`` all None."""
+        return RemovableHandle(self._backward_hooks, hook)
+
+    def register_full_backward_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Calls ``hook(module, grad_output)`` when the gradients of the module's outputs are
+        known, before they flow into the module; a tuple it returns replaces ``grad_output``."""
+        return RemovableHandle(self._backward_pre_hooks, hook)
+
     def _has_hooks(self) -> bool:
-        return bool(self._forward_hooks or self._forward_pre_hooks)
+        return bool(self._forward_hooks or self._forward_pre_hooks or self._backward_hooks or self._backward_pre_hooks)
 
     def _loop_layer(self) -> "_core.Layer":
         """The Rust layer the training, evaluation and attack loops run: the native one, or the
