@@ -97,6 +97,52 @@ def test_batch_norm_without_momentum_keeps_the_cumulative_average(path: str, rng
     np.testing.assert_allclose(model[1].running_var.numpy(), np.mean([c.var(0, ddof=1) for c in h], 0), rtol=1e-5)
 
 
+def test_parameter_list_and_dict_register_train_and_keep_their_order(tmp_path) -> None:
+    """ParameterList / ParameterDict register tensors as parameters under positions and keys, in
+    PyTorch's state-dict order (replacing an entry, or reassigning a layer's weight, keeps its
+    place); gradients reach them and a save/load round-trips them."""
+
+    class Mixture(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ws = nn.ParameterList([fg.ones(2), fg.zeros(3)])
+            self.d = nn.ParameterDict({"a": fg.ones(1), "b": fg.zeros(2, 2)})
+            self.lin = nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.lin(x * self.ws[0]).sum() * self.d["a"] + self.ws[2].sum()
+
+    m = Mixture()
+    m.ws.append(fg.full((4,), 2.0))
+    m.ws[0] = fg.full((2,), 5.0)
+    m.d["c"] = fg.ones(3)
+    m.d["a"] = fg.full((1,), 7.0)
+    m.lin.weight = nn.Parameter(fg.zeros(2, 2))
+    del m.d["b"]
+    assert [(k, tuple(v.shape)) for k, v in m.state_dict().items()] == [
+        ("ws.0", (2,)), ("ws.1", (3,)), ("ws.2", (4,)), ("d.a", (1,)), ("d.c", (3,)), ("lin.weight", (2, 2)),
+        ("lin.bias", (2,))]
+    assert [tuple(p.shape) for p in m.ws[1:]] == [(3,), (4,)] and list(m.d) == ["a", "c"] and "b" not in m.d
+    assert all(p.requires_grad and p.is_leaf for p in m.parameters())
+    x = fg.tensor(np.array([[1.0, 2.0]], dtype=np.float32))
+    m(x).sum().backward()
+    np.testing.assert_allclose(m.ws[2].grad.numpy(), np.ones(4))
+    np.testing.assert_allclose(m.d["a"].grad.numpy(), [m.lin(x * m.ws[0]).sum().item()], rtol=1e-6)
+    with pytest.raises(IndexError, match="index 3 out of range for 3 parameters"):
+        m.ws[3]
+    with pytest.raises(TypeError, match="ParameterList.append: expected a Tensor, got float"):
+        m.ws.append(1.0)
+    path = tmp_path / "mixture.safetensors"
+    m.save(path)
+    other = Mixture()
+    other.ws.append(fg.zeros(4))
+    other.d["c"] = fg.zeros(3)
+    del other.d["b"]
+    other.load(path)
+    np.testing.assert_array_equal(other.ws[0].detach().numpy(), [5.0, 5.0])
+    np.testing.assert_array_equal(other.d["a"].detach().numpy(), [7.0])
+
+
 def test_state_dict_round_trip_and_rejections(tmp_path):
     fg.manual_seed(0)
     net = Net()

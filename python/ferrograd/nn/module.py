@@ -76,14 +76,18 @@ class Module:
         if isinstance(getattr(type(self), name, None), property):
             object.__setattr__(self, name, value)  # a parametrized tensor: its setter decides
             return
-        for registry in (self._parameters, self._buffers, self._modules):
-            registry.pop(name, None)
+        target: Optional["OrderedDict[str, Any]"] = None
         if isinstance(value, Module):
-            self._modules[name] = value
+            target = self._modules
         elif isinstance(value, Tensor) and value.requires_grad and value.is_leaf:
-            self._parameters[name] = value
+            target = self._parameters
         elif isinstance(value, Tensor) and name in self.__dict__.get("_buffer_names", ()):
-            self._buffers[name] = value
+            target = self._buffers
+        for registry in (self._parameters, self._buffers, self._modules):
+            if registry is not target:
+                registry.pop(name, None)
+        if target is not None:
+            target[name] = value  # a name registered before keeps its place, as in PyTorch
         object.__setattr__(self, name, value)
 
     def add_module(self, name: str, module: Optional["Module"]) -> None:
