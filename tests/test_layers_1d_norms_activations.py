@@ -1,5 +1,6 @@
-"""1-D convolution and pooling, group and instance norm, resizing (nearest, linear modes, area)
-and the composite activations against JAX on CPU (values and gradients, float32; tolerances per check)."""
+"""1-D convolution and pooling, group, instance, local-response and 3-D batch norm, resizing
+(nearest, linear modes, area) and the composite activations against JAX on CPU (values and
+gradients, float32; tolerances per check)."""
 
 from __future__ import annotations
 
@@ -78,6 +79,48 @@ def test_instance_norm_normalises_each_channel_of_each_sample(rng) -> None:
     seq = x.reshape(2, 3, 20)
     check_op(lambda x: nn.InstanceNorm1d(3)(x), lambda x: jax_group_norm(x, 3, ones, zeros), [seq], rtol=1e-4, atol=1e-4)
     assert list(nn.InstanceNorm2d(3).state_dict()) == [] and list(nn.InstanceNorm2d(3, affine=True).state_dict()) == ["weight", "bias"]
+
+
+def jax_local_response_norm(x, size, alpha, beta, k):
+    """Each channel over the mean square of channels c - size//2 .. c + (size-1)//2 (missing ones
+    count as zeros), written as a loop over windows."""
+    c = x.shape[1]
+    squares = x * x
+    sums = jnp.stack([squares[:, max(0, i - size // 2):min(c, i + (size - 1) // 2 + 1)].sum(1) for i in range(c)], 1)
+    return x / (k + alpha * sums / size) ** beta
+
+
+@pytest.mark.parametrize("shape,size", [((2, 7, 5), 3), ((2, 6, 4, 5), 4), ((1, 5, 3, 2, 2), 5), ((2, 4, 3), 1)])
+def test_local_response_norm_matches_jax(rng, shape, size) -> None:
+    x = rng.standard_normal(shape).astype(np.float32)
+    check_op(lambda t: F.local_response_norm(t, size, 2e-2, 0.75, 2.0),
+             lambda t: jax_local_response_norm(t, size, 2e-2, 0.75, 2.0), [x], rtol=1e-5, atol=1e-6)
+    layer = nn.LocalResponseNorm(size, alpha=2e-2, beta=0.75, k=2.0)
+    np.testing.assert_array_equal(layer(fg.tensor(x)).numpy(),
+                                  F.local_response_norm(fg.tensor(x), size, 2e-2, 0.75, 2.0).numpy())
+    with pytest.raises(ValueError, match="local_response_norm: expected an input of shape"):
+        F.local_response_norm(fg.tensor(x.reshape(-1)[:4]), size)
+
+
+def test_batch_norm_3d_normalises_volumes_in_python_and_in_fit(rng) -> None:
+    """BatchNorm3d: training statistics over (N, D, H, W) per channel and PyTorch's running
+    update (unbiased variance, momentum 0.1), in a Python call and in the Rust layer ``fit`` runs
+    (an SGD rate of 0 leaves the parameters as they are)."""
+    x = rng.standard_normal((4, 3, 2, 3, 5)).astype(np.float32) * 2 + 1
+    mean, var = x.mean((0, 2, 3, 4)), x.var((0, 2, 3, 4))
+    expected = (x - mean[None, :, None, None, None]) / np.sqrt(var[None, :, None, None, None] + 1e-5)
+    bn = nn.BatchNorm3d(3)
+    np.testing.assert_allclose(bn(fg.tensor(x)).detach().numpy(), expected, rtol=1e-4, atol=1e-5)
+    unbiased = x.var((0, 2, 3, 4), ddof=1)
+    np.testing.assert_allclose(bn.running_var.numpy(), 0.9 + 0.1 * unbiased, rtol=1e-5)
+    with pytest.raises(ValueError, match="BatchNorm3d: expected input of rank 5"):
+        bn(fg.tensor(x[0]))
+    # fit takes flat samples here (its array inputs stop at [N, C, H, W]); the model unflattens them.
+    model = nn.Sequential(nn.Unflatten(1, (3, 2, 3, 5)), nn.BatchNorm3d(3), nn.Flatten(), nn.Linear(90, 2))
+    model.fit((x.reshape(4, -1), np.array([0, 1, 0, 1])), epochs=1, batch_size=4, shuffle=False, verbose=False,
+              optimizer=fg.optim.SGD(model.parameters(), lr=0.0))
+    np.testing.assert_allclose(model[1].running_mean.numpy(), 0.1 * mean, rtol=1e-5, atol=1e-6)
+    assert int(model[1].num_batches_tracked.item()) == 1
 
 
 def test_nearest_upsampling_matches_repeat(rng) -> None:

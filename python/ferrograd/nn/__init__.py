@@ -18,7 +18,8 @@ from .extra_layers import (CELU, GLU, RReLU, SELU, CosineEmbeddingLoss, Gaussian
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
                    SmoothL1Loss)
 from .module import Module, Parameter
-from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm
+from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm,
+                            LocalResponseNorm)
 from .preprocess import Normalize
 from .padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d, ReflectionPad1d, ReflectionPad2d,
                       ReplicationPad1d, ReplicationPad2d, ZeroPad1d, ZeroPad2d)
@@ -37,7 +38,7 @@ __all__ = [
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
     "generate_square_subsequent_mask", "SinusoidalPositionalEncoding", "LearnedPositionalEmbedding",
     "Conv1d", "MaxPool1d", "AvgPool1d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "Upsample", "ELU", "Hardtanh",
-    "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "LogSigmoid", "ModuleDict", "ParameterList", "ParameterDict", "Dropout2d", "Unflatten", "utils",
+    "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "LogSigmoid", "ModuleDict", "ParameterList", "ParameterDict", "BatchNorm3d", "LocalResponseNorm", "Dropout2d", "Unflatten", "utils",
     "AdaptiveMaxPool2d", "PixelShuffle", "PixelUnshuffle", "functional", "PReLU", "HuberLoss",
     "SELU", "CELU", "GLU", "Softmin", "Hardshrink", "Softshrink", "Tanhshrink", "Threshold", "RReLU",
     "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
