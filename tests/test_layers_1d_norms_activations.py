@@ -1,4 +1,4 @@
-"""1-D convolution and pooling, group, instance, local-response and 3-D batch norm, resizing
+"""1-D convolution (plain and transposed) and pooling, group, instance, local-response and 3-D batch norm, resizing
 (nearest, linear modes, area) and the composite activations against JAX on CPU (values and
 gradients, float32; tolerances per check)."""
 
@@ -37,6 +37,33 @@ def test_conv1d_matches_jax(rng, stride, padding, dilation, groups) -> None:
     assert layer.weight.shape == (8, 4 // groups, 3)
     bound = 1 / np.sqrt(4 // groups * 3)
     assert np.abs(layer.weight.detach().numpy()).max() <= bound
+
+
+def jax_conv_transpose1d(y, w, b, stride, padding, output_padding, groups, dilation):
+    """The transposed convolution as the input gradient (VJP) of the 1-D convolution whose input
+    has the transposed one's output length."""
+    k = w.shape[2]
+    length = (y.shape[2] - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1
+    x0 = jnp.zeros((y.shape[0], w.shape[1] * groups, length), y.dtype)
+    _, vjp = jax.vjp(lambda x: jax.lax.conv_general_dilated(x, w, (stride,), [(padding, padding)], rhs_dilation=(dilation,),
+                                                            dimension_numbers=("NCH", "OIH", "NCH"),
+                                                            feature_group_count=groups), x0)
+    return vjp(y)[0] + b[None, :, None]
+
+
+@pytest.mark.parametrize("cin,cout,k,stride,padding,output_padding,groups,dilation,length",
+                         [(4, 6, 3, 2, 1, 1, 2, 1, 7), (3, 2, 5, 1, 0, 0, 1, 2, 9), (2, 4, 2, 3, 1, 2, 2, 1, 5)])
+def test_conv_transpose1d_matches_jax(rng, cin, cout, k, stride, padding, output_padding, groups, dilation,
+                                      length) -> None:
+    x = rng.standard_normal((2, cin, length)).astype(np.float32)
+    w = rng.standard_normal((cin, cout // groups, k)).astype(np.float32)
+    b = rng.standard_normal(cout).astype(np.float32)
+    args = (stride, padding, output_padding, groups, dilation)
+    check_op(lambda xv, wv, bv: F.conv_transpose1d(xv, wv, bv, *args),
+             lambda xv, wv, bv: jax_conv_transpose1d(xv, wv, bv, *args), [x, w, b], rtol=1e-5, atol=1e-5)
+    layer = nn.ConvTranspose1d(cin, cout, k, stride, padding, output_padding, groups, dilation=dilation)
+    assert tuple(layer.weight.shape) == (cin, cout // groups, k) and tuple(layer.bias.shape) == (cout,)
+    assert tuple(layer(fg.tensor(x)).shape) == (2, cout, (length - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1)
 
 
 def test_1d_pooling_matches_jax(rng) -> None:

@@ -40,6 +40,21 @@ def conv1d(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Int
     return _core.conv2d(rows, weight.unsqueeze(2), bias, (1, s), (0, p), (1, d), groups).squeeze(2)
 
 
+def conv_transpose1d(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: IntOrSingle = 1,
+                     padding: IntOrSingle = 0, output_padding: IntOrSingle = 0, groups: int = 1,
+                     dilation: IntOrSingle = 1) -> Tensor:
+    """Transposed 1-D convolution (the gradient of :func:`conv1d` with respect to its input) of an
+    [N, C_in, L] input with ``weight`` [C_in, C_out/groups, k]; the output length is
+    ``(L - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1``."""
+    if weight.ndim != 3:
+        raise ValueError(f"conv_transpose1d: argument `weight` expected shape [C_in, C_out/groups, k], "
+                         f"got {list(weight.shape)}")
+    rows = _as_rows(x, "conv_transpose1d")
+    return _core.conv_transpose2d(rows, weight.unsqueeze(2), bias, (1, _single("stride", stride)),
+                                  (0, _single("padding", padding)), (0, _single("output_padding", output_padding)),
+                                  groups, (1, _single("dilation", dilation))).squeeze(2)
+
+
 def max_pool1d(x: Tensor, kernel_size: IntOrSingle, stride: Optional[IntOrSingle] = None, padding: IntOrSingle = 0,
                dilation: IntOrSingle = 1, ceil_mode: bool = False) -> Tensor:
     """Max pooling along the last axis of [N, C, L]; ``stride`` defaults to ``kernel_size``."""

@@ -111,6 +111,32 @@ class ConvTranspose2d(Module):
                 f"padding={self.padding}, output_padding={self.output_padding}, bias={self.bias is not None}")
 
 
+class ConvTranspose1d(Module):
+    """Transposed 1-D convolution over [N, C, L] inputs, as ``torch.nn.ConvTranspose1d``: weight
+    [in, out/groups, k], PyTorch's initialisation."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                 output_padding: int = 0, groups: int = 1, bias: bool = True, dilation: int = 1) -> None:
+        super().__init__()
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"ConvTranspose1d: in_channels {in_channels} and out_channels {out_channels} must be "
+                             f"divisible by groups {groups}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.output_padding, self.dilation = output_padding, dilation
+        self.weight = empty_parameter((in_channels, out_channels // groups, kernel_size))
+        self.bias = empty_parameter((out_channels,)) if bias else None
+        init.default_layer_init(self.weight, self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+                                  self.groups, self.dilation)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, output_padding={self.output_padding}, bias={self.bias is not None}")
+
+
 class Conv1d(Module):
     """1-D convolution over [N, C, L] inputs; weight [out, in/groups, k] (PyTorch's layout and
     initialisation, so its state dicts load). ``padding`` may be ``'valid'`` or ``'same'``, as
