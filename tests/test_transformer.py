@@ -1,5 +1,6 @@
-"""Multi-head attention and Transformer encoder layers against JAX (values and gradients), position
-encodings, and a from-scratch encoder classifier learning SST-2."""
+"""Multi-head attention and Transformer encoder and decoder layers against JAX (values and
+gradients), the encoder-decoder Transformer's layout, position encodings, and a from-scratch
+encoder classifier learning SST-2."""
 
 from __future__ import annotations
 
@@ -16,14 +17,17 @@ jnp = jax.numpy
 NEG = float(np.finfo(np.float32).min)
 
 
-def mha_ref(p: dict, q, k, v, pad, heads: int):
-    """PyTorch's multi-head attention (batch_first) in JAX; ``pad`` True marks padded keys."""
+def mha_ref(p: dict, q, k, v, pad, heads: int, causal: bool = False):
+    """PyTorch's multi-head attention (batch_first) in JAX; ``pad`` True marks padded keys, and
+    ``causal`` keeps query ``i`` on keys ``0..i``."""
     b, lq, e = q.shape
     d = e // heads
     w, bias = p["in_proj_weight"], p["in_proj_bias"]
     proj = lambda x, i: (x @ w[i * e:(i + 1) * e].T + bias[i * e:(i + 1) * e]).reshape(b, -1, heads, d).transpose(0, 2, 1, 3)  # noqa: E731
     qh, kh, vh = proj(q, 0), proj(k, 1), proj(v, 2)
     s = qh @ kh.transpose(0, 1, 3, 2) / np.sqrt(d) + jnp.where(pad[:, None, None, :], NEG, 0.0)
+    if causal:
+        s = s + jnp.where(np.triu(np.ones((lq, k.shape[1]), bool), 1), NEG, 0.0)
     a = jax.nn.softmax(s, -1)
     out = (a @ vh).transpose(0, 2, 1, 3).reshape(b, lq, e) @ p["out_proj.weight"].T + p["out_proj.bias"]
     return out, a.mean(1)
@@ -44,6 +48,24 @@ def encoder_layer_ref(p: dict, x, pad, heads: int, norm_first: bool):
         return x + ff(n2(x))
     x = n1(x + attn(x))
     return n2(x + ff(x))
+
+
+def decoder_layer_ref(p: dict, x, memory, tgt_pad, memory_pad, heads: int, norm_first: bool):
+    """PyTorch's decoder layer (causal self-attention, attention over ``memory``, feed-forward)."""
+    def sub(prefix: str) -> dict:
+        return {k[len(prefix):]: v for k, v in p.items() if k.startswith(prefix)}
+
+    attn = lambda h: mha_ref(sub("self_attn."), h, h, h, tgt_pad, heads, causal=True)[0]  # noqa: E731
+    cross = lambda h: mha_ref(sub("multihead_attn."), h, memory, memory, memory_pad, heads)[0]  # noqa: E731
+    ff = lambda h: jax.nn.relu(h @ p["linear1.weight"].T + p["linear1.bias"]) @ p["linear2.weight"].T + p["linear2.bias"]  # noqa: E731
+    n = [lambda h, i=i: layer_norm(h, p[f"norm{i}.weight"], p[f"norm{i}.bias"]) for i in (1, 2, 3)]
+    if norm_first:
+        x = x + attn(n[0](x))
+        x = x + cross(n[1](x))
+        return x + ff(n[2](x))
+    x = n[0](x + attn(x))
+    x = n[1](x + cross(x))
+    return n[2](x + ff(x))
 
 
 def params_of(module: nn.Module) -> dict[str, np.ndarray]:
@@ -94,6 +116,55 @@ def test_transformer_encoder_layer_matches_jax(norm_first: bool):
     for name, p in layer.named_parameters():
         np.testing.assert_allclose(p.grad.numpy(), np.asarray(g_params[name]), atol=2e-4, err_msg=name)
     np.testing.assert_allclose(tx.grad.numpy(), np.asarray(g_x), atol=2e-4)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_transformer_decoder_layer_matches_jax(norm_first: bool):
+    """Causal self-attention with target padding, attention over a padded memory, values and
+    gradients (parameters, target and memory) against JAX."""
+    rng = np.random.default_rng(5)
+    fg.manual_seed(5)
+    layer = nn.TransformerDecoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True, norm_first=norm_first)
+    x, memory = rng.standard_normal((2, 4, 8)).astype(np.float32), rng.standard_normal((2, 5, 8)).astype(np.float32)
+    tgt_pad, memory_pad = np.array([[False] * 3 + [True], [False] * 4]), np.array([[False] * 4 + [True], [False] * 5])
+    w = rng.standard_normal(x.shape).astype(np.float32)
+    tx, tm = fg.tensor(x, requires_grad=True), fg.tensor(memory, requires_grad=True)
+    out = layer(tx, tm, tgt_key_padding_mask=fg.tensor(tgt_pad), memory_key_padding_mask=fg.tensor(memory_pad),
+                tgt_is_causal=True)
+    (out * fg.tensor(w)).sum().backward()
+    ref = decoder_layer_ref(params_of(layer), x, memory, tgt_pad, memory_pad, 2, norm_first)
+    np.testing.assert_allclose(out.detach().numpy(), np.asarray(ref), atol=1e-5)
+    grads = jax.grad(lambda p, x, m: (decoder_layer_ref(p, x, m, tgt_pad, memory_pad, 2, norm_first) * w).sum(),
+                     argnums=(0, 1, 2))(params_of(layer), x, memory)
+    for name, p in layer.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), np.asarray(grads[0][name]), atol=2e-4, err_msg=name)
+    np.testing.assert_allclose(tx.grad.numpy(), np.asarray(grads[1]), atol=2e-4)
+    np.testing.assert_allclose(tm.grad.numpy(), np.asarray(grads[2]), atol=2e-4)
+
+
+@fg.no_grad()
+def test_encoder_decoder_transformer_has_pytorchs_layout_and_uses_its_encoder():
+    """nn.Transformer: PyTorch's state-dict names (encoder and decoder stacks, each with a final
+    norm), Xavier-initialised matrices, and an output equal to the decoder run on the encoder's
+    output; the batch and feature sizes are checked."""
+    fg.manual_seed(6)
+    model = nn.Transformer(d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=3, dim_feedforward=16,
+                           dropout=0.0, batch_first=True)
+    names = list(model.state_dict())
+    assert names[0] == "encoder.layers.0.self_attn.in_proj_weight" and "encoder.norm.weight" in names
+    assert "decoder.layers.2.multihead_attn.out_proj.weight" in names and names[-1] == "decoder.norm.bias"
+    bound = np.sqrt(6 / (8 + 16))
+    w = model.encoder.layers[0].linear1.weight.detach().numpy()
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.5 * bound
+    src, tgt = fg.randn(2, 5, 8), fg.randn(2, 3, 8)
+    causal = nn.Transformer.generate_square_subsequent_mask(3)
+    out = model(src, tgt, tgt_mask=causal)
+    expected = model.decoder(tgt, model.encoder(src), tgt_mask=causal)
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="Transformer: src and tgt expected the same batch size"):
+        model(src, fg.randn(3, 3, 8))
+    with pytest.raises(ValueError, match="expected feature size d_model=8"):
+        model(src, fg.randn(2, 3, 4))
 
 
 @pytest.mark.parametrize("need_weights", [False, True])

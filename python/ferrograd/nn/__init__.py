@@ -25,8 +25,9 @@ from .padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d
                       ReplicationPad1d, ReplicationPad2d, ZeroPad1d, ZeroPad2d)
 from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
-from .transformer import (LearnedPositionalEmbedding, MultiheadAttention, SinusoidalPositionalEncoding,
-                          TransformerEncoder, TransformerEncoderLayer, generate_square_subsequent_mask)
+from .transformer import (LearnedPositionalEmbedding, MultiheadAttention, SinusoidalPositionalEncoding, Transformer,
+                          TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
+                          generate_square_subsequent_mask)
 from .sparse import Embedding
 from .upsampling import PixelShuffle, PixelUnshuffle, Upsample
 
@@ -38,7 +39,7 @@ __all__ = [
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
     "generate_square_subsequent_mask", "SinusoidalPositionalEncoding", "LearnedPositionalEmbedding",
     "Conv1d", "MaxPool1d", "AvgPool1d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "Upsample", "ELU", "Hardtanh",
-    "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "LogSigmoid", "ModuleDict", "ParameterList", "ParameterDict", "BatchNorm3d", "LocalResponseNorm", "ConvTranspose1d", "Dropout2d", "Unflatten", "utils",
+    "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "LogSigmoid", "ModuleDict", "ParameterList", "ParameterDict", "BatchNorm3d", "LocalResponseNorm", "ConvTranspose1d", "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "Dropout2d", "Unflatten", "utils",
     "AdaptiveMaxPool2d", "PixelShuffle", "PixelUnshuffle", "functional", "PReLU", "HuberLoss",
     "SELU", "CELU", "GLU", "Softmin", "Hardshrink", "Softshrink", "Tanhshrink", "Threshold", "RReLU",
     "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",

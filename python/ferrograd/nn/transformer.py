@@ -1,6 +1,6 @@
-"""Attention and Transformer encoders with PyTorch's names and semantics
-(``torch.nn.MultiheadAttention``, ``TransformerEncoderLayer``, ``TransformerEncoder``), plus
-sinusoidal and learned position encodings."""
+"""Attention and Transformers with PyTorch's names and semantics (``torch.nn.MultiheadAttention``,
+``TransformerEncoderLayer``, ``TransformerEncoder``, ``TransformerDecoderLayer``,
+``TransformerDecoder``, ``Transformer``), plus sinusoidal and learned position encodings."""
 
 from __future__ import annotations
 
@@ -191,6 +191,138 @@ class TransformerEncoder(Module):
         for layer in self.layers:
             src = layer(src, mask, src_key_padding_mask, is_causal)
         return self.norm(src) if self.norm is not None else src
+
+
+class TransformerDecoderLayer(Module):
+    """Self-attention over the target, attention over the encoder's ``memory`` and a feed-forward
+    block, each with dropout, a residual connection and LayerNorm, after the block
+    (``norm_first=False``) or before it. Names and defaults follow
+    ``torch.nn.TransformerDecoderLayer``."""
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation: str = "relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True) -> None:
+        super().__init__()
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"TransformerDecoderLayer: argument `activation` expected 'relu' or 'gelu', got {activation!r}")
+        self._args: dict[str, Any] = dict(d_model=d_model, nhead=nhead, dim_feedforward=dim_feedforward, dropout=dropout,
+                                          activation=activation, layer_norm_eps=layer_norm_eps, batch_first=batch_first,
+                                          norm_first=norm_first, bias=bias)
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first)
+        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps)
+        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+        self.dropout3 = Dropout(dropout)
+        self.activation = _ACTIVATIONS[activation]
+
+    def _attend(self, x: Tensor, mask: Optional[Tensor], padding: Optional[Tensor], is_causal: bool) -> Tensor:
+        return self.dropout1(self.self_attn(x, x, x, key_padding_mask=padding, attn_mask=mask, need_weights=False,
+                                            is_causal=is_causal)[0])
+
+    def _attend_memory(self, x: Tensor, memory: Tensor, mask: Optional[Tensor], padding: Optional[Tensor],
+                       is_causal: bool) -> Tensor:
+        return self.dropout2(self.multihead_attn(x, memory, memory, key_padding_mask=padding, attn_mask=mask,
+                                                 need_weights=False, is_causal=is_causal)[0])
+
+    def _feed_forward(self, x: Tensor) -> Tensor:
+        return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+    def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Optional[Tensor] = None,
+                memory_mask: Optional[Tensor] = None, tgt_key_padding_mask: Optional[Tensor] = None,
+                memory_key_padding_mask: Optional[Tensor] = None, tgt_is_causal: bool = False,
+                memory_is_causal: bool = False) -> Tensor:
+        """One layer over ``tgt`` attending to ``memory``; ``tgt_is_causal`` lets target position
+        ``i`` attend to target positions ``0..i`` only."""
+        x = tgt
+        if self.norm_first:
+            x = x + self._attend(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
+            x = x + self._attend_memory(self.norm2(x), memory, memory_mask, memory_key_padding_mask, memory_is_causal)
+            return x + self._feed_forward(self.norm3(x))
+        x = self.norm1(x + self._attend(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
+        x = self.norm2(x + self._attend_memory(x, memory, memory_mask, memory_key_padding_mask, memory_is_causal))
+        return self.norm3(x + self._feed_forward(x))
+
+    def clone(self) -> "TransformerDecoderLayer":
+        """A new layer with the same settings and a copy of the parameters."""
+        twin = TransformerDecoderLayer(**self._args)
+        twin.load_state_dict({k: v.detach().clone() for k, v in self.state_dict().items()})
+        return twin
+
+
+class TransformerDecoder(Module):
+    """``num_layers`` copies of ``decoder_layer`` (``layers.0``, ...) and an optional final
+    ``norm``, as ``torch.nn.TransformerDecoder``."""
+
+    def __init__(self, decoder_layer: TransformerDecoderLayer, num_layers: int, norm: Optional[Module] = None) -> None:
+        super().__init__()
+        if not isinstance(num_layers, int) or num_layers < 1:
+            raise ValueError(f"TransformerDecoder: argument `num_layers` expected a positive int, got {num_layers!r}")
+        self.layers = ModuleList([decoder_layer.clone() for _ in range(num_layers)])
+        self.num_layers = num_layers
+        self.norm = norm
+
+    def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Optional[Tensor] = None,
+                memory_mask: Optional[Tensor] = None, tgt_key_padding_mask: Optional[Tensor] = None,
+                memory_key_padding_mask: Optional[Tensor] = None, tgt_is_causal: bool = False,
+                memory_is_causal: bool = False) -> Tensor:
+        """Every layer in turn over ``tgt`` (each attending to ``memory``), then ``norm``."""
+        for layer in self.layers:
+            tgt = layer(tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask,
+                        tgt_is_causal, memory_is_causal)
+        return self.norm(tgt) if self.norm is not None else tgt
+
+
+class Transformer(Module):
+    """The encoder-decoder Transformer of ``torch.nn.Transformer``: ``encoder`` (a
+    :class:`TransformerEncoder` with a final LayerNorm) over ``src`` and ``decoder`` (a
+    :class:`TransformerDecoder` with a final LayerNorm) over ``tgt`` attending to the encoder's
+    output; every weight matrix starts Xavier-uniform, as PyTorch's."""
+
+    def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6, num_decoder_layers: int = 6,
+                 dim_feedforward: int = 2048, dropout: float = 0.1, activation: str = "relu",
+                 custom_encoder: Optional[Module] = None, custom_decoder: Optional[Module] = None,
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False, norm_first: bool = False,
+                 bias: bool = True) -> None:
+        super().__init__()
+        settings: dict[str, Any] = dict(dim_feedforward=dim_feedforward, dropout=dropout, activation=activation,
+                                        layer_norm_eps=layer_norm_eps, batch_first=batch_first, norm_first=norm_first,
+                                        bias=bias)
+        self.encoder = custom_encoder if custom_encoder is not None else TransformerEncoder(
+            TransformerEncoderLayer(d_model, nhead, **settings), num_encoder_layers, LayerNorm(d_model, eps=layer_norm_eps))
+        self.decoder = custom_decoder if custom_decoder is not None else TransformerDecoder(
+            TransformerDecoderLayer(d_model, nhead, **settings), num_decoder_layers, LayerNorm(d_model, eps=layer_norm_eps))
+        for p in self.parameters():
+            if p.ndim > 1:
+                init.xavier_uniform_(p)
+        self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+
+    def forward(self, src: Tensor, tgt: Tensor, src_mask: Optional[Tensor] = None, tgt_mask: Optional[Tensor] = None,
+                memory_mask: Optional[Tensor] = None, src_key_padding_mask: Optional[Tensor] = None,
+                tgt_key_padding_mask: Optional[Tensor] = None, memory_key_padding_mask: Optional[Tensor] = None,
+                src_is_causal: bool = False, tgt_is_causal: bool = False, memory_is_causal: bool = False) -> Tensor:
+        """Encodes ``src`` and decodes ``tgt`` against it; the masks are the layers' (PyTorch's)."""
+        batch_axis = 0 if self.batch_first else 1
+        if src.shape[batch_axis] != tgt.shape[batch_axis]:
+            raise ValueError(f"Transformer: src and tgt expected the same batch size, got shapes {tuple(src.shape)} "
+                             f"and {tuple(tgt.shape)}")
+        if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
+            raise ValueError(f"Transformer: src and tgt expected feature size d_model={self.d_model}, got shapes "
+                             f"{tuple(src.shape)} and {tuple(tgt.shape)}")
+        memory = self.encoder(src, src_mask, src_key_padding_mask, src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask,
+                            tgt_is_causal, memory_is_causal)
+
+    @staticmethod
+    def generate_square_subsequent_mask(size: int, device: str = "cpu") -> Tensor:
+        """The causal mask: 0 on and below the diagonal, ``-inf`` above it."""
+        return generate_square_subsequent_mask(size, device)
 
 
 def sinusoidal_table(max_len: int, d_model: int) -> np.ndarray:
