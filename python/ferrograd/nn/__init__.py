@@ -29,6 +29,7 @@ from .transformer import (LearnedPositionalEmbedding, MultiheadAttention, Sinuso
                           TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
                           generate_square_subsequent_mask)
 from .sparse import Embedding
+from .volumetric import AvgPool3d, Conv3d, MaxPool3d
 from .upsampling import PixelShuffle, PixelUnshuffle, Upsample
 
 __all__ = [
@@ -39,7 +40,7 @@ __all__ = [
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
     "generate_square_subsequent_mask", "SinusoidalPositionalEncoding", "LearnedPositionalEmbedding",
     "Conv1d", "MaxPool1d", "AvgPool1d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "Upsample", "ELU", "Hardtanh",
-    "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "LogSigmoid", "ModuleDict", "ParameterList", "ParameterDict", "BatchNorm3d", "LocalResponseNorm", "ConvTranspose1d", "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "Dropout2d", "Unflatten", "utils",
+    "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "LogSigmoid", "ModuleDict", "ParameterList", "ParameterDict", "BatchNorm3d", "LocalResponseNorm", "ConvTranspose1d", "Conv3d", "MaxPool3d", "AvgPool3d", "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "Dropout2d", "Unflatten", "utils",
     "AdaptiveMaxPool2d", "PixelShuffle", "PixelUnshuffle", "functional", "PReLU", "HuberLoss",
     "SELU", "CELU", "GLU", "Softmin", "Hardshrink", "Softshrink", "Tanhshrink", "Threshold", "RReLU",
     "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",

@@ -1,0 +1,72 @@
+"""3-D layers over [N, C, D, H, W] volumes (video, medical scans): Conv3d, MaxPool3d and
+AvgPool3d, with PyTorch's names, weight layout and initialisation."""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+
+from .. import functional as F
+from .._core import Tensor
+from .._three_dimensional import IntOrTriple, _triple
+from . import init
+from ._param import empty_parameter
+from .module import Module
+
+
+class Conv3d(Module):
+    """3-D convolution; weight [out, in/groups, kD, kH, kW]. ``padding`` may be ``'valid'`` or
+    ``'same'`` (stride 1 only)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrTriple, stride: IntOrTriple = 1,
+                 padding: Union[IntOrTriple, str] = 0, dilation: IntOrTriple = 1, groups: int = 1,
+                 bias: bool = True) -> None:
+        super().__init__()
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"Conv3d: in_channels {in_channels} and out_channels {out_channels} must be divisible by "
+                             f"groups {groups}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = _triple("kernel_size", kernel_size)
+        self.stride, self.dilation = _triple("stride", stride), _triple("dilation", dilation)
+        self.padding: Union[tuple[int, int, int], str] = padding if isinstance(padding, str) else _triple("padding", padding)
+        self.weight = empty_parameter((out_channels, in_channels // groups, *self.kernel_size))
+        self.bias = empty_parameter((out_channels,)) if bias else None
+        init.default_layer_init(self.weight, self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, bias={self.bias is not None}")
+
+
+class MaxPool3d(Module):
+    """Max pooling over 3-D windows; ``stride`` defaults to ``kernel_size``."""
+
+    def __init__(self, kernel_size: IntOrTriple, stride: Optional[IntOrTriple] = None, padding: IntOrTriple = 0,
+                 dilation: IntOrTriple = 1, ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode = kernel_size, stride, padding, dilation, ceil_mode
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.max_pool3d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
+
+
+class AvgPool3d(Module):
+    """Average pooling over 3-D windows; ``stride`` defaults to ``kernel_size``."""
+
+    def __init__(self, kernel_size: IntOrTriple, stride: Optional[IntOrTriple] = None, padding: IntOrTriple = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: Optional[int] = None) -> None:
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.ceil_mode, self.count_include_pad, self.divisor_override = ceil_mode, count_include_pad, divisor_override
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.avg_pool3d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                            self.divisor_override)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
