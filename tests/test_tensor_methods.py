@@ -236,3 +236,30 @@ def test_bad_arguments_raise_clear_errors() -> None:
         fg.randint(3, 3, (2,))
     with pytest.raises(ValueError, match="randperm: argument `n`"):
         fg.randperm(-1)
+
+
+@pytest.mark.parametrize("shape,dim,size,step", [((5, 7), 1, 3, 2), ((4, 6, 5), 0, 2, 1), ((4, 6, 5), -1, 5, 3),
+                                                 ((7,), 0, 0, 2)])
+def test_unfold_gives_the_sliding_windows_and_sums_their_gradients(shape, dim, size, step) -> None:
+    """``Tensor.unfold``: numpy's sliding windows along ``dim``, every ``step``-th one, as a new
+    last axis; the gradient of an element adds the upstream gradients of every window holding it."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(shape).astype(np.float32)
+    axis = dim % len(shape)
+    windows = np.lib.stride_tricks.sliding_window_view(x, size, axis=axis)
+    expected = np.take(windows, np.arange(0, windows.shape[axis], step), axis=axis)
+    t = fg.tensor(x, requires_grad=True)
+    out = t.unfold(dim, size, step)
+    np.testing.assert_array_equal(out.detach().numpy(), expected)
+    g = rng.standard_normal(expected.shape).astype(np.float32)
+    (out * fg.tensor(g)).sum().backward()
+    grad = np.zeros_like(x, dtype=np.float64)
+    for w in range(expected.shape[axis]):
+        for j in range(size):
+            index = [slice(None)] * len(shape)
+            index[axis] = w * step + j
+            upstream = np.take(np.take(g, w, axis=axis), j, axis=-1)
+            grad[tuple(index)] += upstream
+    np.testing.assert_allclose(t.grad.numpy(), grad, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="unfold: argument `step` expected a positive int"):
+        t.unfold(dim, size, 0)

@@ -196,6 +196,27 @@ def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
     return self[(slice(None),) * axis + (slice(start, start + length),)]
 
 
+def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """Every window of ``size`` consecutive entries along ``dimension``, ``step`` apart: that
+    axis becomes the number of windows and a new last axis of ``size`` holds each window, as
+    ``torch.Tensor.unfold``. The result is a copy (an index gather), not a view of ``self``."""
+    axis = _axis(self, dimension, "unfold", "dimension")
+    length = self.shape[axis] if self.ndim else 1
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= length:
+        raise ValueError(f"unfold: argument `size` expected an int in [0, {length}], got {size!r}")
+    if isinstance(step, bool) or not isinstance(step, int) or step < 1:
+        raise ValueError(f"unfold: argument `step` expected a positive int, got {step!r}")
+    source = self.reshape(1) if self.ndim == 0 else self
+    windows = (length - size) // step + 1
+    positions = (np.arange(windows)[:, None] * step + np.arange(size)[None, :]).reshape(-1)
+    picked = source.index_select(axis, _index(positions, source))
+    shape = list(source.shape)
+    gathered = picked.reshape(*shape[:axis], windows, size, *shape[axis + 1:])
+    order = [i for i in range(gathered.ndim) if i != axis + 1] + [axis + 1]
+    out = gathered.permute(*order)
+    return out.reshape(size) if self.ndim == 0 else out
+
+
 def split(self: Tensor, split_size_or_sections: Union[int, Sequence[int]], dim: int = 0) -> tuple[Tensor, ...]:
     """Views of consecutive pieces along ``dim``: of ``split_size_or_sections`` entries each (the
     last may be shorter), or of the listed sizes (which must add up to the dimension)."""
@@ -618,7 +639,7 @@ def __deepcopy__(self: Tensor, memo: dict[int, Any]) -> Tensor:
 
 
 METHODS = (add, sub, mul, eq, ne, lt, le, gt, ge, reciprocal, rsqrt, lerp, softmax, log_softmax, std, norm,
-           t, view_as, reshape_as, expand_as, type_as, narrow, split, chunk, unbind, repeat, flip, tril, triu,
+           t, view_as, reshape_as, expand_as, type_as, narrow, unfold, split, chunk, unbind, repeat, flip, tril, triu,
            masked_fill, outer, mm, bmm, cumsum, cumprod, isnan, isinf, isfinite, any, all, allclose, equal, argsort, sort,
            topk, median, new_full, new_zeros, new_ones, new_tensor,
            element_size, nelement, to)
