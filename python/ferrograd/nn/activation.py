@@ -175,28 +175,66 @@ class Unflatten(Module):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
-class Dropout2d(Module):
-    """Channel dropout while training: each (sample, channel) plane of an ``[N, C, H, W]`` (or
-    ``[C, H, W]``) input is zeroed with probability ``p`` and the rest scaled by ``1 / (1 - p)``;
+class _ChannelDropout(Module):
+    """Channel dropout while training: each (sample, channel) slice of an [N, C, *spatial] (or
+    [C, *spatial]) input is zeroed with probability ``p`` and the rest scaled by ``1 / (1 - p)``;
     the identity in eval mode. The masks come from the seeded generator, as ``Dropout``'s do."""
+
+    _spatial = 2
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout2d: argument `p` expected a probability in [0, 1], got {p}")
+            raise ValueError(f"{type(self).__name__}: argument `p` expected a probability in [0, 1], got {p}")
         self.p, self.inplace = p, inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.ndim not in (3, 4):
-            raise ValueError(f"Dropout2d: expected a [N, C, H, W] or [C, H, W] input, got shape {list(x.shape)}")
+        ranks = (self._spatial + 1, self._spatial + 2)
+        if x.ndim not in ranks:
+            raise ValueError(f"{type(self).__name__}: expected an input of rank {ranks[1]} ([N, C, ...]) or {ranks[0]} "
+                             f"([C, ...]), got shape {list(x.shape)}")
         if not self.training or self.p == 0.0:
             return x
-        planes = list(x.shape[:-2]) + [1, 1]
+        planes = list(x.shape[:-self._spatial]) + [1] * self._spatial
         keep = F.dropout(_core.full(planes, 1.0, x.dtype, x.device, False), self.p, True)
-        return in_place_result(x, x * keep, self.inplace, "Dropout2d")
+        return in_place_result(x, x * keep, self.inplace, type(self).__name__)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class Dropout1d(_ChannelDropout):
+    """Channel dropout over [N, C, L] (or [C, L]) inputs."""
+
+    _spatial = 1
+
+
+class Dropout2d(_ChannelDropout):
+    """Channel dropout over [N, C, H, W] (or [C, H, W]) inputs."""
+
+    _spatial = 2
+
+
+class Dropout3d(_ChannelDropout):
+    """Channel dropout over [N, C, D, H, W] (or [C, D, H, W]) inputs."""
+
+    _spatial = 3
+
+
+class Softsign(Module):
+    """``x / (1 + |x|)``."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softsign(x)
+
+
+class Softmax2d(Module):
+    """Softmax over the channels of [N, C, H, W] (or [C, H, W]) inputs, at each position."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected a [N, C, H, W] or [C, H, W] input, got shape {list(x.shape)}")
+        return F.softmax(x, -3)
 
 
 class ELU(Module):

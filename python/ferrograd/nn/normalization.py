@@ -96,6 +96,24 @@ class LocalResponseNorm(Module):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
 
 
+class RMSNorm(Module):
+    """Root-mean-square normalisation over the trailing ``normalized_shape`` axes with an
+    optional learned scale (``torch.nn.RMSNorm``; ``eps=None`` uses float32's epsilon)."""
+
+    def __init__(self, normalized_shape: int | Sequence[int], eps: Optional[float] = None,
+                 elementwise_affine: bool = True) -> None:
+        super().__init__()
+        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.eps = eps
+        self.weight = init.ones_(empty_parameter(self.normalized_shape)) if elementwise_affine else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.weight is not None}"
+
+
 class LayerNorm(Module):
     """Layer normalisation over the trailing ``normalized_shape`` axes."""
 
@@ -170,3 +188,9 @@ class InstanceNorm2d(_InstanceNorm):
     """Instance normalisation of [N, C, H, W] inputs: each channel of each sample over its pixels."""
 
     _rank = 4
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation of [N, C, D, H, W] inputs: each channel of each sample over its voxels."""
+
+    _rank = 5

@@ -1,0 +1,91 @@
+"""Small composed layers against JAX or numpy on CPU (values and gradients, float32): RMSNorm,
+Softsign, Softmax2d, Bilinear, ChannelShuffle, 1-D adaptive pooling, InstanceNorm3d, the
+similarity modules, and channel dropout in one and three dimensions."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from reference import check_op
+
+import ferrograd as fg
+import ferrograd.functional as F
+from ferrograd import nn
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(29)
+
+
+@pytest.mark.parametrize("normalized_shape,eps", [((5,), None), ((3, 5), 1e-3)])
+def test_rms_norm_matches_jax(rng, normalized_shape, eps) -> None:
+    x = rng.standard_normal((2, 3, 5)).astype(np.float32)
+    w = rng.standard_normal(normalized_shape).astype(np.float32)
+    axes = tuple(range(3 - len(normalized_shape), 3))
+    e = float(np.finfo(np.float32).eps) if eps is None else eps
+    check_op(lambda xv, wv: F.rms_norm(xv, normalized_shape, wv, eps),
+             lambda xv, wv: xv / jnp.sqrt((xv * xv).mean(axes, keepdims=True) + e) * wv, [x, w], rtol=1e-5, atol=1e-6)
+    layer = nn.RMSNorm(normalized_shape, eps=eps)
+    np.testing.assert_array_equal(layer.weight.detach().numpy(), np.ones(normalized_shape))
+    np.testing.assert_allclose(layer(fg.tensor(x)).detach().numpy(), F.rms_norm(fg.tensor(x), normalized_shape, None, eps).numpy())
+    with pytest.raises(ValueError, match="rms_norm: argument `normalized_shape` \\[4\\] expected to end"):
+        F.rms_norm(fg.tensor(x), 4)
+
+
+def test_softsign_softmax2d_bilinear_and_channel_shuffle_match_references(rng) -> None:
+    x = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)
+    check_op(F.softsign, lambda v: v / (1 + jnp.abs(v)), [x])
+    check_op(lambda v: nn.Softmax2d()(v), lambda v: jax.nn.softmax(v, axis=-3), [x])
+    x1, x2 = rng.standard_normal((4, 3)).astype(np.float32), rng.standard_normal((4, 2)).astype(np.float32)
+    w, b = rng.standard_normal((5, 3, 2)).astype(np.float32), rng.standard_normal(5).astype(np.float32)
+    check_op(F.bilinear, lambda a, c, wv, bv: jnp.einsum("ni,kij,nj->nk", a, wv, c) + bv, [x1, x2, w, b])
+    layer = nn.Bilinear(3, 2, 5)
+    assert tuple(layer.weight.shape) == (5, 3, 2) and np.abs(layer.weight.detach().numpy()).max() <= 1 / math.sqrt(3)
+    shuffled = F.channel_shuffle(fg.tensor(np.arange(6, dtype=np.float32).reshape(1, 6, 1)), 3).numpy().ravel()
+    np.testing.assert_array_equal(shuffled, [0, 2, 4, 1, 3, 5])
+    np.testing.assert_array_equal(nn.ChannelShuffle(3)(fg.tensor(x.reshape(2, 6, 2, 4))).numpy(),
+                                  x.reshape(2, 3, 2, 2, 4).transpose(0, 2, 1, 3, 4).reshape(2, 6, 2, 4))
+
+
+@pytest.mark.parametrize("output_size", [1, 3, 4, 10])
+def test_adaptive_pooling_in_one_dimension_uses_pytorchs_windows(rng, output_size) -> None:
+    """Window i covers floor(i L / o) .. ceil((i + 1) L / o)."""
+    x = rng.standard_normal((2, 3, 10)).astype(np.float32)
+    starts = [math.floor(i * 10 / output_size) for i in range(output_size)]
+    ends = [math.ceil((i + 1) * 10 / output_size) for i in range(output_size)]
+    check_op(lambda v: F.adaptive_avg_pool1d(v, output_size),
+             lambda v: jnp.stack([v[..., s:e].mean(-1) for s, e in zip(starts, ends)], -1), [x])
+    check_op(lambda v: nn.AdaptiveMaxPool1d(output_size)(v),
+             lambda v: jnp.stack([v[..., s:e].max(-1) for s, e in zip(starts, ends)], -1), [x])
+    assert tuple(nn.AdaptiveAvgPool1d(output_size)(fg.tensor(x[0])).shape) == (3, output_size)
+
+
+def test_instance_norm_3d_and_the_similarity_modules(rng) -> None:
+    x = rng.standard_normal((2, 3, 2, 3, 4)).astype(np.float32) * 2 + 1
+    mean, var = x.mean((2, 3, 4), keepdims=True), x.var((2, 3, 4), keepdims=True)
+    np.testing.assert_allclose(nn.InstanceNorm3d(3)(fg.tensor(x)).numpy(), (x - mean) / np.sqrt(var + 1e-5),
+                               rtol=1e-4, atol=1e-5)
+    a, b = rng.standard_normal((4, 6)).astype(np.float32), rng.standard_normal((4, 6)).astype(np.float32)
+    np.testing.assert_allclose(nn.CosineSimilarity(dim=1)(fg.tensor(a), fg.tensor(b)).numpy(),
+                               (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1), rtol=1e-5)
+    np.testing.assert_allclose(nn.PairwiseDistance()(fg.tensor(a), fg.tensor(b)).numpy(),
+                               np.linalg.norm(a - b + 1e-6, axis=1), rtol=1e-5)
+
+
+@pytest.mark.parametrize("layer,shape", [(nn.Dropout1d, (8, 16, 5)), (nn.Dropout3d, (8, 16, 2, 3, 2))])
+def test_channel_dropout_zeroes_whole_channels(layer, shape) -> None:
+    fg.manual_seed(0)
+    drop = layer(0.25)
+    out = drop(fg.ones(*shape)).numpy().reshape(shape[0], shape[1], -1)
+    assert np.all(out.min(-1) == out.max(-1))  # each (sample, channel) slice is all kept or all zeroed
+    assert set(np.unique(out).tolist()) <= {0.0, float(np.float32(1 / 0.75))} and 0.1 < (out[..., 0] == 0).mean() < 0.4
+    drop.eval()
+    np.testing.assert_array_equal(drop(fg.ones(*shape)).numpy(), np.ones(shape))
+    with pytest.raises(ValueError, match=f"{layer.__name__}: expected an input of rank"):
+        drop.train()
+        drop(fg.ones(4))
