@@ -181,6 +181,7 @@ class _ChannelDropout(Module):
     the identity in eval mode. The masks come from the seeded generator, as ``Dropout``'s do."""
 
     _spatial = 2
+    _layouts = "[N, C, H, W] or [C, H, W]"
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
@@ -189,10 +190,8 @@ class _ChannelDropout(Module):
         self.p, self.inplace = p, inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        ranks = (self._spatial + 1, self._spatial + 2)
-        if x.ndim not in ranks:
-            raise ValueError(f"{type(self).__name__}: expected an input of rank {ranks[1]} ([N, C, ...]) or {ranks[0]} "
-                             f"([C, ...]), got shape {list(x.shape)}")
+        if x.ndim not in (self._spatial + 1, self._spatial + 2):
+            raise ValueError(f"{type(self).__name__}: expected a {self._layouts} input, got shape {list(x.shape)}")
         if not self.training or self.p == 0.0:
             return x
         planes = list(x.shape[:-self._spatial]) + [1] * self._spatial
@@ -207,6 +206,7 @@ class Dropout1d(_ChannelDropout):
     """Channel dropout over [N, C, L] (or [C, L]) inputs."""
 
     _spatial = 1
+    _layouts = "[N, C, L] or [C, L]"
 
 
 class Dropout2d(_ChannelDropout):
@@ -219,6 +219,7 @@ class Dropout3d(_ChannelDropout):
     """Channel dropout over [N, C, D, H, W] (or [C, D, H, W]) inputs."""
 
     _spatial = 3
+    _layouts = "[N, C, D, H, W] or [C, D, H, W]"
 
 
 class Softsign(Module):
