@@ -46,6 +46,8 @@ from .linalg import inv as inverse
 from .random_sampling import bernoulli, multinomial, normal
 from .tensor_combining import bmm, cdist, concat, concatenate, hstack, meshgrid, mm, tensordot, vstack
 from .tensor_structure import argwhere, count_nonzero, diag, gather, nonzero, roll, trace
+from .tensor_extras import (block_diag, cumulative_trapezoid, diag_embed, diagflat, fliplr, flipud, heaviside, isin, nanmean,
+                            nansum, signbit, trapezoid, trapz, tril_indices, triu_indices)
 from .tensor_functions import (abs, allclose, argmax, argmin, argsort, ceil, chunk, clamp, cos, cumprod, cumsum,
                                equal, exp,
                                expm1, flatten, flip, floor, log1p, round, sin,
@@ -97,6 +99,9 @@ _printoptions.install()
 
 __all__ = [
     "Tensor",
+    "distributions",
+    "nansum", "nanmean", "tril_indices", "triu_indices", "diag_embed", "diagflat", "block_diag", "fliplr", "flipud",
+    "trapezoid", "trapz", "cumulative_trapezoid", "isin", "signbit", "heaviside",
     "attacks",
     "cuda",
     "robustness",
