@@ -1,6 +1,6 @@
 """Small composed layers against JAX or numpy on CPU (values and gradients, float32): RMSNorm,
 Softsign, Softmax2d, Bilinear, ChannelShuffle, 1-D adaptive pooling, InstanceNorm3d, the
-similarity modules, and channel dropout in one and three dimensions."""
+similarity modules, channel dropout in one and three dimensions, and EmbeddingBag."""
 
 from __future__ import annotations
 
@@ -89,3 +89,47 @@ def test_channel_dropout_zeroes_whole_channels(layer, shape) -> None:
     with pytest.raises(ValueError, match=f"{layer.__name__}: expected a \\[N, C, "):
         drop.train()
         drop(fg.ones(4))
+
+
+def _bags_reference(table, bags, mode, weights=None, padding_idx=None):
+    """Each bag's sum, mean or maximum of its rows of ``table`` (jax.numpy), padding left out."""
+    out = []
+    for k, bag in enumerate(bags):
+        keep = [i for i, j in enumerate(bag) if j != padding_idx]
+        if not keep:
+            out.append(jnp.zeros(table.shape[1]))
+            continue
+        rows = table[np.asarray(bag)[keep]]
+        if weights is not None:
+            rows = rows * jnp.asarray(weights[k])[np.asarray(keep), None]
+        out.append({"sum": rows.sum(0), "mean": rows.mean(0), "max": rows.max(0)}[mode])
+    return jnp.stack(out)
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag_matches_a_bag_by_bag_reference(rng, mode) -> None:
+    """2-D bags (with a padding index, so one bag is empty) and 1-D bags cut at offsets (one of
+    them empty), values and the table's gradient against JAX."""
+    table = rng.standard_normal((10, 4)).astype(np.float32)
+    rows = np.array([[1, 2, 2, 0], [0, 0, 0, 0], [3, 0, 5, 5]])
+    check_op(lambda w: F.embedding_bag(fg.tensor(rows), w, mode=mode, padding_idx=0),
+             lambda w: _bags_reference(w, list(rows), mode, padding_idx=0), [table])
+    flat, offsets = rng.integers(0, 10, 7), np.array([0, 2, 2, 5])
+    bags = [flat[0:2], flat[2:2], flat[2:5], flat[5:7]]
+    check_op(lambda w: F.embedding_bag(fg.tensor(flat), w, fg.tensor(offsets), mode=mode),
+             lambda w: _bags_reference(w, bags, mode), [table])
+    layer = nn.EmbeddingBag(10, 4, mode=mode, padding_idx=0)
+    np.testing.assert_array_equal(layer.weight.detach().numpy()[0], np.zeros(4))
+    assert tuple(layer(fg.tensor(rows)).shape) == (3, 4)
+
+
+def test_embedding_bag_weights_samples_in_sum_mode(rng) -> None:
+    table = rng.standard_normal((10, 4)).astype(np.float32)
+    ids = rng.integers(0, 10, (3, 4))
+    weights = rng.standard_normal((3, 4)).astype(np.float32)
+    check_op(lambda w: F.embedding_bag(fg.tensor(ids), w, mode="sum", per_sample_weights=fg.tensor(weights)),
+             lambda w: _bags_reference(w, list(ids), "sum", weights), [table])
+    with pytest.raises(ValueError, match="embedding_bag: argument `per_sample_weights` expected mode 'sum'"):
+        F.embedding_bag(fg.tensor(ids), fg.tensor(table), per_sample_weights=fg.tensor(weights))
+    with pytest.raises(ValueError, match="embedding_bag: argument `offsets` expected non-decreasing starts"):
+        F.embedding_bag(fg.tensor(ids.reshape(-1)), fg.tensor(table), fg.tensor(np.array([0, 5, 3])))
