@@ -1,6 +1,6 @@
 """NaN-ignoring reductions, triangle indices, diagonal embedding, block diagonals, flips, the
-trapezoidal rule, isin, signbit and heaviside against numpy and scipy (and gradients against
-JAX where the function is differentiable)."""
+trapezoidal rule, isin, signbit, heaviside, scatter_reduce and masked_scatter against numpy and
+scipy (and gradients against JAX or a loop reference where the function is differentiable)."""
 
 from __future__ import annotations
 
@@ -90,3 +90,66 @@ def test_isin_signbit_and_heaviside_match_numpy(rng) -> None:
     np.testing.assert_array_equal(fg.signbit(fg.tensor(s)).numpy(), np.signbit(s))
     h = np.array([-1.0, 0.0, 2.0, 0.0], np.float32)
     np.testing.assert_array_equal(fg.heaviside(fg.tensor(h), 0.5).numpy(), np.heaviside(h, 0.5))
+
+
+def _scatter_reduce_reference(base, index, src, reduce, include_self):
+    """Row-by-row loops over dim 1: the result and, for upstream gradient g, the gradients of
+    ``base`` and ``src`` (maxima and minima share theirs evenly among the entries equal to them)."""
+    out = base.astype(np.float64).copy()
+    members: dict[tuple[int, int], list] = {}
+    for r in range(index.shape[0]):
+        for c in range(index.shape[1]):
+            members.setdefault((r, int(index[r, c])), []).append(("src", r, c, float(src[r, c])))
+    for (r, j), values in members.items():
+        group = ([("self", r, j, float(base[r, j]))] if include_self else []) + values
+        numbers = [v[3] for v in group]
+        out[r, j] = {"sum": sum(numbers), "mean": np.mean(numbers), "amax": max(numbers), "amin": min(numbers)}[reduce]
+    return out, members
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_matches_a_loop_reference_with_shared_extremum_gradients(rng, reduce, include_self) -> None:
+    base = rng.standard_normal((3, 5)).astype(np.float32)
+    src = rng.standard_normal((3, 4)).astype(np.float32)
+    index = rng.integers(0, 5, (3, 4))
+    src[0, 1], index[0, 1] = src[0, 0], index[0, 0]  # two equal values meet at one entry
+    expected, members = _scatter_reduce_reference(base, index, src, reduce, include_self)
+    b, s = fg.tensor(base, requires_grad=True), fg.tensor(src, requires_grad=True)
+    out = b.scatter_reduce(1, fg.tensor(index), s, reduce, include_self=include_self)
+    np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-6, atol=1e-6)
+    g = rng.standard_normal((3, 5)).astype(np.float32)
+    (out * fg.tensor(g)).sum().backward()
+    g_base, g_src = g.astype(np.float64).copy(), np.zeros((3, 4))
+    for (r, j), values in members.items():
+        group = ([("self", r, j, float(base[r, j]))] if include_self else []) + values
+        g_base[r, j] = 0.0
+        if reduce in ("amax", "amin"):
+            winners = [v for v in group if v[3] == expected[r, j]]
+            share = [(v, g[r, j] / len(winners)) for v in winners]
+        else:
+            weight = 1.0 if reduce == "sum" else 1.0 / len(group)
+            share = [(v, g[r, j] * weight) for v in group]
+        for (kind, rr, cc, _), amount in share:
+            if kind == "self":
+                g_base[rr, cc] += amount
+            else:
+                g_src[rr, cc] += amount
+    np.testing.assert_allclose(b.grad.numpy(), g_base, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(s.grad.numpy(), g_src, rtol=1e-5, atol=1e-6)
+
+
+def test_masked_scatter_fills_true_positions_in_order(rng) -> None:
+    base = rng.standard_normal((3, 4)).astype(np.float32)
+    mask = rng.random((3, 4)) > 0.5
+    source = rng.standard_normal(12).astype(np.float32)
+    expected = base.copy()
+    expected[mask] = source[:mask.sum()]
+    b, s = fg.tensor(base, requires_grad=True), fg.tensor(source, requires_grad=True)
+    out = b.masked_scatter(fg.tensor(mask), s)
+    np.testing.assert_array_equal(out.detach().numpy(), expected)
+    out.sum().backward()
+    np.testing.assert_array_equal(b.grad.numpy(), (~mask).astype(np.float32))
+    np.testing.assert_array_equal(s.grad.numpy(), (np.arange(12) < mask.sum()).astype(np.float32))
+    with pytest.raises(ValueError, match="masked_scatter: argument `source` expected at least"):
+        b.masked_scatter(fg.tensor(np.ones((3, 4), bool)), fg.tensor(source[:5]))

@@ -59,6 +59,7 @@ from .tensor_functions import (abs, allclose, argmax, argmin, argsort, ceil, chu
                                split, sqrt, squeeze, std, std_mean, sum, tanh, topk, transpose, tril, triu, unsqueeze,
                                var, var_mean)
 from . import tensor_methods as _tensor_methods
+from . import tensor_scatter as _tensor_scatter
 from . import autograd as _autograd
 from . import tensor_counting as _tensor_counting
 from . import tensor_in_place as _tensor_in_place
@@ -94,6 +95,7 @@ _tensor_structure.install()
 _tensor_properties.install()
 _tensor_torch_extras.install()
 _tensor_torch_forms.install()
+_tensor_scatter.install()
 _size.install()
 _printoptions.install()
 
