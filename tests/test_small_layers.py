@@ -133,3 +133,40 @@ def test_embedding_bag_weights_samples_in_sum_mode(rng) -> None:
         F.embedding_bag(fg.tensor(ids), fg.tensor(table), per_sample_weights=fg.tensor(weights))
     with pytest.raises(ValueError, match="embedding_bag: argument `offsets` expected non-decreasing starts"):
         F.embedding_bag(fg.tensor(ids.reshape(-1)), fg.tensor(table), fg.tensor(np.array([0, 5, 3])))
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0])
+def test_pdist_gives_the_condensed_distances(rng, p) -> None:
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    i, j = np.triu_indices(5, 1)
+    check_op(lambda t: F.pdist(t, p), lambda t: jnp.linalg.norm(t[i] - t[j], ord=p, axis=1), [x], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("layer", [nn.AlphaDropout, nn.FeatureAlphaDropout])
+def test_alpha_dropout_keeps_zero_mean_and_unit_variance(layer) -> None:
+    """Dropped entries take SELU's saturation value, after the affine map that keeps standardised
+    inputs standardised (PyTorch's a and b)."""
+    fg.manual_seed(0)
+    x = np.random.default_rng(2).standard_normal((400, 10, 50)).astype(np.float32)
+    p, alpha = 0.2, 1.6732632423543772 * 1.0507009873554805
+    a = ((1 - p) * (1 + p * alpha**2)) ** -0.5
+    out = layer(p)(fg.tensor(x)).numpy()
+    assert abs(out.mean()) < 0.03 and abs(out.std() - 1) < 0.03
+    dropped = np.isclose(out, -alpha * a + alpha * a * p, atol=1e-6)
+    np.testing.assert_allclose(out[~dropped], a * x[~dropped] + alpha * a * p, rtol=1e-5, atol=1e-6)
+    assert 0.15 < dropped.mean() < 0.25
+    if layer is nn.FeatureAlphaDropout:
+        per_channel = dropped.reshape(400, 10, 50)
+        assert np.all(per_channel.all(-1) | ~per_channel.any(-1))  # whole channels at a time
+    drop = layer(p)
+    drop.eval()
+    np.testing.assert_array_equal(drop(fg.tensor(x)).numpy(), x)
+
+
+def test_upsampling_layers_use_their_modes(rng) -> None:
+    x = rng.standard_normal((1, 2, 3, 4)).astype(np.float32)
+    np.testing.assert_array_equal(nn.UpsamplingNearest2d(scale_factor=2)(fg.tensor(x)).numpy(),
+                                  x.repeat(2, axis=2).repeat(2, axis=3))
+    corners = nn.UpsamplingBilinear2d(size=(5, 7))(fg.tensor(x)).numpy()
+    np.testing.assert_allclose(corners[..., [0, -1], :][..., [0, -1]], x[..., [0, -1], :][..., [0, -1]], rtol=1e-6)
+    np.testing.assert_allclose(corners, F.interpolate(fg.tensor(x), (5, 7), mode="bilinear", align_corners=True).numpy())

@@ -1,6 +1,6 @@
 """Small functionals composed of ferrograd ops, with PyTorch's definitions: ``rms_norm``,
-``softsign``, ``bilinear``, ``channel_shuffle``, and 1-D adaptive pooling (through the 2-D ops
-on a unit axis)."""
+``softsign``, ``bilinear``, ``channel_shuffle``, ``pdist``, and 1-D adaptive pooling (through the
+2-D ops on a unit axis)."""
 
 from __future__ import annotations
 
@@ -70,3 +70,16 @@ def adaptive_max_pool1d(x: Tensor, output_size: int) -> Tensor:
     """Max pooling of [N, C, L] (or [C, L]) to ``output_size`` positions over PyTorch's windows."""
     out = adaptive_max_pool2d(_as_rows(x, "adaptive_max_pool1d"), (1, int(output_size))).squeeze(2)
     return out if x.ndim == 3 else out.squeeze(0)
+
+
+def pdist(x: Tensor, p: float = 2.0) -> Tensor:
+    """The ``p``-norm distances between the rows of an [N, M] input, for each pair i < j in
+    row-major order (``N (N - 1) / 2`` values)."""
+    from .tensor_combining import cdist
+    from .tensor_extras import triu_indices
+
+    if x.ndim != 2:
+        raise ValueError(f"pdist: expected an input of shape [N, M], got {list(x.shape)}")
+    n = x.shape[0]
+    pairs = triu_indices(n, n, 1, str(x.device))
+    return cdist(x, x, p)[pairs[0], pairs[1]]

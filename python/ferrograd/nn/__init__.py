@@ -4,7 +4,8 @@ import sys
 
 from .. import functional
 from . import init, utils
-from .activation import (ELU, GELU, Dropout, Dropout1d, Dropout2d, Dropout3d, Softmax2d, Softsign, Flatten, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax,
+from .activation import (ELU, GELU, AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout,
+                         Softmax2d, Softsign, Flatten, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax,
                          Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softplus, Tanh, Unflatten)
 from .container import ModuleDict, ModuleList, Sequential
 from .parameter_containers import ParameterDict, ParameterList
@@ -30,7 +31,8 @@ from .transformer import (LearnedPositionalEmbedding, MultiheadAttention, Sinuso
                           generate_square_subsequent_mask)
 from .sparse import Embedding, EmbeddingBag
 from .volumetric import AvgPool3d, Conv3d, MaxPool3d
-from .upsampling import ChannelShuffle, PixelShuffle, PixelUnshuffle, Upsample
+from .upsampling import (ChannelShuffle, PixelShuffle, PixelUnshuffle, Upsample, UpsamplingBilinear2d,
+                         UpsamplingNearest2d)
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "Linear", "Identity", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d",
@@ -40,7 +42,7 @@ __all__ = [
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
     "generate_square_subsequent_mask", "SinusoidalPositionalEncoding", "LearnedPositionalEmbedding",
     "Conv1d", "MaxPool1d", "AvgPool1d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "Upsample", "ELU", "Hardtanh",
-    "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "LogSigmoid", "ModuleDict", "ParameterList", "ParameterDict", "BatchNorm3d", "LocalResponseNorm", "ConvTranspose1d", "Conv3d", "MaxPool3d", "AvgPool3d", "EmbeddingBag", "Dropout1d", "Dropout3d", "Softmax2d", "Softsign", "Bilinear", "InstanceNorm3d",
+    "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "LogSigmoid", "ModuleDict", "ParameterList", "ParameterDict", "BatchNorm3d", "LocalResponseNorm", "ConvTranspose1d", "Conv3d", "MaxPool3d", "AvgPool3d", "EmbeddingBag", "AlphaDropout", "FeatureAlphaDropout", "UpsamplingNearest2d", "UpsamplingBilinear2d", "Dropout1d", "Dropout3d", "Softmax2d", "Softsign", "Bilinear", "InstanceNorm3d",
     "RMSNorm", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "ChannelShuffle", "CosineSimilarity", "PairwiseDistance", "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "Dropout2d", "Unflatten", "utils",
     "AdaptiveMaxPool2d", "PixelShuffle", "PixelUnshuffle", "functional", "PReLU", "HuberLoss",
     "SELU", "CELU", "GLU", "Softmin", "Hardshrink", "Softshrink", "Tanhshrink", "Threshold", "RReLU",

@@ -222,6 +222,41 @@ class Dropout3d(_ChannelDropout):
     _layouts = "[N, C, D, H, W] or [C, D, H, W]"
 
 
+class AlphaDropout(Module):
+    """Dropout for self-normalising (SELU) networks while training: dropped entries take SELU's
+    negative saturation value, then an affine map restores zero mean and unit variance; the
+    identity in eval mode. ``FeatureAlphaDropout`` drops whole channels."""
+
+    _channels = False
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"{type(self).__name__}: argument `p` expected a probability in [0, 1], got {p}")
+        self.p, self.inplace = p, inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        if self.p == 1.0:
+            return in_place_result(x, x * 0.0, self.inplace, type(self).__name__)
+        saturation = -1.0507009873554804934193349852946 * 1.6732632423543772848170429916717
+        a = ((1 - self.p) * (1 + self.p * saturation**2)) ** -0.5
+        shape = list(x.shape[:2]) + [1] * (x.ndim - 2) if self._channels and x.ndim > 2 else list(x.shape)
+        keep = (F.dropout(_core.full(shape, 1.0, x.dtype, x.device, False), self.p, True) != 0).to(x.dtype)
+        out = (x * keep + saturation * (1 - keep)) * a - a * saturation * self.p
+        return in_place_result(x, out, self.inplace, type(self).__name__)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class FeatureAlphaDropout(AlphaDropout):
+    """Alpha dropout of whole channels of [N, C, ...] inputs."""
+
+    _channels = True
+
+
 class Softsign(Module):
     """``x / (1 + |x|)``."""
 

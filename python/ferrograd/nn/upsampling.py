@@ -29,6 +29,22 @@ class Upsample(Module):
         return f"size={self.size}, scale_factor={self.scale_factor}, mode={self.mode!r}{corners}"
 
 
+class UpsamplingNearest2d(Upsample):
+    """Nearest-neighbour 2-D upsampling (PyTorch's older name for ``Upsample(mode="nearest")``)."""
+
+    def __init__(self, size: Optional[Union[int, Sequence[int]]] = None,
+                 scale_factor: Optional[Union[float, Sequence[float]]] = None) -> None:
+        super().__init__(size, scale_factor, "nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """Bilinear 2-D upsampling with ``align_corners=True`` (PyTorch's older layer)."""
+
+    def __init__(self, size: Optional[Union[int, Sequence[int]]] = None,
+                 scale_factor: Optional[Union[float, Sequence[float]]] = None) -> None:
+        super().__init__(size, scale_factor, "bilinear", align_corners=True)
+
+
 class PixelShuffle(Module):
     """``[N, C r^2, H, W]`` to ``[N, C, H r, W r]`` (sub-pixel upsampling)."""
 
