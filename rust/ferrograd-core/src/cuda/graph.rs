@@ -234,9 +234,14 @@ pub fn capture<R>(ordinal: usize, work: impl FnOnce() -> Result<R>) -> Result<(S
     });
     let outcome = work();
     let open = CAPTURE.with(|c| c.borrow_mut().take());
-    let ended = g.stream.end_capture(CUgraphInstantiate_flags(0));
-    // Frees of memory the capture does not own fail asynchronously into the context's error slot.
+    // A free of memory the capture does not own fails into cudarc's error slot, and every cudarc
+    // call returns a pending error before doing anything: take it first, or `end_capture` would
+    // return it without ending the capture, leaving the stream capturing.
     let recorded = g.ctx.check_err();
+    let ended = g.stream.end_capture(CUgraphInstantiate_flags(0));
+    if ended.is_err() {
+        end_open_capture(&g);
+    }
     let result = outcome?;
     let graph = ended
         .map_err(|e| driver_error("ending a graph capture", e))?
@@ -254,6 +259,27 @@ pub fn capture<R>(ordinal: usize, work: impl FnOnce() -> Result<R>) -> Result<(S
         },
         result,
     ))
+}
+
+/// Ends a capture that `end_capture` left open (it returns an error pending in cudarc's slot
+/// before reaching the driver), discarding its graph, so the stream runs work again.
+fn end_open_capture(g: &Gpu) {
+    use cudarc::driver::{result, sys::CUstreamCaptureStatus};
+    let stream = g.stream.cu_stream();
+    // SAFETY: the stream belongs to the device's live context, current on this thread since the
+    // capture began; a graph the driver hands back is destroyed once and not used.
+    unsafe {
+        if let Ok(CUstreamCaptureStatus::CU_STREAM_CAPTURE_STATUS_NONE) | Err(_) =
+            result::stream::is_capturing(stream)
+        {
+            return;
+        }
+        if let Ok(graph) = result::stream::end_capture(stream) {
+            if !graph.is_null() {
+                let _ = result::graph::destroy(graph);
+            }
+        }
+    }
 }
 
 /// Clears the errors that freeing an abandoned capture's buffers left in device `ordinal`'s error
