@@ -112,3 +112,27 @@ def test_3d_layers_have_pytorchs_layout_and_train_in_fit(rng) -> None:
     history = model.fit((x.reshape(n, -1), y), epochs=15, batch_size=16, verbose=False,
                         optimizer=fg.optim.Adam(model.parameters(), lr=1e-2))
     assert history["accuracy"][-1] >= 0.95, history["accuracy"]
+
+
+def _adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:
+    return [((i * size) // out, -((-(i + 1) * size) // out)) for i in range(out)]
+
+
+@pytest.mark.parametrize("output_size", [3, (2, 4, 5), (None, 2, 1)])
+@pytest.mark.parametrize("largest", [False, True])
+def test_adaptive_3d_pooling_uses_pytorchs_windows(rng, output_size, largest) -> None:
+    """Window i along an axis of size S covers floor(i S / O) .. ceil((i + 1) S / O)."""
+    x = rng.standard_normal((2, 3, 7, 6, 5)).astype(np.float32)
+    sizes = [output_size] * 3 if isinstance(output_size, int) else [s if s is not None else full
+                                                                   for s, full in zip(output_size, (7, 6, 5))]
+    windows = [_adaptive_windows(full, out) for full, out in zip((7, 6, 5), sizes)]
+
+    def reference(t):
+        reduce = jnp.max if largest else jnp.mean
+        return jnp.stack([jnp.stack([jnp.stack([reduce(t[:, :, a:b, c:d, e:f], axis=(2, 3, 4)) for e, f in windows[2]], -1)
+                                     for c, d in windows[1]], -2) for a, b in windows[0]], -3)
+
+    op = F.adaptive_max_pool3d if largest else F.adaptive_avg_pool3d
+    check_op(lambda t: op(t, output_size), reference, [x], rtol=1e-5, atol=1e-6)
+    layer = nn.AdaptiveMaxPool3d(output_size) if largest else nn.AdaptiveAvgPool3d(output_size)
+    assert tuple(layer(fg.tensor(x[0])).shape) == (3, *sizes)

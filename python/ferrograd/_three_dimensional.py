@@ -1,6 +1,7 @@
 """3-D convolution and pooling over [N, C, D, H, W] volumes, built on the 2-D kernels: each depth
 tap of the kernel is a 2-D operation over every (sample, output depth) slice, and the taps are
-summed (convolution, average pooling) or maximised (max pooling) along the depth axis. Autograd
+summed (convolution, average pooling) or maximised (max pooling) along the depth axis; adaptive
+pooling reduces each of PyTorch's depth windows, then pools the 2-D planes adaptively. Autograd
 differentiates through that composition."""
 
 from __future__ import annotations
@@ -138,3 +139,36 @@ def avg_pool3d(x: Tensor, kernel_size: IntOrTriple, stride: Optional[IntOrTriple
         return sums / float(k[0] * k[1] * k[2])
     ones = _core.full([1, 1, *x.shape[2:]], 1.0, x.dtype, str(x.device), False)
     return sums / window_sums(ones)
+
+
+def _adaptive_3d(x: Tensor, output_size: Union[int, Sequence[Optional[int]]], op: str, largest: bool) -> Tensor:
+    from ._adaptive_max_pool import adaptive_max_pool2d
+
+    batched = x.ndim == 5
+    if x.ndim not in (4, 5):
+        raise ValueError(f"{op}: expected an input of shape [N, C, D, H, W] or [C, D, H, W], got {list(x.shape)}")
+    v = x if batched else x.unsqueeze(0)
+    sizes = [output_size] * 3 if isinstance(output_size, int) else list(output_size)
+    if len(sizes) != 3:
+        raise ValueError(f"{op}: argument `output_size` expected an int or three sizes, got {output_size!r}")
+    depth, height, width = v.shape[2:]
+    od, oh, ow = (s if s is not None else full for s, full in zip(sizes, (depth, height, width)))
+    planes = []
+    for i in range(od):
+        start, end = (i * depth) // od, -((-(i + 1) * depth) // od)
+        window = v[:, :, start:end]
+        reduced = window.amax(2) if largest else window.mean(2)
+        planes.append(adaptive_max_pool2d(reduced, (oh, ow)) if largest else _core.adaptive_avg_pool2d(reduced, (oh, ow)))
+    out = _core.stack(planes, 2)
+    return out if batched else out.squeeze(0)
+
+
+def adaptive_avg_pool3d(x: Tensor, output_size: Union[int, Sequence[Optional[int]]]) -> Tensor:
+    """Average pooling of [N, C, D, H, W] (or [C, D, H, W]) to ``output_size`` (an int, or three
+    sizes, None keeping that axis) over PyTorch's adaptive windows."""
+    return _adaptive_3d(x, output_size, "adaptive_avg_pool3d", False)
+
+
+def adaptive_max_pool3d(x: Tensor, output_size: Union[int, Sequence[Optional[int]]]) -> Tensor:
+    """Max pooling of [N, C, D, H, W] (or [C, D, H, W]) to ``output_size`` over PyTorch's adaptive windows."""
+    return _adaptive_3d(x, output_size, "adaptive_max_pool3d", True)

@@ -30,7 +30,7 @@ from .transformer import (LearnedPositionalEmbedding, MultiheadAttention, Sinuso
                           TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
                           generate_square_subsequent_mask)
 from .sparse import Embedding, EmbeddingBag
-from .volumetric import AvgPool3d, Conv3d, MaxPool3d
+from .volumetric import AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, Conv3d, MaxPool3d
 from .upsampling import (ChannelShuffle, PixelShuffle, PixelUnshuffle, Upsample, UpsamplingBilinear2d,
                          UpsamplingNearest2d)
 
@@ -42,7 +42,7 @@ __all__ = [
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
     "generate_square_subsequent_mask", "SinusoidalPositionalEncoding", "LearnedPositionalEmbedding",
     "Conv1d", "MaxPool1d", "AvgPool1d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "Upsample", "ELU", "Hardtanh",
-    "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "LogSigmoid", "ModuleDict", "ParameterList", "ParameterDict", "BatchNorm3d", "LocalResponseNorm", "ConvTranspose1d", "Conv3d", "MaxPool3d", "AvgPool3d", "EmbeddingBag", "AlphaDropout", "FeatureAlphaDropout", "UpsamplingNearest2d", "UpsamplingBilinear2d", "Dropout1d", "Dropout3d", "Softmax2d", "Softsign", "Bilinear", "InstanceNorm3d",
+    "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "LogSigmoid", "ModuleDict", "ParameterList", "ParameterDict", "BatchNorm3d", "LocalResponseNorm", "ConvTranspose1d", "Conv3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "EmbeddingBag", "AlphaDropout", "FeatureAlphaDropout", "UpsamplingNearest2d", "UpsamplingBilinear2d", "Dropout1d", "Dropout3d", "Softmax2d", "Softsign", "Bilinear", "InstanceNorm3d",
     "RMSNorm", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "ChannelShuffle", "CosineSimilarity", "PairwiseDistance", "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "Dropout2d", "Unflatten", "utils",
     "AdaptiveMaxPool2d", "PixelShuffle", "PixelUnshuffle", "functional", "PReLU", "HuberLoss",
     "SELU", "CELU", "GLU", "Softmin", "Hardshrink", "Softshrink", "Tanhshrink", "Threshold", "RReLU",

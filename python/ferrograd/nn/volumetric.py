@@ -1,9 +1,9 @@
-"""3-D layers over [N, C, D, H, W] volumes (video, medical scans): Conv3d, MaxPool3d and
-AvgPool3d, with PyTorch's names, weight layout and initialisation."""
+"""3-D layers over [N, C, D, H, W] volumes (video, medical scans): Conv3d, MaxPool3d, AvgPool3d
+and their adaptive forms, with PyTorch's names, weight layout and initialisation."""
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 
 from .. import functional as F
 from .._core import Tensor
@@ -70,3 +70,31 @@ class AvgPool3d(Module):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
+
+
+class AdaptiveAvgPool3d(Module):
+    """Average pooling of volumes to a fixed output size."""
+
+    def __init__(self, output_size: Union[int, Sequence[Optional[int]]]) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.adaptive_avg_pool3d(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool3d(Module):
+    """Max pooling of volumes to a fixed output size."""
+
+    def __init__(self, output_size: Union[int, Sequence[Optional[int]]]) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.adaptive_max_pool3d(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
