@@ -75,7 +75,7 @@ class _BackwardHooks:
     def wrap_inputs(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
         if not self.tracked:
             return args
-        passed = _InputsIdentity.apply(self, *(args[i] for i in self.tracked))
+        passed = _HookIdentity.apply(self.input_gradients, *(args[i] for i in self.tracked))
         passed = passed if isinstance(passed, tuple) else (passed,)
         replaced = list(args)
         for i, t in zip(self.tracked, passed):
@@ -87,7 +87,7 @@ class _BackwardHooks:
         positions = [i for i, o in enumerate(outputs) if isinstance(o, Tensor) and o.requires_grad]
         if not positions:
             return out
-        passed = _OutputsIdentity.apply(self, *(outputs[i] for i in positions))
+        passed = _HookIdentity.apply(self.output_gradients, *(outputs[i] for i in positions))
         passed = passed if isinstance(passed, tuple) else (passed,)
         replaced = list(outputs)
         for i, t in zip(positions, passed):
@@ -122,32 +122,20 @@ class _BackwardHooks:
         return tuple(grad_input[i] for i in self.tracked)
 
 
-class _InputsIdentity(Function):
-    """The identity on a call's tracked inputs; its backward calls the backward hooks."""
+class _HookIdentity(Function):
+    """The identity on some tensors of a call (its tracked inputs, or its outputs); its backward
+    hands their gradients to ``on_backward`` (``_BackwardHooks.input_gradients`` or
+    ``output_gradients``) and passes on what that returns."""
 
     @staticmethod
-    def forward(ctx: FunctionCtx, hooks: _BackwardHooks, *inputs: Tensor) -> Any:  # type: ignore[override]
-        ctx.hooks = hooks  # type: ignore[attr-defined]
-        out = tuple(t.detach() for t in inputs)
+    def forward(ctx: FunctionCtx, on_backward: Callable[..., Any], *tensors: Tensor) -> Any:  # type: ignore[override]
+        ctx.on_backward = on_backward  # type: ignore[attr-defined]
+        out = tuple(t.detach() for t in tensors)
         return out if len(out) > 1 else out[0]
 
     @staticmethod
     def backward(ctx: FunctionCtx, *grads: Tensor) -> tuple[Optional[Tensor], ...]:  # type: ignore[override]
-        return (None, *ctx.hooks.input_gradients(grads))  # type: ignore[attr-defined]
-
-
-class _OutputsIdentity(Function):
-    """The identity on a call's outputs; its backward records their gradients for the hooks."""
-
-    @staticmethod
-    def forward(ctx: FunctionCtx, hooks: _BackwardHooks, *outputs: Tensor) -> Any:  # type: ignore[override]
-        ctx.hooks = hooks  # type: ignore[attr-defined]
-        out = tuple(t.detach() for t in outputs)
-        return out if len(out) > 1 else out[0]
-
-    @staticmethod
-    def backward(ctx: FunctionCtx, *grads: Tensor) -> tuple[Optional[Tensor], ...]:  # type: ignore[override]
-        return (None, *ctx.hooks.output_gradients(grads))  # type: ignore[attr-defined]
+        return (None, *ctx.on_backward(grads))  # type: ignore[attr-defined]
 
 
 class SummaryRow(NamedTuple):

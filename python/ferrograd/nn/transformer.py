@@ -124,29 +124,38 @@ class MultiheadAttention(Module):
 _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"relu": F.relu, "gelu": F.gelu}
 
 
-class TransformerEncoderLayer(Module):
-    """Self-attention and a feed-forward block, each with dropout, a residual connection and
-    LayerNorm: after the block (``norm_first=False``, the original layout) or before it
-    (pre-norm). Names and defaults follow ``torch.nn.TransformerEncoderLayer``."""
+class _TransformerLayer(Module):
+    """What encoder and decoder layers share, registered in PyTorch's order: the attention blocks
+    named in ``attentions``, the feed-forward block (``linear1``, ``dropout``, ``linear2``), then
+    ``norm1``.. and ``dropout1``.. for each of the ``len(attentions) + 1`` residual blocks."""
+
+    _attentions: tuple[str, ...] = ("self_attn",)
+    self_attn: MultiheadAttention
+    norm1: LayerNorm
+    norm2: LayerNorm
+    dropout1: Dropout
+    dropout2: Dropout
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
                  activation: str = "relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
                  norm_first: bool = False, bias: bool = True) -> None:
         super().__init__()
         if activation not in _ACTIVATIONS:
-            raise ValueError(f"TransformerEncoderLayer: argument `activation` expected 'relu' or 'gelu', got {activation!r}")
+            raise ValueError(f"{type(self).__name__}: argument `activation` expected 'relu' or 'gelu', got {activation!r}")
         self._args: dict[str, Any] = dict(d_model=d_model, nhead=nhead, dim_feedforward=dim_feedforward, dropout=dropout,
                                           activation=activation, layer_norm_eps=layer_norm_eps, batch_first=batch_first,
                                           norm_first=norm_first, bias=bias)
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first)
+        for name in self._attentions:
+            setattr(self, name, MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first))
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
         self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
+        blocks = len(self._attentions) + 1
+        for i in range(1, blocks + 1):
+            setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps))
+        for i in range(1, blocks + 1):
+            setattr(self, f"dropout{i}", Dropout(dropout))
         self.activation = _ACTIVATIONS[activation]
 
     def _attend(self, x: Tensor, mask: Optional[Tensor], padding: Optional[Tensor], is_causal: bool) -> Tensor:
@@ -154,7 +163,20 @@ class TransformerEncoderLayer(Module):
                                             is_causal=is_causal)[0])
 
     def _feed_forward(self, x: Tensor) -> Tensor:
-        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+        last = getattr(self, f"dropout{len(self._attentions) + 1}")
+        return last(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+    def clone(self) -> Any:
+        """A new layer with the same settings and a copy of the parameters."""
+        twin = type(self)(**self._args)
+        twin.load_state_dict({k: v.detach().clone() for k, v in self.state_dict().items()})
+        return twin
+
+
+class TransformerEncoderLayer(_TransformerLayer):
+    """Self-attention and a feed-forward block, each with dropout, a residual connection and
+    LayerNorm: after the block (``norm_first=False``, the original layout) or before it
+    (pre-norm). Names and defaults follow ``torch.nn.TransformerEncoderLayer``."""
 
     def forward(self, src: Tensor, src_mask: Optional[Tensor] = None,
                 src_key_padding_mask: Optional[Tensor] = None, is_causal: bool = False) -> Tensor:
@@ -165,12 +187,6 @@ class TransformerEncoderLayer(Module):
             return x + self._feed_forward(self.norm2(x))
         x = self.norm1(x + self._attend(x, src_mask, src_key_padding_mask, is_causal))
         return self.norm2(x + self._feed_forward(x))
-
-    def clone(self) -> "TransformerEncoderLayer":
-        """A new layer with the same settings and a copy of the parameters."""
-        twin = TransformerEncoderLayer(**self._args)
-        twin.load_state_dict({k: v.detach().clone() for k, v in self.state_dict().items()})
-        return twin
 
 
 class TransformerEncoder(Module):
@@ -193,46 +209,21 @@ class TransformerEncoder(Module):
         return self.norm(src) if self.norm is not None else src
 
 
-class TransformerDecoderLayer(Module):
+class TransformerDecoderLayer(_TransformerLayer):
     """Self-attention over the target, attention over the encoder's ``memory`` and a feed-forward
     block, each with dropout, a residual connection and LayerNorm, after the block
     (``norm_first=False``) or before it. Names and defaults follow
     ``torch.nn.TransformerDecoderLayer``."""
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
-                 activation: str = "relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True) -> None:
-        super().__init__()
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"TransformerDecoderLayer: argument `activation` expected 'relu' or 'gelu', got {activation!r}")
-        self._args: dict[str, Any] = dict(d_model=d_model, nhead=nhead, dim_feedforward=dim_feedforward, dropout=dropout,
-                                          activation=activation, layer_norm_eps=layer_norm_eps, batch_first=batch_first,
-                                          norm_first=norm_first, bias=bias)
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first)
-        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.dropout3 = Dropout(dropout)
-        self.activation = _ACTIVATIONS[activation]
-
-    def _attend(self, x: Tensor, mask: Optional[Tensor], padding: Optional[Tensor], is_causal: bool) -> Tensor:
-        return self.dropout1(self.self_attn(x, x, x, key_padding_mask=padding, attn_mask=mask, need_weights=False,
-                                            is_causal=is_causal)[0])
+    _attentions = ("self_attn", "multihead_attn")
+    multihead_attn: MultiheadAttention
+    norm3: LayerNorm
+    dropout3: Dropout
 
     def _attend_memory(self, x: Tensor, memory: Tensor, mask: Optional[Tensor], padding: Optional[Tensor],
                        is_causal: bool) -> Tensor:
         return self.dropout2(self.multihead_attn(x, memory, memory, key_padding_mask=padding, attn_mask=mask,
                                                  need_weights=False, is_causal=is_causal)[0])
-
-    def _feed_forward(self, x: Tensor) -> Tensor:
-        return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
     def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Optional[Tensor] = None,
                 memory_mask: Optional[Tensor] = None, tgt_key_padding_mask: Optional[Tensor] = None,
@@ -248,12 +239,6 @@ class TransformerDecoderLayer(Module):
         x = self.norm1(x + self._attend(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
         x = self.norm2(x + self._attend_memory(x, memory, memory_mask, memory_key_padding_mask, memory_is_causal))
         return self.norm3(x + self._feed_forward(x))
-
-    def clone(self) -> "TransformerDecoderLayer":
-        """A new layer with the same settings and a copy of the parameters."""
-        twin = TransformerDecoderLayer(**self._args)
-        twin.load_state_dict({k: v.detach().clone() for k, v in self.state_dict().items()})
-        return twin
 
 
 class TransformerDecoder(Module):
