@@ -3,7 +3,7 @@ and their adaptive forms, with PyTorch's names, weight layout and initialisation
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Optional, Union
 
 from .. import functional as F
 from .._core import Tensor
@@ -11,6 +11,7 @@ from .._three_dimensional import IntOrTriple, _triple
 from . import init
 from ._param import empty_parameter
 from .module import Module
+from .pooling import _AdaptivePool
 
 
 class Conv3d(Module):
@@ -72,29 +73,13 @@ class AvgPool3d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
 
 
-class AdaptiveAvgPool3d(Module):
+class AdaptiveAvgPool3d(_AdaptivePool):
     """Average pooling of volumes to a fixed output size."""
 
-    def __init__(self, output_size: Union[int, Sequence[Optional[int]]]) -> None:
-        super().__init__()
-        self.output_size = output_size
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.adaptive_avg_pool3d(x, self.output_size)
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
+    _pool = staticmethod(F.adaptive_avg_pool3d)
 
 
-class AdaptiveMaxPool3d(Module):
+class AdaptiveMaxPool3d(_AdaptivePool):
     """Max pooling of volumes to a fixed output size."""
 
-    def __init__(self, output_size: Union[int, Sequence[Optional[int]]]) -> None:
-        super().__init__()
-        self.output_size = output_size
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.adaptive_max_pool3d(x, self.output_size)
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
+    _pool = staticmethod(F.adaptive_max_pool3d)
