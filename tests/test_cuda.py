@@ -253,6 +253,10 @@ UNARY: dict[str, Callable[[fg.Tensor], fg.Tensor]] = {
     "atanh": lambda x: (x * 0.3).tanh().atanh(),
     "log2": lambda x: (x.abs() + 0.1).log2(),
     "log10": lambda x: (x.abs() + 0.1).log10(),
+    "lgamma": lambda x: (x * 3.0).lgamma(),
+    "digamma": lambda x: (x * 3.0).digamma(),
+    "polygamma": lambda x: (x * 3.0).polygamma(3),
+    "erfinv": lambda x: (x * 0.5).tanh().erfinv(),
 }
 
 

@@ -60,6 +60,8 @@ from .tensor_functions import (abs, allclose, argmax, argmin, argsort, ceil, chu
                                var, var_mean)
 from . import tensor_methods as _tensor_methods
 from . import tensor_scatter as _tensor_scatter
+from . import gamma_functions as _gamma_functions
+from .gamma_functions import digamma, erfinv, lgamma, mvlgamma, polygamma
 from . import autograd as _autograd
 from . import tensor_counting as _tensor_counting
 from . import tensor_in_place as _tensor_in_place
@@ -96,6 +98,7 @@ _tensor_properties.install()
 _tensor_torch_extras.install()
 _tensor_torch_forms.install()
 _tensor_scatter.install()
+_gamma_functions.install()
 _size.install()
 _printoptions.install()
 
@@ -104,6 +107,7 @@ __all__ = [
     "distributions",
     "nansum", "nanmean", "tril_indices", "triu_indices", "diag_embed", "diagflat", "block_diag", "fliplr", "flipud",
     "trapezoid", "trapz", "cumulative_trapezoid", "isin", "signbit", "heaviside",
+    "lgamma", "digamma", "polygamma", "mvlgamma", "erfinv",
     "attacks",
     "cuda",
     "robustness",

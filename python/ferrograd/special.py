@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 from ._core import Tensor
 from . import functional as F
+from . import gamma_functions
 
 
 def erf(input: Tensor) -> Tensor:
@@ -78,6 +79,34 @@ def log_softmax(input: Tensor, dim: int) -> Tensor:
     return F.log_softmax(input, dim)
 
 
+def gammaln(input: Tensor) -> Tensor:
+    """log|Γ(x)|, elementwise."""
+    return input.lgamma()
+
+
+def digamma(input: Tensor) -> Tensor:
+    """The digamma function ψ(x) = d/dx log Γ(x), elementwise."""
+    return input.digamma()
+
+
+psi = digamma
+
+
+def polygamma(n: int, input: Tensor) -> Tensor:
+    """The n-th derivative of the digamma function, elementwise."""
+    return gamma_functions.polygamma(n, input)
+
+
+def multigammaln(input: Tensor, p: int) -> Tensor:
+    """The multivariate log-gamma of dimension ``p``."""
+    return gamma_functions.mvlgamma(input, p)
+
+
+def erfinv(input: Tensor) -> Tensor:
+    """The inverse error function on [-1, 1]."""
+    return input.erfinv()
+
+
 def sinc(input: Tensor) -> Tensor:
     """The normalised sinc sin(pi x) / (pi x), 1 at x = 0."""
     angle = input * math.pi
@@ -87,4 +116,4 @@ def sinc(input: Tensor) -> Tensor:
 
 
 __all__ = ["erf", "erfc", "ndtr", "expit", "logit", "exp2", "expm1", "log1p", "xlogy", "logsumexp", "softmax",
-           "log_softmax", "sinc"]
+           "log_softmax", "sinc", "gammaln", "digamma", "psi", "polygamma", "multigammaln", "erfinv"]

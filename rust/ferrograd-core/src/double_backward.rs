@@ -58,6 +58,10 @@ const TWICE_DIFFERENTIABLE: &[&str] = &[
     "atanh",
     "log2",
     "log10",
+    "lgamma",
+    "digamma",
+    "polygamma",
+    "erfinv",
     "round_to_bf16",
     // Pointwise, two operands (ops/binary.rs).
     "add",

@@ -688,6 +688,29 @@ impl PyTensor {
     fn erfc(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.erfc())
     }
+    /// The inverse error function on [-1, 1] (±inf at ±1, NaN outside). Integer tensors are
+    /// promoted to float32.
+    fn erfinv(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.erfinv())
+    }
+    /// log|Γ(x)|, elementwise (inf at the poles 0, -1, -2, ...). Integer tensors are promoted to float32.
+    fn lgamma(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.lgamma())
+    }
+    /// The digamma function ψ(x) = d/dx log Γ(x), elementwise. Integer tensors are promoted to float32.
+    fn digamma(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.digamma())
+    }
+    /// The n-th derivative of the digamma function, elementwise (n = 0 is digamma itself).
+    /// Integer tensors are promoted to float32.
+    fn polygamma(&self, py: Python<'_>, n: i64) -> PyResult<PyTensor> {
+        let order = u32::try_from(n).map_err(|_| {
+            PyValueError::new_err(format!(
+                "polygamma: argument `n` expected a non-negative order, got {n}"
+            ))
+        })?;
+        self.unary(py, |t| t.polygamma(order))
+    }
     /// Elementwise tangent. Integer tensors are promoted to float32.
     fn tan(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.tan())

@@ -8,6 +8,7 @@ pub mod copy;
 pub mod cross_entropy;
 pub mod elementwise;
 pub mod fresh;
+pub mod gamma_functions;
 pub mod gemm;
 pub mod norm;
 pub mod pool;

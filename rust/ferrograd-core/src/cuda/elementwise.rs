@@ -58,6 +58,11 @@ fn unary_code(op: UnaryOp) -> (i32, f32, f32) {
         UnaryOp::Atanh => (43, 0.0, 0.0),
         UnaryOp::Log2 => (44, 0.0, 0.0),
         UnaryOp::Log10 => (45, 0.0, 0.0),
+        UnaryOp::Lgamma => (46, 0.0, 0.0),
+        UnaryOp::Digamma => (47, 0.0, 0.0),
+        // n is exact in f32 far past any order whose values stay finite.
+        UnaryOp::Polygamma(n) => (48, n as f32, 0.0),
+        UnaryOp::Erfinv => (49, 0.0, 0.0),
     }
 }
 

@@ -20,7 +20,7 @@ const COMMON: &str = concat!(
 );
 
 /// (file name, source) of every kernel file (the flash attention files start with the operand
-/// header they share).
+/// header they share; the pointwise kernels with the gamma-family functions).
 pub const SOURCES: &[(&str, &str)] = &[
     (
         "attention.cu",
@@ -38,7 +38,13 @@ pub const SOURCES: &[(&str, &str)] = &[
     ),
     ("conv.cu", include_str!("kernels/conv.cu")),
     ("copy.cu", include_str!("kernels/copy.cu")),
-    ("elementwise.cu", include_str!("kernels/elementwise.cu")),
+    (
+        "elementwise.cu",
+        concat!(
+            include_str!("kernels/gamma_functions.cuh"),
+            include_str!("kernels/elementwise.cu")
+        ),
+    ),
     ("reduce.cu", include_str!("kernels/reduce.cu")),
     ("softmax.cu", include_str!("kernels/softmax.cu")),
     ("index.cu", include_str!("kernels/index.cu")),

@@ -2,6 +2,7 @@
 
 use super::integer::is_integral;
 use crate::cpu::elementwise::{map, zip};
+use crate::cpu::gamma_functions;
 use crate::cpu::special::{exp, normal_cdf_and_density};
 use std::sync::Arc;
 
@@ -76,6 +77,12 @@ pub enum UnaryOp {
     Atanh,
     Log2,
     Log10,
+    /// log|Γ(x)|, ψ(x) and ψ^(n)(x) (`cpu/gamma_functions.rs`).
+    Lgamma,
+    Digamma,
+    Polygamma(u32),
+    /// The inverse error function.
+    Erfinv,
 }
 
 impl UnaryOp {
@@ -108,6 +115,10 @@ impl UnaryOp {
                 | Atanh
                 | Log2
                 | Log10
+                | Lgamma
+                | Digamma
+                | Polygamma(_)
+                | Erfinv
         )
     }
 
@@ -150,6 +161,10 @@ impl UnaryOp {
             UnaryOp::Atanh => x.atanh(),
             UnaryOp::Log2 => x.log2(),
             UnaryOp::Log10 => x.log10(),
+            UnaryOp::Lgamma => gamma_functions::lgamma(x),
+            UnaryOp::Digamma => gamma_functions::digamma(x),
+            UnaryOp::Polygamma(n) => gamma_functions::polygamma(n, x),
+            UnaryOp::Erfinv => gamma_functions::erfinv(x),
             UnaryOp::Relu => crate::cpu::relu::relu(x),
             // The ReLU's derivative: a NaN input passes its gradient, as in PyTorch.
             UnaryOp::Step => {
@@ -272,8 +287,8 @@ fn specialised<L: PointwiseLoop>(op: UnaryOp, body: L) -> L::Out {
     arms!(
         Neg, Exp, Log, Sqrt, Abs, Sign, Recip, Square, Relu, Step, Sigmoid, Tanh, GeluErf, GeluErfGrad, GeluTanh,
         GeluTanhGrad, Silu, SiluGrad, RoundBf16, Sin, Cos, Floor, Ceil, Round, Log1p, Expm1, Erf, Erfc, Tan,
-        Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh, Log2, Log10;
-        LeakyRelu, LeakyReluGrad, Powf;
+        Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh, Log2, Log10, Lgamma, Digamma, Erfinv;
+        LeakyRelu, LeakyReluGrad, Powf, Polygamma;
         Clamp, InRange, Affine
     )
 }
@@ -359,6 +374,8 @@ impl Tensor {
                 Tensor::from_storage(self.map_unary(op)?, crate::Layout::contiguous(self.shape())),
             ),
             UnaryOp::Cos => self.cos(),
+            UnaryOp::Digamma => self.digamma(),
+            UnaryOp::Polygamma(n) => self.polygamma(n),
             UnaryOp::SiluGrad => {
                 // s (1 + x (1 - s)) with s = sigmoid(x).
                 let s = self.sigmoid()?;
@@ -536,6 +553,41 @@ impl Tensor {
     pub fn erfc(&self) -> Result<Tensor> {
         self.unary("erfc", UnaryOp::Erfc, |g, x, _| {
             g.mul(&gaussian_bump(x, -std::f32::consts::FRAC_2_SQRT_PI)?)
+        })
+    }
+
+    /// log|Γ(x)|; its derivative ψ(x).
+    pub fn lgamma(&self) -> Result<Tensor> {
+        self.unary_with_derivative("lgamma", UnaryOp::Lgamma, UnaryOp::Digamma)
+    }
+
+    /// The digamma function ψ(x) = Γ'(x) / Γ(x); its derivative the trigamma ψ'(x).
+    pub fn digamma(&self) -> Result<Tensor> {
+        self.unary_with_derivative("digamma", UnaryOp::Digamma, UnaryOp::Polygamma(1))
+    }
+
+    /// The n-th derivative of the digamma function, ψ^(n)(x); its derivative ψ^(n+1)(x).
+    pub fn polygamma(&self, n: u32) -> Result<Tensor> {
+        if n == 0 {
+            return self.digamma();
+        }
+        let next = n.checked_add(1).ok_or_else(|| crate::Error::Argument {
+            op: "polygamma",
+            name: "n".into(),
+            expected: format!("an order below {}", u32::MAX),
+            got: n.to_string(),
+        })?;
+        self.unary_with_derivative("polygamma", UnaryOp::Polygamma(n), UnaryOp::Polygamma(next))
+    }
+
+    /// The inverse error function on [-1, 1]; its derivative (√π / 2) exp(erfinv(x)²).
+    pub fn erfinv(&self) -> Result<Tensor> {
+        self.unary("erfinv", UnaryOp::Erfinv, |g, _, y| {
+            g.mul(
+                &y.square()?
+                    .exp()?
+                    .mul_scalar(std::f32::consts::PI.sqrt() / 2.0)?,
+            )
         })
     }
 

@@ -75,6 +75,10 @@ __device__ float apply_unary(int op, float x, float p0, float p1) {
     case 43: return atanhf(x);
     case 44: return log2f(x);
     case 45: return log10f(x);
+    case 46: return fg_lgamma(x);
+    case 47: return fg_digamma(x);
+    case 48: return fg_polygamma((int)p0, x);
+    case 49: return fg_erfinv(x);
     }
     return FG_NAN;  // unknown code: NaN, never silently a number
 }

@@ -1,0 +1,110 @@
+// The gamma family and the inverse error function for the pointwise kernels (elementwise.cu
+// codes 46-49): the CPU backend's arithmetic (cpu/gamma_functions.rs) in double, rounded once to
+// float, so the two backends agree to the last bit wherever their double libraries do. See that
+// file for the algorithms and the pole conventions (PyTorch's). Double precision costs little
+// here: these functions are rare in training steps and bound by memory, not by FP64 throughput.
+// tests/cuda_emulation/gamma_functions.cpp runs this file on the host against scipy.
+
+__device__ float fg_lgamma(float x) {
+    return (float)lgamma((double)x);
+}
+
+__device__ double fg_digamma_finite(double x) {
+    const double PI = 3.14159265358979323846;
+    double result = 0.0;
+    if (x < 0.0) {
+        result -= PI / tan(PI * (x - floor(x)));
+        x = 1.0 - x;
+    }
+    while (x < 6.0) {
+        result -= 1.0 / x;
+        x += 1.0;
+    }
+    if (x == (double)FG_INF) return x;
+    const double series[7] = {1.0 / 12.0,  -1.0 / 120.0,       1.0 / 252.0, -1.0 / 240.0,
+                              1.0 / 132.0, -691.0 / 32760.0, 1.0 / 12.0};
+    const double inv2 = 1.0 / (x * x);
+    double tail = 0.0;
+    for (int k = 6; k >= 0; --k) tail = (tail + series[k]) * inv2;
+    return result + log(x) - 0.5 / x - tail;
+}
+
+__device__ float fg_digamma(float xf) {
+    const double x = (double)xf;
+    if (x == 0.0) return copysign(1.0, x) < 0.0 ? FG_INF : -FG_INF;
+    if (x != x || (x < 0.0 && x == floor(x))) return FG_NAN;  // -inf is such an integer
+    return (float)fg_digamma_finite(x);
+}
+
+// ζ(s, q) for an integer s >= 2: terms summed until q + k >= s + 10, then the Euler-Maclaurin
+// tail with 12 Bernoulli terms.
+__device__ double fg_hurwitz_zeta(double s, double q) {
+    const double coefficients[12] = {
+        1.0 / 12.0,
+        -1.0 / 720.0,
+        1.0 / 30240.0,
+        -1.0 / 1209600.0,
+        1.0 / 47900160.0,
+        -691.0 / 1307674368000.0,
+        1.0 / 74724249600.0,
+        -3617.0 / 10670622842880000.0,
+        43867.0 / 5109094217170944000.0,
+        -174611.0 / 802857662698291200000.0,
+        77683.0 / 14101100039391805440000.0,
+        -236364091.0 / 1693824136731743669452800000.0};
+    const double threshold = s + 10.0;
+    double a = q, sum = 0.0;
+    while (a < threshold) {
+        sum += pow(a, -s);
+        a += 1.0;
+    }
+    const double a_power = pow(a, -s);
+    double tail = a * a_power / (s - 1.0) + 0.5 * a_power;
+    double rising = s, power = a_power / a;
+    for (int j = 0; j < 12; ++j) {
+        tail += coefficients[j] * rising * power;
+        const double k = 2.0 * j;
+        rising *= (s + k + 1.0) * (s + k + 2.0);
+        power /= a * a;
+    }
+    return sum + tail;
+}
+
+__device__ float fg_polygamma(int n, float xf) {
+    if (n == 0) return fg_digamma(xf);
+    const double PI = 3.14159265358979323846;
+    const double x = (double)xf;
+    const bool odd = n % 2 == 1;
+    if (x != x || x == -(double)FG_INF) return FG_NAN;
+    if (x <= 0.0 && x == floor(x)) return odd ? FG_INF : -FG_INF;
+    if (x == (double)FG_INF) return odd ? 0.f : -0.f;
+    if (n == 1 && x < 0.0) {
+        const double s = sin(PI * (x - floor(x)));
+        return (float)(PI * PI / (s * s) - fg_hurwitz_zeta(2.0, 1.0 - x));
+    }
+    double factorial = 1.0;
+    for (int k = 2; k <= n; ++k) factorial *= (double)k;
+    return (float)((odd ? 1.0 : -1.0) * factorial * fg_hurwitz_zeta((double)(n + 1), x));
+}
+
+// A closed-form guess within 0.2%, then three Halley steps on erf (erfc past 1/2).
+__device__ float fg_erfinv(float xf) {
+    const double PI = 3.14159265358979323846;
+    const double x = (double)xf;
+    const double magnitude = fabs(x);
+    if (x != x || magnitude > 1.0) return FG_NAN;
+    if (magnitude == 1.0) return x > 0.0 ? FG_INF : -FG_INF;
+    if (x == 0.0) return xf;
+    const double complement = 1.0 - magnitude;
+    const double log_term = log(complement * (1.0 + magnitude));
+    const double A = 0.147;
+    const double b = 2.0 / (PI * A) + 0.5 * log_term;
+    double y = sqrt(sqrt(b * b - log_term / A) - b);
+    for (int step = 0; step < 3; ++step) {
+        const double residual = magnitude <= 0.5 ? erf(y) - magnitude : complement - erfc(y);
+        const double slope = 1.12837916709551257390 * exp(-y * y);  // 2 / sqrt(pi)
+        const double newton = residual / slope;
+        y -= newton / (1.0 + y * newton);
+    }
+    return (float)copysign(y, x);
+}

@@ -1,0 +1,142 @@
+"""lgamma, digamma, polygamma, mvlgamma and erfinv against scipy in float64: values within one
+float32 rounding of the true value (they are evaluated in double and rounded once), PyTorch's
+conventions at the poles, and gradients against the closed-form derivatives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import special as sp
+
+import ferrograd as fg
+
+
+def _assert_within_rounding(got: np.ndarray, want: np.ndarray, ulps: float = 1.0, floor: float = 1e-12) -> None:
+    """|got - want| within ``ulps`` float32 spacings of the true value (plus ``floor``, for values
+    that are zero to double precision)."""
+    want32 = want.astype(np.float32)
+    spacing = np.spacing(np.abs(want32)).astype(np.float64)
+    assert np.array_equal(np.isfinite(got), np.isfinite(want)), (got, want)
+    finite = np.isfinite(want)
+    error = np.abs(got[finite].astype(np.float64) - want[finite])
+    worst = np.argmax(error - ulps * spacing[finite])
+    assert (error <= ulps * spacing[finite] + floor).all(), (
+        f"worst at x-index {worst}: got {got[finite][worst]!r}, want {want[finite][worst]!r}")
+
+
+def _arguments(rng: np.random.Generator) -> np.ndarray:
+    """Small and large, positive and negative non-integer arguments, in float32."""
+    x = np.concatenate([rng.uniform(-30, 30, 400), rng.uniform(1e-4, 3, 200), 10.0 ** rng.uniform(-6, 6, 100),
+                        -rng.uniform(1e-3, 1e3, 100), [0.5, 1.0, 2.0, 1.4616321, -0.5, -3.75, 1e-30, 3e5]])
+    x = x.astype(np.float32)
+    return x[~((x <= 0) & (x == np.floor(x)))]
+
+
+def test_lgamma_and_digamma_are_within_a_rounding_of_scipy(rng: np.random.Generator) -> None:
+    x = _arguments(rng)
+    x64 = x.astype(np.float64)
+    _assert_within_rounding(fg.lgamma(fg.tensor(x)).numpy(), sp.gammaln(x64))
+    _assert_within_rounding(fg.special.gammaln(fg.tensor(x)).numpy(), sp.gammaln(x64))
+    _assert_within_rounding(fg.digamma(fg.tensor(x)).numpy(), sp.digamma(x64))
+    _assert_within_rounding(fg.special.psi(fg.tensor(x)).numpy(), sp.digamma(x64))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 7])
+def test_polygamma_is_within_a_rounding_of_scipy(n: int, rng: np.random.Generator) -> None:
+    x = _arguments(rng)
+    x = x[x > -40]  # scipy's polygamma of negative arguments of high order loses its accuracy there
+    want = sp.polygamma(n, x.astype(np.float64))
+    # Values past float32's range are infinite in both.
+    want = np.where(np.abs(want) > np.finfo(np.float32).max, np.sign(want) * np.inf, want)
+    _assert_within_rounding(fg.polygamma(n, fg.tensor(x)).numpy(), want, ulps=2.0)
+    np.testing.assert_array_equal(fg.tensor(x).polygamma(n).numpy(), fg.polygamma(n, fg.tensor(x)).numpy())
+    np.testing.assert_array_equal(fg.polygamma(0, fg.tensor(x)).numpy(), fg.digamma(fg.tensor(x)).numpy())
+
+
+def test_trigamma_of_large_negative_arguments_uses_the_reflection() -> None:
+    x = np.array([-1000.5, -8388607.5, -12345.25], dtype=np.float32)
+    _assert_within_rounding(fg.polygamma(1, fg.tensor(x)).numpy(), sp.polygamma(1, x.astype(np.float64)), ulps=2.0)
+
+
+def test_poles_and_infinities_follow_pytorch() -> None:
+    inf, nan = np.inf, np.nan
+    x = fg.tensor([0.0, -0.0, -1.0, -7.0, -inf, inf, nan])
+    np.testing.assert_array_equal(fg.lgamma(x).numpy(), [inf, inf, inf, inf, inf, inf, nan])
+    np.testing.assert_array_equal(fg.digamma(x).numpy(), [-inf, inf, nan, nan, nan, inf, nan])
+    # (-1)^(n+1) inf at a pole; +inf gives (-1)^(n+1) 0 (PyTorch's float kernel gives NaN there for n >= 2).
+    np.testing.assert_array_equal(fg.polygamma(1, x).numpy(), [inf, inf, inf, inf, nan, 0.0, nan])
+    np.testing.assert_array_equal(fg.polygamma(2, x).numpy(), [-inf, -inf, -inf, -inf, nan, -0.0, nan])
+    assert np.signbit(fg.polygamma(2, fg.tensor([inf])).numpy()).all()
+    np.testing.assert_array_equal(fg.erfinv(fg.tensor([1.0, -1.0, 1.5, -2.0, 0.0, -0.0, nan])).numpy(),
+                                  [inf, -inf, nan, nan, 0.0, -0.0, nan])
+    assert np.signbit(fg.erfinv(fg.tensor([-0.0])).numpy()).all()
+
+
+def test_erfinv_is_within_a_rounding_of_scipy(rng: np.random.Generator) -> None:
+    p = np.concatenate([rng.uniform(-1, 1, 500), 1 - 10.0 ** rng.uniform(-7.2, -1, 100),
+                        10.0 ** rng.uniform(-30, -1, 50), [0.5, -0.9, np.float32(1) - np.float32(2.0**-24)]])
+    p = p.astype(np.float32)
+    _assert_within_rounding(fg.erfinv(fg.tensor(p)).numpy(), sp.erfinv(p.astype(np.float64)))
+    _assert_within_rounding(fg.special.erfinv(fg.tensor(p)).numpy(), sp.erfinv(p.astype(np.float64)))
+
+
+def test_integer_inputs_are_promoted_to_float32() -> None:
+    x = fg.tensor([1, 2, 5])
+    for fn in (fg.lgamma, fg.digamma, fg.erfinv, lambda t: fg.polygamma(2, t)):
+        assert fn(x).dtype == fg.float32
+    np.testing.assert_allclose(fg.lgamma(x).numpy(), sp.gammaln([1.0, 2.0, 5.0]), rtol=1e-7, atol=1e-7)
+
+
+def test_gradients_are_the_next_function_of_the_family(rng: np.random.Generator) -> None:
+    x = rng.uniform(0.1, 8, 50).astype(np.float32)
+    x64 = x.astype(np.float64)
+    cases = [(fg.lgamma, sp.digamma(x64)), (fg.digamma, sp.polygamma(1, x64)),
+             (lambda t: fg.polygamma(2, t), sp.polygamma(3, x64))]
+    for fn, derivative in cases:
+        t = fg.tensor(x, requires_grad=True)
+        fn(t).sum().backward()
+        np.testing.assert_allclose(t.grad.numpy(), derivative, rtol=2e-6)
+    p = rng.uniform(-0.99, 0.99, 50).astype(np.float32)
+    t = fg.tensor(p, requires_grad=True)
+    fg.erfinv(t).sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), np.sqrt(np.pi) / 2 * np.exp(sp.erfinv(p.astype(np.float64)) ** 2),
+                               rtol=2e-6)
+
+
+def test_second_derivative_of_lgamma_is_the_trigamma(rng: np.random.Generator) -> None:
+    x = rng.uniform(0.2, 6, 20).astype(np.float32)
+    t = fg.tensor(x, requires_grad=True)
+    (first,) = fg.autograd.grad(t.lgamma().sum(), t, create_graph=True)
+    (second,) = fg.autograd.grad(first.sum(), t)
+    np.testing.assert_allclose(second.numpy(), sp.polygamma(1, x.astype(np.float64)), rtol=2e-6)
+
+
+def test_mvlgamma_matches_scipy_and_checks_its_domain(rng: np.random.Generator) -> None:
+    x = rng.uniform(2.5, 20, 30).astype(np.float32)
+    for p in (1, 2, 5):
+        want = np.array([sp.multigammaln(v, p) for v in x.astype(np.float64)])
+        np.testing.assert_allclose(fg.mvlgamma(fg.tensor(x), p).numpy(), want, rtol=2e-6)
+        np.testing.assert_allclose(fg.tensor(x).mvlgamma(p).numpy(), want, rtol=2e-6)
+        np.testing.assert_allclose(fg.special.multigammaln(fg.tensor(x), p).numpy(), want, rtol=2e-6)
+    with pytest.raises(ValueError, match=r"mvlgamma: every entry of `input` expected to exceed \(p - 1\) / 2 = 1.5"):
+        fg.mvlgamma(fg.tensor([1.0, 4.0]), 4)
+    with pytest.raises(ValueError, match="mvlgamma: argument `p` expected a positive int, got 0"):
+        fg.mvlgamma(fg.tensor([3.0]), 0)
+
+
+def test_in_place_forms_and_bad_orders() -> None:
+    t = fg.tensor([0.5, 3.0])
+    assert t.lgamma_() is t
+    np.testing.assert_allclose(t.numpy(), sp.gammaln([0.5, 3.0]).astype(np.float32))
+    t = fg.tensor([0.5, 3.0])
+    t.polygamma_(1)
+    np.testing.assert_allclose(t.numpy(), sp.polygamma(1, [0.5, 3.0]), rtol=1e-6)
+    t = fg.tensor([0.25])
+    t.erfinv_()
+    assert t.item() == pytest.approx(sp.erfinv(0.25), rel=1e-6)
+    with pytest.raises(RuntimeError, match="digamma_: in-place updates are not recorded by autograd"):
+        fg.tensor([1.0], requires_grad=True).digamma_()
+    with pytest.raises(ValueError, match="polygamma: argument `n` expected a non-negative order, got -1"):
+        fg.polygamma(-1, fg.tensor([1.0]))
+    with pytest.raises(TypeError, match="polygamma: argument `n` expected a non-negative int, got 1.5"):
+        fg.polygamma(1.5, fg.tensor([1.0]))  # type: ignore[arg-type]
