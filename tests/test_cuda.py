@@ -268,6 +268,29 @@ def test_unary_ops_match_the_cpu(name: str, rng: np.random.Generator) -> None:
 
 
 @gpu
+def test_gamma_sample_gradients_and_draws_on_the_gpu(rng: np.random.Generator) -> None:
+    """The reparametrised gamma gradient (binary code 11) equals the CPU's to rounding, and
+    seeded Gamma and Beta draws made on the GPU follow their laws (Kolmogorov-Smirnov)."""
+    from scipy import stats
+
+    alpha = (rng.uniform(0.05, 50, 500)).astype(np.float32)
+    z = rng.gamma(alpha).astype(np.float32) + np.float32(1e-30)
+    on_cpu = fg.tensor(alpha)._standard_gamma_grad(fg.tensor(z)).numpy()
+    on_gpu = fg.tensor(alpha).to("cuda")._standard_gamma_grad(fg.tensor(z).to("cuda")).cpu().numpy()
+    np.testing.assert_allclose(on_gpu, on_cpu, rtol=1e-6)
+    fg.manual_seed(4)
+    concentration = fg.tensor(np.float32([0.3, 4.0])).to("cuda").requires_grad_()
+    draws = fg.distributions.Gamma(concentration, 1.0).rsample((20_000,))
+    draws.sum().backward()
+    assert concentration.grad.device == "cuda:0"
+    values = draws.detach().cpu().numpy()
+    for column, a in enumerate((0.3, 4.0)):
+        assert stats.kstest(values[:, column], stats.gamma(a).cdf).pvalue > 1e-3
+    beta = fg.distributions.Beta(fg.tensor(0.5).to("cuda"), 2.0).sample((20_000,)).cpu().numpy()
+    assert stats.kstest(beta, stats.beta(0.5, 2.0).cdf).pvalue > 1e-3
+
+
+@gpu
 def test_relu_and_clamp_pass_nan_like_the_cpu() -> None:
     """NaN, -0 and infinities through relu and clamp, forward and backward, bit for bit as on the
     CPU (PyTorch's rules: NaN passes through both, relu keeps -0)."""

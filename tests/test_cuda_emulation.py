@@ -69,8 +69,8 @@ def test_emulated_half_conversions_match_numpy(tmp_path: Path, rng: np.random.Ge
 
 @pytest.mark.skipif(COMPILER is None, reason="needs a C++20 compiler (g++ or clang++)")
 def test_emulated_gamma_functions_match_the_cpu_backend(tmp_path: Path, rng: np.random.Generator) -> None:
-    """gamma_functions.cuh (the pointwise kernels' lgamma, digamma, polygamma and erfinv) on the
-    host: the CPU backend's values to the last bit save where the two double libraries round
+    """gamma_functions.cuh (the pointwise kernels' lgamma, digamma, polygamma, erfinv and the gamma
+    sample gradient) on the host: the CPU backend's values to the last bit save where the two double libraries round
     differently (one float32 unit at most), and the poles' conventions exactly."""
     import ferrograd as fg
 
@@ -85,10 +85,10 @@ def test_emulated_gamma_functions_match_the_cpu_backend(tmp_path: Path, rng: np.
     run = subprocess.run([str(binary), str(tmp_path / "in.bin"), str(tmp_path / "out.bin")], capture_output=True,
                          text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    emulated = np.frombuffer((tmp_path / "out.bin").read_bytes(), dtype=np.float32).reshape(values.size, 7)
+    emulated = np.frombuffer((tmp_path / "out.bin").read_bytes(), dtype=np.float32).reshape(values.size, 8)
     x = fg.tensor(values)
     cpu = np.stack([x.lgamma().numpy(), x.digamma().numpy()] + [x.polygamma(n).numpy() for n in range(1, 5)]
-                   + [x.erfinv().numpy()], axis=1)
+                   + [x.erfinv().numpy(), x.abs()._standard_gamma_grad(x * x).numpy()], axis=1)
     np.testing.assert_array_equal(np.isnan(emulated), np.isnan(cpu))
     same = np.isnan(cpu) | (emulated == cpu)
     neighbours = np.abs(emulated.view(np.int32).astype(np.int64) - cpu.view(np.int32).astype(np.int64)) <= 1

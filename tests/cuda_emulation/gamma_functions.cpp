@@ -1,13 +1,14 @@
 // rust/ferrograd-core/src/cuda/kernels/gamma_functions.cuh compiled for the host: reads float32
-// values from argv[1] and writes, per value, lgamma, digamma, polygamma of orders 1 to 4 and
-// erfinv (float32 each) to argv[2]; tests/test_cuda_emulation.py checks them against scipy and
-// the CPU backend.
+// values from argv[1] and writes, per value x, lgamma, digamma, polygamma of orders 1 to 4, erfinv
+// and the gamma sample gradient at (alpha, z) = (|x|, x^2) (float32 each) to argv[2];
+// tests/test_cuda_emulation.py checks them against the CPU backend.
 #include "emulate.h"
 
 #include <fstream>
 #include <iterator>
 
 #define FG_NAN FG_NAN_EMULATED
+#define __noinline__
 #include "../../rust/ferrograd-core/src/cuda/kernels/gamma_functions.cuh"
 
 int main(int argc, char** argv) {
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
         results.push_back(fg_digamma(x));
         for (int n = 1; n <= 4; ++n) results.push_back(fg_polygamma(n, x));
         results.push_back(fg_erfinv(x));
+        results.push_back(fg_standard_gamma_grad(std::fabs(x), x * x));
     }
     std::ofstream(argv[2], std::ios::binary)
         .write(reinterpret_cast<const char*>(results.data()), results.size() * sizeof(float));

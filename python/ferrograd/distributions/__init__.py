@@ -2,9 +2,13 @@
 (reparametrised, differentiable in the parameters), ``log_prob``, ``entropy``, ``mean``,
 ``variance``, batch and event shapes, and closed-form ``kl_divergence``."""
 
+from .beta import Beta, Dirichlet
 from .continuous import Normal, Uniform
 from .discrete import Bernoulli, Categorical
 from .distribution import Distribution, Independent
+from .gamma import Chi2, Exponential, Gamma
+from .heavy_tailed import Laplace, LogNormal, StudentT
 from .kl import kl_divergence
 
-__all__ = ["Distribution", "Independent", "Normal", "Uniform", "Bernoulli", "Categorical", "kl_divergence"]
+__all__ = ["Distribution", "Independent", "Normal", "Uniform", "Bernoulli", "Categorical", "Gamma", "Chi2",
+           "Exponential", "Beta", "Dirichlet", "Laplace", "StudentT", "LogNormal", "kl_divergence"]

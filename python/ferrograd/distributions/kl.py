@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from .beta import Beta, Dirichlet
 from .continuous import Normal, Uniform
 from .discrete import Bernoulli, Categorical
 from .distribution import Distribution, Independent
+from .gamma import Exponential, Gamma
+from .heavy_tailed import Laplace
 from .._core import Tensor
 
 
 def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
-    """KL(p || q) for each batch entry, for two Normals, Uniforms, Bernoullis or Categoricals, or
-    two Independents over such a pair (summed over their event axes)."""
+    """KL(p || q) for each batch entry, for two Normals, Uniforms, Bernoullis, Categoricals,
+    Gammas (Chi2s among them), Exponentials, Betas, Dirichlets or Laplaces, or two Independents
+    over such a pair (summed over their event axes)."""
     if isinstance(p, Normal) and isinstance(q, Normal):
         ratio = (p.scale / q.scale) ** 2
         return 0.5 * (ratio + ((p.loc - q.loc) / q.scale) ** 2 - 1 - ratio.log())
@@ -24,8 +28,40 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
             (1 - p.probs) * ((-p.logits).sigmoid().log() - (-q.logits).sigmoid().log())
     if isinstance(p, Categorical) and isinstance(q, Categorical):
         return (p.probs * (p.logits - q.logits)).sum(-1)
+    if isinstance(p, Gamma) and isinstance(q, Gamma):
+        return _gamma_kl(p.concentration, p.rate, q.concentration, q.rate)
+    if isinstance(p, Exponential) and isinstance(q, Exponential):
+        ratio = q.rate / p.rate
+        return ratio - ratio.log() - 1
+    if isinstance(p, Beta) and isinstance(q, Beta):
+        return _beta_kl(p, q)
+    if isinstance(p, Dirichlet) and isinstance(q, Dirichlet):
+        p_total, q_total = p.concentration.sum(-1), q.concentration.sum(-1)
+        difference = p.concentration - q.concentration
+        expected_log = p.concentration.digamma() - p_total.digamma().unsqueeze(-1)
+        return (p_total.lgamma() - q_total.lgamma() - (p.concentration.lgamma() - q.concentration.lgamma()).sum(-1)
+                + (difference * expected_log).sum(-1))
+    if isinstance(p, Laplace) and isinstance(q, Laplace):
+        ratio = p.scale / q.scale
+        distance = (p.loc - q.loc).abs()
+        return -ratio.log() + distance / q.scale + ratio * (-distance / p.scale).exp() - 1
     if isinstance(p, Independent) and isinstance(q, Independent):
         if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
             raise NotImplementedError("kl_divergence: Independents over different numbers of event axes")
         return p._sum_reinterpreted(kl_divergence(p.base_dist, q.base_dist))
     raise NotImplementedError(f"kl_divergence: no closed form for {type(p).__name__} and {type(q).__name__}")
+
+
+def _gamma_kl(p_shape: Tensor, p_rate: Tensor, q_shape: Tensor, q_rate: Tensor) -> Tensor:
+    return (q_shape * (p_rate / q_rate).log() + q_shape.lgamma() - p_shape.lgamma()
+            + (p_shape - q_shape) * p_shape.digamma() + (q_rate - p_rate) * p_shape / p_rate)
+
+
+def _beta_kl(p: Beta, q: Beta) -> Tensor:
+    p_total = p.concentration1 + p.concentration0
+    q_total = q.concentration1 + q.concentration0
+    return (q.concentration1.lgamma() + q.concentration0.lgamma() + p_total.lgamma()
+            - p.concentration1.lgamma() - p.concentration0.lgamma() - q_total.lgamma()
+            + (p.concentration1 - q.concentration1) * p.concentration1.digamma()
+            + (p.concentration0 - q.concentration0) * p.concentration0.digamma()
+            + (q_total - p_total) * p_total.digamma())

@@ -897,6 +897,13 @@ impl PyTensor {
         self.binary(py, other, false, |a, b| a.fmod(b))
     }
 
+    /// dz/dα for draws ``z`` of Gamma(α, 1), with α this tensor's entries: how each draw, held at
+    /// its quantile, moves with α (the reparametrised gamma sample's gradient, as PyTorch's
+    /// ``torch._standard_gamma_grad``). Not differentiable itself.
+    fn _standard_gamma_grad(&self, py: Python<'_>, z: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, z, false, |a, b| a.standard_gamma_grad(b))
+    }
+
     fn __floordiv__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         self.binary(py, o, false, |a, b| a.floor_divide(b))
     }

@@ -79,6 +79,7 @@ fn binary_code(op: BinaryOp) -> i32 {
         BinaryOp::FloorDivide => 8,
         BinaryOp::Remainder => 9,
         BinaryOp::Fmod => 10,
+        BinaryOp::StandardGammaGrad => 11,
     }
 }
 

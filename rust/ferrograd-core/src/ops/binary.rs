@@ -25,6 +25,9 @@ pub enum BinaryOp {
     Remainder,
     /// The remainder with the dividend's sign (C's `fmod`).
     Fmod,
+    /// dz/dα of a Gamma(α, 1) draw z (a = α, b = z): the reparametrised gamma sample's gradient
+    /// (`cpu/gamma_functions.rs`).
+    StandardGammaGrad,
 }
 
 impl BinaryOp {
@@ -56,6 +59,7 @@ impl BinaryOp {
             BinaryOp::Remainder => remainder(a, b),
             // Rust's `%` on floats is C's fmod: exact.
             BinaryOp::Fmod => a % b,
+            BinaryOp::StandardGammaGrad => crate::cpu::gamma_functions::standard_gamma_grad(a, b),
         }
     }
 
@@ -72,6 +76,7 @@ impl BinaryOp {
             BinaryOp::FloorDivide => "floor_divide",
             BinaryOp::Remainder => "remainder",
             BinaryOp::Fmod => "fmod",
+            BinaryOp::StandardGammaGrad => "standard_gamma_grad",
         }
     }
 }
@@ -204,7 +209,8 @@ impl Tensor {
                     };
                 }
                 Storage::Cpu(CpuStorage::F32(specialise! {
-                    Add, Sub, Mul, Div, Pow, Maximum, Minimum, Atan2, FloorDivide, Remainder, Fmod
+                    Add, Sub, Mul, Div, Pow, Maximum, Minimum, Atan2, FloorDivide, Remainder, Fmod,
+                    StandardGammaGrad
                 }))
             }
             (Storage::Cuda(a), Storage::Cuda(b)) => {
@@ -415,7 +421,19 @@ impl Tensor {
             BinaryOp::FloorDivide => self.floor_divide(rhs),
             BinaryOp::Remainder => self.remainder(rhs),
             BinaryOp::Fmod => self.fmod(rhs),
+            BinaryOp::StandardGammaGrad => self.standard_gamma_grad(rhs),
         }
+    }
+
+    /// dz/dα for draws `z` (the argument) of Gamma(α, 1) with α this tensor's entries: how a draw
+    /// held at its quantile moves with α. It has no derivative of its own (a reparametrised gamma
+    /// sample is differentiable once, as in PyTorch).
+    pub fn standard_gamma_grad(&self, z: &Tensor) -> Result<Tensor> {
+        self.binary(z, BinaryOp::StandardGammaGrad, |_, _, _| {
+            Err(Error::NotImplemented(
+                "standard_gamma_grad: no derivative (a reparametrised gamma sample is differentiable once)".into(),
+            ))
+        })
     }
 
     /// Adds a scalar.

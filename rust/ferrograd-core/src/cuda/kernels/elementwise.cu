@@ -124,6 +124,7 @@ __device__ __forceinline__ float apply_binary(int op, float a, float b) {
         return (m != 0.f && (m < 0.f) != (b < 0.f)) ? m + b : m;
     }
     case 10: return fmodf(a, b);
+    case 11: return fg_standard_gamma_grad(a, b);
     }
     return FG_NAN;
 }

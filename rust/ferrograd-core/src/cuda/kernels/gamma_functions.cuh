@@ -1,5 +1,5 @@
-// The gamma family and the inverse error function for the pointwise kernels (elementwise.cu
-// codes 46-49): the CPU backend's arithmetic (cpu/gamma_functions.rs) in double, rounded once to
+// The gamma family and the inverse error function for the pointwise kernels (elementwise.cu's
+// unary codes 46-49, binary code 11): the CPU backend's arithmetic (cpu/gamma_functions.rs) in double, rounded once to
 // float, so the two backends agree to the last bit wherever their double libraries do. See that
 // file for the algorithms and the pole conventions (PyTorch's). Double precision costs little
 // here: these functions are rare in training steps and bound by memory, not by FP64 throughput.
@@ -107,4 +107,53 @@ __device__ float fg_erfinv(float xf) {
         y -= newton / (1.0 + y * newton);
     }
     return (float)copysign(y, x);
+}
+
+// The iteration cap of both expansions below (they take about 8 sqrt(a) terms).
+#define FG_GAMMA_ITERATIONS 32768
+
+// P(a, x) by its series, for x < a + 1.
+__device__ double fg_lower_regularized_gamma(double a, double x) {
+    double term = 1.0, sum = 1.0, denominator = a;
+    for (int i = 0; i < FG_GAMMA_ITERATIONS; ++i) {
+        denominator += 1.0;
+        term *= x / denominator;
+        sum += term;
+        if (term < sum * 1e-17) break;
+    }
+    return exp(a * log(x) - x - lgamma(a + 1.0)) * sum;
+}
+
+// Q(a, x) by its continued fraction (modified Lentz), for x >= a + 1.
+__device__ double fg_upper_regularized_gamma(double a, double x) {
+    const double TINY = 1e-300;
+    double b = x + 1.0 - a, c = 1.0 / TINY, d = 1.0 / b, fraction = d;
+    for (int i = 1; i < FG_GAMMA_ITERATIONS; ++i) {
+        const double an = -(double)i * ((double)i - a);
+        b += 2.0;
+        d = an * d + b;
+        if (fabs(d) < TINY) d = TINY;
+        c = b + an / c;
+        if (fabs(c) < TINY) c = TINY;
+        d = 1.0 / d;
+        const double step = d * c;
+        fraction *= step;
+        if (fabs(step - 1.0) < 1e-17) break;
+    }
+    return exp(a * log(x) - x - lgamma(a)) * fraction;
+}
+
+// dz/dα of a Gamma(α, 1) draw held at its quantile: -(∂F/∂α) / p(z; α), ∂F/∂α a central
+// difference of whichever of P and Q is not near 1. Kept out of line so the binary kernel's other
+// ops do not carry its registers.
+__device__ __noinline__ float fg_standard_gamma_grad(float alpha, float z) {
+    const double a = (double)alpha, x = (double)z;
+    if (a != a || x != x || a <= 0.0 || x < 0.0 || a == (double)FG_INF || x == (double)FG_INF) return FG_NAN;
+    if (x == 0.0) return 0.f;
+    const double h = 1e-4 * (a < 1.0 ? a : sqrt(a));
+    const double d_cdf = x < a + 1.0
+        ? (fg_lower_regularized_gamma(a + h, x) - fg_lower_regularized_gamma(a - h, x)) / (2.0 * h)
+        : -(fg_upper_regularized_gamma(a + h, x) - fg_upper_regularized_gamma(a - h, x)) / (2.0 * h);
+    const double density = exp((a - 1.0) * log(x) - x - lgamma(a));
+    return (float)(-d_cdf / density);
 }
