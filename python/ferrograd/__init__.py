@@ -43,7 +43,7 @@ from .creation import (_shape, arange, empty, empty_like, eye, full_like, linspa
 from . import linalg, special
 from .linalg import det, logdet
 from .linalg import inv as inverse
-from .random_sampling import bernoulli, multinomial, normal
+from .random_sampling import bernoulli, multinomial, normal, poisson
 from .tensor_combining import bmm, cdist, concat, concatenate, hstack, meshgrid, mm, tensordot, vstack
 from .tensor_structure import argwhere, count_nonzero, diag, gather, nonzero, roll, trace
 from .tensor_extras import (block_diag, cumulative_trapezoid, diag_embed, diagflat, fliplr, flipud, heaviside, isin, nanmean,
@@ -170,7 +170,7 @@ __all__ = [
     "logical_not", "logical_and", "logical_or", "logical_xor", "remainder", "fmod", "div", "floor_divide",
     "is_floating_point", "get_default_dtype", "trunc", "frac", "tan", "log2", "log10", "clamp_min", "clamp_max",
     "clip", "sign", "rsqrt", "square", "logsumexp", "amax", "amin", "isclose", "nan_to_num",
-    "linalg", "det", "logdet", "inverse", "empty_like", "normal", "bernoulli", "multinomial", "mm", "bmm", "concat", "concatenate", "hstack",
+    "linalg", "det", "logdet", "inverse", "empty_like", "normal", "bernoulli", "poisson", "multinomial", "mm", "bmm", "concat", "concatenate", "hstack",
     "vstack", "tensordot", "cdist", "meshgrid", "diag", "trace", "roll", "gather", "nonzero", "argwhere",
     "count_nonzero", "cumprod", "std_mean", "var_mean",
     "Generator", "Size", "set_printoptions", "get_printoptions", "backends", "use_deterministic_algorithms",

@@ -1,6 +1,6 @@
 """Random sampling under PyTorch's names: the in-place fills ``uniform_``, ``normal_`` and
 ``bernoulli_`` (Tensor methods, written in place only where no gradient depends on them, as in
-``tensor_in_place``), and ``normal``, ``bernoulli`` and ``multinomial``.
+``tensor_in_place``), and ``normal``, ``bernoulli``, ``poisson`` and ``multinomial``.
 
 Every draw comes from the generator that :func:`ferrograd.manual_seed` seeds (the uniform and
 normal draws of ``rand`` / ``randn``), or from the :class:`ferrograd.Generator` passed as
@@ -17,6 +17,7 @@ import numpy as np
 
 from ._core import Tensor
 from ._generator import Generator, normal as _normal_draws, uniform as _uniform_draws
+from ._poisson_draws import draw_poisson
 from .dtypes import FLOATING_DTYPES
 from .creation import _shape
 from .tensor_in_place import _in_place
@@ -125,6 +126,19 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
         picked = np.argsort(keys, axis=1, kind="stable")[:, :num_samples]
     out = picked.astype(np.int64).reshape(list(input.shape[:-1]) + [num_samples])
     return Tensor.from_numpy(np.ascontiguousarray(out)).to(input.device)
+
+
+def poisson(input: Tensor, generator: Optional[Generator] = None) -> Tensor:
+    """Poisson counts with the non-negative rates ``input`` (entry by entry), in ``input``'s
+    floating dtype; drawn from ``generator`` when given."""
+    if input.dtype not in FLOATING_DTYPES:
+        raise TypeError(f"poisson: argument `input` expected a floating-point tensor, got dtype {input.dtype}")
+    rates = _host(input)
+    if rates.size and not (rates >= 0).all():
+        raise ValueError(f"poisson: argument `input` expected non-negative rates, got a smallest value of "
+                         f"{rates.min()}")
+    counts = draw_poisson("poisson", input, generator)
+    return counts.to(input.dtype) if input.dtype != "float32" else counts
 
 
 METHODS = (uniform_, normal_, bernoulli_)

@@ -4,11 +4,14 @@
 
 from .beta import Beta, Dirichlet
 from .continuous import Normal, Uniform
-from .discrete import Bernoulli, Categorical
+from .counts import Geometric, Poisson
+from .discrete import Bernoulli, Categorical, OneHotCategorical
 from .distribution import Distribution, Independent
 from .gamma import Chi2, Exponential, Gamma
 from .heavy_tailed import Laplace, LogNormal, StudentT
 from .kl import kl_divergence
+from .multivariate_normal import MultivariateNormal
 
 __all__ = ["Distribution", "Independent", "Normal", "Uniform", "Bernoulli", "Categorical", "Gamma", "Chi2",
-           "Exponential", "Beta", "Dirichlet", "Laplace", "StudentT", "LogNormal", "kl_divergence"]
+           "Exponential", "Beta", "Dirichlet", "Laplace", "StudentT", "LogNormal", "Poisson", "Geometric",
+           "OneHotCategorical", "MultivariateNormal", "kl_divergence"]

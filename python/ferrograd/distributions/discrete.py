@@ -13,12 +13,28 @@ from .._core import Tensor
 from .distribution import Distribution, Shape, as_tensor
 
 
-def _one_of(name: str, probs: Optional[Tensor], logits: Optional[Tensor]) -> None:
+def _one_of(name: str, probs: object, logits: object) -> None:
     if (probs is None) == (logits is None):
         raise ValueError(f"{name}: expected exactly one of `probs` and `logits`")
 
 
-class Bernoulli(Distribution):
+class _IndicatorMoments(Distribution):
+    """The moments of 0/1 indicators that are 1 with probability ``probs``."""
+
+    probs: Tensor
+
+    @property
+    def mean(self) -> Tensor:
+        """The mean, the probabilities."""
+        return self.probs
+
+    @property
+    def variance(self) -> Tensor:
+        """The variance p (1 - p) of each indicator."""
+        return self.probs * (1 - self.probs)
+
+
+class Bernoulli(_IndicatorMoments):
     """1 with probability ``probs`` (or ``sigmoid(logits)``), else 0."""
 
     def __init__(self, probs: Optional[Tensor] = None, logits: Optional[Tensor] = None) -> None:
@@ -46,16 +62,6 @@ class Bernoulli(Distribution):
 
     def entropy(self) -> Tensor:
         return F.binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
-
-    @property
-    def mean(self) -> Tensor:
-        """The mean of each distribution of the batch."""
-        return self.probs
-
-    @property
-    def variance(self) -> Tensor:
-        """The variance of each distribution of the batch."""
-        return self.probs * (1 - self.probs)
 
 
 class Categorical(Distribution):
@@ -107,3 +113,22 @@ class Categorical(Distribution):
     def variance(self) -> Tensor:
         """The variance of each distribution of the batch."""
         return self.probs.sum(-1) * float("nan")
+
+
+class OneHotCategorical(_IndicatorMoments):
+    """A Categorical whose draws are one-hot vectors over the last axis (event shape (K,))."""
+
+    def __init__(self, probs: Optional[Tensor] = None, logits: Optional[Tensor] = None) -> None:
+        self._categorical = Categorical(probs=probs, logits=logits)
+        self.probs, self.logits = self._categorical.probs, self._categorical.logits
+        super().__init__(self._categorical.batch_shape, (self._categorical.num_categories,))
+
+    def sample(self, sample_shape: Shape = ()) -> Tensor:
+        indices = self._categorical.sample(sample_shape)
+        return F.one_hot(indices, self._categorical.num_categories).to("float32")
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        return self._categorical.log_prob(as_tensor(value, self.probs).argmax(-1))
+
+    def entropy(self) -> Tensor:
+        return self._categorical.entropy()

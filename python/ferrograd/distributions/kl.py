@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from .beta import Beta, Dirichlet
 from .continuous import Normal, Uniform
-from .discrete import Bernoulli, Categorical
+from .counts import Geometric, Poisson
+from .discrete import Bernoulli, Categorical, OneHotCategorical
 from .distribution import Distribution, Independent
 from .gamma import Exponential, Gamma
 from .heavy_tailed import Laplace
+from .multivariate_normal import MultivariateNormal, multivariate_normal_kl
 from .._core import Tensor
 
 
 def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     """KL(p || q) for each batch entry, for two Normals, Uniforms, Bernoullis, Categoricals,
-    Gammas (Chi2s among them), Exponentials, Betas, Dirichlets or Laplaces, or two Independents
-    over such a pair (summed over their event axes)."""
+    OneHotCategoricals, Gammas (Chi2s among them), Exponentials, Betas, Dirichlets, Laplaces,
+    Poissons, Geometrics or MultivariateNormals, or two Independents over such a pair (summed
+    over their event axes)."""
     if isinstance(p, Normal) and isinstance(q, Normal):
         ratio = (p.scale / q.scale) ** 2
         return 0.5 * (ratio + ((p.loc - q.loc) / q.scale) ** 2 - 1 - ratio.log())
@@ -26,7 +29,7 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     if isinstance(p, Bernoulli) and isinstance(q, Bernoulli):
         return p.probs * (p.logits.sigmoid().log() - q.logits.sigmoid().log()) + \
             (1 - p.probs) * ((-p.logits).sigmoid().log() - (-q.logits).sigmoid().log())
-    if isinstance(p, Categorical) and isinstance(q, Categorical):
+    if isinstance(p, (Categorical, OneHotCategorical)) and type(q) is type(p):
         return (p.probs * (p.logits - q.logits)).sum(-1)
     if isinstance(p, Gamma) and isinstance(q, Gamma):
         return _gamma_kl(p.concentration, p.rate, q.concentration, q.rate)
@@ -45,6 +48,12 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
         ratio = p.scale / q.scale
         distance = (p.loc - q.loc).abs()
         return -ratio.log() + distance / q.scale + ratio * (-distance / p.scale).exp() - 1
+    if isinstance(p, Poisson) and isinstance(q, Poisson):
+        return p.rate * (p.rate.log() - q.rate.log()) - (p.rate - q.rate)
+    if isinstance(p, Geometric) and isinstance(q, Geometric):
+        return -p.entropy() - (-q.probs).log1p() / p.probs - q.logits
+    if isinstance(p, MultivariateNormal) and isinstance(q, MultivariateNormal):
+        return multivariate_normal_kl(p, q)
     if isinstance(p, Independent) and isinstance(q, Independent):
         if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
             raise NotImplementedError("kl_divergence: Independents over different numbers of event axes")
