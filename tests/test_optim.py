@@ -620,3 +620,34 @@ def test_adagrad_steps_in_fit_equal_a_python_loop(rng):
         np.testing.assert_allclose(pa.detach().numpy(), pb.detach().numpy(), rtol=1e-5, atol=1e-6)
     assert opt_a.state[a[0].weight]["step"] == 3
     assert np.abs(a[0].weight.detach().numpy() - start).max() > 1e-2
+
+
+def test_chained_schedules_multiply_as_pytorch_chains_them():
+    """Sequences as torch.optim.lr_scheduler.ChainedScheduler 2.15 produces them (printed from a
+    run of it with lr=1): warm-up times decay, cosine with eta_min=0, and step decays."""
+    chained = _lrs(lambda o: lr_scheduler.ChainedScheduler(
+        [lr_scheduler.ConstantLR(o, factor=0.1, total_iters=2), lr_scheduler.ExponentialLR(o, gamma=0.9)]), 8)
+    np.testing.assert_allclose(chained, [0.1, 0.09, 0.81, 0.729, 0.6561, 0.59049, 0.531441, 0.4782969, 0.43046721],
+                               rtol=1e-12)
+    cosine = _lrs(lambda o: lr_scheduler.ChainedScheduler(
+        [lr_scheduler.LinearLR(o, start_factor=0.25, total_iters=3), lr_scheduler.CosineAnnealingLR(o, T_max=6)]), 8)
+    np.testing.assert_allclose(cosine, [0.25, 0.4665063509461097, 0.5625, 0.5, 0.25, 0.06698729810778065, 0.0,
+                                        0.06698729810778065, 0.25], rtol=1e-12, atol=1e-15)
+    steps = _lrs(lambda o: lr_scheduler.ChainedScheduler(
+        [lr_scheduler.StepLR(o, 2, 0.5), lr_scheduler.MultiStepLR(o, [3, 5], 0.1)]), 8)
+    np.testing.assert_allclose(steps, [1.0, 1.0, 0.5, 0.05, 0.025, 0.0025, 0.00125, 0.00125, 0.000625], rtol=1e-12)
+
+
+def test_chained_scheduler_refuses_schedules_that_do_not_multiply():
+    opt = fg.optim.SGD([fg.zeros(1, requires_grad=True)], lr=1.0)
+    other = fg.optim.SGD([fg.zeros(1, requires_grad=True)], lr=1.0)
+    with pytest.raises(ValueError, match="ChainedScheduler: scheduler 1 expected a schedule that multiplies the rate "
+                                         r".* got CosineAnnealingLR with eta_min != 0"):
+        lr_scheduler.ChainedScheduler([lr_scheduler.LinearLR(opt), lr_scheduler.CosineAnnealingLR(opt, 5, eta_min=0.1)])
+    with pytest.raises(ValueError, match="ChainedScheduler: scheduler 0 expected .* got OneCycleLR"):
+        lr_scheduler.ChainedScheduler([lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10)])
+    with pytest.raises(ValueError, match=r"ChainedScheduler: scheduler 1 \(ExponentialLR\) expected to schedule the "
+                                         "chain's optimizer"):
+        lr_scheduler.ChainedScheduler([lr_scheduler.ExponentialLR(opt, 0.9), lr_scheduler.ExponentialLR(other, 0.9)])
+    with pytest.raises(ValueError, match="ChainedScheduler: argument `schedulers` expected at least one scheduler"):
+        lr_scheduler.ChainedScheduler([])

@@ -469,6 +469,54 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * into / length)) / 2
 
 
+class ChainedScheduler(_GroupwiseLRScheduler):
+    """Several schedules of one optimizer applied together, as
+    ``torch.optim.lr_scheduler.ChainedScheduler``: each step multiplies the rate by every
+    schedule's factor, so a group's rate after ``t`` steps is
+    base_lr * Π (schedule's rate at t / base_lr) (for example ConstantLR or LinearLR warm-up times
+    ExponentialLR decay). PyTorch chains schedules through their step-by-step forms; for the
+    schedules accepted here (StepLR, MultiStepLR, ExponentialLR, ConstantLR, LinearLR,
+    PolynomialLR, MultiplicativeLR and CosineAnnealingLR with ``eta_min=0``) those forms multiply
+    the current rate, so the product is the same schedule. Others are refused by name."""
+
+    def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optional[Optimizer] = None) -> None:
+        schedulers = list(schedulers)
+        if not schedulers:
+            raise ValueError("ChainedScheduler: argument `schedulers` expected at least one scheduler, got none")
+        optimizer = optimizer if optimizer is not None else schedulers[0].optimizer
+        chainable = (StepLR, MultiStepLR, ExponentialLR, ConstantLR, LinearLR, PolynomialLR, MultiplicativeLR,
+                     CosineAnnealingLR)
+        for i, scheduler in enumerate(schedulers):
+            if scheduler.optimizer is not optimizer:
+                raise ValueError(f"ChainedScheduler: scheduler {i} ({type(scheduler).__name__}) expected to schedule "
+                                 "the chain's optimizer, got another one")
+            additive = isinstance(scheduler, CosineAnnealingLR) and scheduler.eta_min != 0
+            if not isinstance(scheduler, chainable) or additive:
+                raise ValueError(f"ChainedScheduler: scheduler {i} expected a schedule that multiplies the rate "
+                                 f"({', '.join(c.__name__ for c in chainable)} with eta_min=0), got "
+                                 f"{type(scheduler).__name__}" + (" with eta_min != 0" if additive else ""))
+        intervals = {scheduler.interval for scheduler in schedulers}
+        if len(intervals) != 1:
+            raise ValueError(f"ChainedScheduler: expected schedulers that all step per epoch or all per batch, got "
+                             f"intervals {sorted(intervals)}")
+        self.schedulers = schedulers
+        self.interval = intervals.pop()
+        super().__init__(optimizer)
+
+    def lrs_at(self, t: int) -> list[float]:
+        rates = list(self.base_lrs)
+        for scheduler in self.schedulers:
+            for i, (base, scheduled) in enumerate(zip(self.base_lrs, scheduler.lrs_at(t))):
+                rates[i] *= scheduled / base if base else 0.0
+        return rates
+
+    def step(self) -> None:
+        """Advances every schedule by one step and applies their product."""
+        for scheduler in self.schedulers:
+            scheduler.last_epoch += 1
+        super().step()
+
+
 class ReduceLROnPlateau:
     """Divides the rate by 1/``factor`` once a metric has stopped improving for ``patience``
     calls of ``step(metric)``, as ``torch.optim.lr_scheduler.ReduceLROnPlateau``: improvement is
