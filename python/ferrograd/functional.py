@@ -20,6 +20,7 @@ from ._local_response_norm import local_response_norm
 from ._one_dimensional import avg_pool1d, conv1d, conv_transpose1d, max_pool1d
 from ._three_dimensional import adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, conv3d, max_pool3d
 from ._embedding_bag import embedding_bag
+from ._ctc_loss import ctc_loss
 from ._composed_layers_functional import (adaptive_avg_pool1d, adaptive_max_pool1d, bilinear, channel_shuffle, pdist,
                                           rms_norm, softsign)
 from ._padding_modes import PADDING_MODES, crop_negative, pad_by_mode
@@ -34,7 +35,7 @@ __all__ = [
     "relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softplus", "silu", "softmax", "log_softmax", "logsumexp",
     "pad", "one_hot", "embedding", "embedding_bag", "linear", "conv2d", "conv3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "conv_transpose1d", "conv_transpose2d", "unfold", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
     "batch_norm", "layer_norm", "local_response_norm", "rms_norm", "softsign", "bilinear", "channel_shuffle", "pdist",
-    "adaptive_avg_pool1d", "adaptive_max_pool1d", "dropout", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss",
+    "adaptive_avg_pool1d", "adaptive_max_pool1d", "dropout", "cross_entropy", "ctc_loss", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "scaled_dot_product_attention",
     "attention_weights", "attention_bias", "elu", "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish",
     "logsigmoid", "group_norm", "instance_norm", "conv1d", "max_pool1d", "avg_pool1d", "interpolate",

@@ -12,7 +12,7 @@ from .parameter_containers import ParameterDict, ParameterList
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .linear import Bilinear, Identity, Linear
 from .folding import Fold, Unfold
-from .extra_layers import (CELU, GLU, RReLU, SELU, CosineEmbeddingLoss, CosineSimilarity, GaussianNLLLoss, Hardshrink,
+from .extra_layers import (CELU, GLU, RReLU, SELU, CTCLoss, CosineEmbeddingLoss, CosineSimilarity, GaussianNLLLoss, Hardshrink,
                            HingeEmbeddingLoss, MarginRankingLoss, MultiLabelSoftMarginLoss, MultiMarginLoss,
                            PairwiseDistance, PoissonNLLLoss, Softmin, SoftMarginLoss, Softshrink, Tanhshrink, Threshold,
                            TripletMarginLoss)
@@ -47,7 +47,7 @@ __all__ = [
     "AdaptiveMaxPool2d", "PixelShuffle", "PixelUnshuffle", "functional", "PReLU", "HuberLoss",
     "SELU", "CELU", "GLU", "Softmin", "Hardshrink", "Softshrink", "Tanhshrink", "Threshold", "RReLU",
     "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
-    "MultiMarginLoss", "TripletMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss", "Fold", "Unfold",
+    "MultiMarginLoss", "TripletMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss", "CTCLoss", "Fold", "Unfold",
     "ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d",
     "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d",
 ]

@@ -3,7 +3,7 @@ over its :mod:`ferrograd.functional` counterpart."""
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 from .. import functional as F
 from .._core import Tensor
@@ -12,7 +12,7 @@ from .module import Module
 __all__ = [
     "SELU", "CELU", "GLU", "Softmin", "Hardshrink", "Softshrink", "Tanhshrink", "Threshold", "RReLU",
     "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
-    "MultiMarginLoss", "TripletMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss",
+    "MultiMarginLoss", "TripletMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss", "CTCLoss",
 ]
 
 
@@ -253,6 +253,20 @@ class GaussianNLLLoss(Module):
 
     def forward(self, input: Tensor, target: Tensor, var: Union[Tensor, float]) -> Tensor:
         return F.gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
+
+
+class CTCLoss(Module):
+    """Connectionist temporal classification loss (:func:`ferrograd.functional.ctc_loss`):
+    ``forward(log_probs, targets, input_lengths, target_lengths)``."""
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> None:
+        super().__init__()
+        self.blank, self.zero_infinity = blank, zero_infinity
+        self.reduction = _reduction("CTCLoss", reduction)
+
+    def forward(self, log_probs: Tensor, targets: Tensor, input_lengths: Any, target_lengths: Any) -> Tensor:
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
+                          self.zero_infinity)
 
 
 class CosineSimilarity(Module):
