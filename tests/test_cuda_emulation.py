@@ -6,12 +6,14 @@ tiling and arithmetic are tested on machines without a GPU."""
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import pytest
 
 PROGRAMS = Path(__file__).parent / "cuda_emulation"
 COMPILER = shutil.which("g++") or shutil.which("clang++")
+fg_Tensor = Any  # ferrograd.Tensor, imported inside the tests that build references
 
 
 @pytest.mark.skipif(COMPILER is None, reason="needs a C++20 compiler (g++ or clang++)")
@@ -94,3 +96,101 @@ def test_emulated_gamma_functions_match_the_cpu_backend(tmp_path: Path, rng: np.
     neighbours = np.abs(emulated.view(np.int32).astype(np.int64) - cpu.view(np.int32).astype(np.int64)) <= 1
     assert (same | (neighbours & np.isfinite(cpu))).all(), np.argwhere(~(same | neighbours))[:5]
     assert same.mean() > 0.999
+
+
+def _gradient(fn: Callable[[fg_Tensor], fg_Tensor], x: np.ndarray) -> np.ndarray:
+    import ferrograd as fg
+
+    t = fg.tensor(x, requires_grad=True)
+    fn(t).backward(fg.ones(*x.shape))
+    return t.grad.numpy()
+
+
+def _pointwise_references() -> tuple[dict[str, Any], dict[str, Any]]:
+    """For each UnaryOp / BinaryOp name of cuda/elementwise.rs: its kernel parameters and the CPU
+    backend's (or, for ops only backward passes reach, numpy's) values."""
+    import ferrograd as fg
+    from ferrograd import functional as F
+
+    def on_cpu(fn: Callable[..., fg_Tensor]) -> Callable[..., np.ndarray]:
+        return lambda *arrays: fn(*(fg.tensor(a) for a in arrays)).numpy()
+
+    def through(fn: Callable[[fg_Tensor], fg_Tensor]) -> Callable[[np.ndarray], np.ndarray]:
+        return lambda x: _gradient(fn, x)
+
+    unary: dict[str, Any] = {
+        "Neg": ((), on_cpu(lambda t: -t)), "Exp": ((), on_cpu(fg.exp)), "Log": ((), on_cpu(fg.log)),
+        "Sqrt": ((), on_cpu(fg.sqrt)), "Abs": ((), on_cpu(fg.abs)), "Sign": ((), on_cpu(lambda t: t.sign())),
+        "Recip": ((), on_cpu(lambda t: t.reciprocal())), "Square": ((), on_cpu(lambda t: t.square())),
+        "Relu": ((), on_cpu(F.relu)), "Step": ((), lambda x: np.where(x <= 0, 0.0, 1.0).astype(np.float32)),
+        "LeakyRelu": ((0.2,), on_cpu(lambda t: F.leaky_relu(t, 0.2))),
+        "LeakyReluGrad": ((0.2,), through(lambda t: F.leaky_relu(t, 0.2))),
+        "Sigmoid": ((), on_cpu(fg.sigmoid)), "Tanh": ((), on_cpu(fg.tanh)), "GeluErf": ((), on_cpu(F.gelu)),
+        "GeluErfGrad": ((), through(F.gelu)), "GeluTanh": ((), on_cpu(lambda t: F.gelu(t, approximate="tanh"))),
+        "GeluTanhGrad": ((), through(lambda t: F.gelu(t, approximate="tanh"))), "Silu": ((), on_cpu(F.silu)),
+        "SiluGrad": ((), through(F.silu)),
+        "Softplus": ((2.0, 5.0), on_cpu(lambda t: F.softplus(t, beta=2.0, threshold=5.0))),
+        "Powf": ((1.7,), on_cpu(lambda t: t ** 1.7)), "Clamp": ((-0.5, 0.7), on_cpu(lambda t: t.clamp(-0.5, 0.7))),
+        "InRange": ((-0.5, 0.7), through(lambda t: t.clamp(-0.5, 0.7))),
+        "Affine": ((3.0, 1.0), lambda x: np.float32(3.0) * x + np.float32(1.0)),
+        "RoundBf16": ((), lambda x: (_bf16_bits_reference(x).astype(np.uint32) << 16).view(np.float32)),
+        "Sin": ((), on_cpu(fg.sin)), "Cos": ((), on_cpu(fg.cos)), "Floor": ((), on_cpu(fg.floor)),
+        "Ceil": ((), on_cpu(fg.ceil)), "Round": ((), on_cpu(fg.round)), "Log1p": ((), on_cpu(fg.log1p)),
+        "Expm1": ((), on_cpu(fg.expm1)), "Erf": ((), on_cpu(fg.erf)), "Erfc": ((), on_cpu(fg.erfc)),
+        "Tan": ((), on_cpu(fg.tan)), "Asin": ((), on_cpu(fg.asin)), "Acos": ((), on_cpu(fg.acos)),
+        "Atan": ((), on_cpu(fg.atan)), "Sinh": ((), on_cpu(fg.sinh)), "Cosh": ((), on_cpu(fg.cosh)),
+        "Asinh": ((), on_cpu(fg.asinh)), "Acosh": ((), on_cpu(fg.acosh)), "Atanh": ((), on_cpu(fg.atanh)),
+        "Log2": ((), on_cpu(fg.log2)), "Log10": ((), on_cpu(fg.log10)), "Lgamma": ((), on_cpu(fg.lgamma)),
+        "Digamma": ((), on_cpu(fg.digamma)), "Polygamma": ((2.0,), on_cpu(lambda t: fg.polygamma(2, t))),
+        "Erfinv": ((), on_cpu(fg.erfinv)),
+    }
+    binary: dict[str, Any] = {
+        "Add": on_cpu(lambda a, b: a + b), "Sub": on_cpu(lambda a, b: a - b), "Mul": on_cpu(lambda a, b: a * b),
+        "Div": on_cpu(lambda a, b: a / b), "Pow": on_cpu(lambda a, b: a ** b), "Maximum": on_cpu(fg.maximum),
+        "Minimum": on_cpu(fg.minimum), "Atan2": on_cpu(fg.atan2), "FloorDivide": on_cpu(lambda a, b: a // b),
+        "Remainder": on_cpu(lambda a, b: a % b), "Fmod": on_cpu(lambda a, b: a.fmod(b)),
+        "StandardGammaGrad": on_cpu(lambda a, b: a._standard_gamma_grad(b)),
+    }
+    return unary, binary
+
+
+def _kernel_codes(function: str) -> dict[str, int]:
+    """Op name -> code, from the match arms of `function` in cuda/elementwise.rs."""
+    import re
+
+    source = (Path(__file__).parents[1] / "rust/ferrograd-core/src/cuda/elementwise.rs").read_text()
+    body = source.split(f"fn {function}(")[1].split("\n}\n")[0]
+    return {name: int(code) for name, code in re.findall(r"\w+Op::(\w+)\b[^=]*=> \(?(\d+)", body)}
+
+
+@pytest.mark.skipif(COMPILER is None, reason="needs a C++20 compiler (g++ or clang++)")
+def test_emulated_pointwise_codes_match_the_cpu_backend(tmp_path: Path, rng: np.random.Generator) -> None:
+    """Every unary and binary op code that cuda/elementwise.rs sends to elementwise.cu, run
+    through the kernel's own switch on the host, gives the CPU backend's values (to the device
+    math library's rounding), so a code that selects the wrong formula fails without a GPU."""
+    assert COMPILER is not None
+    binary_path = tmp_path / "elementwise"
+    build = subprocess.run([COMPILER, "-O1", "-std=c++20", "-pthread", "-w", str(PROGRAMS / "elementwise.cpp"), "-o",
+                            str(binary_path)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    unary, binary = _pointwise_references()
+    unary_codes, binary_codes = _kernel_codes("unary_code"), _kernel_codes("binary_code")
+    assert set(unary_codes) == set(unary) and set(binary_codes) == set(binary)
+    a = np.concatenate([rng.uniform(-3, 3, 400), [0.0, -0.0, 1.0, -1.0, 0.5, 2.5, -2.5]]).astype(np.float32)
+    b = np.concatenate([rng.uniform(-3, 3, 400), [1.0, 2.0, -0.5, 3.0, 0.25, 1.5, -2.0]]).astype(np.float32)
+    (tmp_path / "a.bin").write_bytes(a.tobytes())
+    (tmp_path / "b.bin").write_bytes(b.tobytes())
+    requests = [("unary", name, code, unary[name][0]) for name, code in unary_codes.items()]
+    requests += [("binary", name, code, ()) for name, code in binary_codes.items()]
+    lines = [f"{kind} {code} " + " ".join(str(p) for p in (tuple(params) + (0.0, 0.0))[:2])
+             for kind, _, code, params in requests]
+    (tmp_path / "requests.txt").write_text("\n".join(lines) + "\n")
+    run = subprocess.run([str(binary_path)] + [str(tmp_path / f) for f in ("requests.txt", "a.bin", "b.bin", "out.bin")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    results = np.frombuffer((tmp_path / "out.bin").read_bytes(), dtype=np.float32).reshape(len(requests), a.size)
+    for (kind, name, _, _), emulated in zip(requests, results):
+        want = unary[name][1](a) if kind == "unary" else binary[name](a, b)
+        np.testing.assert_array_equal(np.isnan(emulated), np.isnan(want), err_msg=name)
+        finite = ~np.isnan(want)
+        np.testing.assert_allclose(emulated[finite], want[finite], rtol=4e-6, atol=1e-6, err_msg=name)
