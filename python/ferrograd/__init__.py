@@ -61,6 +61,23 @@ from .tensor_functions import (abs, allclose, argmax, argmin, argsort, ceil, chu
 from . import tensor_methods as _tensor_methods
 from . import tensor_scatter as _tensor_scatter
 from . import gamma_functions as _gamma_functions
+from . import torch_aliases as _torch_aliases
+from . import elementwise_forms as _elementwise_forms
+from . import linalg_forms as _linalg_forms
+from . import tensor_layout_forms as _tensor_layout_forms
+from .elementwise_forms import (bitwise_left_shift, bitwise_right_shift, copysign, deg2rad, exp2, float_power, fmax,
+                                fmin, frexp, gcd, isneginf, isposinf, lcm, ldexp, logaddexp2, logit, nextafter,
+                                rad2deg, sinc, xlogy)
+from .linalg_forms import (addbmm, addmv, addr, chain_matmul, cholesky, cholesky_inverse, cholesky_solve, corrcoef,
+                           cov, inner, matrix_exp, matrix_power, pinverse, slogdet, svd, vdot)
+from .tensor_layout_forms import (atleast_1d, atleast_2d, atleast_3d, broadcast_shapes, broadcast_tensors, clone,
+                                  combinations, diagonal, diagonal_scatter, dsplit, histogram, index_add, index_copy,
+                                  index_put, masked_scatter, msort, nanmedian, narrow_copy, neg, positive, ravel,
+                                  scatter_add, scatter_reduce, select_scatter, slice_scatter, t, take, unbind,
+                                  unique_consecutive, unravel_index, vander)
+from .torch_aliases import (absolute, adjoint, angle, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, conj,
+                            conj_physical, divide, fix, ger, greater, greater_equal, is_complex, isreal, less, less_equal,
+                            multiply, negative, not_equal, resolve_conj, resolve_neg, subtract, true_divide)
 from .gamma_functions import digamma, erfinv, lgamma, mvlgamma, polygamma
 from . import autograd as _autograd
 from . import tensor_counting as _tensor_counting
@@ -99,6 +116,10 @@ _tensor_torch_extras.install()
 _tensor_torch_forms.install()
 _tensor_scatter.install()
 _gamma_functions.install()
+_elementwise_forms.install()
+_linalg_forms.install()
+_tensor_layout_forms.install()
+_torch_aliases.install()
 _size.install()
 _printoptions.install()
 
@@ -108,6 +129,17 @@ __all__ = [
     "nansum", "nanmean", "tril_indices", "triu_indices", "diag_embed", "diagflat", "block_diag", "fliplr", "flipud",
     "trapezoid", "trapz", "cumulative_trapezoid", "isin", "signbit", "heaviside",
     "lgamma", "digamma", "polygamma", "mvlgamma", "erfinv",
+    "bitwise_left_shift", "bitwise_right_shift", "copysign", "deg2rad", "exp2", "float_power", "fmax", "fmin", "frexp",
+    "gcd", "isneginf", "isposinf", "lcm", "ldexp", "logaddexp2", "logit", "nextafter", "rad2deg", "sinc", "xlogy",
+    "addbmm", "addmv", "addr", "chain_matmul", "cholesky", "cholesky_inverse", "cholesky_solve", "corrcoef", "cov",
+    "inner", "matrix_exp", "matrix_power", "pinverse", "slogdet", "svd", "vdot",
+    "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_shapes", "broadcast_tensors", "combinations",
+    "diagonal_scatter", "dsplit", "histogram", "index_add", "index_copy", "msort", "nanmedian", "narrow_copy",
+    "positive", "ravel", "select_scatter", "slice_scatter", "take", "unique_consecutive", "unravel_index", "vander",
+    "clone", "t", "neg", "unbind", "diagonal", "scatter_add", "scatter_reduce", "masked_scatter", "index_put",
+    "absolute", "adjoint", "angle", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "conj", "conj_physical",
+    "divide", "fix", "ger", "greater", "greater_equal", "is_complex", "isreal", "less", "less_equal", "multiply",
+    "negative", "not_equal", "resolve_conj", "resolve_neg", "subtract", "true_divide",
     "attacks",
     "cuda",
     "robustness",

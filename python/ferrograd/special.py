@@ -39,8 +39,9 @@ def logit(input: Tensor, eps: Optional[float] = None) -> Tensor:
 
 
 def exp2(input: Tensor) -> Tensor:
-    """2 ** x, elementwise."""
-    return (input * math.log(2.0)).exp()
+    """2 ** x, elementwise, as one correctly rounded power (exp of x ln 2 would round x ln 2 first)."""
+    x = input if input.is_floating_point() else input.float()
+    return (x * 0 + 2.0).pow(x)
 
 
 def expm1(input: Tensor) -> Tensor:
