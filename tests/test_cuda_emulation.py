@@ -150,6 +150,7 @@ def _pointwise_references() -> tuple[dict[str, Any], dict[str, Any]]:
         "Minimum": on_cpu(fg.minimum), "Atan2": on_cpu(fg.atan2), "FloorDivide": on_cpu(lambda a, b: a // b),
         "Remainder": on_cpu(lambda a, b: a % b), "Fmod": on_cpu(lambda a, b: a.fmod(b)),
         "StandardGammaGrad": on_cpu(lambda a, b: a._standard_gamma_grad(b)),
+        "Igamma": on_cpu(lambda a, b: a.igamma(b)), "Igammac": on_cpu(lambda a, b: a.igammac(b)),
     }
     return unary, binary
 

@@ -140,3 +140,47 @@ def test_in_place_forms_and_bad_orders() -> None:
         fg.polygamma(-1, fg.tensor([1.0]))
     with pytest.raises(TypeError, match="polygamma: argument `n` expected a non-negative int, got 1.5"):
         fg.polygamma(1.5, fg.tensor([1.0]))  # type: ignore[arg-type]
+
+
+def test_regularized_incomplete_gamma_matches_scipy(rng: np.random.Generator) -> None:
+    a = np.concatenate([rng.uniform(0.01, 5, 300), 10.0 ** rng.uniform(-2, 4, 200)]).astype(np.float32)
+    x = (a * np.exp(rng.normal(0, 0.7, a.size))).astype(np.float32)
+    a64, x64 = a.astype(np.float64), x.astype(np.float64)
+    lower, upper = fg.igamma(fg.tensor(a), fg.tensor(x)).numpy(), fg.igammac(fg.tensor(a), fg.tensor(x)).numpy()
+    # Within a float32 rounding of the true value, or 1e-12 absolutely where it is tiny.
+    _assert_within_rounding(lower, sp.gammainc(a64, x64), ulps=2.0)
+    _assert_within_rounding(upper, sp.gammaincc(a64, x64), ulps=2.0)
+    np.testing.assert_array_equal(fg.special.gammainc(fg.tensor(a), fg.tensor(x)).numpy(), lower)
+    np.testing.assert_array_equal(fg.special.gammaincc(fg.tensor(a), fg.tensor(x)).numpy(), upper)
+    np.testing.assert_array_equal(fg.tensor(a).igammac(fg.tensor(x)).numpy(), upper)
+
+
+def test_incomplete_gamma_edges_follow_pytorch() -> None:
+    inf, nan = np.inf, np.nan
+    a = fg.tensor([0.0, 0.0, -1.0, 1.0, 1.0, inf, inf, 2.0, nan, 1.0])
+    x = fg.tensor([1.0, 0.0, 1.0, -1.0, 0.0, 1.0, inf, inf, 1.0, nan])
+    np.testing.assert_array_equal(fg.igamma(a, x).numpy(), [1.0, nan, nan, nan, 0.0, 0.0, nan, 1.0, nan, nan])
+    np.testing.assert_array_equal(fg.igammac(a, x).numpy(), [0.0, nan, nan, nan, 1.0, 1.0, nan, 0.0, nan, nan])
+
+
+def test_incomplete_gamma_gradient_is_the_density() -> None:
+    a = np.float32([0.5, 1.0, 3.0, 20.0])
+    x = fg.tensor(np.float32([0.3, 0.0, 2.5, 18.0]), requires_grad=True)
+    fg.igamma(fg.tensor(a), x).sum().backward()
+    x64 = x.detach().numpy().astype(np.float64)
+    density = np.exp((a - 1) * np.log(np.where(x64 > 0, x64, 1.0)) - x64 - sp.gammaln(a.astype(np.float64)))
+    np.testing.assert_allclose(x.grad.numpy(), density, rtol=2e-6)
+    y = fg.tensor(np.float32([2.0]), requires_grad=True)
+    fg.igammac(fg.tensor([3.0]), y).sum().backward()
+    assert y.grad.item() == pytest.approx(-(4.0 * np.exp(-2.0) / 2.0), rel=1e-6)
+    with pytest.raises(NotImplementedError, match=r"igamma: no derivative with respect to `input` \(the shape a\)"):
+        fg.igamma(fg.tensor([2.0], requires_grad=True), fg.tensor([1.0])).sum().backward()
+
+
+def test_gamma_and_chi2_cdfs_use_the_incomplete_gamma() -> None:
+    from scipy import stats
+
+    x = np.float32([0.1, 1.0, 4.0, 12.0])
+    np.testing.assert_allclose(fg.distributions.Gamma(2.5, 0.5).cdf(fg.tensor(x)).numpy(),
+                               stats.gamma(2.5, scale=2.0).cdf(x), rtol=2e-6)
+    np.testing.assert_allclose(fg.distributions.Chi2(3.0).cdf(fg.tensor(x)).numpy(), stats.chi2(3).cdf(x), rtol=2e-6)

@@ -78,7 +78,7 @@ from .tensor_layout_forms import (atleast_1d, atleast_2d, atleast_3d, broadcast_
 from .torch_aliases import (absolute, adjoint, angle, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, conj,
                             conj_physical, divide, fix, ger, greater, greater_equal, is_complex, isreal, less, less_equal,
                             multiply, negative, not_equal, resolve_conj, resolve_neg, subtract, true_divide)
-from .gamma_functions import digamma, erfinv, lgamma, mvlgamma, polygamma
+from .gamma_functions import digamma, erfinv, igamma, igammac, lgamma, mvlgamma, polygamma
 from . import autograd as _autograd
 from . import tensor_counting as _tensor_counting
 from . import tensor_in_place as _tensor_in_place
@@ -128,7 +128,7 @@ __all__ = [
     "distributions",
     "nansum", "nanmean", "tril_indices", "triu_indices", "diag_embed", "diagflat", "block_diag", "fliplr", "flipud",
     "trapezoid", "trapz", "cumulative_trapezoid", "isin", "signbit", "heaviside",
-    "lgamma", "digamma", "polygamma", "mvlgamma", "erfinv",
+    "lgamma", "digamma", "polygamma", "mvlgamma", "erfinv", "igamma", "igammac",
     "bitwise_left_shift", "bitwise_right_shift", "copysign", "deg2rad", "exp2", "float_power", "fmax", "fmin", "frexp",
     "gcd", "isneginf", "isposinf", "lcm", "ldexp", "logaddexp2", "logit", "nextafter", "rad2deg", "sinc", "xlogy",
     "addbmm", "addmv", "addr", "chain_matmul", "cholesky", "cholesky_inverse", "cholesky_solve", "corrcoef", "cov",

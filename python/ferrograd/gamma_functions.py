@@ -1,13 +1,13 @@
 """The gamma family and the inverse error function as PyTorch spells them: ``fg.lgamma``,
-``fg.digamma``, ``fg.polygamma``, ``fg.mvlgamma``, ``fg.erfinv``, their Tensor methods and in-place
-forms. The first four are core kernels (``cpu/gamma_functions.rs``, ``gamma_functions.cuh``),
+``fg.digamma``, ``fg.polygamma``, ``fg.mvlgamma``, ``fg.erfinv``, the regularised incomplete gamma
+functions ``fg.igamma`` / ``fg.igammac``, their Tensor methods and in-place forms. The first four are core kernels (``cpu/gamma_functions.rs``, ``gamma_functions.cuh``),
 evaluated in double and rounded once; each is differentiable (lgamma's derivative is digamma,
 digamma's the trigamma, polygamma's the next order)."""
 
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Any, Callable
 
 from ._core import Tensor
 from .tensor_in_place import _in_place as _write_in_place
@@ -37,6 +37,19 @@ def erfinv(input: Tensor) -> Tensor:
     return input.erfinv()
 
 
+def igamma(input: Any, other: Any) -> Tensor:
+    """P(a, x), the regularised lower incomplete gamma function of shape ``input`` at ``other``
+    (``gammainc``); differentiable in ``other``."""
+    a = input if isinstance(input, Tensor) else other.new_tensor(float(input))
+    return a.igamma(other)
+
+
+def igammac(input: Any, other: Any) -> Tensor:
+    """Q(a, x) = 1 - P(a, x), the regularised upper incomplete gamma function (``gammaincc``)."""
+    a = input if isinstance(input, Tensor) else other.new_tensor(float(input))
+    return a.igammac(other)
+
+
 def mvlgamma(input: Tensor, p: int) -> Tensor:
     """The multivariate log-gamma of dimension ``p``,
     p (p - 1) / 4 log(pi) + sum over i < p of lgamma(x - i / 2); every entry must exceed
@@ -54,7 +67,7 @@ def mvlgamma(input: Tensor, p: int) -> Tensor:
 
 
 def _in_place(name: str, compute: Callable[..., Tensor], doc: str) -> Callable[..., Tensor]:
-    def method(self: Tensor, *args: int) -> Tensor:
+    def method(self: Tensor, *args: Any) -> Tensor:
         return _write_in_place(self, name, None, lambda: compute(self, *args))
 
     method.__name__ = method.__qualname__ = name
@@ -75,6 +88,8 @@ METHODS = (
     _in_place("digamma_", Tensor.digamma, "Replaces each entry with ψ(x), in place."),
     _in_place("polygamma_", Tensor.polygamma, "Replaces each entry with ψ^(n)(x), in place (``t.polygamma_(n)``)."),
     _in_place("erfinv_", Tensor.erfinv, "Replaces each entry with its inverse error function, in place."),
+    _in_place("igamma_", Tensor.igamma, "Replaces each entry a with P(a, other), in place."),
+    _in_place("igammac_", Tensor.igammac, "Replaces each entry a with Q(a, other), in place."),
     _in_place("mvlgamma_", mvlgamma, "Replaces each entry with its multivariate log-gamma of dimension p, in place."),
 )
 

@@ -103,6 +103,16 @@ def multigammaln(input: Tensor, p: int) -> Tensor:
     return gamma_functions.mvlgamma(input, p)
 
 
+def gammainc(input: Any, other: Any) -> Tensor:
+    """P(a, x), the regularised lower incomplete gamma function."""
+    return gamma_functions.igamma(input, other)
+
+
+def gammaincc(input: Any, other: Any) -> Tensor:
+    """Q(a, x) = 1 - P(a, x), the regularised upper incomplete gamma function."""
+    return gamma_functions.igammac(input, other)
+
+
 def erfinv(input: Tensor) -> Tensor:
     """The inverse error function on [-1, 1]."""
     return input.erfinv()
@@ -117,4 +127,4 @@ def sinc(input: Tensor) -> Tensor:
 
 
 __all__ = ["erf", "erfc", "ndtr", "expit", "logit", "exp2", "expm1", "log1p", "xlogy", "logsumexp", "softmax",
-           "log_softmax", "sinc", "gammaln", "digamma", "psi", "polygamma", "multigammaln", "erfinv"]
+           "log_softmax", "sinc", "gammaln", "digamma", "psi", "polygamma", "multigammaln", "erfinv", "gammainc", "gammaincc"]

@@ -98,6 +98,11 @@ class Gamma(Distribution):
         alpha, rate = self.concentration, self.rate
         return alpha * rate.log() + (alpha - 1) * value.log() - rate * value - alpha.lgamma()
 
+    def cdf(self, value: Tensor) -> Tensor:
+        """P(X <= value), the regularised lower incomplete gamma function P(α, β x)."""
+        value = as_tensor(value, self.rate)
+        return self.concentration.igamma(self.rate * value)
+
     def entropy(self) -> Tensor:
         alpha = self.concentration
         value = alpha - self.rate.log() + alpha.lgamma() + (1 - alpha) * alpha.digamma()

@@ -904,6 +904,17 @@ impl PyTensor {
         self.binary(py, z, false, |a, b| a.standard_gamma_grad(b))
     }
 
+    /// P(self, other): the regularised lower incomplete gamma function of shape ``self`` at
+    /// ``other``, differentiable in ``other`` (not in the shape, as in PyTorch).
+    fn igamma(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, other, false, |a, b| a.igamma(b))
+    }
+
+    /// Q(self, other) = 1 - P(self, other): the regularised upper incomplete gamma function.
+    fn igammac(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.binary(py, other, false, |a, b| a.igammac(b))
+    }
+
     fn __floordiv__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         self.binary(py, o, false, |a, b| a.floor_divide(b))
     }

@@ -205,6 +205,30 @@ pub fn standard_gamma_grad(alpha: f32, z: f32) -> f32 {
     (-d_cdf / density) as f32
 }
 
+/// The regularised incomplete gamma functions P(a, x) (`upper` false) and Q(a, x) = 1 - P
+/// (`upper` true), from whichever expansion converges (the series below x = a + 1, the continued
+/// fraction above) and the complement of the other, with PyTorch's edge values: NaN for negative
+/// or NaN arguments and for a = x = 0 or a = x = inf; P = 1 at a = 0 or x = inf; P = 0 at x = 0 or
+/// a = inf.
+pub fn regularized_gamma(a: f32, x: f32, upper: bool) -> f32 {
+    let (a, x) = (f64::from(a), f64::from(x));
+    let nan = a.is_nan() || x.is_nan() || a < 0.0 || x < 0.0;
+    let lower = if nan || (a == 0.0 && x == 0.0) || (a.is_infinite() && x.is_infinite()) {
+        return f32::NAN;
+    } else if a == 0.0 || x.is_infinite() {
+        1.0
+    } else if x == 0.0 || a.is_infinite() {
+        0.0
+    } else if x < a + 1.0 {
+        let p = lower_regularized_gamma(a, x);
+        return (if upper { 1.0 - p } else { p }) as f32;
+    } else {
+        let q = upper_regularized_gamma(a, x);
+        return (if upper { q } else { 1.0 - q }) as f32;
+    };
+    (if upper { 1.0 - lower } else { lower }) as f32
+}
+
 /// P(a, x) = γ(a, x) / Γ(a) by its series x^a e^-x / Γ(a + 1) Σ x^n / ((a+1)...(a+n)), for
 /// x < a + 1.
 fn lower_regularized_gamma(a: f64, x: f64) -> f64 {
@@ -292,6 +316,27 @@ mod tests {
         }
         assert_eq!(erfinv(1.0), f32::INFINITY);
         assert!(erfinv(1.5).is_nan());
+    }
+
+    #[test]
+    fn regularized_gamma_of_the_exponential_is_closed_form() {
+        // P(1, x) = 1 - e^-x; Q(2, x) = (1 + x) e^-x.
+        for &x in &[0.01f32, 0.5, 1.9, 2.1, 7.0, 30.0] {
+            let xd = f64::from(x);
+            assert_eq!(
+                regularized_gamma(1.0, x, false),
+                (-(-xd).exp_m1()) as f32,
+                "{x}"
+            );
+            let q = regularized_gamma(2.0, x, true);
+            assert!(
+                (f64::from(q) - (1.0 + xd) * (-xd).exp()).abs() <= 2e-7 * f64::from(q),
+                "{x}"
+            );
+        }
+        assert!(regularized_gamma(0.0, 0.0, false).is_nan());
+        assert_eq!(regularized_gamma(0.0, 1.0, false), 1.0);
+        assert_eq!(regularized_gamma(f32::INFINITY, 1.0, true), 1.0);
     }
 
     #[test]

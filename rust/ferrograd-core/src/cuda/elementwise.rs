@@ -80,6 +80,8 @@ fn binary_code(op: BinaryOp) -> i32 {
         BinaryOp::Remainder => 9,
         BinaryOp::Fmod => 10,
         BinaryOp::StandardGammaGrad => 11,
+        BinaryOp::Igamma => 12,
+        BinaryOp::Igammac => 13,
     }
 }
 

@@ -28,6 +28,9 @@ pub enum BinaryOp {
     /// dz/dα of a Gamma(α, 1) draw z (a = α, b = z): the reparametrised gamma sample's gradient
     /// (`cpu/gamma_functions.rs`).
     StandardGammaGrad,
+    /// The regularised lower and upper incomplete gamma functions P(a, x) and Q(a, x).
+    Igamma,
+    Igammac,
 }
 
 impl BinaryOp {
@@ -60,6 +63,8 @@ impl BinaryOp {
             // Rust's `%` on floats is C's fmod: exact.
             BinaryOp::Fmod => a % b,
             BinaryOp::StandardGammaGrad => crate::cpu::gamma_functions::standard_gamma_grad(a, b),
+            BinaryOp::Igamma => crate::cpu::gamma_functions::regularized_gamma(a, b, false),
+            BinaryOp::Igammac => crate::cpu::gamma_functions::regularized_gamma(a, b, true),
         }
     }
 
@@ -77,6 +82,8 @@ impl BinaryOp {
             BinaryOp::Remainder => "remainder",
             BinaryOp::Fmod => "fmod",
             BinaryOp::StandardGammaGrad => "standard_gamma_grad",
+            BinaryOp::Igamma => "igamma",
+            BinaryOp::Igammac => "igammac",
         }
     }
 }
@@ -210,7 +217,7 @@ impl Tensor {
                 }
                 Storage::Cpu(CpuStorage::F32(specialise! {
                     Add, Sub, Mul, Div, Pow, Maximum, Minimum, Atan2, FloorDivide, Remainder, Fmod,
-                    StandardGammaGrad
+                    StandardGammaGrad, Igamma, Igammac
                 }))
             }
             (Storage::Cuda(a), Storage::Cuda(b)) => {
@@ -422,7 +429,44 @@ impl Tensor {
             BinaryOp::Remainder => self.remainder(rhs),
             BinaryOp::Fmod => self.fmod(rhs),
             BinaryOp::StandardGammaGrad => self.standard_gamma_grad(rhs),
+            BinaryOp::Igamma => self.igamma(rhs),
+            BinaryOp::Igammac => self.igammac(rhs),
         }
+    }
+
+    /// P(a, x), the regularised lower incomplete gamma function, with a this tensor's entries;
+    /// differentiable in x (its derivative is the gamma density), not in a (as in PyTorch).
+    pub fn igamma(&self, x: &Tensor) -> Result<Tensor> {
+        self.binary(x, BinaryOp::Igamma, |g, a, x| {
+            Ok((None, Some(g.mul(&a.incomplete_gamma_slope("igamma", x)?)?)))
+        })
+    }
+
+    /// Q(a, x) = 1 - P(a, x), the regularised upper incomplete gamma function.
+    pub fn igammac(&self, x: &Tensor) -> Result<Tensor> {
+        self.binary(x, BinaryOp::Igammac, |g, a, x| {
+            Ok((
+                None,
+                Some(g.mul(&a.incomplete_gamma_slope("igammac", x)?)?.neg()?),
+            ))
+        })
+    }
+
+    /// dP(a, x)/dx = x^(a-1) e^-x / Γ(a), recorded (with 0 log 0 = 0, so a = 1 gives e^-x at
+    /// x = 0). The gradient in a has no closed form; PyTorch has none either, so asking for it
+    /// raises.
+    fn incomplete_gamma_slope(&self, op: &str, x: &Tensor) -> Result<Tensor> {
+        if self.requires_grad() {
+            return Err(Error::NotImplemented(format!(
+                "{op}: no derivative with respect to `input` (the shape a), as in PyTorch"
+            )));
+        }
+        let shape_term = self.add_scalar(-1.0)?;
+        let power = shape_term.mul(&x.log()?)?;
+        let power = shape_term
+            .eq_scalar(0.0)?
+            .where_cond(&shape_term.mul_scalar(0.0)?, &power)?;
+        power.sub(x)?.sub(&self.lgamma()?)?.exp()
     }
 
     /// dz/dα for draws `z` (the argument) of Gamma(α, 1) with α this tensor's entries: how a draw

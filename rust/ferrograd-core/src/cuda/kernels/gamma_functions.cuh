@@ -1,5 +1,5 @@
 // The gamma family and the inverse error function for the pointwise kernels (elementwise.cu's
-// unary codes 46-49, binary code 11): the CPU backend's arithmetic (cpu/gamma_functions.rs) in double, rounded once to
+// unary codes 46-49, binary codes 11-13): the CPU backend's arithmetic (cpu/gamma_functions.rs) in double, rounded once to
 // float, so the two backends agree to the last bit wherever their double libraries do. See that
 // file for the algorithms and the pole conventions (PyTorch's). Double precision costs little
 // here: these functions are rare in training steps and bound by memory, not by FP64 throughput.
@@ -156,4 +156,24 @@ __device__ __noinline__ float fg_standard_gamma_grad(float alpha, float z) {
         : -(fg_upper_regularized_gamma(a + h, x) - fg_upper_regularized_gamma(a - h, x)) / (2.0 * h);
     const double density = exp((a - 1.0) * log(x) - x - lgamma(a));
     return (float)(-d_cdf / density);
+}
+
+// P(a, x) (or Q with `upper`), the CPU's edge values: NaN for negative or NaN arguments and for
+// a = x = 0 or a = x = inf; P = 1 at a = 0 or x = inf; P = 0 at x = 0 or a = inf.
+__device__ __noinline__ float fg_regularized_gamma(float af, float xf, bool upper) {
+    const double a = (double)af, x = (double)xf, inf = (double)FG_INF;
+    if (a != a || x != x || a < 0.0 || x < 0.0 || (a == 0.0 && x == 0.0) || (a == inf && x == inf)) return FG_NAN;
+    double lower;
+    if (a == 0.0 || x == inf) {
+        lower = 1.0;
+    } else if (x == 0.0 || a == inf) {
+        lower = 0.0;
+    } else if (x < a + 1.0) {
+        const double p = fg_lower_regularized_gamma(a, x);
+        return (float)(upper ? 1.0 - p : p);
+    } else {
+        const double q = fg_upper_regularized_gamma(a, x);
+        return (float)(upper ? q : 1.0 - q);
+    }
+    return (float)(upper ? 1.0 - lower : lower);
 }
