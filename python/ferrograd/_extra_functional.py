@@ -5,7 +5,9 @@ differentiable ops (values and gradients follow PyTorch's formulas). Re-exported
 from __future__ import annotations
 
 import math
-from typing import Optional, Union
+from typing import Callable, Optional, Union
+
+import numpy as np
 
 from . import _core
 from ._composite_activations import elu, logsigmoid
@@ -18,7 +20,7 @@ __all__ = [
     "selu", "celu", "glu", "softmin", "gumbel_softmax", "hardshrink", "softshrink", "tanhshrink", "threshold",
     "rrelu", "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss", "soft_margin_loss",
     "multilabel_soft_margin_loss", "multi_margin_loss", "pairwise_distance", "triplet_margin_loss",
-    "poisson_nll_loss", "gaussian_nll_loss",
+    "poisson_nll_loss", "gaussian_nll_loss", "triplet_margin_with_distance_loss", "multilabel_margin_loss",
 ]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -250,23 +252,66 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     return (x1 - x2 + eps).norm(p, -1, keepdim)
 
 
+def _triplet_loss(op: str, distance: Callable[[Tensor, Tensor], Tensor], anchor: Tensor, positive: Tensor,
+                  negative: Tensor, margin: float, swap: bool, reduction: str) -> Tensor:
+    _check_reduction(op, reduction)
+    if not margin > 0:
+        raise ValueError(f"{op}: argument `margin` expected a value > 0, got {margin!r}")
+    d_pos = distance(anchor, positive)
+    d_neg = distance(anchor, negative)
+    if swap:
+        d_swap = distance(positive, negative)
+        d_neg = _core.where_(d_swap < d_neg, d_swap, d_neg)
+    return _reduce(op, (margin + d_pos - d_neg).relu(), reduction)
+
+
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2.0,
                         eps: float = 1e-6, swap: bool = False, reduction: str = "mean") -> Tensor:
     """``max(0, margin + d(a, p) - d(a, n))`` with ``d`` = :func:`pairwise_distance`; ``swap``
     uses ``min(d(a, n), d(p, n))`` for the negative distance."""
-    _check_reduction("triplet_margin_loss", reduction)
     if not anchor.ndim == positive.ndim == negative.ndim or anchor.ndim not in (1, 2):
         raise ValueError(f"triplet_margin_loss: arguments `anchor`, `positive` and `negative` expected 1-d or 2-d "
                          f"tensors of one rank, got shapes {list(anchor.shape)}, {list(positive.shape)} and "
                          f"{list(negative.shape)}")
-    if not margin > 0:
-        raise ValueError(f"triplet_margin_loss: argument `margin` expected a value > 0, got {margin!r}")
-    d_pos = pairwise_distance(anchor, positive, p, eps)
-    d_neg = pairwise_distance(anchor, negative, p, eps)
-    if swap:
-        d_swap = pairwise_distance(positive, negative, p, eps)
-        d_neg = _core.where_(d_swap < d_neg, d_swap, d_neg)
-    return _reduce("triplet_margin_loss", (margin + d_pos - d_neg).relu(), reduction)
+    return _triplet_loss("triplet_margin_loss", lambda a, b: pairwise_distance(a, b, p, eps), anchor, positive,
+                         negative, margin, swap, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *,
+                                      distance_function: Optional[Callable[[Tensor, Tensor], Tensor]] = None,
+                                      margin: float = 1.0, swap: bool = False, reduction: str = "mean") -> Tensor:
+    """:func:`triplet_margin_loss` with any ``distance_function(x, y)`` (default
+    :func:`pairwise_distance`), as ``torch.nn.functional.triplet_margin_with_distance_loss``."""
+    return _triplet_loss("triplet_margin_with_distance_loss", distance_function or pairwise_distance, anchor,
+                         positive, negative, margin, swap, reduction)
+
+
+def multilabel_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Multi-label hinge loss over ``input`` [N, C] (or [C]): each sample's target classes are
+    the entries of its int64 ``target`` row before the first -1, and its loss is
+    ``sum_{j target, i not} max(0, 1 - (x[j] - x[i])) / C`` (a class listed twice counts twice,
+    as in PyTorch)."""
+    _check_reduction("multilabel_margin_loss", reduction)
+    if input.ndim not in (1, 2) or tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"multilabel_margin_loss: arguments `input` and `target` expected [N, C] (or [C]) tensors of "
+                         f"one shape, got {list(input.shape)} and {list(target.shape)}")
+    x = input if input.ndim == 2 else input.unsqueeze(0)
+    labels = target.detach().cpu().numpy().reshape(x.shape[0], x.shape[1]).astype(np.int64)
+    n, c = labels.shape
+    listed = np.zeros((n, c), dtype=np.float32)  # how often each class is listed
+    for row in range(n):
+        for label in labels[row]:
+            if label < 0:
+                break
+            if label >= c:
+                raise ValueError(f"multilabel_margin_loss: argument `target` expected class indices in [0, {c}) "
+                                 f"before the first -1, got {label}")
+            listed[row, label] += 1
+    pairs = listed[:, :, None] * (listed == 0)[:, None, :]
+    weight = Tensor.from_numpy(pairs).to(x.device)
+    hinge = (1.0 - x.unsqueeze(2) + x.unsqueeze(1)).relu()
+    loss = (hinge * weight).sum((1, 2)) / c
+    return _reduce("multilabel_margin_loss", loss if input.ndim == 2 else loss.squeeze(0), reduction)
 
 
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False, eps: float = 1e-8,

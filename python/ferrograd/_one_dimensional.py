@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 from . import _core
 from ._conv_padding import pad_end, string_padding
 from ._core import Tensor
+from ._pool_indices import max_pool1d_with_indices
 
 IntOrSingle = Union[int, Sequence[int]]
 
@@ -56,8 +57,12 @@ def conv_transpose1d(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, s
 
 
 def max_pool1d(x: Tensor, kernel_size: IntOrSingle, stride: Optional[IntOrSingle] = None, padding: IntOrSingle = 0,
-               dilation: IntOrSingle = 1, ceil_mode: bool = False) -> Tensor:
-    """Max pooling along the last axis of [N, C, L]; ``stride`` defaults to ``kernel_size``."""
+               dilation: IntOrSingle = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """Max pooling along the last axis of [N, C, L]; ``stride`` defaults to ``kernel_size``; with
+    ``return_indices`` also the position of each maximum."""
+    if return_indices:
+        _as_rows(x, "max_pool1d")
+        return max_pool1d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode)
     k = _single("kernel_size", kernel_size)
     s = k if stride is None else _single("stride", stride)
     return _core.max_pool2d(_as_rows(x, "max_pool1d"), (1, k), (1, s), (0, _single("padding", padding)),

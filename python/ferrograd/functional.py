@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -14,13 +14,20 @@ from ._conv_padding import pad_end, string_padding
 from ._extra_functional import (celu, cosine_embedding_loss, gaussian_nll_loss, glu, gumbel_softmax, hardshrink,
                                 hinge_embedding_loss, margin_ranking_loss, multi_margin_loss,
                                 multilabel_soft_margin_loss, pairwise_distance, poisson_nll_loss, rrelu, selu,
-                                soft_margin_loss, softmin, softshrink, tanhshrink, threshold, triplet_margin_loss)
+                                soft_margin_loss, softmin, softshrink, tanhshrink, threshold, triplet_margin_loss,
+                                multilabel_margin_loss, triplet_margin_with_distance_loss)
 from ._group_norm import group_norm, instance_norm
 from ._local_response_norm import local_response_norm
 from ._one_dimensional import avg_pool1d, conv1d, conv_transpose1d, max_pool1d
 from ._three_dimensional import adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, conv3d, max_pool3d
 from ._embedding_bag import embedding_bag
 from ._ctc_loss import ctc_loss
+from ._functional_aliases import (celu_, elu_, hardtanh_, leaky_relu_, native_channel_shuffle, relu_, rrelu_,
+                                  selu_, threshold_, upsample, upsample_bilinear, upsample_nearest)
+from ._dropout_variants import alpha_dropout, dropout1d, dropout2d, dropout3d, feature_alpha_dropout
+from ._lp_pool import lp_pool1d, lp_pool2d, lp_pool3d
+from ._pool_indices import (max_pool1d_with_indices, max_pool2d_with_indices, max_unpool1d, max_unpool2d,
+                            max_unpool3d)
 from ._composed_layers_functional import (adaptive_avg_pool1d, adaptive_max_pool1d, bilinear, channel_shuffle, pdist,
                                           rms_norm, softsign)
 from ._padding_modes import PADDING_MODES, crop_negative, pad_by_mode
@@ -45,6 +52,11 @@ __all__ = [
     "rrelu", "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss", "soft_margin_loss",
     "multilabel_soft_margin_loss", "multi_margin_loss", "pairwise_distance", "triplet_margin_loss",
     "poisson_nll_loss", "gaussian_nll_loss", "fold", "grid_sample", "affine_grid",
+    "celu_", "elu_", "hardtanh_", "leaky_relu_", "native_channel_shuffle", "relu_", "rrelu_", "selu_", "threshold_",
+    "upsample", "upsample_bilinear", "upsample_nearest", "alpha_dropout", "dropout1d", "dropout2d", "dropout3d",
+    "feature_alpha_dropout", "lp_pool1d", "lp_pool2d", "lp_pool3d", "max_pool1d_with_indices",
+    "max_pool2d_with_indices", "max_unpool1d", "max_unpool2d", "max_unpool3d", "multilabel_margin_loss",
+    "triplet_margin_with_distance_loss",
 ]
 
 IntOrPair = Union[int, Tuple[int, int]]
@@ -213,8 +225,12 @@ def max_pool2d(
     padding: IntOrPair = 0,
     dilation: IntOrPair = 1,
     ceil_mode: bool = False,
-) -> Tensor:
-    """Max pooling; ``stride`` defaults to ``kernel_size``."""
+    return_indices: bool = False,
+) -> Any:
+    """Max pooling; ``stride`` defaults to ``kernel_size``; with ``return_indices`` also the
+    position of each maximum in its input plane (for :func:`max_unpool2d`)."""
+    if return_indices:
+        return max_pool2d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode)
     k = _pair("kernel_size", kernel_size)
     s = k if stride is None else _pair("stride", stride)
     return _core.max_pool2d(x, k, s, _pair("padding", padding), _pair("dilation", dilation), ceil_mode)

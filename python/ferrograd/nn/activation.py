@@ -11,7 +11,7 @@ from typing import Sequence
 from .. import _core
 from .._core import Tensor
 from .. import functional as F
-from ..tensor_in_place import in_place_result
+from .._dropout_variants import _alpha_dropout, _channel_dropout
 from .module import Module
 
 
@@ -176,9 +176,8 @@ class Unflatten(Module):
 
 
 class _ChannelDropout(Module):
-    """Channel dropout while training: each (sample, channel) slice of an [N, C, *spatial] (or
-    [C, *spatial]) input is zeroed with probability ``p`` and the rest scaled by ``1 / (1 - p)``;
-    the identity in eval mode. The masks come from the seeded generator, as ``Dropout``'s do."""
+    """Channel dropout while training (:func:`ferrograd.functional.dropout2d` and its 1-D and
+    3-D forms); the identity in eval mode."""
 
     _spatial = 2
     _layouts = "[N, C, H, W] or [C, H, W]"
@@ -190,13 +189,8 @@ class _ChannelDropout(Module):
         self.p, self.inplace = p, inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.ndim not in (self._spatial + 1, self._spatial + 2):
-            raise ValueError(f"{type(self).__name__}: expected a {self._layouts} input, got shape {list(x.shape)}")
-        if not self.training or self.p == 0.0:
-            return x
-        planes = list(x.shape[:-self._spatial]) + [1] * self._spatial
-        keep = F.dropout(_core.full(planes, 1.0, x.dtype, x.device, False), self.p, True)
-        return in_place_result(x, x * keep, self.inplace, type(self).__name__)
+        return _channel_dropout(type(self).__name__, x, self._spatial, self._layouts, self.p, self.training,
+                               self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -212,8 +206,6 @@ class Dropout1d(_ChannelDropout):
 class Dropout2d(_ChannelDropout):
     """Channel dropout over [N, C, H, W] (or [C, H, W]) inputs."""
 
-    _spatial = 2
-
 
 class Dropout3d(_ChannelDropout):
     """Channel dropout over [N, C, D, H, W] (or [C, D, H, W]) inputs."""
@@ -222,33 +214,15 @@ class Dropout3d(_ChannelDropout):
     _layouts = "[N, C, D, H, W] or [C, D, H, W]"
 
 
-class AlphaDropout(Module):
-    """Dropout for self-normalising (SELU) networks while training: dropped entries take SELU's
-    negative saturation value, then an affine map restores zero mean and unit variance; the
-    identity in eval mode. ``FeatureAlphaDropout`` drops whole channels."""
+class AlphaDropout(_ChannelDropout):
+    """Dropout for self-normalising (SELU) networks while training
+    (:func:`ferrograd.functional.alpha_dropout`); the identity in eval mode.
+    ``FeatureAlphaDropout`` drops whole channels."""
 
     _channels = False
 
-    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
-        super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"{type(self).__name__}: argument `p` expected a probability in [0, 1], got {p}")
-        self.p, self.inplace = p, inplace
-
     def forward(self, x: Tensor) -> Tensor:
-        if not self.training or self.p == 0.0:
-            return x
-        if self.p == 1.0:
-            return in_place_result(x, x * 0.0, self.inplace, type(self).__name__)
-        saturation = -1.0507009873554804934193349852946 * 1.6732632423543772848170429916717
-        a = ((1 - self.p) * (1 + self.p * saturation**2)) ** -0.5
-        shape = list(x.shape[:2]) + [1] * (x.ndim - 2) if self._channels and x.ndim > 2 else list(x.shape)
-        keep = (F.dropout(_core.full(shape, 1.0, x.dtype, x.device, False), self.p, True) != 0).to(x.dtype)
-        out = (x * keep + saturation * (1 - keep)) * a - a * saturation * self.p
-        return in_place_result(x, out, self.inplace, type(self).__name__)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return _alpha_dropout(type(self).__name__, x, self.p, self.training, self.inplace, self._channels)
 
 
 class FeatureAlphaDropout(AlphaDropout):

@@ -67,7 +67,7 @@ class Conv2d(Module):
 
     def _forward_relu_max_pool(self, x: Tensor, pool: "MaxPool2d") -> Optional[Tensor]:
         if (type(self).forward is not Conv2d.forward or type(pool).forward is not MaxPool2d.forward
-                or self._native_padding is None):
+                or pool.return_indices or self._native_padding is None):
             return None  # a subclass with its own forward, or an uneven 'same' padding, runs unfused
         return _core.conv2d(self._formatted(x), self.weight, self.bias, self.stride, self._native_padding,
                             self.dilation, self.groups, relu=True, max_pool=pool._window())

@@ -3,7 +3,7 @@ over its :mod:`ferrograd.functional` counterpart."""
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from .. import functional as F
 from .._core import Tensor
@@ -13,6 +13,7 @@ __all__ = [
     "SELU", "CELU", "GLU", "Softmin", "Hardshrink", "Softshrink", "Tanhshrink", "Threshold", "RReLU",
     "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
     "MultiMarginLoss", "TripletMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss", "CTCLoss",
+    "MultiLabelMarginLoss", "TripletMarginWithDistanceLoss",
 ]
 
 
@@ -253,6 +254,33 @@ class GaussianNLLLoss(Module):
 
     def forward(self, input: Tensor, target: Tensor, var: Union[Tensor, float]) -> Tensor:
         return F.gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
+
+
+class MultiLabelMarginLoss(Module):
+    """Multi-label hinge loss (:func:`ferrograd.functional.multilabel_margin_loss`)."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = _reduction("MultiLabelMarginLoss", reduction)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.multilabel_margin_loss(input, target, self.reduction)
+
+
+class TripletMarginWithDistanceLoss(Module):
+    """Triplet loss with any distance (:func:`ferrograd.functional.triplet_margin_with_distance_loss`)."""
+
+    def __init__(self, *, distance_function: Optional[Callable[[Tensor, Tensor], Tensor]] = None, margin: float = 1.0,
+                 swap: bool = False, reduction: str = "mean") -> None:
+        super().__init__()
+        if not margin > 0:
+            raise ValueError(f"TripletMarginWithDistanceLoss: argument `margin` expected a value > 0, got {margin!r}")
+        self.distance_function, self.margin, self.swap = distance_function, margin, swap
+        self.reduction = _reduction("TripletMarginWithDistanceLoss", reduction)
+
+    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+        return F.triplet_margin_with_distance_loss(anchor, positive, negative, distance_function=self.distance_function,
+                                                   margin=self.margin, swap=self.swap, reduction=self.reduction)
 
 
 class CTCLoss(Module):

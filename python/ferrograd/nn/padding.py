@@ -135,3 +135,50 @@ class CircularPad2d(_PadNd):
 
     def __init__(self, padding: Union[int, Tuple[int, int, int, int]]) -> None:
         super().__init__(padding)
+
+
+class ZeroPad3d(_PadNd):
+    """Pads the last three axes with zeros by ``padding``: an int (every side) or
+    (left, right, top, bottom, front, back)."""
+
+    _axes = 3
+
+    def __init__(self, padding: Union[int, Tuple[int, int, int, int, int, int]]) -> None:
+        super().__init__(padding)
+
+
+class ConstantPad3d(_ConstantPadNd):
+    """Pads the last three axes with ``value`` by ``padding``: an int (every side) or
+    (left, right, top, bottom, front, back)."""
+
+    _axes = 3
+
+    def __init__(self, padding: Union[int, Tuple[int, int, int, int, int, int]], value: float) -> None:
+        super().__init__(padding, value)
+
+
+class ReflectionPad3d(_PadNd):
+    """Pads the last three axes of a 4-d or 5-d input by their reflection about the edges."""
+
+    _axes, _mode = 3, "reflect"
+
+    def __init__(self, padding: Union[int, Tuple[int, int, int, int, int, int]]) -> None:
+        super().__init__(padding)
+
+
+class ReplicationPad3d(_PadNd):
+    """Pads the last three axes of a 4-d or 5-d input by repeating their edge elements."""
+
+    _axes, _mode = 3, "replicate"
+
+    def __init__(self, padding: Union[int, Tuple[int, int, int, int, int, int]]) -> None:
+        super().__init__(padding)
+
+
+class CircularPad3d(_PadNd):
+    """Pads the last three axes of a 4-d or 5-d input by wrapping around."""
+
+    _axes, _mode = 3, "circular"
+
+    def __init__(self, padding: Union[int, Tuple[int, int, int, int, int, int]]) -> None:
+        super().__init__(padding)

@@ -15,12 +15,14 @@ class MaxPool2d(Module):
     """Max pooling; ``stride`` defaults to ``kernel_size``."""
 
     def __init__(self, kernel_size: IntOrPair, stride: Optional[IntOrPair] = None, padding: IntOrPair = 0, dilation: IntOrPair = 1,
-                 ceil_mode: bool = False) -> None:
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
         super().__init__()
         self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode = kernel_size, stride, padding, dilation, ceil_mode
+        self.return_indices = return_indices
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+    def forward(self, x: Tensor) -> Any:
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
 
     def _window(self) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int], bool]:
         """(kernel, stride, padding, dilation, ceil_mode) as pairs, checked."""
@@ -29,6 +31,8 @@ class MaxPool2d(Module):
         return k, s, _pair("padding", self.padding), _pair("dilation", self.dilation), bool(self.ceil_mode)
 
     def _to_layer(self) -> _core.Layer:
+        if self.return_indices:
+            return super()._to_layer()  # a (values, indices) pair: the Python call
         return _core.Layer.max_pool2d(*self._window())
 
     def extra_repr(self) -> str:
@@ -121,12 +125,14 @@ class MaxPool1d(Module):
     """Max pooling over [N, C, L]; ``stride`` defaults to ``kernel_size``."""
 
     def __init__(self, kernel_size: int, stride: Optional[int] = None, padding: int = 0, dilation: int = 1,
-                 ceil_mode: bool = False) -> None:
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
         super().__init__()
         self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode = kernel_size, stride, padding, dilation, ceil_mode
+        self.return_indices = return_indices
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+    def forward(self, x: Tensor) -> Any:
+        return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
@@ -146,3 +152,68 @@ class AvgPool1d(Module):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
+
+
+class _MaxUnpoolNd(Module):
+    """The inverse of max pooling with indices: ``forward(input, indices, output_size=None)``
+    puts each value back where its maximum was, zeros elsewhere."""
+
+    _unpool = staticmethod(F.max_unpool2d)
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+    def forward(self, input: Tensor, indices: Tensor, output_size: Optional[Sequence[int]] = None) -> Tensor:
+        return type(self)._unpool(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """:func:`ferrograd.functional.max_unpool1d` as a layer."""
+
+    _unpool = staticmethod(F.max_unpool1d)
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """:func:`ferrograd.functional.max_unpool2d` as a layer."""
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """:func:`ferrograd.functional.max_unpool3d` as a layer."""
+
+    _unpool = staticmethod(F.max_unpool3d)
+
+
+class _LPPoolNd(Module):
+    """Power-average pooling: (Σ x^p over each window)^(1/p)."""
+
+    _pool = staticmethod(F.lp_pool2d)
+
+    def __init__(self, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.norm_type, self.kernel_size, self.stride, self.ceil_mode = norm_type, kernel_size, stride, ceil_mode
+
+    def forward(self, x: Tensor) -> Tensor:
+        return type(self)._pool(x, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+    def extra_repr(self) -> str:
+        return f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}"
+
+
+class LPPool1d(_LPPoolNd):
+    """:func:`ferrograd.functional.lp_pool1d` as a layer."""
+
+    _pool = staticmethod(F.lp_pool1d)
+
+
+class LPPool2d(_LPPoolNd):
+    """:func:`ferrograd.functional.lp_pool2d` as a layer."""
+
+
+class LPPool3d(_LPPoolNd):
+    """:func:`ferrograd.functional.lp_pool3d` as a layer."""
+
+    _pool = staticmethod(F.lp_pool3d)
