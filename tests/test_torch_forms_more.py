@@ -326,3 +326,50 @@ def test_counting_and_ordering_functions(rng: np.random.Generator) -> None:
     want = np.zeros((7, 3))
     np.fill_diagonal(want, 1.0, wrap=True)
     np.testing.assert_array_equal(tall.numpy(), want)
+
+
+def test_gradient_matches_numpy(rng: np.random.Generator) -> None:
+    f = rng.normal(size=(5, 7)).astype(np.float32)
+    for kwargs, np_args in [({}, ()), ({"spacing": 0.5}, (0.5,)), ({"spacing": [2.0, 0.25]}, (2.0, 0.25))]:
+        for edge_order in (1, 2):
+            ours = fg.gradient(_t(f), edge_order=edge_order, **kwargs)
+            theirs = np.gradient(f.astype(np.float64), *np_args, edge_order=edge_order)
+            for a, b in zip(ours, theirs):
+                np.testing.assert_allclose(a.numpy(), b, rtol=1e-5, atol=1e-5)
+    x = np.cumsum(rng.uniform(0.1, 1.0, 7))
+    (along,) = fg.gradient(_t(f), spacing=[_t(x)], dim=1, edge_order=2)
+    np.testing.assert_allclose(along.numpy(), np.gradient(f.astype(np.float64), x, axis=1, edge_order=2), rtol=1e-4,
+                               atol=1e-4)
+    t = _t(f, requires_grad=True)
+    fg.gradient(t, dim=0)[0].sum().backward()
+    assert t.grad.shape == (5, 7)
+    with pytest.raises(RuntimeError, match="gradient: each dimension expected at least edge_order"):
+        fg.gradient(fg.ones(2), edge_order=2)
+
+
+def test_index_reduce_range_and_small_forms(rng: np.random.Generator) -> None:
+    base = rng.normal(size=(4, 3)).astype(np.float32)
+    source = rng.normal(size=(5, 3)).astype(np.float32)
+    index = np.array([0, 2, 0, 3, 2])
+    for reduce, combine in (("amax", np.maximum), ("amin", np.minimum)):
+        want = base.copy()
+        for row, target in enumerate(index):
+            want[target] = combine(want[target], source[row])
+        got = fg.index_reduce(_t(base), 0, fg.tensor(index), _t(source), reduce)
+        np.testing.assert_array_equal(got.numpy(), want)
+    want = base.copy()
+    for target in set(index):
+        rows = source[index == target]
+        want[target] = (base[target] + rows.sum(0)) / (len(rows) + 1)
+    np.testing.assert_allclose(_t(base).index_reduce(0, fg.tensor(index), _t(source), "mean").numpy(), want,
+                               rtol=1e-6, atol=1e-7)
+    with pytest.raises(ValueError, match="index_reduce: argument `reduce` expected 'mean', 'amax' or 'amin'"):
+        fg.index_reduce(_t(base), 0, fg.tensor(index), _t(source), "prod")
+    np.testing.assert_allclose(fg.range(1, 4).numpy(), [1, 2, 3, 4])
+    np.testing.assert_allclose(fg.range(0, 1, 0.25).numpy(), [0, 0.25, 0.5, 0.75, 1.0])
+    assert fg.is_nonzero(fg.tensor([3.0])) and not fg.is_nonzero(fg.tensor(0.0))
+    np.testing.assert_array_equal(fg.repeat_interleave(fg.tensor([1, 2]), 2).numpy(), [1, 1, 2, 2])
+    points = rng.normal(size=(5, 3)).astype(np.float32)
+    from scipy.spatial.distance import pdist
+
+    np.testing.assert_allclose(fg.pdist(_t(points)).numpy(), pdist(points), rtol=1e-5)

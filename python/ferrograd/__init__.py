@@ -71,10 +71,13 @@ from .elementwise_forms import (bitwise_left_shift, bitwise_right_shift, copysig
 from .linalg_forms import (addbmm, addmv, addr, chain_matmul, cholesky, cholesky_inverse, cholesky_solve, corrcoef,
                            cov, inner, matrix_exp, matrix_power, pinverse, slogdet, svd, vdot)
 from .tensor_layout_forms import (atleast_1d, atleast_2d, atleast_3d, broadcast_shapes, broadcast_tensors, clone,
-                                  combinations, diagonal, diagonal_scatter, dsplit, histogram, index_add, index_copy,
-                                  index_put, masked_scatter, msort, nanmedian, narrow_copy, neg, positive, ravel,
-                                  scatter_add, scatter_reduce, select_scatter, slice_scatter, t, take, unbind,
-                                  unique_consecutive, unravel_index, vander)
+                                  combinations, diagonal, diagonal_scatter, dsplit, gradient, histogram, index_add,
+                                  index_copy, index_put, index_reduce, is_nonzero, masked_scatter, msort, nanmedian,
+                                  narrow_copy, neg, positive, ravel, repeat_interleave, scatter_add, scatter_reduce,
+                                  select_scatter, slice_scatter, t, take, unbind, unique_consecutive, unravel_index,
+                                  vander)
+from .tensor_layout_forms import inclusive_range as range
+from .functional import pdist
 from .torch_aliases import (absolute, adjoint, angle, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, conj,
                             conj_physical, divide, fix, ger, greater, greater_equal, is_complex, isreal, less, less_equal,
                             multiply, negative, not_equal, resolve_conj, resolve_neg, subtract, true_divide)
@@ -137,6 +140,7 @@ __all__ = [
     "diagonal_scatter", "dsplit", "histogram", "index_add", "index_copy", "msort", "nanmedian", "narrow_copy",
     "positive", "ravel", "select_scatter", "slice_scatter", "take", "unique_consecutive", "unravel_index", "vander",
     "clone", "t", "neg", "unbind", "diagonal", "scatter_add", "scatter_reduce", "masked_scatter", "index_put",
+    "gradient", "index_reduce", "is_nonzero", "repeat_interleave", "range", "pdist",
     "absolute", "adjoint", "angle", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "conj", "conj_physical",
     "divide", "fix", "ger", "greater", "greater_equal", "is_complex", "isreal", "less", "less_equal", "multiply",
     "negative", "not_equal", "resolve_conj", "resolve_neg", "subtract", "true_divide",

@@ -18,9 +18,10 @@ from typing import Any, Callable, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
-from ._core import Tensor, stack, where_ as where
+from ._core import Tensor, cat, stack, where_ as where
 from .tensor_in_place import _in_place
 from .tensor_methods import _axis, _host
+from .tensor_scatter import scatter_reduce
 from .tensor_structure import scatter
 from .tensor_torch_forms import _require_tensor, select
 
@@ -136,6 +137,18 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
     """A copy of ``input`` whose slices along ``dim`` at the positions ``index`` are ``source``'s."""
     axis, full = _index_along("index_copy", input, dim, index, source)
     return scatter(input, axis, full, source)
+
+
+def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                 include_self: bool = True) -> Tensor:
+    """A copy of ``input`` with ``source``'s slices along ``dim`` reduced into the slices at
+    ``index`` ("mean", "amax" or "amin"; "prod" is not supported), ``input``'s own entries taking
+    part unless ``include_self`` is False."""
+    axis, full = _index_along("index_reduce", input, dim, index, source)
+    if reduce not in ("mean", "amax", "amin"):
+        raise ValueError(f"index_reduce: argument `reduce` expected 'mean', 'amax' or 'amin', got {reduce!r}"
+                         + (" ('prod' is not supported)" if reduce == "prod" else ""))
+    return scatter_reduce(input, axis, full, source, reduce, include_self=include_self)
 
 
 def index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: float = 1) -> Tensor:
@@ -391,6 +404,78 @@ scatter_add = _method_form("scatter_add")
 scatter_reduce = _method_form("scatter_reduce")
 masked_scatter = _method_form("masked_scatter")
 index_put = _method_form("index_put")
+repeat_interleave = _method_form("repeat_interleave")
+
+
+
+def gradient(input: Tensor, *, spacing: Any = 1, dim: Any = None, edge_order: int = 1) -> tuple[Tensor, ...]:
+    """Estimates of the derivative along each of ``dim`` (every axis by default), as numpy's and
+    PyTorch's ``gradient``: second-order central differences inside, first- or second-order
+    (``edge_order``) one-sided ones at the ends. ``spacing`` is one step for every axis, one step
+    per axis, or one coordinate tensor per axis (unevenly spaced samples)."""
+    axes = list(range(input.ndim)) if dim is None else [dim] if isinstance(dim, int) else list(dim)
+    axes = [_axis(input, a, "gradient") for a in axes]
+    if edge_order not in (1, 2):
+        raise ValueError(f"gradient: argument `edge_order` expected 1 or 2, got {edge_order!r}")
+    steps = list(spacing) if isinstance(spacing, (list, tuple)) else [spacing] * len(axes)
+    if len(steps) != len(axes):
+        raise RuntimeError(f"gradient: argument `spacing` expected one value per dimension ({len(axes)}), got "
+                           f"{len(steps)}")
+    return tuple(_gradient_along(input, axis, step, edge_order) for axis, step in zip(axes, steps))
+
+
+def _gradient_along(f: Tensor, axis: int, step: Any, edge_order: int) -> Tensor:
+    n = f.shape[axis]
+    if n < edge_order + 1:
+        raise RuntimeError(f"gradient: each dimension expected at least edge_order + 1 = {edge_order + 1} samples, "
+                           f"got {n} along dimension {axis}")
+
+    def part(start: int, length: int) -> Tensor:
+        return f.narrow(axis, start, length)
+
+    def along(values: np.ndarray) -> Tensor:
+        shape = [1] * f.ndim
+        shape[axis] = -1
+        return _on(values.astype(np.float32).reshape(shape), f)
+
+    if isinstance(step, Tensor):
+        x = _host(step).astype(np.float64)
+        if x.shape != (n,):
+            raise RuntimeError(f"gradient: coordinates along dimension {axis} expected {n} values, got shape "
+                               f"{list(x.shape)}")
+        h = np.diff(x)
+    else:
+        h = np.full(n - 1, float(step))
+    left, right = h[:-1], h[1:]
+    # Interior: weights for f[i-1], f[i], f[i+1] of the second-order formula for uneven steps.
+    a = -right / (left * (left + right))
+    b = (right - left) / (left * right)
+    c = left / (right * (left + right))
+    interior = part(0, n - 2) * along(a) + part(1, n - 2) * along(b) + part(2, n - 2) * along(c)
+    if edge_order == 1:
+        first = (part(1, 1) - part(0, 1)) / float(h[0])
+        last = (part(n - 1, 1) - part(n - 2, 1)) / float(h[-1])
+    else:
+        h1, h2 = h[0], h[1]
+        first = (part(0, 1) * float(-(2 * h1 + h2) / (h1 * (h1 + h2))) + part(1, 1) * float((h1 + h2) / (h1 * h2))
+                 - part(2, 1) * float(h1 / (h2 * (h1 + h2))))
+        h1, h2 = h[-2], h[-1]
+        last = (part(n - 3, 1) * float(h2 / (h1 * (h1 + h2))) - part(n - 2, 1) * float((h1 + h2) / (h1 * h2))
+                + part(n - 1, 1) * float((2 * h2 + h1) / (h2 * (h1 + h2))))
+    return cat([first, interior, last], axis)
+
+
+def inclusive_range(start: float, end: float, step: float = 1, *, dtype: Optional[str] = None, device: str = "cpu",
+                    requires_grad: bool = False) -> Tensor:
+    """Values from ``start`` to ``end`` inclusive in steps of ``step`` (float32 by default), as the
+    deprecated ``torch.range``; ``arange`` excludes the end."""
+    if step == 0:
+        raise ValueError("range: argument `step` expected a non-zero value, got 0")
+    count = int(np.floor((end - start) / step)) + 1
+    values = start + step * np.arange(max(count, 0), dtype=np.float64)
+    out = _on(values.astype(np.float32), Tensor.from_numpy(np.zeros(1, np.float32)).to(device))
+    out = out.to(dtype) if dtype is not None else out
+    return out.requires_grad_(True) if requires_grad else out
 
 
 def positive(input: Tensor) -> Tensor:
@@ -402,7 +487,7 @@ METHODS: dict[str, Any] = {
     **{f.__name__: f for f in (ravel, msort, take, dsplit, index_add, index_copy, index_add_, index_copy_,
                                diagonal_scatter, select_scatter, slice_scatter, unique_consecutive, nanmedian,
                                histogram, fill_diagonal_, sum_to_size, get_device, is_signed, is_nonzero,
-                               is_same_size, narrow_copy, split_with_sizes, positive)},
+                               is_same_size, narrow_copy, split_with_sizes, positive, index_reduce)},
 }
 PROPERTIES = {"nbytes": _nbytes, "itemsize": _itemsize, "is_cpu": _is_cpu}
 
