@@ -142,7 +142,9 @@ def _pointwise_references() -> tuple[dict[str, Any], dict[str, Any]]:
         "Asinh": ((), on_cpu(fg.asinh)), "Acosh": ((), on_cpu(fg.acosh)), "Atanh": ((), on_cpu(fg.atanh)),
         "Log2": ((), on_cpu(fg.log2)), "Log10": ((), on_cpu(fg.log10)), "Lgamma": ((), on_cpu(fg.lgamma)),
         "Digamma": ((), on_cpu(fg.digamma)), "Polygamma": ((2.0,), on_cpu(lambda t: fg.polygamma(2, t))),
-        "Erfinv": ((), on_cpu(fg.erfinv)),
+        "Erfinv": ((), on_cpu(fg.erfinv)), "BesselI0": ((), on_cpu(fg.special.i0)),
+        "BesselI0e": ((), on_cpu(fg.special.i0e)), "BesselI1": ((), on_cpu(fg.special.i1)),
+        "BesselI1e": ((), on_cpu(fg.special.i1e)),
     }
     binary: dict[str, Any] = {
         "Add": on_cpu(lambda a, b: a + b), "Sub": on_cpu(lambda a, b: a - b), "Mul": on_cpu(lambda a, b: a * b),

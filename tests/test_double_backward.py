@@ -50,6 +50,9 @@ UNARY = {
     "polygamma": (lambda x: (x.abs() + 0.5).polygamma(2),
                   lambda x: jax.scipy.special.polygamma(2, jnp.abs(x) + 0.5)),
     "erfinv": (lambda x: (x * 0.3).tanh().erfinv(), lambda x: jax.scipy.special.erfinv(jnp.tanh(x * 0.3))),
+    "bessel": (lambda x: x.i0() * (x + 0.3).i1() + (x * 2).i0e() * (x - 0.2).i1e(),
+               lambda x: (jax.scipy.special.i0(x) * jax.scipy.special.i1(x + 0.3)
+                          + jax.scipy.special.i0e(x * 2) * jax.scipy.special.i1e(x - 0.2))),
     "gelu": (lambda x: F.gelu(x), lambda x: jax.nn.gelu(x, approximate=False)),
     "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), lambda x: jax.nn.gelu(x, approximate=True)),
     "silu": (lambda x: F.silu(x), jax.nn.silu),

@@ -184,3 +184,35 @@ def test_gamma_and_chi2_cdfs_use_the_incomplete_gamma() -> None:
     np.testing.assert_allclose(fg.distributions.Gamma(2.5, 0.5).cdf(fg.tensor(x)).numpy(),
                                stats.gamma(2.5, scale=2.0).cdf(x), rtol=2e-6)
     np.testing.assert_allclose(fg.distributions.Chi2(3.0).cdf(fg.tensor(x)).numpy(), stats.chi2(3).cdf(x), rtol=2e-6)
+
+
+def test_bessel_functions_are_within_a_rounding_of_scipy(rng: np.random.Generator) -> None:
+    x = np.concatenate([rng.uniform(-30, 30, 400), 10.0 ** rng.uniform(-5, 1.9, 200) * rng.choice([-1, 1], 200),
+                        [0.0, 29.999998, 30.000002, 85.0, 1e4, -1e6]]).astype(np.float32)
+    x64 = x.astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        want = {"i0": sp.i0(x64), "i0e": sp.i0e(x64), "i1": sp.i1(x64), "i1e": sp.i1e(x64)}
+        want = {name: np.where(np.abs(v) > np.finfo(np.float32).max, np.sign(v) * np.inf, v) for name, v in want.items()}
+    for name, values in want.items():
+        _assert_within_rounding(getattr(fg.special, name)(fg.tensor(x)).numpy(), values, ulps=2.0)
+    np.testing.assert_array_equal(fg.i0(fg.tensor(x)).numpy(), fg.special.i0(fg.tensor(x)).numpy())
+    edges = fg.tensor([np.inf, -np.inf, np.nan])
+    np.testing.assert_array_equal(fg.special.i0(edges).numpy(), [np.inf, np.inf, np.nan])
+    np.testing.assert_array_equal(fg.special.i1(edges).numpy(), [np.inf, -np.inf, np.nan])
+    np.testing.assert_array_equal(fg.special.i0e(edges).numpy(), [0.0, 0.0, np.nan])
+
+
+def test_bessel_gradients(rng: np.random.Generator) -> None:
+    x = np.concatenate([rng.uniform(-6, 6, 30), [0.0]]).astype(np.float32)
+    x64 = x.astype(np.float64)
+    safe = np.where(x64 == 0, 1.0, x64)
+    derivatives = {
+        "i0": sp.i1(x64),
+        "i0e": sp.i1e(x64) - np.sign(x64) * sp.i0e(x64),
+        "i1": np.where(x64 == 0, 0.5, sp.i0(x64) - sp.i1(x64) / safe),
+        "i1e": np.where(x64 == 0, 0.5, sp.i0e(x64) - sp.i1e(x64) * (np.sign(x64) + 1 / safe)),
+    }
+    for name, derivative in derivatives.items():
+        t = fg.tensor(x, requires_grad=True)
+        getattr(fg.special, name)(t).sum().backward()
+        np.testing.assert_allclose(t.grad.numpy(), derivative, rtol=3e-6, atol=1e-7, err_msg=name)

@@ -78,6 +78,7 @@ from .tensor_layout_forms import (atleast_1d, atleast_2d, atleast_3d, broadcast_
                                   vander)
 from .tensor_layout_forms import inclusive_range as range
 from .functional import pdist
+from .special import i0
 from .torch_aliases import (absolute, adjoint, angle, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, conj,
                             conj_physical, divide, fix, ger, greater, greater_equal, is_complex, isreal, less, less_equal,
                             multiply, negative, not_equal, resolve_conj, resolve_neg, subtract, true_divide)
@@ -140,7 +141,7 @@ __all__ = [
     "diagonal_scatter", "dsplit", "histogram", "index_add", "index_copy", "msort", "nanmedian", "narrow_copy",
     "positive", "ravel", "select_scatter", "slice_scatter", "take", "unique_consecutive", "unravel_index", "vander",
     "clone", "t", "neg", "unbind", "diagonal", "scatter_add", "scatter_reduce", "masked_scatter", "index_put",
-    "gradient", "index_reduce", "is_nonzero", "repeat_interleave", "range", "pdist",
+    "gradient", "index_reduce", "is_nonzero", "repeat_interleave", "range", "pdist", "i0",
     "absolute", "adjoint", "angle", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "conj", "conj_physical",
     "divide", "fix", "ger", "greater", "greater_equal", "is_complex", "isreal", "less", "less_equal", "multiply",
     "negative", "not_equal", "resolve_conj", "resolve_neg", "subtract", "true_divide",

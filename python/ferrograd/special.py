@@ -113,6 +113,26 @@ def gammaincc(input: Any, other: Any) -> Tensor:
     return gamma_functions.igammac(input, other)
 
 
+def i0(input: Tensor) -> Tensor:
+    """The modified Bessel function of the first kind of order 0."""
+    return input.i0()
+
+
+def i0e(input: Tensor) -> Tensor:
+    """e^-|x| I0(x), finite where I0 overflows."""
+    return input.i0e()
+
+
+def i1(input: Tensor) -> Tensor:
+    """The modified Bessel function of the first kind of order 1."""
+    return input.i1()
+
+
+def i1e(input: Tensor) -> Tensor:
+    """e^-|x| I1(x)."""
+    return input.i1e()
+
+
 def erfinv(input: Tensor) -> Tensor:
     """The inverse error function on [-1, 1]."""
     return input.erfinv()
@@ -127,4 +147,5 @@ def sinc(input: Tensor) -> Tensor:
 
 
 __all__ = ["erf", "erfc", "ndtr", "expit", "logit", "exp2", "expm1", "log1p", "xlogy", "logsumexp", "softmax",
-           "log_softmax", "sinc", "gammaln", "digamma", "psi", "polygamma", "multigammaln", "erfinv", "gammainc", "gammaincc"]
+           "log_softmax", "sinc", "gammaln", "digamma", "psi", "polygamma", "multigammaln", "erfinv", "gammainc", "gammaincc", "i0", "i0e", "i1",
+           "i1e"]

@@ -33,7 +33,7 @@ IN_PLACE = (
     "logical_xor", "logical_not", "floor_divide", "fmod", "remainder", "hypot", "nan_to_num", "addcdiv",
     "addcmul", "addmm", "baddbmm", "tril", "triu", "renorm", "heaviside", "multiply", "divide", "true_divide",
     "subtract", "xlogy", "sinc", "exp2", "logit", "deg2rad", "rad2deg", "copysign", "float_power", "ldexp",
-    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "i0",
 )
 
 

@@ -62,6 +62,10 @@ const TWICE_DIFFERENTIABLE: &[&str] = &[
     "digamma",
     "polygamma",
     "erfinv",
+    "i0",
+    "i0e",
+    "i1",
+    "i1e",
     "round_to_bf16",
     // Pointwise, two operands (ops/binary.rs).
     "add",

@@ -711,6 +711,22 @@ impl PyTensor {
         })?;
         self.unary(py, |t| t.polygamma(order))
     }
+    /// The modified Bessel function of the first kind of order 0, elementwise.
+    fn i0(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.i0())
+    }
+    /// e^-|x| I0(x), elementwise (finite where I0 overflows).
+    fn i0e(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.i0e())
+    }
+    /// The modified Bessel function of the first kind of order 1, elementwise.
+    fn i1(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.i1())
+    }
+    /// e^-|x| I1(x), elementwise.
+    fn i1e(&self, py: Python<'_>) -> PyResult<PyTensor> {
+        self.unary(py, |t| t.i1e())
+    }
     /// Elementwise tangent. Integer tensors are promoted to float32.
     fn tan(&self, py: Python<'_>) -> PyResult<PyTensor> {
         self.unary(py, |t| t.tan())

@@ -63,6 +63,10 @@ fn unary_code(op: UnaryOp) -> (i32, f32, f32) {
         // n is exact in f32 far past any order whose values stay finite.
         UnaryOp::Polygamma(n) => (48, n as f32, 0.0),
         UnaryOp::Erfinv => (49, 0.0, 0.0),
+        UnaryOp::BesselI0 => (50, 0.0, 0.0),
+        UnaryOp::BesselI0e => (51, 0.0, 0.0),
+        UnaryOp::BesselI1 => (52, 0.0, 0.0),
+        UnaryOp::BesselI1e => (53, 0.0, 0.0),
     }
 }
 

@@ -83,6 +83,11 @@ pub enum UnaryOp {
     Polygamma(u32),
     /// The inverse error function.
     Erfinv,
+    /// The modified Bessel functions I0 and I1, and their e^-|x|-scaled forms.
+    BesselI0,
+    BesselI0e,
+    BesselI1,
+    BesselI1e,
 }
 
 impl UnaryOp {
@@ -119,6 +124,10 @@ impl UnaryOp {
                 | Digamma
                 | Polygamma(_)
                 | Erfinv
+                | BesselI0
+                | BesselI0e
+                | BesselI1
+                | BesselI1e
         )
     }
 
@@ -165,6 +174,10 @@ impl UnaryOp {
             UnaryOp::Digamma => gamma_functions::digamma(x),
             UnaryOp::Polygamma(n) => gamma_functions::polygamma(n, x),
             UnaryOp::Erfinv => gamma_functions::erfinv(x),
+            UnaryOp::BesselI0 => gamma_functions::bessel_i(0, x, false),
+            UnaryOp::BesselI0e => gamma_functions::bessel_i(0, x, true),
+            UnaryOp::BesselI1 => gamma_functions::bessel_i(1, x, false),
+            UnaryOp::BesselI1e => gamma_functions::bessel_i(1, x, true),
             UnaryOp::Relu => crate::cpu::relu::relu(x),
             // The ReLU's derivative: a NaN input passes its gradient, as in PyTorch.
             UnaryOp::Step => {
@@ -246,6 +259,14 @@ pub fn round_to_bf16(x: f32) -> f32 {
     }
 }
 
+/// `lead - ratio`, the derivative of I1 and I1e, with its limit 1/2 at x = 0 (where the ratio
+/// divides 0 by 0).
+fn bessel_slope(x: &Tensor, lead: &Tensor, ratio: &Tensor) -> Result<Tensor> {
+    let slope = lead.sub(ratio)?;
+    x.eq_scalar(0.0)?
+        .where_cond(&x.mul_scalar(0.0)?.add_scalar(0.5)?, &slope)
+}
+
 /// `scale * exp(-x^2)`, recorded: the derivative of erf (scale 2/sqrt(pi)) and of erfc.
 fn gaussian_bump(x: &Tensor, scale: f32) -> Result<Tensor> {
     x.square()?.affine(-1.0, 0.0)?.exp()?.mul_scalar(scale)
@@ -287,7 +308,7 @@ fn specialised<L: PointwiseLoop>(op: UnaryOp, body: L) -> L::Out {
     arms!(
         Neg, Exp, Log, Sqrt, Abs, Sign, Recip, Square, Relu, Step, Sigmoid, Tanh, GeluErf, GeluErfGrad, GeluTanh,
         GeluTanhGrad, Silu, SiluGrad, RoundBf16, Sin, Cos, Floor, Ceil, Round, Log1p, Expm1, Erf, Erfc, Tan,
-        Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh, Log2, Log10, Lgamma, Digamma, Erfinv;
+        Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh, Log2, Log10, Lgamma, Digamma, Erfinv, BesselI0, BesselI0e, BesselI1, BesselI1e;
         LeakyRelu, LeakyReluGrad, Powf, Polygamma;
         Clamp, InRange, Affine
     )
@@ -588,6 +609,33 @@ impl Tensor {
                     .exp()?
                     .mul_scalar(std::f32::consts::PI.sqrt() / 2.0)?,
             )
+        })
+    }
+
+    /// The modified Bessel function I0; its derivative I1.
+    pub fn i0(&self) -> Result<Tensor> {
+        self.unary("i0", UnaryOp::BesselI0, |g, x, _| g.mul(&x.i1()?))
+    }
+
+    /// e^-|x| I0(x); its derivative I1e(x) - sign(x) I0e(x).
+    pub fn i0e(&self) -> Result<Tensor> {
+        self.unary("i0e", UnaryOp::BesselI0e, |g, x, y| {
+            g.mul(&x.i1e()?.sub(&x.sign()?.mul(y)?)?)
+        })
+    }
+
+    /// The modified Bessel function I1; its derivative I0(x) - I1(x) / x (1/2 at 0).
+    pub fn i1(&self) -> Result<Tensor> {
+        self.unary("i1", UnaryOp::BesselI1, |g, x, y| {
+            g.mul(&bessel_slope(x, &x.i0()?, &y.div(x)?)?)
+        })
+    }
+
+    /// e^-|x| I1(x); its derivative I0e(x) - I1e(x) (sign(x) + 1/x) (1/2 at 0).
+    pub fn i1e(&self) -> Result<Tensor> {
+        self.unary("i1e", UnaryOp::BesselI1e, |g, x, y| {
+            let ratio = y.mul(&x.sign()?.add(&x.recip()?)?)?;
+            g.mul(&bessel_slope(x, &x.i0e()?, &ratio)?)
         })
     }
 

@@ -79,6 +79,10 @@ __device__ float apply_unary(int op, float x, float p0, float p1) {
     case 47: return fg_digamma(x);
     case 48: return fg_polygamma((int)p0, x);
     case 49: return fg_erfinv(x);
+    case 50: return fg_bessel_i(0, x, false);
+    case 51: return fg_bessel_i(0, x, true);
+    case 52: return fg_bessel_i(1, x, false);
+    case 53: return fg_bessel_i(1, x, true);
     }
     return FG_NAN;  // unknown code: NaN, never silently a number
 }

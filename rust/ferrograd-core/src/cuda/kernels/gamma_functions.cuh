@@ -1,5 +1,5 @@
 // The gamma family and the inverse error function for the pointwise kernels (elementwise.cu's
-// unary codes 46-49, binary codes 11-13): the CPU backend's arithmetic (cpu/gamma_functions.rs) in double, rounded once to
+// unary codes 46-53, binary codes 11-13): the CPU backend's arithmetic (cpu/gamma_functions.rs) in double, rounded once to
 // float, so the two backends agree to the last bit wherever their double libraries do. See that
 // file for the algorithms and the pole conventions (PyTorch's). Double precision costs little
 // here: these functions are rare in training steps and bound by memory, not by FP64 throughput.
@@ -176,4 +176,40 @@ __device__ __noinline__ float fg_regularized_gamma(float af, float xf, bool uppe
         return (float)(upper ? q : 1.0 - q);
     }
     return (float)(upper ? 1.0 - lower : lower);
+}
+
+// I0 / I1 (order 0 or 1), scaled by e^-|x| when `scaled`: the power series up to |x| = 30, the
+// asymptotic series past it (see cpu/gamma_functions.rs, bessel_i).
+__device__ __noinline__ float fg_bessel_i(int order, float xf, bool scaled) {
+    const double PI = 3.14159265358979323846;
+    const double x = (double)xf, inf = (double)FG_INF;
+    if (x != x) return FG_NAN;
+    const double magnitude = fabs(x);
+    double value;
+    if (magnitude == inf) {
+        value = scaled ? 0.0 : inf;
+    } else if (magnitude <= 30.0) {
+        const double quarter_square = 0.25 * magnitude * magnitude;
+        double term = order == 0 ? 1.0 : 0.5 * magnitude, sum = term;
+        for (int k = 1; k < 500; ++k) {
+            term *= quarter_square / ((double)k * ((double)k + (double)order));
+            sum += term;
+            if (term < sum * 1e-17) break;
+        }
+        value = scaled ? sum * exp(-magnitude) : sum;
+    } else {
+        const double mu = 4.0 * (double)(order * order);
+        double term = 1.0, sum = 1.0;
+        for (int k = 1; k < 200; ++k) {
+            const double odd = (double)(2 * k - 1);
+            const double next = term * (mu - odd * odd) / ((double)k * -8.0 * magnitude);
+            if (fabs(next) >= fabs(term)) break;
+            term = next;
+            sum += term;
+            if (fabs(term) < fabs(sum) * 1e-17) break;
+        }
+        const double scaled_value = sum / sqrt(2.0 * PI * magnitude);
+        value = scaled ? scaled_value : scaled_value * exp(magnitude);
+    }
+    return (float)(order == 1 && x < 0.0 ? -value : value);
 }
