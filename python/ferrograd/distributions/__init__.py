@@ -3,7 +3,9 @@
 ``variance``, batch and event shapes, and closed-form ``kl_divergence``."""
 
 from .beta import Beta, Dirichlet
+from .binomial import Binomial, Multinomial, NegativeBinomial
 from .continuous import Normal, Uniform
+from .continuous_more import Cauchy, FisherSnedecor, Gumbel, HalfCauchy, HalfNormal, Pareto, VonMises, Weibull
 from .counts import Geometric, Poisson
 from .discrete import Bernoulli, Categorical, OneHotCategorical
 from .distribution import Distribution, Independent
@@ -11,7 +13,10 @@ from .gamma import Chi2, Exponential, Gamma
 from .heavy_tailed import Laplace, LogNormal, StudentT
 from .kl import kl_divergence
 from .multivariate_normal import MultivariateNormal
+from .relaxed import MixtureSameFamily, RelaxedBernoulli, RelaxedOneHotCategorical
 
 __all__ = ["Distribution", "Independent", "Normal", "Uniform", "Bernoulli", "Categorical", "Gamma", "Chi2",
            "Exponential", "Beta", "Dirichlet", "Laplace", "StudentT", "LogNormal", "Poisson", "Geometric",
-           "OneHotCategorical", "MultivariateNormal", "kl_divergence"]
+           "OneHotCategorical", "MultivariateNormal", "Binomial", "NegativeBinomial", "Multinomial", "Cauchy",
+           "FisherSnedecor", "Gumbel", "HalfCauchy", "HalfNormal", "Pareto", "VonMises", "Weibull", "MixtureSameFamily",
+           "RelaxedBernoulli", "RelaxedOneHotCategorical", "kl_divergence"]
