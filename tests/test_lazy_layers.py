@@ -80,3 +80,4 @@ def test_a_lazy_model_trains_after_a_dry_run(rng: np.random.Generator) -> None:
 def test_zero_dimensional_input_is_refused() -> None:
     with pytest.raises(ValueError, match="LazyLinear: expected an input with at least one dimension"):
         nn.LazyLinear(3)(fg.tensor(1.0))
+

@@ -76,6 +76,9 @@ class Module:
         if isinstance(getattr(type(self), name, None), property):
             object.__setattr__(self, name, value)  # a parametrized tensor: its setter decides
             return
+        if isinstance(value, Buffer):
+            self.register_buffer(name, value.data, value.persistent)
+            return
         target: Optional["OrderedDict[str, Any]"] = None
         if isinstance(value, Module):
             target = self._modules
@@ -130,10 +133,18 @@ class Module:
         parent._modules[name] = module
         object.__setattr__(parent, name, module)
 
-    def register_buffer(self, name: str, tensor: Tensor) -> None:
-        """Registers a non-trainable tensor that belongs in the state dict (e.g. running statistics)."""
-        names = self.__dict__.setdefault("_buffer_names", set())
-        names.add(name)
+    def register_buffer(self, name: str, tensor: Optional[Tensor], persistent: bool = True) -> None:
+        """Registers a non-trainable tensor (e.g. running statistics) that moves with the module;
+        it belongs in the state dict unless ``persistent=False`` (a cache or a constant table that
+        the module rebuilds). ``None`` reserves the name for a tensor assigned later."""
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: argument `tensor` expected a Tensor or None, got {type(tensor).__name__}")
+        self.__dict__.setdefault("_buffer_names", set()).add(name)
+        transient = self.__dict__.setdefault("_non_persistent_buffers", set())
+        if persistent:
+            transient.discard(name)
+        else:
+            transient.add(name)
         setattr(self, name, tensor)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -477,8 +488,10 @@ class Module:
             prefix = f"{mod_name}." if mod_name else ""
             for name, p in mod._own_parameters():
                 out[prefix + name] = p if keep_vars else p.detach()
+            transient = mod.__dict__.get("_non_persistent_buffers", ())
             for name, b in mod._own_buffers():
-                out[prefix + name] = b
+                if name not in transient:
+                    out[prefix + name] = b
         return out
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> "IncompatibleKeys":
@@ -538,4 +551,13 @@ class Module:
         return head + "\n  " + "\n  ".join(lines) + "\n)"
 
 
-__all__ = ["Module", "Parameter"]
+class Buffer:
+    """Marks a tensor assigned to a module attribute as a buffer (``self.mask = Buffer(t)``, as
+    ``torch.nn.Buffer``): the assignment registers ``data`` with :meth:`Module.register_buffer`,
+    in the state dict unless ``persistent=False``."""
+
+    def __init__(self, data: Optional[Tensor] = None, *, persistent: bool = True) -> None:
+        self.data, self.persistent = data, persistent
+
+
+__all__ = ["Module", "Parameter", "Buffer"]
