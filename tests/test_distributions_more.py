@@ -151,3 +151,65 @@ def test_mixture_same_family() -> None:
     assert stats.kstest(draws, cdf).pvalue > 1e-3
     with pytest.raises(ValueError, match="MixtureSameFamily: the last batch axis of `component_distribution`"):
         D.MixtureSameFamily(D.Categorical(probs=_t(weights)), D.Normal(_t([0.0, 1.0]), _t([1.0, 1.0])))
+
+
+def test_transformed_distributions_follow_the_change_of_variables(rng: np.random.Generator) -> None:
+    from scipy import integrate
+
+    T = D.transforms
+    mu, sigma = 0.4, 0.8
+    squashed = D.TransformedDistribution(D.Normal(mu, sigma), [T.TanhTransform()])
+    y = rng.uniform(-0.99, 0.99, 50).astype(np.float32)
+    x = np.arctanh(y.astype(np.float64))
+    want = stats.norm(mu, sigma).logpdf(x) - np.log1p(-(y.astype(np.float64) ** 2))
+    np.testing.assert_allclose(squashed.log_prob(_t(y)).numpy(), want, rtol=2e-5, atol=2e-5)
+    grid = np.linspace(-0.99999, 0.99999, 40001)
+    total = integrate.trapezoid(np.exp(squashed.log_prob(_t(grid)).numpy()), grid)
+    assert total == pytest.approx(1.0, abs=2e-3)
+    positive = np.abs(y) + 0.1
+    chained = D.TransformedDistribution(D.Normal(mu, sigma), [T.AffineTransform(1.0, 2.0), T.ExpTransform()])
+    # exp(1 + 2 X) is log-normal with mean 1 + 2 mu and scale 2 sigma.
+    np.testing.assert_allclose(chained.log_prob(_t(positive)).numpy(),
+                               stats.lognorm(2 * sigma, scale=np.exp(1 + 2 * mu)).logpdf(positive), rtol=2e-5)
+    np.testing.assert_allclose(chained.cdf(_t(positive)).numpy(),
+                               stats.lognorm(2 * sigma, scale=np.exp(1 + 2 * mu)).cdf(positive), rtol=2e-5)
+    logistic = D.TransformedDistribution(D.Normal(0.0, 1.0), [T.SigmoidTransform(), T.PowerTransform(2.0)])
+    u = rng.uniform(0.01, 0.99, 20).astype(np.float32)
+    inner = np.sqrt(u.astype(np.float64))
+    want = stats.norm().logpdf(np.log(inner / (1 - inner))) - np.log(inner * (1 - inner)) - np.log(2 * inner)
+    np.testing.assert_allclose(logistic.log_prob(_t(u)).numpy(), want, rtol=2e-5, atol=2e-5)
+    loc = fg.tensor(np.float32([0.3]), requires_grad=True)
+    fg.manual_seed(1)
+    draws = D.TransformedDistribution(D.Normal(loc, 1.0), T.TanhTransform()).rsample((1000,))
+    assert float(draws.detach().abs().max().item()) < 1
+    draws.mean().backward()
+    assert 0 < loc.grad.item() < 1
+
+
+def test_more_kl_divergences_match_integrals_and_sums() -> None:
+    from scipy import integrate
+
+    def by_quadrature(p_law, q_law, lo: float, hi: float) -> float:
+        return integrate.quad(lambda v: p_law.pdf(v) * (p_law.logpdf(v) - q_law.logpdf(v)) if p_law.pdf(v) > 0 else 0.0,
+                              lo, hi, limit=400)[0]
+
+    cases = [
+        (D.Cauchy(0.5, 1.0), D.Cauchy(-1.0, 2.5), stats.cauchy(0.5, 1.0), stats.cauchy(-1.0, 2.5), -np.inf, np.inf),
+        (D.Gumbel(0.5, 1.0), D.Gumbel(-1.0, 2.0), stats.gumbel_r(0.5, 1.0), stats.gumbel_r(-1.0, 2.0), -np.inf,
+         np.inf),
+        (D.HalfNormal(1.0), D.HalfNormal(2.5), stats.halfnorm(scale=1.0), stats.halfnorm(scale=2.5), 0, np.inf),
+        (D.Pareto(2.0, 3.0), D.Pareto(1.0, 1.5), stats.pareto(3.0, scale=2.0), stats.pareto(1.5, scale=1.0), 2.0,
+         np.inf),
+    ]
+    for p, q, p_law, q_law, lo, hi in cases:
+        with np.errstate(over="ignore"):  # scipy's Gumbel density far in its left tail
+            want = by_quadrature(p_law, q_law, lo, hi)
+        assert D.kl_divergence(p, q).item() == pytest.approx(want, rel=1e-4, abs=1e-6), type(p).__name__
+    assert D.kl_divergence(D.Pareto(1.0, 3.0), D.Pareto(2.0, 3.0)).item() == math.inf
+    k = np.arange(21)
+    p_law, q_law = stats.binom(20, 0.3), stats.binom(20, 0.6)
+    want = float(np.sum(p_law.pmf(k) * (p_law.logpmf(k) - q_law.logpmf(k))))
+    got = D.kl_divergence(D.Binomial(20, probs=_t(0.3)), D.Binomial(20, probs=_t(0.6))).item()
+    assert got == pytest.approx(want, rel=1e-5)
+    with pytest.raises(NotImplementedError, match="Binomials with different total counts"):
+        D.kl_divergence(D.Binomial(20, probs=_t(0.3)), D.Binomial(10, probs=_t(0.3)))

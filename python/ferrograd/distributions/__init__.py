@@ -14,9 +14,11 @@ from .heavy_tailed import Laplace, LogNormal, StudentT
 from .kl import kl_divergence
 from .multivariate_normal import MultivariateNormal
 from .relaxed import MixtureSameFamily, RelaxedBernoulli, RelaxedOneHotCategorical
+from . import transforms
+from .transforms import TransformedDistribution
 
 __all__ = ["Distribution", "Independent", "Normal", "Uniform", "Bernoulli", "Categorical", "Gamma", "Chi2",
            "Exponential", "Beta", "Dirichlet", "Laplace", "StudentT", "LogNormal", "Poisson", "Geometric",
            "OneHotCategorical", "MultivariateNormal", "Binomial", "NegativeBinomial", "Multinomial", "Cauchy",
            "FisherSnedecor", "Gumbel", "HalfCauchy", "HalfNormal", "Pareto", "VonMises", "Weibull", "MixtureSameFamily",
-           "RelaxedBernoulli", "RelaxedOneHotCategorical", "kl_divergence"]
+           "RelaxedBernoulli", "RelaxedOneHotCategorical", "TransformedDistribution", "transforms", "kl_divergence"]

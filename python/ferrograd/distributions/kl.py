@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from .beta import Beta, Dirichlet
+from .binomial import Binomial
+from .continuous_more import Cauchy, Gumbel, HalfNormal, Pareto
 from .continuous import Normal, Uniform
 from .counts import Geometric, Poisson
 from .discrete import Bernoulli, Categorical, OneHotCategorical
@@ -10,14 +12,16 @@ from .distribution import Distribution, Independent
 from .gamma import Exponential, Gamma
 from .heavy_tailed import Laplace
 from .multivariate_normal import MultivariateNormal, multivariate_normal_kl
+from .. import functional as F
 from .._core import Tensor
 
 
 def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     """KL(p || q) for each batch entry, for two Normals, Uniforms, Bernoullis, Categoricals,
     OneHotCategoricals, Gammas (Chi2s among them), Exponentials, Betas, Dirichlets, Laplaces,
-    Poissons, Geometrics or MultivariateNormals, or two Independents over such a pair (summed
-    over their event axes)."""
+    Poissons, Geometrics, MultivariateNormals, Cauchys, Gumbels, HalfNormals, Paretos or Binomials
+    (of equal total counts), or two Independents over such a pair (summed over their event
+    axes)."""
     if isinstance(p, Normal) and isinstance(q, Normal):
         ratio = (p.scale / q.scale) ** 2
         return 0.5 * (ratio + ((p.loc - q.loc) / q.scale) ** 2 - 1 - ratio.log())
@@ -54,11 +58,37 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
         return -p.entropy() - (-q.probs).log1p() / p.probs - q.logits
     if isinstance(p, MultivariateNormal) and isinstance(q, MultivariateNormal):
         return multivariate_normal_kl(p, q)
+    if isinstance(p, Cauchy) and isinstance(q, Cauchy):
+        return ((p.scale + q.scale) ** 2 + (p.loc - q.loc) ** 2).log() - (4 * p.scale * q.scale).log()
+    if isinstance(p, Gumbel) and isinstance(q, Gumbel):
+        return _gumbel_kl(p, q)
+    if isinstance(p, HalfNormal) and isinstance(q, HalfNormal):
+        ratio = (p.scale / q.scale) ** 2
+        return 0.5 * (ratio - 1 - ratio.log())
+    if isinstance(p, Pareto) and isinstance(q, Pareto):
+        from .. import where
+
+        alpha_ratio = q.alpha / p.alpha
+        value = q.alpha * (p.scale / q.scale).log() - alpha_ratio.log() + alpha_ratio - 1
+        return where(p.scale < q.scale, float("inf"), value)
+    if isinstance(p, Binomial) and isinstance(q, Binomial):
+        if not bool((p.total_count == q.total_count).all()):
+            raise NotImplementedError("kl_divergence: Binomials with different total counts")
+        return p.total_count * (p.probs * (p.logits - q.logits)
+                                + F.softplus(q.logits) - F.softplus(p.logits))
     if isinstance(p, Independent) and isinstance(q, Independent):
         if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
             raise NotImplementedError("kl_divergence: Independents over different numbers of event axes")
         return p._sum_reinterpreted(kl_divergence(p.base_dist, q.base_dist))
     raise NotImplementedError(f"kl_divergence: no closed form for {type(p).__name__} and {type(q).__name__}")
+
+
+def _gumbel_kl(p: Gumbel, q: Gumbel) -> Tensor:
+    ratio = p.scale / q.scale
+    q_loc, p_loc = q.loc / q.scale, p.loc / q.scale
+    euler = 0.57721566490153286060
+    tail = (q_loc + (1 + ratio).lgamma() - p_loc).exp()
+    return -ratio.log() - q_loc + p_loc + ratio * euler + tail - (1 + euler)
 
 
 def _gamma_kl(p_shape: Tensor, p_rate: Tensor, q_shape: Tensor, q_rate: Tensor) -> Tensor:
