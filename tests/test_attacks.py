@@ -11,7 +11,7 @@ import pytest
 import ferrograd as fg
 import ferrograd.functional as F
 from ferrograd import nn, optim
-from ferrograd.attacks import CW, APGD, DeepFool, APGDT, BIM, FGSM, MIFGSM, PGD, PGDL2, RFGSM, AutoAttack, RobustnessWarning, Square
+from ferrograd.attacks import CW, APGD, DeepFool, APGDT, BIM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, AutoAttack, RobustnessWarning, Square
 from ferrograd.training import History
 
 # -- parity with a numpy reference -----------------------------------------------------------------
@@ -83,6 +83,27 @@ def test_pgd_l2_steps_and_projection_equal_the_numpy_reference() -> None:
     np.testing.assert_allclose(result.adversarial, adv, atol=1e-5)
 
 
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_momentum_attacks_equal_the_numpy_reference(nesterov: bool) -> None:
+    """MI-FGSM (Dong et al.) and NI-FGSM (Lin et al., as their code scales the look-ahead: the
+    accumulated gradient of mean-normalised gradients) on the tanh MLP, step by step."""
+    model, params = _tanh_mlp()
+    x, y = _data()
+    eps, alpha, steps, decay = 0.3, 0.05, 6, 0.9
+    accumulated = np.zeros_like(x)
+    adv = x.copy()
+    for _ in range(steps):
+        at = adv + alpha * decay * accumulated if nesterov else adv
+        g = _reference_grad(params, at, y)
+        accumulated = decay * accumulated + g / np.abs(g).mean(axis=(1, 2, 3), keepdims=True)
+        adv = adv + alpha * np.sign(accumulated)
+        adv = np.clip(x + np.clip(adv - x, -eps, eps), 0.0, 1.0)
+    attack = NIFGSM if nesterov else MIFGSM
+    result = attack(model, eps, alpha, steps, decay=decay)(x, y)
+    np.testing.assert_allclose(result.adversarial, adv, atol=1e-5)
+    assert (np.abs(result.adversarial - x) <= eps + 1e-6).all()
+
+
 # -- MNIST ------------------------------------------------------------------------------------------
 
 
@@ -105,6 +126,7 @@ ALL_ATTACKS = [
     ("pgd", lambda m: PGD(m, 0.3, 0.05, 8, restarts=2), np.inf, 0.3),
     ("pgd_margin", lambda m: PGD(m, 0.3, 0.05, 8, loss="margin"), np.inf, 0.3),
     ("mifgsm", lambda m: MIFGSM(m, 0.3, 0.05, 8), np.inf, 0.3),
+    ("nifgsm", lambda m: NIFGSM(m, 0.3, 0.05, 8), np.inf, 0.3),
     ("pgdl2", lambda m: PGDL2(m, 2.0, 0.5, 8), 2, 2.0),
     ("apgd_l2", lambda m: APGD(m, 2.0, steps=10, norm="l2"), 2, 2.0),
     ("square", lambda m: Square(m, 0.3, queries=200), np.inf, 0.3),

@@ -79,3 +79,12 @@ class MIFGSM(PGD):
 
     def _options(self) -> dict[str, Any]:
         return super()._options() | {"momentum": self.decay}
+
+
+class NIFGSM(MIFGSM):
+    """Nesterov iterative FGSM (Lin et al.): MI-FGSM with each gradient taken at the look-ahead
+    point ``adv + alpha * decay * g``, ``g`` the accumulated gradient (in the published code's
+    scale: gradients divided by their mean absolute value); a transfer attack."""
+
+    def _options(self) -> dict[str, Any]:
+        return super()._options() | {"nesterov": True}

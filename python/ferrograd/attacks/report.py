@@ -14,7 +14,7 @@ from .. import _core
 from ..training.inputs import as_dataset
 from .base import Attack, AttackResult
 from .auto import APGD, APGDT, AutoAttack, Square
-from .gradient import BIM, FGSM, MIFGSM, PGD, PGDL2, RFGSM
+from .gradient import BIM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM
 
 AttackSpec = Union[str, Callable[[Any, float], Attack]]
 
@@ -26,6 +26,7 @@ _NAMED: dict[str, Callable[[Any, float], Attack]] = {
     "pgd_margin": lambda m, e: PGD(m, e, alpha=2.5 * e / 20, steps=20, loss="margin"),
     "pgdl2": lambda m, e: PGDL2(m, e, alpha=2.5 * e / 20, steps=20),
     "mifgsm": lambda m, e: MIFGSM(m, e, alpha=e / 8, steps=10),
+    "nifgsm": lambda m, e: NIFGSM(m, e, alpha=e / 8, steps=10),
     "apgd_ce": lambda m, e: APGD(m, e, steps=50, loss="ce"),
     "apgd_dlr": lambda m, e: APGD(m, e, steps=50, loss="dlr"),
     "apgd_t": lambda m, e: APGDT(m, e, steps=50),

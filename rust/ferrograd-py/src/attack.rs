@@ -80,6 +80,7 @@ pub fn config_from_options(o: &Bound<'_, PyDict>) -> PyResult<AttackConfig> {
         restarts: get::<usize>(o, "restarts", 1)?.max(1),
         loss: AttackLoss::parse(&get(o, "loss", "ce".to_string())?).py()?,
         momentum: get(o, "momentum", None)?,
+        nesterov: get(o, "nesterov", false)?,
         eot: get::<usize>(o, "eot", 1)?.max(1),
         bounds,
         cuda_graphs: get(o, "cuda_graphs", true)?,

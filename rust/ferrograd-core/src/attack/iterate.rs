@@ -129,6 +129,7 @@ mod tests {
             restarts: 1,
             loss: AttackLoss::CrossEntropy,
             momentum: None,
+            nesterov: false,
             eot: 1,
             bounds: (0.0, 1.0),
             cuda_graphs: true,

@@ -1,6 +1,7 @@
 //! The projected-gradient family. One loop covers FGSM (one step of size ε from the input),
 //! R-FGSM (a signed Gaussian start of size α, then one step of ε - α), BIM (no random start),
-//! PGD (uniform start in the ball, restarts) and MI-FGSM (momentum on L1-normalised gradients).
+//! PGD (uniform start in the ball, restarts), MI-FGSM (momentum on L1-normalised gradients) and
+//! NI-FGSM (MI-FGSM with each gradient taken at a Nesterov look-ahead point).
 //! Every step moves the whole batch, projects back onto the ε-ball around the original input and
 //! clamps to the bounds; restarts keep, per sample, a successful result over a failed one and then
 //! the higher objective.
@@ -51,6 +52,10 @@ pub struct AttackConfig {
     pub loss: AttackLoss,
     /// MI-FGSM's decay of the accumulated gradient; `None` for plain steps.
     pub momentum: Option<f32>,
+    /// NI-FGSM: with momentum, each gradient is taken at the Nesterov look-ahead point
+    /// `adv + alpha * decay * g`, `g` the accumulated gradient in the published code's scale
+    /// (gradients divided by their mean absolute value).
+    pub nesterov: bool,
     /// Forward/backward passes averaged per gradient (EOT for randomised models).
     pub eot: usize,
     pub bounds: (f32, f32),
@@ -162,6 +167,19 @@ impl<'a> Clean<'a> {
     }
 }
 
+/// Where NI-FGSM takes the gradient: `adv + alpha * decay * d * velocity`, `d` the elements per
+/// sample (the velocity accumulates L1-normalised gradients; times `d` it is in the mean-normalised
+/// scale of Lin et al.'s code). Other attacks, and the first step, use `adv` itself.
+fn nesterov_point(adv: &Tensor, velocity: Option<&Tensor>, cfg: &AttackConfig) -> Result<Tensor> {
+    match (cfg.nesterov, cfg.momentum, velocity) {
+        (true, Some(decay), Some(v)) => {
+            let per_sample = adv.numel() / adv.shape().first().copied().unwrap_or(1).max(1);
+            adv.add(&v.mul_scalar(cfg.alpha * decay * per_sample as f32)?)
+        }
+        _ => Ok(adv.clone()),
+    }
+}
+
 /// The final iterate of one restart, on the model's device; its random start draws from
 /// `stream`.
 fn run_restart(
@@ -181,7 +199,8 @@ fn run_restart(
     };
     let velocity = RefCell::new(None);
     let step = |adv: &Tensor| -> Result<Tensor> {
-        let (_, grad, _) = objective_and_grad(model, adv, &clean.goal, cfg.loss, cfg.eot)?;
+        let look_ahead = nesterov_point(adv, velocity.borrow().as_ref(), cfg)?;
+        let (_, grad, _) = objective_and_grad(model, &look_ahead, &clean.goal, cfg.loss, cfg.eot)?;
         let _guard = NoGradGuard::new();
         let moved = ascent_step(adv, &grad, &mut velocity.borrow_mut(), cfg)?;
         project_onto_ball(&moved, x, cfg.eps, cfg.norm, bounds)
