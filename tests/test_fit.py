@@ -316,6 +316,24 @@ def test_model_checkpoint_keeps_the_best_epoch(mnist_small: tuple, tmp_path: Pat
 # -- evaluate / predict ---------------------------------------------------------------------------
 
 
+def test_predict_and_evaluate_read_back_many_batches_in_order(mnist_small: tuple) -> None:
+    """With small batches (more than the loop's read-back group of 16, and a partial last one)
+    the predictions equal the model's forward pass row for row and the mean loss equals the
+    cross-entropy over all samples."""
+    _, test = mnist_small
+    subset = test.subset(list(range(301)))
+    fg.manual_seed(1)
+    model = tiny_mlp()
+    logits = model.predict(subset, batch_size=8, transforms=MNIST_NORM)
+    full = model.predict(subset, batch_size=512, transforms=MNIST_NORM)
+    np.testing.assert_allclose(logits, full, rtol=1e-5, atol=1e-6)
+    report = model.evaluate(subset, batch_size=8, transforms=MNIST_NORM)
+    y = subset.labels
+    shifted = logits - logits.max(1, keepdims=True)
+    nll = -(shifted[np.arange(len(y)), y] - np.log(np.exp(shifted).sum(1)))
+    assert report.loss == pytest.approx(float(nll.mean()), rel=1e-5)
+
+
 def test_evaluate_equals_scikit_learn(mnist_small: tuple) -> None:
     sk = pytest.importorskip("sklearn.metrics")
     train, test = mnist_small

@@ -4,7 +4,7 @@ use super::objective::Objective;
 use crate::data::Batch;
 use crate::nn::Module;
 use crate::text::conll::IGNORE;
-use crate::{Device, NoGradGuard, Result};
+use crate::{Device, NoGradGuard, Result, Tensor};
 
 /// The outputs of a model over a dataset, in dataset order.
 #[derive(Clone, Debug, Default)]
@@ -25,6 +25,44 @@ struct BatchOutput {
     label_shape: Vec<usize>,
 }
 
+/// A batch whose output and loss still live on the model's device.
+struct PendingBatch {
+    output: Tensor,
+    loss: Option<Tensor>,
+    samples: usize,
+    labels: Vec<i64>,
+    label_shape: Vec<usize>,
+}
+
+/// Batches whose results are read back to the host together: on a GPU the loop then queues that
+/// many forward passes before it waits for the device, instead of waiting after every batch.
+const READ_BACK_EVERY: usize = 16;
+
+/// Copies the pending batches' outputs to the host (the first copy waits for the device, the
+/// rest find their data ready) and adds their losses to `loss_sum`.
+fn read_back(
+    pending: &mut Vec<PendingBatch>,
+    parts: &mut Vec<BatchOutput>,
+    loss_sum: &mut f64,
+) -> Result<()> {
+    for batch in pending.drain(..) {
+        if let Some(loss) = batch.loss {
+            *loss_sum += loss.item()? * batch.samples as f64;
+        }
+        let values = batch
+            .output
+            .to_device(Device::Cpu)?
+            .with_f32_slice("predict", |v| v.to_vec())?;
+        parts.push(BatchOutput {
+            values,
+            shape: batch.output.shape().to_vec(),
+            labels: batch.labels,
+            label_shape: batch.label_shape,
+        });
+    }
+    Ok(())
+}
+
 /// Runs `model` without autograd over `total` batches; `on_batch(done)` runs after each batch and
 /// may stop the loop by returning an error.
 ///
@@ -41,6 +79,8 @@ pub fn predict_epoch(
 ) -> Result<Predictions> {
     let _guard = NoGradGuard::new();
     let mut parts: Vec<BatchOutput> = Vec::new();
+    let mut pending: Vec<PendingBatch> = Vec::new();
+    let mut first_shape: Option<Vec<usize>> = None;
     let (mut loss_sum, mut samples) = (0.0f64, 0usize);
     for (i, batch) in (&mut *batches).take(total).enumerate() {
         let batch = batch?;
@@ -49,35 +89,41 @@ pub fn predict_epoch(
         let (x, y) = batch.into_tensors()?;
         let (x, y) = (x.to_device(device)?, y.to_device(device)?);
         let y_hat = model.forward(&x)?.contiguous()?;
-        if let Some(obj) = objective {
-            loss_sum += obj.loss(&y_hat, &y)?.item()? * n as f64;
-        }
+        let loss = match objective {
+            Some(obj) => Some(obj.loss(&y_hat, &y)?),
+            None => None,
+        };
         samples += n;
-        if let Some(BatchOutput { shape: first, .. }) = parts.first() {
-            let varies = label_shape.len() == 2 && first.len() >= 3;
-            let same = |a: &[usize], b: &[usize]| match varies {
-                true => a.len() == b.len() && a[2..] == b[2..],
-                false => a[1..] == b[1..],
-            };
-            crate::ensure_shape!(
-                same(first, y_hat.shape()),
-                "predict",
-                "the model's output shape changed between batches: {:?} then {:?}",
-                first,
-                y_hat.shape()
-            );
+        match &first_shape {
+            Some(first) => {
+                let varies = label_shape.len() == 2 && first.len() >= 3;
+                let same = |a: &[usize], b: &[usize]| match varies {
+                    true => a.len() == b.len() && a[2..] == b[2..],
+                    false => a[1..] == b[1..],
+                };
+                crate::ensure_shape!(
+                    same(first, y_hat.shape()),
+                    "predict",
+                    "the model's output shape changed between batches: {:?} then {:?}",
+                    first,
+                    y_hat.shape()
+                );
+            }
+            None => first_shape = Some(y_hat.shape().to_vec()),
         }
-        let values = y_hat
-            .to_device(Device::Cpu)?
-            .with_f32_slice("predict", |v| v.to_vec())?;
-        parts.push(BatchOutput {
-            values,
-            shape: y_hat.shape().to_vec(),
+        pending.push(PendingBatch {
+            output: y_hat,
+            loss,
+            samples: n,
             labels,
             label_shape,
         });
+        if pending.len() == READ_BACK_EVERY {
+            read_back(&mut pending, &mut parts, &mut loss_sum)?;
+        }
         on_batch(i + 1)?;
     }
+    read_back(&mut pending, &mut parts, &mut loss_sum)?;
     let mut out = Predictions::default();
     let Some(BatchOutput {
         shape: first,
