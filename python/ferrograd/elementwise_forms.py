@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, Union
 
 import numpy as np
 
-from . import special
+from .special import exp2, logit, sinc, xlogy
 from ._core import Tensor, where_ as _where
 from .tensor_methods import _host
 
@@ -30,26 +30,6 @@ def _tensor_pair(op: str, input: Any, other: Any) -> tuple[Tensor, Tensor]:
     pair = [v if isinstance(v, Tensor) else like.new_tensor(float(v)) for v in (input, other)]
     return pair[0] if pair[0].is_floating_point() else pair[0].float(), \
         pair[1] if pair[1].is_floating_point() else pair[1].float()
-
-
-def exp2(input: Tensor) -> Tensor:
-    """2 ** x, elementwise."""
-    return special.exp2(input)
-
-
-def logit(input: Tensor, eps: Any = None) -> Tensor:
-    """log(p / (1 - p)), with ``eps`` clamping p to [eps, 1 - eps] first."""
-    return special.logit(input, eps)
-
-
-def xlogy(input: Any, other: Any) -> Tensor:
-    """x * log(y), 0 where x is 0."""
-    return special.xlogy(input, other)
-
-
-def sinc(input: Tensor) -> Tensor:
-    """The normalised sinc sin(pi x) / (pi x), 1 at 0."""
-    return special.sinc(input)
 
 
 def deg2rad(input: Tensor) -> Tensor:

@@ -1,5 +1,6 @@
 """``fg.special``: PyTorch's ``torch.special`` functions, each differentiable and on the input's
-device. The error functions are core kernels; the rest are composed from core ops."""
+device. The error, gamma-family and Bessel functions are core kernels; the rest are composed from
+core ops."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from typing import Any, Optional
 
 from ._core import Tensor
 from . import functional as F
-from . import gamma_functions
+from .gamma_functions import digamma, erfinv, polygamma
+from .gamma_functions import igamma as gammainc, igammac as gammaincc, lgamma as gammaln, mvlgamma as multigammaln
+
+psi = digamma
 
 
 def erf(input: Tensor) -> Tensor:
@@ -80,39 +84,6 @@ def log_softmax(input: Tensor, dim: int) -> Tensor:
     return F.log_softmax(input, dim)
 
 
-def gammaln(input: Tensor) -> Tensor:
-    """log|Γ(x)|, elementwise."""
-    return input.lgamma()
-
-
-def digamma(input: Tensor) -> Tensor:
-    """The digamma function ψ(x) = d/dx log Γ(x), elementwise."""
-    return input.digamma()
-
-
-psi = digamma
-
-
-def polygamma(n: int, input: Tensor) -> Tensor:
-    """The n-th derivative of the digamma function, elementwise."""
-    return gamma_functions.polygamma(n, input)
-
-
-def multigammaln(input: Tensor, p: int) -> Tensor:
-    """The multivariate log-gamma of dimension ``p``."""
-    return gamma_functions.mvlgamma(input, p)
-
-
-def gammainc(input: Any, other: Any) -> Tensor:
-    """P(a, x), the regularised lower incomplete gamma function."""
-    return gamma_functions.igamma(input, other)
-
-
-def gammaincc(input: Any, other: Any) -> Tensor:
-    """Q(a, x) = 1 - P(a, x), the regularised upper incomplete gamma function."""
-    return gamma_functions.igammac(input, other)
-
-
 def i0(input: Tensor) -> Tensor:
     """The modified Bessel function of the first kind of order 0."""
     return input.i0()
@@ -131,11 +102,6 @@ def i1(input: Tensor) -> Tensor:
 def i1e(input: Tensor) -> Tensor:
     """e^-|x| I1(x)."""
     return input.i1e()
-
-
-def erfinv(input: Tensor) -> Tensor:
-    """The inverse error function on [-1, 1]."""
-    return input.erfinv()
 
 
 def sinc(input: Tensor) -> Tensor:
