@@ -9,13 +9,10 @@ from typing import Union
 import numpy as np
 
 from .._core import Tensor
-from .distribution import Distribution, Shape, as_tensor
-from .gamma import TINY, _positive, standard_gamma
+from .distribution import EPS, TINY, Distribution, Shape, as_tensor
+from .gamma import _positive, standard_gamma
 
 Number = Union[Tensor, float]
-
-# float32's epsilon: Beta draws are kept inside (0, 1) (the largest float32 below 1 is 1 - EPS / 2).
-EPS = 1.1920928955078125e-07
 
 
 class Dirichlet(Distribution):
@@ -78,6 +75,7 @@ class Beta(Distribution):
         shape = self._extended_shape(sample_shape)
         x = standard_gamma(self.concentration1.expand(*shape))
         y = standard_gamma(self.concentration0.expand(*shape))
+        # Inside (0, 1): 1 - EPS / 2 is the largest float32 below 1.
         return (x / (x + y)).clamp(TINY, 1 - EPS / 2)
 
     def _log_normaliser(self) -> Tensor:

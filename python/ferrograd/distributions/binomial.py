@@ -13,23 +13,12 @@ import numpy as np
 from .. import functional as F
 from .._core import Tensor, where_ as _where
 from .._poisson_draws import draw_poisson
-from .discrete import Categorical, _one_of
+from .discrete import Categorical, probs_and_logits
 from .distribution import Distribution, Shape, as_tensor
 from .gamma import standard_gamma
 
 Number = Union[Tensor, float]
 _DIRECT_TRIALS = 64
-
-
-def _probs_and_logits(name: str, probs: Optional[Number], logits: Optional[Number]) -> tuple[Tensor, Tensor]:
-    _one_of(name, probs, logits)
-    if probs is not None:
-        p = as_tensor(probs)
-        eps = 1.1920928955078125e-07
-        clamped = p.clamp(eps, 1 - eps)
-        return p, clamped.log() - (-clamped).log1p()
-    lg = as_tensor(logits)
-    return lg.sigmoid(), lg
 
 
 def _log_factorial(n: Tensor) -> Tensor:
@@ -72,9 +61,8 @@ class Binomial(Distribution):
 
     def __init__(self, total_count: Number = 1, probs: Optional[Number] = None,
                  logits: Optional[Number] = None) -> None:
-        self.probs, self.logits = _probs_and_logits("Binomial", probs, logits)
-        self.total_count = as_tensor(float(total_count) if not isinstance(total_count, Tensor) else total_count,
-                                     self.probs).float()
+        self.probs, self.logits = probs_and_logits("Binomial", probs, logits)
+        self.total_count = as_tensor(total_count, self.probs).float()
         super().__init__(tuple(np.broadcast_shapes(tuple(self.total_count.shape), tuple(self.probs.shape))))
 
     def sample(self, sample_shape: Shape = ()) -> Tensor:
@@ -103,7 +91,7 @@ class NegativeBinomial(Distribution):
     probability ``probs`` (or ``sigmoid(logits)``), as PyTorch defines it."""
 
     def __init__(self, total_count: Number, probs: Optional[Number] = None, logits: Optional[Number] = None) -> None:
-        self.probs, self.logits = _probs_and_logits("NegativeBinomial", probs, logits)
+        self.probs, self.logits = probs_and_logits("NegativeBinomial", probs, logits)
         self.total_count = as_tensor(total_count, self.probs).float()
         super().__init__(tuple(np.broadcast_shapes(tuple(self.total_count.shape), tuple(self.probs.shape))))
 
@@ -148,10 +136,10 @@ class Multinomial(Distribution):
         super().__init__(self._categorical.batch_shape, (self._categorical.num_categories,))
 
     def sample(self, sample_shape: Shape = ()) -> Tensor:
-        k = self._categorical.num_categories
+        if self.total_count == 0:
+            return self.probs.detach().expand(*self._extended_shape(sample_shape)) * 0
         draws = self._categorical.sample((self.total_count, *sample_shape))
-        return F.one_hot(draws, k).float().sum(0) if self.total_count else self.probs.detach().expand(
-            *self._extended_shape(sample_shape)) * 0
+        return F.one_hot(draws, self._categorical.num_categories).float().sum(0)
 
     def log_prob(self, value: Tensor) -> Tensor:
         counts = as_tensor(value, self.logits).float()

@@ -12,16 +12,14 @@ import numpy as np
 
 from .._core import Tensor, where_ as _where
 from .continuous import Normal
-from .distribution import Distribution, Shape, as_tensor
+from .distribution import EPS, TINY, Distribution, Shape, as_tensor
 from .gamma import Chi2, _positive
 
 Number = Union[Tensor, float]
 EULER_GAMMA = 0.57721566490153286060
-TINY = 1.1754943508222875e-38
-EPS = 1.1920928955078125e-07
 
 
-def _uniform(d: Distribution, sample_shape: Shape, like: Tensor) -> Tensor:
+def uniform_draws(d: Distribution, sample_shape: Shape, like: Tensor) -> Tensor:
     """Uniform draws on (0, 1), clamped away from both ends."""
     from .. import rand
 
@@ -45,7 +43,7 @@ class Cauchy(Distribution):
         super().__init__(batch)
 
     def rsample(self, sample_shape: Shape = ()) -> Tensor:
-        u = _uniform(self, sample_shape, self.loc)
+        u = uniform_draws(self, sample_shape, self.loc)
         return self.loc + self.scale * ((u - 0.5) * math.pi).tan()
 
     def log_prob(self, value: Tensor) -> Tensor:
@@ -148,7 +146,7 @@ class Gumbel(Distribution):
         super().__init__(batch)
 
     def rsample(self, sample_shape: Shape = ()) -> Tensor:
-        u = _uniform(self, sample_shape, self.loc)
+        u = uniform_draws(self, sample_shape, self.loc)
         return self.loc - self.scale * (-u.log()).log()
 
     def log_prob(self, value: Tensor) -> Tensor:
@@ -186,7 +184,7 @@ class Weibull(Distribution):
         super().__init__(batch)
 
     def rsample(self, sample_shape: Shape = ()) -> Tensor:
-        u = _uniform(self, sample_shape, self.scale)
+        u = uniform_draws(self, sample_shape, self.scale)
         return self.scale * (-(-u).log1p()).pow(1 / self.concentration)
 
     def log_prob(self, value: Tensor) -> Tensor:
@@ -227,7 +225,7 @@ class Pareto(Distribution):
         super().__init__(batch)
 
     def rsample(self, sample_shape: Shape = ()) -> Tensor:
-        u = _uniform(self, sample_shape, self.scale)
+        u = uniform_draws(self, sample_shape, self.scale)
         return self.scale * ((-u).log1p() * (-1 / self.alpha)).exp()
 
     def log_prob(self, value: Tensor) -> Tensor:

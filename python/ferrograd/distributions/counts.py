@@ -8,8 +8,8 @@ from typing import Optional, Union
 from .. import functional as F
 from .._core import Tensor
 from .._poisson_draws import draw_poisson
-from .discrete import _one_of
-from .distribution import Distribution, Shape, as_tensor
+from .discrete import probs_and_logits
+from .distribution import TINY, Distribution, Shape, as_tensor
 
 Number = Union[Tensor, float]
 
@@ -53,17 +53,9 @@ class Geometric(Distribution):
     probability ``probs`` (or ``sigmoid(logits)``)."""
 
     def __init__(self, probs: Optional[Number] = None, logits: Optional[Number] = None) -> None:
-        _one_of("Geometric", probs, logits)
-        if probs is not None:
-            if isinstance(probs, (int, float)) and not 0 < probs <= 1:
-                raise ValueError(f"Geometric: argument `probs` expected a value in (0, 1], got {probs}")
-            self.probs = as_tensor(probs)
-            eps = 1.1920928955078125e-07
-            clamped = self.probs.clamp(eps, 1 - eps)
-            self.logits = clamped.log() - (-clamped).log1p()
-        else:
-            self.logits = as_tensor(logits)
-            self.probs = self.logits.sigmoid()
+        if isinstance(probs, (int, float)) and not 0 < probs <= 1:
+            raise ValueError(f"Geometric: argument `probs` expected a value in (0, 1], got {probs}")
+        self.probs, self.logits = probs_and_logits("Geometric", probs, logits)
         super().__init__(tuple(self.probs.shape))
 
     def sample(self, sample_shape: Shape = ()) -> Tensor:
@@ -71,7 +63,7 @@ class Geometric(Distribution):
 
         with no_grad():
             shape = self._extended_shape(sample_shape)
-            u = rand(*shape, device=self.probs.device).clamp(min=1.1754943508222875e-38)
+            u = rand(*shape, device=self.probs.device).clamp(min=TINY)
             return (u.log() / (-self.probs.expand(*shape)).log1p()).floor()
 
     def log_prob(self, value: Tensor) -> Tensor:

@@ -10,12 +10,24 @@ import numpy as np
 
 from .. import functional as F
 from .._core import Tensor
-from .distribution import Distribution, Shape, as_tensor
+from .distribution import EPS, TINY, Distribution, Shape, as_tensor
 
 
 def _one_of(name: str, probs: object, logits: object) -> None:
     if (probs is None) == (logits is None):
         raise ValueError(f"{name}: expected exactly one of `probs` and `logits`")
+
+
+def probs_and_logits(name: str, probs: object, logits: object) -> tuple[Tensor, Tensor]:
+    """Success probabilities and their logits from exactly one of them; probabilities are clamped
+    within float32's epsilon of 0 and 1 before the logit, as PyTorch does."""
+    _one_of(name, probs, logits)
+    if probs is not None:
+        p = as_tensor(probs)
+        clamped = p.clamp(EPS, 1 - EPS)
+        return p, clamped.log() - (-clamped).log1p()
+    lg = as_tensor(logits)
+    return lg.sigmoid(), lg
 
 
 class _IndicatorMoments(Distribution):
@@ -38,15 +50,7 @@ class Bernoulli(_IndicatorMoments):
     """1 with probability ``probs`` (or ``sigmoid(logits)``), else 0."""
 
     def __init__(self, probs: Optional[Tensor] = None, logits: Optional[Tensor] = None) -> None:
-        _one_of("Bernoulli", probs, logits)
-        if probs is not None:
-            self.probs = as_tensor(probs)
-            eps = 1.1920928955078125e-07  # float32's epsilon, as torch clamps before the logit
-            clamped = self.probs.clamp(eps, 1 - eps)
-            self.logits = clamped.log() - (1 - clamped).log()
-        else:
-            self.logits = as_tensor(logits)
-            self.probs = self.logits.sigmoid()
+        self.probs, self.logits = probs_and_logits("Bernoulli", probs, logits)
         super().__init__(tuple(self.logits.shape))
 
     def sample(self, sample_shape: Shape = ()) -> Tensor:
@@ -75,7 +79,7 @@ class Categorical(Distribution):
             if raw.ndim < 1:
                 raise ValueError("Categorical: argument `probs` expected at least one dimension (the categories)")
             self.probs = raw / raw.sum(-1, keepdim=True)
-            self.logits = self.probs.clamp(1.1754943508222875e-38, 1.0).log()
+            self.logits = self.probs.clamp(TINY, 1.0).log()
         else:
             raw = as_tensor(logits)
             if raw.ndim < 1:

@@ -112,3 +112,7 @@ def as_tensor(value: Any, like: Any = None) -> Tensor:
 
 
 HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
+# float32's smallest normal number (draws and probabilities are kept at or above it, as PyTorch
+# clamps them) and its machine epsilon (probabilities are kept within it of 0 and 1 before a logit).
+TINY = 1.1754943508222875e-38
+EPS = 1.1920928955078125e-07

@@ -11,13 +11,10 @@ import numpy as np
 
 from .._core import Tensor
 from ..autograd_function import Function, FunctionCtx
-from .distribution import Distribution, Shape, as_tensor
+from .distribution import TINY, Distribution, Shape, as_tensor
 
 Number = Union[Tensor, float]
 
-# PyTorch clamps gamma draws to float32's smallest normal number: a small α's draws underflow to 0,
-# where log-densities and the Beta and Dirichlet ratios would be undefined.
-TINY = 1.1754943508222875e-38
 
 
 def _draw_standard_gamma(alpha: Tensor) -> Tensor:
@@ -48,6 +45,8 @@ def _draw_standard_gamma(alpha: Tensor) -> Tensor:
         if bool(small.any()):
             scale = rand(*shape, device=device).pow(1 / alpha)
             draws = where(small, draws * scale, draws)
+        # A small α's draws underflow to 0, where log-densities and the Beta and Dirichlet ratios
+        # would be undefined: clamped as PyTorch clamps them.
         return draws.clamp(min=TINY)
 
 

@@ -10,13 +10,11 @@ from typing import Optional, Union
 
 from .. import functional as F
 from .._core import Tensor
-from .binomial import _probs_and_logits
-from .discrete import Categorical
-from .distribution import Distribution, Shape, as_tensor
+from .continuous_more import uniform_draws
+from .discrete import Categorical, probs_and_logits
+from .distribution import EPS, TINY, Distribution, Shape, as_tensor
 
 Number = Union[Tensor, float]
-TINY = 1.1754943508222875e-38
-EPS = 1.1920928955078125e-07
 
 
 class RelaxedBernoulli(Distribution):
@@ -25,7 +23,7 @@ class RelaxedBernoulli(Distribution):
     has_rsample = True
 
     def __init__(self, temperature: Number, probs: Optional[Number] = None, logits: Optional[Number] = None) -> None:
-        self.probs, self.logits = _probs_and_logits("RelaxedBernoulli", probs, logits)
+        self.probs, self.logits = probs_and_logits("RelaxedBernoulli", probs, logits)
         self.temperature = as_tensor(temperature, self.logits)
         super().__init__(tuple(self.logits.shape))
 
@@ -55,9 +53,7 @@ class RelaxedOneHotCategorical(Distribution):
         super().__init__(self._categorical.batch_shape, (self._categorical.num_categories,))
 
     def rsample(self, sample_shape: Shape = ()) -> Tensor:
-        from .. import rand
-
-        u = rand(*self._extended_shape(sample_shape), device=self.logits.device).clamp(TINY, 1 - EPS / 2)
+        u = uniform_draws(self, sample_shape, self.logits)
         gumbels = -(-u.log()).log()
         return F.softmax((self.logits + gumbels) / self.temperature, -1).clamp(min=TINY)
 
