@@ -9,7 +9,7 @@ from typing import Optional, Sequence, Union
 from . import _core
 from ._core import Tensor
 from ._one_dimensional import avg_pool1d
-from ._pool_indices import _tuple
+from ._pool_indices import _pair
 from ._three_dimensional import avg_pool3d
 
 IntOrSeq = Union[int, Sequence[int]]
@@ -37,9 +37,9 @@ def lp_pool1d(input: Tensor, norm_type: float, kernel_size: IntOrSeq, stride: Op
 def lp_pool2d(input: Tensor, norm_type: float, kernel_size: IntOrSeq, stride: Optional[IntOrSeq] = None,
               ceil_mode: bool = False) -> Tensor:
     """(Σ x^p over each window of the last two axes)^(1/p)."""
-    k = _tuple("kernel_size", kernel_size, 2)
-    s = k if stride is None else _tuple("stride", stride, 2)
-    pooled = _core.avg_pool2d(input.pow(norm_type), (k[0], k[1]), (s[0], s[1]), (0, 0), ceil_mode, True)
+    k = _pair("kernel_size", kernel_size)
+    pooled = _core.avg_pool2d(input.pow(norm_type), k, k if stride is None else _pair("stride", stride), (0, 0),
+                              ceil_mode, True)
     return _lp(pooled, _window_size(kernel_size, 2), norm_type)
 
 

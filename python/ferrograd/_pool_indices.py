@@ -31,14 +31,18 @@ def _tuple(name: str, value: IntOrSeq, rank: int) -> tuple[int, ...]:
     raise ValueError(f"argument `{name}` expected an int or {rank} ints, got {value!r}")
 
 
+def _pair(name: str, value: IntOrSeq) -> tuple[int, int]:
+    first, second = _tuple(name, value, 2)
+    return first, second
+
+
 def max_pool2d_with_indices(x: Tensor, kernel_size: IntOrSeq, stride: Optional[IntOrSeq] = None,
                             padding: IntOrSeq = 0, dilation: IntOrSeq = 1,
                             ceil_mode: bool = False) -> tuple[Tensor, Tensor]:
     """``max_pool2d``'s values and the int64 plane position of each maximum."""
-    k2 = _tuple("kernel_size", kernel_size, 2)
-    s2 = k2 if stride is None else _tuple("stride", stride, 2)
-    p2, d2 = _tuple("padding", padding, 2), _tuple("dilation", dilation, 2)
-    k, s, p, d = (k2[0], k2[1]), (s2[0], s2[1]), (p2[0], p2[1]), (d2[0], d2[1])
+    k = _pair("kernel_size", kernel_size)
+    s = k if stride is None else _pair("stride", stride)
+    p, d = _pair("padding", padding), _pair("dilation", dilation)
     values = _core.max_pool2d(x, k, s, p, d, ceil_mode)
     single = x.ndim == 3
     images = x.unsqueeze(0) if single else x

@@ -473,7 +473,7 @@ def inclusive_range(start: float, end: float, step: float = 1, *, dtype: Optiona
         raise ValueError("range: argument `step` expected a non-zero value, got 0")
     count = int(np.floor((end - start) / step)) + 1
     values = start + step * np.arange(max(count, 0), dtype=np.float64)
-    out = _on(values.astype(np.float32), Tensor.from_numpy(np.zeros(1, np.float32)).to(device))
+    out = Tensor.from_numpy(values.astype(np.float32)).to(device)
     out = out.to(dtype) if dtype is not None else out
     return out.requires_grad_(True) if requires_grad else out
 

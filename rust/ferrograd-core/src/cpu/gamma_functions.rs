@@ -212,21 +212,23 @@ pub fn standard_gamma_grad(alpha: f32, z: f32) -> f32 {
 /// a = inf.
 pub fn regularized_gamma(a: f32, x: f32, upper: bool) -> f32 {
     let (a, x) = (f64::from(a), f64::from(x));
-    let nan = a.is_nan() || x.is_nan() || a < 0.0 || x < 0.0;
-    let lower = if nan || (a == 0.0 && x == 0.0) || (a.is_infinite() && x.is_infinite()) {
+    let undefined = a.is_nan() || x.is_nan() || a < 0.0 || x < 0.0;
+    if undefined || (a == 0.0 && x == 0.0) || (a.is_infinite() && x.is_infinite()) {
         return f32::NAN;
-    } else if a == 0.0 || x.is_infinite() {
-        1.0
+    }
+    // (P, Q), each from its own expansion where it is the smaller, the other as its complement.
+    let (lower, upper_value) = if a == 0.0 || x.is_infinite() {
+        (1.0, 0.0)
     } else if x == 0.0 || a.is_infinite() {
-        0.0
+        (0.0, 1.0)
     } else if x < a + 1.0 {
         let p = lower_regularized_gamma(a, x);
-        return (if upper { 1.0 - p } else { p }) as f32;
+        (p, 1.0 - p)
     } else {
         let q = upper_regularized_gamma(a, x);
-        return (if upper { q } else { 1.0 - q }) as f32;
+        (1.0 - q, q)
     };
-    (if upper { 1.0 - lower } else { lower }) as f32
+    (if upper { upper_value } else { lower }) as f32
 }
 
 /// P(a, x) = γ(a, x) / Γ(a) by its series x^a e^-x / Γ(a + 1) Σ x^n / ((a+1)...(a+n)), for

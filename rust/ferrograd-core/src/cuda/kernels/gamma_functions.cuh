@@ -163,19 +163,18 @@ __device__ __noinline__ float fg_standard_gamma_grad(float alpha, float z) {
 __device__ __noinline__ float fg_regularized_gamma(float af, float xf, bool upper) {
     const double a = (double)af, x = (double)xf, inf = (double)FG_INF;
     if (a != a || x != x || a < 0.0 || x < 0.0 || (a == 0.0 && x == 0.0) || (a == inf && x == inf)) return FG_NAN;
-    double lower;
+    // (P, Q), each from its own expansion where it is the smaller, the other as its complement.
+    double p, q;
     if (a == 0.0 || x == inf) {
-        lower = 1.0;
+        p = 1.0, q = 0.0;
     } else if (x == 0.0 || a == inf) {
-        lower = 0.0;
+        p = 0.0, q = 1.0;
     } else if (x < a + 1.0) {
-        const double p = fg_lower_regularized_gamma(a, x);
-        return (float)(upper ? 1.0 - p : p);
+        p = fg_lower_regularized_gamma(a, x), q = 1.0 - p;
     } else {
-        const double q = fg_upper_regularized_gamma(a, x);
-        return (float)(upper ? q : 1.0 - q);
+        q = fg_upper_regularized_gamma(a, x), p = 1.0 - q;
     }
-    return (float)(upper ? 1.0 - lower : lower);
+    return (float)(upper ? q : p);
 }
 
 // I0 / I1 (order 0 or 1), scaled by e^-|x| when `scaled`: the power series up to |x| = 30, the
