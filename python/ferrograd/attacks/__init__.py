@@ -9,8 +9,8 @@ arrays or Datasets in batches, support targeted mode (``targets=``) and are seed
 from .auto import APGD, APGDT, AutoAttack, Square
 from .base import Attack, AttackResult
 from .gradient import BIM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM
-from .optimization import CW, DeepFool
+from .optimization import CW, FAB, FABT, DeepFool
 from .report import RobustnessReport, RobustnessWarning, robustness
 
-__all__ = ["Attack", "AttackResult", "FGSM", "RFGSM", "BIM", "PGD", "PGDL2", "MIFGSM", "NIFGSM", "APGD", "APGDT", "AutoAttack", "Square", "CW", "DeepFool", "robustness",
+__all__ = ["Attack", "AttackResult", "FGSM", "RFGSM", "BIM", "PGD", "PGDL2", "MIFGSM", "NIFGSM", "APGD", "APGDT", "AutoAttack", "Square", "CW", "DeepFool", "FAB", "FABT", "robustness",
            "RobustnessReport", "RobustnessWarning"]

@@ -1,6 +1,6 @@
-"""APGD, its targeted version and an AutoAttack-style ensemble (Croce and Hein, 2020). The APGD
-iterations run in Rust; this file only chooses targets and keeps, per sample, the first attack
-that broke it."""
+"""APGD, its targeted version, Square and the AutoAttack ensemble (Croce and Hein, 2020). The
+iterations run in Rust; this file only chains the ensemble's members and keeps, per sample, the
+first attack that broke it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import numpy as np
 
 from ..training.inputs import as_dataset
 from .base import Attack, AttackResult
-from .gradient import PGD
+from .optimization import FABT
+from .targets import attack_each_target, merge
 
 
 class APGD(Attack):
@@ -30,19 +31,6 @@ class APGD(Attack):
         return dict(kind="apgd", eps=self.eps, steps=self.steps, norm=self.norm, loss=self.loss, restarts=self.restarts)
 
 
-def _merge(parts: list[tuple[np.ndarray, AttackResult]], base: AttackResult) -> AttackResult:
-    """``base`` with the samples at each part's indices replaced where that part succeeded."""
-    raw = {"adversarial": base.adversarial.copy(), "labels": base.labels, "clean_predictions": base.clean_predictions,
-           "adversarial_predictions": base.adversarial_predictions.copy(), "success": base.success.copy()}
-    for idx, r in parts:
-        won = r.success & ~raw["success"][idx]
-        sel = idx[won]
-        raw["adversarial"][sel] = r.adversarial[won]
-        raw["adversarial_predictions"][sel] = r.adversarial_predictions[won]
-        raw["success"][sel] = True
-    return AttackResult(raw, base.inputs, False)
-
-
 class APGDT(APGD):
     """Targeted APGD with the targeted DLR loss, run toward each of the ``n_target_classes`` most
     likely wrong classes in turn, on the samples no earlier target broke."""
@@ -56,23 +44,7 @@ class APGDT(APGD):
         if targets is not None:
             return super().__call__(data, labels, targets)
         ds = as_dataset((data, labels) if isinstance(data, np.ndarray) else data, "data", "APGDT")
-        base = APGD(self.model, 0.0, 1, self.norm, "ce", seed=self.seed, bounds=self.bounds,
-                    batch_size=self.batch_size)(ds)
-        order = np.argsort(-self.model.predict(ds), axis=1, kind="stable")
-        parts: list[tuple[np.ndarray, AttackResult]] = []
-        success = base.success.copy()
-        for k in range(1, min(self.n_target_classes, order.shape[1] - 1) + 1):
-            idx = np.flatnonzero(~success)
-            if not len(idx):
-                break
-            # The k-th most likely class that is not the label.
-            ranked = order[idx]
-            wrong = ranked[ranked != base.labels[idx, None]].reshape(len(idx), -1)
-            r = super().__call__(ds.subset(idx.tolist()), targets=wrong[:, k - 1])
-            r.success = r.adversarial_predictions != base.labels[idx]
-            parts.append((idx, r))
-            success[idx[r.success]] = True
-        return _merge(parts, base)
+        return attack_each_target(self, ds, self.n_target_classes)
 
 
 class Square(Attack):
@@ -93,10 +65,10 @@ class Square(Attack):
 
 
 class AutoAttack(Attack):
-    """An AutoAttack-style ensemble: APGD-CE, then APGD-T on the points still robust, then PGD
-    with the margin loss and restarts (our documented substitute for FAB-T), then Square (L∞).
-    The result holds, per sample, the first successful attack; ``robust_after`` the robust
-    accuracy after each member."""
+    """The AutoAttack ensemble (Croce and Hein, 2020), standard version: APGD-CE, then APGD-T,
+    FAB-T and Square (L∞ only), each on the points every earlier member left robust. The result
+    holds, per sample, the first successful attack; ``robust_after`` the robust accuracy after each
+    member."""
 
     def __init__(self, model: Any, eps: float = 8 / 255, norm: str = "linf", steps: int = 100, n_target_classes: int = 9,
                  queries: int = 1000, **kw: Any) -> None:
@@ -106,14 +78,10 @@ class AutoAttack(Attack):
 
     def _members(self) -> list[Attack]:
         common: dict[str, Any] = dict(seed=self.seed, bounds=self.bounds, batch_size=self.batch_size)
-        pgd_cls: Any = PGD
-        if self.norm == "l2":
-            from .gradient import PGDL2 as pgd_cls
         return [
             APGD(self.model, self.eps, self.steps, self.norm, "ce", **common),
             APGDT(self.model, self.eps, self.steps, self.norm, self.n_target_classes, **common),
-            pgd_cls(self.model, self.eps, alpha=2.5 * self.eps / self.steps, steps=self.steps, restarts=3, loss="margin",
-                    **common),
+            FABT(self.model, self.eps, self.norm, self.steps, n_target_classes=self.n_target_classes, **common),
             *([Square(self.model, self.eps, self.queries, **common)] if self.norm == "linf" else []),
         ]
 
@@ -135,4 +103,4 @@ class AutoAttack(Attack):
                 parts.append((idx, r))
                 success[idx[r.success]] = True
             self.robust_after.append(float((~success).mean()))
-        return _merge(parts, first)
+        return merge(parts, first)

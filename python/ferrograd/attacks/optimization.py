@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Optional
 
-from .base import Attack
+import numpy as np
+
+from ..training.inputs import as_dataset
+from .base import Attack, AttackResult
+from .targets import attack_each_target
 
 
 class CW(Attack):
@@ -43,3 +47,56 @@ class DeepFool(Attack):
 
     def _options(self) -> dict[str, Any]:
         return dict(kind="deepfool", steps=self.steps, overshoot=self.overshoot)
+
+
+class FAB(Attack):
+    """FAB, the fast adaptive boundary attack (Croce and Hein, 2020), under ``norm`` ``"linf"`` or
+    ``"l2"``: a minimal-norm attack. Each step linearises the boundary to the nearest other class
+    (with ``targets=``, the boundary between the target and its strongest rival), projects the current point and the input onto it inside the
+    bounds, and moves to a mix of the two projections stretched by ``eta`` (the input's share at
+    most ``alpha_max``); points past the boundary are kept when closest so far and pulled back
+    toward the input by ``beta``. Restarts after the first start at random points at half the best
+    distance. A sample counts as broken when its closest adversarial point is within ``eps``; pass
+    ``eps=math.inf`` for pure minimal perturbations and read ``result.norms()``.
+
+    Targeted, the target must win: under L∞, where the target's region narrows to a corner
+    between two rivals the single-boundary steps can stop short of the minimum; ``restarts`` help."""
+
+    def __init__(self, model: Any, eps: float = 8 / 255, norm: str = "linf", steps: int = 10, restarts: int = 1,
+                 alpha_max: float = 0.1, eta: float = 1.05, beta: float = 0.9, **kw: Any) -> None:
+        super().__init__(model, eps, **kw)
+        if norm not in ("linf", "l2"):
+            raise ValueError(f"{type(self).__name__}: argument `norm` expected 'linf' or 'l2', got {norm!r}")
+        if steps < 1 or restarts < 1:
+            raise ValueError(f"{type(self).__name__}: `steps` and `restarts` expected >= 1, got {steps} and {restarts}")
+        self.norm, self.steps, self.restarts = norm, steps, restarts
+        self.alpha_max, self.eta, self.beta = float(alpha_max), float(eta), float(beta)
+
+    def _options(self) -> dict[str, Any]:
+        return dict(kind="fab", eps=self.eps, norm=self.norm, steps=self.steps, restarts=self.restarts,
+                    alpha_max=self.alpha_max, eta=self.eta, beta=self.beta)
+
+
+class FABT(FAB):
+    """FAB-T, AutoAttack's targeted FAB: FAB toward each of the ``n_target_classes`` most likely
+    wrong classes in turn, on the samples no earlier target broke (one boundary gradient per step
+    instead of one per class). Each run crosses the boundary between the label and the target and,
+    as in AutoAttack, counts any wrong class as success."""
+
+    def __init__(self, model: Any, eps: float = 8 / 255, norm: str = "linf", steps: int = 100, restarts: int = 1,
+                 n_target_classes: int = 9, **kw: Any) -> None:
+        super().__init__(model, eps, norm, steps, restarts, **kw)
+        if n_target_classes < 1:
+            raise ValueError(f"FABT: argument `n_target_classes` expected >= 1, got {n_target_classes}")
+        self.n_target_classes = n_target_classes
+
+    def _options(self) -> dict[str, Any]:
+        return super()._options() | {"any_wrong_class": True}
+
+    def __call__(self, data: Any, labels: Optional[np.ndarray] = None, targets: Optional[np.ndarray] = None) -> AttackResult:
+        """Attacks ``data`` (a Dataset, ``(X, y)`` arrays, or ``X`` with ``labels``) toward each
+        likely target in turn; explicit ``targets`` run one pass toward them instead."""
+        if targets is not None:
+            return super().__call__(data, labels, targets)
+        ds = as_dataset((data, labels) if isinstance(data, np.ndarray) else data, "data", "FABT")
+        return attack_each_target(self, ds, self.n_target_classes)

@@ -15,6 +15,7 @@ from ..training.inputs import as_dataset
 from .base import Attack, AttackResult
 from .auto import APGD, APGDT, AutoAttack, Square
 from .gradient import BIM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM
+from .optimization import FAB, FABT
 
 AttackSpec = Union[str, Callable[[Any, float], Attack]]
 
@@ -32,6 +33,8 @@ _NAMED: dict[str, Callable[[Any, float], Attack]] = {
     "apgd_t": lambda m, e: APGDT(m, e, steps=50),
     "autoattack": lambda m, e: AutoAttack(m, e, steps=50, queries=500),
     "square": lambda m, e: Square(m, e, queries=1000),
+    "fab": lambda m, e: FAB(m, e, steps=20),
+    "fab_t": lambda m, e: FABT(m, e, steps=20),
 }
 
 

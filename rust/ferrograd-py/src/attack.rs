@@ -2,8 +2,8 @@
 //! released (taken back after each batch for Ctrl-C and progress).
 
 use ferrograd_core::attack::{
-    attack_batches, ApgdConfig, Attack, AttackConfig, AttackLoss, CwConfig, DeepFoolConfig, Norm,
-    SquareConfig, Start,
+    attack_batches, ApgdConfig, Attack, AttackConfig, AttackLoss, CwConfig, DeepFoolConfig,
+    FabConfig, Norm, SquareConfig, Start,
 };
 use ferrograd_core::Error;
 use numpy::ndarray::{ArrayD, IxDyn};
@@ -87,14 +87,25 @@ pub fn config_from_options(o: &Bound<'_, PyDict>) -> PyResult<AttackConfig> {
     })
 }
 
-/// The attack an options dict names: `kind` "pgd" (the default), "apgd", "square", "cw" or
-/// "deepfool".
+/// The attack an options dict names: `kind` "pgd" (the default), "apgd", "square", "cw",
+/// "deepfool" or "fab".
 pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
     let kind: String = match o.get_item("kind")? {
         Some(k) => k.extract()?,
         None => "pgd".into(),
     };
-    let pgd = config_from_options(o)?;
+    // FAB's budget may be infinite (a pure minimal-norm search); the shared checks read the rest.
+    let shared = o.copy()?;
+    if kind == "fab" && shared.contains("eps")? {
+        shared.del_item("eps")?;
+    }
+    let pgd = config_from_options(&shared)?;
+    let number = |key: &str, default: f32| -> PyResult<f32> {
+        match o.get_item(key)? {
+            Some(v) => v.extract(),
+            None => Ok(default),
+        }
+    };
     match kind.as_str() {
         "pgd" => Ok(Attack::Pgd(pgd)),
         "apgd" => Ok(Attack::Apgd(ApgdConfig {
@@ -131,37 +142,63 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
             }))
         }
         "cw" => {
-            let get = |key: &str, default: f32| -> PyResult<f32> {
-                match o.get_item(key)? {
-                    Some(v) => v.extract(),
-                    None => Ok(default),
-                }
-            };
             let search_steps = match o.get_item("search_steps")? {
                 Some(v) => v.extract()?,
                 None => 5,
             };
             Ok(Attack::Cw(CwConfig {
-                c: get("c", 1.0)?,
-                kappa: get("kappa", 0.0)?,
+                c: number("c", 1.0)?,
+                kappa: number("kappa", 0.0)?,
                 steps: pgd.steps,
-                lr: get("lr", 0.01)?,
+                lr: number("lr", 0.01)?,
                 search_steps,
                 bounds: pgd.bounds,
             }))
         }
         "deepfool" => Ok(Attack::DeepFool(DeepFoolConfig {
             steps: pgd.steps,
-            overshoot: match o.get_item("overshoot")? {
-                Some(v) => v.extract()?,
-                None => 0.02,
-            },
+            overshoot: number("overshoot", 0.02)?,
             bounds: pgd.bounds,
         })),
+        "fab" => {
+            let eps = number("eps", f32::INFINITY)?;
+            let (alpha_max, eta, beta) = (
+                number("alpha_max", 0.1)?,
+                number("eta", 1.05)?,
+                number("beta", 0.9)?,
+            );
+            let valid = eps >= 0.0
+                && (0.0..=1.0).contains(&alpha_max)
+                && eta >= 1.0
+                && 0.0 < beta
+                && beta <= 1.0;
+            if !valid {
+                return Err(to_py(Error::arg(
+                    "FAB",
+                    "eps / alpha_max / eta / beta",
+                    "eps >= 0, alpha_max in [0, 1], eta >= 1 and beta in (0, 1]",
+                    format!("{eps} / {alpha_max} / {eta} / {beta}"),
+                )));
+            }
+            Ok(Attack::Fab(FabConfig {
+                eps,
+                steps: pgd.steps,
+                restarts: pgd.restarts,
+                norm: pgd.norm,
+                alpha_max,
+                eta,
+                beta,
+                bounds: pgd.bounds,
+                any_wrong_class: match o.get_item("any_wrong_class")? {
+                    Some(v) => v.extract()?,
+                    None => false,
+                },
+            }))
+        }
         other => Err(to_py(Error::arg(
             "attack",
             "kind",
-            "'pgd', 'apgd', 'square', 'cw' or 'deepfool'",
+            "'pgd', 'apgd', 'square', 'cw', 'deepfool' or 'fab'",
             format!("{other:?}"),
         ))),
     }

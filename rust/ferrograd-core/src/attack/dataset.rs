@@ -3,6 +3,7 @@
 use super::apgd::{apgd_batch, ApgdConfig};
 use super::cw::{cw_batch, CwConfig};
 use super::deepfool::{deepfool_batch, DeepFoolConfig};
+use super::fab::{fab_batch, FabConfig};
 use super::host_view::HostView;
 use super::objective::predictions;
 use super::pgd::{attack_batch, AttackConfig, BatchResult};
@@ -20,11 +21,13 @@ pub enum Attack {
     Square(SquareConfig),
     Cw(CwConfig),
     DeepFool(DeepFoolConfig),
+    Fab(FabConfig),
 }
 
 impl Attack {
     /// Runs the attack on one batch. PGD, APGD, CW and DeepFool keep their iterates on the
-    /// model's device; Square keeps its on the host and sees the model through a `HostView`.
+    /// model's device; Square and FAB keep theirs on the host and see the model through a
+    /// `HostView`.
     pub fn run_batch(
         &self,
         model: &dyn Module,
@@ -50,6 +53,7 @@ impl Attack {
                 "DeepFool is untargeted".into(),
             )),
             Attack::DeepFool(cfg) => deepfool_batch(model, x, shape, labels, cfg),
+            Attack::Fab(cfg) => fab_batch(model, x, shape, labels, targets, cfg, rng),
         }
     }
 }
