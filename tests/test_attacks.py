@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ import pytest
 import ferrograd as fg
 import ferrograd.functional as F
 from ferrograd import nn, optim
-from ferrograd.attacks import CW, FAB, FABT, APGD, DeepFool, APGDT, BIM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, AutoAttack, RobustnessWarning, Square
+from ferrograd.attacks import CW, DIFGSM, FAB, FABT, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM, APGD, DeepFool, APGDT, BIM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, AutoAttack, RobustnessWarning, Square
 from ferrograd.training import History
 
 # -- parity with a numpy reference -----------------------------------------------------------------
@@ -105,6 +106,54 @@ def test_momentum_attacks_equal_the_numpy_reference(nesterov: bool) -> None:
     assert (np.abs(result.adversarial - x) <= eps + 1e-6).all()
 
 
+def _smoothed(g: np.ndarray, side: int, nsig: float) -> np.ndarray:
+    """``g`` [N, C, H, W] correlated per channel with the normalised Gaussian kernel, zero-padded."""
+    z = np.exp(-0.5 * np.linspace(-nsig, nsig, side) ** 2)
+    kernel = np.outer(z, z) / np.outer(z, z).sum()
+    r = side // 2
+    padded = np.pad(g, ((0, 0), (0, 0), (r, r), (r, r)))
+    h, w = g.shape[2:]
+    return sum(kernel[i, j] * padded[:, :, i:i + h, j:j + w] for i in range(side) for j in range(side))
+
+
+TRANSFER_VARIANTS = {
+    # DI with probability 0 is I-FGSM; TI smooths each gradient; SI averages scaled copies;
+    # VNI with beta = 0 has every neighbour at the iterate, so its variance is the gradient there
+    # minus the look-ahead gradient.
+    "di_off": (lambda m: DIFGSM(m, 0.3, 0.05, 6, diversity_prob=0.0), dict(decay=0.0)),
+    "ti": (lambda m: TIFGSM(m, 0.3, 0.05, 6, decay=0.9, len_kernel=3, nsig=1.0, diversity_prob=0.0),
+           dict(decay=0.9, smoothing=(3, 1.0))),
+    "sini": (lambda m: SINIFGSM(m, 0.3, 0.05, 6, decay=0.9, m=3), dict(decay=0.9, nesterov=True, scales=3)),
+    "vni": (lambda m: VNIFGSM(m, 0.3, 0.05, 6, decay=0.9, N=2, beta=0.0), dict(decay=0.9, nesterov=True, variance=True)),
+}
+
+
+@pytest.mark.parametrize("variant", list(TRANSFER_VARIANTS))
+def test_transfer_attacks_equal_the_numpy_reference(variant: str) -> None:
+    """DI-, TI-, SI-NI- and VNI-FGSM on the tanh MLP, step by step against numpy."""
+    make, spec = TRANSFER_VARIANTS[variant]
+    model, params = _tanh_mlp()
+    x, y = _data()
+    eps, alpha, decay = 0.3, 0.05, spec["decay"]
+
+    def gradient(at: np.ndarray) -> np.ndarray:
+        m = spec.get("scales", 1)
+        g = sum(_reference_grad(params, at / 2 ** i, y) / 2 ** i for i in range(m)) / m
+        return _smoothed(g, *spec["smoothing"]) if "smoothing" in spec else g
+
+    accumulated, variance, adv = np.zeros_like(x), np.zeros_like(x), x.copy()
+    for _ in range(6):
+        at = adv + alpha * decay * accumulated if spec.get("nesterov") else adv
+        g = gradient(at)
+        if spec.get("variance"):
+            g, variance = g + variance, gradient(adv) - g
+        accumulated = decay * accumulated + g / np.abs(g).mean(axis=(1, 2, 3), keepdims=True)
+        adv = adv + alpha * np.sign(accumulated)
+        adv = np.clip(x + np.clip(adv - x, -eps, eps), 0.0, 1.0)
+    result = make(model)(x, y)
+    np.testing.assert_allclose(result.adversarial, adv, atol=1e-5)
+
+
 # -- MNIST ------------------------------------------------------------------------------------------
 
 
@@ -131,6 +180,10 @@ ALL_ATTACKS = [
     ("pgdl2", lambda m: PGDL2(m, 2.0, 0.5, 8), 2, 2.0),
     ("apgd_l2", lambda m: APGD(m, 2.0, steps=10, norm="l2"), 2, 2.0),
     ("square", lambda m: Square(m, 0.3, queries=200), np.inf, 0.3),
+    ("difgsm", lambda m: DIFGSM(m, 0.3, 0.05, 8, decay=1.0), np.inf, 0.3),
+    ("tifgsm", lambda m: TIFGSM(m, 0.3, 0.05, 8, len_kernel=5), np.inf, 0.3),
+    ("vmifgsm", lambda m: VMIFGSM(m, 0.3, 0.05, 8, N=3), np.inf, 0.3),
+    ("sinifgsm", lambda m: SINIFGSM(m, 0.3, 0.05, 8, m=3), np.inf, 0.3),
     ("fab", lambda m: FAB(m, 0.3, steps=10), np.inf, 0.3),
     ("fab_t", lambda m: FABT(m, 0.3, steps=10, n_target_classes=2), np.inf, 0.3),
     ("fab_l2", lambda m: FAB(m, 2.0, norm="l2", steps=10), 2, 2.0),
@@ -433,6 +486,31 @@ def test_deepfool_finds_near_minimal_perturbations(mnist_model: tuple) -> None:
     half = np.clip(r.inputs + 0.5 * r.perturbation, 0.0, 1.0)
     still_right = model.predict(half[ok]).argmax(1) == r.labels[ok]
     assert still_right.mean() >= 0.5
+
+
+def test_transfer_attacks_fool_a_model_they_never_saw(mnist_model: tuple, data_dir: Path) -> None:
+    """Adversarial examples computed on the CNN, evaluated on an MLP trained separately: momentum
+    with input diversity, translation invariance and variance tuning each transfer better than
+    plain iterative FGSM with the same budget and steps."""
+    model, test = mnist_model
+    train, _ = fg.data.mnist(data_dir / "mnist")
+    fg.manual_seed(1)
+    other = nn.Sequential(nn.Normalize([0.1307], [0.3081]), nn.Flatten(), nn.Linear(784, 256), nn.ReLU(),
+                          nn.Linear(256, 10))
+    other.fit(train, epochs=1, batch_size=64, optimizer=optim.Adam(other.parameters(), lr=1e-3), seed=1, verbose=False)
+    eps = 0.2
+
+    def other_accuracy(attack: Any) -> float:
+        r = attack(test)
+        assert r.robust_accuracy < 0.1  # each breaks the model it attacks
+        return float((other.predict(r.adversarial).argmax(1) == r.labels).mean())
+
+    plain = other_accuracy(BIM(model, eps, eps / 10, 10))
+    assert plain < 0.95  # some transfer even without help
+    for attack in (DIFGSM(model, eps, eps / 10, 10, decay=1.0), TIFGSM(model, eps, eps / 10, 10, len_kernel=5),
+                   VMIFGSM(model, eps, eps / 10, 10)):
+        transferred = other_accuracy(attack)
+        assert transferred < plain - 0.04, (type(attack).__name__, transferred, plain)
 
 
 def _exact_minimal_distances(weight: np.ndarray, bias: np.ndarray, x: np.ndarray, norm: str,

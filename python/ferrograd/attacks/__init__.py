@@ -10,7 +10,8 @@ from .auto import APGD, APGDT, AutoAttack, Square
 from .base import Attack, AttackResult
 from .gradient import BIM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM
 from .optimization import CW, FAB, FABT, DeepFool
+from .transfer import DIFGSM, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM
 from .report import RobustnessReport, RobustnessWarning, robustness
 
-__all__ = ["Attack", "AttackResult", "FGSM", "RFGSM", "BIM", "PGD", "PGDL2", "MIFGSM", "NIFGSM", "APGD", "APGDT", "AutoAttack", "Square", "CW", "DeepFool", "FAB", "FABT", "robustness",
+__all__ = ["Attack", "AttackResult", "FGSM", "RFGSM", "BIM", "PGD", "PGDL2", "MIFGSM", "NIFGSM", "APGD", "APGDT", "AutoAttack", "Square", "CW", "DeepFool", "FAB", "FABT", "DIFGSM", "TIFGSM", "VMIFGSM", "VNIFGSM", "SINIFGSM", "robustness",
            "RobustnessReport", "RobustnessWarning"]

@@ -16,6 +16,7 @@ from .base import Attack, AttackResult
 from .auto import APGD, APGDT, AutoAttack, Square
 from .gradient import BIM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM
 from .optimization import FAB, FABT
+from .transfer import DIFGSM, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM
 
 AttackSpec = Union[str, Callable[[Any, float], Attack]]
 
@@ -33,6 +34,11 @@ _NAMED: dict[str, Callable[[Any, float], Attack]] = {
     "apgd_t": lambda m, e: APGDT(m, e, steps=50),
     "autoattack": lambda m, e: AutoAttack(m, e, steps=50, queries=500),
     "square": lambda m, e: Square(m, e, queries=1000),
+    "difgsm": lambda m, e: DIFGSM(m, e, alpha=e / 8, steps=10, decay=1.0),
+    "tifgsm": lambda m, e: TIFGSM(m, e, alpha=e / 8, steps=10),
+    "vmifgsm": lambda m, e: VMIFGSM(m, e, alpha=e / 8, steps=10),
+    "vnifgsm": lambda m, e: VNIFGSM(m, e, alpha=e / 8, steps=10),
+    "sinifgsm": lambda m, e: SINIFGSM(m, e, alpha=e / 8, steps=10),
     "fab": lambda m, e: FAB(m, e, steps=20),
     "fab_t": lambda m, e: FABT(m, e, steps=20),
 }

@@ -3,7 +3,7 @@
 
 use ferrograd_core::attack::{
     attack_batches, ApgdConfig, Attack, AttackConfig, AttackLoss, CwConfig, DeepFoolConfig,
-    FabConfig, Norm, SquareConfig, Start,
+    FabConfig, InputDiversity, Norm, SquareConfig, Start, Transfer,
 };
 use ferrograd_core::Error;
 use numpy::ndarray::{ArrayD, IxDyn};
@@ -84,6 +84,62 @@ pub fn config_from_options(o: &Bound<'_, PyDict>) -> PyResult<AttackConfig> {
         eot: get::<usize>(o, "eot", 1)?.max(1),
         bounds,
         cuda_graphs: get(o, "cuda_graphs", true)?,
+        transfer: transfer_from_options(o, get(o, "diversity", None)?)?,
+    })
+}
+
+/// The transfer attacks' options: `diversity` (resize rate, probability), `scales`, `smoothing`
+/// (kernel side, sigmas) and `variance` (neighbours, radius relative to ε).
+fn transfer_from_options(
+    o: &Bound<'_, PyDict>,
+    diversity: Option<(f32, f32)>,
+) -> PyResult<Transfer> {
+    let item = |key: &str| -> PyResult<Option<Bound<'_, PyAny>>> {
+        Ok(o.get_item(key)?.filter(|v| !v.is_none()))
+    };
+    let smoothing: Option<(usize, f32)> = item("smoothing")?.map(|v| v.extract()).transpose()?;
+    let variance: Option<(usize, f32)> = item("variance")?.map(|v| v.extract()).transpose()?;
+    let scales: usize = item("scales")?
+        .map(|v| v.extract())
+        .transpose()?
+        .unwrap_or(1);
+    let bad = |name: &str, expected: &str, got: String| {
+        Err(to_py(Error::arg("attack", name, expected, got)))
+    };
+    if let Some((rate, p)) = diversity {
+        if !(rate > 0.0 && rate != 1.0 && (0.0..=1.0).contains(&p)) {
+            return bad(
+                "diversity",
+                "a resize rate > 0 other than 1 and a probability in [0, 1]",
+                format!("({rate}, {p})"),
+            );
+        }
+    }
+    if let Some((side, nsig)) = smoothing {
+        if side % 2 == 0 || nsig <= 0.0 {
+            return bad(
+                "len_kernel / nsig",
+                "an odd kernel side and nsig > 0",
+                format!("{side} / {nsig}"),
+            );
+        }
+    }
+    if let Some((n, beta)) = variance {
+        if n == 0 || beta < 0.0 {
+            return bad("N / beta", "N >= 1 and beta >= 0", format!("{n} / {beta}"));
+        }
+    }
+    if scales == 0 {
+        return bad("m", "at least 1 scale copy", "0".into());
+    }
+    Ok(Transfer {
+        diversity: diversity.map(|(resize_rate, probability)| InputDiversity {
+            resize_rate,
+            probability,
+        }),
+        scales,
+        smoothing,
+        variance,
     })
 }
 

@@ -32,12 +32,25 @@ pub(super) fn objective_and_grad(
     loss: AttackLoss,
     eot: usize,
 ) -> Result<(Tensor, Tensor, Tensor)> {
+    objective_and_grad_through(model, x, goal, loss, eot, &mut |t: &Tensor| Ok(t.clone()))
+}
+
+/// `objective_and_grad` of the model seen `through` a differentiable input transform, called
+/// afresh for every pass (the gradient is with respect to the untransformed `x`).
+pub(super) fn objective_and_grad_through(
+    model: &dyn Module,
+    x: &Tensor,
+    goal: &Goal,
+    loss: AttackLoss,
+    eot: usize,
+    through: &mut dyn FnMut(&Tensor) -> Result<Tensor>,
+) -> Result<(Tensor, Tensor, Tensor)> {
     let runs = eot.max(1);
     let scale = Tensor::scalar(runs as f32, x.device())?;
-    let pass = || -> Result<(Tensor, Tensor, Tensor)> {
+    let mut pass = || -> Result<(Tensor, Tensor, Tensor)> {
         let leaf = x.detach();
         leaf.set_requires_grad(true)?;
-        let logits = model.forward(&leaf)?;
+        let logits = model.forward(&through(&leaf)?)?;
         let obj = sample_objective(&logits, &goal.goal_t, &goal.labels_t, loss, goal.targeted)?;
         let grad = crate::autograd::grad(&obj.sum(&[0], false)?, std::slice::from_ref(&leaf))?;
         let grad = match grad.into_iter().next().flatten() {
@@ -133,6 +146,7 @@ mod tests {
             eot: 1,
             bounds: (0.0, 1.0),
             cuda_graphs: true,
+            transfer: Default::default(),
         }
     }
 

@@ -16,6 +16,7 @@ mod pgd;
 mod square;
 mod step_loop;
 mod trades;
+mod transfer;
 
 pub use apgd::{apgd_batch, ApgdConfig};
 pub use cw::{cw_batch, CwConfig};
@@ -27,3 +28,4 @@ pub use objective::{predictions, sample_objective, AttackLoss};
 pub use pgd::{adversarial_batch, attack_batch, AttackConfig, BatchResult, Norm, Start};
 pub use square::{square_batch, SquareConfig};
 pub use trades::trades_batch;
+pub use transfer::{InputDiversity, Transfer};

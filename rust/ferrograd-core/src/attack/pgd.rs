@@ -10,9 +10,10 @@ use std::cell::RefCell;
 
 use super::batch::{restart_stream, Best, Goal};
 use super::host_view::model_device;
-use super::iterate::{ascent_step, objective_and_grad, project_onto_ball};
+use super::iterate::{ascent_step, project_onto_ball};
 use super::objective::{sample_objective, AttackLoss};
 use super::step_loop::repeat_steps;
+use super::transfer::{gradient_variance, transfer_gradient, GradientOf, Transfer};
 use crate::nn::{Module, TensorRole};
 use crate::rng::RngState;
 use crate::{NoGradGuard, Result, Tensor};
@@ -61,13 +62,15 @@ pub struct AttackConfig {
     pub bounds: (f32, f32),
     /// On a GPU, replay each restart's steps as a CUDA graph (`step_loop`).
     pub cuda_graphs: bool,
+    /// The transfer attacks' input diversity, scale copies, smoothing and variance tuning.
+    pub transfer: Transfer,
 }
 
 impl AttackConfig {
-    /// Whether a GPU replays the steps as a CUDA graph: momentum carries state from one step to
-    /// the next, so MI-FGSM's steps run eagerly.
+    /// Whether a GPU replays the steps as a CUDA graph: momentum and variance carry state from
+    /// one step to the next, and input diversity draws on the host, so those steps run eagerly.
     pub(super) fn steps_replay_as_graph(&self) -> bool {
-        self.cuda_graphs && self.momentum.is_none()
+        self.cuda_graphs && self.momentum.is_none() && !self.transfer.needs_eager_steps()
     }
 }
 
@@ -198,9 +201,33 @@ fn run_restart(
         false => cfg.bounds,
     };
     let velocity = RefCell::new(None);
+    let variance: RefCell<Option<Tensor>> = RefCell::new(None);
+    let draws = RefCell::new(&mut *stream);
+    let of = GradientOf {
+        goal: &clean.goal,
+        loss: cfg.loss,
+        eot: cfg.eot,
+        transfer: &cfg.transfer,
+    };
     let step = |adv: &Tensor| -> Result<Tensor> {
         let look_ahead = nesterov_point(adv, velocity.borrow().as_ref(), cfg)?;
-        let (_, grad, _) = objective_and_grad(model, &look_ahead, &clean.goal, cfg.loss, cfg.eot)?;
+        let mut rng = draws.borrow_mut();
+        let grad = transfer_gradient(model, &look_ahead, &of, &mut rng)?;
+        // Variance tuning steps along the gradient plus the last step's variance, then measures
+        // the variance around this step's point.
+        let grad = match cfg.transfer.variance {
+            Some((neighbours, beta)) => {
+                let tuned = match variance.borrow().as_ref() {
+                    Some(v) => grad.add(v)?,
+                    None => grad.clone(),
+                };
+                let spread = (neighbours, beta * cfg.eps);
+                let v = gradient_variance(model, adv, &grad, &of, spread, &mut rng)?;
+                *variance.borrow_mut() = Some(v.detach());
+                tuned
+            }
+            None => grad,
+        };
         let _guard = NoGradGuard::new();
         let moved = ascent_step(adv, &grad, &mut velocity.borrow_mut(), cfg)?;
         project_onto_ball(&moved, x, cfg.eps, cfg.norm, bounds)

@@ -1,0 +1,77 @@
+"""Transfer attacks: iterative FGSM variants whose adversarial examples also fool models they were
+not computed on, with torchattacks' names and defaults. The gradient transforms (input diversity,
+scale copies, Gaussian smoothing, variance tuning) run inside the Rust attack loop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .gradient import MIFGSM, NIFGSM, PGD
+
+
+class DIFGSM(PGD):
+    """DI²-FGSM (Xie et al., 2019): iterative FGSM whose forward passes each see, with probability
+    ``diversity_prob``, the image resized (nearest neighbour) to a random side between
+    ``resize_rate`` times its own and its own, zero-padded back at a random offset (a rate above 1
+    enlarges the canvas instead). ``decay > 0`` adds MI-FGSM's momentum (M-DI²-FGSM)."""
+
+    def __init__(self, model: Any, eps: float = 8 / 255, alpha: float = 2 / 255, steps: int = 10, decay: float = 0.0,
+                 resize_rate: float = 0.9, diversity_prob: float = 0.5, random_start: bool = False, **kw: Any) -> None:
+        super().__init__(model, eps, alpha, steps, random_start=random_start, **kw)
+        self.decay, self.resize_rate, self.diversity_prob = float(decay), float(resize_rate), float(diversity_prob)
+
+    def _options(self) -> dict[str, Any]:
+        return super()._options() | {"momentum": self.decay if self.decay > 0 else None,
+                                     "diversity": (self.resize_rate, self.diversity_prob)}
+
+
+class TIFGSM(DIFGSM):
+    """TI-FGSM (Dong et al., 2019): DI²-FGSM whose gradient is smoothed, channel by channel, by a
+    ``len_kernel`` × ``len_kernel`` Gaussian kernel spanning ``nsig`` standard deviations each way
+    (normalised to sum 1) before the signed step."""
+
+    def __init__(self, model: Any, eps: float = 8 / 255, alpha: float = 2 / 255, steps: int = 10, decay: float = 0.0,
+                 kernel_name: str = "gaussian", len_kernel: int = 15, nsig: float = 3, resize_rate: float = 0.9,
+                 diversity_prob: float = 0.5, random_start: bool = False, **kw: Any) -> None:
+        if kernel_name != "gaussian":
+            raise ValueError(f"TIFGSM: argument `kernel_name` expected 'gaussian', got {kernel_name!r}")
+        super().__init__(model, eps, alpha, steps, decay, resize_rate, diversity_prob, random_start, **kw)
+        self.len_kernel, self.nsig = int(len_kernel), float(nsig)
+
+    def _options(self) -> dict[str, Any]:
+        return super()._options() | {"smoothing": (self.len_kernel, self.nsig)}
+
+
+class VMIFGSM(MIFGSM):
+    """VMI-FGSM (Wang and He, 2021): MI-FGSM stepping along each gradient plus the previous step's
+    variance, the mean gradient over ``N`` points drawn uniformly within ``beta * eps`` of the
+    iterate minus the gradient at the iterate."""
+
+    def __init__(self, model: Any, eps: float = 8 / 255, alpha: float = 2 / 255, steps: int = 10, decay: float = 1.0,
+                 N: int = 5, beta: float = 3 / 2, **kw: Any) -> None:  # noqa: N803 (torchattacks' name)
+        super().__init__(model, eps, alpha, steps, decay, **kw)
+        self.N, self.beta = int(N), float(beta)
+
+    def _options(self) -> dict[str, Any]:
+        return super()._options() | {"variance": (self.N, self.beta)}
+
+
+class VNIFGSM(VMIFGSM):
+    """VNI-FGSM (Wang and He, 2021): VMI-FGSM with NI-FGSM's Nesterov look-ahead gradients (the
+    variance is still measured around the iterate)."""
+
+    def _options(self) -> dict[str, Any]:
+        return super()._options() | {"nesterov": True}
+
+
+class SINIFGSM(NIFGSM):
+    """SI-NI-FGSM (Lin et al., 2020): NI-FGSM with each gradient averaged over the ``m`` scaled
+    copies ``x / 2^i`` of the look-ahead point (scale invariance)."""
+
+    def __init__(self, model: Any, eps: float = 8 / 255, alpha: float = 2 / 255, steps: int = 10, decay: float = 1.0,
+                 m: int = 5, **kw: Any) -> None:
+        super().__init__(model, eps, alpha, steps, decay, **kw)
+        self.m = int(m)
+
+    def _options(self) -> dict[str, Any]:
+        return super()._options() | {"scales": self.m}
