@@ -13,7 +13,7 @@ import pytest
 import ferrograd as fg
 import ferrograd.functional as F
 from ferrograd import nn, optim
-from ferrograd.attacks import CW, DIFGSM, FAB, FABT, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM, APGD, DeepFool, APGDT, BIM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, AutoAttack, RobustnessWarning, Square
+from ferrograd.attacks import CW, DIFGSM, EOTPGD, FFGSM, TPGD, FAB, FABT, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM, APGD, DeepFool, APGDT, BIM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, AutoAttack, RobustnessWarning, Square
 from ferrograd.training import History
 
 # -- parity with a numpy reference -----------------------------------------------------------------
@@ -172,6 +172,9 @@ def mnist_model(data_dir: Path) -> tuple[nn.Module, fg.data.Dataset]:
 ALL_ATTACKS = [
     ("fgsm", lambda m: FGSM(m, 0.3), np.inf, 0.3),
     ("rfgsm", lambda m: RFGSM(m, 0.3, 0.1), np.inf, 0.3),
+    ("ffgsm", lambda m: FFGSM(m, 0.3, 0.375), np.inf, 0.3),
+    ("tpgd", lambda m: TPGD(m, 0.3, 0.05, 8), np.inf, 0.3),
+    ("eotpgd", lambda m: EOTPGD(m, 0.3, 0.05, 8, eot_iter=2), np.inf, 0.3),
     ("bim", lambda m: BIM(m, 0.3, 0.05, 8), np.inf, 0.3),
     ("pgd", lambda m: PGD(m, 0.3, 0.05, 8, restarts=2), np.inf, 0.3),
     ("pgd_margin", lambda m: PGD(m, 0.3, 0.05, 8, loss="margin"), np.inf, 0.3),

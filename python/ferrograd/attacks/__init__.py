@@ -8,10 +8,13 @@ arrays or Datasets in batches, support targeted mode (``targets=``) and are seed
 
 from .auto import APGD, APGDT, AutoAttack, Square
 from .base import Attack, AttackResult
-from .gradient import BIM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM
+from .ensemble import MultiAttack
+from .gradient import BIM, EOTPGD, FFGSM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, TPGD
+from .noise import GN
 from .optimization import CW, FAB, FABT, DeepFool
 from .transfer import DIFGSM, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM
 from .report import RobustnessReport, RobustnessWarning, robustness
 
-__all__ = ["Attack", "AttackResult", "FGSM", "RFGSM", "BIM", "PGD", "PGDL2", "MIFGSM", "NIFGSM", "APGD", "APGDT", "AutoAttack", "Square", "CW", "DeepFool", "FAB", "FABT", "DIFGSM", "TIFGSM", "VMIFGSM", "VNIFGSM", "SINIFGSM", "robustness",
-           "RobustnessReport", "RobustnessWarning"]
+__all__ = ["Attack", "AttackResult", "FGSM", "FFGSM", "RFGSM", "BIM", "PGD", "PGDL2", "EOTPGD", "TPGD", "MIFGSM", "NIFGSM",
+           "DIFGSM", "TIFGSM", "VMIFGSM", "VNIFGSM", "SINIFGSM", "APGD", "APGDT", "AutoAttack", "MultiAttack", "Square", "CW",
+           "DeepFool", "FAB", "FABT", "GN", "robustness", "RobustnessReport", "RobustnessWarning"]

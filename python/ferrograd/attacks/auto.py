@@ -4,14 +4,15 @@ first attack that broke it."""
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 
 from ..training.inputs import as_dataset
 from .base import Attack, AttackResult
 from .optimization import FABT
-from .targets import attack_each_target, merge
+from .ensemble import MultiAttack
+from .targets import attack_each_target
 
 
 class APGD(Attack):
@@ -64,43 +65,32 @@ class Square(Attack):
         return dict(kind="square", eps=self.eps, queries=self.queries, p_init=self.p_init)
 
 
-class AutoAttack(Attack):
+class AutoAttack(MultiAttack):
     """The AutoAttack ensemble (Croce and Hein, 2020), standard version: APGD-CE, then APGD-T,
     FAB-T and Square (L∞ only), each on the points every earlier member left robust. The result
     holds, per sample, the first successful attack; ``robust_after`` the robust accuracy after each
-    member."""
+    member. ``eot_iter`` > 1 gives the gradient members EOT, for randomised models."""
 
     def __init__(self, model: Any, eps: float = 8 / 255, norm: str = "linf", steps: int = 100, n_target_classes: int = 9,
-                 queries: int = 1000, **kw: Any) -> None:
-        super().__init__(model, eps, **kw)
+                 queries: int = 1000, seed: int = 0, bounds: tuple[float, float] = (0.0, 1.0), batch_size: int = 256,
+                 eot_iter: int = 1) -> None:
+        if norm not in ("linf", "l2"):
+            raise ValueError(f"AutoAttack: argument `norm` expected 'linf' or 'l2', got {norm!r}")
+        common: dict[str, Any] = dict(seed=seed, bounds=bounds, batch_size=batch_size)
+        gradient: dict[str, Any] = common | dict(eot_iter=eot_iter)
+        super().__init__([
+            APGD(model, eps, steps, norm, "ce", **gradient),
+            APGDT(model, eps, steps, norm, n_target_classes, **gradient),
+            FABT(model, eps, norm, steps, n_target_classes=n_target_classes, **gradient),
+            *([Square(model, eps, queries, **common)] if norm == "linf" else []),
+        ])
         self.norm, self.steps, self.n_target_classes, self.queries = norm, steps, n_target_classes, queries
-        self.attacks: Sequence[Attack] = self._members()
-
-    def _members(self) -> list[Attack]:
-        common: dict[str, Any] = dict(seed=self.seed, bounds=self.bounds, batch_size=self.batch_size)
-        return [
-            APGD(self.model, self.eps, self.steps, self.norm, "ce", **common),
-            APGDT(self.model, self.eps, self.steps, self.norm, self.n_target_classes, **common),
-            FABT(self.model, self.eps, self.norm, self.steps, n_target_classes=self.n_target_classes, **common),
-            *([Square(self.model, self.eps, self.queries, **common)] if self.norm == "linf" else []),
-        ]
 
     def _options(self) -> dict[str, Any]:
         return dict(eps=self.eps, norm=self.norm, steps=self.steps, members=[type(a).__name__ for a in self.attacks])
 
     def __call__(self, data: Any, labels: Optional[np.ndarray] = None, targets: Optional[np.ndarray] = None) -> AttackResult:
-        if targets is not None:
-            raise ValueError("AutoAttack: the ensemble is untargeted (APGD-T picks its own targets)")
-        ds = as_dataset((data, labels) if isinstance(data, np.ndarray) else data, "data", "AutoAttack")
-        first = self.attacks[0](ds)
-        parts: list[tuple[np.ndarray, AttackResult]] = []
-        success = first.success.copy()
-        self.robust_after = [float((~success).mean())]
-        for attack in self.attacks[1:]:
-            idx = np.flatnonzero(~success)
-            if len(idx):
-                r = attack(ds.subset(idx.tolist()))
-                parts.append((idx, r))
-                success[idx[r.success]] = True
-            self.robust_after.append(float((~success).mean()))
-        return merge(parts, first)
+        """Runs the ensemble on ``data`` (a Dataset, ``(X, y)`` arrays, or ``X`` with ``labels``)."""
+        if targets is not None or self.targeted:
+            raise ValueError("AutoAttack: the ensemble is untargeted (APGD-T and FAB-T pick their own targets)")
+        return super().__call__(data, labels)

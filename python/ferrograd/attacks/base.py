@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import os
+import tempfile
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -77,6 +79,91 @@ class Attack:
             raise ValueError(f"{type(self).__name__}: argument `eot_iter` expected >= 1, got {eot_iter}")
         self.model, self.eps, self.bounds, self.seed, self.batch_size = model, float(eps), bounds, seed, batch_size
         self.eot_iter = eot_iter
+        self._normalization: Optional[tuple[list[float], list[float]]] = None
+        self._target_mode: tuple[str, Any] = ("default", None)
+
+    # -- torchattacks' settings -------------------------------------------------------------------
+
+    def set_normalization_used(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        """Declares that ``model`` expects inputs normalised per channel by ``mean`` and ``std``:
+        the attack then perturbs inputs in ``bounds`` and normalises them before the model (the
+        same as putting :class:`ferrograd.nn.Normalize` first in the model)."""
+        from ..nn import Normalize
+
+        Normalize(mean, std)  # validates the statistics
+        self._normalization = ([float(m) for m in mean], [float(s) for s in std])
+
+    @property
+    def attacked_model(self) -> Any:
+        """The model the attack differentiates: ``model``, behind the normalisation declared with
+        :meth:`set_normalization_used`."""
+        if self._normalization is None:
+            return self.model
+        from ..nn import Normalize, Sequential
+
+        wrapped = Sequential(Normalize(*self._normalization), self.model)
+        wrapped.training = self.model.training
+        return wrapped
+
+    def set_mode_default(self) -> None:
+        """Untargeted attacks (the default) unless ``targets=`` is passed."""
+        self._target_mode = ("default", None)
+
+    def set_mode_targeted_random(self, seed: int = 0) -> None:
+        """Targeted toward a class drawn uniformly among those other than the label (seeded)."""
+        self._target_mode = ("random", int(seed))
+
+    def set_mode_targeted_least_likely(self, kth_min: int = 1) -> None:
+        """Targeted toward the ``kth_min``-th least likely class of the model's clean prediction."""
+        if kth_min < 1:
+            raise ValueError(f"{type(self).__name__}: argument `kth_min` expected >= 1, got {kth_min}")
+        self._target_mode = ("least_likely", int(kth_min))
+
+    def set_mode_targeted_by_function(self, target_map_function: Callable[[np.ndarray, np.ndarray], Any]) -> None:
+        """Targeted toward ``target_map_function(inputs, labels)`` (numpy arrays in, one class per
+        sample out)."""
+        if not callable(target_map_function):
+            raise ValueError(f"{type(self).__name__}: argument `target_map_function` expected a callable, got "
+                             f"{type(target_map_function).__name__}")
+        self._target_mode = ("function", target_map_function)
+
+    @property
+    def targeted(self) -> bool:
+        """Whether a targeted mode is set (``targets=`` makes any single call targeted too)."""
+        return self._target_mode[0] != "default"
+
+    def _mode_targets(self, ds: Any) -> Optional[np.ndarray]:
+        """The targets the targeted mode picks for ``ds``, or None in the default mode."""
+        mode, arg = self._target_mode
+        if mode == "default":
+            return None
+        inputs, labels = ds.get_batch(list(range(len(ds))))
+        labels = np.asarray(labels, dtype=np.int64)
+        if mode == "function":
+            return np.asarray(arg(np.asarray(inputs), labels), dtype=np.int64)
+        logits = self.attacked_model.predict(ds)
+        classes = logits.shape[1]
+        if mode == "random":
+            # A uniform draw among the other classes: label + 1 + U{0 .. classes - 2}, wrapped.
+            offsets = np.random.default_rng(arg).integers(0, classes - 1, len(labels))
+            return (labels + 1 + offsets) % classes
+        return np.argsort(logits, axis=1, kind="stable")[:, arg - 1]
+
+    def save(self, data: Any, path: str, labels: Optional[np.ndarray] = None) -> AttackResult:
+        """Attacks ``data`` and writes the adversarial inputs, labels and adversarial predictions
+        to ``path`` as a ``.npz`` archive (through a temporary file, renamed once complete)."""
+        result = self(data, labels)
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npz.tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, adversarial=result.adversarial, labels=result.labels,
+                         adversarial_predictions=result.adversarial_predictions, success=result.success)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        return result
 
     def _options(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -100,10 +187,14 @@ class Attack:
             if t.shape != (len(ds),):
                 raise ValueError(f"{type(self).__name__}: argument `targets` expected shape ({len(ds)},), got {t.shape}")
             target_list = t.tolist()
+        mode_targets = self._mode_targets(ds) if target_list is None else None
+        if mode_targets is not None:
+            target_list = mode_targets.tolist()
         was_training = self.model.training
-        self.model.eval()
+        attacked = self.attacked_model
+        attacked.eval()
         try:
-            raw = _core.attack(self.model._loop_layer(), loader, self.options(), targets=target_list, seed=self.seed)
+            raw = _core.attack(attacked._loop_layer(), loader, self.options(), targets=target_list, seed=self.seed)
         finally:
             self.model.train(was_training)
         inputs, _ = ds.get_batch(list(range(len(ds))))

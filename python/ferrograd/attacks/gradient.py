@@ -88,3 +88,32 @@ class NIFGSM(MIFGSM):
 
     def _options(self) -> dict[str, Any]:
         return super()._options() | {"nesterov": True}
+
+
+class FFGSM(PGD):
+    """Fast FGSM (Wong et al., 2020): one step of size ``alpha`` from a uniform random start in the
+    ε-ball, projected back onto the ball and the bounds (the attack Fast-AT trains on)."""
+
+    def __init__(self, model: Any, eps: float = 8 / 255, alpha: float = 10 / 255, **kw: Any) -> None:
+        super().__init__(model, eps, alpha, steps=1, random_start=True, **kw)
+
+
+class EOTPGD(PGD):
+    """PGD with expectation over transformation: each gradient averages ``eot_iter`` passes of a
+    randomised model (torchattacks' EOTPGD; every attack here takes ``eot_iter``)."""
+
+    def __init__(self, model: Any, eps: float = 8 / 255, alpha: float = 2 / 255, steps: int = 10, eot_iter: int = 2,
+                 random_start: bool = True, **kw: Any) -> None:
+        super().__init__(model, eps, alpha, steps, random_start=random_start, eot_iter=eot_iter, **kw)
+
+
+class TPGD(PGD):
+    """TRADES' attack (Zhang et al., 2019) as an evaluation: from ``x + 0.001 N(0, I)``, signed
+    steps that increase ``KL(f(x) || f(x'))``, the divergence from the model's own clean
+    prediction (so it needs no labels to step), projected onto the L∞ ball and the bounds."""
+
+    def __init__(self, model: Any, eps: float = 8 / 255, alpha: float = 2 / 255, steps: int = 10, **kw: Any) -> None:
+        super().__init__(model, eps, alpha, steps, **kw)
+
+    def _options(self) -> dict[str, Any]:
+        return super()._options() | {"kind": "tpgd"}

@@ -14,7 +14,7 @@ from .. import _core
 from ..training.inputs import as_dataset
 from .base import Attack, AttackResult
 from .auto import APGD, APGDT, AutoAttack, Square
-from .gradient import BIM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM
+from .gradient import BIM, FFGSM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, TPGD
 from .optimization import FAB, FABT
 from .transfer import DIFGSM, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM
 
@@ -23,6 +23,8 @@ AttackSpec = Union[str, Callable[[Any, float], Attack]]
 _NAMED: dict[str, Callable[[Any, float], Attack]] = {
     "fgsm": lambda m, e: FGSM(m, e),
     "rfgsm": lambda m, e: RFGSM(m, e),
+    "ffgsm": lambda m, e: FFGSM(m, e, alpha=1.25 * e),
+    "tpgd": lambda m, e: TPGD(m, e, alpha=e / 4, steps=10),
     "bim": lambda m, e: BIM(m, e, alpha=e / 8, steps=10),
     "pgd": lambda m, e: PGD(m, e, alpha=2.5 * e / 20, steps=20),
     "pgd_margin": lambda m, e: PGD(m, e, alpha=2.5 * e / 20, steps=20, loss="margin"),

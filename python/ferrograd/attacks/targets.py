@@ -11,7 +11,7 @@ from .base import Attack, AttackResult
 from .gradient import FGSM
 
 
-def merge(parts: list[tuple[np.ndarray, AttackResult]], base: AttackResult) -> AttackResult:
+def merge(parts: list[tuple[np.ndarray, AttackResult]], base: AttackResult, targeted: bool = False) -> AttackResult:
     """``base`` with the samples at each part's indices replaced where that part succeeded."""
     raw = {"adversarial": base.adversarial.copy(), "labels": base.labels, "clean_predictions": base.clean_predictions,
            "adversarial_predictions": base.adversarial_predictions.copy(), "success": base.success.copy()}
@@ -21,14 +21,14 @@ def merge(parts: list[tuple[np.ndarray, AttackResult]], base: AttackResult) -> A
         raw["adversarial"][sel] = r.adversarial[won]
         raw["adversarial_predictions"][sel] = r.adversarial_predictions[won]
         raw["success"][sel] = True
-    return AttackResult(raw, base.inputs, False)
+    return AttackResult(raw, base.inputs, targeted)
 
 
 def attack_each_target(attack: Attack, ds: Any, n_target_classes: int) -> AttackResult:
     """Runs ``attack`` in targeted mode toward the k-th most likely wrong class, k = 1 ..
     ``n_target_classes``, on the samples of ``ds`` still classified correctly. A sample counts as
     broken once it is misclassified, whichever class it lands in."""
-    model = attack.model
+    model = attack.attacked_model
     # The clean result (success where the model already errs): a step of size zero.
     base = FGSM(model, 0.0, bounds=attack.bounds, batch_size=attack.batch_size)(ds)
     order = np.argsort(-model.predict(ds), axis=1, kind="stable")

@@ -144,7 +144,7 @@ fn transfer_from_options(
 }
 
 /// The attack an options dict names: `kind` "pgd" (the default), "apgd", "square", "cw",
-/// "deepfool" or "fab".
+/// "deepfool", "fab" or "tpgd".
 pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
     let kind: String = match o.get_item("kind")? {
         Some(k) => k.extract()?,
@@ -164,6 +164,7 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
     };
     match kind.as_str() {
         "pgd" => Ok(Attack::Pgd(pgd)),
+        "tpgd" => Ok(Attack::Tpgd(pgd)),
         "apgd" => Ok(Attack::Apgd(ApgdConfig {
             eps: pgd.eps,
             steps: pgd.steps,
@@ -254,7 +255,7 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
         other => Err(to_py(Error::arg(
             "attack",
             "kind",
-            "'pgd', 'apgd', 'square', 'cw', 'deepfool' or 'fab'",
+            "'pgd', 'tpgd', 'apgd', 'square', 'cw', 'deepfool' or 'fab'",
             format!("{other:?}"),
         ))),
     }

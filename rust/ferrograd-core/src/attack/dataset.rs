@@ -8,6 +8,7 @@ use super::host_view::HostView;
 use super::objective::predictions;
 use super::pgd::{attack_batch, AttackConfig, BatchResult};
 use super::square::{square_batch, SquareConfig};
+use super::trades::trades_batch;
 use crate::data::Batch;
 use crate::nn::Module;
 use crate::rng::RngState;
@@ -22,6 +23,8 @@ pub enum Attack {
     Cw(CwConfig),
     DeepFool(DeepFoolConfig),
     Fab(FabConfig),
+    /// TRADES' inner maximisation as an evaluation attack (TPGD).
+    Tpgd(AttackConfig),
 }
 
 impl Attack {
@@ -54,6 +57,28 @@ impl Attack {
             )),
             Attack::DeepFool(cfg) => deepfool_batch(model, x, shape, labels, cfg),
             Attack::Fab(cfg) => fab_batch(model, x, shape, labels, targets, cfg, rng),
+            Attack::Tpgd(_) if targets.is_some() => Err(crate::Error::NotImplemented(
+                "TPGD is untargeted (it moves away from the model's own clean prediction)".into(),
+            )),
+            Attack::Tpgd(cfg) => {
+                let adversarial = trades_batch(model, x, shape, cfg, rng)?;
+                let predictions = {
+                    let _guard = NoGradGuard::new();
+                    predictions(&model.forward(&adversarial)?)?
+                };
+                Ok(BatchResult {
+                    adversarial: adversarial
+                        .to_device(crate::Device::Cpu)?
+                        .contiguous()?
+                        .to_vec::<f32>()?,
+                    success: predictions
+                        .iter()
+                        .zip(labels)
+                        .map(|(p, y)| p != y)
+                        .collect(),
+                    predictions,
+                })
+            }
         }
     }
 }

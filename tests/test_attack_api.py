@@ -1,0 +1,145 @@
+"""torchattacks' conveniences around the attacks: targeted modes, declared input normalisation,
+saving results, MultiAttack, and the simple members (FFGSM, EOTPGD, TPGD, GN), against numpy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ferrograd as fg
+from ferrograd import nn
+from ferrograd.training.inputs import as_dataset
+from ferrograd.attacks import EOTPGD, FFGSM, GN, PGD, TPGD, APGD, MultiAttack
+
+from test_attacks import _data, _reference_grad, _tanh_mlp
+
+
+def _logit_backprop(params: list[np.ndarray], x: np.ndarray, dz: np.ndarray) -> np.ndarray:
+    """The input gradient of the tanh MLP for the gradient ``dz`` at its logits."""
+    w1, b1, w2, _ = params
+    h = np.tanh(x.reshape(len(x), -1) @ w1.T + b1)
+    return (((dz @ w2) * (1.0 - h * h)) @ w1).reshape(x.shape)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def _logits(params: list[np.ndarray], x: np.ndarray) -> np.ndarray:
+    w1, b1, w2, b2 = params
+    return np.tanh(x.reshape(len(x), -1) @ w1.T + b1) @ w2.T + b2
+
+
+def test_ffgsm_equals_the_numpy_reference() -> None:
+    model, params = _tanh_mlp()
+    x, y = _data()
+    eps, alpha, seed = 0.2, 0.25, 3
+    fg.manual_seed(seed)
+    u = fg.rand(x.size).numpy().reshape(x.shape)
+    adv = np.clip(x + eps * (2 * u - 1), 0.0, 1.0)
+    adv = adv + alpha * np.sign(_reference_grad(params, adv, y))
+    adv = np.clip(x + np.clip(adv - x, -eps, eps), 0.0, 1.0)
+    np.testing.assert_allclose(FFGSM(model, eps, alpha, seed=seed)(x, y).adversarial, adv, atol=1e-6)
+
+
+def test_tpgd_ascends_the_kl_divergence_from_the_clean_prediction() -> None:
+    """From x + 0.001 N(0, I) (the seed's Philox normals), signed steps along the gradient of
+    KL(softmax(f(x)) || softmax(f(x'))), whose logit gradient is q - p."""
+    model, params = _tanh_mlp()
+    x, y = _data()
+    eps, alpha, steps, seed = 0.3, 0.05, 5, 2
+    fg.manual_seed(seed)
+    adv = np.clip(x + 0.001 * fg.randn(x.size).numpy().reshape(x.shape), 0.0, 1.0)
+    p = _softmax(_logits(params, x))
+    for _ in range(steps):
+        q = _softmax(_logits(params, adv))
+        adv = adv + alpha * np.sign(_logit_backprop(params, adv, q - p))
+        adv = np.clip(x + np.clip(adv - x, -eps, eps), 0.0, 1.0)
+    result = TPGD(model, eps, alpha, steps, seed=seed)(x, y)
+    np.testing.assert_allclose(result.adversarial, adv, atol=1e-5)
+    np.testing.assert_array_equal(result.adversarial_predictions, _logits(params, adv).argmax(1))
+    with pytest.raises(NotImplementedError, match="TPGD"):
+        TPGD(model, eps)(x, y, targets=y)
+
+
+def test_eotpgd_averages_passes_and_gn_adds_seeded_noise() -> None:
+    model, params = _tanh_mlp()
+    x, y = _data()
+    # A deterministic model: the average of identical passes is the plain PGD gradient.
+    np.testing.assert_allclose(EOTPGD(model, 0.2, 0.05, 4, eot_iter=3)(x, y).adversarial,
+                               PGD(model, 0.2, 0.05, 4)(x, y).adversarial, atol=1e-6)
+    r = GN(model, std=0.2, seed=4)(x, y)
+    noise = np.random.default_rng(4).standard_normal(x.shape).astype(np.float32)
+    np.testing.assert_allclose(r.adversarial, np.clip(x + 0.2 * noise, 0.0, 1.0))
+    np.testing.assert_array_equal(r.adversarial_predictions, _logits(params, r.adversarial).argmax(1))
+    np.testing.assert_array_equal(r.clean_predictions, _logits(params, x).argmax(1))
+
+
+def test_targeted_modes_pick_torchattacks_targets() -> None:
+    model, params = _tanh_mlp()
+    x, y = _data()
+    logits = _logits(params, x)
+    attack = PGD(model, 0.5, 0.1, 10)
+    attack.set_mode_targeted_least_likely(kth_min=2)
+    assert attack.targeted
+    r = attack(x, y)
+    second_least = np.argsort(logits, axis=1, kind="stable")[:, 1]
+    np.testing.assert_array_equal(r.success, r.adversarial_predictions == second_least)
+    assert r.success.mean() > 0.5 and r.targeted
+
+    attack.set_mode_targeted_random(seed=1)
+    targets = attack._mode_targets(as_dataset((x, y), "data", "test"))
+    assert (targets != y).all() and len(np.unique(targets)) >= 3
+    np.testing.assert_array_equal(targets, attack._mode_targets(as_dataset((x, y), "data", "test")))
+    r = attack(x, y)
+    np.testing.assert_array_equal(r.success, r.adversarial_predictions == targets)
+
+    attack.set_mode_targeted_by_function(lambda inputs, labels: (labels + 1) % 5)
+    r = attack(x, y)
+    np.testing.assert_array_equal(r.success, r.adversarial_predictions == (y + 1) % 5)
+    attack.set_mode_default()
+    assert not attack.targeted and not attack(x, y).targeted
+    with pytest.raises(ValueError, match="kth_min"):
+        attack.set_mode_targeted_least_likely(0)
+
+
+def test_declared_normalisation_equals_normalising_inside_the_model() -> None:
+    model, _ = _tanh_mlp()
+    x, y = _data()
+    mean, std = [0.4], [0.3]
+    inside = nn.Sequential(nn.Normalize(mean, std), model)
+    expected = PGD(inside, 0.2, 0.05, 5)(x, y)
+    attack = PGD(model, 0.2, 0.05, 5)
+    attack.set_normalization_used(mean, std)
+    model.train()
+    got = attack(x, y)
+    assert model.training  # the user's mode comes back
+    np.testing.assert_array_equal(got.adversarial, expected.adversarial)
+    np.testing.assert_array_equal(got.adversarial_predictions, expected.adversarial_predictions)
+    with pytest.raises(ValueError, match="Normalize"):
+        attack.set_normalization_used([0.5], [0.0])
+
+
+def test_multiattack_keeps_each_samples_first_success_and_save_writes_whole_files(tmp_path: Path) -> None:
+    model, _ = _tanh_mlp()
+    x, y = _data(60)
+    weak, strong = PGD(model, 0.02, 0.01, 3), APGD(model, 0.3, steps=10)
+    both = MultiAttack([weak, strong])
+    r = both(x, y)
+    first, second = weak(x, y), strong(x, y)
+    np.testing.assert_array_equal(r.success, first.success | second.success)
+    np.testing.assert_array_equal(r.adversarial[first.success], first.adversarial[first.success])
+    assert both.robust_after[0] == pytest.approx(first.robust_accuracy)
+    assert both.robust_after[-1] == pytest.approx(r.robust_accuracy) and r.robust_accuracy <= second.robust_accuracy
+    assert r.norms().max() <= 0.3 + 1e-6
+
+    path = tmp_path / "adv.npz"
+    saved = weak.save((x, y), str(path))
+    with np.load(path) as f:
+        np.testing.assert_array_equal(f["adversarial"], saved.adversarial)
+        np.testing.assert_array_equal(f["labels"], y)
+        np.testing.assert_array_equal(f["adversarial_predictions"], saved.adversarial_predictions)
+    assert [p.name for p in tmp_path.iterdir()] == ["adv.npz"]
