@@ -11,7 +11,7 @@ import pytest
 import ferrograd as fg
 from ferrograd import nn
 from ferrograd.training.inputs import as_dataset
-from ferrograd.attacks import EOTPGD, FFGSM, GN, PGD, TPGD, APGD, MultiAttack
+from ferrograd.attacks import CW, EADEN, EADL1, EOTPGD, FFGSM, GN, PGD, TPGD, APGD, MultiAttack
 
 from test_attacks import _data, _reference_grad, _tanh_mlp
 
@@ -143,3 +143,52 @@ def test_multiattack_keeps_each_samples_first_success_and_save_writes_whole_file
         np.testing.assert_array_equal(f["labels"], y)
         np.testing.assert_array_equal(f["adversarial_predictions"], saved.adversarial_predictions)
     assert [p.name for p in tmp_path.iterdir()] == ["adv.npz"]
+
+
+def _ead_reference(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, c0: float, beta: float, lr: float,
+                   steps: int, searches: int, rule: str) -> np.ndarray:
+    """EAD by hand: FISTA on the elastic-net objective with the binary search over c."""
+    n = len(x)
+    rows = np.arange(n)
+    c, low, high = np.full(n, c0), np.zeros(n), np.full(n, np.inf)
+    best, best_distance = x.copy(), np.full(n, np.inf)
+    for _ in range(searches):
+        current, slack, succeeded = x.copy(), x.copy(), np.zeros(n, bool)
+        for k in range(steps):
+            z = _logits(params, slack)
+            others = z.copy()
+            others[rows, y] = -np.inf
+            rival = others.argmax(1)
+            active = (z[rows, y] - z[rows, rival]) > 0.0  # the margin above -kappa = 0
+            dz = np.zeros_like(z)
+            dz[rows, y] = c * active
+            dz[rows, rival] -= c * active
+            g = _logit_backprop(params, slack, dz) + 2 * (slack - x)
+            moved = slack - lr * np.sqrt(1 - k / steps) * g
+            d = moved - x
+            nxt = np.clip(x + np.sign(d) * np.maximum(np.abs(d) - beta, 0.0), 0.0, 1.0)
+            slack = nxt + k / (k + 3) * (nxt - current)
+            current = nxt
+            delta = (current - x).reshape(n, -1)
+            l1 = np.abs(delta).sum(1)
+            distance = l1 if rule == "L1" else beta * l1 + (delta ** 2).sum(1)
+            wrong = _logits(params, current).argmax(1) != y
+            closer = wrong & (distance < best_distance)
+            best[closer], best_distance[closer] = current[closer], distance[closer]
+            succeeded |= wrong
+        high = np.where(succeeded, np.minimum(high, c), high)
+        low = np.where(succeeded, low, np.maximum(low, c))
+        c = np.where(succeeded | np.isfinite(high), (low + high) / 2, c * 10)
+    return best
+
+
+@pytest.mark.parametrize("rule", ["EN", "L1"])
+def test_ead_equals_the_numpy_reference(rule: str) -> None:
+    model, params = _tanh_mlp()
+    x, y = _data()
+    attack = (EADEN if rule == "EN" else EADL1)(model, lr=0.05, binary_search_steps=4, max_iterations=30,
+                                                initial_const=0.5, beta=0.01)
+    result = attack(x, y)
+    expected = _ead_reference(params, x, y, 0.5, 0.01, 0.05, 30, 4, rule)
+    np.testing.assert_allclose(result.adversarial, expected, atol=1e-4)
+    assert result.success.mean() > 0.5

@@ -32,6 +32,40 @@ class CW(Attack):
         return dict(kind="cw", c=self.c, kappa=self.kappa, steps=self.steps, lr=self.lr, search_steps=self.search_steps)
 
 
+class EADEN(Attack):
+    """EAD, the elastic-net attack (Chen et al., 2018), untargeted: FISTA minimises
+    ``c * max(z_y - max_{j != y} z_j, -kappa) + ||x' - x||_2^2 + beta * ||x' - x||_1`` with a
+    projected shrinkage step that zeroes small changes, so the perturbations are sparse; a
+    per-sample binary search over ``c`` (``binary_search_steps`` rounds of ``max_iterations``
+    steps, starting at ``initial_const``) keeps the misclassified iterate with the smallest
+    elastic-net distance ``beta * L1 + L2^2``. There is no ε: read ``result.norms(1)``. Every
+    iteration runs (no early abort)."""
+
+    norm = "l1"
+    decision_rule = "EN"
+
+    def __init__(self, model: Any, kappa: float = 0.0, lr: float = 0.01, binary_search_steps: int = 9,
+                 max_iterations: int = 100, initial_const: float = 1e-3, beta: float = 1e-3, **kw: Any) -> None:
+        super().__init__(model, math.inf, **kw)
+        if kappa < 0 or lr <= 0 or binary_search_steps < 1 or max_iterations < 1 or initial_const <= 0 or beta < 0:
+            raise ValueError(f"{type(self).__name__}: expected kappa >= 0, lr > 0, binary_search_steps >= 1, "
+                             f"max_iterations >= 1, initial_const > 0 and beta >= 0; got {kappa}, {lr}, "
+                             f"{binary_search_steps}, {max_iterations}, {initial_const}, {beta}")
+        self.kappa, self.lr, self.binary_search_steps = float(kappa), float(lr), int(binary_search_steps)
+        self.max_iterations, self.initial_const, self.beta = int(max_iterations), float(initial_const), float(beta)
+
+    def _options(self) -> dict[str, Any]:
+        return dict(kind="ead", c=self.initial_const, kappa=self.kappa, beta=self.beta, lr=self.lr,
+                    steps=self.max_iterations, search_steps=self.binary_search_steps, decision_rule=self.decision_rule)
+
+
+class EADL1(EADEN):
+    """EAD with the L1 decision rule: the kept iterate is the misclassified one with the smallest
+    ``||x' - x||_1``."""
+
+    decision_rule = "L1"
+
+
 class DeepFool(Attack):
     """DeepFool (L2, untargeted): repeatedly steps to the nearest boundary of the classifier
     linearised at the current point until the label changes (at most ``steps`` times), overshooting

@@ -2,8 +2,8 @@
 //! released (taken back after each batch for Ctrl-C and progress).
 
 use ferrograd_core::attack::{
-    attack_batches, ApgdConfig, Attack, AttackConfig, AttackLoss, CwConfig, DeepFoolConfig,
-    FabConfig, InputDiversity, Norm, SquareConfig, Start, Transfer,
+    attack_batches, ApgdConfig, Attack, AttackConfig, AttackLoss, CwConfig, DecisionRule,
+    DeepFoolConfig, EadConfig, FabConfig, InputDiversity, Norm, SquareConfig, Start, Transfer,
 };
 use ferrograd_core::Error;
 use numpy::ndarray::{ArrayD, IxDyn};
@@ -144,7 +144,7 @@ fn transfer_from_options(
 }
 
 /// The attack an options dict names: `kind` "pgd" (the default), "apgd", "square", "cw",
-/// "deepfool", "fab" or "tpgd".
+/// "ead", "deepfool", "fab" or "tpgd".
 pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
     let kind: String = match o.get_item("kind")? {
         Some(k) => k.extract()?,
@@ -212,6 +212,37 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
                 bounds: pgd.bounds,
             }))
         }
+        "ead" => {
+            let rule = match o.get_item("decision_rule")? {
+                Some(v) => v.extract::<String>()?,
+                None => "EN".into(),
+            };
+            let rule = match rule.as_str() {
+                "EN" => DecisionRule::ElasticNet,
+                "L1" => DecisionRule::L1,
+                other => {
+                    return Err(to_py(Error::arg(
+                        "EAD",
+                        "decision_rule",
+                        "'EN' or 'L1'",
+                        format!("{other:?}"),
+                    )))
+                }
+            };
+            Ok(Attack::Ead(EadConfig {
+                c: number("c", 1e-3)?,
+                kappa: number("kappa", 0.0)?,
+                beta: number("beta", 1e-3)?,
+                steps: pgd.steps,
+                lr: number("lr", 0.01)?,
+                search_steps: match o.get_item("search_steps")? {
+                    Some(v) => v.extract()?,
+                    None => 9,
+                },
+                rule,
+                bounds: pgd.bounds,
+            }))
+        }
         "deepfool" => Ok(Attack::DeepFool(DeepFoolConfig {
             steps: pgd.steps,
             overshoot: number("overshoot", 0.02)?,
@@ -255,7 +286,7 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
         other => Err(to_py(Error::arg(
             "attack",
             "kind",
-            "'pgd', 'tpgd', 'apgd', 'square', 'cw', 'deepfool' or 'fab'",
+            "'pgd', 'tpgd', 'apgd', 'square', 'cw', 'ead', 'deepfool' or 'fab'",
             format!("{other:?}"),
         ))),
     }

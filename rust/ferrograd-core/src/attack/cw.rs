@@ -4,8 +4,8 @@
 //! (per sample: halve the interval toward smaller `c` after a success, grow it after a failure)
 //! keeps the smallest successful perturbation found.
 
-use super::batch::per_sample;
 use super::host_view::model_device;
+use super::minimal::{ConstantSearch, Smallest};
 use super::objective::class_margin;
 use super::pgd::{BatchResult, FrozenParameters};
 use crate::nn::Module;
@@ -55,17 +55,13 @@ pub fn cw_batch(
     let labels_t = on_device(Tensor::from_vec(labels.to_vec(), &[batch])?)?;
     let labels_f = labels_t.to_dtype(DType::F32)?;
     let mut best = Smallest::new(&x_t, batch)?;
-    let (mut c, mut low, mut high) = (
-        vec![cfg.c; batch],
-        vec![0f32; batch],
-        vec![f32::INFINITY; batch],
-    );
+    let mut search = ConstantSearch::new(cfg.c, batch);
     let scalar = |v: f32| Tensor::scalar(v, device);
     for _ in 0..cfg.search_steps.max(1) {
         let mut w = w0.clone();
         let (mut m, mut v) = (w0.zeros_like()?, w0.zeros_like()?);
         let mut succeeded_now = Tensor::zeros(&[batch], DType::F32, device)?;
-        let c_t = on_device(Tensor::from_vec(c.clone(), &[batch])?)?;
+        let c_t = on_device(Tensor::from_vec(search.constants().to_vec(), &[batch])?)?;
         for t in 1..=cfg.steps {
             let leaf = w.detach();
             leaf.set_requires_grad(true)?;
@@ -97,71 +93,7 @@ pub fn cw_batch(
             let denominator = v.div(&scalar(c2)?)?.sqrt()?.add_scalar(1e-8)?;
             w = w.sub(&step.div(&denominator)?)?;
         }
-        let succeeded_now = succeeded_now.to_device(Device::Cpu)?.to_vec::<f32>()?;
-        for i in 0..batch {
-            if succeeded_now[i] > 0.5 {
-                high[i] = high[i].min(c[i]);
-                c[i] = (low[i] + high[i]) / 2.0;
-            } else {
-                low[i] = low[i].max(c[i]);
-                c[i] = if high[i].is_finite() {
-                    (low[i] + high[i]) / 2.0
-                } else {
-                    c[i] * 10.0
-                };
-            }
-        }
+        search.update(&succeeded_now.to_device(Device::Cpu)?.to_vec::<f32>()?);
     }
     best.result()
-}
-
-/// Per sample, the misclassified point with the smallest squared distance so far, on the
-/// device of the points offered; until one exists, the prediction at the latest point.
-struct Smallest {
-    adversarial: Tensor,
-    distance: Tensor,
-    /// 1 once the sample has a misclassified point.
-    success: Tensor,
-    predictions: Tensor,
-}
-
-impl Smallest {
-    fn new(x: &Tensor, batch: usize) -> Result<Smallest> {
-        let device = x.device();
-        Ok(Smallest {
-            adversarial: x.detach(),
-            distance: Tensor::full(&[batch], f64::INFINITY, DType::F32, device)?,
-            success: Tensor::zeros(&[batch], DType::F32, device)?,
-            predictions: Tensor::zeros(&[batch], DType::F32, device)?,
-        })
-    }
-
-    /// Offers the points `adv` at squared distances `dist`, predicted `pred`, misclassified
-    /// where `wrong` is 1 (all `[B]` f32).
-    fn offer(&mut self, adv: &Tensor, dist: &Tensor, pred: &Tensor, wrong: &Tensor) -> Result<()> {
-        let closer = wrong.mul(&dist.lt(&self.distance)?.to_dtype(DType::F32)?)?;
-        // A prediction is kept from a closer misclassified point, or from a correctly
-        // classified one while nothing has succeeded yet.
-        let unsolved_right = self
-            .success
-            .affine(-1.0, 1.0)?
-            .mul(&wrong.affine(-1.0, 1.0)?)?;
-        let take_prediction = closer.maximum(&unsolved_right)?.gt_scalar(0.5)?;
-        let replace = closer.gt_scalar(0.5)?;
-        self.predictions = take_prediction.where_cond(pred, &self.predictions)?;
-        self.distance = replace.where_cond(dist, &self.distance)?;
-        self.success = self.success.maximum(&closer)?;
-        let rows = per_sample(&replace, adv.rank())?;
-        self.adversarial = rows.where_cond(&adv.detach(), &self.adversarial)?;
-        Ok(())
-    }
-
-    fn result(&self) -> Result<BatchResult> {
-        let host = |t: &Tensor| t.to_device(Device::Cpu)?.to_vec::<f32>();
-        Ok(BatchResult {
-            adversarial: host(&self.adversarial.contiguous()?)?,
-            success: host(&self.success)?.iter().map(|&v| v > 0.5).collect(),
-            predictions: host(&self.predictions)?.iter().map(|&v| v as i64).collect(),
-        })
-    }
 }

@@ -3,6 +3,7 @@
 use super::apgd::{apgd_batch, ApgdConfig};
 use super::cw::{cw_batch, CwConfig};
 use super::deepfool::{deepfool_batch, DeepFoolConfig};
+use super::ead::{ead_batch, EadConfig};
 use super::fab::{fab_batch, FabConfig};
 use super::host_view::HostView;
 use super::objective::predictions;
@@ -21,6 +22,7 @@ pub enum Attack {
     Apgd(ApgdConfig),
     Square(SquareConfig),
     Cw(CwConfig),
+    Ead(EadConfig),
     DeepFool(DeepFoolConfig),
     Fab(FabConfig),
     /// TRADES' inner maximisation as an evaluation attack (TPGD).
@@ -28,7 +30,7 @@ pub enum Attack {
 }
 
 impl Attack {
-    /// Runs the attack on one batch. PGD, APGD, CW and DeepFool keep their iterates on the
+    /// Runs the attack on one batch. PGD, APGD, CW, EAD and DeepFool keep their iterates on the
     /// model's device; Square and FAB keep theirs on the host and see the model through a
     /// `HostView`.
     pub fn run_batch(
@@ -52,6 +54,10 @@ impl Attack {
                 "CW: the targeted version is not implemented".into(),
             )),
             Attack::Cw(cfg) => cw_batch(model, x, shape, labels, cfg),
+            Attack::Ead(_) if targets.is_some() => Err(crate::Error::NotImplemented(
+                "EAD: the targeted version is not implemented".into(),
+            )),
+            Attack::Ead(cfg) => ead_batch(model, x, shape, labels, cfg),
             Attack::DeepFool(_) if targets.is_some() => Err(crate::Error::NotImplemented(
                 "DeepFool is untargeted".into(),
             )),

@@ -1,16 +1,18 @@
 //! Gradient attacks with the whole iteration loop in Rust: FGSM, R-FGSM, BIM, PGD (L∞ and L2,
 //! random start, restarts), MI-FGSM and APGD, with cross-entropy, margin (CW) or DLR objectives,
-//! targeted or not; the minimal-norm Carlini-Wagner L2, DeepFool and FAB; and the score-based black-box Square attack. Inputs live in `bounds` (by default [0, 1]); models normalise inside.
+//! targeted or not; the minimal-norm Carlini-Wagner L2, EAD (elastic net), DeepFool and FAB; and the score-based black-box Square attack. Inputs live in `bounds` (by default [0, 1]); models normalise inside.
 
 mod apgd;
 mod batch;
 mod cw;
 mod dataset;
 mod deepfool;
+mod ead;
 mod fab;
 mod host_view;
 mod hyperplane_projection;
 mod iterate;
+mod minimal;
 mod objective;
 mod pgd;
 mod square;
@@ -22,6 +24,7 @@ pub use apgd::{apgd_batch, ApgdConfig};
 pub use cw::{cw_batch, CwConfig};
 pub use dataset::{attack_batches, Attack, DatasetResult};
 pub use deepfool::{deepfool_batch, DeepFoolConfig};
+pub use ead::{ead_batch, DecisionRule, EadConfig};
 pub use fab::{fab_batch, FabConfig};
 pub use host_view::{model_device, HostView};
 pub use objective::{predictions, sample_objective, AttackLoss};
