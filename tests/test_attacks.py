@@ -13,7 +13,7 @@ import pytest
 import ferrograd as fg
 import ferrograd.functional as F
 from ferrograd import nn, optim
-from ferrograd.attacks import CW, EADL1, DIFGSM, EOTPGD, FFGSM, TPGD, FAB, FABT, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM, APGD, DeepFool, APGDT, BIM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, AutoAttack, RobustnessWarning, Square
+from ferrograd.attacks import CW, EADL1, JSMA, DIFGSM, EOTPGD, FFGSM, TPGD, FAB, FABT, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM, APGD, DeepFool, APGDT, BIM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, AutoAttack, RobustnessWarning, Square
 from ferrograd.training import History
 
 # -- parity with a numpy reference -----------------------------------------------------------------
@@ -488,6 +488,19 @@ def test_ead_finds_smaller_l1_perturbations_than_carlini_wagner(mnist_model: tup
     np.testing.assert_array_equal(model.predict(ead.adversarial).argmax(1), ead.adversarial_predictions)
     both = ead.success & cw.success & (ead.clean_predictions == ead.labels)
     assert np.median(ead.norms(1)[both]) < 0.8 * np.median(cw.norms(1)[both])
+
+
+def test_jsma_changes_few_pixels_of_mnist_digits(mnist_model: tuple) -> None:
+    """JSMA (theta 1, gamma 0.1) breaks most digits by saturating a few dozen of the 784 pixels and
+    never more than 10% of them."""
+    model, test = mnist_model
+    test = test.subset(list(range(100)))
+    r = JSMA(model)(test)
+    changed = (r.perturbation.reshape(len(r.labels), -1) != 0).sum(1)
+    assert r.success_rate >= 0.8
+    assert changed.max() <= 78 and np.median(changed[r.success]) <= 40
+    assert r.adversarial.min() >= 0.0 and r.adversarial.max() <= 1.0
+    np.testing.assert_array_equal(model.predict(r.adversarial).argmax(1), r.adversarial_predictions)
 
 
 def test_deepfool_finds_near_minimal_perturbations(mnist_model: tuple) -> None:

@@ -3,7 +3,8 @@
 
 use ferrograd_core::attack::{
     attack_batches, ApgdConfig, Attack, AttackConfig, AttackLoss, CwConfig, DecisionRule,
-    DeepFoolConfig, EadConfig, FabConfig, InputDiversity, Norm, SquareConfig, Start, Transfer,
+    DeepFoolConfig, EadConfig, FabConfig, InputDiversity, JsmaConfig, Norm, SquareConfig, Start,
+    Transfer,
 };
 use ferrograd_core::Error;
 use numpy::ndarray::{ArrayD, IxDyn};
@@ -144,7 +145,7 @@ fn transfer_from_options(
 }
 
 /// The attack an options dict names: `kind` "pgd" (the default), "apgd", "square", "cw",
-/// "ead", "deepfool", "fab" or "tpgd".
+/// "ead", "jsma", "deepfool", "fab" or "tpgd".
 pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
     let kind: String = match o.get_item("kind")? {
         Some(k) => k.extract()?,
@@ -243,6 +244,22 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
                 bounds: pgd.bounds,
             }))
         }
+        "jsma" => {
+            let (theta, gamma) = (number("theta", 1.0)?, number("gamma", 0.1)?);
+            if theta == 0.0 || !theta.is_finite() || !(0.0..=1.0).contains(&gamma) {
+                return Err(to_py(Error::arg(
+                    "JSMA",
+                    "theta / gamma",
+                    "theta != 0 and gamma in [0, 1]",
+                    format!("{theta} / {gamma}"),
+                )));
+            }
+            Ok(Attack::Jsma(JsmaConfig {
+                theta,
+                gamma,
+                bounds: pgd.bounds,
+            }))
+        }
         "deepfool" => Ok(Attack::DeepFool(DeepFoolConfig {
             steps: pgd.steps,
             overshoot: number("overshoot", 0.02)?,
@@ -286,7 +303,7 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
         other => Err(to_py(Error::arg(
             "attack",
             "kind",
-            "'pgd', 'tpgd', 'apgd', 'square', 'cw', 'ead', 'deepfool' or 'fab'",
+            "'pgd', 'tpgd', 'apgd', 'square', 'cw', 'ead', 'jsma', 'deepfool' or 'fab'",
             format!("{other:?}"),
         ))),
     }

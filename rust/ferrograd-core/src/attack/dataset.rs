@@ -6,6 +6,7 @@ use super::deepfool::{deepfool_batch, DeepFoolConfig};
 use super::ead::{ead_batch, EadConfig};
 use super::fab::{fab_batch, FabConfig};
 use super::host_view::HostView;
+use super::jsma::{jsma_batch, JsmaConfig};
 use super::objective::predictions;
 use super::pgd::{attack_batch, AttackConfig, BatchResult};
 use super::square::{square_batch, SquareConfig};
@@ -25,13 +26,14 @@ pub enum Attack {
     Ead(EadConfig),
     DeepFool(DeepFoolConfig),
     Fab(FabConfig),
+    Jsma(JsmaConfig),
     /// TRADES' inner maximisation as an evaluation attack (TPGD).
     Tpgd(AttackConfig),
 }
 
 impl Attack {
     /// Runs the attack on one batch. PGD, APGD, CW, EAD and DeepFool keep their iterates on the
-    /// model's device; Square and FAB keep theirs on the host and see the model through a
+    /// model's device; Square, FAB and JSMA keep theirs on the host and see the model through a
     /// `HostView`.
     pub fn run_batch(
         &self,
@@ -63,6 +65,7 @@ impl Attack {
             )),
             Attack::DeepFool(cfg) => deepfool_batch(model, x, shape, labels, cfg),
             Attack::Fab(cfg) => fab_batch(model, x, shape, labels, targets, cfg, rng),
+            Attack::Jsma(cfg) => jsma_batch(model, x, shape, labels, targets, cfg),
             Attack::Tpgd(_) if targets.is_some() => Err(crate::Error::NotImplemented(
                 "TPGD is untargeted (it moves away from the model's own clean prediction)".into(),
             )),

@@ -1,6 +1,6 @@
 //! Gradient attacks with the whole iteration loop in Rust: FGSM, R-FGSM, BIM, PGD (L∞ and L2,
 //! random start, restarts), MI-FGSM and APGD, with cross-entropy, margin (CW) or DLR objectives,
-//! targeted or not; the minimal-norm Carlini-Wagner L2, EAD (elastic net), DeepFool and FAB; and the score-based black-box Square attack. Inputs live in `bounds` (by default [0, 1]); models normalise inside.
+//! targeted or not; the minimal-norm Carlini-Wagner L2, EAD (elastic net), DeepFool and FAB; the L0 attack JSMA; and the score-based black-box Square attack. Inputs live in `bounds` (by default [0, 1]); models normalise inside.
 
 mod apgd;
 mod batch;
@@ -12,6 +12,7 @@ mod fab;
 mod host_view;
 mod hyperplane_projection;
 mod iterate;
+mod jsma;
 mod minimal;
 mod objective;
 mod pgd;
@@ -27,6 +28,7 @@ pub use deepfool::{deepfool_batch, DeepFoolConfig};
 pub use ead::{ead_batch, DecisionRule, EadConfig};
 pub use fab::{fab_batch, FabConfig};
 pub use host_view::{model_device, HostView};
+pub use jsma::{jsma_batch, JsmaConfig};
 pub use objective::{predictions, sample_objective, AttackLoss};
 pub use pgd::{adversarial_batch, attack_batch, AttackConfig, BatchResult, Norm, Start};
 pub use square::{square_batch, SquareConfig};
