@@ -5,6 +5,7 @@
 
 use super::batch::per_sample;
 use super::host_view::model_device;
+use super::jacobian::logit_jacobian;
 use super::pgd::{BatchResult, FrozenParameters};
 use crate::nn::Module;
 use crate::{DType, Device, NoGradGuard, Result, Tensor};
@@ -51,15 +52,10 @@ pub fn deepfool_batch(
             break;
         }
         // Input gradients of every class logit (one backward pass per class), as [B, C, D].
-        let mut grads = Vec::with_capacity(classes);
-        for k in 0..classes {
-            let zk = logits.narrow(1, k, 1)?.sum(&[0, 1], false)?;
-            let g = crate::autograd::grad(&zk, std::slice::from_ref(&leaf))?;
-            grads.push(match g.into_iter().next().flatten() {
-                Some(g) => flat(&g)?,
-                None => total.zeros_like()?,
-            });
-        }
+        let grads = logit_jacobian(&logits, &leaf)?
+            .iter()
+            .map(flat)
+            .collect::<Result<Vec<_>>>()?;
         let _guard = NoGradGuard::new();
         let grads = Tensor::stack(&grads, 1)?;
         let dim = grads.shape()[2];

@@ -11,6 +11,7 @@
 use rayon::prelude::*;
 
 use super::host_view::HostView;
+use super::jacobian::logit_jacobian;
 use super::objective::predictions;
 use super::pgd::{BatchResult, FrozenParameters};
 use crate::nn::Module;
@@ -97,16 +98,10 @@ pub fn jsma_batch(
         if !active.iter().any(|&a| a) {
             break;
         }
-        // Rows of the Jacobian: the input gradient of each class logit summed over the batch.
-        let mut jacobian = Vec::with_capacity(classes);
-        for k in 0..classes {
-            let zk = logits.narrow(1, k, 1)?.sum(&[0, 1], false)?;
-            let g = crate::autograd::grad(&zk, std::slice::from_ref(&leaf))?;
-            jacobian.push(match g.into_iter().next().flatten() {
-                Some(g) => g.contiguous()?.to_vec::<f32>()?,
-                None => vec![0.0; x.len()],
-            });
-        }
+        let jacobian = logit_jacobian(&logits, &leaf)?
+            .iter()
+            .map(|g| g.contiguous()?.to_vec::<f32>())
+            .collect::<Result<Vec<_>>>()?;
         let _guard = NoGradGuard::new();
         let choices: Vec<Option<(usize, usize)>> = (0..batch)
             .into_par_iter()

@@ -12,6 +12,7 @@ mod fab;
 mod host_view;
 mod hyperplane_projection;
 mod iterate;
+mod jacobian;
 mod jsma;
 mod minimal;
 mod objective;
