@@ -11,7 +11,7 @@ import pytest
 import ferrograd as fg
 from ferrograd import nn
 from ferrograd.training.inputs import as_dataset
-from ferrograd.attacks import CW, EADEN, JSMA, EADL1, EOTPGD, FFGSM, GN, PGD, TPGD, APGD, MultiAttack
+from ferrograd.attacks import CW, EADEN, JSMA, SPSA, EADL1, EOTPGD, FFGSM, GN, PGD, TPGD, APGD, MultiAttack
 
 from test_attacks import _data, _reference_grad, _tanh_mlp
 
@@ -242,3 +242,36 @@ def test_jsma_equals_the_numpy_reference() -> None:
     r = JSMA(model, theta=0.4, gamma=0.5)(x, y)
     np.testing.assert_allclose(r.adversarial, _jsma_reference(params, x, runner_up, 0.4, 0.5), atol=1e-6)
     np.testing.assert_array_equal(r.success, r.adversarial_predictions != y)
+
+
+def test_spsa_equals_the_numpy_reference() -> None:
+    """SPSA's sign vectors are the seed's Philox uniforms (below 0.5: -1), drawn one batch-sized
+    block per sample; the estimate of the margin objective's gradient is ascended with Adam."""
+    model, params = _tanh_mlp()
+    x, y = _data()
+    eps, delta, lr, steps, samples, seed = 0.3, 0.01, 0.05, 3, 8, 6
+    fg.manual_seed(seed)
+    draws = [np.where(fg.rand(x.size).numpy() < 0.5, -1.0, 1.0).reshape(x.shape) for _ in range(steps * samples)]
+    rows = np.arange(len(y))
+
+    def objective(points: np.ndarray) -> np.ndarray:
+        z = _logits(params, points.astype(np.float32))
+        others = z.copy()
+        others[rows, y] = -np.inf
+        return others.max(1) - z[rows, y]
+
+    adv, m, v = x.astype(np.float64), np.zeros(x.shape), np.zeros(x.shape)
+    for t in range(1, steps + 1):
+        g = np.zeros(x.shape)
+        for s in range(samples):
+            sign = draws[(t - 1) * samples + s]
+            diff = (objective(adv + delta * sign) - objective(adv - delta * sign)) / (2 * delta)
+            g += sign * diff[:, None, None, None]
+        g /= samples
+        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
+        adv = adv + lr * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+        adv = np.clip(x + np.clip(adv - x, -eps, eps), 0.0, 1.0)
+    result = SPSA(model, eps, delta, lr, nb_iter=steps, nb_sample=samples, seed=seed)(x, y)
+    np.testing.assert_allclose(result.adversarial, adv, atol=2e-4)
+    assert np.abs(result.adversarial - x).max() <= eps + 1e-6
+    assert result.robust_accuracy < result.clean_accuracy

@@ -13,7 +13,7 @@ import pytest
 import ferrograd as fg
 import ferrograd.functional as F
 from ferrograd import nn, optim
-from ferrograd.attacks import CW, EADL1, JSMA, DIFGSM, EOTPGD, FFGSM, TPGD, FAB, FABT, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM, APGD, DeepFool, APGDT, BIM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, AutoAttack, RobustnessWarning, Square
+from ferrograd.attacks import CW, EADL1, JSMA, SPSA, DIFGSM, EOTPGD, FFGSM, TPGD, FAB, FABT, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM, APGD, DeepFool, APGDT, BIM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, AutoAttack, RobustnessWarning, Square
 from ferrograd.training import History
 
 # -- parity with a numpy reference -----------------------------------------------------------------
@@ -183,6 +183,7 @@ ALL_ATTACKS = [
     ("pgdl2", lambda m: PGDL2(m, 2.0, 0.5, 8), 2, 2.0),
     ("apgd_l2", lambda m: APGD(m, 2.0, steps=10, norm="l2"), 2, 2.0),
     ("square", lambda m: Square(m, 0.3, queries=200), np.inf, 0.3),
+    ("spsa", lambda m: SPSA(m, 0.3, lr=0.03, nb_iter=20, nb_sample=32), np.inf, 0.3),
     ("difgsm", lambda m: DIFGSM(m, 0.3, 0.05, 8, decay=1.0), np.inf, 0.3),
     ("tifgsm", lambda m: TIFGSM(m, 0.3, 0.05, 8, len_kernel=5), np.inf, 0.3),
     ("vmifgsm", lambda m: VMIFGSM(m, 0.3, 0.05, 8, N=3), np.inf, 0.3),

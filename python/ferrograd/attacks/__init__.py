@@ -9,6 +9,7 @@ arrays or Datasets in batches, support targeted mode (``targets=``) and are seed
 from .auto import APGD, APGDT, AutoAttack, Square
 from .base import Attack, AttackResult
 from .ensemble import MultiAttack
+from .gradient_free import SPSA
 from .gradient import BIM, EOTPGD, FFGSM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, TPGD
 from .noise import GN
 from .sparse import JSMA
@@ -17,5 +18,5 @@ from .transfer import DIFGSM, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM
 from .report import RobustnessReport, RobustnessWarning, robustness
 
 __all__ = ["Attack", "AttackResult", "FGSM", "FFGSM", "RFGSM", "BIM", "PGD", "PGDL2", "EOTPGD", "TPGD", "MIFGSM", "NIFGSM",
-           "DIFGSM", "TIFGSM", "VMIFGSM", "VNIFGSM", "SINIFGSM", "APGD", "APGDT", "AutoAttack", "MultiAttack", "Square", "CW",
+           "DIFGSM", "TIFGSM", "VMIFGSM", "VNIFGSM", "SINIFGSM", "APGD", "APGDT", "AutoAttack", "MultiAttack", "Square", "SPSA", "CW",
            "DeepFool", "EADEN", "EADL1", "FAB", "FABT", "JSMA", "GN", "robustness", "RobustnessReport", "RobustnessWarning"]

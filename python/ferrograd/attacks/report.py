@@ -15,6 +15,7 @@ from ..training.inputs import as_dataset
 from .base import Attack, AttackResult
 from .auto import APGD, APGDT, AutoAttack, Square
 from .gradient import BIM, FFGSM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, TPGD
+from .gradient_free import SPSA
 from .optimization import FAB, FABT
 from .transfer import DIFGSM, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM
 
@@ -36,6 +37,7 @@ _NAMED: dict[str, Callable[[Any, float], Attack]] = {
     "apgd_t": lambda m, e: APGDT(m, e, steps=50),
     "autoattack": lambda m, e: AutoAttack(m, e, steps=50, queries=500),
     "square": lambda m, e: Square(m, e, queries=1000),
+    "spsa": lambda m, e: SPSA(m, e, lr=e / 10, nb_iter=20, nb_sample=32),
     "difgsm": lambda m, e: DIFGSM(m, e, alpha=e / 8, steps=10, decay=1.0),
     "tifgsm": lambda m, e: TIFGSM(m, e, alpha=e / 8, steps=10),
     "vmifgsm": lambda m, e: VMIFGSM(m, e, alpha=e / 8, steps=10),

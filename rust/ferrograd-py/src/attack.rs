@@ -3,8 +3,8 @@
 
 use ferrograd_core::attack::{
     attack_batches, ApgdConfig, Attack, AttackConfig, AttackLoss, CwConfig, DecisionRule,
-    DeepFoolConfig, EadConfig, FabConfig, InputDiversity, JsmaConfig, Norm, SquareConfig, Start,
-    Transfer,
+    DeepFoolConfig, EadConfig, FabConfig, InputDiversity, JsmaConfig, Norm, SpsaConfig,
+    SquareConfig, Start, Transfer,
 };
 use ferrograd_core::Error;
 use numpy::ndarray::{ArrayD, IxDyn};
@@ -145,7 +145,7 @@ fn transfer_from_options(
 }
 
 /// The attack an options dict names: `kind` "pgd" (the default), "apgd", "square", "cw",
-/// "ead", "jsma", "deepfool", "fab" or "tpgd".
+/// "ead", "jsma", "spsa", "deepfool", "fab" or "tpgd".
 pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
     let kind: String = match o.get_item("kind")? {
         Some(k) => k.extract()?,
@@ -244,6 +244,29 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
                 bounds: pgd.bounds,
             }))
         }
+        "spsa" => {
+            let samples = match o.get_item("samples")? {
+                Some(v) => v.extract()?,
+                None => 128,
+            };
+            let (delta, lr) = (number("delta", 0.01)?, number("lr", 0.01)?);
+            if !(delta > 0.0 && lr > 0.0) || samples == 0 || pgd.norm != Norm::Linf {
+                return Err(to_py(Error::arg(
+                    "SPSA",
+                    "delta / lr / nb_sample / norm",
+                    "delta > 0, lr > 0, nb_sample >= 1 and the L-inf norm",
+                    format!("{delta} / {lr} / {samples} / {:?}", pgd.norm),
+                )));
+            }
+            Ok(Attack::Spsa(SpsaConfig {
+                eps: pgd.eps,
+                delta,
+                lr,
+                steps: pgd.steps,
+                samples,
+                bounds: pgd.bounds,
+            }))
+        }
         "jsma" => {
             let (theta, gamma) = (number("theta", 1.0)?, number("gamma", 0.1)?);
             if theta == 0.0 || !theta.is_finite() || !(0.0..=1.0).contains(&gamma) {
@@ -303,7 +326,7 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
         other => Err(to_py(Error::arg(
             "attack",
             "kind",
-            "'pgd', 'tpgd', 'apgd', 'square', 'cw', 'ead', 'jsma', 'deepfool' or 'fab'",
+            "'pgd', 'tpgd', 'apgd', 'square', 'spsa', 'cw', 'ead', 'jsma', 'deepfool' or 'fab'",
             format!("{other:?}"),
         ))),
     }

@@ -9,6 +9,7 @@ use super::host_view::HostView;
 use super::jsma::{jsma_batch, JsmaConfig};
 use super::objective::predictions;
 use super::pgd::{attack_batch, AttackConfig, BatchResult};
+use super::spsa::{spsa_batch, SpsaConfig};
 use super::square::{square_batch, SquareConfig};
 use super::trades::trades_batch;
 use crate::data::Batch;
@@ -22,6 +23,7 @@ pub enum Attack {
     Pgd(AttackConfig),
     Apgd(ApgdConfig),
     Square(SquareConfig),
+    Spsa(SpsaConfig),
     Cw(CwConfig),
     Ead(EadConfig),
     DeepFool(DeepFoolConfig),
@@ -32,7 +34,7 @@ pub enum Attack {
 }
 
 impl Attack {
-    /// Runs the attack on one batch. PGD, APGD, CW, EAD and DeepFool keep their iterates on the
+    /// Runs the attack on one batch. PGD, APGD, SPSA, CW, EAD and DeepFool keep their iterates on the
     /// model's device; Square, FAB and JSMA keep theirs on the host and see the model through a
     /// `HostView`.
     pub fn run_batch(
@@ -52,6 +54,7 @@ impl Attack {
                 "Square: the targeted version is not implemented".into(),
             )),
             Attack::Square(cfg) => square_batch(&view, x, shape, labels, cfg, rng),
+            Attack::Spsa(cfg) => spsa_batch(model, x, shape, labels, targets, cfg, rng),
             Attack::Cw(_) if targets.is_some() => Err(crate::Error::NotImplemented(
                 "CW: the targeted version is not implemented".into(),
             )),

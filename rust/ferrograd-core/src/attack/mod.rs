@@ -1,6 +1,6 @@
 //! Gradient attacks with the whole iteration loop in Rust: FGSM, R-FGSM, BIM, PGD (L∞ and L2,
 //! random start, restarts), MI-FGSM and APGD, with cross-entropy, margin (CW) or DLR objectives,
-//! targeted or not; the minimal-norm Carlini-Wagner L2, EAD (elastic net), DeepFool and FAB; the L0 attack JSMA; and the score-based black-box Square attack. Inputs live in `bounds` (by default [0, 1]); models normalise inside.
+//! targeted or not; the minimal-norm Carlini-Wagner L2, EAD (elastic net), DeepFool and FAB; the L0 attack JSMA; and the gradient-free SPSA and score-based black-box Square attacks. Inputs live in `bounds` (by default [0, 1]); models normalise inside.
 
 mod apgd;
 mod batch;
@@ -17,6 +17,7 @@ mod jsma;
 mod minimal;
 mod objective;
 mod pgd;
+mod spsa;
 mod square;
 mod step_loop;
 mod trades;
@@ -32,6 +33,7 @@ pub use host_view::{model_device, HostView};
 pub use jsma::{jsma_batch, JsmaConfig};
 pub use objective::{predictions, sample_objective, AttackLoss};
 pub use pgd::{adversarial_batch, attack_batch, AttackConfig, BatchResult, Norm, Start};
+pub use spsa::{spsa_batch, SpsaConfig};
 pub use square::{square_batch, SquareConfig};
 pub use trades::trades_batch;
 pub use transfer::{InputDiversity, Transfer};
