@@ -16,26 +16,28 @@ use crate::data::loader::PyDataLoader;
 use crate::errors::{stash, to_py, IntoPy};
 use crate::nn::PyLayer;
 
+/// Option `key` of an attack's options dict, or `default` when it is absent or None.
+fn get<'py, V: FromPyObjectOwned<'py>>(
+    o: &Bound<'py, PyDict>,
+    key: &str,
+    default: V,
+) -> PyResult<V> {
+    match o.get_item(key)? {
+        Some(v) if !v.is_none() => v.extract().map_err(|_| {
+            to_py(Error::arg(
+                "attack",
+                key,
+                "a value of the right type",
+                v.to_string(),
+            ))
+        }),
+        _ => Ok(default),
+    }
+}
+
 /// An attack configuration from its options dict (eps, alpha, steps, norm, start, start_size,
 /// restarts, loss, momentum, bounds), as `ferrograd.attacks` classes build it.
 pub fn config_from_options(o: &Bound<'_, PyDict>) -> PyResult<AttackConfig> {
-    fn get<'py, V: FromPyObjectOwned<'py>>(
-        o: &Bound<'py, PyDict>,
-        key: &str,
-        default: V,
-    ) -> PyResult<V> {
-        match o.get_item(key)? {
-            Some(v) if !v.is_none() => v.extract().map_err(|_| {
-                to_py(Error::arg(
-                    "attack",
-                    key,
-                    "a value of the right type",
-                    v.to_string(),
-                ))
-            }),
-            _ => Ok(default),
-        }
-    }
     let eps: f32 = get(o, "eps", 0.0)?;
     let alpha: f32 = get(o, "alpha", 0.0)?;
     let bounds: (f32, f32) = get(o, "bounds", (0.0, 1.0))?;
@@ -85,25 +87,17 @@ pub fn config_from_options(o: &Bound<'_, PyDict>) -> PyResult<AttackConfig> {
         eot: get::<usize>(o, "eot", 1)?.max(1),
         bounds,
         cuda_graphs: get(o, "cuda_graphs", true)?,
-        transfer: transfer_from_options(o, get(o, "diversity", None)?)?,
+        transfer: transfer_from_options(o)?,
     })
 }
 
 /// The transfer attacks' options: `diversity` (resize rate, probability), `scales`, `smoothing`
 /// (kernel side, sigmas) and `variance` (neighbours, radius relative to ε).
-fn transfer_from_options(
-    o: &Bound<'_, PyDict>,
-    diversity: Option<(f32, f32)>,
-) -> PyResult<Transfer> {
-    let item = |key: &str| -> PyResult<Option<Bound<'_, PyAny>>> {
-        Ok(o.get_item(key)?.filter(|v| !v.is_none()))
-    };
-    let smoothing: Option<(usize, f32)> = item("smoothing")?.map(|v| v.extract()).transpose()?;
-    let variance: Option<(usize, f32)> = item("variance")?.map(|v| v.extract()).transpose()?;
-    let scales: usize = item("scales")?
-        .map(|v| v.extract())
-        .transpose()?
-        .unwrap_or(1);
+fn transfer_from_options(o: &Bound<'_, PyDict>) -> PyResult<Transfer> {
+    let diversity: Option<(f32, f32)> = get(o, "diversity", None)?;
+    let smoothing: Option<(usize, f32)> = get(o, "smoothing", None)?;
+    let variance: Option<(usize, f32)> = get(o, "variance", None)?;
+    let scales: usize = get(o, "scales", 1)?;
     let bad = |name: &str, expected: &str, got: String| {
         Err(to_py(Error::arg("attack", name, expected, got)))
     };
@@ -147,22 +141,13 @@ fn transfer_from_options(
 /// The attack an options dict names: `kind` "pgd" (the default), "apgd", "square", "cw",
 /// "ead", "jsma", "spsa", "deepfool", "fab" or "tpgd".
 pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
-    let kind: String = match o.get_item("kind")? {
-        Some(k) => k.extract()?,
-        None => "pgd".into(),
-    };
+    let kind: String = get(o, "kind", "pgd".to_string())?;
     // FAB's budget may be infinite (a pure minimal-norm search); the shared checks read the rest.
     let shared = o.copy()?;
     if kind == "fab" && shared.contains("eps")? {
         shared.del_item("eps")?;
     }
     let pgd = config_from_options(&shared)?;
-    let number = |key: &str, default: f32| -> PyResult<f32> {
-        match o.get_item(key)? {
-            Some(v) => v.extract(),
-            None => Ok(default),
-        }
-    };
     match kind.as_str() {
         "pgd" => Ok(Attack::Pgd(pgd)),
         "tpgd" => Ok(Attack::Tpgd(pgd)),
@@ -176,14 +161,8 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
             bounds: pgd.bounds,
         })),
         "square" => {
-            let queries = match o.get_item("queries")? {
-                Some(q) => q.extract()?,
-                None => 1000,
-            };
-            let p_init = match o.get_item("p_init")? {
-                Some(p) => p.extract()?,
-                None => 0.8,
-            };
+            let queries = get(o, "queries", 1000usize)?;
+            let p_init = get(o, "p_init", 0.8f32)?;
             if pgd.norm != Norm::Linf || !(0.0 < p_init && p_init <= 1.0) {
                 return Err(to_py(Error::arg(
                     "Square",
@@ -200,24 +179,18 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
             }))
         }
         "cw" => {
-            let search_steps = match o.get_item("search_steps")? {
-                Some(v) => v.extract()?,
-                None => 5,
-            };
+            let search_steps = get(o, "search_steps", 5usize)?;
             Ok(Attack::Cw(CwConfig {
-                c: number("c", 1.0)?,
-                kappa: number("kappa", 0.0)?,
+                c: get(o, "c", 1.0f32)?,
+                kappa: get(o, "kappa", 0.0f32)?,
                 steps: pgd.steps,
-                lr: number("lr", 0.01)?,
+                lr: get(o, "lr", 0.01f32)?,
                 search_steps,
                 bounds: pgd.bounds,
             }))
         }
         "ead" => {
-            let rule = match o.get_item("decision_rule")? {
-                Some(v) => v.extract::<String>()?,
-                None => "EN".into(),
-            };
+            let rule = get(o, "decision_rule", "EN".to_string())?;
             let rule = match rule.as_str() {
                 "EN" => DecisionRule::ElasticNet,
                 "L1" => DecisionRule::L1,
@@ -231,25 +204,19 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
                 }
             };
             Ok(Attack::Ead(EadConfig {
-                c: number("c", 1e-3)?,
-                kappa: number("kappa", 0.0)?,
-                beta: number("beta", 1e-3)?,
+                c: get(o, "c", 1e-3f32)?,
+                kappa: get(o, "kappa", 0.0f32)?,
+                beta: get(o, "beta", 1e-3f32)?,
                 steps: pgd.steps,
-                lr: number("lr", 0.01)?,
-                search_steps: match o.get_item("search_steps")? {
-                    Some(v) => v.extract()?,
-                    None => 9,
-                },
+                lr: get(o, "lr", 0.01f32)?,
+                search_steps: get(o, "search_steps", 9usize)?,
                 rule,
                 bounds: pgd.bounds,
             }))
         }
         "spsa" => {
-            let samples = match o.get_item("samples")? {
-                Some(v) => v.extract()?,
-                None => 128,
-            };
-            let (delta, lr) = (number("delta", 0.01)?, number("lr", 0.01)?);
+            let samples = get(o, "samples", 128usize)?;
+            let (delta, lr) = (get(o, "delta", 0.01f32)?, get(o, "lr", 0.01f32)?);
             if !(delta > 0.0 && lr > 0.0) || samples == 0 || pgd.norm != Norm::Linf {
                 return Err(to_py(Error::arg(
                     "SPSA",
@@ -268,7 +235,7 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
             }))
         }
         "jsma" => {
-            let (theta, gamma) = (number("theta", 1.0)?, number("gamma", 0.1)?);
+            let (theta, gamma) = (get(o, "theta", 1.0f32)?, get(o, "gamma", 0.1f32)?);
             if theta == 0.0 || !theta.is_finite() || !(0.0..=1.0).contains(&gamma) {
                 return Err(to_py(Error::arg(
                     "JSMA",
@@ -285,15 +252,15 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
         }
         "deepfool" => Ok(Attack::DeepFool(DeepFoolConfig {
             steps: pgd.steps,
-            overshoot: number("overshoot", 0.02)?,
+            overshoot: get(o, "overshoot", 0.02f32)?,
             bounds: pgd.bounds,
         })),
         "fab" => {
-            let eps = number("eps", f32::INFINITY)?;
+            let eps = get(o, "eps", f32::INFINITY)?;
             let (alpha_max, eta, beta) = (
-                number("alpha_max", 0.1)?,
-                number("eta", 1.05)?,
-                number("beta", 0.9)?,
+                get(o, "alpha_max", 0.1f32)?,
+                get(o, "eta", 1.05f32)?,
+                get(o, "beta", 0.9f32)?,
             );
             let valid = eps >= 0.0
                 && (0.0..=1.0).contains(&alpha_max)
@@ -317,10 +284,7 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
                 eta,
                 beta,
                 bounds: pgd.bounds,
-                any_wrong_class: match o.get_item("any_wrong_class")? {
-                    Some(v) => v.extract()?,
-                    None => false,
-                },
+                any_wrong_class: get(o, "any_wrong_class", false)?,
             }))
         }
         other => Err(to_py(Error::arg(
