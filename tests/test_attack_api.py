@@ -11,7 +11,7 @@ import pytest
 import ferrograd as fg
 from ferrograd import nn
 from ferrograd.training.inputs import as_dataset
-from ferrograd.attacks import CW, EADEN, JSMA, SPSA, EADL1, EOTPGD, FFGSM, GN, PGD, TPGD, APGD, MultiAttack
+from ferrograd.attacks import CW, EADEN, JSMA, SPSA, OnePixel, EADL1, EOTPGD, FFGSM, GN, PGD, TPGD, APGD, MultiAttack
 
 from test_attacks import _data, _reference_grad, _tanh_mlp
 
@@ -275,3 +275,28 @@ def test_spsa_equals_the_numpy_reference() -> None:
     np.testing.assert_allclose(result.adversarial, adv, atol=2e-4)
     assert np.abs(result.adversarial - x).max() <= eps + 1e-6
     assert result.robust_accuracy < result.clean_accuracy
+
+
+def test_one_pixel_finds_a_pixel_that_flips_the_class() -> None:
+    """An affine two-class model whose class-1 weights form a bump centred on pixel (5, 2) of
+    8 x 8 images: only setting a pixel near the centre to about 1 flips a dim image to class 1
+    (checked by brute force), and the evolution, guided by the falling probability, must find
+    one such pixel, changing nothing else."""
+    rows, cols = np.mgrid[0:8, 0:8]
+    bump = (4.0 * np.exp(-((rows - 5) ** 2 + (cols - 2) ** 2) / 8.0)).astype(np.float32)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 2))
+    with fg.no_grad():
+        model[1].weight.copy_(fg.tensor(np.stack([np.zeros(64, np.float32), bump.ravel()])))
+        model[1].bias.copy_(fg.tensor(np.array([0.0, -5.0], dtype=np.float32)))
+    x = np.random.default_rng(0).uniform(0.0, 0.05, (12, 1, 8, 8)).astype(np.float32)
+    y = np.zeros(12, dtype=np.int64)
+    base = (x[:, 0] * bump).sum((1, 2)) - 5.0
+    flips = base[:, None, None] + bump * (1.0 - x[:, 0]) > 0  # [N, 8, 8]: pixels whose saturation flips
+    assert (base < 0).all() and flips.any((1, 2)).all() and flips.mean() < 0.2
+    for targets in (None, np.ones(12, dtype=np.int64)):
+        r = OnePixel(model, steps=30, popsize=10, seed=1)(x, y, targets=targets)
+        assert r.success.all() and (r.adversarial_predictions == 1).all()
+        changed = np.argwhere(r.adversarial != x)
+        assert len(changed) == 12 and (np.bincount(changed[:, 0]) == 1).all()  # one pixel per image
+        assert flips[changed[:, 0], changed[:, 2], changed[:, 3]].all()
+        assert r.adversarial.min() >= 0.0 and r.adversarial.max() <= 1.0

@@ -12,11 +12,11 @@ from .ensemble import MultiAttack
 from .gradient_free import SPSA
 from .gradient import BIM, EOTPGD, FFGSM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, TPGD
 from .noise import GN
-from .sparse import JSMA
+from .sparse import JSMA, OnePixel
 from .optimization import CW, EADEN, EADL1, FAB, FABT, DeepFool
 from .transfer import DIFGSM, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM
 from .report import RobustnessReport, RobustnessWarning, robustness
 
 __all__ = ["Attack", "AttackResult", "FGSM", "FFGSM", "RFGSM", "BIM", "PGD", "PGDL2", "EOTPGD", "TPGD", "MIFGSM", "NIFGSM",
            "DIFGSM", "TIFGSM", "VMIFGSM", "VNIFGSM", "SINIFGSM", "APGD", "APGDT", "AutoAttack", "MultiAttack", "Square", "SPSA", "CW",
-           "DeepFool", "EADEN", "EADL1", "FAB", "FABT", "JSMA", "GN", "robustness", "RobustnessReport", "RobustnessWarning"]
+           "DeepFool", "EADEN", "EADL1", "FAB", "FABT", "JSMA", "OnePixel", "GN", "robustness", "RobustnessReport", "RobustnessWarning"]

@@ -25,3 +25,26 @@ class JSMA(Attack):
 
     def _options(self) -> dict[str, Any]:
         return dict(kind="jsma", theta=self.theta, gamma=self.gamma)
+
+
+class OnePixel(Attack):
+    """The one-pixel attack (Su et al., 2019): black-box, it sets ``pixels`` pixels of each image
+    to new values found by differential evolution (``popsize`` candidates per searched
+    coordinate, ``steps`` generations), minimising the softmax probability of the true class (or
+    maximising the target's). ``inf_batch`` bounds the images per forward pass. No ε: read
+    ``result.norms(0)`` over channels."""
+
+    norm = "l0"
+    black_box = True
+
+    def __init__(self, model: Any, pixels: int = 1, steps: int = 10, popsize: int = 10, inf_batch: int = 128,
+                 **kw: Any) -> None:
+        super().__init__(model, math.inf, **kw)
+        if pixels < 1 or steps < 0 or popsize < 1 or inf_batch < 1:
+            raise ValueError(f"OnePixel: expected pixels >= 1, steps >= 0, popsize >= 1 and inf_batch >= 1, got "
+                             f"{pixels}, {steps}, {popsize} and {inf_batch}")
+        self.pixels, self.steps, self.popsize, self.inf_batch = int(pixels), int(steps), int(popsize), int(inf_batch)
+
+    def _options(self) -> dict[str, Any]:
+        return dict(kind="one_pixel", pixels=self.pixels, steps=self.steps, popsize=self.popsize,
+                    inf_batch=self.inf_batch)

@@ -3,8 +3,8 @@
 
 use ferrograd_core::attack::{
     attack_batches, ApgdConfig, Attack, AttackConfig, AttackLoss, CwConfig, DecisionRule,
-    DeepFoolConfig, EadConfig, FabConfig, InputDiversity, JsmaConfig, Norm, SpsaConfig,
-    SquareConfig, Start, Transfer,
+    DeepFoolConfig, EadConfig, FabConfig, InputDiversity, JsmaConfig, Norm, OnePixelConfig,
+    SpsaConfig, SquareConfig, Start, Transfer,
 };
 use ferrograd_core::Error;
 use numpy::ndarray::{ArrayD, IxDyn};
@@ -139,7 +139,7 @@ fn transfer_from_options(o: &Bound<'_, PyDict>) -> PyResult<Transfer> {
 }
 
 /// The attack an options dict names: `kind` "pgd" (the default), "apgd", "square", "cw",
-/// "ead", "jsma", "spsa", "deepfool", "fab" or "tpgd".
+/// "ead", "jsma", "one_pixel", "spsa", "deepfool", "fab" or "tpgd".
 pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
     let kind: String = get(o, "kind", "pgd".to_string())?;
     // FAB's budget may be infinite (a pure minimal-norm search); the shared checks read the rest.
@@ -234,6 +234,24 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
                 bounds: pgd.bounds,
             }))
         }
+        "one_pixel" => {
+            let (pixels, popsize) = (get(o, "pixels", 1usize)?, get(o, "popsize", 10usize)?);
+            if pixels == 0 || popsize == 0 {
+                return Err(to_py(Error::arg(
+                    "OnePixel",
+                    "pixels / popsize",
+                    "pixels >= 1 and popsize >= 1",
+                    format!("{pixels} / {popsize}"),
+                )));
+            }
+            Ok(Attack::OnePixel(OnePixelConfig {
+                pixels,
+                steps: pgd.steps,
+                popsize,
+                batch_limit: get(o, "inf_batch", 128usize)?,
+                bounds: pgd.bounds,
+            }))
+        }
         "jsma" => {
             let (theta, gamma) = (get(o, "theta", 1.0f32)?, get(o, "gamma", 0.1f32)?);
             if theta == 0.0 || !theta.is_finite() || !(0.0..=1.0).contains(&gamma) {
@@ -290,7 +308,7 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
         other => Err(to_py(Error::arg(
             "attack",
             "kind",
-            "'pgd', 'tpgd', 'apgd', 'square', 'spsa', 'cw', 'ead', 'jsma', 'deepfool' or 'fab'",
+            "'pgd', 'tpgd', 'apgd', 'square', 'spsa', 'cw', 'ead', 'jsma', 'one_pixel', 'deepfool' or 'fab'",
             format!("{other:?}"),
         ))),
     }

@@ -8,6 +8,7 @@ use super::fab::{fab_batch, FabConfig};
 use super::host_view::HostView;
 use super::jsma::{jsma_batch, JsmaConfig};
 use super::objective::predictions;
+use super::one_pixel::{one_pixel_batch, OnePixelConfig};
 use super::pgd::{attack_batch, AttackConfig, BatchResult};
 use super::spsa::{spsa_batch, SpsaConfig};
 use super::square::{square_batch, SquareConfig};
@@ -29,13 +30,14 @@ pub enum Attack {
     DeepFool(DeepFoolConfig),
     Fab(FabConfig),
     Jsma(JsmaConfig),
+    OnePixel(OnePixelConfig),
     /// TRADES' inner maximisation as an evaluation attack (TPGD).
     Tpgd(AttackConfig),
 }
 
 impl Attack {
     /// Runs the attack on one batch. PGD, APGD, SPSA, CW, EAD and DeepFool keep their iterates on the
-    /// model's device; Square, FAB and JSMA keep theirs on the host and see the model through a
+    /// model's device; Square, FAB, JSMA and one-pixel keep theirs on the host and see the model through a
     /// `HostView`.
     pub fn run_batch(
         &self,
@@ -69,6 +71,7 @@ impl Attack {
             Attack::DeepFool(cfg) => deepfool_batch(model, x, shape, labels, cfg),
             Attack::Fab(cfg) => fab_batch(model, x, shape, labels, targets, cfg, rng),
             Attack::Jsma(cfg) => jsma_batch(model, x, shape, labels, targets, cfg),
+            Attack::OnePixel(cfg) => one_pixel_batch(&view, x, shape, labels, targets, cfg, rng),
             Attack::Tpgd(_) if targets.is_some() => Err(crate::Error::NotImplemented(
                 "TPGD is untargeted (it moves away from the model's own clean prediction)".into(),
             )),

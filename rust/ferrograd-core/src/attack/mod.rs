@@ -1,6 +1,6 @@
 //! Gradient attacks with the whole iteration loop in Rust: FGSM, R-FGSM, BIM, PGD (L∞ and L2,
 //! random start, restarts), MI-FGSM and APGD, with cross-entropy, margin (CW) or DLR objectives,
-//! targeted or not; the minimal-norm Carlini-Wagner L2, EAD (elastic net), DeepFool and FAB; the L0 attack JSMA; and the gradient-free SPSA and score-based black-box Square attacks. Inputs live in `bounds` (by default [0, 1]); models normalise inside.
+//! targeted or not; the minimal-norm Carlini-Wagner L2, EAD (elastic net), DeepFool and FAB; the L0 attacks JSMA and one-pixel (differential evolution); and the gradient-free SPSA and score-based black-box Square attacks. Inputs live in `bounds` (by default [0, 1]); models normalise inside.
 
 mod apgd;
 mod batch;
@@ -16,6 +16,7 @@ mod jacobian;
 mod jsma;
 mod minimal;
 mod objective;
+mod one_pixel;
 mod pgd;
 mod spsa;
 mod square;
@@ -32,6 +33,7 @@ pub use fab::{fab_batch, FabConfig};
 pub use host_view::{model_device, HostView};
 pub use jsma::{jsma_batch, JsmaConfig};
 pub use objective::{predictions, sample_objective, AttackLoss};
+pub use one_pixel::{one_pixel_batch, OnePixelConfig};
 pub use pgd::{adversarial_batch, attack_batch, AttackConfig, BatchResult, Norm, Start};
 pub use spsa::{spsa_batch, SpsaConfig};
 pub use square::{square_batch, SquareConfig};
