@@ -98,8 +98,9 @@ def test_3d_layers_have_pytorchs_layout_and_train_in_fit(rng) -> None:
     assert tuple(conv.weight.shape) == (4, 2, 3, 2, 1) and tuple(conv.bias.shape) == (4,)
     assert np.abs(conv.weight.detach().numpy()).max() <= 1 / np.sqrt(2 * 3 * 2)
     assert tuple(conv(fg.randn(1, 2, 5, 4, 4)).shape) == (1, 4, 3, 3, 4)
-    with pytest.raises(ValueError, match="conv3d: expected an input of shape \\[N, C, D, H, W\\]"):
-        conv(fg.randn(2, 5, 4, 4))
+    with pytest.raises(ValueError, match="conv3d: expected an input of shape \\[N, C, D, H, W\\] or \\[C, D, H, W\\]"):
+        conv(fg.randn(5, 4, 4))
+    assert tuple(conv(fg.randn(2, 5, 4, 4)).shape) == (4, 3, 3, 4)  # one unbatched sample, as in PyTorch
     n = 64
     x = rng.normal(0, 0.3, (n, 1, 4, 6, 6)).astype(np.float32)
     y = rng.integers(0, 2, n)

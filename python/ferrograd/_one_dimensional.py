@@ -1,4 +1,5 @@
-"""1-D convolution and pooling over [N, C, L] inputs, run as their 2-D forms on [N, C, 1, L]."""
+"""1-D convolution and pooling over [N, C, L] inputs (or one [C, L] sample), run as their 2-D forms on
+[N, C, 1, L]."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from . import _core
 from ._conv_padding import pad_end, string_padding
 from ._core import Tensor
 from ._pool_indices import max_pool1d_with_indices
+from ._unbatched import accepts_unbatched
 
 IntOrSingle = Union[int, Sequence[int]]
 
@@ -22,10 +24,11 @@ def _single(name: str, v: IntOrSingle) -> int:
 
 def _as_rows(x: Tensor, op: str) -> Tensor:
     if x.ndim != 3:
-        raise ValueError(f"{op}: expected an input of shape [N, C, L], got {list(x.shape)}")
+        raise ValueError(f"{op}: expected an input of shape [N, C, L] or [C, L], got {list(x.shape)}")
     return x.unsqueeze(2)
 
 
+@accepts_unbatched(3)
 def conv1d(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: IntOrSingle = 1,
            padding: Union[IntOrSingle, str] = 0, dilation: IntOrSingle = 1, groups: int = 1) -> Tensor:
     """1-D convolution of an [N, C_in, L] input with ``weight`` [C_out, C_in/groups, k];
@@ -41,6 +44,7 @@ def conv1d(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Int
     return _core.conv2d(rows, weight.unsqueeze(2), bias, (1, s), (0, p), (1, d), groups).squeeze(2)
 
 
+@accepts_unbatched(3)
 def conv_transpose1d(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: IntOrSingle = 1,
                      padding: IntOrSingle = 0, output_padding: IntOrSingle = 0, groups: int = 1,
                      dilation: IntOrSingle = 1) -> Tensor:
@@ -56,6 +60,7 @@ def conv_transpose1d(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, s
                                   groups, (1, _single("dilation", dilation))).squeeze(2)
 
 
+@accepts_unbatched(3)
 def max_pool1d(x: Tensor, kernel_size: IntOrSingle, stride: Optional[IntOrSingle] = None, padding: IntOrSingle = 0,
                dilation: IntOrSingle = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """Max pooling along the last axis of [N, C, L]; ``stride`` defaults to ``kernel_size``; with
@@ -69,6 +74,7 @@ def max_pool1d(x: Tensor, kernel_size: IntOrSingle, stride: Optional[IntOrSingle
                             (1, _single("dilation", dilation)), ceil_mode).squeeze(2)
 
 
+@accepts_unbatched(3)
 def avg_pool1d(x: Tensor, kernel_size: IntOrSingle, stride: Optional[IntOrSingle] = None, padding: IntOrSingle = 0,
                ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
     """Average pooling along the last axis of [N, C, L]; ``stride`` defaults to ``kernel_size``."""

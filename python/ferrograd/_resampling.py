@@ -177,21 +177,23 @@ def interpolate(x: Tensor, size: Optional[Union[int, Sequence[int]]] = None,
 
 
 def pixel_shuffle(x: Tensor, upscale_factor: int) -> Tensor:
-    """``[N, C r^2, H, W]`` to ``[N, C, H r, W r]``: each group of ``r^2`` channels becomes an
-    ``r x r`` block of pixels, as ``torch.nn.functional.pixel_shuffle``."""
+    """``[*, C r^2, H, W]`` to ``[*, C, H r, W r]``: each group of ``r^2`` channels becomes an
+    ``r x r`` block of pixels, as ``torch.nn.functional.pixel_shuffle`` (any leading axes)."""
     r = upscale_factor
-    if x.ndim != 4 or r < 1 or x.shape[1] % (r * r):
-        raise ValueError(f"pixel_shuffle: expected a [N, C * {r}^2, H, W] input and a factor >= 1, got shape "
+    if x.ndim < 3 or r < 1 or x.shape[-3] % (r * r):
+        raise ValueError(f"pixel_shuffle: expected a [*, C * {r}^2, H, W] input and a factor >= 1, got shape "
                          f"{list(x.shape)} and {r}")
-    n, c, h, w = x.shape
-    return x.reshape(n, c // (r * r), r, r, h, w).permute(0, 1, 4, 2, 5, 3).reshape(n, c // (r * r), h * r, w * r)
+    *lead, c, h, w = x.shape
+    out = x.reshape(-1, c // (r * r), r, r, h, w).permute(0, 1, 4, 2, 5, 3)
+    return out.reshape(*lead, c // (r * r), h * r, w * r)
 
 
 def pixel_unshuffle(x: Tensor, downscale_factor: int) -> Tensor:
-    """The inverse of :func:`pixel_shuffle`: ``[N, C, H r, W r]`` to ``[N, C r^2, H, W]``."""
+    """The inverse of :func:`pixel_shuffle`: ``[*, C, H r, W r]`` to ``[*, C r^2, H, W]``."""
     r = downscale_factor
-    if x.ndim != 4 or r < 1 or x.shape[2] % r or x.shape[3] % r:
-        raise ValueError(f"pixel_unshuffle: expected a [N, C, H, W] input with H and W divisible by the factor "
+    if x.ndim < 3 or r < 1 or x.shape[-2] % r or x.shape[-1] % r:
+        raise ValueError(f"pixel_unshuffle: expected a [*, C, H, W] input with H and W divisible by the factor "
                          f"{r}, got shape {list(x.shape)}")
-    n, c, h, w = x.shape
-    return x.reshape(n, c, h // r, r, w // r, r).permute(0, 1, 3, 5, 2, 4).reshape(n, c * r * r, h // r, w // r)
+    *lead, c, h, w = x.shape
+    out = x.reshape(-1, c, h // r, r, w // r, r).permute(0, 1, 3, 5, 2, 4)
+    return out.reshape(*lead, c * r * r, h // r, w // r)

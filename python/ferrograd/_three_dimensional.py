@@ -11,6 +11,7 @@ from typing import Optional, Sequence, Union
 from . import _core
 from ._conv_padding import pad_end, string_padding
 from ._core import Tensor
+from ._unbatched import accepts_unbatched
 
 IntOrTriple = Union[int, Sequence[int]]
 
@@ -25,7 +26,7 @@ def _triple(name: str, v: IntOrTriple) -> tuple[int, int, int]:
 
 def _volume(x: Tensor, op: str) -> None:
     if x.ndim != 5:
-        raise ValueError(f"{op}: expected an input of shape [N, C, D, H, W], got {list(x.shape)}")
+        raise ValueError(f"{op}: expected an input of shape [N, C, D, H, W] or [C, D, H, W], got {list(x.shape)}")
 
 
 def _depth_taps(x: Tensor, taps: int, stride: int, dilation: int, out: int) -> list[Tensor]:
@@ -53,6 +54,7 @@ def _output_size(op: str, size: int, kernel: int, stride: int, padding: int, dil
     return out
 
 
+@accepts_unbatched(5)
 def conv3d(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: IntOrTriple = 1,
            padding: Union[IntOrTriple, str] = 0, dilation: IntOrTriple = 1, groups: int = 1) -> Tensor:
     """3-D convolution of an [N, C_in, D, H, W] input with ``weight`` [C_out, C_in/groups, kD, kH,
@@ -80,6 +82,7 @@ def conv3d(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Int
     return out if bias is None else out + bias.reshape(1, -1, 1, 1, 1)
 
 
+@accepts_unbatched(5)
 def max_pool3d(x: Tensor, kernel_size: IntOrTriple, stride: Optional[IntOrTriple] = None, padding: IntOrTriple = 0,
                dilation: IntOrTriple = 1, ceil_mode: bool = False) -> Tensor:
     """Max pooling over [N, C, D, H, W] windows; ``stride`` defaults to ``kernel_size``. Padding
@@ -104,6 +107,7 @@ def max_pool3d(x: Tensor, kernel_size: IntOrTriple, stride: Optional[IntOrTriple
     return best
 
 
+@accepts_unbatched(5)
 def avg_pool3d(x: Tensor, kernel_size: IntOrTriple, stride: Optional[IntOrTriple] = None, padding: IntOrTriple = 0,
                ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: Optional[int] = None) -> Tensor:
     """Average pooling over [N, C, D, H, W] windows; ``stride`` defaults to ``kernel_size``. The

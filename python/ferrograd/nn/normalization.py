@@ -169,9 +169,12 @@ class _InstanceNorm(Module):
         self.bias = init.zeros_(empty_parameter((num_features,))) if affine else None
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.ndim != self._rank or x.shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}: expected an input of rank {self._rank} with {self.num_features} "
-                             f"channels, got {list(x.shape)}")
+        unbatched = x.ndim == self._rank - 1
+        if x.ndim not in (self._rank, self._rank - 1) or x.shape[0 if unbatched else 1] != self.num_features:
+            raise ValueError(f"{type(self).__name__}: expected an input of rank {self._rank} (or {self._rank - 1} "
+                             f"unbatched) with {self.num_features} channels, got {list(x.shape)}")
+        if unbatched:
+            return F.instance_norm(x.unsqueeze(0), self.weight, self.bias, self.eps).squeeze(0)
         return F.instance_norm(x, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
@@ -179,18 +182,21 @@ class _InstanceNorm(Module):
 
 
 class InstanceNorm1d(_InstanceNorm):
-    """Instance normalisation of [N, C, L] inputs: each channel of each sample over its positions."""
+    """Instance normalisation of [N, C, L] (or unbatched [C, L]) inputs: each channel of each
+    sample over its positions."""
 
     _rank = 3
 
 
 class InstanceNorm2d(_InstanceNorm):
-    """Instance normalisation of [N, C, H, W] inputs: each channel of each sample over its pixels."""
+    """Instance normalisation of [N, C, H, W] (or unbatched [C, H, W]) inputs: each channel of each
+    sample over its pixels."""
 
     _rank = 4
 
 
 class InstanceNorm3d(_InstanceNorm):
-    """Instance normalisation of [N, C, D, H, W] inputs: each channel of each sample over its voxels."""
+    """Instance normalisation of [N, C, D, H, W] (or unbatched [C, D, H, W]) inputs: each channel of
+    each sample over its voxels."""
 
     _rank = 5
