@@ -137,3 +137,72 @@ def test_adaptive_3d_pooling_uses_pytorchs_windows(rng, output_size, largest) ->
     check_op(lambda t: op(t, output_size), reference, [x], rtol=1e-5, atol=1e-6)
     layer = nn.AdaptiveMaxPool3d(output_size) if largest else nn.AdaptiveAvgPool3d(output_size)
     assert tuple(layer(fg.tensor(x[0])).shape) == (3, *sizes)
+
+
+def _conv_transpose3d_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray, s: tuple, p: tuple, op: tuple,
+                                groups: int, d: tuple) -> np.ndarray:
+    """Transposed 3-D convolution by scattering: input voxel i adds w[.., j] to output i * s + j * d - p."""
+    n, cin, *size = x.shape
+    cout = w.shape[1] * groups
+    k = w.shape[2:]
+    full = [(size[a] - 1) * s[a] + d[a] * (k[a] - 1) + 1 + op[a] for a in range(3)]
+    out = np.zeros((n, cout, *full))
+    per_in, per_out = cin // groups, cout // groups
+    for ci in range(cin):
+        g = ci // per_in
+        for i in np.ndindex(*size):
+            for j in np.ndindex(*k):
+                at = tuple(i[a] * s[a] + j[a] * d[a] for a in range(3))
+                out[(slice(None), slice(g * per_out, (g + 1) * per_out), *at)] += (
+                    x[(slice(None), ci, *i)][:, None] * w[(ci, slice(None), *j)][None])
+    out = out[:, :, p[0]: full[0] - p[0], p[1]: full[1] - p[1], p[2]: full[2] - p[2]]
+    return out + b.reshape(1, -1, 1, 1, 1)
+
+
+@pytest.mark.parametrize("case", [
+    dict(cin=2, cout=3, k=(3, 2, 2), s=(2, 1, 2), p=(1, 0, 1), op=(1, 0, 1), d=(1, 1, 1), g=1, size=(5, 4, 3)),
+    dict(cin=4, cout=2, k=(2, 3, 1), s=(3, 2, 1), p=(0, 1, 0), op=(2, 1, 0), d=(2, 1, 1), g=2, size=(3, 5, 4)),
+])
+def test_conv_transpose3d_equals_scattering_and_is_the_adjoint_of_conv3d(case: dict) -> None:
+    """Values against a scatter reference; and <conv3d(y, w), x> = <y, conv_transpose3d(x, w)>,
+    the defining identity, which also checks the input gradient."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, case["cin"], *case["size"])).astype(np.float32)
+    w = rng.standard_normal((case["cin"], case["cout"] // case["g"], *case["k"])).astype(np.float32)
+    b = rng.standard_normal(case["cout"]).astype(np.float32)
+    args = (case["s"], case["p"], case["op"], case["g"], case["d"])
+    got = F.conv_transpose3d(fg.tensor(x), fg.tensor(w), fg.tensor(b), *args)
+    np.testing.assert_allclose(got.numpy(), _conv_transpose3d_reference(x, w, b, *args), rtol=1e-5, atol=1e-5)
+    y = rng.standard_normal(tuple(got.shape)).astype(np.float32)
+    if case["g"] == 1:
+        # conv3d with the same weight, read as [C_in, C_out, k...], maps y back onto x's shape.
+        forward = F.conv3d(fg.tensor(y), fg.tensor(w), None, case["s"], case["p"], case["d"]).numpy()
+        plain = F.conv_transpose3d(fg.tensor(x), fg.tensor(w), None, *args).numpy()
+        assert forward.shape == x.shape
+        assert np.isclose((forward * x).sum(), (y * plain).sum(), rtol=1e-4)
+    xt = fg.tensor(x, requires_grad=True)
+    (F.conv_transpose3d(xt, fg.tensor(w), fg.tensor(b), *args) * fg.tensor(y)).sum().backward()
+    eps = 1e-2
+    for idx in [(0, 0, 0, 0, 0), (1, case["cin"] - 1, 1, 2, 1)]:
+        bumped = x.copy()
+        bumped[idx] += eps
+        lowered = x.copy()
+        lowered[idx] -= eps
+        numeric = ((_conv_transpose3d_reference(bumped, w, b, *args) - _conv_transpose3d_reference(lowered, w, b, *args))
+                   * y).sum() / (2 * eps)
+        assert xt.grad.numpy()[idx] == pytest.approx(numeric, rel=1e-3, abs=1e-3)
+
+
+def test_conv_transpose3d_layer_and_its_lazy_form() -> None:
+    fg.manual_seed(0)
+    layer = nn.ConvTranspose3d(2, 4, (3, 2, 2), stride=2, padding=1, output_padding=1)
+    assert tuple(layer.weight.shape) == (2, 4, 3, 2, 2) and tuple(layer.bias.shape) == (4,)
+    x = fg.randn(1, 2, 3, 4, 4)
+    assert tuple(layer(x).shape) == (1, 4, 6, 7, 7)
+    assert tuple(layer(x[0]).shape) == (4, 6, 7, 7)
+    fg.manual_seed(0)
+    lazy = nn.LazyConvTranspose3d(4, (3, 2, 2), stride=2, padding=1, output_padding=1)
+    np.testing.assert_array_equal(lazy(x).detach().numpy(), layer(x).detach().numpy())
+    assert isinstance(lazy, nn.ConvTranspose3d)
+    with pytest.raises(ValueError, match="output_padding must be below stride or dilation"):
+        F.conv_transpose3d(x, layer.weight, None, 1, 0, 1)

@@ -83,6 +83,41 @@ def conv3d(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Int
 
 
 @accepts_unbatched(5)
+def conv_transpose3d(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: IntOrTriple = 1,
+                     padding: IntOrTriple = 0, output_padding: IntOrTriple = 0, groups: int = 1,
+                     dilation: IntOrTriple = 1) -> Tensor:
+    """Transposed 3-D convolution (the gradient of :func:`conv3d` with respect to its input) of an
+    [N, C_in, D, H, W] input with ``weight`` [C_in, C_out/groups, kD, kH, kW]; each output size is
+    ``(in - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1``."""
+    _volume(x, "conv_transpose3d")
+    if weight.ndim != 5:
+        raise ValueError(f"conv_transpose3d: argument `weight` expected shape [C_in, C_out/groups, kD, kH, kW], "
+                         f"got {list(weight.shape)}")
+    s, p = _triple("stride", stride), _triple("padding", padding)
+    op, d = _triple("output_padding", output_padding), _triple("dilation", dilation)
+    n, depth, kd = x.shape[0], x.shape[2], weight.shape[2]
+    full = (depth - 1) * s[0] + d[0] * (kd - 1) + 1 + op[0]
+    if full - 2 * p[0] < 1 or op[0] >= max(s[0], d[0]):
+        raise ValueError(f"conv_transpose3d: depth {depth} with stride {s[0]}, padding {p[0]}, dilation {d[0]} and "
+                         f"output_padding {op[0]} gives no output (output_padding must be below stride or dilation)")
+    images = _as_images(x)
+    total: Optional[Tensor] = None
+    for j in range(kd):
+        # Each depth tap scatters the input's depths o to output depths o * stride + j * dilation:
+        # the transposed 2-D convolution of every depth slice, spread `stride` apart and shifted.
+        y = _as_volume(_core.conv_transpose2d(images, weight[:, :, j], None, s[1:], p[1:], op[1:], groups, d[1:]), n)
+        if s[0] > 1:
+            gaps = _core.full([*y.shape[:3], s[0] - 1, *y.shape[3:]], 0.0, y.dtype, str(y.device), False)
+            y = _core.cat([y.unsqueeze(3), gaps], 3).reshape(y.shape[0], y.shape[1], depth * s[0], *y.shape[3:])
+            y = y[:, :, : (depth - 1) * s[0] + 1]
+        y = _core.pad(y, [(0, 0), (0, 0), (j * d[0], full - j * d[0] - y.shape[2])], 0.0)
+        total = y if total is None else total + y
+    assert total is not None  # kD >= 1
+    out = total[:, :, p[0]: full - p[0]]
+    return out if bias is None else out + bias.reshape(1, -1, 1, 1, 1)
+
+
+@accepts_unbatched(5)
 def max_pool3d(x: Tensor, kernel_size: IntOrTriple, stride: Optional[IntOrTriple] = None, padding: IntOrTriple = 0,
                dilation: IntOrTriple = 1, ceil_mode: bool = False) -> Tensor:
     """Max pooling over [N, C, D, H, W] windows; ``stride`` defaults to ``kernel_size``. Padding

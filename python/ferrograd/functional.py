@@ -19,7 +19,8 @@ from ._extra_functional import (celu, cosine_embedding_loss, gaussian_nll_loss, 
 from ._group_norm import group_norm, instance_norm
 from ._local_response_norm import local_response_norm
 from ._one_dimensional import avg_pool1d, conv1d, conv_transpose1d, max_pool1d
-from ._three_dimensional import adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, conv3d, max_pool3d
+from ._three_dimensional import (adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, conv3d, conv_transpose3d,
+                                 max_pool3d)
 from ._embedding_bag import embedding_bag
 from ._ctc_loss import ctc_loss
 from ._functional_aliases import (celu_, elu_, hardtanh_, leaky_relu_, native_channel_shuffle, relu_, rrelu_,
@@ -40,7 +41,7 @@ from .tensor_in_place import in_place_result
 
 __all__ = [
     "relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softplus", "silu", "softmax", "log_softmax", "logsumexp",
-    "pad", "one_hot", "embedding", "embedding_bag", "linear", "conv2d", "conv3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "conv_transpose1d", "conv_transpose2d", "unfold", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+    "pad", "one_hot", "embedding", "embedding_bag", "linear", "conv2d", "conv3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "unfold", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
     "batch_norm", "layer_norm", "local_response_norm", "rms_norm", "softsign", "bilinear", "channel_shuffle", "pdist",
     "adaptive_avg_pool1d", "adaptive_max_pool1d", "dropout", "cross_entropy", "ctc_loss", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "scaled_dot_product_attention",

@@ -14,7 +14,7 @@ from .linear import Linear
 from .module import Module
 from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d, InstanceNorm2d,
                             InstanceNorm3d)
-from .volumetric import Conv3d
+from .volumetric import Conv3d, ConvTranspose3d
 
 # What Module.__init__ sets that the lazy module keeps: its hooks and its training flag.
 _KEPT = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks", "training")
@@ -103,6 +103,12 @@ class LazyConvTranspose2d(_LazyModule):
     """``ConvTranspose2d`` whose ``in_channels`` comes from the first input."""
 
     _becomes, _spatial = ConvTranspose2d, 2
+
+
+class LazyConvTranspose3d(_LazyModule):
+    """``ConvTranspose3d`` whose ``in_channels`` comes from the first input."""
+
+    _becomes, _spatial = ConvTranspose3d, 3
 
 
 class _LazyBatchNorm(_LazyModule):

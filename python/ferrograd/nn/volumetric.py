@@ -41,6 +41,34 @@ class Conv3d(Module):
                 f"padding={self.padding}, bias={self.bias is not None}")
 
 
+class ConvTranspose3d(Module):
+    """Transposed 3-D convolution (learned volumetric upsampling), as ``torch.nn.ConvTranspose3d``:
+    weight [in, out/groups, kD, kH, kW], PyTorch's initialisation."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrTriple, stride: IntOrTriple = 1,
+                 padding: IntOrTriple = 0, output_padding: IntOrTriple = 0, groups: int = 1, bias: bool = True,
+                 dilation: IntOrTriple = 1) -> None:
+        super().__init__()
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"ConvTranspose3d: in_channels {in_channels} and out_channels {out_channels} must be "
+                             f"divisible by groups {groups}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = _triple("kernel_size", kernel_size)
+        self.stride, self.padding = _triple("stride", stride), _triple("padding", padding)
+        self.output_padding, self.dilation = _triple("output_padding", output_padding), _triple("dilation", dilation)
+        self.weight = empty_parameter((in_channels, out_channels // groups, *self.kernel_size))
+        self.bias = empty_parameter((out_channels,)) if bias else None
+        init.default_layer_init(self.weight, self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv_transpose3d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+                                  self.groups, self.dilation)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, output_padding={self.output_padding}, bias={self.bias is not None}")
+
+
 class MaxPool3d(Module):
     """Max pooling over 3-D windows; ``stride`` defaults to ``kernel_size``."""
 
