@@ -15,6 +15,13 @@ from .module import Module
 from .pooling import MaxPool2d
 
 
+
+def _check_groups(layer: str, in_channels: int, out_channels: int, groups: int) -> None:
+    """Raises unless ``groups`` divides both channel counts, as a convolution layer needs."""
+    if groups < 1 or in_channels % groups or out_channels % groups:
+        raise ValueError(f"{layer}: in_channels {in_channels} and out_channels {out_channels} must be divisible by "
+                         f"groups {groups}")
+
 class Conv2d(Module):
     """2-D convolution over NCHW inputs; weight [out, in/groups, kH, kW], PyTorch's initialisation.
 
@@ -34,8 +41,7 @@ class Conv2d(Module):
                  padding: Union[IntOrPair, str] = 0, dilation: IntOrPair = 1, groups: int = 1,
                  bias: bool = True) -> None:
         super().__init__()
-        if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv2d: in_channels {in_channels} and out_channels {out_channels} must be divisible by groups {groups}")
+        _check_groups("Conv2d", in_channels, out_channels, groups)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = _pair("kernel_size", kernel_size)
         self.stride, self.dilation = _pair("stride", stride), _pair("dilation", dilation)
@@ -91,9 +97,7 @@ class ConvTranspose2d(Module):
                  padding: IntOrPair = 0, output_padding: IntOrPair = 0, groups: int = 1, bias: bool = True,
                  dilation: IntOrPair = 1) -> None:
         super().__init__()
-        if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"ConvTranspose2d: in_channels {in_channels} and out_channels {out_channels} must be "
-                             f"divisible by groups {groups}")
+        _check_groups("ConvTranspose2d", in_channels, out_channels, groups)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = _pair("kernel_size", kernel_size)
         self.stride, self.padding = _pair("stride", stride), _pair("padding", padding)
@@ -118,9 +122,7 @@ class ConvTranspose1d(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
                  output_padding: int = 0, groups: int = 1, bias: bool = True, dilation: int = 1) -> None:
         super().__init__()
-        if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"ConvTranspose1d: in_channels {in_channels} and out_channels {out_channels} must be "
-                             f"divisible by groups {groups}")
+        _check_groups("ConvTranspose1d", in_channels, out_channels, groups)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.output_padding, self.dilation = output_padding, dilation
@@ -145,8 +147,7 @@ class Conv1d(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
                  padding: Union[int, str] = 0, dilation: int = 1, groups: int = 1, bias: bool = True) -> None:
         super().__init__()
-        if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv1d: in_channels {in_channels} and out_channels {out_channels} must be divisible by groups {groups}")
+        _check_groups("Conv1d", in_channels, out_channels, groups)
         if isinstance(padding, str):
             string_padding("Conv1d", padding, [kernel_size], [stride], [dilation])  # checks it as PyTorch does
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups

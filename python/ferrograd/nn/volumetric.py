@@ -10,6 +10,7 @@ from .._core import Tensor
 from .._three_dimensional import IntOrTriple, _triple
 from . import init
 from ._param import empty_parameter
+from .conv import _check_groups
 from .module import Module
 from .pooling import _AdaptivePool
 
@@ -22,9 +23,7 @@ class Conv3d(Module):
                  padding: Union[IntOrTriple, str] = 0, dilation: IntOrTriple = 1, groups: int = 1,
                  bias: bool = True) -> None:
         super().__init__()
-        if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv3d: in_channels {in_channels} and out_channels {out_channels} must be divisible by "
-                             f"groups {groups}")
+        _check_groups("Conv3d", in_channels, out_channels, groups)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = _triple("kernel_size", kernel_size)
         self.stride, self.dilation = _triple("stride", stride), _triple("dilation", dilation)
@@ -49,9 +48,7 @@ class ConvTranspose3d(Module):
                  padding: IntOrTriple = 0, output_padding: IntOrTriple = 0, groups: int = 1, bias: bool = True,
                  dilation: IntOrTriple = 1) -> None:
         super().__init__()
-        if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"ConvTranspose3d: in_channels {in_channels} and out_channels {out_channels} must be "
-                             f"divisible by groups {groups}")
+        _check_groups("ConvTranspose3d", in_channels, out_channels, groups)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = _triple("kernel_size", kernel_size)
         self.stride, self.padding = _triple("stride", stride), _triple("padding", padding)
