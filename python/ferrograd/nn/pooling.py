@@ -217,3 +217,38 @@ class LPPool3d(_LPPoolNd):
     """:func:`ferrograd.functional.lp_pool3d` as a layer."""
 
     _pool = staticmethod(F.lp_pool3d)
+
+
+class _FractionalMaxPoolNd(Module):
+    _rank = 0
+
+    def __init__(self, kernel_size: Union[int, Sequence[int]], output_size: Optional[Union[int, Sequence[int]]] = None,
+                 output_ratio: Optional[Union[float, Sequence[float]]] = None, return_indices: bool = False,
+                 _random_samples: Optional[Tensor] = None) -> None:
+        super().__init__()
+        if (output_size is None) == (output_ratio is None):
+            raise ValueError(f"{type(self).__name__}: pass exactly one of `output_size` and `output_ratio`")
+        self.kernel_size, self.output_size, self.output_ratio = kernel_size, output_size, output_ratio
+        self.return_indices, self._random_samples = return_indices, _random_samples
+
+    def forward(self, x: Tensor) -> Any:
+        pool = F.fractional_max_pool2d if self._rank == 2 else F.fractional_max_pool3d
+        return pool(x, self.kernel_size, self.output_size, self.output_ratio, self.return_indices, self._random_samples)
+
+    def extra_repr(self) -> str:
+        size = f"output_size={self.output_size}" if self.output_size is not None else f"output_ratio={self.output_ratio}"
+        return f"kernel_size={self.kernel_size}, {size}"
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """Fractional max pooling (Graham, 2014) over [N, C, H, W]: windows at pseudo-random,
+    overlapping-free positions drawn per plane, to ``output_size`` or ``output_ratio`` of the
+    input, as ``torch.nn.FractionalMaxPool2d``."""
+
+    _rank = 2
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    """Fractional max pooling over [N, C, D, H, W], as ``torch.nn.FractionalMaxPool3d``."""
+
+    _rank = 3

@@ -1,0 +1,83 @@
+"""Fractional max pooling: PyTorch's window placement (given its random samples), values,
+indices and gradients, against a numpy reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ferrograd as fg
+import ferrograd.functional as F
+from ferrograd import nn
+
+
+def _starts(u: float, size: int, out: int, k: int) -> list[int]:
+    """PyTorch's window starts: floor((i + u) alpha) - floor(u alpha), alpha in float32, last flush."""
+    if out == 1:
+        return [size - k]
+    alpha = np.float32(size - k) / np.float32(out - 1)
+    return [int(np.float32((i + np.float32(u)) * alpha)) - int(np.float32(np.float32(u) * alpha))
+            for i in range(out - 1)] + [size - k]
+
+
+def _reference(x: np.ndarray, k: tuple, out: tuple, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Values and plane indices by looping over windows (2-D samples: columns first, then rows)."""
+    n, c = x.shape[:2]
+    spatial = x.shape[2:]
+    rank = len(k)
+    values = np.zeros((n, c, *out), np.float32)
+    indices = np.zeros((n, c, *out), np.int64)
+    for b in range(n):
+        for ch in range(c):
+            u = samples[b, ch][[1, 0]] if rank == 2 else samples[b, ch]
+            starts = [_starts(u[a], spatial[a], out[a], k[a]) for a in range(rank)]
+            for o in np.ndindex(*out):
+                window = tuple(slice(starts[a][o[a]], starts[a][o[a]] + k[a]) for a in range(rank))
+                block = x[(b, ch, *window)]
+                first = np.unravel_index(np.argmax(block), block.shape)
+                at = tuple(starts[a][o[a]] + first[a] for a in range(rank))
+                values[(b, ch, *o)] = block[first]
+                indices[(b, ch, *o)] = np.ravel_multi_index(at, spatial)
+    return values, indices
+
+
+@pytest.mark.parametrize("k,out,shape", [((2, 2), (5, 4), (2, 3, 11, 9)), ((3, 2), (7, 6), (1, 2, 10, 8)),
+                                         ((2, 3, 2), (4, 5, 6), (1, 2, 7, 8, 9))])
+def test_fractional_max_pool_equals_the_reference(k: tuple, out: tuple, shape: tuple) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(np.float32)
+    samples = rng.random((shape[0], shape[1], len(k))).astype(np.float32)
+    pool = F.fractional_max_pool2d if len(k) == 2 else F.fractional_max_pool3d
+    xt = fg.tensor(x, requires_grad=True)
+    values, indices = pool(xt, k, output_size=out, return_indices=True, _random_samples=fg.tensor(samples))
+    ref_values, ref_indices = _reference(x, k, out, samples)
+    np.testing.assert_array_equal(values.detach().numpy(), ref_values)
+    np.testing.assert_array_equal(indices.numpy(), ref_indices)
+    # The gradient of the sum counts, at each input position, the windows whose maximum it is.
+    values.sum().backward()
+    counts = np.zeros(x.shape[:2] + (int(np.prod(x.shape[2:])),), np.float32)
+    for b in range(shape[0]):
+        for ch in range(shape[1]):
+            np.add.at(counts[b, ch], ref_indices[b, ch].ravel(), 1.0)
+    np.testing.assert_array_equal(xt.grad.numpy(), counts.reshape(x.shape))
+
+
+def test_fractional_max_pool_layers_ratios_draws_and_errors() -> None:
+    fg.manual_seed(0)
+    x = fg.randn(2, 3, 12, 10)
+    layer = nn.FractionalMaxPool2d(3, output_ratio=0.5)
+    first = layer(x)
+    assert tuple(first.shape) == (2, 3, 6, 5)
+    assert not np.array_equal(first.numpy(), layer(x).numpy())  # fresh windows on every call
+    fg.manual_seed(5)
+    a = layer(x)
+    fg.manual_seed(5)
+    np.testing.assert_array_equal(a.numpy(), layer(x).numpy())  # seeded by the global generator
+    assert tuple(nn.FractionalMaxPool2d(2, output_size=4)(x[0]).shape) == (3, 4, 4)  # unbatched
+    assert tuple(nn.FractionalMaxPool3d(2, output_ratio=(0.5, 0.5, 0.5))(fg.randn(1, 2, 8, 8, 8)).shape) == (1, 2, 4, 4, 4)
+    with pytest.raises(ValueError, match="exactly one of"):
+        nn.FractionalMaxPool2d(2)
+    with pytest.raises(ValueError, match="does not fit"):
+        F.fractional_max_pool2d(x, 3, output_size=11)
+    with pytest.raises(ValueError, match="_random_samples"):
+        F.fractional_max_pool2d(x, 2, output_size=4, _random_samples=fg.rand(2, 3, 3))
