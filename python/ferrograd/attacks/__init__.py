@@ -15,8 +15,9 @@ from .noise import GN
 from .sparse import JSMA, OnePixel
 from .optimization import CW, EADEN, EADL1, FAB, FABT, DeepFool
 from .transfer import DIFGSM, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM
+from .smoothing import ABSTAIN, Smooth, certified_accuracy
 from .report import RobustnessReport, RobustnessWarning, robustness
 
 __all__ = ["Attack", "AttackResult", "FGSM", "FFGSM", "RFGSM", "BIM", "PGD", "PGDL2", "EOTPGD", "TPGD", "MIFGSM", "NIFGSM",
            "DIFGSM", "TIFGSM", "VMIFGSM", "VNIFGSM", "SINIFGSM", "APGD", "APGDT", "AutoAttack", "MultiAttack", "Square", "SPSA", "CW",
-           "DeepFool", "EADEN", "EADL1", "FAB", "FABT", "JSMA", "OnePixel", "GN", "robustness", "RobustnessReport", "RobustnessWarning"]
+           "DeepFool", "EADEN", "EADL1", "FAB", "FABT", "JSMA", "OnePixel", "GN", "Smooth", "ABSTAIN", "certified_accuracy", "robustness", "RobustnessReport", "RobustnessWarning"]
