@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 from . import _core
 from ._adaptive_max_pool import adaptive_max_pool2d
@@ -66,10 +66,16 @@ def adaptive_avg_pool1d(x: Tensor, output_size: int) -> Tensor:
     return out if x.ndim == 3 else out.squeeze(0)
 
 
-def adaptive_max_pool1d(x: Tensor, output_size: int) -> Tensor:
-    """Max pooling of [N, C, L] (or [C, L]) to ``output_size`` positions over PyTorch's windows."""
-    out = adaptive_max_pool2d(_as_rows(x, "adaptive_max_pool1d"), (1, int(output_size))).squeeze(2)
-    return out if x.ndim == 3 else out.squeeze(0)
+def adaptive_max_pool1d(x: Tensor, output_size: int, return_indices: bool = False) -> Any:
+    """Max pooling of [N, C, L] (or [C, L]) to ``output_size`` positions over PyTorch's windows;
+    with ``return_indices`` also each maximum's position."""
+    rows = _as_rows(x, "adaptive_max_pool1d")
+    if not return_indices:
+        out = adaptive_max_pool2d(rows, (1, int(output_size))).squeeze(2)
+        return out if x.ndim == 3 else out.squeeze(0)
+    values, indices = adaptive_max_pool2d(rows, (1, int(output_size)), True)
+    values, indices = values.squeeze(2), indices.squeeze(2)
+    return (values, indices) if x.ndim == 3 else (values.squeeze(0), indices.squeeze(0))
 
 
 def pdist(x: Tensor, p: float = 2.0) -> Tensor:

@@ -13,6 +13,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from ._core import Tensor
+from ._pool_windows import first_maximum_positions, plane_positions, window_values
 
 IntOrSeq = Union[int, Sequence[int]]
 FloatOrSeq = Union[float, Sequence[float]]
@@ -73,26 +74,14 @@ def fractional_max_pool(op: str, x: Tensor, kernel: tuple[int, ...], output_size
     # PyTorch's 2-D kernel reads the column sample first; the 3-D one depth, rows, columns.
     order = [1, 0] if rank == 2 else list(range(rank))
     starts = [_window_starts(samples[..., order[a]], spatial[a], sizes[a], kernel[a]) for a in range(rank)]
-    # Flat plane positions of every window element: [N, C, *sizes, *kernel].
-    strides = np.cumprod([1] + spatial[::-1])[::-1][1:]
-    flat = np.zeros((n, c, *sizes, *kernel), dtype=np.int64)
-    for a in range(rank):
-        along = starts[a][..., :, None] + np.arange(kernel[a])  # [N, C, out_a, k_a]
-        shape = [n, c] + [1] * (2 * rank)
-        shape[2 + a], shape[2 + rank + a] = sizes[a], kernel[a]
-        flat = flat + along.reshape(shape) * int(strides[a])
-    window = int(np.prod(kernel))
-    index = Tensor.from_numpy(flat.reshape(n, c, -1)).to(x.device)
-    gathered = v.reshape(n, c, -1).gather(2, index).reshape(n, c, *sizes, window)
+    along = [starts[a][..., :, None] + np.arange(kernel[a]) for a in range(rank)]  # [N, C, out_a, k_a]
+    positions = plane_positions(along, spatial)
+    gathered = window_values(v, positions)
     values = gathered.amax(-1)
-    if unbatched:
-        values = values.squeeze(0)
     if not return_indices:
-        return values
-    best = gathered.detach().argmax(-1).numpy()
-    positions = np.take_along_axis(flat.reshape(n, c, *sizes, window), best[..., None], -1)[..., 0]
-    indices = Tensor.from_numpy(positions).to(x.device)
-    return values, indices.squeeze(0) if unbatched else indices
+        return values.squeeze(0) if unbatched else values
+    indices = first_maximum_positions(gathered, positions)
+    return (values.squeeze(0), indices.squeeze(0)) if unbatched else (values, indices)
 
 
 def fractional_max_pool2d(x: Tensor, kernel_size: IntOrSeq, output_size: Optional[IntOrSeq] = None,

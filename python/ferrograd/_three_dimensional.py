@@ -6,7 +6,7 @@ differentiates through that composition."""
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 from . import _core
 from ._conv_padding import pad_end, string_padding
@@ -208,6 +208,15 @@ def adaptive_avg_pool3d(x: Tensor, output_size: Union[int, Sequence[Optional[int
     return _adaptive_3d(x, output_size, "adaptive_avg_pool3d", False)
 
 
-def adaptive_max_pool3d(x: Tensor, output_size: Union[int, Sequence[Optional[int]]]) -> Tensor:
-    """Max pooling of [N, C, D, H, W] (or [C, D, H, W]) to ``output_size`` over PyTorch's adaptive windows."""
-    return _adaptive_3d(x, output_size, "adaptive_max_pool3d", True)
+def adaptive_max_pool3d(x: Tensor, output_size: Union[int, Sequence[Optional[int]]],
+                        return_indices: bool = False) -> Any:
+    """Max pooling of [N, C, D, H, W] (or [C, D, H, W]) to ``output_size`` over PyTorch's adaptive
+    windows; with ``return_indices`` also each maximum's position ``d * H * W + h * W + w``."""
+    from ._adaptive_max_pool import adaptive_max_indices
+
+    values = _adaptive_3d(x, output_size, "adaptive_max_pool3d", True)
+    if not return_indices:
+        return values
+    volumes = x if x.ndim == 5 else x.unsqueeze(0)
+    indices = adaptive_max_indices(volumes, [int(s) for s in values.shape[-3:]])
+    return values, indices if x.ndim == 5 else indices.squeeze(0)

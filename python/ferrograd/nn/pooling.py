@@ -84,7 +84,26 @@ class AdaptiveAvgPool1d(_AdaptivePool):
     _pool = staticmethod(F.adaptive_avg_pool1d)
 
 
-class AdaptiveMaxPool1d(_AdaptivePool):
+class _AdaptiveMaxPool(Module):
+    """Adaptive max pooling to ``output_size``; ``return_indices`` also returns each maximum's
+    position in its plane."""
+
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    @staticmethod
+    def _pool(x: Tensor, output_size: Any, return_indices: bool) -> Any:
+        raise NotImplementedError
+
+    def forward(self, x: Tensor) -> Any:
+        return self._pool(x, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPool):
     """Max pooling of [N, C, L] inputs to ``output_size`` positions."""
 
     _pool = staticmethod(F.adaptive_max_pool1d)
@@ -107,18 +126,10 @@ class AdaptiveAvgPool2d(Module):
         return f"output_size={self.output_size}"
 
 
-class AdaptiveMaxPool2d(Module):
+class AdaptiveMaxPool2d(_AdaptiveMaxPool):
     """Max pooling to a fixed output size (an int, or a pair whose None keeps that side)."""
 
-    def __init__(self, output_size: Union[int, Sequence[Optional[int]]]) -> None:
-        super().__init__()
-        self.output_size = output_size
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.adaptive_max_pool2d(x, self.output_size)
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
+    _pool = staticmethod(F.adaptive_max_pool2d)
 
 
 class MaxPool1d(Module):

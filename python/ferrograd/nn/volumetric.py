@@ -12,7 +12,7 @@ from . import init
 from ._param import empty_parameter
 from .conv import _check_groups
 from .module import Module
-from .pooling import _AdaptivePool
+from .pooling import _AdaptiveMaxPool, _AdaptivePool
 
 
 class Conv3d(Module):
@@ -104,7 +104,7 @@ class AdaptiveAvgPool3d(_AdaptivePool):
     _pool = staticmethod(F.adaptive_avg_pool3d)
 
 
-class AdaptiveMaxPool3d(_AdaptivePool):
+class AdaptiveMaxPool3d(_AdaptiveMaxPool):
     """Max pooling of volumes to a fixed output size."""
 
     _pool = staticmethod(F.adaptive_max_pool3d)

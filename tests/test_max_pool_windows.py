@@ -1,4 +1,4 @@
-"""Fractional max pooling: PyTorch's window placement (given its random samples), values,
+"""Fractional and adaptive max pooling: PyTorch's window placement (given its random samples), values,
 indices and gradients, against a numpy reference."""
 
 from __future__ import annotations
@@ -81,3 +81,37 @@ def test_fractional_max_pool_layers_ratios_draws_and_errors() -> None:
         F.fractional_max_pool2d(x, 3, output_size=11)
     with pytest.raises(ValueError, match="_random_samples"):
         F.fractional_max_pool2d(x, 2, output_size=4, _random_samples=fg.rand(2, 3, 3))
+
+
+def _adaptive_reference(x: np.ndarray, out: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """PyTorch's adaptive windows, floor(i n / o) to ceil((i + 1) n / o), first maximum row-major."""
+    n, c, *spatial = x.shape
+    values = np.zeros((n, c, *out), np.float32)
+    indices = np.zeros((n, c, *out), np.int64)
+    for o in np.ndindex(*out):
+        window = tuple(slice((o[a] * spatial[a]) // out[a], -(-(o[a] + 1) * spatial[a] // out[a]))
+                       for a in range(len(out)))
+        for b in range(n):
+            for ch in range(c):
+                block = x[(b, ch, *window)]
+                first = np.unravel_index(np.argmax(block), block.shape)
+                values[(b, ch, *o)] = block[first]
+                indices[(b, ch, *o)] = np.ravel_multi_index(tuple(w.start + f for w, f in zip(window, first)), spatial)
+    return values, indices
+
+
+@pytest.mark.parametrize("shape,out", [((2, 3, 13), (5,)), ((2, 3, 11, 9), (4, 5)), ((2, 3, 11, 9), (11, 2)),
+                                       ((1, 2, 7, 8, 9), (3, 5, 4))])
+def test_adaptive_max_pool_returns_pytorchs_indices(shape: tuple, out: tuple) -> None:
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    x[(0, 0) + (slice(0, 3),) * (len(shape) - 2)] = 5.0  # ties: the first maximum wins
+    pool = {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d, 3: F.adaptive_max_pool3d}[len(out)]
+    size = out[0] if len(out) == 1 else out
+    values, indices = pool(fg.tensor(x), size, return_indices=True)
+    ref_values, ref_indices = _adaptive_reference(x, out)
+    np.testing.assert_array_equal(values.numpy(), ref_values)
+    np.testing.assert_array_equal(indices.numpy(), ref_indices)
+    layer = {1: nn.AdaptiveMaxPool1d, 2: nn.AdaptiveMaxPool2d, 3: nn.AdaptiveMaxPool3d}[len(out)](size, return_indices=True)
+    single_values, single_indices = layer(fg.tensor(x[0]))
+    np.testing.assert_array_equal(single_indices.numpy(), ref_indices[0])
+    np.testing.assert_array_equal(single_values.numpy(), ref_values[0])
