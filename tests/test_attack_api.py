@@ -300,3 +300,32 @@ def test_one_pixel_finds_a_pixel_that_flips_the_class() -> None:
         assert len(changed) == 12 and (np.bincount(changed[:, 0]) == 1).all()  # one pixel per image
         assert flips[changed[:, 0], changed[:, 2], changed[:, 3]].all()
         assert r.adversarial.min() >= 0.0 and r.adversarial.max() <= 1.0
+
+
+def test_mart_loss_equals_the_numpy_reference() -> None:
+    """One MART batch with a zero learning rate: the reported loss equals MART's formula on PGD-CE
+    examples from x + 0.001 N(0, I) (the adversary's Philox normals), computed here by hand."""
+    from ferrograd import optim
+    from ferrograd.training import MART
+
+    model, params = _tanh_mlp()
+    x, y = _data(16)
+    eps, alpha, steps, beta, seed = 0.3, 0.05, 4, 5.0, 7
+    fg.manual_seed(seed)
+    adv = np.clip(x + 0.001 * fg.randn(x.size).numpy().reshape(x.shape), 0.0, 1.0)
+    for _ in range(steps):
+        adv = adv + alpha * np.sign(_reference_grad(params, adv, y))
+        adv = np.clip(x + np.clip(adv - x, -eps, eps), 0.0, 1.0)
+    rows = np.arange(len(y))
+    z_adv, z_clean = _logits(params, adv).astype(np.float64), _logits(params, x).astype(np.float64)
+    p_adv, p_clean = _softmax(z_adv), _softmax(z_clean)
+    ce = -np.log(p_adv[rows, y]).mean()
+    wrong = p_adv.copy()
+    wrong[rows, y] = -1.0
+    boost = -np.log(1.0001 - p_adv[rows, wrong.argmax(1)] + 1e-12).mean()
+    kl = (p_clean * (np.log(p_clean) - np.log(p_adv + 1e-12))).sum(1)
+    expected = ce + boost + beta * (kl * (1.0000001 - p_clean[rows, y])).mean()
+    history = model.fit((x, y), epochs=1, batch_size=16, optimizer=optim.SGD(model.parameters(), lr=0.0), shuffle=False,
+                        verbose=False,
+                        adversarial=MART(model, eps, alpha, steps, beta=beta, seed=seed))
+    assert history["loss"][0] == pytest.approx(expected, rel=1e-5)

@@ -31,6 +31,34 @@ class TRADES:
         return f"TRADES(eps={self.eps}, alpha={self.alpha}, steps={self.steps}, beta={self.beta})"
 
 
+class MART:
+    """MART (Wang et al., 2020): train on PGD examples (cross-entropy, ``steps`` signed steps of
+    ``alpha`` in the L∞ ``eps``-ball from ``x + 0.001 * N(0, I)``) with the loss
+    ``CE(f(x'), y) - log(1 - p'_k) + beta * KL(p || p') * (1 - p_y)``: ``k`` is the most likely
+    wrong class at ``x'``, and the divergence from the clean prediction ``p`` counts more for
+    inputs the model already misclassifies. Pass it as
+    ``model.fit(..., adversarial=MART(model, eps=0.3, alpha=0.01, steps=10))``."""
+
+    #: Replay the inner maximisation's steps as CUDA graphs on a GPU.
+    cuda_graphs = True
+
+    def __init__(self, model: Any, eps: float = 8 / 255, alpha: float = 2 / 255, steps: int = 10, beta: float = 6.0,
+                 bounds: tuple[float, float] = (0.0, 1.0), seed: int = 0) -> None:
+        if eps < 0 or alpha < 0 or steps < 1 or beta < 0:
+            raise ValueError(f"MART: expected eps, alpha and beta >= 0 and steps >= 1, got {eps}, {alpha}, {steps}, {beta}")
+        self.model, self.eps, self.alpha, self.steps, self.beta = model, float(eps), float(alpha), steps, float(beta)
+        self.bounds, self.seed = bounds, seed
+
+    def options(self) -> dict[str, Any]:
+        """The options the Rust training loop reads."""
+        return dict(eps=self.eps, alpha=self.alpha, steps=self.steps, norm="linf", start="gaussian", start_size=0.001,
+                    loss="ce", bounds=tuple(self.bounds), mart_beta=self.beta, eot=1,
+                    cuda_graphs=bool(self.cuda_graphs))
+
+    def __repr__(self) -> str:
+        return f"MART(eps={self.eps}, alpha={self.alpha}, steps={self.steps}, beta={self.beta})"
+
+
 class FastAT:
     """Fast adversarial training's attack (Wong et al., 2020): one FGSM step of ``alpha``
     (default 1.25 ``eps``) from a uniform random start in the ε-box. As in their MNIST code, the

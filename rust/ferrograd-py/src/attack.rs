@@ -66,10 +66,11 @@ pub fn config_from_options(o: &Bound<'_, PyDict>) -> PyResult<AttackConfig> {
         "uniform" => Start::Uniform,
         "uniform_unclipped" => Start::UniformUnclipped,
         "signed_gaussian" => Start::SignedGaussian(get(o, "start_size", 0.0)?),
+        "gaussian" => Start::Gaussian(get(o, "start_size", 0.0)?),
         other => {
             return Err(bad(
                 "start",
-                "'input', 'uniform', 'uniform_unclipped' or 'signed_gaussian'",
+                "'input', 'uniform', 'uniform_unclipped', 'signed_gaussian' or 'gaussian'",
                 format!("{other:?}"),
             ))
         }

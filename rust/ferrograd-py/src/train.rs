@@ -5,7 +5,7 @@
 use ferrograd_core::optim::{AverageRule, WeightAverage};
 use ferrograd_core::rng::RngState;
 use ferrograd_core::train::{
-    self, Adversary, CrossEntropy, EpochStats, Objective, Progress, TrainOptions,
+    self, AdversarialLoss, Adversary, CrossEntropy, EpochStats, Objective, Progress, TrainOptions,
 };
 use ferrograd_core::{Device, Error, Result, Tensor};
 use numpy::ndarray::{ArrayD, IxDyn};
@@ -137,6 +137,22 @@ type AverageSpec<'a> = (
     PyRef<'a, PyTensor>,
 );
 
+/// What adversarial training minimises, from the adversary's options: `trades_beta` (TRADES),
+/// `mart_beta` (MART), or neither (train on the attacked batch).
+fn adversarial_loss(options: &Bound<'_, PyDict>) -> PyResult<AdversarialLoss> {
+    let beta = |key: &str| -> PyResult<Option<f32>> {
+        match options.get_item(key)? {
+            Some(b) if !b.is_none() => Ok(Some(b.extract()?)),
+            _ => Ok(None),
+        }
+    };
+    Ok(match (beta("trades_beta")?, beta("mart_beta")?) {
+        (Some(b), _) => AdversarialLoss::Trades(b),
+        (None, Some(b)) => AdversarialLoss::Mart(b),
+        (None, None) => AdversarialLoss::Replace,
+    })
+}
+
 fn weight_average((pairs, rule, decay, counter): AverageSpec<'_>) -> PyResult<WeightAverage> {
     let rule = match rule.as_str() {
         "equal" => AverageRule::Equal,
@@ -206,10 +222,7 @@ fn train_epoch<'py>(
         Some((layer, options, seed)) => Some(Adversary {
             model: layer.module()?,
             config: crate::attack::config_from_options(options)?,
-            trades_beta: match options.get_item("trades_beta")? {
-                Some(b) if !b.is_none() => Some(b.extract()?),
-                _ => None,
-            },
+            loss: adversarial_loss(options)?,
             rng: RngState {
                 seed: *seed,
                 offset: 0,

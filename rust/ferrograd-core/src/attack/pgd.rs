@@ -34,6 +34,8 @@ pub enum Start {
     Uniform,
     /// `x + size * sign(N(0, 1))` (R-FGSM).
     SignedGaussian(f32),
+    /// `x + size * N(0, 1)` (MART's start next to the input).
+    Gaussian(f32),
     /// Uniform in the ε-ball, with the iterate kept unclipped to the bounds: the model and its
     /// gradient are evaluated at the unclipped point, and only the final point is clipped. This is
     /// Fast-AT's FGSM as Wong et al.'s MNIST code runs it. Unlike `Uniform`, saturated pixels
@@ -120,6 +122,11 @@ fn start_point(x: &[f32], cfg: &AttackConfig, dim: usize, rng: &mut RngState) ->
             .iter()
             .zip(rng.normal(x.len()))
             .map(|(v, n)| v + size * n.signum())
+            .collect(),
+        (Start::Gaussian(size), _) => x
+            .iter()
+            .zip(rng.normal(x.len()))
+            .map(|(v, n)| v + size * n)
             .collect(),
         (Start::Uniform | Start::UniformUnclipped, Norm::Linf) => x
             .iter()

@@ -12,15 +12,28 @@ use crate::optim::{clip_grad_norm, clip_on_device, Optimizer, WeightAverage};
 use crate::rng::RngState;
 use crate::{Device, Error, Result, Tensor};
 
-/// Adversarial training. Without `trades_beta` each batch is replaced by its attack before the
-/// step (PGD-AT; with one uniform-start step of 1.25 ε, Fast-AT). With it, the loss becomes TRADES'
-/// `objective(f(x), y) + β KL(f(x) || f(x'))` with `x'` from TRADES' inner maximisation. The
-/// attack runs on `model`, the same parameters in evaluation mode, and draws from `rng`.
+/// Adversarial training. The attack runs on `model`, the same parameters in evaluation mode, and
+/// draws from `rng`.
 pub struct Adversary<'a> {
     pub model: &'a dyn Module,
     pub config: AttackConfig,
     pub rng: RngState,
-    pub trades_beta: Option<f32>,
+    pub loss: AdversarialLoss,
+}
+
+/// What adversarial training minimises.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum AdversarialLoss {
+    /// The objective on the attacked batch, which replaces the clean one (PGD-AT; with one
+    /// uniform-start step of 1.25 ε, Fast-AT).
+    Replace,
+    /// TRADES: `objective(f(x), y) + β KL(f(x) || f(x'))`, `x'` from TRADES' inner maximisation.
+    Trades(f32),
+    /// MART (Wang et al., 2020): on the attacked batch `x'`, the objective plus the boosting term
+    /// `-log(1 - p'_k)` for the most likely wrong class `k`, plus
+    /// `β KL(p || p') (1 - p_y)`, the divergence from the clean prediction weighted by how
+    /// poorly the clean input is classified.
+    Mart(f32),
 }
 
 /// How an epoch trains.
@@ -119,20 +132,26 @@ pub fn train_epoch(
             let batch = batch?;
             let n = batch.len();
             let labels = batch.labels.clone();
-            let mut trades = None;
+            let mut regulariser = None;
             let mut adversarial = None;
             if let Some(adv) = adversary.as_deref_mut() {
                 let (attacker, config, rng) = (adv.model, &adv.config, &mut adv.rng);
                 let (inputs, shape) = (batch.float_inputs("fit(adversarial=...)")?, &batch.shape);
-                match adv.trades_beta {
-                    // TRADES keeps the clean batch and adds a divergence term below.
-                    Some(beta) => {
-                        trades = Some((trades_batch(attacker, inputs, shape, config, rng)?, beta));
-                    }
-                    None => {
+                match adv.loss {
+                    AdversarialLoss::Replace => {
                         adversarial = Some(adversarial_batch(
                             attacker, inputs, shape, &labels, config, rng,
                         )?);
+                    }
+                    // TRADES and MART keep the clean batch and add their terms below.
+                    AdversarialLoss::Trades(beta) => {
+                        let x_adv = trades_batch(attacker, inputs, shape, config, rng)?;
+                        regulariser = Some(Regulariser::Trades(x_adv, beta));
+                    }
+                    AdversarialLoss::Mart(beta) => {
+                        let x_adv =
+                            adversarial_batch(attacker, inputs, shape, &labels, config, rng)?;
+                        regulariser = Some(Regulariser::Mart(x_adv, beta));
                     }
                 }
             }
@@ -162,7 +181,7 @@ pub fn train_epoch(
                         deferred,
                         batch: p.batch + 1,
                     };
-                    pass.run(&x, &y, trades.as_ref())?
+                    pass.run(&x, &y, regulariser.as_ref())?
                 }
             };
             p.graphs_off = graphs.as_ref().and_then(|g| g.off.clone());
@@ -241,20 +260,30 @@ struct EagerPass<'a> {
 }
 
 impl EagerPass<'_> {
-    /// Runs the batch; with `trades`, the loss adds TRADES' divergence from the outputs on
-    /// `trades.0` weighted by `trades.1`.
-    fn run(&self, x: &Tensor, y: &Tensor, trades: Option<&(Tensor, f32)>) -> Result<Outcome> {
+    /// Runs the batch; a `regulariser` replaces the loss with TRADES' or MART's.
+    fn run(&self, x: &Tensor, y: &Tensor, regulariser: Option<&Regulariser>) -> Result<Outcome> {
         let output = self.model.forward(x)?;
-        let mut loss = self.objective.loss(&output, y)?;
-        if let Some((x_adv, beta)) = trades {
-            let divergence = kl_div(
-                &self.model.forward(x_adv)?.log_softmax(1)?,
-                &output.softmax(1)?,
-                KlReduction::BatchMean,
-                false,
-            )?;
-            loss = loss.add(&divergence.mul_scalar(*beta)?)?;
-        }
+        let loss = match regulariser {
+            None => self.objective.loss(&output, y)?,
+            Some(Regulariser::Trades(x_adv, beta)) => {
+                let divergence = kl_div(
+                    &self.model.forward(x_adv)?.log_softmax(1)?,
+                    &output.softmax(1)?,
+                    KlReduction::BatchMean,
+                    false,
+                )?;
+                self.objective
+                    .loss(&output, y)?
+                    .add(&divergence.mul_scalar(*beta)?)?
+            }
+            Some(Regulariser::Mart(x_adv, beta)) => mart_loss(
+                self.objective,
+                &output,
+                &self.model.forward(x_adv)?,
+                y,
+                *beta,
+            )?,
+        };
         // On the CPU the loss is checked before the step; on a GPU it stays on the device (see
         // `DeviceBatch`) and is checked when read.
         let outcome = match self.deferred {
@@ -274,6 +303,55 @@ impl EagerPass<'_> {
         scaled.backward(None)?;
         Ok(outcome)
     }
+}
+
+/// The attacked batch of TRADES or MART and their weight β.
+enum Regulariser {
+    Trades(Tensor, f32),
+    Mart(Tensor, f32),
+}
+
+/// MART's loss from the clean and attacked outputs: `objective(f(x'), y) - mean log(1.0001 -
+/// p'_k + 1e-12)` with `k` the most likely wrong class at `x'`, plus `β mean_i KL(p_i || p'_i)
+/// (1.0000001 - p_{i,y})`, the divergence `Σ_c p_c (log p_c - log(p'_c + 1e-12))` (the constants
+/// keep logs finite, as in the authors' code).
+fn mart_loss(
+    objective: &dyn Objective,
+    clean: &Tensor,
+    attacked: &Tensor,
+    y: &Tensor,
+    beta: f32,
+) -> Result<Tensor> {
+    let classes = attacked.shape()[1];
+    let p_adv = attacked.softmax(1)?;
+    let p_clean = clean.softmax(1)?;
+    let rows = y.reshape(&[y.numel(), 1])?;
+    let rival = {
+        let _guard = crate::NoGradGuard::new();
+        // The label pushed out of the running, then the most likely remaining class.
+        p_adv
+            .sub(&y.one_hot(classes)?.mul_scalar(2.0)?)?
+            .argmax(1, true)?
+    };
+    let boost = p_adv
+        .gather(1, &rival)?
+        .affine(-1.0, 1.0001 + 1e-12)?
+        .log()?
+        .mean(&[0, 1], false)?
+        .neg()?;
+    let log_ratio = clean
+        .log_softmax(1)?
+        .sub(&p_adv.add_scalar(1e-12)?.log()?)?;
+    let divergence = p_clean.mul(&log_ratio)?.sum(&[1], false)?;
+    let weight = p_clean
+        .gather(1, &rows)?
+        .squeeze(Some(1))?
+        .affine(-1.0, 1.000_000_1)?;
+    let robust = divergence.mul(&weight)?.mean(&[0], false)?;
+    objective
+        .loss(attacked, y)?
+        .add(&boost)?
+        .add(&robust.mul_scalar(beta)?)
 }
 
 /// On a GPU, each batch's loss and correct count stay on the device and are read every this many

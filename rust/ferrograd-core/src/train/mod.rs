@@ -8,5 +8,5 @@ mod objective;
 mod step_graph;
 
 pub use evaluate::{predict_epoch, Predictions};
-pub use fit::{train_epoch, Adversary, EpochStats, Progress, TrainOptions};
+pub use fit::{train_epoch, AdversarialLoss, Adversary, EpochStats, Progress, TrainOptions};
 pub use objective::{count_correct, CrossEntropy, Objective};
