@@ -1,6 +1,6 @@
 """``ferrograd.nn.utils``: gradient clipping, flat parameter vectors, (``rnn``) padded batches
-of sequences and (``parametrize``, ``parametrizations``) reparametrized weights such as spectral
-normalisation, under PyTorch's module paths."""
+of sequences, (``parametrize``, ``parametrizations``) reparametrized weights such as spectral
+normalisation and (``prune``) pruning masks, under PyTorch's module paths."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Iterable, Union
 from ..._core import Tensor, cat
 from ...autograd import no_grad
 from ...optim.algorithms import clip_grad_norm_
-from . import parametrizations, parametrize, rnn
+from . import parametrizations, parametrize, prune, rnn
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "rnn",
-           "parametrize", "parametrizations"]
+           "parametrize", "parametrizations", "prune"]
 
 
 def clip_grad_value_(parameters: Union[Tensor, Iterable[Tensor]], clip_value: float) -> None:
