@@ -20,7 +20,7 @@ import numpy as np
 # when mimalloc reads its options; a value the user set wins.
 os.environ.setdefault("MIMALLOC_PURGE_DELAY", "10000")
 
-from . import _core, attacks, attribution, backends, cuda, data, distributions, finetune, functional, images, models, nn, optim, text, training, utils
+from . import _core, attacks, attribution, backends, cuda, data, distributions, finetune, func, functional, images, models, nn, optim, text, training, utils
 from ._generator import Generator
 from ._generator import normal as _normal_draws
 from ._generator import uniform as _uniform_draws
