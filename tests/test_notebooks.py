@@ -37,6 +37,9 @@ assert standard_report.table["pgd"][0] == standard_report.clean_accuracy
 assert all(a >= b for a, b in zip(standard_report.worst_case, standard_report.worst_case[1:]))
 assert robust_report.worst_case[-1] > standard_report.worst_case[-1] + 0.05  # at eps 0.3, the training eps
 assert auto.robust_accuracy <= pgd50.robust_accuracy + 0.02, (auto.robust_accuracy, pgd50.robust_accuracy)
+assert np.median(fab_robust.norms()[fab_robust.success]) > np.median(fab_standard.norms()[fab_standard.success])
+assert certified_curve == sorted(certified_curve, reverse=True) and certified_curve[0] > 0.5
+assert maps["standard"].shape == digits.shape
 """,
     "04_finetune_minilm.ipynb": """
 assert report.accuracy > 0.7, report.accuracy
