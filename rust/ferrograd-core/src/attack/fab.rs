@@ -233,7 +233,7 @@ pub fn fab_batch(
                         .zip(w)
                         .map(|(&p, &w)| p as f64 * w as f64)
                         .sum::<f64>();
-                    let b = (offset - f as f64) as f32;
+                    let b = offset - f as f64;
                     let from_point = step_onto_hyperplane(p, w, b, cfg.norm, cfg.bounds);
                     let from_input = step_onto_hyperplane(x0, w, b, cfg.norm, cfg.bounds);
                     let a1 = size(from_point.iter().map(|&v| v as f64), cfg.norm).max(1e-8);

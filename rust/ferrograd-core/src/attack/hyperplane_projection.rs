@@ -37,7 +37,7 @@ impl Move {
 pub(super) fn step_onto_hyperplane(
     point: &[f32],
     w: &[f32],
-    b: f32,
+    b: f64,
     norm: Norm,
     (lo, hi): (f32, f32),
 ) -> Vec<f32> {
@@ -46,7 +46,7 @@ pub(super) fn step_onto_hyperplane(
         .zip(w)
         .map(|(&p, &w)| p as f64 * w as f64)
         .sum::<f64>()
-        - b as f64;
+        - b;
     let lower = if gap >= 0.0 { -1.0 } else { 1.0 };
     let mut moves: Vec<Move> = point
         .iter()
@@ -146,13 +146,13 @@ mod tests {
             let w: Vec<f32> = rng.normal(n);
             // A hyperplane through a random point of the box, so it is reachable.
             let through: Vec<f32> = rng.uniform(n);
-            let b = through.iter().zip(&w).map(|(t, w)| t * w).sum::<f32>();
+            let b = through.iter().zip(&w).map(|(t, w)| t * w).sum::<f32>() as f64;
             let d = step_onto_hyperplane(&point, &w, b, norm, (0.0, 1.0));
             let z: Vec<f32> = point.iter().zip(&d).map(|(p, d)| p + d).collect();
             assert!(z.iter().all(|&v| (-1e-6..=1.0 + 1e-6).contains(&v)));
             let reached = z.iter().zip(&w).map(|(z, w)| z * w).sum::<f32>();
-            assert!((reached - b).abs() < 1e-4, "{reached} vs {b}");
-            let gap = point.iter().zip(&w).map(|(p, w)| p * w).sum::<f32>() - b;
+            assert!((reached as f64 - b).abs() < 1e-4, "{reached} vs {b}");
+            let gap = point.iter().zip(&w).map(|(p, w)| p * w).sum::<f32>() - b as f32;
             if gap.abs() < 1e-3 {
                 continue;
             }
