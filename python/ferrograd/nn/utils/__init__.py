@@ -1,6 +1,7 @@
 """``ferrograd.nn.utils``: gradient clipping, flat parameter vectors, (``rnn``) padded batches
 of sequences, (``parametrize``, ``parametrizations``) reparametrized weights such as spectral
-normalisation and (``prune``) pruning masks, under PyTorch's module paths."""
+normalisation, (``prune``) pruning masks and (``fusion``) batch norms folded into the layer before
+them, under PyTorch's module paths."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from typing import Iterable, Union
 from ..._core import Tensor, cat
 from ...autograd import no_grad
 from ...optim.algorithms import clip_grad_norm_
-from . import parametrizations, parametrize, prune, rnn
+from . import fusion, parametrizations, parametrize, prune, rnn
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "rnn",
-           "parametrize", "parametrizations", "prune"]
+           "parametrize", "parametrizations", "prune", "fusion"]
 
 
 def clip_grad_value_(parameters: Union[Tensor, Iterable[Tensor]], clip_value: float) -> None:
