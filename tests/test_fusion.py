@@ -47,3 +47,28 @@ def test_fusion_refuses_training_mode_and_mismatched_channels() -> None:
     conv.eval()
     with pytest.raises(ValueError, match="4 channels"):
         fuse_conv_bn_eval(conv, nn.BatchNorm2d(4).eval())
+
+
+def test_sync_batch_norm_is_a_batch_norm_in_one_process_and_converts_models() -> None:
+    fg.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 25, 6),
+                          nn.BatchNorm1d(6))
+    x = fg.randn(8, 3, 7, 7)
+    model.train()
+    model(x)  # running statistics
+    model.eval()
+    expected = model(x).detach().numpy()
+    state = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+    converted = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    assert isinstance(converted[1], nn.SyncBatchNorm) and isinstance(converted[5], nn.SyncBatchNorm)
+    assert not converted[1].training
+    assert {k: v.detach().numpy().tolist() for k, v in converted.state_dict().items()} == \
+        {k: v.tolist() for k, v in state.items()}
+    np.testing.assert_array_equal(converted(x).detach().numpy(), expected)
+    sync, plain = nn.SyncBatchNorm(4), nn.BatchNorm2d(4)
+    y = fg.randn(5, 4, 3, 3)
+    np.testing.assert_array_equal(sync(y).detach().numpy(), plain(y).detach().numpy())
+    np.testing.assert_array_equal(sync.running_mean.numpy(), plain.running_mean.numpy())
+    assert tuple(sync(fg.randn(2, 4, 3, 3, 3)).shape) == (2, 4, 3, 3, 3)
+    with pytest.raises(ValueError, match="process_group"):
+        nn.SyncBatchNorm(4, process_group=object())

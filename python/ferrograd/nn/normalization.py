@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from .. import _core
 from .._core import Tensor
@@ -80,6 +80,39 @@ class BatchNorm3d(_BatchNorm):
     """Batch normalisation over [N, C, D, H, W] inputs."""
 
     _ranks = (5,)
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch normalisation over [N, C, ...] inputs (rank 2 to 5), as ``torch.nn.SyncBatchNorm``
+    outside distributed training: ferrograd trains in one process, so the statistics of the
+    batch are already the global ones and the layer is a batch norm. ``process_group`` is
+    accepted for PyTorch code and must be None."""
+
+    _ranks = (2, 3, 4, 5)
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, process_group: Any = None) -> None:
+        if process_group is not None:
+            raise ValueError("SyncBatchNorm: argument `process_group` expected None (ferrograd trains in one process)")
+        super().__init__(num_features, eps, momentum, affine, track_running_stats)
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module, process_group: Any = None) -> Module:
+        """``module`` with every BatchNorm1d/2d/3d inside it replaced by a SyncBatchNorm holding the
+        same parameters, running statistics and mode (the module itself if it is one)."""
+        if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
+            sync = cls(module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats,
+                       process_group)
+            for name, tensor in list(module._parameters.items()) + list(module._buffers.items()):
+                setattr(sync, name, tensor)
+            sync.train(module.training)
+            return sync
+        for name, child in list(module._modules.items()):
+            if child is not None:
+                converted = cls.convert_sync_batchnorm(child, process_group)
+                if converted is not child:
+                    setattr(module, name, converted)
+        return module
 
 
 class LocalResponseNorm(Module):
