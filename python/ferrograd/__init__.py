@@ -83,6 +83,7 @@ from .torch_aliases import (absolute, adjoint, angle, bitwise_and, bitwise_not, 
                             conj_physical, divide, fix, ger, greater, greater_equal, is_complex, isreal, less, less_equal,
                             multiply, negative, not_equal, resolve_conj, resolve_neg, subtract, true_divide)
 from .gamma_functions import digamma, erfinv, igamma, igammac, lgamma, mvlgamma, polygamma
+from .fake_quantize import fake_quantize_per_channel_affine, fake_quantize_per_tensor_affine
 from . import autograd as _autograd
 from . import tensor_counting as _tensor_counting
 from . import tensor_in_place as _tensor_in_place
@@ -132,7 +133,8 @@ __all__ = [
     "distributions",
     "nansum", "nanmean", "tril_indices", "triu_indices", "diag_embed", "diagflat", "block_diag", "fliplr", "flipud",
     "trapezoid", "trapz", "cumulative_trapezoid", "isin", "signbit", "heaviside",
-    "lgamma", "digamma", "polygamma", "mvlgamma", "erfinv", "igamma", "igammac",
+    "lgamma", "digamma", "polygamma", "mvlgamma", "erfinv", "igamma", "igammac", "fake_quantize_per_tensor_affine",
+    "fake_quantize_per_channel_affine",
     "bitwise_left_shift", "bitwise_right_shift", "copysign", "deg2rad", "exp2", "float_power", "fmax", "fmin", "frexp",
     "gcd", "isneginf", "isposinf", "lcm", "ldexp", "logaddexp2", "logit", "nextafter", "rad2deg", "sinc", "xlogy",
     "addbmm", "addmv", "addr", "chain_matmul", "cholesky", "cholesky_inverse", "cholesky_solve", "corrcoef", "cov",
