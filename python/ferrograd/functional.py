@@ -28,6 +28,7 @@ from ._functional_aliases import (celu_, elu_, hardtanh_, leaky_relu_, native_ch
 from ._dropout_variants import alpha_dropout, dropout1d, dropout2d, dropout3d, feature_alpha_dropout
 from ._lp_pool import lp_pool1d, lp_pool2d, lp_pool3d
 from ._fractional_max_pool import fractional_max_pool2d, fractional_max_pool3d
+from ._multi_head_attention import multi_head_attention_forward
 from ._pool_indices import (max_pool1d_with_indices, max_pool2d_with_indices, max_unpool1d, max_unpool2d,
                             max_unpool3d)
 from ._composed_layers_functional import (adaptive_avg_pool1d, adaptive_max_pool1d, bilinear, channel_shuffle, pdist,
@@ -57,7 +58,7 @@ __all__ = [
     "celu_", "elu_", "hardtanh_", "leaky_relu_", "native_channel_shuffle", "relu_", "rrelu_", "selu_", "threshold_",
     "upsample", "upsample_bilinear", "upsample_nearest", "alpha_dropout", "dropout1d", "dropout2d", "dropout3d",
     "feature_alpha_dropout", "lp_pool1d", "lp_pool2d", "lp_pool3d", "max_pool1d_with_indices",
-    "max_pool2d_with_indices", "fractional_max_pool2d", "fractional_max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d", "multilabel_margin_loss",
+    "max_pool2d_with_indices", "fractional_max_pool2d", "fractional_max_pool3d", "multi_head_attention_forward", "max_unpool1d", "max_unpool2d", "max_unpool3d", "multilabel_margin_loss",
     "triplet_margin_with_distance_loss",
 ]
 

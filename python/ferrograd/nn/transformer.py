@@ -19,6 +19,7 @@ from .linear import Linear
 from .module import Module
 from .normalization import LayerNorm
 from .sparse import Embedding
+from .._multi_head_attention import multi_head_attention_forward
 
 
 def generate_square_subsequent_mask(size: int, device: str = "cpu") -> Tensor:
@@ -30,92 +31,64 @@ def generate_square_subsequent_mask(size: int, device: str = "cpu") -> Tensor:
     return Tensor.from_numpy(np.triu(np.full((size, size), -np.inf, np.float32), k=1)).to(device)
 
 
-def _combined_mask(attn_mask: Optional[Tensor], key_padding_mask: Optional[Tensor], batch: int,
-                   keys: int, causal_queries: Optional[int] = None) -> Optional[Tensor]:
-    """PyTorch's masks (bool True = may not attend / is padding; or float added to the scores)
-    as one additive float mask broadcasting to ``[B, heads, Lq, Lk]``; with ``causal_queries``
-    (the query length) the causal mask is added too."""
-    total: Optional[Tensor] = None
-    if attn_mask is not None:
-        total = F.attention_bias(attn_mask == False) if attn_mask.dtype == "bool" else attn_mask  # noqa: E712
-    if causal_queries is not None:
-        # The lowest float32 above the diagonal, as F.attention_bias gives masked-out keys.
-        later = np.triu(np.full((causal_queries, keys), np.finfo(np.float32).min, np.float32), k=1)
-        causal = Tensor.from_numpy(later)
-        if total is not None:
-            causal = causal.to(total.device)
-        elif key_padding_mask is not None:
-            causal = causal.to(key_padding_mask.device)
-        total = causal if total is None else total + causal
-    if key_padding_mask is not None:
-        if tuple(key_padding_mask.shape) != (batch, keys):
-            raise ValueError(f"MultiheadAttention: argument `key_padding_mask` expected shape {(batch, keys)}, "
-                             f"got {tuple(key_padding_mask.shape)}")
-        pad = key_padding_mask == False if key_padding_mask.dtype == "bool" else None  # noqa: E712
-        bias = F.attention_bias(pad) if pad is not None else key_padding_mask
-        bias = bias.reshape(batch, 1, 1, keys)
-        total = bias if total is None else total + bias
-    return total
-
-
 class MultiheadAttention(Module):
-    """Multi-head attention as ``torch.nn.MultiheadAttention``: ``in_proj_weight`` ``[3E, E]``,
-    ``in_proj_bias``, ``out_proj``; ``forward(query, key, value, key_padding_mask, need_weights,
-    attn_mask)`` returns ``(output, weights averaged over heads or None)``. Masks follow
-    PyTorch: bool True marks positions that may not be attended (padding), float masks are added."""
+    """Multi-head attention as ``torch.nn.MultiheadAttention``: ``in_proj_weight`` ``[3E, E]`` (or
+    ``q_proj_weight``, ``k_proj_weight`` ``[E, kdim]`` and ``v_proj_weight`` ``[E, vdim]`` when keys
+    or values have other widths), ``in_proj_bias``, ``out_proj``, and with ``add_bias_kv`` the
+    learned rows ``bias_k`` / ``bias_v`` appended to keys and values; ``add_zero_attn`` appends a
+    zero key and value. ``forward(query, key, value, key_padding_mask, need_weights, attn_mask)``
+    returns ``(output, weights averaged over heads or None)``; inputs are sequence-first unless
+    ``batch_first``, or unbatched ``[L, E]``. Masks follow PyTorch: bool True marks positions that
+    may not be attended (padding), float masks are added."""
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
-                 batch_first: bool = False) -> None:
+                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: Optional[int] = None,
+                 vdim: Optional[int] = None, batch_first: bool = False) -> None:
         super().__init__()
         if embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim={embed_dim} expected a multiple of num_heads={num_heads}")
         self.embed_dim, self.num_heads, self.dropout, self.batch_first = embed_dim, num_heads, dropout, batch_first
-        self.in_proj_weight = init.xavier_uniform_(empty_parameter((3 * embed_dim, embed_dim)))
+        self.kdim, self.vdim = kdim or embed_dim, vdim or embed_dim
+        self.add_zero_attn = add_zero_attn
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
+        self.in_proj_weight: Optional[Tensor] = None
+        self.q_proj_weight: Optional[Tensor] = None
+        self.k_proj_weight: Optional[Tensor] = None
+        self.v_proj_weight: Optional[Tensor] = None
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = init.xavier_uniform_(empty_parameter((3 * embed_dim, embed_dim)))
+        else:
+            self.q_proj_weight = init.xavier_uniform_(empty_parameter((embed_dim, embed_dim)))
+            self.k_proj_weight = init.xavier_uniform_(empty_parameter((embed_dim, self.kdim)))
+            self.v_proj_weight = init.xavier_uniform_(empty_parameter((embed_dim, self.vdim)))
         self.in_proj_bias = init.zeros_(empty_parameter((3 * embed_dim,))) if bias else None
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias)
         if self.out_proj.bias is not None:
             init.zeros_(self.out_proj.bias)
+        self.bias_k: Optional[Tensor] = None
+        self.bias_v: Optional[Tensor] = None
+        if add_bias_kv:
+            self.bias_k = init.xavier_normal_(empty_parameter((1, 1, embed_dim)))
+            self.bias_v = init.xavier_normal_(empty_parameter((1, 1, embed_dim)))
 
     def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Optional[Tensor] = None,
                 need_weights: bool = True, attn_mask: Optional[Tensor] = None,
                 average_attn_weights: bool = True, is_causal: bool = False) -> tuple[Tensor, Optional[Tensor]]:
         """Attention of ``query`` over ``key`` / ``value``; ``is_causal`` lets query ``i`` attend
         to keys ``0..i`` only (on top of ``attn_mask`` and ``key_padding_mask`` when given)."""
-        if query.ndim != 3 or query.shape[-1] != self.embed_dim:
-            raise ValueError(f"MultiheadAttention: query expected 3-D input ending in embed_dim={self.embed_dim}, "
-                             f"got {tuple(query.shape)}")
-        if not self.batch_first:
+        if query.ndim not in (2, 3) or query.shape[-1] != self.embed_dim:
+            raise ValueError(f"MultiheadAttention: query expected 3-D (or unbatched 2-D) input ending in "
+                             f"embed_dim={self.embed_dim}, got {tuple(query.shape)}")
+        if self.batch_first and query.ndim == 3:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
-        b, lq, e = query.shape
-        lk = key.shape[1]
-        w, bias = self.in_proj_weight, self.in_proj_bias
-        pieces = [(w[i * e:(i + 1) * e], None if bias is None else bias[i * e:(i + 1) * e]) for i in range(3)]
-        h, d = self.num_heads, e // self.num_heads
-
-        def heads(x: Tensor, n: int, k: int) -> Tensor:
-            return F.linear(x, *pieces[k]).reshape(b, n, h, d).permute(0, 2, 1, 3)
-
-        q, k, v = heads(query, lq, 0), heads(key, lk, 1), heads(value, lk, 2)
-        # Causal attention with no other mask runs in the fused op without a mask tensor.
-        causal_in_op = is_causal and attn_mask is None and key_padding_mask is None and not need_weights
-        mask = _combined_mask(attn_mask, key_padding_mask, b, lk, lq if is_causal and not causal_in_op else None)
-        if mask is not None and mask.device != query.device:
-            mask = mask.to(query.device)
-        probs: Optional[Tensor] = None
-        if need_weights:
-            probs = F.attention_weights(q, k, mask)
-            dropped = F.dropout(probs, self.dropout, True) if self.dropout > 0 and self.training else probs
-            context = dropped @ v
-        else:
-            # The fused op (same dropout masks under the same seed), without the probabilities.
-            context = F.scaled_dot_product_attention(q, k, v, mask, self.dropout, self.training,
-                                                     is_causal=causal_in_op)
-        out = self.out_proj(context.permute(0, 2, 1, 3).reshape(b, lq, e))
-        if not self.batch_first:
+        out, weights = multi_head_attention_forward(
+            query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias, self.bias_k,
+            self.bias_v, self.add_zero_attn, self.dropout, self.out_proj.weight, self.out_proj.bias, self.training,
+            key_padding_mask, need_weights, attn_mask, not self._qkv_same_embed_dim, self.q_proj_weight,
+            self.k_proj_weight, self.v_proj_weight, average_attn_weights=average_attn_weights, is_causal=is_causal)
+        if self.batch_first and query.ndim == 3:
             out = out.transpose(0, 1)
-        if probs is None:
-            return out, None
-        return out, (probs.mean(1) if average_attn_weights else probs)
+        return out, weights
 
     def extra_repr(self) -> str:
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, batch_first={self.batch_first}"
