@@ -20,8 +20,8 @@ import numpy as np
 # when mimalloc reads its options; a value the user set wins.
 os.environ.setdefault("MIMALLOC_PURGE_DELAY", "10000")
 
-from . import _core, attacks, attribution, backends, cuda, data, distributions, finetune, func, functional, images, models, nn, optim, text, training, utils
-from ._generator import Generator
+from . import _core, attacks, attribution, backends, cuda, data, distributions, finetune, func, functional, images, models, nn, optim, testing, text, training, utils
+from ._generator import Generator, initial_seed, seed
 from ._generator import normal as _normal_draws
 from ._generator import uniform as _uniform_draws
 from ._printoptions import get_printoptions, set_printoptions
@@ -175,7 +175,7 @@ __all__ = [
     "cat",
     "stack",
     "where",
-    "manual_seed",
+    "manual_seed", "seed", "initial_seed",
     "get_rng_state",
     "set_rng_state",
     "no_grad",

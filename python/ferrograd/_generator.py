@@ -163,3 +163,16 @@ def normal(op: str, generator: Optional[Generator], shape: Sequence[int], mean: 
         return _core.randn(list(shape), mean, std, requires_grad, str(device))
     z = _checked(op, generator)._draw(int(np.prod(shape, dtype=np.int64)), True)
     return _placed(np.float32(mean) + np.float32(std) * z, shape, requires_grad, device)
+
+
+def seed() -> int:
+    """Seeds the global generator from a non-deterministic source and returns the seed, as
+    ``torch.seed``."""
+    value = secrets.randbits(63)
+    _core.manual_seed(value)
+    return value
+
+
+def initial_seed() -> int:
+    """The seed the global generator was last seeded with, as ``torch.initial_seed``."""
+    return int(_core.get_rng_state()[0])
