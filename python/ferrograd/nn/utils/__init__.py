@@ -11,9 +11,11 @@ from ..._core import Tensor, cat
 from ...autograd import no_grad
 from ...optim.algorithms import clip_grad_norm_
 from . import fusion, parametrizations, parametrize, prune, rnn
+from .hook_norms import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "rnn",
-           "parametrize", "parametrizations", "prune", "fusion"]
+           "parametrize", "parametrizations", "prune", "fusion",
+           "weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm"]
 
 
 def clip_grad_value_(parameters: Union[Tensor, Iterable[Tensor]], clip_value: float) -> None:

@@ -16,6 +16,31 @@ from .parametrize import register_parametrization
 __all__ = ["spectral_norm", "weight_norm"]
 
 
+def weight_matrix(weight: Tensor, dim: int) -> Tensor:
+    """``weight`` as a matrix whose rows run along ``dim``."""
+    if dim != 0:
+        weight = weight.permute(dim, *(d for d in range(weight.ndim) if d != dim))
+    return weight.flatten(1)
+
+
+def power_iteration(matrix: Tensor, u: Tensor, v: Tensor, iterations: int, eps: float, u_first: bool = True) -> None:
+    """Refines the singular-vector estimates ``u`` and ``v`` of ``matrix`` in place, each step
+    updating ``u`` from ``v`` and then ``v`` from ``u`` (``u_first``, PyTorch's parametrization) or
+    the other way round (its older hook-based ``spectral_norm``)."""
+    with no_grad():
+        for _ in range(iterations):
+            if u_first:
+                u.copy_(F.normalize(matrix @ v, dim=0, eps=eps))
+            v.copy_(F.normalize(matrix.T @ u, dim=0, eps=eps))
+            if not u_first:
+                u.copy_(F.normalize(matrix @ v, dim=0, eps=eps))
+
+
+def spectral_sigma(matrix: Tensor, u: Tensor, v: Tensor) -> Tensor:
+    """``u^T W v`` with ``u`` and ``v`` constants of the step: the gradient flows through W only."""
+    return (u.clone() * (matrix @ v.clone())).sum()
+
+
 class _SpectralNorm(Module):
     """``weight / sigma``, with sigma = u^T W v from the power iteration's singular vectors
     ``_u`` and ``_v`` (buffers), refined by ``n_power_iterations`` steps at each call in
@@ -46,15 +71,10 @@ class _SpectralNorm(Module):
             self._power_method(matrix, 15)
 
     def _matrix(self, weight: Tensor) -> Tensor:
-        if self.dim != 0:
-            weight = weight.permute(self.dim, *(d for d in range(weight.ndim) if d != self.dim))
-        return weight.flatten(1)
+        return weight_matrix(weight, self.dim)
 
     def _power_method(self, matrix: Tensor, iterations: int) -> None:
-        with no_grad():
-            for _ in range(iterations):
-                self._u.copy_(F.normalize(matrix @ self._v, dim=0, eps=self.eps))
-                self._v.copy_(F.normalize(matrix.T @ self._u, dim=0, eps=self.eps))
+        power_iteration(matrix, self._u, self._v, iterations, self.eps)
 
     def forward(self, weight: Tensor) -> Tensor:
         if weight.ndim == 1:
@@ -62,10 +82,7 @@ class _SpectralNorm(Module):
         matrix = self._matrix(weight)
         if self.training:
             self._power_method(matrix.detach(), self.n_power_iterations)
-        # u and v are constants of the step: the gradient flows through W in sigma only.
-        u, v = self._u.clone(), self._v.clone()
-        sigma = (u * (matrix @ v)).sum()
-        return weight / sigma
+        return weight / spectral_sigma(matrix, self._u, self._v)
 
     def right_inverse(self, value: Tensor) -> Tensor:
         return value
@@ -85,7 +102,7 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     return register_parametrization(module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
 
 
-def _norm_except_dim(v: Tensor, dim: int) -> Tensor:
+def norm_except_dim(v: Tensor, dim: int) -> Tensor:
     """The 2-norm of ``v`` over every dimension but ``dim``, shaped to broadcast against ``v``
     (the whole tensor's norm for ``dim = -1``)."""
     if dim == -1:
@@ -102,10 +119,10 @@ class _WeightNorm(Module):
         self.dim = dim
 
     def forward(self, weight_g: Tensor, weight_v: Tensor) -> Tensor:
-        return weight_v * (weight_g / _norm_except_dim(weight_v, self.dim))
+        return weight_v * (weight_g / norm_except_dim(weight_v, self.dim))
 
     def right_inverse(self, weight: Tensor) -> tuple[Tensor, Tensor]:
-        return _norm_except_dim(weight, self.dim), weight
+        return norm_except_dim(weight, self.dim), weight
 
 
 def weight_norm(module: Module, name: str = "weight", dim: Optional[int] = 0) -> Module:
