@@ -147,6 +147,47 @@ class Module:
             transient.add(name)
         setattr(self, name, tensor)
 
+    def register_parameter(self, name: str, param: Optional[Tensor]) -> None:
+        """Registers ``param`` as the parameter ``name`` (also when it does not require grad, a
+        frozen parameter); ``None`` leaves the attribute None and out of the state dict."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"register_parameter: argument `name` expected a non-empty name without '.', got {name!r}")
+        if param is not None and not isinstance(param, Tensor):
+            raise TypeError(f"register_parameter: argument `param` expected a Tensor or None, got {type(param).__name__}")
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        if param is not None:
+            self._parameters[name] = param
+        object.__setattr__(self, name, param)
+
+    def get_parameter(self, target: str) -> Tensor:
+        """The parameter named ``target`` (dotted, as in ``named_parameters``)."""
+        return self._get_tensor(target, "_parameters", "parameter")
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer named ``target`` (dotted, as in ``named_buffers``)."""
+        return self._get_tensor(target, "_buffers", "buffer")
+
+    def _get_tensor(self, target: str, registry: str, what: str) -> Tensor:
+        owner_path, _, name = target.rpartition(".")
+        owner = self.get_submodule(owner_path)
+        found = getattr(owner, registry).get(name)
+        if found is None:
+            raise AttributeError(f"get_{what}: {type(owner).__name__} has no {what} {name!r}")
+        return found
+
+    def get_extra_state(self) -> Any:
+        """State beyond parameters and buffers that the state dict should carry (under
+        ``<prefix>_extra_state``); a module that has some overrides this and :meth:`set_extra_state`."""
+        raise RuntimeError(f"{type(self).__name__} keeps no extra state (override get_extra_state to add some)")
+
+    def set_extra_state(self, state: Any) -> None:
+        """Restores what :meth:`get_extra_state` returned, when a state dict is loaded."""
+        raise RuntimeError(f"{type(self).__name__} keeps no extra state (override set_extra_state to restore it)")
+
+    def _has_extra_state(self) -> bool:
+        return type(self).get_extra_state is not Module.get_extra_state
+
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """Computes the module's output; subclasses implement it."""
         raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
@@ -479,11 +520,12 @@ class Module:
 
     # -- state -------------------------------------------------------------------------------
 
-    def state_dict(self, keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
+    def state_dict(self, keep_vars: bool = False) -> "OrderedDict[str, Any]":
         """Parameters and buffers by name, sharing storage with the module (PyTorch's order:
-        each module's parameters, then its buffers, then its children). As in PyTorch the values
-        are detached from autograd unless ``keep_vars=True``."""
-        out: OrderedDict[str, Tensor] = OrderedDict()
+        each module's parameters, then its buffers, then its ``_extra_state`` when it has some,
+        then its children). As in PyTorch the values are detached from autograd unless
+        ``keep_vars=True``."""
+        out: OrderedDict[str, Any] = OrderedDict()
         for mod_name, mod in self.named_modules():
             prefix = f"{mod_name}." if mod_name else ""
             for name, p in mod._own_parameters():
@@ -492,6 +534,8 @@ class Module:
             for name, b in mod._own_buffers():
                 if name not in transient:
                     out[prefix + name] = b
+            if mod._has_extra_state():
+                out[prefix + "_extra_state"] = mod.get_extra_state()
         return out
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> "IncompatibleKeys":
@@ -502,13 +546,14 @@ class Module:
         that do not match are skipped; as in PyTorch, the skipped names are returned.
         """
         own = self.state_dict(keep_vars=True)
+        extras = {(f"{n}." if n else "") + "_extra_state": m for n, m in self.named_modules() if m._has_extra_state()}
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         if strict and (missing or unexpected):
             raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
         pending = []
         for name, target in own.items():
-            if name not in state:
+            if name not in state or name in extras:
                 continue
             value = state[name]
             if not isinstance(value, Tensor):
@@ -523,6 +568,9 @@ class Module:
             pending.append((target, value))
         for target, value in pending:
             target.copy_(value)
+        for name, module in extras.items():
+            if name in state:
+                module.set_extra_state(state[name])
         return IncompatibleKeys(missing, unexpected)
 
     def save(self, path: str) -> None:
