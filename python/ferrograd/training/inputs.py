@@ -51,9 +51,10 @@ def make_loader(data: DataLike, arg: str, op: str, batch_size: int, shuffle: boo
         return data
     if isinstance(data, PythonDataLoader):
         native = native_loader(data)
-        if native is None and getattr(data, "sampler", None) is not None:
-            raise TypeError(f"{op}: argument `{arg}` expected a DataLoader without a sampler (the Rust loop draws its "
-                            f"own order), got one with sampler={type(data.sampler).__name__}")
+        chooser = next((name for name in ("sampler", "batch_sampler") if getattr(data, name, None) is not None), None)
+        if native is None and chooser is not None:
+            raise TypeError(f"{op}: argument `{arg}` expected a DataLoader without a {chooser} (the Rust loop draws "
+                            f"its own order), got one with {chooser}={type(getattr(data, chooser)).__name__}")
         if native is None:
             raise TypeError(f"{op}: argument `{arg}` expected a DataLoader over a dataset the Rust loop can read (a "
                             f"ferrograd Dataset, a TensorDataset of float inputs and integer labels, or a Subset of "

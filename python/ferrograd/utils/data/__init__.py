@@ -10,7 +10,9 @@ labels)``, a ``Subset`` of one, or a ``DataLoader`` over either, and run them in
 from .collate import default_collate
 from .datasets import ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split
 from .loader import DataLoader
-from .sampler import Sampler, WeightedRandomSampler
+from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
+                      WeightedRandomSampler)
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "DataLoader",
-           "default_collate", "Sampler", "WeightedRandomSampler"]
+           "default_collate", "Sampler", "WeightedRandomSampler", "SequentialSampler", "RandomSampler",
+           "SubsetRandomSampler", "BatchSampler"]

@@ -25,14 +25,21 @@ class DataLoader:
     [0, 1]; ``y`` int64), which prepares the next batch on a Rust thread. ``num_workers`` and
     ``pin_memory`` are accepted for PyTorch code and change nothing: batches are built in this
     process. ``sampler`` (keyword, as PyTorch's; excludes ``shuffle``) is an iterable of indices
-    with a length, e.g. a :class:`WeightedRandomSampler`, iterated afresh at every pass; a loader
-    with a sampler batches in Python (``fit`` cannot run it in Rust).
+    with a length, e.g. a :class:`WeightedRandomSampler`, iterated afresh at every pass;
+    ``batch_sampler`` (e.g. a :class:`BatchSampler`) yields whole batches of indices instead and
+    excludes ``batch_size``, ``shuffle``, ``sampler`` and ``drop_last``. A loader with either batches
+    in Python (``fit`` cannot run it in Rust).
     """
 
     def __init__(self, dataset: Any, batch_size: Optional[int] = 1, shuffle: bool = False, drop_last: bool = False,
                  collate_fn: Optional[Callable[[list[Any]], Any]] = None, num_workers: int = 0,
                  pin_memory: bool = False, generator: Optional[Generator] = None, *,
-                 sampler: Optional[Iterable[int]] = None) -> None:
+                 sampler: Optional[Iterable[int]] = None, batch_sampler: Optional[Iterable[list[int]]] = None) -> None:
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("DataLoader: argument `batch_sampler` excludes batch_size, shuffle, sampler and "
+                                 "drop_last (the batch sampler decides them)")
+            sampler_length(batch_sampler)
         if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool)
                                        or batch_size < 1):
             raise ValueError(f"DataLoader: argument `batch_size` expected a positive int or None, got {batch_size!r}")
@@ -63,10 +70,15 @@ class DataLoader:
         self.pin_memory = bool(pin_memory)
         self.generator = generator
         self.sampler = sampler
+        self.batch_sampler = batch_sampler
+        if batch_sampler is not None and self.iterable:
+            raise ValueError("DataLoader: argument `batch_sampler` expected None for an IterableDataset")
 
     def __len__(self) -> int:
         if self.iterable:
             raise TypeError(f"DataLoader over an IterableDataset ({type(self.dataset).__name__}) has no length")
+        if self.batch_sampler is not None:
+            return sampler_length(self.batch_sampler)
         n = len(self.dataset) if self.sampler is None else sampler_length(self.sampler)
         if self.batch_size is None:
             return n
@@ -92,6 +104,9 @@ class DataLoader:
         return randperm(n, generator=self.generator).tolist()
 
     def _batches_of_positions(self) -> Iterator[list[int]]:
+        if self.batch_sampler is not None:
+            yield from ([int(i) for i in batch] for batch in self.batch_sampler)
+            return
         order = self._order()
         size = self.batch_size or 1
         for start in range(0, len(order), size):

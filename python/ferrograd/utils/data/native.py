@@ -36,7 +36,7 @@ def native_loader(loader: Any) -> Optional[_core.DataLoader]:
     from .loader import DataLoader
 
     if not isinstance(loader, DataLoader) or loader.collate_fn is not None or loader.batch_size is None \
-            or getattr(loader, "sampler", None) is not None:
+            or getattr(loader, "sampler", None) is not None or getattr(loader, "batch_sampler", None) is not None:
         return None
     dataset = native_dataset(loader.dataset)
     if dataset is None:

@@ -1,15 +1,16 @@
-"""Samplers: iterables of dataset indices for ``DataLoader(sampler=...)`` (``torch.utils.data``)."""
+"""Samplers: iterables of dataset indices for ``DataLoader(sampler=...)``, and ``BatchSampler``'s
+lists of them for ``DataLoader(batch_sampler=...)`` (``torch.utils.data``)."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional, Sequence, Union
+from typing import Any, Iterable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 
 from ..._core import Tensor
 from ..._generator import Generator
 
-__all__ = ["Sampler", "WeightedRandomSampler"]
+__all__ = ["Sampler", "WeightedRandomSampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "BatchSampler"]
 
 
 class Sampler:
@@ -62,6 +63,92 @@ class WeightedRandomSampler(Sampler):
 
     def __len__(self) -> int:
         return self.num_samples
+
+
+class SequentialSampler(Sampler):
+    """The indices ``0 .. len(data_source) - 1`` in order."""
+
+    def __init__(self, data_source: Any) -> None:
+        self.data_source = data_source
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(len(self.data_source)))
+
+    def __len__(self) -> int:
+        return len(self.data_source)
+
+
+class RandomSampler(Sampler):
+    """The indices of ``data_source`` in a random order (a fresh permutation each pass), or with
+    ``replacement`` ``num_samples`` indices drawn uniformly; from ``generator`` or else the global
+    generator."""
+
+    def __init__(self, data_source: Any, replacement: bool = False, num_samples: Optional[int] = None,
+                 generator: Optional[Generator] = None) -> None:
+        if num_samples is not None and (isinstance(num_samples, bool) or not isinstance(num_samples, int)
+                                        or num_samples <= 0):
+            raise ValueError(f"RandomSampler: argument `num_samples` expected a positive int or None, got {num_samples!r}")
+        self.data_source, self.replacement, self._num_samples = data_source, bool(replacement), num_samples
+        self.generator = generator
+
+    @property
+    def num_samples(self) -> int:
+        """Indices per pass: ``num_samples``, else the dataset's length."""
+        return len(self.data_source) if self._num_samples is None else self._num_samples
+
+    def __iter__(self) -> Iterator[int]:
+        from ...creation import randint, randperm
+
+        n = len(self.data_source)
+        if self.replacement:
+            return iter(int(i) for i in randint(0, n, (self.num_samples,), generator=self.generator).tolist())
+        # Whole permutations, then the start of another when num_samples exceeds the length.
+        order: list[int] = []
+        while len(order) < self.num_samples:
+            order.extend(int(i) for i in randperm(n, generator=self.generator).tolist())
+        return iter(order[: self.num_samples])
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    """The given ``indices`` in a random order, a fresh permutation each pass."""
+
+    def __init__(self, indices: Sequence[int], generator: Optional[Generator] = None) -> None:
+        self.indices, self.generator = list(indices), generator
+
+    def __iter__(self) -> Iterator[int]:
+        from ...creation import randperm
+
+        return iter(self.indices[int(i)] for i in randperm(len(self.indices), generator=self.generator).tolist())
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+class BatchSampler(Sampler):
+    """Groups the indices of ``sampler`` into lists of ``batch_size`` (the last one shorter unless
+    ``drop_last``), for ``DataLoader(batch_sampler=...)``."""
+
+    def __init__(self, sampler: Iterable[int], batch_size: int, drop_last: bool) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+            raise ValueError(f"BatchSampler: argument `batch_size` expected a positive int, got {batch_size!r}")
+        self.sampler, self.batch_size, self.drop_last = sampler, batch_size, bool(drop_last)
+
+    def __iter__(self) -> Iterator[list[int]]:  # type: ignore[override]
+        batch: list[int] = []
+        for index in self.sampler:
+            batch.append(int(index))
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch and not self.drop_last:
+            yield batch
+
+    def __len__(self) -> int:
+        n = sampler_length(self.sampler)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
 
 def sampler_length(sampler: Any) -> int:
