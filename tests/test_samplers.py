@@ -47,3 +47,27 @@ def test_batch_sampler_drives_the_loader() -> None:
     fg.manual_seed(1)
     sampled = DataLoader(data, batch_size=3, sampler=RandomSampler(data))
     assert sorted(sum((y.numpy().tolist() for _, y in sampled), [])) == list(range(10))
+
+
+def test_chain_and_stack_datasets() -> None:
+    from ferrograd.utils.data import ChainDataset, IterableDataset, StackDataset, get_worker_info
+
+    class Count(IterableDataset):
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            return iter(range(self.n))
+
+    chained = ChainDataset([Count(2), Count(3)])
+    assert list(chained) == [0, 1, 0, 1, 2]
+    batches = [b.numpy().tolist() for b in DataLoader(chained, batch_size=2)]
+    assert batches == [[0, 1], [0, 1], [2]]
+    data = _data(4)
+    stacked = StackDataset(data, data)
+    assert len(stacked) == 4 and stacked[2][1][1].item() == 2
+    named = StackDataset(a=data, b=list(range(4)))
+    assert named[3]["b"] == 3
+    with pytest.raises(ValueError, match="one length"):
+        StackDataset(data, [1, 2])
+    assert get_worker_info() is None

@@ -8,11 +8,18 @@ labels)``, a ``Subset`` of one, or a ``DataLoader`` over either, and run them in
 """
 
 from .collate import default_collate
-from .datasets import ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split
+from .datasets import (ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset, Subset, TensorDataset,
+                       random_split)
 from .loader import DataLoader
+
+
+def get_worker_info() -> None:
+    """None: batches are built in the calling process (``num_workers`` changes nothing), which is
+    what PyTorch returns outside a worker process."""
+    return None
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
                       WeightedRandomSampler)
 
-__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "DataLoader",
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset", "StackDataset", "random_split", "DataLoader",
            "default_collate", "Sampler", "WeightedRandomSampler", "SequentialSampler", "RandomSampler",
-           "SubsetRandomSampler", "BatchSampler"]
+           "SubsetRandomSampler", "BatchSampler", "get_worker_info"]

@@ -1,5 +1,5 @@
 """Map-style and iterable datasets: the base classes, ``TensorDataset``, ``Subset``,
-``ConcatDataset`` and ``random_split``."""
+``ConcatDataset``, ``ChainDataset``, ``StackDataset`` and ``random_split``."""
 
 from __future__ import annotations
 
@@ -103,6 +103,43 @@ class ConcatDataset(Dataset):
 
     def __len__(self) -> int:
         return int(self.cumulative_sizes[-1])
+
+
+class ChainDataset(IterableDataset):
+    """Iterable datasets streamed one after another."""
+
+    def __init__(self, datasets: Sequence[Any]) -> None:
+        self.datasets = list(datasets)
+
+    def __iter__(self) -> Iterator[Any]:
+        for dataset in self.datasets:
+            yield from dataset
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self.datasets)
+
+
+class StackDataset(Dataset):
+    """Equally long datasets read side by side: item ``i`` is the tuple of their items ``i``, or,
+    given as keywords, the dict of them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if bool(args) == bool(kwargs):
+            raise ValueError("StackDataset: pass the datasets either positionally or as keywords, not both or neither")
+        self.datasets: Union[tuple[Any, ...], dict[str, Any]] = tuple(args) if args else dict(kwargs)
+        parts = self.datasets if isinstance(self.datasets, tuple) else tuple(self.datasets.values())
+        lengths = {len(d) for d in parts}
+        if len(lengths) != 1:
+            raise ValueError(f"StackDataset: the datasets expected one length, got {sorted(lengths)}")
+        self._length = lengths.pop()
+
+    def __getitem__(self, index: int) -> Any:
+        if isinstance(self.datasets, dict):
+            return {key: d[index] for key, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __len__(self) -> int:
+        return self._length
 
 
 def _split_sizes(total: int, lengths: Sequence[Union[int, float]]) -> list[int]:
