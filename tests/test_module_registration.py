@@ -65,3 +65,22 @@ def test_extra_state_travels_with_the_state_dict() -> None:
     np.testing.assert_array_equal(b[0].weight.detach().numpy(), a[0].weight.detach().numpy())
     with pytest.raises(RuntimeError, match="no extra state"):
         nn.Linear(2, 2).get_extra_state()
+
+
+def test_dirac_and_sparse_initialisation() -> None:
+    conv = nn.Conv2d(3, 4, 3, padding=1, bias=False)
+    nn.init.dirac_(conv.weight)
+    x = fg.randn(2, 3, 5, 5)
+    out = conv(x).detach().numpy()
+    np.testing.assert_allclose(out[:, :3], x.numpy(), rtol=1e-6)  # identity on the first 3 channels
+    assert (out[:, 3] == 0).all()
+    grouped = fg.zeros(4, 2, 3)
+    nn.init.dirac_(grouped, groups=2)
+    assert grouped.numpy()[:, :, 1].tolist() == [[1, 0], [0, 1], [1, 0], [0, 1]]
+    w = fg.zeros(10, 6)
+    nn.init.sparse_(w, sparsity=0.3, std=0.5, generator=fg.Generator().manual_seed(0))
+    zeros_per_column = (w.numpy() == 0).sum(0)
+    assert (zeros_per_column == 3).all()
+    assert 0.2 < w.numpy()[w.numpy() != 0].std() < 0.8
+    with pytest.raises(ValueError, match="2-D"):
+        nn.init.sparse_(fg.zeros(3), 0.1)

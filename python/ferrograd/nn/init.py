@@ -142,6 +142,38 @@ def orthogonal_(t: Tensor, gain: float = 1.0, generator: Optional[Generator] = N
     return _fill(t, _core.Tensor.from_numpy(np.ascontiguousarray(values.reshape(t.shape), dtype=np.float32)))
 
 
+def dirac_(t: Tensor, groups: int = 1) -> Tensor:
+    """Fills the convolution weight ``t`` ([out, in, *kernel], 3-D to 5-D) with the Dirac delta:
+    each of the first ``in`` output channels of every group passes its input channel through
+    (a one at the kernel's centre), the rest are zeros, so the convolution is the identity on
+    those channels."""
+    if not 3 <= t.ndim <= 5 or groups < 1 or t.shape[0] % groups:
+        raise ValueError(f"dirac_: expected a 3-D to 5-D weight whose first dimension divides into {groups} groups, "
+                         f"got shape {list(t.shape)}")
+    per_group = t.shape[0] // groups
+    values = np.zeros(tuple(t.shape), dtype=np.float32)
+    centre = tuple(k // 2 for k in t.shape[2:])
+    for g in range(groups):
+        for d in range(min(per_group, t.shape[1])):
+            values[(g * per_group + d, d, *centre)] = 1.0
+    return _fill(t, _core.Tensor.from_numpy(values))
+
+
+def sparse_(t: Tensor, sparsity: float, std: float = 0.01, generator: Optional[Generator] = None) -> Tensor:
+    """Fills the 2-D ``t`` with N(0, std²) values and zeros ``ceil(sparsity * rows)`` randomly
+    chosen entries of every column (Martens, 2010)."""
+    if t.ndim != 2:
+        raise ValueError(f"sparse_: expected a 2-D tensor, got shape {list(t.shape)}")
+    if not 0.0 <= sparsity <= 1.0:
+        raise ValueError(f"sparse_: argument `sparsity` expected a fraction in [0, 1], got {sparsity}")
+    rows, cols = (int(v) for v in t.shape)
+    values = _normal_draws("sparse_", generator, [rows, cols]).numpy() * np.float32(std)
+    zeros = math.ceil(sparsity * rows)
+    order = _uniform_draws("sparse_", generator, [rows, cols]).numpy().argsort(axis=0, kind="stable")
+    np.put_along_axis(values, order[:zeros], 0.0, axis=0)
+    return _fill(t, _core.Tensor.from_numpy(np.ascontiguousarray(values, dtype=np.float32)))
+
+
 def eye_(t: Tensor) -> Tensor:
     """Fills the 2-D ``t`` with the identity (ones on the diagonal)."""
     if t.ndim != 2:
