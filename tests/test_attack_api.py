@@ -11,7 +11,7 @@ import pytest
 import ferrograd as fg
 from ferrograd import nn
 from ferrograd.training.inputs import as_dataset
-from ferrograd.attacks import CW, EADEN, JSMA, SPSA, OnePixel, EADL1, EOTPGD, FFGSM, GN, PGD, TPGD, APGD, MultiAttack
+from ferrograd.attacks import EADEN, JSMA, SPSA, OnePixel, EADL1, EOTPGD, FFGSM, GN, PGD, TPGD, APGD, MultiAttack
 
 from test_attacks import _data, _reference_grad, _tanh_mlp
 
