@@ -136,8 +136,8 @@ pub(super) fn transfer_gradient(
 ) -> Result<Tensor> {
     let transfer = of.transfer;
     let copies = transfer.scales.max(1);
-    let mut total: Option<Tensor> = None;
-    for i in 0..copies {
+    // The input gradient through scale copy `i` (`x / 2^i`, then DI when asked).
+    let mut copy_gradient = |i: usize| -> Result<Tensor> {
         let shrink = 0.5f32.powi(i as i32);
         let mut through = |t: &Tensor| -> Result<Tensor> {
             let t = match i {
@@ -151,12 +151,12 @@ pub(super) fn transfer_gradient(
         };
         let (_, grad, _) =
             objective_and_grad_through(model, x, of.goal, of.loss, of.eot, &mut through)?;
-        total = Some(match total {
-            Some(sum) => sum.add(&grad)?,
-            None => grad,
-        });
+        Ok(grad)
+    };
+    let mut grad = copy_gradient(0)?;
+    for i in 1..copies {
+        grad = grad.add(&copy_gradient(i)?)?;
     }
-    let mut grad = total.expect("at least one copy");
     if copies > 1 {
         grad = grad.mul_scalar(1.0 / copies as f32)?;
     }
