@@ -13,7 +13,7 @@ import pytest
 import ferrograd as fg
 import ferrograd.functional as F
 from ferrograd import nn, optim
-from ferrograd.attacks import CW, EADL1, JSMA, SPSA, DIFGSM, EOTPGD, FFGSM, TPGD, FAB, FABT, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM, APGD, DeepFool, APGDT, BIM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, AutoAttack, RobustnessWarning, Square
+from ferrograd.attacks import UPGD, Jitter, PGDRS, PGDRSL2, CW, EADL1, JSMA, SPSA, DIFGSM, EOTPGD, FFGSM, TPGD, FAB, FABT, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM, APGD, DeepFool, APGDT, BIM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, AutoAttack, RobustnessWarning, Square
 from ferrograd.training import History
 
 # -- parity with a numpy reference -----------------------------------------------------------------
@@ -106,9 +106,13 @@ def test_momentum_attacks_equal_the_numpy_reference(nesterov: bool) -> None:
     assert (np.abs(result.adversarial - x) <= eps + 1e-6).all()
 
 
-def _smoothed(g: np.ndarray, side: int, nsig: float) -> np.ndarray:
-    """``g`` [N, C, H, W] correlated per channel with the normalised Gaussian kernel, zero-padded."""
-    z = np.exp(-0.5 * np.linspace(-nsig, nsig, side) ** 2)
+def _smoothed(g: np.ndarray, side: int, profile: str, nsig: float) -> np.ndarray:
+    """``g`` [N, C, H, W] correlated per channel with TI's normalised kernel, zero-padded:
+    torchattacks' gkern (a Gaussian density over [-nsig, nsig]), lkern (a tent) or ukern."""
+    offsets = np.linspace((1 - side) / 2, (side - 1) / 2, side)
+    z = {"gaussian": np.exp(-0.5 * np.linspace(-nsig, nsig, side) ** 2),
+         "linear": 1 - np.abs(offsets / (side + 1) * 2),
+         "uniform": np.ones(side)}[profile]
     kernel = np.outer(z, z) / np.outer(z, z).sum()
     r = side // 2
     padded = np.pad(g, ((0, 0), (0, 0), (r, r), (r, r)))
@@ -122,7 +126,11 @@ TRANSFER_VARIANTS = {
     # minus the look-ahead gradient.
     "di_off": (lambda m: DIFGSM(m, 0.3, 0.05, 6, diversity_prob=0.0), dict(decay=0.0)),
     "ti": (lambda m: TIFGSM(m, 0.3, 0.05, 6, decay=0.9, len_kernel=3, nsig=1.0, diversity_prob=0.0),
-           dict(decay=0.9, smoothing=(3, 1.0))),
+           dict(decay=0.9, smoothing=(3, "gaussian", 1.0))),
+    "ti_linear": (lambda m: TIFGSM(m, 0.3, 0.05, 6, kernel_name="linear", len_kernel=3, diversity_prob=0.0),
+                  dict(decay=0.0, smoothing=(3, "linear", 0.0))),
+    "ti_uniform": (lambda m: TIFGSM(m, 0.3, 0.05, 6, kernel_name="uniform", len_kernel=3, diversity_prob=0.0),
+                   dict(decay=0.0, smoothing=(3, "uniform", 0.0))),
     "sini": (lambda m: SINIFGSM(m, 0.3, 0.05, 6, decay=0.9, m=3), dict(decay=0.9, nesterov=True, scales=3)),
     "vni": (lambda m: VNIFGSM(m, 0.3, 0.05, 6, decay=0.9, N=2, beta=0.0), dict(decay=0.9, nesterov=True, variance=True)),
 }
@@ -191,6 +199,10 @@ ALL_ATTACKS = [
     ("fab", lambda m: FAB(m, 0.3, steps=10), np.inf, 0.3),
     ("fab_t", lambda m: FABT(m, 0.3, steps=10, n_target_classes=2), np.inf, 0.3),
     ("fab_l2", lambda m: FAB(m, 2.0, norm="l2", steps=10), 2, 2.0),
+    ("upgd", lambda m: UPGD(m, 0.3, 0.05, 8, loss="dlr"), np.inf, 0.3),
+    ("jitter", lambda m: Jitter(m, 0.3, 0.05, 8), np.inf, 0.3),
+    ("pgdrs", lambda m: PGDRS(m, 0.3, 0.05, 8, noise_sd=0.1), np.inf, 0.3),
+    ("pgdrsl2", lambda m: PGDRSL2(m, 3.0, 0.75, 8, noise_sd=0.1), 2, 3.0),
 ]
 
 

@@ -90,6 +90,43 @@ class NIFGSM(MIFGSM):
         return super()._options() | {"nesterov": True}
 
 
+class UPGD(PGD):
+    """torchattacks' "ultimate" PGD: L∞ steps along the sign of ``decay * g + grad / mean|grad|``
+    (MI-FGSM's momentum, which ``decay=0`` turns into plain signed steps), with the ``loss``
+    ``"ce"``, ``"margin"`` or ``"dlr"``, an optional uniform ``random_start`` and EOT over
+    ``eot_iter`` passes. The margin here is Carlini and Wagner's without the clamp at 0, so a
+    sample already misclassified keeps moving away from its label rather than stopping."""
+
+    def __init__(self, model: Any, eps: float = 8 / 255, alpha: float = 2 / 255, steps: int = 10,
+                 random_start: bool = False, loss: str = "ce", decay: float = 1.0, eot_iter: int = 1,
+                 **kw: Any) -> None:
+        super().__init__(model, eps, alpha, steps, random_start=random_start, loss=loss, eot_iter=eot_iter, **kw)
+        if not decay >= 0:
+            raise ValueError(f"UPGD: argument `decay` expected a value >= 0, got {decay}")
+        self.decay = float(decay)
+
+    def _options(self) -> dict[str, Any]:
+        return super()._options() | {"momentum": self.decay}
+
+
+class Jitter(PGD):
+    """Jitter (Schwinn et al., 2021; torchattacks' Jitter): L∞ PGD ascending
+    ``mean_c (softmax(scale * z / ||z||∞) + std * N(0, I) - onehot(y))²`` (descending it toward
+    the target when targeted), the squared distance of a jittered, temperature-scaled softmax from
+    the label. Samples already misclassified have it divided by ``||x' - x||∞``, so their steps
+    shrink the perturbation too. The noise is drawn from the attack's seeded stream each step."""
+
+    def __init__(self, model: Any, eps: float = 8 / 255, alpha: float = 2 / 255, steps: int = 10, scale: float = 10,
+                 std: float = 0.1, random_start: bool = True, **kw: Any) -> None:
+        super().__init__(model, eps, alpha, steps, random_start=random_start, **kw)
+        if not scale > 0 or not std >= 0:
+            raise ValueError(f"Jitter: arguments `scale` and `std` expected a value > 0 and >= 0, got {scale} and {std}")
+        self.scale, self.std = float(scale), float(std)
+
+    def _options(self) -> dict[str, Any]:
+        return super()._options() | {"jitter": (self.scale, self.std)}
+
+
 class FFGSM(PGD):
     """Fast FGSM (Wong et al., 2020): one step of size ``alpha`` from a uniform random start in the
     ε-ball, projected back onto the ball and the bounds (the attack Fast-AT trains on)."""

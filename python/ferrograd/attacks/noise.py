@@ -1,4 +1,4 @@
-"""Random-noise baselines."""
+"""Baselines any real attack must beat: the unchanged inputs and random Gaussian noise."""
 
 from __future__ import annotations
 
@@ -30,8 +30,11 @@ class GN(Attack):
         ds = as_dataset((data, np.asarray(labels)) if isinstance(data, np.ndarray) else data, "data", "GN")
         inputs, y = ds.get_batch(list(range(len(ds))))
         x = np.asarray(inputs, dtype=np.float32)
-        noise = np.random.default_rng(self.seed).standard_normal(x.shape).astype(np.float32)
-        adversarial = np.clip(x + self.std * noise, *self.bounds).astype(np.float32)
+        if self.std == 0:
+            adversarial = x.copy()
+        else:
+            noise = np.random.default_rng(self.seed).standard_normal(x.shape).astype(np.float32)
+            adversarial = np.clip(x + self.std * noise, *self.bounds).astype(np.float32)
         model = self.attacked_model
         clean = model.predict(x, batch_size=self.batch_size).argmax(1)
         noisy = model.predict(adversarial, batch_size=self.batch_size).argmax(1)
@@ -39,3 +42,14 @@ class GN(Attack):
         raw = {"adversarial": adversarial, "labels": y, "clean_predictions": clean, "adversarial_predictions": noisy,
                "success": noisy != y}
         return AttackResult(raw, x, False)
+
+
+class VANILA(GN):
+    """torchattacks' VANILA: the inputs themselves, unchanged (clean accuracy through the attack
+    interface, for pipelines that expect an attack)."""
+
+    def __init__(self, model: Any, **kw: Any) -> None:
+        super().__init__(model, std=0.0, **kw)
+
+    def _options(self) -> dict[str, Any]:
+        return {}

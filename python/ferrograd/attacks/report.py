@@ -14,7 +14,7 @@ from .. import _core
 from ..training.inputs import as_dataset
 from .base import Attack, AttackResult
 from .auto import APGD, APGDT, AutoAttack, Square
-from .gradient import BIM, FFGSM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, TPGD
+from .gradient import BIM, FFGSM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, TPGD, Jitter
 from .gradient_free import SPSA
 from .optimization import FAB, FABT
 from .transfer import DIFGSM, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM
@@ -30,6 +30,7 @@ _NAMED: dict[str, Callable[[Any, float], Attack]] = {
     "pgd": lambda m, e: PGD(m, e, alpha=2.5 * e / 20, steps=20),
     "pgd_margin": lambda m, e: PGD(m, e, alpha=2.5 * e / 20, steps=20, loss="margin"),
     "pgdl2": lambda m, e: PGDL2(m, e, alpha=2.5 * e / 20, steps=20),
+    "jitter": lambda m, e: Jitter(m, e, alpha=e / 4, steps=10),
     "mifgsm": lambda m, e: MIFGSM(m, e, alpha=e / 8, steps=10),
     "nifgsm": lambda m, e: NIFGSM(m, e, alpha=e / 8, steps=10),
     "apgd_ce": lambda m, e: APGD(m, e, steps=50, loss="ce"),

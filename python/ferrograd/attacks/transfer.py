@@ -27,19 +27,22 @@ class DIFGSM(PGD):
 
 class TIFGSM(DIFGSM):
     """TI-FGSM (Dong et al., 2019): DI²-FGSM whose gradient is smoothed, channel by channel, by a
-    ``len_kernel`` × ``len_kernel`` Gaussian kernel spanning ``nsig`` standard deviations each way
-    (normalised to sum 1) before the signed step."""
+    ``len_kernel`` × ``len_kernel`` kernel (normalised to sum 1) before the signed step.
+    ``kernel_name`` picks its profile along each axis: ``"gaussian"`` spans ``nsig`` standard
+    deviations each way, ``"linear"`` is the tent ``1 - |2 t / (len_kernel + 1)|`` at offset ``t``
+    from the centre, ``"uniform"`` a box filter (torchattacks' three kernels)."""
 
     def __init__(self, model: Any, eps: float = 8 / 255, alpha: float = 2 / 255, steps: int = 10, decay: float = 0.0,
                  kernel_name: str = "gaussian", len_kernel: int = 15, nsig: float = 3, resize_rate: float = 0.9,
                  diversity_prob: float = 0.5, random_start: bool = False, **kw: Any) -> None:
-        if kernel_name != "gaussian":
-            raise ValueError(f"TIFGSM: argument `kernel_name` expected 'gaussian', got {kernel_name!r}")
+        if kernel_name not in ("gaussian", "linear", "uniform"):
+            raise ValueError(f"TIFGSM: argument `kernel_name` expected 'gaussian', 'linear' or 'uniform', got "
+                             f"{kernel_name!r}")
         super().__init__(model, eps, alpha, steps, decay, resize_rate, diversity_prob, random_start, **kw)
-        self.len_kernel, self.nsig = int(len_kernel), float(nsig)
+        self.kernel_name, self.len_kernel, self.nsig = kernel_name, int(len_kernel), float(nsig)
 
     def _options(self) -> dict[str, Any]:
-        return super()._options() | {"smoothing": (self.len_kernel, self.nsig)}
+        return super()._options() | {"smoothing": (self.len_kernel, self.kernel_name, self.nsig)}
 
 
 class VMIFGSM(MIFGSM):

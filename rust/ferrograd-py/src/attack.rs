@@ -3,8 +3,9 @@
 
 use ferrograd_core::attack::{
     attack_batches, ApgdConfig, Attack, AttackConfig, AttackLoss, CwConfig, DecisionRule,
-    DeepFoolConfig, EadConfig, FabConfig, InputDiversity, JsmaConfig, Norm, OnePixelConfig,
-    SpsaConfig, SquareConfig, Start, Transfer,
+    DeepFoolConfig, EadConfig, FabConfig, InputDiversity, JitterLoss, JsmaConfig, KernelProfile,
+    NoiseAverage, NoiseKind, Norm, OnePixelConfig, Smoothing, SpsaConfig, SquareConfig, Start,
+    StepGradient, Transfer,
 };
 use ferrograd_core::Error;
 use numpy::ndarray::{ArrayD, IxDyn};
@@ -89,14 +90,69 @@ pub fn config_from_options(o: &Bound<'_, PyDict>) -> PyResult<AttackConfig> {
         bounds,
         cuda_graphs: get(o, "cuda_graphs", true)?,
         transfer: transfer_from_options(o)?,
+        gradient: step_gradient_from_options(o)?,
     })
 }
 
+/// What the steps differentiate: option `smoothed` (PGDRS), `jitter` (scale, std), or neither.
+fn step_gradient_from_options(o: &Bound<'_, PyDict>) -> PyResult<StepGradient> {
+    let jitter: Option<(f32, f32)> = get(o, "jitter", None)?;
+    match (smoothed_from_options(o)?, jitter) {
+        (Some(_), Some(_)) => Err(to_py(Error::arg(
+            "attack",
+            "smoothed / jitter",
+            "at most one of them",
+            "both".to_string(),
+        ))),
+        (Some(noise), None) => Ok(StepGradient::Smoothed(noise)),
+        (None, Some((scale, std))) => {
+            if !(scale.is_finite() && scale > 0.0 && std.is_finite() && std >= 0.0) {
+                return Err(to_py(Error::arg(
+                    "attack",
+                    "scale / std",
+                    "a finite scale > 0 and a finite std >= 0",
+                    format!("{scale} / {std}"),
+                )));
+            }
+            Ok(StepGradient::Jitter(JitterLoss { scale, std }))
+        }
+        (None, None) => Ok(StepGradient::Loss),
+    }
+}
+
+/// PGDRS's option `smoothed`: (noise kind 'gaussian' or 'uniform', its scale, copies per step).
+fn smoothed_from_options(o: &Bound<'_, PyDict>) -> PyResult<Option<NoiseAverage>> {
+    let Some((kind, sd, copies)) = get::<Option<(String, f32, usize)>>(o, "smoothed", None)? else {
+        return Ok(None);
+    };
+    let bad = |name: &str, expected: &str, got: String| {
+        Err(to_py(Error::arg("attack", name, expected, got)))
+    };
+    let kind = match kind.as_str() {
+        "gaussian" => NoiseKind::Gaussian,
+        "uniform" => NoiseKind::Uniform,
+        other => {
+            return bad(
+                "noise_type",
+                "'gaussian' or 'uniform'",
+                format!("{other:?}"),
+            )
+        }
+    };
+    if !(sd >= 0.0 && sd.is_finite()) {
+        return bad("noise_sd", "a finite value >= 0", sd.to_string());
+    }
+    if copies == 0 {
+        return bad("noise_batch_size", "at least 1 noisy copy", "0".into());
+    }
+    Ok(Some(NoiseAverage { kind, sd, copies }))
+}
+
 /// The transfer attacks' options: `diversity` (resize rate, probability), `scales`, `smoothing`
-/// (kernel side, sigmas) and `variance` (neighbours, radius relative to ε).
+/// (kernel side, profile name, sigmas) and `variance` (neighbours, radius relative to ε).
 fn transfer_from_options(o: &Bound<'_, PyDict>) -> PyResult<Transfer> {
     let diversity: Option<(f32, f32)> = get(o, "diversity", None)?;
-    let smoothing: Option<(usize, f32)> = get(o, "smoothing", None)?;
+    let smoothing: Option<(usize, String, f32)> = get(o, "smoothing", None)?;
     let variance: Option<(usize, f32)> = get(o, "variance", None)?;
     let scales: usize = get(o, "scales", 1)?;
     let bad = |name: &str, expected: &str, got: String| {
@@ -111,15 +167,28 @@ fn transfer_from_options(o: &Bound<'_, PyDict>) -> PyResult<Transfer> {
             );
         }
     }
-    if let Some((side, nsig)) = smoothing {
-        if side % 2 == 0 || nsig <= 0.0 {
-            return bad(
-                "len_kernel / nsig",
-                "an odd kernel side and nsig > 0",
-                format!("{side} / {nsig}"),
-            );
+    let smoothing = match smoothing {
+        Some((side, _, _)) if side % 2 == 0 => {
+            return bad("len_kernel", "an odd kernel side", side.to_string())
         }
-    }
+        Some((side, name, nsig)) => {
+            let profile = match name.as_str() {
+                "gaussian" if nsig > 0.0 => KernelProfile::Gaussian { nsig },
+                "gaussian" => return bad("nsig", "a value > 0", nsig.to_string()),
+                "linear" => KernelProfile::Linear,
+                "uniform" => KernelProfile::Uniform,
+                other => {
+                    return bad(
+                        "kernel_name",
+                        "'gaussian', 'linear' or 'uniform'",
+                        format!("{other:?}"),
+                    )
+                }
+            };
+            Some(Smoothing { profile, side })
+        }
+        None => None,
+    };
     if let Some((n, beta)) = variance {
         if n == 0 || beta < 0.0 {
             return bad("N / beta", "N >= 1 and beta >= 0", format!("{n} / {beta}"));

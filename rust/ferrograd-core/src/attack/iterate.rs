@@ -147,6 +147,7 @@ mod tests {
             bounds: (0.0, 1.0),
             cuda_graphs: true,
             transfer: Default::default(),
+            gradient: Default::default(),
         }
     }
 

@@ -11,7 +11,9 @@ use std::cell::RefCell;
 use super::batch::{restart_stream, Best, Goal};
 use super::host_view::model_device;
 use super::iterate::{ascent_step, project_onto_ball};
+use super::jitter::{jitter_gradient, JitterLoss};
 use super::objective::{sample_objective, AttackLoss};
+use super::smoothed::{smoothed_gradient, NoiseAverage};
 use super::step_loop::repeat_steps;
 use super::transfer::{gradient_variance, transfer_gradient, GradientOf, Transfer};
 use crate::nn::{Module, TensorRole};
@@ -66,13 +68,38 @@ pub struct AttackConfig {
     pub cuda_graphs: bool,
     /// The transfer attacks' input diversity, scale copies, smoothing and variance tuning.
     pub transfer: Transfer,
+    /// What each step's gradient is taken of.
+    pub gradient: StepGradient,
+}
+
+/// What a PGD step's gradient is taken of.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub enum StepGradient {
+    /// `loss` of the model's logits, through the transfer transforms.
+    #[default]
+    Loss,
+    /// The randomized-smoothing classifier with this noise (PGDRS, `smoothed`). Its iterate is
+    /// kept unclipped, projected onto the ball only, and the model sees it clamped to the bounds;
+    /// the final point is clamped, as in the published code.
+    Smoothed(NoiseAverage),
+    /// Jitter's noisy, temperature-scaled softmax distance (`jitter`).
+    Jitter(JitterLoss),
 }
 
 impl AttackConfig {
     /// Whether a GPU replays the steps as a CUDA graph: momentum and variance carry state from
-    /// one step to the next, and input diversity draws on the host, so those steps run eagerly.
+    /// one step to the next, input diversity and the smoothed and Jitter objectives' noise draw
+    /// on the host, and Jitter reads the predictions back, so those steps run eagerly.
     pub(super) fn steps_replay_as_graph(&self) -> bool {
-        self.cuda_graphs && self.momentum.is_none() && !self.transfer.needs_eager_steps()
+        self.cuda_graphs
+            && self.momentum.is_none()
+            && !self.transfer.needs_eager_steps()
+            && self.gradient == StepGradient::Loss
+    }
+
+    /// Whether the iterate is kept unclipped to the bounds until the end.
+    fn unclipped(&self) -> bool {
+        self.start == Start::UniformUnclipped || matches!(self.gradient, StepGradient::Smoothed(_))
     }
 }
 
@@ -201,7 +228,7 @@ fn run_restart(
     let x = &clean.on_device;
     let start = start_point(clean.host, cfg, clean.goal.dim, stream);
     let start = Tensor::from_vec(start, x.shape())?.to_device(x.device())?;
-    let unclipped = cfg.start == Start::UniformUnclipped;
+    let unclipped = cfg.unclipped();
     // Unclipped iterates are projected onto the ball only, and clamped to the bounds at the end.
     let bounds = match unclipped {
         true => (f32::MIN, f32::MAX),
@@ -219,7 +246,15 @@ fn run_restart(
     let step = |adv: &Tensor| -> Result<Tensor> {
         let look_ahead = nesterov_point(adv, velocity.borrow().as_ref(), cfg)?;
         let mut rng = draws.borrow_mut();
-        let grad = transfer_gradient(model, &look_ahead, &of, &mut rng)?;
+        let grad = match cfg.gradient {
+            StepGradient::Loss => transfer_gradient(model, &look_ahead, &of, &mut rng)?,
+            StepGradient::Smoothed(noise) => {
+                smoothed_gradient(model, &look_ahead, &clean.goal, noise, cfg.bounds, &mut rng)?
+            }
+            StepGradient::Jitter(loss) => {
+                jitter_gradient(model, &look_ahead, x, &clean.goal, loss, &mut rng)?
+            }
+        };
         // Variance tuning steps along the gradient plus the last step's variance, then measures
         // the variance around this step's point.
         let grad = match cfg.transfer.variance {

@@ -5,7 +5,7 @@
 //! - scale invariance (SI-NI-FGSM, Lin et al. 2020): the gradient averaged over copies
 //!   `x / 2^i`, i < m;
 //! - translation invariance (TI-FGSM, Dong et al. 2019): the gradient smoothed per channel by a
-//!   normalised Gaussian kernel (a depthwise convolution);
+//!   normalised Gaussian, linear (tent) or uniform kernel (a depthwise convolution);
 //! - variance tuning (VMI-/VNI-FGSM, Wang and He 2021): each step's gradient plus the previous
 //!   step's variance, the mean gradient over `N` points drawn uniformly within `beta * eps` of
 //!   the iterate minus the gradient at the iterate.
@@ -28,14 +28,33 @@ pub struct InputDiversity {
     pub probability: f32,
 }
 
+/// The profile of TI's smoothing kernel along each axis (the kernel is its outer product with
+/// itself, normalised to sum 1).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum KernelProfile {
+    /// A Gaussian density spanning this many standard deviations each way.
+    Gaussian { nsig: f32 },
+    /// A tent: `1 - |2 t / (side + 1)|` at the offsets `t` from the centre.
+    Linear,
+    /// Constant: a box filter.
+    Uniform,
+}
+
+/// TI's smoothing kernel: its profile and side (odd).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Smoothing {
+    pub profile: KernelProfile,
+    pub side: usize,
+}
+
 /// What a transfer attack does to its gradients (all off by default).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Transfer {
     pub diversity: Option<InputDiversity>,
     /// Gradients averaged over `x / 2^i` for i below this (1: the input only).
     pub scales: usize,
-    /// TI's Gaussian kernel: its side (odd) and how many standard deviations it spans each way.
-    pub smoothing: Option<(usize, f32)>,
+    /// TI's kernel.
+    pub smoothing: Option<Smoothing>,
     /// Variance tuning: neighbours per step and their radius relative to ε.
     pub variance: Option<(usize, f32)>,
 }
@@ -97,22 +116,29 @@ fn diversify(x: &Tensor, di: InputDiversity, rng: &mut RngState) -> Result<Tenso
     small.pad(&[(left, room - left), (top, room - top)], 0.0)
 }
 
-/// TI's kernel `[C, 1, k, k]`: the outer product of a Gaussian density sampled at `k` points
-/// evenly spread over `[-nsig, nsig]`, normalised to sum 1, once per channel.
-fn smoothing_kernel(channels: usize, side: usize, nsig: f32) -> Result<Tensor> {
-    let density: Vec<f64> = (0..side)
-        .map(|i| {
-            let z = match side {
-                1 => 0.0,
-                _ => -(nsig as f64) + 2.0 * nsig as f64 * i as f64 / (side - 1) as f64,
-            };
-            (-0.5 * z * z).exp()
+/// TI's kernel `[C, 1, k, k]`: the outer product of the profile sampled at `k` points, normalised
+/// to sum 1, once per channel. Gaussian samples are evenly spread over `[-nsig, nsig]`; the
+/// linear profile's are at offsets `-(k-1)/2 ..= (k-1)/2` from the centre.
+fn smoothing_kernel(channels: usize, smoothing: Smoothing) -> Result<Tensor> {
+    let side = smoothing.side;
+    let centred = |i: usize| i as f64 - (side as f64 - 1.0) / 2.0;
+    let profile: Vec<f64> = (0..side)
+        .map(|i| match smoothing.profile {
+            KernelProfile::Gaussian { nsig } => {
+                let z = match side {
+                    1 => 0.0,
+                    _ => centred(i) * 2.0 * nsig as f64 / (side - 1) as f64,
+                };
+                (-0.5 * z * z).exp()
+            }
+            KernelProfile::Linear => 1.0 - (centred(i) * 2.0 / (side as f64 + 1.0)).abs(),
+            KernelProfile::Uniform => 1.0,
         })
         .collect();
-    let total: f64 = density.iter().sum::<f64>().powi(2);
-    let plane: Vec<f32> = density
+    let total: f64 = profile.iter().sum::<f64>().powi(2);
+    let plane: Vec<f32> = profile
         .iter()
-        .flat_map(|a| density.iter().map(move |b| (a * b / total) as f32))
+        .flat_map(|a| profile.iter().map(move |b| (a * b / total) as f32))
         .collect();
     Tensor::from_vec(plane.repeat(channels), &[channels, 1, side, side])
 }
@@ -160,7 +186,8 @@ pub(super) fn transfer_gradient(
     if copies > 1 {
         grad = grad.mul_scalar(1.0 / copies as f32)?;
     }
-    if let Some((side, nsig)) = transfer.smoothing {
+    if let Some(smoothing) = transfer.smoothing {
+        let side = smoothing.side;
         let channels = match grad.shape() {
             &[_, c, _, _] => c,
             other => {
@@ -170,7 +197,7 @@ pub(super) fn transfer_gradient(
                 ))
             }
         };
-        let kernel = smoothing_kernel(channels, side, nsig)?.to_device(grad.device())?;
+        let kernel = smoothing_kernel(channels, smoothing)?.to_device(grad.device())?;
         grad = grad.conv2d(
             &kernel,
             None,
@@ -212,17 +239,30 @@ pub(super) fn gradient_variance(
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_smoothing_kernel_is_a_normalised_gaussian() {
-        let k = smoothing_kernel(2, 5, 2.0)
+    fn kernel(profile: KernelProfile, side: usize) -> Vec<f32> {
+        smoothing_kernel(2, Smoothing { profile, side })
             .unwrap()
             .to_vec::<f32>()
-            .unwrap();
+            .unwrap()
+    }
+
+    #[test]
+    fn the_smoothing_kernels_are_normalised_profiles() {
+        let k = kernel(KernelProfile::Gaussian { nsig: 2.0 }, 5);
         assert_eq!(k.len(), 2 * 25);
         assert!((k[..25].iter().sum::<f32>() - 1.0).abs() < 1e-6);
         assert_eq!(k[..25], k[25..]);
         // Centre over corner: exp(0) / exp(-(2² + 2²) / 2).
         assert!((k[12] / k[0] - 4.0f32.exp()).abs() < 1e-3 * 4.0f32.exp());
+        // The tent for side 3: 1 - |t| / 2 at t = -1, 0, 1, so 0.5, 1, 0.5 (sum 2) per axis.
+        let tent = kernel(KernelProfile::Linear, 3);
+        let expected = [0.25f32, 0.5, 0.25, 0.5, 1.0, 0.5, 0.25, 0.5, 0.25].map(|v| v / 4.0);
+        assert!(tent[..9]
+            .iter()
+            .zip(expected)
+            .all(|(a, e)| (a - e).abs() < 1e-7));
+        let flat = kernel(KernelProfile::Uniform, 3);
+        assert!(flat.iter().all(|v| (v - 1.0 / 9.0).abs() < 1e-7));
     }
 
     /// Every draw is the image shrunk by nearest-neighbour resampling to a side in [7, 10) and
