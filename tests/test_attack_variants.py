@@ -1,7 +1,7 @@
 """torchattacks' remaining PGD variants against numpy references on the tanh MLP, step by step:
 UPGD, Jitter (its tie-sharing L∞ norms and the division by the perturbation's size included), PGD
-on the randomized-smoothing classifier (PGDRS, PGDRSL2) and VANILA; and PGDRSL2 against the
-smoothed classifier it targets, on MNIST."""
+on the randomized-smoothing classifier (PGDRS, PGDRSL2), SparseFool's round and VANILA; and PGDRSL2
+against the smoothed classifier it targets, on MNIST."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 import ferrograd as fg
 from ferrograd import nn, optim
-from ferrograd.attacks import PGD, PGDRS, PGDRSL2, UPGD, VANILA, Jitter
+from ferrograd.attacks import PGD, PGDRS, PGDRSL2, UPGD, VANILA, DeepFool, Jitter, SparseFool
 
 from test_attack_api import _logit_backprop, _logits, _softmax
 from test_attacks import _data, _reference_grad, _tanh_mlp
@@ -196,3 +196,42 @@ def test_every_report_name_builds_its_attack_at_the_given_eps() -> None:
     for name, make in _NAMED.items():
         attack = make(model, 0.125)
         assert attack.eps == 0.125, name
+
+
+def _linear_solve(x0: np.ndarray, normal: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """torchattacks' SparseFool linear solver on one flat sample: coordinates by decreasing
+    |normal| (the first index among ties), each moved once by max(|f + margin| / |normal_k|,
+    1e-4) along sign(normal_k) and clamped to [0, 1], until the side of the plane changes."""
+    xi = x0.astype(np.float64).copy()
+    side = float(normal @ (xi - point))
+    start = np.sign(side)
+    for k in sorted(np.flatnonzero(normal), key=lambda k: (-abs(normal[k]), k)):
+        step = max(abs(side + 0.001 * start) / abs(normal[k]), 1e-4) * np.sign(normal[k])
+        moved = min(max(xi[k] + step, 0.0), 1.0)
+        side += normal[k] * (moved - xi[k])
+        xi[k] = moved
+        if np.sign(side) != start:
+            break
+    return xi
+
+
+def test_a_sparsefool_round_equals_the_numpy_reference() -> None:
+    """One round: DeepFool's point (the DeepFool attack, 50 steps, overshoot 0.02), pushed 3 times
+    as far; the normal of z_rival - z_label there by hand; the linear solver; overshoot 0.02."""
+    model, params = _tanh_mlp()
+    x, y = _data()
+    fooled = DeepFool(model, steps=50)(x, y)
+    boundary = x + 3.0 * (fooled.adversarial - x)
+    at_boundary = _logits(params, boundary).argmax(1)
+    rival = np.where(at_boundary == y, fooled.adversarial_predictions, at_boundary)
+    normals = _logit_backprop(params, boundary, np.eye(5)[rival] - np.eye(5)[y]).reshape(len(x), -1)
+    expected = x.reshape(len(x), -1).astype(np.float64).copy()
+    for i in np.flatnonzero((_logits(params, x).argmax(1) == y) & (rival != y)):
+        normal = normals[i] / np.linalg.norm(normals[i])
+        crossed = _linear_solve(expected[i], normal, boundary[i].ravel())
+        expected[i] = np.clip(expected[i] + 1.02 * (crossed - expected[i]), 0.0, 1.0)
+    result = SparseFool(model, steps=1)(x, y)
+    np.testing.assert_allclose(result.adversarial, expected.reshape(x.shape), atol=1e-5)
+    np.testing.assert_array_equal(result.adversarial_predictions, _logits(params, result.adversarial).argmax(1))
+    with pytest.raises(NotImplementedError, match="SparseFool"):
+        SparseFool(model)(x, y, targets=y)

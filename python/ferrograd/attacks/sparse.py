@@ -48,3 +48,26 @@ class OnePixel(Attack):
     def _options(self) -> dict[str, Any]:
         return dict(kind="one_pixel", pixels=self.pixels, steps=self.steps, popsize=self.popsize,
                     inf_batch=self.inf_batch)
+
+
+class SparseFool(Attack):
+    """SparseFool (Modas et al., 2019; torchattacks' SparseFool), untargeted: each of ``steps``
+    rounds, for the samples still classified correctly, DeepFool from the current point finds a
+    boundary point, pushed ``lam`` times as far from the input; a linear solver then moves the
+    input one coordinate at a time, largest component of the boundary's normal first, until it
+    crosses the linearised boundary, and the step is scaled by ``1 + overshoot``. Few features
+    change: read ``result.norms(0)``."""
+
+    norm = "l0"
+
+    def __init__(self, model: Any, steps: int = 10, lam: float = 3, overshoot: float = 0.02,
+                 deepfool_steps: int = 50, **kw: Any) -> None:
+        super().__init__(model, math.inf, **kw)
+        if steps < 1 or deepfool_steps < 1 or not lam >= 1 or not overshoot >= 0:
+            raise ValueError(f"SparseFool: expected steps >= 1, deepfool_steps >= 1, lam >= 1 and overshoot >= 0, got "
+                             f"{steps}, {deepfool_steps}, {lam} and {overshoot}")
+        self.steps, self.lam, self.overshoot, self.deepfool_steps = int(steps), float(lam), float(overshoot), int(deepfool_steps)
+
+    def _options(self) -> dict[str, Any]:
+        return dict(kind="sparsefool", steps=self.steps, lam=self.lam, overshoot=self.overshoot,
+                    deepfool_steps=self.deepfool_steps)

@@ -4,8 +4,8 @@
 use ferrograd_core::attack::{
     attack_batches, ApgdConfig, Attack, AttackConfig, AttackLoss, CwConfig, DecisionRule,
     DeepFoolConfig, EadConfig, FabConfig, InputDiversity, JitterLoss, JsmaConfig, KernelProfile,
-    NoiseAverage, NoiseKind, Norm, OnePixelConfig, Smoothing, SpsaConfig, SquareConfig, Start,
-    StepGradient, Transfer,
+    NoiseAverage, NoiseKind, Norm, OnePixelConfig, Smoothing, SparseFoolConfig, SpsaConfig,
+    SquareConfig, Start, StepGradient, Transfer,
 };
 use ferrograd_core::Error;
 use numpy::ndarray::{ArrayD, IxDyn};
@@ -209,7 +209,7 @@ fn transfer_from_options(o: &Bound<'_, PyDict>) -> PyResult<Transfer> {
 }
 
 /// The attack an options dict names: `kind` "pgd" (the default), "apgd", "square", "cw",
-/// "ead", "jsma", "one_pixel", "spsa", "deepfool", "fab" or "tpgd".
+/// "ead", "jsma", "one_pixel", "spsa", "deepfool", "sparsefool", "fab" or "tpgd".
 pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
     let kind: String = get(o, "kind", "pgd".to_string())?;
     // FAB's budget may be infinite (a pure minimal-norm search); the shared checks read the rest.
@@ -343,6 +343,27 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
             overshoot: get(o, "overshoot", 0.02f32)?,
             bounds: pgd.bounds,
         })),
+        "sparsefool" => {
+            let (lam, overshoot): (f32, f32) = (get(o, "lam", 3.0)?, get(o, "overshoot", 0.02)?);
+            if !(lam >= 1.0 && lam.is_finite() && overshoot >= 0.0 && overshoot.is_finite()) {
+                return Err(to_py(Error::arg(
+                    "SparseFool",
+                    "lam / overshoot",
+                    "a finite lam >= 1 and a finite overshoot >= 0",
+                    format!("{lam} / {overshoot}"),
+                )));
+            }
+            Ok(Attack::SparseFool(SparseFoolConfig {
+                steps: pgd.steps,
+                lam,
+                overshoot,
+                deepfool: DeepFoolConfig {
+                    steps: get(o, "deepfool_steps", 50)?,
+                    overshoot: 0.02,
+                    bounds: pgd.bounds,
+                },
+            }))
+        }
         "fab" => {
             let eps = get(o, "eps", f32::INFINITY)?;
             let (alpha_max, eta, beta) = (
@@ -378,7 +399,7 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
         other => Err(to_py(Error::arg(
             "attack",
             "kind",
-            "'pgd', 'tpgd', 'apgd', 'square', 'spsa', 'cw', 'ead', 'jsma', 'one_pixel', 'deepfool' or 'fab'",
+            "'pgd', 'tpgd', 'apgd', 'square', 'spsa', 'cw', 'ead', 'jsma', 'one_pixel', 'deepfool', 'sparsefool' or 'fab'",
             format!("{other:?}"),
         ))),
     }

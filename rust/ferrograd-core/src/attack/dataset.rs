@@ -10,6 +10,7 @@ use super::jsma::{jsma_batch, JsmaConfig};
 use super::objective::predictions;
 use super::one_pixel::{one_pixel_batch, OnePixelConfig};
 use super::pgd::{attack_batch, AttackConfig, BatchResult};
+use super::sparsefool::{sparsefool_batch, SparseFoolConfig};
 use super::spsa::{spsa_batch, SpsaConfig};
 use super::square::{square_batch, SquareConfig};
 use super::trades::trades_batch;
@@ -28,6 +29,7 @@ pub enum Attack {
     Cw(CwConfig),
     Ead(EadConfig),
     DeepFool(DeepFoolConfig),
+    SparseFool(SparseFoolConfig),
     Fab(FabConfig),
     Jsma(JsmaConfig),
     OnePixel(OnePixelConfig),
@@ -37,7 +39,7 @@ pub enum Attack {
 
 impl Attack {
     /// Runs the attack on one batch. PGD, APGD, SPSA, CW, EAD and DeepFool keep their iterates on the
-    /// model's device; Square, FAB, JSMA and one-pixel keep theirs on the host and see the model through a
+    /// model's device; Square, FAB, JSMA, SparseFool and one-pixel keep theirs on the host and see the model through a
     /// `HostView`.
     pub fn run_batch(
         &self,
@@ -69,6 +71,10 @@ impl Attack {
                 "DeepFool is untargeted".into(),
             )),
             Attack::DeepFool(cfg) => deepfool_batch(model, x, shape, labels, cfg),
+            Attack::SparseFool(_) if targets.is_some() => Err(crate::Error::NotImplemented(
+                "SparseFool is untargeted".into(),
+            )),
+            Attack::SparseFool(cfg) => sparsefool_batch(model, x, shape, labels, cfg),
             Attack::Fab(cfg) => fab_batch(model, x, shape, labels, targets, cfg, rng),
             Attack::Jsma(cfg) => jsma_batch(model, x, shape, labels, targets, cfg),
             Attack::OnePixel(cfg) => one_pixel_batch(&view, x, shape, labels, targets, cfg, rng),

@@ -1,6 +1,6 @@
 //! Gradient attacks with the whole iteration loop in Rust: FGSM, R-FGSM, BIM, PGD (L∞ and L2,
 //! random start, restarts), MI-FGSM, APGD, Jitter and PGD against randomized-smoothing classifiers, with cross-entropy, margin (CW) or DLR objectives,
-//! targeted or not; the minimal-norm Carlini-Wagner L2, EAD (elastic net), DeepFool and FAB; the L0 attacks JSMA and one-pixel (differential evolution); and the gradient-free SPSA and score-based black-box Square attacks. Inputs live in `bounds` (by default [0, 1]); models normalise inside.
+//! targeted or not; the minimal-norm Carlini-Wagner L2, EAD (elastic net), DeepFool and FAB; the L0 attacks JSMA, SparseFool and one-pixel (differential evolution); and the gradient-free SPSA and score-based black-box Square attacks. Inputs live in `bounds` (by default [0, 1]); models normalise inside.
 
 mod apgd;
 mod batch;
@@ -20,6 +20,7 @@ mod objective;
 mod one_pixel;
 mod pgd;
 mod smoothed;
+mod sparsefool;
 mod spsa;
 mod square;
 mod step_loop;
@@ -41,6 +42,7 @@ pub use pgd::{
     adversarial_batch, attack_batch, AttackConfig, BatchResult, Norm, Start, StepGradient,
 };
 pub use smoothed::{NoiseAverage, NoiseKind};
+pub use sparsefool::{sparsefool_batch, SparseFoolConfig};
 pub use spsa::{spsa_batch, SpsaConfig};
 pub use square::{square_batch, SquareConfig};
 pub use trades::trades_batch;
