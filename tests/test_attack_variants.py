@@ -1,6 +1,7 @@
 """torchattacks' remaining PGD variants against numpy references on the tanh MLP, step by step:
 UPGD, Jitter (its tie-sharing L∞ norms and the division by the perturbation's size included), PGD
-on the randomized-smoothing classifier (PGDRS, PGDRSL2), SparseFool's round and VANILA; and PGDRSL2
+on the randomized-smoothing classifier (PGDRS, PGDRSL2), PI-FGSM and PI-FGSM++, SparseFool's round and
+VANILA; and PGDRSL2
 against the smoothed classifier it targets, on MNIST."""
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import pytest
 
 import ferrograd as fg
 from ferrograd import nn, optim
-from ferrograd.attacks import PGD, PGDRS, PGDRSL2, UPGD, VANILA, DeepFool, Jitter, SparseFool
+from ferrograd.attacks import PGD, PGDRS, PGDRSL2, UPGD, VANILA, DeepFool, Jitter, PIFGSM, PIFGSMPP, SparseFool
 
 from test_attack_api import _logit_backprop, _logits, _softmax
-from test_attacks import _data, _reference_grad, _tanh_mlp
+from test_attacks import _data, _reference_grad, _smoothed, _tanh_mlp
 
 
 def _project(adv: np.ndarray, x: np.ndarray, eps: float) -> np.ndarray:
@@ -235,3 +236,39 @@ def test_a_sparsefool_round_equals_the_numpy_reference() -> None:
     np.testing.assert_array_equal(result.adversarial_predictions, _logits(params, result.adversarial).argmax(1))
     with pytest.raises(NotImplementedError, match="SparseFool"):
         SparseFool(model)(x, y, targets=y)
+
+
+def _ring_mean(v: np.ndarray) -> np.ndarray:
+    """The mean of each pixel's eight neighbours (zero padding), per channel."""
+    padded = np.pad(v, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    h, w = v.shape[2:]
+    return sum(padded[:, :, i:i + h, j:j + w] for i in range(3) for j in range(3) if (i, j) != (1, 1)) / 8
+
+
+@pytest.mark.parametrize("plus", [False, True])
+def test_pifgsm_equals_the_numpy_reference(plus: bool) -> None:
+    """torchattacks' PI-FGSM loop (amplified signed steps; the accumulated excess over ε spread to
+    the neighbours; clipped to the ε-box) and PI-FGSM++ (gradients smoothed by the 3 × 3 Gaussian,
+    the spread step scaled by project_factor and not accumulated). The step sizes are exact in
+    binary, so the cut-off at ε is the same in float32 and float64."""
+    model, params = _tanh_mlp()
+    x, y = _data()
+    eps, steps, amplification, factor = 0.25, 4, 3.0, 0.8
+    alpha = eps / steps * amplification
+    gamma = alpha * (factor if plus else 1.0)
+    accumulated, adv = np.zeros_like(x, dtype=np.float64), x.astype(np.float64)
+    for _ in range(steps):
+        g = _reference_grad(params, adv, y)
+        if plus:
+            g = _smoothed(g, 3, "gaussian", 3.0)
+        step = alpha * np.sign(g)
+        accumulated += step
+        cut = np.clip(np.abs(accumulated) - eps, 0, 1e4) * np.sign(accumulated)
+        projection = gamma * np.sign(_ring_mean(cut))
+        if not plus:
+            accumulated += projection
+        adv = _project(adv + step + projection, x, eps)
+    attack = PIFGSMPP(model, eps, steps, amplification, project_factor=factor) if plus else PIFGSM(model, eps, steps, amplification)
+    result = attack(x, y)
+    np.testing.assert_allclose(result.adversarial, adv, atol=1e-5)
+    assert np.abs(result.adversarial - x).max() <= eps + 1e-6

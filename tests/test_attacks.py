@@ -13,7 +13,7 @@ import pytest
 import ferrograd as fg
 import ferrograd.functional as F
 from ferrograd import nn, optim
-from ferrograd.attacks import UPGD, Jitter, PGDRS, PGDRSL2, SparseFool, CW, EADL1, JSMA, SPSA, DIFGSM, EOTPGD, FFGSM, TPGD, FAB, FABT, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM, APGD, DeepFool, APGDT, BIM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, AutoAttack, RobustnessWarning, Square
+from ferrograd.attacks import UPGD, Jitter, PGDRS, PGDRSL2, PIFGSM, PIFGSMPP, SparseFool, CW, EADL1, JSMA, SPSA, DIFGSM, EOTPGD, FFGSM, TPGD, FAB, FABT, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM, APGD, DeepFool, APGDT, BIM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, AutoAttack, RobustnessWarning, Square
 from ferrograd.training import History
 
 # -- parity with a numpy reference -----------------------------------------------------------------
@@ -203,6 +203,8 @@ ALL_ATTACKS = [
     ("jitter", lambda m: Jitter(m, 0.3, 0.05, 8), np.inf, 0.3),
     ("pgdrs", lambda m: PGDRS(m, 0.3, 0.05, 8, noise_sd=0.1), np.inf, 0.3),
     ("pgdrsl2", lambda m: PGDRSL2(m, 3.0, 0.75, 8, noise_sd=0.1), 2, 3.0),
+    ("pifgsm", lambda m: PIFGSM(m, 0.3, 8), np.inf, 0.3),
+    ("pifgsmpp", lambda m: PIFGSMPP(m, 0.3, 8), np.inf, 0.3),
 ]
 
 
@@ -552,7 +554,8 @@ def test_sparsefool_changes_few_pixels(mnist_model: tuple) -> None:
 
 def test_transfer_attacks_fool_a_model_they_never_saw(mnist_model: tuple, data_dir: Path) -> None:
     """Adversarial examples computed on the CNN, evaluated on an MLP trained separately: momentum
-    with input diversity, translation invariance and variance tuning each transfer better than
+    with input diversity, translation invariance, variance tuning and patch-wise steps (PI-FGSM:
+    0.604 MLP accuracy against I-FGSM's 0.808 in a run; PI-FGSM++ 0.732) each transfer better than
     plain iterative FGSM with the same budget and steps."""
     model, test = mnist_model
     train, _ = fg.data.mnist(data_dir / "mnist")
@@ -570,7 +573,7 @@ def test_transfer_attacks_fool_a_model_they_never_saw(mnist_model: tuple, data_d
     plain = other_accuracy(BIM(model, eps, eps / 10, 10))
     assert plain < 0.95  # some transfer even without help
     for attack in (DIFGSM(model, eps, eps / 10, 10, decay=1.0), TIFGSM(model, eps, eps / 10, 10, len_kernel=5),
-                   VMIFGSM(model, eps, eps / 10, 10)):
+                   VMIFGSM(model, eps, eps / 10, 10), PIFGSM(model, eps, 10), PIFGSMPP(model, eps, 10)):
         transferred = other_accuracy(attack)
         assert transferred < plain - 0.04, (type(attack).__name__, transferred, plain)
 

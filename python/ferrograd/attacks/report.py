@@ -17,7 +17,7 @@ from .auto import APGD, APGDT, AutoAttack, Square
 from .gradient import BIM, FFGSM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, TPGD, Jitter
 from .gradient_free import SPSA
 from .optimization import FAB, FABT
-from .transfer import DIFGSM, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM
+from .transfer import DIFGSM, PIFGSM, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM
 
 AttackSpec = Union[str, Callable[[Any, float], Attack]]
 
@@ -44,6 +44,7 @@ _NAMED: dict[str, Callable[[Any, float], Attack]] = {
     "vmifgsm": lambda m, e: VMIFGSM(m, e, alpha=e / 8, steps=10),
     "vnifgsm": lambda m, e: VNIFGSM(m, e, alpha=e / 8, steps=10),
     "sinifgsm": lambda m, e: SINIFGSM(m, e, alpha=e / 8, steps=10),
+    "pifgsm": lambda m, e: PIFGSM(m, e, num_iter_set=10),
     "fab": lambda m, e: FAB(m, e, steps=20),
     "fab_t": lambda m, e: FABT(m, e, steps=20),
 }

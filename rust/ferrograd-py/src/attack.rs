@@ -4,8 +4,8 @@
 use ferrograd_core::attack::{
     attack_batches, ApgdConfig, Attack, AttackConfig, AttackLoss, CwConfig, DecisionRule,
     DeepFoolConfig, EadConfig, FabConfig, InputDiversity, JitterLoss, JsmaConfig, KernelProfile,
-    NoiseAverage, NoiseKind, Norm, OnePixelConfig, Smoothing, SparseFoolConfig, SpsaConfig,
-    SquareConfig, Start, StepGradient, Transfer,
+    NoiseAverage, NoiseKind, Norm, OnePixelConfig, Patchwise, Smoothing, SparseFoolConfig,
+    SpsaConfig, SquareConfig, Start, StepGradient, Transfer,
 };
 use ferrograd_core::Error;
 use numpy::ndarray::{ArrayD, IxDyn};
@@ -91,7 +91,29 @@ pub fn config_from_options(o: &Bound<'_, PyDict>) -> PyResult<AttackConfig> {
         cuda_graphs: get(o, "cuda_graphs", true)?,
         transfer: transfer_from_options(o)?,
         gradient: step_gradient_from_options(o)?,
+        patchwise: patchwise_from_options(o, norm)?,
     })
+}
+
+/// PI-FGSM's option `patchwise`: (project factor, whether the projection accumulates); L∞ only.
+fn patchwise_from_options(o: &Bound<'_, PyDict>, norm: Norm) -> PyResult<Option<Patchwise>> {
+    let Some((project_factor, accumulate_projection)) =
+        get::<Option<(f32, bool)>>(o, "patchwise", None)?
+    else {
+        return Ok(None);
+    };
+    if norm != Norm::Linf || !(project_factor >= 0.0 && project_factor.is_finite()) {
+        return Err(to_py(Error::arg(
+            "PI-FGSM",
+            "project_factor",
+            "a finite value >= 0, under the L-inf norm",
+            format!("{project_factor} ({norm:?})"),
+        )));
+    }
+    Ok(Some(Patchwise {
+        project_factor,
+        accumulate_projection,
+    }))
 }
 
 /// What the steps differentiate: option `smoothed` (PGDRS), `jitter` (scale, std), or neither.

@@ -148,6 +148,7 @@ mod tests {
             cuda_graphs: true,
             transfer: Default::default(),
             gradient: Default::default(),
+            patchwise: None,
         }
     }
 

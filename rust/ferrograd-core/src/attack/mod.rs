@@ -18,6 +18,7 @@ mod jsma;
 mod minimal;
 mod objective;
 mod one_pixel;
+mod patchwise;
 mod pgd;
 mod smoothed;
 mod sparsefool;
@@ -38,6 +39,7 @@ pub use jitter::JitterLoss;
 pub use jsma::{jsma_batch, JsmaConfig};
 pub use objective::{predictions, sample_objective, AttackLoss};
 pub use one_pixel::{one_pixel_batch, OnePixelConfig};
+pub use patchwise::Patchwise;
 pub use pgd::{
     adversarial_batch, attack_batch, AttackConfig, BatchResult, Norm, Start, StepGradient,
 };

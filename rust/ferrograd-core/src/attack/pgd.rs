@@ -13,6 +13,7 @@ use super::host_view::model_device;
 use super::iterate::{ascent_step, project_onto_ball};
 use super::jitter::{jitter_gradient, JitterLoss};
 use super::objective::{sample_objective, AttackLoss};
+use super::patchwise::{patchwise_step, Patchwise};
 use super::smoothed::{smoothed_gradient, NoiseAverage};
 use super::step_loop::repeat_steps;
 use super::transfer::{gradient_variance, transfer_gradient, GradientOf, Transfer};
@@ -70,6 +71,8 @@ pub struct AttackConfig {
     pub transfer: Transfer,
     /// What each step's gradient is taken of.
     pub gradient: StepGradient,
+    /// PI-FGSM's patch-wise steps in place of plain (or momentum) signed steps (L∞ only).
+    pub patchwise: Option<Patchwise>,
 }
 
 /// What a PGD step's gradient is taken of.
@@ -87,12 +90,13 @@ pub enum StepGradient {
 }
 
 impl AttackConfig {
-    /// Whether a GPU replays the steps as a CUDA graph: momentum and variance carry state from
-    /// one step to the next, input diversity and the smoothed and Jitter objectives' noise draw
+    /// Whether a GPU replays the steps as a CUDA graph: momentum, variance and patch-wise
+    /// accumulation carry state from one step to the next, input diversity and the smoothed and Jitter objectives' noise draw
     /// on the host, and Jitter reads the predictions back, so those steps run eagerly.
     pub(super) fn steps_replay_as_graph(&self) -> bool {
         self.cuda_graphs
             && self.momentum.is_none()
+            && self.patchwise.is_none()
             && !self.transfer.needs_eager_steps()
             && self.gradient == StepGradient::Loss
     }
@@ -235,6 +239,7 @@ fn run_restart(
         false => cfg.bounds,
     };
     let velocity = RefCell::new(None);
+    let accumulated = RefCell::new(None);
     let variance: RefCell<Option<Tensor>> = RefCell::new(None);
     let draws = RefCell::new(&mut *stream);
     let of = GradientOf {
@@ -271,7 +276,14 @@ fn run_restart(
             None => grad,
         };
         let _guard = NoGradGuard::new();
-        let moved = ascent_step(adv, &grad, &mut velocity.borrow_mut(), cfg)?;
+        let moved = match cfg.patchwise {
+            Some(options) => {
+                let spans = (cfg.alpha, cfg.eps);
+                let step = patchwise_step(&grad, &mut accumulated.borrow_mut(), spans, options)?;
+                adv.add(&step)?
+            }
+            None => ascent_step(adv, &grad, &mut velocity.borrow_mut(), cfg)?,
+        };
         project_onto_ball(&moved, x, cfg.eps, cfg.norm, bounds)
     };
     let adv = repeat_steps(start, cfg.steps, cfg.steps_replay_as_graph(), step)?;

@@ -89,12 +89,8 @@ fn nearest_sources(n_in: usize, n_out: usize) -> Vec<i64> {
 
 /// DI's transform of a batch of images `[B, C, H, W]` (one draw for the whole batch).
 fn diversify(x: &Tensor, di: InputDiversity, rng: &mut RngState) -> Result<Tensor> {
-    let &[_, _, h, w] = x.shape() else {
-        return Err(Error::shape(
-            "DI-FGSM",
-            format!("expected images [N, C, H, W], got {:?}", x.shape()),
-        ));
-    };
+    image_channels("DI-FGSM", x)?;
+    let (h, w) = (x.shape()[2], x.shape()[3]);
     let draws = rng.uniform(4);
     if draws[0] >= di.probability {
         return Ok(x.clone());
@@ -143,6 +139,17 @@ fn smoothing_kernel(channels: usize, smoothing: Smoothing) -> Result<Tensor> {
     Tensor::from_vec(plane.repeat(channels), &[channels, 1, side, side])
 }
 
+/// The channels of a batch of images `[N, C, H, W]`, or an error naming `attack`.
+pub(super) fn image_channels(attack: &'static str, t: &Tensor) -> Result<usize> {
+    match t.shape() {
+        &[_, c, _, _] => Ok(c),
+        other => Err(Error::shape(
+            attack,
+            format!("expected images [N, C, H, W], got {other:?}"),
+        )),
+    }
+}
+
 /// What an attack's gradient is taken of: the objective toward the goal, averaged over `eot`
 /// passes, with the transfer transforms.
 pub(super) struct GradientOf<'a> {
@@ -188,15 +195,7 @@ pub(super) fn transfer_gradient(
     }
     if let Some(smoothing) = transfer.smoothing {
         let side = smoothing.side;
-        let channels = match grad.shape() {
-            &[_, c, _, _] => c,
-            other => {
-                return Err(Error::shape(
-                    "TI-FGSM",
-                    format!("expected images [N, C, H, W], got {other:?}"),
-                ))
-            }
-        };
+        let channels = image_channels("TI-FGSM", &grad)?;
         let kernel = smoothing_kernel(channels, smoothing)?.to_device(grad.device())?;
         grad = grad.conv2d(
             &kernel,
