@@ -13,7 +13,7 @@ import pytest
 import ferrograd as fg
 import ferrograd.functional as F
 from ferrograd import nn, optim
-from ferrograd.attacks import UPGD, Jitter, PGDRS, PGDRSL2, PIFGSM, PIFGSMPP, SparseFool, CW, EADL1, JSMA, SPSA, DIFGSM, EOTPGD, FFGSM, TPGD, FAB, FABT, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM, APGD, DeepFool, APGDT, BIM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, AutoAttack, RobustnessWarning, Square
+from ferrograd.attacks import UPGD, Jitter, PGDRS, PGDRSL2, PIFGSM, PIFGSMPP, Pixle, SparseFool, CW, EADL1, JSMA, SPSA, DIFGSM, EOTPGD, FFGSM, TPGD, FAB, FABT, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM, APGD, DeepFool, APGDT, BIM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, AutoAttack, RobustnessWarning, Square
 from ferrograd.training import History
 
 # -- parity with a numpy reference -----------------------------------------------------------------
@@ -537,6 +537,28 @@ def test_deepfool_finds_near_minimal_perturbations(mnist_model: tuple) -> None:
     half = np.clip(r.inputs + 0.5 * r.perturbation, 0.0, 1.0)
     still_right = model.predict(half[ok]).argmax(1) == r.labels[ok]
     assert still_right.mean() >= 0.5
+
+
+def test_pixle_rearranges_pixels_and_breaks_the_model(mnist_model: tuple) -> None:
+    """Pixle only moves clean pixels: every value of an adversarial image is a value of its clean
+    image. With the defaults it breaks ≥ 90% of 100 digits (100% in a run, a median of 74.5
+    pixels changed); targeted toward label + 1 with 40 restarts it reaches the target on ≥ 70%
+    (91% in a run)."""
+    model, test = mnist_model
+    subset = test.subset(list(range(100)))
+    r = Pixle(model, seed=3)(subset)
+    assert r.success_rate >= 0.9
+    for adv, clean in zip(r.adversarial, r.inputs):
+        assert np.isin(adv, clean).all()
+    np.testing.assert_array_equal(model.predict(r.adversarial).argmax(1), r.adversarial_predictions)
+    targets = (r.labels + 1) % 10
+    t = Pixle(model, restarts=40, seed=3)(subset, targets=targets)
+    np.testing.assert_array_equal(t.success, t.adversarial_predictions == targets)
+    assert t.success_rate >= 0.7, t
+    # Seeded: the same seed gives the same images.
+    np.testing.assert_array_equal(Pixle(model, seed=3)(subset).adversarial, r.adversarial)
+    with pytest.raises(ValueError, match="pixel_mapping"):
+        Pixle(model, pixel_mapping="nearest")
 
 
 def test_sparsefool_changes_few_pixels(mnist_model: tuple) -> None:

@@ -12,7 +12,7 @@ from .ensemble import MultiAttack
 from .gradient_free import SPSA
 from .gradient import BIM, EOTPGD, FFGSM, FGSM, MIFGSM, NIFGSM, PGD, PGDL2, RFGSM, TPGD, UPGD, Jitter
 from .noise import GN, VANILA
-from .sparse import JSMA, OnePixel, SparseFool
+from .sparse import JSMA, OnePixel, Pixle, SparseFool
 from .optimization import CW, EADEN, EADL1, FAB, FABT, DeepFool
 from .transfer import DIFGSM, PIFGSM, PIFGSMPP, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM
 from .smooth_adv import PGDRS, PGDRSL2
@@ -21,4 +21,4 @@ from .report import RobustnessReport, RobustnessWarning, robustness
 
 __all__ = ["Attack", "AttackResult", "FGSM", "FFGSM", "RFGSM", "BIM", "PGD", "PGDL2", "EOTPGD", "TPGD", "UPGD", "Jitter", "MIFGSM", "NIFGSM",
            "DIFGSM", "TIFGSM", "VMIFGSM", "VNIFGSM", "SINIFGSM", "PIFGSM", "PIFGSMPP", "APGD", "APGDT", "AutoAttack", "MultiAttack", "Square", "SPSA", "CW",
-           "DeepFool", "EADEN", "EADL1", "FAB", "FABT", "JSMA", "SparseFool", "OnePixel", "GN", "VANILA", "PGDRS", "PGDRSL2", "Smooth", "ABSTAIN", "certified_accuracy", "robustness", "RobustnessReport", "RobustnessWarning"]
+           "DeepFool", "EADEN", "EADL1", "FAB", "FABT", "JSMA", "SparseFool", "OnePixel", "Pixle", "GN", "VANILA", "PGDRS", "PGDRSL2", "Smooth", "ABSTAIN", "certified_accuracy", "robustness", "RobustnessReport", "RobustnessWarning"]

@@ -3,9 +3,10 @@
 
 use ferrograd_core::attack::{
     attack_batches, ApgdConfig, Attack, AttackConfig, AttackLoss, CwConfig, DecisionRule,
-    DeepFoolConfig, EadConfig, FabConfig, InputDiversity, JitterLoss, JsmaConfig, KernelProfile,
-    NoiseAverage, NoiseKind, Norm, OnePixelConfig, Patchwise, Smoothing, SparseFoolConfig,
-    SpsaConfig, SquareConfig, Start, StepGradient, Transfer,
+    DeepFoolConfig, EadConfig, Extent, FabConfig, InputDiversity, JitterLoss, JsmaConfig,
+    KernelProfile, NoiseAverage, NoiseKind, Norm, OnePixelConfig, Patchwise, PixelMapping,
+    PixleConfig, Smoothing, SparseFoolConfig, SpsaConfig, SquareConfig, Start, StepGradient,
+    Transfer,
 };
 use ferrograd_core::Error;
 use numpy::ndarray::{ArrayD, IxDyn};
@@ -93,6 +94,50 @@ pub fn config_from_options(o: &Bound<'_, PyDict>) -> PyResult<AttackConfig> {
         gradient: step_gradient_from_options(o)?,
         patchwise: patchwise_from_options(o, norm)?,
     })
+}
+
+/// Pixle's options: `x_dimensions` / `y_dimensions` (two (value, is_fraction) pairs each),
+/// `pixel_mapping`, `restarts`, `iterations`, `update_each_iteration` and `inf_batch`.
+fn pixle_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
+    let bad =
+        |name: &str, expected: &str, got: String| to_py(Error::arg("Pixle", name, expected, got));
+    type Side = ((f32, bool), (f32, bool));
+    let extents = |name: &str| -> PyResult<(Extent, Extent)> {
+        let (lo, hi): Side = get(o, name, ((2.0, false), (10.0, false)))?;
+        let extent = |(v, fraction): (f32, bool)| match fraction {
+            true if (0.0..=1.0).contains(&v) => Ok(Extent::Fraction(v)),
+            false if v >= 1.0 && v.fract() == 0.0 => Ok(Extent::Pixels(v as usize)),
+            _ => Err(bad(
+                name,
+                "integers >= 1 or fractions in [0, 1]",
+                v.to_string(),
+            )),
+        };
+        Ok((extent(lo)?, extent(hi)?))
+    };
+    let mapping = match get(o, "pixel_mapping", "random".to_string())?.as_str() {
+        "random" => PixelMapping::Random,
+        "similarity" => PixelMapping::Similarity { sampled: false },
+        "similarity_random" => PixelMapping::Similarity { sampled: true },
+        "distance" => PixelMapping::Distance { sampled: false },
+        "distance_random" => PixelMapping::Distance { sampled: true },
+        other => {
+            return Err(bad(
+                "pixel_mapping",
+                "'random', 'similarity', 'similarity_random', 'distance' or 'distance_random'",
+                format!("{other:?}"),
+            ))
+        }
+    };
+    Ok(Attack::Pixle(PixleConfig {
+        x_dimensions: extents("x_dimensions")?,
+        y_dimensions: extents("y_dimensions")?,
+        mapping,
+        restarts: get(o, "restarts", 20)?,
+        iterations: get(o, "iterations", 10)?,
+        update_each_iteration: get(o, "update_each_iteration", false)?,
+        batch_limit: get::<usize>(o, "inf_batch", 256)?.max(1),
+    }))
 }
 
 /// PI-FGSM's option `patchwise`: (project factor, whether the projection accumulates); L∞ only.
@@ -231,7 +276,7 @@ fn transfer_from_options(o: &Bound<'_, PyDict>) -> PyResult<Transfer> {
 }
 
 /// The attack an options dict names: `kind` "pgd" (the default), "apgd", "square", "cw",
-/// "ead", "jsma", "one_pixel", "spsa", "deepfool", "sparsefool", "fab" or "tpgd".
+/// "ead", "jsma", "one_pixel", "pixle", "spsa", "deepfool", "sparsefool", "fab" or "tpgd".
 pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
     let kind: String = get(o, "kind", "pgd".to_string())?;
     // FAB's budget may be infinite (a pure minimal-norm search); the shared checks read the rest.
@@ -365,6 +410,7 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
             overshoot: get(o, "overshoot", 0.02f32)?,
             bounds: pgd.bounds,
         })),
+        "pixle" => pixle_from_options(o),
         "sparsefool" => {
             let (lam, overshoot): (f32, f32) = (get(o, "lam", 3.0)?, get(o, "overshoot", 0.02)?);
             if !(lam >= 1.0 && lam.is_finite() && overshoot >= 0.0 && overshoot.is_finite()) {
@@ -421,7 +467,7 @@ pub fn attack_from_options(o: &Bound<'_, PyDict>) -> PyResult<Attack> {
         other => Err(to_py(Error::arg(
             "attack",
             "kind",
-            "'pgd', 'tpgd', 'apgd', 'square', 'spsa', 'cw', 'ead', 'jsma', 'one_pixel', 'deepfool', 'sparsefool' or 'fab'",
+            "'pgd', 'tpgd', 'apgd', 'square', 'spsa', 'cw', 'ead', 'jsma', 'one_pixel', 'pixle', 'deepfool', 'sparsefool' or 'fab'",
             format!("{other:?}"),
         ))),
     }

@@ -10,6 +10,7 @@ use super::jsma::{jsma_batch, JsmaConfig};
 use super::objective::predictions;
 use super::one_pixel::{one_pixel_batch, OnePixelConfig};
 use super::pgd::{attack_batch, AttackConfig, BatchResult};
+use super::pixle::{pixle_batch, PixleConfig};
 use super::sparsefool::{sparsefool_batch, SparseFoolConfig};
 use super::spsa::{spsa_batch, SpsaConfig};
 use super::square::{square_batch, SquareConfig};
@@ -33,13 +34,14 @@ pub enum Attack {
     Fab(FabConfig),
     Jsma(JsmaConfig),
     OnePixel(OnePixelConfig),
+    Pixle(PixleConfig),
     /// TRADES' inner maximisation as an evaluation attack (TPGD).
     Tpgd(AttackConfig),
 }
 
 impl Attack {
     /// Runs the attack on one batch. PGD, APGD, SPSA, CW, EAD and DeepFool keep their iterates on the
-    /// model's device; Square, FAB, JSMA, SparseFool and one-pixel keep theirs on the host and see the model through a
+    /// model's device; Square, FAB, JSMA, SparseFool, one-pixel and Pixle keep theirs on the host and see the model through a
     /// `HostView`.
     pub fn run_batch(
         &self,
@@ -78,6 +80,7 @@ impl Attack {
             Attack::Fab(cfg) => fab_batch(model, x, shape, labels, targets, cfg, rng),
             Attack::Jsma(cfg) => jsma_batch(model, x, shape, labels, targets, cfg),
             Attack::OnePixel(cfg) => one_pixel_batch(&view, x, shape, labels, targets, cfg, rng),
+            Attack::Pixle(cfg) => pixle_batch(&view, x, shape, labels, targets, cfg, rng),
             Attack::Tpgd(_) if targets.is_some() => Err(crate::Error::NotImplemented(
                 "TPGD is untargeted (it moves away from the model's own clean prediction)".into(),
             )),

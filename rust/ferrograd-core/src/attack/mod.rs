@@ -1,9 +1,10 @@
 //! Gradient attacks with the whole iteration loop in Rust: FGSM, R-FGSM, BIM, PGD (L∞ and L2,
 //! random start, restarts), MI-FGSM, APGD, Jitter and PGD against randomized-smoothing classifiers, with cross-entropy, margin (CW) or DLR objectives,
-//! targeted or not; the minimal-norm Carlini-Wagner L2, EAD (elastic net), DeepFool and FAB; the L0 attacks JSMA, SparseFool and one-pixel (differential evolution); and the gradient-free SPSA and score-based black-box Square attacks. Inputs live in `bounds` (by default [0, 1]); models normalise inside.
+//! targeted or not; the minimal-norm Carlini-Wagner L2, EAD (elastic net), DeepFool and FAB; the L0 attacks JSMA, SparseFool, one-pixel and Pixle (differential evolution); and the gradient-free SPSA and score-based black-box Square attacks. Inputs live in `bounds` (by default [0, 1]); models normalise inside.
 
 mod apgd;
 mod batch;
+mod black_box;
 mod cw;
 mod dataset;
 mod deepfool;
@@ -20,6 +21,7 @@ mod objective;
 mod one_pixel;
 mod patchwise;
 mod pgd;
+mod pixle;
 mod smoothed;
 mod sparsefool;
 mod spsa;
@@ -43,6 +45,7 @@ pub use patchwise::Patchwise;
 pub use pgd::{
     adversarial_batch, attack_batch, AttackConfig, BatchResult, Norm, Start, StepGradient,
 };
+pub use pixle::{pixle_batch, Extent, PixelMapping, PixleConfig};
 pub use smoothed::{NoiseAverage, NoiseKind};
 pub use sparsefool::{sparsefool_batch, SparseFoolConfig};
 pub use spsa::{spsa_batch, SpsaConfig};

@@ -8,10 +8,11 @@
 //! candidate, which it returns. All samples' trials go through the model together,
 //! `batch_limit` images per forward pass.
 
+use super::black_box::{probabilities, top_class, ProbabilityGoal};
 use super::pgd::BatchResult;
 use crate::nn::Module;
 use crate::rng::RngState;
-use crate::{Error, NoGradGuard, Result, Tensor};
+use crate::{Error, NoGradGuard, Result};
 
 /// A one-pixel run.
 #[derive(Clone, Debug)]
@@ -73,26 +74,6 @@ impl Layout {
     }
 }
 
-/// Softmax probabilities `[N, C]` of `images` (each `dim` values), `limit` images per pass.
-fn probabilities(
-    model: &dyn Module,
-    images: &[f32],
-    shape: &[usize],
-    limit: usize,
-) -> Result<Vec<Vec<f32>>> {
-    let dim: usize = shape[1..].iter().product();
-    let mut out = Vec::new();
-    for chunk in images.chunks(limit.max(1) * dim) {
-        let mut chunk_shape = shape.to_vec();
-        chunk_shape[0] = chunk.len() / dim;
-        let logits = model.forward(&Tensor::from_vec(chunk.to_vec(), &chunk_shape)?)?;
-        let p = logits.softmax(1)?.contiguous()?;
-        let classes = p.shape()[1];
-        out.extend(p.to_vec::<f32>()?.chunks(classes).map(<[f32]>::to_vec));
-    }
-    Ok(out)
-}
-
 /// The one-pixel attack on one batch of images `[B, C, H, W]` (`model` sees host tensors).
 pub fn one_pixel_batch(
     model: &dyn Module,
@@ -119,20 +100,10 @@ pub fn one_pixel_batch(
     let dim = channels * height * width;
     let coords = cfg.pixels * layout.per_pixel();
     let members = (cfg.popsize * coords).max(4);
-    // Lower is better; a member succeeds once the goal class wins.
-    let fitness = |n: usize, p: &[f32]| match targets {
-        Some(t) => 1.0 - p[t[n] as usize],
-        None => p[labels[n] as usize],
-    };
-    let succeeded = |n: usize, p: &[f32]| {
-        let top = (0..p.len())
-            .max_by(|&a, &b| p[a].total_cmp(&p[b]))
-            .unwrap_or(0) as i64;
-        match targets {
-            Some(t) => top == t[n],
-            None => top != labels[n],
-        }
-    };
+    // Lower fitness is better; a member succeeds once the goal class wins.
+    let goal = ProbabilityGoal { labels, targets };
+    let fitness = |n: usize, p: &[f32]| goal.fitness(n, p);
+    let succeeded = |n: usize, p: &[f32]| goal.succeeded(n, p);
     let image = |n: usize| &x[n * dim..(n + 1) * dim];
     let mut population: Vec<Vec<f32>> = (0..batch * members)
         .map(|_| {
@@ -237,14 +208,7 @@ pub fn one_pixel_batch(
         adversarial.extend(layout.apply(image(n), chosen));
     }
     let probs = probabilities(model, &adversarial, shape, cfg.batch_limit)?;
-    let predictions: Vec<i64> = probs
-        .iter()
-        .map(|p| {
-            (0..p.len())
-                .max_by(|&a, &b| p[a].total_cmp(&p[b]))
-                .unwrap_or(0) as i64
-        })
-        .collect();
+    let predictions: Vec<i64> = probs.iter().map(|p| top_class(p)).collect();
     Ok(BatchResult {
         success: (0..batch).map(|n| succeeded(n, &probs[n])).collect(),
         adversarial,
