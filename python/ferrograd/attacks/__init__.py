@@ -16,9 +16,10 @@ from .sparse import JSMA, OnePixel, Pixle, SparseFool
 from .optimization import CW, EADEN, EADL1, FAB, FABT, DeepFool
 from .transfer import DIFGSM, PIFGSM, PIFGSMPP, SINIFGSM, TIFGSM, VMIFGSM, VNIFGSM
 from .smooth_adv import PGDRS, PGDRSL2
+from .lgv import LGV
 from .smoothing import ABSTAIN, Smooth, certified_accuracy
 from .report import RobustnessReport, RobustnessWarning, robustness
 
 __all__ = ["Attack", "AttackResult", "FGSM", "FFGSM", "RFGSM", "BIM", "PGD", "PGDL2", "EOTPGD", "TPGD", "UPGD", "Jitter", "MIFGSM", "NIFGSM",
-           "DIFGSM", "TIFGSM", "VMIFGSM", "VNIFGSM", "SINIFGSM", "PIFGSM", "PIFGSMPP", "APGD", "APGDT", "AutoAttack", "MultiAttack", "Square", "SPSA", "CW",
+           "DIFGSM", "TIFGSM", "VMIFGSM", "VNIFGSM", "SINIFGSM", "PIFGSM", "PIFGSMPP", "LGV", "APGD", "APGDT", "AutoAttack", "MultiAttack", "Square", "SPSA", "CW",
            "DeepFool", "EADEN", "EADL1", "FAB", "FABT", "JSMA", "SparseFool", "OnePixel", "Pixle", "GN", "VANILA", "PGDRS", "PGDRSL2", "Smooth", "ABSTAIN", "certified_accuracy", "robustness", "RobustnessReport", "RobustnessWarning"]
