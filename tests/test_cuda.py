@@ -650,6 +650,17 @@ def test_optimizer_steps_match_the_cpu(make: Callable, rng: np.random.Generator)
 
 
 @gpu
+def test_adafactor_steps_match_the_cpu(rng: np.random.Generator) -> None:
+    """Adafactor runs as tensor ops on the parameter's device; its reductions sum in the device's
+    order, so it is held to float32 rounding rather than bits."""
+    p0 = rng.standard_normal((3, 50)).astype(np.float32)
+    grads = [rng.standard_normal((3, 50)).astype(np.float32) for _ in range(4)]
+    final = _steps_on_each_device(lambda ps: fg.optim.Adafactor(ps, lr=0.05, weight_decay=1e-2), p0, grads)
+    np.testing.assert_allclose(final["cuda"][0], final["cpu"][0], rtol=1e-5, atol=1e-6)
+    assert final["cuda"][1]["row_var"].shape == (3, 1)
+
+
+@gpu
 @pytest.mark.parametrize("decoupled", [False, True])
 def test_radam_steps_match_the_cpu_before_and_after_rectification(decoupled: bool, rng: np.random.Generator) -> None:
     """Eight steps with b2 = 0.9: five of plain bias-corrected momentum, three rectified."""

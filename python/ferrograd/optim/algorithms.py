@@ -192,6 +192,33 @@ class Rprop(Optimizer):
         super().__init__(params, dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes), maximize=maximize))
 
 
+class Adafactor(Optimizer):
+    """Adafactor (Shazeer and Stern, 2018; torch.optim.Adafactor): Adam-like steps from a second
+    moment that, for parameters of rank ≥ 2, is kept factored as running row and column means of
+    the squared gradient (state ``row_var`` / ``col_var``: memory per matrix ``R + C`` instead of
+    ``R C``; vectors keep ``variance``). The running means weigh each new value by
+    ``t ** beta2_decay``; the step is relative, ``max(eps[1], RMS(p)) * min(lr, 1 / sqrt(t))``;
+    an update whose RMS exceeds ``d`` is scaled down to it; ``eps[0]`` (float32's machine epsilon
+    when None) floors the variance estimate's root. Weight decay is decoupled
+    (``p *= 1 - lr * weight_decay``)."""
+
+    _algorithm = "adafactor"
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, beta2_decay: float = -0.8,
+                 eps: tuple[float | None, float] = (None, 1e-3), d: float = 1.0, weight_decay: float = 0.0,
+                 maximize: bool = False) -> None:
+        _check("lr", lr)
+        if not beta2_decay <= 0:
+            raise ValueError(f"Adafactor: argument `beta2_decay` expected a value <= 0, got {beta2_decay}")
+        if (eps[0] is not None and not eps[0] >= 0) or not eps[1] >= 0:
+            raise ValueError(f"Adafactor: argument `eps` expected (None or a value >= 0, a value >= 0), got {tuple(eps)}")
+        if not d >= 1:
+            raise ValueError(f"Adafactor: argument `d` expected a value >= 1, got {d}")
+        _check("weight_decay", weight_decay)
+        super().__init__(params, dict(lr=lr, beta2_decay=beta2_decay, eps=tuple(eps), d=d, weight_decay=weight_decay,
+                                      maximize=maximize))
+
+
 def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0) -> Tensor:
     """Scales gradients in place so their global norm is at most ``max_norm``; returns the norm
     before clipping as a 0-d float32 tensor on the gradients' device, as PyTorch does (use

@@ -1,8 +1,9 @@
 //! The stateful optimizer that `ferrograd.optim` classes wrap, and gradient clipping.
 
 use ferrograd_core::optim::{
-    self, AdadeltaConfig, AdagradConfig, AdamConfig, AdamaxConfig, Algorithm, AsgdConfig,
-    NadamConfig, Optimizer, ParamGroup, ParamState, RmspropConfig, RpropConfig, SgdConfig,
+    self, AdadeltaConfig, AdafactorConfig, AdagradConfig, AdamConfig, AdamaxConfig, Algorithm,
+    AsgdConfig, NadamConfig, Optimizer, ParamGroup, ParamState, RmspropConfig, RpropConfig,
+    SgdConfig,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -25,9 +26,19 @@ fn opt<'py, V: FromPyObjectOwned<'py>>(options: &Bound<'py, PyDict>, key: &str) 
 }
 
 /// The update rules `parse_algorithm` knows.
-const ALGORITHMS: [&str; 11] = [
-    "sgd", "adam", "adamw", "rmsprop", "adagrad", "adamax", "radam", "nadam", "adadelta", "rprop",
+const ALGORITHMS: [&str; 12] = [
+    "sgd",
+    "adam",
+    "adamw",
+    "rmsprop",
+    "adagrad",
+    "adamax",
+    "radam",
+    "nadam",
+    "adadelta",
+    "rprop",
     "asgd",
+    "adafactor",
 ];
 
 fn unknown_algorithm(given: &str) -> PyErr {
@@ -131,6 +142,18 @@ fn parse_algorithm(algorithm: &str, o: &Bound<'_, PyDict>) -> PyResult<Algorithm
             weight_decay: opt(o, "weight_decay")?,
             maximize: opt(o, "maximize")?,
         }),
+        "adafactor" => {
+            let (eps1, eps2): (Option<f64>, f64) = opt(o, "eps")?;
+            Algorithm::Adafactor(AdafactorConfig {
+                lr: opt(o, "lr")?,
+                beta2_decay: opt(o, "beta2_decay")?,
+                eps1,
+                eps2,
+                d: opt(o, "d")?,
+                weight_decay: opt(o, "weight_decay")?,
+                maximize: opt(o, "maximize")?,
+            })
+        }
         other => return Err(unknown_algorithm(other)),
     })
 }
@@ -226,13 +249,12 @@ impl PyOptimizer {
                 PyValueError::new_err(format!("optimizer state `{key}`: expected a Tensor"))
             })?;
             let t = t.inner.contiguous().py()?;
-            let scalar = ParamState::SCALAR_STATE.contains(&key.as_str());
-            let expected = if scalar { &[][..] } else { param.inner.shape() };
+            let expected = ParamState::expected_shape(&key, param.inner.shape());
             if t.shape() != expected {
-                let whose = if scalar {
+                let whose = if expected.is_empty() {
                     "one value"
                 } else {
-                    "the parameter's"
+                    "for the parameter's shape"
                 };
                 return Err(PyValueError::new_err(format!(
                     "optimizer state `{key}`: expected shape {expected:?} ({whose}), got {:?}",

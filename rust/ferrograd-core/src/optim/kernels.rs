@@ -184,6 +184,7 @@ pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()
             Algorithm::Adadelta(cfg) => update_list("adadelta_list_f32", items, &cfg.shared()),
             Algorithm::Rprop(cfg) => update_list("rprop_list_f32", items, &cfg.shared()),
             Algorithm::Asgd(cfg) => update_list("asgd_list_f32", items, &cfg.shared()),
+            Algorithm::Adafactor(_) => Err(not_fused()),
         };
     }
     match *algorithm {
@@ -291,7 +292,13 @@ pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()
                 }
             })
         }
+        Algorithm::Adafactor(_) => Err(not_fused()),
     }
+}
+
+/// Adafactor updates through tensor ops (`Optimizer::step` applies it), never as a fused list.
+pub(super) fn not_fused() -> crate::Error {
+    crate::Error::NotImplemented("Adafactor has no fused list update".into())
 }
 
 fn on_cuda(param: &Tensor) -> bool {

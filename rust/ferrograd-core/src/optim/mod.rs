@@ -3,6 +3,7 @@
 //! stateful [`Optimizer`] that applies them to parameter groups.
 
 mod adadelta_rprop;
+mod adafactor;
 mod adagrad;
 mod adam_variants;
 mod arith;
@@ -14,6 +15,7 @@ mod nadam;
 mod optimizer;
 
 pub use adadelta_rprop::{AdadeltaConfig, RpropConfig};
+pub use adafactor::AdafactorConfig;
 pub use adagrad::{adagrad_step, AdagradConfig};
 pub use adam_variants::AdamaxConfig;
 pub use asgd::AsgdConfig;

@@ -5,12 +5,13 @@
 use std::collections::HashMap;
 
 use super::adadelta_rprop::{two_buffer_item, AdadeltaConfig, RpropConfig};
+use super::adafactor::{adafactor_update, factor_shape, AdafactorConfig};
 use super::adagrad::{adagrad_item, AdagradConfig};
 use super::adam_variants::{adamax_item, radam_item, AdamaxConfig};
 use super::arith::single;
 use super::asgd::{asgd_item, asgd_next, AsgdConfig};
 use super::kernels::{
-    adam_item, rmsprop_item, sgd_item, step_items, AdamConfig, RmspropConfig, SgdConfig,
+    adam_item, not_fused, rmsprop_item, sgd_item, step_items, AdamConfig, RmspropConfig, SgdConfig,
 };
 use super::nadam::{nadam_item, scalar_state, scalar_value, NadamConfig};
 use crate::cuda::optim::ListItem;
@@ -30,6 +31,8 @@ pub enum Algorithm {
     Adadelta(AdadeltaConfig),
     Rprop(RpropConfig),
     Asgd(AsgdConfig),
+    /// Applied as tensor ops, not a fused list (see `adafactor.rs`).
+    Adafactor(AdafactorConfig),
 }
 
 impl Algorithm {
@@ -46,6 +49,7 @@ impl Algorithm {
             Algorithm::Adadelta(c) => c.lr,
             Algorithm::Rprop(c) => c.lr,
             Algorithm::Asgd(c) => c.lr,
+            Algorithm::Adafactor(c) => c.lr,
         }
     }
 
@@ -62,6 +66,7 @@ impl Algorithm {
             Algorithm::Adadelta(c) => c.lr = lr,
             Algorithm::Rprop(c) => c.lr = lr,
             Algorithm::Asgd(c) => c.lr = lr,
+            Algorithm::Adafactor(c) => c.lr = lr,
         }
     }
 
@@ -77,12 +82,13 @@ impl Algorithm {
             Algorithm::Adagrad(_)
             | Algorithm::Adadelta(_)
             | Algorithm::Rprop(_)
-            | Algorithm::Asgd(_) => {
+            | Algorithm::Asgd(_)
+            | Algorithm::Adafactor(_) => {
                 return Err(Error::arg(
                     "fit",
                     "schedule",
                     "an optimizer with a momentum or beta1 to cycle",
-                    "one without (Adagrad, Adadelta, Rprop or ASGD)",
+                    "one without (Adagrad, Adadelta, Rprop, ASGD or Adafactor)",
                 ))
             }
         }
@@ -99,8 +105,9 @@ pub struct ParamGroup {
 
 /// What the optimizer remembers of one parameter: its step count and named buffers with
 /// PyTorch's names (`exp_avg`, `exp_avg_sq`, `max_exp_avg_sq`, `momentum_buffer`, `square_avg`,
-/// `grad_avg`, `sum`, `exp_inf`, `acc_delta`, `prev`, `step_size`), each shaped as the parameter, and the 0-d ones of
-/// [`SCALAR_STATE`](ParamState::SCALAR_STATE).
+/// `grad_avg`, `sum`, `exp_inf`, `acc_delta`, `prev`, `step_size`, `variance`), each shaped as the
+/// parameter, Adafactor's `row_var` and `col_var` (see [`expected_shape`](ParamState::expected_shape)),
+/// and the 0-d ones of [`SCALAR_STATE`](ParamState::SCALAR_STATE).
 #[derive(Clone, Debug, Default)]
 pub struct ParamState {
     pub step: u64,
@@ -113,16 +120,26 @@ impl ParamState {
     /// size and averaging weight.
     pub const SCALAR_STATE: [&'static str; 3] = ["mu_product", "eta", "mu"];
 
+    /// The shape state entry `name` has for a parameter of `shape`.
+    pub fn expected_shape(name: &str, shape: &[usize]) -> Vec<usize> {
+        match ParamState::SCALAR_STATE.contains(&name) {
+            true => Vec::new(),
+            false => factor_shape(name, shape),
+        }
+    }
+
     fn buffer(&mut self, name: &str, like: &Tensor) -> Result<Tensor> {
         self.buffer_from(name, like, 0.0)
     }
 
-    /// The buffer `name`, created filled with `initial` on first use.
+    /// The buffer `name`, created filled with `initial` on first use (in the shape
+    /// `expected_shape` gives).
     fn buffer_from(&mut self, name: &str, like: &Tensor, initial: f32) -> Result<Tensor> {
         if let Some((_, t)) = self.buffers.iter().find(|(n, _)| n == name) {
             return Ok(t.clone());
         }
-        let t = Tensor::full(like.shape(), initial as f64, like.dtype(), like.device())?;
+        let shape = ParamState::expected_shape(name, like.shape());
+        let t = Tensor::full(&shape, initial as f64, like.dtype(), like.device())?;
         self.buffers.push((name.to_string(), t.clone()));
         Ok(t)
     }
@@ -203,6 +220,25 @@ impl Optimizer {
     /// device together (one parallel pass on the CPU, fused launches on a GPU).
     pub fn step(&mut self) -> Result<()> {
         for group in &self.groups {
+            if let Algorithm::Adafactor(cfg) = group.algorithm {
+                for p in &group.params {
+                    let Some(grad) = p.grad() else { continue };
+                    let state = self.state.entry(p.id()).or_default();
+                    state.step += 1;
+                    match p.rank() >= 2 {
+                        true => {
+                            let rows = state.buffer("row_var", p)?;
+                            let cols = state.buffer("col_var", p)?;
+                            adafactor_update(p, &grad, (&rows, Some(&cols)), state.step, &cfg)?
+                        }
+                        false => {
+                            let variance = state.buffer("variance", p)?;
+                            adafactor_update(p, &grad, (&variance, None), state.step, &cfg)?
+                        }
+                    }
+                }
+                continue;
+            }
             let mut items: Vec<ListItem> = Vec::new();
             for p in &group.params {
                 let Some(grad) = p.grad() else { continue };
@@ -300,6 +336,7 @@ fn update_item(
             state.set_scalar("mu", mu)?;
             asgd_item(p, grad, &ax, now, &cfg)
         }
+        Algorithm::Adafactor(_) => return Err(not_fused()),
         Algorithm::Rprop(cfg) => {
             // The step sizes start at the learning rate the group had on the first step.
             let prev = state.buffer("prev", p)?;
