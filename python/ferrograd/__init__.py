@@ -82,6 +82,15 @@ from .special import i0
 from .torch_aliases import (absolute, adjoint, angle, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, conj,
                             conj_physical, divide, fix, ger, greater, greater_equal, is_complex, isreal, less, less_equal,
                             multiply, negative, not_equal, resolve_conj, resolve_neg, subtract, true_divide)
+from .torch_aliases import constant_pad_nd, detach, fill, is_same_size, rsub, scalar_tensor
+from .tensor_combining import vstack as row_stack
+from .functional import (adaptive_avg_pool1d, alpha_dropout, avg_pool1d, bilinear, celu, channel_shuffle, conv1d, conv2d,
+                         conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d, cosine_similarity, dropout,
+                         feature_alpha_dropout, group_norm, hardshrink, layer_norm, max_pool1d, max_pool2d, max_pool3d,
+                         pairwise_distance, pixel_shuffle, pixel_unshuffle, prelu, rms_norm, rrelu, selu, threshold)
+from .dtype_info import finfo, iinfo
+from .windows import bartlett_window, blackman_window, hamming_window, hann_window, kaiser_window
+from .threads import get_num_threads, set_num_threads
 from .gamma_functions import digamma, erfinv, igamma, igammac, lgamma, mvlgamma, polygamma
 from .fake_quantize import fake_quantize_per_channel_affine, fake_quantize_per_tensor_affine
 from . import autograd as _autograd
@@ -125,6 +134,7 @@ _elementwise_forms.install()
 _linalg_forms.install()
 _tensor_layout_forms.install()
 _torch_aliases.install()
+globals().update(_torch_aliases.in_place_functions())
 _size.install()
 _printoptions.install()
 
@@ -221,6 +231,14 @@ __all__ = [
     "kron", "le", "lerp", "logaddexp", "lt", "masked_fill", "masked_select", "movedim", "moveaxis", "mul", "mv",
     "narrow", "ne", "pow", "reciprocal", "rot90", "scatter", "select", "sgn", "sub", "swapaxes", "swapdims",
     "take_along_dim", "tensor_split", "tile", "unflatten", "vsplit",
+    "constant_pad_nd", "detach", "fill", "is_same_size", "rsub", "scalar_tensor", "row_stack",
+    "adaptive_avg_pool1d", "alpha_dropout", "avg_pool1d", "bilinear", "celu", "channel_shuffle", "conv1d", "conv2d",
+    "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "cosine_similarity", "dropout",
+    "feature_alpha_dropout", "group_norm", "hardshrink", "layer_norm", "max_pool1d", "max_pool2d", "max_pool3d",
+    "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "prelu", "rms_norm", "rrelu", "selu", "threshold",
+    "finfo", "iinfo", "bartlett_window", "blackman_window", "hamming_window", "hann_window", "kaiser_window",
+    "get_num_threads", "set_num_threads",
+    *_torch_aliases.in_place_functions(),
 ]
 
 __version__ = "0.1.0"

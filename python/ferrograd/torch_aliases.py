@@ -133,6 +133,59 @@ resolve_neg = _function("resolve_neg")
 conj_physical = _function("conj_physical")
 
 
+# The in-place function forms ``torch.abs_(t)`` ... of the tensor methods (those Tensor has).
+IN_PLACE_FUNCTIONS = (
+    "abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_", "asin_", "asinh_",
+    "atan_", "atanh_", "ceil_", "clamp_", "clamp_max_", "clamp_min_", "clip_", "cos_", "cosh_", "deg2rad_", "erf_",
+    "erfc_", "exp2_", "exp_", "expm1_", "fix_", "floor_", "frac_", "i0_", "ldexp_", "log10_", "log1p_", "log2_",
+    "log_", "logit_", "nan_to_num_", "neg_", "negative_", "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_",
+    "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_", "trunc_", "xlogy_", "zero_", "fill_",
+    "detach_",
+)
+
+
+def in_place_functions() -> dict[str, Callable[..., Tensor]]:
+    """``torch.<name>_(input, ...)`` for each in-place method the tensor has (after ``install``)."""
+    return {name: _function(name) for name in IN_PLACE_FUNCTIONS if hasattr(Tensor, name)}
+
+
+def rsub(input: Tensor, other: Any, alpha: float = 1) -> Tensor:
+    """``other - alpha * input`` (the reversed subtraction, as ``torch.rsub``)."""
+    scaled = input if alpha == 1 else input * alpha
+    return other - scaled
+
+
+def scalar_tensor(s: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A 0-d tensor holding ``s`` (float32 unless ``dtype`` says otherwise)."""
+    from . import tensor
+
+    out = tensor(float(s) if dtype is None else s, dtype=dtype or "float32", requires_grad=requires_grad)
+    return out if device is None else out.to(device)
+
+
+def is_same_size(input: Tensor, other: Tensor) -> bool:
+    """Whether the two tensors have the same shape."""
+    return tuple(input.shape) == tuple(other.shape)
+
+
+def detach(input: Tensor) -> Tensor:
+    """``input.detach()`` as a function: the same values, outside autograd."""
+    return input.detach()
+
+
+def fill(input: Tensor, value: Any) -> Tensor:
+    """A new tensor shaped and typed as ``input`` holding ``value`` everywhere (``torch.fill``)."""
+    return input.detach().clone().fill_(value)
+
+
+def constant_pad_nd(input: Tensor, pad: Any, value: float = 0.0) -> Tensor:
+    """``F.pad(input, pad, "constant", value)``: pads the last axes by ``pad`` (pairs from the last
+    axis inward)."""
+    from .functional import pad as pad_fn
+
+    return pad_fn(input, list(pad), "constant", value)
+
+
 def install() -> None:
     """Attaches the aliases, the complex API and then the in-place forms that :class:`Tensor`
     lacks."""

@@ -17,6 +17,7 @@ mod nn;
 mod optim;
 mod tensor;
 mod text;
+mod threads;
 mod train;
 
 use pyo3::prelude::*;
@@ -46,5 +47,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     attack::register(m)?;
     data::register(m)?;
     text::register(m)?;
+    threads::register(m)?;
     Ok(())
 }

@@ -52,6 +52,11 @@ pub fn join_global_pool() -> bool {
     joined
 }
 
+/// Threads in the global pool (the interpreter's thread included once it has joined).
+pub fn pool_threads() -> usize {
+    rayon::current_num_threads()
+}
+
 fn env_number(name: &str) -> Option<u64> {
     std::env::var(name).ok()?.trim().parse().ok()
 }
