@@ -125,3 +125,50 @@ def test_the_thread_count_is_the_pool_size_fixed_at_import() -> None:
     out = subprocess.run([sys.executable, "-c", "import ferrograd as fg; print(fg.get_num_threads())"], env=env,
                          capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "1", out.stderr
+
+
+def test_in_place_samplers_follow_their_laws() -> None:
+    """200,000 draws each: sample moments against the closed forms (within a few standard errors),
+    supports, and a seed that repeats them."""
+    fg.manual_seed(3)
+    x = fg.empty(200_000)
+    exp = x.exponential_(2.0).numpy().copy()
+    assert exp.min() >= 0 and abs(exp.mean() - 0.5) < 0.005 and abs(exp.std() - 0.5) < 0.005
+    geo = x.geometric_(0.25).numpy().copy()
+    assert geo.min() == 1 and np.array_equal(geo, np.round(geo))
+    assert abs(geo.mean() - 4.0) < 0.03 and abs(geo.var() - 12.0) < 0.3  # (1 - p) / p^2
+    logs = np.log(x.log_normal_(0.5, 0.25).numpy())
+    assert abs(logs.mean() - 0.5) < 0.002 and abs(logs.std() - 0.25) < 0.002
+    cauchy = x.cauchy_(1.0, 2.0).numpy()
+    # Quartiles at median -/+ sigma.
+    assert np.allclose(np.percentile(cauchy, [25, 50, 75]), [-1.0, 1.0, 3.0], atol=0.05)
+    ints = fg.empty(100_000, dtype=fg.int64).random_(3, 7).numpy()
+    values, counts = np.unique(ints, return_counts=True)
+    assert values.tolist() == [3, 4, 5, 6] and (np.abs(counts / 100_000 - 0.25) < 0.01).all()
+    floats = fg.empty(10_000).random_(10).numpy()
+    assert floats.min() == 0 and floats.max() == 9 and np.array_equal(floats, np.round(floats))
+    fg.manual_seed(8)
+    a = fg.empty(5).exponential_().numpy().copy()
+    fg.manual_seed(8)
+    np.testing.assert_array_equal(fg.empty(5).exponential_().numpy(), a)
+    with pytest.raises(ValueError, match="lambd"):
+        x.exponential_(0.0)
+    with pytest.raises(ValueError, match="from < to"):
+        x.random_(5, 5)
+
+
+def test_method_forms_of_package_functions() -> None:
+    t = fg.tensor([[1.0, float("nan")], [3.0, -4.0]])
+    assert t.nansum().item() == 0.0
+    np.testing.assert_array_equal(t.nanmean(dim=0).numpy(), [2.0, -4.0])
+    np.testing.assert_array_equal(t.fliplr().numpy()[1], [-4.0, 3.0])
+    np.testing.assert_array_equal(t.flipud().numpy()[0], [3.0, -4.0])
+    np.testing.assert_array_equal(t.signbit().numpy(), [[False, False], [False, True]])
+    np.testing.assert_array_equal(fg.tensor([1.0, 2.0]).diag_embed().numpy(), np.diag([1.0, 2.0]))
+    np.testing.assert_array_equal(fg.tensor([1.0, 2.0]).diagflat().numpy(), np.diag([1.0, 2.0]))
+    u = fg.tensor([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(u.where(u > 1.5, 0.0).numpy(), [0.0, 2.0, 3.0])
+    fg.manual_seed(0)
+    picks = fg.tensor([0.0, 1.0, 0.0]).multinomial(4, replacement=True).numpy()
+    assert (picks == 1).all()
+    assert set(fg.tensor([0.0, 1.0]).bernoulli().numpy().tolist()) == {0.0, 1.0}

@@ -62,6 +62,7 @@ from . import tensor_methods as _tensor_methods
 from . import tensor_scatter as _tensor_scatter
 from . import gamma_functions as _gamma_functions
 from . import torch_aliases as _torch_aliases
+from . import tensor_extras as _tensor_extras
 from . import elementwise_forms as _elementwise_forms
 from . import linalg_forms as _linalg_forms
 from . import tensor_layout_forms as _tensor_layout_forms
@@ -134,6 +135,7 @@ _elementwise_forms.install()
 _linalg_forms.install()
 _tensor_layout_forms.install()
 _torch_aliases.install()
+_tensor_extras.install()
 globals().update(_torch_aliases.in_place_functions())
 _size.install()
 _printoptions.install()

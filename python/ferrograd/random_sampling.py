@@ -1,5 +1,6 @@
-"""Random sampling under PyTorch's names: the in-place fills ``uniform_``, ``normal_`` and
-``bernoulli_`` (Tensor methods, written in place only where no gradient depends on them, as in
+"""Random sampling under PyTorch's names: the in-place fills ``uniform_``, ``normal_``,
+``bernoulli_``, ``exponential_``, ``geometric_``, ``log_normal_``, ``cauchy_`` and ``random_``
+(Tensor methods, written in place only where no gradient depends on them, as in
 ``tensor_in_place``), and ``normal``, ``bernoulli``, ``poisson`` and ``multinomial``.
 
 Every draw comes from the generator that :func:`ferrograd.manual_seed` seeds (the uniform and
@@ -59,6 +60,65 @@ def bernoulli_(self: Tensor, p: Union[Tensor, float] = 0.5, *, generator: Option
     return _in_place(self, "bernoulli_", None,
                      lambda: (_uniform_draws("bernoulli_", generator, self.shape, device=self.device) < p)
                      .to(self.dtype))
+
+
+def exponential_(self: Tensor, lambd: float = 1.0, *, generator: Optional[Generator] = None) -> Tensor:
+    """Fills ``self`` in place with exponential values of rate ``lambd``: ``-log(1 - u) / lambd``
+    for uniform ``u`` in [0, 1)."""
+    if not lambd > 0:
+        raise ValueError(f"exponential_: argument `lambd` expected a value > 0, got {lambd}")
+    return _fill(self, "exponential_", lambda: -(1 - _uniform_draws("exponential_", generator, self.shape,
+                                                                    device=self.device)).log() / float(lambd))
+
+
+def geometric_(self: Tensor, p: float, *, generator: Optional[Generator] = None) -> Tensor:
+    """Fills ``self`` in place with the number of Bernoulli(``p``) trials up to and including the
+    first success (1, 2, ...): ``ceil(log(1 - u) / log(1 - p))``, at least 1."""
+    if not 0 < p <= 1:
+        raise ValueError(f"geometric_: argument `p` expected a probability in (0, 1], got {p}")
+
+    def draw() -> Tensor:
+        u = _uniform_draws("geometric_", generator, self.shape, device=self.device)
+        if p == 1:
+            return u * 0 + 1
+        return ((1 - u).log() / float(np.log1p(-p))).ceil().clamp_min(1.0)
+    return _in_place(self, "geometric_", None, lambda: draw().to(self.dtype))
+
+
+def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator: Optional[Generator] = None) -> Tensor:
+    """Fills ``self`` in place with ``exp(N(mean, std^2))`` values (``mean`` and ``std`` are those
+    of the underlying normal)."""
+    if not std > 0:
+        raise ValueError(f"log_normal_: argument `std` expected a value > 0, got {std}")
+    return _fill(self, "log_normal_", lambda: _normal_draws("log_normal_", generator, self.shape, float(mean),
+                                                            float(std), device=self.device).exp())
+
+
+def cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator: Optional[Generator] = None) -> Tensor:
+    """Fills ``self`` in place with Cauchy values: ``median + sigma * tan(pi (u - 1/2))``."""
+    if not sigma > 0:
+        raise ValueError(f"cauchy_: argument `sigma` expected a value > 0, got {sigma}")
+    return _fill(self, "cauchy_", lambda: (_uniform_draws("cauchy_", generator, self.shape, device=self.device)
+                                           - 0.5).mul(float(np.pi)).tan() * float(sigma) + float(median))
+
+
+def random_(self: Tensor, from_: int = 0, to: Optional[int] = None, *, generator: Optional[Generator] = None) -> Tensor:
+    """Fills ``self`` in place with integers uniform in ``[from_, to - 1]`` (``random_(to)`` alone
+    means ``[0, to - 1]``). Without ``to`` the range ends at the dtype's largest integer, or at
+    2^24 (every integer float32 holds exactly) for floating tensors."""
+    if to is None and from_ != 0:
+        from_, to = 0, from_
+    if to is None:
+        to = {"int64": 2 ** 63 - 1, "int32": 2 ** 31 - 1, "int8": 127, "uint8": 255}.get(self.dtype, 2 ** 24) + 1
+    if to <= from_:
+        raise ValueError(f"random_: expected from < to, got from={from_} and to={to}")
+
+    def draw() -> Tensor:
+        u = _uniform_draws("random_", generator, self.shape, device="cpu").numpy().astype(np.float64)
+        values = np.minimum(np.floor(from_ + u * (to - from_)), to - 1)
+        host = values.astype(np.int64) if self.dtype not in FLOATING_DTYPES else values.astype(np.float32)
+        return Tensor.from_numpy(np.ascontiguousarray(host)).to(self.device).to(self.dtype)
+    return _in_place(self, "random_", None, draw)
 
 
 def bernoulli(input: Tensor, *, generator: Optional[Generator] = None) -> Tensor:
@@ -141,10 +201,11 @@ def poisson(input: Tensor, generator: Optional[Generator] = None) -> Tensor:
     return counts.to(input.dtype) if input.dtype != "float32" else counts
 
 
-METHODS = (uniform_, normal_, bernoulli_)
+METHODS = (uniform_, normal_, bernoulli_, exponential_, geometric_, log_normal_, cauchy_, random_, bernoulli,
+           multinomial)
 
 
 def install() -> None:
-    """Attaches the in-place random fills to :class:`Tensor`."""
+    """Attaches the in-place random fills, ``bernoulli`` and ``multinomial`` to :class:`Tensor`."""
     for method in METHODS:
         setattr(Tensor, method.__name__, method)

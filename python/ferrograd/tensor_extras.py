@@ -1,6 +1,7 @@
 """More of ``torch.*``'s tensor functions, composed of ferrograd ops: NaN-ignoring sums and means,
 triangle indices, diagonal embedding and block diagonals, left-right and up-down flips, the
-trapezoidal rule, membership (``isin``), ``signbit`` and ``heaviside``."""
+trapezoidal rule, membership (``isin``), ``signbit`` and ``heaviside``. ``install()`` attaches the
+ones PyTorch also has as Tensor methods (``t.nansum()``, ``t.fliplr()`` ...)."""
 
 from __future__ import annotations
 
@@ -163,3 +164,14 @@ def heaviside(input: Tensor, values: Union[Tensor, float]) -> Tensor:
 def diagflat(input: Tensor, offset: int = 0) -> Tensor:
     """A matrix with the flattened ``input`` on its ``offset`` diagonal."""
     return diag_embed(input.reshape(-1), offset)
+
+
+# The functions above that PyTorch also has as Tensor methods.
+METHOD_FORMS = ("nansum", "nanmean", "signbit", "heaviside", "fliplr", "flipud", "diag_embed", "diagflat")
+
+
+def install() -> None:
+    """Attaches the method forms that :class:`Tensor` lacks (existing ones are kept)."""
+    for name in METHOD_FORMS:
+        if not hasattr(Tensor, name):
+            setattr(Tensor, name, globals()[name])

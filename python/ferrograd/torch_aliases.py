@@ -106,6 +106,11 @@ def _hermitian(self: Tensor) -> Tensor:
     return self.transpose(0, 1)
 
 
+def _where_method(self: Tensor, condition: Tensor, other: Any) -> Tensor:
+    """``self`` where ``condition`` holds, else ``other`` (``torch.where(condition, self, other)``)."""
+    return where(condition, self, other)
+
+
 COMPLEX_API: dict[str, Callable[..., Any]] = {
     "conj": conj, "resolve_conj": conj, "resolve_neg": conj, "conj_physical": conj, "is_complex": is_complex,
     "is_conj": is_complex, "is_neg": is_complex, "isreal": isreal, "angle": angle, "adjoint": adjoint,
@@ -195,6 +200,8 @@ def install() -> None:
     for name, method in COMPLEX_API.items():
         if not hasattr(Tensor, name):
             setattr(Tensor, name, method)
+    if not hasattr(Tensor, "where"):
+        setattr(Tensor, "where", _where_method)
     for name, prop in (("mH", _conjugate_transpose), ("H", _hermitian)):
         if not hasattr(Tensor, name):
             setattr(Tensor, name, property(prop, doc=prop.__doc__))
