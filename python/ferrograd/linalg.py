@@ -593,3 +593,13 @@ def lstsq(A: Tensor, B: Tensor, rcond: Optional[float] = None, *, driver: Option
 
 __all__ += ["lstsq", "LstsqResult", "inv", "solve", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "svd", "svdvals", "qr", "pinv",
             "matrix_rank", "EighResult", "SVDResult", "QRResult", "SlogdetResult"]
+
+from .linalg_extras import (CholeskyExResult, InvExResult, LUFactorExResult, LUFactorResult, LUResult,  # noqa: E402
+                            SolveExResult, cholesky_ex, cond, cross, diagonal, householder_product, inv_ex, lu,
+                            lu_factor, lu_factor_ex, lu_solve, matmul, multi_dot, solve_ex, solve_triangular,
+                            matrix_exp, matrix_power, tensorinv, tensorsolve, vander, vecdot)
+
+__all__ += ["solve_triangular", "lu_factor", "lu_factor_ex", "lu", "lu_solve", "cholesky_ex", "inv_ex", "solve_ex",
+            "cond", "tensorinv", "tensorsolve", "householder_product", "cross", "diagonal", "matmul", "vecdot",
+            "multi_dot", "vander", "matrix_exp", "matrix_power", "LUFactorResult", "LUFactorExResult", "LUResult",
+            "CholeskyExResult", "InvExResult", "SolveExResult"]
