@@ -16,7 +16,8 @@ import numpy as np
 
 from ._core import Tensor
 from .autograd_function import Function, FunctionCtx, once_differentiable
-from .linalg import _back, _check, _mT, _to_host, cholesky, inv, matrix_norm, solve, svdvals
+from .linalg import _back, _check, _mT, _to_host, cholesky, inv, matrix_norm, solve
+from .tensor_methods import _host
 
 
 # -- triangular solves -------------------------------------------------------------------------
@@ -206,7 +207,7 @@ def lu(A: Tensor, *, pivot: bool = True) -> LUResult:
     invertible ``A`` (through :func:`lu_factor`)."""
     LU, pivots = lu_factor(A, pivot=pivot)
     L, U = _unpack(LU)
-    P = _back(_permutation(np.asarray(pivots.numpy(), np.int64), A.shape[-1]), A)
+    P = _back(_permutation(np.asarray(_host(pivots), np.int64), A.shape[-1]), A)
     return LUResult(P, L, U)
 
 
@@ -219,7 +220,7 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoin
     if not left:
         return _mT(lu_solve(LU, pivots, _mT(B), adjoint=not adjoint))
     L, U = _unpack(LU)
-    P = _back(_permutation(np.asarray(pivots.numpy(), np.int64), LU.shape[-1]), LU)
+    P = _back(_permutation(np.asarray(_host(pivots), np.int64), LU.shape[-1]), LU)
     if adjoint:
         # A^T = U^T L^T P^T: solve U^T y = B, L^T z = y, X = P z.
         y = solve_triangular(_mT(U), B, upper=False)
