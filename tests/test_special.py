@@ -76,3 +76,45 @@ def test_atan2_takes_the_quadrant_from_both_signs() -> None:
     x = fg.tensor([1.0, -1.0, -1.0, 1.0, -1.0, 1.0])
     np.testing.assert_allclose(fg.atan2(y, x).numpy(), np.arctan2(y.numpy(), x.numpy()), rtol=1e-7)
     assert fg.arctan2(fg.tensor([1]), fg.tensor([0])).item() == pytest.approx(np.pi / 2)
+
+
+def test_entr_xlog1py_spherical_j0_against_scipy(rng: np.random.Generator) -> None:
+    from scipy import special as sp
+
+    x = np.concatenate([[0.0, -1.0, 1e-30, np.nan], rng.random(20) * 5]).astype(np.float32)
+    np.testing.assert_allclose(fg.special.entr(fg.tensor(x)).numpy(), sp.entr(x.astype(np.float64)), rtol=1e-6,
+                               equal_nan=True)
+    y = np.concatenate([[-1.0, 0.5, np.nan], rng.random(10) * 3 - 0.5]).astype(np.float32)
+    w = np.concatenate([[0.0, 0.0, 0.0], rng.standard_normal(10)]).astype(np.float32)
+    np.testing.assert_allclose(fg.special.xlog1py(fg.tensor(w), fg.tensor(y)).numpy(),
+                               sp.xlog1py(w.astype(np.float64), y.astype(np.float64)), rtol=1e-6, atol=1e-7,
+                               equal_nan=True)
+    z = np.concatenate([[0.0], rng.standard_normal(20) * 10]).astype(np.float32)
+    np.testing.assert_allclose(fg.special.spherical_bessel_j0(fg.tensor(z)).numpy(),
+                               sp.spherical_jn(0, z.astype(np.float64)), rtol=1e-5, atol=1e-7)
+    # Gradients: d(-x log x) = -log x - 1; d(sin x / x) = cos x / x - sin x / x^2.
+    t = fg.tensor(np.array([0.5, 2.0, 3.0], np.float32), requires_grad=True)
+    fg.special.entr(t).sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), -np.log([0.5, 2.0, 3.0]) - 1, rtol=1e-6)
+    u = fg.tensor(np.array([0.5, 2.0, 3.0], np.float32), requires_grad=True)
+    fg.special.spherical_bessel_j0(u).sum().backward()
+    v = np.array([0.5, 2.0, 3.0])
+    np.testing.assert_allclose(u.grad.numpy(), np.cos(v) / v - np.sin(v) / v ** 2, rtol=1e-5)
+
+
+@pytest.mark.parametrize("decimals", [0, 1, 2, -1, -2])
+def test_round_to_decimals_as_numpy(decimals: int, rng: np.random.Generator) -> None:
+    x = np.concatenate([[2.5, -3.555, 1234.5, 0.125], rng.standard_normal(50) * 100]).astype(np.float32)
+    np.testing.assert_array_equal(fg.round(fg.tensor(x), decimals=decimals).numpy(), np.round(x, decimals))
+    np.testing.assert_array_equal(fg.special.round(fg.tensor(x), decimals).numpy(), np.round(x, decimals))
+
+
+def test_normal_icdf_is_the_quantile() -> None:
+    from scipy import stats
+
+    p = np.array([1e-4, 0.025, 0.3, 0.5, 0.975], np.float32)
+    q = fg.distributions.Normal(1.0, 2.0).icdf(fg.tensor(p)).numpy()
+    np.testing.assert_allclose(q, stats.norm.ppf(p.astype(np.float64), 1.0, 2.0), rtol=2e-5)
+    # The cdf (1 + erf) / 2, PyTorch's formula, keeps absolute, not relative, accuracy in the tail.
+    cdf = fg.distributions.Normal(1.0, 2.0).cdf(fg.tensor(q)).numpy()
+    np.testing.assert_allclose(cdf, p, atol=2e-6)

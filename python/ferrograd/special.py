@@ -69,6 +69,39 @@ def xlogy(input: Any, other: Any) -> Tensor:
     return product.masked_fill(zero, 0.0)
 
 
+def xlog1py(input: Any, other: Any) -> Tensor:
+    """x * log1p(y), defined as 0 where x is 0 (and y is not NaN)."""
+    x = input if isinstance(input, Tensor) else other.new_tensor(input) if isinstance(other, Tensor) else None
+    if x is None:
+        raise TypeError(f"xlog1py: expected a Tensor operand, got {type(input).__name__} and {type(other).__name__}")
+    y = other if isinstance(other, Tensor) else x.new_tensor(other)
+    return (x * y.log1p()).masked_fill((x == 0) * (y == y), 0.0)
+
+
+def entr(input: Tensor) -> Tensor:
+    """The entropy term -x log(x): 0 at 0, -inf for negative x (NaN stays NaN)."""
+    x = input if input.is_floating_point() else input.float()
+    positive = x > 0
+    safe = x.masked_fill(~positive, 1.0)
+    out = (-safe * safe.log()).masked_fill(x == 0, 0.0)
+    return out.masked_fill(x < 0, -math.inf).masked_fill(x != x, math.nan)
+
+
+def spherical_bessel_j0(input: Tensor) -> Tensor:
+    """The spherical Bessel function of the first kind of order 0, sin(x) / x (1 at 0)."""
+    x = input if input.is_floating_point() else input.float()
+    at_zero = x == 0
+    safe = x.masked_fill(at_zero, 1.0)
+    return (safe.sin() / safe).masked_fill(at_zero, 1.0)
+
+
+def round(input: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001 (torch.special's name)
+    """Rounds half to even, to ``decimals`` places (``torch.round``)."""
+    from .tensor_functions import round as rounded
+
+    return rounded(input, decimals)
+
+
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) over ``dim``, without overflow."""
     return input.logsumexp(dim, keepdim)
@@ -114,4 +147,4 @@ def sinc(input: Tensor) -> Tensor:
 
 __all__ = ["erf", "erfc", "ndtr", "expit", "logit", "exp2", "expm1", "log1p", "xlogy", "logsumexp", "softmax",
            "log_softmax", "sinc", "gammaln", "digamma", "psi", "polygamma", "multigammaln", "erfinv", "gammainc", "gammaincc", "i0", "i0e", "i1",
-           "i1e"]
+           "i1e", "xlog1py", "entr", "spherical_bessel_j0", "round"]

@@ -59,9 +59,14 @@ def ceil(t: Tensor) -> Tensor:
     return t.ceil()
 
 
-def round(t: Tensor) -> Tensor:
-    """Elementwise rounding to the nearest integer, ties to even (zero gradient)."""
-    return t.round()
+def round(t: Tensor, decimals: int = 0) -> Tensor:
+    """Elementwise rounding to the nearest integer, ties to even (zero gradient); with
+    ``decimals``, to that many decimal places (negative: to tens, hundreds ...), by scaling with
+    ``10^|decimals|`` as PyTorch does."""
+    if not decimals:
+        return t.round()
+    scale = 10.0 ** (decimals if decimals > 0 else -decimals)
+    return (t * scale).round() / scale if decimals > 0 else (t / scale).round() * scale
 
 
 def log1p(t: Tensor) -> Tensor:

@@ -45,6 +45,13 @@ class Normal(Distribution):
         value = as_tensor(value, self.loc)
         return 0.5 * (1 + ((value - self.loc) / (self.scale * math.sqrt(2))).erf())
 
+    def icdf(self, value: Tensor) -> Tensor:
+        """The quantile ``loc + scale sqrt(2) erfinv(2 p - 1)``."""
+        from ..gamma_functions import erfinv
+
+        value = as_tensor(value, self.loc)
+        return self.loc + self.scale * erfinv(2 * value - 1) * math.sqrt(2)
+
     def entropy(self) -> Tensor:
         return 0.5 + HALF_LOG_TWO_PI + self.scale.log().expand(*self.batch_shape)
 
