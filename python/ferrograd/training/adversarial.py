@@ -59,6 +59,33 @@ class MART:
         return f"MART(eps={self.eps}, alpha={self.alpha}, steps={self.steps}, beta={self.beta})"
 
 
+class FreeAT:
+    """Free adversarial training (Shafahi et al., 2019): every batch is replayed ``replays``
+    times (their m), each replay one training step on the batch plus a perturbation that carries
+    over from step to step and batch to batch; the step's backward pass gives the input gradient
+    for free, and the perturbation takes a signed step of ``step`` (default ``eps``) from it,
+    clipped to the L∞ ``eps``-box. Each epoch takes ``replays`` times the steps of a clean one,
+    so train for about ``epochs / replays`` epochs. The perturbation starts at zero each epoch.
+    Pass it as ``model.fit(..., adversarial=FreeAT(model, eps=0.3, replays=8))``."""
+
+    def __init__(self, model: Any, eps: float = 8 / 255, replays: int = 8, step: float | None = None,
+                 bounds: tuple[float, float] = (0.0, 1.0), seed: int = 0) -> None:
+        self.model, self.eps = model, float(eps)
+        self.step = self.eps if step is None else float(step)
+        if self.eps < 0 or self.step < 0 or replays < 1:
+            raise ValueError(f"FreeAT: expected eps >= 0, step >= 0 and replays >= 1, got {self.eps}, {self.step} "
+                             f"and {replays}")
+        self.replays, self.bounds, self.seed = int(replays), bounds, seed
+
+    def options(self) -> dict[str, Any]:
+        """The options the Rust training loop reads."""
+        return dict(eps=self.eps, alpha=self.step, steps=0, norm="linf", start="input", bounds=tuple(self.bounds),
+                    free_replays=self.replays, eot=1)
+
+    def __repr__(self) -> str:
+        return f"FreeAT(eps={self.eps}, replays={self.replays}, step={self.step})"
+
+
 class FastAT:
     """Fast adversarial training's attack (Wong et al., 2020): one FGSM step of ``alpha``
     (default 1.25 ``eps``) from a uniform random start in the ε-box. As in their MNIST code, the

@@ -95,7 +95,8 @@ def fit(model: Any, train: DataLike, epochs: int = 1, batch_size: int = 32, opti
     averaging = [cb for cb in cbs if isinstance(cb, WeightAveraging)]
     if len(averaging) > 1:
         raise ValueError(f"fit: argument `callbacks` expected at most one WeightAveraging, got {len(averaging)}")
-    batches = len(loader)
+    # Free adversarial training replays every batch, each replay a step.
+    batches = len(loader) * int(getattr(adversarial, "replays", 1))
     steps = -(-batches // accumulate)
     try:
         for epoch in range(start, epochs):

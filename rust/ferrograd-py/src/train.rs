@@ -138,7 +138,8 @@ type AverageSpec<'a> = (
 );
 
 /// What adversarial training minimises, from the adversary's options: `trades_beta` (TRADES),
-/// `mart_beta` (MART), or neither (train on the attacked batch).
+/// `mart_beta` (MART), `free_replays` (free adversarial training), or none of them (train on the
+/// attacked batch).
 fn adversarial_loss(options: &Bound<'_, PyDict>) -> PyResult<AdversarialLoss> {
     let beta = |key: &str| -> PyResult<Option<f32>> {
         match options.get_item(key)? {
@@ -146,6 +147,15 @@ fn adversarial_loss(options: &Bound<'_, PyDict>) -> PyResult<AdversarialLoss> {
             _ => Ok(None),
         }
     };
+    if let Some(replays) = options.get_item("free_replays")? {
+        let replays: usize = replays.extract()?;
+        if replays == 0 {
+            return Err(PyValueError::new_err(
+                "FreeAT: argument `replays` expected >= 1, got 0",
+            ));
+        }
+        return Ok(AdversarialLoss::Free { replays });
+    }
     Ok(match (beta("trades_beta")?, beta("mart_beta")?) {
         (Some(b), _) => AdversarialLoss::Trades(b),
         (None, Some(b)) => AdversarialLoss::Mart(b),

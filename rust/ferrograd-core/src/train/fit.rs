@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use super::free_adversarial::{replayed, FreePerturbation};
 use super::objective::{count_correct, count_correct_on_device, Objective};
 use super::step_graph::StepGraphs;
 use crate::attack::{adversarial_batch, trades_batch, AttackConfig};
@@ -34,6 +35,11 @@ pub enum AdversarialLoss {
     /// `β KL(p || p') (1 - p_y)`, the divergence from the clean prediction weighted by how
     /// poorly the clean input is classified.
     Mart(f32),
+    /// Free adversarial training: each batch replayed `replays` times, every replay a step on
+    /// the batch plus the persistent perturbation, which the step's input gradient moves by the
+    /// attack's `alpha` within its `eps` (see `free_adversarial`; the perturbation starts at zero
+    /// each epoch). No separate attack runs.
+    Free { replays: usize },
 }
 
 /// How an epoch trains.
@@ -99,6 +105,23 @@ pub fn train_epoch(
     on_batch: &mut dyn FnMut(&Progress) -> Result<()>,
 ) -> Result<EpochStats> {
     let accumulate = options.accumulate.max(1);
+    let (replays, mut free) = match adversary.as_deref() {
+        Some(Adversary {
+            loss: AdversarialLoss::Free { replays },
+            config,
+            ..
+        }) => (
+            (*replays).max(1),
+            Some(FreePerturbation::new(
+                config.alpha,
+                config.eps,
+                config.bounds,
+            )),
+        ),
+        _ => (1, None),
+    };
+    let total = total * replays;
+    let batches = &mut replayed(batches, replays);
     let schedules = [
         ("step_lrs", "learning rates", &options.step_lrs),
         ("step_momenta", "momenta", &options.step_momenta),
@@ -153,12 +176,21 @@ pub fn train_epoch(
                             adversarial_batch(attacker, inputs, shape, &labels, config, rng)?;
                         regulariser = Some(Regulariser::Mart(x_adv, beta));
                     }
+                    // The perturbation is added to the batch below, on its device.
+                    AdversarialLoss::Free { .. } => {}
                 }
             }
             let (x, y) = batch.into_tensors()?;
             let x = match adversarial {
                 Some(x_adv) => x_adv,
                 None => x.to_device(options.device)?,
+            };
+            let (x, free_delta) = match free.as_mut() {
+                Some(free) => {
+                    let (delta, seen) = free.perturb(&x)?;
+                    (seen, Some(delta))
+                }
+                None => (x, None),
             };
             let y = y.to_device(options.device)?;
             let graphed = match graphs.as_mut() {
@@ -184,6 +216,9 @@ pub fn train_epoch(
                     pass.run(&x, &y, regulariser.as_ref())?
                 }
             };
+            if let (Some(free), Some(delta)) = (free.as_mut(), free_delta.as_ref()) {
+                free.update(delta)?;
+            }
             p.graphs_off = graphs.as_ref().and_then(|g| g.off.clone());
             p.batch += 1;
             let step_boundary = p.batch.is_multiple_of(accumulate) || p.batch == total;

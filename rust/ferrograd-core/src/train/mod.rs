@@ -4,9 +4,11 @@
 
 mod evaluate;
 mod fit;
+mod free_adversarial;
 mod objective;
 mod step_graph;
 
 pub use evaluate::{predict_epoch, Predictions};
 pub use fit::{train_epoch, AdversarialLoss, Adversary, EpochStats, Progress, TrainOptions};
+pub use free_adversarial::FreePerturbation;
 pub use objective::{count_correct, CrossEntropy, Objective};

@@ -1,0 +1,70 @@
+"""Free adversarial training (``training.FreeAT``): every batch replayed ``m`` times, each replay a
+step on the batch plus a perturbation that persists across steps and batches and moves by the
+sign of the step's own input gradient. Against a numpy replay of the loop on softmax regression,
+and on MNIST against standard training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import ferrograd as fg
+from ferrograd import nn, optim
+from ferrograd.attacks import PGD
+from ferrograd.training import FreeAT
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def test_free_training_equals_the_numpy_loop() -> None:
+    """Softmax regression with SGD, two batches of 8, three replays each: per replay the
+    cross-entropy's gradients at clamp(x + δ) step the weights, and δ takes a signed step of its
+    own gradient (zero where the clamp is active), clipped to ε."""
+    rng = np.random.default_rng(0)
+    x = rng.random((16, 1, 4, 4), dtype=np.float32)
+    y = rng.integers(0, 5, 16).astype(np.int64)
+    fg.manual_seed(4)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 5))
+    W, b = (p.detach().numpy().astype(np.float64).copy() for p in model.parameters())
+    lr, step, eps, replays = 0.5, 0.1, 0.2, 3
+    history = model.fit((x, y), epochs=1, batch_size=8, shuffle=False, optimizer=optim.SGD(model.parameters(), lr=lr),
+                        adversarial=FreeAT(model, eps, replays=replays, step=step), verbose=False)
+    delta = np.zeros((8, 16))
+    flat = x.reshape(16, -1).astype(np.float64)
+    for start in (0, 8):
+        xb, yb = flat[start:start + 8], y[start:start + 8]
+        for _ in range(replays):
+            point = xb + delta
+            seen = np.clip(point, 0.0, 1.0)
+            g = (_softmax(seen @ W.T + b) - np.eye(5)[yb]) / len(yb)
+            grad_delta = (g @ W) * ((point > 0) & (point < 1))
+            W, b = W - lr * g.T @ seen, b - lr * g.sum(0)
+            delta = np.clip(delta + step * np.sign(grad_delta), -eps, eps)
+    got_W, got_b = (p.detach().numpy() for p in model.parameters())
+    np.testing.assert_allclose(got_W, W, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got_b, b, rtol=1e-4, atol=1e-5)
+    assert len(history.history["loss"]) == 1
+
+
+def test_free_training_makes_an_mnist_cnn_robust(data_dir: Path) -> None:
+    """Two epochs on 10,000 digits, ε 0.2, four replays: PGD-20 leaves 0.238 of 500 test digits
+    right in a run (standard training: 0.002), with clean accuracy 0.966."""
+    train, test = fg.data.mnist(data_dir / "mnist")
+    subset = test.subset(list(range(500)))
+    results = {}
+    for name, adversary in (("standard", None), ("free", 4)):
+        fg.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(1, 16, 4, stride=2, padding=1), nn.ReLU(),
+                              nn.Conv2d(16, 32, 4, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
+                              nn.Linear(32 * 7 * 7, 100), nn.ReLU(), nn.Linear(100, 10))
+        model.fit(train.subset(list(range(10000))), epochs=2, batch_size=100,
+                  optimizer=optim.Adam(model.parameters(), lr=1e-3),
+                  adversarial=FreeAT(model, 0.2, replays=adversary) if adversary else None, seed=0, verbose=False)
+        model.eval()
+        results[name] = (model.evaluate(subset).accuracy, PGD(model, 0.2, 0.025, 20)(subset).robust_accuracy)
+    assert results["free"][0] >= 0.95, results
+    assert results["free"][1] >= 0.15 and results["standard"][1] <= 0.05, results
