@@ -1,7 +1,7 @@
-"""Free adversarial training (``training.FreeAT``): every batch replayed ``m`` times, each replay a
+"""Free adversarial training (``training.FreeAT``: every batch replayed ``m`` times, each replay a
 step on the batch plus a perturbation that persists across steps and batches and moves by the
-sign of the step's own input gradient. Against a numpy replay of the loop on softmax regression,
-and on MNIST against standard training."""
+sign of the step's own input gradient) and adversarial weight perturbation (``training.AWP``).
+Against numpy replays of the loops on softmax regression, and on MNIST."""
 
 from __future__ import annotations
 
@@ -68,3 +68,75 @@ def test_free_training_makes_an_mnist_cnn_robust(data_dir: Path) -> None:
         results[name] = (model.evaluate(subset).accuracy, PGD(model, 0.2, 0.025, 20)(subset).robust_accuracy)
     assert results["free"][0] >= 0.95, results
     assert results["free"][1] >= 0.15 and results["standard"][1] <= 0.05, results
+
+
+def test_awp_steps_equal_the_numpy_loop() -> None:
+    """AWP around an ε = 0 attack (the batch itself) on softmax regression with SGD: the weight
+    matrix moves by gamma ||W|| g / ||g|| along its loss gradient g (the bias does not move), the
+    step's gradients are taken there, and the move is taken back after the step."""
+    from ferrograd.training import AWP
+
+    rng = np.random.default_rng(1)
+    x = rng.random((16, 1, 4, 4), dtype=np.float32)
+    y = rng.integers(0, 5, 16).astype(np.int64)
+    fg.manual_seed(5)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 5))
+    W, b = (p.detach().numpy().astype(np.float64).copy() for p in model.parameters())
+    lr, gamma = 0.5, 0.05
+    model.fit((x, y), epochs=1, batch_size=8, shuffle=False, optimizer=optim.SGD(model.parameters(), lr=lr),
+              adversarial=AWP(PGD(model, 0.0, 0.0, 1, random_start=False), gamma=gamma), verbose=False)
+    flat = x.reshape(16, -1).astype(np.float64)
+
+    def grads(W: np.ndarray, b: np.ndarray, xb: np.ndarray, yb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        g = (_softmax(xb @ W.T + b) - np.eye(5)[yb]) / len(yb)
+        return g.T @ xb, g.sum(0)
+
+    for start in (0, 8):
+        xb, yb = flat[start:start + 8], y[start:start + 8]
+        gW, _ = grads(W, b, xb, yb)
+        v = gamma * np.linalg.norm(W) * gW / (np.linalg.norm(gW) + 1e-20)
+        gW, gb = grads(W + v, b, xb, yb)
+        W, b = W - lr * gW, b - lr * gb
+    got_W, got_b = (p.detach().numpy() for p in model.parameters())
+    np.testing.assert_allclose(got_W, W, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got_b, b, rtol=1e-4, atol=1e-5)
+
+
+def test_awp_leaves_batch_norm_statistics_to_the_step() -> None:
+    """The direction's extra forward pass must not update batch norm's running statistics: with
+    the norm first, AWP training sees the same statistics as plain training."""
+    from ferrograd.training import AWP
+
+    rng = np.random.default_rng(2)
+    x = rng.random((32, 6), dtype=np.float32)
+    y = rng.integers(0, 3, 32).astype(np.int64)
+    stats = []
+    for awp in (False, True):
+        fg.manual_seed(0)
+        model = nn.Sequential(nn.BatchNorm1d(6), nn.Linear(6, 3))
+        attack = PGD(model, 0.0, 0.0, 1, random_start=False)
+        model.fit((x, y), epochs=1, batch_size=8, shuffle=False, optimizer=optim.SGD(model.parameters(), lr=0.1),
+                  adversarial=AWP(attack, gamma=0.01) if awp else attack, verbose=False)
+        stats.append((model[0].running_mean.numpy().copy(), model[0].running_var.numpy().copy()))
+    np.testing.assert_array_equal(stats[0][0], stats[1][0])
+    np.testing.assert_array_equal(stats[0][1], stats[1][1])
+
+
+def test_awp_adversarial_training_learns_mnist(data_dir: Path) -> None:
+    """PGD-AT (ε 0.2, 5 steps) with AWP (gamma 5e-3), two epochs on 10,000 digits: 0.814 clean and
+    0.454 under PGD-20 in a run (without AWP: 0.878 and 0.538; AWP's published gain is against
+    robust overfitting late in long runs, which a test this short does not reach)."""
+    from ferrograd.training import AWP
+
+    train, test = fg.data.mnist(data_dir / "mnist")
+    subset = test.subset(list(range(500)))
+    fg.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 16, 4, stride=2, padding=1), nn.ReLU(),
+                          nn.Conv2d(16, 32, 4, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(32 * 7 * 7, 100), nn.ReLU(), nn.Linear(100, 10))
+    model.fit(train.subset(list(range(10000))), epochs=2, batch_size=100,
+              optimizer=optim.Adam(model.parameters(), lr=1e-3),
+              adversarial=AWP(PGD(model, 0.2, 0.05, 5), gamma=5e-3), seed=0, verbose=False)
+    model.eval()
+    assert model.evaluate(subset).accuracy >= 0.7
+    assert PGD(model, 0.2, 0.025, 20)(subset).robust_accuracy >= 0.3

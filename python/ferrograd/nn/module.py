@@ -442,7 +442,8 @@ class Module:
         - ``adversarial``: an attack from ``ferrograd.attacks`` that replaces every training batch by its
           adversarial version inside the Rust loop (PGD-AT with ``PGD(...)``; Fast-AT with
           ``training.FastAT(model, eps)``; TRADES with ``training.TRADES(model, eps)``; free adversarial training,
-          every batch replayed, with ``training.FreeAT(model, eps, replays)``); ``val_attack`` adds ``val_robust_accuracy``
+          every batch replayed, with ``training.FreeAT(model, eps, replays)``; adversarial weight perturbation
+          around any of them with ``training.AWP(...)``); ``val_attack`` adds ``val_robust_accuracy``
           to each epoch's metrics (monitor it with ``ModelCheckpoint`` to keep the most robust weights).
           Keep normalisation inside the model (``nn.Normalize``) so ε is in input units.
         - ``precision``: ``"bf16"`` runs the products (linear layers, convolutions, attention) of

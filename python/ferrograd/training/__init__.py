@@ -2,7 +2,7 @@
 epochs in Rust; this package holds their Python side (History, callbacks, metrics, checkpoints).
 """
 
-from .adversarial import MART, TRADES, FastAT, FreeAT
+from .adversarial import AWP, MART, TRADES, FastAT, FreeAT
 from .callbacks import (Callback, CatastrophicOverfittingStop, EarlyStopping, ModelCheckpoint, ProgressBar,
                         ReduceLROnPlateau)
 from .checkpoint import load_training_checkpoint, save_training_checkpoint
@@ -14,7 +14,7 @@ from .weight_averaging import WeightAveraging
 
 __all__ = [
     "fit", "evaluate", "predict", "History", "EvaluationReport", "Callback", "EarlyStopping", "ModelCheckpoint",
-    "CatastrophicOverfittingStop", "ReduceLROnPlateau", "TRADES", "MART", "FastAT", "FreeAT",
+    "CatastrophicOverfittingStop", "ReduceLROnPlateau", "TRADES", "MART", "FastAT", "FreeAT", "AWP",
     "ProgressBar", "save_training_checkpoint", "load_training_checkpoint", "train_gan", "GanHistory",
     "WeightAveraging",
 ]

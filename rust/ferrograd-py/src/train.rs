@@ -163,6 +163,25 @@ fn adversarial_loss(options: &Bound<'_, PyDict>) -> PyResult<AdversarialLoss> {
     })
 }
 
+/// AWP's `awp_gamma` from the adversary's options (a finite value > 0), if given.
+fn weight_perturbation(options: &Bound<'_, PyDict>) -> PyResult<Option<f32>> {
+    let Some(gamma) = options.get_item("awp_gamma")? else {
+        return Ok(None);
+    };
+    let gamma: f32 = gamma.extract()?;
+    if !(gamma > 0.0 && gamma.is_finite()) {
+        return Err(PyValueError::new_err(format!(
+            "AWP: argument `gamma` expected a finite value > 0, got {gamma}"
+        )));
+    }
+    if options.contains("free_replays")? {
+        return Err(PyValueError::new_err(
+            "AWP: argument `attack` expected an attack that runs before each step, got FreeAT",
+        ));
+    }
+    Ok(Some(gamma))
+}
+
 fn weight_average((pairs, rule, decay, counter): AverageSpec<'_>) -> PyResult<WeightAverage> {
     let rule = match rule.as_str() {
         "equal" => AverageRule::Equal,
@@ -233,6 +252,7 @@ fn train_epoch<'py>(
             model: layer.module()?,
             config: crate::attack::config_from_options(options)?,
             loss: adversarial_loss(options)?,
+            weight_perturbation: weight_perturbation(options)?,
             rng: RngState {
                 seed: *seed,
                 offset: 0,

@@ -5,6 +5,7 @@ use std::time::Instant;
 use super::free_adversarial::{replayed, FreePerturbation};
 use super::objective::{count_correct, count_correct_on_device, Objective};
 use super::step_graph::StepGraphs;
+use super::weight_perturbation::{perturb_weights, perturbed_weights, restore_weights};
 use crate::attack::{adversarial_batch, trades_batch, AttackConfig};
 use crate::data::Batch;
 use crate::nn::Module;
@@ -20,6 +21,9 @@ pub struct Adversary<'a> {
     pub config: AttackConfig,
     pub rng: RngState,
     pub loss: AdversarialLoss,
+    /// AWP's relative size `gamma`: perturb the weights before each step (see
+    /// `weight_perturbation`).
+    pub weight_perturbation: Option<f32>,
 }
 
 /// What adversarial training minimises.
@@ -149,6 +153,8 @@ pub fn train_epoch(
     let mut graphs = (deferred && options.cuda_graphs && accumulate == 1 && adversary.is_none())
         .then(StepGraphs::default);
     let params: Vec<Tensor> = optimizer.params().cloned().collect();
+    let awp = adversary.as_deref().and_then(|a| a.weight_perturbation);
+    let awp_weights = perturbed_weights(&params);
     optimizer.zero_grad();
     let result = (|| {
         for batch in (&mut *batches).take(total) {
@@ -197,6 +203,8 @@ pub fn train_epoch(
                 Some(graphs) => graphs.run(model, objective, &params, &x, &y)?,
                 None => None,
             };
+            // AWP's weight perturbations of this batch, taken back after its step.
+            let mut moved = Vec::new();
             let outcome = match graphed {
                 Some(out) => {
                     p.graphed += 1;
@@ -213,6 +221,11 @@ pub fn train_epoch(
                         deferred,
                         batch: p.batch + 1,
                     };
+                    if let Some(gamma) = awp {
+                        moved = perturb_weights(model, &awp_weights, gamma, || {
+                            Ok(pass.loss(&x, &y, regulariser.as_ref())?.0)
+                        })?;
+                    }
                     pass.run(&x, &y, regulariser.as_ref())?
                 }
             };
@@ -223,8 +236,11 @@ pub fn train_epoch(
             p.batch += 1;
             let step_boundary = p.batch.is_multiple_of(accumulate) || p.batch == total;
             if step_boundary {
-                step(optimizer, options, p.steps)?;
+                step(optimizer, options, p.steps, &moved)?;
                 p.steps += 1;
+            } else {
+                // Accumulating: the gradient is taken, the weights go back before the next batch.
+                restore_weights(&moved)?;
             }
             let record = BatchRecord {
                 samples: n,
@@ -295,8 +311,14 @@ struct EagerPass<'a> {
 }
 
 impl EagerPass<'_> {
-    /// Runs the batch; a `regulariser` replaces the loss with TRADES' or MART's.
-    fn run(&self, x: &Tensor, y: &Tensor, regulariser: Option<&Regulariser>) -> Result<Outcome> {
+    /// The batch's loss and the model's output; a `regulariser` replaces the loss with TRADES'
+    /// or MART's.
+    fn loss(
+        &self,
+        x: &Tensor,
+        y: &Tensor,
+        regulariser: Option<&Regulariser>,
+    ) -> Result<(Tensor, Tensor)> {
         let output = self.model.forward(x)?;
         let loss = match regulariser {
             None => self.objective.loss(&output, y)?,
@@ -319,6 +341,12 @@ impl EagerPass<'_> {
                 *beta,
             )?,
         };
+        Ok((loss, output))
+    }
+
+    /// Runs the batch: its loss (see `loss`) and backward pass.
+    fn run(&self, x: &Tensor, y: &Tensor, regulariser: Option<&Regulariser>) -> Result<Outcome> {
+        let (loss, output) = self.loss(x, y, regulariser)?;
         // On the CPU the loss is checked before the step; on a GPU it stays on the device (see
         // `DeviceBatch`) and is checked when read.
         let outcome = match self.deferred {
@@ -488,7 +516,14 @@ fn read_device_batches(
 }
 
 /// One optimizer step: the scheduled learning rates, clipping, the update, cleared gradients.
-fn step(optimizer: &mut Optimizer, options: &TrainOptions, index: usize) -> Result<()> {
+/// One optimizer step (with the per-step schedule and clipping); AWP's perturbations `moved` are
+/// taken back right after it, before the weight average sees the weights.
+fn step(
+    optimizer: &mut Optimizer,
+    options: &TrainOptions,
+    index: usize,
+    moved: &[(Tensor, Tensor)],
+) -> Result<()> {
     if let Some(lrs) = &options.step_lrs {
         for (group, &lr) in optimizer.groups.iter_mut().zip(&lrs[index]) {
             group.algorithm.set_lr(lr);
@@ -513,6 +548,7 @@ fn step(optimizer: &mut Optimizer, options: &TrainOptions, index: usize) -> Resu
         }
     }
     optimizer.step()?;
+    restore_weights(moved)?;
     optimizer.zero_grad();
     if let Some(average) = &options.average {
         average.update(index)?;

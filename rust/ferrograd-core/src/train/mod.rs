@@ -7,6 +7,7 @@ mod fit;
 mod free_adversarial;
 mod objective;
 mod step_graph;
+mod weight_perturbation;
 
 pub use evaluate::{predict_epoch, Predictions};
 pub use fit::{train_epoch, AdversarialLoss, Adversary, EpochStats, Progress, TrainOptions};
