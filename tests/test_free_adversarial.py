@@ -20,16 +20,23 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(1, keepdims=True)
 
 
+def _softmax_regression(seed: int) -> tuple[np.ndarray, np.ndarray, nn.Module, np.ndarray, np.ndarray]:
+    """16 random 4 x 4 inputs with labels among 5 classes, a linear classifier on them, and its
+    initial weights and bias in float64."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((16, 1, 4, 4), dtype=np.float32)
+    y = rng.integers(0, 5, 16).astype(np.int64)
+    fg.manual_seed(seed + 4)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 5))
+    W, b = (p.detach().numpy().astype(np.float64).copy() for p in model.parameters())
+    return x, y, model, W, b
+
+
 def test_free_training_equals_the_numpy_loop() -> None:
     """Softmax regression with SGD, two batches of 8, three replays each: per replay the
     cross-entropy's gradients at clamp(x + δ) step the weights, and δ takes a signed step of its
     own gradient (zero where the clamp is active), clipped to ε."""
-    rng = np.random.default_rng(0)
-    x = rng.random((16, 1, 4, 4), dtype=np.float32)
-    y = rng.integers(0, 5, 16).astype(np.int64)
-    fg.manual_seed(4)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 5))
-    W, b = (p.detach().numpy().astype(np.float64).copy() for p in model.parameters())
+    x, y, model, W, b = _softmax_regression(0)
     lr, step, eps, replays = 0.5, 0.1, 0.2, 3
     history = model.fit((x, y), epochs=1, batch_size=8, shuffle=False, optimizer=optim.SGD(model.parameters(), lr=lr),
                         adversarial=FreeAT(model, eps, replays=replays, step=step), verbose=False)
@@ -76,12 +83,7 @@ def test_awp_steps_equal_the_numpy_loop() -> None:
     step's gradients are taken there, and the move is taken back after the step."""
     from ferrograd.training import AWP
 
-    rng = np.random.default_rng(1)
-    x = rng.random((16, 1, 4, 4), dtype=np.float32)
-    y = rng.integers(0, 5, 16).astype(np.int64)
-    fg.manual_seed(5)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 5))
-    W, b = (p.detach().numpy().astype(np.float64).copy() for p in model.parameters())
+    x, y, model, W, b = _softmax_regression(1)
     lr, gamma = 0.5, 0.05
     model.fit((x, y), epochs=1, batch_size=8, shuffle=False, optimizer=optim.SGD(model.parameters(), lr=lr),
               adversarial=AWP(PGD(model, 0.0, 0.0, 1, random_start=False), gamma=gamma), verbose=False)
