@@ -16,7 +16,7 @@ import numpy as np
 
 from ._core import Tensor
 from .autograd_function import Function, FunctionCtx, once_differentiable
-from .linalg import _back, _check, _mT, _to_host, cholesky, inv, matrix_norm, solve
+from .linalg import _back, _check, _mT, _to_host, cholesky, inv, matrix_norm, solve, svd
 from .tensor_methods import _host
 
 
@@ -332,8 +332,6 @@ def cond(A: Tensor, p: Union[float, str, None] = None) -> Tensor:
     of a square ``A``. Differentiable."""
     if p in (None, 2, -2):
         _check("cond", "A", A, square=False)
-        from .linalg import svd
-
         S = svd(A, full_matrices=False).S
         largest, smallest = S.narrow(-1, 0, 1).squeeze(-1), S.narrow(-1, S.shape[-1] - 1, 1).squeeze(-1)
         return smallest / largest if p == -2 else largest / smallest
@@ -341,8 +339,6 @@ def cond(A: Tensor, p: Union[float, str, None] = None) -> Tensor:
     if p not in ("fro", "nuc", math.inf, -math.inf, 1, -1):
         raise ValueError(f"linalg.cond: argument `p` expected None, 2, -2, 'fro', 'nuc', inf, -inf, 1 or -1, got {p!r}")
     if p == "nuc":
-        from .linalg import svd
-
         total = lambda m: svd(m, full_matrices=False).S.sum(-1)  # noqa: E731
         return total(A) * total(inv(A))
     return matrix_norm(A, p) * matrix_norm(inv(A), p)
