@@ -124,16 +124,18 @@ def _permutation(pivots: np.ndarray, m: int) -> np.ndarray:
 
 
 class _LU(Function):
+    """The packed factors of ``A`` as a differentiable result; the factorization itself
+    (``packed`` and ``pivots`` from ``_lu_host``) is computed once by the caller."""
+
     @staticmethod
-    def forward(ctx: FunctionCtx, A: Tensor) -> Tensor:
-        packed, pivots, _ = _lu_host(_to_host(A))
+    def forward(ctx: FunctionCtx, A: Tensor, packed: np.ndarray, pivots: np.ndarray) -> Tensor:
         out = _back(packed, A)
         ctx.save_for_backward(out, _back(_permutation(pivots, A.shape[-2]), A))
         return out
 
     @staticmethod
     @once_differentiable
-    def backward(ctx: FunctionCtx, grad: Tensor) -> Tensor:
+    def backward(ctx: FunctionCtx, grad: Tensor) -> tuple[Tensor, None, None]:
         packed, P = ctx.saved_tensors
         assert packed is not None and P is not None
         L, U = _unpack(packed)
@@ -141,7 +143,7 @@ class _LU(Function):
         # gA = P L^{-T} (tril(L^T gL, -1) + triu(gU U^T)) U^{-T}.
         phi = (_mT(L) @ grad.tril(-1)).tril(-1) + (grad.triu() @ _mT(U)).triu()
         left = solve_triangular(_mT(L), phi, upper=True, unitriangular=True)
-        return P @ solve_triangular(_mT(U), left, upper=False, left=False)
+        return P @ solve_triangular(_mT(U), left, upper=False, left=False), None, None
 
 
 def _unpack(packed: Tensor) -> tuple[Tensor, Tensor]:
@@ -194,11 +196,11 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -
     _check("lu_factor_ex", "A", A)
     if not pivot:
         raise NotImplementedError("linalg.lu_factor_ex: pivot=False is implemented by PyTorch on CUDA only, as here")
-    _, pivots, info = _lu_host(_to_host(A.detach()))
+    packed, pivots, info = _lu_host(_to_host(A.detach()))
     if check_errors and (info > 0).any():
         raise RuntimeError("linalg.lu_factor_ex: the input matrix is singular (a zero pivot)")
     as_int = lambda v: Tensor.from_numpy(np.array(v, dtype=np.int32, order="C")).to(A.device)  # noqa: E731
-    return LUFactorExResult(_LU.apply(A), as_int(pivots), as_int(info))
+    return LUFactorExResult(_LU.apply(A, packed, pivots), as_int(pivots), as_int(info))
 
 
 def lu(A: Tensor, *, pivot: bool = True) -> LUResult:
