@@ -3,7 +3,7 @@
 
 use super::pgd::BatchResult;
 use crate::rng::RngState;
-use crate::{DType, Device, NoGradGuard, Result, Tensor};
+use crate::{DType, Device, Error, NoGradGuard, Result, Tensor};
 
 /// The batch's sizes and what the attack aims at.
 pub(super) struct Goal {
@@ -34,6 +34,18 @@ impl Goal {
             goal_t: Tensor::from_vec(goal, &[batch])?.to_device(device)?,
             labels_t: Tensor::from_vec(labels.to_vec(), &[batch])?.to_device(device)?,
         })
+    }
+}
+
+/// `[N, C, H, W]` of a batch of images with shape `shape`, or an error naming `attack` (the
+/// attacks that work on pixels or smooth per channel take images only).
+pub(super) fn image_shape(attack: &'static str, shape: &[usize]) -> Result<[usize; 4]> {
+    match *shape {
+        [n, c, h, w] => Ok([n, c, h, w]),
+        _ => Err(Error::shape(
+            attack,
+            format!("expected images [N, C, H, W], got {shape:?}"),
+        )),
     }
 }
 

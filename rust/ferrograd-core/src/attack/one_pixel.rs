@@ -8,11 +8,12 @@
 //! candidate, which it returns. All samples' trials go through the model together,
 //! `batch_limit` images per forward pass.
 
+use super::batch::image_shape;
 use super::black_box::{probabilities, top_class, ProbabilityGoal};
 use super::pgd::BatchResult;
 use crate::nn::Module;
 use crate::rng::RngState;
-use crate::{Error, NoGradGuard, Result};
+use crate::{NoGradGuard, Result};
 
 /// A one-pixel run.
 #[derive(Clone, Debug)]
@@ -84,12 +85,7 @@ pub fn one_pixel_batch(
     cfg: &OnePixelConfig,
     rng: &mut RngState,
 ) -> Result<BatchResult> {
-    let &[batch, channels, height, width] = shape else {
-        return Err(Error::shape(
-            "OnePixel",
-            format!("expected images [N, C, H, W], got {shape:?}"),
-        ));
-    };
+    let [batch, channels, height, width] = image_shape("OnePixel", shape)?;
     let _guard = NoGradGuard::new();
     let layout = Layout {
         channels,

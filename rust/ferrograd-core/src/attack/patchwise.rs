@@ -5,9 +5,9 @@
 //! the depthwise 3×3 mean over the eight neighbours (centre excluded). The projection then clips
 //! back to the ε-box, so what one pixel cannot use its neighbours take, growing patches.
 
+use super::batch::image_shape;
 use super::iterate::unit_direction;
 use super::pgd::Norm;
-use super::transfer::image_channels;
 use crate::{Result, Tensor};
 
 /// PI-FGSM's options: `gamma` is `project_factor * alpha`; PI-FGSM adds the projection to the
@@ -33,7 +33,7 @@ pub(super) fn patchwise_step(
     (alpha, eps): (f32, f32),
     patchwise: Patchwise,
 ) -> Result<Tensor> {
-    let channels = image_channels("PI-FGSM", grad)?;
+    let [_, channels, _, _] = image_shape("PI-FGSM", grad.shape())?;
     let step = unit_direction(grad, Norm::Linf)?.mul_scalar(alpha)?;
     let total = match accumulated.take() {
         Some(a) => a.add(&step)?,

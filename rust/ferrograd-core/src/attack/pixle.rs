@@ -9,11 +9,12 @@
 //! the best image is updated after every improving proposal. Every sample's proposal goes
 //! through the model in one forward pass per iteration.
 
+use super::batch::image_shape;
 use super::black_box::{probabilities, top_class, ProbabilityGoal};
 use super::pgd::BatchResult;
 use crate::nn::Module;
 use crate::rng::RngState;
-use crate::{Error, NoGradGuard, Result};
+use crate::{NoGradGuard, Result};
 
 /// How a source pixel picks its destination.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,12 +177,7 @@ pub fn pixle_batch(
     cfg: &PixleConfig,
     rng: &mut RngState,
 ) -> Result<BatchResult> {
-    let &[batch, channels, height, width] = shape else {
-        return Err(Error::shape(
-            "Pixle",
-            format!("expected images [N, C, H, W], got {shape:?}"),
-        ));
-    };
+    let [batch, channels, height, width] = image_shape("Pixle", shape)?;
     let _guard = NoGradGuard::new();
     let image = Image {
         channels,

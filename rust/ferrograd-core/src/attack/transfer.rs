@@ -13,11 +13,11 @@
 //! Each is differentiated through: the input gradient is that of the objective at the transformed
 //! input with respect to the untransformed one.
 
-use super::batch::Goal;
+use super::batch::{image_shape, Goal};
 use super::iterate::objective_and_grad_through;
 use super::objective::AttackLoss;
 use crate::rng::RngState;
-use crate::{nn::Module, Error, Result, Tensor};
+use crate::{nn::Module, Result, Tensor};
 
 /// DI-FGSM's random resize and pad.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -89,8 +89,7 @@ fn nearest_sources(n_in: usize, n_out: usize) -> Vec<i64> {
 
 /// DI's transform of a batch of images `[B, C, H, W]` (one draw for the whole batch).
 fn diversify(x: &Tensor, di: InputDiversity, rng: &mut RngState) -> Result<Tensor> {
-    image_channels("DI-FGSM", x)?;
-    let (h, w) = (x.shape()[2], x.shape()[3]);
+    let [_, _, h, w] = image_shape("DI-FGSM", x.shape())?;
     let draws = rng.uniform(4);
     if draws[0] >= di.probability {
         return Ok(x.clone());
@@ -139,17 +138,6 @@ fn smoothing_kernel(channels: usize, smoothing: Smoothing) -> Result<Tensor> {
     Tensor::from_vec(plane.repeat(channels), &[channels, 1, side, side])
 }
 
-/// The channels of a batch of images `[N, C, H, W]`, or an error naming `attack`.
-pub(super) fn image_channels(attack: &'static str, t: &Tensor) -> Result<usize> {
-    match t.shape() {
-        &[_, c, _, _] => Ok(c),
-        other => Err(Error::shape(
-            attack,
-            format!("expected images [N, C, H, W], got {other:?}"),
-        )),
-    }
-}
-
 /// What an attack's gradient is taken of: the objective toward the goal, averaged over `eot`
 /// passes, with the transfer transforms.
 pub(super) struct GradientOf<'a> {
@@ -195,7 +183,7 @@ pub(super) fn transfer_gradient(
     }
     if let Some(smoothing) = transfer.smoothing {
         let side = smoothing.side;
-        let channels = image_channels("TI-FGSM", &grad)?;
+        let [_, channels, _, _] = image_shape("TI-FGSM", grad.shape())?;
         let kernel = smoothing_kernel(channels, smoothing)?.to_device(grad.device())?;
         grad = grad.conv2d(
             &kernel,
