@@ -154,7 +154,10 @@ pub fn train_epoch(
         .then(StepGraphs::default);
     let params: Vec<Tensor> = optimizer.params().cloned().collect();
     let awp = adversary.as_deref().and_then(|a| a.weight_perturbation);
-    let awp_weights = perturbed_weights(&params);
+    let awp_weights = match awp {
+        Some(_) => perturbed_weights(&params),
+        None => Vec::new(),
+    };
     optimizer.zero_grad();
     let result = (|| {
         for batch in (&mut *batches).take(total) {
