@@ -32,6 +32,13 @@ def _softmax_regression(seed: int) -> tuple[np.ndarray, np.ndarray, nn.Module, n
     return x, y, model, W, b
 
 
+def _small_cnn() -> nn.Module:
+    """Wong et al.'s small MNIST CNN (two strided convolutions, two linear layers)."""
+    return nn.Sequential(nn.Conv2d(1, 16, 4, stride=2, padding=1), nn.ReLU(),
+                         nn.Conv2d(16, 32, 4, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(32 * 7 * 7, 100), nn.ReLU(), nn.Linear(100, 10))
+
+
 def test_free_training_equals_the_numpy_loop() -> None:
     """Softmax regression with SGD, two batches of 8, three replays each: per replay the
     cross-entropy's gradients at clamp(x + δ) step the weights, and δ takes a signed step of its
@@ -65,9 +72,7 @@ def test_free_training_makes_an_mnist_cnn_robust(data_dir: Path) -> None:
     results = {}
     for name, adversary in (("standard", None), ("free", 4)):
         fg.manual_seed(0)
-        model = nn.Sequential(nn.Conv2d(1, 16, 4, stride=2, padding=1), nn.ReLU(),
-                              nn.Conv2d(16, 32, 4, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
-                              nn.Linear(32 * 7 * 7, 100), nn.ReLU(), nn.Linear(100, 10))
+        model = _small_cnn()
         model.fit(train.subset(list(range(10000))), epochs=2, batch_size=100,
                   optimizer=optim.Adam(model.parameters(), lr=1e-3),
                   adversarial=FreeAT(model, 0.2, replays=adversary) if adversary else None, seed=0, verbose=False)
@@ -133,9 +138,7 @@ def test_awp_adversarial_training_learns_mnist(data_dir: Path) -> None:
     train, test = fg.data.mnist(data_dir / "mnist")
     subset = test.subset(list(range(500)))
     fg.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(1, 16, 4, stride=2, padding=1), nn.ReLU(),
-                          nn.Conv2d(16, 32, 4, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
-                          nn.Linear(32 * 7 * 7, 100), nn.ReLU(), nn.Linear(100, 10))
+    model = _small_cnn()
     model.fit(train.subset(list(range(10000))), epochs=2, batch_size=100,
               optimizer=optim.Adam(model.parameters(), lr=1e-3),
               adversarial=AWP(PGD(model, 0.2, 0.05, 5), gamma=5e-3), seed=0, verbose=False)

@@ -144,6 +144,14 @@ class Identity(BasePruningMethod):
         return default_mask.copy()
 
 
+def _zero_lowest(default_mask: np.ndarray, ranking: np.ndarray, amount: Amount) -> np.ndarray:
+    """``default_mask`` with the ``amount`` entries of lowest ``ranking`` (flat) zeroed."""
+    k = _count(amount, ranking.size, "entries")
+    mask = default_mask.reshape(-1).copy()
+    mask[_smallest(ranking, k)] = 0.0
+    return mask.reshape(default_mask.shape)
+
+
 class RandomUnstructured(BasePruningMethod):
     """Prunes ``amount`` entries chosen uniformly at random (from the global generator)."""
 
@@ -154,10 +162,7 @@ class RandomUnstructured(BasePruningMethod):
         """``default_mask`` with ``amount`` random entries zeroed."""
         from ... import rand
 
-        k = _count(self.amount, scores.size, "entries")
-        mask = default_mask.reshape(-1).copy()
-        mask[_smallest(rand(max(scores.size, 1)).numpy()[: scores.size], k)] = 0.0
-        return mask.reshape(default_mask.shape)
+        return _zero_lowest(default_mask, rand(max(scores.size, 1)).numpy()[: scores.size], self.amount)
 
 
 class L1Unstructured(BasePruningMethod):
@@ -168,10 +173,7 @@ class L1Unstructured(BasePruningMethod):
 
     def compute_mask(self, scores: np.ndarray, default_mask: np.ndarray) -> np.ndarray:
         """``default_mask`` with the ``amount`` smallest-magnitude entries zeroed."""
-        k = _count(self.amount, scores.size, "entries")
-        mask = default_mask.reshape(-1).copy()
-        mask[_smallest(np.abs(scores).reshape(-1), k)] = 0.0
-        return mask.reshape(default_mask.shape)
+        return _zero_lowest(default_mask, np.abs(scores).reshape(-1), self.amount)
 
 
 class _Structured(BasePruningMethod):
