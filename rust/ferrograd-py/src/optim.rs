@@ -2,8 +2,8 @@
 
 use ferrograd_core::optim::{
     self, AdadeltaConfig, AdafactorConfig, AdagradConfig, AdamConfig, AdamaxConfig, Algorithm,
-    AsgdConfig, NadamConfig, Optimizer, ParamGroup, ParamState, RmspropConfig, RpropConfig,
-    SgdConfig,
+    AsgdConfig, FusedRule, NadamConfig, Optimizer, ParamGroup, ParamState, RmspropConfig,
+    RpropConfig, SgdConfig,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -71,77 +71,6 @@ fn adam_options(
 /// The update rule named `algorithm` with a group's options.
 fn parse_algorithm(algorithm: &str, o: &Bound<'_, PyDict>) -> PyResult<Algorithm> {
     Ok(match algorithm {
-        "sgd" => Algorithm::Sgd(SgdConfig {
-            lr: opt(o, "lr")?,
-            momentum: opt(o, "momentum")?,
-            dampening: opt(o, "dampening")?,
-            weight_decay: opt(o, "weight_decay")?,
-            nesterov: opt(o, "nesterov")?,
-            maximize: opt(o, "maximize")?,
-        }),
-        "adam" | "adamw" => {
-            Algorithm::Adam(adam_options(o, algorithm == "adamw", opt(o, "amsgrad")?)?)
-        }
-        "rmsprop" => Algorithm::Rmsprop(RmspropConfig {
-            lr: opt(o, "lr")?,
-            alpha: opt(o, "alpha")?,
-            eps: opt(o, "eps")?,
-            weight_decay: opt(o, "weight_decay")?,
-            momentum: opt(o, "momentum")?,
-            centered: opt(o, "centered")?,
-            maximize: opt(o, "maximize")?,
-        }),
-        "adagrad" => Algorithm::Adagrad(AdagradConfig {
-            lr: opt(o, "lr")?,
-            lr_decay: opt(o, "lr_decay")?,
-            weight_decay: opt(o, "weight_decay")?,
-            initial_accumulator_value: opt(o, "initial_accumulator_value")?,
-            eps: opt(o, "eps")?,
-            maximize: opt(o, "maximize")?,
-        }),
-        "adamax" => {
-            let a = adam_options(o, false, false)?;
-            Algorithm::Adamax(AdamaxConfig {
-                lr: a.lr,
-                beta1: a.beta1,
-                beta2: a.beta2,
-                eps: a.eps,
-                weight_decay: a.weight_decay,
-                maximize: a.maximize,
-            })
-        }
-        "radam" => Algorithm::Radam(adam_options(o, opt(o, "decoupled_weight_decay")?, false)?),
-        "nadam" => Algorithm::Nadam(NadamConfig {
-            adam: adam_options(o, opt(o, "decoupled_weight_decay")?, false)?,
-            momentum_decay: opt(o, "momentum_decay")?,
-        }),
-        "adadelta" => Algorithm::Adadelta(AdadeltaConfig {
-            lr: opt(o, "lr")?,
-            rho: opt(o, "rho")?,
-            eps: opt(o, "eps")?,
-            weight_decay: opt(o, "weight_decay")?,
-            maximize: opt(o, "maximize")?,
-        }),
-        "rprop" => {
-            let (eta_minus, eta_plus): (f64, f64) = opt(o, "etas")?;
-            let (step_size_min, step_size_max): (f64, f64) = opt(o, "step_sizes")?;
-            Algorithm::Rprop(RpropConfig {
-                lr: opt(o, "lr")?,
-                eta_minus,
-                eta_plus,
-                step_size_min,
-                step_size_max,
-                maximize: opt(o, "maximize")?,
-            })
-        }
-        "asgd" => Algorithm::Asgd(AsgdConfig {
-            lr: opt(o, "lr")?,
-            lambd: opt(o, "lambd")?,
-            alpha: opt(o, "alpha")?,
-            t0: opt(o, "t0")?,
-            weight_decay: opt(o, "weight_decay")?,
-            maximize: opt(o, "maximize")?,
-        }),
         "adafactor" => {
             let (eps1, eps2): (Option<f64>, f64) = opt(o, "eps")?;
             Algorithm::Adafactor(AdafactorConfig {
@@ -154,6 +83,84 @@ fn parse_algorithm(algorithm: &str, o: &Bound<'_, PyDict>) -> PyResult<Algorithm
                 maximize: opt(o, "maximize")?,
             })
         }
+        fused => Algorithm::Fused(parse_fused_rule(fused, o)?),
+    })
+}
+
+/// The fused rule named `algorithm` with a group's options.
+fn parse_fused_rule(algorithm: &str, o: &Bound<'_, PyDict>) -> PyResult<FusedRule> {
+    Ok(match algorithm {
+        "sgd" => FusedRule::Sgd(SgdConfig {
+            lr: opt(o, "lr")?,
+            momentum: opt(o, "momentum")?,
+            dampening: opt(o, "dampening")?,
+            weight_decay: opt(o, "weight_decay")?,
+            nesterov: opt(o, "nesterov")?,
+            maximize: opt(o, "maximize")?,
+        }),
+        "adam" | "adamw" => {
+            FusedRule::Adam(adam_options(o, algorithm == "adamw", opt(o, "amsgrad")?)?)
+        }
+        "rmsprop" => FusedRule::Rmsprop(RmspropConfig {
+            lr: opt(o, "lr")?,
+            alpha: opt(o, "alpha")?,
+            eps: opt(o, "eps")?,
+            weight_decay: opt(o, "weight_decay")?,
+            momentum: opt(o, "momentum")?,
+            centered: opt(o, "centered")?,
+            maximize: opt(o, "maximize")?,
+        }),
+        "adagrad" => FusedRule::Adagrad(AdagradConfig {
+            lr: opt(o, "lr")?,
+            lr_decay: opt(o, "lr_decay")?,
+            weight_decay: opt(o, "weight_decay")?,
+            initial_accumulator_value: opt(o, "initial_accumulator_value")?,
+            eps: opt(o, "eps")?,
+            maximize: opt(o, "maximize")?,
+        }),
+        "adamax" => {
+            let a = adam_options(o, false, false)?;
+            FusedRule::Adamax(AdamaxConfig {
+                lr: a.lr,
+                beta1: a.beta1,
+                beta2: a.beta2,
+                eps: a.eps,
+                weight_decay: a.weight_decay,
+                maximize: a.maximize,
+            })
+        }
+        "radam" => FusedRule::Radam(adam_options(o, opt(o, "decoupled_weight_decay")?, false)?),
+        "nadam" => FusedRule::Nadam(NadamConfig {
+            adam: adam_options(o, opt(o, "decoupled_weight_decay")?, false)?,
+            momentum_decay: opt(o, "momentum_decay")?,
+        }),
+        "adadelta" => FusedRule::Adadelta(AdadeltaConfig {
+            lr: opt(o, "lr")?,
+            rho: opt(o, "rho")?,
+            eps: opt(o, "eps")?,
+            weight_decay: opt(o, "weight_decay")?,
+            maximize: opt(o, "maximize")?,
+        }),
+        "rprop" => {
+            let (eta_minus, eta_plus): (f64, f64) = opt(o, "etas")?;
+            let (step_size_min, step_size_max): (f64, f64) = opt(o, "step_sizes")?;
+            FusedRule::Rprop(RpropConfig {
+                lr: opt(o, "lr")?,
+                eta_minus,
+                eta_plus,
+                step_size_min,
+                step_size_max,
+                maximize: opt(o, "maximize")?,
+            })
+        }
+        "asgd" => FusedRule::Asgd(AsgdConfig {
+            lr: opt(o, "lr")?,
+            lambd: opt(o, "lambd")?,
+            alpha: opt(o, "alpha")?,
+            t0: opt(o, "t0")?,
+            weight_decay: opt(o, "weight_decay")?,
+            maximize: opt(o, "maximize")?,
+        }),
         other => return Err(unknown_algorithm(other)),
     })
 }

@@ -61,7 +61,7 @@ pub fn adagrad_step(
         return Err(Error::arg("adagrad", "step", "a 1-based step", "0"));
     }
     let item = adagrad_item(param, grad, sum, &cfg, step);
-    super::kernels::step_items(&super::Algorithm::Adagrad(cfg), &[item])
+    super::kernels::step_items(&super::FusedRule::Adagrad(cfg), &[item])
 }
 
 wide_fn! {

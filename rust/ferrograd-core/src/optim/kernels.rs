@@ -8,10 +8,10 @@ use rayon::prelude::*;
 use super::adadelta_rprop::{adadelta_chunk, rprop_chunk};
 use super::adagrad::adagrad_chunk;
 use super::adam_variants::{adamax_chunk, radam_chunk, radam_shared};
+use super::algorithm::FusedRule;
 use super::arith::{add, addcdiv, addcmul, decayed_grad, lerp, nan_max, single};
 use super::asgd::asgd_chunk;
 use super::nadam::{nadam_chunk, nadam_shared};
-use super::optimizer::Algorithm;
 use crate::cpu::simd::wide_fn;
 use crate::cuda::optim::{update_list, ListItem};
 use crate::{Error, Result, Storage, Tensor};
@@ -168,27 +168,26 @@ fn f32s_mut<'a>(guard: &'a mut RwLockWriteGuard<'_, Storage>) -> Result<&'a mut 
 
 /// Updates every parameter of `items` (one algorithm, all on one device): on the CPU in one
 /// parallel pass, on a GPU in as few launches as the fused list kernels allow.
-pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()> {
+pub(crate) fn step_items(rule: &FusedRule, items: &[ListItem]) -> Result<()> {
     let Some(first) = items.first() else {
         return Ok(());
     };
     if on_cuda(&first.param) {
-        return match algorithm {
-            Algorithm::Sgd(cfg) => update_list("sgd_list_f32", items, &sgd_shared(cfg)),
-            Algorithm::Adam(cfg) => update_list("adam_list_f32", items, &adam_shared(cfg)),
-            Algorithm::Rmsprop(cfg) => items.iter().try_for_each(|it| rmsprop_cuda(it, cfg)),
-            Algorithm::Adagrad(cfg) => update_list("adagrad_list_f32", items, &cfg.shared()),
-            Algorithm::Adamax(cfg) => update_list("adamax_list_f32", items, &cfg.shared()),
-            Algorithm::Radam(cfg) => update_list("radam_list_f32", items, &radam_shared(cfg)),
-            Algorithm::Nadam(cfg) => update_list("nadam_list_f32", items, &nadam_shared(cfg)),
-            Algorithm::Adadelta(cfg) => update_list("adadelta_list_f32", items, &cfg.shared()),
-            Algorithm::Rprop(cfg) => update_list("rprop_list_f32", items, &cfg.shared()),
-            Algorithm::Asgd(cfg) => update_list("asgd_list_f32", items, &cfg.shared()),
-            Algorithm::Adafactor(_) => Err(not_fused()),
+        return match rule {
+            FusedRule::Sgd(cfg) => update_list("sgd_list_f32", items, &sgd_shared(cfg)),
+            FusedRule::Adam(cfg) => update_list("adam_list_f32", items, &adam_shared(cfg)),
+            FusedRule::Rmsprop(cfg) => items.iter().try_for_each(|it| rmsprop_cuda(it, cfg)),
+            FusedRule::Adagrad(cfg) => update_list("adagrad_list_f32", items, &cfg.shared()),
+            FusedRule::Adamax(cfg) => update_list("adamax_list_f32", items, &cfg.shared()),
+            FusedRule::Radam(cfg) => update_list("radam_list_f32", items, &radam_shared(cfg)),
+            FusedRule::Nadam(cfg) => update_list("nadam_list_f32", items, &nadam_shared(cfg)),
+            FusedRule::Adadelta(cfg) => update_list("adadelta_list_f32", items, &cfg.shared()),
+            FusedRule::Rprop(cfg) => update_list("rprop_list_f32", items, &cfg.shared()),
+            FusedRule::Asgd(cfg) => update_list("asgd_list_f32", items, &cfg.shared()),
         };
     }
-    match *algorithm {
-        Algorithm::Sgd(cfg) => {
+    match *rule {
+        FusedRule::Sgd(cfg) => {
             let [neg_lr, sign, weight_decay, momentum, nesterov] = sgd_shared(&cfg);
             cpu_update_list(items, |(p, g, [buf, ..], [keep, take, first])| {
                 let k = SgdChunk {
@@ -204,7 +203,7 @@ pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()
                 sgd_chunk(p, g, buf, k)
             })
         }
-        Algorithm::Adam(cfg) => {
+        FusedRule::Adam(cfg) => {
             let [shrink, l2, w1, b2, w2, eps, sign] = adam_shared(&cfg);
             cpu_update_list(
                 items,
@@ -228,7 +227,7 @@ pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()
                 },
             )
         }
-        Algorithm::Rmsprop(cfg) => {
+        FusedRule::Rmsprop(cfg) => {
             let k = RmspropChunk::of(&cfg);
             cpu_update_list(items, |(p, g, [sq, ga, buf], _)| {
                 if let Some(sq) = sq {
@@ -236,7 +235,7 @@ pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()
                 }
             })
         }
-        Algorithm::Adagrad(cfg) => {
+        FusedRule::Adagrad(cfg) => {
             let shared = cfg.shared();
             cpu_update_list(items, |(p, g, [sum, ..], [step_lr, ..])| {
                 if let Some(sum) = sum {
@@ -244,7 +243,7 @@ pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()
                 }
             })
         }
-        Algorithm::Adamax(cfg) => {
+        FusedRule::Adamax(cfg) => {
             let shared = cfg.shared();
             cpu_update_list(items, |(p, g, [m, u, _], [step_size, ..])| {
                 if let (Some(m), Some(u)) = (m, u) {
@@ -252,7 +251,7 @@ pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()
                 }
             })
         }
-        Algorithm::Radam(cfg) => {
+        FusedRule::Radam(cfg) => {
             let shared = radam_shared(&cfg);
             cpu_update_list(items, |(p, g, [m, v, _], own)| {
                 if let (Some(m), Some(v)) = (m, v) {
@@ -260,7 +259,7 @@ pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()
                 }
             })
         }
-        Algorithm::Nadam(cfg) => {
+        FusedRule::Nadam(cfg) => {
             let shared = nadam_shared(&cfg);
             cpu_update_list(items, |(p, g, [m, v, _], own)| {
                 if let (Some(m), Some(v)) = (m, v) {
@@ -268,7 +267,7 @@ pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()
                 }
             })
         }
-        Algorithm::Adadelta(cfg) => {
+        FusedRule::Adadelta(cfg) => {
             let shared = cfg.shared();
             cpu_update_list(items, |(p, g, [s, a, _], _)| {
                 if let (Some(s), Some(a)) = (s, a) {
@@ -276,7 +275,7 @@ pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()
                 }
             })
         }
-        Algorithm::Rprop(cfg) => {
+        FusedRule::Rprop(cfg) => {
             let shared = cfg.shared();
             cpu_update_list(items, |(p, g, [prev, step, _], _)| {
                 if let (Some(prev), Some(step)) = (prev, step) {
@@ -284,7 +283,7 @@ pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()
                 }
             })
         }
-        Algorithm::Asgd(cfg) => {
+        FusedRule::Asgd(cfg) => {
             let shared = cfg.shared();
             cpu_update_list(items, |(p, g, [ax, ..], own)| {
                 if let Some(ax) = ax {
@@ -292,13 +291,7 @@ pub(crate) fn step_items(algorithm: &Algorithm, items: &[ListItem]) -> Result<()
                 }
             })
         }
-        Algorithm::Adafactor(_) => Err(not_fused()),
     }
-}
-
-/// Adafactor updates through tensor ops (`Optimizer::step` applies it), never as a fused list.
-pub(super) fn not_fused() -> crate::Error {
-    crate::Error::NotImplemented("Adafactor has no fused list update".into())
 }
 
 fn on_cuda(param: &Tensor) -> bool {
@@ -430,7 +423,7 @@ pub fn sgd_step(
         ));
     }
     let item = sgd_item(param, grad, momentum_buffer, &cfg, first_step);
-    step_items(&Algorithm::Sgd(cfg), &[item])
+    step_items(&FusedRule::Sgd(cfg), &[item])
 }
 
 /// SGD's constants for one parameter's update (see `sgd_own` and `sgd_shared`).
@@ -549,7 +542,7 @@ pub fn adam_step(
         &cfg,
         step,
     );
-    step_items(&Algorithm::Adam(cfg), &[item])
+    step_items(&FusedRule::Adam(cfg), &[item])
 }
 
 /// Adam's constants for one parameter's update (see `adam_own` and `adam_shared`).
@@ -631,7 +624,7 @@ pub fn rmsprop_step(
         ));
     }
     let item = rmsprop_item(param, grad, square_avg, grad_avg, momentum_buffer);
-    step_items(&Algorithm::Rmsprop(cfg), &[item])
+    step_items(&FusedRule::Rmsprop(cfg), &[item])
 }
 
 /// One parameter's RMSprop update for `step_items`: the state buffers in `rmsprop_chunk`'s order

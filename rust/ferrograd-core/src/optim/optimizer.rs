@@ -4,97 +4,17 @@
 
 use std::collections::HashMap;
 
-use super::adadelta_rprop::{two_buffer_item, AdadeltaConfig, RpropConfig};
+use super::adadelta_rprop::two_buffer_item;
 use super::adafactor::{adafactor_update, factor_shape, AdafactorConfig};
-use super::adagrad::{adagrad_item, AdagradConfig};
-use super::adam_variants::{adamax_item, radam_item, AdamaxConfig};
+use super::adagrad::adagrad_item;
+use super::adam_variants::{adamax_item, radam_item};
+use super::algorithm::{Algorithm, FusedRule};
 use super::arith::single;
-use super::asgd::{asgd_item, asgd_next, AsgdConfig};
-use super::kernels::{
-    adam_item, not_fused, rmsprop_item, sgd_item, step_items, AdamConfig, RmspropConfig, SgdConfig,
-};
-use super::nadam::{nadam_item, scalar_state, scalar_value, NadamConfig};
+use super::asgd::{asgd_item, asgd_next};
+use super::kernels::{adam_item, rmsprop_item, sgd_item, step_items};
+use super::nadam::{nadam_item, scalar_state, scalar_value};
 use crate::cuda::optim::ListItem;
-use crate::{Error, Result, Tensor};
-
-/// The update rule of a parameter group, with its options.
-#[derive(Clone, Copy, Debug)]
-pub enum Algorithm {
-    Sgd(SgdConfig),
-    Adam(AdamConfig),
-    Rmsprop(RmspropConfig),
-    Adagrad(AdagradConfig),
-    Adamax(AdamaxConfig),
-    /// RAdam with Adam's options (amsgrad unused).
-    Radam(AdamConfig),
-    Nadam(NadamConfig),
-    Adadelta(AdadeltaConfig),
-    Rprop(RpropConfig),
-    Asgd(AsgdConfig),
-    /// Applied as tensor ops, not a fused list (see `adafactor.rs`).
-    Adafactor(AdafactorConfig),
-}
-
-impl Algorithm {
-    /// The group's learning rate.
-    pub fn lr(&self) -> f64 {
-        match self {
-            Algorithm::Sgd(c) => c.lr,
-            Algorithm::Adam(c) => c.lr,
-            Algorithm::Rmsprop(c) => c.lr,
-            Algorithm::Adagrad(c) => c.lr,
-            Algorithm::Adamax(c) => c.lr,
-            Algorithm::Radam(c) => c.lr,
-            Algorithm::Nadam(c) => c.adam.lr,
-            Algorithm::Adadelta(c) => c.lr,
-            Algorithm::Rprop(c) => c.lr,
-            Algorithm::Asgd(c) => c.lr,
-            Algorithm::Adafactor(c) => c.lr,
-        }
-    }
-
-    /// Sets the group's learning rate (schedules do this).
-    pub fn set_lr(&mut self, lr: f64) {
-        match self {
-            Algorithm::Sgd(c) => c.lr = lr,
-            Algorithm::Adam(c) => c.lr = lr,
-            Algorithm::Rmsprop(c) => c.lr = lr,
-            Algorithm::Adagrad(c) => c.lr = lr,
-            Algorithm::Adamax(c) => c.lr = lr,
-            Algorithm::Radam(c) => c.lr = lr,
-            Algorithm::Nadam(c) => c.adam.lr = lr,
-            Algorithm::Adadelta(c) => c.lr = lr,
-            Algorithm::Rprop(c) => c.lr = lr,
-            Algorithm::Asgd(c) => c.lr = lr,
-            Algorithm::Adafactor(c) => c.lr = lr,
-        }
-    }
-
-    /// Sets the momentum that cyclic schedules vary: SGD's and RMSprop's momentum, the Adam
-    /// family's beta1. Errors for rules without one.
-    pub fn set_momentum(&mut self, m: f64) -> Result<()> {
-        match self {
-            Algorithm::Sgd(c) => c.momentum = m,
-            Algorithm::Rmsprop(c) => c.momentum = m,
-            Algorithm::Adam(c) | Algorithm::Radam(c) => c.beta1 = m,
-            Algorithm::Adamax(c) => c.beta1 = m,
-            Algorithm::Nadam(c) => c.adam.beta1 = m,
-            Algorithm::Adagrad(_)
-            | Algorithm::Adadelta(_)
-            | Algorithm::Rprop(_)
-            | Algorithm::Asgd(_)
-            | Algorithm::Adafactor(_) => {
-                return Err(Error::arg(
-                    "fit",
-                    "schedule",
-                    "an optimizer with a momentum or beta1 to cycle",
-                    "one without (Adagrad, Adadelta, Rprop, ASGD or Adafactor)",
-                ))
-            }
-        }
-        Ok(())
-    }
-}
+use crate::{Result, Tensor};
 
 /// Parameters that share options.
 #[derive(Clone, Debug)]
@@ -220,42 +140,62 @@ impl Optimizer {
     /// device together (one parallel pass on the CPU, fused launches on a GPU).
     pub fn step(&mut self) -> Result<()> {
         for group in &self.groups {
-            if let Algorithm::Adafactor(cfg) = group.algorithm {
-                for p in &group.params {
-                    let Some(grad) = p.grad() else { continue };
-                    let state = self.state.entry(p.id()).or_default();
-                    state.step += 1;
-                    match p.rank() >= 2 {
-                        true => {
-                            let rows = state.buffer("row_var", p)?;
-                            let cols = state.buffer("col_var", p)?;
-                            adafactor_update(p, &grad, (&rows, Some(&cols)), state.step, &cfg)?
-                        }
-                        false => {
-                            let variance = state.buffer("variance", p)?;
-                            adafactor_update(p, &grad, (&variance, None), state.step, &cfg)?
-                        }
-                    }
-                }
-                continue;
-            }
-            let mut items: Vec<ListItem> = Vec::new();
-            for p in &group.params {
-                let Some(grad) = p.grad() else { continue };
-                let state = self.state.entry(p.id()).or_default();
-                items.push(update_item(p, &grad, state, group.algorithm)?);
-            }
-            while let Some(first) = items.first() {
-                let device = first.param.device();
-                let (here, rest): (Vec<_>, Vec<_>) = items
-                    .into_iter()
-                    .partition(|it| it.param.device() == device);
-                step_items(&group.algorithm, &here)?;
-                items = rest;
+            match group.algorithm {
+                Algorithm::Fused(rule) => step_fused(&mut self.state, &group.params, rule)?,
+                Algorithm::Adafactor(cfg) => step_adafactor(&mut self.state, &group.params, &cfg)?,
             }
         }
         Ok(())
     }
+}
+
+/// A fused rule's step over `params`: the parameters of each device in one pass.
+fn step_fused(
+    states: &mut HashMap<usize, ParamState>,
+    params: &[Tensor],
+    rule: FusedRule,
+) -> Result<()> {
+    let mut items: Vec<ListItem> = Vec::new();
+    for p in params {
+        let Some(grad) = p.grad() else { continue };
+        let state = states.entry(p.id()).or_default();
+        items.push(update_item(p, &grad, state, rule)?);
+    }
+    while let Some(first) = items.first() {
+        let device = first.param.device();
+        let (here, rest): (Vec<_>, Vec<_>) = items
+            .into_iter()
+            .partition(|it| it.param.device() == device);
+        step_items(&rule, &here)?;
+        items = rest;
+    }
+    Ok(())
+}
+
+/// Adafactor's step, parameter by parameter: factored moments for rank >= 2, a full variance
+/// otherwise.
+fn step_adafactor(
+    states: &mut HashMap<usize, ParamState>,
+    params: &[Tensor],
+    cfg: &AdafactorConfig,
+) -> Result<()> {
+    for p in params {
+        let Some(grad) = p.grad() else { continue };
+        let state = states.entry(p.id()).or_default();
+        state.step += 1;
+        match p.rank() >= 2 {
+            true => {
+                let rows = state.buffer("row_var", p)?;
+                let cols = state.buffer("col_var", p)?;
+                adafactor_update(p, &grad, (&rows, Some(&cols)), state.step, cfg)?
+            }
+            false => {
+                let variance = state.buffer("variance", p)?;
+                adafactor_update(p, &grad, (&variance, None), state.step, cfg)?
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One parameter's update, counting the step and creating its state buffers on first use.
@@ -263,11 +203,11 @@ fn update_item(
     p: &Tensor,
     grad: &Tensor,
     state: &mut ParamState,
-    algorithm: Algorithm,
+    rule: FusedRule,
 ) -> Result<ListItem> {
     state.step += 1;
-    Ok(match algorithm {
-        Algorithm::Sgd(cfg) => {
+    Ok(match rule {
+        FusedRule::Sgd(cfg) => {
             let (buf, first) = match cfg.momentum != 0.0 {
                 true => {
                     let first = !state.has("momentum_buffer");
@@ -277,7 +217,7 @@ fn update_item(
             };
             sgd_item(p, grad, buf.as_ref(), &cfg, first)
         }
-        Algorithm::Adam(cfg) => {
+        FusedRule::Adam(cfg) => {
             let m = state.buffer("exp_avg", p)?;
             let v = state.buffer("exp_avg_sq", p)?;
             let vmax = match cfg.amsgrad {
@@ -286,7 +226,7 @@ fn update_item(
             };
             adam_item(p, grad, [&m, &v], vmax.as_ref(), &cfg, state.step)
         }
-        Algorithm::Rmsprop(cfg) => {
+        FusedRule::Rmsprop(cfg) => {
             let s = state.buffer("square_avg", p)?;
             let g = match cfg.centered {
                 true => Some(state.buffer("grad_avg", p)?),
@@ -298,33 +238,33 @@ fn update_item(
             };
             rmsprop_item(p, grad, &s, g.as_ref(), b.as_ref())
         }
-        Algorithm::Adagrad(cfg) => {
+        FusedRule::Adagrad(cfg) => {
             let sum = state.buffer_from("sum", p, single(cfg.initial_accumulator_value))?;
             adagrad_item(p, grad, &sum, &cfg, state.step)
         }
-        Algorithm::Adamax(cfg) => {
+        FusedRule::Adamax(cfg) => {
             let m = state.buffer("exp_avg", p)?;
             let u = state.buffer("exp_inf", p)?;
             adamax_item(p, grad, [&m, &u], &cfg, state.step)
         }
-        Algorithm::Radam(cfg) => {
+        FusedRule::Radam(cfg) => {
             let m = state.buffer("exp_avg", p)?;
             let v = state.buffer("exp_avg_sq", p)?;
             radam_item(p, grad, [&m, &v], &cfg, state.step)
         }
-        Algorithm::Nadam(cfg) => {
+        FusedRule::Nadam(cfg) => {
             let m = state.buffer("exp_avg", p)?;
             let v = state.buffer("exp_avg_sq", p)?;
             let step = state.step;
             let mu_product = state.scalar_mut("mu_product", 1.0)?;
             nadam_item(p, grad, [&m, &v], mu_product, &cfg, step)?
         }
-        Algorithm::Adadelta(_) => {
+        FusedRule::Adadelta(_) => {
             let s = state.buffer("square_avg", p)?;
             let a = state.buffer("acc_delta", p)?;
             two_buffer_item(p, grad, [&s, &a])
         }
-        Algorithm::Asgd(cfg) => {
+        FusedRule::Asgd(cfg) => {
             // eta starts at the group's learning rate, mu at 1, as in PyTorch.
             let ax = state.buffer("ax", p)?;
             let now = [
@@ -336,8 +276,7 @@ fn update_item(
             state.set_scalar("mu", mu)?;
             asgd_item(p, grad, &ax, now, &cfg)
         }
-        Algorithm::Adafactor(_) => return Err(not_fused()),
-        Algorithm::Rprop(cfg) => {
+        FusedRule::Rprop(cfg) => {
             // The step sizes start at the learning rate the group had on the first step.
             let prev = state.buffer("prev", p)?;
             let step_size = state.buffer_from("step_size", p, single(cfg.lr))?;
@@ -385,7 +324,7 @@ mod tests {
             .collect();
         let mut opt = Optimizer::new(vec![ParamGroup {
             params: params.clone(),
-            algorithm: Algorithm::Adam(cfg),
+            algorithm: Algorithm::Fused(FusedRule::Adam(cfg)),
         }]);
         for (i, &n) in sizes.iter().enumerate() {
             let alone = param_with_grad(n, i);
@@ -418,7 +357,7 @@ mod tests {
         let p = param_with_grad(10, 0);
         let mut opt = Optimizer::new(vec![ParamGroup {
             params: vec![p.clone(), p.clone()],
-            algorithm: Algorithm::Adam(adam_config()),
+            algorithm: Algorithm::Fused(FusedRule::Adam(adam_config())),
         }]);
         let err = opt.step().unwrap_err().to_string();
         assert!(err.contains("params"), "{err}");
@@ -427,7 +366,7 @@ mod tests {
         q.set_grad(Some(q.detach()));
         let mut opt = Optimizer::new(vec![ParamGroup {
             params: vec![q],
-            algorithm: Algorithm::Adam(adam_config()),
+            algorithm: Algorithm::Fused(FusedRule::Adam(adam_config())),
         }]);
         let err = opt.step().unwrap_err().to_string();
         assert!(err.contains("grad"), "{err}");
@@ -441,7 +380,7 @@ mod tests {
         let cfg = AdamConfig::defaults(0.1);
         let mut opt = Optimizer::new(vec![ParamGroup {
             params: vec![p.clone()],
-            algorithm: Algorithm::Adam(cfg),
+            algorithm: Algorithm::Fused(FusedRule::Adam(cfg)),
         }]);
         opt.step().unwrap();
         opt.step().unwrap();

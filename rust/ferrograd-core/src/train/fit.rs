@@ -564,7 +564,7 @@ mod tests {
     use super::*;
     use crate::data::{DataLoader, DataLoaderOptions, Dataset, Samples};
     use crate::nn::{Activation, Linear, Sequential};
-    use crate::optim::{Algorithm, ParamGroup, SgdConfig};
+    use crate::optim::{Algorithm, FusedRule, ParamGroup, SgdConfig};
     use crate::train::CrossEntropy;
 
     /// Two Gaussian blobs per class corner: class = quadrant sign of x0 * x1 > 0.
@@ -609,14 +609,14 @@ mod tests {
     fn sgd(params: Vec<Tensor>, lr: f64) -> Optimizer {
         Optimizer::new(vec![ParamGroup {
             params,
-            algorithm: Algorithm::Sgd(SgdConfig {
+            algorithm: Algorithm::Fused(FusedRule::Sgd(SgdConfig {
                 lr,
                 momentum: 0.9,
                 dampening: 0.0,
                 weight_decay: 0.0,
                 nesterov: false,
                 maximize: false,
-            }),
+            })),
         }])
     }
 
