@@ -7,10 +7,9 @@
 //! are differentiated as PyTorch's vector norm is: ties share the gradient equally.
 
 use super::batch::Goal;
-use super::objective::predictions;
 use crate::nn::Module;
 use crate::rng::RngState;
-use crate::{DType, Device, Result, Tensor};
+use crate::{DType, Result, Tensor};
 
 /// Jitter's softmax temperature and the scale of the noise added to its output.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -74,14 +73,12 @@ pub(super) fn jitter_gradient(
         false => distance,
     };
     // Misclassified samples (against the true label, in either mode) with a nonzero perturbation
-    // divide their objective by its size.
-    let labels = goal.labels_t.to_device(Device::Cpu)?.to_vec::<i64>()?;
-    let wrong: Vec<f32> = predictions(&logits)?
-        .iter()
-        .zip(&labels)
-        .map(|(p, y)| (p != y) as u8 as f32)
-        .collect();
-    let wrong = Tensor::from_vec(wrong, &[batch])?.to_device(x.device())?;
+    // divide their objective by its size; compared on the model's device, with no read-back.
+    let wrong = logits
+        .detach()
+        .argmax(1, false)?
+        .ne(&goal.labels_t.to_device(logits.device())?)?
+        .to_dtype(DType::F32)?;
     let size = linf_norm(&leaf.sub(x)?)?;
     let divides = wrong.mul(&size.detach().gt_scalar(0.0)?.to_dtype(DType::F32)?)?;
     // size where dividing, else 1: `divides * (size - 1) + 1`.
