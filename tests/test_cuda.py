@@ -258,6 +258,13 @@ UNARY: dict[str, Callable[[fg.Tensor], fg.Tensor]] = {
     "polygamma": lambda x: (x * 3.0).polygamma(3),
     "erfinv": lambda x: (x * 0.5).tanh().erfinv(),
     "bessel": lambda x: (x * 10).i0e() + x.i1() + (x * 20).i1e() + x.i0(),
+    "normal_functions": lambda x: fg.special.erfcx(x) + fg.special.log_ndtr(x * 4) + fg.special.ndtri(x.sigmoid()),
+    "bessel_jy": lambda x: (fg.special.bessel_j0(x * 8) + fg.special.bessel_j1(x * 8) + fg.special.bessel_y0(x.abs() * 8 + 0.1)
+                            + fg.special.bessel_y1(x.abs() * 8 + 0.1)),
+    "bessel_k": lambda x: (fg.special.modified_bessel_k0(x.abs() * 5 + 0.1) + fg.special.modified_bessel_k1(x.abs() * 5 + 0.1)
+                           + fg.special.scaled_modified_bessel_k0(x.abs() * 10 + 0.1)
+                           + fg.special.scaled_modified_bessel_k1(x.abs() * 10 + 0.1)),
+    "airy_ai": lambda x: fg.special.airy_ai(x * 5),
 }
 
 

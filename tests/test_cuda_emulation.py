@@ -144,7 +144,14 @@ def _pointwise_references() -> tuple[dict[str, Any], dict[str, Any]]:
         "Digamma": ((), on_cpu(fg.digamma)), "Polygamma": ((2.0,), on_cpu(lambda t: fg.polygamma(2, t))),
         "Erfinv": ((), on_cpu(fg.erfinv)), "BesselI0": ((), on_cpu(fg.special.i0)),
         "BesselI0e": ((), on_cpu(fg.special.i0e)), "BesselI1": ((), on_cpu(fg.special.i1)),
-        "BesselI1e": ((), on_cpu(fg.special.i1e)),
+        "BesselI1e": ((), on_cpu(fg.special.i1e)), "Erfcx": ((), on_cpu(fg.special.erfcx)),
+        "LogNdtr": ((), on_cpu(fg.special.log_ndtr)), "Ndtri": ((), on_cpu(fg.special.ndtri)),
+        "BesselJ0": ((), on_cpu(fg.special.bessel_j0)), "BesselJ1": ((), on_cpu(fg.special.bessel_j1)),
+        "BesselY0": ((), on_cpu(fg.special.bessel_y0)), "BesselY1": ((), on_cpu(fg.special.bessel_y1)),
+        "BesselK0": ((), on_cpu(fg.special.modified_bessel_k0)), "BesselK1": ((), on_cpu(fg.special.modified_bessel_k1)),
+        "BesselK0e": ((), on_cpu(fg.special.scaled_modified_bessel_k0)),
+        "BesselK1e": ((), on_cpu(fg.special.scaled_modified_bessel_k1)), "AiryAi": ((), on_cpu(fg.special.airy_ai)),
+        "AiryAiPrime": ((), through(fg.special.airy_ai)),
     }
     binary: dict[str, Any] = {
         "Add": on_cpu(lambda a, b: a + b), "Sub": on_cpu(lambda a, b: a - b), "Mul": on_cpu(lambda a, b: a * b),
@@ -179,8 +186,11 @@ def test_emulated_pointwise_codes_match_the_cpu_backend(tmp_path: Path, rng: np.
     unary, binary = _pointwise_references()
     unary_codes, binary_codes = _kernel_codes("unary_code"), _kernel_codes("binary_code")
     assert set(unary_codes) == set(unary) and set(binary_codes) == set(binary)
-    a = np.concatenate([rng.uniform(-3, 3, 400), [0.0, -0.0, 1.0, -1.0, 0.5, 2.5, -2.5]]).astype(np.float32)
-    b = np.concatenate([rng.uniform(-3, 3, 400), [1.0, 2.0, -0.5, 3.0, 0.25, 1.5, -2.0]]).astype(np.float32)
+    # The tail values reach the far-field branches of the Bessel, Airy and normal functions.
+    a = np.concatenate([rng.uniform(-3, 3, 400), [0.0, -0.0, 1.0, -1.0, 0.5, 2.5, -2.5],
+                        [12.5, -12.5, 16.0, 30.0, -9.0, -20.0, 45.0]]).astype(np.float32)
+    b = np.concatenate([rng.uniform(-3, 3, 400), [1.0, 2.0, -0.5, 3.0, 0.25, 1.5, -2.0],
+                        [1.0, 2.0, 0.5, 3.0, 1.5, 2.5, 4.0]]).astype(np.float32)
     (tmp_path / "a.bin").write_bytes(a.tobytes())
     (tmp_path / "b.bin").write_bytes(b.tobytes())
     requests = [("unary", name, code, unary[name][0]) for name, code in unary_codes.items()]

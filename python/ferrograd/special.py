@@ -1,6 +1,6 @@
 """``fg.special``: PyTorch's ``torch.special`` functions, each differentiable and on the input's
-device. The error, gamma-family and Bessel functions are core kernels; the rest are composed from
-core ops."""
+device. The error, gamma-family, Bessel and Airy functions and the normal log-CDF and quantile are
+core kernels; the orthogonal polynomials and the rest are composed from core ops."""
 
 from __future__ import annotations
 
@@ -10,6 +10,14 @@ from typing import Any, Optional
 from ._core import Tensor
 from . import functional as F
 from .gamma_functions import digamma, erfinv, polygamma
+from ._orthogonal_polynomials import (chebyshev_polynomial_t, chebyshev_polynomial_u, chebyshev_polynomial_v,
+                                      chebyshev_polynomial_w, hermite_polynomial_h, hermite_polynomial_he,
+                                      laguerre_polynomial_l, legendre_polynomial_p, shifted_chebyshev_polynomial_t,
+                                      shifted_chebyshev_polynomial_u, shifted_chebyshev_polynomial_v,
+                                      shifted_chebyshev_polynomial_w)
+from ._special_kernels import (airy_ai, bessel_j0, bessel_j1, bessel_y0, bessel_y1, erfcx, log_ndtr,
+                               modified_bessel_i0, modified_bessel_i1, modified_bessel_k0, modified_bessel_k1, ndtri,
+                               scaled_modified_bessel_k0, scaled_modified_bessel_k1)
 from .gamma_functions import igamma as gammainc, igammac as gammaincc, lgamma as gammaln, mvlgamma as multigammaln
 
 psi = digamma
@@ -147,4 +155,9 @@ def sinc(input: Tensor) -> Tensor:
 
 __all__ = ["erf", "erfc", "ndtr", "expit", "logit", "exp2", "expm1", "log1p", "xlogy", "logsumexp", "softmax",
            "log_softmax", "sinc", "gammaln", "digamma", "psi", "polygamma", "multigammaln", "erfinv", "gammainc", "gammaincc", "i0", "i0e", "i1",
-           "i1e", "xlog1py", "entr", "spherical_bessel_j0", "round"]
+           "i1e", "xlog1py", "entr", "spherical_bessel_j0", "round", "erfcx", "log_ndtr", "ndtri", "bessel_j0", "bessel_j1",
+           "bessel_y0", "bessel_y1", "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
+           "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "airy_ai", "chebyshev_polynomial_t",
+           "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
+           "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w",
+           "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l", "legendre_polynomial_p"]

@@ -30,6 +30,7 @@ inline void fg_store4(float* out, long long base, long long n, const float v[4])
 #define FG_FOR_EACH4(base, n) for (long long base = 0; base < (n); base += 4)
 #include "../../rust/ferrograd-core/src/cuda/kernels/half.cuh"
 #include "../../rust/ferrograd-core/src/cuda/kernels/gamma_functions.cuh"
+#include "../../rust/ferrograd-core/src/cuda/kernels/special_functions.cuh"
 #include "../../rust/ferrograd-core/src/cuda/kernels/elementwise.cu"
 
 static std::vector<float> read_floats(const char* path) {

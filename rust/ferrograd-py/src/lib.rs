@@ -15,6 +15,7 @@ mod io;
 mod memory_format;
 mod nn;
 mod optim;
+mod special;
 mod tensor;
 mod text;
 mod threads;
@@ -48,5 +49,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     data::register(m)?;
     text::register(m)?;
     threads::register(m)?;
+    special::register(m)?;
     Ok(())
 }

@@ -315,20 +315,7 @@ pub fn bessel_i(order: u32, x: f32, scaled: bool) -> f32 {
         }
     } else {
         let mu = 4.0 * f64::from(order * order);
-        let mut term = 1.0;
-        let mut sum = 1.0;
-        for k in 1..200 {
-            let odd = f64::from(2 * k - 1);
-            let next = term * (mu - odd * odd) / (f64::from(k) * -8.0 * magnitude);
-            if next.abs() >= term.abs() {
-                break;
-            }
-            term = next;
-            sum += term;
-            if term.abs() < sum.abs() * 1e-17 {
-                break;
-            }
-        }
+        let sum: f64 = super::bessel::asymptotic_terms(mu, -magnitude).sum();
         let scaled_value = sum / (2.0 * PI * magnitude).sqrt();
         if scaled {
             scaled_value

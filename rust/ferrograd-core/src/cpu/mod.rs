@@ -2,6 +2,7 @@
 //! dispatch here for `Storage::Cpu`. Large loops split across rayon's pool.
 
 pub mod attention;
+pub mod bessel;
 pub mod conv;
 mod conv_output_grad;
 pub mod copy;
@@ -11,6 +12,7 @@ pub mod fresh;
 pub mod gamma_functions;
 pub mod gemm;
 pub mod norm;
+pub mod normal_functions;
 pub mod pool;
 pub mod reduce;
 pub(crate) mod relu;

@@ -67,6 +67,19 @@ fn unary_code(op: UnaryOp) -> (i32, f32, f32) {
         UnaryOp::BesselI0e => (51, 0.0, 0.0),
         UnaryOp::BesselI1 => (52, 0.0, 0.0),
         UnaryOp::BesselI1e => (53, 0.0, 0.0),
+        UnaryOp::Erfcx => (54, 0.0, 0.0),
+        UnaryOp::LogNdtr => (55, 0.0, 0.0),
+        UnaryOp::Ndtri => (56, 0.0, 0.0),
+        UnaryOp::BesselJ0 => (57, 0.0, 0.0),
+        UnaryOp::BesselJ1 => (58, 0.0, 0.0),
+        UnaryOp::BesselY0 => (59, 0.0, 0.0),
+        UnaryOp::BesselY1 => (60, 0.0, 0.0),
+        UnaryOp::BesselK0 => (61, 0.0, 0.0),
+        UnaryOp::BesselK0e => (62, 0.0, 0.0),
+        UnaryOp::BesselK1 => (63, 0.0, 0.0),
+        UnaryOp::BesselK1e => (64, 0.0, 0.0),
+        UnaryOp::AiryAi => (65, 0.0, 0.0),
+        UnaryOp::AiryAiPrime => (66, 0.0, 0.0),
     }
 }
 

@@ -20,7 +20,7 @@ const COMMON: &str = concat!(
 );
 
 /// (file name, source) of every kernel file (the flash attention files start with the operand
-/// header they share; the pointwise kernels with the gamma-family functions).
+/// header they share; the pointwise kernels with the gamma-family and other special functions).
 pub const SOURCES: &[(&str, &str)] = &[
     (
         "attention.cu",
@@ -42,6 +42,7 @@ pub const SOURCES: &[(&str, &str)] = &[
         "elementwise.cu",
         concat!(
             include_str!("kernels/gamma_functions.cuh"),
+            include_str!("kernels/special_functions.cuh"),
             include_str!("kernels/elementwise.cu")
         ),
     ),

@@ -23,6 +23,7 @@ pub mod reduce;
 pub mod rnn;
 pub mod shape;
 pub mod softmax;
+pub mod special_functions;
 pub mod unary;
 pub mod unfold;
 

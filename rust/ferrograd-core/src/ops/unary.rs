@@ -2,8 +2,8 @@
 
 use super::integer::is_integral;
 use crate::cpu::elementwise::{map, zip};
-use crate::cpu::gamma_functions;
 use crate::cpu::special::{exp, normal_cdf_and_density};
+use crate::cpu::{bessel, gamma_functions, normal_functions};
 use std::sync::Arc;
 
 use crate::{Result, Storage, Tensor};
@@ -88,6 +88,23 @@ pub enum UnaryOp {
     BesselI0e,
     BesselI1,
     BesselI1e,
+    /// exp(x²) erfc(x), the normal distribution's log-CDF and its quantile
+    /// (`cpu/normal_functions.rs`).
+    Erfcx,
+    LogNdtr,
+    Ndtri,
+    /// Bessel functions of the first and second kind, the modified ones of the second kind (and
+    /// e^x-scaled), and the Airy function with its derivative (`cpu/bessel.rs`).
+    BesselJ0,
+    BesselJ1,
+    BesselY0,
+    BesselY1,
+    BesselK0,
+    BesselK0e,
+    BesselK1,
+    BesselK1e,
+    AiryAi,
+    AiryAiPrime,
 }
 
 impl UnaryOp {
@@ -128,6 +145,19 @@ impl UnaryOp {
                 | BesselI0e
                 | BesselI1
                 | BesselI1e
+                | Erfcx
+                | LogNdtr
+                | Ndtri
+                | BesselJ0
+                | BesselJ1
+                | BesselY0
+                | BesselY1
+                | BesselK0
+                | BesselK0e
+                | BesselK1
+                | BesselK1e
+                | AiryAi
+                | AiryAiPrime
         )
     }
 
@@ -178,6 +208,19 @@ impl UnaryOp {
             UnaryOp::BesselI0e => gamma_functions::bessel_i(0, x, true),
             UnaryOp::BesselI1 => gamma_functions::bessel_i(1, x, false),
             UnaryOp::BesselI1e => gamma_functions::bessel_i(1, x, true),
+            UnaryOp::Erfcx => normal_functions::erfcx(x),
+            UnaryOp::LogNdtr => normal_functions::log_ndtr(x),
+            UnaryOp::Ndtri => normal_functions::ndtri(x),
+            UnaryOp::BesselJ0 => bessel::bessel_j(0, x),
+            UnaryOp::BesselJ1 => bessel::bessel_j(1, x),
+            UnaryOp::BesselY0 => bessel::bessel_y(0, x),
+            UnaryOp::BesselY1 => bessel::bessel_y(1, x),
+            UnaryOp::BesselK0 => bessel::bessel_k(0, x, false),
+            UnaryOp::BesselK0e => bessel::bessel_k(0, x, true),
+            UnaryOp::BesselK1 => bessel::bessel_k(1, x, false),
+            UnaryOp::BesselK1e => bessel::bessel_k(1, x, true),
+            UnaryOp::AiryAi => bessel::airy_ai(x, false),
+            UnaryOp::AiryAiPrime => bessel::airy_ai(x, true),
             UnaryOp::Relu => crate::cpu::relu::relu(x),
             // The ReLU's derivative: a NaN input passes its gradient, as in PyTorch.
             UnaryOp::Step => {
@@ -261,7 +304,7 @@ pub fn round_to_bf16(x: f32) -> f32 {
 
 /// `lead - ratio`, the derivative of I1 and I1e, with its limit 1/2 at x = 0 (where the ratio
 /// divides 0 by 0).
-fn bessel_slope(x: &Tensor, lead: &Tensor, ratio: &Tensor) -> Result<Tensor> {
+pub(super) fn bessel_slope(x: &Tensor, lead: &Tensor, ratio: &Tensor) -> Result<Tensor> {
     let slope = lead.sub(ratio)?;
     x.eq_scalar(0.0)?
         .where_cond(&x.mul_scalar(0.0)?.add_scalar(0.5)?, &slope)
@@ -308,7 +351,8 @@ fn specialised<L: PointwiseLoop>(op: UnaryOp, body: L) -> L::Out {
     arms!(
         Neg, Exp, Log, Sqrt, Abs, Sign, Recip, Square, Relu, Step, Sigmoid, Tanh, GeluErf, GeluErfGrad, GeluTanh,
         GeluTanhGrad, Silu, SiluGrad, RoundBf16, Sin, Cos, Floor, Ceil, Round, Log1p, Expm1, Erf, Erfc, Tan,
-        Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh, Log2, Log10, Lgamma, Digamma, Erfinv, BesselI0, BesselI0e, BesselI1, BesselI1e;
+        Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh, Log2, Log10, Lgamma, Digamma, Erfinv, BesselI0, BesselI0e, BesselI1, BesselI1e,
+        Erfcx, LogNdtr, Ndtri, BesselJ0, BesselJ1, BesselY0, BesselY1, BesselK0, BesselK0e, BesselK1, BesselK1e, AiryAi, AiryAiPrime;
         LeakyRelu, LeakyReluGrad, Powf, Polygamma;
         Clamp, InRange, Affine
     )
@@ -430,7 +474,7 @@ impl Tensor {
         }
     }
 
-    fn unary(
+    pub(super) fn unary(
         &self,
         name: &'static str,
         op: UnaryOp,

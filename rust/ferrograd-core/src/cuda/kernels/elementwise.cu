@@ -83,6 +83,19 @@ __device__ float apply_unary(int op, float x, float p0, float p1) {
     case 51: return fg_bessel_i(0, x, true);
     case 52: return fg_bessel_i(1, x, false);
     case 53: return fg_bessel_i(1, x, true);
+    case 54: return fg_erfcx(x);
+    case 55: return fg_log_ndtr(x);
+    case 56: return fg_ndtri(x);
+    case 57: return fg_bessel_j(0, x);
+    case 58: return fg_bessel_j(1, x);
+    case 59: return fg_bessel_y(0, x);
+    case 60: return fg_bessel_y(1, x);
+    case 61: return fg_bessel_k(0, x, false);
+    case 62: return fg_bessel_k(0, x, true);
+    case 63: return fg_bessel_k(1, x, false);
+    case 64: return fg_bessel_k(1, x, true);
+    case 65: return fg_airy_ai(x, false);
+    case 66: return fg_airy_ai(x, true);
     }
     return FG_NAN;  // unknown code: NaN, never silently a number
 }

@@ -177,6 +177,17 @@ __device__ __noinline__ float fg_regularized_gamma(float af, float xf, bool uppe
     return (float)(upper ? q : p);
 }
 
+// Replaces `term` (a_{k-1}) by the next term a_k = a_{k-1} (mu - (2k-1)^2) / (k 8x) of the
+// large-argument Bessel expansions (cpu/bessel.rs, asymptotic_terms); false, leaving it, once the
+// terms stop shrinking or the last fell below 1e-17.
+__device__ bool fg_asymptotic_next(double mu, double x, int k, double* term) {
+    const double odd = (double)(2 * k - 1);
+    const double next = *term * (mu - odd * odd) / ((double)k * 8.0 * x);
+    if (!(fabs(next) < fabs(*term) && fabs(*term) >= 1e-17)) return false;
+    *term = next;
+    return true;
+}
+
 // I0 / I1 (order 0 or 1), scaled by e^-|x| when `scaled`: the power series up to |x| = 30, the
 // asymptotic series past it (see cpu/gamma_functions.rs, bessel_i).
 __device__ __noinline__ float fg_bessel_i(int order, float xf, bool scaled) {
@@ -199,14 +210,7 @@ __device__ __noinline__ float fg_bessel_i(int order, float xf, bool scaled) {
     } else {
         const double mu = 4.0 * (double)(order * order);
         double term = 1.0, sum = 1.0;
-        for (int k = 1; k < 200; ++k) {
-            const double odd = (double)(2 * k - 1);
-            const double next = term * (mu - odd * odd) / ((double)k * -8.0 * magnitude);
-            if (fabs(next) >= fabs(term)) break;
-            term = next;
-            sum += term;
-            if (fabs(term) < fabs(sum) * 1e-17) break;
-        }
+        for (int k = 1; k < 200 && fg_asymptotic_next(mu, -magnitude, k, &term); ++k) sum += term;
         const double scaled_value = sum / sqrt(2.0 * PI * magnitude);
         value = scaled ? scaled_value : scaled_value * exp(magnitude);
     }
