@@ -341,6 +341,20 @@ def test_binary_ops_broadcast_like_the_cpu(name: str, shapes: tuple, rng: np.ran
 
 
 @gpu
+def test_zeta_and_its_q_gradient_match_the_cpu(rng: np.random.Generator) -> None:
+    x = fg.tensor(rng.uniform(1.1, 8, (3, 40)).astype(np.float32))
+    q_values = rng.uniform(0.05, 20, (3, 40)).astype(np.float32)
+    results = []
+    for device in ("cpu", "cuda"):
+        q = fg.tensor(q_values).to(device).requires_grad_()
+        value = fg.special.zeta(x.to(device), q)
+        value.sum().backward()
+        results.append((value.detach().cpu().numpy(), q.grad.cpu().numpy()))
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=2e-6)
+    np.testing.assert_allclose(results[1][1], results[0][1], rtol=2e-6)
+
+
+@gpu
 def test_comparisons_and_where(rng: np.random.Generator) -> None:
     a = rng.integers(-3, 3, (4, 5)).astype(np.float32)
     b = rng.integers(-3, 3, (5,)).astype(np.float32)

@@ -160,6 +160,7 @@ def _pointwise_references() -> tuple[dict[str, Any], dict[str, Any]]:
         "Remainder": on_cpu(lambda a, b: a % b), "Fmod": on_cpu(lambda a, b: a.fmod(b)),
         "StandardGammaGrad": on_cpu(lambda a, b: a._standard_gamma_grad(b)),
         "Igamma": on_cpu(lambda a, b: a.igamma(b)), "Igammac": on_cpu(lambda a, b: a.igammac(b)),
+        "Zeta": on_cpu(fg.special.zeta),
     }
     return unary, binary
 

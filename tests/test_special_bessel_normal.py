@@ -175,3 +175,37 @@ def test_polynomials_are_differentiable_in_x(rng: np.random.Generator) -> None:
         t = fg.tensor(x, requires_grad=True)
         getattr(S, name)(t, n).sum().backward()
         np.testing.assert_allclose(t.grad.numpy(), derivative, rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+def test_zeta_matches_scipy_with_pytorch_conventions(rng: np.random.Generator) -> None:
+    x = np.concatenate([rng.uniform(1, 6, 400), 1 + np.exp(rng.uniform(-15, 0, 100)), rng.uniform(6, 60, 100)])
+    q = np.concatenate([rng.uniform(0, 4, 400), np.exp(rng.uniform(-10, 15, 200))])
+    x, q = x.astype(np.float32), q.astype(np.float32)
+    got = S.zeta(fg.tensor(x), fg.tensor(q)).numpy()
+    want = sp.zeta(x.astype(np.float64), q.astype(np.float64))
+    representable = want <= np.finfo(np.float32).max
+    np.testing.assert_allclose(got[representable], want[representable], rtol=1.2e-7, atol=1e-37)
+    assert (got[~representable] == np.inf).all()
+    # Negative q with integer x (the shifted sum), Riemann's zeta from a number, the conventions.
+    negative = S.zeta(fg.tensor([2.0, 3.0, 4.0]), fg.tensor([-1.5, -0.25, -7.75])).numpy()
+    reference = [sum((qv + k) ** -xv for k in range(200000)) for xv, qv in ((2, -1.5), (3, -0.25), (4, -7.75))]
+    np.testing.assert_allclose(negative, reference, rtol=1e-5)
+    np.testing.assert_allclose(S.zeta(fg.tensor([2.0, 4.0]), 1.0).numpy(), [np.pi ** 2 / 6, np.pi ** 4 / 90], rtol=1.2e-7)
+    np.testing.assert_allclose(S.zeta(3, fg.tensor([1, 2], dtype=fg.int64)).numpy(), sp.zeta(3.0, [1.0, 2.0]), rtol=1.2e-7)
+    edges = S.zeta(fg.tensor([1.0, 0.5, 2.0, 2.0, 2.5, float("nan")]), fg.tensor([1.0, 1.0, 0.0, -3.0, -1.5, 1.0])).numpy()
+    assert edges[0] == np.inf and edges[2] == np.inf and edges[3] == np.inf
+    assert np.isnan(edges[[1, 4, 5]]).all()
+    with pytest.raises(TypeError, match="zeta: expected a Tensor for `input` or `other`"):
+        S.zeta(2.0, 1.0)
+
+
+def test_zeta_is_differentiable_in_q_only(rng: np.random.Generator) -> None:
+    x = rng.uniform(1.2, 6, 100).astype(np.float32)
+    q_values = rng.uniform(0.1, 10, 100).astype(np.float32)
+    q = fg.tensor(q_values, requires_grad=True)
+    S.zeta(fg.tensor(x), q).sum().backward()
+    x64, q64 = x.astype(np.float64), q_values.astype(np.float64)
+    np.testing.assert_allclose(q.grad.numpy(), -x64 * sp.zeta(x64 + 1, q64), rtol=1e-5)
+    exponent = fg.tensor(x, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="zeta: no derivative with respect to `input`"):
+        S.zeta(exponent, fg.tensor(q_values)).sum().backward()

@@ -4,8 +4,9 @@ differentiable (twice too), where PyTorch's scaled Bessel and Airy functions hav
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
+from . import _core
 from ._core import Tensor, special_function
 
 
@@ -42,3 +43,16 @@ def modified_bessel_i0(input: Tensor) -> Tensor:
 def modified_bessel_i1(input: Tensor) -> Tensor:
     """The modified Bessel function of the first kind of order 1 (``i1``)."""
     return input.i1()
+
+
+def zeta(input: Any, other: Any) -> Tensor:
+    """The Hurwitz zeta function ζ(x, q) = Σ_k (q + k)^-x (``other = 1`` gives Riemann's), broadcast;
+    either argument may be a number. inf at x = 1 and at q a non-positive integer, NaN for x < 1 and
+    for a negative q with a non-integer x. Differentiable in q, not in x (as in PyTorch)."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError(f"zeta: expected a Tensor for `input` or `other`, got {type(input).__name__} and "
+                        f"{type(other).__name__}")
+    like = input if isinstance(input, Tensor) else other
+    like = like if like.is_floating_point() else like.float()
+    x, q = (t if isinstance(t, Tensor) else like.new_tensor(float(t)) for t in (input, other))
+    return _core.zeta(x if x.is_floating_point() else x.float(), q if q.is_floating_point() else q.float())

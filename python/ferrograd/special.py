@@ -17,7 +17,7 @@ from ._orthogonal_polynomials import (chebyshev_polynomial_t, chebyshev_polynomi
                                       shifted_chebyshev_polynomial_w)
 from ._special_kernels import (airy_ai, bessel_j0, bessel_j1, bessel_y0, bessel_y1, erfcx, log_ndtr,
                                modified_bessel_i0, modified_bessel_i1, modified_bessel_k0, modified_bessel_k1, ndtri,
-                               scaled_modified_bessel_k0, scaled_modified_bessel_k1)
+                               scaled_modified_bessel_k0, scaled_modified_bessel_k1, zeta)
 from .gamma_functions import igamma as gammainc, igammac as gammaincc, lgamma as gammaln, mvlgamma as multigammaln
 
 psi = digamma
@@ -160,4 +160,4 @@ __all__ = ["erf", "erfc", "ndtr", "expit", "logit", "exp2", "expm1", "log1p", "x
            "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "airy_ai", "chebyshev_polynomial_t",
            "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
            "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w",
-           "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l", "legendre_polynomial_p"]
+           "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l", "legendre_polynomial_p", "zeta"]

@@ -23,6 +23,7 @@ pub mod special;
 pub mod strided;
 pub mod unfold;
 pub mod workers;
+pub mod zeta;
 
 /// Element count above which a loop is split across threads (below it, thread hand-off costs more).
 pub const PAR_THRESHOLD: usize = 1 << 18;

@@ -99,6 +99,7 @@ fn binary_code(op: BinaryOp) -> i32 {
         BinaryOp::StandardGammaGrad => 11,
         BinaryOp::Igamma => 12,
         BinaryOp::Igammac => 13,
+        BinaryOp::Zeta => 14,
     }
 }
 

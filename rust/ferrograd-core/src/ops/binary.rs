@@ -31,6 +31,8 @@ pub enum BinaryOp {
     /// The regularised lower and upper incomplete gamma functions P(a, x) and Q(a, x).
     Igamma,
     Igammac,
+    /// The Hurwitz zeta function ζ(a, b) (`cpu/zeta.rs`).
+    Zeta,
 }
 
 impl BinaryOp {
@@ -65,6 +67,7 @@ impl BinaryOp {
             BinaryOp::StandardGammaGrad => crate::cpu::gamma_functions::standard_gamma_grad(a, b),
             BinaryOp::Igamma => crate::cpu::gamma_functions::regularized_gamma(a, b, false),
             BinaryOp::Igammac => crate::cpu::gamma_functions::regularized_gamma(a, b, true),
+            BinaryOp::Zeta => crate::cpu::zeta::hurwitz_zeta(a, b),
         }
     }
 
@@ -84,6 +87,7 @@ impl BinaryOp {
             BinaryOp::StandardGammaGrad => "standard_gamma_grad",
             BinaryOp::Igamma => "igamma",
             BinaryOp::Igammac => "igammac",
+            BinaryOp::Zeta => "zeta",
         }
     }
 }
@@ -217,7 +221,7 @@ impl Tensor {
                 }
                 Storage::Cpu(CpuStorage::F32(specialise! {
                     Add, Sub, Mul, Div, Pow, Maximum, Minimum, Atan2, FloorDivide, Remainder, Fmod,
-                    StandardGammaGrad, Igamma, Igammac
+                    StandardGammaGrad, Igamma, Igammac, Zeta
                 }))
             }
             (Storage::Cuda(a), Storage::Cuda(b)) => {
@@ -431,6 +435,7 @@ impl Tensor {
             BinaryOp::StandardGammaGrad => self.standard_gamma_grad(rhs),
             BinaryOp::Igamma => self.igamma(rhs),
             BinaryOp::Igammac => self.igammac(rhs),
+            BinaryOp::Zeta => self.zeta(rhs),
         }
     }
 
@@ -449,6 +454,21 @@ impl Tensor {
                 None,
                 Some(g.mul(&a.incomplete_gamma_slope("igammac", x)?)?.neg()?),
             ))
+        })
+    }
+
+    /// The Hurwitz zeta function ζ(x, q) = Σ_k (q + k)^-x with x this tensor's entries;
+    /// differentiable in q (∂ζ/∂q = -x ζ(x + 1, q)), not in x (as in PyTorch).
+    pub fn zeta(&self, q: &Tensor) -> Result<Tensor> {
+        self.binary(q, BinaryOp::Zeta, |g, x, q| {
+            if x.requires_grad() {
+                return Err(Error::NotImplemented(
+                    "zeta: no derivative with respect to `input` (the exponent x), as in PyTorch"
+                        .into(),
+                ));
+            }
+            let slope = x.mul(&x.add_scalar(1.0)?.zeta(q)?)?.neg()?;
+            Ok((None, Some(g.mul(&slope)?)))
         })
     }
 

@@ -144,6 +144,7 @@ __device__ __forceinline__ float apply_binary(int op, float a, float b) {
     case 11: return fg_standard_gamma_grad(a, b);
     case 12: return fg_regularized_gamma(a, b, false);
     case 13: return fg_regularized_gamma(a, b, true);
+    case 14: return fg_hurwitz_zeta(a, b);
     }
     return FG_NAN;
 }

@@ -1,7 +1,7 @@
 // erfcx, the normal log-CDF and quantile, Bessel J0 / J1 / Y0 / Y1, K0 / K1 (and e^x-scaled) and
 // the Airy function with its derivative for the pointwise kernels (elementwise.cu's unary codes
-// 54-66): the CPU backend's arithmetic (cpu/normal_functions.rs, cpu/bessel.rs, which describe the
-// algorithms) in double, rounded once to float. Emulated on the host against the CPU backend by
+// 54-66), and the Hurwitz zeta function (binary code 14): the CPU backend's arithmetic
+// (cpu/normal_functions.rs, cpu/bessel.rs, cpu/zeta.rs, which describe the algorithms) in double, rounded once to float. Emulated on the host against the CPU backend by
 // tests/test_cuda_emulation.py.
 
 __device__ double fg_erfcx_double(double x) {
@@ -252,4 +252,35 @@ __device__ __noinline__ float fg_airy_ai(float xf, bool derivative) {
     }
     if (x >= -8.0) return (float)fg_airy_maclaurin(x, derivative);
     return (float)fg_airy_oscillating(-x, derivative);
+}
+
+// The Hurwitz zeta function (binary code 14; see cpu/zeta.rs for the conventions and the
+// Euler-Maclaurin scheme).
+__device__ __noinline__ float fg_hurwitz_zeta(float xf, float qf) {
+    const double BERNOULLI_OVER_FACTORIAL[12] = {
+        0.08333333333333333,     -0.001388888888888889,   3.306878306878307e-05,
+        -8.267195767195768e-07,  2.08767569878681e-08,    -5.284190138687493e-10,
+        1.3382536530684679e-11,  -3.3896802963225827e-13, 8.586062056277845e-15,
+        -2.174868698558062e-16,  5.5090028283602295e-18,  -1.3954464685812522e-19};
+    const double MAX_SHIFT = 1048576.0, inf = (double)FG_INF;
+    const double x = (double)xf, q = (double)qf;
+    if (x != x || q != q || x < 1.0) return FG_NAN;
+    if (x == 1.0 || (q <= 0.0 && q == floor(q))) return FG_INF;
+    if (q < 0.0 && (x != floor(x) || q < -MAX_SHIFT)) return FG_NAN;
+    if (x == inf) return (float)pow(q, -x);
+    if (q == inf) return 0.f;
+    const unsigned terms = 9u + (unsigned)fmax(ceil(-q), 0.0);
+    double sum = 0.0;
+    for (unsigned k = 0; k < terms; ++k) sum += pow(q + (double)k, -x);
+    const double w = q + (double)terms;
+    sum += pow(w, 1.0 - x) / (x - 1.0) + 0.5 * pow(w, -x);
+    double rising = x, power = pow(w, -x - 1.0);
+    for (int j = 0; j < 12; ++j) {
+        const double correction = BERNOULLI_OVER_FACTORIAL[j] * rising * power;
+        sum += correction;
+        if (fabs(correction) < 1e-17 * fabs(sum)) break;
+        rising *= (x + 2.0 * j + 1.0) * (x + 2.0 * j + 2.0);
+        power /= w * w;
+    }
+    return (float)sum;
 }
