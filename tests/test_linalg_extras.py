@@ -4,6 +4,8 @@ against numpy / scipy (float64) and gradients against JAX's, as ``test_linalg_ei
 
 from __future__ import annotations
 
+from typing import Callable
+
 import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
@@ -65,6 +67,35 @@ def test_lu_factor_lu_and_lu_solve(rng: np.random.Generator) -> None:
     check_grads(lambda a: L.lu_factor(a).LU, lambda a: jax.vmap(lambda m: jsl.lu_factor(m)[0])(a), [A])
     check_grads(lambda a, b: L.lu_solve(*L.lu_factor(a), b), lambda a, b: jnp.linalg.solve(a, b), [A, B])
     check_grads(lambda a: L.lu(a).U, lambda a: jax.vmap(lambda m: jsl.lu(m)[2])(a), [A])
+
+
+@pytest.mark.parametrize("shape", [(2, 6, 4), (2, 4, 6), (7, 3), (3, 7)])
+def test_rectangular_lu(shape: tuple[int, ...], rng: np.random.Generator) -> None:
+    """Tall and wide LU: getrf's packing and pivots (scipy), P L U = A with trapezoidal factors,
+    and gradients of the packed factors and of L and U against JAX's."""
+    A = pivoting(rng, *shape)
+    m, n = shape[-2:]
+    k = min(m, n)
+    LU, pivots = L.lu_factor(fg.tensor(A))
+    assert tuple(LU.shape) == shape and tuple(pivots.shape) == shape[:-2] + (k,)
+    for a, lu, piv in zip(A.reshape(-1, m, n).astype(np.float64), values(LU).reshape(-1, m, n),
+                          pivots.numpy().reshape(-1, k)):
+        want_lu, want_piv = sl.lu_factor(a)
+        np.testing.assert_allclose(lu, want_lu, rtol=1e-4, atol=1e-5)
+        np.testing.assert_array_equal(piv, want_piv + 1)
+    P, Lm, U = L.lu(fg.tensor(A))
+    assert tuple(P.shape[-2:]) == (m, m) and tuple(Lm.shape[-2:]) == (m, k) and tuple(U.shape[-2:]) == (k, n)
+    np.testing.assert_allclose(values(P @ Lm @ U), A, atol=1e-5)
+    np.testing.assert_array_equal(np.triu(values(Lm).reshape(-1, m, k), 1), 0.0)
+    np.testing.assert_array_equal(np.tril(values(U).reshape(-1, k, n), -1), 0.0)
+
+    def factor(part: int) -> Callable[[jnp.ndarray], jnp.ndarray]:
+        one = (lambda m: jax.lax.linalg.lu(m)[0]) if part == 0 else (lambda m: jsl.lu(m)[part])
+        return jax.vmap(one) if len(shape) == 3 else one
+
+    check_grads(lambda a: L.lu_factor(a).LU, factor(0), [A])
+    check_grads(lambda a: L.lu(a).L, factor(1), [A])
+    check_grads(lambda a: L.lu(a).U, factor(2), [A])
 
 
 def test_ex_forms_report_failures_in_info() -> None:

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
-from ._core import Tensor
+from ._core import Tensor, cat
 from .autograd_function import Function, FunctionCtx, once_differentiable
 from .linalg import _back, _check, _mT, _to_host, cholesky, inv, matrix_norm, solve, svd
 from .tensor_methods import _host
@@ -124,8 +124,8 @@ def _permutation(pivots: np.ndarray, m: int) -> np.ndarray:
 
 
 class _LU(Function):
-    """The packed factors of ``A`` as a differentiable result; the factorization itself
-    (``packed`` and ``pivots`` from ``_lu_host``) is computed once by the caller."""
+    """The packed factors of ``A`` (``[..., m, n]``) as a differentiable result; the factorization
+    itself (``packed`` and ``pivots`` from ``_lu_host``) is computed once by the caller."""
 
     @staticmethod
     def forward(ctx: FunctionCtx, A: Tensor, packed: np.ndarray, pivots: np.ndarray) -> Tensor:
@@ -138,18 +138,38 @@ class _LU(Function):
     def backward(ctx: FunctionCtx, grad: Tensor) -> tuple[Tensor, None, None]:
         packed, P = ctx.saved_tensors
         assert packed is not None and P is not None
+        m, n = packed.shape[-2:]
+        k = min(m, n)
         L, U = _unpack(packed)
-        # Square A = P L U, packed gradient split into gL (strictly lower) and gU (upper):
-        # gA = P L^{-T} (tril(L^T gL, -1) + triu(gU U^T)) U^{-T}.
-        phi = (_mT(L) @ grad.tril(-1)).tril(-1) + (grad.triu() @ _mT(U)).triu()
-        left = solve_triangular(_mT(L), phi, upper=True, unitriangular=True)
-        return P @ solve_triangular(_mT(U), left, upper=False, left=False), None, None
+        # With A = P L U, L1 / U1 the leading k x k blocks of L and U, gL and gU the packed
+        # gradient's strictly lower and upper parts, and L2 / U2 (gL2 / gU2) the rows of L below
+        # k (tall A) or the columns of U right of k (wide A):
+        #   phi = tril(L1^T gL1 - gU2 U2^T, -1) + triu(gU1 U1^T - L2^T gL2),
+        #   P^T gA = [L1^{-T} phi U1^{-T} | L1^{-T} gU2] (wide) or [L1^{-T} phi U1^{-T} ; gL2 U1^{-T}] (tall).
+        g_lower, g_upper = grad[..., :k].tril(-1), grad[..., :k, :].triu()
+        L1, U1 = L[..., :k, :], U[..., :k]
+        lower_term = _mT(L1) @ g_lower[..., :k, :]
+        upper_term = g_upper[..., :k] @ _mT(U1)
+        if n > m:
+            lower_term = lower_term - g_upper[..., k:] @ _mT(U[..., k:])
+        if m > n:
+            upper_term = upper_term - _mT(L[..., k:, :]) @ g_lower[..., k:, :]
+        phi = lower_term.tril(-1) + upper_term.triu()
+        left = solve_triangular(_mT(L1), phi, upper=True, unitriangular=True)
+        core = solve_triangular(_mT(U1), left, upper=False, left=False)
+        if n > m:
+            core = cat([core, solve_triangular(_mT(L1), g_upper[..., k:], upper=True, unitriangular=True)], -1)
+        elif m > n:
+            core = cat([core, solve_triangular(_mT(U1), g_lower[..., k:, :], upper=False, left=False)], -2)
+        return P @ core, None, None
 
 
 def _unpack(packed: Tensor) -> tuple[Tensor, Tensor]:
-    n = packed.shape[-1]
-    eye = Tensor.from_numpy(np.eye(n, dtype=np.float32)).to(packed.device)
-    return packed.tril(-1) + eye, packed.triu()
+    """``L`` (``[..., m, k]``, unit diagonal) and ``U`` (``[..., k, n]``) of packed factors."""
+    m, n = packed.shape[-2:]
+    k = min(m, n)
+    eye = Tensor.from_numpy(np.eye(m, k, dtype=np.float32)).to(packed.device)
+    return packed[..., :k].tril(-1) + eye, packed[..., :k, :].triu()
 
 
 class LUFactorResult(NamedTuple):
@@ -168,11 +188,12 @@ class LUResult(NamedTuple):
 
 
 def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
-    """The LU factorization with partial pivoting of a square matrix or batch, packed as LAPACK's
-    getrf leaves it (``torch.linalg.lu_factor``): ``L`` (unit diagonal) below the diagonal, ``U``
-    on and above it, and the 1-based int32 pivots. Differentiable for invertible ``A``; a
-    RuntimeError for a singular one (see :func:`lu_factor_ex`)."""
-    _check("lu_factor", "A", A)
+    """The LU factorization with partial pivoting of a matrix or batch ``[..., m, n]``, packed as
+    LAPACK's getrf leaves it (``torch.linalg.lu_factor``): ``L`` (unit diagonal) below the
+    diagonal, ``U`` on and above it, and the ``min(m, n)`` 1-based int32 pivots. Differentiable
+    where the leading ``min(m, n)`` pivots are nonzero; a RuntimeError on a zero pivot (see
+    :func:`lu_factor_ex`)."""
+    _check("lu_factor", "A", A, square=False)
     if not pivot:
         raise NotImplementedError("linalg.lu_factor: pivot=False is implemented by PyTorch on CUDA only, as here")
     result = lu_factor_ex(A)
@@ -193,7 +214,7 @@ class LUFactorExResult(NamedTuple):
 def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -> LUFactorExResult:
     """:func:`lu_factor` that reports a zero pivot in ``info`` (its 1-based index, 0 when none)
     instead of raising (unless ``check_errors``)."""
-    _check("lu_factor_ex", "A", A)
+    _check("lu_factor_ex", "A", A, square=False)
     if not pivot:
         raise NotImplementedError("linalg.lu_factor_ex: pivot=False is implemented by PyTorch on CUDA only, as here")
     packed, pivots, info = _lu_host(_to_host(A.detach()))
@@ -204,12 +225,13 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -
 
 
 def lu(A: Tensor, *, pivot: bool = True) -> LUResult:
-    """``A = P L U`` with partial pivoting (``torch.linalg.lu``) for a square matrix or batch:
-    ``P`` a permutation, ``L`` unit lower-triangular, ``U`` upper-triangular; differentiable for
-    invertible ``A`` (through :func:`lu_factor`)."""
+    """``A = P L U`` with partial pivoting (``torch.linalg.lu``) for a matrix or batch
+    ``[..., m, n]``: ``P`` an ``m x m`` permutation, ``L`` ``m x k`` unit lower-trapezoidal, ``U``
+    ``k x n`` upper-trapezoidal (``k = min(m, n)``); differentiable where the leading ``k`` pivots
+    are nonzero (through :func:`lu_factor`)."""
     LU, pivots = lu_factor(A, pivot=pivot)
     L, U = _unpack(LU)
-    P = _back(_permutation(np.asarray(_host(pivots), np.int64), A.shape[-1]), A)
+    P = _back(_permutation(np.asarray(_host(pivots), np.int64), A.shape[-2]), A)
     return LUResult(P, L, U)
 
 
