@@ -40,6 +40,11 @@ assert auto.robust_accuracy <= pgd50.robust_accuracy + 0.02, (auto.robust_accura
 assert np.median(fab_robust.norms()[fab_robust.success]) > np.median(fab_standard.norms()[fab_standard.success])
 assert certified_curve == sorted(certified_curve, reverse=True) and certified_curve[0] > 0.5
 assert maps["standard"].shape == digits.shape
+linf = {name: r for name, r in catalogue_results.items() if "L∞" in name[0]}
+assert all(r.norms().max() <= 0.3 + 1e-6 for r in linf.values())
+pixels = lambda r: np.median((r.perturbation.reshape(len(r.labels), -1) != 0).sum(1)[r.success])  # noqa: E731
+assert pixels(catalogue_results["SparseFool   L0, minimal", "standard"]) < 0.2 * pixels(linf["APGD-DLR     L∞ 0.3", "standard"])
+assert catalogue_results["APGD-DLR     L∞ 0.3", "standard"].robust_accuracy <= 0.05
 """,
     "04_finetune_minilm.ipynb": """
 assert report.accuracy > 0.7, report.accuracy
