@@ -90,6 +90,22 @@ from .functional import (adaptive_avg_pool1d, alpha_dropout, avg_pool1d, bilinea
                          feature_alpha_dropout, group_norm, hardshrink, layer_norm, max_pool1d, max_pool2d, max_pool3d,
                          pairwise_distance, pixel_shuffle, pixel_unshuffle, prelu, rms_norm, rrelu, selu, threshold)
 from .dtype_info import finfo, iinfo
+from . import legacy_linalg as _legacy_linalg
+from . import view_copies as _view_copies
+from . import namespace_extras as _namespace_extras
+from .view_copies import (alias_copy, as_strided, as_strided_copy, as_strided_scatter, detach_copy, diagonal_copy,
+                          empty_strided, expand_copy, permute_copy, select_copy, slice_copy, split_copy,
+                          split_with_sizes, split_with_sizes_copy, squeeze_copy, t_copy, transpose_copy, unbind_copy,
+                          unfold_copy, unsafe_chunk, unsafe_split, unsafe_split_with_sizes, unsqueeze_copy, view_copy)
+from .type_promotion import can_cast, is_signed, promote_types, result_type, set_default_dtype, typename
+from .control_flow import compile, cond, while_loop
+from .func import vmap
+from .namespace_extras import (alpha_dropout_, asarray, binomial, dropout_, feature_alpha_dropout_, frombuffer,
+                               get_float32_matmul_precision, get_num_interop_threads, put, set_float32_matmul_precision,
+                               set_num_interop_threads, strided)
+from .functional import celu_, rrelu_, selu_, threshold_
+from .legacy_linalg import (frobenius_norm, geqrf, lu, lu_solve, lu_unpack, nuclear_norm, orgqr, ormqr, qr,
+                            triangular_solve)
 from .windows import bartlett_window, blackman_window, hamming_window, hann_window, kaiser_window
 from .threads import get_num_threads, set_num_threads
 from .gamma_functions import digamma, erfinv, igamma, igammac, lgamma, mvlgamma, polygamma
@@ -136,6 +152,9 @@ _linalg_forms.install()
 _tensor_layout_forms.install()
 _torch_aliases.install()
 _tensor_extras.install()
+_legacy_linalg.install()
+_view_copies.install()
+_namespace_extras.install()
 globals().update(_torch_aliases.in_place_functions())
 _size.install()
 _printoptions.install()

@@ -1,17 +1,21 @@
 """``torch.nn.functional``'s in-place activation forms (``relu_``, ``elu_`` ...: the activation
 with ``inplace=True``, written in place where no gradient depends on it, as every ``inplace`` here
-is) and its older names (``upsample``, ``upsample_nearest``, ``upsample_bilinear``,
-``native_channel_shuffle``)."""
+is), its older names (``upsample``, ``upsample_nearest``, ``upsample_bilinear``,
+``native_channel_shuffle``) and the ``*_with_indices`` spellings of the pools that can return
+indices."""
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
-from ._composed_layers_functional import channel_shuffle
+from ._adaptive_max_pool import adaptive_max_pool2d
+from ._composed_layers_functional import adaptive_max_pool1d, channel_shuffle
 from ._composite_activations import elu, hardtanh
 from ._core import Tensor
 from ._extra_functional import celu, rrelu, selu, threshold
+from ._fractional_max_pool import fractional_max_pool2d, fractional_max_pool3d
 from ._resampling import interpolate
+from ._three_dimensional import adaptive_max_pool3d
 from .tensor_in_place import in_place_result
 
 Size = Optional[Union[int, Sequence[int]]]
@@ -77,3 +81,32 @@ def upsample_bilinear(input: Tensor, size: Size = None, scale_factor: Scale = No
 def native_channel_shuffle(input: Tensor, groups: int) -> Tensor:
     """The same as :func:`channel_shuffle`."""
     return channel_shuffle(input, groups)
+
+
+def adaptive_max_pool1d_with_indices(input: Tensor, output_size: Any, return_indices: bool = True) -> Any:
+    """:func:`adaptive_max_pool1d` returning ``(output, indices)``."""
+    return adaptive_max_pool1d(input, output_size, return_indices=True)
+
+
+def adaptive_max_pool2d_with_indices(input: Tensor, output_size: Any, return_indices: bool = True) -> Any:
+    """:func:`adaptive_max_pool2d` returning ``(output, indices)``."""
+    return adaptive_max_pool2d(input, output_size, return_indices=True)
+
+
+def adaptive_max_pool3d_with_indices(input: Tensor, output_size: Any, return_indices: bool = True) -> Any:
+    """:func:`adaptive_max_pool3d` returning ``(output, indices)``."""
+    return adaptive_max_pool3d(input, output_size, return_indices=True)
+
+
+def fractional_max_pool2d_with_indices(input: Tensor, kernel_size: Any, output_size: Any = None,
+                                       output_ratio: Any = None, return_indices: bool = True,
+                                       _random_samples: Optional[Tensor] = None) -> Any:
+    """:func:`fractional_max_pool2d` returning ``(output, indices)``."""
+    return fractional_max_pool2d(input, kernel_size, output_size, output_ratio, True, _random_samples)
+
+
+def fractional_max_pool3d_with_indices(input: Tensor, kernel_size: Any, output_size: Any = None,
+                                       output_ratio: Any = None, return_indices: bool = True,
+                                       _random_samples: Optional[Tensor] = None) -> Any:
+    """:func:`fractional_max_pool3d` returning ``(output, indices)``."""
+    return fractional_max_pool3d(input, kernel_size, output_size, output_ratio, True, _random_samples)

@@ -23,8 +23,11 @@ from ._three_dimensional import (adaptive_avg_pool3d, adaptive_max_pool3d, avg_p
                                  max_pool3d)
 from ._embedding_bag import embedding_bag
 from ._ctc_loss import ctc_loss
-from ._functional_aliases import (celu_, elu_, hardtanh_, leaky_relu_, native_channel_shuffle, relu_, rrelu_,
-                                  selu_, threshold_, upsample, upsample_bilinear, upsample_nearest)
+from ._functional_aliases import (adaptive_max_pool1d_with_indices, adaptive_max_pool2d_with_indices,
+                                  adaptive_max_pool3d_with_indices, celu_, elu_, fractional_max_pool2d_with_indices,
+                                  fractional_max_pool3d_with_indices, hardtanh_, leaky_relu_, native_channel_shuffle,
+                                  relu_, rrelu_, selu_, threshold_, upsample, upsample_bilinear, upsample_nearest)
+from ._linear_cross_entropy import linear_cross_entropy
 from ._dropout_variants import alpha_dropout, dropout1d, dropout2d, dropout3d, feature_alpha_dropout
 from ._lp_pool import lp_pool1d, lp_pool2d, lp_pool3d
 from ._fractional_max_pool import fractional_max_pool2d, fractional_max_pool3d
@@ -42,6 +45,8 @@ from ._similarity import cosine_similarity, normalize
 from .tensor_in_place import in_place_result
 
 __all__ = [
+    "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices",
+    "fractional_max_pool2d_with_indices", "fractional_max_pool3d_with_indices", "linear_cross_entropy",
     "relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softplus", "silu", "softmax", "log_softmax", "logsumexp",
     "pad", "one_hot", "embedding", "embedding_bag", "linear", "conv2d", "conv3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "unfold", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
     "batch_norm", "layer_norm", "local_response_norm", "rms_norm", "softsign", "bilinear", "channel_shuffle", "pdist",

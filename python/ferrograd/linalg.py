@@ -46,7 +46,8 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Dims = None, keepdim: bool = Fal
 
 
 def matrix_norm(x: Tensor, ord: Ord = "fro", dim: Sequence[int] = (-2, -1), keepdim: bool = False) -> Tensor:
-    """The matrix norm over the two dimensions ``dim``: ``'fro'`` (the 2-norm of the entries), 1 /
+    """The matrix norm over the two dimensions ``dim``: ``'fro'`` (the 2-norm of the entries),
+    ``'nuc'`` (the sum of the singular values), 2 / -2 (the largest / smallest singular value), 1 /
     -1 (the largest / smallest column sum of magnitudes) or ``inf`` / ``-inf`` (row sums)."""
     if len(dim) != 2 or x.ndim < 2:
         raise ValueError(f"linalg.matrix_norm: expected two dimensions of a tensor of at least 2, got `dim` {dim} "
@@ -56,8 +57,15 @@ def matrix_norm(x: Tensor, ord: Ord = "fro", dim: Sequence[int] = (-2, -1), keep
         raise ValueError(f"linalg.matrix_norm: argument `dim` expected two different dimensions, got {dim}")
     if ord == "fro":
         return vector_norm(x, 2, (rows, cols), keepdim)
+    if ord in ("nuc", 2, -2):
+        from .tensor_torch_forms import movedim
+
+        values = svdvals(movedim(x, (rows, cols), (-2, -1)))
+        out = values.sum(-1) if ord == "nuc" else values.max(-1)[0] if ord == 2 else values.min(-1)[0]
+        return out.unsqueeze(min(rows, cols)).unsqueeze(max(rows, cols)) if keepdim else out
     if ord not in (1, -1, math.inf, -math.inf):
-        raise ValueError(f"linalg.matrix_norm: argument `ord` expected 'fro', 1, -1, inf or -inf, got {ord!r}")
+        raise ValueError(f"linalg.matrix_norm: argument `ord` expected 'fro', 'nuc', 2, -2, 1, -1, inf or -inf, "
+                         f"got {ord!r}")
     summed, picked = (rows, cols) if ord in (1, -1) else (cols, rows)
     sums = x.abs().sum(summed, True)
     out = (sums.max(picked, True) if float(ord) > 0 else sums.min(picked, True))[0]

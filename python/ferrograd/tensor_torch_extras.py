@@ -118,12 +118,9 @@ def index_put(self: Tensor, indices: Any, values: Any, accumulate: bool = False)
                          f"{list(source.shape)}") from None
     source = source.reshape(linear.shape[0], *rest)
     flat = self.reshape(int(np.prod(lead)), *rest)
-    if accumulate:
-        index = _on(linear.reshape(-1, *([1] * len(rest))), self).expand(linear.shape[0], *rest).contiguous()
-        return flat.scatter_add(0, index, source.contiguous()).reshape(*self.shape)
-    out = self.clone()
-    out[idx] = values
-    return out
+    index = _on(linear.reshape(-1, *([1] * len(rest))), self).expand(linear.shape[0], *rest).contiguous()
+    written = flat.scatter_add if accumulate else flat.scatter
+    return written(0, index, source.contiguous()).reshape(*self.shape)
 
 
 def index_put_(self: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:

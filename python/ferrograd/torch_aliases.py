@@ -145,7 +145,7 @@ IN_PLACE_FUNCTIONS = (
     "erfc_", "exp2_", "exp_", "expm1_", "fix_", "floor_", "frac_", "i0_", "ldexp_", "log10_", "log1p_", "log2_",
     "log_", "logit_", "nan_to_num_", "neg_", "negative_", "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_",
     "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_", "trunc_", "xlogy_", "zero_", "fill_",
-    "detach_",
+    "detach_", "index_put_",
 )
 
 

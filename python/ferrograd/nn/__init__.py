@@ -34,6 +34,9 @@ from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, A
                       LPPool1d, LPPool2d, LPPool3d, MaxPool1d, MaxPool2d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d,
                       FractionalMaxPool2d, FractionalMaxPool3d)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .rnn import _CellBase as RNNCellBase, _RNNBase as RNNBase
+from .linear_cross_entropy import LinearCrossEntropyLoss
+from .data_parallel import DataParallel
 from .transformer import (LearnedPositionalEmbedding, MultiheadAttention, SinusoidalPositionalEncoding, Transformer,
                           TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
                           generate_square_subsequent_mask)
@@ -62,8 +65,11 @@ __all__ = [
     "LPPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "FractionalMaxPool2d", "FractionalMaxPool3d", "AdaptiveLogSoftmaxWithLoss", "SyncBatchNorm", "MultiLabelMarginLoss", "TripletMarginWithDistanceLoss",
     "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyConv1d", "LazyConv2d", "LazyConv3d",
     "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d",
-    "LazyLinear", "Buffer",
+    "LazyLinear", "Buffer", "RNNBase", "RNNCellBase", "LinearCrossEntropyLoss", "DataParallel", "NLLLoss2d",
 ]
+
+#: The older name of :class:`NLLLoss` (PyTorch keeps it as an alias).
+NLLLoss2d = NLLLoss
 
 # `ferrograd.nn.functional` is `ferrograd.functional`, so `import ferrograd.nn.functional as F` works.
 sys.modules[f"{__name__}.functional"] = functional

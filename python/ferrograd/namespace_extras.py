@@ -1,0 +1,205 @@
+"""More of the ``torch.*`` namespace: flat-index ``put``, ``asarray`` / ``frombuffer``,
+``binomial`` draws, the float32 matmul-precision and inter-op thread settings, and Tensor
+properties PyTorch code asks about (``layout``, ``is_sparse``, ``is_quantized``, ``is_meta``,
+``is_inference()``) with the method forms ``hardshrink``, ``prelu``, ``put`` / ``put_`` and the
+legacy ``new``. ``install()`` attaches the Tensor members."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from . import cuda as _cuda
+from ._core import Tensor
+from .tensor_in_place import _in_place
+
+#: The one tensor layout ferrograd has (dense, strided), as ``torch.strided``.
+strided = "strided"
+
+
+def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    """A copy of ``input`` with ``source``'s values written at the flat (row-major) positions
+    ``index`` (negative ones count from the end); with ``accumulate`` added there instead.
+    Differentiable in ``input`` and ``source``."""
+    if not isinstance(index, Tensor) or index.dtype not in ("int64", "int32"):
+        raise TypeError(f"put: argument `index` expected an integer tensor, got {getattr(index, 'dtype', type(index))}")
+    if index.numel() != source.numel():
+        raise ValueError(f"put: arguments `index` and `source` expected as many elements, got {index.numel()} and "
+                         f"{source.numel()}")
+    n = input.numel()
+    flat_index = index.reshape(-1).long()
+    if flat_index.numel() and (int(flat_index.max().item()) >= n or int(flat_index.min().item()) < -n):
+        raise IndexError(f"put: argument `index` expected positions in [-{n}, {n}), got "
+                         f"{int(flat_index.min().item())}..{int(flat_index.max().item())}")
+    flat_index = flat_index % n
+    from .tensor_torch_extras import index_put
+
+    flat = index_put(input.reshape(-1), (flat_index,), source.reshape(-1).to(input.dtype), accumulate)
+    return flat.reshape(*input.shape)
+
+
+def _put_(self: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    """:func:`put` written into this tensor in place."""
+    return _in_place(self, "put_", source, lambda: put(self, index, source, accumulate))
+
+
+def asarray(obj: Any, *, dtype: Any = None, device: Any = None, copy: Optional[bool] = None,
+            requires_grad: bool = False) -> Tensor:
+    """A tensor from ``obj`` (a tensor, numpy array, number or nested sequence). A tensor already
+    of the dtype and device asked comes back itself unless ``copy``; anything else is copied
+    (``copy=False`` then raises, as a copy would be needed)."""
+    from . import tensor
+
+    if isinstance(obj, Tensor):
+        out = obj
+        if dtype is not None and str(dtype) != obj.dtype:
+            out = out.to(str(dtype))
+        if device is not None and str(device) != str(obj.device):
+            out = out.to(str(device))
+        if out is obj and copy:
+            out = obj.clone()
+        elif out is not obj and copy is False:
+            raise ValueError("asarray: copy=False, but converting the tensor's dtype or device needs a copy")
+    else:
+        if copy is False:
+            raise ValueError("asarray: copy=False, but making a tensor from a non-tensor object copies it")
+        out = tensor(obj, dtype=dtype) if dtype is not None else tensor(obj)
+        out = out if device is None else out.to(str(device))
+    return out.requires_grad_(True) if requires_grad else out
+
+
+_NUMPY_DTYPES = {"float32": np.float32, "float16": np.float16, "int64": np.int64, "int32": np.int32,
+                 "uint8": np.uint8, "bool": np.bool_}
+
+
+def frombuffer(buffer: Any, *, dtype: Any, count: int = -1, offset: int = 0, requires_grad: bool = False) -> Tensor:
+    """A 1-d tensor of ``count`` elements (all when -1) read from ``buffer`` (any object with the
+    buffer protocol) from byte ``offset`` on. The values are copied into the tensor (PyTorch's
+    shares the buffer's memory)."""
+    from . import tensor
+
+    if str(dtype) not in _NUMPY_DTYPES:
+        raise ValueError(f"frombuffer: argument `dtype` expected one of {list(_NUMPY_DTYPES)}, got {dtype!r}")
+    values: np.ndarray = np.frombuffer(buffer, dtype=_NUMPY_DTYPES[str(dtype)], count=count, offset=offset)
+    out = tensor(values.copy(), dtype=str(dtype))
+    return out.requires_grad_(True) if requires_grad else out
+
+
+def binomial(count: Tensor, prob: Tensor, generator: Any = None) -> Tensor:
+    """Binomial draws with ``count`` trials of success probability ``prob`` (float32, seeded by
+    :func:`ferrograd.manual_seed`, or ``generator``)."""
+    from . import _core
+    from .distributions import Binomial
+
+    if generator is None:
+        return Binomial(count, probs=prob).sample()
+    # The sampler draws from the global stream: run it on the generator's state, then hand the
+    # advanced state back to the generator and the global one back to the program.
+    saved = _core.get_rng_state()
+    _core.set_rng_state(tuple(generator.get_state()))
+    try:
+        draws = Binomial(count, probs=prob).sample()
+        generator.set_state(_core.get_rng_state())
+    finally:
+        _core.set_rng_state(saved)
+    return draws
+
+
+def dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """Dropout in place (``torch.dropout_``; :func:`ferrograd.functional.dropout`)."""
+    from .functional import dropout
+
+    return dropout(input, p, train, inplace=True)
+
+
+def alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """Alpha dropout in place (``torch.alpha_dropout_``)."""
+    from .functional import alpha_dropout
+
+    return alpha_dropout(input, p, train, inplace=True)
+
+
+def feature_alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """Feature alpha dropout in place (``torch.feature_alpha_dropout_``)."""
+    from .functional import feature_alpha_dropout
+
+    return feature_alpha_dropout(input, p, train, inplace=True)
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """``"highest"`` keeps float32 matrix products in float32 on CUDA; ``"high"`` and ``"medium"``
+    let cuBLAS use TF32 tensor cores (:func:`ferrograd.cuda.set_allow_tf32`). CPU products are
+    always float32."""
+    if precision not in ("highest", "high", "medium"):
+        raise ValueError(f"set_float32_matmul_precision: argument `precision` expected 'highest', 'high' or "
+                         f"'medium', got {precision!r}")
+    _cuda.set_allow_tf32(precision != "highest")
+
+
+def get_float32_matmul_precision() -> str:
+    """``"highest"``, or ``"high"`` while TF32 is allowed for CUDA matrix products."""
+    return "high" if _cuda._allow_tf32 else "highest"
+
+
+def get_num_interop_threads() -> int:
+    """1: ops run one after another, each parallel inside over the kernel thread pool
+    (:func:`ferrograd.get_num_threads`)."""
+    return 1
+
+
+def set_num_interop_threads(num: int) -> None:
+    """Accepts 1, the only inter-op parallelism ferrograd has (ops run one after another)."""
+    if num != 1:
+        raise ValueError(f"set_num_interop_threads: argument `num` expected 1 (ops run one after another; the "
+                         f"kernel thread pool is sized by RAYON_NUM_THREADS), got {num}")
+
+
+def _new(self: Tensor, *args: Any) -> Tensor:
+    """The legacy constructor: ``t.new(2, 3)`` an uninitialised (here zero) tensor of that shape,
+    ``t.new(data)`` a tensor of ``data``; both with ``t``'s dtype and device."""
+    if all(isinstance(a, int) for a in args):
+        return self.new_zeros(*args)
+    if len(args) == 1:
+        return self.new_tensor(args[0])
+    raise TypeError(f"new: expected sizes or one data argument, got {args!r}")
+
+
+def _layout(self: Tensor) -> str:
+    """The memory layout: ``strided`` (dense), the only one here."""
+    return strided
+
+
+def _is_sparse(self: Tensor) -> bool:
+    """False: ferrograd tensors are dense."""
+    return False
+
+
+def _is_quantized(self: Tensor) -> bool:
+    """False: there is no quantized tensor type here (``fake_quantize_*`` simulates quantization)."""
+    return False
+
+
+def _is_meta(self: Tensor) -> bool:
+    """False: every tensor holds its data."""
+    return False
+
+
+def _is_inference(self: Tensor) -> bool:
+    """False: there is no inference-mode tensor type here (``no_grad`` covers that use)."""
+    return False
+
+
+def install() -> None:
+    """Attaches the Tensor members (existing ones are kept)."""
+    from .functional import hardshrink, prelu
+
+    members: dict[str, Any] = {
+        "put": put, "put_": _put_, "hardshrink": hardshrink, "prelu": prelu, "new": _new,
+        "layout": property(_layout), "is_sparse": property(_is_sparse), "is_quantized": property(_is_quantized),
+        "is_meta": property(_is_meta),
+        "is_inference": _is_inference,
+    }
+    for name, member in members.items():
+        if not hasattr(Tensor, name):
+            setattr(Tensor, name, member)
