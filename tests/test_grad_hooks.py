@@ -1,7 +1,8 @@
 """Tensor gradient hooks and retained gradients: hooks see the complete gradient of the tensor
 they are on, may replace it (what flows on changes accordingly), can be removed, and re-raise
 their exceptions from ``backward``; ``retain_grad`` keeps a non-leaf's gradient, which gives
-Grad-CAM its activation gradients. Values against analytic gradients."""
+Grad-CAM its activation gradients; post-accumulate hooks run on leaves once ``.grad`` is
+updated. Values against analytic gradients."""
 
 from __future__ import annotations
 
@@ -71,3 +72,34 @@ def test_retain_grad_keeps_activation_gradients_for_grad_cam(rng: np.random.Gene
     assert cam.shape == (2, 6, 6)
     with pytest.raises(RuntimeError, match="retain_grad: the tensor does not require grad"):
         fg.ones(2).retain_grad()
+
+
+def test_post_accumulate_hooks_can_step_parameters_during_backward() -> None:
+    """The optimizer-in-backward pattern: each parameter is stepped by SGD as soon as its
+    gradient is accumulated, and its gradient cleared; the result equals a normal step."""
+    rng = np.random.default_rng(0)
+    x = fg.tensor(rng.standard_normal((8, 3)).astype(np.float32))
+    w0 = rng.standard_normal((3, 2)).astype(np.float32)
+    seen: list[list[float]] = []
+
+    def step(param: fg.Tensor) -> None:
+        seen.append(param.grad.numpy().ravel().tolist())
+        with fg.no_grad():
+            param.sub_(param.grad * 0.1)
+        param.grad = None
+
+    w = fg.tensor(w0, requires_grad=True)
+    handle = w.register_post_accumulate_grad_hook(step)
+    ((x @ w) ** 2).sum().backward()
+    reference = fg.tensor(w0, requires_grad=True)
+    ((x @ reference) ** 2).sum().backward()
+    np.testing.assert_allclose(seen[0], reference.grad.numpy().ravel(), rtol=1e-6)
+    np.testing.assert_allclose(w.detach().numpy(), w0 - 0.1 * reference.grad.numpy(), rtol=1e-6)
+    assert w.grad is None
+    handle.remove()
+    ((x @ w) ** 2).sum().backward()
+    assert len(seen) == 1 and w.grad is not None
+    with pytest.raises(RuntimeError, match="register_post_accumulate_grad_hook: expected a leaf tensor"):
+        (w * 2).register_post_accumulate_grad_hook(step)
+    with pytest.raises(TypeError, match="argument `hook` expected a callable"):
+        w.register_post_accumulate_grad_hook(3)

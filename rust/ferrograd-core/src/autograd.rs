@@ -273,6 +273,7 @@ fn run_backward(root: &Tensor, grad: Option<Tensor>, walk: Walk) -> Result<HashM
         let Some(node) = t.node() else {
             if targets.is_none() {
                 t.accumulate_grad_with(g, create_graph)?;
+                t.run_post_accumulate_hooks()?;
             }
             continue;
         };

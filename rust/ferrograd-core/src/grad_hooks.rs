@@ -1,10 +1,12 @@
-//! Tensor gradient hooks and retained gradients (PyTorch's `register_hook` and `retain_grad`).
+//! Tensor gradient hooks, post-accumulate hooks and retained gradients (PyTorch's
+//! `register_hook`, `register_post_accumulate_grad_hook` and `retain_grad`).
 //!
 //! During a backward walk, once a tensor's gradient is complete (every consumer has added its
 //! share), its hooks run in registration order; a hook may return a replacement gradient, which is
 //! what flows on (into the tensor's inputs, or into a leaf's `.grad`). A non-leaf that retains
 //! its gradient then stores it in `.grad`, as a leaf does. Saliency and Grad-CAM read gradients of
-//! inner activations this way.
+//! inner activations this way. A leaf's post-accumulate hooks run after its `.grad` has been
+//! updated, seeing the leaf itself (an optimizer can step a parameter there, mid-backward).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,12 +16,16 @@ use crate::{Error, Result, Tensor};
 /// A gradient hook: sees the gradient, may return a replacement of the same shape.
 pub type GradHook = Arc<dyn Fn(&Tensor) -> Result<Option<Tensor>> + Send + Sync>;
 
+/// A hook run once a backward pass has accumulated a leaf's `.grad`; it sees the leaf.
+pub type PostAccumulateHook = Arc<dyn Fn(&Tensor) -> Result<()> + Send + Sync>;
+
 static NEXT_HOOK_ID: AtomicUsize = AtomicUsize::new(1);
 
 /// The hooks of one tensor and whether it keeps its gradient.
 #[derive(Default)]
 pub struct GradHooks {
     hooks: Mutex<Vec<(usize, GradHook)>>,
+    post_accumulate: Mutex<Vec<(usize, PostAccumulateHook)>>,
     retains_grad: AtomicBool,
 }
 
@@ -64,11 +70,55 @@ impl Tensor {
         Ok(id)
     }
 
-    /// Removes the hook `id` returned by `register_hook` (a removed id is ignored).
+    /// Adds a hook run after every later backward pass has accumulated this leaf's `.grad`;
+    /// returns its id for `remove_hook`.
+    pub fn register_post_accumulate_grad_hook(&self, hook: PostAccumulateHook) -> Result<usize> {
+        if !self.requires_grad() || !self.is_leaf() {
+            return Err(Error::Autograd(
+                "register_post_accumulate_grad_hook: expected a leaf tensor that requires grad (only \
+                 leaves accumulate .grad)"
+                    .into(),
+            ));
+        }
+        let id = NEXT_HOOK_ID.fetch_add(1, Ordering::Relaxed);
+        let mut hooks = self
+            .grad_hooks()
+            .post_accumulate
+            .lock()
+            .map_err(|_| poisoned())?;
+        hooks.push((id, hook));
+        Ok(id)
+    }
+
+    /// Removes the hook `id` returned by `register_hook` or `register_post_accumulate_grad_hook`
+    /// (a removed id is ignored).
     pub fn remove_hook(&self, id: usize) -> Result<()> {
-        let mut hooks = self.grad_hooks().hooks.lock().map_err(|_| poisoned())?;
-        hooks.retain(|(hook_id, _)| *hook_id != id);
+        let hooks = self.grad_hooks();
+        hooks
+            .hooks
+            .lock()
+            .map_err(|_| poisoned())?
+            .retain(|(hook_id, _)| *hook_id != id);
+        hooks
+            .post_accumulate
+            .lock()
+            .map_err(|_| poisoned())?
+            .retain(|(hook_id, _)| *hook_id != id);
         Ok(())
+    }
+
+    /// Runs this leaf's post-accumulate hooks in registration order.
+    pub(crate) fn run_post_accumulate_hooks(&self) -> Result<()> {
+        // Copied out so that a hook may register or remove hooks without deadlocking.
+        let hooks: Vec<PostAccumulateHook> = {
+            let hooks = self
+                .grad_hooks()
+                .post_accumulate
+                .lock()
+                .map_err(|_| poisoned())?;
+            hooks.iter().map(|(_, h)| h.clone()).collect()
+        };
+        hooks.iter().try_for_each(|hook| hook(self))
     }
 
     /// `grad` after this tensor's hooks, each seeing the previous one's result.
@@ -157,5 +207,36 @@ mod tests {
         );
         let constant = Tensor::from_vec(vec![1.0f32], &[1]).unwrap();
         assert!(constant.retain_grad().is_err());
+    }
+
+    #[test]
+    fn post_accumulate_hooks_see_the_accumulated_leaf() {
+        let x = Tensor::from_vec(vec![1.0f32, 2.0], &[2]).unwrap();
+        x.set_requires_grad(true).unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let id = x
+            .register_post_accumulate_grad_hook(Arc::new(move |leaf: &Tensor| {
+                record
+                    .lock()
+                    .unwrap()
+                    .push(leaf.grad().unwrap().to_vec::<f32>()?);
+                Ok(())
+            }))
+            .unwrap();
+        for _ in 0..2 {
+            let loss = x.mul_scalar(3.0).unwrap().sum(&[0], false).unwrap();
+            loss.backward(None).unwrap();
+        }
+        // The second pass sees the gradient accumulated over both.
+        assert_eq!(*seen.lock().unwrap(), vec![vec![3.0, 3.0], vec![6.0, 6.0]]);
+        x.remove_hook(id).unwrap();
+        let loss = x.sum(&[0], false).unwrap();
+        loss.backward(None).unwrap();
+        assert_eq!(seen.lock().unwrap().len(), 2);
+        let hidden = x.mul_scalar(2.0).unwrap();
+        assert!(hidden
+            .register_post_accumulate_grad_hook(Arc::new(|_: &Tensor| Ok(())))
+            .is_err());
     }
 }

@@ -1,8 +1,9 @@
-//! Python gradient hooks on tensors (`Tensor.register_hook`) and the handles that remove them.
+//! Python gradient hooks on tensors (`Tensor.register_hook`,
+//! `Tensor.register_post_accumulate_grad_hook`) and the handles that remove them.
 
 use std::sync::Arc;
 
-use ferrograd_core::grad_hooks::GradHook;
+use ferrograd_core::grad_hooks::{GradHook, PostAccumulateHook};
 use ferrograd_core::Tensor;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -32,6 +33,19 @@ pub fn python_hook(callable: Py<PyAny>) -> GradHook {
                 )))
             })?;
             Ok(Some(replaced.inner.clone()))
+        })
+    })
+}
+
+/// A Python callable `hook(tensor) -> None` as a post-accumulate hook; its exceptions are
+/// re-raised from `backward`, and a value it returns is ignored.
+pub fn python_post_accumulate_hook(callable: Py<PyAny>) -> PostAccumulateHook {
+    Arc::new(move |leaf: &Tensor| {
+        Python::attach(|py| {
+            callable
+                .call1(py, (PyTensor::from(leaf.clone()),))
+                .map(|_| ())
+                .map_err(stash)
         })
     })
 }

@@ -313,6 +313,30 @@ impl PyTensor {
         })
     }
 
+    /// Runs `hook(tensor)` after every later backward pass has accumulated this leaf's `.grad`
+    /// (an optimizer can step the parameter there). Returns a handle whose `remove()` drops it.
+    fn register_post_accumulate_grad_hook(
+        &self,
+        py: Python<'_>,
+        hook: Py<PyAny>,
+    ) -> PyResult<crate::grad_hooks::PyTensorHookHandle> {
+        if !hook.bind(py).is_callable() {
+            return Err(PyTypeError::new_err(
+                "register_post_accumulate_grad_hook: argument `hook` expected a callable tensor -> None",
+            ));
+        }
+        let id = self
+            .inner
+            .register_post_accumulate_grad_hook(crate::grad_hooks::python_post_accumulate_hook(
+                hook,
+            ))
+            .py()?;
+        Ok(crate::grad_hooks::PyTensorHookHandle {
+            tensor: self.inner.clone(),
+            id,
+        })
+    }
+
     /// Keeps this non-leaf tensor's gradient in `.grad` after `backward` (leaves keep theirs).
     fn retain_grad(&self) -> PyResult<()> {
         self.inner.retain_grad().py()
