@@ -316,3 +316,49 @@ def test_data_parallel_nll_loss_2d_and_recurrent_bases() -> None:
         nn.DataParallel(inner, device_ids=[0, 1])
     assert nn.NLLLoss2d is nn.NLLLoss
     assert isinstance(nn.LSTM(3, 4), nn.RNNBase) and isinstance(nn.GRUCell(3, 4), nn.RNNCellBase)
+
+
+# -- histogramdd and the randomized low-rank factorizations ------------------------------------------
+
+
+def test_histogramdd_matches_numpy(rng: np.random.Generator) -> None:
+    points = rng.standard_normal((2, 50, 3)).astype(np.float32)
+    weights = rng.uniform(0, 1, (2, 50)).astype(np.float32)
+    result = fg.histogramdd(fg.tensor(points), [3, 4, 2], weight=fg.tensor(weights), density=True)
+    want, edges = np.histogramdd(points.reshape(-1, 3), [3, 4, 2], weights=weights.reshape(-1), density=True)
+    np.testing.assert_allclose(result.hist.numpy(), want, rtol=1e-5)
+    for got_edges, want_edges in zip(result.bin_edges, edges):
+        np.testing.assert_allclose(got_edges.numpy(), want_edges, rtol=1e-6)
+    ranged = fg.histogramdd(fg.tensor([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]), [2, 2], range=[0.0, 1.0, 0.0, 2.0])
+    np.testing.assert_array_equal(ranged.hist.numpy(), [[1, 0], [0, 1]])
+    with pytest.raises(ValueError, match="histogramdd: argument `range` expected 4 numbers"):
+        fg.histogramdd(fg.tensor([[0.0, 0.0]]), 2, range=[0.0, 1.0])
+
+
+def test_svd_lowrank_and_pca_lowrank(rng: np.random.Generator) -> None:
+    fg.manual_seed(0)
+    low_rank = (rng.standard_normal((30, 3)) @ rng.standard_normal((3, 12))).astype(np.float32)
+    U, S, V = fg.svd_lowrank(fg.tensor(low_rank), q=5)
+    assert U.shape == (30, 5) and S.shape == (5,) and V.shape == (12, 5)
+    np.testing.assert_allclose(S.numpy()[:3], np.linalg.svd(low_rank, compute_uv=False)[:3], rtol=1e-5)
+    np.testing.assert_allclose(((U * S) @ V.mT).numpy(), low_rank, atol=1e-4)
+    np.testing.assert_allclose((U.mT @ U).numpy(), np.eye(5), atol=1e-5)
+    # The mean argument: the factorization of A - M.
+    M = rng.standard_normal((1, 12)).astype(np.float32)
+    U, S, V = fg.svd_lowrank(fg.tensor(low_rank + M), q=4, M=fg.tensor(M))
+    np.testing.assert_allclose(((U * S) @ V.mT).numpy(), low_rank, atol=1e-4)
+    # PCA: the centred data's top singular values and directions (up to sign).
+    data = (rng.standard_normal((200, 2)) @ np.array([[3.0, 0, 0, 0], [0, 1.0, 0, 0]]) + 5).astype(np.float32)
+    data += 0.01 * rng.standard_normal(data.shape).astype(np.float32)
+    _, S, V = fg.pca_lowrank(fg.tensor(data), q=2)
+    centred = data.astype(np.float64) - data.mean(0)
+    _, want_s, want_vt = np.linalg.svd(centred, full_matrices=False)
+    np.testing.assert_allclose(S.numpy(), want_s[:2], rtol=1e-4)
+    np.testing.assert_allclose(np.abs(np.sum(V.numpy() * want_vt[:2].T, axis=0)), [1.0, 1.0], atol=1e-4)
+    # Differentiable: the singular values' gradient of a rank-q matrix is U V^T.
+    A = fg.tensor(low_rank, requires_grad=True)
+    U, S, V = fg.svd_lowrank(A, q=3)
+    S.sum().backward()
+    np.testing.assert_allclose(A.grad.numpy(), (U @ V.mT).detach().numpy(), atol=1e-4)
+    with pytest.raises(ValueError, match=r"pca_lowrank: argument `q` expected a value in \[1, 4\]"):
+        fg.pca_lowrank(fg.tensor(data), q=7)

@@ -72,7 +72,8 @@ from .elementwise_forms import (bitwise_left_shift, bitwise_right_shift, copysig
 from .linalg_forms import (addbmm, addmv, addr, chain_matmul, cholesky, cholesky_inverse, cholesky_solve, corrcoef,
                            cov, inner, matrix_exp, matrix_power, pinverse, slogdet, svd, vdot)
 from .tensor_layout_forms import (atleast_1d, atleast_2d, atleast_3d, broadcast_shapes, broadcast_tensors, clone,
-                                  combinations, diagonal, diagonal_scatter, dsplit, gradient, histogram, index_add,
+                                  combinations, diagonal, diagonal_scatter, dsplit, gradient, histogram, histogramdd,
+                                  index_add,
                                   index_copy, index_put, index_reduce, is_nonzero, masked_scatter, msort, nanmedian,
                                   narrow_copy, neg, positive, ravel, repeat_interleave, scatter_add, scatter_reduce,
                                   select_scatter, slice_scatter, t, take, unbind, unique_consecutive, unravel_index,
@@ -99,6 +100,7 @@ from .view_copies import (alias_copy, as_strided, as_strided_copy, as_strided_sc
                           unfold_copy, unsafe_chunk, unsafe_split, unsafe_split_with_sizes, unsqueeze_copy, view_copy)
 from .type_promotion import can_cast, is_signed, promote_types, result_type, set_default_dtype, typename
 from .control_flow import compile, cond, while_loop
+from .lowrank import pca_lowrank, svd_lowrank
 from .func import vmap
 from .namespace_extras import (alpha_dropout_, asarray, binomial, dropout_, feature_alpha_dropout_, frombuffer,
                                get_float32_matmul_precision, get_num_interop_threads, put, set_float32_matmul_precision,

@@ -13,6 +13,7 @@ The shape and indexing ones are composed from differentiable core ops (``reshape
 
 from __future__ import annotations
 
+import builtins
 import itertools
 from typing import Any, Callable, NamedTuple, Optional, Sequence, Union
 
@@ -302,6 +303,34 @@ def histogram(input: Tensor, bins: Union[int, Tensor] = 100, *, range: Optional[
     hist, edges = np.histogram(_host(input), bins=edges_in, range=range,
                                weights=None if weight is None else _host(weight), density=density)
     return HistogramResult(_on(hist.astype(np.float32), input), _on(edges.astype(np.float32), input))
+
+
+class HistogramddResult(NamedTuple):
+    """An N-dimensional histogram and each dimension's bin edges."""
+
+    hist: Tensor
+    bin_edges: tuple[Tensor, ...]
+
+
+def histogramdd(input: Tensor, bins: Any = 10, *, range: Optional[Sequence[float]] = None,
+                weight: Optional[Tensor] = None, density: bool = False) -> HistogramddResult:
+    """numpy's histogramdd of the points in ``input``'s last dimension (``[..., N]``, leading
+    dimensions flattened), as ``torch.histogramdd``: ``bins`` an int, N ints or N edge tensors;
+    ``range`` the flat ``[min_1, max_1, ..., min_N, max_N]``; float32 tensors (on the host)."""
+    if input.ndim < 2:
+        raise ValueError(f"histogramdd: argument `input` expected at least 2 dimensions ([..., N] points), got shape "
+                         f"{list(input.shape)}")
+    dims = input.shape[-1]
+    points = _host(input).reshape(-1, dims)
+    edges_in = [(_host(b) if isinstance(b, Tensor) else b) for b in bins] if isinstance(bins, (list, tuple)) else bins
+    if range is not None and len(range) != 2 * dims:
+        raise ValueError(f"histogramdd: argument `range` expected {2 * dims} numbers (a min and max per dimension), "
+                         f"got {len(range)}")
+    pairs = None if range is None else [(float(range[2 * d]), float(range[2 * d + 1])) for d in builtins.range(dims)]
+    hist, edges = np.histogramdd(points, bins=edges_in, range=pairs,
+                                 weights=None if weight is None else _host(weight).reshape(-1), density=density)
+    return HistogramddResult(_on(hist.astype(np.float32), input),
+                             tuple(_on(e.astype(np.float32), input) for e in edges))
 
 
 def fill_diagonal_(self: Tensor, fill_value: float, wrap: bool = False) -> Tensor:

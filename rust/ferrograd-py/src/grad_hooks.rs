@@ -50,6 +50,28 @@ pub fn python_post_accumulate_hook(callable: Py<PyAny>) -> PostAccumulateHook {
     })
 }
 
+/// The handle of the hook `add` puts on `tensor` from the Python callable `hook`, checked to be
+/// callable first (`op` and `signature` name the method and the hook's shape in the error).
+pub fn register(
+    py: Python<'_>,
+    tensor: &Tensor,
+    hook: Py<PyAny>,
+    op: &str,
+    signature: &str,
+    add: impl FnOnce(&Tensor, Py<PyAny>) -> ferrograd_core::Result<usize>,
+) -> PyResult<PyTensorHookHandle> {
+    if !hook.bind(py).is_callable() {
+        return Err(PyTypeError::new_err(format!(
+            "{op}: argument `hook` expected a callable {signature}"
+        )));
+    }
+    let id = add(tensor, hook).py()?;
+    Ok(PyTensorHookHandle {
+        tensor: tensor.clone(),
+        id,
+    })
+}
+
 /// Returned by `Tensor.register_hook`: `remove()` drops the hook, as PyTorch's handle does.
 #[pyclass(name = "TensorHookHandle", module = "ferrograd", frozen)]
 pub struct PyTensorHookHandle {

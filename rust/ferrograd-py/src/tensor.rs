@@ -298,19 +298,14 @@ impl PyTensor {
         py: Python<'_>,
         hook: Py<PyAny>,
     ) -> PyResult<crate::grad_hooks::PyTensorHookHandle> {
-        if !hook.bind(py).is_callable() {
-            return Err(PyTypeError::new_err(
-                "register_hook: argument `hook` expected a callable grad -> Tensor | None",
-            ));
-        }
-        let id = self
-            .inner
-            .register_hook(crate::grad_hooks::python_hook(hook))
-            .py()?;
-        Ok(crate::grad_hooks::PyTensorHookHandle {
-            tensor: self.inner.clone(),
-            id,
-        })
+        crate::grad_hooks::register(
+            py,
+            &self.inner,
+            hook,
+            "register_hook",
+            "grad -> Tensor | None",
+            |t, h| t.register_hook(crate::grad_hooks::python_hook(h)),
+        )
     }
 
     /// Runs `hook(tensor)` after every later backward pass has accumulated this leaf's `.grad`
@@ -320,21 +315,18 @@ impl PyTensor {
         py: Python<'_>,
         hook: Py<PyAny>,
     ) -> PyResult<crate::grad_hooks::PyTensorHookHandle> {
-        if !hook.bind(py).is_callable() {
-            return Err(PyTypeError::new_err(
-                "register_post_accumulate_grad_hook: argument `hook` expected a callable tensor -> None",
-            ));
-        }
-        let id = self
-            .inner
-            .register_post_accumulate_grad_hook(crate::grad_hooks::python_post_accumulate_hook(
-                hook,
-            ))
-            .py()?;
-        Ok(crate::grad_hooks::PyTensorHookHandle {
-            tensor: self.inner.clone(),
-            id,
-        })
+        crate::grad_hooks::register(
+            py,
+            &self.inner,
+            hook,
+            "register_post_accumulate_grad_hook",
+            "tensor -> None",
+            |t, h| {
+                t.register_post_accumulate_grad_hook(
+                    crate::grad_hooks::python_post_accumulate_hook(h),
+                )
+            },
+        )
     }
 
     /// Keeps this non-leaf tensor's gradient in `.grad` after `backward` (leaves keep theirs).
