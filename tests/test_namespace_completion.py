@@ -362,3 +362,40 @@ def test_svd_lowrank_and_pca_lowrank(rng: np.random.Generator) -> None:
     np.testing.assert_allclose(A.grad.numpy(), (U @ V.mT).detach().numpy(), atol=1e-4)
     with pytest.raises(ValueError, match=r"pca_lowrank: argument `q` expected a value in \[1, 4\]"):
         fg.pca_lowrank(fg.tensor(data), q=7)
+
+
+def test_more_in_place_forms_and_tensor_members() -> None:
+    x = fg.tensor([1.0, 2.0])
+    assert x.addmv_(fg.tensor([[1.0, 2.0], [3.0, 4.0]]), fg.tensor([1.0, 1.0])) is x
+    np.testing.assert_array_equal(x.numpy(), [4, 9])
+    y = fg.tensor([4, 6], dtype=fg.int64)
+    fg.gcd_(y, fg.tensor([6, 4], dtype=fg.int64))
+    assert y.numpy().tolist() == [2, 2]
+    z = fg.tensor([1.0, 2.0])
+    assert z.apply_(lambda v: v * 10 + 1) is z and z.numpy().tolist() == [11.0, 21.0]
+    z.map_(fg.tensor([1.0, 2.0]), lambda a, b: a - b)
+    assert z.numpy().tolist() == [10.0, 19.0]
+    z.map2_(fg.tensor([1.0]), fg.tensor([2.0, 3.0]), lambda s, a, b: s * a + b)
+    assert z.numpy().tolist() == [12.0, 22.0]
+    with pytest.raises(TypeError, match="apply_: argument `callable` expected a function"):
+        z.apply_(3)
+    assert not z.is_pinned() and z.pin_memory() is z and not z.is_conj() and not z.is_neg() and not z.is_nested
+    assert z.new_empty_strided((2, 3), (3, 1)).shape == (2, 3)
+    assert not fg.is_conj(z) and not fg.is_neg(z) and not fg.is_inference(z) and fg.get_device(z) == -1
+    assert fg.get_default_device() == "cpu"
+    padded = fg.nonzero_static(fg.tensor([0.0, 3.0, 0.0, 4.0]), size=3)
+    assert padded.numpy().tolist() == [[1], [3], [-1]]
+    assert fg.tensor([1.0, 1.0, 1.0]).nonzero_static(size=2).numpy().tolist() == [[0], [1]]
+    assert not fg.is_inference_mode_enabled()
+    with fg.inference_mode():
+        assert fg.is_inference_mode_enabled() and not fg.is_grad_enabled()
+        with fg.inference_mode(False):
+            assert not fg.is_inference_mode_enabled()
+        assert fg.is_inference_mode_enabled()
+    assert not fg.is_inference_mode_enabled()
+
+    @fg.inference_mode()
+    def inside() -> bool:
+        return fg.is_inference_mode_enabled()
+
+    assert inside() and not fg.is_inference_mode_enabled()

@@ -105,6 +105,8 @@ from .func import vmap
 from .namespace_extras import (alpha_dropout_, asarray, binomial, dropout_, feature_alpha_dropout_, frombuffer,
                                get_float32_matmul_precision, get_num_interop_threads, put, set_float32_matmul_precision,
                                set_num_interop_threads, strided)
+from .namespace_extras import get_default_device, get_device, is_conj, is_inference, is_neg, nonzero_static
+from .autograd import is_inference_mode_enabled
 from .functional import celu_, rrelu_, selu_, threshold_
 from .legacy_linalg import (frobenius_norm, geqrf, lu, lu_solve, lu_unpack, nuclear_norm, orgqr, ormqr, qr,
                             triangular_solve)
@@ -261,6 +263,13 @@ __all__ = [
     "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "prelu", "rms_norm", "rrelu", "selu", "threshold",
     "finfo", "iinfo", "bartlett_window", "blackman_window", "hamming_window", "hann_window", "kaiser_window",
     "get_num_threads", "set_num_threads",
+    "frobenius_norm", "geqrf", "lu", "lu_solve", "lu_unpack", "nuclear_norm", "orgqr", "ormqr", "qr", "triangular_solve",
+    *_view_copies.__all__, "can_cast", "is_signed", "promote_types", "result_type", "set_default_dtype", "typename",
+    "compile", "cond", "while_loop", "vmap", "pca_lowrank", "svd_lowrank", "histogramdd",
+    "alpha_dropout_", "asarray", "binomial", "dropout_", "feature_alpha_dropout_", "frombuffer",
+    "get_float32_matmul_precision", "get_num_interop_threads", "put", "set_float32_matmul_precision",
+    "set_num_interop_threads", "strided", "get_default_device", "get_device", "is_conj", "is_inference", "is_neg",
+    "nonzero_static", "is_inference_mode_enabled", "celu_", "rrelu_", "selu_", "threshold_",
     *_torch_aliases.in_place_functions(),
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, Optional, Sequence, Union
 
 from . import _core
@@ -47,9 +48,31 @@ class inference_mode(set_grad_enabled):
     does; ``mode=False`` enables it, as PyTorch's does. ferrograd has no separate inference
     tensors: tensors made inside may take part in autograd later."""
 
+    _modes = threading.local()
+
     def __init__(self, mode: bool = True) -> None:
         super().__init__(not mode)
         self.mode = mode
+
+    def __enter__(self) -> None:
+        super().__enter__()
+        inference_mode._stack().append(self.mode)
+
+    def __exit__(self, *exc: object) -> None:
+        inference_mode._stack().pop()
+        super().__exit__(*exc)
+
+    @staticmethod
+    def _stack() -> list[bool]:
+        if not hasattr(inference_mode._modes, "stack"):
+            inference_mode._modes.stack = []
+        return inference_mode._modes.stack  # type: ignore[no-any-return]
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether the innermost :class:`inference_mode` scope on this thread has ``mode=True``."""
+    stack = inference_mode._stack()
+    return bool(stack and stack[-1])
 
 
 class enable_grad(set_grad_enabled):

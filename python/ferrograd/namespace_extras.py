@@ -155,6 +155,107 @@ def set_num_interop_threads(num: int) -> None:
                          f"kernel thread pool is sized by RAYON_NUM_THREADS), got {num}")
 
 
+def _apply_(self: Tensor, callable: Any) -> Tensor:
+    """Replaces each entry ``x`` by ``callable(x)`` (a Python function of one number), in place;
+    for CPU tensors outside autograd, as PyTorch's (slow: one Python call per entry)."""
+    return _map_entries("apply_", self, callable, ())
+
+
+def _map_(self: Tensor, tensor: Tensor, callable: Any) -> Tensor:
+    """Replaces each entry ``x`` by ``callable(x, y)`` with ``y`` the broadcast entry of ``tensor``,
+    in place (CPU tensors outside autograd)."""
+    return _map_entries("map_", self, callable, (tensor,))
+
+
+def _map2_(self: Tensor, x: Tensor, y: Tensor, callable: Any) -> Tensor:
+    """Replaces each entry ``s`` by ``callable(s, a, b)`` with ``a``, ``b`` the broadcast entries of
+    ``x`` and ``y``, in place (CPU tensors outside autograd)."""
+    return _map_entries("map2_", self, callable, (x, y))
+
+
+def _map_entries(op: str, self: Tensor, function: Any, others: tuple[Tensor, ...]) -> Tensor:
+    from .tensor_methods import _host
+
+    if str(self.device) != "cpu":
+        raise RuntimeError(f"{op}: expected a CPU tensor (it calls a Python function per entry), got one on "
+                           f"{self.device}")
+    if not callable(function):
+        raise TypeError(f"{op}: argument `callable` expected a function, got {type(function).__name__}")
+    values = _host(self)
+    columns = [np.broadcast_to(_host(t), values.shape) for t in others]
+    mapped = np.array([function(*args) for args in zip(values.ravel().tolist(),
+                                                       *(c.ravel().tolist() for c in columns))],
+                      dtype=values.dtype).reshape(values.shape)
+    result = Tensor.from_numpy(mapped)
+    return _in_place(self, op, None, lambda: result)
+
+
+def _is_pinned(self: Tensor) -> bool:
+    """False: host tensors are ordinary memory; transfers to a GPU stage through pinned buffers
+    of their own."""
+    return False
+
+
+def _pin_memory(self: Tensor) -> Tensor:
+    """The tensor itself: host-to-GPU copies already go through pinned staging buffers."""
+    return self
+
+
+def _new_empty_strided(self: Tensor, size: Any, stride: Any, *, dtype: Any = None, device: Any = None,
+                       requires_grad: bool = False) -> Tensor:
+    """:func:`ferrograd.empty_strided` with this tensor's dtype and device by default."""
+    from .view_copies import empty_strided
+
+    return empty_strided(size, stride, dtype=dtype or self.dtype, device=device or self.device,
+                         requires_grad=requires_grad)
+
+
+def _false(self: Tensor) -> bool:
+    """False: real tensors have no lazy conjugate or negative bit, nor nested structure."""
+    return False
+
+
+def is_conj(input: Tensor) -> bool:
+    """False: real tensors have no lazy conjugate bit."""
+    return False
+
+
+def is_neg(input: Tensor) -> bool:
+    """False: real tensors have no lazy negative bit."""
+    return False
+
+
+def is_inference(input: Tensor) -> bool:
+    """False: there is no inference-mode tensor type here."""
+    return False
+
+
+def get_device(input: Tensor) -> int:
+    """The CUDA device index of ``input``, -1 for a CPU tensor."""
+    from .dtypes import device
+
+    where = device(str(input.device))
+    return -1 if where.type == "cpu" else where.index or 0
+
+
+def get_default_device() -> str:
+    """``"cpu"``: tensors are made on the CPU unless a ``device`` is given."""
+    return "cpu"
+
+
+def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
+    """The ``[size, ndim]`` indices of the nonzero entries (row-major), cut to ``size`` rows or
+    padded with ``fill_value``."""
+    from . import cat, nonzero
+
+    found = nonzero(input)
+    rows = found.shape[0]
+    if rows >= size:
+        return found[:size]
+    padding = Tensor.from_numpy(np.full((size - rows, input.ndim), fill_value, dtype=np.int64)).to(input.device)
+    return cat([found, padding], 0)
+
+
 def _new(self: Tensor, *args: Any) -> Tensor:
     """The legacy constructor: ``t.new(2, 3)`` an uninitialised (here zero) tensor of that shape,
     ``t.new(data)`` a tensor of ``data``; both with ``t``'s dtype and device."""
@@ -198,7 +299,9 @@ def install() -> None:
         "put": put, "put_": _put_, "hardshrink": hardshrink, "prelu": prelu, "new": _new,
         "layout": property(_layout), "is_sparse": property(_is_sparse), "is_quantized": property(_is_quantized),
         "is_meta": property(_is_meta),
-        "is_inference": _is_inference,
+        "is_inference": _is_inference, "apply_": _apply_, "map_": _map_, "map2_": _map2_, "is_pinned": _is_pinned,
+        "pin_memory": _pin_memory, "new_empty_strided": _new_empty_strided, "is_conj": _false, "is_neg": _false,
+        "is_nested": property(_false), "nonzero_static": nonzero_static,
     }
     for name, member in members.items():
         if not hasattr(Tensor, name):

@@ -33,7 +33,8 @@ IN_PLACE = (
     "logical_xor", "logical_not", "floor_divide", "fmod", "remainder", "hypot", "nan_to_num", "addcdiv",
     "addcmul", "addmm", "baddbmm", "tril", "triu", "renorm", "heaviside", "multiply", "divide", "true_divide",
     "subtract", "xlogy", "sinc", "exp2", "logit", "deg2rad", "rad2deg", "copysign", "float_power", "ldexp",
-    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "i0",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "i0", "addbmm", "addmv", "addr", "bitwise_left_shift",
+    "bitwise_right_shift", "gcd", "lcm", "nextafter", "index_reduce", "conj_physical",
 )
 
 
@@ -145,7 +146,7 @@ IN_PLACE_FUNCTIONS = (
     "erfc_", "exp2_", "exp_", "expm1_", "fix_", "floor_", "frac_", "i0_", "ldexp_", "log10_", "log1p_", "log2_",
     "log_", "logit_", "nan_to_num_", "neg_", "negative_", "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_",
     "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_", "trunc_", "xlogy_", "zero_", "fill_",
-    "detach_", "index_put_",
+    "detach_", "index_put_", "gcd_", "lcm_", "addmv_", "conj_physical_",
 )
 
 
