@@ -6,7 +6,7 @@ legacy ``new``. ``install()`` attaches the Tensor members."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -210,26 +210,6 @@ def _new_empty_strided(self: Tensor, size: Any, stride: Any, *, dtype: Any = Non
                          requires_grad=requires_grad)
 
 
-def _false(self: Tensor) -> bool:
-    """False: real tensors have no lazy conjugate or negative bit, nor nested structure."""
-    return False
-
-
-def is_conj(input: Tensor) -> bool:
-    """False: real tensors have no lazy conjugate bit."""
-    return False
-
-
-def is_neg(input: Tensor) -> bool:
-    """False: real tensors have no lazy negative bit."""
-    return False
-
-
-def is_inference(input: Tensor) -> bool:
-    """False: there is no inference-mode tensor type here."""
-    return False
-
-
 def get_device(input: Tensor) -> int:
     """The CUDA device index of ``input``, -1 for a CPU tensor."""
     from .dtypes import device
@@ -266,29 +246,29 @@ def _new(self: Tensor, *args: Any) -> Tensor:
     raise TypeError(f"new: expected sizes or one data argument, got {args!r}")
 
 
+def _always_false(name: str, doc: str) -> Callable[[Tensor], bool]:
+    """A predicate of a tensor that is False for every ferrograd tensor, named and documented."""
+    def predicate(input: Tensor) -> bool:
+        return False
+    predicate.__name__ = predicate.__qualname__ = name
+    predicate.__doc__ = doc
+    return predicate
+
+
+is_conj = _always_false("is_conj", "False: real tensors have no lazy conjugate bit.")
+is_neg = _always_false("is_neg", "False: real tensors have no lazy negative bit.")
+is_inference = _always_false("is_inference", "False: there is no inference-mode tensor type here (``no_grad`` and "
+                                             "``inference_mode`` scopes cover that use).")
+_is_sparse = _always_false("is_sparse", "False: ferrograd tensors are dense.")
+_is_quantized = _always_false("is_quantized", "False: there is no quantized tensor type here (``fake_quantize_*`` "
+                                              "simulates quantization).")
+_is_meta = _always_false("is_meta", "False: every tensor holds its data.")
+_is_nested = _always_false("is_nested", "False: there are no nested (ragged) tensors here.")
+
+
 def _layout(self: Tensor) -> str:
     """The memory layout: ``strided`` (dense), the only one here."""
     return strided
-
-
-def _is_sparse(self: Tensor) -> bool:
-    """False: ferrograd tensors are dense."""
-    return False
-
-
-def _is_quantized(self: Tensor) -> bool:
-    """False: there is no quantized tensor type here (``fake_quantize_*`` simulates quantization)."""
-    return False
-
-
-def _is_meta(self: Tensor) -> bool:
-    """False: every tensor holds its data."""
-    return False
-
-
-def _is_inference(self: Tensor) -> bool:
-    """False: there is no inference-mode tensor type here (``no_grad`` covers that use)."""
-    return False
 
 
 def install() -> None:
@@ -299,9 +279,9 @@ def install() -> None:
         "put": put, "put_": _put_, "hardshrink": hardshrink, "prelu": prelu, "new": _new,
         "layout": property(_layout), "is_sparse": property(_is_sparse), "is_quantized": property(_is_quantized),
         "is_meta": property(_is_meta),
-        "is_inference": _is_inference, "apply_": _apply_, "map_": _map_, "map2_": _map2_, "is_pinned": _is_pinned,
-        "pin_memory": _pin_memory, "new_empty_strided": _new_empty_strided, "is_conj": _false, "is_neg": _false,
-        "is_nested": property(_false), "nonzero_static": nonzero_static,
+        "is_inference": is_inference, "apply_": _apply_, "map_": _map_, "map2_": _map2_, "is_pinned": _is_pinned,
+        "pin_memory": _pin_memory, "new_empty_strided": _new_empty_strided, "is_conj": is_conj, "is_neg": is_neg,
+        "is_nested": property(_is_nested), "nonzero_static": nonzero_static,
     }
     for name, member in members.items():
         if not hasattr(Tensor, name):
