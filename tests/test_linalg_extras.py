@@ -174,3 +174,46 @@ def test_linalg_spellings(rng: np.random.Generator) -> None:
     check_grads(lambda *m: L.multi_dot(list(m)), lambda *m: jnp.linalg.multi_dot(list(m)), mats)
     with pytest.raises(ValueError, match="at least 2"):
         L.multi_dot([fg.tensor(mats[1])])
+
+
+def _symmetric(rng: np.random.Generator, *shape: int, zero_diagonal: bool = False) -> np.ndarray:
+    m = rng.standard_normal(shape)
+    s = (m + np.swapaxes(m, -1, -2)).astype(np.float32)
+    if zero_diagonal:
+        s[..., np.arange(shape[-1]), np.arange(shape[-1])] = 0.0
+    return s
+
+
+@pytest.mark.parametrize("zero_diagonal", [False, True])
+def test_ldl_factor_is_lapacks_sytrf_and_ldl_solve_solves(zero_diagonal: bool, rng: np.random.Generator) -> None:
+    """Bunch-Kaufman pivoting: the packed factors and pivots (2 x 2 blocks included, which a
+    zero diagonal forces) equal scipy's LAPACK dsytrf; only the lower triangle is read."""
+    from scipy.linalg import lapack
+
+    # A 1 x 1 zero is singular, so the zero-diagonal case starts at 2.
+    for n in (2, 5, 9) if zero_diagonal else (1, 2, 5, 9):
+        A = _symmetric(rng, 3, n, n, zero_diagonal=zero_diagonal)
+        noisy_upper = A + np.triu(rng.standard_normal((n, n)).astype(np.float32), 1)
+        LD, pivots = L.ldl_factor(fg.tensor(noisy_upper))
+        assert pivots.dtype == "int32" and tuple(pivots.shape) == (3, n)
+        for a, ld, piv in zip(A.astype(np.float64), LD.numpy(), pivots.numpy()):
+            want_ld, want_piv, info = lapack.dsytrf(a, lower=1)
+            assert info == 0
+            np.testing.assert_array_equal(piv, want_piv)
+            np.testing.assert_allclose(ld, np.tril(want_ld), rtol=1e-5, atol=1e-5)
+        B = rng.standard_normal((3, n, 2)).astype(np.float32)
+        np.testing.assert_allclose(L.ldl_solve(LD, pivots, fg.tensor(B)).numpy(),
+                                   np.linalg.solve(A.astype(np.float64), B), rtol=1e-3, atol=1e-4)
+    if zero_diagonal:
+        assert (pivots.numpy() < 0).any()
+
+
+def test_ldl_singular_matrices_report_info() -> None:
+    Z = np.zeros((2, 3, 3), dtype=np.float32)
+    Z[1] = np.eye(3)
+    result = L.ldl_factor_ex(fg.tensor(Z))
+    assert result.info.numpy().tolist() == [1, 0]
+    with pytest.raises(RuntimeError, match="linalg.ldl_factor_ex: the factorization's D has an exactly zero block"):
+        L.ldl_factor(fg.tensor(Z))
+    with pytest.raises(ValueError, match="linalg.ldl_solve: expected `B` with 3 rows"):
+        L.ldl_solve(result.LD, result.pivots, fg.zeros(2, 1))

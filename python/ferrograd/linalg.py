@@ -611,3 +611,7 @@ __all__ += ["solve_triangular", "lu_factor", "lu_factor_ex", "lu", "lu_solve", "
             "cond", "tensorinv", "tensorsolve", "householder_product", "cross", "diagonal", "matmul", "vecdot",
             "multi_dot", "vander", "matrix_exp", "matrix_power", "LUFactorResult", "LUFactorExResult", "LUResult",
             "CholeskyExResult", "InvExResult", "SolveExResult"]
+
+from .linalg_ldl import LDLFactorExResult, LDLFactorResult, ldl_factor, ldl_factor_ex, ldl_solve  # noqa: E402
+
+__all__ += ["ldl_factor", "ldl_factor_ex", "ldl_solve", "LDLFactorResult", "LDLFactorExResult"]
