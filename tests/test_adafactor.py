@@ -14,6 +14,7 @@ import pytest
 
 import ferrograd as fg
 from ferrograd import nn
+from optimizer_runs import step_optimizer
 
 STEPS = 8
 SHAPES = [(37, 11), (3, 4, 5), (5,), ()]
@@ -61,21 +62,11 @@ def _reference(params: list[np.ndarray], grads: list[list[np.ndarray]], lr: floa
     return ps, states
 
 
-def _run(lib: Any, params: list[np.ndarray], grads: list[list[np.ndarray]], options: dict) -> tuple[list[Any], Any]:
-    ps = [lib.tensor(p.copy(), requires_grad=True) for p in params]
-    opt = lib.optim.Adafactor(ps, **options)
-    for gs in grads:
-        for p, g in zip(ps, gs):
-            p.grad = lib.tensor(g)
-        opt.step()
-    return ps, opt
-
-
 @pytest.mark.parametrize("options", CASES)
 def test_adafactor_equals_the_reference(options: dict) -> None:
     params, grads = _problem(3)
     want, want_state = _reference(params, grads, **options)
-    ps, opt = _run(fg, params, grads, options)
+    ps, opt = step_optimizer(fg, "Adafactor", params, grads, options)
     for p, w, ws in zip(ps, want, want_state):
         np.testing.assert_allclose(p.detach().numpy(), w, rtol=1e-5, atol=1e-6)
         state = opt.state[p]
@@ -91,16 +82,16 @@ def test_adafactor_equals_the_reference(options: dict) -> None:
 def test_adafactor_equals_pytorch(options: dict) -> None:
     torch = pytest.importorskip("torch")
     params, grads = _problem(5)
-    ours, _ = _run(fg, params, grads, options)
-    theirs, _ = _run(torch, params, grads, options)
+    ours, _ = step_optimizer(fg, "Adafactor", params, grads, options)
+    theirs, _ = step_optimizer(torch, "Adafactor", params, grads, options)
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_adafactor_state_dicts_resume_the_run() -> None:
     params, grads = _problem(9)
-    straight, _ = _run(fg, params, grads, {"lr": 0.05})
-    first, opt = _run(fg, params, grads[:4], {"lr": 0.05})
+    straight, _ = step_optimizer(fg, "Adafactor", params, grads, {"lr": 0.05})
+    first, opt = step_optimizer(fg, "Adafactor", params, grads[:4], {"lr": 0.05})
     saved = opt.state_dict()
     resumed = [fg.tensor(p.detach().numpy().copy(), requires_grad=True) for p in first]
     twin = fg.optim.Adafactor(resumed, lr=0.05)

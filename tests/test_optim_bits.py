@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 import ferrograd as fg
+from optimizer_runs import step_optimizer
 
 F32 = np.float32
 STEPS = 8
@@ -233,13 +234,7 @@ def _problem(seed: int) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
 
 def _steps(lib: Any, name: str, options: dict, params: list[np.ndarray], grads: list[list[np.ndarray]]) -> list[np.ndarray]:
     """The parameters after one step of ``lib.optim.<name>`` per gradient (``lib``: ferrograd or torch)."""
-    ps = [lib.tensor(p.copy(), requires_grad=True) for p in params]
-    opt = getattr(lib.optim, name)(ps, **options)
-    for step in grads:
-        for p, g in zip(ps, step):
-            p.grad = lib.tensor(g)
-        opt.step()
-    return [p.detach().numpy() for p in ps]
+    return [p.detach().numpy() for p in step_optimizer(lib, name, params, grads, options)[0]]
 
 
 def _assert_same_bits(got: list[np.ndarray], want: list[np.ndarray]) -> None:

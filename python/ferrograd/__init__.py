@@ -106,7 +106,8 @@ from .namespace_extras import (alpha_dropout_, asarray, binomial, dropout_, feat
                                get_float32_matmul_precision, get_num_interop_threads, put, set_float32_matmul_precision,
                                set_num_interop_threads, strided)
 from .namespace_extras import get_default_device, get_device, is_conj, is_inference, is_neg, nonzero_static
-from .autograd import is_inference_mode_enabled
+from .autograd import (is_anomaly_check_nan_enabled, is_anomaly_enabled, is_inference_mode_enabled,
+                       set_anomaly_enabled)
 from .functional import celu_, rrelu_, selu_, threshold_
 from .legacy_linalg import (frobenius_norm, geqrf, lu, lu_solve, lu_unpack, nuclear_norm, orgqr, ormqr, qr,
                             triangular_solve)
@@ -269,7 +270,8 @@ __all__ = [
     "alpha_dropout_", "asarray", "binomial", "dropout_", "feature_alpha_dropout_", "frombuffer",
     "get_float32_matmul_precision", "get_num_interop_threads", "put", "set_float32_matmul_precision",
     "set_num_interop_threads", "strided", "get_default_device", "get_device", "is_conj", "is_inference", "is_neg",
-    "nonzero_static", "is_inference_mode_enabled", "celu_", "rrelu_", "selu_", "threshold_",
+    "nonzero_static", "is_inference_mode_enabled", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
+    "set_anomaly_enabled", "celu_", "rrelu_", "selu_", "threshold_",
     *_torch_aliases.in_place_functions(),
 ]
 

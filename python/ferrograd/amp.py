@@ -13,13 +13,15 @@ training loops written with it port unchanged.
 
 from __future__ import annotations
 
-from typing import Optional
+import functools
+from typing import Any, Callable, Optional
 
 from . import _core
 from ._grad_scaler import GradScaler
 from ._scope import ThreadScope
 
-__all__ = ["autocast", "GradScaler", "is_autocast_enabled", "get_autocast_dtype", "precision_name"]
+__all__ = ["autocast", "GradScaler", "is_autocast_enabled", "get_autocast_dtype", "precision_name", "custom_fwd",
+           "custom_bwd", "is_autocast_available"]
 
 _NAMES = {"bfloat16": "bfloat16", "bf16": "bfloat16", "float32": "float32", "f32": "float32", "fp32": "float32"}
 _FLOAT16 = ("float16", "fp16", "f16", "half")
@@ -73,3 +75,53 @@ def is_autocast_enabled() -> bool:
 def get_autocast_dtype() -> str:
     """The precision products run at on this thread: ``"bfloat16"`` or ``"float32"``."""
     return _core.autocast_precision()
+
+
+def is_autocast_available(device_type: str) -> bool:
+    """Whether :class:`autocast` accepts ``device_type`` (``"cpu"`` and ``"cuda"``)."""
+    return device_type in _DEVICE_TYPES
+
+
+def custom_fwd(fwd: Optional[Callable[..., Any]] = None, *, device_type: str = "cuda",
+               cast_inputs: Optional[str] = None) -> Any:
+    """Decorates an ``autograd.Function``'s ``forward``: records the autocast precision on ``ctx``
+    for :func:`custom_bwd`; with ``cast_inputs``, runs ``forward`` with autocast off and its
+    floating tensor arguments cast to that dtype (when autocast is on), as PyTorch's does."""
+    if fwd is None:
+        return lambda f: custom_fwd(f, device_type=device_type, cast_inputs=cast_inputs)
+    from ._core import Tensor
+
+    @functools.wraps(fwd)
+    def forward(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        ctx._autocast_precision = _core.autocast_precision()
+        if cast_inputs is None or ctx._autocast_precision == "float32":
+            return fwd(ctx, *args, **kwargs)
+        target = precision_name(cast_inputs, "custom_fwd", "cast_inputs")
+
+        def cast(value: Any) -> Any:
+            return value.to(target) if isinstance(value, Tensor) and value.is_floating_point() else value
+
+        previous = _core.set_autocast("float32")
+        try:
+            return fwd(ctx, *(cast(a) for a in args), **{k: cast(v) for k, v in kwargs.items()})
+        finally:
+            _core.set_autocast(previous)
+
+    return forward
+
+
+def custom_bwd(bwd: Optional[Callable[..., Any]] = None, *, device_type: str = "cuda") -> Any:
+    """Decorates an ``autograd.Function``'s ``backward`` to run at the autocast precision its
+    forward (decorated with :func:`custom_fwd`) ran at."""
+    if bwd is None:
+        return lambda f: custom_bwd(f, device_type=device_type)
+
+    @functools.wraps(bwd)
+    def backward(ctx: Any, *grads: Any) -> Any:
+        previous = _core.set_autocast(getattr(ctx, "_autocast_precision", _core.autocast_precision()))
+        try:
+            return bwd(ctx, *grads)
+        finally:
+            _core.set_autocast(previous)
+
+    return backward

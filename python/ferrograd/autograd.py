@@ -75,6 +75,63 @@ def is_inference_mode_enabled() -> bool:
     return bool(stack and stack[-1])
 
 
+class set_detect_anomaly:
+    """Turns anomaly detection on or off on this thread as soon as it is made (so it works as a
+    plain call), and back to the previous setting when used as a ``with`` block exits. While on,
+    each gradient a backward pass computes is checked for NaN (``check_nan``), and the first one
+    found raises a RuntimeError naming the op whose backward produced it; every check reads the
+    gradient back to the host, so this is for debugging."""
+
+    def __init__(self, mode: bool, check_nan: bool = True) -> None:
+        self.mode, self.check_nan = bool(mode), bool(check_nan)
+        self._previous = _core.set_detect_anomaly(self.mode, self.check_nan)
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: object) -> None:
+        _core.set_detect_anomaly(*self._previous)
+
+
+class detect_anomaly:
+    """Anomaly detection inside a ``with`` block or a decorated function (``@detect_anomaly()``);
+    see :class:`set_detect_anomaly`."""
+
+    def __init__(self, check_nan: bool = True) -> None:
+        self.check_nan = bool(check_nan)
+        self._previous: list[tuple[bool, bool]] = []
+
+    def __enter__(self) -> None:
+        self._previous.append(_core.set_detect_anomaly(True, self.check_nan))
+
+    def __exit__(self, *exc: object) -> None:
+        _core.set_detect_anomaly(*self._previous.pop())
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with detect_anomaly(self.check_nan):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+def is_anomaly_enabled() -> bool:
+    """Whether anomaly detection is on on this thread."""
+    return _core.anomaly_state()[0]
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    """Whether anomaly detection checks gradients for NaN on this thread."""
+    return _core.anomaly_state()[1]
+
+
+def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
+    """Turns anomaly detection on or off on this thread (``torch.set_anomaly_enabled``)."""
+    _core.set_detect_anomaly(bool(enabled), bool(check_nan))
+
+
 class enable_grad(set_grad_enabled):
     """Re-enables gradient recording inside a ``no_grad`` block or a decorated function; it
     decorates with or without parentheses (``@enable_grad()`` or ``@enable_grad``)."""
@@ -197,3 +254,6 @@ _sys.modules.setdefault(__name__ + ".functional", functional)
 
 # ``ferrograd.autograd.Function``: custom operations with a Python backward.
 from .autograd_function import Function, FunctionCtx, once_differentiable  # noqa: E402,F401
+
+
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402

@@ -22,7 +22,8 @@ from .autograd_functional import hessian as _hessian
 from .autograd_functional import jacobian as _jacobian
 from .autograd_functional import jvp, vjp
 
-__all__ = ["functional_call", "grad", "grad_and_value", "vmap", "jacrev", "hessian", "vjp", "jvp"]
+__all__ = ["functional_call", "grad", "grad_and_value", "vmap", "jacrev", "hessian", "vjp", "jvp", "jacfwd", "linearize",
+           "functionalize", "stack_module_state"]
 
 ArgNums = Union[int, tuple[int, ...]]
 
@@ -245,3 +246,49 @@ def hessian(func: Callable[..., Any], argnums: ArgNums = 0) -> Callable[..., Any
         return _hessian(of_one, args[n])
 
     return run
+
+
+def jacfwd(func: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
+           randomness: str = "error") -> Callable[..., Any]:
+    """The Jacobian function :func:`jacrev` gives (the same matrix; ferrograd differentiates in
+    reverse mode only, so the Jacobian is assembled from one backward pass per output entry)."""
+    if has_aux:
+        raise NotImplementedError("jacfwd: has_aux=True is not supported; return the auxiliary value separately")
+    return jacrev(func, argnums)
+
+
+def linearize(func: Callable[..., Any], *primals: Tensor) -> tuple[Any, Callable[..., Any]]:
+    """``(func(*primals), jvp_fn)`` where ``jvp_fn(*tangents)`` is the Jacobian-vector product of
+    ``func`` at ``primals`` (computed with the double-vjp identity, as :func:`jvp` is)."""
+    output = func(*primals)
+
+    def jvp_fn(*tangents: Tensor) -> Any:
+        if len(tangents) != len(primals):
+            raise ValueError(f"linearize: jvp_fn expected {len(primals)} tangents (one per primal), got "
+                             f"{len(tangents)}")
+        return jvp(func, primals, tangents)[1]
+
+    return output, jvp_fn
+
+
+def functionalize(func: Callable[..., Any], *, remove: str = "mutations") -> Callable[..., Any]:
+    """``func`` itself: functionalization rewrites in-place ops for graph compilers; run eagerly,
+    as here, the function computes the same values."""
+    return func
+
+
+def stack_module_state(models: Sequence[Any]) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """The parameters and buffers of same-shaped ``models`` stacked along a new first dimension,
+    keyed by name (for :func:`vmap` over :func:`functional_call`); the stacked parameters are new
+    leaves that require grad where the originals did."""
+    if not models:
+        raise ValueError("stack_module_state: argument `models` expected at least one module, got none")
+    names = [name for name, _ in models[0].named_parameters()]
+    params = {}
+    for name in names:
+        members = [dict(m.named_parameters())[name] for m in models]
+        stacked = stack([p.detach() for p in members])
+        params[name] = stacked.requires_grad_(True) if members[0].requires_grad else stacked
+    buffers = {name: stack([dict(m.named_buffers())[name] for m in models])
+               for name, _ in models[0].named_buffers()}
+    return params, buffers

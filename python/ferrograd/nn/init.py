@@ -4,7 +4,7 @@ from the :class:`ferrograd.Generator` passed as ``generator=``."""
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -179,3 +179,25 @@ def eye_(t: Tensor) -> Tensor:
     if t.ndim != 2:
         raise ValueError(f"eye_: expected a 2-D tensor, got shape {list(t.shape)}")
     return _fill(t, _core.Tensor.from_numpy(np.eye(*t.shape, dtype=np.float32)))
+
+
+def _deprecated_alias(name: str, target: Any) -> Any:
+    """PyTorch's older name ``name`` (no trailing underscore) for the in-place ``target``."""
+    def alias(*args: Any, **kwargs: Any) -> Any:
+        return target(*args, **kwargs)
+    alias.__name__ = alias.__qualname__ = name
+    alias.__doc__ = f"The older name of :func:`{target.__name__}`."
+    return alias
+
+
+uniform = _deprecated_alias("uniform", uniform_)
+normal = _deprecated_alias("normal", normal_)
+constant = _deprecated_alias("constant", constant_)
+xavier_uniform = _deprecated_alias("xavier_uniform", xavier_uniform_)
+xavier_normal = _deprecated_alias("xavier_normal", xavier_normal_)
+kaiming_uniform = _deprecated_alias("kaiming_uniform", kaiming_uniform_)
+kaiming_normal = _deprecated_alias("kaiming_normal", kaiming_normal_)
+orthogonal = _deprecated_alias("orthogonal", orthogonal_)
+sparse = _deprecated_alias("sparse", sparse_)
+dirac = _deprecated_alias("dirac", dirac_)
+eye = _deprecated_alias("eye", eye_)

@@ -3,7 +3,7 @@ loop per parameter, and the state lives in Rust."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 from .. import _core
 from .._core import Tensor
@@ -217,6 +217,43 @@ class Adafactor(Optimizer):
         _check("weight_decay", weight_decay)
         super().__init__(params, dict(lr=lr, beta2_decay=beta2_decay, eps=tuple(eps), d=d, weight_decay=weight_decay,
                                       maximize=maximize))
+
+
+class Muon(Optimizer):
+    """Muon (torch.optim.Muon) for matrix (2-d) parameters: SGD momentum (``momentum_buffer``
+    moves toward the gradient by ``1 - momentum``; with ``nesterov`` the update is the gradient
+    moved toward the buffer by ``momentum``) whose update is orthogonalized by ``ns_steps``
+    quintic Newton-Schulz iterations with ``ns_coefficients`` on bfloat16 values, after
+    normalising it by its Frobenius norm (floored at ``eps``). The learning rate is scaled by the
+    parameter's shape ``A x B``: ``sqrt(max(1, A / B))`` (``adjust_lr_fn`` None or
+    ``'original'``), ``0.2 sqrt(max(A, B))`` (``'match_rms_adamw'``) or ``sqrt(A / B)``
+    (``'spectral_unclamped'``); weight decay is decoupled (``p *= 1 - lr * weight_decay``).
+    Biases, norms and embeddings usually go to another optimizer (AdamW), as PyTorch advises."""
+
+    _algorithm = "muon"
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, weight_decay: float = 0.1, momentum: float = 0.95,
+                 nesterov: bool = True, ns_coefficients: tuple[float, float, float] = (3.4445, -4.775, 2.0315),
+                 eps: float = 1e-7, ns_steps: int = 5, adjust_lr_fn: Optional[str] = None) -> None:
+        _check("lr", lr)
+        _check("momentum", momentum)
+        _check("weight_decay", weight_decay)
+        if adjust_lr_fn not in (None, "original", "match_rms_adamw", "spectral_unclamped"):
+            raise ValueError(f"Muon: argument `adjust_lr_fn` expected None, 'original', 'match_rms_adamw' or "
+                             f"'spectral_unclamped', got {adjust_lr_fn!r}")
+        if len(tuple(ns_coefficients)) != 3:
+            raise ValueError(f"Muon: argument `ns_coefficients` expected three numbers (a, b, c), got "
+                             f"{tuple(ns_coefficients)}")
+        if not 0 <= int(ns_steps) < 100:
+            raise ValueError(f"Muon: argument `ns_steps` expected a count in [0, 100), got {ns_steps}")
+        super().__init__(params, dict(lr=lr, weight_decay=weight_decay, momentum=momentum, nesterov=nesterov,
+                                      ns_coefficients=tuple(float(c) for c in ns_coefficients), eps=eps,
+                                      ns_steps=int(ns_steps), adjust_lr_fn=adjust_lr_fn))
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.ndim != 2:
+                    raise ValueError(f"Muon: argument `params` expected 2-d (matrix) parameters, got one of shape "
+                                     f"{list(p.shape)}")
 
 
 def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0) -> Tensor:

@@ -278,11 +278,12 @@ fn run_backward(root: &Tensor, grad: Option<Tensor>, walk: Walk) -> Result<HashM
             continue;
         };
         let input_grads = node_gradients(node, &g, create_graph)?;
-        for (input, ig) in node.inputs.iter().zip(input_grads) {
+        for (index, (input, ig)) in node.inputs.iter().zip(input_grads).enumerate() {
             let Some(ig) = ig else { continue };
             if !input.requires_grad() {
                 continue;
             }
+            crate::anomaly::check_gradient(node.name, index, &ig)?;
             crate::ensure_shape!(
                 ig.shape() == input.shape(),
                 "backward",

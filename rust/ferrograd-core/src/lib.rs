@@ -1,6 +1,7 @@
 //! ferrograd's core: tensors, define-by-run autograd, ops, nn modules, optimizers and I/O.
 //! No Python here (the `ferrograd-py` crate binds it), so `cargo test` runs fast.
 
+pub mod anomaly;
 pub mod attack;
 pub mod autocast;
 pub mod autograd;

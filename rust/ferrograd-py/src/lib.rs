@@ -1,6 +1,7 @@
 //! `ferrograd._core`: the Python extension. Each file binds one part of the core; this one only
 //! assembles the module.
 
+mod anomaly;
 mod attack;
 mod convert;
 mod creation;
@@ -50,5 +51,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     text::register(m)?;
     threads::register(m)?;
     special::register(m)?;
+    anomaly::register(m)?;
     Ok(())
 }

@@ -2,8 +2,8 @@
 
 use ferrograd_core::optim::{
     self, AdadeltaConfig, AdafactorConfig, AdagradConfig, AdamConfig, AdamaxConfig, Algorithm,
-    AsgdConfig, FusedRule, NadamConfig, Optimizer, ParamGroup, ParamState, RmspropConfig,
-    RpropConfig, SgdConfig,
+    AsgdConfig, FusedRule, LrAdjustment, MuonConfig, NadamConfig, Optimizer, ParamGroup,
+    ParamState, RmspropConfig, RpropConfig, SgdConfig,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -26,7 +26,7 @@ fn opt<'py, V: FromPyObjectOwned<'py>>(options: &Bound<'py, PyDict>, key: &str) 
 }
 
 /// The update rules `parse_algorithm` knows.
-const ALGORITHMS: [&str; 12] = [
+const ALGORITHMS: [&str; 13] = [
     "sgd",
     "adam",
     "adamw",
@@ -39,6 +39,7 @@ const ALGORITHMS: [&str; 12] = [
     "rprop",
     "asgd",
     "adafactor",
+    "muon",
 ];
 
 fn unknown_algorithm(given: &str) -> PyErr {
@@ -81,6 +82,30 @@ fn parse_algorithm(algorithm: &str, o: &Bound<'_, PyDict>) -> PyResult<Algorithm
                 d: opt(o, "d")?,
                 weight_decay: opt(o, "weight_decay")?,
                 maximize: opt(o, "maximize")?,
+            })
+        }
+        "muon" => {
+            let (a, b, c): (f64, f64, f64) = opt(o, "ns_coefficients")?;
+            let adjust: Option<String> = opt(o, "adjust_lr_fn")?;
+            Algorithm::Muon(MuonConfig {
+                lr: opt(o, "lr")?,
+                weight_decay: opt(o, "weight_decay")?,
+                momentum: opt(o, "momentum")?,
+                nesterov: opt(o, "nesterov")?,
+                ns_coefficients: [a, b, c],
+                eps: opt(o, "eps")?,
+                ns_steps: opt(o, "ns_steps")?,
+                adjust_lr: match adjust.as_deref() {
+                    None | Some("original") => LrAdjustment::Original,
+                    Some("match_rms_adamw") => LrAdjustment::MatchRmsAdamw,
+                    Some("spectral_unclamped") => LrAdjustment::SpectralUnclamped,
+                    Some(other) => {
+                        return Err(PyValueError::new_err(format!(
+                            "Muon: argument `adjust_lr_fn` expected None, 'original', 'match_rms_adamw' or \
+                             'spectral_unclamped', got {other:?}"
+                        )))
+                    }
+                },
             })
         }
         fused => Algorithm::Fused(parse_fused_rule(fused, o)?),

@@ -12,10 +12,15 @@ from ...autograd import no_grad
 from ...optim.algorithms import clip_grad_norm_
 from . import fusion, parametrizations, parametrize, prune, rnn
 from .hook_norms import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm
+from .fusion import fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval, fuse_linear_bn_weights
+from .grad_norms import (clip_grad_norm, clip_grads_with_norm_, convert_conv2d_weight_memory_format, get_total_norm,
+                         skip_init)
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "rnn",
            "parametrize", "parametrizations", "prune", "fusion",
-           "weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm"]
+           "weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm", "fuse_conv_bn_eval",
+           "fuse_conv_bn_weights", "fuse_linear_bn_eval", "fuse_linear_bn_weights", "clip_grad_norm",
+           "clip_grads_with_norm_", "convert_conv2d_weight_memory_format", "get_total_norm", "skip_init"]
 
 
 def clip_grad_value_(parameters: Union[Tensor, Iterable[Tensor]], clip_value: float) -> None:

@@ -41,7 +41,7 @@ pub(crate) fn factor_shape(name: &str, shape: &[usize]) -> Vec<usize> {
 }
 
 /// `start + weight (end - start)` as torch.lerp computes it: from `end` for weights ≥ 0.5.
-fn lerp(start: &Tensor, end: &Tensor, weight: f32) -> Result<Tensor> {
+pub(super) fn lerp(start: &Tensor, end: &Tensor, weight: f32) -> Result<Tensor> {
     let diff = end.sub(start)?;
     match weight < 0.5 {
         true => start.add(&diff.mul_scalar(weight)?),

@@ -1,6 +1,6 @@
 //! The update rules an optimizer group can use: the fused rules, which update a whole list of
-//! parameters in one pass (`kernels.rs`), and Adafactor, whose factored moments are tensor ops
-//! (`adafactor.rs`).
+//! parameters in one pass (`kernels.rs`); Adafactor, whose factored moments are tensor ops
+//! (`adafactor.rs`); and Muon, whose orthogonalization is matrix products (`muon.rs`).
 
 use super::adadelta_rprop::{AdadeltaConfig, RpropConfig};
 use super::adafactor::AdafactorConfig;
@@ -8,6 +8,7 @@ use super::adagrad::AdagradConfig;
 use super::adam_variants::AdamaxConfig;
 use super::asgd::AsgdConfig;
 use super::kernels::{AdamConfig, RmspropConfig, SgdConfig};
+use super::muon::MuonConfig;
 use super::nadam::NadamConfig;
 use crate::{Error, Result};
 
@@ -34,6 +35,8 @@ pub enum Algorithm {
     Fused(FusedRule),
     /// Factored second moments applied as tensor ops, parameter by parameter.
     Adafactor(AdafactorConfig),
+    /// Orthogonalized momentum for matrix parameters, as tensor ops (`muon.rs`).
+    Muon(MuonConfig),
 }
 
 impl FusedRule {
@@ -84,6 +87,7 @@ impl Algorithm {
         match self {
             Algorithm::Fused(rule) => rule.lr_mut(),
             Algorithm::Adafactor(c) => &mut c.lr,
+            Algorithm::Muon(c) => &mut c.lr,
         }
     }
 
@@ -92,6 +96,7 @@ impl Algorithm {
     pub fn set_momentum(&mut self, m: f64) -> Result<()> {
         let slot = match self {
             Algorithm::Fused(rule) => rule.momentum_mut(),
+            Algorithm::Muon(c) => Some(&mut c.momentum),
             Algorithm::Adafactor(_) => None,
         };
         match slot {

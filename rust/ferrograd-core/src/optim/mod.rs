@@ -12,6 +12,7 @@ mod asgd;
 mod averaging;
 mod clip;
 pub(crate) mod kernels;
+mod muon;
 mod nadam;
 mod optimizer;
 
@@ -24,5 +25,6 @@ pub use asgd::AsgdConfig;
 pub use averaging::{AverageRule, WeightAverage};
 pub use clip::{clip_grad_norm, clip_on_device};
 pub use kernels::{adam_step, rmsprop_step, sgd_step, AdamConfig, RmspropConfig, SgdConfig};
+pub use muon::{LrAdjustment, MuonConfig};
 pub use nadam::NadamConfig;
 pub use optimizer::{Optimizer, ParamGroup, ParamState};

@@ -12,6 +12,7 @@ use super::algorithm::{Algorithm, FusedRule};
 use super::arith::single;
 use super::asgd::{asgd_item, asgd_next};
 use super::kernels::{adam_item, rmsprop_item, sgd_item, step_items};
+use super::muon::muon_update;
 use super::nadam::{nadam_item, scalar_state, scalar_value};
 use crate::cuda::optim::ListItem;
 use crate::{Result, Tensor};
@@ -143,6 +144,15 @@ impl Optimizer {
             match group.algorithm {
                 Algorithm::Fused(rule) => step_fused(&mut self.state, &group.params, rule)?,
                 Algorithm::Adafactor(cfg) => step_adafactor(&mut self.state, &group.params, &cfg)?,
+                Algorithm::Muon(cfg) => {
+                    for p in &group.params {
+                        let Some(grad) = p.grad() else { continue };
+                        let state = self.state.entry(p.id()).or_default();
+                        state.step += 1;
+                        let buffer = state.buffer("momentum_buffer", p)?;
+                        muon_update(p, &grad, &buffer, &cfg)?;
+                    }
+                }
             }
         }
         Ok(())
