@@ -15,10 +15,16 @@ from .kl import kl_divergence
 from .multivariate_normal import MultivariateNormal
 from .relaxed import MixtureSameFamily, RelaxedBernoulli, RelaxedOneHotCategorical
 from . import transforms
-from .transforms import TransformedDistribution
+from .transforms import (AbsTransform, AffineTransform, ComposeTransform, ExpTransform, PowerTransform, SigmoidTransform,
+                         SoftplusTransform, TanhTransform, Transform, TransformedDistribution, identity_transform)
+from .transformed_families import InverseGamma, Kumaraswamy, OneHotCategoricalStraightThrough
+from .kl import register_kl
 
 __all__ = ["Distribution", "Independent", "Normal", "Uniform", "Bernoulli", "Categorical", "Gamma", "Chi2",
            "Exponential", "Beta", "Dirichlet", "Laplace", "StudentT", "LogNormal", "Poisson", "Geometric",
            "OneHotCategorical", "MultivariateNormal", "Binomial", "NegativeBinomial", "Multinomial", "Cauchy",
            "FisherSnedecor", "Gumbel", "HalfCauchy", "HalfNormal", "Pareto", "VonMises", "Weibull", "MixtureSameFamily",
-           "RelaxedBernoulli", "RelaxedOneHotCategorical", "TransformedDistribution", "transforms", "kl_divergence"]
+           "RelaxedBernoulli", "RelaxedOneHotCategorical", "TransformedDistribution", "transforms", "kl_divergence",
+           "AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform", "PowerTransform", "SigmoidTransform",
+           "SoftplusTransform", "TanhTransform", "Transform", "identity_transform", "InverseGamma", "Kumaraswamy",
+           "OneHotCategoricalStraightThrough", "register_kl"]

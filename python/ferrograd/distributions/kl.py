@@ -1,6 +1,9 @@
-"""KL divergences between distributions of the same family, in closed form."""
+"""KL divergences between distributions of the same family, in closed form, and ``register_kl`` for
+others."""
 
 from __future__ import annotations
+
+from typing import Any, Callable, Optional
 
 from .beta import Beta, Dirichlet
 from .binomial import Binomial
@@ -16,12 +19,36 @@ from .. import functional as F
 from .._core import Tensor
 
 
+# (type of p, type of q) -> KL function, filled by register_kl.
+_REGISTERED: dict[tuple[type, type], Callable[[Any, Any], Tensor]] = {}
+
+
+def register_kl(type_p: type, type_q: type) -> Callable[[Callable[[Any, Any], Tensor]], Callable[[Any, Any], Tensor]]:
+    """A decorator registering ``fn(p, q)`` as KL(p || q) for instances of ``type_p`` and
+    ``type_q`` (subclasses too); :func:`kl_divergence` tries registered pairs first, the most
+    specific match winning, so a registration overrides a built-in closed form."""
+    def decorate(fn: Callable[[Any, Any], Tensor]) -> Callable[[Any, Any], Tensor]:
+        _REGISTERED[type_p, type_q] = fn
+        return fn
+    return decorate
+
+
+def _registered(p: Distribution, q: Distribution) -> Optional[Callable[[Any, Any], Tensor]]:
+    """The registered function for the most specific pair of types matching ``p`` and ``q``."""
+    matches = [(type(p).__mro__.index(tp) + type(q).__mro__.index(tq), fn)
+               for (tp, tq), fn in _REGISTERED.items() if isinstance(p, tp) and isinstance(q, tq)]
+    return min(matches, key=lambda m: m[0])[1] if matches else None
+
+
 def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     """KL(p || q) for each batch entry, for two Normals, Uniforms, Bernoullis, Categoricals,
     OneHotCategoricals, Gammas (Chi2s among them), Exponentials, Betas, Dirichlets, Laplaces,
     Poissons, Geometrics, MultivariateNormals, Cauchys, Gumbels, HalfNormals, Paretos or Binomials
     (of equal total counts), or two Independents over such a pair (summed over their event
-    axes)."""
+    axes); pairs given to :func:`register_kl` first."""
+    registered = _registered(p, q)
+    if registered is not None:
+        return registered(p, q)
     if isinstance(p, Normal) and isinstance(q, Normal):
         ratio = (p.scale / q.scale) ** 2
         return 0.5 * (ratio + ((p.loc - q.loc) / q.scale) ** 2 - 1 - ratio.log())

@@ -119,6 +119,32 @@ class PowerTransform(Transform):
         return (as_tensor(self.exponent, x) * y / x).abs().log()
 
 
+class AbsTransform(Transform):
+    """y = |x| (not invertible: ``inv`` gives the positive root, and there is no Jacobian term)."""
+
+    def _call(self, x: Tensor) -> Tensor:
+        return x.abs()
+
+    def inv(self, y: Tensor) -> Tensor:
+        """y, the non-negative preimage."""
+        return y
+
+
+class SoftplusTransform(Transform):
+    """y = log(1 + exp(x))."""
+
+    def _call(self, x: Tensor) -> Tensor:
+        return F.softplus(x)
+
+    def inv(self, y: Tensor) -> Tensor:
+        """log(exp(y) - 1) = y + log(-expm1(-y)), stable for large y."""
+        return y + (-(-y).expm1()).log()
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        """log sigmoid(x) = -softplus(-x)."""
+        return -F.softplus(-x)
+
+
 class ComposeTransform(Transform):
     """The transforms applied in order (the first to x first)."""
 
@@ -144,6 +170,10 @@ class ComposeTransform(Transform):
             total = total + part.log_abs_det_jacobian(x, out)
             x = out
         return total
+
+
+#: The identity map (an empty composition), as ``torch.distributions.transforms.identity_transform``.
+identity_transform = ComposeTransform([])
 
 
 class TransformedDistribution(Distribution):

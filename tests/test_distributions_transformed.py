@@ -1,0 +1,97 @@
+"""InverseGamma, Kumaraswamy and OneHotCategoricalStraightThrough (against scipy's inverse gamma
+and numerical integrals of the Kumaraswamy density), the transforms exported under
+``fg.distributions`` (Softplus and Abs among them), and ``register_kl``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.integrate as si
+import scipy.stats as st
+
+import ferrograd as fg
+
+D = fg.distributions
+
+
+def test_inverse_gamma_matches_scipy() -> None:
+    a, rate = np.array([3.0, 0.7, 5.0]), np.array([2.0, 1.5, 0.5])
+    dist = D.InverseGamma(fg.tensor(a.astype(np.float32)), fg.tensor(rate.astype(np.float32)))
+    x = np.array([0.5, 2.0, 0.1])
+    np.testing.assert_allclose(dist.log_prob(fg.tensor(x.astype(np.float32))).numpy(),
+                               st.invgamma.logpdf(x, a, scale=rate), rtol=1e-5)
+    np.testing.assert_allclose(dist.entropy().numpy(), st.invgamma.entropy(a, scale=rate), rtol=1e-5)
+    np.testing.assert_allclose(dist.mean.numpy(), [1.0, np.inf, 0.125], rtol=1e-6)
+    np.testing.assert_allclose(dist.variance.numpy()[[0, 2]], st.invgamma.var(a[[0, 2]], scale=rate[[0, 2]]), rtol=1e-5)
+    np.testing.assert_allclose(dist.mode.numpy(), rate / (a + 1), rtol=1e-6)
+    fg.manual_seed(0)
+    draws = dist.sample((20_000,)).numpy()
+    for column in range(3):
+        assert st.kstest(draws[:, column], st.invgamma(a[column], scale=rate[column]).cdf).pvalue > 1e-3
+    concentration = fg.tensor([3.0], requires_grad=True)
+    D.InverseGamma(concentration, 2.0).rsample((100,)).mean().backward()
+    assert concentration.grad is not None and concentration.grad.item() < 0  # larger a, smaller 1/X
+
+
+def test_kumaraswamy_against_its_density(rng: np.random.Generator) -> None:
+    a, b = np.array([2.0, 0.5, 1.3]), np.array([3.0, 2.0, 0.8])
+    dist = D.Kumaraswamy(fg.tensor(a.astype(np.float32)), fg.tensor(b.astype(np.float32)))
+
+    def pdf(t: float, i: int) -> float:
+        return a[i] * b[i] * t ** (a[i] - 1) * (1 - t ** a[i]) ** (b[i] - 1)
+
+    x = np.array([0.3, 0.6, 0.9])
+    np.testing.assert_allclose(dist.log_prob(fg.tensor(x.astype(np.float32))).numpy(),
+                               [np.log(pdf(v, i)) for i, v in enumerate(x)], rtol=1e-5)
+    for i in range(3):
+        mean = si.quad(lambda t: t * pdf(t, i), 0, 1)[0]
+        second = si.quad(lambda t: t * t * pdf(t, i), 0, 1)[0]
+        entropy = si.quad(lambda t: -pdf(t, i) * np.log(pdf(t, i)), 0, 1, limit=200)[0]
+        assert dist.mean.numpy()[i] == pytest.approx(mean, rel=1e-5)
+        assert dist.variance.numpy()[i] == pytest.approx(second - mean ** 2, rel=1e-4)
+        assert dist.entropy().numpy()[i] == pytest.approx(entropy, rel=1e-4, abs=1e-5)
+    assert dist.mode.numpy()[0] == pytest.approx(((a[0] - 1) / (a[0] * b[0] - 1)) ** (1 / a[0]), rel=1e-6)
+    assert np.isnan(dist.mode.numpy()[1])
+    fg.manual_seed(1)
+    draws = dist.sample((30_000,)).numpy()
+    for i in range(3):
+        cdf = lambda t, i=i: 1 - (1 - np.clip(t, 0, 1) ** a[i]) ** b[i]  # noqa: E731
+        assert st.kstest(draws[:, i], cdf).pvalue > 1e-3
+
+
+def test_straight_through_one_hot_draws() -> None:
+    logits = fg.tensor([0.0, 1.0, -1.0], requires_grad=True)
+    dist = D.OneHotCategoricalStraightThrough(logits=logits)
+    fg.manual_seed(0)
+    draws = dist.rsample((6,))
+    values = draws.detach().numpy()
+    assert set(np.unique(values)) <= {0.0, 1.0} and np.all(values.sum(1) == 1.0)
+    (draws * fg.tensor([1.0, 2.0, 3.0])).sum().backward()
+    # The gradient is that of 6 * sum(probs * w): softmax's Jacobian times w.
+    probs = np.exp([0.0, 1.0, -1.0]) / np.exp([0.0, 1.0, -1.0]).sum()
+    w = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(logits.grad.numpy(), 6 * probs * (w - probs @ w), rtol=1e-5)
+
+
+def test_transforms_and_register_kl() -> None:
+    softplus = D.SoftplusTransform()
+    x = fg.tensor([-30.0, 0.0, 30.0])
+    y = softplus(x)
+    np.testing.assert_allclose(softplus.inv(y).numpy(), x.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(softplus.log_abs_det_jacobian(x, y).numpy(), -np.logaddexp(0, -x.numpy()), rtol=1e-6)
+    assert D.AbsTransform()(fg.tensor([-2.0])).item() == 2.0
+    assert D.identity_transform(x) is not None and np.all(D.identity_transform(x).numpy() == x.numpy())
+    half = D.TransformedDistribution(D.Normal(0.0, 1.0), [D.AbsTransform()])
+    assert half.sample((10,)).numpy().min() >= 0
+
+    class Shifted(D.Normal):
+        pass
+
+    @D.register_kl(Shifted, D.Normal)
+    def _shifted_kl(p: D.Normal, q: D.Normal) -> fg.Tensor:
+        return p.loc * 0 + 7.0
+
+    assert D.kl_divergence(Shifted(0.0, 1.0), D.Normal(1.0, 2.0)).item() == 7.0
+    # Other Normals keep the closed form.
+    assert D.kl_divergence(D.Normal(0.0, 1.0), D.Normal(1.0, 2.0)).item() == pytest.approx(
+        np.log(2.0) + (1 + 1) / 8 - 0.5, rel=1e-6)
