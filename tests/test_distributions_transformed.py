@@ -95,3 +95,48 @@ def test_transforms_and_register_kl() -> None:
     # Other Normals keep the closed form.
     assert D.kl_divergence(D.Normal(0.0, 1.0), D.Normal(1.0, 2.0)).item() == pytest.approx(
         np.log(2.0) + (1 + 1) / 8 - 0.5, rel=1e-6)
+
+
+def test_generalized_pareto_matches_scipy() -> None:
+    loc, scale, xi = np.array([0.0, 1.0, -1.0]), np.array([1.0, 2.0, 0.5]), np.array([0.3, 0.0, -0.4])
+    dist = D.GeneralizedPareto(fg.tensor(loc.astype(np.float32)), fg.tensor(scale.astype(np.float32)),
+                               fg.tensor(xi.astype(np.float32)))
+    for x in (np.array([0.5, 2.0, -0.5]), np.array([3.0, 1.0, 0.2])):
+        np.testing.assert_allclose(dist.log_prob(fg.tensor(x.astype(np.float32))).numpy(),
+                                   st.genpareto.logpdf(x, xi, loc, scale), rtol=1e-5)
+        np.testing.assert_allclose(dist.cdf(fg.tensor(x.astype(np.float32))).numpy(), st.genpareto.cdf(x, xi, loc, scale),
+                                   rtol=1e-5)
+    # Outside the support: below loc, and past loc - scale / ξ for ξ < 0.
+    assert np.all(np.isneginf(dist.log_prob(fg.tensor([-1.0, 0.0, 1.5])).numpy()))
+    np.testing.assert_allclose(dist.mean.numpy(), st.genpareto.mean(xi, loc, scale), rtol=1e-6)
+    np.testing.assert_allclose(dist.variance.numpy(), st.genpareto.var(xi, loc, scale), rtol=1e-5)
+    np.testing.assert_allclose(dist.entropy().numpy(), st.genpareto.entropy(xi, loc, scale), rtol=1e-5)
+    np.testing.assert_allclose(dist.icdf(fg.tensor([0.5, 0.5, 0.5])).numpy(), st.genpareto.ppf(0.5, xi, loc, scale),
+                               rtol=1e-5)
+    fg.manual_seed(0)
+    draws = dist.sample((20_000,)).numpy()
+    for i in range(3):
+        assert st.kstest(draws[:, i], st.genpareto(xi[i], loc[i], scale[i]).cdf).pvalue > 1e-3
+
+
+def test_low_rank_multivariate_normal(rng: np.random.Generator) -> None:
+    W = rng.standard_normal((4, 2)).astype(np.float32)
+    diagonal = np.array([0.5, 1.0, 2.0, 0.3], dtype=np.float32)
+    loc = rng.standard_normal(4).astype(np.float32)
+    dist = D.LowRankMultivariateNormal(fg.tensor(loc), fg.tensor(W), fg.tensor(diagonal))
+    covariance = W.astype(np.float64) @ W.T + np.diag(diagonal)
+    reference = st.multivariate_normal(loc, covariance)
+    value = rng.standard_normal(4)
+    assert dist.log_prob(fg.tensor(value.astype(np.float32))).item() == pytest.approx(reference.logpdf(value), rel=1e-5)
+    assert dist.entropy().item() == pytest.approx(reference.entropy(), rel=1e-5)
+    np.testing.assert_allclose(dist.variance.numpy(), np.diag(covariance), rtol=1e-6)
+    np.testing.assert_allclose(dist.covariance_matrix.numpy(), covariance, rtol=1e-5, atol=1e-6)
+    fg.manual_seed(1)
+    draws = dist.sample((40_000,)).numpy()
+    # Sampling error of a covariance entry: about sqrt(2 / n) of its size (n = 40,000).
+    np.testing.assert_allclose(np.cov(draws.T), covariance, rtol=0.03, atol=0.05)
+    factor = fg.tensor(W, requires_grad=True)
+    D.LowRankMultivariateNormal(fg.tensor(loc), factor, fg.tensor(diagonal)).rsample((50,)).pow(2).sum().backward()
+    assert factor.grad is not None and np.abs(factor.grad.numpy()).sum() > 0
+    with pytest.raises(ValueError, match="LowRankMultivariateNormal: expected `cov_factor`"):
+        D.LowRankMultivariateNormal(fg.tensor(loc), fg.tensor(W[:3]), fg.tensor(diagonal))

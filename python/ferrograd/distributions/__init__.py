@@ -19,6 +19,7 @@ from .transforms import (AbsTransform, AffineTransform, ComposeTransform, ExpTra
                          SoftplusTransform, TanhTransform, Transform, TransformedDistribution, identity_transform)
 from .transformed_families import InverseGamma, Kumaraswamy, OneHotCategoricalStraightThrough
 from .kl import register_kl
+from .more_families import GeneralizedPareto, LowRankMultivariateNormal
 
 __all__ = ["Distribution", "Independent", "Normal", "Uniform", "Bernoulli", "Categorical", "Gamma", "Chi2",
            "Exponential", "Beta", "Dirichlet", "Laplace", "StudentT", "LogNormal", "Poisson", "Geometric",
@@ -27,4 +28,4 @@ __all__ = ["Distribution", "Independent", "Normal", "Uniform", "Bernoulli", "Cat
            "RelaxedBernoulli", "RelaxedOneHotCategorical", "TransformedDistribution", "transforms", "kl_divergence",
            "AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform", "PowerTransform", "SigmoidTransform",
            "SoftplusTransform", "TanhTransform", "Transform", "identity_transform", "InverseGamma", "Kumaraswamy",
-           "OneHotCategoricalStraightThrough", "register_kl"]
+           "OneHotCategoricalStraightThrough", "register_kl", "GeneralizedPareto", "LowRankMultivariateNormal"]
