@@ -150,3 +150,33 @@ def test_older_init_names_fill_in_place() -> None:
     nn.init.orthogonal(w)
     np.testing.assert_allclose(w.numpy() @ w.numpy().T, np.eye(4), atol=1e-5)
     assert nn.init.xavier_uniform.__doc__ == "The older name of :func:`xavier_uniform_`."
+
+
+def test_cuda_namespace_without_a_gpu() -> None:
+    """What the torch.cuda helpers do on a machine without a GPU (their device values are checked
+    by the GPU tests where one is)."""
+    if fg.cuda.is_available():
+        pytest.skip("covered by the GPU tests on this machine")
+    assert not fg.cuda.is_bf16_supported() and fg.cuda.get_arch_list() == []
+    with pytest.raises(RuntimeError, match="cuda.get_device_capability: no CUDA device is available"):
+        fg.cuda.get_device_capability()
+    with pytest.raises(RuntimeError, match="cuda.current_device: no CUDA device"):
+        fg.cuda.current_device()
+    fg.cuda.set_device(0)
+    with pytest.raises(ValueError, match="cuda.set_device: ferrograd's 'cuda' always names device 0"):
+        fg.cuda.set_device("cuda:1")
+    fg.cuda.manual_seed(3)
+    first = fg.rand(3).numpy()
+    state = fg.cuda.get_rng_state()
+    fg.cuda.manual_seed_all(3)
+    np.testing.assert_array_equal(fg.rand(3).numpy(), first)
+    fg.cuda.set_rng_state(state)
+    assert fg.cuda.get_rng_state() == state
+    start, end = fg.cuda.Event(enable_timing=True), fg.cuda.Event(enable_timing=True)
+    start.record()
+    fg.randn(200, 200) @ fg.randn(200, 200)
+    end.record()
+    assert end.query() and start.elapsed_time(end) >= 0.0
+    with pytest.raises(RuntimeError, match="both events need enable_timing=True"):
+        fg.cuda.Event().elapsed_time(end)
+    assert fg.cuda.OutOfMemoryError is MemoryError

@@ -341,6 +341,22 @@ def test_binary_ops_broadcast_like_the_cpu(name: str, shapes: tuple, rng: np.ran
 
 
 @gpu
+def test_cuda_namespace_reports_the_device() -> None:
+    major, minor = fg.cuda.get_device_capability()
+    assert fg.cuda.get_arch() == f"sm_{major}{minor}" and fg.cuda.get_arch_list() == [fg.cuda.get_arch()]
+    properties = fg.cuda.get_device_properties()
+    assert properties.name == fg.cuda.get_device_name() and properties.total_memory == fg.cuda.mem_get_info()[1]
+    assert fg.cuda.current_device() == 0 and fg.cuda.is_bf16_supported() == (major >= 8)
+    start, end = fg.cuda.Event(enable_timing=True), fg.cuda.Event(enable_timing=True)
+    x = fg.randn(2048, 2048).to("cuda")
+    start.record()
+    for _ in range(10):
+        x = x @ x * 1e-3
+    end.record()
+    assert start.elapsed_time(end) > 0.0
+
+
+@gpu
 def test_zeta_and_its_q_gradient_match_the_cpu(rng: np.random.Generator) -> None:
     x = fg.tensor(rng.uniform(1.1, 8, (3, 40)).astype(np.float32))
     q_values = rng.uniform(0.05, 20, (3, 40)).astype(np.float32)

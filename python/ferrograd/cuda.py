@@ -33,6 +33,9 @@ __all__ = [
     "compile_kernels",
     "set_allow_tf32",
     "libraries",
+    "OutOfMemoryError", "DeviceProperties", "get_device_capability", "get_device_properties", "is_bf16_supported",
+    "current_device", "set_device", "manual_seed", "manual_seed_all", "get_rng_state", "set_rng_state",
+    "get_arch_list", "Event",
 ]
 
 # Sonames of the libraries the backend opens, and where pip's wheels put them
@@ -156,3 +159,8 @@ def set_allow_tf32(allow: bool) -> None:
 # prior call into this module; on machines without a driver this costs one failed dlopen.
 if _core.cuda_libraries()[0]:
     _preload_wheel_libraries()
+
+
+from .cuda_extras import (DeviceProperties, Event, OutOfMemoryError, current_device, get_arch_list,  # noqa: E402
+                          get_device_capability, get_device_properties, get_rng_state, is_bf16_supported, manual_seed,
+                          manual_seed_all, set_device, set_rng_state)
