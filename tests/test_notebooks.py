@@ -45,6 +45,9 @@ assert all(r.norms().max() <= 0.3 + 1e-6 for r in linf.values())
 pixels = lambda r: np.median((r.perturbation.reshape(len(r.labels), -1) != 0).sum(1)[r.success])  # noqa: E731
 assert pixels(catalogue_results["SparseFool   L0, minimal", "standard"]) < 0.2 * pixels(linf["APGD-DLR     L∞ 0.3", "standard"])
 assert catalogue_results["APGD-DLR     L∞ 0.3", "standard"].robust_accuracy <= 0.05
+ibp = certificates["IBP-trained"]
+assert ibp.certified_accuracy > certificates["Fast-AT"].certified_accuracy + 0.1, certificates
+assert ibp.certified_accuracy <= ibp_pgd.robust_accuracy and not ibp_pgd.success[ibp.certified].any()
 """,
     "04_finetune_minilm.ipynb": """
 assert report.accuracy > 0.7, report.accuracy
