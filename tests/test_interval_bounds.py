@@ -98,3 +98,41 @@ def test_ibp_training_certifies_what_pgd_cannot_break(mnist: dict) -> None:
     assert np.all(certificate.correct[certificate.certified])
     assert not np.any(attack.success[certificate.certified])
     assert certificate.certified_accuracy <= attack.robust_accuracy
+
+
+def test_crown_ibp_is_exact_for_one_layer_and_sound_and_tighter_through_relus(rng: np.random.Generator) -> None:
+    from ferrograd.attacks import crown_margin_lower_bounds
+
+    layer = nn.Sequential(nn.Linear(6, 3))
+    x, y = fg.tensor(rng.uniform(0.3, 0.7, (4, 6)).astype(np.float32)), fg.tensor(np.array([0, 1, 2, 0]))
+    np.testing.assert_allclose(crown_margin_lower_bounds(layer, x, y, 0.1).detach().numpy(),
+                               margin_lower_bounds(layer, x, y, 0.1).detach().numpy(), atol=1e-6)
+    fg.manual_seed(1)
+    model = nn.Sequential(nn.Normalize([0.5], [0.25]), nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(4 * 6 * 6, 16), nn.ReLU(), nn.Linear(16, 5)).eval()
+    inputs, labels = rng.uniform(0, 1, (8, 1, 6, 6)).astype(np.float32), rng.integers(0, 5, 8)
+    eps = 0.02
+    crown = crown_margin_lower_bounds(model, fg.tensor(inputs), fg.tensor(labels), eps).detach().numpy()
+    interval = margin_lower_bounds(model, fg.tensor(inputs), fg.tensor(labels), eps).detach().numpy()
+    assert np.all(crown >= interval - 1e-5) and (crown - interval).mean() > 0.05
+    for _ in range(50):
+        corner = np.clip(inputs + eps * np.sign(rng.standard_normal(inputs.shape)), 0, 1).astype(np.float32)
+        out = model(fg.tensor(corner)).detach().numpy()
+        assert np.all(out[np.arange(8), labels][:, None] - out >= crown - 1e-4)
+    with pytest.raises(NotImplementedError, match="no linear relaxation for layer Tanh"):
+        crown_margin_lower_bounds(nn.Sequential(nn.Linear(2, 2), nn.Tanh()), fg.zeros(1, 2), fg.tensor([0]), 0.1)
+
+
+def test_crown_certifies_more_of_a_standard_mnist_model(mnist: dict) -> None:
+    from ferrograd.attacks import certify_crown
+
+    fg.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 10))
+    model.fit((mnist["x_train"][:10000], mnist["y_train"][:10000]), epochs=2, batch_size=64,
+              optimizer=fg.optim.Adam(model.parameters(), lr=1e-3), seed=0, verbose=False)
+    x, y = mnist["x_test"][:300], mnist["y_test"][:300]
+    crown, interval = certify_crown(model, (x, y), 0.01), certify_interval(model, (x, y), 0.01)
+    attack = PGD(model, eps=0.01, alpha=0.002, steps=20, seed=0)((x, y))
+    # Observed: CROWN-IBP 0.873, interval bounds 0.747, PGD-20 0.887, clean 0.933.
+    assert crown.certified_accuracy >= interval.certified_accuracy + 0.05, (crown, interval)
+    assert not np.any(attack.success[crown.certified]) and crown.certified_accuracy <= attack.robust_accuracy

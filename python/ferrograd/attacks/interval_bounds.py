@@ -18,7 +18,7 @@ Softplus) and max / average pooling; any other layer raises, naming it."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 
@@ -137,23 +137,30 @@ def certify_interval(model: Any, data: Any, eps: float, labels: Optional[np.ndar
     """Which inputs of ``data`` (a Dataset, ``(X, y)`` arrays, or ``X`` with ``labels``) are
     certified robust at L∞ ``eps`` by interval bounds (every margin's lower bound positive), with
     the certified and clean accuracies. The model runs in eval mode, without gradients."""
+    return certify_with("certify_interval", margin_lower_bounds, model, data, eps, labels, batch_size, bounds)
+
+
+def certify_with(op: str, margins: Callable[..., Tensor], model: Any, data: Any, eps: float,
+                 labels: Optional[np.ndarray], batch_size: int, bounds: tuple[float, float]) -> IntervalCertificate:
+    """The certificate that the margin bounds ``margins(model, x, y, eps, bounds)`` give on
+    ``data``, batch by batch, with the model in eval mode and without gradients."""
     from ..training.inputs import as_dataset
 
-    ds = as_dataset((data, labels) if isinstance(data, np.ndarray) else data, "data", "certify_interval")
+    ds = as_dataset((data, labels) if isinstance(data, np.ndarray) else data, "data", op)
     was_training = model.training
     model.eval()
     certified, correct = [], []
+    device = next((p.device for p in model.parameters()), "cpu")
     try:
         with no_grad():
             for start in range(0, len(ds), batch_size):
                 inputs, targets = ds.get_batch(list(range(start, min(start + batch_size, len(ds)))))
-                x, y = Tensor.from_numpy(np.asarray(inputs, np.float32)), Tensor.from_numpy(np.asarray(targets, np.int64))
-                device = next((p.device for p in model.parameters()), "cpu")
-                x, y = x.to(device), y.to(device)
-                margins = margin_lower_bounds(model, x, y, eps, bounds).numpy()
-                others = np.ones_like(margins, dtype=bool)
-                others[np.arange(len(margins)), np.asarray(targets)] = False
-                certified.append(np.where(others, margins > 0, True).all(1))
+                x = Tensor.from_numpy(np.asarray(inputs, np.float32)).to(device)
+                y = Tensor.from_numpy(np.asarray(targets, np.int64)).to(device)
+                bound = margins(model, x, y, eps, bounds).detach().numpy()
+                others = np.ones_like(bound, dtype=bool)
+                others[np.arange(len(bound)), np.asarray(targets)] = False
+                certified.append(np.where(others, bound > 0, True).all(1))
                 correct.append(model(x).numpy().argmax(1) == np.asarray(targets))
     finally:
         model.train(was_training)
