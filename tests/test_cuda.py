@@ -698,6 +698,18 @@ def test_adafactor_steps_match_the_cpu(rng: np.random.Generator) -> None:
 
 
 @gpu
+def test_muon_steps_match_the_cpu(rng: np.random.Generator) -> None:
+    """Muon's Newton-Schulz products run in cuBLAS on the device; a bfloat16 rounding of an
+    intermediate may fall the other way, so it is held to one bfloat16 step times the rate."""
+    p0 = rng.standard_normal((24, 40)).astype(np.float32)
+    grads = [rng.standard_normal((24, 40)).astype(np.float32) for _ in range(3)]
+    final = _steps_on_each_device(lambda ps: fg.optim.Muon(ps, lr=0.02, weight_decay=0.01), p0, grads)
+    np.testing.assert_allclose(final["cuda"][0], final["cpu"][0], atol=0.02 * 2.0 ** -8, rtol=0)
+    np.testing.assert_allclose(final["cuda"][1]["momentum_buffer"].cpu().numpy(),
+                               final["cpu"][1]["momentum_buffer"].cpu().numpy(), rtol=1e-6)
+
+
+@gpu
 @pytest.mark.parametrize("decoupled", [False, True])
 def test_radam_steps_match_the_cpu_before_and_after_rectification(decoupled: bool, rng: np.random.Generator) -> None:
     """Eight steps with b2 = 0.9: five of plain bias-corrected momentum, three rectified."""
