@@ -136,3 +136,40 @@ def test_crown_certifies_more_of_a_standard_mnist_model(mnist: dict) -> None:
     # Observed: CROWN-IBP 0.873, interval bounds 0.747, PGD-20 0.887, clean 0.933.
     assert crown.certified_accuracy >= interval.certified_accuracy + 0.05, (crown, interval)
     assert not np.any(attack.success[crown.certified]) and crown.certified_accuracy <= attack.robust_accuracy
+
+
+def test_crown_ibp_loss_mixes_the_bounds_and_trains(rng: np.random.Generator) -> None:
+    from ferrograd.attacks import crown_ibp_loss, crown_margin_lower_bounds
+
+    fg.manual_seed(3)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 8), nn.ReLU(), nn.Linear(8, 3))
+    x = fg.tensor(rng.uniform(0, 1, (5, 1, 3, 4)).astype(np.float32))
+    y = fg.tensor(rng.integers(0, 3, 5))
+    crown = crown_margin_lower_bounds(model, x, y, 0.05).detach().numpy()
+    interval = margin_lower_bounds(model, x, y, 0.05).detach().numpy()
+    mixed = 0.3 * crown + 0.7 * interval
+    logits = -mixed.astype(np.float64)
+    want = np.mean(np.log(np.exp(logits).sum(1)) - logits[np.arange(5), y.numpy()])
+    loss = crown_ibp_loss(model, x, y, 0.05, beta=0.3)
+    assert loss.item() == pytest.approx(want, rel=1e-5)
+    loss.backward()
+    # The CROWN term reaches the weights through the backward-propagated coefficients.
+    assert all(p.grad is not None and np.abs(p.grad.numpy()).sum() > 0 for p in model.parameters())
+    for p in model.parameters():
+        p.grad = None
+    crown_ibp_loss(model, x, y, 0.05, beta=1.0).backward()
+    first_weight_grad = model[1].weight.grad.numpy().copy()
+    # One weight's gradient against a central difference (the coefficients differentiate through
+    # the layers' vector-Jacobian products).
+    weight = model[1].weight
+    step, (row, col) = 1e-2, np.unravel_index(int(np.argmax(np.abs(first_weight_grad))), first_weight_grad.shape)
+    values = []
+    for sign in (1.0, -1.0):
+        with fg.no_grad():
+            weight[row, col] += sign * step
+        values.append(crown_ibp_loss(model, x, y, 0.05, beta=1.0).item())
+        with fg.no_grad():
+            weight[row, col] -= sign * step
+    assert (values[0] - values[1]) / (2 * step) == pytest.approx(first_weight_grad[row, col], rel=2e-2)
+    with pytest.raises(ValueError, match="crown_ibp_loss: argument `beta` expected a value in"):
+        crown_ibp_loss(model, x, y, 0.05, beta=1.5)

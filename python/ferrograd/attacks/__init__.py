@@ -20,11 +20,11 @@ from .lgv import LGV
 from .smoothing import ABSTAIN, Smooth, certified_accuracy
 from .interval_bounds import (IntervalCertificate, certify_interval, interval_bounds, interval_loss,
                               margin_lower_bounds)
-from .linear_bounds import certify_crown, crown_margin_lower_bounds
+from .linear_bounds import certify_crown, crown_ibp_loss, crown_margin_lower_bounds
 from .report import RobustnessReport, RobustnessWarning, robustness
 
 __all__ = ["Attack", "AttackResult", "FGSM", "FFGSM", "RFGSM", "BIM", "PGD", "PGDL2", "EOTPGD", "TPGD", "UPGD", "Jitter", "MIFGSM", "NIFGSM",
            "DIFGSM", "TIFGSM", "VMIFGSM", "VNIFGSM", "SINIFGSM", "PIFGSM", "PIFGSMPP", "LGV", "APGD", "APGDT", "AutoAttack", "MultiAttack", "Square", "SPSA", "CW",
            "DeepFool", "EADEN", "EADL1", "FAB", "FABT", "JSMA", "SparseFool", "OnePixel", "Pixle", "GN", "VANILA", "PGDRS", "PGDRSL2", "Smooth", "ABSTAIN", "certified_accuracy", "robustness", "RobustnessReport", "RobustnessWarning",
            "interval_bounds", "margin_lower_bounds", "interval_loss", "certify_interval", "IntervalCertificate",
-           "crown_margin_lower_bounds", "certify_crown"]
+           "crown_margin_lower_bounds", "certify_crown", "crown_ibp_loss"]

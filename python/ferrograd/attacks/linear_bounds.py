@@ -89,3 +89,19 @@ def certify_crown(model: Any, data: Any, eps: float, labels: Optional[np.ndarray
     """:func:`~ferrograd.attacks.certify_interval` with CROWN-IBP margins: which inputs are
     certified robust at L∞ ``eps``, with the certified and clean accuracies (model in eval mode)."""
     return certify_with("certify_crown", crown_margin_lower_bounds, model, data, eps, labels, batch_size, bounds)
+
+
+def crown_ibp_loss(model: Any, x: Tensor, y: Tensor, eps: float, beta: float = 1.0,
+                   bounds: tuple[float, float] = (0.0, 1.0)) -> Tensor:
+    """CROWN-IBP's training loss (Zhang et al., 2020): the cross-entropy of the worst-case logits
+    from the margin bounds ``beta * CROWN-IBP + (1 - beta) * IBP`` (``beta`` decays from 1 to 0
+    over training in the paper); differentiable in the model."""
+    from .. import functional as F
+    from .interval_bounds import margin_lower_bounds
+
+    if not 0.0 <= beta <= 1.0:
+        raise ValueError(f"crown_ibp_loss: argument `beta` expected a value in [0, 1], got {beta}")
+    margins = margin_lower_bounds(model, x, y, eps, bounds)
+    if beta > 0:
+        margins = beta * crown_margin_lower_bounds(model, x, y, eps, bounds) + (1 - beta) * margins
+    return F.cross_entropy(-margins, y.long())
