@@ -202,6 +202,7 @@ def test_put_writes_flat_positions() -> None:
     np.testing.assert_array_equal(source.grad.numpy(), [1, 1])
     y = fg.zeros(2, 2)
     assert y.put_(fg.tensor([3]), fg.tensor([7.0])) is y and y.numpy()[1, 1] == 7.0
+    assert fg.put(fg.zeros(0), fg.tensor([], dtype=fg.int64), fg.zeros(0)).shape == (0,)
     with pytest.raises(IndexError, match=r"put: argument `index` expected positions in \[-6, 6\), got 0..6"):
         fg.put(x, fg.tensor([0, 6]), fg.tensor([1.0, 2.0]))
 

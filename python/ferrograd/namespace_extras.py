@@ -28,8 +28,10 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
         raise ValueError(f"put: arguments `index` and `source` expected as many elements, got {index.numel()} and "
                          f"{source.numel()}")
     n = input.numel()
+    if n == 0 or index.numel() == 0:
+        return input.clone()
     flat_index = index.reshape(-1).long()
-    if flat_index.numel() and (int(flat_index.max().item()) >= n or int(flat_index.min().item()) < -n):
+    if int(flat_index.max().item()) >= n or int(flat_index.min().item()) < -n:
         raise IndexError(f"put: argument `index` expected positions in [-{n}, {n}), got "
                          f"{int(flat_index.min().item())}..{int(flat_index.max().item())}")
     flat_index = flat_index % n
