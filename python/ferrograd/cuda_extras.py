@@ -112,10 +112,11 @@ class Event:
 
     def record(self, stream: Any = None) -> None:
         """Waits for the queued work (on every device there is) and notes the time."""
-        from .cuda import is_available, synchronize
+        from .cuda import device_count, is_available, synchronize
 
         if is_available():
-            synchronize()
+            for index in range(device_count()):
+                synchronize(index)
         self._time = time.perf_counter()
 
     def synchronize(self) -> None:

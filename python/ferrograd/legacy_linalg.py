@@ -12,9 +12,8 @@ import numpy as np
 from ._core import Tensor
 from . import linalg
 from .linalg import _back, _check, _mT, _to_host
-from .linalg_extras import _permutation, _unpack, householder_product, lu_factor_ex, solve_triangular
+from .linalg_extras import _permutation_of, _unpack, householder_product, lu_factor_ex, solve_triangular
 from .tensor_layout_forms import slice_scatter
-from .tensor_methods import _host
 
 
 class LUUnpackResult(NamedTuple):
@@ -55,8 +54,7 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,
     _check("lu_unpack", "LU_data", LU_data, square=False)
     empty = _back(np.zeros(0), LU_data)
     L, U = _unpack(LU_data) if unpack_data else (empty, empty)
-    P = (_back(_permutation(np.asarray(_host(LU_pivots), np.int64), LU_data.shape[-2]), LU_data)
-         if unpack_pivots else empty)
+    P = _permutation_of(LU_pivots, LU_data.shape[-2], LU_data) if unpack_pivots else empty
     return LUUnpackResult(P, L, U)
 
 

@@ -123,6 +123,11 @@ def _permutation(pivots: np.ndarray, m: int) -> np.ndarray:
     return out.reshape(pivots.shape[:-1] + (m, m))
 
 
+def _permutation_of(pivots: Tensor, m: int, like: Tensor) -> Tensor:
+    """The ``m x m`` matrices ``P`` of pivot tensors, as float32 on ``like``'s device."""
+    return _back(_permutation(np.asarray(_host(pivots), np.int64), m), like)
+
+
 class _LU(Function):
     """The packed factors of ``A`` (``[..., m, n]``) as a differentiable result; the factorization
     itself (``packed`` and ``pivots`` from ``_lu_host``) is computed once by the caller."""
@@ -231,7 +236,7 @@ def lu(A: Tensor, *, pivot: bool = True) -> LUResult:
     are nonzero (through :func:`lu_factor`)."""
     LU, pivots = lu_factor(A, pivot=pivot)
     L, U = _unpack(LU)
-    P = _back(_permutation(np.asarray(_host(pivots), np.int64), A.shape[-2]), A)
+    P = _permutation_of(pivots, A.shape[-2], A)
     return LUResult(P, L, U)
 
 
@@ -244,7 +249,7 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoin
     if not left:
         return _mT(lu_solve(LU, pivots, _mT(B), adjoint=not adjoint))
     L, U = _unpack(LU)
-    P = _back(_permutation(np.asarray(_host(pivots), np.int64), LU.shape[-1]), LU)
+    P = _permutation_of(pivots, LU.shape[-1], LU)
     if adjoint:
         # A^T = U^T L^T P^T: solve U^T y = B, L^T z = y, X = P z.
         y = solve_triangular(_mT(U), B, upper=False)

@@ -54,8 +54,7 @@ def _through(layer: Any, box: Box) -> Box:
         return layer(centre), F.conv2d(radius, layer.weight.abs(), None, layer.stride, layer.padding, layer.dilation,
                                        layer.groups)
     if isinstance(layer, nn.Normalize):
-        std = Tensor.from_numpy(np.asarray(layer.std, np.float32).reshape([-1] + [1] * (radius.ndim - 2)))
-        return layer(centre), radius / std.to(radius.device)
+        return layer(centre), radius / layer._stats(radius)[1]
     if isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d)):
         if layer.training or layer.running_var is None:
             raise ValueError(f"interval bounds: {type(layer).__name__} must be in eval mode with running statistics "

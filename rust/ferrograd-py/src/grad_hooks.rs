@@ -50,22 +50,37 @@ pub fn python_post_accumulate_hook(callable: Py<PyAny>) -> PostAccumulateHook {
     })
 }
 
-/// The handle of the hook `add` puts on `tensor` from the Python callable `hook`, checked to be
-/// callable first (`op` and `signature` name the method and the hook's shape in the error).
+/// Where a Python hook runs: on a tensor's gradient, or after a leaf's `.grad` is accumulated.
+#[derive(Clone, Copy)]
+pub enum HookKind {
+    Gradient,
+    PostAccumulate,
+}
+
+/// Puts the Python callable `hook` on `tensor` as a hook of `kind` (checked to be callable
+/// first) and returns the handle that removes it.
 pub fn register(
     py: Python<'_>,
     tensor: &Tensor,
     hook: Py<PyAny>,
-    op: &str,
-    signature: &str,
-    add: impl FnOnce(&Tensor, Py<PyAny>) -> ferrograd_core::Result<usize>,
+    kind: HookKind,
 ) -> PyResult<PyTensorHookHandle> {
+    let (op, signature) = match kind {
+        HookKind::Gradient => ("register_hook", "grad -> Tensor | None"),
+        HookKind::PostAccumulate => ("register_post_accumulate_grad_hook", "tensor -> None"),
+    };
     if !hook.bind(py).is_callable() {
         return Err(PyTypeError::new_err(format!(
             "{op}: argument `hook` expected a callable {signature}"
         )));
     }
-    let id = add(tensor, hook).py()?;
+    let id = match kind {
+        HookKind::Gradient => tensor.register_hook(python_hook(hook)),
+        HookKind::PostAccumulate => {
+            tensor.register_post_accumulate_grad_hook(python_post_accumulate_hook(hook))
+        }
+    }
+    .py()?;
     Ok(PyTensorHookHandle {
         tensor: tensor.clone(),
         id,

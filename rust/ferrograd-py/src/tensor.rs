@@ -298,14 +298,8 @@ impl PyTensor {
         py: Python<'_>,
         hook: Py<PyAny>,
     ) -> PyResult<crate::grad_hooks::PyTensorHookHandle> {
-        crate::grad_hooks::register(
-            py,
-            &self.inner,
-            hook,
-            "register_hook",
-            "grad -> Tensor | None",
-            |t, h| t.register_hook(crate::grad_hooks::python_hook(h)),
-        )
+        use crate::grad_hooks::{register, HookKind};
+        register(py, &self.inner, hook, HookKind::Gradient)
     }
 
     /// Runs `hook(tensor)` after every later backward pass has accumulated this leaf's `.grad`
@@ -315,18 +309,8 @@ impl PyTensor {
         py: Python<'_>,
         hook: Py<PyAny>,
     ) -> PyResult<crate::grad_hooks::PyTensorHookHandle> {
-        crate::grad_hooks::register(
-            py,
-            &self.inner,
-            hook,
-            "register_post_accumulate_grad_hook",
-            "tensor -> None",
-            |t, h| {
-                t.register_post_accumulate_grad_hook(
-                    crate::grad_hooks::python_post_accumulate_hook(h),
-                )
-            },
-        )
+        use crate::grad_hooks::{register, HookKind};
+        register(py, &self.inner, hook, HookKind::PostAccumulate)
     }
 
     /// Keeps this non-leaf tensor's gradient in `.grad` after `backward` (leaves keep theirs).
