@@ -16,20 +16,27 @@ class GradcheckError(RuntimeError):
     """Autograd's gradient disagreed with the finite-difference one."""
 
 
+def _host(t: Tensor) -> np.ndarray:
+    """``t``'s values on the host (imported late: ``autograd`` loads this module early)."""
+    from .tensor_methods import _host as host
+
+    return host(t)
+
+
 def _outputs(func: Callable[..., Any], inputs: Sequence[Any]) -> list[Tensor]:
     out = func(*inputs)
     return [o for o in (out if isinstance(out, (tuple, list)) else (out,)) if isinstance(o, Tensor)]
 
 
 def _flat(outputs: list[Tensor]) -> np.ndarray:
-    return np.concatenate([o.detach().float().numpy().ravel().astype(np.float64) for o in outputs]) if outputs \
+    return np.concatenate([_host(o).ravel().astype(np.float64) for o in outputs]) if outputs \
         else np.zeros(0)
 
 
 def _numerical(func: Callable[..., Any], inputs: list[Any], index: int, eps: float) -> np.ndarray:
     """``[outputs, entries]``: the central difference of every output entry in each entry of
     ``inputs[index]``."""
-    base = inputs[index].detach().numpy().astype(np.float32)
+    base = _host(inputs[index]).astype(np.float32)
     columns = []
     for position in range(base.size):
         shifted = []
@@ -61,7 +68,7 @@ def _analytical(func: Callable[..., Any], inputs: list[Any], differentiable: lis
                          grad_outputs=[Tensor.from_numpy(seed.reshape(tuple(out.shape))).to(out.device)],
                          retain_graph=True, allow_unused=True)
             for k, (i, g) in enumerate(zip(differentiable, grads)):
-                rows[k].append(np.zeros(inputs[i].numel()) if g is None else g.numpy().ravel().astype(np.float64))
+                rows[k].append(np.zeros(inputs[i].numel()) if g is None else _host(g).ravel().astype(np.float64))
     return [np.stack(r) if r else np.zeros((0, inputs[i].numel())) for r, i in zip(rows, differentiable)]
 
 

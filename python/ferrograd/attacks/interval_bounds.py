@@ -26,6 +26,7 @@ from .._core import Tensor
 from .. import functional as F
 from .. import nn
 from ..autograd import no_grad
+from ..tensor_methods import _host
 
 Box = tuple[Tensor, Tensor]  # (centre, radius)
 
@@ -156,11 +157,11 @@ def certify_with(op: str, margins: Callable[..., Tensor], model: Any, data: Any,
                 inputs, targets = ds.get_batch(list(range(start, min(start + batch_size, len(ds)))))
                 x = Tensor.from_numpy(np.asarray(inputs, np.float32)).to(device)
                 y = Tensor.from_numpy(np.asarray(targets, np.int64)).to(device)
-                bound = margins(model, x, y, eps, bounds).detach().numpy()
+                bound = _host(margins(model, x, y, eps, bounds))
                 others = np.ones_like(bound, dtype=bool)
                 others[np.arange(len(bound)), np.asarray(targets)] = False
                 certified.append(np.where(others, bound > 0, True).all(1))
-                correct.append(model(x).numpy().argmax(1) == np.asarray(targets))
+                correct.append(_host(model(x)).argmax(1) == np.asarray(targets))
     finally:
         model.train(was_training)
     flags = np.concatenate(certified) if certified else np.zeros(0, bool)
